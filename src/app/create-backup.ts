@@ -1,0 +1,177 @@
+import { hostname, userInfo } from 'node:os';
+import { defaultLevel, type CompressionSettings } from '../codec/compress.js';
+import type { ProgressListener } from '../core/progress.js';
+import type { BackupTrigger, BackupType } from '../core/types.js';
+import { ERROR_CODES, PrismError, fromSystemError, isPrismError } from '../errors/index.js';
+import { emptyStats, type IndexedBlob, type Manifest, type Repository } from '../repo/index.js';
+import { archive, type ArchivePlan } from '../snapshot/archiver.js';
+import { walkSources } from '../source/fs-walker.js';
+import { uniqueBackupId } from './backup-id.js';
+import { openRepository, type AppContext } from './context.js';
+import { hasCompletedFull, latestCompleted } from './manifests.js';
+
+export interface CreateBackupOptions {
+  type: BackupType;
+  comment?: string | undefined;
+  trigger?: BackupTrigger;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+  /** How long to wait for another backup's lock (ms). */
+  lockWaitMs?: number;
+}
+
+/** Backs up the data directory: one completed (or partial, or failed) manifest per call. */
+export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): Promise<Manifest> {
+  const { config, clock, logger } = ctx;
+  if (!config.backup.enabled) throw new PrismError('BACKUP_DISABLED', 'Backups are disabled in config/backup.json (backup.enabled is false).');
+  const repo = await openRepository(ctx, { create: true });
+  const lock = await repo.lock('backup', `prism backup create --type ${opts.type}`, opts.lockWaitMs ?? 0).catch((e) => {
+    throw fromSystemError(e, `locking the repository at ${config.storagePath}`);
+  });
+  const started = clock.now();
+  const compression = compressionSettings(ctx);
+  let manifest: Manifest | undefined;
+  const written: IndexedBlob[] = [];
+  try {
+    const id = await uniqueBackupId(started, opts.type, (i) => repo.manifestExists(i));
+    manifest = {
+      format: 1,
+      id,
+      type: opts.type,
+      status: 'running',
+      trigger: opts.trigger ?? 'manual',
+      parent: null,
+      comment: opts.comment ?? null,
+      host: hostname(),
+      user: safeUser(),
+      home: config.home,
+      sources: [...config.backup.sources.include],
+      excludes: [...config.backup.sources.exclude],
+      started_at: started.toISOString(),
+      finished_at: null,
+      duration_ms: null,
+      tree: null,
+      checksum: null,
+      compression: { algorithm: compression.algorithm, level: compression.level, enabled: compression.enabled },
+      stats: emptyStats(),
+      error: null,
+      warnings: [],
+    };
+    await repo.saveManifest(manifest);
+    logger.info({ event: 'backup.start', id, type: opts.type, trigger: manifest.trigger, repository: config.storagePath }, `backup ${id} started`);
+
+    const history = await repo.listManifests();
+    const parent = latestCompleted(history);
+    if (opts.type === 'incremental' && !hasCompletedFull(history)) {
+      throw new PrismError('NO_FULL_BACKUP', 'No completed full backup exists yet, so there is nothing for an incremental backup to build on. Run `prism backup create --type full` first.');
+    }
+    manifest.parent = opts.type === 'incremental' ? parent!.id : null;
+
+    const walk = walkSources({ home: config.home, include: config.backup.sources.include, exclude: config.backup.sources.exclude });
+    const result = await archive({
+      repo,
+      repoRoot: config.storagePath,
+      walk,
+      parentTree: opts.type === 'incremental' ? parent!.tree! : undefined,
+      compression,
+      concurrency: config.concurrency,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      beforeWrite: (plan) => checkSpace(repo, plan, parent),
+      onBlobs: (b) => written.push(...b),
+    });
+    await repo.writeIndex(written);
+    written.length = 0;
+
+    const finished = clock.now();
+    const unreadable = result.warnings.filter((w) => w.code === 'PERMISSION_DENIED');
+    manifest.status = unreadable.length > 0 ? 'partial' : 'completed';
+    manifest.tree = result.tree;
+    manifest.checksum = `sha256:${result.tree}`;
+    manifest.finished_at = finished.toISOString();
+    manifest.duration_ms = finished.getTime() - started.getTime();
+    manifest.warnings = result.warnings;
+    manifest.stats = {
+      files: result.files,
+      dirs: result.dirs,
+      symlinks: result.symlinks,
+      original_bytes: result.originalBytes,
+      stored_bytes: result.storedBytes,
+      files_read: result.filesRead,
+      bytes_read: result.bytesRead,
+      new_blobs: result.newBlobs,
+      new_bytes: result.newBytes,
+      packs_written: result.packs,
+    };
+    if (unreadable.length > 0) {
+      manifest.error = {
+        code: ERROR_CODES.PERMISSION_DENIED.id,
+        name: 'PERMISSION_DENIED',
+        message: `${unreadable.length} path(s) could not be read and are missing from this backup: ${unreadable.slice(0, 5).map((w) => w.path).join(', ')}${unreadable.length > 5 ? ', …' : ''}`,
+      };
+    }
+    await repo.saveManifest(manifest);
+    logger.info({ event: 'backup.done', id, status: manifest.status, stats: manifest.stats, duration_ms: manifest.duration_ms, warnings: manifest.warnings.length }, `backup ${id} ${manifest.status}`);
+    return manifest;
+  } catch (e) {
+    const err = toPrismError(e);
+    if (written.length > 0) await repo.writeIndex(written).catch(() => {});
+    if (manifest) {
+      const finished = clock.now();
+      manifest.status = 'failed';
+      manifest.tree = null;
+      manifest.checksum = null;
+      manifest.finished_at = finished.toISOString();
+      manifest.duration_ms = finished.getTime() - started.getTime();
+      manifest.error = { code: err.id, name: err.code, message: err.message };
+      await repo.saveManifest(manifest).catch((saveErr) => {
+        logger.error({ event: 'backup.record_failed', id: manifest!.id, error: String(saveErr) }, 'could not record the failed attempt');
+      });
+    }
+    logger.error({ event: 'backup.failed', id: manifest?.id, code: err.id, error: err.message }, `backup failed: ${err.message}`);
+    throw err;
+  } finally {
+    await lock.release().catch(() => {});
+  }
+}
+
+function compressionSettings(ctx: AppContext): CompressionSettings {
+  const c = ctx.config.backup.compression;
+  return { enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? defaultLevel(c.algorithm) };
+}
+
+/** ERR_BACKUP_001 before writing when free space is below twice the estimated write. */
+async function checkSpace(repo: Repository, plan: ArchivePlan, parent: Manifest | undefined): Promise<void> {
+  const space = await repo.backend.space();
+  if (!space) return;
+  const ratio = parent && parent.stats.original_bytes > 0 ? Math.max(parent.stats.stored_bytes / parent.stats.original_bytes, 0.05) : 1;
+  const estimate = Math.ceil(plan.bytesToRead * ratio) + 1024 * 1024;
+  if (space.free < 2 * estimate) {
+    throw new PrismError(
+      'DISK_SPACE_INSUFFICIENT',
+      `Disk space insufficient at ${repo.backend.location}: ${mb(space.free)} free, but this backup may write up to ${mb(estimate)} and prism requires twice that (${mb(2 * estimate)}).`,
+      { free: space.free, estimate },
+    );
+  }
+}
+
+function mb(n: number): string {
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function toPrismError(e: unknown): PrismError {
+  const mapped = fromSystemError(e, 'writing the backup');
+  if (isPrismError(mapped)) return mapped;
+  const err = e as Error & { code?: string; prismCode?: string };
+  if (err?.prismCode === 'COMPRESSION_FAILED') return new PrismError('COMPRESSION_FAILED', `${ERROR_CODES.COMPRESSION_FAILED.title}: ${err.message}`);
+  if (err?.name === 'AbortError' || err?.code === 'ABORT_ERR') return new PrismError('INTERRUPTED', 'Backup interrupted; nothing partial is visible. Run it again.');
+  return new PrismError('INTERNAL', `Unexpected error: ${err?.message ?? String(e)}`, {}, { cause: e });
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return String(process.getuid?.() ?? 'unknown');
+  }
+}

@@ -1,0 +1,44 @@
+import type { BackupType } from '../core/types.js';
+import { ERROR_CODES } from '../errors/index.js';
+import { backupLockHeld, type Manifest, type Repository } from '../repo/index.js';
+import { openRepository, type AppContext } from './context.js';
+
+export interface ListFilter {
+  type?: BackupType | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+  limit?: number | undefined;
+}
+
+/** Backups newest first, filtered. An empty or missing repository lists nothing. */
+export async function listBackups(ctx: AppContext, filter: ListFilter = {}): Promise<Manifest[]> {
+  const repo = await openRepository(ctx).catch((e) => {
+    if (e?.code === 'REPO_NOT_FOUND') return undefined;
+    throw e;
+  });
+  if (!repo) return [];
+  const all = await loadAll(repo, ctx);
+  const out = all
+    .filter((m) => !filter.type || m.type === filter.type)
+    .filter((m) => !filter.from || Date.parse(m.started_at) >= filter.from.getTime())
+    .filter((m) => !filter.to || Date.parse(m.started_at) <= filter.to.getTime())
+    .reverse();
+  return filter.limit !== undefined ? out.slice(0, filter.limit) : out;
+}
+
+/** All manifests oldest first; a `running` one whose process is gone is shown as failed. */
+export async function loadAll(repo: Repository, ctx: AppContext): Promise<Manifest[]> {
+  const all = await repo.listManifests((name, err) => ctx.logger.warn({ event: 'manifest.damaged', object: name, error: err.message }, 'damaged manifest skipped'));
+  if (all.some((m) => m.status === 'running') && !(await backupLockHeld(repo.backend, ctx.clock))) {
+    return all.map((m) => (m.status === 'running' ? interrupted(m) : m));
+  }
+  return all;
+}
+
+export function interrupted(m: Manifest): Manifest {
+  return {
+    ...m,
+    status: 'failed',
+    error: { code: ERROR_CODES.INTERRUPTED.id, name: 'INTERRUPTED', message: 'The backup process stopped before it finished (killed or crashed); nothing of it is visible.' },
+  };
+}

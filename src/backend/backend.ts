@@ -1,0 +1,29 @@
+/**
+ * The storage contract: a flat namespace of immutable objects addressed by slash-separated
+ * names ("data/ab/ab12…", "snapshots/backup_…json"). Writes are atomic: an object is either
+ * absent or complete.
+ */
+export interface Backend {
+  /** Where the objects live, for messages. */
+  readonly location: string;
+  /** Writes atomically (replacing an existing object). */
+  put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
+  /** Creates the object only if it does not exist yet; false if it does. */
+  putIfAbsent(name: string, data: Uint8Array): Promise<boolean>;
+  get(name: string): Promise<Buffer>;
+  getRange(name: string, offset: number, length: number): Promise<Buffer>;
+  exists(name: string): Promise<boolean>;
+  size(name: string): Promise<number>;
+  /** Names directly or recursively under a folder prefix ("index", "data"), sorted. */
+  list(prefix: string): Promise<string[]>;
+  delete(name: string): Promise<void>;
+  /** Bytes free and in total on the storage, where known. */
+  space(): Promise<{ free: number; total: number } | undefined>;
+}
+
+export class ObjectNotFoundError extends Error {
+  constructor(readonly objectName: string) {
+    super(`object not found: ${objectName}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}

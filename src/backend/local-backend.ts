@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fsp } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { ObjectNotFoundError, type Backend } from './backend.js';
+
+const TEMP_PREFIX = '.tmp-';
+
+/** Objects as files under a root directory; atomic writes by temp file + fsync + rename. */
+export class LocalBackend implements Backend {
+  private readonly madeDirs = new Set<string>();
+
+  constructor(readonly root: string) {}
+
+  get location(): string {
+    return this.root;
+  }
+
+  private path(name: string): string {
+    if (name.includes('..') || name.startsWith('/')) throw new Error(`invalid object name: ${name}`);
+    return join(this.root, ...name.split('/'));
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.madeDirs.has(dir)) return;
+    await fsp.mkdir(dir, { recursive: true });
+    this.madeDirs.add(dir);
+  }
+
+  async put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    const target = this.path(name);
+    const dir = dirname(target);
+    await this.ensureDir(dir);
+    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const fh = await fsp.open(temp, 'wx', 0o600);
+    try {
+      const parts = data instanceof Uint8Array ? [data] : data;
+      await fh.writev(parts as Uint8Array[]);
+      await fh.sync();
+    } catch (e) {
+      await fh.close().catch(() => {});
+      await fsp.rm(temp, { force: true });
+      throw e;
+    }
+    await fh.close();
+    try {
+      await fsp.rename(temp, target);
+    } catch (e) {
+      await fsp.rm(temp, { force: true });
+      throw e;
+    }
+    await syncDir(dir);
+  }
+
+  async putIfAbsent(name: string, data: Uint8Array): Promise<boolean> {
+    const target = this.path(name);
+    await this.ensureDir(dirname(target));
+    let fh;
+    try {
+      fh = await fsp.open(target, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw e;
+    }
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    return true;
+  }
+
+  async get(name: string): Promise<Buffer> {
+    try {
+      return await fsp.readFile(this.path(name));
+    } catch (e) {
+      throw notFound(e, name);
+    }
+  }
+
+  async getRange(name: string, offset: number, length: number): Promise<Buffer> {
+    let fh;
+    try {
+      fh = await fsp.open(this.path(name), 'r');
+    } catch (e) {
+      throw notFound(e, name);
+    }
+    try {
+      const buf = Buffer.allocUnsafe(length);
+      const { bytesRead } = await fh.read(buf, 0, length, offset);
+      if (bytesRead !== length) throw new Error(`short read of ${name}: ${bytesRead} of ${length} bytes at ${offset}`);
+      return buf;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async exists(name: string): Promise<boolean> {
+    try {
+      await fsp.access(this.path(name));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async size(name: string): Promise<number> {
+    try {
+      return (await fsp.stat(this.path(name))).size;
+    } catch (e) {
+      throw notFound(e, name);
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const base = this.path(prefix);
+    let entries: string[];
+    try {
+      entries = (await fsp.readdir(base, { recursive: true, withFileTypes: true }))
+        .filter((d) => d.isFile() && !d.name.startsWith(TEMP_PREFIX))
+        .map((d) => relative(this.root, join(d.parentPath ?? (d as unknown as { path: string }).path, d.name)).split(sep).join('/'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw e;
+    }
+    return entries.sort();
+  }
+
+  async delete(name: string): Promise<void> {
+    await fsp.rm(this.path(name), { force: true });
+  }
+
+  async space(): Promise<{ free: number; total: number } | undefined> {
+    let dir = this.root;
+    for (;;) {
+      try {
+        const s = await fsp.statfs(dir);
+        return { free: s.bavail * s.bsize, total: s.blocks * s.bsize };
+      } catch (e) {
+        const parent = dirname(dir);
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || parent === dir) return undefined;
+        dir = parent;
+      }
+    }
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function notFound(e: unknown, name: string): unknown {
+  return (e as NodeJS.ErrnoException).code === 'ENOENT' ? new ObjectNotFoundError(name) : e;
+}

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { backupInfo } from '../../app/index.js';
+import { cliContext } from '../context.js';
+import { out, printJson } from '../output.js';
+import { renderInfo } from '../render-backup.js';
+import { runAction } from '../run-action.js';
+
+export function registerBackupInfo(backup: Command): void {
+  backup
+    .command('info')
+    .description('show one backup')
+    .argument('<backup-id>', 'a backup id from `prism backup list`')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (id: string, opts: { json?: boolean }) => {
+        const m = await backupInfo(cliContext(), id);
+        if (opts.json) printJson(m);
+        else out(renderInfo(m));
+      }),
+    );
+}

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { listBackups } from '../../app/index.js';
+import { systemClock } from '../../core/clock.js';
+import { formatBytes, formatCount, formatDateTime, formatPercent } from '../../core/format.js';
+import { isBackupType } from '../../core/types.js';
+import { PrismError } from '../../errors/index.js';
+import { cliContext } from '../context.js';
+import { out, printJson, table } from '../output.js';
+import { parseDate } from '../parse-date.js';
+import { compressionOf } from '../render-backup.js';
+import { runAction } from '../run-action.js';
+
+interface Opts {
+  type?: string;
+  from?: string;
+  to?: string;
+  limit?: string;
+  json?: boolean;
+}
+
+export function registerBackupList(backup: Command): void {
+  backup
+    .command('list')
+    .description('list backups, newest first')
+    .option('--type <type>', 'only full or only incremental backups')
+    .option('--from <date>', 'created at or after (e.g. "7 days ago", "2026-02-07")')
+    .option('--to <date>', 'created at or before (e.g. now, "2026-02-07 03:00")')
+    .option('--limit <n>', 'at most n backups (the newest)')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: Opts) => {
+        if (opts.type !== undefined && !isBackupType(opts.type)) {
+          throw new PrismError('INVALID_ARGUMENT', `--type "${opts.type}" is not a backup type; use full or incremental.`);
+        }
+        let limit: number | undefined;
+        if (opts.limit !== undefined) {
+          if (!/^\d+$/.test(opts.limit) || Number(opts.limit) < 1) throw new PrismError('INVALID_ARGUMENT', `--limit "${opts.limit}" must be a whole number of at least 1.`);
+          limit = Number(opts.limit);
+        }
+        const now = systemClock.now();
+        const from = opts.from !== undefined ? parseDate('--from', opts.from, now, 'start') : undefined;
+        const to = opts.to !== undefined ? parseDate('--to', opts.to, now, 'end') : undefined;
+        if (from && to && from > to) throw new PrismError('INVALID_ARGUMENT', `--from (${from.toISOString()}) is after --to (${to.toISOString()}).`);
+        const ctx = cliContext();
+        const backups = await listBackups(ctx, { type: opts.type as 'full' | 'incremental' | undefined, from, to, limit });
+        if (opts.json) return printJson(backups);
+        if (backups.length === 0) return out('No backups found.');
+        out(
+          table(
+            ['ID', 'TYPE', 'STATUS', 'CREATED', 'SIZE', 'ORIGINAL', 'COMPRESSION', 'FILES', 'COMMENT'],
+            backups.map((m) => [
+              m.id,
+              m.type,
+              m.status,
+              formatDateTime(new Date(m.started_at)),
+              formatBytes(m.stats.stored_bytes),
+              formatBytes(m.stats.original_bytes),
+              formatPercent(compressionOf(m)),
+              formatCount(m.stats.files),
+              m.comment ?? '',
+            ]),
+          ),
+        );
+      }),
+    );
+}

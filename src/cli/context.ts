@@ -1,0 +1,10 @@
+import type { AppContext } from '../app/index.js';
+import { loadConfig } from '../config/index.js';
+import { systemClock } from '../core/clock.js';
+import { fileLogger } from './logger.js';
+
+/** Builds the app context for one command: config from env + file, the system clock, a log file. */
+export function cliContext(logFile = 'backup.log'): AppContext {
+  const config = loadConfig(process.env);
+  return { config, clock: systemClock, logger: fileLogger(config.home, logFile, config.verbose) };
+}

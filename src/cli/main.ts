@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { PrismError } from '../errors/index.js';
+import { registerBackupCreate } from './commands/backup-create.js';
+import { registerBackupInfo } from './commands/backup-info.js';
+import { registerBackupList } from './commands/backup-list.js';
+import { registerBackupStats } from './commands/backup-stats.js';
+import { registerInit } from './commands/init.js';
+import { reportError } from './output.js';
+
+export function buildProgram(): Command {
+  const program = new Command('prism').description('prism: backup and recovery for a service data directory and its databases').version('0.1.0');
+  registerInit(program);
+  const backup = program.command('backup').description('create, inspect and manage backups');
+  registerBackupCreate(backup);
+  registerBackupList(backup);
+  registerBackupInfo(backup);
+  registerBackupStats(backup);
+  for (const c of [program, backup, ...backup.commands, ...program.commands]) {
+    c.exitOverride();
+    c.configureOutput({ outputError: () => {} });
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        process.exitCode = 0;
+        return;
+      }
+      const json = argv.includes('--json');
+      const message = `${e.message.replace(/^error: /, '')} (run \`prism ${argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')} --help\` for usage)`;
+      process.exitCode = reportError(new PrismError('INVALID_ARGUMENT', message), json, false);
+      return;
+    }
+    process.exitCode = reportError(e, argv.includes('--json'), false);
+  }
+}

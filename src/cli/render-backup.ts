@@ -1,0 +1,49 @@
+import { formatBytes, formatCount, formatDateTime, formatDuration, formatPercent } from '../core/format.js';
+import type { Manifest } from '../repo/index.js';
+
+export function compressionOf(m: Manifest): number {
+  return m.stats.original_bytes > 0 ? 1 - m.stats.stored_bytes / m.stats.original_bytes : 0;
+}
+
+/** The SOP's `backup info` fields, then prism's own. */
+export function renderInfo(m: Manifest): string {
+  const lines = [
+    `ID: ${m.id}`,
+    `Type: ${m.type}`,
+    `Status: ${m.status}`,
+    `Created: ${formatDateTime(new Date(m.started_at))}`,
+    `Size: ${formatBytes(m.stats.stored_bytes)} (original: ${formatBytes(m.stats.original_bytes)})`,
+    `Compression: ${formatPercent(compressionOf(m))}`,
+    `Checksum: ${m.checksum ? m.checksum.replace(/^sha256:/, '') : '-'}`,
+    `Files: ${formatCount(m.stats.files)}`,
+    `Parent: ${m.parent ?? '-'}`,
+    `Comment: ${m.comment ?? '-'}`,
+    `Trigger: ${m.trigger}`,
+    `Duration: ${m.duration_ms === null ? '-' : formatDuration(m.duration_ms)}`,
+    `New data: ${formatBytes(m.stats.new_bytes)} in ${formatCount(m.stats.new_blobs)} chunks (read ${formatCount(m.stats.files_read)} files, ${formatBytes(m.stats.bytes_read)})`,
+    `Host: ${m.host}`,
+    `Sources: ${m.sources.join(', ')} (in ${m.home})`,
+  ];
+  if (m.error) lines.push(`Error: [${m.error.code}] ${m.error.message}`);
+  for (const w of m.warnings.slice(0, 20)) lines.push(`Warning: ${w.path}: ${w.message}`);
+  if (m.warnings.length > 20) lines.push(`Warning: … ${m.warnings.length - 20} more (see --json)`);
+  return lines.join('\n');
+}
+
+/** The end-of-backup summary. */
+export function renderCreated(m: Manifest): string {
+  const head = m.status === 'completed' ? 'Backup completed' : m.status === 'partial' ? 'Backup PARTIAL' : `Backup ${m.status}`;
+  const lines = [
+    `${head}: ${m.id}`,
+    `  Type:         ${m.type} (${m.trigger})${m.parent ? `, parent ${m.parent}` : ''}`,
+    `  Files:        ${formatCount(m.stats.files)} (${formatCount(m.stats.files_read)} read, ${formatCount(m.stats.files - m.stats.files_read)} unchanged)`,
+    `  Original:     ${formatBytes(m.stats.original_bytes)}`,
+    `  Stored:       ${formatBytes(m.stats.stored_bytes)}`,
+    `  Compression:  ${formatPercent(compressionOf(m))}`,
+    `  New data:     ${formatBytes(m.stats.new_bytes)} (${formatCount(m.stats.new_blobs)} new chunks)`,
+    `  Duration:     ${m.duration_ms === null ? '-' : formatDuration(m.duration_ms)}`,
+    `  Checksum:     ${m.checksum ?? '-'}`,
+  ];
+  if (m.error) lines.push(`  Error:        [${m.error.code}] ${m.error.message}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,66 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { Compressor, Decompressor } from 'zstd-napi';
+
+/** Codec ids as written into pack frames. */
+export const CODEC = { none: 0, zstd: 1, gzip: 2 } as const;
+export type CodecId = (typeof CODEC)[keyof typeof CODEC];
+export type CompressionAlgorithm = 'zstd' | 'gzip';
+
+export interface CompressionSettings {
+  readonly enabled: boolean;
+  readonly algorithm: CompressionAlgorithm;
+  readonly level: number;
+}
+
+export function defaultLevel(algorithm: CompressionAlgorithm): number {
+  return algorithm === 'zstd' ? 3 : 6;
+}
+
+/** A reusable compressor (one per thread: zstd contexts are not shared). */
+export class FrameCompressor {
+  private zstd: Compressor | undefined;
+
+  constructor(private readonly settings: CompressionSettings) {}
+
+  /** Returns the codec actually used: data that does not shrink is stored as it is. */
+  compress(data: Uint8Array): { codec: CodecId; data: Uint8Array } {
+    if (!this.settings.enabled || data.length < 64) return { codec: CODEC.none, data };
+    let out: Uint8Array;
+    let codec: CodecId;
+    if (this.settings.algorithm === 'zstd') {
+      if (!this.zstd) {
+        this.zstd = new Compressor();
+        this.zstd.setParameters({ compressionLevel: this.settings.level });
+      }
+      out = this.zstd.compress(data);
+      codec = CODEC.zstd;
+    } else {
+      out = gzipSync(data, { level: this.settings.level });
+      codec = CODEC.gzip;
+    }
+    if (out.length >= data.length) return { codec: CODEC.none, data };
+    return { codec, data: out };
+  }
+}
+
+let zstdDecompressor: Decompressor | undefined;
+
+export function decompress(codec: number, data: Uint8Array, rawLength: number): Buffer {
+  switch (codec) {
+    case CODEC.none:
+      return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    case CODEC.zstd: {
+      zstdDecompressor ??= new Decompressor();
+      const out = zstdDecompressor.decompress(data);
+      if (out.length !== rawLength) throw new Error(`zstd frame decoded to ${out.length} bytes, expected ${rawLength}`);
+      return out;
+    }
+    case CODEC.gzip: {
+      const out = gunzipSync(data);
+      if (out.length !== rawLength) throw new Error(`gzip frame decoded to ${out.length} bytes, expected ${rawLength}`);
+      return out;
+    }
+    default:
+      throw new Error(`unknown codec ${codec}`);
+  }
+}

@@ -1,0 +1,119 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import type { z } from 'zod';
+import { PrismError } from '../errors/index.js';
+import { configFilePath, expandHome, prismHome, type Env } from './paths.js';
+import type { ResolvedConfig, ValueOrigin } from './resolved-config.js';
+import { configFileSchema } from './schema.js';
+
+/** Loads config/backup.json (defaults when missing), validates it and applies the env overrides. */
+export function loadConfig(env: Env = process.env): ResolvedConfig {
+  const home = prismHome(env);
+  const configFile = configFilePath(home);
+  const configFileExists = existsSync(configFile);
+  const raw = configFileExists ? readJson(configFile) : {};
+  const parsed = configFileSchema.safeParse(raw);
+  if (!parsed.success) throw configError(configFile, raw, parsed.error);
+  const backup = parsed.data.backup;
+
+  const origins: Record<string, ValueOrigin> = {};
+  collectOrigins(parsed.data, raw, '', origins);
+
+  let storagePath = backup.storage_path;
+  if (env.PRISM_BACKUP_PATH) {
+    storagePath = env.PRISM_BACKUP_PATH;
+    origins['backup.storage_path'] = 'env';
+  }
+  let concurrency = backup.concurrency ?? availableParallelism();
+  if (env.PRISM_BACKUP_CONCURRENCY !== undefined && env.PRISM_BACKUP_CONCURRENCY !== '') {
+    concurrency = parseConcurrency(env.PRISM_BACKUP_CONCURRENCY);
+    origins['backup.concurrency'] = 'env';
+  }
+  let verbose = backup.verbose;
+  if (env.PRISM_BACKUP_VERBOSE !== undefined && env.PRISM_BACKUP_VERBOSE !== '') {
+    verbose = parseBoolean('PRISM_BACKUP_VERBOSE', env.PRISM_BACKUP_VERBOSE);
+    origins['backup.verbose'] = 'env';
+  }
+  return {
+    home,
+    configFile,
+    configFileExists,
+    storagePath: resolve(home, expandHome(storagePath)),
+    concurrency,
+    verbose,
+    backup,
+    origins,
+  };
+}
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new PrismError('CONFIG_INVALID', `Cannot read ${file}: ${(e as Error).message}`, { file });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new PrismError('CONFIG_INVALID', `${file} is not valid JSON: ${(e as Error).message}`, { file });
+  }
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur: unknown = root;
+  for (const k of path) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[k];
+  }
+  return cur;
+}
+
+function configError(file: string, raw: unknown, error: z.ZodError): PrismError {
+  const issue = error.issues[0]!;
+  let path = issue.path;
+  let expected = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    path = [...issue.path, issue.keys[0]!];
+    expected = 'no such key (check the spelling against the config reference)';
+  }
+  const key = path.map(String).join('.') || '(root)';
+  const value = valueAt(raw, path);
+  const shown = value === undefined ? '(missing)' : JSON.stringify(value);
+  return new PrismError('CONFIG_INVALID', `${file}: ${key} = ${shown}: ${expected}`, {
+    file,
+    key,
+    value,
+    expected,
+  });
+}
+
+function parseConcurrency(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isInteger(n) || n < 1 || n > 64) {
+    throw new PrismError('CONFIG_INVALID', `PRISM_BACKUP_CONCURRENCY = "${v}": expected a whole number from 1 to 64`, {
+      key: 'PRISM_BACKUP_CONCURRENCY',
+      value: v,
+    });
+  }
+  return n;
+}
+
+function parseBoolean(name: string, v: string): boolean {
+  const s = v.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(s)) return true;
+  if (['false', '0', 'no', 'off'].includes(s)) return false;
+  throw new PrismError('CONFIG_INVALID', `${name} = "${v}": expected true or false`, { key: name, value: v });
+}
+
+function collectOrigins(value: unknown, raw: unknown, prefix: string, out: Record<string, ValueOrigin>): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const rawChild = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>)[k] : undefined;
+      collectOrigins(v, rawChild, prefix ? `${prefix}.${k}` : k, out);
+    }
+    return;
+  }
+  out[prefix] = raw === undefined ? 'default' : 'file';
+}

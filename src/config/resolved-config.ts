@@ -1,0 +1,18 @@
+import type { BackupSection } from './schema.js';
+
+export type ValueOrigin = 'default' | 'file' | 'env';
+
+/** The effective configuration every use case receives. */
+export interface ResolvedConfig {
+  /** PRISM_HOME: the gateway data directory. */
+  readonly home: string;
+  readonly configFile: string;
+  readonly configFileExists: boolean;
+  /** Absolute repository path (storage_path with ~ expanded, or PRISM_BACKUP_PATH). */
+  readonly storagePath: string;
+  readonly concurrency: number;
+  readonly verbose: boolean;
+  readonly backup: BackupSection;
+  /** Where each leaf key came from, e.g. `backup.retention_policy.full_backups_count` → 'file'. */
+  readonly origins: Readonly<Record<string, ValueOrigin>>;
+}

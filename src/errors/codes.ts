@@ -1,0 +1,114 @@
+/**
+ * The one error registry. Each entry: a descriptive code, the SOP id where one exists,
+ * the process exit code, and the fix the operator should apply.
+ */
+export interface ErrorSpec {
+  /** SOP id (ERR_BACKUP_00x) or a prism id (ERR_PRISM_xxx). */
+  readonly id: string;
+  readonly exitCode: number;
+  /** Short title, as the SOP names it. */
+  readonly title: string;
+  /** What the operator should do about it. */
+  readonly fix: string;
+}
+
+export const ERROR_CODES = {
+  DISK_SPACE_INSUFFICIENT: {
+    id: 'ERR_BACKUP_001',
+    exitCode: 11,
+    title: 'Disk space insufficient',
+    fix: 'Free space on the backup disk: remove expired backups with `prism backup cleanup`, or point PRISM_BACKUP_PATH / backup.storage_path at a larger disk.',
+  },
+  PERMISSION_DENIED: {
+    id: 'ERR_BACKUP_002',
+    exitCode: 12,
+    title: 'Permission denied',
+    fix: 'Check file permissions: the source files must be readable and the backup directory writable by the user running prism (`ls -ld ~/.prism-gateway-backups`).',
+  },
+  SOURCE_NOT_FOUND: {
+    id: 'ERR_BACKUP_003',
+    exitCode: 13,
+    title: 'Source directory not found',
+    fix: 'Check the configured paths: PRISM_HOME and backup.sources.include in config/backup.json must name existing directories (run `prism init` to create the default layout).',
+  },
+  COMPRESSION_FAILED: {
+    id: 'ERR_BACKUP_004',
+    exitCode: 14,
+    title: 'Compression failed',
+    fix: 'Check backup.compression in config/backup.json (algorithm zstd or gzip, a valid level) and that the zstd binding is installed (`npm ci`).',
+  },
+  CHECKSUM_MISMATCH: {
+    id: 'ERR_BACKUP_005',
+    exitCode: 15,
+    title: 'Checksum mismatch',
+    fix: 'Repository data is damaged: run `prism backup verify --all` to find the affected backups, then retry the backup so fresh copies are stored.',
+  },
+  INVALID_ARGUMENT: {
+    id: 'ERR_PRISM_ARGS',
+    exitCode: 2,
+    title: 'Invalid argument',
+    fix: 'Check the command line; `prism help <command>` lists the accepted flags and values.',
+  },
+  CONFIG_INVALID: {
+    id: 'ERR_PRISM_CONFIG',
+    exitCode: 3,
+    title: 'Configuration invalid',
+    fix: 'Correct the named key in config/backup.json (or the environment variable), or delete the file to use the defaults.',
+  },
+  BACKUP_NOT_FOUND: {
+    id: 'ERR_PRISM_NOT_FOUND',
+    exitCode: 4,
+    title: 'Backup not found',
+    fix: 'Run `prism backup list` to see the existing backup ids.',
+  },
+  NO_FULL_BACKUP: {
+    id: 'ERR_PRISM_NO_FULL',
+    exitCode: 5,
+    title: 'No full backup to base an incremental backup on',
+    fix: 'Create a full backup first: `prism backup create --type full`.',
+  },
+  REPO_LOCKED: {
+    id: 'ERR_PRISM_LOCKED',
+    exitCode: 6,
+    title: 'Repository is locked',
+    fix: 'Another prism process is using the repository; wait for it to finish. Locks of dead processes are removed automatically.',
+  },
+  REPO_NOT_FOUND: {
+    id: 'ERR_PRISM_NO_REPO',
+    exitCode: 7,
+    title: 'Repository not found',
+    fix: 'Create a backup first (`prism backup create --type full` initialises the repository), or check PRISM_BACKUP_PATH / backup.storage_path.',
+  },
+  REPO_CORRUPT: {
+    id: 'ERR_PRISM_REPO_CORRUPT',
+    exitCode: 8,
+    title: 'Repository file damaged',
+    fix: 'A repository file could not be read or decoded; run `prism backup verify --all` to see which backups are affected.',
+  },
+  REPO_VERSION: {
+    id: 'ERR_PRISM_REPO_VERSION',
+    exitCode: 9,
+    title: 'Unsupported repository format',
+    fix: 'This repository was written by a newer prism; upgrade prism to read it.',
+  },
+  BACKUP_DISABLED: {
+    id: 'ERR_PRISM_DISABLED',
+    exitCode: 10,
+    title: 'Backups are disabled',
+    fix: 'Set "backup.enabled": true in config/backup.json to allow backups.',
+  },
+  INTERRUPTED: {
+    id: 'ERR_PRISM_INTERRUPTED',
+    exitCode: 130,
+    title: 'Interrupted',
+    fix: 'The operation was stopped before it finished; nothing partial is visible. Run it again.',
+  },
+  INTERNAL: {
+    id: 'ERR_PRISM_INTERNAL',
+    exitCode: 70,
+    title: 'Internal error',
+    fix: 'This is a bug in prism; please report it together with logs/backup.log.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,176 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Backend } from '../backend/backend.js';
+import type { Clock } from '../core/clock.js';
+import { PrismError } from '../errors/index.js';
+import { lockName } from './layout.js';
+
+/**
+ * Repository locks.
+ * - `shared` (readers, backups against prune): a file of its own, `locks/shared-<id>.json`.
+ * - `backup`: a shared lock plus the single `locks/backup.json`, so two backups never overlap.
+ * - `exclusive` (prune, delete): the single `locks/exclusive.json`, then waits until no shared lock is left.
+ * The single files are created with create-if-absent, so exactly one process wins them. Every
+ * holder writes its file and only then looks for conflicts, so no interleaving lets two
+ * conflicting holders both pass. Locks of dead processes on this host, and locks of other hosts
+ * not refreshed for LOCK_STALE_MS, are removed by whoever meets them.
+ */
+export type LockKind = 'shared' | 'backup' | 'exclusive';
+
+export interface LockInfo {
+  kind: LockKind;
+  pid: number;
+  host: string;
+  command: string;
+  created: string;
+  refreshed: string;
+}
+
+export const LOCK_STALE_MS = 30 * 60 * 1000;
+const REFRESH_MS = 5 * 60 * 1000;
+const BACKUP = lockName('backup');
+const EXCLUSIVE = lockName('exclusive');
+
+export interface LockOptions {
+  kind: LockKind;
+  command: string;
+  clock: Clock;
+  /** How long to wait for a conflicting lock to go away (ms); 0 fails at once. */
+  waitMs?: number;
+  onWait?: (holder: LockInfo) => void;
+}
+
+export class RepositoryLock {
+  private timer: NodeJS.Timeout | undefined;
+  private released = false;
+
+  private constructor(
+    private readonly backend: Backend,
+    private readonly names: string[],
+    private readonly info: LockInfo,
+    private readonly clock: Clock,
+  ) {}
+
+  static async acquire(backend: Backend, opts: LockOptions): Promise<RepositoryLock> {
+    const now = opts.clock.now().toISOString();
+    const info: LockInfo = { kind: opts.kind, pid: process.pid, host: hostname(), command: opts.command, created: now, refreshed: now };
+    const body = Buffer.from(JSON.stringify(info));
+    const deadline = Date.now() + (opts.waitMs ?? 0);
+    let announced = false;
+    const wait = async (holder: LockInfo): Promise<void> => {
+      if (Date.now() >= deadline) {
+        throw new PrismError(
+          'REPO_LOCKED',
+          `Repository ${backend.location} is locked by \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, ${holder.kind} lock since ${holder.created}). Wait for it to finish, or pass --lock-wait DURATION.`,
+          { holder },
+        );
+      }
+      if (!announced) opts.onWait?.(holder);
+      announced = true;
+      await new Promise((r) => setTimeout(r, 200 + Math.random() * 300));
+    };
+
+    const single = opts.kind === 'backup' ? BACKUP : opts.kind === 'exclusive' ? EXCLUSIVE : undefined;
+    if (single) {
+      let unreadable = 0;
+      while (!(await backend.putIfAbsent(single, body))) {
+        const holder = await readLive(backend, single, opts.clock);
+        if (holder) {
+          unreadable = 0;
+          await wait(holder);
+        } else if (++unreadable > 50) {
+          // created but never written: its creator died between the two steps
+          await backend.delete(single);
+          unreadable = 0;
+        } else {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    }
+    const names = single ? [single] : [];
+    try {
+      if (opts.kind === 'exclusive') {
+        for (;;) {
+          const holder = await firstLiveShared(backend, undefined, opts.clock);
+          if (!holder) break;
+          await wait(holder);
+        }
+      } else {
+        const own = lockName(`shared-${randomBytes(12).toString('hex')}`);
+        for (;;) {
+          await backend.put(own, body);
+          const holder = await readLive(backend, EXCLUSIVE, opts.clock);
+          if (!holder) break;
+          await backend.delete(own);
+          await wait(holder);
+        }
+        names.push(own);
+      }
+    } catch (e) {
+      for (const n of names) await backend.delete(n);
+      throw e;
+    }
+    const lock = new RepositoryLock(backend, names, info, opts.clock);
+    lock.startRefresh();
+    return lock;
+  }
+
+  private startRefresh(): void {
+    this.timer = setInterval(() => {
+      this.info.refreshed = this.clock.now().toISOString();
+      const body = Buffer.from(JSON.stringify(this.info));
+      for (const n of this.names) this.backend.put(n, body).catch(() => {});
+    }, REFRESH_MS);
+    this.timer.unref();
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    if (this.timer) clearInterval(this.timer);
+    for (const n of this.names) await this.backend.delete(n);
+  }
+}
+
+/** The lock in `name` if it exists and is live; a stale one is removed. */
+async function readLive(backend: Backend, name: string, clock: Clock): Promise<LockInfo | undefined> {
+  let info: LockInfo;
+  try {
+    info = JSON.parse((await backend.get(name)).toString('utf8')) as LockInfo;
+  } catch {
+    return undefined; // gone, or half-written by its creator this instant: look again next round
+  }
+  if (isStale(info, clock)) {
+    await backend.delete(name);
+    return undefined;
+  }
+  return info;
+}
+
+async function firstLiveShared(backend: Backend, except: string | undefined, clock: Clock): Promise<LockInfo | undefined> {
+  for (const name of await backend.list('locks')) {
+    if (name === except || !name.startsWith('locks/shared-')) continue;
+    const info = await readLive(backend, name, clock);
+    if (info) return info;
+  }
+  return undefined;
+}
+
+export function isStale(lock: LockInfo, clock: Clock): boolean {
+  if (lock.host === hostname()) return !processAlive(lock.pid);
+  return clock.now().getTime() - Date.parse(lock.refreshed) > LOCK_STALE_MS;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** True while a live process holds the backup lock (so a `running` manifest is really running). */
+export async function backupLockHeld(backend: Backend, clock: Clock): Promise<boolean> {
+  return (await readLive(backend, BACKUP, clock)) !== undefined;
+}

@@ -1,0 +1,206 @@
+import type { Backend } from '../backend/backend.js';
+import { ObjectNotFoundError } from '../backend/backend.js';
+import { decompress } from '../codec/compress.js';
+import { sha256, sha256Hex } from '../codec/hash.js';
+import type { Clock } from '../core/clock.js';
+import { PrismError, fromSystemError } from '../errors/index.js';
+import type { BlobLocation, IndexedBlob } from './blob-entry.js';
+import { BlobIndex } from './blob-index.js';
+import { IndexDecodeError, decodeIndex, encodeIndex } from './index-file.js';
+import { FORMAT_VERSION, REPO_CONFIG, indexName, snapshotName } from './layout.js';
+import { RepositoryLock, type LockKind } from './lock.js';
+import { manifestSchema, type Manifest } from './manifest.js';
+import { newRepoConfig, repoConfigSchema, type RepoConfig } from './repo-config.js';
+import { decodeTree, type Tree } from './tree.js';
+
+const FRAME_CACHE_BYTES = 32 * 1024 * 1024;
+
+/** A prism repository on a backend: config, index, blobs, trees, manifests, locks. */
+export class Repository {
+  readonly index = new BlobIndex();
+  private indexLoaded = false;
+  private readonly frameCache = new Map<string, Buffer>();
+  private frameCacheBytes = 0;
+
+  private constructor(
+    readonly backend: Backend,
+    readonly config: RepoConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Opens the repository; with `create`, initialises an empty or missing location. */
+  static async open(backend: Backend, clock: Clock, opts: { create?: boolean } = {}): Promise<Repository> {
+    let raw: Buffer | undefined;
+    try {
+      raw = await backend.get(REPO_CONFIG);
+    } catch (e) {
+      if (!(e instanceof ObjectNotFoundError)) throw fromSystemError(e, `reading the repository at ${backend.location}`);
+    }
+    if (raw === undefined) {
+      if (!opts.create) {
+        throw new PrismError('REPO_NOT_FOUND', `No prism repository at ${backend.location}.`, { path: backend.location });
+      }
+      const entries = (await backend.list('')).filter((n) => !n.startsWith('locks/'));
+      if (entries.length > 0) {
+        throw new PrismError(
+          'REPO_NOT_FOUND',
+          `${backend.location} is not empty and holds no prism repository (no ${REPO_CONFIG}); point PRISM_BACKUP_PATH or backup.storage_path at an empty or new directory.`,
+          { path: backend.location },
+        );
+      }
+      const config = newRepoConfig(clock.now());
+      try {
+        await backend.put(REPO_CONFIG, Buffer.from(JSON.stringify(config, null, 2) + '\n'));
+      } catch (e) {
+        throw fromSystemError(e, `creating the repository at ${backend.location}`);
+      }
+      return new Repository(backend, config, clock);
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new PrismError('REPO_CORRUPT', `${backend.location}/${REPO_CONFIG} is not valid JSON.`, { object: REPO_CONFIG });
+    }
+    const result = repoConfigSchema.safeParse(parsed);
+    if (!result.success) {
+      throw new PrismError('REPO_CORRUPT', `${backend.location}/${REPO_CONFIG} is not a prism repository config.`, { object: REPO_CONFIG });
+    }
+    if (result.data.version > FORMAT_VERSION) {
+      throw new PrismError('REPO_VERSION', `Repository format ${result.data.version} is newer than this prism supports (${FORMAT_VERSION}).`);
+    }
+    return new Repository(backend, result.data, clock);
+  }
+
+  lock(kind: LockKind, command: string, waitMs = 0, onWait?: Parameters<typeof RepositoryLock.acquire>[1]['onWait']): Promise<RepositoryLock> {
+    return RepositoryLock.acquire(this.backend, { kind, command, clock: this.clock, waitMs, ...(onWait ? { onWait } : {}) });
+  }
+
+  /** Loads every index file into memory (once). */
+  async loadIndex(): Promise<BlobIndex> {
+    if (this.indexLoaded) return this.index;
+    for (const name of await this.backend.list('index')) {
+      const buf = await this.backend.get(name);
+      try {
+        decodeIndex(buf, (b) => this.index.add(b));
+      } catch (e) {
+        if (e instanceof IndexDecodeError) {
+          throw new PrismError('REPO_CORRUPT', `Index file ${name} is damaged: ${e.message}.`, { object: name });
+        }
+        throw e;
+      }
+    }
+    this.indexLoaded = true;
+    return this.index;
+  }
+
+  /** Writes an index file for new blobs and adds them to the in-memory index. */
+  async writeIndex(blobs: readonly IndexedBlob[]): Promise<void> {
+    if (blobs.length === 0) return;
+    const buf = encodeIndex(blobs);
+    await this.backend.put(indexName(sha256Hex(buf)), buf);
+    for (const b of blobs) this.index.add(b);
+  }
+
+  /** Reads a blob's plaintext and checks its SHA-256. */
+  async readBlob(id: string): Promise<Buffer> {
+    const loc = this.index.get(id);
+    if (!loc) throw new PrismError('REPO_CORRUPT', `Blob ${id.slice(0, 12)} is not in the repository index.`, { blob: id });
+    const frame = await this.readFrame(loc);
+    const data = frame.subarray(loc.blobOffset, loc.blobOffset + loc.blobLength);
+    if (data.length !== loc.blobLength || !sha256(data).equals(Buffer.from(id, 'hex'))) {
+      throw new PrismError('CHECKSUM_MISMATCH', `Checksum mismatch for blob ${id.slice(0, 12)} in pack ${loc.pack.slice(0, 12)}.`, { blob: id, pack: loc.pack });
+    }
+    return data;
+  }
+
+  async readTree(id: string): Promise<Tree> {
+    const data = await this.readBlob(id);
+    try {
+      return decodeTree(data);
+    } catch (e) {
+      throw new PrismError('REPO_CORRUPT', `Tree ${id.slice(0, 12)} cannot be decoded: ${(e as Error).message}`, { blob: id });
+    }
+  }
+
+  private async readFrame(loc: BlobLocation): Promise<Buffer> {
+    const key = `${loc.pack}:${loc.frameOffset}`;
+    const hit = this.frameCache.get(key);
+    if (hit) {
+      this.frameCache.delete(key);
+      this.frameCache.set(key, hit);
+      return hit;
+    }
+    let stored: Buffer;
+    try {
+      stored = await this.backend.getRange(`data/${loc.pack.slice(0, 2)}/${loc.pack}`, loc.frameOffset, loc.frameLength);
+    } catch (e) {
+      if (e instanceof ObjectNotFoundError) {
+        throw new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} is missing from the repository.`, { pack: loc.pack });
+      }
+      throw new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} cannot be read: ${(e as Error).message}`, { pack: loc.pack });
+    }
+    let frame: Buffer;
+    try {
+      frame = decompress(loc.codec, stored, loc.frameRawLength);
+    } catch (e) {
+      throw new PrismError('CHECKSUM_MISMATCH', `Frame at ${loc.frameOffset} of pack ${loc.pack.slice(0, 12)} cannot be decompressed: ${(e as Error).message}`, { pack: loc.pack });
+    }
+    this.frameCache.set(key, frame);
+    this.frameCacheBytes += frame.length;
+    while (this.frameCacheBytes > FRAME_CACHE_BYTES && this.frameCache.size > 1) {
+      const [oldKey, old] = this.frameCache.entries().next().value as [string, Buffer];
+      this.frameCache.delete(oldKey);
+      this.frameCacheBytes -= old.length;
+    }
+    return frame;
+  }
+
+  async saveManifest(m: Manifest): Promise<void> {
+    await this.backend.put(snapshotName(m.id), Buffer.from(JSON.stringify(m, null, 2) + '\n'));
+  }
+
+  async manifestExists(id: string): Promise<boolean> {
+    return this.backend.exists(snapshotName(id));
+  }
+
+  async loadManifest(id: string): Promise<Manifest> {
+    let raw: Buffer;
+    try {
+      raw = await this.backend.get(snapshotName(id));
+    } catch (e) {
+      if (e instanceof ObjectNotFoundError) {
+        throw new PrismError('BACKUP_NOT_FOUND', `Backup ${id} not found in ${this.backend.location}.`, { id });
+      }
+      throw e;
+    }
+    return parseManifest(raw, snapshotName(id));
+  }
+
+  /** All manifests, oldest first. Damaged ones are reported through `onDamaged` and skipped. */
+  async listManifests(onDamaged?: (name: string, error: PrismError) => void): Promise<Manifest[]> {
+    const out: Manifest[] = [];
+    for (const name of await this.backend.list('snapshots')) {
+      if (!name.endsWith('.json')) continue;
+      try {
+        out.push(parseManifest(await this.backend.get(name), name));
+      } catch (e) {
+        if (e instanceof PrismError && onDamaged) onDamaged(name, e);
+        else if (!(e instanceof ObjectNotFoundError)) throw e;
+      }
+    }
+    return out.sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : a.id < b.id ? -1 : 1));
+  }
+}
+
+function parseManifest(raw: Buffer, name: string): Manifest {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new PrismError('REPO_CORRUPT', `Manifest ${name} is not valid JSON.`, { object: name });
+  }
+  const r = manifestSchema.safeParse(parsed);
+  if (!r.success) throw new PrismError('REPO_CORRUPT', `Manifest ${name} is damaged: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}.`, { object: name });
+  return r.data;
+}

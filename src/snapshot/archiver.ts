@@ -1,0 +1,253 @@
+import type { BigIntStats } from 'node:fs';
+import { Chunker, gearTable } from '../codec/chunker.js';
+import { FrameCompressor, type CompressionSettings } from '../codec/compress.js';
+import { sha256Hex } from '../codec/hash.js';
+import { noProgress, type ProgressListener } from '../core/progress.js';
+import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type Repository, type TreeNode } from '../repo/index.js';
+import type { WalkNode, WalkResult } from '../source/fs-walker.js';
+import { FileProcessor, type FileJob, type FileResult } from './file-processor.js';
+import { runOnWorkers } from './worker-pool.js';
+
+export interface ArchiveWarning {
+  path: string;
+  code: 'PERMISSION_DENIED' | 'SKIPPED';
+  message: string;
+}
+
+export interface ArchivePlan {
+  /** Files that must be read (the rest reuse the parent's chunk lists). */
+  filesToRead: number;
+  bytesToRead: number;
+}
+
+export interface ArchiveOptions {
+  repo: Repository;
+  /** Directory of the (local) repository, for the chunk workers. */
+  repoRoot: string;
+  walk: WalkResult;
+  /** Root tree of the backup whose unchanged files are reused (incremental); none for full. */
+  parentTree?: string | undefined;
+  compression: CompressionSettings;
+  concurrency: number;
+  onProgress?: ProgressListener;
+  /** Stops the run between batches. */
+  signal?: AbortSignal;
+  /** Called after planning, before anything is written (disk-space preflight). */
+  beforeWrite?: (plan: ArchivePlan) => Promise<void>;
+  /** Index entries of every pack as it lands (so a failed run can still index them). */
+  onBlobs: (blobs: IndexedBlob[]) => void;
+}
+
+export interface ArchiveResult {
+  tree: string;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  originalBytes: number;
+  storedBytes: number;
+  filesRead: number;
+  bytesRead: number;
+  newBlobs: number;
+  newBytes: number;
+  packs: number;
+  warnings: ArchiveWarning[];
+}
+
+interface PlannedDir {
+  node: TreeNode;
+  children: Array<TreeNode | PlannedDir>;
+}
+
+/** Below this many bytes to read, files are processed on the main thread (no worker start-up). */
+const INLINE_BYTES = 8 * 1024 * 1024;
+const BATCH_BYTES = 8 * 1024 * 1024;
+const BATCH_FILES = 512;
+
+/** Walk result + parent → chunks and trees in the repository → root tree id and statistics. */
+export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
+  const { repo } = opts;
+  const progress = opts.onProgress ?? noProgress;
+  const index = await repo.loadIndex();
+  const reads: Array<{ node: TreeNode; path: string; size: number }> = [];
+  const root = await plan(repo, opts.walk.root, opts.parentTree, reads);
+  const bytesToRead = reads.reduce((s, r) => s + r.size, 0);
+  await opts.beforeWrite?.({ filesToRead: reads.length, bytesToRead });
+
+  const result: ArchiveResult = {
+    tree: '',
+    files: opts.walk.files,
+    dirs: opts.walk.dirs,
+    symlinks: opts.walk.symlinks,
+    originalBytes: 0,
+    storedBytes: 0,
+    filesRead: 0,
+    bytesRead: 0,
+    newBlobs: 0,
+    newBytes: 0,
+    packs: 0,
+    warnings: opts.walk.problems.map((p) => ({ ...p })),
+  };
+  const sink = (blobs: IndexedBlob[]): void => {
+    for (const b of blobs) index.add(b);
+    opts.onBlobs(blobs);
+  };
+  const mainWriter = new PackWriter(repo.backend, new FrameCompressor(opts.compression));
+  progress({ kind: 'start', totalFiles: reads.length, totalBytes: bytesToRead });
+
+  const batches = makeBatches(reads);
+  const apply = (batch: number, results: FileResult[]): void => {
+    opts.signal?.throwIfAborted();
+    const items = batches[batch]!;
+    let bytes = 0;
+    results.forEach((r, i) => {
+      const item = items[i]!;
+      if (r.ok) {
+        item.node.content = r.content;
+        item.node.size = r.size;
+        result.filesRead++;
+        result.bytesRead += r.size;
+        result.newBlobs += r.newBlobs;
+        result.newBytes += r.newBytes;
+        bytes += r.size;
+      } else {
+        item.node.content = undefined; // dropped from the tree below
+        result.warnings.push({
+          path: item.path,
+          code: r.errno === 'EACCES' || r.errno === 'EPERM' ? 'PERMISSION_DENIED' : 'SKIPPED',
+          message: r.message,
+        });
+      }
+    });
+    progress({ kind: 'advance', files: results.length, bytes });
+  };
+
+  const jobs = batches.map((b) => b.map((r): FileJob => ({ path: r.path, size: r.size })));
+  if (bytesToRead < INLINE_BYTES || opts.concurrency <= 1) {
+    const processor = new FileProcessor(new Chunker(gearTable(repo.config.chunker.seed), chunkerParams(repo)), mainWriter, index);
+    for (let b = 0; b < jobs.length; b++) {
+      const results: FileResult[] = [];
+      for (const j of jobs[b]!) results.push(await processor.process(j));
+      sink(mainWriter.takeWritten());
+      apply(b, results);
+    }
+  } else {
+    const outcome = await runOnWorkers(
+      opts.concurrency,
+      { repoRoot: opts.repoRoot, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: opts.compression, known: index.exportIdSet() },
+      jobs,
+      apply,
+      sink,
+    );
+    result.packs += outcome.packs;
+  }
+
+  const contents: string[][] = [];
+  result.tree = await writeTrees(root, mainWriter, repo, result, contents);
+  sink(await mainWriter.finish());
+  for (const content of contents) {
+    for (const id of content) {
+      const loc = index.get(id);
+      if (loc) result.storedBytes += storedShare(loc);
+    }
+  }
+  result.packs += mainWriter.packsWritten;
+  progress({ kind: 'finish' });
+  return result;
+}
+
+function chunkerParams(repo: Repository) {
+  const c = repo.config.chunker;
+  return { minSize: c.min, avgSize: c.avg, maxSize: c.max };
+}
+
+function makeBatches<T extends { size: number }>(reads: T[]): T[][] {
+  const batches: T[][] = [];
+  let cur: T[] = [];
+  let bytes = 0;
+  for (const r of reads) {
+    if (cur.length > 0 && (bytes + r.size > BATCH_BYTES || cur.length >= BATCH_FILES)) {
+      batches.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(r);
+    bytes += r.size;
+  }
+  if (cur.length > 0) batches.push(cur);
+  return batches;
+}
+
+function metaNode(w: WalkNode): TreeNode {
+  const s = w.stat;
+  return {
+    name: w.name,
+    type: w.kind,
+    mode: Number(s.mode & 0o7777n),
+    uid: Number(s.uid),
+    gid: Number(s.gid),
+    mtime: s.mtimeNs.toString(),
+    ctime: s.ctimeNs.toString(),
+    inode: s.ino.toString(),
+  };
+}
+
+function unchanged(prev: TreeNode | undefined, s: BigIntStats): prev is TreeNode {
+  return (
+    prev !== undefined &&
+    prev.type === 'file' &&
+    prev.size === Number(s.size) &&
+    prev.mtime === s.mtimeNs.toString() &&
+    prev.ctime === s.ctimeNs.toString() &&
+    prev.inode === s.ino.toString() &&
+    Array.isArray(prev.content)
+  );
+}
+
+/** Builds the tree skeleton; files unchanged since the parent get its chunk list, the rest go to `reads`. */
+async function plan(repo: Repository, dir: WalkNode, parentTree: string | undefined, reads: Array<{ node: TreeNode; path: string; size: number }>): Promise<PlannedDir> {
+  const prev = new Map<string, TreeNode>();
+  if (parentTree) for (const n of (await repo.readTree(parentTree)).nodes) prev.set(n.name, n);
+  const planned: PlannedDir = { node: metaNode(dir), children: [] };
+  for (const child of dir.children ?? []) {
+    const node = metaNode(child);
+    const before = prev.get(child.name);
+    if (child.kind === 'dir') {
+      planned.children.push(await plan(repo, child, before?.type === 'dir' ? before.subtree : undefined, reads));
+      continue;
+    }
+    if (child.kind === 'symlink') {
+      node.target = child.target ?? '';
+    } else if (unchanged(before, child.stat)) {
+      node.size = before.size!;
+      node.content = before.content!;
+    } else {
+      node.size = Number(child.stat.size);
+      reads.push({ node, path: child.path, size: node.size });
+    }
+    planned.children.push(node);
+  }
+  return planned;
+}
+
+async function writeTrees(dir: PlannedDir, writer: PackWriter, repo: Repository, result: ArchiveResult, contents: string[][]): Promise<string> {
+  const nodes: TreeNode[] = [];
+  for (const c of dir.children) {
+    if ('children' in c) {
+      c.node.subtree = await writeTrees(c, writer, repo, result, contents);
+      nodes.push(c.node);
+    } else if (c.type !== 'file') {
+      nodes.push(c);
+    } else if (c.content) {
+      result.originalBytes += c.size ?? 0;
+      contents.push(c.content);
+      nodes.push(c);
+    } else {
+      result.files--; // unreadable: left out
+    }
+  }
+  const data = encodeTree(nodes);
+  const id = sha256Hex(data);
+  if (!repo.index.hasHex(id)) writer.add(BLOB_TYPE.tree, id, data);
+  await writer.maybeFlush();
+  return id;
+}
