@@ -1,4 +1,4 @@
-import { ERROR_CODES, PrismError, isPrismError } from '../errors/index.js';
+import { PrismError, isPrismError } from '../errors/index.js';
 
 /** Everything the CLI prints goes through here (stdout for results, stderr for the rest). */
 export function out(line = ''): void {
