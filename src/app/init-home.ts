@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as v from 'valibot';
 import { configFileSchema } from '../config/index.js';
 import { fromSystemError } from '../errors/index.js';
 import type { AppContext } from './context.js';
@@ -13,7 +14,7 @@ export interface InitResult {
 
 /** The default backup.json prism writes: the SOP §9.1 file plus prism's own keys. */
 export function defaultConfigFile(): unknown {
-  const parsed = configFileSchema.parse({});
+  const parsed = v.parse(configFileSchema, {});
   return { backup: { ...parsed.backup, compression: { enabled: true, algorithm: 'zstd', level: 3 } } };
 }
 

@@ -1,37 +1,63 @@
-import * as chrono from 'chrono-node';
 import { PrismError } from '../errors/index.js';
 
+const UNIT_MS: Record<string, number> = {
+  second: 1000,
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  week: 7 * 86_400_000,
+};
+
 /**
- * Reads the dates the SOP writes: "now", "7 days ago", "yesterday", "2026-02-07",
- * "2026-02-07 03:00". A bare date means its start (`edge: 'start'`) or its end (`edge: 'end'`).
+ * Reads the dates the SOP writes: "now", "7 days ago", "today", "yesterday", "2026-02-07",
+ * "2026-02-07 03:00"; anything else goes to chrono-node (loaded only then: it is slow to load).
+ * A bare date means its start (`edge: 'start'`) or its end (`edge: 'end'`).
  */
-export function parseDate(flag: string, text: string, now: Date, edge: 'start' | 'end'): Date {
-  const t = text.trim();
-  if (t.toLowerCase() === 'now') return now;
-  const iso = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?$/.test(t) ? parseLocalIso(t, edge) : undefined;
-  if (iso) return iso;
-  const results = chrono.parse(t, now, { forwardDate: false });
-  const r = results[0];
-  if (!r || r.text.length !== t.length) {
-    throw new PrismError('INVALID_ARGUMENT', `${flag} "${text}" is not a date; use e.g. "7 days ago", "now", "2026-02-07" or "2026-02-07 03:00".`, { flag, value: text });
+export async function parseDate(flag: string, text: string, now: Date, edge: 'start' | 'end'): Promise<Date> {
+  const t = text.trim().toLowerCase();
+  if (t === 'now') return now;
+  if (t === 'today' || t === 'yesterday') {
+    const d = new Date(now);
+    if (t === 'yesterday') d.setDate(d.getDate() - 1);
+    return dayEdge(d, edge);
   }
+  const ago = /^(\d+)\s*(second|minute|hour|day|week|month|year)s?\s+ago$/.exec(t);
+  if (ago) {
+    const n = Number(ago[1]);
+    const unit = ago[2]!;
+    const d = new Date(now);
+    if (unit === 'month') d.setMonth(d.getMonth() - n);
+    else if (unit === 'year') d.setFullYear(d.getFullYear() - n);
+    else d.setTime(d.getTime() - n * UNIT_MS[unit]!);
+    return d;
+  }
+  if (/^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?$/.test(t)) {
+    const iso = parseLocalIso(t, edge);
+    if (iso) return iso;
+    throw invalid(flag, text);
+  }
+  const chrono = await import('chrono-node');
+  const r = chrono.parse(text, now, { forwardDate: false })[0];
+  if (!r || r.text.trim().length !== text.trim().length) throw invalid(flag, text);
   const d = r.start.date();
-  if (!r.start.isCertain('hour') && !/ago$/i.test(t)) {
-    if (edge === 'start') d.setHours(0, 0, 0, 0);
-    else d.setHours(23, 59, 59, 999);
-  }
-  return d;
+  return r.start.isCertain('hour') ? d : dayEdge(d, edge);
+}
+
+function invalid(flag: string, text: string): PrismError {
+  return new PrismError('INVALID_ARGUMENT', `${flag} "${text}" is not a date; use e.g. "7 days ago", "now", "2026-02-07" or "2026-02-07 03:00".`, { flag, value: text });
+}
+
+function dayEdge(d: Date, edge: 'start' | 'end'): Date {
+  const out = new Date(d);
+  if (edge === 'start') out.setHours(0, 0, 0, 0);
+  else out.setHours(23, 59, 59, 999);
+  return out;
 }
 
 function parseLocalIso(t: string, edge: 'start' | 'end'): Date | undefined {
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(t)!;
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[t ](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(t)!;
   const [y, mo, d, h, mi, s] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v)));
-  const date =
-    h === undefined
-      ? edge === 'start'
-        ? new Date(y!, mo! - 1, d!, 0, 0, 0, 0)
-        : new Date(y!, mo! - 1, d!, 23, 59, 59, 999)
-      : new Date(y!, mo! - 1, d!, h, mi!, s ?? 0, 0);
-  if (Number.isNaN(date.getTime()) || date.getMonth() !== mo! - 1 || date.getDate() !== d) return undefined;
+  const date = h === undefined ? dayEdge(new Date(y!, mo! - 1, d!), edge) : new Date(y!, mo! - 1, d!, h, mi!, s ?? 0, 0);
+  if (Number.isNaN(date.getTime()) || date.getMonth() !== mo! - 1 || date.getDate() !== d || (h !== undefined && date.getHours() !== h)) return undefined;
   return date;
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import type { z } from 'zod';
+import * as v from 'valibot';
 import { PrismError } from '../errors/index.js';
 import { configFilePath, expandHome, prismHome, type Env } from './paths.js';
 import type { ResolvedConfig, ValueOrigin } from './resolved-config.js';
@@ -13,12 +13,12 @@ export function loadConfig(env: Env = process.env): ResolvedConfig {
   const configFile = configFilePath(home);
   const configFileExists = existsSync(configFile);
   const raw = configFileExists ? readJson(configFile) : {};
-  const parsed = configFileSchema.safeParse(raw);
-  if (!parsed.success) throw configError(configFile, raw, parsed.error);
-  const backup = parsed.data.backup;
+  const parsed = v.safeParse(configFileSchema, raw);
+  if (!parsed.success) throw configError(configFile, raw, parsed.issues[0]);
+  const backup = parsed.output.backup;
 
   const origins: Record<string, ValueOrigin> = {};
-  collectOrigins(parsed.data, raw, '', origins);
+  collectOrigins(parsed.output, raw, '', origins);
 
   let storagePath = backup.storage_path;
   if (env.PRISM_BACKUP_PATH) {
@@ -61,32 +61,29 @@ function readJson(file: string): unknown {
   }
 }
 
-function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+function valueAt(root: unknown, path: readonly string[]): unknown {
   let cur: unknown = root;
   for (const k of path) {
     if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[k];
+    cur = (cur as Record<string, unknown>)[k];
   }
   return cur;
 }
 
-function configError(file: string, raw: unknown, error: z.ZodError): PrismError {
-  const issue = error.issues[0]!;
-  let path = issue.path;
+function configError(file: string, raw: unknown, issue: v.BaseIssue<unknown>): PrismError {
+  const path = (issue.path ?? []).map((p) => String(p.key));
   let expected = issue.message;
-  if (issue.code === 'unrecognized_keys') {
-    path = [...issue.path, issue.keys[0]!];
+  if (issue.type === 'strict_object' && issue.expected === 'never') {
     expected = 'no such key (check the spelling against the config reference)';
+  } else if (issue.expected && !issue.message.startsWith('Invalid')) {
+    expected = issue.message;
+  } else if (issue.expected) {
+    expected = `expected ${issue.expected}`;
   }
-  const key = path.map(String).join('.') || '(root)';
+  const key = path.join('.') || '(root)';
   const value = valueAt(raw, path);
   const shown = value === undefined ? '(missing)' : JSON.stringify(value);
-  return new PrismError('CONFIG_INVALID', `${file}: ${key} = ${shown}: ${expected}`, {
-    file,
-    key,
-    value,
-    expected,
-  });
+  return new PrismError('CONFIG_INVALID', `${file}: ${key} = ${shown}: ${expected}`, { file, key, value, expected });
 }
 
 function parseConcurrency(v: string): number {

@@ -1,48 +1,51 @@
-import { z } from 'zod';
+import * as v from 'valibot';
+
+const num = v.number();
+const str = v.string();
 
 /** A snapshot manifest: one backup, as `prism backup list|info` shows it. */
-export const manifestSchema = z.object({
-  format: z.literal(1),
-  id: z.string().regex(/^backup_\d{8}_\d{6}_(full|incremental)(_\d+)?$/),
-  type: z.enum(['full', 'incremental']),
-  status: z.enum(['running', 'completed', 'partial', 'failed', 'corrupted']),
-  trigger: z.enum(['manual', 'scheduled']),
-  parent: z.string().nullable(),
-  comment: z.string().nullable(),
-  host: z.string(),
-  user: z.string(),
-  home: z.string(),
-  sources: z.array(z.string()),
-  excludes: z.array(z.string()),
-  started_at: z.string(),
-  finished_at: z.string().nullable(),
-  duration_ms: z.number().nullable(),
+export const manifestSchema = v.object({
+  format: v.literal(1),
+  id: v.pipe(str, v.regex(/^backup_\d{8}_\d{6}_(full|incremental)(_\d+)?$/)),
+  type: v.picklist(['full', 'incremental']),
+  status: v.picklist(['running', 'completed', 'partial', 'failed', 'corrupted']),
+  trigger: v.picklist(['manual', 'scheduled']),
+  parent: v.nullable(str),
+  comment: v.nullable(str),
+  host: str,
+  user: str,
+  home: str,
+  sources: v.array(str),
+  excludes: v.array(str),
+  started_at: str,
+  finished_at: v.nullable(str),
+  duration_ms: v.nullable(num),
   /** Root tree id (hex); null for a failed attempt. */
-  tree: z.string().nullable(),
+  tree: v.nullable(str),
   /** "sha256:<root tree id>": the Merkle root over every tree and chunk of the backup. */
-  checksum: z.string().nullable(),
-  compression: z.object({ algorithm: z.string(), level: z.number(), enabled: z.boolean() }),
-  stats: z.object({
-    files: z.number(),
-    dirs: z.number(),
-    symlinks: z.number(),
+  checksum: v.nullable(str),
+  compression: v.object({ algorithm: str, level: num, enabled: v.boolean() }),
+  stats: v.object({
+    files: num,
+    dirs: num,
+    symlinks: num,
     /** Plaintext bytes of all files in the backup. */
-    original_bytes: z.number(),
+    original_bytes: num,
     /** Compressed bytes of the data the backup references. */
-    stored_bytes: z.number(),
+    stored_bytes: num,
     /** Files read (the rest reused from the parent). */
-    files_read: z.number(),
-    bytes_read: z.number(),
+    files_read: num,
+    bytes_read: num,
     /** Blobs and bytes this backup added to the repository. */
-    new_blobs: z.number(),
-    new_bytes: z.number(),
-    packs_written: z.number(),
+    new_blobs: num,
+    new_bytes: num,
+    packs_written: num,
   }),
-  error: z.object({ code: z.string(), name: z.string(), message: z.string() }).nullable(),
-  warnings: z.array(z.object({ path: z.string(), code: z.string(), message: z.string() })),
+  error: v.nullable(v.object({ code: str, name: str, message: str })),
+  warnings: v.array(v.object({ path: str, code: str, message: str })),
 });
 
-export type Manifest = z.infer<typeof manifestSchema>;
+export type Manifest = v.InferOutput<typeof manifestSchema>;
 export type ManifestStats = Manifest['stats'];
 
 export function emptyStats(): ManifestStats {

@@ -1,22 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
+import * as v from 'valibot';
 import { DEFAULT_CHUNKER } from '../codec/chunker.js';
 import { FORMAT_VERSION } from './layout.js';
 
-export const repoConfigSchema = z.object({
-  format: z.literal('prism-repository'),
-  version: z.number().int(),
-  id: z.string(),
-  created: z.string(),
-  chunker: z.object({
-    seed: z.string().regex(/^[0-9a-f]{64}$/),
-    min: z.number().int().positive(),
-    avg: z.number().int().positive(),
-    max: z.number().int().positive(),
-  }),
+const size = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+export const repoConfigSchema = v.object({
+  format: v.literal('prism-repository'),
+  version: v.pipe(v.number(), v.integer()),
+  id: v.string(),
+  created: v.string(),
+  chunker: v.object({ seed: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)), min: size, avg: size, max: size }),
 });
 
-export type RepoConfig = z.infer<typeof repoConfigSchema>;
+export type RepoConfig = v.InferOutput<typeof repoConfigSchema>;
 
 export function newRepoConfig(now: Date): RepoConfig {
   return {

@@ -1,3 +1,4 @@
+import * as v from 'valibot';
 import type { Backend } from '../backend/backend.js';
 import { ObjectNotFoundError } from '../backend/backend.js';
 import { decompress } from '../codec/compress.js';
@@ -62,14 +63,14 @@ export class Repository {
     } catch {
       throw new PrismError('REPO_CORRUPT', `${backend.location}/${REPO_CONFIG} is not valid JSON.`, { object: REPO_CONFIG });
     }
-    const result = repoConfigSchema.safeParse(parsed);
+    const result = v.safeParse(repoConfigSchema, parsed);
     if (!result.success) {
       throw new PrismError('REPO_CORRUPT', `${backend.location}/${REPO_CONFIG} is not a prism repository config.`, { object: REPO_CONFIG });
     }
-    if (result.data.version > FORMAT_VERSION) {
-      throw new PrismError('REPO_VERSION', `Repository format ${result.data.version} is newer than this prism supports (${FORMAT_VERSION}).`);
+    if (result.output.version > FORMAT_VERSION) {
+      throw new PrismError('REPO_VERSION', `Repository format ${result.output.version} is newer than this prism supports (${FORMAT_VERSION}).`);
     }
-    return new Repository(backend, result.data, clock);
+    return new Repository(backend, result.output, clock);
   }
 
   lock(kind: LockKind, command: string, waitMs = 0, onWait?: Parameters<typeof RepositoryLock.acquire>[1]['onWait']): Promise<RepositoryLock> {
@@ -200,7 +201,10 @@ function parseManifest(raw: Buffer, name: string): Manifest {
   } catch {
     throw new PrismError('REPO_CORRUPT', `Manifest ${name} is not valid JSON.`, { object: name });
   }
-  const r = manifestSchema.safeParse(parsed);
-  if (!r.success) throw new PrismError('REPO_CORRUPT', `Manifest ${name} is damaged: ${r.error.issues[0]?.path.join('.')} ${r.error.issues[0]?.message}.`, { object: name });
-  return r.data;
+  const r = v.safeParse(manifestSchema, parsed);
+  if (!r.success) {
+    const issue = r.issues[0];
+    throw new PrismError('REPO_CORRUPT', `Manifest ${name} is damaged: ${v.getDotPath(issue) ?? '(root)'}: ${issue.message}.`, { object: name });
+  }
+  return r.output;
 }

@@ -38,8 +38,8 @@ export function registerBackupList(backup: Command): void {
           limit = Number(opts.limit);
         }
         const now = systemClock.now();
-        const from = opts.from !== undefined ? parseDate('--from', opts.from, now, 'start') : undefined;
-        const to = opts.to !== undefined ? parseDate('--to', opts.to, now, 'end') : undefined;
+        const from = opts.from !== undefined ? await parseDate('--from', opts.from, now, 'start') : undefined;
+        const to = opts.to !== undefined ? await parseDate('--to', opts.to, now, 'end') : undefined;
         if (from && to && from > to) throw new PrismError('INVALID_ARGUMENT', `--from (${from.toISOString()}) is after --to (${to.toISOString()}).`);
         const ctx = cliContext();
         const backups = await listBackups(ctx, { type: opts.type as 'full' | 'incremental' | undefined, from, to, limit });
