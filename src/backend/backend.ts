@@ -17,8 +17,21 @@ export interface Backend {
   /** Names directly or recursively under a folder prefix ("index", "data"), sorted. */
   list(prefix: string): Promise<string[]>;
   delete(name: string): Promise<void>;
+  /**
+   * Starts an object whose name is known only at the end (content-addressed packs): bytes are
+   * taken synchronously (the caller may reuse its buffer at once) and the object appears, whole,
+   * under `name` only at commit.
+   */
+  openAtomic(prefixHint: string): AtomicWrite;
   /** Bytes free and in total on the storage, where known. */
   space(): Promise<{ free: number; total: number } | undefined>;
+}
+
+export interface AtomicWrite {
+  write(data: Uint8Array): void;
+  readonly bytes: number;
+  commit(name: string): Promise<void>;
+  abort(): Promise<void>;
 }
 
 export class ObjectNotFoundError extends Error {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { constants, promises as fsp } from 'node:fs';
+import { closeSync, constants, fsyncSync, mkdirSync, openSync, promises as fsp, writeSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { ObjectNotFoundError, type Backend } from './backend.js';
+import { ObjectNotFoundError, type AtomicWrite, type Backend } from './backend.js';
 
 const TEMP_PREFIX = '.tmp-';
 
@@ -128,6 +128,47 @@ export class LocalBackend implements Backend {
 
   async delete(name: string): Promise<void> {
     await fsp.rm(this.path(name), { force: true });
+  }
+
+  openAtomic(prefixHint: string): AtomicWrite {
+    const dir = this.path(prefixHint);
+    mkdirSync(dir, { recursive: true });
+    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const fd = openSync(temp, 'wx', 0o600);
+    let bytes = 0;
+    let open = true;
+    const close = (): void => {
+      if (open) closeSync(fd);
+      open = false;
+    };
+    return {
+      write(data: Uint8Array): void {
+        let off = 0;
+        while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+        bytes += data.length;
+      },
+      get bytes() {
+        return bytes;
+      },
+      commit: async (name: string): Promise<void> => {
+        try {
+          fsyncSync(fd);
+          close();
+          const target = this.path(name);
+          await this.ensureDir(dirname(target));
+          await fsp.rename(temp, target);
+          await syncDir(dirname(target));
+        } catch (e) {
+          close();
+          await fsp.rm(temp, { force: true });
+          throw e;
+        }
+      },
+      abort: async (): Promise<void> => {
+        close();
+        await fsp.rm(temp, { force: true });
+      },
+    };
   }
 
   async space(): Promise<{ free: number; total: number } | undefined> {

@@ -1,26 +1,27 @@
-import { createHash } from 'node:crypto';
-import type { Backend } from '../backend/backend.js';
+import { createHash, type Hash } from 'node:crypto';
+import type { AtomicWrite, Backend } from '../backend/backend.js';
 import type { FrameCompressor } from '../codec/compress.js';
 import type { BlobType, IndexedBlob } from './blob-entry.js';
 import { FRAME_SOLO_BYTES, FRAME_TARGET_BYTES, PACK_MAGIC, PACK_TARGET_BYTES, packName } from './layout.js';
 import { encodeTrailer, type PackTrailerFrame } from './pack-format.js';
 
-interface PendingBlob {
-  type: BlobType;
-  id: string;
-  data: Uint8Array;
+interface OpenPack {
+  out: AtomicWrite;
+  hash: Hash;
+  frames: PackTrailerFrame[];
 }
 
 /**
- * Gathers blobs into compression frames and frames into packs; a full pack is written
- * atomically and its index entries handed back. Not thread-safe: one per thread.
+ * Gathers blobs into compression frames and streams frames into a pack file; a pack that reaches
+ * its target size is committed under its SHA-256 and its index entries handed back. Blob bytes
+ * are copied or written before `add` returns, so callers may reuse their buffers. Memory use is
+ * one frame buffer, whatever the pack size. Not thread-safe: one per thread.
  */
 export class PackWriter {
-  private frameBlobs: PendingBlob[] = [];
+  private readonly frame = Buffer.allocUnsafeSlow(FRAME_TARGET_BYTES + FRAME_SOLO_BYTES);
   private frameBytes = 0;
-  private parts: Uint8Array[] = [PACK_MAGIC];
-  private packBytes = PACK_MAGIC.length;
-  private frames: PackTrailerFrame[] = [];
+  private frameBlobs: Array<[BlobType, string, number, number]> = [];
+  private pack: OpenPack | undefined;
   private readonly written: IndexedBlob[] = [];
   /** Ids added to this writer, so a blob seen twice is stored once. */
   private readonly seen = new Set<string>();
@@ -39,75 +40,86 @@ export class PackWriter {
     this.seen.add(id);
     if (data.length >= FRAME_SOLO_BYTES) {
       this.closeFrame();
-      this.frameBlobs.push({ type, id, data });
-      this.frameBytes = data.length;
-      this.closeFrame();
+      this.writeFrame(data, [[type, id, 0, data.length]]);
       return true;
     }
-    this.frameBlobs.push({ type, id, data });
+    if (this.frameBytes + data.length > this.frame.length) this.closeFrame();
+    this.frame.set(data, this.frameBytes);
+    this.frameBlobs.push([type, id, this.frameBytes, data.length]);
     this.frameBytes += data.length;
     if (this.frameBytes >= FRAME_TARGET_BYTES) this.closeFrame();
     return true;
   }
 
-  get pendingBytes(): number {
-    return this.packBytes + this.frameBytes;
-  }
-
-  /** Writes the pack if it has reached its target size. */
+  /** Commits the pack if it has reached its target size. */
   async maybeFlush(): Promise<void> {
-    if (this.packBytes >= this.packTarget) await this.flushPack();
+    if (this.pack && this.pack.out.bytes >= this.packTarget) await this.flushPack();
   }
 
-  /** Writes everything pending and returns the index entries of all packs written. */
+  /** Commits everything pending and returns the index entries not yet taken. */
   async finish(): Promise<IndexedBlob[]> {
-    this.closeFrame();
     await this.flushPack();
-    return this.written;
+    return this.takeWritten();
   }
 
-  /** Entries written so far (and forgets them). */
+  /** Entries of the packs committed so far (and forgets them). */
   takeWritten(): IndexedBlob[] {
     return this.written.splice(0, this.written.length);
   }
 
+  /** Drops an unfinished pack (after a failure). */
+  async abort(): Promise<void> {
+    const p = this.pack;
+    this.pack = undefined;
+    this.frameBytes = 0;
+    this.frameBlobs = [];
+    if (p) await p.out.abort();
+  }
+
   private closeFrame(): void {
     if (this.frameBlobs.length === 0) return;
-    const blobs = this.frameBlobs;
-    const raw = blobs.length === 1 ? blobs[0]!.data : Buffer.concat(blobs.map((b) => b.data), this.frameBytes);
-    const { codec, data } = this.compressor.compress(raw);
-    // Blob data may be a view into a larger buffer (a file read); copy what is stored as-is.
-    const stored = data === raw && blobs.length === 1 ? Buffer.from(data) : data;
-    const frame: PackTrailerFrame = { o: this.packBytes, l: stored.length, r: raw.length, c: codec, b: [] };
-    let off = 0;
-    for (const b of blobs) {
-      frame.b.push([b.type, b.id, off, b.data.length]);
-      off += b.data.length;
-    }
-    this.frames.push(frame);
-    this.parts.push(stored);
-    this.packBytes += stored.length;
-    this.frameBlobs = [];
+    this.writeFrame(this.frame.subarray(0, this.frameBytes), this.frameBlobs);
     this.frameBytes = 0;
+    this.frameBlobs = [];
+  }
+
+  private writeFrame(raw: Uint8Array, blobs: Array<[BlobType, string, number, number]>): void {
+    const { codec, data } = this.compressor.compress(raw);
+    const pack = this.openPack();
+    pack.frames.push({ o: pack.out.bytes, l: data.length, r: raw.length, c: codec, b: blobs });
+    pack.out.write(data);
+    pack.hash.update(data);
+  }
+
+  private openPack(): OpenPack {
+    if (!this.pack) {
+      const out = this.backend.openAtomic('data');
+      const hash = createHash('sha256');
+      out.write(PACK_MAGIC);
+      hash.update(PACK_MAGIC);
+      this.pack = { out, hash, frames: [] };
+    }
+    return this.pack;
   }
 
   private async flushPack(): Promise<void> {
     this.closeFrame();
-    if (this.frames.length === 0) return;
-    const parts = [...this.parts, ...encodeTrailer({ v: 1, frames: this.frames })];
-    const hash = createHash('sha256');
-    for (const p of parts) hash.update(p);
-    const packId = hash.digest('hex');
-    await this.backend.put(packName(packId), parts);
-    for (const f of this.frames) {
+    const pack = this.pack;
+    if (!pack) return;
+    this.pack = undefined;
+    for (const part of encodeTrailer({ v: 1, frames: pack.frames })) {
+      pack.out.write(part);
+      pack.hash.update(part);
+    }
+    const packId = pack.hash.digest('hex');
+    const size = pack.out.bytes;
+    await pack.out.commit(packName(packId));
+    for (const f of pack.frames) {
       for (const [type, id, blobOffset, blobLength] of f.b) {
         this.written.push({ id, type, pack: packId, codec: f.c, frameOffset: f.o, frameLength: f.l, frameRawLength: f.r, blobOffset, blobLength });
       }
     }
-    this.storedBytes += parts.reduce((s, p) => s + p.length, 0);
+    this.storedBytes += size;
     this.packsWritten++;
-    this.parts = [PACK_MAGIC];
-    this.packBytes = PACK_MAGIC.length;
-    this.frames = [];
   }
 }

@@ -1,12 +1,11 @@
-import type { BigIntStats } from 'node:fs';
 import { Chunker, gearTable } from '../codec/chunker.js';
 import { FrameCompressor, type CompressionSettings } from '../codec/compress.js';
 import { sha256Hex } from '../codec/hash.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
 import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type Repository, type TreeNode } from '../repo/index.js';
-import type { WalkNode, WalkResult } from '../source/fs-walker.js';
+import type { WalkMeta, WalkNode, WalkResult } from '../source/fs-walker.js';
 import { FileProcessor, type FileJob, type FileResult } from './file-processor.js';
-import { runOnWorkers } from './worker-pool.js';
+import { runJobs } from './worker-pool.js';
 
 export interface ArchiveWarning {
   path: string;
@@ -58,7 +57,7 @@ interface PlannedDir {
   children: Array<TreeNode | PlannedDir>;
 }
 
-/** Below this many bytes to read, files are processed on the main thread (no worker start-up). */
+/** Below this many bytes to read, files are processed on the main thread alone (no worker start-up). */
 const INLINE_BYTES = 8 * 1024 * 1024;
 const BATCH_BYTES = 8 * 1024 * 1024;
 const BATCH_FILES = 512;
@@ -122,23 +121,15 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   };
 
   const jobs = batches.map((b) => b.map((r): FileJob => ({ path: r.path, size: r.size })));
-  if (bytesToRead < INLINE_BYTES || opts.concurrency <= 1) {
-    const processor = new FileProcessor(new Chunker(gearTable(repo.config.chunker.seed), chunkerParams(repo)), mainWriter, index);
-    for (let b = 0; b < jobs.length; b++) {
-      const results: FileResult[] = [];
-      for (const j of jobs[b]!) results.push(await processor.process(j));
-      sink(mainWriter.takeWritten());
-      apply(b, results);
-    }
-  } else {
-    const outcome = await runOnWorkers(
-      opts.concurrency,
-      { repoRoot: opts.repoRoot, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: opts.compression, known: index.exportIdSet() },
-      jobs,
-      apply,
-      sink,
-    );
+  const local = new FileProcessor(new Chunker(gearTable(repo.config.chunker.seed), chunkerParams(repo)), mainWriter, index);
+  const threads = bytesToRead < INLINE_BYTES ? 1 : opts.concurrency;
+  const init = () => ({ repoRoot: opts.repoRoot, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: opts.compression, known: index.exportIdSet() });
+  try {
+    const outcome = await runJobs(threads, init, jobs, local, apply, sink);
     result.packs += outcome.packs;
+  } catch (e) {
+    await mainWriter.abort();
+    throw e;
   }
 
   const contents: string[][] = [];
@@ -178,27 +169,19 @@ function makeBatches<T extends { size: number }>(reads: T[]): T[][] {
 }
 
 function metaNode(w: WalkNode): TreeNode {
-  const s = w.stat;
-  return {
-    name: w.name,
-    type: w.kind,
-    mode: Number(s.mode & 0o7777n),
-    uid: Number(s.uid),
-    gid: Number(s.gid),
-    mtime: s.mtimeNs.toString(),
-    ctime: s.ctimeNs.toString(),
-    inode: s.ino.toString(),
-  };
+  const m = w.meta;
+  return { name: w.name, type: w.kind, mode: m.mode, uid: m.uid, gid: m.gid, mtime: m.mtime, ctime: m.ctime, inode: m.inode };
 }
 
-function unchanged(prev: TreeNode | undefined, s: BigIntStats): prev is TreeNode {
+/** Unchanged since the parent: same size, mtime, ctime and inode. */
+function unchanged(prev: TreeNode | undefined, m: WalkMeta): prev is TreeNode {
   return (
     prev !== undefined &&
     prev.type === 'file' &&
-    prev.size === Number(s.size) &&
-    prev.mtime === s.mtimeNs.toString() &&
-    prev.ctime === s.ctimeNs.toString() &&
-    prev.inode === s.ino.toString() &&
+    prev.size === m.size &&
+    prev.mtime === m.mtime &&
+    prev.ctime === m.ctime &&
+    prev.inode === m.inode &&
     Array.isArray(prev.content)
   );
 }
@@ -217,11 +200,11 @@ async function plan(repo: Repository, dir: WalkNode, parentTree: string | undefi
     }
     if (child.kind === 'symlink') {
       node.target = child.target ?? '';
-    } else if (unchanged(before, child.stat)) {
+    } else if (unchanged(before, child.meta)) {
       node.size = before.size!;
       node.content = before.content!;
     } else {
-      node.size = Number(child.stat.size);
+      node.size = child.meta.size;
       reads.push({ node, path: child.path, size: node.size });
     }
     planned.children.push(node);

@@ -1,16 +1,14 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import type { Chunker } from '../codec/chunker.js';
 import { sha256 } from '../codec/hash.js';
 import { BLOB_TYPE, type IndexedBlob } from '../repo/blob-entry.js';
 import type { PackWriter } from '../repo/pack-writer.js';
 
-/** Files up to this size are read in one call; larger ones stream through fresh buffers. */
-const WHOLE_FILE_BYTES = 32 * 1024 * 1024;
 const READ_BLOCK = 8 * 1024 * 1024;
 
 export interface FileJob {
   path: string;
-  /** Size seen by the walk; decides between one read and streaming. */
+  /** Size seen by the walk (for progress; the file is read to its end whatever it is now). */
   size: number;
 }
 
@@ -22,16 +20,36 @@ export interface KnownIds {
   has(id: Uint8Array): boolean;
 }
 
-/** read → chunk → hash → (if new) hand to the pack writer. One per thread. */
+interface Acc {
+  content: string[];
+  size: number;
+  newBlobs: number;
+  newBytes: number;
+}
+
+/**
+ * read → chunk → hash → (if new) hand to the pack writer, through one reused buffer
+ * (the writer copies what it keeps), so memory does not grow with file sizes. One per thread.
+ */
 export class FileProcessor {
+  private buf = Buffer.alloc(0);
+
   constructor(
     private readonly chunker: Chunker,
     private readonly writer: PackWriter,
     private readonly known: KnownIds,
   ) {}
 
+  /** The read buffer, grown to hold the whole file (plus one byte to see its end) up to READ_BLOCK + maxSize. */
+  private bufferFor(size: number): Buffer {
+    const cap = READ_BLOCK + this.chunker.params.maxSize;
+    const want = Math.min(cap, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(size + 1))));
+    if (this.buf.length < want) this.buf = Buffer.allocUnsafeSlow(want);
+    return this.buf;
+  }
+
   async process(job: FileJob): Promise<FileResult> {
-    const acc = { content: [] as string[], size: 0, newBlobs: 0, newBytes: 0 };
+    const acc: Acc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
     let fd: number;
     try {
       fd = openSync(job.path, 'r');
@@ -39,21 +57,33 @@ export class FileProcessor {
       return failure(e);
     }
     try {
-      if (job.size <= WHOLE_FILE_BYTES) {
-        this.chunkAll(readFileSync(fd), true, acc);
-      } else {
-        let pending = readBlock(fd, READ_BLOCK);
-        for (;;) {
-          const next = readBlock(fd, READ_BLOCK);
-          const eof = next.length === 0;
-          if (!eof) pending = Buffer.concat([pending, next]);
-          const consumed = this.chunkAll(pending, eof, acc);
-          pending = pending.subarray(consumed);
-          await this.writer.maybeFlush();
-          if (eof) break;
-          // fresh buffer for the rest: blobs still pending in the writer keep views of the old one
-          pending = Buffer.from(pending);
+      let buf = this.bufferFor(job.size);
+      let filled = 0;
+      for (;;) {
+        if (filled === buf.length) {
+          // the file grew past what the walk saw: continue with the full-size buffer
+          const bigger = Buffer.allocUnsafeSlow(READ_BLOCK + this.chunker.params.maxSize);
+          buf.copy(bigger, 0, 0, filled);
+          this.buf = buf = bigger;
         }
+        const want = buf.length - filled;
+        let n = 0;
+        let eof = false;
+        while (n < want) {
+          const r = readSync(fd, buf, filled + n, want - n, null);
+          n += r;
+          // a regular file returns a short read only at its end
+          if (r === 0 || n < want) {
+            eof = true;
+            break;
+          }
+        }
+        filled += n;
+        const used = this.chunkAll(filled, eof, acc);
+        buf.copyWithin(0, used, filled);
+        filled -= used;
+        if (eof) break;
+        await this.writer.maybeFlush();
       }
     } catch (e) {
       return failure(e);
@@ -64,12 +94,13 @@ export class FileProcessor {
     return { ok: true, ...acc };
   }
 
-  /** Cuts chunks from `data`; unless `final`, stops while fewer than maxSize bytes remain. Returns bytes consumed. */
-  private chunkAll(data: Buffer, final: boolean, acc: { content: string[]; size: number; newBlobs: number; newBytes: number }): number {
+  /** Cuts chunks from buf[0, end); unless `final`, stops while fewer than maxSize bytes remain. Returns bytes consumed. */
+  private chunkAll(end: number, final: boolean, acc: Acc): number {
+    const data = this.buf;
     const max = this.chunker.params.maxSize;
     let pos = 0;
-    while (pos < data.length && (final || data.length - pos >= max)) {
-      const len = this.chunker.cut(data, pos, data.length);
+    while (pos < end && (final || end - pos >= max)) {
+      const len = this.chunker.cut(data, pos, end);
       const chunk = data.subarray(pos, pos + len);
       const id = sha256(chunk);
       const hex = id.toString('hex');
@@ -91,17 +122,6 @@ export class FileProcessor {
   finish(): Promise<IndexedBlob[]> {
     return this.writer.finish();
   }
-}
-
-function readBlock(fd: number, size: number): Buffer {
-  const buf = Buffer.allocUnsafeSlow(size);
-  let got = 0;
-  while (got < size) {
-    const n = readSync(fd, buf, got, size - got, null);
-    if (n === 0) break;
-    got += n;
-  }
-  return got === size ? buf : buf.subarray(0, got);
 }
 
 function failure(e: unknown): FileResult {

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { IndexedBlob } from '../repo/index.js';
-import type { FileJob, FileResult } from './file-processor.js';
+import type { FileJob, FileProcessor, FileResult } from './file-processor.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 export interface PoolOutcome {
@@ -21,60 +21,82 @@ export class WorkerFailure extends Error {
 const IN_FLIGHT = 2;
 
 /**
- * Runs batches of file jobs on `size` chunk workers, at most IN_FLIGHT batches each.
- * `onResult` sees every batch's results; `onBlobs` every set of index entries as packs land.
+ * Runs batches of file jobs on the calling thread's `local` processor plus `threads − 1` chunk
+ * workers (each with at most IN_FLIGHT batches queued). `onResult` sees every batch's results;
+ * `onBlobs` every set of index entries as the workers' packs land.
  */
-export async function runOnWorkers(
-  size: number,
-  init: WorkerInit,
+export async function runJobs(
+  threads: number,
+  init: () => WorkerInit,
   batches: readonly FileJob[][],
+  local: FileProcessor,
   onResult: (batch: number, results: FileResult[]) => void,
   onBlobs: (blobs: IndexedBlob[]) => void,
 ): Promise<PoolOutcome> {
-  const workers = Array.from({ length: Math.max(1, Math.min(size, batches.length)) }, () => new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData: init }));
+  const count = Math.max(0, Math.min(threads - 1, batches.length - 1));
+  const workerData = count > 0 ? init() : undefined;
+  const workers = Array.from({ length: count }, () => new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData }));
   let next = 0;
   let storedBytes = 0;
   let packs = 0;
-  let finished = 0;
+  let failed: unknown;
+  const fail = (e: unknown): void => {
+    failed ??= e;
+  };
   try {
-    await new Promise<void>((resolve, reject) => {
-      const inFlight = new Map<Worker, number>();
-      const feed = (w: Worker): void => {
-        while ((inFlight.get(w) ?? 0) < IN_FLIGHT && next < batches.length) {
-          const jobId = next++;
-          inFlight.set(w, (inFlight.get(w) ?? 0) + 1);
-          w.postMessage({ type: 'job', jobId, files: batches[jobId]! } satisfies ToWorker);
-        }
-        if ((inFlight.get(w) ?? 0) === 0 && next >= batches.length) w.postMessage({ type: 'finish' } satisfies ToWorker);
-      };
-      for (const w of workers) {
-        w.on('message', (m: FromWorker) => {
-          try {
-            if (m.type === 'result') {
-              inFlight.set(w, inFlight.get(w)! - 1);
-              storedBytes += m.storedBytes;
-              if (m.blobs.length > 0) onBlobs(m.blobs);
-              onResult(m.jobId, m.results);
-              feed(w);
-            } else if (m.type === 'finished') {
-              storedBytes += m.storedBytes;
-              packs += m.packs;
-              if (m.blobs.length > 0) onBlobs(m.blobs);
-              if (++finished === workers.length) resolve();
-            } else {
-              reject(Object.assign(new WorkerFailure(m.message, m.errno), { code: m.errno }));
+    const remote = workers.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          let inFlight = 0;
+          const feed = (): void => {
+            while (failed === undefined && inFlight < IN_FLIGHT && next < batches.length) {
+              const jobId = next++;
+              inFlight++;
+              w.postMessage({ type: 'job', jobId, files: batches[jobId]! } satisfies ToWorker);
             }
-          } catch (e) {
-            reject(e);
-          }
-        });
-        w.on('error', reject);
-        w.on('exit', (code) => {
-          if (code !== 0) reject(new WorkerFailure(`chunk worker exited with code ${code}`, undefined));
-        });
-        feed(w);
+            if (inFlight === 0 && (next >= batches.length || failed !== undefined)) w.postMessage({ type: 'finish' } satisfies ToWorker);
+          };
+          w.on('message', (m: FromWorker) => {
+            try {
+              if (m.type === 'result') {
+                inFlight--;
+                storedBytes += m.storedBytes;
+                if (m.blobs.length > 0) onBlobs(m.blobs);
+                onResult(m.jobId, m.results);
+                feed();
+              } else if (m.type === 'finished') {
+                storedBytes += m.storedBytes;
+                packs += m.packs;
+                if (m.blobs.length > 0) onBlobs(m.blobs);
+                resolve();
+              } else {
+                reject(Object.assign(new WorkerFailure(m.message, m.errno), { code: m.errno }));
+              }
+            } catch (e) {
+              reject(e);
+            }
+          });
+          w.on('error', reject);
+          w.on('exit', (code) => reject(new WorkerFailure(`chunk worker exited early with code ${code}`, undefined)));
+          feed();
+        }).catch(fail),
+    );
+    // The calling thread takes batches too, one at a time.
+    try {
+      while (failed === undefined && next < batches.length) {
+        const jobId = next++;
+        const results: FileResult[] = [];
+        for (const f of batches[jobId]!) results.push(await local.process(f));
+        onBlobs(local.takeWritten());
+        onResult(jobId, results);
+        await new Promise((r) => setImmediate(r)); // let worker messages in
       }
-    });
+    } catch (e) {
+      fail(e);
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
+    await Promise.all(remote);
+    if (failed !== undefined) throw failed;
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }

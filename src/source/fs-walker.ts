@@ -4,14 +4,37 @@ import { PrismError } from '../errors/index.js';
 
 export type WalkKind = 'file' | 'dir' | 'symlink';
 
+/** The metadata kept of each entry (times and inode as exact decimal strings). */
+export interface WalkMeta {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  mtime: string;
+  ctime: string;
+  inode: string;
+}
+
 export interface WalkNode {
   name: string;
   /** Absolute path on disk. */
   path: string;
   kind: WalkKind;
-  stat: BigIntStats;
+  meta: WalkMeta;
   target?: string;
   children?: WalkNode[];
+}
+
+function metaOf(s: BigIntStats): WalkMeta {
+  return {
+    mode: Number(s.mode & 0o7777n),
+    uid: Number(s.uid),
+    gid: Number(s.gid),
+    size: Number(s.size),
+    mtime: s.mtimeNs.toString(),
+    ctime: s.ctimeNs.toString(),
+    inode: s.ino.toString(),
+  };
 }
 
 export interface WalkProblem {
@@ -48,7 +71,7 @@ export function walkSources(opts: WalkOptions): WalkResult {
   const paths = new Set(opts.exclude.filter((e) => e.includes('/')).map((e) => e.replace(/^\/+|\/+$/g, '')));
   const result: WalkResult = { root: undefined as unknown as WalkNode, files: 0, dirs: 0, symlinks: 0, bytes: 0, problems: [] };
   const homeStat = statOrThrow(opts.home, opts.home);
-  result.root = { name: '', path: opts.home, kind: 'dir', stat: homeStat, children: [] };
+  result.root = { name: '', path: opts.home, kind: 'dir', meta: metaOf(homeStat), children: [] };
 
   for (const inc of opts.include) {
     const parts = inc.split('/').filter((p) => p.length > 0 && p !== '.');
@@ -63,7 +86,7 @@ export function walkSources(opts: WalkOptions): WalkResult {
         const stat = statOrThrow(path, inc);
         const last = i === parts.length - 1;
         if (!last && !stat.isDirectory()) throw notFound(inc, `${path} is not a directory`);
-        node = { name, path, kind: stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'file', stat, children: [] };
+        node = { name, path, kind: stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'file', meta: metaOf(stat), children: [] };
         if (node.kind === 'symlink') node.target = readlinkSync(path);
         if (node.kind !== 'dir') delete node.children;
         parent.children!.push(node);
@@ -80,7 +103,7 @@ export function walkSources(opts: WalkOptions): WalkResult {
 function count(r: WalkResult, n: WalkNode): void {
   if (n.kind === 'file') {
     r.files++;
-    r.bytes += Number(n.stat.size);
+    r.bytes += n.meta.size;
   } else if (n.kind === 'dir') r.dirs++;
   else r.symlinks++;
 }
@@ -108,8 +131,8 @@ function walkDir(dir: WalkNode, rel: string, names: Set<string>, paths: Set<stri
       continue;
     }
     let node: WalkNode;
-    if (stat.isFile()) node = { name, path, kind: 'file', stat };
-    else if (stat.isDirectory()) node = { name, path, kind: 'dir', stat, children: [] };
+    if (stat.isFile()) node = { name, path, kind: 'file', meta: metaOf(stat) };
+    else if (stat.isDirectory()) node = { name, path, kind: 'dir', meta: metaOf(stat), children: [] };
     else if (stat.isSymbolicLink()) {
       let target: string;
       try {
@@ -118,7 +141,7 @@ function walkDir(dir: WalkNode, rel: string, names: Set<string>, paths: Set<stri
         r.problems.push({ path, code: 'PERMISSION_DENIED', message: (e as Error).message });
         continue;
       }
-      node = { name, path, kind: 'symlink', stat, target };
+      node = { name, path, kind: 'symlink', meta: metaOf(stat), target };
     } else {
       r.problems.push({ path, code: 'SKIPPED', message: 'not a regular file, directory or symlink (socket, FIFO or device)' });
       continue;
