@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { defaultLevel, type CompressionSettings } from '../codec/compress.js';
+import { CompressionError, defaultLevel, type CompressionSettings } from '../codec/compress.js';
 import type { ProgressListener } from '../core/progress.js';
 import type { BackupTrigger, BackupType } from '../core/types.js';
 import { ERROR_CODES, PrismError, fromSystemError, isPrismError } from '../errors/index.js';
@@ -24,6 +25,10 @@ export interface CreateBackupOptions {
 export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): Promise<Manifest> {
   const { config, clock, logger } = ctx;
   if (!config.backup.enabled) throw new PrismError('BACKUP_DISABLED', 'Backups are disabled in config/backup.json (backup.enabled is false).');
+  if (!existsSync(config.home) && !existsSync(config.storagePath)) {
+    // nothing to back up and no repository to record the attempt in: create nothing
+    throw new PrismError('SOURCE_NOT_FOUND', `Source directory not found: ${config.home} does not exist (PRISM_HOME).`, { path: config.home });
+  }
   const repo = await openRepository(ctx, { create: true });
   const lock = await repo.lock('backup', `prism backup create --type ${opts.type}`, opts.lockWaitMs ?? 0).catch((e) => {
     throw fromSystemError(e, `locking the repository at ${config.storagePath}`);
@@ -115,6 +120,8 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     return manifest;
   } catch (e) {
     const err = toPrismError(e);
+    // packs that landed are valid and indexed (the next run reuses them); unfinished ones go
+    await repo.backend.removeUnfinished('data').catch(() => {});
     if (written.length > 0) await repo.writeIndex(written).catch(() => {});
     if (manifest) {
       const finished = clock.now();
@@ -162,8 +169,10 @@ function mb(n: number): string {
 function toPrismError(e: unknown): PrismError {
   const mapped = fromSystemError(e, 'writing the backup');
   if (isPrismError(mapped)) return mapped;
-  const err = e as Error & { code?: string; prismCode?: string };
-  if (err?.prismCode === 'COMPRESSION_FAILED') return new PrismError('COMPRESSION_FAILED', `${ERROR_CODES.COMPRESSION_FAILED.title}: ${err.message}`);
+  const err = e as Error & { code?: string; originalName?: string };
+  if (err instanceof CompressionError || err?.originalName === 'CompressionError') {
+    return new PrismError('COMPRESSION_FAILED', `${ERROR_CODES.COMPRESSION_FAILED.title}: ${err.message}`);
+  }
   if (err?.name === 'AbortError' || err?.code === 'ABORT_ERR') return new PrismError('INTERRUPTED', 'Backup interrupted; nothing partial is visible. Run it again.');
   return new PrismError('INTERNAL', `Unexpected error: ${err?.message ?? String(e)}`, {}, { cause: e });
 }

@@ -23,6 +23,8 @@ export interface Backend {
    * under `name` only at commit.
    */
   openAtomic(prefixHint: string): AtomicWrite;
+  /** Removes unfinished atomic writes under a folder (left by a crash or an aborted run). */
+  removeUnfinished(prefix: string): Promise<number>;
   /** Bytes free and in total on the storage, where known. */
   space(): Promise<{ free: number; total: number } | undefined>;
 }

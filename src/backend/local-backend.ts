@@ -171,6 +171,24 @@ export class LocalBackend implements Backend {
     };
   }
 
+  async removeUnfinished(prefix: string): Promise<number> {
+    let removed = 0;
+    let entries;
+    try {
+      entries = await fsp.readdir(this.path(prefix), { recursive: true, withFileTypes: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw e;
+    }
+    for (const d of entries) {
+      if (d.isFile() && d.name.startsWith(TEMP_PREFIX)) {
+        await fsp.rm(join(d.parentPath ?? (d as unknown as { path: string }).path, d.name), { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   async space(): Promise<{ free: number; total: number } | undefined> {
     let dir = this.root;
     for (;;) {

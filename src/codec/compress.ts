@@ -16,6 +16,10 @@ export function defaultLevel(algorithm: CompressionAlgorithm): number {
   return algorithm === 'zstd' ? 3 : 6;
 }
 
+export class CompressionError extends Error {
+  override readonly name = 'CompressionError';
+}
+
 /** A reusable compressor (one per thread: zstd contexts are not shared). */
 export class FrameCompressor {
   private zstd: Compressor | undefined;
@@ -24,6 +28,14 @@ export class FrameCompressor {
 
   /** Returns the codec actually used: data that does not shrink is stored as it is. */
   compress(data: Uint8Array): { codec: CodecId; data: Uint8Array } {
+    try {
+      return this.run(data);
+    } catch (e) {
+      throw new CompressionError(`${this.settings.algorithm} level ${this.settings.level}: ${(e as Error).message}`);
+    }
+  }
+
+  private run(data: Uint8Array): { codec: CodecId; data: Uint8Array } {
     if (!this.settings.enabled || data.length < 64) return { codec: CODEC.none, data };
     let out: Uint8Array;
     let codec: CodecId;

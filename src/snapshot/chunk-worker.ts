@@ -37,7 +37,8 @@ port.on('message', (msg: ToWorker) => {
       }
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      send({ type: 'error', errno: err.code, message: err.message });
+      await writer.abort().catch(() => {});
+      send({ type: 'error', errno: err.code, name: err.name, message: err.message });
     }
   });
 });

@@ -8,10 +8,12 @@ export interface PoolOutcome {
   packs: number;
 }
 
+/** An error raised inside a chunk worker, with the original's errno code and class name. */
 export class WorkerFailure extends Error {
   constructor(
     message: string,
     readonly code: string | undefined,
+    readonly originalName = 'Error',
   ) {
     super(message);
     this.name = 'WorkerFailure';
@@ -70,7 +72,7 @@ export async function runJobs(
                 if (m.blobs.length > 0) onBlobs(m.blobs);
                 resolve();
               } else {
-                reject(Object.assign(new WorkerFailure(m.message, m.errno), { code: m.errno }));
+                reject(new WorkerFailure(m.message, m.errno, m.name));
               }
             } catch (e) {
               reject(e);

@@ -17,4 +17,4 @@ export type ToWorker = { type: 'job'; jobId: number; files: FileJob[] } | { type
 export type FromWorker =
   | { type: 'result'; jobId: number; results: FileResult[]; blobs: IndexedBlob[]; storedBytes: number }
   | { type: 'finished'; blobs: IndexedBlob[]; storedBytes: number; packs: number }
-  | { type: 'error'; errno: string | undefined; message: string };
+  | { type: 'error'; errno: string | undefined; name: string; message: string };
