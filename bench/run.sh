@@ -43,6 +43,7 @@ export PBENCH_ROOT=${PBENCH_ROOT:-/tmp/pbench}
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "bench: $*" >&2; exit 2; }
+SHORT_USAGE='usage: bash bench/run.sh [-n REPS] [-p "PEER ..."] [-s SEED] [-o OUTROOT] [SIZE ...]   (-h: help)'
 
 # ------------------------------------------------------------------ arguments
 REPS=${BENCH_REPS:-1} SEED=${BENCH_SEED:-1} OUTROOT=$PBENCH_ROOT/prism-results
@@ -52,14 +53,14 @@ while getopts "n:p:s:o:h" opt; do
   case $opt in
     n) REPS=$OPTARG ;; p) PEERS_REQ=$OPTARG ;; s) SEED=$OPTARG ;; o) OUTROOT=$OPTARG ;;
     h) usage; exit 0 ;;
-    *) usage >&2; exit 2 ;;
+    *) echo "$SHORT_USAGE" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 if [ $# -gt 0 ]; then SIZES=("$@"); else read -r -a SIZES <<< "${BENCH_SIZES:-50M 500M}"; fi
 [ ${#SIZES[@]} -gt 0 ] || die "no dataset size given (try: bash bench/run.sh 50M)"
 for s in "${SIZES[@]}"; do
-  [[ $s =~ ^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$ ]] || { usage >&2; die "bad size '$s' (expected e.g. 50M, 500M, 2G)"; }
+  [[ $s =~ ^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$ ]] || { echo "$SHORT_USAGE" >&2; die "bad size '$s' (expected e.g. 50M, 500M, 2G)"; }
 done
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "-n REPS must be a positive integer, got '$REPS'"
 [[ $SEED =~ ^[0-9]+$ ]] || die "-s SEED must be a non-negative integer, got '$SEED'"
@@ -177,8 +178,8 @@ run_step() {
   local rss user sys repo cache
   rss=$(awk -F': ' '/Maximum resident set size/{print $2}' "$tf")
   user=$(awk -F': ' '/User time/{print $2}' "$tf"); sys=$(awk -F': ' '/System time/{print $2}' "$tf")
-  repo=$(du -sb "$REPO" 2>/dev/null | cut -f1); repo=${repo:-0}
-  cache=$(du -sb "$WORK/home" 2>/dev/null | cut -f1)
+  repo=$(du -sb "$REPO" 2>/dev/null | cut -f1 || true); repo=${repo:-0}   # no repo before the first backup
+  cache=$(du -sb "$WORK/home" 2>/dev/null | cut -f1 || true)
   wall=$(printf '%.3f' "$(fsub "$t1" "$t0")")
   LAST_RC=$rc
   ROW_A=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%s' prism "$step" "$wall" "$rss" "$repo" "$user" "$sys" "$(fsub "$s1" "$s0")" "$cache" "$rc")

@@ -6,14 +6,19 @@ import { Worker } from 'node:worker_threads';
 import { BLOB_TYPE, type IndexedBlob } from './blob-entry.js';
 import { BlobIndex, IdSetView } from './blob-index.js';
 
-const idOf = (n: number): Buffer => createHash('sha256').update(`blob-${n}`).digest();
-const hexOf = (n: number): string => idOf(n).toString('hex');
-const packOf = (n: number): string => createHash('sha256').update(`pack-${n}`).digest('hex');
-
 const N = 50_000;
 const PACKS = 7;
+const ABSENT = 20_000;
 
-function blob(n: number, pack = packOf(n % PACKS)): IndexedBlob {
+// Ids are computed once: sha256 of a counter (reproducible, uniformly spread like real ids).
+const IDS = Array.from({ length: N + ABSENT }, (_, n) => createHash('sha256').update(`blob-${n}`).digest());
+const HEX = IDS.map((id) => id.toString('hex'));
+const idOf = (n: number): Buffer => IDS[n]!;
+const hexOf = (n: number): string => HEX[n]!;
+const packOf = (n: number): string => createHash('sha256').update(`pack-${n}`).digest('hex');
+const PACK_IDS = Array.from({ length: PACKS }, (_, i) => packOf(i));
+
+function blob(n: number, pack = PACK_IDS[n % PACKS]!): IndexedBlob {
   return {
     id: hexOf(n),
     type: n % 3 === 0 ? BLOB_TYPE.tree : BLOB_TYPE.data,
@@ -75,7 +80,7 @@ describe('BlobIndex', () => {
   });
 
   it('answers false for ids it does not hold', () => {
-    for (let n = N; n < N + 20_000; n++) {
+    for (let n = N; n < N + ABSENT; n++) {
       if (INDEX.has(idOf(n))) assert.fail(`blob ${n} reported present`);
       if (INDEX.hasHex(hexOf(n))) assert.fail(`blob ${n} reported present (hex)`);
       if (INDEX.get(hexOf(n)) !== undefined) assert.fail(`blob ${n} returned by get`);
@@ -152,7 +157,7 @@ describe('exportIdSet / IdSetView', () => {
   it('answers membership like the index, in the same thread', () => {
     const view = new IdSetView(INDEX.exportIdSet());
     for (let n = 0; n < N; n++) if (!view.has(idOf(n))) assert.fail(`blob ${n} missing from the view`);
-    for (let n = N; n < N + 20_000; n++) if (view.has(idOf(n))) assert.fail(`blob ${n} wrongly in the view`);
+    for (let n = N; n < N + ABSENT; n++) if (view.has(idOf(n))) assert.fail(`blob ${n} wrongly in the view`);
   });
 
   it('is a snapshot: later additions to the index are not visible', () => {
