@@ -256,6 +256,7 @@ write_env() {
     echo "peers: ${PEERS:-none}"
     echo "reps: $REPS"
     echo "dataset: $DATASET ($DSBYTES included bytes, $DSFILES files)"
+    echo "load-start: $(cut -d' ' -f1-3 /proc/loadavg)"
   } > "$OUTDIR/env-prism.txt"
 }
 
@@ -296,6 +297,8 @@ for size in "${SIZES[@]}"; do
     [ ! -f "$OUTDIR/summary.md" ] || mv "$OUTDIR/summary.md" "$OUTDIR/peers-summary.md"
   fi
 
+  # other work on the machine skews timings: keep the load average next to them
+  echo "load-end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUTDIR/env-prism.txt"
   node "$BENCH_DIR/summarize.mjs" "$OUTDIR" > "$OUTDIR/summary.md"
   echo; cat "$OUTDIR/summary.md"
   echo "summary: $OUTDIR/summary.md"; echo

@@ -81,6 +81,7 @@ for (const dir of dirs) {
       `${reps} rep${reps === 1 ? '' : 's'} per tool${reps > 1 ? ' (medians)' : ''}, warm page cache.`);
     if (env.date || env.machine) out.push(`Run: ${env.date ?? '?'} on ${env.machine ?? '?'}.`);
     if (env.prism) out.push(`prism: ${env.prism}; ${env.concurrency ?? ''}.`);
+    if (env['load-start']) out.push(`Load average (1/5/15 min) before the run: ${env['load-start']}${env['load-end'] ? `, after: ${env['load-end']}` : ''}${+env['load-start'].split(' ')[0] > 0.5 ? ' (other work was running: timings are noisier)' : ''}.`);
     if (env.build && env.build.includes('older')) out.push(`Warning: ${env.build}.`);
     out.push('');
 

@@ -48,6 +48,10 @@ export class FileProcessor {
     return this.buf;
   }
 
+  /**
+   * Reads and stores one file. A file that cannot be read gives a failed result (the backup goes
+   * on without it); a failure to store (disk full, compression) is thrown.
+   */
   async process(job: FileJob): Promise<FileResult> {
     const acc: Acc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
     let fd: number;
@@ -66,27 +70,19 @@ export class FileProcessor {
           buf.copy(bigger, 0, 0, filled);
           this.buf = buf = bigger;
         }
-        const want = buf.length - filled;
-        let n = 0;
-        let eof = false;
-        while (n < want) {
-          const r = readSync(fd, buf, filled + n, want - n, null);
-          n += r;
-          // a regular file returns a short read only at its end
-          if (r === 0 || n < want) {
-            eof = true;
-            break;
-          }
+        let read: { n: number; eof: boolean };
+        try {
+          read = fill(fd, buf, filled);
+        } catch (e) {
+          return failure(e);
         }
-        filled += n;
-        const used = this.chunkAll(filled, eof, acc);
+        filled += read.n;
+        const used = this.chunkAll(filled, read.eof, acc);
         buf.copyWithin(0, used, filled);
         filled -= used;
-        if (eof) break;
+        if (read.eof) break;
         await this.writer.maybeFlush();
       }
-    } catch (e) {
-      return failure(e);
     } finally {
       closeSync(fd);
     }
@@ -122,6 +118,18 @@ export class FileProcessor {
   finish(): Promise<IndexedBlob[]> {
     return this.writer.finish();
   }
+}
+
+/** Reads into buf[from, end); a regular file returns a short read only at its end. */
+function fill(fd: number, buf: Buffer, from: number): { n: number; eof: boolean } {
+  const want = buf.length - from;
+  let n = 0;
+  while (n < want) {
+    const r = readSync(fd, buf, from + n, want - n, null);
+    n += r;
+    if (r === 0 || n < want) return { n, eof: true };
+  }
+  return { n, eof: false };
 }
 
 function failure(e: unknown): FileResult {

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { LocalBackend } from '../backend/index.js';
+import { FixedClock } from '../core/clock.js';
+import { Repository, type Manifest } from '../repo/index.js';
+import { hashTree, json, prism, randomBytesSeeded, readBackTree, sandbox, textData, type Sandbox } from '../testing/fixtures.js';
+
+/** The repository lives on a small tmpfs, so the disk really fills up. */
+describe('prism backup create on a full disk', () => {
+  let sb: Sandbox;
+  beforeEach(() => {
+    sb = sandbox();
+    mkdirSync(sb.repo);
+  });
+  afterEach(() => {
+    execFileSync('umount', [sb.repo]);
+    sb.cleanup();
+  });
+  const mount = (mb: number) => execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mb}m`, 'tmpfs', sb.repo]);
+
+  it('refuses before writing when free space is under twice the estimate (ERR_BACKUP_001)', () => {
+    mount(4);
+    writeFileSync(join(sb.home, 'level-3-cold', 'blob.bin'), randomBytesSeeded(6 * 1024 * 1024, 1));
+    const r = prism(['backup', 'create', '--type', 'full'], sb.env);
+    assert.equal(r.code, 11, r.stderr);
+    assert.match(r.stderr, /ERR_BACKUP_001.*Disk space insufficient.*free/);
+    assert.match(r.stderr, /prism backup cleanup/);
+    assert.deepEqual(readdirSync(join(sb.repo), { recursive: true }).filter((n) => String(n).startsWith('data/')), []);
+    const [failed] = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
+    assert.equal(failed!.error!.code, 'ERR_BACKUP_001');
+  });
+
+  it('ENOSPC during the write fails with ERR_BACKUP_001, removes unfinished packs and keeps earlier backups', async () => {
+    mount(12);
+    for (let i = 0; i < 8; i++) writeFileSync(join(sb.home, 'level-1-hot', `doc-${i}.json`), textData(400_000, i));
+    const first = json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], sb.env));
+    assert.equal(first.status, 'completed');
+    const before = hashTree(sb.home);
+    writeFileSync(join(sb.home, 'level-3-cold', 'blob.bin'), randomBytesSeeded(24 * 1024 * 1024, 2));
+    const r = prism(['backup', 'create', '--type', 'incremental'], sb.env);
+    assert.equal(r.code, 11, r.stdout + r.stderr);
+    assert.match(r.stderr, /ERR_BACKUP_001/);
+    assert.deepEqual(readdirSync(sb.repo, { recursive: true }).filter((n) => String(n).includes('.tmp-')), [], 'no unfinished pack left');
+    const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
+    assert.equal(list[0]!.status, 'failed');
+    assert.equal(list[0]!.error!.code, 'ERR_BACKUP_001');
+    const repo = await Repository.open(new LocalBackend(sb.repo), new FixedClock(new Date()));
+    await repo.loadIndex();
+    const back = await readBackTree(repo, first.tree!);
+    for (const [path, sha] of before) if (path !== 'level-3-cold/blob.bin') assert.equal(back.get(path)?.sha256, sha, path);
+  });
+});

@@ -1,0 +1,327 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { PrismError } from '../errors/index.js';
+import { loadConfig } from './load-config.js';
+import { configFilePath, expandHome, prismHome } from './paths.js';
+
+/** The example of SOP §9.1, verbatim. */
+const SOP_EXAMPLE = `{
+  "backup": {
+    "enabled": true,
+    "storage_path": "~/.prism-gateway-backups",
+    "retention_policy": {
+      "full_backups_count": 7,
+      "full_backups_age_days": 7,
+      "incremental_backups_count": 30,
+      "incremental_backups_age_days": 30,
+      "max_total_backups": 50
+    },
+    "schedule": {
+      "full_backup": "0 2 * * 0",
+      "incremental_backup": "0 3 * * 1-5",
+      "cleanup": "0 4 * * 0"
+    },
+    "compression": {
+      "enabled": true,
+      "level": 9
+    },
+    "checksum": {
+      "algorithm": "sha256",
+      "verify_on_restore": true
+    }
+  }
+}
+`;
+
+let root: string;
+before(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'prism-test-'));
+});
+after(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+let n = 0;
+/** A fresh PRISM_HOME, optionally with config/backup.json. */
+function home(config?: string | object): string {
+  const dir = path.join(root, `home-${n++}`);
+  fs.mkdirSync(dir, { recursive: true });
+  if (config !== undefined) {
+    fs.mkdirSync(path.join(dir, 'config'));
+    fs.writeFileSync(path.join(dir, 'config', 'backup.json'), typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  }
+  return dir;
+}
+
+/** Expects CONFIG_INVALID and checks that the message mentions every fragment. */
+function expectInvalid(fn: () => unknown, ...fragments: string[]): PrismError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof PrismError, `expected a PrismError, got ${String(caught)}`);
+  assert.equal(caught.code, 'CONFIG_INVALID');
+  assert.equal(caught.exitCode, 3);
+  for (const f of fragments) assert.ok(caught.message.includes(f), `message ${JSON.stringify(caught.message)} should mention ${JSON.stringify(f)}`);
+  return caught;
+}
+
+describe('loadConfig: defaults', () => {
+  it('uses the SOP §9.1 defaults when there is no config file', () => {
+    const h = home();
+    const c = loadConfig({ PRISM_HOME: h });
+    assert.equal(c.home, h);
+    assert.equal(c.configFile, path.join(h, 'config', 'backup.json'));
+    assert.equal(c.configFileExists, false);
+    const b = c.backup;
+    assert.equal(b.enabled, true);
+    assert.equal(b.storage_path, '~/.prism-gateway-backups');
+    assert.deepEqual(b.retention_policy, {
+      full_backups_count: 7,
+      full_backups_age_days: 7,
+      incremental_backups_count: 30,
+      incremental_backups_age_days: 30,
+      max_total_backups: 50,
+    });
+    assert.deepEqual(b.schedule, { full_backup: '0 2 * * 0', incremental_backup: '0 3 * * 1-5', cleanup: '0 4 * * 0' });
+    assert.equal(b.compression.enabled, true);
+    assert.equal(b.compression.algorithm, 'zstd');
+    assert.deepEqual(b.checksum, { algorithm: 'sha256', verify_on_restore: true });
+    assert.deepEqual(b.sources.include, ['level-1-hot', 'level-2-warm', 'level-3-cold', 'config']);
+    assert.deepEqual(b.sources.exclude, ['logs', 'temp', 'node_modules', '.git']);
+    assert.equal(c.storagePath, path.join(os.homedir(), '.prism-gateway-backups'));
+    assert.equal(c.verbose, false);
+    assert.equal(c.concurrency, os.availableParallelism());
+  });
+
+  it('marks every defaulted key as default', () => {
+    const c = loadConfig({ PRISM_HOME: home() });
+    for (const key of [
+      'backup.enabled',
+      'backup.storage_path',
+      'backup.retention_policy.full_backups_count',
+      'backup.retention_policy.full_backups_age_days',
+      'backup.retention_policy.incremental_backups_count',
+      'backup.retention_policy.incremental_backups_age_days',
+      'backup.retention_policy.max_total_backups',
+      'backup.schedule.full_backup',
+      'backup.schedule.incremental_backup',
+      'backup.schedule.cleanup',
+      'backup.compression.enabled',
+      'backup.checksum.algorithm',
+      'backup.checksum.verify_on_restore',
+      'backup.verbose',
+    ]) {
+      assert.equal(c.origins[key], 'default', key);
+    }
+    assert.ok(Object.values(c.origins).every((o) => o === 'default'));
+  });
+
+  it('accepts an empty object as the whole file', () => {
+    const c = loadConfig({ PRISM_HOME: home('{}') });
+    assert.equal(c.configFileExists, true);
+    assert.equal(c.backup.retention_policy.max_total_backups, 50);
+  });
+
+  it('ignores empty env values', () => {
+    const c = loadConfig({ PRISM_HOME: home(), PRISM_BACKUP_PATH: '', PRISM_BACKUP_CONCURRENCY: '', PRISM_BACKUP_VERBOSE: '' });
+    assert.equal(c.storagePath, path.join(os.homedir(), '.prism-gateway-backups'));
+    assert.equal(c.verbose, false);
+    assert.equal(c.origins['backup.storage_path'], 'default');
+  });
+});
+
+describe('loadConfig: the SOP example file', () => {
+  it('loads, with its values marked as from the file', () => {
+    const h = home(SOP_EXAMPLE);
+    const c = loadConfig({ PRISM_HOME: h });
+    assert.equal(c.configFileExists, true);
+    assert.equal(c.backup.enabled, true);
+    assert.equal(c.backup.compression.level, 9);
+    assert.equal(c.backup.compression.enabled, true);
+    assert.equal(c.backup.compression.algorithm, 'zstd');
+    assert.equal(c.backup.retention_policy.incremental_backups_count, 30);
+    assert.equal(c.backup.schedule.incremental_backup, '0 3 * * 1-5');
+    assert.equal(c.backup.checksum.verify_on_restore, true);
+    assert.equal(c.storagePath, path.join(os.homedir(), '.prism-gateway-backups'));
+    assert.equal(c.origins['backup.compression.level'], 'file');
+    assert.equal(c.origins['backup.retention_policy.full_backups_count'], 'file');
+    assert.equal(c.origins['backup.schedule.cleanup'], 'file');
+    assert.equal(c.origins['backup.storage_path'], 'file');
+    assert.equal(c.origins['backup.compression.algorithm'], 'default');
+    assert.equal(c.origins['backup.verbose'], 'default');
+    assert.equal(c.origins['backup.sources.include'], 'default');
+  });
+
+  it('mixes file values and defaults inside one section', () => {
+    const c = loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_count: 3 }, compression: { algorithm: 'gzip', level: 9 } } }) });
+    assert.equal(c.backup.retention_policy.full_backups_count, 3);
+    assert.equal(c.backup.retention_policy.full_backups_age_days, 7);
+    assert.equal(c.origins['backup.retention_policy.full_backups_count'], 'file');
+    assert.equal(c.origins['backup.retention_policy.full_backups_age_days'], 'default');
+    assert.equal(c.backup.compression.algorithm, 'gzip');
+    assert.equal(c.backup.compression.level, 9);
+  });
+});
+
+describe('loadConfig: storage path', () => {
+  it('expands ~ in storage_path to the home directory', () => {
+    const c = loadConfig({ PRISM_HOME: home({ backup: { storage_path: '~/prism-test-backups' } }) });
+    assert.equal(c.storagePath, path.join(os.homedir(), 'prism-test-backups'));
+    const bare = loadConfig({ PRISM_HOME: home({ backup: { storage_path: '~' } }) });
+    assert.equal(bare.storagePath, os.homedir());
+  });
+
+  it('resolves a relative storage_path against PRISM_HOME and keeps absolute ones', () => {
+    const h = home({ backup: { storage_path: 'backups' } });
+    assert.equal(loadConfig({ PRISM_HOME: h }).storagePath, path.join(h, 'backups'));
+    const abs = path.join(root, 'abs-backups');
+    assert.equal(loadConfig({ PRISM_HOME: home({ backup: { storage_path: abs } }) }).storagePath, abs);
+  });
+
+  it('expandHome and prismHome', () => {
+    assert.equal(expandHome('~', '/h'), '/h');
+    assert.equal(expandHome('~/x/y', '/h'), path.join('/h', 'x', 'y'));
+    assert.equal(expandHome('/abs/~', '/h'), '/abs/~');
+    assert.equal(expandHome('~user/x', '/h'), '~user/x');
+    assert.equal(prismHome({}), path.join(os.homedir(), '.prism-gateway'));
+    assert.equal(prismHome({ PRISM_HOME: '' }), path.join(os.homedir(), '.prism-gateway'));
+    assert.equal(prismHome({ PRISM_HOME: '/srv/prism/' }), '/srv/prism');
+    assert.equal(configFilePath('/srv/prism'), path.join('/srv/prism', 'config', 'backup.json'));
+  });
+});
+
+describe('loadConfig: environment overrides', () => {
+  it('PRISM_BACKUP_PATH / _CONCURRENCY / _VERBOSE override the file and are marked env', () => {
+    const h = home({ backup: { storage_path: '/from/file', concurrency: 2, verbose: false } });
+    const fileOnly = loadConfig({ PRISM_HOME: h });
+    assert.equal(fileOnly.storagePath, '/from/file');
+    assert.equal(fileOnly.concurrency, 2);
+    assert.equal(fileOnly.origins['backup.storage_path'], 'file');
+    assert.equal(fileOnly.origins['backup.concurrency'], 'file');
+    assert.equal(fileOnly.origins['backup.verbose'], 'file');
+
+    const c = loadConfig({ PRISM_HOME: h, PRISM_BACKUP_PATH: '/mnt/backup', PRISM_BACKUP_CONCURRENCY: '5', PRISM_BACKUP_VERBOSE: 'true' });
+    assert.equal(c.storagePath, '/mnt/backup');
+    assert.equal(c.concurrency, 5);
+    assert.equal(c.verbose, true);
+    assert.equal(c.origins['backup.storage_path'], 'env');
+    assert.equal(c.origins['backup.concurrency'], 'env');
+    assert.equal(c.origins['backup.verbose'], 'env');
+    assert.equal(c.origins['backup.retention_policy.full_backups_count'], 'default');
+  });
+
+  it('env overrides apply without a config file too', () => {
+    const c = loadConfig({ PRISM_HOME: home(), PRISM_BACKUP_PATH: '~/env-backups', PRISM_BACKUP_CONCURRENCY: '64', PRISM_BACKUP_VERBOSE: 'off' });
+    assert.equal(c.storagePath, path.join(os.homedir(), 'env-backups'));
+    assert.equal(c.concurrency, 64);
+    assert.equal(c.verbose, false);
+    assert.equal(c.origins['backup.verbose'], 'env');
+  });
+
+  it('accepts the usual boolean spellings for PRISM_BACKUP_VERBOSE', () => {
+    const h = home();
+    for (const v of ['true', 'TRUE', '1', 'yes', 'on', ' On ']) assert.equal(loadConfig({ PRISM_HOME: h, PRISM_BACKUP_VERBOSE: v }).verbose, true, v);
+    for (const v of ['false', '0', 'no', 'off', 'False']) assert.equal(loadConfig({ PRISM_HOME: h, PRISM_BACKUP_VERBOSE: v }).verbose, false, v);
+  });
+
+  it('rejects bad PRISM_BACKUP_CONCURRENCY values, naming the variable', () => {
+    const h = home();
+    for (const v of ['abc', '0', '-1', '65', '2.5', '5x']) {
+      const e = expectInvalid(() => loadConfig({ PRISM_HOME: h, PRISM_BACKUP_CONCURRENCY: v }), 'PRISM_BACKUP_CONCURRENCY', v, '1 to 64');
+      assert.equal(e.details.key, 'PRISM_BACKUP_CONCURRENCY');
+      assert.equal(e.details.value, v);
+    }
+  });
+
+  it('rejects bad PRISM_BACKUP_VERBOSE values, naming the variable', () => {
+    const e = expectInvalid(() => loadConfig({ PRISM_HOME: home(), PRISM_BACKUP_VERBOSE: 'maybe' }), 'PRISM_BACKUP_VERBOSE', 'maybe', 'true or false');
+    assert.equal(e.details.key, 'PRISM_BACKUP_VERBOSE');
+  });
+});
+
+describe('loadConfig: broken config files', () => {
+  it('wrong type: names the key, the value and the expected type', () => {
+    const e = expectInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_count: '7' } } }) }),
+      'backup.retention_policy.full_backups_count',
+      '"7"',
+      'number',
+    );
+    assert.equal(e.details.key, 'backup.retention_policy.full_backups_count');
+    assert.equal(e.details.value, '7');
+    assert.ok(String(e.details.file).endsWith(path.join('config', 'backup.json')));
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { enabled: 'yes' } }) }), 'backup.enabled', '"yes"', 'boolean');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { schedule: 'daily' } }) }), 'backup.schedule', '"daily"', 'Object');
+  });
+
+  it('out-of-range values: names key, value and the bound', () => {
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { compression: { level: 25 } } }) }), 'backup.compression.level', '25', '19');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { compression: { level: 0 } } }) }), 'backup.compression.level', '0', '1');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_age_days: -1 } } }) }), 'backup.retention_policy.full_backups_age_days', '-1', '0');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { max_total_backups: 0 } } }) }), 'backup.retention_policy.max_total_backups', '0', '1');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { concurrency: 65 } }) }), 'backup.concurrency', '65', '64');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_count: 2.5 } } }) }), 'backup.retention_policy.full_backups_count', '2.5');
+  });
+
+  it('gzip level 12 is rejected with the gzip range', () => {
+    const e = expectInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { compression: { algorithm: 'gzip', level: 12 } } }) }),
+      'backup.compression.level',
+      '12',
+      '1 to 9',
+    );
+    assert.equal(e.details.key, 'backup.compression.level');
+    // the same level is fine for zstd
+    assert.equal(loadConfig({ PRISM_HOME: home({ backup: { compression: { algorithm: 'zstd', level: 12 } } }) }).backup.compression.level, 12);
+  });
+
+  it('unknown algorithm values are rejected', () => {
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { compression: { algorithm: 'lz4' } } }) }), 'backup.compression.algorithm', '"lz4"');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { checksum: { algorithm: 'md5' } } }) }), 'backup.checksum.algorithm', '"md5"', 'sha256');
+  });
+
+  it('unknown keys (typos) are rejected, naming the key', () => {
+    const e = expectInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { retention_polcy: { full_backups_count: 3 } } }) }),
+      'backup.retention_polcy',
+      'no such key',
+    );
+    assert.equal(e.details.key, 'backup.retention_polcy');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { schedule: { full_backups: '0 1 * * *' } } }) }), 'backup.schedule.full_backups', 'no such key');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backups: {} }) }), 'backups', 'no such key');
+  });
+
+  it('invalid JSON is rejected, naming the file', () => {
+    const h = home('{ "backup": { "enabled": true, } }');
+    expectInvalid(() => loadConfig({ PRISM_HOME: h }), configFilePath(h), 'not valid JSON');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home('') }), 'not valid JSON');
+  });
+
+  it('a file that is not an object is rejected', () => {
+    expectInvalid(() => loadConfig({ PRISM_HOME: home('null') }), '(root)', 'null', 'Object');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home('"backup"') }), '(root)', '"backup"');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home('42') }), '(root)', '42');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: null }) }), 'backup', 'null');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: 5 }) }), 'backup', '5');
+  });
+
+  it('relative paths in sources must stay inside PRISM_HOME', () => {
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['../etc'] } } }) }), 'backup.sources.include', '../etc');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['/etc'] } } }) }), 'backup.sources.include', '/etc');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: [] } } }) }), 'backup.sources.include');
+    const ok = loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['level-1-hot', 'data/sub'] } } }) });
+    assert.deepEqual(ok.backup.sources.include, ['level-1-hot', 'data/sub']);
+  });
+
+  it('an unreadable config file is CONFIG_INVALID', () => {
+    const h = home();
+    fs.mkdirSync(path.join(h, 'config', 'backup.json'), { recursive: true }); // a directory, not a file
+    expectInvalid(() => loadConfig({ PRISM_HOME: h }), 'Cannot read', 'backup.json');
+  });
+});
