@@ -5,3 +5,4 @@ export { openRepository, repoBackend, type AppContext } from './context.js';
 export { createBackup, type CreateBackupOptions } from './create-backup.js';
 export { defaultConfigFile, initHome, type InitResult } from './init-home.js';
 export { listBackups, type ListFilter } from './list-backups.js';
+export type { Manifest, ManifestStats } from '../repo/index.js';

@@ -173,11 +173,11 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
     const codes = [a.code, b.code].sort();
     assert.ok(codes[0] === 0, `one backup succeeds: ${a.stderr} ${b.stderr}`);
     if (codes[1] !== 0) {
-      assert.equal(codes[1], 6);
+      assert.equal(codes[1], 6, a.stderr + b.stderr);
       assert.match(a.stderr + b.stderr, /ERR_PRISM_LOCKED/);
     }
     const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
-    assert.ok(list.every((m) => m.status === 'completed'), JSON.stringify(list.map((m) => m.status)));
+    assert.ok(list.every((m) => m.status === 'completed'), JSON.stringify(list.map((m) => [m.status, m.error])) + a.stderr + b.stderr);
   });
 
   it('a backup killed mid-write shows as failed, leaves earlier backups intact, and the next run succeeds', async () => {

@@ -1,5 +1,5 @@
 import { formatBytes, formatCount, formatDateTime, formatDuration, formatPercent } from '../core/format.js';
-import type { Manifest } from '../repo/index.js';
+import type { Manifest } from '../app/index.js';
 
 export function compressionOf(m: Manifest): number {
   return m.stats.original_bytes > 0 ? 1 - m.stats.stored_bytes / m.stats.original_bytes : 0;

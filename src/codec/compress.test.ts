@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { CODEC, FrameCompressor, decompress, defaultLevel, type CompressionSettings } from './compress.js';
+import { CODEC, CompressionError, FrameCompressor, decompress, defaultLevel, type CompressionSettings } from './compress.js';
 
 function prngBytes(length: number, seed: number): Buffer {
   const buf = Buffer.alloc(length);
@@ -118,6 +118,21 @@ describe('FrameCompressor', () => {
     const { codec, data } = new FrameCompressor({ enabled: true, algorithm: 'gzip', level: 9 }).compress(raw);
     assert.equal(codec, CODEC.gzip);
     assert.ok(gunzipSync(data).equals(raw));
+  });
+
+  it('reports a failing compressor as CompressionError naming algorithm and level', () => {
+    const fc = new FrameCompressor({ enabled: true, algorithm: 'gzip', level: 12 });
+    assert.throws(
+      () => fc.compress(text(1000)),
+      (e: unknown) => {
+        assert.ok(e instanceof CompressionError);
+        assert.equal(e.name, 'CompressionError');
+        assert.match(e.message, /^gzip level 12: /);
+        return true;
+      },
+    );
+    // tiny inputs never reach the compressor
+    assert.equal(fc.compress(Buffer.alloc(10)).codec, CODEC.none);
   });
 
   it('disabled compression stores everything as none', () => {

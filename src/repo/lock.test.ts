@@ -1,0 +1,268 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LocalBackend } from '../backend/local-backend.js';
+import { FixedClock } from '../core/clock.js';
+import { PrismError } from '../errors/index.js';
+import { LOCK_STALE_MS, RepositoryLock, backupLockHeld, isStale, type LockInfo, type LockKind } from './lock.js';
+
+/** Above the Linux pid limit (2^22), so no such process can exist. */
+const DEAD_PID = 2 ** 22 + 12345;
+const OTHER_HOST = 'some-other-host.example';
+const START = new Date('2026-02-07T02:00:00.000Z');
+
+let root: string;
+before(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'prism-test-'));
+});
+after(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+let n = 0;
+function fresh(): { backend: LocalBackend; clock: FixedClock; dir: string } {
+  const dir = path.join(root, `repo-${n++}`);
+  fs.mkdirSync(dir);
+  return { backend: new LocalBackend(dir), clock: new FixedClock(START), dir };
+}
+
+function acquire(backend: LocalBackend, clock: FixedClock, kind: LockKind, command: string, extra: { waitMs?: number; onWait?: (h: LockInfo) => void } = {}): Promise<RepositoryLock> {
+  return RepositoryLock.acquire(backend, { kind, command, clock, ...extra });
+}
+
+/** Expects REPO_LOCKED and checks the message names the holder. */
+async function expectLocked(p: Promise<unknown>, holder: { pid: number; command: string; host?: string }): Promise<PrismError> {
+  let caught: unknown;
+  try {
+    await p;
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof PrismError, `expected REPO_LOCKED, got ${String(caught)}`);
+  assert.equal(caught.code, 'REPO_LOCKED');
+  assert.ok(caught.message.includes(`pid ${holder.pid}`), `message names the pid: ${caught.message}`);
+  assert.ok(caught.message.includes(holder.command), `message names the command: ${caught.message}`);
+  if (holder.host) assert.ok(caught.message.includes(holder.host), `message names the host: ${caught.message}`);
+  return caught;
+}
+
+function writeLockFile(dir: string, name: string, info: LockInfo): void {
+  fs.mkdirSync(path.join(dir, 'locks'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'locks', name), JSON.stringify(info));
+}
+
+function lockInfo(over: Partial<LockInfo>): LockInfo {
+  return {
+    kind: 'backup',
+    pid: DEAD_PID,
+    host: os.hostname(),
+    command: 'prism backup create --type full',
+    created: START.toISOString(),
+    refreshed: START.toISOString(),
+    ...over,
+  };
+}
+
+describe('RepositoryLock', () => {
+  it('two shared locks coexist and are removed on release', async () => {
+    const { backend, clock } = fresh();
+    const a = await acquire(backend, clock, 'shared', 'prism backup list');
+    const b = await acquire(backend, clock, 'shared', 'prism backup info x');
+    const names = await backend.list('locks');
+    assert.equal(names.length, 2);
+    assert.ok(names.every((name) => /^locks\/shared-[0-9a-f]{24}\.json$/.test(name)), names.join(', '));
+    await a.release();
+    assert.equal((await backend.list('locks')).length, 1);
+    await b.release();
+    assert.deepEqual(await backend.list('locks'), []);
+  });
+
+  it('writes who holds the lock into the lock file', async () => {
+    const { backend, clock } = fresh();
+    const lock = await acquire(backend, clock, 'backup', 'prism backup create --type full');
+    const info = JSON.parse((await backend.get('locks/backup.json')).toString()) as LockInfo;
+    assert.equal(info.kind, 'backup');
+    assert.equal(info.pid, process.pid);
+    assert.equal(info.host, os.hostname());
+    assert.equal(info.command, 'prism backup create --type full');
+    assert.equal(info.created, START.toISOString());
+    assert.equal(info.refreshed, START.toISOString());
+    // a backup lock is the single backup file plus a shared lock
+    const names = await backend.list('locks');
+    assert.equal(names.length, 2);
+    assert.ok(names.includes('locks/backup.json'));
+    await lock.release();
+    assert.deepEqual(await backend.list('locks'), []);
+  });
+
+  it('a second backup lock fails with REPO_LOCKED naming the holder', async () => {
+    const { backend, clock } = fresh();
+    const first = await acquire(backend, clock, 'backup', 'prism backup create --type full');
+    const e = await expectLocked(acquire(backend, clock, 'backup', 'prism backup create --type incremental'), {
+      pid: process.pid,
+      command: 'prism backup create --type full',
+      host: os.hostname(),
+    });
+    assert.equal((e.details.holder as LockInfo).pid, process.pid);
+    assert.equal(e.exitCode, 6);
+    // the failed attempt left nothing of its own
+    assert.equal((await backend.list('locks')).length, 2);
+    // shared locks (readers) still coexist with the backup
+    const reader = await acquire(backend, clock, 'shared', 'prism backup list');
+    await reader.release();
+    await first.release();
+  });
+
+  it('exclusive conflicts with shared, in both directions', async () => {
+    const { backend, clock } = fresh();
+    const shared = await acquire(backend, clock, 'shared', 'prism backup verify');
+    await expectLocked(acquire(backend, clock, 'exclusive', 'prism backup cleanup'), { pid: process.pid, command: 'prism backup verify' });
+    assert.equal(await backend.exists('locks/exclusive.json'), false, 'a failed exclusive attempt removes its file');
+    await shared.release();
+
+    const exclusive = await acquire(backend, clock, 'exclusive', 'prism backup cleanup');
+    await expectLocked(acquire(backend, clock, 'shared', 'prism backup list'), { pid: process.pid, command: 'prism backup cleanup' });
+    await expectLocked(acquire(backend, clock, 'backup', 'prism backup create'), { pid: process.pid, command: 'prism backup cleanup' });
+    await expectLocked(acquire(backend, clock, 'exclusive', 'prism backup delete x'), { pid: process.pid, command: 'prism backup cleanup' });
+    assert.deepEqual(await backend.list('locks'), ['locks/exclusive.json'], 'failed attempts leave no files');
+    await exclusive.release();
+    assert.deepEqual(await backend.list('locks'), []);
+  });
+
+  it('exclusive conflicts with a running backup', async () => {
+    const { backend, clock } = fresh();
+    const backup = await acquire(backend, clock, 'backup', 'prism backup create --type full');
+    await expectLocked(acquire(backend, clock, 'exclusive', 'prism backup cleanup'), { pid: process.pid, command: 'prism backup create --type full' });
+    await backup.release();
+    const ex = await acquire(backend, clock, 'exclusive', 'prism backup cleanup');
+    await ex.release();
+  });
+
+  it('can be taken again after release; release twice is harmless', async () => {
+    const { backend, clock } = fresh();
+    for (const kind of ['backup', 'exclusive', 'backup'] as const) {
+      const lock = await acquire(backend, clock, kind, `round ${kind}`);
+      await lock.release();
+      await lock.release();
+      assert.deepEqual(await backend.list('locks'), []);
+    }
+  });
+
+  it('removes a stale backup lock of a dead process on this host', async () => {
+    const { backend, clock, dir } = fresh();
+    writeLockFile(dir, 'backup.json', lockInfo({ pid: DEAD_PID }));
+    assert.equal(await backupLockHeld(backend, clock), false);
+    assert.equal(await backend.exists('locks/backup.json'), false, 'backupLockHeld removed the stale file');
+
+    writeLockFile(dir, 'backup.json', lockInfo({ pid: DEAD_PID }));
+    const lock = await acquire(backend, clock, 'backup', 'prism backup create --type full');
+    const info = JSON.parse((await backend.get('locks/backup.json')).toString()) as LockInfo;
+    assert.equal(info.pid, process.pid, 'the lock file is now ours');
+    await lock.release();
+  });
+
+  it('removes stale shared and exclusive locks of dead processes', async () => {
+    const { backend, clock, dir } = fresh();
+    writeLockFile(dir, 'shared-000000000000000000000000.json', lockInfo({ kind: 'shared', command: 'prism backup list' }));
+    const ex = await acquire(backend, clock, 'exclusive', 'prism backup cleanup');
+    assert.deepEqual(await backend.list('locks'), ['locks/exclusive.json'], 'the dead shared lock was removed');
+    await ex.release();
+
+    writeLockFile(dir, 'exclusive.json', lockInfo({ kind: 'exclusive', command: 'prism backup cleanup' }));
+    const sh = await acquire(backend, clock, 'shared', 'prism backup list');
+    assert.equal(await backend.exists('locks/exclusive.json'), false, 'the dead exclusive lock was removed');
+    await sh.release();
+  });
+
+  it('honours a lock of another host until it is older than LOCK_STALE_MS', async () => {
+    const { backend, clock, dir } = fresh();
+    writeLockFile(dir, 'exclusive.json', lockInfo({ kind: 'exclusive', host: OTHER_HOST, pid: 4242, command: 'prism backup cleanup' }));
+    await expectLocked(acquire(backend, clock, 'shared', 'prism backup list'), { pid: 4242, command: 'prism backup cleanup', host: OTHER_HOST });
+    clock.advance(LOCK_STALE_MS);
+    await expectLocked(acquire(backend, clock, 'shared', 'prism backup list'), { pid: 4242, command: 'prism backup cleanup' });
+    assert.equal(await backend.exists('locks/exclusive.json'), true);
+    clock.advance(1);
+    const lock = await acquire(backend, clock, 'shared', 'prism backup list');
+    assert.equal(await backend.exists('locks/exclusive.json'), false, 'the stale lock was removed');
+    await lock.release();
+  });
+
+  it('counts staleness from `refreshed`, not `created`', async () => {
+    const { backend, clock, dir } = fresh();
+    const old = new Date(START.getTime() - 10 * LOCK_STALE_MS).toISOString();
+    writeLockFile(dir, 'backup.json', lockInfo({ host: OTHER_HOST, pid: 7, created: old, refreshed: START.toISOString() }));
+    await expectLocked(acquire(backend, clock, 'backup', 'prism backup create'), { pid: 7, command: 'prism backup create --type full' });
+    assert.equal(await backupLockHeld(backend, clock), true);
+    clock.advance(LOCK_STALE_MS + 1);
+    assert.equal(await backupLockHeld(backend, clock), false);
+  });
+
+  it('waits for a conflicting lock when waitMs > 0 and calls onWait once', async () => {
+    const { backend, clock } = fresh();
+    const first = await acquire(backend, clock, 'backup', 'prism backup create --type full');
+    const seen: LockInfo[] = [];
+    // the holder finishes a little after the second process starts waiting
+    const second = await acquire(backend, clock, 'backup', 'prism backup create --type incremental', {
+      waitMs: 30_000,
+      onWait: (h) => {
+        seen.push(h);
+        setTimeout(() => void first.release(), 100);
+      },
+    });
+    assert.equal(seen.length, 1, 'onWait is called once');
+    assert.equal(seen[0]!.pid, process.pid);
+    assert.equal(seen[0]!.command, 'prism backup create --type full');
+    const info = JSON.parse((await backend.get('locks/backup.json')).toString()) as LockInfo;
+    assert.equal(info.command, 'prism backup create --type incremental');
+    await second.release();
+    assert.deepEqual(await backend.list('locks'), []);
+  });
+
+  it('exclusive waits for shared locks to go away', async () => {
+    const { backend, clock } = fresh();
+    const reader = await acquire(backend, clock, 'shared', 'prism backup verify');
+    let waited = 0;
+    const ex = await acquire(backend, clock, 'exclusive', 'prism backup cleanup', {
+      waitMs: 30_000,
+      onWait: (h) => {
+        waited++;
+        assert.equal(h.command, 'prism backup verify');
+        setTimeout(() => void reader.release(), 100);
+      },
+    });
+    assert.equal(waited, 1);
+    assert.deepEqual(await backend.list('locks'), ['locks/exclusive.json']);
+    await ex.release();
+  });
+
+  it('gives up with REPO_LOCKED when the wait runs out', async () => {
+    const { backend, clock } = fresh();
+    const first = await acquire(backend, clock, 'exclusive', 'prism backup cleanup');
+    let waited = 0;
+    await expectLocked(acquire(backend, clock, 'shared', 'prism backup list', { waitMs: 300, onWait: () => waited++ }), {
+      pid: process.pid,
+      command: 'prism backup cleanup',
+    });
+    assert.equal(waited, 1);
+    assert.deepEqual(await backend.list('locks'), ['locks/exclusive.json']);
+    await first.release();
+  });
+});
+
+describe('isStale', () => {
+  const clock = new FixedClock(START);
+  it('a lock of a live process on this host is not stale, however old', () => {
+    assert.equal(isStale(lockInfo({ pid: process.pid, refreshed: new Date(0).toISOString() }), clock), false);
+  });
+  it('a lock of a dead process on this host is stale at once', () => {
+    assert.equal(isStale(lockInfo({ pid: DEAD_PID }), clock), true);
+  });
+  it('a lock of another host goes stale after LOCK_STALE_MS without refresh', () => {
+    const refreshed = START.toISOString();
+    assert.equal(isStale(lockInfo({ host: OTHER_HOST, refreshed }), new FixedClock(new Date(START.getTime() + LOCK_STALE_MS))), false);
+    assert.equal(isStale(lockInfo({ host: OTHER_HOST, refreshed }), new FixedClock(new Date(START.getTime() + LOCK_STALE_MS + 1))), true);
+    assert.equal(LOCK_STALE_MS, 30 * 60 * 1000);
+  });
+});
