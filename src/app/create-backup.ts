@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
-import { CompressionError, defaultLevel, type CompressionSettings } from '../codec/compress.js';
+import { CompressionError, type CompressionSettings } from '../codec/compress.js';
+import { defaultCompressionLevel } from '../config/index.js';
 import type { ProgressListener } from '../core/progress.js';
 import type { BackupTrigger, BackupType } from '../core/types.js';
 import { ERROR_CODES, PrismError, fromSystemError, isPrismError } from '../errors/index.js';
@@ -144,7 +145,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
 
 function compressionSettings(ctx: AppContext): CompressionSettings {
   const c = ctx.config.backup.compression;
-  return { enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? defaultLevel(c.algorithm) };
+  return { enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? defaultCompressionLevel(c.algorithm) };
 }
 
 /** ERR_BACKUP_001 before writing when free space is below twice the estimated write. */

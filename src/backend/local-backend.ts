@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, mkdirSync, openSync, promises as fsp, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, writeSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { ObjectNotFoundError, type AtomicWrite, type Backend } from './backend.js';
 
@@ -52,22 +52,31 @@ export class LocalBackend implements Backend {
   }
 
   async putIfAbsent(name: string, data: Uint8Array): Promise<boolean> {
+    // Written complete under a temporary name, then hard-linked to the target: link() fails
+    // with EEXIST if the target exists, so the object appears whole and only once.
     const target = this.path(name);
-    await this.ensureDir(dirname(target));
-    let fh;
+    const dir = dirname(target);
+    await this.ensureDir(dir);
+    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     try {
-      fh = await fsp.open(target, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw e;
-    }
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
+      const fh = await fsp.open(temp, 'wx', 0o600);
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      try {
+        await fsp.link(temp, target);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw e;
+      }
+      await syncDir(dir);
+      return true;
     } finally {
-      await fh.close();
+      await fsp.rm(temp, { force: true });
     }
-    return true;
   }
 
   async get(name: string): Promise<Buffer> {

@@ -15,7 +15,7 @@ const UNIT_MS: Record<string, number> = {
  */
 export async function parseDate(flag: string, text: string, now: Date, edge: 'start' | 'end'): Promise<Date> {
   const t = text.trim().toLowerCase();
-  if (t === 'now') return now;
+  if (t === 'now') return new Date(now);
   if (t === 'today' || t === 'yesterday') {
     const d = new Date(now);
     if (t === 'yesterday') d.setDate(d.getDate() - 1);
@@ -31,7 +31,7 @@ export async function parseDate(flag: string, text: string, now: Date, edge: 'st
     else d.setTime(d.getTime() - n * UNIT_MS[unit]!);
     return d;
   }
-  if (/^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?$/.test(t)) {
+  if (/^\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2})?)?$/.test(t)) {
     const iso = parseLocalIso(t, edge);
     if (iso) return iso;
     throw invalid(flag, text);
@@ -57,7 +57,9 @@ function dayEdge(d: Date, edge: 'start' | 'end'): Date {
 function parseLocalIso(t: string, edge: 'start' | 'end'): Date | undefined {
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[t ](\d{2}):(\d{2})(?::(\d{2}))?)?$/.exec(t)!;
   const [y, mo, d, h, mi, s] = m.slice(1).map((v) => (v === undefined ? undefined : Number(v)));
-  const date = h === undefined ? dayEdge(new Date(y!, mo! - 1, d!), edge) : new Date(y!, mo! - 1, d!, h, mi!, s ?? 0, 0);
+  const date = new Date(2000, mo! - 1, d!, h ?? 0, mi ?? 0, s ?? 0, 0);
+  date.setFullYear(y!, mo! - 1, d!);
+  if (h === undefined) date.setTime(dayEdge(date, edge).getTime());
   if (Number.isNaN(date.getTime()) || date.getMonth() !== mo! - 1 || date.getDate() !== d || (h !== undefined && date.getHours() !== h)) return undefined;
   return date;
 }

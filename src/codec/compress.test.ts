@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import { CODEC, CompressionError, FrameCompressor, decompress, defaultLevel, type CompressionSettings } from './compress.js';
+import { defaultCompressionLevel } from '../config/schema.js';
+import { CODEC, CompressionError, FrameCompressor, decompress, type CompressionSettings } from './compress.js';
 
 function prngBytes(length: number, seed: number): Buffer {
   const buf = Buffer.alloc(length);
@@ -31,8 +32,8 @@ describe('codec ids and default levels', () => {
     assert.deepEqual(CODEC, { none: 0, zstd: 1, gzip: 2 });
   });
   it('uses zstd 3 and gzip 6 as default levels', () => {
-    assert.equal(defaultLevel('zstd'), 3);
-    assert.equal(defaultLevel('gzip'), 6);
+    assert.equal(defaultCompressionLevel('zstd'), 3);
+    assert.equal(defaultCompressionLevel('gzip'), 6);
   });
 });
 
@@ -137,7 +138,7 @@ describe('FrameCompressor', () => {
 
   it('disabled compression stores everything as none', () => {
     for (const algorithm of ['zstd', 'gzip'] as const) {
-      const fc = new FrameCompressor({ enabled: false, algorithm, level: defaultLevel(algorithm) });
+      const fc = new FrameCompressor({ enabled: false, algorithm, level: defaultCompressionLevel(algorithm) });
       const raw = text(100_000);
       const { codec, data } = fc.compress(raw);
       assert.equal(codec, CODEC.none);

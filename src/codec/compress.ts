@@ -12,10 +12,6 @@ export interface CompressionSettings {
   readonly level: number;
 }
 
-export function defaultLevel(algorithm: CompressionAlgorithm): number {
-  return algorithm === 'zstd' ? 3 : 6;
-}
-
 export class CompressionError extends Error {
   override readonly name = 'CompressionError';
 }
@@ -60,6 +56,7 @@ let zstdDecompressor: Decompressor | undefined;
 export function decompress(codec: number, data: Uint8Array, rawLength: number): Buffer {
   switch (codec) {
     case CODEC.none:
+      if (data.byteLength !== rawLength) throw new Error(`stored frame has ${data.byteLength} bytes, expected ${rawLength}`);
       return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     case CODEC.zstd: {
       zstdDecompressor ??= new Decompressor();

@@ -257,7 +257,7 @@ describe('loadConfig: broken config files', () => {
     assert.equal(e.details.value, '7');
     assert.ok(String(e.details.file).endsWith(path.join('config', 'backup.json')));
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { enabled: 'yes' } }) }), 'backup.enabled', '"yes"', 'boolean');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { schedule: 'daily' } }) }), 'backup.schedule', '"daily"', 'Object');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { schedule: 'daily' } }) }), 'backup.schedule', '"daily"', 'an object');
   });
 
   it('out-of-range values: names key, value and the bound', () => {
@@ -304,7 +304,7 @@ describe('loadConfig: broken config files', () => {
   });
 
   it('a file that is not an object is rejected', () => {
-    expectInvalid(() => loadConfig({ PRISM_HOME: home('null') }), '(root)', 'null', 'Object');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home('null') }), '(root)', 'null', 'an object');
     expectInvalid(() => loadConfig({ PRISM_HOME: home('"backup"') }), '(root)', '"backup"');
     expectInvalid(() => loadConfig({ PRISM_HOME: home('42') }), '(root)', '42');
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: null }) }), 'backup', 'null');

@@ -5,7 +5,7 @@ import * as v from 'valibot';
 import { PrismError } from '../errors/index.js';
 import { configFilePath, expandHome, prismHome, type Env } from './paths.js';
 import type { ResolvedConfig, ValueOrigin } from './resolved-config.js';
-import { configFileSchema } from './schema.js';
+import { configFileSchema, defaultCompressionLevel } from './schema.js';
 
 /** Loads config/backup.json (defaults when missing), validates it and applies the env overrides. */
 export function loadConfig(env: Env = process.env): ResolvedConfig {
@@ -16,6 +16,7 @@ export function loadConfig(env: Env = process.env): ResolvedConfig {
   const parsed = v.safeParse(configFileSchema, raw);
   if (!parsed.success) throw configError(configFile, raw, parsed.issues[0]);
   const backup = parsed.output.backup;
+  backup.compression.level ??= defaultCompressionLevel(backup.compression.algorithm);
 
   const origins: Record<string, ValueOrigin> = {};
   collectOrigins(parsed.output, raw, '', origins);
@@ -25,6 +26,7 @@ export function loadConfig(env: Env = process.env): ResolvedConfig {
     storagePath = env.PRISM_BACKUP_PATH;
     origins['backup.storage_path'] = 'env';
   }
+  origins['backup.concurrency'] ??= 'default';
   let concurrency = backup.concurrency ?? availableParallelism();
   if (env.PRISM_BACKUP_CONCURRENCY !== undefined && env.PRISM_BACKUP_CONCURRENCY !== '') {
     concurrency = parseConcurrency(env.PRISM_BACKUP_CONCURRENCY);

@@ -253,8 +253,14 @@ describe('RepositoryLock', () => {
 
 describe('isStale', () => {
   const clock = new FixedClock(START);
-  it('a lock of a live process on this host is not stale, however old', () => {
-    assert.equal(isStale(lockInfo({ pid: process.pid, refreshed: new Date(0).toISOString() }), clock), false);
+  it('a lock of a live process on this host is not stale while it is refreshed', () => {
+    assert.equal(isStale(lockInfo({ pid: process.pid, refreshed: clock.now().toISOString() }), clock), false);
+  });
+  it('a lock on this host not refreshed for LOCK_STALE_MS is stale even if its pid is alive (pid reuse)', () => {
+    assert.equal(isStale(lockInfo({ pid: process.pid, refreshed: new Date(0).toISOString() }), clock), true);
+  });
+  it('a lock with an unreadable refresh time is stale', () => {
+    assert.equal(isStale(lockInfo({ pid: process.pid, refreshed: 'garbage' }), clock), true);
   });
   it('a lock of a dead process on this host is stale at once', () => {
     assert.equal(isStale(lockInfo({ pid: DEAD_PID }), clock), true);

@@ -119,7 +119,11 @@ export class RepositoryLock {
     this.timer = setInterval(() => {
       this.info.refreshed = this.clock.now().toISOString();
       const body = Buffer.from(JSON.stringify(this.info));
-      for (const n of this.names) this.backend.put(n, body).catch(() => {});
+      for (const n of this.names) {
+        this.stillOurs(n)
+          .then((ours) => (ours ? this.backend.put(n, body) : undefined))
+          .catch(() => {});
+      }
     }, REFRESH_MS);
     this.timer.unref();
   }
@@ -128,7 +132,17 @@ export class RepositoryLock {
     if (this.released) return;
     this.released = true;
     if (this.timer) clearInterval(this.timer);
-    for (const n of this.names) await this.backend.delete(n);
+    for (const n of this.names) if (await this.stillOurs(n)) await this.backend.delete(n);
+  }
+
+  /** False if another process took the file over (it judged this lock stale). */
+  private async stillOurs(name: string): Promise<boolean> {
+    try {
+      const cur = JSON.parse((await this.backend.get(name)).toString('utf8')) as LockInfo;
+      return cur.pid === this.info.pid && cur.host === this.info.host && cur.created === this.info.created;
+    } catch {
+      return false;
+    }
   }
 }
 
@@ -157,8 +171,11 @@ async function firstLiveShared(backend: Backend, except: string | undefined, clo
 }
 
 export function isStale(lock: LockInfo, clock: Clock): boolean {
-  if (lock.host === hostname()) return !processAlive(lock.pid);
-  return clock.now().getTime() - Date.parse(lock.refreshed) > LOCK_STALE_MS;
+  const age = clock.now().getTime() - Date.parse(lock.refreshed);
+  // A live holder refreshes every REFRESH_MS: an unreadable or old refresh time is stale even on
+  // this host (the pid may have been reused by an unrelated process).
+  if (!Number.isFinite(age) || age > LOCK_STALE_MS) return true;
+  return lock.host === hostname() && !processAlive(lock.pid);
 }
 
 function processAlive(pid: number): boolean {

@@ -37,16 +37,17 @@ export class PackWriter {
   /** True if the blob was taken; false if this writer already holds it. */
   add(type: BlobType, id: string, data: Uint8Array): boolean {
     if (this.seen.has(id)) return false;
-    this.seen.add(id);
     if (data.length >= FRAME_SOLO_BYTES) {
       this.closeFrame();
       this.writeFrame(data, [[type, id, 0, data.length]]);
+      this.seen.add(id);
       return true;
     }
     if (this.frameBytes + data.length > this.frame.length) this.closeFrame();
     this.frame.set(data, this.frameBytes);
     this.frameBlobs.push([type, id, this.frameBytes, data.length]);
     this.frameBytes += data.length;
+    this.seen.add(id);
     if (this.frameBytes >= FRAME_TARGET_BYTES) this.closeFrame();
     return true;
   }
@@ -73,6 +74,7 @@ export class PackWriter {
     this.pack = undefined;
     this.frameBytes = 0;
     this.frameBlobs = [];
+    this.seen.clear(); // nothing of the dropped pack is stored: take those blobs again
     if (p) await p.out.abort();
   }
 
