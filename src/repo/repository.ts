@@ -43,6 +43,8 @@ export class Repository {
       }
       const entries = (await backend.list('')).filter((n) => !n.startsWith('locks/'));
       if (entries.length > 0) {
+        // another process may have just created the repository here
+        if (await backend.exists(REPO_CONFIG)) return Repository.open(backend, clock);
         throw new PrismError(
           'REPO_NOT_FOUND',
           `${backend.location} is not empty and holds no prism repository (no ${REPO_CONFIG}); point PRISM_BACKUP_PATH or backup.storage_path at an empty or new directory.`,
@@ -50,12 +52,14 @@ export class Repository {
         );
       }
       const config = newRepoConfig(clock.now());
+      let created: boolean;
       try {
-        await backend.put(REPO_CONFIG, Buffer.from(JSON.stringify(config, null, 2) + '\n'));
+        created = await backend.putIfAbsent(REPO_CONFIG, Buffer.from(JSON.stringify(config, null, 2) + '\n'));
       } catch (e) {
         throw fromSystemError(e, `creating the repository at ${backend.location}`);
       }
-      return new Repository(backend, config, clock);
+      // two first backups at once: the one that lost opens the winner's repository
+      return created ? new Repository(backend, config, clock) : Repository.open(backend, clock);
     }
     let parsed: unknown;
     try {
