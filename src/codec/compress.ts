@@ -1,5 +1,9 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { Compressor, Decompressor } from 'zstd-napi';
+import { createRequire } from 'node:module';
+import type * as ZstdBinding from 'zstd-napi/binding.js';
+
+/** The native binding itself (CommonJS): contexts that compress into caller-owned buffers. */
+const zstd = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof ZstdBinding;
 
 /** Codec ids as written into pack frames. */
 export const CODEC = { none: 0, zstd: 1, gzip: 2 } as const;
@@ -16,9 +20,13 @@ export class CompressionError extends Error {
   override readonly name = 'CompressionError';
 }
 
-/** A reusable compressor (one per thread: zstd contexts are not shared). */
+/**
+ * A reusable compressor (one per thread: zstd contexts are not shared). It compresses into one
+ * output buffer that it reuses: the data returned is valid until the next call.
+ */
 export class FrameCompressor {
-  private zstd: Compressor | undefined;
+  private cctx: ZstdBinding.CCtx | undefined;
+  private out = Buffer.alloc(0);
 
   constructor(private readonly settings: CompressionSettings) {}
 
@@ -36,11 +44,10 @@ export class FrameCompressor {
     let out: Uint8Array;
     let codec: CodecId;
     if (this.settings.algorithm === 'zstd') {
-      if (!this.zstd) {
-        this.zstd = new Compressor();
-        this.zstd.setParameters({ compressionLevel: this.settings.level });
-      }
-      out = this.zstd.compress(data);
+      this.cctx ??= new zstd.CCtx();
+      const bound = zstd.compressBound(data.length);
+      if (this.out.length < bound) this.out = Buffer.allocUnsafeSlow(Math.max(bound, zstd.compressBound(1024 * 1024)));
+      out = this.out.subarray(0, this.cctx.compress(this.out, data, this.settings.level));
       codec = CODEC.zstd;
     } else {
       out = gzipSync(data, { level: this.settings.level });
@@ -51,7 +58,7 @@ export class FrameCompressor {
   }
 }
 
-let zstdDecompressor: Decompressor | undefined;
+let dctx: ZstdBinding.DCtx | undefined;
 
 export function decompress(codec: number, data: Uint8Array, rawLength: number): Buffer {
   switch (codec) {
@@ -59,9 +66,15 @@ export function decompress(codec: number, data: Uint8Array, rawLength: number): 
       if (data.byteLength !== rawLength) throw new Error(`stored frame has ${data.byteLength} bytes, expected ${rawLength}`);
       return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     case CODEC.zstd: {
-      zstdDecompressor ??= new Decompressor();
-      const out = zstdDecompressor.decompress(data);
-      if (out.length !== rawLength) throw new Error(`zstd frame decoded to ${out.length} bytes, expected ${rawLength}`);
+      dctx ??= new zstd.DCtx();
+      const out = Buffer.allocUnsafe(rawLength);
+      let n: number;
+      try {
+        n = dctx.decompress(out, data);
+      } catch (e) {
+        throw new Error(`zstd frame does not decode: ${(e as Error).message} (expected ${rawLength} bytes)`);
+      }
+      if (n !== rawLength) throw new Error(`zstd frame decoded to ${n} bytes, expected ${rawLength}`);
       return out;
     }
     case CODEC.gzip: {
