@@ -209,6 +209,7 @@ async function plan(repo: Repository, dir: WalkNode, parentTree: string | undefi
     }
     planned.children.push(node);
   }
+  delete dir.children; // the walk's copy is no longer needed: keep one tree in memory, not two
   return planned;
 }
 

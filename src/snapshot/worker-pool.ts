@@ -21,6 +21,8 @@ export class WorkerFailure extends Error {
 }
 
 const IN_FLIGHT = 2;
+/** A worker allocates little that lives long: a small young generation keeps its memory flat. */
+const YOUNG_GENERATION_MB = 12;
 
 /**
  * Runs batches of file jobs on the calling thread's `local` processor plus `threads − 1` chunk
@@ -37,7 +39,7 @@ export async function runJobs(
 ): Promise<PoolOutcome> {
   const count = Math.max(0, Math.min(threads - 1, batches.length - 1));
   const workerData = count > 0 ? init() : undefined;
-  const workers = Array.from({ length: count }, () => new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData }));
+  const workers = Array.from({ length: count }, () => new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } }));
   let next = 0;
   let storedBytes = 0;
   let packs = 0;
