@@ -17,7 +17,7 @@
 #
 # Environment: PBENCH_ROOT (default /tmp/pbench: datasets, work dirs, trash, results),
 #   PBENCH_SETTLE / PBENCH_MIN_FREE (see lib.sh), PRISM_BACKUP_CONCURRENCY (passed to
-#   prism only if you set it), PRISM_CMD (prism command, default "node <repo>/bin/prism.js"),
+#   prism only if you set it), PRISM_CMD (prism command, default "<repo>/bin/prism.js", as installed),
 #   BENCH_BUILD=auto|always|never (auto: compile dist/ only when it is missing or
 #   broken), BENCH_NO_INSTALL=1 (never apt-get install), PBENCH_SHARED (peer harness,
 #   default /work/shared/bench).
@@ -113,7 +113,7 @@ fi
 
 # ------------------------------------------------------------------ prism build
 PRISM_CMD_SET=${PRISM_CMD:+1}
-PRISM_CMD=${PRISM_CMD:-node $ROOT/bin/prism.js}
+PRISM_CMD=${PRISM_CMD:-$ROOT/bin/prism.js}
 export PRISM_CMD
 prism_loads() {  # the CLI loads all its modules (list on a nonexistent repo creates nothing)
   local t=$PBENCH_ROOT/.preflight-$$

@@ -6,7 +6,7 @@ import { FixedClock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
 import { LocalBackend } from '../backend/index.js';
 import { Repository } from '../repo/index.js';
-import { appContext, hashTree, randomBytesSeeded, readBackTree, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { appContext, hashTree, prngBytes, readBackTree, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { backupInfo } from './backup-info.js';
 import { createBackup } from './create-backup.js';
 import { listBackups } from './list-backups.js';
@@ -98,7 +98,7 @@ describe('createBackup', () => {
   });
 
   it('chunks large files (streamed past the read buffer) and dedups repeated content', async () => {
-    const big = randomBytesSeeded(20 * 1024 * 1024, 7);
+    const big = prngBytes(20 * 1024 * 1024, 7);
     writeFileSync(join(sb.home, 'level-3-cold', 'big.bin'), big);
     writeFileSync(join(sb.home, 'level-3-cold', 'big-copy.bin'), big);
     const ctx = appContext(sb, { PRISM_BACKUP_CONCURRENCY: '2' });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { LocalBackend } from '../backend/index.js';
 import { systemClock } from '../core/clock.js';
 import { RepositoryLock, type Manifest } from '../repo/index.js';
-import { json, prism, prismAsync, randomBytesSeeded, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { json, prism, prismAsync, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 
 describe('prism CLI: init, backup create, list, info, stats', () => {
   let sb: Sandbox;
@@ -162,7 +162,7 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
 
   it('two backups started together: the loser says who holds the lock; the repository stays consistent', async () => {
     prism(['init'], sb.env);
-    writeFileSync(join(sb.home, 'level-3-cold', 'blob.bin'), randomBytesSeeded(24 * 1024 * 1024, 3));
+    writeFileSync(join(sb.home, 'level-3-cold', 'blob.bin'), prngBytes(24 * 1024 * 1024, 3));
     const run = (p: ReturnType<typeof prismAsync>) =>
       new Promise<{ code: number; stderr: string }>((resolve) => {
         let stderr = '';
@@ -184,7 +184,7 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
     prism(['init'], sb.env);
     writeDataset(sb.home, { files: 3 });
     assert.equal(prism(['backup', 'create'], sb.env).code, 0);
-    writeFileSync(join(sb.home, 'level-3-cold', 'blob.bin'), randomBytesSeeded(96 * 1024 * 1024, 4));
+    writeFileSync(join(sb.home, 'level-3-cold', 'blob.bin'), prngBytes(96 * 1024 * 1024, 4));
     const child = prismAsync(['backup', 'create', '--type', 'incremental'], sb.env);
     await new Promise<void>((resolve) => {
       const poll = setInterval(() => {

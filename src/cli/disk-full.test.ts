@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { LocalBackend } from '../backend/index.js';
 import { FixedClock } from '../core/clock.js';
 import { Repository, type Manifest } from '../repo/index.js';
-import { hashTree, json, prism, randomBytesSeeded, readBackTree, sandbox, textData, type Sandbox } from '../testing/fixtures.js';
+import { hashTree, json, prism, prngBytes, readBackTree, sandbox, textData, type Sandbox } from '../testing/fixtures.js';
 
 /** The repository lives on a small tmpfs, so the disk really fills up. */
 describe('prism backup create on a full disk', () => {
@@ -23,7 +23,7 @@ describe('prism backup create on a full disk', () => {
 
   it('refuses before writing when free space is under twice the estimate (ERR_BACKUP_001)', () => {
     mount(4);
-    writeFileSync(join(sb.home, 'level-3-cold', 'blob.bin'), randomBytesSeeded(6 * 1024 * 1024, 1));
+    writeFileSync(join(sb.home, 'level-3-cold', 'blob.bin'), prngBytes(6 * 1024 * 1024, 1));
     const r = prism(['backup', 'create', '--type', 'full'], sb.env);
     assert.equal(r.code, 11, r.stderr);
     assert.match(r.stderr, /ERR_BACKUP_001.*Disk space insufficient.*free/);
@@ -39,7 +39,7 @@ describe('prism backup create on a full disk', () => {
     const first = json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], sb.env));
     assert.equal(first.status, 'completed');
     const before = hashTree(sb.home);
-    writeFileSync(join(sb.home, 'level-3-cold', 'blob.bin'), randomBytesSeeded(24 * 1024 * 1024, 2));
+    writeFileSync(join(sb.home, 'level-3-cold', 'blob.bin'), prngBytes(24 * 1024 * 1024, 2));
     const r = prism(['backup', 'create', '--type', 'incremental'], sb.env);
     assert.equal(r.code, 11, r.stdout + r.stderr);
     assert.match(r.stderr, /ERR_BACKUP_001/);

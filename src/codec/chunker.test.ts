@@ -2,35 +2,12 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Chunker, DEFAULT_CHUNKER, gearTable, type ChunkerParams } from './chunker.js';
+import { prngBytes } from '../testing/fixtures.js';
 
 const SEED_A = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 const SEED_B = 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100';
 const SMALL: ChunkerParams = { minSize: 4 * 1024, avgSize: 16 * 1024, maxSize: 64 * 1024 };
 
-/** Reproducible pseudo-random bytes (xorshift32), not crypto random. */
-function prngBytes(length: number, seed: number): Buffer {
-  const buf = Buffer.alloc(length);
-  const words = Math.floor(length / 4);
-  const view = new Uint32Array(buf.buffer, buf.byteOffset, words);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < words; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    view[i] = x;
-  }
-  for (let i = words * 4; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    buf[i] = x & 0xff;
-  }
-  return buf;
-}
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 

@@ -4,20 +4,8 @@ import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { defaultCompressionLevel } from '../config/schema.js';
 import { CODEC, CompressionError, FrameCompressor, decompress, type CompressionSettings } from './compress.js';
+import { prngBytes } from '../testing/fixtures.js';
 
-function prngBytes(length: number, seed: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    buf[i] = x & 0xff;
-  }
-  return buf;
-}
 
 function text(bytes: number): Buffer {
   const line = 'prism backup: level-1-hot/session-0042.json saved with checksum sha256\n';

@@ -10,23 +10,11 @@ import { BLOB_TYPE, type BlobType, type IndexedBlob } from './blob-entry.js';
 import { FRAME_SOLO_BYTES, FRAME_TARGET_BYTES, PACK_END_MAGIC, PACK_MAGIC, packName } from './layout.js';
 import { decodeTrailer, encodeTrailer, type PackTrailer } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
+import { prngBytes } from '../testing/fixtures.js';
 
 const ZSTD: CompressionSettings = { enabled: true, algorithm: 'zstd', level: 3 };
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-function prngBytes(length: number, seed: number): Buffer {
-  const buf = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    buf[i] = x & 0xff;
-  }
-  return buf;
-}
 
 function textBytes(length: number, tag: string): Buffer {
   const line = `${tag}: the quick brown fox jumps over the lazy dog 0123456789\n`;

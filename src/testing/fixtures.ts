@@ -47,11 +47,22 @@ export function prng(seed: number): () => number {
   };
 }
 
-export function randomBytesSeeded(n: number, seed: number): Buffer {
-  const rnd = prng(seed);
-  const b = Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) b[i] = (rnd() * 256) | 0;
-  return b;
+/** Reproducible pseudo-random bytes (xorshift32, a word at a time): fast, and not compressible. */
+export function prngBytes(length: number, seed: number): Buffer {
+  const buf = Buffer.alloc(length);
+  const words = Math.floor(length / 4);
+  const view = new Uint32Array(buf.buffer, buf.byteOffset, words);
+  let x = seed >>> 0 || 1;
+  const step = (): number => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>>= 0);
+  };
+  for (let i = 0; i < words; i++) view[i] = step();
+  for (let i = words * 4; i < length; i++) buf[i] = step() & 0xff;
+  return buf;
 }
 
 const WORDS = ['session', 'gateway', 'request', 'token', 'user', 'latency', 'error', 'cache', 'route', 'tenant', 'plugin', 'config', 'level', 'warm', 'cold', 'hot'];
