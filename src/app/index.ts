@@ -6,3 +6,6 @@ export { createBackup, type CreateBackupOptions } from './create-backup.js';
 export { defaultConfigFile, initHome, type InitResult } from './init-home.js';
 export { listBackups, type ListFilter } from './list-backups.js';
 export type { Manifest, ManifestStats } from '../repo/index.js';
+export { restoreBackup, type RestoreOptions, type RestoreResult } from './restore-backup.js';
+export { resolveBackup } from './resolve-backup.js';
+export { pidFile, runningServicePid } from './service-state.js';

@@ -3,6 +3,7 @@ import { PrismError } from '../errors/index.js';
 import { registerBackupCreate } from './commands/backup-create.js';
 import { registerBackupInfo } from './commands/backup-info.js';
 import { registerBackupList } from './commands/backup-list.js';
+import { registerBackupRestore } from './commands/backup-restore.js';
 import { registerBackupStats } from './commands/backup-stats.js';
 import { registerInit } from './commands/init.js';
 import { reportError } from './output.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
   registerBackupList(backup);
   registerBackupInfo(backup);
   registerBackupStats(backup);
+  registerBackupRestore(backup);
   for (const c of [program, backup, ...backup.commands, ...program.commands]) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });

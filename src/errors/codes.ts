@@ -97,6 +97,30 @@ export const ERROR_CODES = {
     title: 'Backups are disabled',
     fix: 'Set "backup.enabled": true in config/backup.json to allow backups.',
   },
+  SERVICE_RUNNING: {
+    id: 'ERR_PRISM_SERVICE_RUNNING',
+    exitCode: 16,
+    title: 'The prism service is running',
+    fix: 'Stop the service first (`prism stop` or `systemctl stop prism-gateway`), as the SOP requires before a restore; or pass --force.',
+  },
+  CONFIRMATION_REQUIRED: {
+    id: 'ERR_PRISM_CONFIRM',
+    exitCode: 17,
+    title: 'Confirmation required',
+    fix: 'A restore overwrites data: preview it with --dry-run, then run it with --confirm.',
+  },
+  INCREMENTAL_BASE_MISMATCH: {
+    id: 'ERR_PRISM_INCREMENTAL_BASE',
+    exitCode: 18,
+    title: 'Target is not in the parent backup state',
+    fix: 'Restore the parent backup first (`prism backup chain <id>` shows the order), or restore this backup whole with --auto-chain.',
+  },
+  RESTORE_FAILED: {
+    id: 'ERR_PRISM_RESTORE',
+    exitCode: 19,
+    title: 'Restore failed and was rolled back',
+    fix: 'The data is as it was before the restore. See logs/backup-restore.log, run `prism backup verify <id>`, or restore another backup.',
+  },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',
     exitCode: 130,

@@ -107,13 +107,13 @@ export class Repository {
     for (const b of blobs) this.index.add(b);
   }
 
-  /** Reads a blob's plaintext and checks its SHA-256. */
-  async readBlob(id: string): Promise<Buffer> {
+  /** Reads a blob's plaintext and (unless `verify` is false) checks its SHA-256. */
+  async readBlob(id: string, opts: { verify?: boolean } = {}): Promise<Buffer> {
     const loc = this.index.get(id);
     if (!loc) throw new PrismError('REPO_CORRUPT', `Blob ${id.slice(0, 12)} is not in the repository index.`, { blob: id });
     const frame = await this.readFrame(loc);
     const data = frame.subarray(loc.blobOffset, loc.blobOffset + loc.blobLength);
-    if (data.length !== loc.blobLength || !sha256(data).equals(Buffer.from(id, 'hex'))) {
+    if (data.length !== loc.blobLength || (opts.verify !== false && !sha256(data).equals(Buffer.from(id, 'hex')))) {
       throw new PrismError('CHECKSUM_MISMATCH', `Checksum mismatch for blob ${id.slice(0, 12)} in pack ${loc.pack.slice(0, 12)}.`, { blob: id, pack: loc.pack });
     }
     return data;

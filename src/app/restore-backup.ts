@@ -1,0 +1,259 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ProgressListener } from '../core/progress.js';
+import { PrismError, fromSystemError, isPrismError } from '../errors/index.js';
+import type { Manifest, Repository } from '../repo/index.js';
+import { compareWithTarget, type TargetPlan } from '../snapshot/compare-target.js';
+import { restoreTree, type RestoreProblem } from '../snapshot/restorer.js';
+import { findNode, normalizeBackupPath } from '../snapshot/tree-walk.js';
+import { finishSwap, readJournal, recoverSwap, rollbackSwap, runSwap, writeJournal, type SwapJournal } from '../source/swap-journal.js';
+import { openRepository, type AppContext } from './context.js';
+import { createBackup } from './create-backup.js';
+import { resolveBackup } from './resolve-backup.js';
+import { runningServicePid } from './service-state.js';
+
+export interface RestoreOptions {
+  id?: string | undefined;
+  at?: Date | undefined;
+  /** Default: the live data directory (PRISM_HOME). */
+  target?: string | undefined;
+  dryRun?: boolean;
+  confirm?: boolean;
+  force?: boolean;
+  safetyBackup?: boolean;
+  include?: readonly string[];
+  exclude?: readonly string[];
+  /** Apply only the changes since the parent: the target must be in the parent's state. */
+  incremental?: boolean;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+export interface PlanSummary {
+  create: { count: number; bytes: number };
+  overwrite: { count: number; bytes: number };
+  remove: { count: number; bytes: number };
+  unchanged: number;
+}
+
+export interface RestoreResult {
+  backup: string;
+  target: string;
+  live: boolean;
+  dry_run: boolean;
+  plan: PlanSummary;
+  changes?: { create: string[]; overwrite: string[]; remove: string[] };
+  safety_backup: string | null;
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  resumed_files: number;
+  problems: RestoreProblem[];
+  duration_ms: number;
+}
+
+/** Restores a backup into the live data directory or another target, transactionally. */
+export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Promise<RestoreResult> {
+  const { config, clock, logger } = ctx;
+  const started = clock.now().getTime();
+  const target = resolve(opts.target ?? config.home);
+  const live = target === resolve(config.home);
+  const repo = await openRepository(ctx);
+  const log = (event: string, data: Record<string, unknown> = {}) => logger.info({ event: `restore.${event}`, target, ...data }, event);
+
+  if (existsSync(target)) {
+    const recovered = recoverSwap(target);
+    if (recovered === 'completed') log('recovered', { note: 'an interrupted swap was completed before this restore' });
+  }
+  const lock = await repo.lock('shared', 'prism backup restore');
+  try {
+    await repo.loadIndex();
+    const m = await resolveBackup(repo, { id: opts.id, at: opts.at });
+    const include = (opts.include ?? []).map((p) => normalizeBackupPath('--include', p)).filter((p) => p.length > 0);
+    const exclude = (opts.exclude ?? []).map((p) => normalizeBackupPath('--exclude', p)).filter((p) => p.length > 0);
+    for (const p of include) {
+      if (!(await findNode(repo, m.tree!, p))) throw new PrismError('INVALID_ARGUMENT', `--include "${p}" is not in backup ${m.id}; \`prism backup ls ${m.id}\` lists what it holds.`);
+    }
+    const units = include.length > 0 ? include : await restoreUnits(repo, m, target, live, config.backup.sources.include);
+    const select = (p: string) => !exclude.some((e) => p === e || p.startsWith(`${e}/`));
+    const plan = await compareWithTarget(repo, m.tree!, target, units, select);
+    const summary = summarize(plan);
+    log('plan', { backup: m.id, units, ...summary });
+    const base: RestoreResult = {
+      backup: m.id,
+      target,
+      live,
+      dry_run: Boolean(opts.dryRun),
+      plan: summary,
+      safety_backup: null,
+      files: 0,
+      dirs: 0,
+      symlinks: 0,
+      bytes: 0,
+      resumed_files: 0,
+      problems: [],
+      duration_ms: 0,
+    };
+    if (opts.dryRun) {
+      return { ...base, changes: { create: plan.create.map((c) => c.path), overwrite: plan.overwrite.map((c) => c.path), remove: plan.remove.map((c) => c.path) }, duration_ms: clock.now().getTime() - started };
+    }
+    const destructive = plan.overwrite.length + plan.remove.length > 0;
+    if (destructive && !opts.confirm) {
+      throw new PrismError(
+        'CONFIRMATION_REQUIRED',
+        `Restoring ${m.id} into ${target} overwrites ${plan.overwrite.length} and deletes ${plan.remove.length} entries. Preview with --dry-run; run again with --confirm to do it.`,
+      );
+    }
+    if (live) {
+      const pid = runningServicePid(config.home);
+      if (pid !== undefined && !opts.force) {
+        throw new PrismError('SERVICE_RUNNING', `The prism service is running (pid ${pid}) on ${config.home}; stop it before restoring (SOP 3.1), or pass --force.`, { pid });
+      }
+    }
+    if (opts.incremental) await checkIncrementalBase(repo, m, target, units, select);
+
+    await lock.release();
+    if (live && destructive && opts.safetyBackup !== false) {
+      const safety = await createBackup(ctx, { type: 'full', comment: `Pre-restore backup (before restoring ${m.id})` });
+      base.safety_backup = safety.id;
+      log('safety_backup', { id: safety.id, status: safety.status });
+    }
+    const relock = await repo.lock('shared', 'prism backup restore');
+    try {
+      return await stageAndSwap(ctx, repo, m, target, units, exclude, select, base, opts, started, log);
+    } finally {
+      await relock.release();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+async function stageAndSwap(
+  ctx: AppContext,
+  repo: Repository,
+  m: Manifest,
+  target: string,
+  units: string[],
+  exclude: string[],
+  select: (p: string) => boolean,
+  base: RestoreResult,
+  opts: RestoreOptions,
+  started: number,
+  log: (event: string, data?: Record<string, unknown>) => void,
+): Promise<RestoreResult> {
+  mkdirSync(target, { recursive: true });
+  const previous = readJournal(target);
+  let journal: SwapJournal;
+  if (previous && previous.backup === m.id && previous.state === 'staging') {
+    journal = previous;
+    log('resume', { staging: journal.staging });
+  } else {
+    if (previous) finishSwap(target, previous);
+    const tag = `${m.id}-${ctx.clock.now().getTime()}`;
+    journal = { backup: m.id, staging: `.prism-restore-${tag}`, trash: `.prism-restore-old-${tag}`, steps: [], done: 0, state: 'staging' };
+    writeJournal(target, journal);
+  }
+  const stagingDir = join(target, journal.staging);
+  log('staging', { dir: stagingDir });
+  let restored;
+  try {
+    restored = await restoreTree({
+      repo,
+      tree: m.tree!,
+      dest: stagingDir,
+      select: (p) => select(p) && units.some((u) => p === u || p.startsWith(`${u}/`) || u.startsWith(`${p}/`)),
+      verify: ctx.config.backup.checksum.verify_on_restore,
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  } catch (e) {
+    const failure = wrapFailure(e, 'while restoring into the staging directory');
+    // an interrupted staging area is kept so that a re-run resumes it; any other failure frees its space
+    if (failure.code !== 'INTERRUPTED') finishSwap(target, journal);
+    log('failed', { phase: 'staging', code: failure.id, error: failure.message });
+    throw failure;
+  }
+  log('staged', { files: restored.files, bytes: restored.bytes, skipped: restored.skipped, problems: restored.problems.length });
+  if (restored.problems.length > 0 && base.live) {
+    finishSwap(target, journal);
+    throw new PrismError(
+      'CHECKSUM_MISMATCH',
+      `Backup ${m.id} could not be restored whole: ${restored.problems.length} file(s) are damaged (${restored.problems.slice(0, 5).map((p) => p.path).join(', ')}${restored.problems.length > 5 ? ', …' : ''}). Nothing was changed; run \`prism backup verify ${m.id} --verbose\`.`,
+      { problems: restored.problems },
+    );
+  }
+
+  journal.steps = swapSteps(target, journal, units, exclude);
+  try {
+    runSwap(target, journal, (from, to) => log('swap', { from, to }));
+  } catch (e) {
+    log('rollback', { error: String((e as Error).message), done: journal.done });
+    rollbackSwap(target, journal, (from, to) => log('rollback_step', { from, to }));
+    finishSwap(target, journal);
+    throw wrapFailure(e, 'while swapping the restored data into place; the previous data is back');
+  }
+  finishSwap(target, journal);
+  const result: RestoreResult = {
+    ...base,
+    files: restored.files,
+    dirs: restored.dirs,
+    symlinks: restored.symlinks,
+    bytes: restored.bytes,
+    resumed_files: restored.skipped,
+    problems: restored.problems,
+    duration_ms: ctx.clock.now().getTime() - started,
+  };
+  log('done', { backup: m.id, files: result.files, bytes: result.bytes, duration_ms: result.duration_ms });
+  return result;
+}
+
+/** Renames that put the staged units in place: live excluded paths move into the staged tree first. */
+function swapSteps(target: string, j: SwapJournal, units: string[], exclude: string[]): Array<[string, string]> {
+  const steps: Array<[string, string]> = [];
+  for (const u of units) {
+    for (const e of exclude) {
+      if ((e === u || e.startsWith(`${u}/`)) && existsSync(join(target, e)) && e !== u) steps.push([e, `${j.staging}/${e}`]);
+    }
+    if (exclude.includes(u)) continue;
+    if (existsSync(join(target, u))) steps.push([u, `${j.trash}/${u}`]);
+    if (existsSync(join(target, j.staging, u))) steps.push([`${j.staging}/${u}`, u]);
+  }
+  return steps;
+}
+
+/** Top-level entries of the backup; for the live data directory also configured folders the backup lacks (they go). */
+async function restoreUnits(repo: Repository, m: Manifest, target: string, live: boolean, configured: readonly string[]): Promise<string[]> {
+  const names = (await repo.readTree(m.tree!)).nodes.map((n) => n.name);
+  if (live) for (const c of configured) if (!names.includes(c) && existsSync(join(target, c))) names.push(c);
+  return names;
+}
+
+async function checkIncrementalBase(repo: Repository, m: Manifest, target: string, units: string[], select: (p: string) => boolean): Promise<void> {
+  if (!m.parent) throw new PrismError('INCREMENTAL_BASE_MISMATCH', `${m.id} is a full backup: it has no parent to apply changes to. Restore it without --incremental.`);
+  const parent = await repo.loadManifest(m.parent);
+  const diff = await compareWithTarget(repo, parent.tree!, target, units, select);
+  const off = diff.create.length + diff.overwrite.length + diff.remove.length;
+  if (off > 0) {
+    throw new PrismError(
+      'INCREMENTAL_BASE_MISMATCH',
+      `${target} is not in the state of ${parent.id} (${off} entries differ, e.g. ${[...diff.overwrite, ...diff.create, ...diff.remove][0]!.path}); --incremental applies only the changes since that backup.`,
+      { parent: parent.id, differing: off },
+    );
+  }
+}
+
+function summarize(p: TargetPlan): PlanSummary {
+  const sum = (xs: { bytes: number }[]) => ({ count: xs.length, bytes: xs.reduce((s, x) => s + x.bytes, 0) });
+  return { create: sum(p.create), overwrite: sum(p.overwrite), remove: sum(p.remove), unchanged: p.unchanged };
+}
+
+function wrapFailure(e: unknown, where: string): PrismError {
+  if (isPrismError(e)) return e;
+  const err = e as Error & { name?: string; code?: string };
+  if (err.name === 'AbortError' || err.code === 'ABORT_ERR') return new PrismError('INTERRUPTED', `Restore interrupted ${where}; the data directory is unchanged. Run the restore again to resume.`);
+  const mapped = fromSystemError(e, where);
+  if (isPrismError(mapped)) return mapped;
+  return new PrismError('RESTORE_FAILED', `Restore failed ${where}: ${err.message}`, {}, { cause: e });
+}

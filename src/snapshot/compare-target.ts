@@ -1,0 +1,73 @@
+import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import type { Repository, TreeNode } from '../repo/index.js';
+import { walkTree } from './tree-walk.js';
+
+export interface TargetChange {
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  bytes: number;
+}
+
+export interface TargetPlan {
+  create: TargetChange[];
+  overwrite: TargetChange[];
+  remove: TargetChange[];
+  unchanged: number;
+}
+
+/**
+ * What restoring the selected part of a backup into `target` would do, judged by type, size and
+ * mtime: entries to create, files to overwrite, entries to delete (present in the target's
+ * restored folders but not in the backup). Reads metadata only; changes nothing.
+ */
+export async function compareWithTarget(repo: Repository, tree: string, target: string, units: readonly string[], select: (p: string) => boolean): Promise<TargetPlan> {
+  const plan: TargetPlan = { create: [], overwrite: [], remove: [], unchanged: 0 };
+  const inBackup = new Set<string>();
+  for await (const { path, node } of walkTree(repo, tree)) {
+    if (!select(path) || !units.some((u) => path === u || path.startsWith(`${u}/`))) continue;
+    inBackup.add(path);
+    const live = statOrUndefined(join(target, path));
+    if (!live) plan.create.push(change(path, node));
+    else if (differs(live, node)) plan.overwrite.push(change(path, node));
+    else plan.unchanged++;
+  }
+  for (const u of units) {
+    for (const [path, st] of listTree(target, u)) {
+      if (!inBackup.has(path) && select(path)) plan.remove.push({ path, type: st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file', bytes: st.isFile() ? st.size : 0 });
+    }
+  }
+  return plan;
+}
+
+function change(path: string, node: TreeNode): TargetChange {
+  return { path, type: node.type, bytes: node.type === 'file' ? (node.size ?? 0) : 0 };
+}
+
+function statOrUndefined(p: string) {
+  try {
+    return lstatSync(p, { bigint: true });
+  } catch {
+    return undefined;
+  }
+}
+
+function differs(st: NonNullable<ReturnType<typeof statOrUndefined>>, node: TreeNode): boolean {
+  if (node.type === 'dir') return !st.isDirectory();
+  if (node.type === 'symlink') return !st.isSymbolicLink();
+  return !st.isFile() || Number(st.size) !== (node.size ?? 0) || st.mtimeNs / 1000n !== BigInt(node.mtime) / 1000n;
+}
+
+/** Every path below target/unit (relative to target), the unit itself included. */
+function* listTree(target: string, unit: string): Generator<[string, Stats]> {
+  const full = join(target, unit);
+  let st: Stats;
+  try {
+    st = lstatSync(full);
+  } catch {
+    return;
+  }
+  yield [unit, st];
+  if (!st.isDirectory()) return;
+  for (const name of readdirSync(full).sort()) yield* listTree(target, `${unit}/${name}`);
+}

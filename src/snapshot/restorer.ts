@@ -1,0 +1,157 @@
+import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, chmodSync, symlinkSync, utimesSync, writeSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { noProgress, type ProgressListener } from '../core/progress.js';
+import { PrismError, isPrismError } from '../errors/index.js';
+import type { Repository, TreeNode } from '../repo/index.js';
+import { walkTree, type TreeEntry } from './tree-walk.js';
+
+export interface RestoreTreeOptions {
+  repo: Repository;
+  tree: string;
+  /** Directory the backup's root is restored into (created if missing). */
+  dest: string;
+  /** Which backup paths to restore (a directory left out skips everything below it). */
+  select?: (path: string) => boolean;
+  /** Re-hash every chunk as it is read (checksum.verify_on_restore). */
+  verify: boolean;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+export interface RestoreProblem {
+  path: string;
+  code: string;
+  message: string;
+}
+
+export interface RestoreTreeResult {
+  files: number;
+  dirs: number;
+  symlinks: number;
+  bytes: number;
+  /** Files already complete in `dest` (from an interrupted earlier run) and left as they were. */
+  skipped: number;
+  problems: RestoreProblem[];
+}
+
+const ZEROS = Buffer.alloc(4 * 1024 * 1024);
+const isRoot = process.getuid?.() === 0;
+
+/** mtime in ns (decimal string) → seconds for utimes (microsecond precision is what Node offers). */
+export function nsToSeconds(ns: string): number {
+  const big = BigInt(ns);
+  return Number(big / 1000n) / 1e6;
+}
+
+/**
+ * Restores a backup tree into `dest`: directories, then files (read in tree order, which is the
+ * order they were packed, so compression frames are read once), then symlinks, then directory
+ * metadata deepest first. Files are created with O_NOFOLLOW | O_EXCL-style checks so nothing is
+ * written through a symlink. Damaged files are named in `problems`; the rest is restored.
+ */
+export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTreeResult> {
+  const { repo, dest } = opts;
+  const progress = opts.onProgress ?? noProgress;
+  const select = opts.select ?? (() => true);
+  const result: RestoreTreeResult = { files: 0, dirs: 0, symlinks: 0, bytes: 0, skipped: 0, problems: [] };
+  const dirs: TreeEntry[] = [];
+  const files: TreeEntry[] = [];
+  const links: TreeEntry[] = [];
+  for await (const e of walkTree(repo, opts.tree)) {
+    if (!select(e.path)) continue;
+    if (e.node.type === 'dir') dirs.push(e);
+    else if (e.node.type === 'file') files.push(e);
+    else links.push(e);
+  }
+  mkdirSync(dest, { recursive: true });
+  for (const d of dirs) mkdirSync(join(dest, d.path), { recursive: true, mode: 0o700 });
+  progress({ kind: 'start', totalFiles: files.length, totalBytes: files.reduce((s, f) => s + (f.node.size ?? 0), 0) });
+
+  for (const f of files) {
+    opts.signal?.throwIfAborted();
+    const path = join(dest, f.path);
+    try {
+      if (alreadyRestored(path, f.node)) result.skipped++;
+      else await writeFile(repo, path, f.node, opts.verify);
+      result.files++;
+      result.bytes += f.node.size ?? 0;
+    } catch (e) {
+      result.problems.push(problem(f.path, e));
+    }
+    progress({ kind: 'advance', files: 1, bytes: f.node.size ?? 0 });
+  }
+  for (const l of links) {
+    const path = join(dest, l.path);
+    try {
+      try {
+        unlinkSync(path);
+      } catch {
+        /* not there */
+      }
+      symlinkSync(l.node.target ?? '', path);
+      if (isRoot) lchownSync(path, l.node.uid, l.node.gid);
+      const t = nsToSeconds(l.node.mtime);
+      lutimesSync(path, t, t);
+      result.symlinks++;
+    } catch (e) {
+      result.problems.push(problem(l.path, e));
+    }
+  }
+  for (let i = dirs.length - 1; i >= 0; i--) {
+    const d = dirs[i]!;
+    const path = join(dest, d.path);
+    try {
+      if (isRoot) chownSync(path, d.node.uid, d.node.gid);
+      chmodSync(path, d.node.mode);
+      const t = nsToSeconds(d.node.mtime);
+      utimesSync(path, t, t);
+      result.dirs++;
+    } catch (e) {
+      result.problems.push(problem(d.path, e));
+    }
+  }
+  progress({ kind: 'finish' });
+  return result;
+}
+
+/** A file whose size and mtime already match was completed by an earlier, interrupted run (mtime is set last). */
+function alreadyRestored(path: string, node: TreeNode): boolean {
+  try {
+    const st = lstatSync(path, { bigint: true });
+    return st.isFile() && Number(st.size) === (node.size ?? 0) && st.mtimeNs / 1000n === BigInt(node.mtime) / 1000n && Number(st.mode & 0o7777n) === node.mode;
+  } catch {
+    return false;
+  }
+}
+
+async function writeFile(repo: Repository, path: string, node: TreeNode, verify: boolean): Promise<void> {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+  try {
+    if (!fstatSync(fd).isFile()) throw new PrismError('INVALID_ARGUMENT', `${path} is not a regular file`);
+    let pos = 0;
+    let hole = false;
+    for (const id of node.content ?? []) {
+      const data = await repo.readBlob(id, { verify });
+      if (data.length <= ZEROS.length && data.equals(ZEROS.subarray(0, data.length))) {
+        hole = true; // keep sparse files sparse: seek over zero chunks
+      } else {
+        let off = 0;
+        while (off < data.length) off += writeSync(fd, data, off, data.length - off, pos + off);
+      }
+      pos += data.length;
+    }
+    if (hole || pos !== (node.size ?? pos)) ftruncateSync(fd, pos);
+    if (isRoot) fchownSync(fd, node.uid, node.gid);
+    fchmodSync(fd, node.mode);
+    const t = nsToSeconds(node.mtime);
+    futimesSync(fd, t, t);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function problem(path: string, e: unknown): RestoreProblem {
+  if (isPrismError(e)) return { path, code: e.id, message: e.message };
+  const err = e as NodeJS.ErrnoException;
+  return { path, code: err.code ?? 'ERROR', message: err.message };
+}

@@ -1,0 +1,55 @@
+import { PrismError } from '../errors/index.js';
+import type { Repository, TreeNode } from '../repo/index.js';
+
+export interface TreeEntry {
+  /** Path relative to the backup root, '/'-separated. */
+  path: string;
+  node: TreeNode;
+}
+
+/** A name that cannot leave its directory: no separators, no `.`/`..`, no NUL, not empty. */
+export function isSafeName(name: string): boolean {
+  return name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
+}
+
+/**
+ * Every entry of a backup tree, parents before children, in name order. A name that could
+ * escape the target (crafted or damaged manifest) stops the walk with REPO_CORRUPT.
+ */
+export async function* walkTree(repo: Repository, treeId: string, prefix = ''): AsyncGenerator<TreeEntry> {
+  const tree = await repo.readTree(treeId);
+  for (const node of tree.nodes) {
+    if (!isSafeName(node.name)) {
+      throw new PrismError('REPO_CORRUPT', `Backup tree ${treeId.slice(0, 12)} holds an unsafe entry name ${JSON.stringify(node.name)} under "${prefix || '/'}"; refusing it.`, {
+        tree: treeId,
+        name: node.name,
+      });
+    }
+    const path = prefix ? `${prefix}/${node.name}` : node.name;
+    yield { path, node };
+    if (node.type === 'dir') {
+      if (typeof node.subtree !== 'string') throw new PrismError('REPO_CORRUPT', `Directory ${path} in the backup has no subtree.`, { path });
+      yield* walkTree(repo, node.subtree, path);
+    }
+  }
+}
+
+/** Finds the node at a relative path ('' is the root, returned as a synthetic directory). */
+export async function findNode(repo: Repository, rootTree: string, path: string): Promise<TreeNode | undefined> {
+  const parts = path.split('/').filter((p) => p.length > 0 && p !== '.');
+  let tree = rootTree;
+  let node: TreeNode | undefined = { name: '', type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: '0', ctime: '0', inode: '0', subtree: rootTree };
+  for (const part of parts) {
+    if (!node || node.type !== 'dir') return undefined;
+    tree = node.subtree!;
+    node = (await repo.readTree(tree)).nodes.find((n) => n.name === part);
+  }
+  return node;
+}
+
+/** Normalises a user-given path inside a backup ("./level-1-hot/" → "level-1-hot"); rejects escapes. */
+export function normalizeBackupPath(flag: string, p: string): string {
+  const parts = p.split('/').filter((s) => s.length > 0 && s !== '.');
+  if (parts.some((s) => s === '..')) throw new PrismError('INVALID_ARGUMENT', `${flag} "${p}" must be a path inside the backup, without "..".`, { flag, value: p });
+  return parts.join('/');
+}
