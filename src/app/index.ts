@@ -9,3 +9,6 @@ export type { Manifest, ManifestStats } from '../repo/index.js';
 export { restoreBackup, type RestoreOptions, type RestoreResult } from './restore-backup.js';
 export { resolveBackup } from './resolve-backup.js';
 export { pidFile, runningServicePid } from './service-state.js';
+export { eventsFile, recordEvent, type PrismEvent } from './events.js';
+export { verifyBackups, type VerifyOptions, type VerifyReport } from './verify-backups.js';
+export type { DataSubset } from '../snapshot/checker.js';

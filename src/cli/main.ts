@@ -4,6 +4,7 @@ import { registerBackupCreate } from './commands/backup-create.js';
 import { registerBackupInfo } from './commands/backup-info.js';
 import { registerBackupList } from './commands/backup-list.js';
 import { registerBackupRestore } from './commands/backup-restore.js';
+import { registerBackupVerify } from './commands/backup-verify.js';
 import { registerBackupStats } from './commands/backup-stats.js';
 import { registerInit } from './commands/init.js';
 import { reportError } from './output.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerBackupInfo(backup);
   registerBackupStats(backup);
   registerBackupRestore(backup);
+  registerBackupVerify(backup);
   for (const c of [program, backup, ...backup.commands, ...program.commands]) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });

@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import { verifyBackups, type DataSubset, type VerifyReport } from '../../app/index.js';
+import { ERROR_CODES, PrismError } from '../../errors/index.js';
+import { cliContext } from '../context.js';
+import { err, out, printJson } from '../output.js';
+import { runAction } from '../run-action.js';
+
+interface Opts {
+  all?: boolean;
+  verbose?: boolean;
+  readDataSubset?: string;
+  readData: boolean;
+  json?: boolean;
+}
+
+export function parseSubset(text: string): DataSubset {
+  const pct = /^(\d+(?:\.\d+)?)%$/.exec(text);
+  if (pct && Number(pct[1]) > 0 && Number(pct[1]) <= 100) return { kind: 'percent', percent: Number(pct[1]) };
+  const part = /^(\d+)\/(\d+)$/.exec(text);
+  if (part && Number(part[1]) >= 1 && Number(part[1]) <= Number(part[2])) return { kind: 'part', n: Number(part[1]), of: Number(part[2]) };
+  throw new PrismError('INVALID_ARGUMENT', `--read-data-subset "${text}": use a percentage (e.g. 10%) or a part n/t (e.g. 1/7).`);
+}
+
+export function registerBackupVerify(backup: Command): void {
+  backup
+    .command('verify')
+    .description('check a backup: manifest, trees, index, packs, and (default) every chunk decompressed and re-hashed')
+    .argument('[backup-id]', 'the backup to verify')
+    .option('--all', 'verify every backup')
+    .option('--verbose', 'list each check')
+    .option('--read-data-subset <subset>', 'read only part of the data: N% of the packs, or part n/t')
+    .option('--no-read-data', 'check structure only (no data read)')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (id: string | undefined, opts: Opts) => {
+        if (id !== undefined && opts.all) throw new PrismError('INVALID_ARGUMENT', 'Give a backup id or --all, not both.');
+        if (id === undefined && !opts.all) throw new PrismError('INVALID_ARGUMENT', 'Name the backup to verify (`prism backup list`), or pass --all.');
+        const data: DataSubset = !opts.readData ? { kind: 'none' } : opts.readDataSubset !== undefined ? parseSubset(opts.readDataSubset) : { kind: 'all' };
+        const report = await verifyBackups(cliContext(), { id, all: opts.all ?? false, data });
+        if (opts.json) printJson(report);
+        else out(render(report, opts.verbose ?? false));
+        if (!report.ok) {
+          if (!opts.json) err(`Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: damaged backups are now marked corrupted.\n  Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`);
+          return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
+        }
+        return 0;
+      }),
+    );
+}
+
+function render(r: VerifyReport, verbose: boolean): string {
+  if (r.backups.length === 0) return 'No backups to verify.';
+  const lines: string[] = [];
+  for (const b of r.backups) {
+    lines.push(`${b.id}: status: ${b.status}, checksum: ${b.checksum}`);
+    if (verbose || !b.ok) for (const s of b.steps) lines.push(`  [${s.ok ? 'ok' : 'FAIL'}] ${s.name}: ${s.detail}`);
+    for (const f of b.damaged.slice(0, 50)) lines.push(`  damaged: ${f}`);
+    if (b.damaged.length > 50) lines.push(`  … ${b.damaged.length - 50} more damaged files (--json lists all)`);
+  }
+  return lines.join('\n');
+}
