@@ -12,3 +12,6 @@ export { pidFile, runningServicePid } from './service-state.js';
 export { eventsFile, recordEvent, type PrismEvent } from './events.js';
 export { verifyBackups, type VerifyOptions, type VerifyReport } from './verify-backups.js';
 export type { DataSubset } from '../snapshot/checker.js';
+export { diffBackups, dumpFile, listBackupPath, type DiffReport, type LsEntry } from './browse-backup.js';
+export { backupChain, backupDependencies, type ChainReport, type DependencyReport } from './lineage.js';
+export { checkDataHealth, type HealthIssue, type HealthReport } from './health-check.js';

@@ -4,7 +4,7 @@ import { systemClock } from '../core/clock.js';
 import { fileLogger } from './logger.js';
 
 /** Builds the app context for one command: config from env + file, the system clock, a log file. */
-export function cliContext(logFile = 'backup.log'): AppContext {
-  const config = loadConfig(process.env);
+export function cliContext(logFile = 'backup.log', opts: { ignoreConfigFile?: boolean } = {}): AppContext {
+  const config = loadConfig(process.env, { ignoreFile: opts.ignoreConfigFile ?? false });
   return { config, clock: systemClock, logger: fileLogger(config.home, logFile, config.verbose) };
 }

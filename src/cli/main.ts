@@ -7,6 +7,9 @@ import { registerBackupRestore } from './commands/backup-restore.js';
 import { registerBackupVerify } from './commands/backup-verify.js';
 import { registerBackupStats } from './commands/backup-stats.js';
 import { registerInit } from './commands/init.js';
+import { registerBackupBrowse } from './commands/backup-browse.js';
+import { registerBackupLineage } from './commands/backup-lineage.js';
+import { registerHealth } from './commands/health-check.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -19,7 +22,10 @@ export function buildProgram(): Command {
   registerBackupStats(backup);
   registerBackupRestore(backup);
   registerBackupVerify(backup);
-  for (const c of [program, backup, ...backup.commands, ...program.commands]) {
+  registerBackupLineage(backup);
+  registerBackupBrowse(backup);
+  registerHealth(program);
+  for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });
   }

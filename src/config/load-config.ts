@@ -8,11 +8,11 @@ import type { ResolvedConfig, ValueOrigin } from './resolved-config.js';
 import { configFileSchema, defaultCompressionLevel } from './schema.js';
 
 /** Loads config/backup.json (defaults when missing), validates it and applies the env overrides. */
-export function loadConfig(env: Env = process.env): ResolvedConfig {
+export function loadConfig(env: Env = process.env, opts: { ignoreFile?: boolean } = {}): ResolvedConfig {
   const home = prismHome(env);
   const configFile = configFilePath(home);
   const configFileExists = existsSync(configFile);
-  const raw = configFileExists ? readJson(configFile) : {};
+  const raw = configFileExists && !opts.ignoreFile ? readJson(configFile) : {};
   const parsed = v.safeParse(configFileSchema, raw);
   if (!parsed.success) throw configError(configFile, raw, parsed.issues[0]);
   const backup = parsed.output.backup;
