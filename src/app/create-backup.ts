@@ -20,6 +20,8 @@ export interface CreateBackupOptions {
   signal?: AbortSignal;
   /** How long to wait for another backup's lock (ms). */
   lockWaitMs?: number;
+  /** Back up what exists of the included folders (the safety backup of a damaged data directory). */
+  skipMissingSources?: boolean;
 }
 
 /** Backs up the data directory: one completed (or partial, or failed) manifest per call. */
@@ -73,7 +75,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     }
     manifest.parent = opts.type === 'incremental' ? parent!.id : null;
 
-    const walk = walkSources({ home: config.home, include: config.backup.sources.include, exclude: config.backup.sources.exclude });
+    const walk = walkSources({ home: config.home, include: config.backup.sources.include, exclude: config.backup.sources.exclude, skipMissing: opts.skipMissingSources ?? false });
     const result = await archive({
       repo,
       repoRoot: config.storagePath,

@@ -114,8 +114,8 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
     if (opts.incremental) await checkIncrementalBase(repo, m, target, units, select);
 
     await lock.release();
-    if (live && destructive && opts.safetyBackup !== false) {
-      const safety = await createBackup(ctx, { type: 'full', comment: `Pre-restore backup (before restoring ${m.id})` });
+    if (live && destructive && opts.safetyBackup !== false && existsSync(config.home)) {
+      const safety = await createBackup(ctx, { type: 'full', comment: `Pre-restore backup (before restoring ${m.id})`, skipMissingSources: true });
       base.safety_backup = safety.id;
       log('safety_backup', { id: safety.id, status: safety.status });
     }

@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Repository, TreeNode } from '../repo/index.js';
+import { sameMtime } from './restorer.js';
 import { walkTree } from './tree-walk.js';
 
 export interface TargetChange {
@@ -55,7 +56,7 @@ function statOrUndefined(p: string) {
 function differs(st: NonNullable<ReturnType<typeof statOrUndefined>>, node: TreeNode): boolean {
   if (node.type === 'dir') return !st.isDirectory();
   if (node.type === 'symlink') return !st.isSymbolicLink();
-  return !st.isFile() || Number(st.size) !== (node.size ?? 0) || st.mtimeNs / 1000n !== BigInt(node.mtime) / 1000n;
+  return !st.isFile() || Number(st.size) !== (node.size ?? 0) || !sameMtime(st.mtimeNs, BigInt(node.mtime));
 }
 
 /** Every path below target/unit (relative to target), the unit itself included. */

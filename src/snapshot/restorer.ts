@@ -37,10 +37,16 @@ export interface RestoreTreeResult {
 const ZEROS = Buffer.alloc(4 * 1024 * 1024);
 const isRoot = process.getuid?.() === 0;
 
-/** mtime in ns (decimal string) → seconds for utimes (microsecond precision is what Node offers). */
+/** mtime in ns (decimal string) → seconds for utimes (a double: about a microsecond of precision). */
 export function nsToSeconds(ns: string): number {
   const big = BigInt(ns);
   return Number(big / 1000n) / 1e6;
+}
+
+/** Equal as far as a restore can set them (utimes takes a double: within 2 µs). */
+export function sameMtime(aNs: bigint, bNs: bigint): boolean {
+  const d = aNs - bNs;
+  return d < 2000n && d > -2000n;
 }
 
 /**
@@ -118,7 +124,7 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
 function alreadyRestored(path: string, node: TreeNode): boolean {
   try {
     const st = lstatSync(path, { bigint: true });
-    return st.isFile() && Number(st.size) === (node.size ?? 0) && st.mtimeNs / 1000n === BigInt(node.mtime) / 1000n && Number(st.mode & 0o7777n) === node.mode;
+    return st.isFile() && Number(st.size) === (node.size ?? 0) && sameMtime(st.mtimeNs, BigInt(node.mtime)) && Number(st.mode & 0o7777n) === node.mode;
   } catch {
     return false;
   }

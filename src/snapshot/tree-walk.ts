@@ -18,7 +18,13 @@ export function isSafeName(name: string): boolean {
  */
 export async function* walkTree(repo: Repository, treeId: string, prefix = ''): AsyncGenerator<TreeEntry> {
   const tree = await repo.readTree(treeId);
+  let previous: string | undefined;
   for (const node of tree.nodes) {
+    if (previous !== undefined && node.name <= previous) {
+      // trees are written sorted with unique names: a repeat could make a path both a symlink and a directory
+      throw new PrismError('REPO_CORRUPT', `Backup tree ${treeId.slice(0, 12)} lists ${JSON.stringify(node.name)} twice or out of order under "${prefix || '/'}"; refusing it.`, { tree: treeId, name: node.name });
+    }
+    previous = node.name;
     if (!isSafeName(node.name)) {
       throw new PrismError('REPO_CORRUPT', `Backup tree ${treeId.slice(0, 12)} holds an unsafe entry name ${JSON.stringify(node.name)} under "${prefix || '/'}"; refusing it.`, {
         tree: treeId,

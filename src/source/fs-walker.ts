@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { PrismError } from '../errors/index.js';
 
@@ -59,6 +59,8 @@ export interface WalkOptions {
   include: readonly string[];
   /** A name without "/" excludes that name at any depth; a path with "/" excludes that path (relative to home). */
   exclude: readonly string[];
+  /** Leave out included paths that do not exist (noted as SKIPPED) instead of failing with ERR_BACKUP_003. */
+  skipMissing?: boolean;
 }
 
 /**
@@ -83,6 +85,10 @@ export function walkSources(opts: WalkOptions): WalkResult {
       const path = join(opts.home, rel);
       let node = parent.children!.find((c) => c.name === name);
       if (!node) {
+        if (opts.skipMissing && !existsSync(path)) {
+          result.problems.push({ path, code: 'SKIPPED', message: 'included path does not exist' });
+          break;
+        }
         const stat = statOrThrow(path, inc);
         const last = i === parts.length - 1;
         if (!last && !stat.isDirectory()) throw notFound(inc, `${path} is not a directory`);
