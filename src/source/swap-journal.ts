@@ -72,9 +72,12 @@ export function runSwap(target: string, j: SwapJournal, onStep: (from: string, t
   syncFile(target);
 }
 
-/** Undoes the renames made so far (newest first): the target is as it was before the swap. */
+/**
+ * Undoes the renames made so far (newest first): the target is as it was before the swap. The
+ * step in flight is undone too if it happened (a rename whose journal update was not written).
+ */
 export function rollbackSwap(target: string, j: SwapJournal, onStep: (from: string, to: string) => void = () => {}): void {
-  for (let i = j.done - 1; i >= 0; i--) {
+  for (let i = Math.min(j.done, j.steps.length - 1); i >= 0; i--) {
     const [from, to] = j.steps[i]!;
     move(target, to, from);
     onStep(to, from);
