@@ -165,6 +165,8 @@ async function stageAndSwap(
       dest: stagingDir,
       select: (p) => select(p) && units.some((u) => p === u || p.startsWith(`${u}/`) || u.startsWith(`${p}/`)),
       verify: ctx.config.backup.checksum.verify_on_restore,
+      repoRoot: ctx.config.storagePath,
+      concurrency: ctx.config.concurrency,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });

@@ -47,9 +47,9 @@ function change(path: string, node: TreeNode): TargetChange {
 
 function statOrUndefined(p: string) {
   try {
-    return lstatSync(p, { bigint: true });
+    return lstatSync(p, { bigint: true, throwIfNoEntry: false });
   } catch {
-    return undefined;
+    return undefined; // e.g. a parent that is a file
   }
 }
 

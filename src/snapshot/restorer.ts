@@ -1,8 +1,11 @@
 import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, chmodSync, symlinkSync, utimesSync, writeSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { noProgress, type ProgressListener } from '../core/progress.js';
+export type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { PrismError, isPrismError } from '../errors/index.js';
 import type { Repository, TreeNode } from '../repo/index.js';
+import { runRestoreWorker } from './restore-pool.js';
+import type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
 
 export interface RestoreTreeOptions {
@@ -16,13 +19,12 @@ export interface RestoreTreeOptions {
   verify: boolean;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
+  /** Directory of the (local) repository, for restore workers; without it one thread restores. */
+  repoRoot?: string;
+  /** Threads writing files (the calling one included). */
+  concurrency?: number;
 }
 
-export interface RestoreProblem {
-  path: string;
-  code: string;
-  message: string;
-}
 
 export interface RestoreTreeResult {
   files: number;
@@ -73,19 +75,11 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
   for (const d of dirs) mkdirSync(join(dest, d.path), { recursive: true, mode: 0o700 });
   progress({ kind: 'start', totalFiles: files.length, totalBytes: files.reduce((s, f) => s + (f.node.size ?? 0), 0) });
 
-  for (const f of files) {
-    opts.signal?.throwIfAborted();
-    const path = join(dest, f.path);
-    try {
-      if (alreadyRestored(path, f.node)) result.skipped++;
-      else await writeFile(repo, path, f.node, opts.verify);
-      result.files++;
-      result.bytes += f.node.size ?? 0;
-    } catch (e) {
-      result.problems.push(problem(f.path, e));
-    }
-    progress({ kind: 'advance', files: 1, bytes: f.node.size ?? 0 });
-  }
+  const totals = await restoreFilesInParallel(opts, files, progress);
+  result.files += totals.files;
+  result.bytes += totals.bytes;
+  result.skipped += totals.skipped;
+  result.problems.push(...totals.problems);
   for (const l of links) {
     const path = join(dest, l.path);
     try {
@@ -120,11 +114,68 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
   return result;
 }
 
+/**
+ * Writes file contents into `dest`. Files come in tree order, which is the order they were
+ * packed, so each compression frame is read once (the repository caches recent frames).
+ */
+export async function restoreFiles(
+  repo: Repository,
+  dest: string,
+  files: readonly TreeEntry[],
+  verify: boolean,
+  onFile: (bytes: number) => void,
+  signal?: AbortSignal,
+): Promise<FilesOutcome> {
+  const out: FilesOutcome = { files: 0, bytes: 0, skipped: 0, problems: [] };
+  for (const f of files) {
+    signal?.throwIfAborted();
+    const path = join(dest, f.path);
+    try {
+      if (alreadyRestored(path, f.node)) out.skipped++;
+      else await writeFile(repo, path, f.node, verify);
+      out.files++;
+      out.bytes += f.node.size ?? 0;
+    } catch (e) {
+      out.problems.push(problem(f.path, e));
+    }
+    onFile(f.node.size ?? 0);
+  }
+  return out;
+}
+
+/** Below this many bytes the calling thread restores everything itself. */
+const PARALLEL_BYTES = 16 * 1024 * 1024;
+
+/** Splits the files into contiguous runs of about equal bytes: the calling thread takes one, workers the rest. */
+async function restoreFilesInParallel(opts: RestoreTreeOptions, files: TreeEntry[], progress: ProgressListener): Promise<FilesOutcome> {
+  const total = files.reduce((s, f) => s + (f.node.size ?? 0), 0);
+  const threads = total < PARALLEL_BYTES || !opts.repoRoot ? 1 : Math.max(1, Math.min(opts.concurrency ?? 1, 8));
+  const slices: TreeEntry[][] = Array.from({ length: threads }, () => []);
+  let acc = 0;
+  for (const f of files) {
+    const i = Math.min(threads - 1, Math.floor((acc / Math.max(total, 1)) * threads));
+    slices[i]!.push(f);
+    acc += f.node.size ?? 0;
+  }
+  const onFile = (bytes: number): void => progress({ kind: 'advance', files: 1, bytes });
+  const remote = slices.slice(1).map((slice) => runRestoreWorker(opts.repoRoot!, opts.dest, slice, opts.verify, onFile));
+  const settled = await Promise.allSettled([restoreFiles(opts.repo, opts.dest, slices[0]!, opts.verify, onFile, opts.signal), ...remote]);
+  const out: FilesOutcome = { files: 0, bytes: 0, skipped: 0, problems: [] };
+  for (const s of settled) {
+    if (s.status === 'rejected') throw s.reason;
+    out.files += s.value.files;
+    out.bytes += s.value.bytes;
+    out.skipped += s.value.skipped;
+    out.problems.push(...s.value.problems);
+  }
+  return out;
+}
+
 /** A file whose size and mtime already match was completed by an earlier, interrupted run (mtime is set last). */
 function alreadyRestored(path: string, node: TreeNode): boolean {
   try {
-    const st = lstatSync(path, { bigint: true });
-    return st.isFile() && Number(st.size) === (node.size ?? 0) && sameMtime(st.mtimeNs, BigInt(node.mtime)) && Number(st.mode & 0o7777n) === node.mode;
+    const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    return st !== undefined && st.isFile() && Number(st.size) === (node.size ?? 0) && sameMtime(st.mtimeNs, BigInt(node.mtime)) && Number(st.mode & 0o7777n) === node.mode;
   } catch {
     return false;
   }
