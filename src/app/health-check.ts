@@ -1,10 +1,11 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, type Env } from '../config/index.js';
 import { isPrismError } from '../errors/index.js';
 import type { TreeNode } from '../repo/index.js';
 import { walkTree } from '../snapshot/tree-walk.js';
-import { walkSources, type WalkNode } from '../source/fs-walker.js';
+import { MISSING_SOURCE, walkSources, type WalkNode } from '../source/fs-walker.js';
 import { recoverSwap } from '../source/swap-journal.js';
 import { openRepository, type AppContext } from './context.js';
 import { latestCompleted } from './manifests.js';
@@ -48,9 +49,13 @@ export async function checkDataHealth(ctx: AppContext, env: Env = process.env): 
   }
   let root: WalkNode | undefined;
   try {
-    const walk = walkSources({ home: config.home, include: config.backup.sources.include, exclude: config.backup.sources.exclude });
+    // a missing folder is one problem: the others are still checked
+    const walk = walkSources({ home: config.home, include: config.backup.sources.include, exclude: config.backup.sources.exclude, skipMissing: true });
     root = walk.root;
-    for (const p of walk.problems) report.issues.push({ path: p.path, check: 'readable', message: p.message });
+    for (const p of walk.problems) {
+      const missing = p.code === 'SKIPPED' && p.message === MISSING_SOURCE;
+      report.issues.push({ path: relative(config.home, p.path) || '.', check: missing ? 'source' : 'readable', message: p.message });
+    }
   } catch (e) {
     report.issues.push({ path: config.home, check: 'source', message: isPrismError(e) ? e.message : String(e) });
   }

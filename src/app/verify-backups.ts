@@ -3,6 +3,7 @@ import type { Manifest } from '../repo/index.js';
 import { checkBackups, type BackupCheck, type DataSubset } from '../snapshot/checker.js';
 import { openRepository, type AppContext } from './context.js';
 import { recordEvent } from './events.js';
+import { BACKUP_ID_PATTERN } from './backup-info.js';
 import { resolveBackup } from './resolve-backup.js';
 
 export interface VerifyOptions {
@@ -13,6 +14,8 @@ export interface VerifyOptions {
 
 export interface VerifyReport {
   ok: boolean;
+  /** Manifest files that could not be read (their backups cannot be verified or restored). */
+  damaged_manifests: Array<{ name: string; message: string }>;
   backups: Array<BackupCheck & { status: string; checksum: 'verified' | 'mismatch' }>;
 }
 
@@ -26,18 +29,23 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
   const lock = await repo.lock('shared', 'prism backup verify');
   try {
     let manifests: Manifest[];
+    const damagedManifests: Array<{ name: string; message: string }> = [];
     if (opts.all) {
-      manifests = (await repo.listManifests()).filter((m) => m.tree !== null && m.status !== 'failed' && m.status !== 'running');
+      manifests = (await repo.listManifests((name, e) => damagedManifests.push({ name, message: e.message }))).filter(
+        (m) => m.tree !== null && m.status !== 'failed' && m.status !== 'running',
+      );
     } else {
-      const m = await repo.loadManifest(opts.id ?? '').catch((e) => {
-        if (opts.id === undefined) throw new PrismError('INVALID_ARGUMENT', 'Name a backup to verify, or pass --all.');
-        throw e;
-      });
+      if (opts.id === undefined) throw new PrismError('INVALID_ARGUMENT', 'Name a backup to verify, or pass --all.');
+      if (!BACKUP_ID_PATTERN.test(opts.id)) throw new PrismError('BACKUP_NOT_FOUND', `"${opts.id}" is not a backup id (ids look like backup_20260207_020015_full); run \`prism backup list\`.`, { id: opts.id });
+      const m = await repo.loadManifest(opts.id);
       if (m.tree === null) throw new PrismError('BACKUP_NOT_FOUND', `Backup ${m.id} is ${m.status} and holds no data to verify.`, { id: m.id });
       manifests = [m.status === 'corrupted' ? m : await resolveBackup(repo, { id: m.id })];
     }
     const checks = await checkBackups({ repo, manifests, data: opts.data });
-    const report: VerifyReport = { ok: true, backups: [] };
+    const report: VerifyReport = { ok: damagedManifests.length === 0, backups: [], damaged_manifests: damagedManifests };
+    for (const d of damagedManifests) {
+      recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', manifest: d.name, message: d.message });
+    }
     for (const [i, check] of checks.entries()) {
       const m = manifests[i]!;
       if (!check.ok) {
@@ -50,7 +58,11 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
         if (m.status === 'corrupted' && opts.data.kind === 'all') await repo.saveManifest({ ...m, status: 'completed', error: null });
         ctx.logger.info({ event: 'verify.ok', id: m.id }, 'verified');
       }
-      report.backups.push({ ...check, status: check.ok ? (m.status === 'corrupted' ? 'completed' : m.status) : 'corrupted', checksum: check.ok ? 'verified' : 'mismatch' });
+      // a corrupted backup is cleared only by a full read of its data
+      const cleared = m.status === 'corrupted' && opts.data.kind === 'all';
+      const verified = check.ok && (m.status !== 'corrupted' || cleared);
+      report.backups.push({ ...check, status: !check.ok ? 'corrupted' : cleared ? 'completed' : m.status, checksum: verified ? 'verified' : 'mismatch' });
+      if (!verified) report.ok = false;
     }
     return report;
   } finally {

@@ -182,15 +182,18 @@ export class Repository {
     return parseManifest(raw, snapshotName(id));
   }
 
-  /** All manifests, oldest first. Damaged ones are reported through `onDamaged` and skipped. */
-  async listManifests(onDamaged?: (name: string, error: PrismError) => void): Promise<Manifest[]> {
+  /**
+   * All manifests, oldest first. A damaged one is skipped (so one bad file never blocks backups
+   * or listings) and reported through `onDamaged`.
+   */
+  async listManifests(onDamaged: (name: string, error: PrismError) => void = () => {}): Promise<Manifest[]> {
     const out: Manifest[] = [];
     for (const name of await this.backend.list('snapshots')) {
       if (!name.endsWith('.json')) continue;
       try {
         out.push(parseManifest(await this.backend.get(name), name));
       } catch (e) {
-        if (e instanceof PrismError && onDamaged) onDamaged(name, e);
+        if (e instanceof PrismError) onDamaged(name, e);
         else if (!(e instanceof ObjectNotFoundError)) throw e;
       }
     }

@@ -43,6 +43,9 @@ export interface WalkProblem {
   message: string;
 }
 
+/** The message of a SKIPPED problem for an included path that does not exist (skipMissing). */
+export const MISSING_SOURCE = 'included path does not exist';
+
 export interface WalkResult {
   root: WalkNode;
   files: number;
@@ -86,7 +89,7 @@ export function walkSources(opts: WalkOptions): WalkResult {
       let node = parent.children!.find((c) => c.name === name);
       if (!node) {
         if (opts.skipMissing && !existsSync(path)) {
-          result.problems.push({ path, code: 'SKIPPED', message: 'included path does not exist' });
+          result.problems.push({ path, code: 'SKIPPED', message: MISSING_SOURCE });
           break;
         }
         const stat = statOrThrow(path, inc);

@@ -87,7 +87,7 @@ export function writeDataset(home: string, opts: { files?: number; seed?: number
   for (let i = 0; i < files; i++) {
     const dir = join(home, ['level-1-hot', 'level-2-warm', 'level-3-cold'][i % 3]!, `shard-${i % 4}`);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `doc-${i}.json`), textData(2000 + i * 500, seed + i));
+    writeFileSync(join(dir, `doc-${i}.json`), JSON.stringify({ doc: i, events: textData(2000 + i * 500, seed + i).split('\n') }));
   }
   writeFileSync(join(home, 'config', 'gateway.json'), JSON.stringify({ port: 8080, seed }, null, 2));
   mkdirSync(join(home, 'logs'), { recursive: true });

@@ -35,6 +35,7 @@ export function registerBackupVerify(backup: Command): void {
       runAction(async (id: string | undefined, opts: Opts) => {
         if (id !== undefined && opts.all) throw new PrismError('INVALID_ARGUMENT', 'Give a backup id or --all, not both.');
         if (id === undefined && !opts.all) throw new PrismError('INVALID_ARGUMENT', 'Name the backup to verify (`prism backup list`), or pass --all.');
+        if (!opts.readData && opts.readDataSubset !== undefined) throw new PrismError('INVALID_ARGUMENT', '--no-read-data and --read-data-subset exclude each other.');
         const data: DataSubset = !opts.readData ? { kind: 'none' } : opts.readDataSubset !== undefined ? parseSubset(opts.readDataSubset) : { kind: 'all' };
         const report = await verifyBackups(cliContext(), { id, all: opts.all ?? false, data });
         if (opts.json) printJson(report);
@@ -49,8 +50,8 @@ export function registerBackupVerify(backup: Command): void {
 }
 
 function render(r: VerifyReport, verbose: boolean): string {
-  if (r.backups.length === 0) return 'No backups to verify.';
-  const lines: string[] = [];
+  const lines: string[] = r.damaged_manifests.map((d) => `${d.name}: DAMAGED manifest: ${d.message}`);
+  if (r.backups.length === 0 && lines.length === 0) return 'No backups to verify.';
   for (const b of r.backups) {
     lines.push(`${b.id}: status: ${b.status}, checksum: ${b.checksum}`);
     if (verbose || !b.ok) for (const s of b.steps) lines.push(`  [${s.ok ? 'ok' : 'FAIL'}] ${s.name}: ${s.detail}`);
