@@ -146,7 +146,8 @@ async function stageAndSwap(
   mkdirSync(target, { recursive: true });
   const previous = readJournal(target);
   let journal: SwapJournal;
-  if (previous && previous.backup === m.id && previous.state === 'staging') {
+  const resume = previous !== undefined && previous.backup === m.id && previous.state === 'staging';
+  if (resume) {
     journal = previous;
     log('resume', { staging: journal.staging });
   } else {
@@ -167,6 +168,7 @@ async function stageAndSwap(
       verify: ctx.config.backup.checksum.verify_on_restore,
       repoRoot: ctx.config.storagePath,
       concurrency: ctx.config.concurrency,
+      resume,
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });

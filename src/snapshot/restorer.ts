@@ -4,7 +4,7 @@ import { noProgress, type ProgressListener } from '../core/progress.js';
 export type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { PrismError, isPrismError } from '../errors/index.js';
 import type { Repository, TreeNode } from '../repo/index.js';
-import { runRestoreWorker } from './restore-pool.js';
+import { restoreSlices } from './restore-pool.js';
 import type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
 
@@ -23,6 +23,8 @@ export interface RestoreTreeOptions {
   repoRoot?: string;
   /** Threads writing files (the calling one included). */
   concurrency?: number;
+  /** `dest` holds files of an interrupted run of the same restore: keep those already complete. */
+  resume?: boolean;
 }
 
 
@@ -123,6 +125,7 @@ export async function restoreFiles(
   dest: string,
   files: readonly TreeEntry[],
   verify: boolean,
+  resume: boolean,
   onFile: (bytes: number) => void,
   signal?: AbortSignal,
 ): Promise<FilesOutcome> {
@@ -131,7 +134,7 @@ export async function restoreFiles(
     signal?.throwIfAborted();
     const path = join(dest, f.path);
     try {
-      if (alreadyRestored(path, f.node)) out.skipped++;
+      if (resume && alreadyRestored(path, f.node)) out.skipped++;
       else await writeFile(repo, path, f.node, verify);
       out.files++;
       out.bytes += f.node.size ?? 0;
@@ -146,27 +149,35 @@ export async function restoreFiles(
 /** Below this many bytes the calling thread restores everything itself. */
 const PARALLEL_BYTES = 16 * 1024 * 1024;
 
-/** Splits the files into contiguous runs of about equal bytes: the calling thread takes one, workers the rest. */
+/** Slices per thread: small enough to balance the threads, large enough to keep frames together. */
+const SLICES_PER_THREAD = 8;
+
+/** Splits the files into contiguous slices of about equal bytes, handed to this thread and workers on demand. */
 async function restoreFilesInParallel(opts: RestoreTreeOptions, files: TreeEntry[], progress: ProgressListener): Promise<FilesOutcome> {
   const total = files.reduce((s, f) => s + (f.node.size ?? 0), 0);
   const threads = total < PARALLEL_BYTES || !opts.repoRoot ? 1 : Math.max(1, Math.min(opts.concurrency ?? 1, 8));
-  const slices: TreeEntry[][] = Array.from({ length: threads }, () => []);
+  const count = threads === 1 ? 1 : threads * SLICES_PER_THREAD;
+  const slices: TreeEntry[][] = Array.from({ length: count }, () => []);
   let acc = 0;
   for (const f of files) {
-    const i = Math.min(threads - 1, Math.floor((acc / Math.max(total, 1)) * threads));
-    slices[i]!.push(f);
+    slices[Math.min(count - 1, Math.floor((acc / Math.max(total, 1)) * count))]!.push(f);
     acc += f.node.size ?? 0;
   }
   const onFile = (bytes: number): void => progress({ kind: 'advance', files: 1, bytes });
-  const remote = slices.slice(1).map((slice) => runRestoreWorker(opts.repoRoot!, opts.dest, slice, opts.verify, onFile));
-  const settled = await Promise.allSettled([restoreFiles(opts.repo, opts.dest, slices[0]!, opts.verify, onFile, opts.signal), ...remote]);
+  const resume = opts.resume ?? false;
+  const outcomes = await restoreSlices(
+    slices.filter((s) => s.length > 0),
+    threads - 1,
+    { repoRoot: opts.repoRoot ?? '', dest: opts.dest, verify: opts.verify, resume },
+    (slice) => restoreFiles(opts.repo, opts.dest, slice, opts.verify, resume, onFile, opts.signal),
+    onFile,
+  );
   const out: FilesOutcome = { files: 0, bytes: 0, skipped: 0, problems: [] };
-  for (const s of settled) {
-    if (s.status === 'rejected') throw s.reason;
-    out.files += s.value.files;
-    out.bytes += s.value.bytes;
-    out.skipped += s.value.skipped;
-    out.problems.push(...s.value.problems);
+  for (const o of outcomes) {
+    out.files += o.files;
+    out.bytes += o.bytes;
+    out.skipped += o.skipped;
+    out.problems.push(...o.problems);
   }
   return out;
 }
