@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Manifest } from '../repo/index.js';
 import { BLOB_TYPE } from '../repo/index.js';
 import { openRepository, type AppContext } from './context.js';
+import { failuresIn } from './failures.js';
 import { loadAll } from './list-backups.js';
 
 export interface BackupStats {
@@ -21,6 +22,8 @@ export interface BackupStats {
   repository_bytes: number;
   disk: { free: number; total: number; used_percent: number } | null;
   latest: { id: string; type: string; status: string; started_at: string } | null;
+  /** Failed or partial attempts over the last 30 days, 0–1. */
+  failure_rate_30d: number;
 }
 
 export async function backupStats(ctx: AppContext): Promise<BackupStats> {
@@ -49,6 +52,7 @@ export async function backupStats(ctx: AppContext): Promise<BackupStats> {
     repository_bytes: await diskUsage(ctx.config.storagePath),
     disk: space ? { ...space, used_percent: space.total > 0 ? ((space.total - space.free) / space.total) * 100 : 0 } : null,
     latest: latest ? { id: latest.id, type: latest.type, status: latest.status, started_at: latest.started_at } : null,
+    failure_rate_30d: failuresIn(all, 30, ctx.clock.now()).failure_rate,
   };
 }
 

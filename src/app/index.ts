@@ -15,3 +15,7 @@ export type { DataSubset } from '../snapshot/checker.js';
 export { diffBackups, dumpFile, listBackupPath, type DiffReport, type LsEntry } from './browse-backup.js';
 export { backupChain, backupDependencies, type ChainReport, type DependencyReport } from './lineage.js';
 export { checkDataHealth, type HealthIssue, type HealthReport } from './health-check.js';
+export { backupFailures, failuresIn, type FailureEntry, type FailuresReport } from './failures.js';
+export { pruneLocked, referencedBlobs, type PruneOptions, type PruneReport } from './prune-repository.js';
+export { cleanupBackups, deleteBackup, policyReport, retentionPolicy, FAILURE_WINDOW_DAYS, type CleanupReport, type DeleteReport, type PolicyReport } from './retention.js';
+export { pruneRepository } from './prune-command.js';

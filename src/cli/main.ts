@@ -9,6 +9,7 @@ import { registerBackupStats } from './commands/backup-stats.js';
 import { registerInit } from './commands/init.js';
 import { registerBackupBrowse } from './commands/backup-browse.js';
 import { registerBackupLineage } from './commands/backup-lineage.js';
+import { registerBackupMaintenance } from './commands/backup-maintenance.js';
 import { registerHealth } from './commands/health-check.js';
 import { reportError } from './output.js';
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerBackupVerify(backup);
   registerBackupLineage(backup);
   registerBackupBrowse(backup);
+  registerBackupMaintenance(backup);
   registerHealth(program);
   for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
     c.exitOverride();

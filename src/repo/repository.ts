@@ -165,6 +165,10 @@ export class Repository {
     await this.backend.put(snapshotName(m.id), Buffer.from(JSON.stringify(m, null, 2) + '\n'));
   }
 
+  async deleteManifest(id: string): Promise<void> {
+    await this.backend.delete(snapshotName(id));
+  }
+
   async manifestExists(id: string): Promise<boolean> {
     return this.backend.exists(snapshotName(id));
   }

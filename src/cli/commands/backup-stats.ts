@@ -23,6 +23,7 @@ export function registerBackupStats(backup: Command): void {
         out(`Compression: ${formatPercent(s.compression_ratio)}`);
         out(`Repository size on disk: ${formatBytes(s.repository_bytes)}`);
         if (s.disk) out(`Disk: ${formatBytes(s.disk.free)} free of ${formatBytes(s.disk.total)} (${s.disk.used_percent.toFixed(1)}% used)`);
+        out(`Failure rate (30 days): ${(s.failure_rate_30d * 100).toFixed(1)}%`);
         out(s.latest ? `Latest backup: ${s.latest.id} (${s.latest.status}, ${formatDateTime(new Date(s.latest.started_at))})` : 'Latest backup: none');
       }),
     );

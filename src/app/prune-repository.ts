@@ -1,0 +1,50 @@
+import { FrameCompressor } from '../codec/compress.js';
+import { PrismError } from '../errors/index.js';
+import type { Manifest, Repository } from '../repo/index.js';
+import { executePrune, planPrune, type PrunePlan, type PruneResult } from '../repo/pruner.js';
+import { walkTree } from '../snapshot/tree-walk.js';
+import type { AppContext } from './context.js';
+
+export interface PruneOptions {
+  dryRun?: boolean;
+  /** Largest share of unused data a pack may keep (default 5 %, like restic's --max-unused). */
+  maxUnused?: number;
+}
+
+export type PruneReport = (PrunePlan | PruneResult) & { dry_run: boolean; referenced_blobs: number };
+
+/** Every blob (trees and chunks) the given backups reference: what prune must keep. */
+export async function referencedBlobs(repo: Repository, manifests: readonly Manifest[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const m of manifests) {
+    if (!m.tree) continue;
+    out.add(m.tree);
+    for await (const { node } of walkTree(repo, m.tree)) {
+      if (node.subtree) out.add(node.subtree);
+      for (const c of node.content ?? []) out.add(c);
+    }
+  }
+  return out;
+}
+
+/**
+ * Removes data no backup references; the caller holds the exclusive lock. `keep` overrides which
+ * backups count (a cleanup dry run passes the ones it would keep).
+ */
+export async function pruneLocked(ctx: AppContext, repo: Repository, opts: PruneOptions, keep?: readonly Manifest[]): Promise<PruneReport> {
+  await repo.loadIndex();
+  // damaged manifests are skipped by listManifests, so their data would go: refuse instead
+  const damaged: string[] = [];
+  const manifests = keep ?? (await repo.listManifests((name) => damaged.push(name)));
+  if (damaged.length > 0) {
+    throw new PrismError('REPO_CORRUPT', `Prune stopped: manifest(s) ${damaged.join(', ')} cannot be read, and their data would be removed. Repair or delete them first.`, { damaged });
+  }
+  const referenced = await referencedBlobs(repo, manifests);
+  const plan = await planPrune(repo, referenced, opts.maxUnused ?? 0.05);
+  ctx.logger.info({ event: 'prune.plan', unused_packs: plan.unusedPacks.length, repack_packs: plan.repackPacks.length, orphan_packs: plan.orphanPacks.length, freed_bytes: plan.freedBytes, dry_run: Boolean(opts.dryRun) }, 'prune plan');
+  if (opts.dryRun) return { ...plan, dry_run: true, referenced_blobs: referenced.size };
+  const c = ctx.config.backup.compression;
+  const result = await executePrune(repo, referenced, plan, new FrameCompressor({ enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? 3 }));
+  ctx.logger.info({ event: 'prune.done', freed_bytes: result.freedBytes, new_packs: result.newPacks }, 'prune done');
+  return { ...result, dry_run: false, referenced_blobs: referenced.size };
+}

@@ -1,0 +1,116 @@
+import type { ValueOrigin } from '../config/index.js';
+import { PrismError } from '../errors/index.js';
+import { applyRetention, type RetentionDecision, type RetentionPolicy } from '../policy/retention.js';
+import type { PrunePlan } from '../repo/pruner.js';
+import { openRepository, type AppContext } from './context.js';
+import { pruneLocked, type PruneReport } from './prune-repository.js';
+
+/** Failed attempts are kept (and reported by `prism backup failures`) this long. */
+export const FAILURE_WINDOW_DAYS = 30;
+
+export interface PolicyReport {
+  retention_policy: {
+    full_backups: { count: number; age_days: number };
+    incremental_backups: { count: number; age_days: number };
+    max_total_backups: number;
+  };
+  failed_attempts_days: number;
+  /** Where each value came from. */
+  origins: Record<string, ValueOrigin>;
+}
+
+export function retentionPolicy(ctx: AppContext): RetentionPolicy {
+  return { ...ctx.config.backup.retention_policy, failed_attempts_days: FAILURE_WINDOW_DAYS };
+}
+
+export function policyReport(ctx: AppContext): PolicyReport {
+  const r = ctx.config.backup.retention_policy;
+  const o = (k: string) => ctx.config.origins[`backup.retention_policy.${k}`] ?? 'default';
+  return {
+    retention_policy: {
+      full_backups: { count: r.full_backups_count, age_days: r.full_backups_age_days },
+      incremental_backups: { count: r.incremental_backups_count, age_days: r.incremental_backups_age_days },
+      max_total_backups: r.max_total_backups,
+    },
+    failed_attempts_days: FAILURE_WINDOW_DAYS,
+    origins: Object.fromEntries(['full_backups_count', 'full_backups_age_days', 'incremental_backups_count', 'incremental_backups_age_days', 'max_total_backups'].map((k) => [k, o(k)])),
+  };
+}
+
+export interface CleanupReport {
+  dry_run: boolean;
+  decisions: RetentionDecision[];
+  removed: string[];
+  prune: PruneReport;
+}
+
+/** Applies the retention policy: removes the manifests it rejects, then prunes. */
+export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; lockWaitMs?: number } = {}): Promise<CleanupReport> {
+  const repo = await openRepository(ctx);
+  const lock = await repo.lock('exclusive', 'prism backup cleanup', opts.lockWaitMs ?? 0);
+  try {
+    const all = await repo.listManifests();
+    const decisions = applyRetention(all, retentionPolicy(ctx), ctx.clock.now());
+    const removed = decisions.filter((d) => !d.keep).map((d) => d.id);
+    if (!opts.dryRun) {
+      for (const id of removed) await repo.deleteManifest(id);
+      ctx.logger.info({ event: 'cleanup.removed', ids: removed }, `cleanup removed ${removed.length} backups`);
+    }
+    // the dry run plans the prune as if the manifests were gone
+    const keep = opts.dryRun ? all.filter((m) => !removed.includes(m.id)) : undefined;
+    const prune = await pruneLocked(ctx, repo, { dryRun: opts.dryRun ?? false }, keep);
+    return { dry_run: opts.dryRun ?? false, decisions, removed, prune };
+  } finally {
+    await lock.release();
+  }
+}
+
+export interface DeleteReport {
+  id: string;
+  deleted: boolean;
+  dependants: string[];
+  refused_reason: string | null;
+  prune: PrunePlan | null;
+}
+
+const THREE_DAYS = 3 * 86_400_000;
+
+/**
+ * Deletes one backup (SOP 4.2). Without `confirm` it only reports. A full backup younger than
+ * 3 days, or the newest full backup, needs `force` (SOP best practice).
+ */
+export async function deleteBackup(ctx: AppContext, id: string, opts: { confirm?: boolean; force?: boolean; lockWaitMs?: number }): Promise<DeleteReport> {
+  const repo = await openRepository(ctx);
+  const lock = await repo.lock(opts.confirm ? 'exclusive' : 'shared', 'prism backup delete', opts.lockWaitMs ?? 0);
+  try {
+    const all = await repo.listManifests();
+    const m = all.find((x) => x.id === id);
+    if (!m) throw new PrismError('BACKUP_NOT_FOUND', `Backup ${id} not found; run \`prism backup list\`.`, { id });
+    const children = new Map<string, string[]>();
+    for (const x of all) if (x.parent) children.set(x.parent, [...(children.get(x.parent) ?? []), x.id]);
+    const dependants: string[] = [];
+    for (const queue = [...(children.get(id) ?? [])]; queue.length > 0; ) {
+      const d = queue.shift()!;
+      dependants.push(d);
+      queue.push(...(children.get(d) ?? []));
+    }
+    let refused: string | null = null;
+    if (m.type === 'full' && m.status === 'completed') {
+      const newestFull = [...all].reverse().find((x) => x.type === 'full' && x.status === 'completed');
+      if (newestFull?.id === id) refused = 'it is the newest completed full backup';
+      else if (ctx.clock.now().getTime() - Date.parse(m.started_at) < THREE_DAYS) refused = 'it is a full backup younger than 3 days';
+    }
+    const report: DeleteReport = { id, deleted: false, dependants, refused_reason: refused, prune: null };
+    if (!opts.confirm) return report;
+    if (refused && !opts.force) {
+      throw new PrismError('CONFIRMATION_REQUIRED', `Refusing to delete ${id}: ${refused} (SOP 4.2 best practice). Pass --force to delete it anyway.`, { id });
+    }
+    await repo.deleteManifest(id);
+    ctx.logger.info({ event: 'delete', id, dependants }, `deleted ${id}`);
+    report.deleted = true;
+    report.prune = await pruneLocked(ctx, repo, {});
+    return report;
+  } finally {
+    await lock.release();
+  }
+}

@@ -1,0 +1,125 @@
+import type { Command } from 'commander';
+import { backupFailures, cleanupBackups, deleteBackup, policyReport, pruneRepository, type PruneReport } from '../../app/index.js';
+import { formatBytes, formatDateTime } from '../../core/format.js';
+import { PrismError } from '../../errors/index.js';
+import { cliContext } from '../context.js';
+import { out, printJson, table } from '../output.js';
+import { parseDuration } from '../parse-duration.js';
+import { runAction } from '../run-action.js';
+
+const lockWait = (v?: string) => (v ? { lockWaitMs: parseDuration('--lock-wait', v) } : {});
+
+function renderPrune(p: PruneReport): string {
+  const verb = p.dry_run ? 'Would free' : 'Freed';
+  return [
+    `Prune${p.dry_run ? ' (dry run)' : ''}: ${p.packs} pack(s); ${p.unusedPacks.length} unused, ${p.repackPacks.length} to repack, ${p.orphanPacks.length} orphaned`,
+    `  ${verb}: ${formatBytes(p.freedBytes)}; unused data kept in packs below the threshold: ${formatBytes(p.keptUnusedBytes)}`,
+  ].join('\n');
+}
+
+function parseMaxUnused(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+(?:\.\d+)?)%?$/.exec(v);
+  if (!m || Number(m[1]) > 100) throw new PrismError('INVALID_ARGUMENT', `--max-unused "${v}": use a percentage from 0 to 100, e.g. 5%.`);
+  return Number(m[1]) / 100;
+}
+
+export function registerBackupMaintenance(backup: Command): void {
+  backup
+    .command('policy')
+    .description('the effective retention policy (and where each value comes from)')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: { json?: boolean }) => {
+        const p = policyReport(cliContext());
+        if (opts.json) return printJson(p);
+        const o = p.origins;
+        const r = p.retention_policy;
+        out(
+          [
+            'retention_policy:',
+            '  full_backups:',
+            `    count: ${r.full_backups.count}          # ${o.full_backups_count}`,
+            `    age_days: ${r.full_backups.age_days}       # ${o.full_backups_age_days}`,
+            '  incremental_backups:',
+            `    count: ${r.incremental_backups.count}         # ${o.incremental_backups_count}`,
+            `    age_days: ${r.incremental_backups.age_days}      # ${o.incremental_backups_age_days}`,
+            `  max_total_backups: ${r.max_total_backups}   # ${o.max_total_backups}`,
+            `# manual backups are kept until deleted by hand; the newest completed full backup is always kept;`,
+            `# failed attempts are dropped after ${p.failed_attempts_days} days`,
+          ].join('\n'),
+        );
+      }),
+    );
+  backup
+    .command('cleanup')
+    .description('apply the retention policy: remove expired backups, then prune unused data')
+    .option('--dry-run', 'list what would go and why, and what it frees')
+    .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: { dryRun?: boolean; json?: boolean; lockWait?: string }) => {
+        const r = await cleanupBackups(cliContext(), { dryRun: opts.dryRun ?? false, ...lockWait(opts.lockWait) });
+        if (opts.json) return printJson(r);
+        const removed = r.decisions.filter((d) => !d.keep);
+        if (removed.length === 0) out('No backup expires under the retention policy.');
+        else out(table([opts.dryRun ? 'WOULD REMOVE' : 'REMOVED', 'RULE'], removed.map((d) => [d.id, d.reasons[0]!])));
+        out(`${r.decisions.length - removed.length} kept, ${removed.length} ${opts.dryRun ? 'would be removed' : 'removed'}`);
+        out(renderPrune(r.prune));
+      }),
+    );
+  backup
+    .command('delete')
+    .description('delete one backup (shows what would happen unless --confirm)')
+    .argument('<backup-id>')
+    .option('--confirm', 'delete it')
+    .option('--force', 'also a full backup younger than 3 days or the newest full backup')
+    .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (id: string, opts: { confirm?: boolean; force?: boolean; json?: boolean; lockWait?: string }) => {
+        const r = await deleteBackup(cliContext(), id, { confirm: opts.confirm ?? false, force: opts.force ?? false, ...lockWait(opts.lockWait) });
+        if (opts.json) return printJson(r);
+        if (r.dependants.length > 0) {
+          out(`WARNING: ${r.dependants.length} backup(s) have ${id} in their lineage: ${r.dependants.join(', ')}.`);
+          out('  Their data stays intact: every prism backup is a complete snapshot; only their chain will start later.');
+        }
+        if (r.refused_reason) out(`Note: ${r.refused_reason}; deleting it needs --force (SOP 4.2 best practice).`);
+        if (!r.deleted) return out(`Nothing deleted. Run \`prism backup delete ${id} --confirm\` to delete it.`);
+        out(`Deleted ${id}.`);
+        if (r.prune) out(renderPrune({ ...r.prune, dry_run: false, referenced_blobs: 0 }));
+      }),
+    );
+  backup
+    .command('prune')
+    .description('remove data no backup references (unused packs deleted, mostly-unused packs repacked)')
+    .option('--dry-run', 'show what would be freed')
+    .option('--max-unused <percent>', 'repack packs with more unused data than this (default 5%)')
+    .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: { dryRun?: boolean; maxUnused?: string; json?: boolean; lockWait?: string }) => {
+        const maxUnused = parseMaxUnused(opts.maxUnused);
+        const r = await pruneRepository(cliContext(), { dryRun: opts.dryRun ?? false, ...(maxUnused !== undefined ? { maxUnused } : {}), ...lockWait(opts.lockWait) });
+        if (opts.json) return printJson(r);
+        out(renderPrune(r));
+      }),
+    );
+  backup
+    .command('failures')
+    .description('failed and partial backup attempts, with the suggested fix')
+    .option('--days <n>', 'look back this many days', '7')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: { days: string; json?: boolean }) => {
+        if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1) throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
+        const r = await backupFailures(cliContext(), Number(opts.days));
+        if (opts.json) return printJson(r);
+        out(`Last ${r.days} days: ${r.failures.length} failed or partial of ${r.attempts} attempts (${(r.failure_rate * 100).toFixed(1)}%)`);
+        for (const f of r.failures) {
+          out(`${formatDateTime(new Date(f.time))}  ${f.id}  ${f.status}  [${f.code}] ${f.message}`);
+          out(`    Fix: ${f.fix}`);
+        }
+      }),
+    );
+}

@@ -1,0 +1,122 @@
+import type { Backend } from '../backend/backend.js';
+import type { FrameCompressor } from '../codec/compress.js';
+import type { IndexedBlob } from './blob-entry.js';
+import { indexName } from './layout.js';
+import { PackWriter } from './pack-writer.js';
+import type { Repository } from './repository.js';
+import { encodeIndex } from './index-file.js';
+import { sha256Hex } from '../codec/hash.js';
+
+export interface PrunePlan {
+  packs: number;
+  /** Packs no backup uses: deleted. */
+  unusedPacks: string[];
+  /** Packs with more unused data than allowed: their used blobs are copied into new packs, then deleted. */
+  repackPacks: string[];
+  /** Files under data/ that no index names (left by a crashed run): deleted. */
+  orphanPacks: string[];
+  unusedBytes: number;
+  freedBytes: number;
+  repackBytes: number;
+  keptUnusedBytes: number;
+}
+
+export interface PruneResult extends PrunePlan {
+  newPacks: number;
+  indexFiles: number;
+}
+
+interface PackUse {
+  size: number;
+  /** Stored bytes of the frames (the pack less its header and trailer). */
+  frameBytes: number;
+  frames: Set<number>;
+  usedBytes: number;
+}
+
+/**
+ * Works out what prune would do: which packs hold nothing a backup references, which hold so
+ * little (unused share above `maxUnused`) that their used blobs are better copied out.
+ */
+export async function planPrune(repo: Repository, referenced: ReadonlySet<string>, maxUnused: number): Promise<PrunePlan> {
+  const index = await repo.loadIndex();
+  const sizes = new Map<string, number>();
+  for (const name of await repo.backend.list('data')) sizes.set(name.slice(name.lastIndexOf('/') + 1), await repo.backend.size(name));
+  const use = new Map<string, PackUse>();
+  for (const b of index.entries()) {
+    let u = use.get(b.pack);
+    if (!u) use.set(b.pack, (u = { size: sizes.get(b.pack) ?? 0, frameBytes: 0, frames: new Set(), usedBytes: 0 }));
+    if (!u.frames.has(b.frameOffset)) {
+      u.frames.add(b.frameOffset);
+      u.frameBytes += b.frameLength;
+    }
+    if (referenced.has(b.id)) u.usedBytes += b.frameRawLength ? (b.frameLength * b.blobLength) / b.frameRawLength : 0;
+  }
+  const plan: PrunePlan = { packs: use.size, unusedPacks: [], repackPacks: [], orphanPacks: [], unusedBytes: 0, freedBytes: 0, repackBytes: 0, keptUnusedBytes: 0 };
+  for (const [pack, size] of sizes) if (!use.has(pack)) plan.orphanPacks.push(pack), (plan.freedBytes += size);
+  for (const [pack, u] of use) {
+    // shares of shared frames are fractions: a few bytes of rounding are not unused data
+    const raw = u.frameBytes - u.usedBytes;
+    const unused = raw < 64 ? 0 : Math.round(raw);
+    plan.unusedBytes += unused;
+    if (u.usedBytes === 0) {
+      plan.unusedPacks.push(pack);
+      plan.freedBytes += u.size;
+    } else if (unused > 0 && unused / u.frameBytes > maxUnused) {
+      plan.repackPacks.push(pack);
+      plan.repackBytes += u.usedBytes;
+      plan.freedBytes += unused;
+    } else plan.keptUnusedBytes += unused;
+  }
+  return plan;
+}
+
+/**
+ * Carries out a prune plan under an exclusive lock, in an order that is safe to kill at any
+ * point and frees space before it needs any:
+ *   1. a new index with only the referenced blobs outside unused packs; the old index files go;
+ *   2. unused and orphan packs are deleted (nothing indexes them any more);
+ *   3. used blobs of mostly-unused packs are copied into new packs; a final index points at the
+ *      copies; the old index file and then the old packs go.
+ * A killed run leaves either the old index (all packs still there) or a new one, plus at worst
+ * packs nothing indexes, which the next prune deletes as orphans.
+ */
+export async function executePrune(repo: Repository, referenced: ReadonlySet<string>, plan: PrunePlan, compressor: FrameCompressor): Promise<PruneResult> {
+  const index = await repo.loadIndex();
+  const unused = new Set(plan.unusedPacks);
+  const repack = new Set(plan.repackPacks);
+  const survivors: IndexedBlob[] = [];
+  for (const b of index.entries()) if (referenced.has(b.id) && !unused.has(b.pack)) survivors.push(b);
+  let current = await replaceIndex(repo.backend, survivors);
+  for (const p of [...plan.unusedPacks, ...plan.orphanPacks]) await repo.backend.delete(`data/${p.slice(0, 2)}/${p}`);
+  await repo.backend.removeUnfinished('data');
+  let newPacks = 0;
+  if (repack.size > 0) {
+    const writer = new PackWriter(repo.backend, compressor);
+    const copied: IndexedBlob[] = [];
+    for (const b of survivors) {
+      if (!repack.has(b.pack)) continue;
+      writer.add(b.type, b.id, await repo.readBlob(b.id));
+      await writer.maybeFlush();
+      copied.push(...writer.takeWritten());
+    }
+    copied.push(...(await writer.finish()));
+    newPacks = writer.packsWritten;
+    const final = [...survivors.filter((b) => !repack.has(b.pack)), ...copied];
+    current = await replaceIndex(repo.backend, final);
+    for (const p of plan.repackPacks) await repo.backend.delete(`data/${p.slice(0, 2)}/${p}`);
+  }
+  return { ...plan, newPacks, indexFiles: current ? 1 : 0 };
+}
+
+/** Writes one index file with `blobs`, then deletes every other index file. Returns its name. */
+async function replaceIndex(backend: Backend, blobs: IndexedBlob[]): Promise<string> {
+  const seen = new Set<string>();
+  const unique = blobs.filter((b) => !seen.has(b.id) && seen.add(b.id));
+  const buf = encodeIndex(unique);
+  const name = indexName(sha256Hex(buf));
+  await backend.put(name, buf);
+  for (const other of await backend.list('index')) if (other !== name) await backend.delete(other);
+  await backend.removeUnfinished('index');
+  return name;
+}
