@@ -121,7 +121,7 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
     }
     const relock = await repo.lock('shared', 'prism backup restore');
     try {
-      return await stageAndSwap(ctx, repo, m, target, units, exclude, select, base, opts, started, log);
+      return await stageAndSwap(ctx, repo, { m, target, units, exclude, select, plan, base, opts, started, log });
     } finally {
       await relock.release();
     }
@@ -130,19 +130,22 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
   }
 }
 
-async function stageAndSwap(
-  ctx: AppContext,
-  repo: Repository,
-  m: Manifest,
-  target: string,
-  units: string[],
-  exclude: string[],
-  select: (p: string) => boolean,
-  base: RestoreResult,
-  opts: RestoreOptions,
-  started: number,
-  log: (event: string, data?: Record<string, unknown>) => void,
-): Promise<RestoreResult> {
+/** What stageAndSwap works from: the backup, where it goes, and the plan made from both. */
+interface RestoreJob {
+  m: Manifest;
+  target: string;
+  units: string[];
+  exclude: string[];
+  select: (p: string) => boolean;
+  plan: TargetPlan;
+  base: RestoreResult;
+  opts: RestoreOptions;
+  started: number;
+  log: (event: string, data?: Record<string, unknown>) => void;
+}
+
+async function stageAndSwap(ctx: AppContext, repo: Repository, job: RestoreJob): Promise<RestoreResult> {
+  const { m, target, units, exclude, select, plan, base, opts, started, log } = job;
   mkdirSync(target, { recursive: true });
   const previous = readJournal(target);
   let journal: SwapJournal;
@@ -163,6 +166,7 @@ async function stageAndSwap(
     restored = await restoreTree({
       repo,
       tree: m.tree!,
+      entries: plan.entries,
       dest: stagingDir,
       select: (p) => select(p) && units.some((u) => p === u || p.startsWith(`${u}/`) || u.startsWith(`${p}/`)),
       verify: ctx.config.backup.checksum.verify_on_restore,

@@ -14,7 +14,7 @@ import { manifestSchema, type Manifest } from './manifest.js';
 import { newRepoConfig, repoConfigSchema, type RepoConfig } from './repo-config.js';
 import { decodeTree, type Tree } from './tree.js';
 
-const FRAME_CACHE_BYTES = 32 * 1024 * 1024;
+const FRAME_CACHE_BYTES = 8 * 1024 * 1024;
 
 /** A prism repository on a backend: config, index, blobs, trees, manifests, locks. */
 export class Repository {

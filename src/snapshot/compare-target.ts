@@ -2,7 +2,7 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { Repository, TreeNode } from '../repo/index.js';
 import { sameMtime } from './restorer.js';
-import { walkTree } from './tree-walk.js';
+import { walkTree, type TreeEntry } from './tree-walk.js';
 
 export interface TargetChange {
   path: string;
@@ -15,6 +15,8 @@ export interface TargetPlan {
   overwrite: TargetChange[];
   remove: TargetChange[];
   unchanged: number;
+  /** The selected entries of the backup, in tree order (so the restore need not walk it again). */
+  entries: TreeEntry[];
 }
 
 /**
@@ -23,12 +25,21 @@ export interface TargetPlan {
  * restored folders but not in the backup). Reads metadata only; changes nothing.
  */
 export async function compareWithTarget(repo: Repository, tree: string, target: string, units: readonly string[], select: (p: string) => boolean): Promise<TargetPlan> {
-  const plan: TargetPlan = { create: [], overwrite: [], remove: [], unchanged: 0 };
+  const plan: TargetPlan = { create: [], overwrite: [], remove: [], unchanged: 0, entries: [] };
   const inBackup = new Set<string>();
-  for await (const { path, node } of walkTree(repo, tree)) {
-    if (!select(path) || !units.some((u) => path === u || path.startsWith(`${u}/`))) continue;
+  // units absent from the target: everything in them is created, no need to look
+  const absent = new Set(units.filter((u) => statOrUndefined(join(target, u)) === undefined));
+  for await (const entry of walkTree(repo, tree)) {
+    const { path, node } = entry;
+    if (!select(path)) continue;
+    const unit = units.find((u) => path === u || path.startsWith(`${u}/`));
+    if (unit === undefined) {
+      if (units.some((u) => u.startsWith(`${path}/`))) plan.entries.push(entry); // a parent of a unit
+      continue;
+    }
+    plan.entries.push(entry);
     inBackup.add(path);
-    const live = statOrUndefined(join(target, path));
+    const live = absent.has(unit) ? undefined : statOrUndefined(join(target, path));
     if (!live) plan.create.push(change(path, node));
     else if (differs(live, node)) plan.overwrite.push(change(path, node));
     else plan.unchanged++;

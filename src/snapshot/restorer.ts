@@ -11,6 +11,8 @@ import { walkTree, type TreeEntry } from './tree-walk.js';
 export interface RestoreTreeOptions {
   repo: Repository;
   tree: string;
+  /** The entries to restore, already walked (e.g. by compareWithTarget); otherwise the tree is walked. */
+  entries?: readonly TreeEntry[];
   /** Directory the backup's root is restored into (created if missing). */
   dest: string;
   /** Which backup paths to restore (a directory left out skips everything below it). */
@@ -67,7 +69,7 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
   const dirs: TreeEntry[] = [];
   const files: TreeEntry[] = [];
   const links: TreeEntry[] = [];
-  for await (const e of walkTree(repo, opts.tree)) {
+  for await (const e of opts.entries ? toAsync(opts.entries) : walkTree(repo, opts.tree)) {
     if (!select(e.path)) continue;
     if (e.node.type === 'dir') dirs.push(e);
     else if (e.node.type === 'file') files.push(e);
@@ -182,6 +184,10 @@ async function restoreFilesInParallel(opts: RestoreTreeOptions, files: TreeEntry
   return out;
 }
 
+async function* toAsync<T>(xs: readonly T[]): AsyncGenerator<T> {
+  yield* xs;
+}
+
 /** A file whose size and mtime already match was completed by an earlier, interrupted run (mtime is set last). */
 function alreadyRestored(path: string, node: TreeNode): boolean {
   try {
@@ -209,7 +215,7 @@ async function writeFile(repo: Repository, path: string, node: TreeNode, verify:
       pos += data.length;
     }
     if (hole || pos !== (node.size ?? pos)) ftruncateSync(fd, pos);
-    if (isRoot) fchownSync(fd, node.uid, node.gid);
+    if (isRoot && (node.uid !== 0 || node.gid !== 0)) fchownSync(fd, node.uid, node.gid); // new files are root's already
     fchmodSync(fd, node.mode);
     const t = nsToSeconds(node.mtime);
     futimesSync(fd, t, t);
