@@ -7,6 +7,7 @@ import { err, out, printJson } from '../output.js';
 import { parseDuration } from '../parse-duration.js';
 import { progressBar } from '../progress-bar.js';
 import { renderCreated } from '../render-backup.js';
+import { withInterruptSignal } from '../on-signal.js';
 import { runAction } from '../run-action.js';
 
 interface Opts {
@@ -32,30 +33,23 @@ export function registerBackupCreate(backup: Command): void {
           throw new PrismError('INVALID_ARGUMENT', `--type "${opts.type}" is not a backup type; use --type full or --type incremental.`);
         }
         const ctx = cliContext();
-        const abort = new AbortController();
-        const stop = (): void => abort.abort();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        try {
-          const m = await createBackup(ctx, {
-            type: opts.type,
+        const m = await withInterruptSignal((signal) =>
+          createBackup(ctx, {
+            type: opts.type as 'full' | 'incremental',
             comment: opts.comment,
             trigger: 'manual',
-            signal: abort.signal,
+            signal,
             onProgress: progressBar(opts.progress && !opts.json),
             ...(opts.lockWait ? { lockWaitMs: parseDuration('--lock-wait', opts.lockWait) } : {}),
-          });
-          if (opts.json) printJson(m);
-          else out(renderCreated(m));
-          if (m.status === 'partial') {
-            if (!opts.json) err(`Fix: ${ERROR_CODES.PERMISSION_DENIED.fix}`);
-            return ERROR_CODES.PERMISSION_DENIED.exitCode;
-          }
-          return 0;
-        } finally {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
+          }),
+        );
+        if (opts.json) printJson(m);
+        else out(renderCreated(m));
+        if (m.status === 'partial') {
+          if (!opts.json) err(`Fix: ${ERROR_CODES.PERMISSION_DENIED.fix}`);
+          return ERROR_CODES.PERMISSION_DENIED.exitCode;
         }
+        return 0;
       }),
     );
 }

@@ -7,6 +7,7 @@ import { cliContext } from '../context.js';
 import { err, out, printJson } from '../output.js';
 import { parseDate } from '../parse-date.js';
 import { progressBar } from '../progress-bar.js';
+import { withInterruptSignal } from '../on-signal.js';
 import { runAction } from '../run-action.js';
 
 interface Opts {
@@ -51,12 +52,8 @@ export function registerBackupRestore(backup: Command): void {
         if (opts.autoChain && opts.incremental) throw new PrismError('INVALID_ARGUMENT', '--auto-chain restores the whole state; --incremental only the last changes: choose one.');
         const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
         const ctx = cliContext('backup-restore.log');
-        const abort = new AbortController();
-        const stop = (): void => abort.abort();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        try {
-          const r = await restoreBackup(ctx, {
+        const r = await withInterruptSignal((signal) =>
+          restoreBackup(ctx, {
             id,
             at,
             target: opts.target,
@@ -67,20 +64,17 @@ export function registerBackupRestore(backup: Command): void {
             include: opts.include,
             exclude: opts.exclude,
             incremental: opts.incremental ?? false,
-            signal: abort.signal,
+            signal,
             onProgress: progressBar(opts.progress && !opts.json),
-          });
-          if (opts.json) printJson(r);
-          else out(render(r));
-          if (r.problems.length > 0) {
-            if (!opts.json) err(`Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`);
-            return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
-          }
-          return 0;
-        } finally {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
+          }),
+        );
+        if (opts.json) printJson(r);
+        else out(render(r));
+        if (r.problems.length > 0) {
+          if (!opts.json) err(`Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`);
+          return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
         }
+        return 0;
       }),
     );
 }
