@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { FilesOutcome } from './restore-types.js';
+import { YOUNG_GENERATION_MB } from './worker-pool.js';
 import type { TreeEntry } from './tree-walk.js';
 
 export interface RestoreWorkerInit {
@@ -31,7 +32,7 @@ export async function restoreSlices(
     { length: Math.min(workers, Math.max(0, slices.length - 1)) },
     () =>
       new Promise<void>((resolve, reject) => {
-        const w = new Worker(new URL('./restore-worker.js', import.meta.url), { workerData: init });
+        const w = new Worker(new URL('./restore-worker.js', import.meta.url), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
         const feed = (): void => {
           const files = take();
           w.postMessage(files ? ({ type: 'slice', files } satisfies ToRestoreWorker) : ({ type: 'end' } satisfies ToRestoreWorker));

@@ -22,7 +22,7 @@ export class WorkerFailure extends Error {
 
 const IN_FLIGHT = 2;
 /** A worker allocates little that lives long: a small young generation keeps its memory flat. */
-const YOUNG_GENERATION_MB = 12;
+export const YOUNG_GENERATION_MB = 12;
 
 /**
  * Runs batches of file jobs on the calling thread's `local` processor plus `threads − 1` chunk
