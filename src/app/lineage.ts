@@ -53,7 +53,7 @@ export async function backupDependencies(ctx: AppContext, id: string): Promise<D
   const { repo, byId } = await all(ctx);
   const m = find(byId, id);
   const children = new Map<string, Manifest[]>();
-  for (const x of byId.values()) if (x.parent) children.set(x.parent, [...(children.get(x.parent) ?? []), x]);
+  for (const x of byId.values()) if (x.parent && x.tree) children.set(x.parent, [...(children.get(x.parent) ?? []), x]);
   const dependants: Manifest[] = [];
   const queue = [...(children.get(id) ?? [])];
   while (queue.length > 0) {

@@ -2,7 +2,9 @@ import type { ValueOrigin } from '../config/index.js';
 import { PrismError } from '../errors/index.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from '../policy/retention.js';
 import type { PrunePlan } from '../repo/pruner.js';
+import type { Repository } from '../repo/index.js';
 import { openRepository, type AppContext } from './context.js';
+import { loadAll } from './list-backups.js';
 import { pruneLocked, type PruneReport } from './prune-repository.js';
 
 /** Failed attempts are kept (and reported by `prism backup failures`) this long. */
@@ -49,7 +51,9 @@ export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; 
   const repo = await openRepository(ctx);
   const lock = await repo.lock('exclusive', 'prism backup cleanup', opts.lockWaitMs ?? 0);
   try {
-    const all = await repo.listManifests();
+    // under the exclusive lock nothing runs: a `running` manifest is a killed attempt (loadAll says so)
+    const all = await loadAll(repo, ctx);
+    await refuseDamaged(repo, 'cleanup');
     const decisions = applyRetention(all, retentionPolicy(ctx), ctx.clock.now());
     const removed = decisions.filter((d) => !d.keep).map((d) => d.id);
     if (!opts.dryRun) {
@@ -75,6 +79,15 @@ export interface DeleteReport {
 
 const THREE_DAYS = 3 * 86_400_000;
 
+/** A manifest that cannot be read would lose its data to the prune that follows: stop before changing anything. */
+async function refuseDamaged(repo: Repository, what: string): Promise<void> {
+  const damaged: string[] = [];
+  await repo.listManifests((name) => damaged.push(name));
+  if (damaged.length > 0) {
+    throw new PrismError('REPO_CORRUPT', `${what} stopped before changing anything: manifest(s) ${damaged.join(', ')} cannot be read, and the prune that follows would remove their data. Repair or delete them first.`, { damaged });
+  }
+}
+
 /**
  * Deletes one backup (SOP 4.2). Without `confirm` it only reports. A full backup younger than
  * 3 days, or the newest full backup, needs `force` (SOP best practice).
@@ -83,11 +96,12 @@ export async function deleteBackup(ctx: AppContext, id: string, opts: { confirm?
   const repo = await openRepository(ctx);
   const lock = await repo.lock(opts.confirm ? 'exclusive' : 'shared', 'prism backup delete', opts.lockWaitMs ?? 0);
   try {
-    const all = await repo.listManifests();
+    const all = await loadAll(repo, ctx);
+    if (opts.confirm) await refuseDamaged(repo, 'delete');
     const m = all.find((x) => x.id === id);
     if (!m) throw new PrismError('BACKUP_NOT_FOUND', `Backup ${id} not found; run \`prism backup list\`.`, { id });
     const children = new Map<string, string[]>();
-    for (const x of all) if (x.parent) children.set(x.parent, [...(children.get(x.parent) ?? []), x.id]);
+    for (const x of all) if (x.parent && x.tree) children.set(x.parent, [...(children.get(x.parent) ?? []), x.id]);
     const dependants: string[] = [];
     for (const queue = [...(children.get(id) ?? [])]; queue.length > 0; ) {
       const d = queue.shift()!;
@@ -103,7 +117,7 @@ export async function deleteBackup(ctx: AppContext, id: string, opts: { confirm?
     const report: DeleteReport = { id, deleted: false, dependants, refused_reason: refused, prune: null };
     if (!opts.confirm) return report;
     if (refused && !opts.force) {
-      throw new PrismError('CONFIRMATION_REQUIRED', `Refusing to delete ${id}: ${refused} (SOP 4.2 best practice). Pass --force to delete it anyway.`, { id });
+      throw new PrismError('DELETE_REFUSED', `Refusing to delete ${id}: ${refused} (SOP 4.2 best practice). Pass --force to delete it anyway.`, { id });
     }
     await repo.deleteManifest(id);
     ctx.logger.info({ event: 'delete', id, dependants }, `deleted ${id}`);

@@ -109,6 +109,12 @@ export const ERROR_CODES = {
     title: 'Confirmation required',
     fix: 'A restore overwrites data: preview it with --dry-run, then run it with --confirm.',
   },
+  DELETE_REFUSED: {
+    id: 'ERR_PRISM_DELETE_REFUSED',
+    exitCode: 20,
+    title: 'Delete refused',
+    fix: 'SOP 4.2: keep the newest full backup and full backups younger than 3 days; prefer `prism backup cleanup`. Pass --force to delete it anyway.',
+  },
   INCREMENTAL_BASE_MISMATCH: {
     id: 'ERR_PRISM_INCREMENTAL_BASE',
     exitCode: 18,

@@ -13,7 +13,7 @@ export interface PrunePlan {
   unusedPacks: string[];
   /** Packs with more unused data than allowed: their used blobs are copied into new packs, then deleted. */
   repackPacks: string[];
-  /** Files under data/ that no index names (left by a crashed run): deleted. */
+  /** Files under data/ that no index names (left by a crashed run), as their paths: deleted. */
   orphanPacks: string[];
   unusedBytes: number;
   freedBytes: number;
@@ -41,7 +41,14 @@ interface PackUse {
 export async function planPrune(repo: Repository, referenced: ReadonlySet<string>, maxUnused: number): Promise<PrunePlan> {
   const index = await repo.loadIndex();
   const sizes = new Map<string, number>();
-  for (const name of await repo.backend.list('data')) sizes.set(name.slice(name.lastIndexOf('/') + 1), await repo.backend.size(name));
+  const orphans: Array<[string, number]> = [];
+  for (const path of await repo.backend.list('data')) {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    const size = await repo.backend.size(path);
+    // a pack lives at data/<first two hex digits>/<id>; anything else there is not a pack of ours
+    if (path === `data/${name.slice(0, 2)}/${name}` && !sizes.has(name)) sizes.set(name, size);
+    else orphans.push([path, size]);
+  }
   const use = new Map<string, PackUse>();
   for (const b of index.entries()) {
     let u = use.get(b.pack);
@@ -53,7 +60,11 @@ export async function planPrune(repo: Repository, referenced: ReadonlySet<string
     if (referenced.has(b.id)) u.usedBytes += b.frameRawLength ? (b.frameLength * b.blobLength) / b.frameRawLength : 0;
   }
   const plan: PrunePlan = { packs: use.size, unusedPacks: [], repackPacks: [], orphanPacks: [], unusedBytes: 0, freedBytes: 0, repackBytes: 0, keptUnusedBytes: 0 };
-  for (const [pack, size] of sizes) if (!use.has(pack)) plan.orphanPacks.push(pack), (plan.freedBytes += size);
+  for (const [pack, size] of sizes) if (!use.has(pack)) orphans.push([`data/${pack.slice(0, 2)}/${pack}`, size]);
+  for (const [path, size] of orphans) {
+    plan.orphanPacks.push(path);
+    plan.freedBytes += size;
+  }
   for (const [pack, u] of use) {
     // shares of shared frames are fractions: a few bytes of rounding are not unused data
     const raw = u.frameBytes - u.usedBytes;
@@ -88,8 +99,9 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
   const survivors: IndexedBlob[] = [];
   for (const b of index.entries()) if (referenced.has(b.id) && !unused.has(b.pack)) survivors.push(b);
   let current = await replaceIndex(repo.backend, survivors);
-  for (const p of [...plan.unusedPacks, ...plan.orphanPacks]) await repo.backend.delete(`data/${p.slice(0, 2)}/${p}`);
-  await repo.backend.removeUnfinished('data');
+  for (const p of plan.unusedPacks) await repo.backend.delete(`data/${p.slice(0, 2)}/${p}`);
+  for (const path of plan.orphanPacks) await repo.backend.delete(path);
+  for (const dir of ['data', 'snapshots', 'locks']) await repo.backend.removeUnfinished(dir);
   let newPacks = 0;
   if (repack.size > 0) {
     const writer = new PackWriter(repo.backend, compressor);

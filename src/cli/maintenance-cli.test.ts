@@ -1,0 +1,208 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { LocalBackend } from '../backend/index.js';
+import { systemClock } from '../core/clock.js';
+import { RepositoryLock, type Manifest } from '../repo/index.js';
+import { hashTree, json, prism, prismAsync, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+
+function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+  const p = prismAsync(args, env);
+  let stdout = '';
+  let stderr = '';
+  p.stdout.on('data', (d) => (stdout += d));
+  p.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+}
+
+/** The pid of a process that has exited (so a lock naming it is stale). */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+describe('prism backup policy / cleanup / delete / prune / failures (CLI)', () => {
+  let sb: Sandbox;
+  before(() => {
+    sb = sandbox();
+    writeDataset(sb.home, { files: 12, seed: 4 });
+    assert.equal(prism(['backup', 'create', '--type', 'full'], sb.env).code, 0);
+  });
+  after(() => sb.cleanup());
+
+  it('rejects wrong flags and values with ERR_PRISM_ARGS and exit 2', () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['backup', 'cleanup', '--bogus'], /unknown option '--bogus'/],
+      [['backup', 'prune', '--max-unused', '150%'], /--max-unused "150%"/],
+      [['backup', 'prune', '--max-unused', 'x'], /--max-unused "x"/],
+      [['backup', 'prune', '--max-unused', '-5%'], /--max-unused|unknown option/],
+      [['backup', 'failures', '--days', '0'], /--days "0"/],
+      [['backup', 'failures', '--days', 'x'], /--days "x"/],
+      [['backup', 'delete'], /missing required argument/],
+      [['backup', 'cleanup', '--lock-wait', 'forever'], /--lock-wait "forever"/],
+      [['backup', 'policy', '--bogus'], /unknown option '--bogus'/],
+    ];
+    const before = hashTree(sb.repo, []);
+    for (const [args, msg] of cases) {
+      const r = prism(args, sb.env);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout} ${r.stderr}`);
+      assert.match(r.stderr, /ERR_PRISM_ARGS/, args.join(' '));
+      assert.match(r.stderr, msg, args.join(' '));
+    }
+    const j = prism(['backup', 'prune', '--max-unused', '150%', '--json'], sb.env);
+    assert.equal(j.code, 2);
+    assert.equal(json<{ error: { code: string } }>(j).error.code, 'ERR_PRISM_ARGS');
+    assert.deepEqual(hashTree(sb.repo, []), before, 'bad command lines change nothing');
+  });
+
+  it('delete of an unknown id exits 4; commands on a missing repository exit 7', () => {
+    const unknown = prism(['backup', 'delete', 'backup_20000101_000000_full', '--confirm'], sb.env);
+    assert.equal(unknown.code, 4, unknown.stderr);
+    assert.match(unknown.stderr, /ERR_PRISM_NOT_FOUND.*backup_20000101_000000_full/);
+    const missing = { ...sb.env, PRISM_BACKUP_PATH: join(sb.root, 'no-repo-here') };
+    for (const args of [['backup', 'cleanup'], ['backup', 'cleanup', '--dry-run'], ['backup', 'prune'], ['backup', 'prune', '--dry-run'], ['backup', 'delete', 'backup_20000101_000000_full', '--confirm']]) {
+      const r = prism(args, missing);
+      assert.equal(r.code, 7, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /ERR_PRISM_NO_REPO/);
+    }
+    assert.equal(existsSync(join(sb.root, 'no-repo-here')), false, 'no repository is created by them');
+  });
+
+  it('policy prints the SOP YAML shape with the effective values', () => {
+    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { retention_policy: { full_backups_count: 4, max_total_backups: 20 } } }));
+    try {
+      const r = prism(['backup', 'policy'], sb.env);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.split('\n');
+      const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+      const order = [/^retention_policy:\s*$/, /^ {2}full_backups:\s*$/, /^ {4}count: 4\b.*file/, /^ {4}age_days: 7\b.*default/, /^ {2}incremental_backups:\s*$/, /^ {4}count: 30\b/, /^ {4}age_days: 30\b/, /^ {2}max_total_backups: 20\b.*file/].map(at);
+      assert.ok(order.every((i) => i >= 0), r.stdout);
+      assert.deepEqual([...order].sort((a, b) => a - b), order, `in the SOP's order:\n${r.stdout}`);
+      const p = json<{ retention_policy: { full_backups: { count: number } }; origins: Record<string, string> }>(prism(['backup', 'policy', '--json'], sb.env));
+      assert.equal(p.retention_policy.full_backups.count, 4);
+      assert.equal(p.origins.full_backups_count, 'file');
+      assert.equal(p.origins.incremental_backups_count, 'default');
+    } finally {
+      rmSync(join(sb.home, 'config', 'backup.json'), { force: true });
+    }
+  });
+
+  it('failures lists a failed attempt with its code and fix; stats shows the 30-day failure rate', () => {
+    const dir = join(sb.home, 'level-2-warm');
+    renameSync(dir, `${dir}.away`);
+    let failed;
+    try {
+      failed = prism(['backup', 'create', '--type', 'incremental'], sb.env);
+    } finally {
+      renameSync(`${dir}.away`, dir);
+    }
+    assert.equal(failed.code, 13, failed.stderr);
+    assert.match(failed.stderr, /ERR_BACKUP_003/);
+    const r = prism(['backup', 'failures', '--days', '7'], sb.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /1 failed or partial of \d+ attempts/);
+    assert.match(r.stdout, /backup_\d{8}_\d{6}_incremental\s+failed\s+\[ERR_BACKUP_003\] Source directory not found/);
+    assert.match(r.stdout, /Fix: Check the configured paths: PRISM_HOME and backup\.sources\.include/);
+    const j = json<{ failures: Array<{ code: string; fix: string; status: string }>; failure_rate: number }>(prism(['backup', 'failures', '--days', '7', '--json'], sb.env));
+    assert.equal(j.failures.length, 1);
+    assert.equal(j.failures[0]!.code, 'ERR_BACKUP_003');
+    assert.match(j.failures[0]!.fix, /backup\.sources\.include/);
+    assert.ok(j.failure_rate > 0 && j.failure_rate < 1);
+    const stats = json<{ failure_rate_30d: number }>(prism(['backup', 'stats', '--json'], sb.env));
+    assert.ok(stats.failure_rate_30d > 0, JSON.stringify(stats));
+  });
+
+  it('delete without --confirm only reports; the newest full needs --force (exit 20, ERR_PRISM_DELETE_REFUSED)', () => {
+    const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
+    const full = list.find((m) => m.type === 'full' && m.status === 'completed')!;
+    const dry = prism(['backup', 'delete', full.id], sb.env);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /Nothing deleted/);
+    assert.match(dry.stdout, /newest completed full backup; deleting it needs --force/);
+    const refused = prism(['backup', 'delete', full.id, '--confirm'], sb.env);
+    assert.equal(refused.code, 20, refused.stderr);
+    assert.match(refused.stderr, /ERR_PRISM_DELETE_REFUSED.*--force/);
+    assert.ok(existsSync(join(sb.repo, 'snapshots', `${full.id}.json`)));
+  });
+
+  it("a refused delete's Fix line tells how to delete (--force), not how to restore", () => {
+    const full = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env)).find((m) => m.type === 'full' && m.status === 'completed')!;
+    const refused = prism(['backup', 'delete', full.id, '--confirm'], sb.env);
+    assert.equal(refused.code, 20);
+    const fix = /Fix: (.*)/.exec(refused.stderr)?.[1] ?? '';
+    assert.doesNotMatch(fix, /restore/i, `the Fix line is about restores: ${fix}`);
+    assert.match(fix, /--force/);
+  });
+});
+
+describe('maintenance commands and the repository lock', () => {
+  let sb: Sandbox;
+  before(() => {
+    sb = sandbox();
+    writeDataset(sb.home, { files: 8, seed: 6 });
+    writeFileSync(join(sb.home, 'level-3-cold', 'a.bin'), prngBytes(600 * 1024, 1));
+    assert.equal(prism(['backup', 'create', '--type', 'full'], sb.env).code, 0);
+    rmSync(join(sb.home, 'level-3-cold', 'a.bin'));
+    assert.equal(prism(['backup', 'create', '--type', 'full'], sb.env).code, 0);
+  });
+  after(() => sb.cleanup());
+
+  it('prune and cleanup fail at once with ERR_PRISM_LOCKED naming the holder while a backup runs', async () => {
+    const lock = await RepositoryLock.acquire(new LocalBackend(sb.repo), { kind: 'backup', command: 'prism backup create --type full', clock: systemClock });
+    try {
+      for (const args of [['backup', 'prune'], ['backup', 'cleanup'], ['backup', 'prune', '--dry-run'], ['backup', 'cleanup', '--dry-run']]) {
+        const r = prism(args, sb.env);
+        assert.equal(r.code, 6, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, /ERR_PRISM_LOCKED/);
+        assert.match(r.stderr, new RegExp(`prism backup create --type full.*pid ${process.pid} on ${hostname()}`));
+      }
+      assert.equal(existsSync(join(sb.repo, 'locks', 'exclusive.json')), false, 'the refused command left no lock behind');
+    } finally {
+      await lock.release();
+    }
+  });
+
+  it('with --lock-wait they wait for the backup and then succeed', async () => {
+    for (const cmd of ['prune', 'cleanup']) {
+      const lock = await RepositoryLock.acquire(new LocalBackend(sb.repo), { kind: 'backup', command: 'prism backup create --type full', clock: systemClock });
+      const released = new Promise<void>((resolve) => setTimeout(() => void lock.release().then(resolve), 500));
+      const r = await run(['backup', cmd, '--lock-wait', '5s', '--json'], sb.env);
+      await released;
+      assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
+      assert.equal(json<{ dry_run: boolean }>(r).dry_run, false);
+    }
+    const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
+    assert.equal(list.length, 2, 'manual backups survive cleanup');
+    assert.equal(prism(['backup', 'verify', '--all'], sb.env).code, 0);
+  });
+
+  it('a stale lock of a dead process does not block prune', () => {
+    const pid = deadPid();
+    const now = new Date().toISOString();
+    const info = (kind: string) => JSON.stringify({ kind, pid, host: hostname(), command: 'prism backup create --type full', created: now, refreshed: now });
+    mkdirSync(join(sb.repo, 'locks'), { recursive: true });
+    writeFileSync(join(sb.repo, 'locks', 'backup.json'), info('backup'));
+    writeFileSync(join(sb.repo, 'locks', 'shared-0123456789abcdef01234567.json'), info('backup'));
+    writeFileSync(join(sb.repo, 'locks', 'exclusive.json'), info('exclusive'));
+    // leftovers of the dead process's prune: an unindexed pack
+    const data = join(sb.repo, 'data');
+    const [dir] = readdirSync(data);
+    const [pack] = readdirSync(join(data, dir!));
+    const orphan = `${dir}${'f'.repeat(62)}`;
+    copyFileSync(join(data, dir!, pack!), join(data, dir!, orphan));
+    const r = prism(['backup', 'prune', '--json'], sb.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(json<{ orphanPacks: string[] }>(r).orphanPacks, [`data/${orphan.slice(0, 2)}/${orphan}`]);
+    assert.deepEqual(
+      readdirSync(join(sb.repo, 'locks')).filter((n) => n !== 'backup.json'),
+      [],
+      'the stale shared and exclusive locks are gone and prune released its own',
+    );
+    // prune never needs locks/backup.json; the next backup removes the dead one and runs
+    assert.equal(prism(['backup', 'create', '--type', 'incremental'], sb.env).code, 0);
+    assert.deepEqual(readdirSync(join(sb.repo, 'locks')), []);
+  });
+});
