@@ -9,7 +9,7 @@ import { emptyStats, type IndexedBlob, type Manifest, type Repository } from '..
 import { archive, type ArchivePlan } from '../snapshot/archiver.js';
 import { walkSources } from '../source/fs-walker.js';
 import { uniqueBackupId } from './backup-id.js';
-import { openRepository, type AppContext } from './context.js';
+import { lockRepository, openRepository, type AppContext } from './context.js';
 import { hasCompletedFull, latestCompleted } from './manifests.js';
 
 export interface CreateBackupOptions {
@@ -33,7 +33,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     throw new PrismError('SOURCE_NOT_FOUND', `Source directory not found: ${config.home} does not exist (PRISM_HOME).`, { path: config.home });
   }
   const repo = await openRepository(ctx, { create: true });
-  const lock = await repo.lock('backup', `prism backup create --type ${opts.type}`, opts.lockWaitMs ?? 0).catch((e) => {
+  const lock = await lockRepository(ctx, repo, 'backup', `prism backup create --type ${opts.type}`, opts.lockWaitMs ?? 0).catch((e) => {
     throw fromSystemError(e, `locking the repository at ${config.storagePath}`);
   });
   const started = clock.now();

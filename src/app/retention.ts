@@ -3,7 +3,7 @@ import { PrismError } from '../errors/index.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from '../policy/retention.js';
 import type { PrunePlan } from '../repo/pruner.js';
 import type { Repository } from '../repo/index.js';
-import { openRepository, type AppContext } from './context.js';
+import { lockRepository, openRepository, type AppContext } from './context.js';
 import { loadAll } from './list-backups.js';
 import { pruneLocked, type PruneReport } from './prune-repository.js';
 
@@ -49,7 +49,7 @@ export interface CleanupReport {
 /** Applies the retention policy: removes the manifests it rejects, then prunes. */
 export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; lockWaitMs?: number } = {}): Promise<CleanupReport> {
   const repo = await openRepository(ctx);
-  const lock = await repo.lock('exclusive', 'prism backup cleanup', opts.lockWaitMs ?? 0);
+  const lock = await lockRepository(ctx, repo, 'exclusive', 'prism backup cleanup', opts.lockWaitMs ?? 0);
   try {
     // under the exclusive lock nothing runs: a `running` manifest is a killed attempt (loadAll says so)
     const all = await loadAll(repo, ctx);
@@ -94,7 +94,7 @@ async function refuseDamaged(repo: Repository, what: string): Promise<void> {
  */
 export async function deleteBackup(ctx: AppContext, id: string, opts: { confirm?: boolean; force?: boolean; lockWaitMs?: number }): Promise<DeleteReport> {
   const repo = await openRepository(ctx);
-  const lock = await repo.lock(opts.confirm ? 'exclusive' : 'shared', 'prism backup delete', opts.lockWaitMs ?? 0);
+  const lock = await lockRepository(ctx, repo, opts.confirm ? 'exclusive' : 'shared', 'prism backup delete', opts.lockWaitMs ?? 0);
   try {
     const all = await loadAll(repo, ctx);
     if (opts.confirm) await refuseDamaged(repo, 'delete');

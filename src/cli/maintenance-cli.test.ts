@@ -172,6 +172,7 @@ describe('maintenance commands and the repository lock', () => {
       const r = await run(['backup', cmd, '--lock-wait', '5s', '--json'], sb.env);
       await released;
       assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`Waiting for the repository lock held by \`prism backup create --type full\` \\(pid ${process.pid}`), 'says whom it waits for');
       assert.equal(json<{ dry_run: boolean }>(r).dry_run, false);
     }
     const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
