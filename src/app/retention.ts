@@ -92,7 +92,7 @@ async function refuseDamaged(repo: Repository, what: string): Promise<void> {
  * Deletes one backup (SOP 4.2). Without `confirm` it only reports. A full backup younger than
  * 3 days, or the newest full backup, needs `force` (SOP best practice).
  */
-export async function deleteBackup(ctx: AppContext, id: string, opts: { confirm?: boolean; force?: boolean; lockWaitMs?: number }): Promise<DeleteReport> {
+export async function deleteBackup(ctx: AppContext, id: string, opts: { confirm?: boolean; force?: boolean; prune?: boolean; lockWaitMs?: number }): Promise<DeleteReport> {
   const repo = await openRepository(ctx);
   const lock = await lockRepository(ctx, repo, opts.confirm ? 'exclusive' : 'shared', 'prism backup delete', opts.lockWaitMs ?? 0);
   try {
@@ -122,7 +122,7 @@ export async function deleteBackup(ctx: AppContext, id: string, opts: { confirm?
     await repo.deleteManifest(id);
     ctx.logger.info({ event: 'delete', id, dependants }, `deleted ${id}`);
     report.deleted = true;
-    report.prune = await pruneLocked(ctx, repo, {});
+    if (opts.prune !== false) report.prune = await pruneLocked(ctx, repo, {});
     return report;
   } finally {
     await lock.release();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { LocalBackend } from '../backend/index.js';
@@ -31,6 +31,29 @@ describe('prism backup create on a full disk', () => {
     assert.deepEqual(readdirSync(join(sb.repo), { recursive: true }).filter((n) => String(n).startsWith('data/')), []);
     const [failed] = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
     assert.equal(failed!.error!.code, 'ERR_BACKUP_001');
+  });
+
+  it('prune on a disk filled to the last 64 KB frees the deleted backup\'s space and loses nothing', () => {
+    mount(24);
+    writeFileSync(join(sb.home, 'level-3-cold', 'a.bin'), prngBytes(7 * 1024 * 1024, 31));
+    const a = json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], sb.env));
+    rmSync(join(sb.home, 'level-3-cold', 'a.bin'));
+    writeFileSync(join(sb.home, 'level-3-cold', 'b.bin'), prngBytes(7 * 1024 * 1024, 32));
+    writeFileSync(join(sb.home, 'level-1-hot', 'small.json'), textData(200_000, 5));
+    const b = json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], sb.env));
+    // fill the disk to the last few KB
+    const free = Number(execFileSync('df', ['--output=avail', '-B1', sb.repo]).toString().split('\n')[1]!.trim());
+    writeFileSync(join(sb.repo, 'filler'), Buffer.alloc(Math.max(0, free - 64 * 1024)));
+    assert.equal(prism(['backup', 'delete', a.id, '--confirm', '--force', '--no-prune'], sb.env).code, 0);
+    const prune = prism(['backup', 'prune', '--json'], sb.env);
+    assert.equal(prune.code, 0, prune.stderr);
+    assert.ok(json<{ freedBytes: number }>(prune).freedBytes >= 7 * 1024 * 1024, 'the deleted backup\'s data is gone');
+    assert.equal(prism(['backup', 'verify', '--all'], sb.env).code, 0);
+    // with the space back, backups work again on the same disk
+    rmSync(join(sb.repo, 'filler'));
+    writeFileSync(join(sb.home, 'level-1-hot', 'small.json'), textData(100_000, 6));
+    assert.equal(json<Manifest>(prism(['backup', 'create', '--type', 'incremental', '--json'], sb.env)).status, 'completed');
+    assert.equal(prism(['backup', 'verify', b.id], sb.env).code, 0, 'nothing lost');
   });
 
   it('ENOSPC during the write fails with ERR_BACKUP_001, removes unfinished packs and keeps earlier backups', async () => {

@@ -52,6 +52,19 @@ export class PackWriter {
     return true;
   }
 
+  /**
+   * Takes a whole frame as it is stored (prune copies frames whose blobs are all still used
+   * without recompressing them). `blobs` are [type, id, offset in the plaintext, length].
+   */
+  addFrame(stored: Uint8Array, codec: number, rawLength: number, blobs: Array<[BlobType, string, number, number]>): void {
+    this.closeFrame();
+    const pack = this.openPack();
+    pack.frames.push({ o: pack.out.bytes, l: stored.length, r: rawLength, c: codec, b: blobs });
+    pack.out.write(stored);
+    pack.hash.update(stored);
+    for (const [, id] of blobs) this.seen.add(id);
+  }
+
   /** Commits the pack if it has reached its target size. */
   async maybeFlush(): Promise<void> {
     if (this.pack && this.pack.out.bytes >= this.packTarget) await this.flushPack();

@@ -1,11 +1,12 @@
 import type { Backend } from '../backend/backend.js';
-import type { FrameCompressor } from '../codec/compress.js';
+import { decompress, type FrameCompressor } from '../codec/compress.js';
+import { PrismError } from '../errors/index.js';
 import type { IndexedBlob } from './blob-entry.js';
 import { indexName } from './layout.js';
 import { PackWriter } from './pack-writer.js';
 import type { Repository } from './repository.js';
 import { encodeIndex } from './index-file.js';
-import { sha256Hex } from '../codec/hash.js';
+import { sha256, sha256Hex } from '../codec/hash.js';
 
 export interface PrunePlan {
   packs: number;
@@ -106,9 +107,25 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
   if (repack.size > 0) {
     const writer = new PackWriter(repo.backend, compressor);
     const copied: IndexedBlob[] = [];
-    for (const b of survivors) {
-      if (!repack.has(b.pack)) continue;
-      writer.add(b.type, b.id, await repo.readBlob(b.id));
+    // frames whose blobs are all still used are copied as stored (checked, not recompressed)
+    const blobsInFrame = new Map<string, number>();
+    for (const b of index.entries()) if (repack.has(b.pack)) blobsInFrame.set(frameKey(b), (blobsInFrame.get(frameKey(b)) ?? 0) + 1);
+    const usedInFrame = new Map<string, IndexedBlob[]>();
+    for (const b of survivors) if (repack.has(b.pack)) usedInFrame.set(frameKey(b), [...(usedInFrame.get(frameKey(b)) ?? []), b]);
+    for (const [key, used] of usedInFrame) {
+      const f = used[0]!;
+      if (used.length === blobsInFrame.get(key)) {
+        const stored = await repo.backend.getRange(`data/${f.pack.slice(0, 2)}/${f.pack}`, f.frameOffset, f.frameLength);
+        const plain = decompress(f.codec, stored, f.frameRawLength);
+        for (const b of used) {
+          if (!sha256(plain.subarray(b.blobOffset, b.blobOffset + b.blobLength)).equals(Buffer.from(b.id, 'hex'))) {
+            throw new PrismError('CHECKSUM_MISMATCH', `Prune stopped: chunk ${b.id.slice(0, 12)} in pack ${b.pack.slice(0, 12)} is damaged; nothing was lost. Run \`prism backup verify --all\`.`, { blob: b.id });
+          }
+        }
+        writer.addFrame(stored, f.codec, f.frameRawLength, used.map((b) => [b.type, b.id, b.blobOffset, b.blobLength]));
+      } else {
+        for (const b of used) writer.add(b.type, b.id, await repo.readBlob(b.id));
+      }
       await writer.maybeFlush();
       copied.push(...writer.takeWritten());
     }
@@ -119,6 +136,10 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
     for (const p of plan.repackPacks) await repo.backend.delete(`data/${p.slice(0, 2)}/${p}`);
   }
   return { ...plan, newPacks, indexFiles: current ? 1 : 0 };
+}
+
+function frameKey(b: IndexedBlob): string {
+  return `${b.pack}:${b.frameOffset}`;
 }
 
 /** Writes one index file with `blobs`, then deletes every other index file. Returns its name. */

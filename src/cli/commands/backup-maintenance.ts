@@ -74,11 +74,12 @@ export function registerBackupMaintenance(backup: Command): void {
     .argument('<backup-id>')
     .option('--confirm', 'delete it')
     .option('--force', 'also a full backup younger than 3 days or the newest full backup')
+    .option('--no-prune', 'remove the backup only; leave its data for a later `prism backup prune`')
     .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
     .option('--json', 'print as JSON')
     .action(
-      runAction(async (id: string, opts: { confirm?: boolean; force?: boolean; json?: boolean; lockWait?: string }) => {
-        const r = await deleteBackup(cliContext(), id, { confirm: opts.confirm ?? false, force: opts.force ?? false, ...lockWait(opts.lockWait) });
+      runAction(async (id: string, opts: { confirm?: boolean; force?: boolean; prune: boolean; json?: boolean; lockWait?: string }) => {
+        const r = await deleteBackup(cliContext(), id, { confirm: opts.confirm ?? false, force: opts.force ?? false, prune: opts.prune, ...lockWait(opts.lockWait) });
         if (opts.json) return printJson(r);
         if (r.dependants.length > 0) {
           out(`WARNING: ${r.dependants.length} backup(s) have ${id} in their lineage: ${r.dependants.join(', ')}.`);
