@@ -16,14 +16,17 @@ export type PruneReport = (PrunePlan | PruneResult) & { dry_run: boolean; refere
 /** Every blob (trees and chunks) the given backups reference: what prune must keep. */
 export async function referencedBlobs(repo: Repository, manifests: readonly Manifest[]): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const m of manifests) {
-    if (!m.tree) continue;
-    out.add(m.tree);
-    for await (const { node } of walkTree(repo, m.tree)) {
-      if (node.subtree) out.add(node.subtree);
+  // a tree already seen (the same directory in another backup) is not read again: memory and
+  // time grow with the distinct data, not with the number of backups
+  const visit = async (tree: string): Promise<void> => {
+    if (out.has(tree)) return;
+    out.add(tree);
+    for await (const { node } of walkTree(repo, tree, '', { recursive: false })) {
+      if (node.subtree) await visit(node.subtree);
       for (const c of node.content ?? []) out.add(c);
     }
-  }
+  };
+  for (const m of manifests) if (m.tree) await visit(m.tree);
   return out;
 }
 

@@ -16,7 +16,7 @@ export function isSafeName(name: string): boolean {
  * Every entry of a backup tree, parents before children, in name order. A name that could
  * escape the target (crafted or damaged manifest) stops the walk with REPO_CORRUPT.
  */
-export async function* walkTree(repo: Repository, treeId: string, prefix = ''): AsyncGenerator<TreeEntry> {
+export async function* walkTree(repo: Repository, treeId: string, prefix = '', opts: { recursive?: boolean } = {}): AsyncGenerator<TreeEntry> {
   const tree = await repo.readTree(treeId);
   let previous: string | undefined;
   for (const node of tree.nodes) {
@@ -32,11 +32,9 @@ export async function* walkTree(repo: Repository, treeId: string, prefix = ''): 
       });
     }
     const path = prefix ? `${prefix}/${node.name}` : node.name;
+    if (node.type === 'dir' && typeof node.subtree !== 'string') throw new PrismError('REPO_CORRUPT', `Directory ${path} in the backup has no subtree.`, { path });
     yield { path, node };
-    if (node.type === 'dir') {
-      if (typeof node.subtree !== 'string') throw new PrismError('REPO_CORRUPT', `Directory ${path} in the backup has no subtree.`, { path });
-      yield* walkTree(repo, node.subtree, path);
-    }
+    if (node.type === 'dir' && opts.recursive !== false) yield* walkTree(repo, node.subtree!, path);
   }
 }
 

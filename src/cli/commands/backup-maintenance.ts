@@ -70,25 +70,29 @@ export function registerBackupMaintenance(backup: Command): void {
     );
   backup
     .command('delete')
-    .description('delete one backup (shows what would happen unless --confirm)')
-    .argument('<backup-id>')
-    .option('--confirm', 'delete it')
+    .description('delete backups (shows what would happen unless --confirm), then prune their data')
+    .argument('<backup-id...>', 'one or more backup ids')
+    .option('--confirm', 'delete them')
     .option('--force', 'also a full backup younger than 3 days or the newest full backup')
-    .option('--no-prune', 'remove the backup only; leave its data for a later `prism backup prune`')
+    .option('--no-prune', 'remove the backups only; leave their data for a later `prism backup prune`')
     .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
     .option('--json', 'print as JSON')
     .action(
-      runAction(async (id: string, opts: { confirm?: boolean; force?: boolean; prune: boolean; json?: boolean; lockWait?: string }) => {
-        const r = await deleteBackup(cliContext(), id, { confirm: opts.confirm ?? false, force: opts.force ?? false, prune: opts.prune, ...lockWait(opts.lockWait) });
-        if (opts.json) return printJson(r);
-        if (r.dependants.length > 0) {
-          out(`WARNING: ${r.dependants.length} backup(s) have ${id} in their lineage: ${r.dependants.join(', ')}.`);
-          out('  Their data stays intact: every prism backup is a complete snapshot; only their chain will start later.');
+      runAction(async (ids: string[], opts: { confirm?: boolean; force?: boolean; prune: boolean; json?: boolean; lockWait?: string }) => {
+        const ctx = cliContext();
+        const reports = [];
+        for (const id of ids) reports.push(await deleteBackup(ctx, id, { confirm: opts.confirm ?? false, force: opts.force ?? false, prune: false, ...lockWait(opts.lockWait) }));
+        const prune = opts.confirm && opts.prune ? await pruneRepository(ctx, lockWait(opts.lockWait)) : null;
+        if (opts.json) return printJson(ids.length === 1 ? { ...reports[0]!, prune } : { backups: reports, prune });
+        for (const r of reports) {
+          if (r.dependants.length > 0) {
+            out(`WARNING: ${r.dependants.length} backup(s) have ${r.id} in their lineage: ${r.dependants.join(', ')}.`);
+            out('  Their data stays intact: every prism backup is a complete snapshot; only their chain will start later.');
+          }
+          if (r.refused_reason) out(`Note: ${r.id}: ${r.refused_reason}; deleting it needs --force (SOP 4.2 best practice).`);
+          out(r.deleted ? `Deleted ${r.id}.` : `Nothing deleted. Run \`prism backup delete ${r.id} --confirm\` to delete it.`);
         }
-        if (r.refused_reason) out(`Note: ${r.refused_reason}; deleting it needs --force (SOP 4.2 best practice).`);
-        if (!r.deleted) return out(`Nothing deleted. Run \`prism backup delete ${id} --confirm\` to delete it.`);
-        out(`Deleted ${id}.`);
-        if (r.prune) out(renderPrune({ ...r.prune, dry_run: false, referenced_blobs: 0 }));
+        if (prune) out(renderPrune(prune));
       }),
     );
   backup
