@@ -126,6 +126,8 @@ function main() {
       return 1;
     })
     .then((code) => {
+      // a failure keeps its evidence
+      if (code !== 0) opts.keep = true;
       cleanup();
       if (opts.keep) console.log(`kept ${root}`);
       process.exitCode = code;
@@ -261,7 +263,11 @@ async function torture(opts, root) {
       nextOk = false;
       if (next.code !== 0) problems.push(`next backup exited ${next.code}: ${next.stderr.trim()}`);
       if (prune.code !== 0) problems.push(`next prune exited ${prune.code}: ${prune.stderr.trim()}`);
-      if (check.code !== 0) problems.push(`verify after the next prune exited ${check.code}: ${(check.stdout + check.stderr).trim().split('\n').slice(-5).join(' | ')}`);
+      if (check.code !== 0) {
+        problems.push(`verify after the next prune exited ${check.code}: ${(check.stdout + check.stderr).trim().split('\n').slice(-5).join(' | ')}`);
+        console.log(prism(['backup', 'verify', '--all', '--no-read-data', '--verbose']).stdout);
+        console.log(`next backup: ${next.stderr}\nnext prune: ${prune.stderr}`);
+      }
       if (leftLocks.length > 0) problems.push(`locks left: ${leftLocks.join(', ')}`);
     }
     runsDone++;
