@@ -57,41 +57,6 @@ function usage(error) {
   process.exit(error ? 2 : 0);
 }
 
-/** mulberry32: reproducible choices. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Incompressible reproducible bytes (xorshift32). */
-function randomBytes(length, seed) {
-  const buf = Buffer.alloc(length);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i + 4 <= length; i += 4) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    buf.writeUInt32LE(x, i);
-  }
-  return buf;
-}
-
-const WORDS = ['session', 'gateway', 'request', 'token', 'user', 'latency', 'error', 'cache', 'route', 'tenant', 'plugin', 'config'];
-/** Gateway-like JSON lines (compressible). */
-function textData(n, seed) {
-  const rnd = prng(seed);
-  let s = '';
-  while (s.length < n) s += `{"id":${(rnd() * 1e6) | 0},"event":"${WORDS[(rnd() * WORDS.length) | 0]}","msg":"${WORDS[(rnd() * WORDS.length) | 0]}"}\n`;
-  return s.slice(0, n);
-}
-
 /** relative path → sha256 of every regular file under dir (logs/ and temp/ are not backed up). */
 function hashTree(dir, prefix = '') {
   const out = [];
@@ -139,6 +104,7 @@ async function torture(opts, root) {
   const { loadConfig } = await import(pathToFileURL(join(DIST, 'config', 'index.js')).href);
   const { FixedClock } = await import(pathToFileURL(join(DIST, 'core', 'clock.js')).href);
   const { silentLogger } = await import(pathToFileURL(join(DIST, 'core', 'logger.js')).href);
+  const { prng, prngBytes: randomBytes, textData } = await import(pathToFileURL(join(DIST, 'testing', 'fixtures.js')).href);
 
   const home = join(root, 'home');
   const repo = join(root, 'repo');
