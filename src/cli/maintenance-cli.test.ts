@@ -9,12 +9,15 @@ import { systemClock } from '../core/clock.js';
 import { RepositoryLock, type Manifest } from '../repo/index.js';
 import { hashTree, json, prism, prismAsync, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 
-function run(args: string[], env: Record<string, string>): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(args: string[], env: Record<string, string>, onStderr: (text: string) => void = () => {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const p = prismAsync(args, env);
   let stdout = '';
   let stderr = '';
   p.stdout.on('data', (d) => (stdout += d));
-  p.stderr.on('data', (d) => (stderr += d));
+  p.stderr.on('data', (d) => {
+    stderr += d;
+    onStderr(stderr);
+  });
   return new Promise((resolve) => p.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
 }
 
@@ -168,8 +171,11 @@ describe('maintenance commands and the repository lock', () => {
   it('with --lock-wait they wait for the backup and then succeed', async () => {
     for (const cmd of ['prune', 'cleanup']) {
       const lock = await RepositoryLock.acquire(new LocalBackend(sb.repo), { kind: 'backup', command: 'prism backup create --type full', clock: systemClock });
-      const released = new Promise<void>((resolve) => setTimeout(() => void lock.release().then(resolve), 500));
-      const r = await run(['backup', cmd, '--lock-wait', '5s', '--json'], sb.env);
+      // the lock goes once the command says it waits (however slow its start-up on a busy machine)
+      let released: Promise<void> | undefined;
+      const r = await run(['backup', cmd, '--lock-wait', '30s', '--json'], sb.env, (text) => {
+        if (!released && text.includes('Waiting for the repository lock')) released = lock.release();
+      });
       await released;
       assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`Waiting for the repository lock held by \`prism backup create --type full\` \\(pid ${process.pid}`), 'says whom it waits for');
