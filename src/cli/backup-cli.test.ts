@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { LocalBackend } from '../backend/index.js';
 import { systemClock } from '../core/clock.js';
 import { RepositoryLock, type Manifest } from '../repo/index.js';
-import { json, prism, prismAsync, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { PRISM_BIN, json, prism, prismAsync, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 
 describe('prism CLI: init, backup create, list, info, stats', () => {
   let sb: Sandbox;
@@ -82,6 +82,15 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
     const j = prism(['backup', 'create', '--type', 'x', '--json'], sb.env);
     assert.equal(json<{ error: { code: string } }>(j).error.code, 'ERR_PRISM_ARGS');
     assert.equal(existsSync(sb.repo), false, 'no repository created by bad input');
+  });
+
+  it('a reader that goes away (prism … | true) ends the command quietly, without a stack trace', () => {
+    prism(['init'], sb.env);
+    writeDataset(sb.home, { files: 2 });
+    assert.equal(prism(['backup', 'create'], sb.env).code, 0);
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${PRISM_BIN}" backup stats | true; echo "rc=\${PIPESTATUS[0]}" >&2`], { env: { ...process.env, ...sb.env }, encoding: 'utf8' });
+    assert.doesNotMatch(r.stderr, /EPIPE|at /);
+    assert.match(r.stderr, /rc=0/);
   });
 
   it('unknown ids and a missing repository give clear errors', () => {
