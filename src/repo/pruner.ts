@@ -31,7 +31,8 @@ interface PackUse {
   size: number;
   /** Stored bytes of the frames (the pack less its header and trailer). */
   frameBytes: number;
-  frames: Set<number>;
+  /** Per frame: stored length, and whether every blob the index lists in it is referenced. */
+  frames: Map<number, { length: number; allUsed: boolean; anyUsed: boolean }>;
   usedBytes: number;
 }
 
@@ -53,13 +54,25 @@ export async function planPrune(repo: Repository, referenced: ReadonlySet<string
   const use = new Map<string, PackUse>();
   for (const b of index.entries()) {
     let u = use.get(b.pack);
-    if (!u) use.set(b.pack, (u = { size: sizes.get(b.pack) ?? 0, frameBytes: 0, frames: new Set(), usedBytes: 0 }));
-    if (!u.frames.has(b.frameOffset)) {
-      u.frames.add(b.frameOffset);
+    if (!u) use.set(b.pack, (u = { size: sizes.get(b.pack) ?? 0, frameBytes: 0, frames: new Map(), usedBytes: 0 }));
+    let f = u.frames.get(b.frameOffset);
+    if (!f) {
+      u.frames.set(b.frameOffset, (f = { length: b.frameLength, allUsed: true, anyUsed: false }));
       u.frameBytes += b.frameLength;
     }
+    if (referenced.has(b.id)) f.anyUsed = true;
+    else f.allUsed = false;
+  }
+  // A frame whose listed blobs are all referenced is wholly used, whatever else its bytes hold
+  // (a frame copied by an earlier prune keeps bytes of blobs it no longer lists): repacking it
+  // would copy it unchanged. In other frames the used share is proportional to the blobs.
+  for (const b of index.entries()) {
+    const u = use.get(b.pack)!;
+    const f = u.frames.get(b.frameOffset)!;
+    if (f.allUsed) continue;
     if (referenced.has(b.id)) u.usedBytes += b.frameRawLength ? (b.frameLength * b.blobLength) / b.frameRawLength : 0;
   }
+  for (const u of use.values()) for (const f of u.frames.values()) if (f.allUsed && f.anyUsed) u.usedBytes += f.length;
   const plan: PrunePlan = { packs: use.size, unusedPacks: [], repackPacks: [], orphanPacks: [], unusedBytes: 0, freedBytes: 0, repackBytes: 0, keptUnusedBytes: 0 };
   for (const [pack, size] of sizes) if (!use.has(pack)) orphans.push([`data/${pack.slice(0, 2)}/${pack}`, size]);
   for (const [path, size] of orphans) {
@@ -133,7 +146,10 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
     newPacks = writer.packsWritten;
     const final = [...survivors.filter((b) => !repack.has(b.pack)), ...copied];
     current = await replaceIndex(repo.backend, final);
-    for (const p of plan.repackPacks) await repo.backend.delete(`data/${p.slice(0, 2)}/${p}`);
+    // a copy can come out byte for byte the same as its source, and so under the same name:
+    // never delete a pack the new index names
+    const written = new Set(copied.map((b) => b.pack));
+    for (const p of plan.repackPacks) if (!written.has(p)) await repo.backend.delete(`data/${p.slice(0, 2)}/${p}`);
   }
   return { ...plan, newPacks, indexFiles: current ? 1 : 0 };
 }
