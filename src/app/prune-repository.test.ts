@@ -1,30 +1,20 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalBackend } from '../backend/index.js';
 import { FixedClock } from '../core/clock.js';
 import { Repository, type Manifest } from '../repo/index.js';
-import { appContext, hashTree, prngBytes, readBackTree, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { appContext, hashTree, prngBytes, readBackTree, sandbox, writeDataset, type Sandbox, sizeListing } from '../testing/fixtures.js';
 import type { AppContext } from './context.js';
 import { createBackup } from './create-backup.js';
 import { pruneRepository } from './prune-command.js';
 import { verifyBackups } from './verify-backups.js';
 
 /** Every file of `dir` → its size. */
-function listing(dir: string, prefix = ''): Map<string, number> {
-  const out = new Map<string, number>();
-  if (!existsSync(dir)) return out;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) for (const [p, s] of listing(join(dir, e.name), rel)) out.set(p, s);
-    else out.set(rel, statSync(join(dir, e.name)).size);
-  }
-  return out;
-}
 
 /** Pack ids under data/. */
-const packs = (sb: Sandbox) => new Set([...listing(join(sb.repo, 'data')).keys()].map((p) => p.slice(p.lastIndexOf('/') + 1)));
+const packs = (sb: Sandbox) => new Set([...sizeListing(join(sb.repo, 'data')).keys()].map((p) => p.slice(p.lastIndexOf('/') + 1)));
 const newPacks = (before: Set<string>, after: Set<string>) => [...after].filter((p) => !before.has(p));
 
 async function filesOf(sb: Sandbox, m: Manifest): Promise<Map<string, string>> {
@@ -82,9 +72,9 @@ describe('pruneRepository on a real repository', () => {
   after(() => sb.cleanup());
 
   it('a dry run changes no file and plans: unused packs deleted, a slightly unused pack kept at 5 % and repacked at 0 %', async () => {
-    const before = listing(sb.repo);
+    const before = sizeListing(sb.repo);
     const plan = await pruneRepository(ctx, { dryRun: true });
-    assert.deepEqual(listing(sb.repo), before, 'the dry run with the default threshold changes nothing');
+    assert.deepEqual(sizeListing(sb.repo), before, 'the dry run with the default threshold changes nothing');
     assert.equal(plan.dry_run, true);
     assert.deepEqual([...plan.unusedPacks].sort(), [...xPacks].sort(), "x's pack is used by nothing else");
     assert.deepEqual(plan.repackPacks, [], "f1's pack is well under 5 % unused");
@@ -93,14 +83,14 @@ describe('pruneRepository on a real repository', () => {
     assert.ok(plan.freedBytes >= 1024 * 1024, `the 1 MiB random file is freed: ${plan.freedBytes}`);
 
     const strict = await pruneRepository(ctx, { dryRun: true, maxUnused: 0 });
-    assert.deepEqual(listing(sb.repo), before, 'the dry run with --max-unused 0 changes nothing');
+    assert.deepEqual(sizeListing(sb.repo), before, 'the dry run with --max-unused 0 changes nothing');
     assert.deepEqual(strict.repackPacks, f1Packs, 'at 0 % the partly used pack is repacked');
     assert.deepEqual([...strict.unusedPacks].sort(), [...xPacks].sort());
     assert.equal(strict.keptUnusedBytes, 0);
   });
 
   it('deletes the packs only a deleted backup used, repacks the partly used one at --max-unused 0, keeps the rest readable', async () => {
-    const sizeBefore = [...listing(sb.repo).values()].reduce((a, b) => a + b, 0);
+    const sizeBefore = [...sizeListing(sb.repo).values()].reduce((a, b) => a + b, 0);
     const packsBefore = packs(sb);
     const r = await pruneRepository(ctx, { maxUnused: 0 });
     assert.equal(r.dry_run, false);
@@ -109,8 +99,8 @@ describe('pruneRepository on a real repository', () => {
     for (const p of f1Packs) assert.equal(after.has(p), false, `repacked pack ${p} is deleted`);
     const created = newPacks(packsBefore, after);
     assert.ok('newPacks' in r && r.newPacks === created.length && created.length >= 1, `the used data of the repacked pack went to new packs: ${JSON.stringify(r)}`);
-    assert.equal(listing(join(sb.repo, 'index')).size, 1, 'one index file is left');
-    assert.ok([...listing(sb.repo).values()].reduce((a, b) => a + b, 0) < sizeBefore - 1024 * 1024);
+    assert.equal(sizeListing(join(sb.repo, 'index')).size, 1, 'one index file is left');
+    assert.ok([...sizeListing(sb.repo).values()].reduce((a, b) => a + b, 0) < sizeBefore - 1024 * 1024);
 
     const verify = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
     assert.equal(verify.ok, true, JSON.stringify(verify.backups.filter((b) => !b.ok)));
@@ -126,10 +116,10 @@ describe('pruneRepository on a real repository', () => {
     const orphan = `ab${'0123456789abcdef'.repeat(4).slice(2)}`;
     mkdirSync(join(sb.repo, 'data', 'ab'), { recursive: true });
     copyFileSync(join(sb.repo, 'data', some!.slice(0, 2), some!), join(sb.repo, 'data', 'ab', orphan));
-    const before = listing(sb.repo);
+    const before = sizeListing(sb.repo);
     const plan = await pruneRepository(ctx, { dryRun: true });
     assert.deepEqual(plan.orphanPacks, [`data/${orphan.slice(0, 2)}/${orphan}`]);
-    assert.deepEqual(listing(sb.repo), before, 'the dry run leaves the orphan');
+    assert.deepEqual(sizeListing(sb.repo), before, 'the dry run leaves the orphan');
     const r = await pruneRepository(ctx, {});
     assert.deepEqual(r.orphanPacks, [`data/${orphan.slice(0, 2)}/${orphan}`]);
     assert.equal(existsSync(join(sb.repo, 'data', 'ab', orphan)), false, 'the orphan is deleted');

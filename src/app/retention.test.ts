@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -8,7 +8,7 @@ import { LocalBackend } from '../backend/index.js';
 import { FixedClock } from '../core/clock.js';
 import type { BackupType } from '../core/types.js';
 import { Repository, type Manifest } from '../repo/index.js';
-import { appContext, hashTree, prngBytes, readBackTree, sandbox, textData, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { appContext, hashTree, prngBytes, readBackTree, sandbox, textData, writeDataset, type Sandbox, sizeListing } from '../testing/fixtures.js';
 import { createBackup } from './create-backup.js';
 import { listBackups } from './list-backups.js';
 import { cleanupBackups, deleteBackup, policyReport } from './retention.js';
@@ -19,18 +19,8 @@ const DAY = 86_400_000;
 const DIST = fileURLToPath(new URL('..', import.meta.url));
 
 /** Every file of the repository → its size (the "listing with sizes" the dry-run checks compare). */
-function listing(dir: string, prefix = ''): Map<string, number> {
-  const out = new Map<string, number>();
-  if (!existsSync(dir)) return out;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) for (const [p, s] of listing(join(dir, e.name), rel)) out.set(p, s);
-    else out.set(rel, statSync(join(dir, e.name)).size);
-  }
-  return out;
-}
 
-const repoBytes = (dir: string) => [...listing(dir).values()].reduce((a, b) => a + b, 0);
+const repoBytes = (dir: string) => [...sizeListing(dir).values()].reduce((a, b) => a + b, 0);
 
 async function openRepo(sb: Sandbox): Promise<Repository> {
   const repo = await Repository.open(new LocalBackend(sb.repo), new FixedClock(NOW));
@@ -135,9 +125,9 @@ describe('cleanupBackups: the retention policy applied to a real repository', ()
   });
 
   it('a dry run and the real run make the same decisions; the real run removes them, frees space and keeps the rest intact', async () => {
-    const before = listing(sb.repo);
+    const before = sizeListing(sb.repo);
     const dry = await cleanupBackups(t.ctx(0), { dryRun: true });
-    assert.deepEqual(listing(sb.repo), before, 'the dry run changes no file of the repository');
+    assert.deepEqual(sizeListing(sb.repo), before, 'the dry run changes no file of the repository');
     assert.equal(dry.dry_run, true);
 
     const expectedRemoved = [ids.I4, ids.I3, ids.I2, ids.F2, ids.failedOld, ids.I1, ids.F1];
@@ -235,7 +225,7 @@ describe('cleanupBackups: a damaged manifest', () => {
     t.change(42);
     await t.backup(1, 'full');
     writeFileSync(join(sb.repo, 'snapshots', `${damaged.id}.json`), '{"format": 1, "id": "trunc');
-    const before = listing(sb.repo);
+    const before = sizeListing(sb.repo);
 
     const isCorrupt = (e: { code?: string }) => e.code === 'REPO_CORRUPT';
     const dry = await cleanupBackups(t.ctx(0), { dryRun: true }).then(
@@ -249,7 +239,7 @@ describe('cleanupBackups: a damaged manifest', () => {
     const problems: string[] = [];
     if (!isCorrupt(real as { code?: string })) problems.push('the real run did not refuse');
     if (!existsSync(join(sb.repo, 'snapshots', `${old.id}.json`))) problems.push(`the real run failed with ${(real as { code?: string }).code} but had already removed ${old.id}`);
-    else if (JSON.stringify([...listing(sb.repo)]) !== JSON.stringify([...before])) problems.push('the refused real run changed files');
+    else if (JSON.stringify([...sizeListing(sb.repo)]) !== JSON.stringify([...before])) problems.push('the refused real run changed files');
     if (!isCorrupt(dry as { code?: string })) {
       const plan = dry as { removed: string[]; prune: { freedBytes: number } };
       problems.push(`the dry run did not refuse: it reported removing ${plan.removed.join(', ')} and freeing ${plan.prune.freedBytes} bytes (including the damaged backup's data)`);
@@ -283,7 +273,7 @@ describe('deleteBackup', () => {
   after(() => sb.cleanup());
 
   it('without confirm changes nothing and lists the dependants', async () => {
-    const before = listing(sb.repo);
+    const before = sizeListing(sb.repo);
     const r = await deleteBackup(t.ctx(0), ids.I1!, {});
     assert.equal(r.deleted, false);
     assert.deepEqual(r.dependants, [ids.I2, ids.I3]);
@@ -292,7 +282,7 @@ describe('deleteBackup', () => {
     const full = await deleteBackup(t.ctx(0), ids.F1!, {});
     assert.deepEqual(full.dependants, [ids.I1, ids.I2, ids.I3]);
     assert.equal(full.refused_reason, null, 'an old full that is not the newest needs no force');
-    assert.deepEqual(listing(sb.repo), before, 'no file changed');
+    assert.deepEqual(sizeListing(sb.repo), before, 'no file changed');
   });
 
   it('deleting an incremental with dependants keeps the dependants fully restorable and frees its own data', async () => {
@@ -311,12 +301,12 @@ describe('deleteBackup', () => {
   });
 
   it('the newest full and a full younger than 3 days need force', async () => {
-    const before = listing(sb.repo);
+    const before = sizeListing(sb.repo);
     const newest = await deleteBackup(t.ctx(0), ids.F3!, {});
     assert.match(newest.refused_reason ?? '', /newest completed full/);
     await assert.rejects(deleteBackup(t.ctx(0), ids.F3!, { confirm: true }), (e: { code?: string; message?: string }) => e.code === 'DELETE_REFUSED' && /--force/.test(e.message ?? ''));
     await assert.rejects(deleteBackup(t.ctx(0), ids.F2!, { confirm: true }), (e: { code?: string; message?: string }) => e.code === 'DELETE_REFUSED' && /younger than 3 days/.test(e.message ?? ''));
-    assert.deepEqual(listing(sb.repo), before, 'a refused delete changes nothing');
+    assert.deepEqual(sizeListing(sb.repo), before, 'a refused delete changes nothing');
 
     const young = await deleteBackup(t.ctx(0), ids.F2!, { confirm: true, force: true });
     assert.equal(young.deleted, true);

@@ -1,22 +1,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
+
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ObjectNotFoundError } from './backend.js';
 import { LocalBackend } from './local-backend.js';
+import { tempRootForFile } from '../testing/fixtures.js';
 
-let root: string;
-before(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'prism-test-'));
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const tempRoot = tempRootForFile();
 
 let n = 0;
 function fresh(): { backend: LocalBackend; dir: string } {
-  const dir = path.join(root, `b-${n++}`);
+  const dir = path.join(tempRoot(), `b-${n++}`);
   return { backend: new LocalBackend(dir), dir };
 }
 
@@ -33,7 +28,7 @@ function allFiles(dir: string): string[] {
 const tempFiles = (dir: string): string[] => allFiles(dir).filter((f) => path.posix.basename(f).startsWith('.tmp-'));
 
 describe('LocalBackend', () => {
-  it('reports its root as location', () => {
+  it('reports its tempRoot() as location', () => {
     const { backend, dir } = fresh();
     assert.equal(backend.location, dir);
     assert.equal(backend.root, dir);
@@ -114,7 +109,7 @@ describe('LocalBackend', () => {
     });
   });
 
-  it('list returns sorted names recursively, relative to the root with /', async () => {
+  it('list returns sorted names recursively, relative to the tempRoot() with /', async () => {
     const { backend } = fresh();
     const names = ['data/ff/ff01', 'data/00/0001', 'data/00/0002', 'data/7a/7abc', 'index/beef', 'snapshots/s1.json'];
     for (const name of names) await backend.put(name, Buffer.from(name));
@@ -165,15 +160,15 @@ describe('LocalBackend', () => {
     assert.equal((await backend.get('locks/x.json')).toString(), `w${winner}`);
   });
 
-  it('rejects names that escape the root', async () => {
+  it('rejects names that escape the tempRoot()', async () => {
     const { backend } = fresh();
     await assert.rejects(backend.put('../outside', Buffer.from('x')), /invalid object name/);
     await assert.rejects(backend.get('/etc/passwd'), /invalid object name/);
     await assert.rejects(backend.put('data/../../x', Buffer.from('x')), /invalid object name/);
-    assert.equal(fs.existsSync(path.join(root, 'outside')), false);
+    assert.equal(fs.existsSync(path.join(tempRoot(), 'outside')), false);
   });
 
-  it('space() returns positive numbers, also before the root exists', async () => {
+  it('space() returns positive numbers, also before the tempRoot() exists', async () => {
     const { backend, dir } = fresh();
     assert.equal(fs.existsSync(dir), false);
     const s = await backend.space();

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { PrismError } from '../errors/index.js';
 import { loadConfig } from './load-config.js';
 import { configFilePath, expandHome, prismHome } from './paths.js';
+import { tempRootForFile } from '../testing/fixtures.js';
 
 /** The example of SOP §9.1, verbatim. */
 const SOP_EXAMPLE = `{
@@ -36,18 +37,12 @@ const SOP_EXAMPLE = `{
 }
 `;
 
-let root: string;
-before(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'prism-test-'));
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const tempRoot = tempRootForFile();
 
 let n = 0;
 /** A fresh PRISM_HOME, optionally with config/backup.json. */
 function home(config?: string | object): string {
-  const dir = path.join(root, `home-${n++}`);
+  const dir = path.join(tempRoot(), `home-${n++}`);
   fs.mkdirSync(dir, { recursive: true });
   if (config !== undefined) {
     fs.mkdirSync(path.join(dir, 'config'));
@@ -180,7 +175,7 @@ describe('loadConfig: storage path', () => {
   it('resolves a relative storage_path against PRISM_HOME and keeps absolute ones', () => {
     const h = home({ backup: { storage_path: 'backups' } });
     assert.equal(loadConfig({ PRISM_HOME: h }).storagePath, path.join(h, 'backups'));
-    const abs = path.join(root, 'abs-backups');
+    const abs = path.join(tempRoot(), 'abs-backups');
     assert.equal(loadConfig({ PRISM_HOME: home({ backup: { storage_path: abs } }) }).storagePath, abs);
   });
 

@@ -2,28 +2,23 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { LocalBackend } from '../backend/local-backend.js';
 import { FixedClock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
 import { LOCK_STALE_MS, RepositoryLock, backupLockHeld, isStale, type LockInfo, type LockKind } from './lock.js';
+import { tempRootForFile } from '../testing/fixtures.js';
 
 /** Above the Linux pid limit (2^22), so no such process can exist. */
 const DEAD_PID = 2 ** 22 + 12345;
 const OTHER_HOST = 'some-other-host.example';
 const START = new Date('2026-02-07T02:00:00.000Z');
 
-let root: string;
-before(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'prism-test-'));
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const tempRoot = tempRootForFile();
 
 let n = 0;
 function fresh(): { backend: LocalBackend; clock: FixedClock; dir: string } {
-  const dir = path.join(root, `repo-${n++}`);
+  const dir = path.join(tempRoot(), `repo-${n++}`);
   fs.mkdirSync(dir);
   return { backend: new LocalBackend(dir), clock: new FixedClock(START), dir };
 }

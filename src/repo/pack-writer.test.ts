@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
+
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { LocalBackend } from '../backend/local-backend.js';
 import { CODEC, FrameCompressor, decompress, type CompressionSettings } from '../codec/compress.js';
 import { BLOB_TYPE, type BlobType, type IndexedBlob } from './blob-entry.js';
 import { FRAME_SOLO_BYTES, FRAME_TARGET_BYTES, PACK_END_MAGIC, PACK_MAGIC, packName } from './layout.js';
 import { decodeTrailer, encodeTrailer, type PackTrailer } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
-import { prngBytes } from '../testing/fixtures.js';
+import { prngBytes, tempRootForFile } from '../testing/fixtures.js';
 
 const ZSTD: CompressionSettings = { enabled: true, algorithm: 'zstd', level: 3 };
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -26,17 +26,11 @@ interface Original {
   data: Buffer;
 }
 
-let root: string;
-before(() => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'prism-test-'));
-});
-after(() => {
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const tempRoot = tempRootForFile();
 
 let n = 0;
 function freshBackend(): { backend: LocalBackend; dir: string } {
-  const dir = path.join(root, `repo-${n++}`);
+  const dir = path.join(tempRoot(), `repo-${n++}`);
   return { backend: new LocalBackend(dir), dir };
 }
 

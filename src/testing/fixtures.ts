@@ -1,7 +1,8 @@
 /** Helpers shared by the tests: temporary data directories, the CLI as a process, tree read-back. */
 import { spawn, spawnSync } from 'node:child_process';
+import { after, before } from 'node:test';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -158,6 +159,28 @@ export function hashTree(dir: string, skip: string[] = ['logs', 'temp'], prefix 
     const full = join(dir, e.name);
     if (e.isDirectory()) for (const [p, h] of hashTree(full, skip, rel)) out.set(p, h);
     else if (e.isFile()) out.set(rel, createHash('sha256').update(readFileSync(full)).digest('hex'));
+  }
+  return out;
+}
+
+/** A temporary directory for the whole test file: made before its tests, removed after. Returns its path getter. */
+export function tempRootForFile(): () => string {
+  let root = '';
+  before(() => {
+    root = mkdtempSync(join(tmpdir(), 'prism-test-'));
+  });
+  after(() => rmSync(root, { recursive: true, force: true }));
+  return () => root;
+}
+
+/** relative path → size of every file under dir (an empty map when dir is missing). */
+export function sizeListing(dir: string, prefix = ''): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!existsSync(dir)) return out;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) for (const [p, size] of sizeListing(join(dir, e.name), rel)) out.set(p, size);
+    else out.set(rel, statSync(join(dir, e.name)).size);
   }
   return out;
 }
