@@ -83,7 +83,13 @@ describe('loadConfig: defaults', () => {
       incremental_backups_age_days: 30,
       max_total_backups: 50,
     });
-    assert.deepEqual(b.schedule, { full_backup: '0 2 * * 0', incremental_backup: '0 3 * * 1-5', cleanup: '0 4 * * 0' });
+    assert.deepEqual(b.schedule, { full_backup: '0 2 * * 0', incremental_backup: '0 3 * * 1-5', cleanup: '0 4 * * 0', verify: '30 4 * * *', drill: '0 5 1 * *' });
+    assert.deepEqual(b.alerts, { repeat_interval_minutes: 240, webhook_retries: 3, webhook_timeout_ms: 5000 });
+    assert.deepEqual(b.drill, { rto_target_seconds: 10 });
+    assert.deepEqual(b.verification, { period_days: 7 });
+    assert.deepEqual(b.service, { metrics_address: '127.0.0.1:9464' });
+    assert.deepEqual(b.databases, []);
+    assert.deepEqual(b.recovery, { rebuild_hooks: [] });
     assert.equal(b.compression.enabled, true);
     assert.equal(b.compression.algorithm, 'zstd');
     assert.deepEqual(b.checksum, { algorithm: 'sha256', verify_on_restore: true });
@@ -318,5 +324,30 @@ describe('loadConfig: broken config files', () => {
     const h = home();
     fs.mkdirSync(path.join(h, 'config', 'backup.json'), { recursive: true }); // a directory, not a file
     expectInvalid(() => loadConfig({ PRISM_HOME: h }), 'Cannot read', 'backup.json');
+  });
+});
+
+describe('loadConfig: service, alerts and database sections', () => {
+  it('takes databases, alerts and the service address from the file', () => {
+    const h = home({
+      backup: {
+        alerts: { webhook_url: 'http://127.0.0.1:8080/hook', repeat_interval_minutes: 30 },
+        databases: [{ name: 'app', type: 'postgres', url: 'postgres://postgres@127.0.0.1:5432/test', exclude_tables: ['sessions'] }],
+        service: { metrics_address: '127.0.0.1:9999' },
+      },
+    });
+    const c = loadConfig({ PRISM_HOME: h });
+    assert.equal(c.backup.alerts.webhook_url, 'http://127.0.0.1:8080/hook');
+    assert.equal(c.backup.alerts.repeat_interval_minutes, 30);
+    assert.equal(c.backup.databases[0]!.type, 'postgres');
+    assert.deepEqual(c.backup.databases[0]!.exclude_tables, ['sessions']);
+    assert.equal(c.backup.service.metrics_address, '127.0.0.1:9999');
+  });
+
+  it('refuses a database of an unknown type and a webhook that is not http', () => {
+    const h1 = home({ backup: { databases: [{ name: 'x', type: 'oracle', url: 'postgres://h/db' }] } });
+    expectInvalid(() => loadConfig({ PRISM_HOME: h1 }), 'backup.databases.0.type', '"oracle"');
+    const h2 = home({ backup: { alerts: { webhook_url: 'ftp://example.org/x' } } });
+    expectInvalid(() => loadConfig({ PRISM_HOME: h2 }), 'backup.alerts.webhook_url');
   });
 });

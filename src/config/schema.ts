@@ -29,6 +29,58 @@ export const scheduleSchema = section({
   full_backup: v.optional(cron, '0 2 * * 0'),
   incremental_backup: v.optional(cron, '0 3 * * 1-5'),
   cleanup: v.optional(cron, '0 4 * * 0'),
+  /** Background consistency check: reads the next part of the repository (see `verification`). */
+  verify: v.optional(cron, '30 4 * * *'),
+  /** Restore drill (SOP 7.4: monthly). */
+  drill: v.optional(cron, '0 5 1 * *'),
+});
+
+const httpUrl = v.pipe(v.string(), v.url('an http:// or https:// URL'), v.regex(/^https?:\/\//i, 'an http:// or https:// URL'));
+const positive = v.pipe(v.number(), v.integer(), v.minValue(1));
+
+/** SOP §5.2 alerts: where they go and how often an active one is repeated. */
+export const alertsSchema = section({
+  webhook_url: v.optional(httpUrl),
+  /** A shell command run per alert; the alert is passed as JSON on stdin and in PRISM_ALERT_* variables. */
+  command: v.optional(v.pipe(v.string(), v.nonEmpty())),
+  repeat_interval_minutes: v.optional(positive, 240),
+  webhook_retries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10)), 3),
+  webhook_timeout_ms: v.optional(positive, 5000),
+});
+
+/** SOP 7.4 restore drills. */
+export const drillSchema = section({
+  rto_target_seconds: v.optional(v.pipe(v.number(), v.minValue(0)), 10),
+});
+
+/** Background consistency checks (rotating verification). */
+export const verificationSchema = section({
+  /** Every pack is re-read at least once within this many days. */
+  period_days: v.optional(positive, 7),
+});
+
+/** The service (prism start): metrics endpoint. */
+export const serviceSchema = section({
+  /** host:port for Prometheus /metrics; loopback by default. An empty string turns it off. */
+  metrics_address: v.optional(v.string(), '127.0.0.1:9464'),
+});
+
+const tableName = v.pipe(v.string(), v.nonEmpty());
+/** A database backed up with every backup (native dump tools). */
+export const databaseSchema = section({
+  name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." or "-"')),
+  type: v.picklist(['postgres', 'mysql']),
+  /** postgres://user[:password]@host[:port]/db or mysql://…; the password may instead come from password_file or env. */
+  url: v.pipe(v.string(), v.regex(/^(postgres|postgresql|mysql|mariadb):\/\//, 'a postgres:// or mysql:// URL')),
+  password_file: v.optional(v.pipe(v.string(), v.nonEmpty())),
+  password_env: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'))),
+  include_tables: v.optional(v.array(tableName)),
+  exclude_tables: v.optional(v.array(tableName)),
+});
+
+/** Disaster recovery (prism recover): commands run at checkpoint 4 (reindex, cache clear …). */
+export const recoverySchema = section({
+  rebuild_hooks: v.optional(v.array(v.pipe(v.string(), v.nonEmpty())), () => []),
 });
 
 export const compressionSchema = v.pipe(
@@ -70,6 +122,12 @@ export const backupSectionSchema = section({
   /** Worker threads for hashing and compression; PRISM_BACKUP_CONCURRENCY overrides. */
   concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
   verbose: v.optional(v.boolean(), false),
+  alerts: v.optional(alertsSchema, {}),
+  drill: v.optional(drillSchema, {}),
+  verification: v.optional(verificationSchema, {}),
+  service: v.optional(serviceSchema, {}),
+  databases: v.optional(v.array(databaseSchema), () => []),
+  recovery: v.optional(recoverySchema, {}),
 });
 
 export const configFileSchema = section({
@@ -78,3 +136,5 @@ export const configFileSchema = section({
 
 export type ConfigFile = v.InferOutput<typeof configFileSchema>;
 export type BackupSection = v.InferOutput<typeof backupSectionSchema>;
+export type DatabaseConfig = v.InferOutput<typeof databaseSchema>;
+export type AlertsConfig = v.InferOutput<typeof alertsSchema>;
