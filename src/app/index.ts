@@ -19,3 +19,5 @@ export { backupFailures, failuresIn, type FailureEntry, type FailuresReport } fr
 export { pruneLocked, referencedBlobs, type PruneOptions, type PruneReport } from './prune-repository.js';
 export { cleanupBackups, deleteBackup, policyReport, retentionPolicy, FAILURE_WINDOW_DAYS, type CleanupReport, type DeleteReport, type PolicyReport } from './retention.js';
 export { pruneRepository } from './prune-command.js';
+export { readTasks, recordTask, taskLogFile, type TaskRecord, type TaskStatus, type TaskTrigger } from './task-log.js';
+export { drillLogFile, readDrills, recordDrill, type DrillRecord } from './drill-history.js';
