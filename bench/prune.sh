@@ -5,8 +5,8 @@
 #
 # Both tools back up the same data set 10 times, with ~1 % of it changed before each backup
 # (../shared/bench/mutate-dataset.mjs rounds 1..9). Then the 5 oldest backups are removed:
-# restic `forget <ids> --prune`, prism `backup delete <ids> --confirm --force --no-prune` and one
-# `backup prune`. Timed with /usr/bin/time -v: wall time and peak RSS, repository size after.
+# restic `forget <ids> --prune`, prism `backup delete <ids> --confirm --force` (which prunes once,
+# as restic does). Timed with /usr/bin/time -v: wall time and peak RSS, repository size after.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED=$ROOT/../shared/bench
@@ -35,17 +35,16 @@ measure() { local label=$1; shift; /usr/bin/time -v -o "$W/time.$label" bash -c 
 t0=$EPOCHREALTIME; measure restic "restic -r '$W/restic-repo' forget -q $restic_ids --prune"; t1=$EPOCHREALTIME
 restic_s=$(bc <<< "$t1 - $t0")
 t0=$EPOCHREALTIME
-measure prism-delete "'$PRISM' backup delete $prism_ids --confirm --force --no-prune"
-measure prism-prune "'$PRISM' backup prune"
+measure prism-delete "'$PRISM' backup delete $prism_ids --confirm --force"
 t1=$EPOCHREALTIME
 prism_s=$(bc <<< "$t1 - $t0")
 rss() { awk -F': ' '/Maximum resident set size/{print $2}' "$W/time.$1"; }
-prism_rss=$(( $(rss prism-delete) > $(rss prism-prune) ? $(rss prism-delete) : $(rss prism-prune) ))
+prism_rss=$(rss prism-delete)
 "$PRISM" backup verify --all >/dev/null && verified=yes || verified=NO
 restic -r "$W/restic-repo" check -q >/dev/null 2>&1 && rverified=yes || rverified=NO
 printf '\n## prune after deleting 5 of 10 backups (%s, 1 %% change between backups)\n\n' "$SIZE"
 printf '| tool | wall s | peak RSS MiB | repository after MiB | check after |\n|---|---:|---:|---:|---:|\n'
-printf '| prism (delete --no-prune + prune) | %.2f | %.1f | %.1f | %s |\n' "$prism_s" "$(bc -l <<< "$prism_rss/1024")" "$(bc -l <<< "$(du -sb "$W/prism-repo" | cut -f1)/1048576")" "$verified"
+printf '| prism (delete + prune in one run) | %.2f | %.1f | %.1f | %s |\n' "$prism_s" "$(bc -l <<< "$prism_rss/1024")" "$(bc -l <<< "$(du -sb "$W/prism-repo" | cut -f1)/1048576")" "$verified"
 printf '| restic (forget --prune) | %.2f | %.1f | %.1f | %s |\n' "$restic_s" "$(bc -l <<< "$(rss restic)/1024")" "$(bc -l <<< "$(du -sb "$W/restic-repo" | cut -f1)/1048576")" "$rverified"
 printf '\nrestic/prism time: %.2f×; prism/restic RSS: %.2f×\n' "$(bc -l <<< "$restic_s/$prism_s")" "$(bc -l <<< "$prism_rss/$(rss restic)")"
 trash "$W"

@@ -7,7 +7,7 @@ import type { AppContext } from './context.js';
 
 export interface PruneOptions {
   dryRun?: boolean;
-  /** Largest share of unused data a pack may keep (default 5 %, like restic's --max-unused). */
+  /** Unused data the repository may keep, as a share of its used data (default 5 %, as restic's --max-unused). */
   maxUnused?: number;
 }
 

@@ -12,7 +12,7 @@ export interface PrunePlan {
   packs: number;
   /** Packs no backup uses: deleted. */
   unusedPacks: string[];
-  /** Packs with more unused data than allowed: their used blobs are copied into new packs, then deleted. */
+  /** Packs whose used blobs are copied into new packs (then deleted) to bring the unused data left within the allowance. */
   repackPacks: string[];
   /** Files under data/ that no index names (left by a crashed run), as their paths: deleted. */
   orphanPacks: string[];
@@ -37,8 +37,8 @@ interface PackUse {
 }
 
 /**
- * Works out what prune would do: which packs hold nothing a backup references, which hold so
- * little (unused share above `maxUnused`) that their used blobs are better copied out.
+ * Works out what prune would do: which packs hold nothing a backup references, and which to
+ * repack so that the unused data left is at most `maxUnused` of the used data (restic's rule).
  */
 export async function planPrune(repo: Repository, referenced: ReadonlySet<string>, maxUnused: number): Promise<PrunePlan> {
   const index = await repo.loadIndex();
@@ -79,19 +79,32 @@ export async function planPrune(repo: Repository, referenced: ReadonlySet<string
     plan.orphanPacks.push(path);
     plan.freedBytes += size;
   }
+  const candidates: Array<{ pack: string; unused: number; used: number; share: number }> = [];
+  let usedTotal = 0;
   for (const [pack, u] of use) {
     // shares of shared frames are fractions: a few bytes of rounding are not unused data
     const raw = u.frameBytes - u.usedBytes;
     const unused = raw < 64 ? 0 : Math.round(raw);
     plan.unusedBytes += unused;
+    usedTotal += u.usedBytes;
     if (u.usedBytes === 0) {
       plan.unusedPacks.push(pack);
       plan.freedBytes += u.size;
-    } else if (unused > 0 && unused / u.frameBytes > maxUnused) {
-      plan.repackPacks.push(pack);
-      plan.repackBytes += u.usedBytes;
-      plan.freedBytes += unused;
-    } else plan.keptUnusedBytes += unused;
+    } else if (unused > 0) candidates.push({ pack, unused, used: u.usedBytes, share: unused / u.frameBytes });
+  }
+  // As restic's --max-unused: the unused data left in the repository may be up to `maxUnused` of
+  // the used data. Packs with the largest unused share are repacked first (least copying per byte
+  // freed) until what is left is within that allowance.
+  const allowed = maxUnused * usedTotal;
+  let left = candidates.reduce((sum, c) => sum + c.unused, 0);
+  candidates.sort((a, b) => b.share - a.share || (a.pack < b.pack ? -1 : 1));
+  for (const c of candidates) {
+    if (left > allowed) {
+      plan.repackPacks.push(c.pack);
+      plan.repackBytes += c.used;
+      plan.freedBytes += c.unused;
+      left -= c.unused;
+    } else plan.keptUnusedBytes += c.unused;
   }
   return plan;
 }

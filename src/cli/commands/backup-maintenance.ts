@@ -99,7 +99,7 @@ export function registerBackupMaintenance(backup: Command): void {
     .command('prune')
     .description('remove data no backup references (unused packs deleted, mostly-unused packs repacked)')
     .option('--dry-run', 'show what would be freed')
-    .option('--max-unused <percent>', 'repack packs with more unused data than this (default 5%)')
+    .option('--max-unused <percent>', 'unused data to tolerate, as a share of the used data (default 5%, as restic)')
     .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
     .option('--json', 'print as JSON')
     .action(
