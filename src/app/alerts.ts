@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { alertConditions, type AlertCondition } from '../policy/alert-rules.js';
 import { ALERT_RULES, gatherRecords, type GatheredRecords } from './alert-records.js';
 import { readAlertsFile, RESOLVED_KEPT, setAsideDamaged, tryLockAlerts, writeAlertsFile, type Alert, type AlertsFile, type NotificationKind } from './alert-state.js';
@@ -23,7 +24,7 @@ export interface AlertsReport {
   repeated: string[];
   resolved_now: string[];
   deliveries: DeliveryReport[];
-  /** False when another process was evaluating at the same time: this report was not saved or delivered. */
+  /** False when another process was evaluating at the same time (or PRISM_HOME does not exist): this report was not saved or delivered. */
   saved: boolean;
 }
 
@@ -44,7 +45,8 @@ export async function evaluateGathered(ctx: AppContext, { records }: GatheredRec
   const now = ctx.clock.now();
   const conditions = alertConditions(records, ALERT_RULES, now);
   const home = ctx.config.home;
-  const release = tryLockAlerts(home);
+  // a PRISM_HOME that does not exist is not created (a mistyped one stays visible)
+  const release = existsSync(home) ? tryLockAlerts(home) : undefined;
   const state = readAlertsFile(home, (message) => {
     ctx.logger.warn({ event: 'alerts.state_damaged', message }, 'alert state file damaged; starting afresh (kept as alerts.json.damaged)');
     if (release) setAsideDamaged(home);
