@@ -177,6 +177,11 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     assert.deepEqual(again.deliveries.map((d) => d.target), ['webhook'], 'the command is not run twice');
     assert.equal(again.active[0]!.pending!.attempts, 2);
     assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 1);
+    // the webhook removed from the configuration: nothing is left to wait for
+    const after = await evaluateAlerts(ctx({ command: `cat >> '${out}'` }));
+    assert.deepEqual(after.deliveries, []);
+    assert.equal(after.active[0]!.pending, null);
+    assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 1, 'and the command is not run again');
   });
 
   it('drills and verification failures from the records on disk', async () => {

@@ -145,9 +145,12 @@ function clearLogOnly(state: AlertsFile, now: Date): void {
 async function deliverPending(ctx: AppContext, state: AlertsFile, now: Date, report: AlertsReport): Promise<void> {
   const cfg = ctx.config.backup.alerts;
   const failing = new Map<string, string>();
+  const configured = alertTargets(cfg);
   for (const a of [...state.active, ...state.resolved]) {
     const p = a.pending;
     if (!p) continue;
+    // a target removed from the configuration since is not waited for
+    p.targets = p.targets.filter((t) => configured.includes(t));
     const payload = alertPayload(a, p.kind, ctx.config.home, now);
     const left = [];
     const errors = [];
