@@ -12,7 +12,7 @@ import { activeAlerts, evaluateAlerts } from './alerts.js';
 import { openRepository, type AppContext } from './context.js';
 import { createBackup } from './create-backup.js';
 import { recordDrill } from './drill-history.js';
-import { eventsFile } from './events.js';
+import { eventsFile, recordEvent } from './events.js';
 import { verifyBackups } from './verify-backups.js';
 
 const MIN = 60_000;
@@ -210,6 +210,20 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     // the damaged backup deleted: the condition clears
     await (await openRepository(c)).deleteManifest(m.id);
     assert.ok((await evaluateAlerts(c)).resolved_now.includes(`verify_failed:${m.id}`));
+  });
+
+  it('a verify.failed event stands until a later successful verify of that backup', async () => {
+    const c = ctx();
+    const m = await createBackup(c, { type: 'full' });
+    // as a background check that found a damaged pack (since repaired) records it
+    recordEvent(sb.home, { time: clock.now().toISOString(), severity: 'high', event: 'verify.failed', backup: m.id, message: 'pack 1f… missing' });
+    const r = await evaluateAlerts(c);
+    assert.deepEqual(r.raised, [`verify_failed:${m.id}`]);
+    assert.match(r.active[0]!.message, /failed verification at .*: pack 1f… missing/);
+    clock.advance(MIN);
+    assert.equal((await verifyBackups(c, { id: m.id, data: { kind: 'all' } })).ok, true);
+    assert.equal(events(sb, 'verify.ok').at(-1)!.backup, m.id, 'a successful verify is recorded');
+    assert.deepEqual((await evaluateAlerts(c)).resolved_now, [`verify_failed:${m.id}`]);
   });
 
   it('concurrent evaluators: a live holder leaves the state alone, a dead one is taken over, a damaged file is set aside', async () => {
