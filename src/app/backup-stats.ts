@@ -50,10 +50,15 @@ export async function backupStats(ctx: AppContext): Promise<BackupStats> {
     dedup_ratio: unique > 0 ? logical / unique : 0,
     compression_ratio: unique > 0 ? 1 - packed / unique : 0,
     repository_bytes: await diskUsage(ctx.config.storagePath),
-    disk: space ? { ...space, used_percent: space.total > 0 ? ((space.total - space.free) / space.total) * 100 : 0 } : null,
+    disk: space ? { ...space, used_percent: usedPercent(space) } : null,
     latest: latest ? { id: latest.id, type: latest.type, status: latest.status, started_at: latest.started_at } : null,
     failure_rate_30d: failuresIn(all, 30, ctx.clock.now()).failure_rate,
   };
+}
+
+/** The used percentage of a disk as `prism backup stats` shows it (free = space available to prism). */
+export function usedPercent(space: { free: number; total: number }): number {
+  return space.total > 0 ? ((space.total - space.free) / space.total) * 100 : 0;
 }
 
 function countBy(ms: Manifest[], key: (m: Manifest) => string): Record<string, number> {

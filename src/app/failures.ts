@@ -24,6 +24,11 @@ export interface FailuresReport {
 
 const FIX_BY_ID = new Map<string, string>(Object.values(ERROR_CODES).map((s) => [s.id, s.fix]));
 
+/** The SOP's fix for an error id (ERR_BACKUP_001 …), if it is one of prism's. */
+export function fixForErrorId(id: string): string | undefined {
+  return FIX_BY_ID.get(id);
+}
+
 /** Failed and partial attempts of the last `days` days, with the SOP's fix for each. */
 export async function backupFailures(ctx: AppContext, days = 7): Promise<FailuresReport> {
   const repo = await openRepository(ctx).catch((e) => {

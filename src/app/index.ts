@@ -21,3 +21,8 @@ export { cleanupBackups, deleteBackup, policyReport, retentionPolicy, FAILURE_WI
 export { pruneRepository } from './prune-command.js';
 export { readTasks, recordTask, taskLogFile, type TaskRecord, type TaskStatus, type TaskTrigger } from './task-log.js';
 export { drillLogFile, readDrills, recordDrill, type DrillRecord } from './drill-history.js';
+export { activeAlerts, evaluateAlerts, savedAlerts, type AlertsReport, type DeliveryReport } from './alerts.js';
+export { alertsFile, type Alert, type AlertTarget, type NotificationKind } from './alert-state.js';
+export { backupHealth, type BackupHealth } from './backup-health.js';
+export type { AlertSeverity } from '../policy/alert-rules.js';
+export type { HealthIndicator } from '../policy/health-indicators.js';

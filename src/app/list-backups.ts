@@ -26,9 +26,12 @@ export async function listBackups(ctx: AppContext, filter: ListFilter = {}): Pro
   return filter.limit !== undefined ? out.slice(0, filter.limit) : out;
 }
 
-/** All manifests oldest first; a `running` one whose process is gone is shown as failed. */
-export async function loadAll(repo: Repository, ctx: AppContext): Promise<Manifest[]> {
-  const all = await repo.listManifests((name, err) => ctx.logger.warn({ event: 'manifest.damaged', object: name, error: err.message }, 'damaged manifest skipped'));
+/** All manifests oldest first; a `running` one whose process is gone is shown as failed. Damaged manifests are skipped (and told to `onDamaged`). */
+export async function loadAll(repo: Repository, ctx: AppContext, onDamaged: (name: string) => void = () => {}): Promise<Manifest[]> {
+  const all = await repo.listManifests((name, err) => {
+    ctx.logger.warn({ event: 'manifest.damaged', object: name, error: err.message }, 'damaged manifest skipped');
+    onDamaged(name);
+  });
   if (all.some((m) => m.status === 'running') && !(await backupLockHeld(repo.backend, ctx.clock))) {
     return all.map((m) => (m.status === 'running' ? interrupted(m) : m));
   }

@@ -63,6 +63,8 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
       const verified = check.ok && (m.status !== 'corrupted' || cleared);
       report.backups.push({ ...check, status: !check.ok ? 'corrupted' : cleared ? 'completed' : m.status, checksum: verified ? 'verified' : 'mismatch' });
       if (!verified) report.ok = false;
+      // clears a High alert raised by an earlier verify.failed of this backup
+      else recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'info', event: 'verify.ok', backup: m.id });
     }
     return report;
   } finally {

@@ -11,6 +11,8 @@ import { registerBackupBrowse } from './commands/backup-browse.js';
 import { registerBackupLineage } from './commands/backup-lineage.js';
 import { registerBackupMaintenance } from './commands/backup-maintenance.js';
 import { registerHealth } from './commands/health-check.js';
+import { registerAlerts } from './commands/alerts.js';
+import { registerBackupHealth } from './commands/backup-health.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -26,7 +28,9 @@ export function buildProgram(): Command {
   registerBackupLineage(backup);
   registerBackupBrowse(backup);
   registerBackupMaintenance(backup);
+  registerBackupHealth(backup);
   registerHealth(program);
+  registerAlerts(program);
   for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });

@@ -127,6 +127,12 @@ export const ERROR_CODES = {
     title: 'Restore failed and was rolled back',
     fix: 'The data is as it was before the restore. See logs/backup-restore.log, run `prism backup verify <id>`, or restore another backup.',
   },
+  ALERT_DELIVERY_FAILED: {
+    id: 'ERR_PRISM_ALERT_DELIVERY',
+    exitCode: 21,
+    title: 'Alert delivery failed',
+    fix: 'Check backup.alerts.webhook_url / backup.alerts.command and that the receiver is up; the alert stays pending and is sent again at the next evaluation (`prism alerts --notify`).',
+  },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',
     exitCode: 130,

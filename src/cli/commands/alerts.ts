@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import { evaluateAlerts, type Alert } from '../../app/index.js';
+import { formatDateTime } from '../../core/format.js';
+import { PrismError } from '../../errors/index.js';
+import { cliContext } from '../context.js';
+import { out, printJson, reportError, table } from '../output.js';
+import { runAction } from '../run-action.js';
+
+/** SEVERITY, KEY, SINCE (or RESOLVED), MESSAGE; the fix under each. */
+export function renderAlerts(alerts: Alert[]): string {
+  const lines: string[] = [];
+  const rows = alerts.map((a) => [a.severity.toUpperCase(), a.key, formatDateTime(new Date(a.resolved_at ?? a.raised_at)), a.message]);
+  lines.push(table(['SEVERITY', 'KEY', alerts[0]?.state === 'resolved' ? 'RESOLVED' : 'SINCE', 'MESSAGE'], rows));
+  for (const a of alerts) {
+    if (a.state === 'active') lines.push(`  ${a.key}: Fix: ${a.fix}`);
+    if (a.pending?.last_error) lines.push(`  ${a.key}: ${a.pending.kind} notification not delivered yet: ${a.pending.last_error}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerAlerts(program: Command): void {
+  program
+    .command('alerts')
+    .description('evaluate the SOP alert rules and list active alerts (nothing is sent unless --notify)')
+    .option('--all', 'also the recently resolved alerts')
+    .option('--notify', 'deliver due notifications (webhook / command) as the service does')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: { all?: boolean; notify?: boolean; json?: boolean }) => {
+        const r = await evaluateAlerts(cliContext(), { deliver: opts.notify ?? false });
+        const failed = r.deliveries.filter((d) => !d.ok);
+        const error = failed.length > 0 ? new PrismError('ALERT_DELIVERY_FAILED', `${failed.length} alert notification(s) not delivered: ${[...new Set(failed.map((d) => d.error))].join('; ')}`) : undefined;
+        if (opts.json) {
+          printJson({ evaluated_at: r.evaluated_at, saved: r.saved, active: r.active, ...(opts.all ? { resolved: r.resolved } : {}), deliveries: r.deliveries, ...(error ? { error: error.toJSON() } : {}) });
+          return error?.exitCode ?? 0;
+        }
+        out(r.active.length === 0 ? 'No active alerts.' : renderAlerts(r.active));
+        if (opts.all) {
+          out('');
+          out(r.resolved.length === 0 ? 'No recently resolved alerts.' : `Recently resolved:\n${renderAlerts(r.resolved)}`);
+        }
+        if (opts.notify) out(`${r.deliveries.filter((d) => d.ok).length} notification(s) delivered.`);
+        if (!r.saved) out('(another prism process was evaluating alerts: shown, not saved)');
+        return error ? reportError(error, false, false) : 0;
+      }),
+    );
+}

@@ -1,0 +1,32 @@
+import type { Command } from 'commander';
+import { backupHealth, type HealthIndicator } from '../../app/index.js';
+import { cliContext } from '../context.js';
+import { out, printJson } from '../output.js';
+import { runAction } from '../run-action.js';
+import { renderAlerts } from './alerts.js';
+
+const TITLES: Record<HealthIndicator['name'], (t: number) => string> = {
+  recent_success: (t) => `Successful backup in the last ${t} h`,
+  failure_rate: (t) => `Failure rate under ${t}% (30 days)`,
+  storage: (t) => `Storage use under ${t}%`,
+};
+
+export function registerBackupHealth(backup: Command): void {
+  backup
+    .command('health')
+    .description('the SOP health indicators (recent success, failure rate, storage) and active alerts; exit 1 when unhealthy')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: { json?: boolean }) => {
+        const h = await backupHealth(cliContext());
+        if (opts.json) printJson(h);
+        else {
+          out(`Backup health: ${h.healthy ? 'HEALTHY' : 'UNHEALTHY'}`);
+          for (const i of h.indicators) out(`  [${i.ok ? 'OK' : 'FAIL'}] ${TITLES[i.name](i.threshold)}: ${i.message}`);
+          out(h.alerts.length === 0 ? 'Active alerts: none' : `Active alerts: ${h.alerts.length}`);
+          if (h.alerts.length > 0) out(renderAlerts(h.alerts));
+        }
+        return h.healthy ? 0 : 1;
+      }),
+    );
+}

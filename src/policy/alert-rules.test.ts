@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FixedClock } from '../core/clock.js';
+import { alertConditions, SOP_ALERT_RULES, type AlertBackup, type AlertDrill, type AlertRecords, type AttemptStatus, type VerifyEvent } from './alert-rules.js';
+
+const NOW = new Date('2026-02-08T12:00:00Z');
+const clock = new FixedClock(NOW);
+const HOUR = 3_600_000;
+
+let seq = 0;
+/** An attempt that started `hoursAgo` before NOW and took `seconds`. */
+function bk(hoursAgo: number, status: AttemptStatus = 'completed', opts: { type?: string; seconds?: number; code?: string } = {}): AlertBackup {
+  const start = new Date(NOW.getTime() - hoursAgo * HOUR);
+  const type = opts.type ?? 'full';
+  const id = `backup_${start.toISOString().replace(/\D/g, '').slice(0, 8)}_${start.toISOString().replace(/\D/g, '').slice(8, 14)}_${type}_${++seq}`;
+  const ms = (opts.seconds ?? 10) * 1000;
+  const failed = status === 'failed' || status === 'partial' || status === 'corrupted';
+  return {
+    id,
+    type,
+    status,
+    started_at: start.toISOString(),
+    finished_at: status === 'running' ? null : new Date(start.getTime() + ms).toISOString(),
+    duration_ms: status === 'running' ? null : ms,
+    error: failed ? { code: opts.code ?? 'ERR_BACKUP_001', message: 'Disk space insufficient' } : null,
+  };
+}
+
+function records(r: Partial<AlertRecords>): AlertRecords {
+  return { backups: [bk(1)], verifyEvents: [], damagedManifests: [], drills: [], storageUsedPercent: 50, ...r };
+}
+
+const keys = (r: Partial<AlertRecords>) => alertConditions(records(r), SOP_ALERT_RULES, clock.now()).map((c) => `${c.severity}:${c.key.replace(/:.*/, '')}`).sort();
+const find = (r: Partial<AlertRecords>, prefix: string) => alertConditions(records(r), SOP_ALERT_RULES, clock.now()).filter((c) => c.key.startsWith(prefix));
+
+describe('SOP §5.2 alert rules', () => {
+  it('a healthy history raises nothing', () => {
+    assert.deepEqual(keys({ backups: [bk(50), bk(26), bk(2)] }), []);
+  });
+
+  it('3 consecutive failures is critical; 2, or 3 broken by a success, is not', () => {
+    const two = [bk(30), bk(3, 'failed'), bk(2, 'failed')];
+    assert.deepEqual(keys({ backups: [bk(5), ...two.slice(1)] }), ['high:backup_failed']);
+    const three = [bk(5), bk(4, 'failed'), bk(3, 'partial'), bk(2, 'failed')];
+    const c = find({ backups: three }, 'consecutive_failures');
+    assert.equal(c.length, 1);
+    assert.equal(c[0]!.severity, 'critical');
+    assert.equal(c[0]!.details.failures, 3);
+    assert.match(c[0]!.message, /last 3 backup attempts failed \(ERR_BACKUP_001\)/);
+    assert.deepEqual(find({ backups: [bk(6, 'failed'), bk(5, 'failed'), bk(4), bk(3, 'failed'), bk(2, 'failed')] }, 'consecutive'), []);
+    // newest first: order of the input does not matter, a running attempt is not an outcome
+    assert.equal(find({ backups: [bk(2, 'failed'), bk(0.1, 'running'), bk(5), bk(3, 'failed'), bk(4, 'failed')] }, 'consecutive').length, 1);
+  });
+
+  it('no completed backup for 48 h is critical, at 48 h exactly it is not', () => {
+    // a 10 s backup started 48 h + 10 s ago finished exactly 48 h ago
+    const at48 = bk(48 + 10 / 3600);
+    assert.deepEqual(find({ backups: [at48] }, 'no_recent_success'), []);
+    const over = bk(48 + 11 / 3600);
+    const c = find({ backups: [over, bk(1, 'failed')] }, 'no_recent_success');
+    assert.equal(c.length, 1);
+    assert.equal(c[0]!.severity, 'critical');
+    assert.match(c[0]!.message, /No successful backup for 48\.0 hours/);
+    // partial and corrupted are not successes; none at all is reported as such
+    assert.equal(find({ backups: [bk(2, 'partial'), bk(3, 'corrupted')] }, 'no_recent_success').length, 1);
+    assert.match(find({ backups: [] }, 'no_recent_success')[0]!.message, /No successful backup yet/);
+  });
+
+  it('the newest attempt failed or partial is high; an older failure is not', () => {
+    const failed = bk(1, 'failed', { code: 'ERR_BACKUP_003' });
+    const c = find({ backups: [bk(3), failed] }, 'backup_failed');
+    assert.equal(c.length, 1);
+    assert.equal(c[0]!.key, `backup_failed:${failed.id}`);
+    assert.equal(c[0]!.severity, 'high');
+    assert.match(c[0]!.message, /failed \[ERR_BACKUP_003\]/);
+    const partial = find({ backups: [bk(3), bk(1, 'partial')] }, 'backup_failed');
+    assert.match(partial[0]!.message, /ended partial/);
+    assert.deepEqual(find({ backups: [bk(3, 'failed'), bk(1)] }, 'backup_failed'), []);
+    const fixed = alertConditions(records({ backups: [failed] }), { ...SOP_ALERT_RULES, fixForCode: (code) => `fix for ${code}` }, NOW);
+    assert.equal(fixed.find((x) => x.rule === 'backup_failed')!.fix, 'fix for ERR_BACKUP_003');
+  });
+
+  it('storage: over 80 medium, over 90 high, over 95 critical — only the highest, none at the thresholds', () => {
+    const at = (p: number) => find({ storageUsedPercent: p }, 'storage').map((c) => `${c.severity}:${c.rule}`);
+    assert.deepEqual(at(80), []);
+    assert.deepEqual(at(80.01), ['medium:storage_over_80']);
+    assert.deepEqual(at(90), ['medium:storage_over_80']);
+    assert.deepEqual(at(90.5), ['high:storage_over_90']);
+    assert.deepEqual(at(95), ['high:storage_over_90']);
+    assert.deepEqual(at(95.1), ['critical:storage_over_95']);
+    assert.deepEqual(at(100), ['critical:storage_over_95']);
+    assert.match(find({ storageUsedPercent: 96.04 }, 'storage')[0]!.message, /96\.0% used \(over 95%\)/);
+    assert.deepEqual(find({ storageUsedPercent: null }, 'storage'), []);
+  });
+
+  it('verification failure: a corrupted backup, a damaged manifest, a verify.failed event until a later verify.ok', () => {
+    const good = bk(5);
+    const bad = bk(3, 'corrupted', { code: 'ERR_BACKUP_005' });
+    const c = find({ backups: [good, bad, bk(1)] }, 'verify_failed');
+    assert.deepEqual(c.map((x) => [x.key, x.severity]), [[`verify_failed:${bad.id}`, 'high']]);
+    assert.equal(find({ backups: [good], damagedManifests: ['snapshots/backup_x.json'] }, 'verify_failed')[0]!.key, 'verify_failed:snapshots/backup_x.json');
+    const failedAt = (h: number): VerifyEvent => ({ time: new Date(NOW.getTime() - h * HOUR).toISOString(), event: 'verify.failed', backup: good.id, message: 'pack missing' });
+    const okAt = (h: number): VerifyEvent => ({ time: new Date(NOW.getTime() - h * HOUR).toISOString(), event: 'verify.ok', backup: good.id });
+    assert.equal(find({ backups: [good, bk(1)], verifyEvents: [failedAt(2)] }, 'verify_failed').length, 1);
+    assert.equal(find({ backups: [good, bk(1)], verifyEvents: [okAt(1), failedAt(2)] }, 'verify_failed').length, 0, 'a later successful verify clears it');
+    assert.equal(find({ backups: [good, bk(1)], verifyEvents: [okAt(3), failedAt(2)] }, 'verify_failed').length, 1, 'an earlier one does not');
+    assert.equal(find({ backups: [bk(1)], verifyEvents: [failedAt(2)] }, 'verify_failed').length, 0, 'a deleted backup raises nothing');
+    // the corrupted status and an event for the same backup are one condition
+    assert.equal(find({ backups: [bad, bk(1)], verifyEvents: [{ ...failedAt(2), backup: bad.id }] }, 'verify_failed').length, 1);
+  });
+
+  it('slow backup: more than 2× the median of at least 3 earlier completed backups of its type', () => {
+    const history = [bk(50, 'completed', { seconds: 10 }), bk(40, 'completed', { seconds: 30 }), bk(30, 'completed', { seconds: 20 }), bk(20, 'failed', { seconds: 500 })];
+    const inc = [bk(45, 'completed', { type: 'incremental', seconds: 100 }), bk(35, 'completed', { type: 'incremental', seconds: 100 }), bk(25, 'completed', { type: 'incremental', seconds: 100 })];
+    // median 20 s: 40 s is not over 2×, 40.1 s is
+    assert.deepEqual(find({ backups: [...history, ...inc, bk(1, 'completed', { seconds: 40 })] }, 'slow'), []);
+    const slow = bk(1, 'completed', { seconds: 40.1 });
+    const c = find({ backups: [...history, ...inc, slow] }, 'slow');
+    assert.deepEqual(c.map((x) => [x.key, x.severity]), [[`slow_backup:${slow.id}`, 'medium']]);
+    assert.match(c[0]!.message, /took 40\.1 s, more than 2× its usual 20\.0 s \(median of 3\)/);
+    // only two earlier: no usual time yet
+    assert.deepEqual(find({ backups: [history[1]!, history[2]!, bk(1, 'completed', { seconds: 400 })] }, 'slow'), []);
+    // the incremental type has its own usual time
+    assert.deepEqual(find({ backups: [...history, ...inc, bk(1, 'completed', { type: 'incremental', seconds: 150 })] }, 'slow'), []);
+    // a running backup counts from its start: 41 s running against a 20 s median
+    const running = { ...bk(41 / 3600, 'running'), duration_ms: null };
+    assert.equal(find({ backups: [...history, bk(2, 'completed', { seconds: 20 }), running] }, 'slow')[0]!.key, `slow_backup:${running.id}`);
+    assert.deepEqual(find({ backups: [...history, bk(2, 'completed', { seconds: 20 }), { ...bk(39 / 3600, 'running'), duration_ms: null }] }, 'slow'), []);
+  });
+
+  it('drills: the latest failed is high, over its RTO target medium, within it nothing', () => {
+    const drill = (h: number, status: AlertDrill['status'], rto: number): AlertDrill => ({ time: new Date(NOW.getTime() - h * HOUR).toISOString(), backup_id: 'backup_20260208_020000_full', status, rto_seconds: rto, target_seconds: 10 });
+    assert.deepEqual(keys({ drills: [drill(5, 'failed', 3), drill(1, 'passed', 10)] }), [], 'exactly at the target is within it');
+    assert.deepEqual(keys({ drills: [drill(1, 'passed', 10.5)] }), ['medium:drill_over_rto']);
+    const failed = find({ drills: [drill(5, 'passed', 2), { ...drill(1, 'failed', 4), error: { code: 'ERR_BACKUP_005', message: 'chunk damaged' } }] }, 'drill');
+    assert.deepEqual(failed.map((x) => [x.key, x.severity]), [['drill_failed', 'high']]);
+    assert.match(failed[0]!.message, /failed \[ERR_BACKUP_005\]: chunk damaged/);
+    assert.deepEqual(keys({ drills: [drill(1, 'failed', 1), drill(5, 'passed', 1)] }), ['high:drill_failed'], 'order of the records does not matter');
+  });
+
+  it('several rules at once, each with a key, rule, message and fix', () => {
+    const all = alertConditions(
+      records({ backups: [bk(70), bk(3, 'failed'), bk(2, 'failed'), bk(1, 'failed')], storageUsedPercent: 91 }),
+      SOP_ALERT_RULES,
+      clock.now(),
+    );
+    assert.deepEqual(all.map((c) => `${c.severity}:${c.rule}`).sort(), ['critical:consecutive_failures', 'critical:no_success_48h', 'high:backup_failed', 'high:storage_over_90']);
+    for (const c of all) assert.ok(c.key && c.message && c.fix, JSON.stringify(c));
+  });
+});

@@ -1,0 +1,240 @@
+/**
+ * SOP §5.2 alert rules as a pure function of (records, config, now): which alert conditions
+ * hold right now. Raising, repeating and resolving them (and delivery) is app/alerts.ts.
+ */
+export type AlertSeverity = 'critical' | 'high' | 'medium';
+export type AttemptStatus = 'running' | 'completed' | 'partial' | 'failed' | 'corrupted';
+
+/** A backup attempt (a manifest, as far as the rules need it). */
+export interface AlertBackup {
+  id: string;
+  type: string;
+  status: AttemptStatus;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  error: { code: string; message: string } | null;
+}
+
+/** `verify.failed` / `verify.ok` events of logs/events.log. */
+export interface VerifyEvent {
+  time: string;
+  event: string;
+  backup?: string;
+  message?: string;
+}
+
+/** A restore drill result (logs/drills.log). */
+export interface AlertDrill {
+  time: string;
+  backup_id: string | null;
+  status: 'passed' | 'failed';
+  rto_seconds: number;
+  target_seconds: number;
+  error?: { code: string; message: string } | undefined;
+}
+
+export interface AlertRecords {
+  /** Every recorded attempt, in any order. */
+  backups: readonly AlertBackup[];
+  verifyEvents: readonly VerifyEvent[];
+  /** Manifest files that cannot be read (found while listing). */
+  damagedManifests: readonly string[];
+  drills: readonly AlertDrill[];
+  /** The repository disk's used percentage; null when unknown. */
+  storageUsedPercent: number | null;
+}
+
+export interface AlertRuleConfig {
+  consecutiveFailures: number;
+  noSuccessHours: number;
+  storage: { critical: number; high: number; medium: number };
+  /** A backup is slow when it takes more than `slowFactor` × the median of earlier ones. */
+  slowFactor: number;
+  /** Earlier completed backups of the type needed before "usual time" means anything. */
+  slowMinSample: number;
+  /** At most this many of the newest earlier backups make the median. */
+  slowMaxSample: number;
+  /** The SOP fix for an error code of a failed attempt, where known. */
+  fixForCode?: (code: string) => string | undefined;
+}
+
+/** The SOP §5.2 thresholds. */
+export const SOP_ALERT_RULES: AlertRuleConfig = {
+  consecutiveFailures: 3,
+  noSuccessHours: 48,
+  storage: { critical: 95, high: 90, medium: 80 },
+  slowFactor: 2,
+  slowMinSample: 3,
+  slowMaxSample: 20,
+};
+
+/** A condition that holds now. `key` is stable while it is the same problem. */
+export interface AlertCondition {
+  key: string;
+  severity: AlertSeverity;
+  rule: string;
+  message: string;
+  fix: string;
+  details: Record<string, unknown>;
+}
+
+const HOUR = 3_600_000;
+const FAILED = new Set<AttemptStatus>(['failed', 'partial']);
+
+const byStart = (a: AlertBackup, b: AlertBackup) => Date.parse(a.started_at) - Date.parse(b.started_at) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const endTime = (b: AlertBackup) => Date.parse(b.finished_at ?? b.started_at);
+
+export function alertConditions(records: AlertRecords, config: AlertRuleConfig, now: Date): AlertCondition[] {
+  const attempts = [...records.backups].sort(byStart);
+  return [
+    ...failureRules(attempts.filter((b) => b.status !== 'running'), config, now),
+    ...storageRule(records.storageUsedPercent, config),
+    ...verifyRules(attempts, records, config),
+    ...slowRules(attempts, config, now),
+    ...drillRules(records.drills),
+  ];
+}
+
+function failureRules(finished: AlertBackup[], config: AlertRuleConfig, now: Date): AlertCondition[] {
+  const out: AlertCondition[] = [];
+  const newestFirst = [...finished].reverse();
+  let streak = 0;
+  while (streak < newestFirst.length && FAILED.has(newestFirst[streak]!.status)) streak++;
+  if (streak >= config.consecutiveFailures) {
+    const codes = [...new Set(newestFirst.slice(0, streak).map((b) => b.error?.code ?? 'unknown'))];
+    out.push({
+      key: 'consecutive_failures',
+      severity: 'critical',
+      rule: 'consecutive_failures',
+      message: `The last ${streak} backup attempts failed (${codes.join(', ')}); the newest: ${newestFirst[0]!.id}.`,
+      fix: 'Run `prism backup failures --days 7` for each error and its fix, correct the cause, then `prism backup create --type full`.',
+      details: { failures: streak, ids: newestFirst.slice(0, streak).map((b) => b.id), codes },
+    });
+  }
+  const lastSuccess = newestFirst.filter((b) => b.status === 'completed').sort((a, b) => endTime(b) - endTime(a))[0];
+  const sinceMs = lastSuccess ? now.getTime() - endTime(lastSuccess) : Infinity;
+  if (sinceMs > config.noSuccessHours * HOUR) {
+    out.push({
+      key: 'no_recent_success',
+      severity: 'critical',
+      rule: 'no_success_48h',
+      message: lastSuccess
+        ? `No successful backup for ${(sinceMs / HOUR).toFixed(1)} hours (more than ${config.noSuccessHours}); the last one: ${lastSuccess.id} at ${lastSuccess.finished_at ?? lastSuccess.started_at}.`
+        : `No successful backup yet (none completed in the last ${config.noSuccessHours} hours).`,
+      fix: 'Run `prism backup create --type full`; if it fails, `prism backup failures` names the cause. Check that the service (`prism start`) runs the schedule.',
+      details: { last_success: lastSuccess?.id ?? null, hours_since: lastSuccess ? sinceMs / HOUR : null },
+    });
+  }
+  const newest = newestFirst[0];
+  if (newest && FAILED.has(newest.status)) {
+    const code = newest.error?.code ?? 'unknown';
+    out.push({
+      key: `backup_failed:${newest.id}`,
+      severity: 'high',
+      rule: 'backup_failed',
+      message: `Backup ${newest.id} ${newest.status === 'partial' ? 'ended partial' : 'failed'} [${code}]: ${newest.error?.message ?? 'no message recorded'}`,
+      fix: config.fixForCode?.(code) ?? 'See `prism backup failures` and logs/backup.log, correct the cause and back up again.',
+      details: { backup: newest.id, status: newest.status, code },
+    });
+  }
+  return out;
+}
+
+function storageRule(used: number | null, config: AlertRuleConfig): AlertCondition[] {
+  if (used === null) return [];
+  const s = config.storage;
+  const level: [AlertSeverity, number] | undefined = used > s.critical ? ['critical', s.critical] : used > s.high ? ['high', s.high] : used > s.medium ? ['medium', s.medium] : undefined;
+  if (!level) return [];
+  return [
+    {
+      key: 'storage',
+      severity: level[0],
+      rule: `storage_over_${level[1]}`,
+      message: `The backup disk is ${used.toFixed(1)}% used (over ${level[1]}%).`,
+      fix: 'Free space: `prism backup cleanup` removes expired backups, `prism backup prune` unused data; or move the repository (PRISM_BACKUP_PATH) to a larger disk.',
+      details: { used_percent: used, threshold: level[1] },
+    },
+  ];
+}
+
+function verifyRules(attempts: AlertBackup[], records: AlertRecords, config: AlertRuleConfig): AlertCondition[] {
+  const fix = config.fixForCode?.('ERR_BACKUP_005') ?? 'Run `prism backup verify --all`, then back up again.';
+  const out = new Map<string, AlertCondition>();
+  const add = (id: string, message: string, details: Record<string, unknown>) =>
+    out.has(id) || out.set(id, { key: `verify_failed:${id}`, severity: 'high', rule: 'verify_failed', message, fix, details });
+  for (const b of attempts) if (b.status === 'corrupted') add(b.id, `Backup ${b.id} failed verification: ${b.error?.message ?? 'its data is damaged'}`, { backup: b.id });
+  for (const name of records.damagedManifests) add(name, `The manifest ${name} cannot be read: that backup can be neither verified nor restored.`, { manifest: name });
+  // a verify.failed event stands until a later successful verify of that backup (or the backup is gone)
+  const exists = new Set(attempts.map((b) => b.id));
+  const latest = new Map<string, VerifyEvent>();
+  for (const e of [...records.verifyEvents].sort((a, b) => Date.parse(a.time) - Date.parse(b.time))) if (e.backup) latest.set(e.backup, e);
+  for (const [id, e] of latest) {
+    if (e.event === 'verify.failed' && exists.has(id)) add(id, `Backup ${id} failed verification at ${e.time}: ${e.message ?? 'damaged data'}`, { backup: id, time: e.time });
+  }
+  return [...out.values()];
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The newest completed and any running backup of each type, against the median of earlier completed ones. */
+function slowRules(attempts: AlertBackup[], config: AlertRuleConfig, now: Date): AlertCondition[] {
+  const out: AlertCondition[] = [];
+  for (const type of new Set(attempts.map((b) => b.type))) {
+    const ofType = attempts.filter((b) => b.type === type);
+    const completed = ofType.filter((b) => b.status === 'completed' && b.duration_ms !== null);
+    const candidates = [completed[completed.length - 1], ...ofType.filter((b) => b.status === 'running')];
+    for (const b of candidates) {
+      if (!b) continue;
+      const earlier = completed.filter((c) => byStart(c, b) < 0).slice(-config.slowMaxSample);
+      if (earlier.length < config.slowMinSample) continue;
+      const usual = median(earlier.map((c) => c.duration_ms!));
+      const took = b.status === 'running' ? now.getTime() - Date.parse(b.started_at) : b.duration_ms!;
+      if (usual <= 0 || took <= config.slowFactor * usual) continue;
+      out.push({
+        key: `slow_backup:${b.id}`,
+        severity: 'medium',
+        rule: 'slow_backup',
+        message: `${b.status === 'running' ? `${type} backup ${b.id} has been running for` : `${type} backup ${b.id} took`} ${(took / 1000).toFixed(1)} s, more than ${config.slowFactor}× its usual ${(usual / 1000).toFixed(1)} s (median of ${earlier.length}).`,
+        fix: 'Check the disk and the source: much more changed data, a slow or nearly full disk, or other load. `prism backup info <id>` shows what it read.',
+        details: { backup: b.id, type, duration_ms: took, usual_ms: usual, sample: earlier.length, running: b.status === 'running' },
+      });
+    }
+  }
+  return out;
+}
+
+function drillRules(drills: readonly AlertDrill[]): AlertCondition[] {
+  const last = [...drills].sort((a, b) => Date.parse(a.time) - Date.parse(b.time))[drills.length - 1];
+  if (!last) return [];
+  const what = last.backup_id ? ` of ${last.backup_id}` : '';
+  if (last.status === 'failed') {
+    return [
+      {
+        key: 'drill_failed',
+        severity: 'high',
+        rule: 'drill_failed',
+        message: `The restore drill${what} at ${last.time} failed${last.error ? ` [${last.error.code}]: ${last.error.message}` : ''}.`,
+        fix: 'Run `prism backup verify --all`, then `prism drill` again; `prism drill --history` shows past drills.',
+        details: { time: last.time, backup: last.backup_id, code: last.error?.code ?? null },
+      },
+    ];
+  }
+  if (last.rto_seconds > last.target_seconds) {
+    return [
+      {
+        key: 'drill_over_rto',
+        severity: 'medium',
+        rule: 'drill_over_rto',
+        message: `The restore drill${what} at ${last.time} took ${last.rto_seconds.toFixed(1)} s, over its RTO target of ${last.target_seconds} s.`,
+        fix: 'Find what makes the restore slow (data size, disk, concurrency), or set a realistic drill.rto_target_seconds.',
+        details: { time: last.time, backup: last.backup_id, rto_seconds: last.rto_seconds, target_seconds: last.target_seconds },
+      },
+    ];
+  }
+  return [];
+}
