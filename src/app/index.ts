@@ -8,7 +8,7 @@ export { listBackups, type ListFilter } from './list-backups.js';
 export type { Manifest, ManifestStats } from '../repo/index.js';
 export { restoreBackup, type RestoreOptions, type RestoreResult } from './restore-backup.js';
 export { resolveBackup } from './resolve-backup.js';
-export { pidFile, runningServicePid } from './service-state.js';
+export { pidFile, pidInFile, processAlive, runningServicePid } from './service-state.js';
 export { eventsFile, recordEvent, type PrismEvent } from './events.js';
 export { verifyBackups, type VerifyOptions, type VerifyReport } from './verify-backups.js';
 export type { DataSubset } from '../snapshot/checker.js';
@@ -21,3 +21,4 @@ export { cleanupBackups, deleteBackup, policyReport, retentionPolicy, FAILURE_WI
 export { pruneRepository } from './prune-command.js';
 export { readTasks, recordTask, taskLogFile, type TaskRecord, type TaskStatus, type TaskTrigger } from './task-log.js';
 export { drillLogFile, readDrills, recordDrill, type DrillRecord } from './drill-history.js';
+export { diskUsage, repositorySpace, type RepositorySpace } from './repository-space.js';

@@ -11,6 +11,10 @@ import { registerBackupBrowse } from './commands/backup-browse.js';
 import { registerBackupLineage } from './commands/backup-lineage.js';
 import { registerBackupMaintenance } from './commands/backup-maintenance.js';
 import { registerHealth } from './commands/health-check.js';
+import { registerServiceStart } from './commands/service-start.js';
+import { registerServiceStatus } from './commands/service-status.js';
+import { registerServiceStop } from './commands/service-stop.js';
+import { registerTasks } from './commands/tasks.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -27,6 +31,10 @@ export function buildProgram(): Command {
   registerBackupBrowse(backup);
   registerBackupMaintenance(backup);
   registerHealth(program);
+  registerServiceStart(program);
+  registerServiceStop(program);
+  registerServiceStatus(program);
+  registerTasks(program);
   for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });
