@@ -2,13 +2,18 @@ import { cleanupJob, fullBackupJob, incrementalBackupJob } from './backup-jobs.j
 import type { AfterJobHook, Job } from './job.js';
 
 /**
- * The service's jobs, each timed by its `backup.schedule` key. A new job is one entry here, e.g.
- *   { name: 'verify', schedule: 'verify', run: async (ctx, { signal }) => { const r = await backgroundVerify(ctx, { signal });
- *       return { details: { ...r }, followUps: r.needsFullBackup ? ['full_backup'] : [] }; } }
+ * The service's jobs, each timed by its `backup.schedule` key; jobs due at the same moment run in
+ * this order. A new job is one entry, e.g.
+ *   { name: 'verify', schedule: 'verify', run: async (ctx, { signal }) => {
+ *       const r = await backgroundVerify(ctx, { signal });
+ *       return { details: { ...r }, followUps: r.needsFullBackup ? ['full_backup'] : [] }; } },
+ *   { name: 'drill', schedule: 'drill', run: async (ctx, { signal, trigger }) => {
+ *       const d = await runDrill(ctx, { trigger, signal });
+ *       return { status: d.status === 'passed' ? 'ok' : 'failed', error_code: d.error?.code, message: `RTO ${d.rto_seconds} s`, details: { ...d } }; } },
  */
 export const JOBS: readonly Job[] = [fullBackupJob, incrementalBackupJob, cleanupJob];
 
-/** Run after every job, in order, e.g. `async (ctx) => evaluateAlerts(ctx)`. */
+/** Run after every job that was not aborted, in order, e.g. `async (ctx) => evaluateAlerts(ctx)`. */
 export const AFTER_JOB_HOOKS: readonly AfterJobHook[] = [];
 
 export function jobNames(jobs: readonly Job[] = JOBS): string[] {

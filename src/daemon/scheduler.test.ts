@@ -126,7 +126,7 @@ describe('scheduler over simulated time', () => {
     const jobs: Job[] = [
       { name: 'verify', schedule: 'verify', run: async () => (ran.push('verify'), { message: 'data lost', details: { needsFullBackup: true }, followUps: ['full_backup', 'no_such_job'] }) },
       { name: 'drill', schedule: 'drill', run: async () => (ran.push('drill'), { status: 'failed', error_code: 'ERR_BACKUP_005', message: 'drill failed' }) },
-      { name: 'full_backup', schedule: 'full_backup', run: async ({}, { trigger }) => (ran.push(`full_backup/${trigger}`), {}) },
+      { name: 'full_backup', schedule: 'full_backup', run: async (_ctx, { trigger }) => (ran.push(`full_backup/${trigger}`), {}) },
       {
         name: 'cleanup',
         schedule: 'cleanup',
@@ -163,7 +163,7 @@ describe('scheduler over simulated time', () => {
     const job: Job = {
       name: 'full_backup',
       schedule: 'full_backup',
-      run: ({}, { signal }) =>
+      run: (_ctx, { signal }) =>
         new Promise((_, reject) => {
           signal.addEventListener('abort', () => reject(new PrismError('INTERRUPTED', 'Backup interrupted')));
           setImmediate(() => stop.abort());
