@@ -40,7 +40,7 @@ function alreadyRunning(pid: number): PrismError {
   return new PrismError('SERVICE_ALREADY_RUNNING', `The prism service is already running (pid ${pid}); one service per PRISM_HOME.`, { pid });
 }
 
-/** Removes a pid file whose process is gone; returns the pid it named. Refuses while a live service holds it. */
+/** Removes a pid file whose process is gone; returns the pid it named (0: no pid in it). Refuses while a live service holds it. */
 export function removeStalePidFile(home: string): number | undefined {
   const live = runningServicePid(home);
   if (live !== undefined) throw alreadyRunning(live);

@@ -40,7 +40,7 @@ export function registerServiceStart(program: Command): void {
         const command = [process.execPath, ...process.execArgv, process.argv[1]!, 'start', '--foreground'];
         const r = await startDetached(ctx, { command, env: process.env, timeoutMs });
         if (opts.json) return printJson(r);
-        if (r.stale_pid !== null) out(`Removed a stale pid file (pid ${r.stale_pid} is no longer running).`);
+        if (r.stale_pid !== null) out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');
         out(`prism service started (pid ${r.pid})`);
         if (r.metrics_address) out(`  Metrics: http://${r.metrics_address}/metrics`);
         out(`  Log: ${r.log_file}`);

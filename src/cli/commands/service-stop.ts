@@ -18,7 +18,7 @@ export function registerServiceStop(program: Command): void {
         const ctx = cliContext();
         const r = await stopService(ctx.config.home, { timeoutMs });
         if (opts.json) return printJson(r);
-        if (r.stale_pid !== null) out(`Removed a stale pid file (pid ${r.stale_pid} is no longer running).`);
+        if (r.stale_pid !== null) out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');
         out(r.stopped ? `Stopped the prism service (pid ${r.pid}) in ${formatDuration(r.waited_ms)}.` : `The prism service is not running in ${ctx.config.home}; nothing to stop.`);
       }),
     );
