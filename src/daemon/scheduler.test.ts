@@ -118,6 +118,14 @@ describe('scheduler over simulated time', () => {
     assert.deepEqual(readTasks(sb.home).map((t) => `${t.job} ${t.trigger}`), ['full_backup scheduled', ...Array(3).fill('incremental_backup scheduled')]);
   });
 
+  it('runs a job whose cron time is the very moment the scheduler starts', async () => {
+    const sb = home({ full_backup: '0 2 * * *' });
+    const time = simulatedTime(at(2026, 2, 2, 2, 0), at(2026, 2, 2, 3, 0));
+    const ctx = appContext(sb, {}, time.clock);
+    await simulate(ctx, [{ name: 'full_backup', schedule: 'full_backup', run: async () => ({}) }], time);
+    assert.deepEqual(readTasks(sb.home).map((t) => [t.trigger, t.started_at]), [['scheduled', at(2026, 2, 2, 2, 0).toISOString()]]);
+  });
+
   it('runs a follow-up a job asks for next, then the after-job hooks; a failure is recorded with its code', async () => {
     const sb = home({ verify: '0 4 * * *', drill: '0 4 * * *', cleanup: '30 4 * * *' });
     const time = simulatedTime(at(2026, 2, 2, 3, 0), at(2026, 2, 2, 6, 0));

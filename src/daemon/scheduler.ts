@@ -56,7 +56,8 @@ export class Scheduler {
       this.opts.log.info({ event: 'job.catch_up', job: m.job.name, missed: m.due.toISOString() }, `${m.job.name} was due at ${m.due.toISOString()} while the service was down: running it now`);
       this.enqueue({ job: m.job, trigger: 'catch-up', details: { missed_run: m.due.toISOString() } });
     }
-    for (const s of schedule) this.next.set(s.job.name, nextRun(s, start));
+    // a cron time equal to the start instant is due now (croner's next run is strictly after its argument)
+    for (const s of schedule) this.next.set(s.job.name, nextRun(s, new Date(start.getTime() - 1)));
     while (!signal.aborted) {
       this.collectDue(clock.now());
       const item = this.queue.shift();
