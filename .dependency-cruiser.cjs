@@ -2,7 +2,7 @@
 const layers = ['cli', 'daemon', 'web', 'app', 'snapshot', 'policy', 'source', 'repo', 'backend', 'codec', 'config', 'errors', 'core'];
 /** What each layer may import (besides itself and node_modules). */
 const allowed = {
-  cli: ['app', 'config', 'core', 'errors'],
+  cli: ['daemon', 'app', 'config', 'core', 'errors'],
   daemon: ['app', 'config', 'core', 'errors'],
   web: [],
   app: ['snapshot', 'policy', 'source', 'repo', 'backend', 'codec', 'config', 'errors', 'core'],

@@ -1,10 +1,9 @@
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
 import type { Manifest } from '../repo/index.js';
 import { BLOB_TYPE } from '../repo/index.js';
 import { openRepository, type AppContext } from './context.js';
 import { failuresIn } from './failures.js';
 import { loadAll } from './list-backups.js';
+import { diskUsage } from './repository-space.js';
 
 export interface BackupStats {
   repository: string;
@@ -65,12 +64,4 @@ function countBy(ms: Manifest[], key: (m: Manifest) => string): Record<string, n
   const out: Record<string, number> = {};
   for (const m of ms) out[key(m)] = (out[key(m)] ?? 0) + 1;
   return out;
-}
-
-async function diskUsage(dir: string): Promise<number> {
-  let total = 0;
-  for (const e of await fsp.readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) total += (await fsp.stat(join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))).size;
-  }
-  return total;
 }

@@ -8,7 +8,7 @@ export { listBackups, type ListFilter } from './list-backups.js';
 export type { Manifest, ManifestStats } from '../repo/index.js';
 export { restoreBackup, type RestoreOptions, type RestoreResult } from './restore-backup.js';
 export { resolveBackup } from './resolve-backup.js';
-export { pidFile, runningServicePid } from './service-state.js';
+export { pidFile, pidInFile, processAlive, runningServicePid } from './service-state.js';
 export { eventsFile, recordEvent, type PrismEvent } from './events.js';
 export { verifyBackups, type VerifyOptions, type VerifyReport } from './verify-backups.js';
 export type { DataSubset } from '../snapshot/checker.js';
@@ -26,3 +26,4 @@ export { alertsFile, type Alert, type AlertTarget, type NotificationKind } from 
 export { backupHealth, type BackupHealth } from './backup-health.js';
 export type { AlertSeverity } from '../policy/alert-rules.js';
 export type { HealthIndicator } from '../policy/health-indicators.js';
+export { diskUsage, repositorySpace, type RepositorySpace } from './repository-space.js';

@@ -13,6 +13,10 @@ import { registerBackupMaintenance } from './commands/backup-maintenance.js';
 import { registerHealth } from './commands/health-check.js';
 import { registerAlerts } from './commands/alerts.js';
 import { registerBackupHealth } from './commands/backup-health.js';
+import { registerServiceStart } from './commands/service-start.js';
+import { registerServiceStatus } from './commands/service-status.js';
+import { registerServiceStop } from './commands/service-stop.js';
+import { registerTasks } from './commands/tasks.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -31,6 +35,10 @@ export function buildProgram(): Command {
   registerBackupHealth(backup);
   registerHealth(program);
   registerAlerts(program);
+  registerServiceStart(program);
+  registerServiceStop(program);
+  registerServiceStatus(program);
+  registerTasks(program);
   for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });

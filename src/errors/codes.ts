@@ -133,6 +133,30 @@ export const ERROR_CODES = {
     title: 'Alert delivery failed',
     fix: 'Check backup.alerts.webhook_url / backup.alerts.command and that the receiver is up; the alert stays pending and is sent again at the next evaluation (`prism alerts --notify`).',
   },
+  SERVICE_ALREADY_RUNNING: {
+    id: 'ERR_PRISM_ALREADY_RUNNING',
+    exitCode: 24,
+    title: 'The prism service is already running',
+    fix: 'One service per PRISM_HOME: `prism status` shows it; `prism stop` (or `systemctl stop prism-gateway`) stops it.',
+  },
+  SERVICE_START_FAILED: {
+    id: 'ERR_PRISM_SERVICE_START',
+    exitCode: 25,
+    title: 'The prism service did not start',
+    fix: 'See logs/service.log in PRISM_HOME for the reason; `prism start --foreground` shows it on the terminal.',
+  },
+  SERVICE_STOP_TIMEOUT: {
+    id: 'ERR_PRISM_SERVICE_STOP',
+    exitCode: 26,
+    title: 'The prism service did not stop in time',
+    fix: 'A job is still finishing (logs/service.log says which): wait and run `prism stop` again, or give it longer with --timeout. `kill -9 <pid>` is safe too: a killed backup leaves nothing partial visible.',
+  },
+  METRICS_ADDRESS_UNAVAILABLE: {
+    id: 'ERR_PRISM_METRICS_ADDRESS',
+    exitCode: 27,
+    title: 'The metrics address cannot be used',
+    fix: 'Set backup.service.metrics_address in config/backup.json to a free host:port (e.g. 127.0.0.1:9465), or to "" to turn metrics off.',
+  },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',
     exitCode: 130,

@@ -1,0 +1,50 @@
+import type { Command } from 'commander';
+import { runService, startDetached } from '../../daemon/index.js';
+import { cliContext } from '../context.js';
+import { fileLogger } from '../logger.js';
+import { withInterruptSignal } from '../on-signal.js';
+import { out, printJson } from '../output.js';
+import { parseDuration } from '../parse-duration.js';
+import { runAction } from '../run-action.js';
+
+interface Opts {
+  foreground?: boolean;
+  timeout: string;
+  json?: boolean;
+}
+
+export function registerServiceStart(program: Command): void {
+  program
+    .command('start')
+    .description('start the prism service (scheduled backups, cleanup, checks, metrics) in the background')
+    .option('--foreground', 'run in this process (for systemd); SIGTERM or Ctrl-C stops it gracefully')
+    .option('--timeout <duration>', 'how long to wait for the background service to report ready', '20s')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: Opts) => {
+        const timeoutMs = parseDuration('--timeout', opts.timeout);
+        const ctx = cliContext();
+        if (opts.foreground) {
+          const log = fileLogger(ctx.config.home, 'service.log', ctx.config.verbose);
+          await withInterruptSignal((signal) =>
+            runService({
+              ctx,
+              log,
+              signal,
+              onReady: (s) => (opts.json ? out(JSON.stringify(s)) : out(`prism service running (pid ${s.pid})${s.metrics_address ? `; metrics on http://${s.metrics_address}/metrics` : ''}`)),
+            }),
+          );
+          if (!opts.json) out('prism service stopped');
+          return;
+        }
+        const command = [process.execPath, ...process.execArgv, process.argv[1]!, 'start', '--foreground'];
+        const r = await startDetached(ctx, { command, env: process.env, timeoutMs });
+        if (opts.json) return printJson(r);
+        if (r.stale_pid !== null) out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');
+        out(`prism service started (pid ${r.pid})`);
+        if (r.metrics_address) out(`  Metrics: http://${r.metrics_address}/metrics`);
+        out(`  Log: ${r.log_file}`);
+        out('  `prism status` shows the next runs; `prism stop` stops it.');
+      }),
+    );
+}

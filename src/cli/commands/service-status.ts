@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { serviceStatus } from '../../daemon/index.js';
+import { formatDateTime } from '../../core/format.js';
+import { cliContext } from '../context.js';
+import { out, printJson, table } from '../output.js';
+import { runAction } from '../run-action.js';
+
+const when = (iso: string | null | undefined): string => (iso ? formatDateTime(new Date(iso)) : '-');
+
+function uptime(s: number): string {
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s % 60}s` : `${s}s`;
+}
+
+export function registerServiceStatus(program: Command): void {
+  program
+    .command('status')
+    .description('whether the prism service runs, the next run and the last result of each job')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: { json?: boolean }) => {
+        const s = serviceStatus(cliContext());
+        if (opts.json) return printJson(s);
+        if (s.running) {
+          out(`Service: running (pid ${s.pid}${s.uptime_seconds !== null ? `, up ${uptime(s.uptime_seconds)} since ${when(s.started_at)}` : ''})`);
+          out(`Metrics: ${s.metrics_address ? `http://${s.metrics_address}/metrics` : 'off'}`);
+          if (s.running_job) out(`Running: ${s.running_job.job} (${s.running_job.trigger}, since ${when(s.running_job.started_at)})`);
+        } else {
+          out('Service: not running (`prism start` starts it)');
+          if (s.stale_pid_file) out('  A stale pid file names a process that is gone (the service was killed); `prism start` removes it.');
+        }
+        if (s.active_alerts !== null) out(`Active alerts: ${s.active_alerts}`);
+        out('');
+        out(
+          table(
+            ['JOB', 'SCHEDULE', 'NEXT RUN', 'LAST RUN', 'RESULT'],
+            s.jobs.map((j) => [j.job, j.schedule, when(j.next_run), when(j.last?.started_at), j.last ? `${j.last.status}${j.last.error_code ? ` [${j.last.error_code}]` : ''}` : '-']),
+          ),
+        );
+      }),
+    );
+}

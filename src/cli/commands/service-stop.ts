@@ -1,0 +1,25 @@
+import type { Command } from 'commander';
+import { stopService } from '../../daemon/index.js';
+import { formatDuration } from '../../core/format.js';
+import { cliContext } from '../context.js';
+import { out, printJson } from '../output.js';
+import { parseDuration } from '../parse-duration.js';
+import { runAction } from '../run-action.js';
+
+export function registerServiceStop(program: Command): void {
+  program
+    .command('stop')
+    .description('stop the prism service: a running job is aborted cleanly (or finishes) and recorded')
+    .option('--timeout <duration>', 'how long to wait for the service to exit', '2m')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: { timeout: string; json?: boolean }) => {
+        const timeoutMs = parseDuration('--timeout', opts.timeout);
+        const ctx = cliContext();
+        const r = await stopService(ctx.config.home, { timeoutMs });
+        if (opts.json) return printJson(r);
+        if (r.stale_pid !== null) out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');
+        out(r.stopped ? `Stopped the prism service (pid ${r.pid}) in ${formatDuration(r.waited_ms)}.` : `The prism service is not running in ${ctx.config.home}; nothing to stop.`);
+      }),
+    );
+}

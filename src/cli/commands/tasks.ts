@@ -1,0 +1,45 @@
+import type { Command } from 'commander';
+import { readTasks } from '../../app/index.js';
+import { jobNames } from '../../daemon/index.js';
+import { formatDateTime, formatDuration } from '../../core/format.js';
+import { PrismError } from '../../errors/index.js';
+import { cliContext } from '../context.js';
+import { out, printJson, table } from '../output.js';
+import { runAction } from '../run-action.js';
+
+export function registerTasks(program: Command): void {
+  program
+    .command('tasks')
+    .description('the task log: every job the service ran (job, trigger, start, end, status, error code), newest first')
+    .option('--days <n>', 'look back this many days', '7')
+    .option('--job <name>', 'only this job (full_backup, incremental_backup, cleanup, …)')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: { days: string; job?: string; json?: boolean }) => {
+        if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1) throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
+        const ctx = cliContext();
+        const since = new Date(ctx.clock.now().getTime() - Number(opts.days) * 86_400_000);
+        const all = readTasks(ctx.config.home);
+        if (opts.job !== undefined) {
+          const known = new Set([...jobNames(), ...all.map((t) => t.job)]);
+          if (!known.has(opts.job)) throw new PrismError('INVALID_ARGUMENT', `--job "${opts.job}" is not a job; jobs: ${[...known].join(', ')}.`);
+        }
+        const tasks = all.filter((t) => Date.parse(t.started_at) >= since.getTime() && (opts.job === undefined || t.job === opts.job)).reverse();
+        if (opts.json) return printJson({ days: Number(opts.days), tasks });
+        if (tasks.length === 0) return out(`No tasks in the last ${opts.days} days${opts.job ? ` for ${opts.job}` : ''}.`);
+        out(
+          table(
+            ['STARTED', 'JOB', 'TRIGGER', 'STATUS', 'DURATION', 'RESULT'],
+            tasks.map((t) => [
+              formatDateTime(new Date(t.started_at)),
+              t.job,
+              t.trigger,
+              t.status,
+              formatDuration(Date.parse(t.finished_at) - Date.parse(t.started_at)),
+              `${t.error_code ? `[${t.error_code}] ` : ''}${t.message ?? ''}`,
+            ]),
+          ),
+        );
+      }),
+    );
+}

@@ -1,0 +1,17 @@
+import { activeAlerts } from '../app/index.js';
+
+/** An active alert as status and metrics need it (src/app/alerts.ts `Alert` has these fields). */
+export interface ActiveAlert {
+  readonly rule: string;
+  readonly severity: string;
+}
+
+/** Where the service reads active alerts from. */
+export interface AlertSource {
+  active(home: string): readonly ActiveAlert[];
+}
+
+export const ALERT_SEVERITIES = ['critical', 'high', 'medium'] as const;
+
+/** The alert state file kept by `evaluateAlerts` (src/app/alerts.ts). */
+export const alertSource: AlertSource | null = { active: activeAlerts };

@@ -1,0 +1,14 @@
+export { alertSource, ALERT_SEVERITIES, type ActiveAlert, type AlertSource } from './alert-source.js';
+export type { AfterJobHook, Job, JobOutcome, JobRun, ScheduleKey } from './job.js';
+export { runJob, type JobResult, type RunJobOptions } from './job-runner.js';
+export { AFTER_JOB_HOOKS, JOBS, jobNames } from './job-table.js';
+export { ServiceMetrics } from './metrics.js';
+export { parseAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
+export { compileSchedule, missedRuns, nextRun, previousRun, type MissedRun, type ScheduledJob } from './schedule.js';
+export { Scheduler, type QueuedRun, type SchedulerOptions } from './scheduler.js';
+export { checkServiceConfig, runService, type ServiceOptions } from './service.js';
+export { readServiceState, serviceStateFile, type ServiceState } from './service-state.js';
+export { serviceStatus, type JobStatus, type ServiceStatus } from './service-status.js';
+export { serviceLogFile, startDetached, type StartOptions, type StartResult } from './start-detached.js';
+export { stopService, type StopResult } from './stop-service.js';
+export { realTimer, type Timer } from './timer.js';

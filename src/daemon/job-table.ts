@@ -1,0 +1,30 @@
+import { evaluateAlerts, type AppContext } from '../app/index.js';
+import { cleanupJob, fullBackupJob, incrementalBackupJob } from './backup-jobs.js';
+import type { AfterJobHook, Job } from './job.js';
+
+/**
+ * The service's jobs, each timed by its `backup.schedule` key; jobs due at the same moment run in
+ * this order. A new job is one entry, e.g.
+ *   { name: 'verify', schedule: 'verify', run: async (ctx, { signal }) => {
+ *       const r = await backgroundVerify(ctx, { signal });
+ *       return { details: { ...r }, followUps: r.needsFullBackup ? ['full_backup'] : [] }; } },
+ *   { name: 'drill', schedule: 'drill', run: async (ctx, { signal, trigger }) => {
+ *       const d = await runDrill(ctx, { trigger, signal });
+ *       return { status: d.status === 'passed' ? 'ok' : 'failed', error_code: d.error?.code, message: `RTO ${d.rto_seconds} s`, details: { ...d } }; } },
+ */
+export const JOBS: readonly Job[] = [fullBackupJob, incrementalBackupJob, cleanupJob];
+
+/** Run after every job that was not aborted, in order: the alert rules see its result at once. */
+export const AFTER_JOB_HOOKS: readonly AfterJobHook[] = [(ctx) => evaluateAlerts(ctx)];
+
+/** Between jobs the alert rules are evaluated this often (time-based rules such as "no success for 48 h"). */
+export const ALERT_EVALUATION_MS = 5 * 60_000;
+
+/** What the service does between jobs. */
+export function idleWork(ctx: AppContext): { everyMs: number; run: () => Promise<unknown> } {
+  return { everyMs: ALERT_EVALUATION_MS, run: () => evaluateAlerts(ctx) };
+}
+
+export function jobNames(jobs: readonly Job[] = JOBS): string[] {
+  return jobs.map((j) => j.name);
+}

@@ -1,0 +1,33 @@
+import type { AppContext, TaskRecord, TaskTrigger } from '../app/index.js';
+import type { BackupSection } from '../config/index.js';
+
+/** A key of `backup.schedule`: the cron expression that runs a job. */
+export type ScheduleKey = keyof BackupSection['schedule'];
+
+export interface JobRun {
+  /** Aborted when the service stops: the job ends cleanly (and is recorded as aborted) or finishes if it cannot stop here. */
+  signal: AbortSignal;
+  trigger: TaskTrigger;
+}
+
+/** What a job reports; the runner turns it into the task record. */
+export interface JobOutcome {
+  /** Default `ok`. `failed` for a job that ran to its end but found a problem (e.g. a failed drill). */
+  status?: 'ok' | 'failed' | 'skipped';
+  message?: string;
+  /** ERR_… when the outcome is `failed`. */
+  error_code?: string;
+  details?: Record<string, unknown>;
+  /** Jobs to run right after this one (trigger `follow-up`), e.g. a full backup after background verification lost data. */
+  followUps?: readonly string[];
+}
+
+/** One entry of the job table: a name, the `backup.schedule` key that times it, and what it does. */
+export interface Job {
+  readonly name: string;
+  readonly schedule: ScheduleKey;
+  run(ctx: AppContext, run: JobRun): Promise<JobOutcome>;
+}
+
+/** Runs after every recorded job (e.g. alert evaluation); a hook that throws is logged and does not stop the service. */
+export type AfterJobHook = (ctx: AppContext, task: TaskRecord) => Promise<unknown>;

@@ -1,0 +1,79 @@
+import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pidFile, pidInFile, runningServicePid } from '../app/index.js';
+import { PrismError, fromSystemError } from '../errors/index.js';
+
+/** $PRISM_HOME/prism-service.json: what a running (or the last) service process reports about itself. */
+export interface ServiceState {
+  pid: number;
+  started_at: string;
+  /** The first start of a service in this PRISM_HOME: runs due before it were never missed. */
+  first_started_at: string;
+  /** The bound metrics host:port, null when metrics are off. */
+  metrics_address: string | null;
+  /** The job in progress. */
+  running_job: { job: string; trigger: string; started_at: string } | null;
+  /** Set when the process stopped cleanly. */
+  stopped_at: string | null;
+}
+
+export function serviceStateFile(home: string): string {
+  return join(home, 'prism-service.json');
+}
+
+export function readServiceState(home: string): ServiceState | undefined {
+  try {
+    return JSON.parse(readFileSync(serviceStateFile(home), 'utf8')) as ServiceState;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written whole under a temporary name and renamed, so a reader never sees half of it. */
+export function writeServiceState(home: string, state: ServiceState): void {
+  const file = serviceStateFile(home);
+  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  renameSync(`${file}.tmp`, file);
+}
+
+function alreadyRunning(pid: number): PrismError {
+  return new PrismError('SERVICE_ALREADY_RUNNING', `The prism service is already running (pid ${pid}); one service per PRISM_HOME.`, { pid });
+}
+
+/** Removes a pid file whose process is gone; returns the pid it named (0: no pid in it). Refuses while a live service holds it. */
+export function removeStalePidFile(home: string): number | undefined {
+  const live = runningServicePid(home);
+  if (live !== undefined) throw alreadyRunning(live);
+  const stale = pidInFile(home);
+  if (stale === undefined && !existsSync(pidFile(home))) return undefined;
+  try {
+    unlinkSync(pidFile(home));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(e, `removing the stale pid file ${pidFile(home)}`);
+  }
+  return stale ?? 0;
+}
+
+/** Creates the pid file for `pid` (exclusively); a stale one of a dead process is replaced. */
+export function claimPidFile(home: string, pid: number = process.pid): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(pidFile(home), `${pid}\n`, { flag: 'wx' });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fromSystemError(e, `creating the pid file ${pidFile(home)}`);
+      if (attempt > 0) throw alreadyRunning(pidInFile(home) ?? 0); // another service started at the same moment
+    }
+    removeStalePidFile(home);
+  }
+}
+
+/** Removes the pid file if it still names `pid`. */
+export function releasePidFile(home: string, pid: number = process.pid): void {
+  if (pidInFile(home) !== pid) return;
+  try {
+    unlinkSync(pidFile(home));
+  } catch {
+    // already gone
+  }
+}

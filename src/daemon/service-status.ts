@@ -1,0 +1,55 @@
+import { pidInFile, readTasks, runningServicePid, type AppContext, type TaskRecord } from '../app/index.js';
+import { alertSource as defaultAlertSource, type AlertSource } from './alert-source.js';
+import type { Job } from './job.js';
+import { JOBS } from './job-table.js';
+import { compileSchedule, nextRun } from './schedule.js';
+import { readServiceState, type ServiceState } from './service-state.js';
+
+export interface JobStatus {
+  job: string;
+  schedule: string;
+  next_run: string | null;
+  /** The last run recorded in the task log. */
+  last: TaskRecord | null;
+}
+
+export interface ServiceStatus {
+  running: boolean;
+  pid: number | null;
+  started_at: string | null;
+  uptime_seconds: number | null;
+  metrics_address: string | null;
+  running_job: ServiceState['running_job'];
+  /** A pid file names a process that is gone (the service was killed); `prism start` removes it. */
+  stale_pid_file: boolean;
+  jobs: JobStatus[];
+  /** Active alerts, null where alerting is not available. */
+  active_alerts: number | null;
+}
+
+/** Whether the service runs, since when, what runs next and how each job last ended. */
+export function serviceStatus(ctx: AppContext, opts: { jobs?: readonly Job[]; alerts?: AlertSource | null } = {}): ServiceStatus {
+  const home = ctx.config.home;
+  const now = ctx.clock.now();
+  const pid = runningServicePid(home) ?? null;
+  const state = readServiceState(home);
+  const live = pid !== null && state?.pid === pid && state.stopped_at === null ? state : undefined;
+  const tasks = readTasks(home);
+  const alerts = opts.alerts === undefined ? defaultAlertSource : opts.alerts;
+  return {
+    running: pid !== null,
+    pid,
+    started_at: live?.started_at ?? null,
+    uptime_seconds: live ? Math.max(0, Math.round((now.getTime() - Date.parse(live.started_at)) / 1000)) : null,
+    metrics_address: live?.metrics_address ?? null,
+    running_job: live?.running_job ?? null,
+    stale_pid_file: pid === null && pidInFile(home) !== undefined,
+    jobs: compileSchedule(ctx, opts.jobs ?? JOBS).map((s) => ({
+      job: s.job.name,
+      schedule: s.expression,
+      next_run: nextRun(s, now)?.toISOString() ?? null,
+      last: tasks.findLast((t) => t.job === s.job.name) ?? null,
+    })),
+    active_alerts: alerts ? alerts.active(home).length : null,
+  };
+}

@@ -1,0 +1,86 @@
+import { existsSync } from 'node:fs';
+import { readTasks, type AppContext } from '../app/index.js';
+import type { Logger } from '../core/logger.js';
+import { PrismError } from '../errors/index.js';
+import { alertSource as defaultAlertSource, type AlertSource } from './alert-source.js';
+import type { AfterJobHook, Job } from './job.js';
+import { runJob } from './job-runner.js';
+import { AFTER_JOB_HOOKS, idleWork, JOBS } from './job-table.js';
+import { ServiceMetrics } from './metrics.js';
+import { parseAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
+import { compileSchedule } from './schedule.js';
+import { Scheduler, type IdleTask } from './scheduler.js';
+import { claimPidFile, readServiceState, releasePidFile, writeServiceState, type ServiceState } from './service-state.js';
+import { realTimer, type Timer } from './timer.js';
+
+export interface ServiceOptions {
+  ctx: AppContext;
+  /** The service log (logs/service.log). */
+  log: Logger;
+  /** Aborting it stops the service: the running job is aborted (or finishes where it cannot stop). */
+  signal: AbortSignal;
+  jobs?: readonly Job[];
+  hooks?: readonly AfterJobHook[];
+  timer?: Timer;
+  alerts?: AlertSource | null;
+  /** Work between jobs (default: alert evaluation every 5 minutes); null for none. */
+  idle?: IdleTask | null;
+  /** Told once the pid file, the metrics endpoint and the state file are in place. */
+  onReady?: (state: ServiceState) => void;
+}
+
+/** Checks what the service needs from the configuration (every schedule, the metrics address) before anything starts. */
+export function checkServiceConfig(ctx: AppContext, jobs: readonly Job[] = JOBS): void {
+  if (!existsSync(ctx.config.home)) {
+    throw new PrismError('SOURCE_NOT_FOUND', `PRISM_HOME ${ctx.config.home} does not exist; run \`prism init\` first.`, { path: ctx.config.home });
+  }
+  compileSchedule(ctx, jobs);
+  const address = ctx.config.backup.service.metrics_address;
+  if (address !== '') parseAddress(address);
+}
+
+/** The service process: pid file, metrics endpoint, then the schedule until `signal` is aborted. */
+export async function runService(opts: ServiceOptions): Promise<void> {
+  const { ctx, log } = opts;
+  const home = ctx.config.home;
+  const jobs = opts.jobs ?? JOBS;
+  checkServiceConfig(ctx, jobs);
+  claimPidFile(home);
+  let server: MetricsServer | null = null;
+  let state: ServiceState | undefined;
+  try {
+    const previous = readServiceState(home);
+    const now = ctx.clock.now().toISOString();
+    const scheduler: Scheduler = new Scheduler({
+      schedule: compileSchedule(ctx, jobs),
+      clock: ctx.clock,
+      timer: opts.timer ?? realTimer,
+      log,
+      tasks: readTasks(home),
+      firstStarted: previous ? new Date(previous.first_started_at) : undefined,
+      ...(opts.idle === null ? {} : { idle: opts.idle ?? idleWork(ctx) }),
+      execute: async (run, signal) => {
+        const update = (running_job: ServiceState['running_job']) => state && writeServiceState(home, (state = { ...state, running_job }));
+        update({ job: run.job.name, trigger: run.trigger, started_at: ctx.clock.now().toISOString() });
+        try {
+          return await runJob(ctx, run.job, { trigger: run.trigger, signal, log, hooks: opts.hooks ?? AFTER_JOB_HOOKS, onTask: (t) => metrics.countTask(t), ...(run.details ? { details: run.details } : {}) });
+        } finally {
+          update(null);
+        }
+      },
+    });
+    const metrics = new ServiceMetrics({ ctx, alerts: opts.alerts === undefined ? defaultAlertSource : opts.alerts, nextRuns: () => scheduler.nextRuns() });
+    const address = ctx.config.backup.service.metrics_address;
+    if (address !== '') server = await startMetricsServer(address, metrics, log);
+    state = { pid: process.pid, started_at: now, first_started_at: previous?.first_started_at ?? now, metrics_address: server?.address ?? null, running_job: null, stopped_at: null };
+    writeServiceState(home, state);
+    log.info({ event: 'service.start', pid: process.pid, metrics: state.metrics_address, next: scheduler.nextRuns() }, `service started (pid ${process.pid})`);
+    opts.onReady?.(state);
+    await scheduler.run(opts.signal);
+  } finally {
+    await server?.close();
+    if (state) writeServiceState(home, { ...state, running_job: null, stopped_at: ctx.clock.now().toISOString() });
+    releasePidFile(home);
+    log.info({ event: 'service.stop', pid: process.pid }, 'service stopped');
+  }
+}
