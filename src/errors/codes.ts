@@ -127,6 +127,36 @@ export const ERROR_CODES = {
     title: 'Restore failed and was rolled back',
     fix: 'The data is as it was before the restore. See logs/backup-restore.log, run `prism backup verify <id>`, or restore another backup.',
   },
+  DB_UNREACHABLE: {
+    id: 'ERR_PRISM_DB_UNREACHABLE',
+    exitCode: 30,
+    title: 'Database unreachable',
+    fix: 'Check that the database server runs and that the host, port and database name in the URL (backup.databases[].url or --target-url) are right; the password is never shown.',
+  },
+  DB_AUTH_FAILED: {
+    id: 'ERR_PRISM_DB_AUTH',
+    exitCode: 31,
+    title: 'Database authentication failed',
+    fix: 'Check the user and the password: from the URL, password_file (readable, first line) or password_env (set in the environment of prism).',
+  },
+  DB_TOOL_FAILED: {
+    id: 'ERR_PRISM_DB_TOOL',
+    exitCode: 32,
+    title: 'Database tool failed',
+    fix: 'A native database tool (pg_dump, psql, mariadb-dump, mariadb) is missing or failed: install the client package (postgresql-client, mariadb-client) of a version no older than the server, and read the quoted message.',
+  },
+  DB_RESTORE_FAILED: {
+    id: 'ERR_PRISM_DB_RESTORE',
+    exitCode: 33,
+    title: 'Database restore failed and was rolled back',
+    fix: 'The tables are as they were before the restore. Read the quoted message and logs/backup-restore.log, then try again (or restore into a scratch database with --target-url).',
+  },
+  DB_VERIFY_FAILED: {
+    id: 'ERR_PRISM_DB_VERIFY',
+    exitCode: 34,
+    title: 'Restored database does not match the backup',
+    fix: 'Row counts or checksums of the restored tables differ from the manifest: see the report, run `prism backup verify <id>`, and restore again or from another backup.',
+  },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',
     exitCode: 130,
