@@ -11,6 +11,8 @@ import { registerBackupBrowse } from './commands/backup-browse.js';
 import { registerBackupLineage } from './commands/backup-lineage.js';
 import { registerBackupMaintenance } from './commands/backup-maintenance.js';
 import { registerHealth } from './commands/health-check.js';
+import { registerDbList } from './commands/db-list.js';
+import { registerDbRestore } from './commands/db-restore.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -27,6 +29,9 @@ export function buildProgram(): Command {
   registerBackupBrowse(backup);
   registerBackupMaintenance(backup);
   registerHealth(program);
+  const db = program.command('db').description('databases in backups: list, restore');
+  registerDbList(db);
+  registerDbRestore(db);
   for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });

@@ -16,12 +16,16 @@ export function pgQualified(name: string): string {
   return `${pgIdent(name.slice(0, dot))}.${pgIdent(name.slice(dot + 1))}`;
 }
 
+/** Session settings that fix COPY's text output (time zones, dates, floats, bytea), so a dump and its re-read after a restore compare byte for byte. */
+const PG_SESSION = "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'";
+
 /** Connects with the pg driver; a refused connection or bad login becomes DB_UNREACHABLE / DB_AUTH_FAILED. */
 export async function pgConnect(t: DbTarget): Promise<pg.Client> {
   const client = new pg.Client(pgClientConfig(t));
   client.on('error', () => {}); // a dropped connection surfaces as the failing query's error
   try {
     await client.connect();
+    await client.query(PG_SESSION);
   } catch (e) {
     await client.end().catch(() => {});
     throw classifyDbError(t, e);
