@@ -29,7 +29,7 @@ export function psql(db: string, text: string): string {
 }
 
 export function mariadb(db: string, text: string): string {
-  return run('mariadb', ['-h', '127.0.0.1', '-P', '3306', '-u', 'root', '--batch', '--skip-column-names', db], text);
+  return run('mariadb', ['-h', '127.0.0.1', '-P', '3306', '-u', 'root', '--batch', '--skip-column-names', '--default-character-set=utf8mb4', db], text);
 }
 
 /** A new, empty PostgreSQL database with a unique name. */
