@@ -50,7 +50,7 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
   try {
     const { m, rec } = await backupWithDatabase(repo, opts);
     const tables = selectTables(rec, opts.tables ?? []);
-    const target = restoreTarget(ctx, rec, opts.targetUrl);
+    const target = restoreTargetFor(ctx, rec, opts.targetUrl);
     const plan = rec.type === 'postgres' ? await planPostgres(target, tables) : await planMysql(target, tables);
     log('db.restore.plan', { backup: m.id, database: rec.name, target: target.shown, tables: plan });
     const report: DbRestoreReport = { backup: m.id, database: rec.name, type: rec.type, target: target.shown, dry_run: opts.dryRun, plan, tables: [], verified: false, duration_ms: 0 };
@@ -123,7 +123,7 @@ function selectTables(rec: DbRecord, names: readonly string[]): DbRecord['tables
 }
 
 /** --target-url, else the database as configured now (its password source), else the URL in the manifest. */
-function restoreTarget(ctx: AppContext, rec: DbRecord, targetUrl: string | undefined): DbTarget {
+export function restoreTargetFor(ctx: AppContext, rec: DbRecord, targetUrl: string | undefined): DbTarget {
   const configured = ctx.config.backup.databases.find((d) => d.name === rec.name);
   if (targetUrl !== undefined) return resolveDbTarget({ url: targetUrl }, process.env, rec.type);
   if (configured) return configuredTarget(configured);

@@ -13,6 +13,7 @@ import { registerBackupMaintenance } from './commands/backup-maintenance.js';
 import { registerHealth } from './commands/health-check.js';
 import { registerDbList } from './commands/db-list.js';
 import { registerDbRestore } from './commands/db-restore.js';
+import { registerRecover } from './commands/recover.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   const db = program.command('db').description('databases in backups: list, restore');
   registerDbList(db);
   registerDbRestore(db);
+  registerRecover(program);
   for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });

@@ -157,6 +157,18 @@ export const ERROR_CODES = {
     title: 'Restored database does not match the backup',
     fix: 'Row counts or checksums of the restored tables differ from the manifest: see the report, run `prism backup verify <id>`, and restore again or from another backup.',
   },
+  RECOVER_FAILED: {
+    id: 'ERR_PRISM_RECOVER',
+    exitCode: 38,
+    title: 'Recovery checkpoint failed; rolled back',
+    fix: 'The report names the checkpoint and why it failed; what was done before it was undone (files from the pre-restore backup, tables from their safety copies). Fix the cause (see logs/backup-restore.log) and run `prism recover` again.',
+  },
+  RECOVER_ROLLBACK_FAILED: {
+    id: 'ERR_PRISM_RECOVER_ROLLBACK',
+    exitCode: 39,
+    title: 'Recovery failed and could not be rolled back completely',
+    fix: 'The report lists which rollback steps failed: restore the named pre-restore backup with `prism backup restore <id> --confirm` and the tables from their _prism_safety_… copies by hand.',
+  },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',
     exitCode: 130,
