@@ -176,6 +176,18 @@ describe('databases in backups and prism db restore (PostgreSQL, MariaDB)', () =
     assert.equal(myDb.sql('SHOW TABLES;'), myTables);
   });
 
+  it('prune keeps the database data, verify --all stays clean and the dumps still restore', () => {
+    const pruned = prism(['backup', 'prune', '--max-unused', '0%', '--json'], sb.env);
+    assert.equal(pruned.code, 0, pruned.stderr);
+    const v = prism(['backup', 'verify', '--all'], sb.env);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    const other = pgScratchDb();
+    scratch.push(other);
+    const r = prism(['db', 'restore', first.id, '--db', 'main', '--table', 'kinds', '--target-url', other.url], sb.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /public\.kinds: 2,003 rows/);
+  });
+
   it('rejects bad input with clear codes', () => {
     const cases: Array<[string[], number, RegExp]> = [
       [['db', 'restore', first.id], 2, /--db/],
