@@ -61,9 +61,35 @@ export async function pgCopyOut(client: pg.Client, table: string, columns: reado
 }
 
 /**
+ * COPY of one table through psql, in a transaction on the exported snapshot: the protocol is
+ * parsed by psql on another core while this thread chunks, hashes and compresses. Same session
+ * settings as pgConnect, so the bytes equal a COPY read through the driver.
+ */
+async function psqlCopyOut(t: DbTarget, snapshot: string, table: string, columns: readonly string[], onData: (b: Buffer) => Promise<void>): Promise<number> {
+  let rows = 0;
+  const sql = [
+    'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    `SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`,
+    PG_SESSION,
+    `COPY ${pgQualified(table)} (${columns.map(pgIdent).join(', ')}) TO STDOUT`,
+    'COMMIT',
+  ];
+  await runNative(t, 'psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', ...sql.flatMap((c) => ['-c', c]), t.database], {
+    what: `dumping table ${table}`,
+    stdout: async (out) => {
+      for await (const b of out as AsyncIterable<Buffer>) {
+        for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) rows++;
+        await onData(b);
+      }
+    },
+  });
+  return rows;
+}
+
+/**
  * Dumps a PostgreSQL database consistently: one REPEATABLE READ READ ONLY transaction whose
  * snapshot is exported to pg_dump for the schema (pre-data and post-data sections, two objects),
- * while every table's rows are streamed from the same snapshot with COPY TO STDOUT (one object
+ * while every table's rows are streamed from the same snapshot with COPY TO STDOUT (through psql) (one object
  * each, uncompressed text: unchanged tables give identical bytes). Sequence values are read in it too.
  */
 export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpSink): Promise<DumpResult> {
@@ -77,24 +103,28 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
     // leave out what is not backed up, keep the rest of the schema (types, functions, views …)
     const tableArgs = every.filter((n) => !tables.includes(n)).flatMap((n) => ['--exclude-table', pgQualified(n)]);
 
-    const schema: DumpResult['schema'] = [];
-    for (const [part, object] of [['pre-data', SCHEMA_OBJECT], ['post-data', POST_SCHEMA_OBJECT]] as const) {
-      const text = await runNative(t, 'pg_dump', ['--schema-only', `--section=${part}`, '--no-password', `--snapshot=${snapshot}`, ...tableArgs, t.database], { what: `dumping the ${part} schema` });
-      // pg_dump ≥ 15.14 brackets its output with \restrict <random key>: drop it so equal schemas give equal bytes
-      const clean = text.replace(/^\\(un)?restrict .*\n/gm, '');
-      const w = sink.open(object);
-      await w.write(Buffer.from(clean, 'utf8'));
-      schema.push({ part, object, ...(await w.close()) });
-    }
+    // the schema dumps run beside the table COPYs (all on the same snapshot)
+    const schemaDone = Promise.all(
+      ([['pre-data', SCHEMA_OBJECT], ['post-data', POST_SCHEMA_OBJECT]] as const).map(async ([part, object]) => {
+        const text = await runNative(t, 'pg_dump', ['--schema-only', `--section=${part}`, '--no-password', `--snapshot=${snapshot}`, ...tableArgs, t.database], { what: `dumping the ${part} schema` });
+        // pg_dump ≥ 15.14 brackets its output with \restrict <random key>: drop it so equal schemas give equal bytes
+        const clean = text.replace(/^\\(un)?restrict .*\n/gm, '');
+        const w = sink.open(object);
+        await w.write(Buffer.from(clean, 'utf8'));
+        return { part, object, ...(await w.close()) };
+      }),
+    );
+    schemaDone.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
 
     const dumped: DumpedTable[] = [];
     for (const name of tables) {
       const columns = await pgColumns(client, name);
       const object = tableObject(name);
       const w = sink.open(object);
-      const rows = await pgCopyOut(client, name, columns, (b) => w.write(b));
+      const rows = await psqlCopyOut(t, snapshot, name, columns, (b) => w.write(b));
       dumped.push({ name, object, rows, columns, ...(await w.close()) });
     }
+    const schema = await schemaDone;
     const sequences = await pgSequences(client, filter);
     await client.query('COMMIT');
     return { serverVersion, schema, tables: dumped, sequences };
