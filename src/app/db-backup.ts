@@ -1,5 +1,6 @@
 import type { CompressionSettings } from '../codec/compress.js';
 import type { DatabaseConfig } from '../config/index.js';
+import { PrismError } from '../errors/index.js';
 import type { DbRecord, IndexedBlob, Repository } from '../repo/index.js';
 import { archiveDatabases, type DbArchiveResult } from '../snapshot/db-archiver.js';
 import { resolveDbTarget, type DbTarget } from '../source/db-credentials.js';
@@ -25,6 +26,8 @@ export async function backupDatabases(
 ): Promise<{ archive: DbArchiveResult; records: DbRecord[] } | undefined> {
   const dbs = ctx.config.backup.databases;
   if (dbs.length === 0) return undefined;
+  const dup = dbs.find((d, i) => dbs.findIndex((x) => x.name === d.name) !== i);
+  if (dup) throw new PrismError('CONFIG_INVALID', `backup.databases names "${dup.name}" twice: each database needs its own name.`, { key: 'backup.databases' });
   const targets = dbs.map((db) => ({ db, target: configuredTarget(db) }));
   const archive = await archiveDatabases({
     repo,

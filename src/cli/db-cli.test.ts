@@ -258,9 +258,10 @@ describe('database credentials and failures in backups', () => {
       [{ name: 'p', type: 'postgres', url: 'postgres://no_such_role_prism:S3cr3t@127.0.0.1/test' }, 31, /ERR_PRISM_DB_AUTH/],
       [{ name: 'p', type: 'postgres', url: 'postgres://postgres@127.0.0.1/no_such_db_prism' }, 30, /does not exist/],
       [{ name: 'a', type: 'mysql', url: url(), password_env: 'PRISM_UNSET_PW_VAR' }, 3, /PRISM_UNSET_PW_VAR, which is not set/],
+      [[{ name: 'a', type: 'mysql', url: url(SECRET) }, { name: 'a', type: 'postgres', url: 'postgres://postgres@127.0.0.1/test' }], 3, /names "a" twice/],
     ];
     for (const [db, code, msg] of cases) {
-      config(sb, [db]);
+      config(sb, Array.isArray(db) ? db : [db]);
       const r = prism(['backup', 'create'], sb.env);
       assert.equal(r.code, code, r.stderr);
       assert.match(r.stderr, msg);
