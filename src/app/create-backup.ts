@@ -23,6 +23,8 @@ export interface CreateBackupOptions {
   lockWaitMs?: number;
   /** Back up what exists of the included folders (the safety backup of a damaged data directory). */
   skipMissingSources?: boolean;
+  /** Leave out backup.databases (the pre-restore backup of the files: a restore of files must not depend on the databases). */
+  skipDatabases?: boolean;
 }
 
 /** Backs up the data directory: one completed (or partial, or failed) manifest per call. */
@@ -89,7 +91,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       beforeWrite: (plan) => checkSpace(repo, plan, parent),
       onBlobs: (b) => written.push(...b),
     });
-    const dbs = await backupDatabases(ctx, repo, compression, (b) => written.push(...b));
+    const dbs = opts.skipDatabases ? undefined : await backupDatabases(ctx, repo, compression, (b) => written.push(...b));
     await repo.writeIndex(written);
     written.length = 0;
 

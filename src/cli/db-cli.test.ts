@@ -273,4 +273,14 @@ describe('database credentials and failures in backups', () => {
     assert.ok(failed.some((m) => m.error?.code === 'ERR_PRISM_DB_UNREACHABLE'));
     assert.ok(!readFileSync(join(sb.home, 'logs', 'backup.log'), 'utf8').includes('S3cr3t'));
   });
+
+  it('a files restore does not depend on the databases: its pre-restore backup leaves them out', () => {
+    config(sb, [{ name: 'p', type: 'postgres', url: 'postgres://postgres@127.0.0.1:1/test' }]);
+    const done = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env)).find((m) => m.status === 'completed')!;
+    writeFileSync(join(sb.home, 'level-1-hot', 'new.json'), '{}');
+    const r = prism(['backup', 'restore', done.id, '--confirm', '--json'], sb.env);
+    assert.equal(r.code, 0, r.stderr);
+    const safety = json<{ safety_backup: string }>(r).safety_backup;
+    assert.equal(json<Manifest>(prism(['backup', 'info', safety, '--json'], sb.env)).databases, undefined);
+  });
 });
