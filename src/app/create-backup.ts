@@ -9,6 +9,7 @@ import { emptyStats, type IndexedBlob, type Manifest, type Repository } from '..
 import { archive, type ArchivePlan } from '../snapshot/archiver.js';
 import { walkSources } from '../source/fs-walker.js';
 import { uniqueBackupId } from './backup-id.js';
+import { backupDatabases } from './db-backup.js';
 import { lockRepository, openRepository, type AppContext } from './context.js';
 import { hasCompletedFull, latestCompleted } from './manifests.js';
 
@@ -22,6 +23,8 @@ export interface CreateBackupOptions {
   lockWaitMs?: number;
   /** Back up what exists of the included folders (the safety backup of a damaged data directory). */
   skipMissingSources?: boolean;
+  /** Leave out backup.databases (the pre-restore backup of the files: a restore of files must not depend on the databases). */
+  skipDatabases?: boolean;
 }
 
 /** Backs up the data directory: one completed (or partial, or failed) manifest per call. */
@@ -88,6 +91,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       beforeWrite: (plan) => checkSpace(repo, plan, parent),
       onBlobs: (b) => written.push(...b),
     });
+    const dbs = opts.skipDatabases ? undefined : await backupDatabases(ctx, repo, compression, (b) => written.push(...b));
     await repo.writeIndex(written);
     written.length = 0;
 
@@ -111,6 +115,17 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       new_bytes: result.newBytes,
       packs_written: result.packs,
     };
+    if (dbs) {
+      manifest.db_tree = dbs.archive.tree;
+      manifest.databases = dbs.records;
+      const s = manifest.stats;
+      s.original_bytes += dbs.records.reduce((n, r) => n + r.bytes, 0);
+      s.stored_bytes += dbs.archive.items.reduce((n, r) => n + r.storedBytes, 0);
+      s.bytes_read += dbs.records.reduce((n, r) => n + r.bytes, 0);
+      s.new_blobs += dbs.archive.newBlobs;
+      s.new_bytes += dbs.archive.newBytes;
+      s.packs_written += dbs.archive.packs;
+    }
     if (unreadable.length > 0) {
       manifest.error = {
         code: ERROR_CODES.PERMISSION_DENIED.id,
@@ -131,6 +146,8 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       manifest.status = 'failed';
       manifest.tree = null;
       manifest.checksum = null;
+      delete manifest.db_tree;
+      delete manifest.databases;
       manifest.finished_at = finished.toISOString();
       manifest.duration_ms = finished.getTime() - started.getTime();
       manifest.error = { code: err.id, name: err.code, message: err.message };

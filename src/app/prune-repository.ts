@@ -1,6 +1,6 @@
 import { FrameCompressor } from '../codec/compress.js';
 import { PrismError } from '../errors/index.js';
-import type { Manifest, Repository } from '../repo/index.js';
+import { rootTrees, type Manifest, type Repository } from '../repo/index.js';
 import { executePrune, planPrune, type PrunePlan, type PruneResult } from '../repo/pruner.js';
 import { walkTree } from '../snapshot/tree-walk.js';
 import type { AppContext } from './context.js';
@@ -26,7 +26,7 @@ export async function referencedBlobs(repo: Repository, manifests: readonly Mani
       for (const c of node.content ?? []) out.add(c);
     }
   };
-  for (const m of manifests) if (m.tree) await visit(m.tree);
+  for (const m of manifests) for (const t of rootTrees(m)) await visit(t);
   return out;
 }
 

@@ -115,7 +115,7 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
 
     await lock.release();
     if (live && destructive && opts.safetyBackup !== false && existsSync(config.home)) {
-      const safety = await createBackup(ctx, { type: 'full', comment: `Pre-restore backup (before restoring ${m.id})`, skipMissingSources: true });
+      const safety = await createBackup(ctx, { type: 'full', comment: `Pre-restore backup (before restoring ${m.id})`, skipMissingSources: true, skipDatabases: true });
       base.safety_backup = safety.id;
       log('safety_backup', { id: safety.id, status: safety.status });
     }

@@ -17,6 +17,9 @@ import { registerServiceStart } from './commands/service-start.js';
 import { registerServiceStatus } from './commands/service-status.js';
 import { registerServiceStop } from './commands/service-stop.js';
 import { registerTasks } from './commands/tasks.js';
+import { registerDbList } from './commands/db-list.js';
+import { registerDbRestore } from './commands/db-restore.js';
+import { registerRecover } from './commands/recover.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -39,6 +42,10 @@ export function buildProgram(): Command {
   registerServiceStop(program);
   registerServiceStatus(program);
   registerTasks(program);
+  const db = program.command('db').description('databases in backups: list, restore');
+  registerDbList(db);
+  registerDbRestore(db);
+  registerRecover(program);
   for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });

@@ -24,6 +24,7 @@ export function renderInfo(m: Manifest): string {
     `Host: ${m.host}`,
     `Sources: ${m.sources.join(', ')} (in ${m.home})`,
   ];
+  lines.push(...renderDatabases(m));
   if (m.error) lines.push(`Error: [${m.error.code}] ${m.error.message}`);
   for (const w of m.warnings.slice(0, 20)) lines.push(`Warning: ${w.path}: ${w.message}`);
   if (m.warnings.length > 20) lines.push(`Warning: … ${m.warnings.length - 20} more (see --json)`);
@@ -44,6 +45,22 @@ export function renderCreated(m: Manifest): string {
     `  Duration:     ${m.duration_ms === null ? '-' : formatDuration(m.duration_ms)}`,
     `  Checksum:     ${m.checksum ?? '-'}`,
   ];
+  for (const d of m.databases ?? []) {
+    lines.push(`  Database:     ${d.name} (${d.type}): ${formatCount(d.tables.length)} tables, ${formatCount(d.tables.reduce((n, t) => n + t.rows, 0))} rows, ${formatBytes(d.bytes)} (${formatBytes(d.new_bytes)} new)`);
+  }
   if (m.error) lines.push(`  Error:        [${m.error.code}] ${m.error.message}`);
   return lines.join('\n');
+}
+
+/** `Databases:` lines of `backup info` and `db list`: each database, then its tables with rows. */
+export function renderDatabases(m: Manifest): string[] {
+  const lines: string[] = [];
+  if (!m.databases || m.databases.length === 0) return lines;
+  lines.push('Databases:');
+  for (const d of m.databases) {
+    lines.push(`  ${d.name} (${d.type}, ${d.url}, server ${d.server_version}): ${formatCount(d.tables.length)} tables, ${formatBytes(d.bytes)}, dumped in ${formatDuration(d.duration_ms)}`);
+    const width = Math.max(5, ...d.tables.map((t) => t.name.length));
+    for (const t of d.tables) lines.push(`    ${t.name.padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(10)}  sha256:${t.sha256.slice(0, 16)}`);
+  }
+  return lines;
 }

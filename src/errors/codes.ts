@@ -157,6 +157,48 @@ export const ERROR_CODES = {
     title: 'The metrics address cannot be used',
     fix: 'Set backup.service.metrics_address in config/backup.json to a free host:port (e.g. 127.0.0.1:9465), or to "" to turn metrics off.',
   },
+  DB_UNREACHABLE: {
+    id: 'ERR_PRISM_DB_UNREACHABLE',
+    exitCode: 30,
+    title: 'Database unreachable',
+    fix: 'Check that the database server runs and that the host, port and database name in the URL (backup.databases[].url or --target-url) are right; the password is never shown.',
+  },
+  DB_AUTH_FAILED: {
+    id: 'ERR_PRISM_DB_AUTH',
+    exitCode: 31,
+    title: 'Database authentication failed',
+    fix: 'Check the user and the password: from the URL, password_file (readable, first line) or password_env (set in the environment of prism).',
+  },
+  DB_TOOL_FAILED: {
+    id: 'ERR_PRISM_DB_TOOL',
+    exitCode: 32,
+    title: 'Database tool failed',
+    fix: 'A native database tool (pg_dump, psql, mariadb-dump, mariadb) is missing or failed: install the client package (postgresql-client, mariadb-client) of a version no older than the server, and read the quoted message.',
+  },
+  DB_RESTORE_FAILED: {
+    id: 'ERR_PRISM_DB_RESTORE',
+    exitCode: 33,
+    title: 'Database restore failed and was rolled back',
+    fix: 'The tables are as they were before the restore. Read the quoted message and logs/backup-restore.log, then try again (or restore into a scratch database with --target-url).',
+  },
+  DB_VERIFY_FAILED: {
+    id: 'ERR_PRISM_DB_VERIFY',
+    exitCode: 34,
+    title: 'Restored database does not match the backup',
+    fix: 'Row counts or checksums of the restored tables differ from the manifest: see the report, run `prism backup verify <id>`, and restore again or from another backup.',
+  },
+  RECOVER_FAILED: {
+    id: 'ERR_PRISM_RECOVER',
+    exitCode: 38,
+    title: 'Recovery checkpoint failed; rolled back',
+    fix: 'The report names the checkpoint and why it failed; what was done before it was undone (files from the pre-restore backup, tables from their safety copies). Fix the cause (see logs/backup-restore.log) and run `prism recover` again.',
+  },
+  RECOVER_ROLLBACK_FAILED: {
+    id: 'ERR_PRISM_RECOVER_ROLLBACK',
+    exitCode: 39,
+    title: 'Recovery failed and could not be rolled back completely',
+    fix: 'The report lists which rollback steps failed: restore the named pre-restore backup with `prism backup restore <id> --confirm` and the tables from their _prism_safety_… copies by hand.',
+  },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',
     exitCode: 130,

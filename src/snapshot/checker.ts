@@ -2,7 +2,16 @@ import { decompress } from '../codec/compress.js';
 import { sha256 } from '../codec/hash.js';
 import { isPrismError } from '../errors/index.js';
 import type { IndexedBlob, Manifest, Repository } from '../repo/index.js';
-import { walkTree } from './tree-walk.js';
+import { rootTrees } from '../repo/index.js';
+import { walkTree, type TreeEntry } from './tree-walk.js';
+
+/** Where the database dumps appear in damage reports. */
+export const DB_TREE_PREFIX = '@databases';
+
+/** The file tree's entries, then the database tree's (paths under @databases/). */
+async function* backupEntries(repo: Repository, m: Manifest): AsyncGenerator<TreeEntry> {
+  for (const t of rootTrees(m)) yield* walkTree(repo, t, t === m.tree ? '' : DB_TREE_PREFIX);
+}
 
 export type DataSubset = { kind: 'all' } | { kind: 'none' } | { kind: 'percent'; percent: number } | { kind: 'part'; n: number; of: number };
 
@@ -55,7 +64,7 @@ export async function checkBackups(opts: CheckOptions): Promise<BackupCheck[]> {
     treeProblems.set(m.id, problems);
     if (!m.tree) continue;
     try {
-      for await (const { node } of walkTree(repo, m.tree)) {
+      for await (const { node } of backupEntries(repo, m)) {
         for (const id of node.content ?? []) {
           if (verdicts.has(id)) continue;
           const loc = repo.index.get(id);
@@ -124,7 +133,7 @@ export async function checkBackups(opts: CheckOptions): Promise<BackupCheck[]> {
     const reasons = new Set<string>();
     if (m.tree && bad) {
       try {
-        for await (const { path, node } of walkTree(repo, m.tree)) {
+        for await (const { path, node } of backupEntries(repo, m)) {
           const failed = (node.content ?? []).map((id) => verdicts.get(id)).find((v) => v && !v.ok);
           if (failed) {
             damaged.push(path);
@@ -154,6 +163,15 @@ export async function checkBackups(opts: CheckOptions): Promise<BackupCheck[]> {
         detail: opts.data.kind === 'none' ? 'not read (structure only)' : `${packsRead} pack(s) read, ${chunksRead} chunk(s) decompressed and re-hashed${opts.data.kind === 'all' ? '' : ' (subset)'}`,
       },
     ];
+    if (m.databases && m.databases.length > 0) {
+      const dbDamaged = damaged.filter((p) => p.startsWith(`${DB_TREE_PREFIX}/`)).length;
+      const tables = m.databases.reduce((n, d) => n + d.tables.length, 0);
+      steps.push({
+        name: 'databases',
+        ok: dbDamaged === 0 && problems.length === 0,
+        detail: dbDamaged === 0 ? `${m.databases.length} database(s), ${tables} table(s) checked with the files` : `${dbDamaged} database object(s) damaged`,
+      });
+    }
     results.push({ id: m.id, ok: steps.every((s) => s.ok), steps, damaged });
   }
   return results;

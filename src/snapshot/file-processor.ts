@@ -20,7 +20,7 @@ export interface KnownIds {
   has(id: Uint8Array): boolean;
 }
 
-interface Acc {
+export interface ChunkAcc {
   content: string[];
   size: number;
   newBlobs: number;
@@ -53,7 +53,7 @@ export class FileProcessor {
    * on without it); a failure to store (disk full, compression) is thrown.
    */
   async process(job: FileJob): Promise<FileResult> {
-    const acc: Acc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
+    const acc: ChunkAcc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
     let fd: number;
     try {
       fd = openSync(job.path, 'r');
@@ -91,24 +91,8 @@ export class FileProcessor {
   }
 
   /** Cuts chunks from buf[0, end); unless `final`, stops while fewer than maxSize bytes remain. Returns bytes consumed. */
-  private chunkAll(end: number, final: boolean, acc: Acc): number {
-    const data = this.buf;
-    const max = this.chunker.params.maxSize;
-    let pos = 0;
-    while (pos < end && (final || end - pos >= max)) {
-      const len = this.chunker.cut(data, pos, end);
-      const chunk = data.subarray(pos, pos + len);
-      const id = sha256(chunk);
-      const hex = id.toString('hex');
-      acc.content.push(hex);
-      if (!this.known.has(id) && this.writer.add(BLOB_TYPE.data, hex, chunk)) {
-        acc.newBlobs++;
-        acc.newBytes += len;
-      }
-      pos += len;
-    }
-    acc.size += pos;
-    return pos;
+  private chunkAll(end: number, final: boolean, acc: ChunkAcc): number {
+    return storeChunks(this.chunker, this.writer, this.known, this.buf, end, final, acc);
   }
 
   takeWritten(): IndexedBlob[] {
@@ -118,6 +102,30 @@ export class FileProcessor {
   finish(): Promise<IndexedBlob[]> {
     return this.writer.finish();
   }
+}
+
+/**
+ * Cuts chunks from data[0, end) and hands the new ones to the pack writer; unless `final`, stops
+ * while fewer than maxSize bytes remain (the next cut needs them). Returns the bytes consumed.
+ * Shared by file backups and database dumps, so both chunk and deduplicate the same way.
+ */
+export function storeChunks(chunker: Chunker, writer: PackWriter, known: KnownIds, data: Buffer, end: number, final: boolean, acc: ChunkAcc): number {
+  const max = chunker.params.maxSize;
+  let pos = 0;
+  while (pos < end && (final || end - pos >= max)) {
+    const len = chunker.cut(data, pos, end);
+    const chunk = data.subarray(pos, pos + len);
+    const id = sha256(chunk);
+    const hex = id.toString('hex');
+    acc.content.push(hex);
+    if (!known.has(id) && writer.add(BLOB_TYPE.data, hex, chunk)) {
+      acc.newBlobs++;
+      acc.newBytes += len;
+    }
+    pos += len;
+  }
+  acc.size += pos;
+  return pos;
 }
 
 /** Reads into buf[from, end); a regular file returns a short read only at its end. */

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Database targets of issue 6: dump + backup of a 1M-row pgbench-like table vs `pg_dump | zstd`,
+# the size a second (unchanged) backup adds, and a single-table restore of 100k rows.
+# Uses the local PostgreSQL (127.0.0.1:5432, trust). Usage: bash bench/db.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DB=prism_bench_$$
+W=$(mktemp -d /tmp/prism-dbbench-XXXX)
+PSQL=(psql -h 127.0.0.1 -U postgres -X -q -v ON_ERROR_STOP=1)
+cleanup() { "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; rm -rf "$W"; }
+trap cleanup EXIT
+"${PSQL[@]}" -d postgres -c "CREATE DATABASE $DB"
+"${PSQL[@]}" -d $DB -c "CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL, filler char(84));
+  INSERT INTO pgbench_accounts SELECT g, 1 + g / 100000, 0, '' FROM generate_series(1, 1000000) g;
+  CREATE TABLE small_100k (id int PRIMARY KEY, v text); INSERT INTO small_100k SELECT g, md5(g::text) FROM generate_series(1, 100000) g;
+"
+"${PSQL[@]}" -d $DB -c "VACUUM ANALYZE"
+mkdir -p "$W/home/config" "$W/home/level-1-hot" "$W/home/level-2-warm" "$W/home/level-3-cold"
+echo '{"backup":{"databases":[{"name":"bench","type":"postgres","url":"postgres://postgres@127.0.0.1:5432/'$DB'"}]}}' > "$W/home/config/backup.json"
+export PRISM_HOME=$W/home PRISM_BACKUP_PATH=$W/repo
+t() { local s; s=$(date +%s.%N); bash -c "$1" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
+PGDUMP=$(t "pg_dump -h 127.0.0.1 -U postgres $DB | zstd -3 -q -o $W/dump.sql.zst")
+PRISM1=$(t "node bin/prism.js backup create --no-progress")
+SIZE1=$(du -sb "$W/repo" | cut -f1)
+PRISM2=$(t "node bin/prism.js backup create --no-progress")
+SIZE2=$(du -sb "$W/repo" | cut -f1)
+ID=$(ls "$W/repo/snapshots" | tail -1 | sed 's/.json$//')
+REST=$(t "node bin/prism.js db restore $ID --db bench --table small_100k --confirm --no-safety-copy")
+echo "pg_dump | zstd -3 to a file:        ${PGDUMP} s ($(stat -c %s "$W/dump.sql.zst") bytes)"
+echo "prism backup create (dump+store):  ${PRISM1} s (repository $SIZE1 bytes)"
+echo "second backup, unchanged:          ${PRISM2} s (repository +$((SIZE2 - SIZE1)) bytes, $(echo "scale=3; 100 * ($SIZE2 - $SIZE1) / $SIZE1" | bc) %)"
+echo "single-table restore, 100k rows:   ${REST} s (whole command, incl. verification)"

@@ -1,0 +1,135 @@
+import { PrismError } from '../errors/index.js';
+import type { DbRecord, Manifest, Repository } from '../repo/index.js';
+import { dbObjects, readDbObject, readDbObjectText } from '../snapshot/db-objects.js';
+import { resolveDbTarget, type DbTarget } from '../source/db-credentials.js';
+import type { RestoreInput, TableOutcome, TablePlan } from '../source/db-restore.js';
+import { planMysql, restoreMysql } from '../source/mysql-restore.js';
+import { planPostgres, restorePostgres } from '../source/postgres-restore.js';
+import { openRepository, type AppContext } from './context.js';
+import { configuredTarget } from './db-backup.js';
+import { resolveBackup } from './resolve-backup.js';
+
+export interface DbRestoreOptions {
+  id?: string | undefined;
+  at?: Date | undefined;
+  db: string;
+  tables?: readonly string[];
+  /** Restore into this database instead of the configured one (password in the URL, or trust). */
+  targetUrl?: string | undefined;
+  dryRun: boolean;
+  confirm: boolean;
+  /** Keep a copy of each table before overwriting it (default true). */
+  safetyCopies?: boolean;
+}
+
+export interface DbRestoreReport {
+  backup: string;
+  database: string;
+  type: DbRecord['type'];
+  target: string;
+  dry_run: boolean;
+  plan: TablePlan[];
+  tables: TableOutcome[];
+  /** Every restored table's row count and checksum equal the manifest's. */
+  verified: boolean;
+  duration_ms: number;
+}
+
+/**
+ * `prism db restore`: a whole database or some tables of a backup into the original database or
+ * another. A restore that overwrites tables needs --confirm (after --dry-run); each overwritten
+ * table gets a safety copy first; a failure leaves the target as it was; afterwards row counts
+ * and checksums are compared with the manifest and reported.
+ */
+export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): Promise<DbRestoreReport> {
+  if (opts.dryRun && opts.confirm) throw new PrismError('INVALID_ARGUMENT', '--dry-run and --confirm exclude each other: preview first, then confirm.');
+  const started = ctx.clock.now().getTime();
+  const log = (event: string, fields: Record<string, unknown>): void => ctx.logger.info({ event, ...fields }, event);
+  const repo = await openRepository(ctx);
+  const lock = await repo.lock('shared', 'prism db restore');
+  try {
+    const { m, rec } = await backupWithDatabase(repo, opts);
+    const tables = selectTables(rec, opts.tables ?? []);
+    const target = restoreTargetFor(ctx, rec, opts.targetUrl);
+    const plan = rec.type === 'postgres' ? await planPostgres(target, tables) : await planMysql(target, tables);
+    log('db.restore.plan', { backup: m.id, database: rec.name, target: target.shown, tables: plan });
+    const report: DbRestoreReport = { backup: m.id, database: rec.name, type: rec.type, target: target.shown, dry_run: opts.dryRun, plan, tables: [], verified: false, duration_ms: 0 };
+    const overwrites = plan.filter((p) => p.action === 'replace');
+    if (opts.dryRun) return { ...report, duration_ms: ctx.clock.now().getTime() - started };
+    if (overwrites.length > 0 && !opts.confirm) {
+      throw new PrismError('CONFIRMATION_REQUIRED', `Restoring would overwrite ${overwrites.length} table(s) of ${target.shown} (${overwrites.slice(0, 5).map((p) => p.name).join(', ')}${overwrites.length > 5 ? ', …' : ''}); preview with --dry-run, then run with --confirm.`);
+    }
+    const objects = await dbObjects(repo, m, rec.name);
+    const node = (object: string) => {
+      const n = objects.get(object);
+      if (!n) throw new PrismError('REPO_CORRUPT', `Backup ${m.id} lacks object ${object} of database ${rec.name}.`, { id: m.id, object });
+      return n;
+    };
+    const schema: Record<string, string> = {};
+    for (const s of rec.schema) schema[s.object] = await readDbObjectText(repo, node(s.object));
+    const input: RestoreInput = {
+      tables: tables.map((t) => ({ name: t.name, rows: t.rows, sha256: t.sha256, columns: t.columns, open: () => readDbObject(repo, node(t.object)) })),
+      schema,
+      sequences: rec.sequences,
+      wholeDatabase: tables.length === rec.tables.length,
+      safetyCopies: opts.safetyCopies !== false,
+      stamp: stamp(ctx.clock.now()),
+      log,
+    };
+    log('db.restore.start', { backup: m.id, database: rec.name, target: target.shown, tables: tables.map((t) => t.name) });
+    try {
+      report.tables = rec.type === 'postgres' ? await restorePostgres(target, input) : await restoreMysql(target, input);
+    } catch (e) {
+      ctx.logger.error({ event: 'db.restore.failed', backup: m.id, database: rec.name, target: target.shown, code: (e as PrismError).code, error: (e as Error).message }, 'database restore failed');
+      throw e;
+    }
+    report.verified = report.tables.every((t) => t.ok);
+    report.duration_ms = ctx.clock.now().getTime() - started;
+    log('db.restore.done', { backup: m.id, database: rec.name, target: target.shown, tables: report.tables, duration_ms: report.duration_ms });
+    return report;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The backup (by id, or the latest completed at or before --at that has the database) and its record of the database. */
+export async function backupWithDatabase(repo: Repository, opts: { id?: string | undefined; at?: Date | undefined; db: string }): Promise<{ m: Manifest; rec: DbRecord }> {
+  let m: Manifest;
+  if (opts.id === undefined && opts.at) {
+    const all = (await repo.listManifests()).filter((x) => x.status === 'completed' && Date.parse(x.started_at) <= opts.at!.getTime() && x.databases?.some((d) => d.name === opts.db));
+    const last = all[all.length - 1];
+    if (!last) throw new PrismError('BACKUP_NOT_FOUND', `No completed backup of database ${opts.db} exists at or before ${opts.at.toISOString()}.`, { at: opts.at.toISOString(), database: opts.db });
+    m = last;
+  } else {
+    m = await resolveBackup(repo, opts);
+  }
+  const rec = m.databases?.find((d) => d.name === opts.db);
+  if (!rec) {
+    const names = (m.databases ?? []).map((d) => d.name);
+    throw new PrismError('INVALID_ARGUMENT', `Backup ${m.id} holds no database "${opts.db}"${names.length > 0 ? `; it holds: ${names.join(', ')}` : ' (no databases were configured when it was taken)'}.`, { id: m.id, database: opts.db });
+  }
+  return { m, rec };
+}
+
+/** --table names (full `schema.table` or bare `table`) → the manifest's tables; none: all of them. */
+function selectTables(rec: DbRecord, names: readonly string[]): DbRecord['tables'] {
+  if (names.length === 0) return rec.tables;
+  return names.map((n) => {
+    const hits = rec.tables.filter((t) => t.name === n || t.name.slice(t.name.indexOf('.') + 1) === n);
+    if (hits.length === 1) return hits[0]!;
+    const known = rec.tables.map((t) => t.name).slice(0, 20).join(', ');
+    throw new PrismError('INVALID_ARGUMENT', hits.length === 0 ? `Table "${n}" is not in the backup of ${rec.name}; it holds: ${known}.` : `Table "${n}" is ambiguous in ${rec.name} (${hits.map((t) => t.name).join(', ')}); give schema.table.`, { table: n });
+  });
+}
+
+/** --target-url, else the database as configured now (its password source), else the URL in the manifest. */
+export function restoreTargetFor(ctx: AppContext, rec: DbRecord, targetUrl: string | undefined): DbTarget {
+  const configured = ctx.config.backup.databases.find((d) => d.name === rec.name);
+  if (targetUrl !== undefined) return resolveDbTarget({ url: targetUrl }, process.env, rec.type);
+  if (configured) return configuredTarget(configured);
+  return resolveDbTarget({ url: rec.url }, process.env, rec.type);
+}
+
+function stamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
+}

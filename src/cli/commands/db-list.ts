@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { backupInfo } from '../../app/index.js';
+import { cliContext } from '../context.js';
+import { out, printJson } from '../output.js';
+import { renderDatabases } from '../render-backup.js';
+import { runAction } from '../run-action.js';
+
+export function registerDbList(db: Command): void {
+  db.command('list')
+    .description('the databases and tables (with row counts) of a backup')
+    .argument('<backup-id>', 'a backup id from `prism backup list`')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (id: string, opts: { json?: boolean }) => {
+        const m = await backupInfo(cliContext(), id);
+        if (opts.json) printJson({ backup: m.id, databases: m.databases ?? [] });
+        else out(m.databases && m.databases.length > 0 ? renderDatabases(m).join('\n') : `Backup ${m.id} holds no databases (configure backup.databases).`);
+      }),
+    );
+}

@@ -1,0 +1,74 @@
+import type { Command } from 'commander';
+import { restoreDatabase, type DbRestoreReport } from '../../app/db-restore.js';
+import { systemClock } from '../../core/clock.js';
+import { formatCount, formatDuration } from '../../core/format.js';
+import { PrismError } from '../../errors/index.js';
+import { cliContext } from '../context.js';
+import { out, printJson } from '../output.js';
+import { parseDate } from '../parse-date.js';
+import { runAction } from '../run-action.js';
+
+interface Opts {
+  db?: string;
+  table: string[];
+  targetUrl?: string;
+  at?: string;
+  dryRun?: boolean;
+  confirm?: boolean;
+  safetyCopy: boolean;
+  json?: boolean;
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+export function registerDbRestore(db: Command): void {
+  db.command('restore')
+    .description('restore a database, or some of its tables, from a backup (one transaction where the engine allows; checked against the manifest)')
+    .argument('[backup-id]', 'the backup to restore from (or --at TIME)')
+    .requiredOption('--db <name>', 'the database, as named in backup.databases')
+    .option('--table <name>', 'restore only this table (schema.table or table; repeatable)', collect, [])
+    .option('--target-url <url>', 'restore into this database instead (e.g. a scratch database)')
+    .option('--at <time>', 'the latest completed backup of the database at or before TIME')
+    .option('--dry-run', 'show which tables would be created or overwritten; change nothing')
+    .option('--confirm', 'do it (required when tables would be overwritten)')
+    .option('--no-safety-copy', 'do not keep a _prism_safety_… copy of overwritten tables')
+    .option('--json', 'print the result as JSON')
+    .action(
+      runAction(async (id: string | undefined, opts: Opts) => {
+        if (id === undefined && opts.at === undefined) throw new PrismError('INVALID_ARGUMENT', 'Name the backup to restore from (`prism backup list`), or give --at TIME.');
+        if (id !== undefined && opts.at !== undefined) throw new PrismError('INVALID_ARGUMENT', 'Give either a backup id or --at, not both.');
+        const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
+        const r = await restoreDatabase(cliContext('backup-restore.log'), {
+          id,
+          at,
+          db: opts.db!,
+          tables: opts.table,
+          targetUrl: opts.targetUrl,
+          dryRun: opts.dryRun ?? false,
+          confirm: opts.confirm ?? false,
+          safetyCopies: opts.safetyCopy,
+        });
+        if (opts.json) printJson(r);
+        else out(render(r));
+        return 0;
+      }),
+    );
+}
+
+function render(r: DbRestoreReport): string {
+  const lines = [`${r.dry_run ? 'Dry run: restoring' : 'Restored'} database ${r.database} (${r.type}) of ${r.backup} into ${r.target}`];
+  if (r.dry_run) {
+    for (const p of r.plan) {
+      lines.push(`  ${p.action === 'replace' ? '~ overwrite' : '+ create   '} ${p.name}: ${formatCount(p.backup_rows)} rows from the backup${p.current_rows !== null ? ` (now ${formatCount(p.current_rows)} rows; a safety copy is kept)` : ''}`);
+    }
+    lines.push(r.plan.some((p) => p.action === 'replace') ? 'Nothing was changed. Run with --confirm to restore.' : 'Nothing was changed. Run without --dry-run to restore.');
+    return lines.join('\n');
+  }
+  for (const t of r.tables) {
+    lines.push(`  ${t.ok ? 'OK ' : 'BAD'} ${t.name}: ${formatCount(t.rows_restored)} rows (backup ${formatCount(t.rows_expected)}), checksum ${t.sha256_restored === t.sha256_expected ? 'matches' : 'DIFFERS'}${t.action === 'create' ? ', created' : ''}${t.safety_copy ? `, safety copy ${t.safety_copy}` : ''}`);
+  }
+  lines.push(`  Verified:  ${r.verified ? 'row counts and checksums match the backup' : 'MISMATCH'}`);
+  lines.push(`  Duration:  ${formatDuration(r.duration_ms)}`);
+  if (r.tables.some((t) => t.safety_copy)) lines.push('Drop the safety copies when the restored data is confirmed.');
+  return lines.join('\n');
+}

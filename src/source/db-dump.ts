@@ -1,0 +1,64 @@
+/** What a database dumper produces and where it writes it: the contract between source/ and snapshot/. */
+
+/** One object being stored (chunked, deduplicated, compressed) as it streams. */
+export interface DumpObjectWriter {
+  write(data: Uint8Array): Promise<void>;
+  /** Ends the object; resolves with its size and SHA-256 (hex). */
+  close(): Promise<{ bytes: number; sha256: string }>;
+}
+
+/** Stores named objects of one database; several may be open at once. */
+export interface DumpSink {
+  open(object: string): DumpObjectWriter;
+}
+
+export interface DumpedObject {
+  object: string;
+  bytes: number;
+  sha256: string;
+}
+
+export interface DumpedTable extends DumpedObject {
+  /** PostgreSQL: schema.table; MySQL: table. */
+  name: string;
+  rows: number;
+  /** PostgreSQL: the columns in the order of the data (COPY column list). */
+  columns?: string[];
+}
+
+export interface DumpResult {
+  serverVersion: string;
+  schema: Array<DumpedObject & { part: string }>;
+  tables: DumpedTable[];
+  sequences?: Array<{ name: string; value: string; is_called: boolean; table: string | null }>;
+}
+
+export interface TableFilter {
+  include?: readonly string[] | undefined;
+  exclude?: readonly string[] | undefined;
+}
+
+/** Safety copies made by `prism db restore` are not backed up again. */
+export const SAFETY_PREFIX = '_prism_safety_';
+
+/** Object names in a database's directory of the backup's database tree. */
+export const SCHEMA_OBJECT = 'schema.sql';
+export const POST_SCHEMA_OBJECT = 'schema-post.sql';
+export function tableObject(name: string): string {
+  return `table.${encodeURIComponent(name)}`;
+}
+
+/**
+ * Whether a table passes include/exclude. Patterns match the full name (`public.users`) or the
+ * bare table name (`users`); `*` matches any run of characters.
+ */
+export function tableSelected(name: string, f: TableFilter): boolean {
+  const bare = name.includes('.') ? name.slice(name.indexOf('.') + 1) : name;
+  const matches = (pattern: string): boolean => {
+    const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    return re.test(name) || re.test(bare);
+  };
+  if (bare.startsWith(SAFETY_PREFIX)) return false;
+  if (f.include && f.include.length > 0 && !f.include.some(matches)) return false;
+  return !(f.exclude ?? []).some(matches);
+}

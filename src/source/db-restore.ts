@@ -1,0 +1,58 @@
+/** The contract of the engine restorers (postgres-restore, mysql-restore) with the app layer. */
+import type { Readable } from 'node:stream';
+import { SAFETY_PREFIX } from './db-dump.js';
+
+export interface RestoreTableInput {
+  /** PostgreSQL: schema.table; MySQL: table. */
+  name: string;
+  rows: number;
+  sha256: string;
+  columns?: readonly string[] | undefined;
+  /** The stored data, streamed from the repository (re-hashed chunk by chunk). */
+  open(): Readable;
+}
+
+export interface RestoreInput {
+  tables: RestoreTableInput[];
+  /** Schema texts by part: PostgreSQL pre-data / post-data, MySQL schema. */
+  schema: Record<string, string>;
+  /** PostgreSQL sequence values at the backup. */
+  sequences?: ReadonlyArray<{ name: string; value: string; is_called: boolean; table: string | null }> | undefined;
+  /** Every table of the backed-up database is restored (so a target without any of them gets the whole schema). */
+  wholeDatabase: boolean;
+  /** Keep a copy of each table before it is overwritten (named _prism_safety_<stamp>_<table>). */
+  safetyCopies: boolean;
+  stamp: string;
+  log: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export interface TablePlan {
+  name: string;
+  /** replace: the table exists and is overwritten; create: it is missing and is created. */
+  action: 'replace' | 'create';
+  current_rows: number | null;
+  backup_rows: number;
+}
+
+export interface TableOutcome {
+  name: string;
+  action: 'replace' | 'create';
+  safety_copy: string | null;
+  rows_expected: number;
+  rows_restored: number;
+  sha256_expected: string;
+  sha256_restored: string;
+  ok: boolean;
+}
+
+/** _prism_safety_<stamp>_<table>, cut to the engine's identifier length. */
+export function safetyName(stamp: string, table: string, maxBytes: number): string {
+  let name = `${SAFETY_PREFIX}${stamp}_${table}`;
+  while (Buffer.byteLength(name) > maxBytes) name = name.slice(0, -1);
+  return name;
+}
+
+/** Compares what was restored with the manifest (数据校验). */
+export function outcome(t: RestoreTableInput, action: TableOutcome['action'], safety: string | null, rows: number, sha256: string): TableOutcome {
+  return { name: t.name, action, safety_copy: safety, rows_expected: t.rows, rows_restored: rows, sha256_expected: t.sha256, sha256_restored: sha256, ok: rows === t.rows && sha256 === t.sha256 };
+}

@@ -1,0 +1,153 @@
+import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
+import { pgClientConfig, runNative, type DbTarget } from './db-credentials.js';
+import type { DumpResult, DumpSink, DumpedTable, TableFilter } from './db-dump.js';
+import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT, tableObject, tableSelected } from './db-dump.js';
+import { classifyDbError } from './db-errors.js';
+
+/** "name" with embedded quotes doubled. */
+export function pgIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** `schema.table` → "schema"."table" (the first dot separates them). */
+export function pgQualified(name: string): string {
+  const dot = name.indexOf('.');
+  return `${pgIdent(name.slice(0, dot))}.${pgIdent(name.slice(dot + 1))}`;
+}
+
+/** Session settings that fix COPY's text output (time zones, dates, floats, bytea), so a dump and its re-read after a restore compare byte for byte. */
+const PG_SESSION = "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'";
+
+/** Connects with the pg driver; a refused connection or bad login becomes DB_UNREACHABLE / DB_AUTH_FAILED. */
+export async function pgConnect(t: DbTarget): Promise<pg.Client> {
+  const client = new pg.Client(pgClientConfig(t));
+  client.on('error', () => {}); // a dropped connection surfaces as the failing query's error
+  try {
+    await client.connect();
+    await client.query(PG_SESSION);
+  } catch (e) {
+    await client.end().catch(() => {});
+    throw classifyDbError(t, e);
+  }
+  return client;
+}
+
+/** User tables (schema.table), in name order. */
+export async function pgListTables(client: pg.Client): Promise<string[]> {
+  const r = await client.query<{ name: string }>(
+    `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+     ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`,
+  );
+  return r.rows.map((x) => x.name);
+}
+
+/** The table's stored (not generated, not dropped) columns in order. */
+export async function pgColumns(client: pg.Client, table: string): Promise<string[]> {
+  const r = await client.query<{ attname: string }>(`SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`, [pgQualified(table)]);
+  return r.rows.map((x) => x.attname);
+}
+
+/** COPY of a table as it streams: newline count (= rows in text format) through `onData`. */
+export async function pgCopyOut(client: pg.Client, table: string, columns: readonly string[], onData: (b: Buffer) => Promise<void>): Promise<number> {
+  const stream = client.query(copyTo(`COPY ${pgQualified(table)} (${columns.map(pgIdent).join(', ')}) TO STDOUT`));
+  let rows = 0;
+  for await (const b of stream as AsyncIterable<Buffer>) {
+    for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) rows++;
+    await onData(b);
+  }
+  return rows;
+}
+
+/**
+ * COPY of one table through psql, in a transaction on the exported snapshot: the protocol is
+ * parsed by psql on another core while this thread chunks, hashes and compresses. Same session
+ * settings as pgConnect, so the bytes equal a COPY read through the driver.
+ */
+async function psqlCopyOut(t: DbTarget, snapshot: string, table: string, columns: readonly string[], onData: (b: Buffer) => Promise<void>): Promise<number> {
+  let rows = 0;
+  const sql = [
+    'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    `SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`,
+    PG_SESSION,
+    `COPY ${pgQualified(table)} (${columns.map(pgIdent).join(', ')}) TO STDOUT`,
+    'COMMIT',
+  ];
+  await runNative(t, 'psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', ...sql.flatMap((c) => ['-c', c]), t.database], {
+    what: `dumping table ${table}`,
+    stdout: async (out) => {
+      for await (const b of out as AsyncIterable<Buffer>) {
+        for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) rows++;
+        await onData(b);
+      }
+    },
+  });
+  return rows;
+}
+
+/**
+ * Dumps a PostgreSQL database consistently: one REPEATABLE READ READ ONLY transaction whose
+ * snapshot is exported to pg_dump for the schema (pre-data and post-data sections, two objects),
+ * while every table's rows are streamed from the same snapshot with COPY TO STDOUT (through psql) (one object
+ * each, uncompressed text: unchanged tables give identical bytes). Sequence values are read in it too.
+ */
+export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpSink): Promise<DumpResult> {
+  const client = await pgConnect(t);
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const snap = await client.query<{ s: string; v: string }>('SELECT pg_export_snapshot() AS s, current_setting(\'server_version\') AS v');
+    const { s: snapshot, v: serverVersion } = snap.rows[0]!;
+    const every = await pgListTables(client);
+    const tables = every.filter((n) => tableSelected(n, filter));
+    // leave out what is not backed up, keep the rest of the schema (types, functions, views …)
+    const tableArgs = every.filter((n) => !tables.includes(n)).flatMap((n) => ['--exclude-table', pgQualified(n)]);
+
+    // the schema dumps run beside the table COPYs (all on the same snapshot)
+    const schemaDone = Promise.all(
+      ([['pre-data', SCHEMA_OBJECT], ['post-data', POST_SCHEMA_OBJECT]] as const).map(async ([part, object]) => {
+        const text = await runNative(t, 'pg_dump', ['--schema-only', `--section=${part}`, '--no-password', `--snapshot=${snapshot}`, ...tableArgs, t.database], { what: `dumping the ${part} schema` });
+        // pg_dump ≥ 15.14 brackets its output with \restrict <random key>: drop it so equal schemas give equal bytes
+        const clean = text.replace(/^\\(un)?restrict .*\n/gm, '');
+        const w = sink.open(object);
+        await w.write(Buffer.from(clean, 'utf8'));
+        return { part, object, ...(await w.close()) };
+      }),
+    );
+    schemaDone.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+
+    const dumped: DumpedTable[] = [];
+    for (const name of tables) {
+      const columns = await pgColumns(client, name);
+      const object = tableObject(name);
+      const w = sink.open(object);
+      const rows = await psqlCopyOut(t, snapshot, name, columns, (b) => w.write(b));
+      dumped.push({ name, object, rows, columns, ...(await w.close()) });
+    }
+    const schema = await schemaDone;
+    const sequences = await pgSequences(client, filter);
+    await client.query('COMMIT');
+    return { serverVersion, schema, tables: dumped, sequences };
+  } catch (e) {
+    throw classifyDbError(t, e, { what: 'dumping the database' });
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function pgSequences(client: pg.Client, filter: TableFilter): Promise<NonNullable<DumpResult['sequences']>> {
+  const r = await client.query<{ name: string; owner: string | null }>(
+    `SELECT n.nspname || '.' || c.relname AS name,
+            (SELECT tn.nspname || '.' || tc.relname FROM pg_depend d JOIN pg_class tc ON tc.oid = d.refobjid JOIN pg_namespace tn ON tn.oid = tc.relnamespace
+              WHERE d.objid = c.oid AND d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1) AS owner
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'S' AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`,
+  );
+  const out: NonNullable<DumpResult['sequences']> = [];
+  for (const s of r.rows) {
+    if (s.owner !== null && !tableSelected(s.owner, filter)) continue;
+    const v = await client.query<{ last_value: string; is_called: boolean }>(`SELECT last_value::text AS last_value, is_called FROM ${pgQualified(s.name)}`);
+    out.push({ name: s.name, value: v.rows[0]!.last_value, is_called: v.rows[0]!.is_called, table: s.owner });
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+/** Reading pg_dump's plain-text schema: its TOC entries, and the statements that make one table. */
+
+export interface PgSchemaEntry {
+  name: string;
+  type: string;
+  schema: string;
+  sql: string;
+}
+
+export interface PgSchema {
+  /** SET statements before the first entry. */
+  preamble: string;
+  entries: PgSchemaEntry[];
+}
+
+const HEADER = /^--\n-- Name: (.*?); Type: (.*?); Schema: (.*?); Owner: .*\n--\n/gm;
+
+export function parsePgSchema(text: string): PgSchema {
+  const clean = text.replace(/^\\(un)?restrict .*\n/gm, '');
+  const heads = [...clean.matchAll(HEADER)];
+  const entries = heads.map((h, i) => ({
+    name: h[1]!,
+    type: h[2]!,
+    schema: h[3]!,
+    sql: clean.slice(h.index! + h[0].length, i + 1 < heads.length ? heads[i + 1]!.index : clean.length).replace(/^--\n-- PostgreSQL database dump complete\n--\n/m, ''),
+  }));
+  return { preamble: heads.length > 0 ? clean.slice(0, heads[0]!.index) : clean, entries };
+}
+
+/** How pg_dump writes an identifier: bare when it is a plain lower-case name, else double-quoted. */
+function dumpIdent(s: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`;
+}
+
+const TABLE_PRE = new Set(['TABLE', 'DEFAULT', 'COMMENT']);
+const TABLE_POST = new Set(['CONSTRAINT', 'FK CONSTRAINT', 'TRIGGER', 'RULE', 'POLICY', 'ROW SECURITY']);
+
+/**
+ * The statements that create table `schema.table` (pre: the table, its owned sequences and
+ * defaults; post: its constraints, indexes, triggers), in pg_dump's dependency order, for restoring a table the target lacks.
+ */
+export function pgTableDdl(pre: PgSchema, post: PgSchema, table: string, ownedSequences: readonly string[]): { pre: string; post: string } {
+  const dot = table.indexOf('.');
+  const schema = table.slice(0, dot);
+  const name = table.slice(dot + 1);
+  const seqs = new Set(ownedSequences.map((s) => s.slice(s.indexOf('.') + 1)));
+  const own = (e: PgSchemaEntry): boolean => e.schema === schema && (e.name === name || e.name.startsWith(`${name} `));
+  const preSql = pre.entries
+    .filter((e) => (TABLE_PRE.has(e.type) && own(e) && (e.type !== 'COMMENT' || e.name.startsWith(`TABLE ${name}`))) || (e.schema === schema && (e.type === 'SEQUENCE' || e.type === 'SEQUENCE OWNED BY') && seqs.has(e.name)))
+    .map((e) => e.sql);
+  const onTable = new RegExp(`\\bON (ONLY )?${escapeRe(`${dumpIdent(schema)}.${dumpIdent(name)}`)} `);
+  const postSql = post.entries.filter((e) => (TABLE_POST.has(e.type) && own(e)) || (e.type === 'INDEX' && e.schema === schema && onTable.test(e.sql))).map((e) => e.sql);
+  return { pre: preSql.join('\n'), post: postSql.join('\n') };
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
