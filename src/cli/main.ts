@@ -11,6 +11,8 @@ import { registerBackupBrowse } from './commands/backup-browse.js';
 import { registerBackupLineage } from './commands/backup-lineage.js';
 import { registerBackupMaintenance } from './commands/backup-maintenance.js';
 import { registerHealth } from './commands/health-check.js';
+import { configureImport, registerImport } from './commands/import.js';
+import { registerPg } from './commands/pg-commands.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -27,6 +29,8 @@ export function buildProgram(): Command {
   registerBackupBrowse(backup);
   registerBackupMaintenance(backup);
   registerHealth(program);
+  registerImport(program);
+  registerPg(program);
   for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });
@@ -42,7 +46,18 @@ export async function main(argv: string[]): Promise<void> {
       throw e;
     });
   }
-  const program = buildProgram();
+  await runProgram(buildProgram(), argv);
+}
+
+/** `import_data …`: the same command as `prism import …`. */
+export async function importMain(argv: string[]): Promise<void> {
+  const program = configureImport(new Command('import_data'));
+  program.exitOverride();
+  program.configureOutput({ outputError: () => {} });
+  await runProgram(program, argv);
+}
+
+async function runProgram(program: Command, argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (e) {
@@ -52,7 +67,7 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       const json = argv.includes('--json');
-      const message = `${e.message.replace(/^error: /, '')} (run \`prism ${argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')} --help\` for usage)`;
+      const message = `${e.message.replace(/^error: /, '')} (run \`${[program.name(), ...argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2)].join(' ').replace(/^import_data .*/, 'import_data')} --help\` for usage)`;
       process.exitCode = reportError(new PrismError('INVALID_ARGUMENT', message), json, false);
       return;
     }
