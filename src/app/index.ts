@@ -22,3 +22,6 @@ export { pruneRepository } from './prune-command.js';
 export { readTasks, recordTask, taskLogFile, type TaskRecord, type TaskStatus, type TaskTrigger } from './task-log.js';
 export { drillLogFile, readDrills, recordDrill, type DrillRecord } from './drill-history.js';
 export { importData, type ImportOptions, type ImportReport } from './import-data.js';
+export { archiveWal, listWal, restoreWal, type ArchiveWalResult, type WalListReport } from './pg-archive-wal.js';
+export { takeBaseBackup } from './pg-basebackup.js';
+export { restorePointInTime, shellQuote, type PgRestoreOptions, type PgRestoreReport } from './pg-restore.js';

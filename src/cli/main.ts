@@ -31,7 +31,8 @@ export function buildProgram(): Command {
   registerHealth(program);
   registerImport(program);
   registerPg(program);
-  for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });
   }
