@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -150,6 +150,48 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
     assert.deepEqual([r.rows, r.mode], [2, 'empty-database']);
     const switching = file('use.sql', 'USE other;\nINSERT INTO items VALUES (1);\n');
     assert.match(importData(['--source', switching, '--target', MY, '--format', 'sql']).stderr, /Line 1 switches or creates a database/);
+  });
+
+  it('a connection lost in the middle of a CSV load imports nothing (PostgreSQL and MariaDB)', async () => {
+    const big = join(root(), 'big.csv');
+    await new Promise<void>((resolve, reject) => {
+      const w = createWriteStream(big);
+      w.on('error', reject);
+      const rows: string[] = [];
+      for (let i = 100_000; i < 700_000; i++) rows.push(`${i},name ${i},${i % 1000}.25`);
+      w.end(rows.join('\n') + '\n', () => resolve());
+    });
+    const kills = [
+      { url: PG, count: async () => Number((await pgQuery('SELECT count(*) FROM items'))[0]![0]), kill: async () => (await pgQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'prism-import' AND query LIKE 'COPY%'", 'postgres')).length > 0 },
+      {
+        url: MY,
+        count: async () => Number((await myQuery(`SELECT count(*) FROM ${DB}.items`))[0]![0]),
+        kill: async () => {
+          const ids = await myQuery("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'LOAD DATA%'");
+          for (const [id] of ids) await myQuery(`KILL ${Number(id)}`);
+          return ids.length > 0;
+        },
+      },
+    ];
+    for (const k of kills) {
+      const before = await k.count();
+      const child = spawn(process.execPath, [IMPORT_BIN, '--source', big, '--target', k.url, '--format', 'csv', '--table', 'items', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
+      let killed = false;
+      let done = false;
+      void exited.then(() => (done = true));
+      while (!killed && !done) {
+        killed = await k.kill();
+        if (!killed) await new Promise((r) => setTimeout(r, 20));
+      }
+      const code = await exited;
+      assert.ok(killed, `the load was seen running (${k.url})`);
+      assert.equal(code, 35, stdout);
+      assert.equal(JSON.parse(stdout).error.code, 'ERR_PRISM_IMPORT');
+      assert.equal(await k.count(), before);
+    }
   });
 
   it('bad command lines are refused with ERR_PRISM_ARGS', () => {

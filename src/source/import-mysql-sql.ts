@@ -83,7 +83,7 @@ async function runClient(t: DbTarget, file: string, mode: MysqlScriptMode): Prom
   const cred = clientCredentials(t);
   const marker = `prism-import-${randomBytes(8).toString('hex')}`;
   try {
-    const child = spawn(clientBinary(), [...cred.leadingArgs, '--protocol=TCP', '-h', t.host, '-P', String(t.port), '--batch', '--unbuffered', '--show-warnings', '-vv', '--default-character-set=utf8mb4', t.database], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(clientBinary(), [...cred.leadingArgs, '--protocol=TCP', '-h', t.host, '-P', String(t.port), '--batch', '--binary-mode', '--unbuffered', '--show-warnings', '-vv', '--default-character-set=utf8mb4', t.database], { stdio: ['pipe', 'pipe', 'pipe'] });
     const state: ClientState = { rows: 0, warning: undefined, statement: '' };
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
@@ -143,25 +143,45 @@ function watchOutput(child: ChildProcessWithoutNullStreams, state: ClientState, 
   });
 }
 
-/** Streams the script to the client (mysqldump's LOCK/KEYS lines as empty lines), with backpressure. */
+/**
+ * Streams the script to the client byte for byte (blobs in a dump are raw bytes), with
+ * backpressure; mysqldump's LOCK/KEYS lines go as empty lines so line numbers stay the file's.
+ */
 async function feed(child: ChildProcessWithoutNullStreams, closed: Promise<number>, file: string, setup: string, trailer: string): Promise<void> {
-  const write = async (s: string): Promise<void> => {
-    if (!child.stdin.write(s)) await Promise.race([new Promise<void>((r) => child.stdin.once('drain', r)), closed]);
+  const write = async (b: Buffer | string): Promise<void> => {
+    if (!child.stdin.write(b)) await Promise.race([new Promise<void>((r) => child.stdin.once('drain', r)), closed]);
   };
   await write(setup);
-  let buf: string[] = [];
-  let size = 0;
-  for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+  let carry: Buffer = Buffer.alloc(0);
+  for await (const data of createReadStream(file, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
     if (child.exitCode !== null) return;
-    const l = isDroppable(line) ? '' : line;
-    buf.push(l);
-    size += l.length + 1;
-    if (size >= 256 * 1024) {
-      await write(buf.join('\n') + '\n');
-      buf = [];
-      size = 0;
+    const buf = carry.length > 0 ? Buffer.concat([carry, data]) : data;
+    const lastNl = buf.lastIndexOf(0x0a);
+    if (lastNl < 0) {
+      carry = buf;
+      continue;
     }
+    await write(dropHints(buf.subarray(0, lastNl + 1)));
+    carry = Buffer.from(buf.subarray(lastNl + 1));
   }
-  if (buf.length > 0) await write(buf.join('\n') + '\n');
+  if (carry.length > 0) await write(dropHints(carry));
   await write(trailer);
+}
+
+/** Blanks the droppable lines of a block of whole lines (only lines that start like one are decoded). */
+function dropHints(block: Buffer): Buffer {
+  let out: Buffer | undefined;
+  let pos = 0;
+  while (pos < block.length) {
+    let end = block.indexOf(0x0a, pos);
+    if (end < 0) end = block.length;
+    const first = block[pos];
+    // L(OCK), U(NLOCK), /(*!40000 …): look closer only at short lines starting so
+    if ((first === 0x4c || first === 0x55 || first === 0x2f || first === 0x6c || first === 0x75) && end - pos < 4096 && isDroppable(block.toString('latin1', pos, end))) {
+      out ??= Buffer.from(block);
+      out.fill(0x20, pos, end); // spaces: the line stays, empty
+    }
+    pos = end + 1;
+  }
+  return out ?? block;
 }
