@@ -41,8 +41,9 @@ export async function importMysqlSql(t: DbTarget, file: string): Promise<{ rows:
     try {
       return { rows: await runClient(t, file, mode), mode };
     } catch (e) {
-      if (mode === 'empty-database') await dropAll(conn, t.database).catch(() => {});
-      throw e;
+      if (mode !== 'empty-database' || !(e instanceof PrismError)) throw e;
+      await dropAll(conn, t.database).catch(() => {});
+      throw new PrismError(e.code, e.message.replace('(the transaction was rolled back)', `(everything the script had created in ${t.database} was dropped again)`), e.details);
     }
   } finally {
     conn.destroy();
