@@ -97,7 +97,7 @@ async function runClient(t: DbTarget, file: string, mode: MysqlScriptMode): Prom
     });
     const reachedEnd = watchOutput(child, state, marker);
     // one line first, so the client's line numbers are the file's plus one
-    const setup = `SET SESSION sql_mode = CONCAT_WS(',', @@sql_mode, 'STRICT_ALL_TABLES')${mode === 'transaction' ? ', SESSION autocommit = 0' : ''};\n`;
+    const setup = `SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES')${mode === 'transaction' ? ', SESSION autocommit = 0' : ''};\n`;
     const fed = feed(child, closed, file, setup, `\nSELECT CONCAT('prism-import-', '${marker.slice('prism-import-'.length)}') AS prism_end;\n`).catch(() => {});
     const first = await Promise.race([reachedEnd.then(() => 'end' as const), closed.then(() => 'closed' as const)]);
     await fed;

@@ -33,7 +33,7 @@ export async function importMysqlCsv(t: DbTarget, o: CsvImportOptions): Promise<
     await checkTransactional(conn, t, o.table);
     const head = await readCsvHead(o.file);
     const cols = o.header ? ` (${head.columns.map(myIdent).join(', ')})` : '';
-    await conn.query("SET SESSION sql_mode = CONCAT_WS(',', @@sql_mode, 'STRICT_ALL_TABLES')");
+    await conn.query("SET SESSION sql_mode = CONCAT_WS(',', NULLIF(@@sql_mode, ''), 'STRICT_ALL_TABLES')");
     await conn.beginTransaction();
     if (o.truncate) await conn.query(`DELETE FROM ${myTable(o.table)}`);
     const sql =
