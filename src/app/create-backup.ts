@@ -162,7 +162,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
   }
 }
 
-function compressionSettings(ctx: AppContext): CompressionSettings {
+export function compressionSettings(ctx: AppContext): CompressionSettings {
   const c = ctx.config.backup.compression;
   return { enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? defaultCompressionLevel(c.algorithm) };
 }

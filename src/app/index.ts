@@ -27,3 +27,7 @@ export { backupHealth, type BackupHealth } from './backup-health.js';
 export type { AlertSeverity } from '../policy/alert-rules.js';
 export type { HealthIndicator } from '../policy/health-indicators.js';
 export { diskUsage, repositorySpace, type RepositorySpace } from './repository-space.js';
+export { importData, type ImportOptions, type ImportReport } from './import-data.js';
+export { archiveWal, listWal, restoreWal, type ArchiveWalResult, type WalListReport } from './pg-archive-wal.js';
+export { takeBaseBackup } from './pg-basebackup.js';
+export { restorePointInTime, shellQuote, type PgRestoreOptions, type PgRestoreReport } from './pg-restore.js';

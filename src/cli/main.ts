@@ -20,6 +20,8 @@ import { registerTasks } from './commands/tasks.js';
 import { registerDbList } from './commands/db-list.js';
 import { registerDbRestore } from './commands/db-restore.js';
 import { registerRecover } from './commands/recover.js';
+import { configureImport, registerImport } from './commands/import.js';
+import { registerPg } from './commands/pg-commands.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -46,7 +48,10 @@ export function buildProgram(): Command {
   registerDbList(db);
   registerDbRestore(db);
   registerRecover(program);
-  for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
+  registerImport(program);
+  registerPg(program);
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });
   }
@@ -61,7 +66,18 @@ export async function main(argv: string[]): Promise<void> {
       throw e;
     });
   }
-  const program = buildProgram();
+  await runProgram(buildProgram(), argv);
+}
+
+/** `import_data …`: the same command as `prism import …`. */
+export async function importMain(argv: string[]): Promise<void> {
+  const program = configureImport(new Command('import_data'));
+  program.exitOverride();
+  program.configureOutput({ outputError: () => {} });
+  await runProgram(program, argv);
+}
+
+async function runProgram(program: Command, argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (e) {
@@ -71,7 +87,7 @@ export async function main(argv: string[]): Promise<void> {
         return;
       }
       const json = argv.includes('--json');
-      const message = `${e.message.replace(/^error: /, '')} (run \`prism ${argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2).join(' ')} --help\` for usage)`;
+      const message = `${e.message.replace(/^error: /, '')} (run \`${[program.name(), ...argv.slice(2).filter((a) => !a.startsWith('-')).slice(0, 2)].join(' ').replace(/^import_data .*/, 'import_data')} --help\` for usage)`;
       process.exitCode = reportError(new PrismError('INVALID_ARGUMENT', message), json, false);
       return;
     }

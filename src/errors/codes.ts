@@ -199,6 +199,24 @@ export const ERROR_CODES = {
     title: 'Recovery failed and could not be rolled back completely',
     fix: 'The report lists which rollback steps failed: restore the named pre-restore backup with `prism backup restore <id> --confirm` and the tables from their _prism_safety_… copies by hand.',
   },
+  IMPORT_FAILED: {
+    id: 'ERR_PRISM_IMPORT',
+    exitCode: 35,
+    title: 'Import failed; nothing was imported',
+    fix: 'The target is as it was before the import. Correct the named line, table or value in the source file (or create the missing table) and run the import again.',
+  },
+  DB_CONNECT_FAILED: {
+    id: 'ERR_PRISM_DB_CONNECT',
+    exitCode: 36,
+    title: 'Cannot connect to the database',
+    fix: 'Check the host, port, user, password and database name in the URL, and that the server is running and reachable (`pg_isready -h HOST -p PORT`, `mariadb-admin -h HOST -P PORT ping`).',
+  },
+  PG_ARCHIVE_FAILED: {
+    id: 'ERR_PRISM_PG_ARCHIVE',
+    exitCode: 37,
+    title: 'WAL archive or point-in-time recovery failed',
+    fix: 'Check the named segment, base backup or directory: `prism pg wal list` shows what the archive holds, `prism pg basebackup` takes a new base backup; PostgreSQL retries a failed archive_command by itself.',
+  },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',
     exitCode: 130,

@@ -1,0 +1,85 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { archiveWal, listWal, restorePointInTime, restoreWal, shellQuote, takeBaseBackup, type AppContext } from '../../app/index.js';
+import { formatBytes } from '../../core/format.js';
+import { cliContext } from '../context.js';
+import { out, printJson, table } from '../output.js';
+import { parseDate } from '../parse-date.js';
+import { runAction } from '../run-action.js';
+
+interface RepoFlags {
+  repo?: string;
+  json?: boolean;
+}
+
+/** The context, with --repo PATH overriding PRISM_BACKUP_PATH / backup.storage_path. */
+function pgContext(opts: RepoFlags): AppContext {
+  const ctx = cliContext('pg.log');
+  return opts.repo ? { ...ctx, config: { ...ctx.config, storagePath: resolve(opts.repo) } } : ctx;
+}
+
+/** An ISO time with a zone (e.g. 2026-12-01T18:30:00.250Z) is taken exactly; anything else as `backup list --from` reads it. */
+async function parseTime(text: string): Promise<Date> {
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?)$/i.test(text.trim())) {
+    const d = new Date(text.trim().replace(' ', 'T'));
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  return parseDate('--at', text, new Date(), 'end');
+}
+
+/** `prism pg …`: WAL archiving, base backups and point-in-time recovery for PostgreSQL. */
+export function registerPg(program: Command): void {
+  const pg = program.command('pg').description('PostgreSQL WAL archive, base backups and point-in-time recovery');
+  const repoOpt = (c: Command) => c.option('--repo <path>', 'the repository (default: PRISM_BACKUP_PATH or backup.storage_path)').option('--json', 'print as JSON');
+
+  repoOpt(pg.command('archive-wal').description("archive_command = 'prism pg archive-wal %p': stores one WAL file in the repository").argument('<path>', '%p: the WAL file')).action(
+    runAction(async (path: string, opts: RepoFlags) => {
+      const r = await archiveWal(pgContext(opts), path);
+      if (opts.json) printJson(r);
+    }),
+  );
+  repoOpt(pg.command('restore-wal').description("restore_command = 'prism pg restore-wal %f %p': fetches one WAL file from the repository").argument('<name>', '%f').argument('<path>', '%p')).action(
+    runAction(async (name: string, path: string, opts: RepoFlags) => {
+      const r = await restoreWal(pgContext(opts), name, path);
+      if (opts.json) printJson(r);
+    }),
+  );
+  repoOpt(pg.command('basebackup').description('pg_basebackup streamed into the repository').option('--url <url>', 'postgres://user:password@host:port/db (default: libpq environment)')).action(
+    runAction(async (opts: RepoFlags & { url?: string }) => {
+      const r = await takeBaseBackup(pgContext(opts), { url: opts.url });
+      if (opts.json) return printJson(r);
+      out(`Base backup ${r.id}: ${formatBytes(r.size)}, WAL ${r.start_wal} … ${r.stop_wal} (LSN ${r.start_lsn} … ${r.stop_lsn}), finished ${r.finished_at}`);
+    }),
+  );
+  repoOpt(
+    pg
+      .command('restore')
+      .description('prepares a data directory that recovers to --at from the latest base backup before it and the WAL archive')
+      .requiredOption('--at <time>', 'recovery target time, e.g. "2026-12-01T18:30:00.250Z" or "2026-12-01 18:30"')
+      .requiredOption('--data-dir <dir>', 'an empty or new directory'),
+  ).action(
+    runAction(async (opts: RepoFlags & { at: string; dataDir: string }) => {
+      const at = await parseTime(opts.at);
+      const prismCommand = `${shellQuote(process.execPath)} ${shellQuote(resolve(process.argv[1] ?? 'prism'))}`;
+      const r = await restorePointInTime(pgContext(opts), { at, dataDir: opts.dataDir, prismCommand });
+      if (opts.json) return printJson(r);
+      out(`Restored base backup ${r.base_backup} (finished ${r.base_finished_at}) into ${r.data_dir}`);
+      out(`  Recovery target: ${r.target_time}, then promote; ${r.wal_files} WAL file(s) in the archive from the base backup on (last ${r.last_wal ?? '-'})`);
+      out(`  restore_command = '${r.restore_command}'`);
+      for (const w of r.warnings) out(`  Warning: ${w}`);
+      out(`Start it: pg_ctl -D ${r.data_dir} start (as the cluster's OS user; check the port in postgresql.conf)`);
+    }),
+  );
+  const wal = pg.command('wal').description('the WAL archive');
+  repoOpt(wal.command('list').description('base backups and archived WAL files')).action(
+    runAction(async (opts: RepoFlags) => {
+      const r = await listWal(pgContext(opts));
+      if (opts.json) return printJson(r);
+      out(`Repository: ${r.repository}`);
+      out(`Base backups: ${r.base_backups.length}`);
+      if (r.base_backups.length > 0) out(table(['id', 'finished', 'size', 'start wal', 'stop wal'], r.base_backups.map((b) => [b.id, b.finished_at, formatBytes(b.size), b.start_wal, b.stop_wal])));
+      out(`WAL files: ${r.wal.length}`);
+      if (r.wal.length > 0) out(table(['name', 'size', 'archived'], r.wal.map((w) => [w.name, formatBytes(w.size), w.archived_at])));
+    }),
+  );
+}

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { PRISM_BIN, json, prism, type CliResult } from '../testing/fixtures.js';
+
+const PG_BIN = '/usr/lib/postgresql/15/bin';
+const pgUser = (() => {
+  const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const g = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
+})();
+
+/** Runs a PostgreSQL binary as the postgres user. */
+function asPostgres(bin: string, args: string[], env: Record<string, string> = {}): CliResult {
+  const r = spawnSync('setpriv', [`--reuid=${pgUser.uid}`, `--regid=${pgUser.gid}`, '--init-groups', join(PG_BIN, bin), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd: '/' });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function query<T = Record<string, unknown>>(port: number, sql: string): Promise<T[]> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Switches to a new WAL segment and waits (polling pg_stat_archiver) until the old one is archived. */
+async function switchAndWaitArchived(port: number): Promise<string> {
+  const [{ seg }] = await query<{ seg: string }>(port, 'SELECT pg_walfile_name(pg_switch_wal()) AS seg');
+  return until(`archiving of ${seg}`, async () => {
+    const [s] = await query<{ last: string | null; failed: string }>(port, 'SELECT last_archived_wal AS last, failed_count::text AS failed FROM pg_stat_archiver');
+    return s && s.last !== null && s.last.slice(0, 24) >= seg ? seg : undefined;
+  });
+}
+
+describe('PostgreSQL point-in-time recovery through the repository', () => {
+  let root = '';
+  let port = 0;
+  let env: Record<string, string> = {};
+  const clusters: string[] = [];
+  const as = { uid: pgUser.uid, gid: pgUser.gid };
+  const run = (args: string[]) => prism([...args, '--repo', join(root, 'repo')], env, as);
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'prism-pitr-'));
+    chownSync(root, pgUser.uid, pgUser.gid);
+    port = await freePort();
+    env = { PRISM_HOME: join(root, 'home') };
+  });
+  after(() => {
+    for (const dir of clusters) if (existsSync(join(dir, 'postmaster.pid'))) asPostgres('pg_ctl', ['-D', dir, '-m', 'immediate', '-w', 'stop']);
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('archives WAL, takes a base backup, and recovers exactly the rows up to a time between two commits', async () => {
+    const data = join(root, 'data');
+    const init = asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-N']);
+    assert.equal(init.code, 0, init.stderr);
+    clusters.push(data);
+    const archive = `'${process.execPath}' '${PRISM_BIN}' pg archive-wal %p --repo '${join(root, 'repo')}'`;
+    appendFileSync(
+      join(data, 'postgresql.conf'),
+      `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\narchive_mode = on\narchive_command = '${archive.replace(/'/g, "''")}'\n`,
+    );
+    const start = asPostgres('pg_ctl', ['-D', data, '-l', join(root, 'data.log'), '-w', 'start'], env);
+    assert.equal(start.code, 0, start.stderr + readLog(join(root, 'data.log')));
+
+    const base = run(['pg', 'basebackup', '--url', `postgres://postgres@127.0.0.1:${port}/postgres`, '--json']);
+    assert.equal(base.code, 0, base.stderr + base.stdout);
+    const rec = json<{ id: string; start_wal: string; stop_wal: string; size: number }>(base);
+    assert.match(rec.id, /^pgbase_\d{8}_\d{6}$/);
+    assert.ok(rec.size > 1024 * 1024);
+
+    await query(port, 'CREATE TABLE t (id int PRIMARY KEY, note text)');
+    await query(port, "INSERT INTO t VALUES (1, 't1')");
+    await switchAndWaitArchived(port);
+    await query(port, "INSERT INTO t VALUES (2, 't2')");
+    // the target: a moment after row 2's commit (rounded up to the millisecond) and before row 3's
+    const [{ ms }] = await query<{ ms: string }>(port, 'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::text AS ms');
+    const target = new Date(Math.ceil(Number(ms)) + 1);
+    await until('the server clock to pass the target', async () => {
+      const [{ past }] = await query<{ past: boolean }>(port, `SELECT clock_timestamp() > '${target.toISOString()}'::timestamptz AS past`);
+      return past ? true : undefined;
+    });
+    await query(port, "INSERT INTO t VALUES (3, 't3')");
+    const last = await switchAndWaitArchived(port);
+
+    const list = json<{ base_backups: Array<{ id: string }>; wal: Array<{ name: string }> }>(run(['pg', 'wal', 'list', '--json']));
+    assert.deepEqual(list.base_backups.map((b) => b.id), [rec.id]);
+    assert.ok(list.wal.some((w) => w.name === last), `${last} archived`);
+    assert.ok(list.wal.some((w) => w.name === rec.stop_wal));
+
+    // the cluster is lost
+    assert.equal(asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).code, 0);
+    rmSync(data, { recursive: true, force: true });
+
+    // prune keeps what the archive references (no file backup references any of it)
+    const pruned = prism(['backup', 'prune', '--json'], { ...env, PRISM_BACKUP_PATH: join(root, 'repo') }, as);
+    assert.equal(pruned.code, 0, pruned.stderr + pruned.stdout);
+    assert.deepEqual(json<{ unusedPacks: string[] }>(pruned).unusedPacks, []);
+
+    const busy = join(root, 'busy');
+    mkdirSync(busy);
+    writeFileSync(join(busy, 'x'), 'x');
+    chownSync(busy, pgUser.uid, pgUser.gid);
+    const refused = run(['pg', 'restore', '--at', target.toISOString(), '--data-dir', busy]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /not empty/);
+    const tooEarly = run(['pg', 'restore', '--at', '2001-01-01T00:00:00Z', '--data-dir', join(root, 'never')]);
+    assert.equal(tooEarly.code, 37);
+    assert.match(tooEarly.stderr, /ERR_PRISM_PG_ARCHIVE.*No base backup finished at or before/);
+
+    const recovered = join(root, 'recovered');
+    const restored = run(['pg', 'restore', '--at', target.toISOString(), '--data-dir', recovered, '--json']);
+    assert.equal(restored.code, 0, restored.stderr + restored.stdout);
+    const report = json<{ base_backup: string; warnings: string[] }>(restored);
+    assert.equal(report.base_backup, rec.id);
+    assert.deepEqual(report.warnings, []);
+    assert.ok(existsSync(join(recovered, 'recovery.signal')));
+    assert.match(readFileSync(join(recovered, 'postgresql.auto.conf'), 'utf8'), /restore_command = '.* pg restore-wal %f %p --repo .*'\nrecovery_target_time = '.*'\nrecovery_target_action = 'promote'/);
+
+    clusters.push(recovered);
+    const log = join(root, 'recovered.log');
+    const start2 = asPostgres('pg_ctl', ['-D', recovered, '-l', log, '-w', '-t', '90', 'start'], env);
+    assert.equal(start2.code, 0, start2.stderr + readLog(log));
+    await until('promotion after recovery', async () => {
+      const [{ r }] = await query<{ r: boolean }>(port, 'SELECT pg_is_in_recovery() AS r');
+      return r === false ? true : undefined;
+    });
+    const rows = await query<{ id: number; note: string }>(port, 'SELECT id, note FROM t ORDER BY id');
+    assert.deepEqual(rows.map((r) => [r.id, r.note]), [[1, 't1'], [2, 't2']], readLog(log));
+    assert.match(readLog(log), /recovery stopping before commit of transaction/);
+  });
+
+  it('archive-wal and restore-wal: idempotent, refuse damage and partial segments, exit non-zero when absent', () => {
+    const dir = join(root, 'wal-cases');
+    mkdirSync(dir, { recursive: true });
+    chownSync(dir, pgUser.uid, pgUser.gid);
+    const seg = join(dir, '0000000900000000000000A1');
+    writeFileSync(seg, Buffer.alloc(1 << 20, 7));
+    chownSync(seg, pgUser.uid, pgUser.gid);
+    assert.equal(run(['pg', 'archive-wal', seg]).code, 0);
+    const again = run(['pg', 'archive-wal', seg, '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(json<{ stored: string }>(again).stored, 'already archived');
+    writeFileSync(seg, Buffer.alloc(1 << 20, 8));
+    const conflict = run(['pg', 'archive-wal', seg]);
+    assert.equal(conflict.code, 37);
+    assert.match(conflict.stderr, /already archived with different content/);
+
+    const short = join(dir, '0000000900000000000000A2');
+    writeFileSync(short, Buffer.alloc(1000));
+    chownSync(short, pgUser.uid, pgUser.gid);
+    const partial = run(['pg', 'archive-wal', short]);
+    assert.equal(partial.code, 37);
+    assert.match(partial.stderr, /not a whole WAL segment/);
+    assert.equal(run(['pg', 'archive-wal', join(dir, 'not-a-wal-file')]).code, 37);
+    assert.equal(run(['pg', 'archive-wal', join(dir, '0000000900000000000000A3')]).code, 37); // missing
+
+    const fetched = join(dir, 'RECOVERYXLOG');
+    assert.equal(run(['pg', 'restore-wal', '0000000900000000000000A1', fetched]).code, 0);
+    assert.deepEqual(readFileSync(fetched), Buffer.alloc(1 << 20, 7));
+    const absent = run(['pg', 'restore-wal', '0000000900000000000000FF', join(dir, 'RECOVERYXLOG2')]);
+    assert.equal(absent.code, 37);
+    assert.equal(existsSync(join(dir, 'RECOVERYXLOG2')), false);
+    assert.equal(prism(['pg', 'wal', 'list', '--repo', join(root, 'no-repo')], env).code, 7);
+    assert.equal(prism(['pg', 'restore', '--data-dir', join(root, 'x')], env).code, 2);
+    assert.equal(prism(['pg', 'basebackup', '--url', 'postgres://postgres@127.0.0.1:9/postgres', '--repo', join(root, 'repo')], env).code, 36);
+  });
+});
+
+function readLog(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
