@@ -1,10 +1,10 @@
 import { statSync } from 'node:fs';
 import { PrismError } from '../errors/index.js';
+import { resolveDbTarget } from '../source/db-credentials.js';
 import { importMysqlCsv } from '../source/import-mysql.js';
 import { importMysqlSql } from '../source/import-mysql-sql.js';
 import { importPgCsv } from '../source/import-pg.js';
 import { importPgSql } from '../source/import-psql.js';
-import { parseDbUrl } from '../source/import-url.js';
 import type { AppContext } from './context.js';
 
 export interface ImportOptions {
@@ -32,7 +32,7 @@ export interface ImportReport {
 /** `import_data` / `prism import`: a SQL script or a CSV file into a database, all or nothing. */
 export async function importData(ctx: AppContext, o: ImportOptions): Promise<ImportReport> {
   if (o.format !== 'sql' && o.format !== 'csv') throw new PrismError('INVALID_ARGUMENT', `--format ${o.format}: expected sql or csv.`);
-  const target = parseDbUrl(o.target);
+  const target = resolveDbTarget({ url: o.target }, process.env, undefined, '--target');
   if (o.format === 'csv' && !o.table) throw new PrismError('INVALID_ARGUMENT', '--format csv needs --table TABLE (the table the rows go into).');
   if (o.format === 'sql' && (o.table || o.header || o.truncate)) throw new PrismError('INVALID_ARGUMENT', '--table, --header and --truncate apply to --format csv only.');
   let bytes: number;
@@ -44,7 +44,7 @@ export async function importData(ctx: AppContext, o: ImportOptions): Promise<Imp
     throw new PrismError('INVALID_ARGUMENT', `--source ${o.source} cannot be read: ${(e as Error).message}.`, { source: o.source });
   }
   const started = ctx.clock.now().getTime();
-  ctx.logger.info({ event: 'import.start', source: o.source, target: target.display, format: o.format, table: o.table ?? null }, 'import started');
+  ctx.logger.info({ event: 'import.start', source: o.source, target: target.shown, format: o.format, table: o.table ?? null }, 'import started');
   try {
     let rows: number;
     let mode = 'transaction';
@@ -55,7 +55,7 @@ export async function importData(ctx: AppContext, o: ImportOptions): Promise<Imp
     const duration = Math.max(0, ctx.clock.now().getTime() - started);
     const report: ImportReport = {
       source: o.source,
-      target: target.display,
+      target: target.shown,
       format: o.format,
       table: o.table ?? null,
       rows,
@@ -68,7 +68,7 @@ export async function importData(ctx: AppContext, o: ImportOptions): Promise<Imp
     return report;
   } catch (e) {
     const code = e instanceof PrismError ? e.id : 'ERR_PRISM_INTERNAL';
-    ctx.logger.error({ event: 'import.failed', source: o.source, target: target.display, code, error: (e as Error).message }, 'import failed');
+    ctx.logger.error({ event: 'import.failed', source: o.source, target: target.shown, code, error: (e as Error).message }, 'import failed');
     throw e;
   }
 }

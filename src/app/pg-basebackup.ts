@@ -1,5 +1,5 @@
 import { PrismError } from '../errors/index.js';
-import { parseDbUrl, type DbTarget } from '../source/import-url.js';
+import { resolveDbTarget, type DbTarget } from '../source/db-credentials.js';
 import { runBaseBackup, serverFacts } from '../source/pg-basebackup-run.js';
 import { parseLsn, segmentOf } from '../source/pg-wal-name.js';
 import { backupId } from './backup-id.js';
@@ -15,8 +15,8 @@ import { listBaseRecords, putBaseRecord, type BaseRecord } from './pg-records.js
  * once pg_basebackup has finished, i.e. once the server has archived the WAL the backup needs.
  */
 export async function takeBaseBackup(ctx: AppContext, opts: { url?: string | undefined }): Promise<Omit<BaseRecord, 'content'>> {
-  const target: DbTarget | undefined = opts.url ? parseDbUrl(opts.url) : undefined;
-  if (target && target.type !== 'postgres') throw new PrismError('INVALID_ARGUMENT', `--url ${target.display}: base backups are for PostgreSQL (postgres://…).`);
+  const target: DbTarget | undefined = opts.url ? resolveDbTarget({ url: opts.url }, process.env, undefined, '--url') : undefined;
+  if (target && target.type !== 'postgres') throw new PrismError('INVALID_ARGUMENT', `--url ${target.shown}: base backups are for PostgreSQL (postgres://…).`);
   const facts = await serverFacts(target);
   if (facts.archiveMode === 'off') {
     throw new PrismError('PG_ARCHIVE_FAILED', "The server has archive_mode = off: without archived WAL a base backup cannot be recovered. Set archive_mode = on and archive_command = 'prism pg archive-wal %p', restart, and run this again.");
@@ -28,7 +28,7 @@ export async function takeBaseBackup(ctx: AppContext, opts: { url?: string | und
   const base = backupId(started, 'full').replace(/^backup_(.*)_full$/, 'pgbase_$1');
   let id = base;
   for (let n = 2; taken.has(id); n++) id = `${base}_${n}`;
-  ctx.logger.info({ event: 'pg.basebackup.start', id, server: target?.display ?? 'libpq defaults' }, 'base backup started');
+  ctx.logger.info({ event: 'pg.basebackup.start', id, server: target?.shown ?? 'libpq defaults' }, 'base backup started');
   const run = runBaseBackup(target, `prism ${id}`);
   try {
     const stored = await storeStream(repo, run.stream, compressionSettings(ctx)).catch((e) => {

@@ -105,14 +105,14 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
         if (t.name === 'PostgreSQL') wrong.username = 'no_such_role'; // trust auth here: a wrong password alone would pass
         else wrong.password = 'wrong-password';
         const denied = importData(['--source', csv, '--target', wrong.toString(), '--format', 'csv', '--table', 'items', '--json']);
-        assert.equal(denied.code, 36, denied.stdout);
-        assert.equal(json<{ error: { code: string } }>(denied).error.code, 'ERR_PRISM_DB_CONNECT');
+        assert.equal(denied.code, 31, denied.stdout);
+        assert.equal(json<{ error: { code: string } }>(denied).error.code, 'ERR_PRISM_DB_AUTH');
         assert.doesNotMatch(denied.stdout + denied.stderr, /wrong-password|not-a-secret-pw/);
 
         u.port = '9'; // nothing listens on the discard port
         const down = importData(['--source', csv, '--target', u.toString(), '--format', 'sql']);
-        assert.equal(down.code, 36);
-        assert.match(down.stderr, /ERR_PRISM_DB_CONNECT.*connection refused/);
+        assert.equal(down.code, 30);
+        assert.match(down.stderr, /ERR_PRISM_DB_UNREACHABLE.*unreachable.*ECONNREFUSED/);
         assert.doesNotMatch(down.stderr, /not-a-secret-pw/);
       });
 
@@ -200,8 +200,8 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
       [['--source', csv, '--target', PG, '--format', 'csv'], /needs --table/],
       [['--source', csv, '--target', PG, '--format', 'xml'], /--format xml/],
       [['--source', join(root(), 'missing.csv'), '--target', PG, '--format', 'csv', '--table', 'items'], /cannot be read/],
-      [['--source', csv, '--target', 'oracle://x/y', '--format', 'csv', '--table', 'items'], /unknown scheme/],
-      [['--source', csv, '--target', 'postgres://u:pw@127.0.0.1', '--format', 'sql'], /names no database/],
+      [['--source', csv, '--target', 'oracle://x/y', '--format', 'csv', '--table', 'items'], /--target oracle:\/\/x\/y .*unknown scheme/],
+      [['--source', csv, '--target', 'postgres://u:pw@127.0.0.1', '--format', 'sql'], /--target postgres:\/\/u:\*\*\*@127\.0\.0\.1 is not a valid database URL: no database name/],
       [['--source', csv, '--target', PG, '--format', 'sql', '--header'], /csv only/],
       [['--target', PG, '--format', 'sql'], /--source/],
       [['--source', csv, '--target', PG, '--format', 'sql', '--bogus'], /unknown option/],

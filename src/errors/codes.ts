@@ -205,12 +205,6 @@ export const ERROR_CODES = {
     title: 'Import failed; nothing was imported',
     fix: 'The target is as it was before the import. Correct the named line, table or value in the source file (or create the missing table) and run the import again.',
   },
-  DB_CONNECT_FAILED: {
-    id: 'ERR_PRISM_DB_CONNECT',
-    exitCode: 36,
-    title: 'Cannot connect to the database',
-    fix: 'Check the host, port, user, password and database name in the URL, and that the server is running and reachable (`pg_isready -h HOST -p PORT`, `mariadb-admin -h HOST -P PORT ping`).',
-  },
   PG_ARCHIVE_FAILED: {
     id: 'ERR_PRISM_PG_ARCHIVE',
     exitCode: 37,

@@ -27,9 +27,10 @@ export const CONNECT_TIMEOUT_S = 10;
  * Resolves the password: the URL's own, else the first line of `password_file`, else the
  * variable named by `password_env`; none at all is fine (trust auth). A named file or variable
  * that is missing is an error (CONFIG_INVALID), never a silent fallback to no password.
+ * `flag` names the command-line flag the URL came from in parse errors.
  */
-export function resolveDbTarget(src: DbCredentialSource, env: NodeJS.ProcessEnv = process.env, expect?: DbType): DbTarget {
-  const u = parseDbUrl(src.url, expect);
+export function resolveDbTarget(src: DbCredentialSource, env: NodeJS.ProcessEnv = process.env, expect?: DbType, flag?: string): DbTarget {
+  const u = parseDbUrl(src.url, expect, flag);
   let password = u.password;
   if (password === undefined && src.password_file !== undefined) {
     try {

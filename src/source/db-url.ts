@@ -24,11 +24,12 @@ const DEFAULT_USER: Record<DbType, string> = { postgres: 'postgres', mysql: 'roo
 /**
  * Parses `postgres://user[:password]@host[:port]/db[?sslmode=…]` (also postgresql://) or
  * `mysql://…` (also mariadb://). User and password are percent-decoded; `?host=/run/postgresql`
- * names a unix-socket directory. Errors name the URL without its password.
+ * names a unix-socket directory. Errors name the URL without its password, and `flag` (e.g.
+ * "--target") when the URL came from one.
  */
-export function parseDbUrl(url: string, expect?: DbType): DbUrl {
+export function parseDbUrl(url: string, expect?: DbType, flag?: string): DbUrl {
   const shown = redactDbUrl(url);
-  const bad = (why: string): PrismError => new PrismError('INVALID_ARGUMENT', `Invalid database URL ${shown}: ${why}.`, { url: shown });
+  const bad = (why: string): PrismError => new PrismError('INVALID_ARGUMENT', flag ? `${flag} ${shown} is not a valid database URL: ${why}.` : `Invalid database URL ${shown}: ${why}.`, { url: shown });
   const m = /^([a-z]+):\/\/(.*)$/is.exec(url.trim());
   if (!m) throw bad('expected postgres://user@host:port/db or mysql://user@host:port/db');
   const type = SCHEMES[m[1]!.toLowerCase()];

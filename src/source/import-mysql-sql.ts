@@ -5,11 +5,10 @@ import { delimiter, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type mysql from 'mysql2/promise';
 import { PrismError } from '../errors/index.js';
-import { clientCredentials } from './import-credentials.js';
+import { withNativeAuth, type DbTarget } from './db-credentials.js';
 import { clean, importError } from './import-errors.js';
 import { isDroppable, scanMysqlScript } from './import-mysql-script.js';
 import { myIdent, mysqlConnect } from './import-mysql.js';
-import type { DbTarget } from './import-url.js';
 
 export type MysqlScriptMode = 'transaction' | 'empty-database';
 
@@ -33,7 +32,7 @@ export async function importMysqlSql(t: DbTarget, file: string): Promise<{ rows:
         throw new PrismError(
           'IMPORT_FAILED',
           `Line ${scan.commits.line} (${scan.commits.statement}) commits implicitly in MySQL, so this script can be imported all-or-nothing only into an empty database, and ${t.database} holds ${objects.length} table(s)/view(s)/routine(s). Nothing was imported. Import into a new empty database, or import schema and data separately (the data as a script of INSERTs, or as CSV).`,
-          { target: t.display, line: scan.commits.line },
+          { target: t.shown, line: scan.commits.line },
         );
       }
       mode = 'empty-database';
@@ -81,10 +80,11 @@ interface ClientState {
 }
 
 async function runClient(t: DbTarget, file: string, mode: MysqlScriptMode): Promise<number> {
-  const cred = clientCredentials(t);
   const marker = `prism-import-${randomBytes(8).toString('hex')}`;
-  try {
-    const child = spawn(clientBinary(), [...cred.leadingArgs, '--protocol=TCP', '-h', t.host, '-P', String(t.port), '--batch', '--binary-mode', '--unbuffered', '--show-warnings', '-vv', '--default-character-set=utf8mb4', t.database], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const binary = clientBinary();
+  // host, port and protocol (TCP, or the socket of ?host=/dir) come from the credentials file
+  return withNativeAuth(t, async (auth) => {
+    const child = spawn(binary, [...auth.args, '--batch', '--binary-mode', '--unbuffered', '--show-warnings', '-vv', '--default-character-set=utf8mb4', t.database], { env: auth.env, stdio: ['pipe', 'pipe', 'pipe'] });
     const state: ClientState = { rows: 0, warning: undefined, statement: '' };
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
@@ -114,9 +114,7 @@ async function runClient(t: DbTarget, file: string, mode: MysqlScriptMode): Prom
     const m = /^ERROR (\d+) \(([0-9A-Z]+)\)(?: at line (\d+))?[^:]*: (.*)$/m.exec(stderr);
     if (m) throw importError(t, Object.assign(new Error(`${m[4]} (MySQL ${m[1]})`), { code: m[1] === '2013' || m[1] === '2006' ? 'PROTOCOL_CONNECTION_LOST' : undefined }), m[3] ? Math.max(1, Number(m[3]) - 1) : undefined);
     throw importError(t, new Error(clean(stderr, t) || `the MySQL client exited with ${code}`));
-  } finally {
-    cred.dispose();
-  }
+  });
 }
 
 /** Reads the client's -vv output: statement echoes between dashes, then "Query OK, N rows affected", warnings. */

@@ -1,15 +1,15 @@
 import { createReadStream } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { PrismError } from '../errors/index.js';
+import { mysqlConnectionConfig, type DbTarget } from './db-credentials.js';
 import { readCsvHead } from './import-csv.js';
 import { connectError, importError } from './import-errors.js';
 import type { CsvImportOptions } from './import-pg.js';
-import type { DbTarget } from './import-url.js';
 
-/** Opens a mysql2 connection; a failure to connect or log in is DB_CONNECT_FAILED. */
+/** Opens a mysql2 connection; a failure to connect or log in is DB_UNREACHABLE or DB_AUTH_FAILED. */
 export async function mysqlConnect(t: DbTarget): Promise<mysql.Connection> {
   try {
-    const conn = await mysql.createConnection({ host: t.host, port: t.port, user: t.user, password: t.password ?? '', database: t.database, connectTimeout: 10_000, charset: 'utf8mb4', multipleStatements: false });
+    const conn = await mysql.createConnection({ ...mysqlConnectionConfig(t), charset: 'utf8mb4' });
     conn.on('error', () => {}); // a lost connection surfaces in the pending query
     return conn;
   } catch (e) {
@@ -68,8 +68,8 @@ async function checkTransactional(conn: mysql.Connection, t: DbTarget, table: st
   const [schema, name] = table.includes('.') ? table.split('.', 2) : [t.database, table];
   const [rows] = await conn.query('SELECT ENGINE AS engine, TABLE_TYPE AS type FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, name]);
   const r = (rows as Array<{ engine: string | null; type: string }>)[0];
-  if (!r) throw new PrismError('IMPORT_FAILED', `Import into ${t.display} failed: table ${table} does not exist. Nothing was imported. Create it first (or check --table).`, { target: t.display, table });
+  if (!r) throw new PrismError('IMPORT_FAILED', `Import into ${t.shown} failed: table ${table} does not exist. Nothing was imported. Create it first (or check --table).`, { target: t.shown, table });
   if (r.type === 'BASE TABLE' && r.engine !== 'InnoDB') {
-    throw new PrismError('IMPORT_FAILED', `Table ${table} uses the ${r.engine} engine, which cannot roll back, so the import could not be all-or-nothing; nothing was imported. Convert it first: ALTER TABLE ${table} ENGINE=InnoDB.`, { target: t.display, table, engine: r.engine });
+    throw new PrismError('IMPORT_FAILED', `Table ${table} uses the ${r.engine} engine, which cannot roll back, so the import could not be all-or-nothing; nothing was imported. Convert it first: ALTER TABLE ${table} ENGINE=InnoDB.`, { target: t.shown, table, engine: r.engine });
   }
 }

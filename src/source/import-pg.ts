@@ -2,9 +2,9 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { pgClientConfig, type DbTarget } from './db-credentials.js';
 import { readCsvHead } from './import-csv.js';
 import { connectError, importError } from './import-errors.js';
-import type { DbTarget } from './import-url.js';
 
 export interface CsvImportOptions {
   file: string;
@@ -13,9 +13,9 @@ export interface CsvImportOptions {
   truncate: boolean;
 }
 
-/** Opens a pg client; a failure to connect or log in is DB_CONNECT_FAILED. */
+/** Opens a pg client; a failure to connect or log in is DB_UNREACHABLE or DB_AUTH_FAILED. */
 export async function pgConnect(t: DbTarget): Promise<pg.Client> {
-  const client = new pg.Client({ host: t.host, port: t.port, user: t.user, password: t.password ?? '', database: t.database, connectionTimeoutMillis: 10_000, application_name: 'prism-import' });
+  const client = new pg.Client({ ...pgClientConfig(t), application_name: 'prism-import' });
   client.on('error', () => {}); // a lost connection surfaces in the pending query
   try {
     await client.connect();

@@ -1,22 +1,20 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { PrismError } from '../errors/index.js';
-import { clientCredentials } from './import-credentials.js';
+import { withNativeAuth, type DbTarget } from './db-credentials.js';
 import { clean, importError } from './import-errors.js';
 import { pgConnect } from './import-pg.js';
-import type { DbTarget } from './import-url.js';
 
 /**
  * A SQL script through psql: ON_ERROR_STOP=1 and --single-transaction, so the first error ends
  * the run and nothing of it is committed. psql reads the file itself (streamed); the password
- * goes through a temporary PGPASSFILE. Rows are the sum of the INSERT and COPY command tags.
+ * goes through a temporary PGPASSFILE (withNativeAuth). Rows are the sum of the INSERT and COPY command tags.
  */
 export async function importPgSql(t: DbTarget, file: string): Promise<{ rows: number }> {
   (await pgConnect(t)).end().catch(() => {}); // a clear connection error before psql starts
-  const cred = clientCredentials(t);
-  try {
-    const child = spawn('psql', ['-X', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '--no-align', '--tuples-only', '-h', t.host, '-p', String(t.port), '-U', t.user, '-d', t.database, '-f', file], {
-      env: { ...process.env, ...cred.env, PGCONNECT_TIMEOUT: '10', PGAPPNAME: 'prism-import' },
+  return withNativeAuth(t, async (auth) => {
+    const child = spawn('psql', [...auth.args, '-X', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '--no-align', '--tuples-only', '-h', t.host, '-p', String(t.port), '-U', t.user, '-d', t.database, '-f', file], {
+      env: { ...auth.env, PGAPPNAME: 'prism-import' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let rows = 0;
@@ -38,7 +36,5 @@ export async function importPgSql(t: DbTarget, file: string): Promise<{ rows: nu
       throw importError(t, new Error(clean(stderr, t) || `psql exited with ${code}`));
     }
     return { rows };
-  } finally {
-    cred.dispose();
-  }
+  });
 }

@@ -1,9 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { userInfo } from 'node:os';
+import type { Readable } from 'node:stream';
 import pg from 'pg';
 import { PrismError } from '../errors/index.js';
-import { clientCredentials } from './import-credentials.js';
+import { CONNECT_TIMEOUT_S, pgClientConfig, withNativeAuth, type DbTarget, type NativeAuth } from './db-credentials.js';
+import { scrubSecret } from './db-errors.js';
 import { connectError } from './import-errors.js';
-import type { DbTarget } from './import-url.js';
 import { TarWatcher } from './pg-basebackup-tar.js';
 
 export interface ServerFacts {
@@ -16,12 +18,12 @@ export interface ServerFacts {
 
 /** What a base backup needs to know of the server (libpq's environment defaults without a URL). */
 export async function serverFacts(t: DbTarget | undefined): Promise<ServerFacts> {
-  const client = new pg.Client(t ? { host: t.host, port: t.port, user: t.user, password: t.password ?? '', database: t.database, connectionTimeoutMillis: 10_000 } : { connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client(t ? pgClientConfig(t) : { connectionTimeoutMillis: CONNECT_TIMEOUT_S * 1000, application_name: 'prism' });
   client.on('error', () => {});
   try {
     await client.connect();
   } catch (e) {
-    throw connectError(t ?? { type: 'postgres', host: process.env.PGHOST ?? 'localhost', port: Number(process.env.PGPORT ?? 5432), user: '', password: undefined, database: '', display: 'the PostgreSQL server of PGHOST/PGPORT' }, e);
+    throw connectError(t ?? { type: 'postgres', host: process.env.PGHOST ?? 'localhost', port: Number(process.env.PGPORT ?? 5432), user: process.env.PGUSER ?? userInfo().username, password: undefined, database: '', shown: 'the PostgreSQL server of PGHOST/PGPORT' }, e);
   }
   try {
     const r = await client.query(
@@ -57,34 +59,35 @@ export interface BaseBackupRun {
  * finished run is restorable from the repository's WAL archive.
  */
 export function runBaseBackup(t: DbTarget | undefined, label: string): BaseBackupRun {
-  const cred = t ? clientCredentials(t) : undefined;
-  const conn = t ? ['-h', t.host, '-p', String(t.port), '-U', t.user] : [];
-  const child = spawn('pg_basebackup', [...conn, '-w', '-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '-l', label], {
-    env: { ...process.env, ...(cred?.env ?? {}) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    if (stderr.length < 16 * 1024) stderr += d.toString('utf8');
-  });
-  const tar = new TarWatcher(new Set(['backup_label', 'backup_manifest']));
-  const done = new Promise<void>((resolve, reject) => {
-    child.on('error', (e) => reject(new PrismError('PG_ARCHIVE_FAILED', `Cannot run pg_basebackup: ${e.message}. Install the PostgreSQL client tools.`)));
-    child.on('close', (code) => {
-      cred?.dispose();
-      if (code === 0) resolve();
-      else {
-        const msg = stderr.trim().replace(/\s+/g, ' ');
-        reject(new PrismError('PG_ARCHIVE_FAILED', `pg_basebackup failed (exit ${code}): ${t?.password ? msg.split(t.password).join('***') : msg}`));
-      }
+  let started!: (child: ChildProcessByStdio<null, Readable, Readable>) => void;
+  const child = new Promise<ChildProcessByStdio<null, Readable, Readable>>((resolve) => (started = resolve));
+  const run = (auth: NativeAuth): Promise<void> => {
+    const conn = t ? ['-h', t.host, '-p', String(t.port), '-U', t.user] : [];
+    const c = spawn('pg_basebackup', [...auth.args, ...conn, '-w', '-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '-l', label], { env: auth.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    started(c);
+    let stderr = '';
+    c.stderr.on('data', (d: Buffer) => {
+      if (stderr.length < 16 * 1024) stderr += d.toString('utf8');
     });
-  });
+    return new Promise<void>((resolve, reject) => {
+      c.on('error', (e) => reject(new PrismError('PG_ARCHIVE_FAILED', `Cannot run pg_basebackup: ${e.message}. Install the PostgreSQL client tools.`)));
+      c.on('close', (code) => {
+        if (code === 0) resolve();
+        else reject(new PrismError('PG_ARCHIVE_FAILED', `pg_basebackup failed (exit ${code}): ${scrubSecret(stderr.trim().replace(/\s+/g, ' '), t?.password)}`));
+      });
+    });
+  };
+  // the credentials file lives until pg_basebackup has exited
+  const done = t ? withNativeAuth(t, run) : run({ env: process.env, args: [] });
   done.catch(() => {});
+  const tar = new TarWatcher(new Set(['backup_label', 'backup_manifest']));
   async function* stream(): AsyncIterable<Buffer> {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+    // done settles first only when pg_basebackup could not be started at all
+    const c = await Promise.race([child, done.then(() => child)]);
+    for await (const chunk of c.stdout as AsyncIterable<Buffer>) {
       tar.push(chunk);
       yield chunk;
     }
   }
-  return { stream: stream(), tar, done, kill: () => child.kill('SIGTERM') };
+  return { stream: stream(), tar, done, kill: () => void child.then((c) => c.kill('SIGTERM')) };
 }
