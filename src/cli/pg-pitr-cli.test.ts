@@ -193,7 +193,9 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     assert.equal(existsSync(join(dir, 'RECOVERYXLOG2')), false);
     assert.equal(prism(['pg', 'wal', 'list', '--repo', join(root, 'no-repo')], env).code, 7);
     assert.equal(prism(['pg', 'restore', '--data-dir', join(root, 'x')], env).code, 2);
-    assert.equal(prism(['pg', 'basebackup', '--url', 'postgres://postgres@127.0.0.1:9/postgres', '--repo', join(root, 'repo')], env).code, 30);
+    const down = prism(['pg', 'basebackup', '--url', 'postgres://postgres@127.0.0.1:9/postgres', '--repo', join(root, 'repo')], env);
+    assert.equal(down.code, 30, down.stderr);
+    assert.match(down.stderr, /ERR_PRISM_DB_UNREACHABLE.*postgres:\/\/postgres@127\.0\.0\.1:9\/postgres is unreachable/);
   });
 });
 
