@@ -111,8 +111,8 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   let outcome: DamageOutcome = { repaired: { chunks: 0, files: [], packs_written: 0 }, repaired_backups: [], unrecoverable_chunks: 0, forgotten_blobs: 0, corrupted: [], cleared: [] };
   let stillCorrupted: string[] = [];
   const statusOf = (id: string) => manifests.find((m) => m.id === id)!.status;
-  // fresh damage: a backup not yet marked, or a damaged copy the index still names (a new backup would reuse it)
-  const fresh = failing.some((b) => statusOf(b.id) !== 'corrupted') || badTrees.length > 0 || [...check.damagedChunks.keys()].some((id) => repo.index.hasHex(id));
+  // fresh damage: a backup not yet marked, or damaged copies the index still names (a new backup would reuse them)
+  const fresh = failing.some((b) => statusOf(b.id) !== 'corrupted') || badTrees.length > 0 || check.missingPacks.length > 0 || [...check.damagedChunks.keys()].some((id) => repo.index.hasHex(id));
   if (fresh) {
     opts.signal?.throwIfAborted();
     const exclusive = await lockRepository(ctx, repo, 'exclusive', COMMAND, opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);

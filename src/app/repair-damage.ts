@@ -54,6 +54,10 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
   const found = stored?.found ?? new Map<string, string>();
   const drop = new Set([...wanted].filter((id) => !found.has(id) && index.hasHex(id)));
   for (const t of input.badTrees) if (index.hasHex(t)) drop.add(t);
+  // every entry of a pack that is gone, referenced by the checked backups or not
+  const present = new Set((await repo.backend.list('data')).map((n) => n.slice(n.lastIndexOf('/') + 1)));
+  const gone = new Set(check.missingPacks.filter((p) => !present.has(p)));
+  if (gone.size > 0) for (const b of index.entries()) if (gone.has(b.pack) && !found.has(b.id)) drop.add(b.id);
   if ((stored?.blobs.length ?? 0) > 0 || drop.size > 0) await supersedeBlobs(repo, stored?.blobs ?? [], drop);
   const outcome: DamageOutcome = {
     repaired: { chunks: found.size, files: [...new Set(found.values())].sort(), packs_written: stored?.packsWritten ?? 0 },

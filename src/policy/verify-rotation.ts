@@ -53,7 +53,7 @@ export function planRotation(input: RotationInput): RotationPlan {
   });
   // without a next run (an expression that never fires again), whatever is due within the period now
   const horizon = (nextRun ?? new Date(now.getTime() + period)).getTime();
-  const overdue = order.filter((p) => due(p) + period <= horizon).length;
+  const overdue = order.filter((p) => due(p) + period < horizon).length;
   return { read: order.slice(0, Math.max(share, overdue)), runsPerPeriod, share, overdue, nextRun };
 }
 

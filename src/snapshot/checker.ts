@@ -59,6 +59,8 @@ export interface RepositoryCheck {
   /** Chunk id → why it failed. */
   damagedChunks: Map<string, string>;
   damagedFiles: DamagedFile[];
+  /** Packs the index names that are not in the repository. */
+  missingPacks: string[];
 }
 
 /**
@@ -196,7 +198,8 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   }
   const damagedChunks = new Map<string, string>();
   for (const [id, v] of verdicts) if (!v.ok) damagedChunks.set(id, v.reason!);
-  return { backups: results, dataPacks: [...byPack.keys()].sort(), packsRead: chosen, damagedChunks, damagedFiles };
+  const missingPacks = repo.index.packNames().filter((p) => !packSizes.has(p));
+  return { backups: results, dataPacks: [...byPack.keys()].sort(), packsRead: chosen, damagedChunks, damagedFiles, missingPacks };
 }
 
 /** The packs a `pick` subset names, restricted to those that hold data of the backups. */
