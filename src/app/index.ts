@@ -22,3 +22,4 @@ export { pruneRepository } from './prune-command.js';
 export { readTasks, recordTask, taskLogFile, type TaskRecord, type TaskStatus, type TaskTrigger } from './task-log.js';
 export { drillLogFile, readDrills, recordDrill, type DrillRecord } from './drill-history.js';
 export { backgroundVerify, type BackgroundVerifyOptions, type BackgroundVerifyReport } from './background-verify.js';
+export { runDrill, type DrillOptions } from './drill.js';

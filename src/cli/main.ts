@@ -11,6 +11,7 @@ import { registerBackupBrowse } from './commands/backup-browse.js';
 import { registerBackupLineage } from './commands/backup-lineage.js';
 import { registerBackupMaintenance } from './commands/backup-maintenance.js';
 import { registerHealth } from './commands/health-check.js';
+import { registerDrill } from './commands/drill.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerBackupBrowse(backup);
   registerBackupMaintenance(backup);
   registerHealth(program);
+  registerDrill(program);
   for (const c of [program, backup, ...backup.commands, ...program.commands, ...program.commands.flatMap((p) => p.commands)]) {
     c.exitOverride();
     c.configureOutput({ outputError: () => {} });

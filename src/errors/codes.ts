@@ -127,6 +127,12 @@ export const ERROR_CODES = {
     title: 'Restore failed and was rolled back',
     fix: 'The data is as it was before the restore. See logs/backup-restore.log, run `prism backup verify <id>`, or restore another backup.',
   },
+  DRILL_FAILED: {
+    id: 'ERR_PRISM_DRILL_FAILED',
+    exitCode: 28,
+    title: 'Restore drill failed',
+    fix: 'The backup could not be restored whole and healthy: see `prism drill --history`, run `prism backup verify --all`, and take a new full backup (`prism backup create --type full`).',
+  },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',
     exitCode: 130,
