@@ -151,14 +151,30 @@ describe('background verification', () => {
     assert.notEqual((await openRepo(sb)).index.get(chunk.id)!.pack, chunk.pack);
   });
 
-  it('a backup marked corrupted by verify is repaired and cleared once its source still holds the data', async () => {
-    const m = await backup(6 * MiB);
+  it('a backup marked corrupted by verify is read whole on the next run, repaired and cleared', async () => {
+    const m = await backup(40 * MiB);
     await flipChunkOf(sb, m, BIG);
     assert.equal((await verifyBackups(ctx, { id: m.id, data: { kind: 'all' } })).ok, false);
     assert.equal((await backupInfo(ctx, m.id)).status, 'corrupted');
     const r = await backgroundVerify(ctx, {});
+    assert.equal(r.packs_read.length, r.packs_total, 'every pack of the marked backup is read, not only the share');
+    assert.ok(r.share < r.packs_total);
     assert.deepEqual([r.ok, r.cleared, r.repaired.chunks, r.trigger], [true, [m.id], 1, 'manual']);
     assert.equal((await backupInfo(ctx, m.id)).status, 'completed');
+    clock.advance(DAY);
+    assert.equal((await backgroundVerify(ctx, {})).packs_read.length, r.share, 'then the rotation goes on as usual');
+  });
+
+  it('a backup marked corrupted by verify whose source changed: read whole once, its damaged copy dropped, a full backup asked for', async () => {
+    const m = await backup(6 * MiB);
+    const { chunk } = await flipChunkOf(sb, m, BIG);
+    await verifyBackups(ctx, { id: m.id, data: { kind: 'all' } });
+    const alerts = events(sb).length;
+    writeFileSync(join(sb.home, BIG), prngBytes(6 * MiB, 98));
+    const r = await backgroundVerify(ctx, {});
+    assert.deepEqual([r.ok, r.needsFullBackup, r.forgotten_blobs, r.corrupted, r.still_corrupted], [false, true, 1, [], [m.id]]);
+    assert.equal(events(sb).length, alerts, 'verify already raised the alert');
+    assert.equal((await openRepo(sb)).index.hasHex(chunk.id), false);
   });
 
   it('a lost pack of trees: the backup is marked corrupted and its trees forgotten', async () => {

@@ -8,7 +8,8 @@ import { lockRepository, openRepository, type AppContext } from './context.js';
 import { recordEvent } from './events.js';
 import { repairDamage, type DamageOutcome } from './repair-damage.js';
 import { recordTask, type TaskTrigger } from './task-log.js';
-import { loadVerifyState, saveVerifyState } from './verify-state.js';
+import { referencedBlobs } from './prune-repository.js';
+import { loadVerifyState, saveVerifyState, type VerifyState } from './verify-state.js';
 
 export interface BackgroundVerifyOptions {
   signal?: AbortSignal;
@@ -82,12 +83,25 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   let manifests: Manifest[];
   const damagedManifests: Array<{ name: string; message: string }> = [];
   let badTrees: string[] = [];
+  let state: VerifyState;
   try {
     manifests = (await repo.listManifests((name, e) => damagedManifests.push({ name, message: e.message }))).filter((m) => m.tree !== null && m.status !== 'failed' && m.status !== 'running');
-    const state = await loadVerifyState(repo);
-    const pick = (packs: readonly string[]) => (plan = planRotation({ packs, state: state.packs, now: started, periodDays, runs: scheduledRuns(cron, started, Math.max(packs.length + 1, RUNS_COUNTED)) })).read;
+    state = await loadVerifyState(repo);
+    await repo.loadIndex();
+    // a backup marked corrupted (by `verify`) since the last run is read whole once: its damage is then dealt with
+    const suspects = manifests.filter((m) => m.status === 'corrupted' && !state.corrupted_checked.includes(m.id));
+    const suspectPacks = new Set<string>();
+    for (const id of await referencedBlobs(repo, suspects).catch(() => new Set<string>())) {
+      const loc = repo.index.get(id);
+      if (loc) suspectPacks.add(loc.pack);
+    }
+    const pick = (packs: readonly string[]) => {
+      plan = planRotation({ packs, state: state.packs, now: started, periodDays, runs: scheduledRuns(cron, started, Math.max(packs.length + 1, RUNS_COUNTED)) });
+      return [...plan.read, ...[...suspectPacks].filter((p) => !plan!.read.includes(p))];
+    };
     check = await checkRepository({ repo, manifests, data: { kind: 'pick', pick }, ...(opts.signal ? { signal: opts.signal } : {}) });
-    await saveVerifyState(repo, afterRotation(state.packs, check.dataPacks, check.packsRead, started));
+    state = { packs: afterRotation(state.packs, check.dataPacks, check.packsRead, started), corrupted_checked: manifests.filter((m) => m.status === 'corrupted').map((m) => m.id) };
+    await saveVerifyState(repo, state);
     const treeFailures = check.backups.filter((b) => b.steps.some((s) => s.name === 'trees' && !s.ok)).map((b) => manifests.find((m) => m.id === b.id)!.tree!);
     if (treeFailures.length > 0) badTrees = [...(await unreadableTrees(repo, treeFailures))].filter((id) => repo.index.hasHex(id));
   } finally {
@@ -118,6 +132,8 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
     const exclusive = await lockRepository(ctx, repo, 'exclusive', COMMAND, opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
     try {
       outcome = await repairDamage(ctx, { check, failing, badTrees, trigger });
+      // the backups just marked were read in this run: not suspects next time
+      if (outcome.corrupted.length > 0) await saveVerifyState(repo, { ...state!, corrupted_checked: [...state!.corrupted_checked, ...outcome.corrupted.map((c) => c.id)] });
     } finally {
       await exclusive.release();
     }

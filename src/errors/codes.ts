@@ -41,7 +41,7 @@ export const ERROR_CODES = {
     id: 'ERR_BACKUP_005',
     exitCode: 15,
     title: 'Checksum mismatch',
-    fix: 'Repository data is damaged: run `prism backup verify --all` to find the affected backups, then retry the backup so fresh copies are stored.',
+    fix: 'Repository data is damaged: run `prism backup verify --all` to find the affected backups, then `prism backup verify --background` (re-stores what the live files still hold, drops the damaged copies from the index) and `prism backup create --type full` so fresh copies are stored.',
   },
   INVALID_ARGUMENT: {
     id: 'ERR_PRISM_ARGS',
