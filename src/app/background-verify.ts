@@ -14,7 +14,7 @@ import { loadVerifyState, saveVerifyState, type VerifyState } from './verify-sta
 export interface BackgroundVerifyOptions {
   signal?: AbortSignal;
   trigger?: TaskTrigger;
-  /** How long the repair step waits for running backups to release the repository (default 30 min). */
+  /** How long to wait for the repository lock: a prune or cleanup before reading, running backups before a repair (default 30 min). */
   lockWaitMs?: number;
 }
 
@@ -77,7 +77,7 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   const periodDays = config.backup.verification.period_days;
   scheduledRuns(cron, started, 1); // a bad expression fails before anything is locked
   const repo = await openRepository(ctx);
-  const lock = await lockRepository(ctx, repo, 'shared', COMMAND);
+  const lock = await lockRepository(ctx, repo, 'shared', COMMAND, opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
   let check: RepositoryCheck;
   let plan: RotationPlan | undefined;
   let manifests: Manifest[];

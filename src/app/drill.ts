@@ -30,8 +30,8 @@ export interface DrillOptions {
  * when it is slower than the target). The scratch directory is always removed.
  *
  * A named backup that does not exist is an error of the caller (thrown, nothing recorded); no
- * repository or no completed backup is a failed drill (recorded, then thrown). An aborted drill is
- * thrown as INTERRUPTED and not recorded.
+ * repository or no completed backup is a failed drill (recorded, then thrown). An aborted drill
+ * (INTERRUPTED) or one kept out by a prune's lock (REPO_LOCKED) is thrown and not recorded.
  */
 export async function runDrill(ctx: AppContext, opts: DrillOptions): Promise<DrillRecord> {
   const { clock, config } = ctx;
@@ -84,7 +84,8 @@ export async function runDrill(ctx: AppContext, opts: DrillOptions): Promise<Dri
     });
   } catch (e) {
     const err = isPrismError(e) ? e : asInterrupt(e);
-    if (err.code === 'INTERRUPTED') throw err;
+    // stopped, or kept out by a prune holding the repository: no drill took place
+    if (err.code === 'INTERRUPTED' || err.code === 'REPO_LOCKED') throw err;
     return finish(ctx, { ...base, status: 'failed', rto_seconds: seconds(), within_target: false, files_checked: 0, error: { code: err.id, message: err.message } });
   } finally {
     rmSync(scratch, { recursive: true, force: true });

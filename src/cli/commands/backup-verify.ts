@@ -36,7 +36,7 @@ export function registerBackupVerify(backup: Command): void {
     .option('--read-data-subset <subset>', 'read only part of the data: N% of the packs, or part n/t')
     .option('--no-read-data', 'check structure only (no data read)')
     .option('--background', 'the scheduled consistency check: trees and index, plus the next part of the data; repairs what it can')
-    .option('--lock-wait <duration>', 'with --background: how long a repair waits for running backups (default 30m)')
+    .option('--lock-wait <duration>', 'with --background: how long to wait for a prune, or for running backups before a repair (default 30m)')
     .option('--json', 'print as JSON')
     .action(
       runAction(async (id: string | undefined, opts: Opts) => {
