@@ -191,6 +191,27 @@ describe('background verification', () => {
     assert.equal((await verifyBackups(ctx, { id: next.id, data: { kind: 'all' } })).ok, true, 'the new backup stored fresh trees and data');
   });
 
+  it('a damaged frame holding a tree and file data: every blob in it is forgotten, and the next full backup verifies clean', async () => {
+    writeDataset(sb.home, { files: 4 });
+    const m = await createBackup(ctx, { type: 'full' });
+    const repo = await openRepo(sb);
+    const root = repo.index.get(m.tree!)!;
+    const inFrame = [...repo.index.entries()].filter((e) => e.pack === root.pack && e.frameOffset === root.frameOffset);
+    assert.ok(inFrame.some((e) => e.type === 0), 'small files and trees share the frame');
+    const file = packFile(sb, root.pack);
+    const buf = readFileSync(file);
+    buf[root.frameOffset + (root.frameLength >> 1)]! ^= 0xff;
+    writeFileSync(file, buf);
+    const r = await backgroundVerify(ctx, {});
+    assert.deepEqual([r.ok, r.needsFullBackup, r.corrupted.map((c) => c.id)], [false, true, [m.id]]);
+    assert.equal(r.forgotten_blobs, inFrame.length);
+    const after = await openRepo(sb);
+    assert.ok(inFrame.every((e) => !after.index.hasHex(e.id)));
+    clock.advance(3600_000);
+    const next = await createBackup(ctx, { type: 'full' });
+    assert.equal((await verifyBackups(ctx, { id: next.id, data: { kind: 'all' } })).ok, true);
+  });
+
   it('CLI: prism backup verify --background [--json]; bad input gets its error code', async () => {
     await backup(1 * MiB);
     const r = prism(['backup', 'verify', '--background'], sb.env);

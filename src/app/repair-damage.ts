@@ -46,6 +46,16 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
     if (!index.hasHex(id)) wanted.add(id);
     else await repo.readBlob(id).catch(() => wanted.add(id));
   }
+  // a damaged frame takes every blob in it along: those the checked trees did not lead to (trees,
+  // chunks below an unreadable tree) are re-read too, so no damaged copy stays known
+  const frames = new Set<string>();
+  for (const id of [...wanted, ...input.badTrees]) {
+    const loc = index.get(id);
+    if (loc) frames.add(`${loc.pack}:${loc.frameOffset}`);
+  }
+  if (frames.size > 0) {
+    for (const b of index.entries()) if (!wanted.has(b.id) && frames.has(`${b.pack}:${b.frameOffset}`)) await repo.readBlob(b.id).catch(() => wanted.add(b.id));
+  }
   const sources = new Map<string, string>();
   for (const f of check.damagedFiles) if (f.chunks.some((c) => wanted.has(c))) sources.set(f.path, join(ctx.config.home, f.path));
   const c = ctx.config.backup.compression;
