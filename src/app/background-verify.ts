@@ -100,7 +100,11 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
       return [...plan.read, ...[...suspectPacks].filter((p) => !plan!.read.includes(p))];
     };
     check = await checkRepository({ repo, manifests, data: { kind: 'pick', pick }, ...(opts.signal ? { signal: opts.signal } : {}) });
-    state = { packs: afterRotation(state.packs, check.dataPacks, check.packsRead, started), corrupted_checked: manifests.filter((m) => m.status === 'corrupted').map((m) => m.id) };
+    // a pack where damage was found counts as unread: the next run reads it first again, and so
+    // sees whether the repair below took (even if this run is killed half-way through it)
+    const damagedPacks = new Set([...check.damagedChunks.keys()].map((id) => repo.index.get(id)?.pack));
+    const clean = check.packsRead.filter((p) => !damagedPacks.has(p));
+    state = { packs: afterRotation(state.packs, check.dataPacks, clean, started), corrupted_checked: manifests.filter((m) => m.status === 'corrupted').map((m) => m.id) };
     await saveVerifyState(repo, state);
     const treeFailures = check.backups.filter((b) => b.steps.some((s) => s.name === 'trees' && !s.ok)).map((b) => manifests.find((m) => m.id === b.id)!.tree!);
     if (treeFailures.length > 0) badTrees = [...(await unreadableTrees(repo, treeFailures))].filter((id) => repo.index.hasHex(id));
