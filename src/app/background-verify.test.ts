@@ -6,7 +6,7 @@ import { Cron } from 'croner';
 import { FixedClock } from '../core/clock.js';
 import type { PrismError } from '../errors/index.js';
 import type { Manifest } from '../repo/index.js';
-import { events, flipChunkOf, openRepo, packFile } from '../testing/damage.js';
+import { deletePackOf, events, flipChunkOf, openRepo, packFile } from '../testing/damage.js';
 import { appContext, json, prism, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { backgroundVerify } from './background-verify.js';
 import { backupInfo } from './backup-info.js';
@@ -216,6 +216,21 @@ describe('background verification', () => {
     clock.advance(3600_000);
     const next = await createBackup(ctx, { type: 'full' });
     assert.equal((await verifyBackups(ctx, { id: next.id, data: { kind: 'all' } })).ok, true);
+  });
+
+  it('a lost pack no backup uses: its entries are dropped from the index, no backup is marked, no full backup asked for', async () => {
+    const a = await backup(20 * MiB);
+    rmSync(join(sb.home, BIG));
+    clock.advance(3600_000);
+    const b = await createBackup(ctx, { type: 'full' });
+    await deletePackOf(sb, a, BIG);
+    rmSync(join(sb.repo, 'snapshots', `${a.id}.json`));
+    const r = await backgroundVerify(ctx, {});
+    assert.deepEqual([r.ok, r.needsFullBackup, r.corrupted, r.damaged_chunks], [true, false, [], 0]);
+    assert.ok(r.forgotten_blobs >= 1);
+    assert.equal((await verifyBackups(ctx, { id: b.id, data: { kind: 'all' } })).ok, true);
+    assert.deepEqual(readTasks(sb.home).filter((x) => x.job === 'repair').map((x) => [x.status, x.details?.action]), [['ok', 'forget']]);
+    assert.equal((await backgroundVerify(ctx, {})).forgotten_blobs, 0, 'the index names no missing pack any more');
   });
 
   it('CLI: prism backup verify --background [--json]; bad input gets its error code', async () => {

@@ -40,8 +40,6 @@ export interface BackgroundVerifyReport extends DamageOutcome {
   damaged_chunks: number;
   /** Backups already marked corrupted before this run that are still damaged (no new event). */
   still_corrupted: string[];
-  /** The scheduler should run a full backup now: damage nothing could repair was found. */
-  needsFullBackup: boolean;
 }
 
 const COMMAND = 'prism backup verify --background';
@@ -126,7 +124,7 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   });
   ctx.logger.info({ event: 'verify.background', packs_read: check.packsRead.length, packs_total: check.dataPacks.length, failing: failing.length }, 'background verification read');
 
-  let outcome: DamageOutcome = { repaired: { chunks: 0, files: [], packs_written: 0 }, repaired_backups: [], unrecoverable_chunks: 0, forgotten_blobs: 0, corrupted: [], cleared: [] };
+  let outcome: DamageOutcome = { repaired: { chunks: 0, files: [], packs_written: 0 }, repaired_backups: [], unrecoverable_chunks: 0, forgotten_blobs: 0, corrupted: [], cleared: [], needsFullBackup: false };
   let stillCorrupted: string[] = [];
   const statusOf = (id: string) => manifests.find((m) => m.id === id)!.status;
   // fresh damage: a backup not yet marked, or damaged copies the index still names (a new backup would reuse them)
@@ -162,7 +160,6 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
     damaged_chunks: check.damagedChunks.size,
     ...outcome,
     still_corrupted: stillCorrupted,
-    needsFullBackup: outcome.corrupted.length > 0 || outcome.forgotten_blobs > 0,
   };
 }
 

@@ -20,6 +20,8 @@ export interface DamageOutcome {
   corrupted: Array<{ id: string; damaged: string[] }>;
   /** Backups marked corrupted earlier that were repaired and read back whole: completed again. */
   cleared: string[];
+  /** The scheduler should run a full backup now: data a backup needs was lost and could not be repaired (not only unreferenced data in a lost pack). */
+  needsFullBackup: boolean;
 }
 
 export interface DamageInput {
@@ -76,6 +78,7 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
     forgotten_blobs: drop.size,
     corrupted: [],
     cleared: [],
+    needsFullBackup: [...drop].some((id) => wanted.has(id) || input.badTrees.includes(id)),
   };
   if (found.size > 0) {
     recordTask(ctx.config.home, {
@@ -117,7 +120,18 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
       outcome.cleared.push(r.id);
     }
   }
-  if (outcome.corrupted.length > 0 || drop.size > 0) {
+  outcome.needsFullBackup ||= outcome.corrupted.length > 0;
+  if (outcome.corrupted.length === 0 && !outcome.needsFullBackup && drop.size > 0) {
+    recordTask(ctx.config.home, {
+      job: 'repair',
+      trigger,
+      started_at: started,
+      finished_at: ctx.clock.now().toISOString(),
+      status: 'ok',
+      message: `dropped ${drop.size} index entr(ies) of damaged or lost data no backup uses`,
+      details: { action: 'forget', forgotten_blobs: drop.size },
+    });
+  } else if (outcome.corrupted.length > 0 || drop.size > 0) {
     recordTask(ctx.config.home, {
       job: 'repair',
       trigger,
@@ -125,8 +139,8 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
       finished_at: ctx.clock.now().toISOString(),
       status: 'failed',
       error_code: 'ERR_BACKUP_005',
-      message: `${outcome.unrecoverable_chunks} damaged chunk(s) could not be re-stored: ${outcome.corrupted.length} backup(s) marked corrupted; a new full backup is needed`,
-      details: { action: 'mark', backups: outcome.corrupted.map((x) => x.id), unrecoverable_chunks: outcome.unrecoverable_chunks, forgotten_blobs: drop.size, needs_full_backup: true },
+      message: `${outcome.unrecoverable_chunks} damaged chunk(s) could not be re-stored: ${outcome.corrupted.length} backup(s) marked corrupted, ${drop.size} damaged cop(ies) dropped from the index${outcome.needsFullBackup ? '; a new full backup is needed' : ''}`,
+      details: { action: 'mark', backups: outcome.corrupted.map((x) => x.id), unrecoverable_chunks: outcome.unrecoverable_chunks, forgotten_blobs: drop.size, needs_full_backup: outcome.needsFullBackup },
     });
   }
   return outcome;
