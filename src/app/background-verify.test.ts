@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Cron } from 'croner';
@@ -119,6 +119,21 @@ describe('background verification', () => {
     assert.equal(read.length, 1);
     assert.equal(read[0]!.status, 'failed', 'the read found damage');
     assert.equal(read[0]!.details?.damaged_chunks, 1);
+  });
+
+  it('a repair killed between writing the new index and deleting the old one: the next run reads the pack again and finishes', async () => {
+    const m = await backup(6 * MiB);
+    const { chunk } = await flipChunkOf(sb, m, BIG);
+    const indexDir = join(sb.repo, 'index');
+    const before = new Map(readdirSync(indexDir).map((n) => [n, readFileSync(join(indexDir, n))]));
+    assert.equal((await backgroundVerify(ctx, {})).repaired.chunks, 1);
+    for (const [n, data] of before) writeFileSync(join(indexDir, n), data); // the old index files are back beside the new one
+    clock.advance(DAY);
+    const again = await backgroundVerify(ctx, {});
+    assert.ok(again.packs_read.includes(chunk.pack), 'the pack where damage was found is read first');
+    assert.equal(again.ok, true);
+    assert.equal((await verifyBackups(ctx, { all: true, data: { kind: 'all' } })).ok, true);
+    assert.equal((await backupInfo(ctx, m.id)).status, 'completed');
   });
 
   it('the same with the source file changed: marked corrupted, a high event, needsFullBackup, and the next full backup stores a fresh copy', async () => {
