@@ -44,8 +44,8 @@ export interface BackgroundVerifyReport extends DamageOutcome {
 
 const COMMAND = 'prism backup verify --background';
 const DEFAULT_LOCK_WAIT_MS = 30 * 60_000;
-/** Runs per period are counted up to this many (beyond, each run reads one pack anyway). */
-const RUNS_COUNTED = 1000;
+/** Runs per period are counted up to this many, or one more than the packs (beyond, each run reads one pack anyway). */
+const RUNS_COUNTED = 200;
 
 /**
  * One run of the background consistency check: trees and index of every backup, plus the data of
@@ -73,7 +73,8 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   const { config, clock } = ctx;
   const cron = config.backup.schedule.verify;
   const periodDays = config.backup.verification.period_days;
-  scheduledRuns(cron, started, 1); // a bad expression fails before anything is locked
+  const periodEnd = new Date(started.getTime() + periodDays * 86_400_000);
+  scheduledRuns(cron, started, started, 1); // a bad expression fails before anything is locked
   const repo = await openRepository(ctx);
   const lock = await lockRepository(ctx, repo, 'shared', COMMAND, opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
   let check: RepositoryCheck;
@@ -94,7 +95,7 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
       if (loc) suspectPacks.add(loc.pack);
     }
     const pick = (packs: readonly string[]) => {
-      plan = planRotation({ packs, state: state.packs, now: started, periodDays, runs: scheduledRuns(cron, started, Math.max(packs.length + 1, RUNS_COUNTED)) });
+      plan = planRotation({ packs, state: state.packs, now: started, periodDays, runs: scheduledRuns(cron, started, periodEnd, Math.max(packs.length + 1, RUNS_COUNTED)) });
       return [...plan.read, ...[...suspectPacks].filter((p) => !plan!.read.includes(p))];
     };
     check = await checkRepository({ repo, manifests, data: { kind: 'pick', pick }, ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -163,15 +164,17 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   };
 }
 
-/** The next `n` times the cron expression fires after `now`. */
-function scheduledRuns(cron: string, now: Date, n: number): Date[] {
+/** The times the cron expression fires after `now`, up to `until` (at least the first), at most `max` of them. */
+function scheduledRuns(cron: string, now: Date, until: Date, max: number): Date[] {
   let job: Cron;
   try {
     job = new Cron(cron);
   } catch (e) {
     throw new PrismError('CONFIG_INVALID', `backup.schedule.verify = ${JSON.stringify(cron)}: ${(e as Error).message}`, { key: 'backup.schedule.verify', value: cron });
   }
-  return job.nextRuns(n, now);
+  const out: Date[] = [];
+  for (let t = job.nextRun(now); t && out.length < max && (out.length === 0 || t <= until); t = job.nextRun(t)) out.push(t);
+  return out;
 }
 
 function asPrismError(e: unknown): PrismError {

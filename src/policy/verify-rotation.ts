@@ -16,7 +16,7 @@ export interface RotationInput {
   state: Readonly<Record<string, PackReadTimes>>;
   now: Date;
   periodDays: number;
-  /** The verify job's next scheduled times after now, in order (from backup.schedule.verify); at least packs + 1 of them when it fires that often. */
+  /** The verify job's next scheduled times after now, in order (from backup.schedule.verify): the next one, and those within one period (up to packs + 1 of them is enough). */
   runs: readonly Date[];
 }
 
