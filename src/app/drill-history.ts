@@ -16,6 +16,8 @@ export interface DrillRecord {
   within_target: boolean;
   files_checked: number;
   error?: { code: string; message: string };
+  /** A failed drill: the first paths that were not restored, differ from the backup, or fail the health check. */
+  problems?: Array<{ path: string; message: string }>;
 }
 
 export function drillLogFile(home: string): string {

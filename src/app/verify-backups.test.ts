@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { LocalBackend } from '../backend/index.js';
 import { FixedClock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
-import { BLOB_TYPE, Repository, type IndexedBlob, type Manifest } from '../repo/index.js';
+import type { Manifest } from '../repo/index.js';
 import { checkBackups, type DataSubset } from '../snapshot/checker.js';
+import { deletePackOf, events, flipByteOf, openRepo } from '../testing/damage.js';
 import { appContext, json, prism, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import type { AppContext } from './context.js';
 import { backupInfo } from './backup-info.js';
@@ -15,71 +15,6 @@ import { listBackups } from './list-backups.js';
 import { verifyBackups } from './verify-backups.js';
 
 const MiB = 1024 * 1024;
-
-async function openRepo(sb: Sandbox): Promise<Repository> {
-  const repo = await Repository.open(new LocalBackend(sb.repo), new FixedClock(new Date()));
-  await repo.loadIndex();
-  return repo;
-}
-
-/** path → index entries of the file's chunks, for every file of a backup (trees read, no file data). */
-async function chunkMap(repo: Repository, tree: string, prefix = '', out = new Map<string, IndexedBlob[]>()): Promise<Map<string, IndexedBlob[]>> {
-  for (const n of (await repo.readTree(tree)).nodes) {
-    const p = prefix ? `${prefix}/${n.name}` : n.name;
-    if (n.type === 'dir') await chunkMap(repo, n.subtree!, p, out);
-    else if (n.type === 'file') out.set(p, (n.content ?? []).map((id) => repo.index.get(id)!));
-  }
-  return out;
-}
-
-const packFile = (sb: Sandbox, pack: string): string => join(sb.repo, 'data', pack.slice(0, 2), pack);
-
-/**
- * Flips one byte in the middle of a compression frame that holds only one chunk of `path`
- * (never a tree, never the trailer). Returns every file of `m` that contains that chunk, sorted.
- */
-async function flipByteOf(sb: Sandbox, m: Manifest, path: string): Promise<string[]> {
-  const repo = await openRepo(sb);
-  const files = await chunkMap(repo, m.tree!);
-  const entries = [...repo.index.entries()];
-  const target = files.get(path)!.find((c) => entries.filter((e) => e.pack === c.pack && e.frameOffset === c.frameOffset).length === 1);
-  assert.ok(target, `${path} has a chunk in a frame of its own`);
-  const file = packFile(sb, target.pack);
-  const buf = readFileSync(file);
-  const trailerStart = buf.length - 12 - buf.readUInt32LE(buf.length - 12);
-  const at = target.frameOffset + (target.frameLength >> 1);
-  assert.ok(at > 8 && at < trailerStart, 'the flipped byte is inside a frame, before the trailer');
-  buf[at] = buf[at]! ^ 0xff;
-  writeFileSync(file, buf);
-  return [...files].filter(([, cs]) => cs.some((c) => c.id === target.id)).map(([p]) => p).sort();
-}
-
-/** Deletes the pack holding the first chunk of `path` (asserting it holds no tree); returns the files that lose data, sorted. */
-async function deletePackOf(sb: Sandbox, m: Manifest, path: string): Promise<string[]> {
-  const repo = await openRepo(sb);
-  const files = await chunkMap(repo, m.tree!);
-  const pack = files.get(path)![0]!.pack;
-  assert.ok(
-    [...repo.index.entries()].filter((e) => e.pack === pack).every((e) => e.type === BLOB_TYPE.data),
-    'the pack holds file data only (its loss leaves the trees readable)',
-  );
-  rmSync(packFile(sb, pack));
-  return [...files].filter(([, cs]) => cs.some((c) => c.pack === pack)).map(([p]) => p).sort();
-}
-
-function events(sb: Sandbox): Array<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = readFileSync(join(sb.home, 'logs', 'events.log'), 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .trim()
-    .split('\n')
-    .filter((l) => l.length > 0)
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 /** `prism backup verify ARGS` reports exactly `damaged` for `id` and exits with ERR_BACKUP_005. */
 function assertVerifyFails(sb: Sandbox, args: string[], id: string, damaged: string[], reason: RegExp): void {

@@ -1,8 +1,9 @@
-import { ERROR_CODES, PrismError } from '../errors/index.js';
+import { PrismError } from '../errors/index.js';
 import type { Manifest } from '../repo/index.js';
 import { checkBackups, type BackupCheck, type DataSubset } from '../snapshot/checker.js';
 import { openRepository, type AppContext } from './context.js';
 import { recordEvent } from './events.js';
+import { markCorrupted } from './mark-corrupted.js';
 import { BACKUP_ID_PATTERN } from './backup-info.js';
 import { resolveBackup } from './resolve-backup.js';
 
@@ -50,10 +51,7 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
       const m = manifests[i]!;
       if (!check.ok) {
         report.ok = false;
-        const message = `Verification failed: ${check.steps.filter((s) => !s.ok).map((s) => s.detail).join('; ')}`;
-        await repo.saveManifest({ ...m, status: 'corrupted', error: { code: ERROR_CODES.CHECKSUM_MISMATCH.id, name: 'CHECKSUM_MISMATCH', message } });
-        recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', backup: m.id, damaged: check.damaged.slice(0, 100), message });
-        ctx.logger.error({ event: 'verify.failed', id: m.id, damaged: check.damaged.length }, message);
+        await markCorrupted(ctx, repo, m, check);
       } else {
         if (m.status === 'corrupted' && opts.data.kind === 'all') await repo.saveManifest({ ...m, status: 'completed', error: null });
         ctx.logger.info({ event: 'verify.ok', id: m.id }, 'verified');

@@ -22,6 +22,7 @@ import { registerDbRestore } from './commands/db-restore.js';
 import { registerRecover } from './commands/recover.js';
 import { configureImport, registerImport } from './commands/import.js';
 import { registerPg } from './commands/pg-commands.js';
+import { registerDrill } from './commands/drill.js';
 import { reportError } from './output.js';
 
 export function buildProgram(): Command {
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerRecover(program);
   registerImport(program);
   registerPg(program);
+  registerDrill(program);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) {
     c.exitOverride();

@@ -41,7 +41,7 @@ export const ERROR_CODES = {
     id: 'ERR_BACKUP_005',
     exitCode: 15,
     title: 'Checksum mismatch',
-    fix: 'Repository data is damaged: run `prism backup verify --all` to find the affected backups, then retry the backup so fresh copies are stored.',
+    fix: 'Repository data is damaged: run `prism backup verify --all` to find the affected backups, then `prism backup verify --background` (re-stores what the live files still hold, drops the damaged copies from the index) and `prism backup create --type full` so fresh copies are stored.',
   },
   INVALID_ARGUMENT: {
     id: 'ERR_PRISM_ARGS',
@@ -210,6 +210,12 @@ export const ERROR_CODES = {
     exitCode: 37,
     title: 'WAL archive or point-in-time recovery failed',
     fix: 'Check the named segment, base backup or directory: `prism pg wal list` shows what the archive holds, `prism pg basebackup` takes a new base backup; PostgreSQL retries a failed archive_command by itself.',
+  },
+  DRILL_FAILED: {
+    id: 'ERR_PRISM_DRILL_FAILED',
+    exitCode: 28,
+    title: 'Restore drill failed',
+    fix: 'The backup could not be restored whole and healthy: see `prism drill --history`, run `prism backup verify --all`, and take a new full backup (`prism backup create --type full`).',
   },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',

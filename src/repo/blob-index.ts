@@ -23,6 +23,11 @@ export class BlobIndex {
     return this.packs.length;
   }
 
+  /** Every pack some entry names. */
+  packNames(): readonly string[] {
+    return this.packs;
+  }
+
   has(id: Uint8Array): boolean {
     return this.find(id) >= 0;
   }

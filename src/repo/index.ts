@@ -7,3 +7,4 @@ export { PackWriter } from './pack-writer.js';
 export type { RepoConfig } from './repo-config.js';
 export { Repository } from './repository.js';
 export { encodeTree, type NodeType, type Tree, type TreeNode } from './tree.js';
+export { replaceIndex, supersedeBlobs } from './index-rewrite.js';

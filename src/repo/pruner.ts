@@ -1,12 +1,10 @@
-import type { Backend } from '../backend/backend.js';
 import { decompress, type FrameCompressor } from '../codec/compress.js';
 import { PrismError } from '../errors/index.js';
 import type { IndexedBlob } from './blob-entry.js';
-import { indexName } from './layout.js';
 import { PackWriter } from './pack-writer.js';
 import type { Repository } from './repository.js';
-import { encodeIndex } from './index-file.js';
-import { sha256, sha256Hex } from '../codec/hash.js';
+import { replaceIndex } from './index-rewrite.js';
+import { sha256 } from '../codec/hash.js';
 
 export interface PrunePlan {
   packs: number;
@@ -169,16 +167,4 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
 
 function frameKey(b: IndexedBlob): string {
   return `${b.pack}:${b.frameOffset}`;
-}
-
-/** Writes one index file with `blobs`, then deletes every other index file. Returns its name. */
-async function replaceIndex(backend: Backend, blobs: IndexedBlob[]): Promise<string> {
-  const seen = new Set<string>();
-  const unique = blobs.filter((b) => !seen.has(b.id) && seen.add(b.id));
-  const buf = encodeIndex(unique);
-  const name = indexName(sha256Hex(buf));
-  await backend.put(name, buf);
-  for (const other of await backend.list('index')) if (other !== name) await backend.delete(other);
-  await backend.removeUnfinished('index');
-  return name;
 }

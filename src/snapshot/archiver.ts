@@ -146,7 +146,8 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   return result;
 }
 
-function chunkerParams(repo: Repository) {
+/** The chunker parameters of a repository (fixed when it was created). */
+export function chunkerParams(repo: Repository) {
   const c = repo.config.chunker;
   return { minSize: c.min, avgSize: c.avg, maxSize: c.max };
 }

@@ -13,7 +13,13 @@ async function* backupEntries(repo: Repository, m: Manifest): AsyncGenerator<Tre
   for (const t of rootTrees(m)) yield* walkTree(repo, t, t === m.tree ? '' : DB_TREE_PREFIX);
 }
 
-export type DataSubset = { kind: 'all' } | { kind: 'none' } | { kind: 'percent'; percent: number } | { kind: 'part'; n: number; of: number };
+export type DataSubset =
+  | { kind: 'all' }
+  | { kind: 'none' }
+  | { kind: 'percent'; percent: number }
+  | { kind: 'part'; n: number; of: number }
+  /** The packs `pick` chooses from every pack holding file data of the backups (background verification). */
+  | { kind: 'pick'; pick: (packs: readonly string[]) => readonly string[] };
 
 export interface CheckStep {
   name: string;
@@ -35,11 +41,35 @@ export interface CheckOptions {
   data: DataSubset;
   /** Random source for the percent subset (injected for tests). */
   random?: () => number;
+  /** Stops the check between backups and between packs. */
+  signal?: AbortSignal;
 }
 
 interface ChunkVerdict {
   ok: boolean;
   reason?: string;
+}
+
+/** A file of a backup with chunks that are missing or damaged. */
+export interface DamagedFile {
+  backup: string;
+  /** Path in the backup (relative to the data directory it was taken from). */
+  path: string;
+  /** Its chunks that failed, in file order. */
+  chunks: string[];
+}
+
+export interface RepositoryCheck {
+  backups: BackupCheck[];
+  /** Every pack holding file data of the checked backups. */
+  dataPacks: string[];
+  /** The packs whose data was read (every frame decompressed, every chunk re-hashed). */
+  packsRead: string[];
+  /** Chunk id → why it failed. */
+  damagedChunks: Map<string, string>;
+  damagedFiles: DamagedFile[];
+  /** Packs the index names that are not in the repository. */
+  missingPacks: string[];
 }
 
 /**
@@ -48,6 +78,11 @@ interface ChunkVerdict {
  * Chunks shared by several backups are checked once; each pack is read once.
  */
 export async function checkBackups(opts: CheckOptions): Promise<BackupCheck[]> {
+  return (await checkRepository(opts)).backups;
+}
+
+/** checkBackups, plus which packs were read and which chunks and files failed (for repair). */
+export async function checkRepository(opts: CheckOptions): Promise<RepositoryCheck> {
   const { repo } = opts;
   await repo.loadIndex();
   const packSizes = new Map<string, number>();
@@ -60,6 +95,7 @@ export async function checkBackups(opts: CheckOptions): Promise<BackupCheck[]> {
 
   // Pass 1: structure (trees, index, packs); gather the chunks to read.
   for (const m of opts.manifests) {
+    opts.signal?.throwIfAborted();
     const problems: string[] = [];
     treeProblems.set(m.id, problems);
     if (!m.tree) continue;
@@ -87,10 +123,12 @@ export async function checkBackups(opts: CheckOptions): Promise<BackupCheck[]> {
   // Pass 2: data, one pack at a time.
   let packsRead = 0;
   let chunksRead = 0;
-  const chosen = [...byPack.keys()].filter((p) => selected(p, opts.data, opts.random ?? Math.random));
+  const data = opts.data;
+  const chosen = data.kind === 'pick' ? pickPacks(data.pick, [...byPack.keys()].sort()) : [...byPack.keys()].filter((p) => selected(p, data, opts.random ?? Math.random));
   // a percentage always reads something, however small the repository
   if (chosen.length === 0 && opts.data.kind === 'percent' && byPack.size > 0) chosen.push([...byPack.keys()][Math.floor((opts.random ?? Math.random)() * byPack.size)]!);
   for (const pack of chosen) {
+    opts.signal?.throwIfAborted();
     const blobs = byPack.get(pack)!;
     packsRead++;
     let buf: Buffer;
@@ -127,6 +165,7 @@ export async function checkBackups(opts: CheckOptions): Promise<BackupCheck[]> {
 
   // Pass 3: per backup, name the files with bad chunks.
   const bad = [...verdicts.values()].some((v) => !v.ok);
+  const damagedFiles: DamagedFile[] = [];
   for (const m of opts.manifests) {
     const problems = treeProblems.get(m.id)!;
     const damaged: string[] = [];
@@ -134,10 +173,11 @@ export async function checkBackups(opts: CheckOptions): Promise<BackupCheck[]> {
     if (m.tree && bad) {
       try {
         for await (const { path, node } of backupEntries(repo, m)) {
-          const failed = (node.content ?? []).map((id) => verdicts.get(id)).find((v) => v && !v.ok);
-          if (failed) {
+          const chunks = (node.content ?? []).filter((id) => verdicts.get(id)?.ok === false);
+          if (chunks.length > 0) {
             damaged.push(path);
-            reasons.add(failed.reason!);
+            damagedFiles.push({ backup: m.id, path, chunks });
+            reasons.add(verdicts.get(chunks[0]!)!.reason!);
           }
         }
       } catch {
@@ -174,10 +214,19 @@ export async function checkBackups(opts: CheckOptions): Promise<BackupCheck[]> {
     }
     results.push({ id: m.id, ok: steps.every((s) => s.ok), steps, damaged });
   }
-  return results;
+  const damagedChunks = new Map<string, string>();
+  for (const [id, v] of verdicts) if (!v.ok) damagedChunks.set(id, v.reason!);
+  const missingPacks = repo.index.packNames().filter((p) => !packSizes.has(p));
+  return { backups: results, dataPacks: [...byPack.keys()].sort(), packsRead: chosen, damagedChunks, damagedFiles, missingPacks };
 }
 
-function selected(pack: string, subset: DataSubset, random: () => number): boolean {
+/** The packs a `pick` subset names, restricted to those that hold data of the backups. */
+function pickPacks(pick: (packs: readonly string[]) => readonly string[], packs: string[]): string[] {
+  const known = new Set(packs);
+  return [...new Set(pick(packs))].filter((p) => known.has(p));
+}
+
+function selected(pack: string, subset: Exclude<DataSubset, { kind: 'pick' }>, random: () => number): boolean {
   switch (subset.kind) {
     case 'all':
       return true;

@@ -1,15 +1,20 @@
 import type { Command } from 'commander';
-import { verifyBackups, type DataSubset, type VerifyReport } from '../../app/index.js';
+import { backgroundVerify, verifyBackups, type DataSubset, type VerifyReport } from '../../app/index.js';
 import { ERROR_CODES, PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
 import { err, out, printJson } from '../output.js';
 import { runAction } from '../run-action.js';
+import { withInterruptSignal } from '../on-signal.js';
+import { parseDuration } from '../parse-duration.js';
+import { renderBackground } from '../render-background-verify.js';
 
 interface Opts {
   all?: boolean;
   verbose?: boolean;
   readDataSubset?: string;
   readData: boolean;
+  background?: boolean;
+  lockWait?: string;
   json?: boolean;
 }
 
@@ -30,9 +35,13 @@ export function registerBackupVerify(backup: Command): void {
     .option('--verbose', 'list each check')
     .option('--read-data-subset <subset>', 'read only part of the data: N% of the packs, or part n/t')
     .option('--no-read-data', 'check structure only (no data read)')
+    .option('--background', 'the scheduled consistency check: trees and index, plus the next part of the data; repairs what it can')
+    .option('--lock-wait <duration>', 'with --background: how long to wait for a prune, or for running backups before a repair (default 30m)')
     .option('--json', 'print as JSON')
     .action(
       runAction(async (id: string | undefined, opts: Opts) => {
+        if (opts.background) return verifyInBackground(id, opts);
+        if (opts.lockWait !== undefined) throw new PrismError('INVALID_ARGUMENT', '--lock-wait goes with --background.');
         if (id !== undefined && opts.all) throw new PrismError('INVALID_ARGUMENT', 'Give a backup id or --all, not both.');
         if (id === undefined && !opts.all) throw new PrismError('INVALID_ARGUMENT', 'Name the backup to verify (`prism backup list`), or pass --all.');
         if (!opts.readData && opts.readDataSubset !== undefined) throw new PrismError('INVALID_ARGUMENT', '--no-read-data and --read-data-subset exclude each other.');
@@ -47,6 +56,19 @@ export function registerBackupVerify(backup: Command): void {
         return 0;
       }),
     );
+}
+
+async function verifyInBackground(id: string | undefined, opts: Opts): Promise<number> {
+  if (id !== undefined || opts.all || opts.readDataSubset !== undefined || !opts.readData) {
+    throw new PrismError('INVALID_ARGUMENT', '--background chooses what to read itself: give it no backup id, --all, --read-data-subset or --no-read-data.');
+  }
+  const lockWaitMs = opts.lockWait !== undefined ? parseDuration('--lock-wait', opts.lockWait) : undefined;
+  const report = await withInterruptSignal((signal) => backgroundVerify(cliContext(), { signal, trigger: 'manual', ...(lockWaitMs !== undefined ? { lockWaitMs } : {}) }));
+  if (opts.json) printJson(report);
+  else out(renderBackground(report));
+  if (report.ok) return 0;
+  if (!opts.json) err(`Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: damaged data could not be repaired; the affected backups are marked corrupted.\n  Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`);
+  return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
 }
 
 function render(r: VerifyReport, verbose: boolean): string {
