@@ -16,6 +16,8 @@ export interface BackgroundVerifyOptions {
   trigger?: TaskTrigger;
   /** How long to wait for the repository lock: a prune or cleanup before reading, running backups before a repair (default 30 min). */
   lockWaitMs?: number;
+  /** Record the run itself as a `verify` task (default true; the service records its jobs itself). Repairs are always recorded. */
+  recordRun?: boolean;
 }
 
 export interface BackgroundVerifyReport extends DamageOutcome {
@@ -63,7 +65,7 @@ export async function backgroundVerify(ctx: AppContext, opts: BackgroundVerifyOp
     return await run(ctx, opts, trigger, started);
   } catch (e) {
     const err = asPrismError(e);
-    recordTask(home, { job: 'verify', trigger, started_at: started.toISOString(), finished_at: ctx.clock.now().toISOString(), status: err.code === 'INTERRUPTED' ? 'aborted' : 'failed', error_code: err.id, message: err.message });
+    if (opts.recordRun !== false) recordTask(home, { job: 'verify', trigger, started_at: started.toISOString(), finished_at: ctx.clock.now().toISOString(), status: err.code === 'INTERRUPTED' ? 'aborted' : 'failed', error_code: err.id, message: err.message });
     if (err.code === 'REPO_CORRUPT') recordEvent(home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', message: err.message });
     throw err;
   }
@@ -114,7 +116,7 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   for (const d of damagedManifests) recordEvent(config.home, { time: clock.now().toISOString(), severity: 'high', event: 'verify.failed', manifest: d.name, message: d.message });
   const failing = check.backups.filter((b) => !b.ok);
   const readAt = clock.now().toISOString();
-  recordTask(config.home, {
+  if (opts.recordRun !== false) recordTask(config.home, {
     job: 'verify',
     trigger,
     started_at: started.toISOString(),

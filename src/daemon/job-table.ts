@@ -1,18 +1,10 @@
 import { evaluateAlerts, type AppContext } from '../app/index.js';
 import { cleanupJob, fullBackupJob, incrementalBackupJob } from './backup-jobs.js';
+import { drillJob, verifyJob } from './check-jobs.js';
 import type { AfterJobHook, Job } from './job.js';
 
-/**
- * The service's jobs, each timed by its `backup.schedule` key; jobs due at the same moment run in
- * this order. A new job is one entry, e.g.
- *   { name: 'verify', schedule: 'verify', run: async (ctx, { signal }) => {
- *       const r = await backgroundVerify(ctx, { signal });
- *       return { details: { ...r }, followUps: r.needsFullBackup ? ['full_backup'] : [] }; } },
- *   { name: 'drill', schedule: 'drill', run: async (ctx, { signal, trigger }) => {
- *       const d = await runDrill(ctx, { trigger, signal });
- *       return { status: d.status === 'passed' ? 'ok' : 'failed', error_code: d.error?.code, message: `RTO ${d.rto_seconds} s`, details: { ...d } }; } },
- */
-export const JOBS: readonly Job[] = [fullBackupJob, incrementalBackupJob, cleanupJob];
+/** The service's jobs, each timed by its `backup.schedule` key; jobs due at the same moment run in this order. */
+export const JOBS: readonly Job[] = [fullBackupJob, incrementalBackupJob, cleanupJob, verifyJob, drillJob];
 
 /** Run after every job that was not aborted, in order: the alert rules see its result at once. */
 export const AFTER_JOB_HOOKS: readonly AfterJobHook[] = [(ctx) => evaluateAlerts(ctx)];

@@ -59,19 +59,35 @@ describe('scheduler over simulated time', () => {
       tasks.map((t) => `${local(t.started_at)} ${t.job} ${t.trigger} ${t.status}`),
       [
         'Fri 03:00 incremental_backup scheduled ok',
+        'Fri 04:30 verify scheduled ok',
+        'Sat 04:30 verify scheduled ok',
         'Sun 02:00 full_backup scheduled ok',
         'Sun 04:00 cleanup scheduled ok',
+        'Sun 04:30 verify scheduled ok',
+        'Sun 05:00 drill scheduled ok',
         'Mon 03:00 incremental_backup scheduled ok',
+        'Mon 04:30 verify scheduled ok',
         'Tue 03:00 incremental_backup scheduled ok',
+        'Tue 04:30 verify scheduled ok',
         'Wed 03:00 incremental_backup scheduled ok',
+        'Wed 04:30 verify scheduled ok',
         'Thu 03:00 incremental_backup scheduled ok',
+        'Thu 04:30 verify scheduled ok',
         'Fri 03:00 incremental_backup scheduled ok',
       ],
     );
     const promoted = tasks[0]!;
     assert.equal(promoted.details?.promoted_to_full, true);
     assert.match(promoted.message!, /no completed full backup yet: promoted to a full backup/);
-    assert.equal(tasks[3]!.details?.promoted_to_full, undefined);
+    assert.equal(tasks[7]!.details?.promoted_to_full, undefined);
+    // the nightly verification reads its share of the packs (one record per run: the service's own);
+    // the drill of the 1st restored the latest backup within its target
+    const verifies = tasks.filter((t) => t.job === 'verify');
+    assert.equal(verifies.length, 7);
+    assert.ok(verifies.every((t) => Number(t.details?.packs_read) >= 1 && t.details?.needs_full_backup === false), JSON.stringify(verifies[0]));
+    const drill = tasks.find((t) => t.job === 'drill')!;
+    assert.equal(drill.details?.backup_id, 'backup_20260201_020000_full');
+    assert.equal(drill.details?.within_target, true);
     const backups = (await listBackups(ctx)).reverse();
     assert.deepEqual(
       backups.map((m) => `${m.id} ${m.type} ${m.trigger} ${m.status}`),
@@ -244,15 +260,22 @@ describe('catch-up rules', () => {
   it('catches up each job whose last cron time passed without a run since the service first started, once, oldest first', () => {
     const tasks = [task('full_backup', at(2026, 1, 25, 2)), task('incremental_backup', at(2026, 2, 2, 3)), task('cleanup', at(2026, 2, 1, 4))];
     const missed = missedRuns(schedule, tasks, at(2026, 1, 1), now);
-    // full: Sun 1 Feb 02:00 passed (last run 25 Jan); incremental: Wed 4 Feb 03:00 passed (last run Monday); cleanup ran on 1 Feb
+    // full: Sun 1 Feb 02:00 passed (last run 25 Jan); incremental: Wed 4 Feb 03:00 passed (last run Monday); cleanup ran on 1 Feb;
+    // verify and drill never ran: their last cron times since the first start (4 Feb 04:30, 1 Feb 05:00)
     assert.deepEqual(
       missed.map((m) => `${m.job.name} ${m.due.toISOString()}`),
-      [`full_backup ${at(2026, 2, 1, 2).toISOString()}`, `incremental_backup ${at(2026, 2, 4, 3).toISOString()}`],
+      [`full_backup ${at(2026, 2, 1, 2).toISOString()}`, `drill ${at(2026, 2, 1, 5).toISOString()}`, `incremental_backup ${at(2026, 2, 4, 3).toISOString()}`, `verify ${at(2026, 2, 4, 4, 30).toISOString()}`],
     );
   });
 
   it('an aborted run does not count as a run; nothing is missed before the first start', () => {
-    const tasks = [task('full_backup', at(2026, 2, 1, 2), 'aborted'), task('incremental_backup', at(2026, 2, 4, 3), 'failed'), task('cleanup', at(2026, 2, 1, 4))];
+    const tasks = [
+      task('full_backup', at(2026, 2, 1, 2), 'aborted'),
+      task('incremental_backup', at(2026, 2, 4, 3), 'failed'),
+      task('cleanup', at(2026, 2, 1, 4)),
+      task('verify', at(2026, 2, 4, 4, 30)),
+      task('drill', at(2026, 2, 1, 5)),
+    ];
     assert.deepEqual(
       missedRuns(schedule, tasks, at(2026, 1, 1), now).map((m) => m.job.name),
       ['full_backup'],

@@ -40,6 +40,8 @@ describe('the service over simulated time', () => {
       [
         ['incremental_backup', 'scheduled', 'ok', at(2026, 2, 2, 3).toISOString(), undefined],
         ['incremental_backup', 'catch-up', 'ok', at(2026, 2, 5, 12).toISOString(), at(2026, 2, 5, 3).toISOString()],
+        // the nightly verification of 04:30 was missed three times too: it also runs once
+        ['verify', 'catch-up', 'ok', at(2026, 2, 5, 12).toISOString(), at(2026, 2, 5, 4, 30).toISOString()],
       ],
     );
     const [latest, full] = await listBackups(ctx);
