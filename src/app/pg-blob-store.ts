@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Chunker, gearTable } from '../codec/chunker.js';
 import { FrameCompressor, type CompressionSettings } from '../codec/compress.js';
-import { sha256 } from '../codec/hash.js';
 import { PrismError } from '../errors/index.js';
-import { BLOB_TYPE, PackWriter, type Repository } from '../repo/index.js';
+import { PackWriter, type Repository } from '../repo/index.js';
+import { storeChunks, type ChunkAcc } from '../snapshot/file-processor.js';
 
 export interface StoredStream {
   /** Chunk ids in order (as a file's content in a tree). */
@@ -29,29 +29,16 @@ export async function storeStream(repo: Repository, input: AsyncIterable<Buffer>
   const writer = new PackWriter(repo.backend, new FrameCompressor(compression));
   const buf = Buffer.allocUnsafeSlow(BLOCK + c.max);
   const whole = createHash('sha256');
-  const out: StoredStream = { content: [], size: 0, sha256: '', newBlobs: 0, newBytes: 0 };
+  const acc: ChunkAcc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
   let filled = 0;
   const cut = (final: boolean): void => {
-    let pos = 0;
-    while (pos < filled && (final || filled - pos >= c.max)) {
-      const len = chunker.cut(buf, pos, filled);
-      const chunk = buf.subarray(pos, pos + len);
-      const id = sha256(chunk);
-      const hex = id.toString('hex');
-      out.content.push(hex);
-      if (!index.has(id) && writer.add(BLOB_TYPE.data, hex, chunk)) {
-        out.newBlobs++;
-        out.newBytes += len;
-      }
-      pos += len;
-    }
+    const pos = storeChunks(chunker, writer, index, buf, filled, final, acc);
     buf.copyWithin(0, pos, filled);
     filled -= pos;
   };
   try {
     for await (const data of input) {
       whole.update(data);
-      out.size += data.length;
       let off = 0;
       while (off < data.length) {
         const n = Math.min(buf.length - filled, data.length - off);
@@ -71,8 +58,7 @@ export async function storeStream(repo: Repository, input: AsyncIterable<Buffer>
     await writer.abort();
     throw e;
   }
-  out.sha256 = whole.digest('hex');
-  return out;
+  return { content: acc.content, size: acc.size, sha256: whole.digest('hex'), newBlobs: acc.newBlobs, newBytes: acc.newBytes };
 }
 
 /** The stored bytes again, chunk by chunk (each chunk re-hashed), and the whole checked against `sha`. */

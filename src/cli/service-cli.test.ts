@@ -68,7 +68,7 @@ describe('prism start / status / tasks / stop: a real service', () => {
     assert.equal(job.schedule, '* * * * * *');
     assert.ok(Date.parse(job.next_run!) > Date.parse(done.started_at));
     assert.equal(job.last?.status, 'ok');
-    assert.deepEqual(status.jobs.map((j) => j.job), ['full_backup', 'incremental_backup', 'cleanup']);
+    assert.deepEqual(status.jobs.map((j) => j.job), ['full_backup', 'incremental_backup', 'cleanup', 'verify', 'drill']);
     const text = prism(['status'], sb.env);
     assert.match(text.stdout, new RegExp(`Service: running \\(pid ${s.pid}, up `));
     assert.match(text.stdout, /JOB +SCHEDULE +NEXT RUN +LAST RUN +RESULT\nfull_backup +\* \* \* \* \* \* /);
