@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { relative } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { loadConfig, type Env } from '../config/index.js';
 import { isPrismError } from '../errors/index.js';
 import type { TreeNode } from '../repo/index.js';
@@ -99,6 +99,13 @@ function readWhole(path: string): { check: 'readable'; message: string } | undef
   } finally {
     closeSync(fd);
   }
+}
+
+/** The YAML parser, loaded on first use (~60 ms that most commands do not need). */
+let yamlParse: typeof import('yaml').parse | undefined;
+function parseYaml(text: string, opts: { uniqueKeys: boolean }): unknown {
+  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
+  return yamlParse(text, opts);
 }
 
 function parseCheck(path: string, rel: string): 'parsed' | { check: 'parse'; message: string } | undefined {

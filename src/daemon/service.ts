@@ -6,7 +6,6 @@ import { alertSource as defaultAlertSource, type AlertSource } from './alert-sou
 import type { AfterJobHook, Job } from './job.js';
 import { runJob } from './job-runner.js';
 import { AFTER_JOB_HOOKS, idleWork, JOBS } from './job-table.js';
-import { ServiceMetrics } from './metrics.js';
 import { parseAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { compileSchedule } from './schedule.js';
 import { Scheduler, type IdleTask } from './scheduler.js';
@@ -69,6 +68,8 @@ export async function runService(opts: ServiceOptions): Promise<void> {
         }
       },
     });
+    // prom-client takes ~100 ms to load: only the service itself needs it
+    const { ServiceMetrics } = await import('./metrics.js');
     const metrics = new ServiceMetrics({ ctx, alerts: opts.alerts === undefined ? defaultAlertSource : opts.alerts, nextRuns: () => scheduler.nextRuns() });
     const address = ctx.config.backup.service.metrics_address;
     if (address !== '') server = await startMetricsServer(address, metrics, log);

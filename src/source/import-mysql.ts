@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
+import { mysqlDriver } from './db-drivers.js';
 import { PrismError } from '../errors/index.js';
 import { mysqlConnectionConfig, type DbTarget } from './db-credentials.js';
 import { readCsvHead } from './import-csv.js';
@@ -9,7 +10,7 @@ import type { CsvImportOptions } from './import-pg.js';
 /** Opens a mysql2 connection; a failure to connect or log in is DB_UNREACHABLE or DB_AUTH_FAILED. */
 export async function mysqlConnect(t: DbTarget): Promise<mysql.Connection> {
   try {
-    const conn = await mysql.createConnection({ ...mysqlConnectionConfig(t), charset: 'utf8mb4' });
+    const conn = await (await mysqlDriver()).createConnection({ ...mysqlConnectionConfig(t), charset: 'utf8mb4' });
     conn.on('error', () => {}); // a lost connection surfaces in the pending query
     return conn;
   } catch (e) {

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import type pg from 'pg';
+import { pgCopyStreams, pgDriver } from './db-drivers.js';
 import { pgClientConfig, type DbTarget } from './db-credentials.js';
 import { readCsvHead } from './import-csv.js';
 import { connectError, importError } from './import-errors.js';
@@ -15,7 +15,7 @@ export interface CsvImportOptions {
 
 /** Opens a pg client; a failure to connect or log in is DB_UNREACHABLE or DB_AUTH_FAILED. */
 export async function pgConnect(t: DbTarget): Promise<pg.Client> {
-  const client = new pg.Client({ ...pgClientConfig(t), application_name: 'prism-import' });
+  const client = new (await pgDriver()).Client({ ...pgClientConfig(t), application_name: 'prism-import' });
   client.on('error', () => {}); // a lost connection surfaces in the pending query
   try {
     await client.connect();
@@ -45,6 +45,7 @@ export async function importPgCsv(t: DbTarget, o: CsvImportOptions): Promise<{ r
     await client.query('BEGIN');
     if (o.truncate) await client.query(`TRUNCATE ${pgTable(o.table)}`);
     const cols = o.header ? ` (${(await readCsvHead(o.file)).columns.map(pgIdent).join(', ')})` : '';
+    const { from: copyFrom } = await pgCopyStreams();
     const copy = client.query(copyFrom(`COPY ${pgTable(o.table)}${cols} FROM STDIN WITH (FORMAT csv${o.header ? ', HEADER true' : ''})`));
     await pipeline(createReadStream(o.file), copy);
     await client.query('COMMIT');

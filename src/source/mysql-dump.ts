@@ -1,7 +1,8 @@
 import { accessSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import mysql from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
+import { mysqlDriver } from './db-drivers.js';
 import { mysqlConnectionConfig, runNative, type DbTarget } from './db-credentials.js';
 import type { DumpObjectWriter, DumpResult, DumpSink, DumpedTable, TableFilter } from './db-dump.js';
 import { SCHEMA_OBJECT, tableObject, tableSelected } from './db-dump.js';
@@ -27,7 +28,7 @@ export function myIdent(name: string): string {
 
 export async function myConnect(t: DbTarget): Promise<mysql.Connection> {
   try {
-    const c = await mysql.createConnection(mysqlConnectionConfig(t));
+    const c = await (await mysqlDriver()).createConnection(mysqlConnectionConfig(t));
     c.on('error', () => {});
     return c;
   } catch (e) {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { userInfo } from 'node:os';
 import type { Readable } from 'node:stream';
-import pg from 'pg';
+import { pgDriver } from './db-drivers.js';
 import { PrismError } from '../errors/index.js';
 import { CONNECT_TIMEOUT_S, pgClientConfig, withNativeAuth, type DbTarget, type NativeAuth } from './db-credentials.js';
 import { scrubSecret } from './db-errors.js';
@@ -18,6 +18,7 @@ export interface ServerFacts {
 
 /** What a base backup needs to know of the server (libpq's environment defaults without a URL). */
 export async function serverFacts(t: DbTarget | undefined): Promise<ServerFacts> {
+  const pg = await pgDriver();
   const client = new pg.Client(t ? pgClientConfig(t) : { connectionTimeoutMillis: CONNECT_TIMEOUT_S * 1000, application_name: 'prism' });
   client.on('error', () => {});
   try {

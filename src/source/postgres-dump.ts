@@ -1,5 +1,5 @@
-import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
+import type pg from 'pg';
+import { pgCopyStreams, pgDriver } from './db-drivers.js';
 import { pgClientConfig, runNative, type DbTarget } from './db-credentials.js';
 import type { DumpResult, DumpSink, DumpedTable, TableFilter } from './db-dump.js';
 import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT, tableObject, tableSelected } from './db-dump.js';
@@ -21,7 +21,7 @@ const PG_SESSION = "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET Interva
 
 /** Connects with the pg driver; a refused connection or bad login becomes DB_UNREACHABLE / DB_AUTH_FAILED. */
 export async function pgConnect(t: DbTarget): Promise<pg.Client> {
-  const client = new pg.Client(pgClientConfig(t));
+  const client = new (await pgDriver()).Client(pgClientConfig(t));
   client.on('error', () => {}); // a dropped connection surfaces as the failing query's error
   try {
     await client.connect();
@@ -51,6 +51,7 @@ export async function pgColumns(client: pg.Client, table: string): Promise<strin
 
 /** COPY of a table as it streams: newline count (= rows in text format) through `onData`. */
 export async function pgCopyOut(client: pg.Client, table: string, columns: readonly string[], onData: (b: Buffer) => Promise<void>): Promise<number> {
+  const { to: copyTo } = await pgCopyStreams();
   const stream = client.query(copyTo(`COPY ${pgQualified(table)} (${columns.map(pgIdent).join(', ')}) TO STDOUT`));
   let rows = 0;
   for await (const b of stream as AsyncIterable<Buffer>) {

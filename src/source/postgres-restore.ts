@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { from as copyFrom } from 'pg-copy-streams';
+import { pgCopyStreams } from './db-drivers.js';
 import { PrismError } from '../errors/index.js';
 import type { DbTarget } from './db-credentials.js';
 import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT } from './db-dump.js';
@@ -83,6 +83,7 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
       step = `loading ${tb.name}`;
       input.log('db.restore.table', { table: tb.name, action: exists ? 'replace' : 'create', safety_copy: safety, rows: tb.rows });
       const cols = tb.columns && tb.columns.length > 0 ? ` (${tb.columns.map(pgIdent).join(', ')})` : '';
+      const { from: copyFrom } = await pgCopyStreams();
       await pipeline(tb.open(), client.query(copyFrom(`COPY ${qt}${cols} FROM STDIN`)));
       outcomes.push({ ...outcome(tb, exists ? 'replace' : 'create', safety, 0, ''), ok: false });
     }
