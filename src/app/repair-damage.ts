@@ -5,7 +5,7 @@ import { storeChunksFromSources } from '../snapshot/chunk-repair.js';
 import { checkBackups, type BackupCheck, type RepositoryCheck } from '../snapshot/checker.js';
 import { openRepository, type AppContext } from './context.js';
 import { markCorrupted } from './mark-corrupted.js';
-import { recordTask, type TaskTrigger } from './task-log.js';
+import { recordTask, type TaskRecord, type TaskTrigger } from './task-log.js';
 
 export interface DamageOutcome {
   /** Chunks re-stored from live files that still hold their content. */
@@ -41,6 +41,9 @@ export interface DamageInput {
 export async function repairDamage(ctx: AppContext, input: DamageInput): Promise<DamageOutcome> {
   const { check, failing, trigger } = input;
   const started = ctx.clock.now().toISOString();
+  /** One `repair` line of the task log (repair, forget or mark). */
+  const record = (r: Pick<TaskRecord, 'status' | 'message' | 'details' | 'error_code'>): void =>
+    recordTask(ctx.config.home, { job: 'repair', trigger, started_at: started, finished_at: ctx.clock.now().toISOString(), ...r });
   const repo = await openRepository(ctx);
   const index = await repo.loadIndex();
   const wanted = new Set<string>();
@@ -81,11 +84,7 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
     needsFullBackup: [...drop].some((id) => wanted.has(id) || input.badTrees.includes(id)),
   };
   if (found.size > 0) {
-    recordTask(ctx.config.home, {
-      job: 'repair',
-      trigger,
-      started_at: started,
-      finished_at: ctx.clock.now().toISOString(),
+    record({
       status: 'ok',
       message: `re-stored ${found.size} damaged chunk(s) from the live files`,
       details: { action: 'repair', chunks: found.size, files: outcome.repaired.files, packs_written: outcome.repaired.packs_written, unreadable: stored?.unreadable ?? [] },
@@ -122,21 +121,13 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
   }
   outcome.needsFullBackup ||= outcome.corrupted.length > 0;
   if (outcome.corrupted.length === 0 && !outcome.needsFullBackup && drop.size > 0) {
-    recordTask(ctx.config.home, {
-      job: 'repair',
-      trigger,
-      started_at: started,
-      finished_at: ctx.clock.now().toISOString(),
+    record({
       status: 'ok',
       message: `dropped ${drop.size} index entr(ies) of damaged or lost data no backup uses`,
       details: { action: 'forget', forgotten_blobs: drop.size },
     });
   } else if (outcome.corrupted.length > 0 || drop.size > 0) {
-    recordTask(ctx.config.home, {
-      job: 'repair',
-      trigger,
-      started_at: started,
-      finished_at: ctx.clock.now().toISOString(),
+    record({
       status: 'failed',
       error_code: 'ERR_BACKUP_005',
       message: `${outcome.unrecoverable_chunks} damaged chunk(s) could not be re-stored: ${outcome.corrupted.length} backup(s) marked corrupted, ${drop.size} damaged cop(ies) dropped from the index${outcome.needsFullBackup ? '; a new full backup is needed' : ''}`,
