@@ -1,19 +1,13 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AlertSeverity } from '../policy/alert-rules.js';
+import type { AlertCondition } from '../policy/alert-rules.js';
 
 export type AlertTarget = 'webhook' | 'command';
 /** What a delivery tells: a new (or changed-severity) alert, a reminder, or that it cleared. */
 export type NotificationKind = 'raised' | 'repeat' | 'resolved';
 
 /** An alert as $PRISM_HOME/state/alerts.json keeps it. */
-export interface Alert {
-  key: string;
-  severity: AlertSeverity;
-  rule: string;
-  message: string;
-  fix: string;
-  details: Record<string, unknown>;
+export interface Alert extends AlertCondition {
   state: 'active' | 'resolved';
   raised_at: string;
   /** The last evaluation that found the condition true. */

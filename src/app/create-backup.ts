@@ -119,9 +119,10 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       manifest.db_tree = dbs.archive.tree;
       manifest.databases = dbs.records;
       const s = manifest.stats;
-      s.original_bytes += dbs.records.reduce((n, r) => n + r.bytes, 0);
+      const dumped = dbs.records.reduce((n, r) => n + r.bytes, 0);
+      s.original_bytes += dumped;
       s.stored_bytes += dbs.archive.items.reduce((n, r) => n + r.storedBytes, 0);
-      s.bytes_read += dbs.records.reduce((n, r) => n + r.bytes, 0);
+      s.bytes_read += dumped;
       s.new_blobs += dbs.archive.newBlobs;
       s.new_bytes += dbs.archive.newBytes;
       s.packs_written += dbs.archive.packs;
