@@ -31,7 +31,9 @@ export async function backupDatabases(
   const targets = dbs.map((db) => ({ db, target: configuredTarget(db) }));
   const archive = await archiveDatabases({
     repo,
+    repoRoot: ctx.config.storagePath,
     compression,
+    concurrency: ctx.config.concurrency,
     now: () => ctx.clock.now().getTime(),
     onBlobs,
     jobs: targets.map(({ db, target }) => ({

@@ -4,15 +4,20 @@ import { Chunker, gearTable } from '../codec/chunker.js';
 import { FrameCompressor } from '../codec/compress.js';
 import { IdSetView, PackWriter } from '../repo/index.js';
 import { FileProcessor } from './file-processor.js';
+import { ObjectChunker } from './object-chunker.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
-/** Worker thread: runs FileProcessor over the jobs the archiver sends. */
+/** Worker thread: runs FileProcessor over the file jobs and ObjectChunker over the streamed objects the archivers send. */
 const init = workerData as WorkerInit;
 const writer = new PackWriter(new LocalBackend(init.repoRoot), new FrameCompressor(init.compression));
-const processor = new FileProcessor(new Chunker(gearTable(init.chunkerSeed), init.chunker), writer, new IdSetView(init.known));
+const chunker = new Chunker(gearTable(init.chunkerSeed), init.chunker);
+const known = new IdSetView(init.known);
+const processor = new FileProcessor(chunker, writer, known);
+const objects = new Map<number, ObjectChunker>();
 const port = parentPort!;
 let queue = Promise.resolve();
 let reported = 0;
+let failed = false;
 
 function send(m: FromWorker): void {
   port.postMessage(m);
@@ -24,18 +29,46 @@ function storedSinceLastReport(): number {
   return s;
 }
 
+async function handle(msg: ToWorker): Promise<void> {
+  switch (msg.type) {
+    case 'job': {
+      const results = [];
+      for (const f of msg.files) results.push(await processor.process(f));
+      send({ type: 'result', jobId: msg.jobId, results, blobs: processor.takeWritten(), storedBytes: storedSinceLastReport() });
+      return;
+    }
+    case 'object-open':
+      objects.set(msg.objectId, new ObjectChunker(chunker, writer, known));
+      return;
+    case 'object-data':
+      await objects.get(msg.objectId)!.write(msg.data);
+      send({ type: 'object-consumed', bytes: msg.data.length });
+      return;
+    case 'object-close': {
+      const acc = await objects.get(msg.objectId)!.close();
+      objects.delete(msg.objectId);
+      send({ type: 'object-closed', objectId: msg.objectId, ...acc, blobs: writer.takeWritten(), storedBytes: storedSinceLastReport() });
+      return;
+    }
+    case 'finish': {
+      const blobs = await processor.finish();
+      send({ type: 'finished', blobs, storedBytes: storedSinceLastReport(), packs: writer.packsWritten });
+      return;
+    }
+    case 'abort':
+      await writer.abort();
+      send({ type: 'aborted' });
+      return;
+  }
+}
+
 port.on('message', (msg: ToWorker) => {
   queue = queue.then(async () => {
+    if (failed && msg.type !== 'abort') return;
     try {
-      if (msg.type === 'job') {
-        const results = [];
-        for (const f of msg.files) results.push(await processor.process(f));
-        send({ type: 'result', jobId: msg.jobId, results, blobs: processor.takeWritten(), storedBytes: storedSinceLastReport() });
-      } else {
-        const blobs = await processor.finish();
-        send({ type: 'finished', blobs, storedBytes: storedSinceLastReport(), packs: writer.packsWritten });
-      }
+      await handle(msg);
     } catch (e) {
+      failed = true;
       const err = e as NodeJS.ErrnoException;
       await writer.abort().catch(() => {});
       send({ type: 'error', errno: err.code, name: err.name, message: err.message });

@@ -3,8 +3,11 @@ import { Chunker, gearTable } from '../codec/chunker.js';
 import { FrameCompressor, type CompressionSettings } from '../codec/compress.js';
 import { sha256Hex } from '../codec/hash.js';
 import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type Repository, type TreeNode } from '../repo/index.js';
-import type { DumpObjectWriter, DumpResult, DumpSink } from '../source/db-dump.js';
-import { storeChunks, type ChunkAcc } from './file-processor.js';
+import type { DumpResult, DumpSink } from '../source/db-dump.js';
+import { chunkerParams } from './archiver.js';
+import type { KnownIds } from './file-processor.js';
+import { ObjectChunker } from './object-chunker.js';
+import { ObjectWorker, type StreamedObject } from './object-worker.js';
 
 /** One database to dump: its name in the backup and the dumper (from source/), given a sink. */
 export interface DbJob {
@@ -33,11 +36,14 @@ export interface DbArchiveResult {
 /**
  * Streams database dumps into the repository with the same FastCDC chunker, pack writer and
  * deduplication as files, one object per table (plus the schema), and writes a tree for them
- * apart from the file tree. Memory: one chunking buffer per open object.
+ * apart from the file tree. With concurrency above 1 a chunk worker does the chunking,
+ * hashing and compression, so the dump tools stream at their own pace.
  */
 export async function archiveDatabases(opts: {
   repo: Repository;
+  repoRoot: string;
   compression: CompressionSettings;
+  concurrency: number;
   jobs: readonly DbJob[];
   now: () => number;
   onBlobs: (blobs: IndexedBlob[]) => void;
@@ -45,11 +51,16 @@ export async function archiveDatabases(opts: {
   const { repo } = opts;
   const index = await repo.loadIndex();
   const writer = new PackWriter(repo.backend, new FrameCompressor(opts.compression));
-  const chunker = new Chunker(gearTable(repo.config.chunker.seed), { minSize: repo.config.chunker.min, avgSize: repo.config.chunker.avg, maxSize: repo.config.chunker.max });
+  const chunker = new Chunker(gearTable(repo.config.chunker.seed), chunkerParams(repo));
   const sink = (blobs: IndexedBlob[]): void => {
     for (const b of blobs) index.add(b);
     opts.onBlobs(blobs);
   };
+  const remote =
+    opts.concurrency > 1
+      ? new ObjectWorker({ repoRoot: opts.repoRoot, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: opts.compression, known: index.exportIdSet() }, sink)
+      : undefined;
+  const objects = remote ?? new InlineObjects(chunker, writer, index);
   const out: DbArchiveResult = { tree: '', items: [], newBlobs: 0, newBytes: 0, packs: 0 };
   const dirs: TreeNode[] = [];
   const contents: string[][][] = [];
@@ -59,15 +70,22 @@ export async function archiveDatabases(opts: {
       const nodes: TreeNode[] = [];
       const acc = { newBlobs: 0, newBytes: 0, bytes: 0, contents: [] as string[][] };
       const dumpSink: DumpSink = {
-        open: (object) =>
-          new ObjectWriter(chunker, writer, index, (content, size, a) => {
-            nodes.push(objectNode(object, content, size));
-            acc.contents.push(content);
-            acc.newBlobs += a.newBlobs;
-            acc.newBytes += a.newBytes;
-            acc.bytes += size;
-            sink(writer.takeWritten());
-          }),
+        open: (object) => {
+          const o = objects.open();
+          return {
+            write: (data) => o.write(data),
+            close: async () => {
+              const { acc: a, sha256 } = await o.close();
+              nodes.push(objectNode(object, a.content, a.size));
+              acc.contents.push(a.content);
+              acc.newBlobs += a.newBlobs;
+              acc.newBytes += a.newBytes;
+              acc.bytes += a.size;
+              if (!remote) sink(writer.takeWritten());
+              return { bytes: a.size, sha256 };
+            },
+          };
+        },
       };
       const result = await job.dump(dumpSink);
       const data = encodeTree(nodes);
@@ -79,15 +97,16 @@ export async function archiveDatabases(opts: {
       out.items.push({ name: job.name, result, bytes: acc.bytes, newBytes: acc.newBytes, storedBytes: 0, durationMs: opts.now() - started });
       contents.push(acc.contents);
     }
+    if (remote) out.packs += (await remote.finish()).packs;
     const data = encodeTree(dirs);
     out.tree = sha256Hex(data);
     if (!repo.index.hasHex(out.tree)) writer.add(BLOB_TYPE.tree, out.tree, data);
     sink(await writer.finish());
   } catch (e) {
-    await writer.abort();
+    await Promise.all([writer.abort(), remote?.abort()]);
     throw e;
   }
-  out.packs = writer.packsWritten;
+  out.packs += writer.packsWritten;
   out.items.forEach((item, i) => {
     for (const content of contents[i]!) {
       for (const id of content) {
@@ -103,49 +122,23 @@ function objectNode(name: string, content: string[], size: number): TreeNode {
   return { name, type: 'file', mode: 0o100600, uid: 0, gid: 0, mtime: '0', ctime: '0', inode: '0', size, content };
 }
 
-const BUFFER_BYTES = 8 * 1024 * 1024;
-
-/** Buffers a stream just enough to cut FastCDC chunks (maxSize ahead), hashing the whole object on the way. */
-class ObjectWriter implements DumpObjectWriter {
-  private readonly buf: Buffer;
-  private filled = 0;
-  private readonly acc: ChunkAcc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
-  private readonly hash = createHash('sha256');
-
+/** Chunks and hashes objects on this thread (a repository with concurrency 1). */
+class InlineObjects {
   constructor(
     private readonly chunker: Chunker,
     private readonly writer: PackWriter,
-    private readonly known: { has(id: Uint8Array): boolean },
-    private readonly done: (content: string[], size: number, acc: ChunkAcc) => void,
-  ) {
-    this.buf = Buffer.allocUnsafeSlow(BUFFER_BYTES + chunker.params.maxSize);
-  }
+    private readonly known: KnownIds,
+  ) {}
 
-  async write(data: Uint8Array): Promise<void> {
-    this.hash.update(data);
-    let off = 0;
-    while (off < data.length) {
-      const n = Math.min(data.length - off, this.buf.length - this.filled);
-      this.buf.set(data.subarray(off, off + n), this.filled);
-      this.filled += n;
-      off += n;
-      if (this.filled === this.buf.length) {
-        this.cut(false);
-        await this.writer.maybeFlush();
-      }
-    }
-  }
-
-  async close(): Promise<{ bytes: number; sha256: string }> {
-    this.cut(true);
-    await this.writer.maybeFlush();
-    this.done(this.acc.content, this.acc.size, this.acc);
-    return { bytes: this.acc.size, sha256: this.hash.digest('hex') };
-  }
-
-  private cut(final: boolean): void {
-    const used = storeChunks(this.chunker, this.writer, this.known, this.buf, this.filled, final, this.acc);
-    this.buf.copyWithin(0, used, this.filled);
-    this.filled -= used;
+  open(): StreamedObject {
+    const chunks = new ObjectChunker(this.chunker, this.writer, this.known);
+    const hash = createHash('sha256');
+    return {
+      write: (data) => {
+        hash.update(data);
+        return chunks.write(data);
+      },
+      close: async () => ({ acc: await chunks.close(), sha256: hash.digest('hex') }),
+    };
   }
 }

@@ -73,7 +73,7 @@ export async function runJobs(
                 packs += m.packs;
                 if (m.blobs.length > 0) onBlobs(m.blobs);
                 resolve();
-              } else {
+              } else if (m.type === 'error') {
                 reject(new WorkerFailure(m.message, m.errno, m.name));
               }
             } catch (e) {

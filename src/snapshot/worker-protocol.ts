@@ -12,9 +12,21 @@ export interface WorkerInit {
   known: SharedIdSet;
 }
 
-export type ToWorker = { type: 'job'; jobId: number; files: FileJob[] } | { type: 'finish' };
+export type ToWorker =
+  | { type: 'job'; jobId: number; files: FileJob[] }
+  /** A streamed object (a database table's dump): opened, fed in batches, closed. */
+  | { type: 'object-open'; objectId: number }
+  | { type: 'object-data'; objectId: number; data: Uint8Array }
+  | { type: 'object-close'; objectId: number }
+  | { type: 'finish' }
+  /** Drop the unfinished pack and stop (the archiver failed). */
+  | { type: 'abort' };
 
 export type FromWorker =
   | { type: 'result'; jobId: number; results: FileResult[]; blobs: IndexedBlob[]; storedBytes: number }
+  /** An object-data batch was chunked: its bytes no longer count against the sender's window. */
+  | { type: 'object-consumed'; bytes: number }
+  | { type: 'object-closed'; objectId: number; content: string[]; size: number; newBlobs: number; newBytes: number; blobs: IndexedBlob[]; storedBytes: number }
   | { type: 'finished'; blobs: IndexedBlob[]; storedBytes: number; packs: number }
+  | { type: 'aborted' }
   | { type: 'error'; errno: string | undefined; name: string; message: string };

@@ -6,6 +6,7 @@ import type { Readable, Writable } from 'node:stream';
 import { PrismError } from '../errors/index.js';
 import { classifyDbError, scrubSecret } from './db-errors.js';
 import { displayDbUrl, parseDbUrl, type DbType, type DbUrl } from './db-url.js';
+import { pgTool } from './pg-tools.js';
 
 /** Where a password may come from (backup.databases[] has these keys). */
 export interface DbCredentialSource {
@@ -111,7 +112,7 @@ export function runNative(t: DbTarget, tool: string, args: readonly string[], op
 function spawnTool(t: DbTarget, tool: string, args: string[], env: NodeJS.ProcessEnv, opts: RunNativeOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     const wantsStdin = opts.input !== undefined || opts.stdin !== undefined;
-    const child = spawn(tool, args, { env, stdio: [wantsStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(t.type === 'postgres' ? pgTool(tool) : tool, args, { env, stdio: [wantsStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const out: Buffer[] = [];
     let consumer: Promise<void> = Promise.resolve();

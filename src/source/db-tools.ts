@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { pgTool } from './pg-tools.js';
 import type { DbType } from './db-url.js';
 import { mysqlTool } from './mysql-dump.js';
 
@@ -14,7 +15,7 @@ export interface ToolCheck {
 export function checkDbTools(type: DbType): ToolCheck[] {
   const tools = type === 'postgres' ? ['pg_dump', 'psql'] : [mysqlTool('dump'), mysqlTool('client')];
   return tools.map((tool) => {
-    const r = spawnSync(tool, ['--version'], { encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(type === 'postgres' ? pgTool(tool) : tool, ['--version'], { encoding: 'utf8', timeout: 10_000 });
     const version = r.status === 0 ? r.stdout.split('\n')[0]!.trim() : null;
     const m = version && type === 'postgres' ? /\) (\d+)/.exec(version) : null;
     return { tool, version, major: m ? Number(m[1]) : null };

@@ -4,6 +4,7 @@ import { PrismError } from '../errors/index.js';
 import { withNativeAuth, type DbTarget } from './db-credentials.js';
 import { clean, importError } from './import-errors.js';
 import { pgConnect } from './import-pg.js';
+import { pgTool } from './pg-tools.js';
 
 /**
  * A SQL script through psql: ON_ERROR_STOP=1 and --single-transaction, so the first error ends
@@ -13,7 +14,7 @@ import { pgConnect } from './import-pg.js';
 export async function importPgSql(t: DbTarget, file: string): Promise<{ rows: number }> {
   (await pgConnect(t)).end().catch(() => {}); // a clear connection error before psql starts
   return withNativeAuth(t, async (auth) => {
-    const child = spawn('psql', [...auth.args, '-X', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '--no-align', '--tuples-only', '-h', t.host, '-p', String(t.port), '-U', t.user, '-d', t.database, '-f', file], {
+    const child = spawn(pgTool('psql'), [...auth.args, '-X', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '--no-align', '--tuples-only', '-h', t.host, '-p', String(t.port), '-U', t.user, '-d', t.database, '-f', file], {
       env: { ...auth.env, PGAPPNAME: 'prism-import' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

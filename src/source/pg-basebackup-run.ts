@@ -7,6 +7,7 @@ import { CONNECT_TIMEOUT_S, pgClientConfig, withNativeAuth, type DbTarget, type 
 import { scrubSecret } from './db-errors.js';
 import { connectError } from './import-errors.js';
 import { TarWatcher } from './pg-basebackup-tar.js';
+import { pgTool } from './pg-tools.js';
 
 export interface ServerFacts {
   version: string;
@@ -64,7 +65,7 @@ export function runBaseBackup(t: DbTarget | undefined, label: string): BaseBacku
   const child = new Promise<ChildProcessByStdio<null, Readable, Readable>>((resolve) => (started = resolve));
   const run = (auth: NativeAuth): Promise<void> => {
     const conn = t ? ['-h', t.host, '-p', String(t.port), '-U', t.user] : [];
-    const c = spawn('pg_basebackup', [...auth.args, ...conn, '-w', '-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '-l', label], { env: auth.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(pgTool('pg_basebackup'), [...auth.args, ...conn, '-w', '-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '-l', label], { env: auth.env, stdio: ['ignore', 'pipe', 'pipe'] });
     started(c);
     let stderr = '';
     c.stderr.on('data', (d: Buffer) => {
