@@ -10,10 +10,11 @@ const resolved = new Map<string, string>();
  * server) and starts it directly. Other tools and other layouts are returned as named.
  */
 export function pgTool(tool: string, env: NodeJS.ProcessEnv = process.env): string {
-  const hit = resolved.get(tool);
+  const key = `${tool}\0${env.PATH ?? ''}`;
+  const hit = resolved.get(key);
   if (hit !== undefined) return hit;
   const found = findDirect(tool, env) ?? tool;
-  resolved.set(tool, found);
+  resolved.set(key, found);
   return found;
 }
 
