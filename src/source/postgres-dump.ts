@@ -117,14 +117,18 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
     );
     schemaDone.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
 
-    const dumped: DumpedTable[] = [];
+    // a table's last chunks are stored while the next table streams
+    const closing: Array<Promise<DumpedTable>> = [];
     for (const name of tables) {
       const columns = await pgColumns(client, name);
       const object = tableObject(name);
       const w = sink.open(object);
       const rows = await psqlCopyOut(t, snapshot, name, columns, (b) => w.write(b));
-      dumped.push({ name, object, rows, columns, ...(await w.close()) });
+      const closed = w.close().then((c) => ({ name, object, rows, columns, ...c }));
+      closed.catch(() => {}); // awaited below
+      closing.push(closed);
     }
+    const dumped = await Promise.all(closing);
     const schema = await schemaDone;
     const sequences = await pgSequences(client, filter);
     await client.query('COMMIT');
