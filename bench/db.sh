@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Database targets of issue 6: dump + backup of a 1M-row pgbench-like table vs `pg_dump | zstd`,
 # the size a second (unchanged) backup adds, and a single-table restore of 100k rows.
-# Uses the local PostgreSQL (127.0.0.1:5432, trust). Usage: bash bench/db.sh
+# Uses the local PostgreSQL (127.0.0.1:5432, trust). Usage: [RUNS=3] bash bench/db.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB=prism_bench_$$
@@ -19,14 +19,22 @@ mkdir -p "$W/home/config" "$W/home/level-1-hot" "$W/home/level-2-warm" "$W/home/
 echo '{"backup":{"databases":[{"name":"bench","type":"postgres","url":"postgres://postgres@127.0.0.1:5432/'$DB'"}]}}' > "$W/home/config/backup.json"
 export PRISM_HOME=$W/home PRISM_BACKUP_PATH=$W/repo
 t() { local s; s=$(date +%s.%N); bash -c "$1" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
-PGDUMP=$(t "pg_dump -h 127.0.0.1 -U postgres $DB | zstd -3 -q -o $W/dump.sql.zst")
-PRISM1=$(t "node bin/prism.js backup create --no-progress")
-SIZE1=$(du -sb "$W/repo" | cut -f1)
-PRISM2=$(t "node bin/prism.js backup create --no-progress")
-SIZE2=$(du -sb "$W/repo" | cut -f1)
-ID=$(ls "$W/repo/snapshots" | tail -1 | sed 's/.json$//')
-REST=$(t "node bin/prism.js db restore $ID --db bench --table small_100k --confirm --no-safety-copy")
-echo "pg_dump | zstd -3 to a file:        ${PGDUMP} s ($(stat -c %s "$W/dump.sql.zst") bytes)"
-echo "prism backup create (dump+store):  ${PRISM1} s (repository $SIZE1 bytes)"
-echo "second backup, unchanged:          ${PRISM2} s (repository +$((SIZE2 - SIZE1)) bytes, $(echo "scale=3; 100 * ($SIZE2 - $SIZE1) / $SIZE1" | bc) %)"
-echo "single-table restore, 100k rows:   ${REST} s (whole command, incl. verification)"
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+RUNS=${RUNS:-3}
+PG=(); P1=(); P2=(); RS=()
+for r in $(seq "$RUNS"); do
+  rm -rf "$W/repo"
+  PG+=("$(t "pg_dump -h 127.0.0.1 -U postgres $DB | zstd -3 -q -f -o $W/dump.sql.zst")")
+  P1+=("$(t "node bin/prism.js backup create --no-progress")")
+  SIZE1=$(du -sb "$W/repo" | cut -f1)
+  P2+=("$(t "node bin/prism.js backup create --no-progress")")
+  SIZE2=$(du -sb "$W/repo" | cut -f1)
+  ID=$(ls "$W/repo/snapshots" | tail -1 | sed 's/.json$//')
+  RS+=("$(t "node bin/prism.js db restore $ID --db bench --table small_100k --confirm --no-safety-copy")")
+done
+PGM=$(median "${PG[@]}"); P1M=$(median "${P1[@]}")
+echo "runs: $RUNS (each: fresh repository), medians, all runs in brackets; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "pg_dump | zstd -3 to a file:        ${PGM} s [${PG[*]}] ($(stat -c %s "$W/dump.sql.zst") bytes)"
+echo "prism backup create (dump+store):  ${P1M} s [${P1[*]}] (repository $SIZE1 bytes) = $(echo "scale=2; $P1M / $PGM" | bc)x"
+echo "second backup, unchanged:          $(median "${P2[@]}") s [${P2[*]}] (repository +$((SIZE2 - SIZE1)) bytes, $(echo "scale=3; 100 * ($SIZE2 - $SIZE1) / $SIZE1" | bc) %)"
+echo "single-table restore, 100k rows:   $(median "${RS[@]}") s [${RS[*]}] (whole command, incl. verification)"
