@@ -115,7 +115,7 @@ fi
 PRISM_CMD_SET=${PRISM_CMD:+1}
 PRISM_CMD=${PRISM_CMD:-$ROOT/bin/prism.js}
 export PRISM_CMD
-prism_loads() {  # the CLI loads all its modules (list on a nonexistent repo creates nothing)
+prism_loads() {  # the CLI runs a command end to end (list on a nonexistent repo creates nothing)
   local t=$PBENCH_ROOT/.preflight-$$
   PRISM_HOME=$t/home PRISM_BACKUP_PATH=$t/repo $PRISM_CMD backup list --json > "$PBENCH_ROOT/preflight.log" 2>&1
 }

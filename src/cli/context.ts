@@ -1,10 +1,13 @@
 import type { AppContext } from '../app/index.js';
-import { loadConfig } from '../config/index.js';
 import { systemClock } from '../core/clock.js';
-import { fileLogger } from './logger.js';
 
-/** Builds the app context for one command: config from env + file, the system clock, a log file. */
-export function cliContext(logFile = 'backup.log', opts: { ignoreConfigFile?: boolean } = {}): AppContext {
+/**
+ * Builds the app context for one command: config from env + file, the system clock, a log file.
+ * The config schema (valibot) and the logger (pino) are loaded here, by the commands that run,
+ * not by `--help`.
+ */
+export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFile?: boolean } = {}): Promise<AppContext> {
+  const [{ loadConfig }, { fileLogger }] = await Promise.all([import('../config/index.js'), import('./logger.js')]);
   const config = loadConfig(process.env, { ignoreFile: opts.ignoreConfigFile ?? false });
   return {
     config,

@@ -1,11 +1,12 @@
-import cliProgress from 'cli-progress';
+import type { SingleBar } from 'cli-progress';
 import { formatBytes } from '../core/format.js';
 import type { ProgressListener } from '../core/progress.js';
 
-/** A progress bar on stderr when it is a terminal; otherwise no output. */
-export function progressBar(enabled: boolean): ProgressListener {
+/** A progress bar on stderr when it is a terminal; otherwise no output (and cli-progress is not loaded). */
+export async function progressBar(enabled: boolean): Promise<ProgressListener> {
   if (!enabled || !process.stderr.isTTY) return () => {};
-  let bar: cliProgress.SingleBar | undefined;
+  const { default: cliProgress } = await import('cli-progress');
+  let bar: SingleBar | undefined;
   let files = 0;
   let bytes = 0;
   return (e) => {

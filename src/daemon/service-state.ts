@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pidFile, pidInFile, runningServicePid } from '../app/index.js';
+import { pidFile, pidInFile, runningServicePid } from '../app/service-state.js';
 import { PrismError, fromSystemError } from '../errors/index.js';
 
 /** $PRISM_HOME/prism-service.json: what a running (or the last) service process reports about itself. */

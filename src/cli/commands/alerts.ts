@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { evaluateAlerts, type Alert } from '../../app/index.js';
+import type { Alert } from '../../app/index.js';
 import { formatDateTime } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
@@ -27,7 +27,8 @@ export function registerAlerts(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { all?: boolean; notify?: boolean; json?: boolean }) => {
-        const r = await evaluateAlerts(cliContext(), { deliver: opts.notify ?? false });
+        const { evaluateAlerts } = await import('../../app/alerts.js');
+        const r = await evaluateAlerts(await cliContext(), { deliver: opts.notify ?? false });
         const failed = r.deliveries.filter((d) => !d.ok);
         const error = failed.length > 0 ? new PrismError('ALERT_DELIVERY_FAILED', `${failed.length} alert notification(s) not delivered: ${[...new Set(failed.map((d) => d.error))].join('; ')}`) : undefined;
         if (opts.json) {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { createBackup } from '../../app/index.js';
 import { isBackupType } from '../../core/types.js';
 import { ERROR_CODES, PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
@@ -32,14 +31,16 @@ export function registerBackupCreate(backup: Command): void {
         if (!isBackupType(opts.type)) {
           throw new PrismError('INVALID_ARGUMENT', `--type "${opts.type}" is not a backup type; use --type full or --type incremental.`);
         }
-        const ctx = cliContext();
+        const ctx = await cliContext();
+        const { createBackup } = await import('../../app/create-backup.js');
+        const onProgress = await progressBar(opts.progress && !opts.json);
         const m = await withInterruptSignal((signal) =>
           createBackup(ctx, {
             type: opts.type as 'full' | 'incremental',
             comment: opts.comment,
             trigger: 'manual',
             signal,
-            onProgress: progressBar(opts.progress && !opts.json),
+            onProgress,
             ...(opts.lockWait ? { lockWaitMs: parseDuration('--lock-wait', opts.lockWait) } : {}),
           }),
         );

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backupHealth, type HealthIndicator } from '../../app/index.js';
+import type { HealthIndicator } from '../../app/index.js';
 import { cliContext } from '../context.js';
 import { out, printJson } from '../output.js';
 import { runAction } from '../run-action.js';
@@ -18,7 +18,8 @@ export function registerBackupHealth(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { json?: boolean }) => {
-        const h = await backupHealth(cliContext());
+        const { backupHealth } = await import('../../app/backup-health.js');
+        const h = await backupHealth(await cliContext());
         if (opts.json) printJson(h);
         else {
           out(`Backup health: ${h.healthy ? 'HEALTHY' : 'UNHEALTHY'}`);

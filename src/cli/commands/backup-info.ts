@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { backupInfo } from '../../app/index.js';
 import { cliContext } from '../context.js';
 import { out, printJson } from '../output.js';
 import { renderInfo } from '../render-backup.js';
@@ -13,7 +12,8 @@ export function registerBackupInfo(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (id: string, opts: { json?: boolean }) => {
-        const m = await backupInfo(cliContext(), id);
+        const { backupInfo } = await import('../../app/backup-info.js');
+        const m = await backupInfo(await cliContext(), id);
         if (opts.json) printJson(m);
         else out(renderInfo(m));
       }),

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { backupChain, backupDependencies } from '../../app/index.js';
 import { formatBytes } from '../../core/format.js';
 import { cliContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
@@ -13,7 +12,8 @@ export function registerBackupLineage(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (id: string, opts: { json?: boolean }) => {
-        const r = await backupChain(cliContext(), id);
+        const { backupChain } = await import('../../app/lineage.js');
+        const r = await backupChain(await cliContext(), id);
         if (opts.json) return printJson(r);
         out(r.chain.map((c) => c.id).join(' -> '));
         if (r.broken_at) out(`(parent ${r.broken_at} was deleted; every prism backup is complete, so ${id} restores on its own)`);
@@ -26,7 +26,8 @@ export function registerBackupLineage(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (id: string, opts: { json?: boolean }) => {
-        const r = await backupDependencies(cliContext(), id);
+        const { backupDependencies } = await import('../../app/lineage.js');
+        const r = await backupDependencies(await cliContext(), id);
         if (opts.json) return printJson(r);
         if (r.dependants.length === 0) out(`No backups depend on ${id}.`);
         else out(table(['DEPENDANT', 'TYPE', 'STATUS', 'SHARED DATA'], r.dependants.map((d) => [d.id, d.type, d.status, `${formatBytes(d.shared_bytes)} (${d.shared_percent.toFixed(1)}%)`])));

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listBackups } from '../../app/index.js';
 import { systemClock } from '../../core/clock.js';
 import { formatBytes, formatCount, formatDateTime, formatPercent } from '../../core/format.js';
 import { isBackupType } from '../../core/types.js';
@@ -41,7 +40,8 @@ export function registerBackupList(backup: Command): void {
         const from = opts.from !== undefined ? await parseDate('--from', opts.from, now, 'start') : undefined;
         const to = opts.to !== undefined ? await parseDate('--to', opts.to, now, 'end') : undefined;
         if (from && to && from > to) throw new PrismError('INVALID_ARGUMENT', `--from (${from.toISOString()}) is after --to (${to.toISOString()}).`);
-        const ctx = cliContext();
+        const ctx = await cliContext();
+        const { listBackups } = await import('../../app/list-backups.js');
         const backups = await listBackups(ctx, { type: opts.type as 'full' | 'incremental' | undefined, from, to, limit });
         if (opts.json) return printJson(backups);
         if (backups.length === 0) return out('No backups found.');

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backupFailures, cleanupBackups, deleteBackup, policyReport, pruneRepository, type PruneReport } from '../../app/index.js';
+import type { PruneReport } from '../../app/index.js';
 import { formatBytes, formatDateTime } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
@@ -31,7 +31,8 @@ export function registerBackupMaintenance(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { json?: boolean }) => {
-        const p = policyReport(cliContext());
+        const { policyReport } = await import('../../app/retention.js');
+        const p = policyReport(await cliContext());
         if (opts.json) return printJson(p);
         const o = p.origins;
         const r = p.retention_policy;
@@ -59,7 +60,8 @@ export function registerBackupMaintenance(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { dryRun?: boolean; json?: boolean; lockWait?: string }) => {
-        const r = await cleanupBackups(cliContext(), { dryRun: opts.dryRun ?? false, ...lockWait(opts.lockWait) });
+        const { cleanupBackups } = await import('../../app/retention.js');
+        const r = await cleanupBackups(await cliContext(), { dryRun: opts.dryRun ?? false, ...lockWait(opts.lockWait) });
         if (opts.json) return printJson(r);
         const removed = r.decisions.filter((d) => !d.keep);
         if (removed.length === 0) out('No backup expires under the retention policy.');
@@ -79,7 +81,8 @@ export function registerBackupMaintenance(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (ids: string[], opts: { confirm?: boolean; force?: boolean; prune: boolean; json?: boolean; lockWait?: string }) => {
-        const ctx = cliContext();
+        const ctx = await cliContext();
+        const [{ deleteBackup }, { pruneRepository }] = await Promise.all([import('../../app/retention.js'), import('../../app/prune-command.js')]);
         const reports = [];
         for (const id of ids) reports.push(await deleteBackup(ctx, id, { confirm: opts.confirm ?? false, force: opts.force ?? false, prune: false, ...lockWait(opts.lockWait) }));
         const prune = opts.confirm && opts.prune ? await pruneRepository(ctx, lockWait(opts.lockWait)) : null;
@@ -105,7 +108,8 @@ export function registerBackupMaintenance(backup: Command): void {
     .action(
       runAction(async (opts: { dryRun?: boolean; maxUnused?: string; json?: boolean; lockWait?: string }) => {
         const maxUnused = parseMaxUnused(opts.maxUnused);
-        const r = await pruneRepository(cliContext(), { dryRun: opts.dryRun ?? false, ...(maxUnused !== undefined ? { maxUnused } : {}), ...lockWait(opts.lockWait) });
+        const { pruneRepository } = await import('../../app/prune-command.js');
+        const r = await pruneRepository(await cliContext(), { dryRun: opts.dryRun ?? false, ...(maxUnused !== undefined ? { maxUnused } : {}), ...lockWait(opts.lockWait) });
         if (opts.json) return printJson(r);
         out(renderPrune(r));
       }),
@@ -118,7 +122,8 @@ export function registerBackupMaintenance(backup: Command): void {
     .action(
       runAction(async (opts: { days: string; json?: boolean }) => {
         if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1) throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
-        const r = await backupFailures(cliContext(), Number(opts.days));
+        const { backupFailures } = await import('../../app/failures.js');
+        const r = await backupFailures(await cliContext(), Number(opts.days));
         if (opts.json) return printJson(r);
         out(`Last ${r.days} days: ${r.failures.length} failed or partial of ${r.attempts} attempts (${(r.failure_rate * 100).toFixed(1)}%)`);
         for (const f of r.failures) {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { restoreBackup, type RestoreResult } from '../../app/index.js';
+import type { RestoreResult } from '../../app/index.js';
 import { systemClock } from '../../core/clock.js';
 import { formatBytes, formatCount, formatDuration } from '../../core/format.js';
 import { ERROR_CODES, PrismError } from '../../errors/index.js';
@@ -51,7 +51,9 @@ export function registerBackupRestore(backup: Command): void {
         if (opts.dryRun && opts.confirm) throw new PrismError('INVALID_ARGUMENT', '--dry-run and --confirm exclude each other: preview first, then confirm.');
         if (opts.autoChain && opts.incremental) throw new PrismError('INVALID_ARGUMENT', '--auto-chain restores the whole state; --incremental only the last changes: choose one.');
         const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
-        const ctx = cliContext('backup-restore.log');
+        const ctx = await cliContext('backup-restore.log');
+        const { restoreBackup } = await import('../../app/restore-backup.js');
+        const onProgress = await progressBar(opts.progress && !opts.json);
         const r = await withInterruptSignal((signal) =>
           restoreBackup(ctx, {
             id,
@@ -65,7 +67,7 @@ export function registerBackupRestore(backup: Command): void {
             exclude: opts.exclude,
             incremental: opts.incremental ?? false,
             signal,
-            onProgress: progressBar(opts.progress && !opts.json),
+            onProgress,
           }),
         );
         if (opts.json) printJson(r);

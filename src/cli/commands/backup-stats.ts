@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { backupStats } from '../../app/index.js';
 import { formatBytes, formatDateTime, formatPercent } from '../../core/format.js';
 import { cliContext } from '../context.js';
 import { out, printJson } from '../output.js';
@@ -12,7 +11,8 @@ export function registerBackupStats(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { json?: boolean }) => {
-        const s = await backupStats(cliContext());
+        const { backupStats } = await import('../../app/backup-stats.js');
+        const s = await backupStats(await cliContext());
         if (opts.json) return printJson(s);
         const kv = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ') || '-';
         out(`Repository: ${s.repository}`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { backgroundVerify, verifyBackups, type DataSubset, type VerifyReport } from '../../app/index.js';
+import type { DataSubset, VerifyReport } from '../../app/index.js';
 import { ERROR_CODES, PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
 import { err, out, printJson } from '../output.js';
@@ -46,7 +46,8 @@ export function registerBackupVerify(backup: Command): void {
         if (id === undefined && !opts.all) throw new PrismError('INVALID_ARGUMENT', 'Name the backup to verify (`prism backup list`), or pass --all.');
         if (!opts.readData && opts.readDataSubset !== undefined) throw new PrismError('INVALID_ARGUMENT', '--no-read-data and --read-data-subset exclude each other.');
         const data: DataSubset = !opts.readData ? { kind: 'none' } : opts.readDataSubset !== undefined ? parseSubset(opts.readDataSubset) : { kind: 'all' };
-        const report = await verifyBackups(cliContext(), { id, all: opts.all ?? false, data });
+        const { verifyBackups } = await import('../../app/verify-backups.js');
+        const report = await verifyBackups(await cliContext(), { id, all: opts.all ?? false, data });
         if (opts.json) printJson(report);
         else out(render(report, opts.verbose ?? false));
         if (!report.ok) {
@@ -63,7 +64,9 @@ async function verifyInBackground(id: string | undefined, opts: Opts): Promise<n
     throw new PrismError('INVALID_ARGUMENT', '--background chooses what to read itself: give it no backup id, --all, --read-data-subset or --no-read-data.');
   }
   const lockWaitMs = opts.lockWait !== undefined ? parseDuration('--lock-wait', opts.lockWait) : undefined;
-  const report = await withInterruptSignal((signal) => backgroundVerify(cliContext(), { signal, trigger: 'manual', ...(lockWaitMs !== undefined ? { lockWaitMs } : {}) }));
+  const ctx = await cliContext();
+  const { backgroundVerify } = await import('../../app/background-verify.js');
+  const report = await withInterruptSignal((signal) => backgroundVerify(ctx, { signal, trigger: 'manual', ...(lockWaitMs !== undefined ? { lockWaitMs } : {}) }));
   if (opts.json) printJson(report);
   else out(renderBackground(report));
   if (report.ok) return 0;

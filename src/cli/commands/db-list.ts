@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { backupInfo } from '../../app/index.js';
 import { cliContext } from '../context.js';
 import { out, printJson } from '../output.js';
 import { renderDatabases } from '../render-backup.js';
@@ -12,7 +11,8 @@ export function registerDbList(db: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (id: string, opts: { json?: boolean }) => {
-        const m = await backupInfo(cliContext(), id);
+        const { backupInfo } = await import('../../app/backup-info.js');
+        const m = await backupInfo(await cliContext(), id);
         if (opts.json) printJson({ backup: m.id, databases: m.databases ?? [] });
         else out(m.databases && m.databases.length > 0 ? renderDatabases(m).join('\n') : `Backup ${m.id} holds no databases (configure backup.databases).`);
       }),

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { restoreDatabase, type DbRestoreReport } from '../../app/db-restore.js';
+import type { DbRestoreReport } from '../../app/db-restore.js';
 import { systemClock } from '../../core/clock.js';
 import { formatCount, formatDuration } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
@@ -38,7 +38,8 @@ export function registerDbRestore(db: Command): void {
         if (id === undefined && opts.at === undefined) throw new PrismError('INVALID_ARGUMENT', 'Name the backup to restore from (`prism backup list`), or give --at TIME.');
         if (id !== undefined && opts.at !== undefined) throw new PrismError('INVALID_ARGUMENT', 'Give either a backup id or --at, not both.');
         const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
-        const r = await restoreDatabase(cliContext('backup-restore.log'), {
+        const { restoreDatabase } = await import('../../app/db-restore.js');
+        const r = await restoreDatabase(await cliContext('backup-restore.log'), {
           id,
           at,
           db: opts.db!,

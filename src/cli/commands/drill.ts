@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { readDrills, runDrill, type DrillRecord } from '../../app/index.js';
+import type { DrillRecord } from '../../app/index.js';
 import { formatDateTime } from '../../core/format.js';
 import { ERROR_CODES, PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
@@ -24,12 +24,15 @@ export function registerDrill(program: Command): void {
       runAction(async (opts: Opts) => {
         if (opts.history) {
           if (opts.backup !== undefined) throw new PrismError('INVALID_ARGUMENT', '--history lists past drills; it takes no --backup.');
-          const drills = readDrills(cliContext().config.home);
+          const { readDrills } = await import('../../app/drill-history.js');
+          const drills = readDrills((await cliContext()).config.home);
           if (opts.json) printJson(drills);
           else out(renderHistory(drills));
           return 0;
         }
-        const d = await withInterruptSignal((signal) => runDrill(cliContext(), { backupId: opts.backup, trigger: 'manual', signal }));
+        const ctx = await cliContext();
+        const { runDrill } = await import('../../app/drill.js');
+        const d = await withInterruptSignal((signal) => runDrill(ctx, { backupId: opts.backup, trigger: 'manual', signal }));
         if (opts.json) printJson(d);
         else out(renderDrill(d));
         if (d.status === 'passed') return 0;

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { checkDataHealth } from '../../app/index.js';
 import { formatBytes, formatCount } from '../../core/format.js';
 import { PrismError, isPrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
@@ -18,11 +17,12 @@ export function registerHealth(program: Command): void {
         if (what !== 'data') throw new PrismError('INVALID_ARGUMENT', `prism health check ${what}: only "data" can be checked (prism health check data).`);
         let ctx;
         try {
-          ctx = cliContext();
+          ctx = await cliContext();
         } catch (e) {
           if (!isPrismError(e) || e.code !== 'CONFIG_INVALID') throw e;
-          ctx = cliContext('backup.log', { ignoreConfigFile: true }); // the broken config is reported as a failed check
+          ctx = await cliContext('backup.log', { ignoreConfigFile: true }); // the broken config is reported as a failed check
         }
+        const { checkDataHealth } = await import('../../app/health-check.js');
         const r = await checkDataHealth(ctx);
         if (opts.json) printJson(r);
         else {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { importData } from '../../app/index.js';
 import { formatCount } from '../../core/format.js';
 import { cliContext } from '../context.js';
 import { out, printJson } from '../output.js';
@@ -28,7 +27,8 @@ export function configureImport(cmd: Command): Command {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: ImportFlags) => {
-        const r = await importData(cliContext('import.log'), opts);
+        const { importData } = await import('../../app/import-data.js');
+        const r = await importData(await cliContext('import.log'), opts);
         if (opts.json) return printJson(r);
         out(`Imported ${formatCount(r.rows)} row(s) from ${r.source} into ${r.target}${r.table ? ` (table ${r.table})` : ''} in ${(r.duration_ms / 1000).toFixed(2)} s (${formatCount(r.rows_per_second)} rows/s)`);
         if (r.mode === 'empty-database') out('  The script had DDL: imported into the empty database (MySQL commits DDL at once).');

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { initHome } from '../../app/index.js';
 import { cliContext } from '../context.js';
 import { out, printJson } from '../output.js';
 import { runAction } from '../run-action.js';
@@ -11,7 +10,8 @@ export function registerInit(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { json?: boolean }) => {
-        const r = initHome(cliContext());
+        const { initHome } = await import('../../app/init-home.js');
+        const r = initHome(await cliContext());
         if (opts.json) return printJson(r);
         out(`Data directory: ${r.home}`);
         for (const c of r.created) out(`  created ${c}`);

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { archiveWal, listWal, restorePointInTime, restoreWal, shellQuote, takeBaseBackup, type AppContext } from '../../app/index.js';
+import type { AppContext } from '../../app/index.js';
 import { formatBytes } from '../../core/format.js';
 import { cliContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
@@ -13,8 +13,8 @@ interface RepoFlags {
 }
 
 /** The context, with --repo PATH overriding PRISM_BACKUP_PATH / backup.storage_path. */
-function pgContext(opts: RepoFlags): AppContext {
-  const ctx = cliContext('pg.log');
+async function pgContext(opts: RepoFlags): Promise<AppContext> {
+  const ctx = await cliContext('pg.log');
   return opts.repo ? { ...ctx, config: { ...ctx.config, storagePath: resolve(opts.repo) } } : ctx;
 }
 
@@ -34,19 +34,22 @@ export function registerPg(program: Command): void {
 
   repoOpt(pg.command('archive-wal').description("archive_command = 'prism pg archive-wal %p': stores one WAL file in the repository").argument('<path>', '%p: the WAL file')).action(
     runAction(async (path: string, opts: RepoFlags) => {
-      const r = await archiveWal(pgContext(opts), path);
+      const { archiveWal } = await import('../../app/pg-archive-wal.js');
+      const r = await archiveWal(await pgContext(opts), path);
       if (opts.json) printJson(r);
     }),
   );
   repoOpt(pg.command('restore-wal').description("restore_command = 'prism pg restore-wal %f %p': fetches one WAL file from the repository").argument('<name>', '%f').argument('<path>', '%p')).action(
     runAction(async (name: string, path: string, opts: RepoFlags) => {
-      const r = await restoreWal(pgContext(opts), name, path);
+      const { restoreWal } = await import('../../app/pg-archive-wal.js');
+      const r = await restoreWal(await pgContext(opts), name, path);
       if (opts.json) printJson(r);
     }),
   );
   repoOpt(pg.command('basebackup').description('pg_basebackup streamed into the repository').option('--url <url>', 'postgres://user:password@host:port/db (default: libpq environment)')).action(
     runAction(async (opts: RepoFlags & { url?: string }) => {
-      const r = await takeBaseBackup(pgContext(opts), { url: opts.url });
+      const { takeBaseBackup } = await import('../../app/pg-basebackup.js');
+      const r = await takeBaseBackup(await pgContext(opts), { url: opts.url });
       if (opts.json) return printJson(r);
       out(`Base backup ${r.id}: ${formatBytes(r.size)}, WAL ${r.start_wal} … ${r.stop_wal} (LSN ${r.start_lsn} … ${r.stop_lsn}), finished ${r.finished_at}`);
     }),
@@ -60,8 +63,9 @@ export function registerPg(program: Command): void {
   ).action(
     runAction(async (opts: RepoFlags & { at: string; dataDir: string }) => {
       const at = await parseTime(opts.at);
+      const { restorePointInTime, shellQuote } = await import('../../app/pg-restore.js');
       const prismCommand = `${shellQuote(process.execPath)} ${shellQuote(resolve(process.argv[1] ?? 'prism'))}`;
-      const r = await restorePointInTime(pgContext(opts), { at, dataDir: opts.dataDir, prismCommand });
+      const r = await restorePointInTime(await pgContext(opts), { at, dataDir: opts.dataDir, prismCommand });
       if (opts.json) return printJson(r);
       out(`Restored base backup ${r.base_backup} (finished ${r.base_finished_at}) into ${r.data_dir}`);
       out(`  Recovery target: ${r.target_time}, then promote; ${r.wal_files} WAL file(s) in the archive from the base backup on (last ${r.last_wal ?? '-'})`);
@@ -73,7 +77,8 @@ export function registerPg(program: Command): void {
   const wal = pg.command('wal').description('the WAL archive');
   repoOpt(wal.command('list').description('base backups and archived WAL files')).action(
     runAction(async (opts: RepoFlags) => {
-      const r = await listWal(pgContext(opts));
+      const { listWal } = await import('../../app/pg-archive-wal.js');
+      const r = await listWal(await pgContext(opts));
       if (opts.json) return printJson(r);
       out(`Repository: ${r.repository}`);
       out(`Base backups: ${r.base_backups.length}`);

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { runService, startDetached } from '../../daemon/index.js';
 import { cliContext } from '../context.js';
-import { fileLogger } from '../logger.js';
 import { withInterruptSignal } from '../on-signal.js';
 import { out, printJson } from '../output.js';
 import { parseDuration } from '../parse-duration.js';
@@ -23,8 +21,9 @@ export function registerServiceStart(program: Command): void {
     .action(
       runAction(async (opts: Opts) => {
         const timeoutMs = parseDuration('--timeout', opts.timeout);
-        const ctx = cliContext();
+        const ctx = await cliContext();
         if (opts.foreground) {
+          const [{ runService }, { fileLogger }] = await Promise.all([import('../../daemon/service.js'), import('../logger.js')]);
           const log = fileLogger(ctx.config.home, 'service.log', ctx.config.verbose);
           await withInterruptSignal((signal) =>
             runService({
@@ -38,6 +37,7 @@ export function registerServiceStart(program: Command): void {
           return;
         }
         const command = [process.execPath, ...process.execArgv, process.argv[1]!, 'start', '--foreground'];
+        const { startDetached } = await import('../../daemon/start-detached.js');
         const r = await startDetached(ctx, { command, env: process.env, timeoutMs });
         if (opts.json) return printJson(r);
         if (r.stale_pid !== null) out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { serviceStatus } from '../../daemon/index.js';
 import { formatDateTime } from '../../core/format.js';
 import { cliContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
@@ -21,7 +20,8 @@ export function registerServiceStatus(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { json?: boolean }) => {
-        const s = serviceStatus(cliContext());
+        const { serviceStatus } = await import('../../daemon/service-status.js');
+        const s = serviceStatus(await cliContext());
         if (opts.json) return printJson(s);
         if (s.running) {
           out(`Service: running (pid ${s.pid}${s.uptime_seconds !== null ? `, up ${uptime(s.uptime_seconds)} since ${when(s.started_at)}` : ''})`);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { stopService } from '../../daemon/index.js';
 import { formatDuration } from '../../core/format.js';
 import { cliContext } from '../context.js';
 import { out, printJson } from '../output.js';
@@ -15,7 +14,8 @@ export function registerServiceStop(program: Command): void {
     .action(
       runAction(async (opts: { timeout: string; json?: boolean }) => {
         const timeoutMs = parseDuration('--timeout', opts.timeout);
-        const ctx = cliContext();
+        const ctx = await cliContext();
+        const { stopService } = await import('../../daemon/stop-service.js');
         const r = await stopService(ctx.config.home, { timeoutMs });
         if (opts.json) return printJson(r);
         if (r.stale_pid !== null) out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');

@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { readTasks } from '../../app/index.js';
-import { jobNames } from '../../daemon/index.js';
 import { formatDateTime, formatDuration } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
@@ -17,10 +15,12 @@ export function registerTasks(program: Command): void {
     .action(
       runAction(async (opts: { days: string; job?: string; json?: boolean }) => {
         if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1) throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
-        const ctx = cliContext();
+        const ctx = await cliContext();
+        const { readTasks } = await import('../../app/task-log.js');
         const since = new Date(ctx.clock.now().getTime() - Number(opts.days) * 86_400_000);
         const all = readTasks(ctx.config.home);
         if (opts.job !== undefined) {
+          const { jobNames } = await import('../../daemon/job-table.js');
           const known = new Set([...jobNames(), ...all.map((t) => t.job)]);
           if (!known.has(opts.job)) throw new PrismError('INVALID_ARGUMENT', `--job "${opts.job}" is not a job; jobs: ${[...known].join(', ')}.`);
         }

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import { PRISM_BIN, sandbox, type Sandbox } from '../testing/fixtures.js';
+
+const DIST = new URL('../', import.meta.url).href;
+const MODULE_LOG = new URL('../testing/module-log.js', import.meta.url).href;
+
+/** Runs `prism ARGS` and returns, besides its result, the modules of dist/ it loaded (e.g. `cli/main.js`). */
+function prismModules(args: string[], sb: Sandbox): { code: number; stdout: string; modules: string[] } {
+  const log = join(sb.root, 'modules.log');
+  const r = spawnSync(process.execPath, ['--import', MODULE_LOG, PRISM_BIN, ...args], { env: { ...process.env, ...sb.env, PRISM_BACKUP_VERBOSE: '', PRISM_MODULE_LOG: log }, encoding: 'utf8' });
+  const urls = existsSync(log) ? readFileSync(log, 'utf8').split('\n') : [];
+  const modules = [...new Set(urls.filter((u) => u.startsWith(DIST) && !u.includes('/node_modules/')).map((u) => u.slice(DIST.length)))].filter((m) => !m.startsWith('testing/'));
+  return { code: r.status ?? -1, stdout: r.stdout, modules };
+}
+
+const under = (modules: string[], dirs: string[]) => modules.filter((m) => dirs.some((d) => m.startsWith(`${d}/`)));
+
+describe('prism start-up: a command loads the modules it needs', () => {
+  let sb: Sandbox;
+  beforeEach(() => {
+    sb = sandbox();
+  });
+  afterEach(() => sb.cleanup());
+
+  it('--version loads almost nothing of prism', () => {
+    const r = prismModules(['--version'], sb);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, '0.1.0\n');
+    assert.ok(r.modules.includes('cli/main.js'), r.modules.join(' '));
+    assert.ok(r.modules.length < 10, `${r.modules.length} modules: ${r.modules.join(' ')}`);
+  });
+
+  it('--help and an unknown flag load no use case, config or service module', () => {
+    const help = prismModules(['--help'], sb);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^ {2}backup +create, inspect and manage backups$/m);
+    assert.deepEqual(under(help.modules, ['app', 'daemon', 'config', 'snapshot', 'source', 'repo']), []);
+    const flag = prismModules(['backup', 'list', '--bogus'], sb);
+    assert.equal(flag.code, 2);
+    assert.deepEqual(under(flag.modules, ['app', 'daemon', 'config', 'snapshot', 'source', 'repo']), []);
+  });
+
+  it('backup list loads the listing, not the service, the database drivers or the archiver', () => {
+    const r = prismModules(['backup', 'list'], sb);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, 'No backups found.\n');
+    assert.ok(r.modules.includes('app/list-backups.js'), r.modules.join(' '));
+    assert.deepEqual(under(r.modules, ['daemon', 'source', 'snapshot']), []);
+    assert.deepEqual(r.modules.filter((m) => m.startsWith('cli/commands/')), ['cli/commands/backup-list.js']);
+  });
+});
