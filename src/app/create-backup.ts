@@ -139,8 +139,9 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     return manifest;
   } catch (e) {
     const err = toPrismError(e);
-    // packs that landed are valid and indexed (the next run reuses them); unfinished ones go
-    await repo.backend.removeUnfinished('data').catch(() => {});
+    // packs that landed are valid and indexed (the next run reuses them); this backup's unfinished
+    // ones go, but not those a concurrent `pg archive-wal` (shared lock only) is still writing
+    await repo.backend.removeUnfinished('data', 'own').catch(() => {});
     if (written.length > 0) await repo.writeIndex(written).catch(() => {});
     if (manifest) {
       const finished = clock.now();

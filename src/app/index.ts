@@ -10,7 +10,7 @@ export { restoreBackup, type RestoreOptions, type RestoreResult } from './restor
 export { resolveBackup } from './resolve-backup.js';
 export { pidFile, pidInFile, processAlive, runningServicePid } from './service-state.js';
 export { eventsFile, recordEvent, type PrismEvent } from './events.js';
-export { verifyBackups, type VerifyOptions, type VerifyReport } from './verify-backups.js';
+export { verifyBackups, type PgArchiveCheck, type VerifyOptions, type VerifyReport } from './verify-backups.js';
 export type { DataSubset } from '../snapshot/checker.js';
 export { diffBackups, dumpFile, listBackupPath, type DiffReport, type LsEntry } from './browse-backup.js';
 export { backupChain, backupDependencies, type ChainReport, type DependencyReport } from './lineage.js';
@@ -30,6 +30,7 @@ export { diskUsage, repositorySpace, type RepositorySpace } from './repository-s
 export { importData, type ImportOptions, type ImportReport } from './import-data.js';
 export { archiveWal, listWal, restoreWal, type ArchiveWalResult, type WalListReport } from './pg-archive-wal.js';
 export { takeBaseBackup } from './pg-basebackup.js';
+export { expirePgArchive, type PgExpireReport } from './pg-expire.js';
 export { restorePointInTime, shellQuote, type PgRestoreOptions, type PgRestoreReport } from './pg-restore.js';
 export { backgroundVerify, type BackgroundVerifyOptions, type BackgroundVerifyReport } from './background-verify.js';
 export { runDrill, type DrillOptions } from './drill.js';

@@ -89,10 +89,49 @@ export async function listBaseRecords(repo: Repository): Promise<BaseRecord[]> {
   return out.sort((a, b) => (a.finished_at < b.finished_at ? -1 : 1));
 }
 
-/** Every chunk the WAL archive and the base backups reference (a damaged record stops the caller). */
-export async function pgArchiveBlobs(repo: Repository): Promise<Set<string>> {
+/** Records about to be deleted (a dry run plans the prune as if they were gone). */
+export interface PgRecordNames {
+  wal: ReadonlySet<string>;
+  base: ReadonlySet<string>;
+}
+
+/** Every chunk the WAL archive and the base backups reference, but those of `gone` (a damaged record stops the caller). */
+export async function pgArchiveBlobs(repo: Repository, gone?: PgRecordNames): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const r of await listWalRecords(repo)) for (const id of r.content) out.add(id);
-  for (const r of await listBaseRecords(repo)) for (const id of r.content) out.add(id);
+  for (const r of await listWalRecords(repo)) if (!gone?.wal.has(r.name)) for (const id of r.content) out.add(id);
+  for (const r of await listBaseRecords(repo)) if (!gone?.base.has(r.id)) for (const id of r.content) out.add(id);
   return out;
+}
+
+/** Removes a base backup's record; its data goes with the next prune. */
+export function deleteBaseRecord(repo: Repository, id: string): Promise<void> {
+  return repo.backend.delete(baseName(id));
+}
+
+/** Removes an archived WAL file's record; its data goes with the next prune. */
+export function deleteWalRecord(repo: Repository, name: string): Promise<void> {
+  return repo.backend.delete(walName(name));
+}
+
+export interface PgRecords {
+  wal: WalRecord[];
+  base: BaseRecord[];
+}
+
+/** Both kinds of records; a record that does not parse is passed to `onDamaged` and left out. */
+export async function scanPgRecords(repo: Repository, onDamaged: (name: string, e: PrismError) => void): Promise<PgRecords> {
+  const read = async <T>(dir: string, schema: v.GenericSchema<unknown, T>): Promise<T[]> => {
+    const out: T[] = [];
+    for (const n of await repo.backend.list(dir)) {
+      if (!n.endsWith('.json')) continue;
+      try {
+        out.push(parse(schema, await repo.backend.get(n), n));
+      } catch (e) {
+        if (!(e instanceof PrismError)) throw e;
+        onDamaged(n, e);
+      }
+    }
+    return out;
+  };
+  return { wal: await read('pg/wal', walRecordSchema), base: await read('pg/base', baseRecordSchema) };
 }

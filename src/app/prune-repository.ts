@@ -4,7 +4,7 @@ import { rootTrees, type Manifest, type Repository } from '../repo/index.js';
 import { executePrune, planPrune, type PrunePlan, type PruneResult } from '../repo/pruner.js';
 import { walkTree } from '../snapshot/tree-walk.js';
 import type { AppContext } from './context.js';
-import { pgArchiveBlobs } from './pg-records.js';
+import { pgArchiveBlobs, type PgRecordNames } from './pg-records.js';
 
 export interface PruneOptions {
   dryRun?: boolean;
@@ -16,10 +16,10 @@ export type PruneReport = (PrunePlan | PruneResult) & { dry_run: boolean; refere
 
 /**
  * Every blob (trees and chunks) the given backups reference, plus everything the PostgreSQL WAL
- * archive and base backups reference: what prune must keep.
+ * archive and base backups reference (but the records in `pgGone`): what prune must keep.
  */
-export async function referencedBlobs(repo: Repository, manifests: readonly Manifest[]): Promise<Set<string>> {
-  const out = await pgArchiveBlobs(repo);
+export async function referencedBlobs(repo: Repository, manifests: readonly Manifest[], pgGone?: PgRecordNames): Promise<Set<string>> {
+  const out = await pgArchiveBlobs(repo, pgGone);
   // a tree already seen (the same directory in another backup) is not read again: memory and
   // time grow with the distinct data, not with the number of backups
   const visit = async (tree: string): Promise<void> => {
@@ -34,19 +34,27 @@ export async function referencedBlobs(repo: Repository, manifests: readonly Mani
   return out;
 }
 
+/** What a dry run plans the prune for instead of the repository as it is. */
+export interface PruneAsIf {
+  /** The backups that count (a cleanup dry run passes the ones it would keep). */
+  manifests?: readonly Manifest[];
+  /** PostgreSQL archive records that no longer count (the ones an expiry would remove). */
+  pgGone?: PgRecordNames;
+}
+
 /**
- * Removes data no backup references; the caller holds the exclusive lock. `keep` overrides which
- * backups count (a cleanup dry run passes the ones it would keep).
+ * Removes data no backup and no PostgreSQL archive record references; the caller holds the
+ * exclusive lock. `asIf` plans it as if some records were gone (dry runs).
  */
-export async function pruneLocked(ctx: AppContext, repo: Repository, opts: PruneOptions, keep?: readonly Manifest[]): Promise<PruneReport> {
+export async function pruneLocked(ctx: AppContext, repo: Repository, opts: PruneOptions, asIf: PruneAsIf = {}): Promise<PruneReport> {
   await repo.loadIndex();
   // damaged manifests are skipped by listManifests, so their data would go: refuse instead
   const damaged: string[] = [];
-  const manifests = keep ?? (await repo.listManifests((name) => damaged.push(name)));
+  const manifests = asIf.manifests ?? (await repo.listManifests((name) => damaged.push(name)));
   if (damaged.length > 0) {
     throw new PrismError('REPO_CORRUPT', `Prune stopped: manifest(s) ${damaged.join(', ')} cannot be read, and their data would be removed. Repair or delete them first.`, { damaged });
   }
-  const referenced = await referencedBlobs(repo, manifests);
+  const referenced = await referencedBlobs(repo, manifests, asIf.pgGone);
   const plan = await planPrune(repo, referenced, opts.maxUnused ?? 0.05);
   ctx.logger.info({ event: 'prune.plan', unused_packs: plan.unusedPacks.length, repack_packs: plan.repackPacks.length, orphan_packs: plan.orphanPacks.length, freed_bytes: plan.freedBytes, dry_run: Boolean(opts.dryRun) }, 'prune plan');
   if (opts.dryRun) return { ...plan, dry_run: true, referenced_blobs: referenced.size };

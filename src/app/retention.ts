@@ -5,6 +5,7 @@ import type { PrunePlan } from '../repo/pruner.js';
 import type { Repository } from '../repo/index.js';
 import { lockRepository, openRepository, type AppContext } from './context.js';
 import { loadAll } from './list-backups.js';
+import { applyPgExpiry, planPgExpiry, type PgExpireReport } from './pg-expire.js';
 import { pruneLocked, type PruneReport } from './prune-repository.js';
 
 /** Failed attempts are kept (and reported by `prism backup failures`) this long. */
@@ -15,6 +16,7 @@ export interface PolicyReport {
     full_backups: { count: number; age_days: number };
     incremental_backups: { count: number; age_days: number };
     max_total_backups: number;
+    pg_base_backups: { count: number; age_days: number };
   };
   failed_attempts_days: number;
   /** Where each value came from. */
@@ -33,9 +35,12 @@ export function policyReport(ctx: AppContext): PolicyReport {
       full_backups: { count: r.full_backups_count, age_days: r.full_backups_age_days },
       incremental_backups: { count: r.incremental_backups_count, age_days: r.incremental_backups_age_days },
       max_total_backups: r.max_total_backups,
+      pg_base_backups: { count: r.pg_base_backups_count, age_days: r.pg_base_backups_age_days },
     },
     failed_attempts_days: FAILURE_WINDOW_DAYS,
-    origins: Object.fromEntries(['full_backups_count', 'full_backups_age_days', 'incremental_backups_count', 'incremental_backups_age_days', 'max_total_backups'].map((k) => [k, o(k)])),
+    origins: Object.fromEntries(
+      ['full_backups_count', 'full_backups_age_days', 'incremental_backups_count', 'incremental_backups_age_days', 'max_total_backups', 'pg_base_backups_count', 'pg_base_backups_age_days'].map((k) => [k, o(k)]),
+    ),
   };
 }
 
@@ -43,10 +48,12 @@ export interface CleanupReport {
   dry_run: boolean;
   decisions: RetentionDecision[];
   removed: string[];
+  /** The PostgreSQL point-in-time archive: base backups and WAL files expired. */
+  pg_archive: PgExpireReport;
   prune: PruneReport;
 }
 
-/** Applies the retention policy: removes the manifests it rejects, then prunes. */
+/** Applies the retention policy: removes the manifests it rejects and the PITR records it expires, then prunes. */
 export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; lockWaitMs?: number } = {}): Promise<CleanupReport> {
   const repo = await openRepository(ctx);
   const lock = await lockRepository(ctx, repo, 'exclusive', 'prism backup cleanup', opts.lockWaitMs ?? 0);
@@ -56,14 +63,17 @@ export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; 
     await refuseDamaged(repo, 'cleanup');
     const decisions = applyRetention(all, retentionPolicy(ctx), ctx.clock.now());
     const removed = decisions.filter((d) => !d.keep).map((d) => d.id);
+    // planned before anything changes: a damaged pg/ record stops the cleanup here
+    const pg = await planPgExpiry(ctx, repo, opts.dryRun ?? false);
     if (!opts.dryRun) {
       for (const id of removed) await repo.deleteManifest(id);
       ctx.logger.info({ event: 'cleanup.removed', ids: removed }, `cleanup removed ${removed.length} backups`);
+      await applyPgExpiry(ctx, repo, pg);
     }
-    // the dry run plans the prune as if the manifests were gone
-    const keep = opts.dryRun ? all.filter((m) => !removed.includes(m.id)) : undefined;
-    const prune = await pruneLocked(ctx, repo, { dryRun: opts.dryRun ?? false }, keep);
-    return { dry_run: opts.dryRun ?? false, decisions, removed, prune };
+    // the dry run plans the prune as if the manifests and records were gone
+    const asIf = opts.dryRun ? { manifests: all.filter((m) => !removed.includes(m.id)), pgGone: pg.gone } : {};
+    const prune = await pruneLocked(ctx, repo, { dryRun: opts.dryRun ?? false }, asIf);
+    return { dry_run: opts.dryRun ?? false, decisions, removed, pg_archive: pg.report, prune };
   } finally {
     await lock.release();
   }

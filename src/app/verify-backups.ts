@@ -1,9 +1,10 @@
 import { PrismError } from '../errors/index.js';
 import type { Manifest } from '../repo/index.js';
-import { checkBackups, type BackupCheck, type DataSubset } from '../snapshot/checker.js';
+import { checkRepository, type BackupCheck, type DataSubset, type StoredObject } from '../snapshot/checker.js';
 import { openRepository, type AppContext } from './context.js';
 import { recordEvent } from './events.js';
 import { markCorrupted } from './mark-corrupted.js';
+import { scanPgRecords } from './pg-records.js';
 import { BACKUP_ID_PATTERN } from './backup-info.js';
 import { resolveBackup } from './resolve-backup.js';
 
@@ -18,12 +19,25 @@ export interface VerifyReport {
   /** Manifest files that could not be read (their backups cannot be verified or restored). */
   damaged_manifests: Array<{ name: string; message: string }>;
   backups: Array<BackupCheck & { status: string; checksum: 'verified' | 'mismatch' }>;
+  /** With --all, when the repository holds any: the PostgreSQL archive's records (WAL files, base backups) and their data. */
+  pg_archive: PgArchiveCheck | null;
+}
+
+export interface PgArchiveCheck {
+  ok: boolean;
+  checksum: 'verified' | 'mismatch';
+  wal_files: number;
+  base_backups: number;
+  /** Records whose data is missing or damaged: `pg/wal/<name>.json`, `pg/base/<id>.json`. */
+  damaged: Array<{ record: string; reason: string }>;
+  /** Records that cannot be read at all. */
+  damaged_records: Array<{ name: string; message: string }>;
 }
 
 /**
- * Verifies one backup or all usable ones. A backup that fails is marked `corrupted` (shown by
- * list and info), its damaged files are named, and a high-severity event is written to
- * logs/events.log for alerting.
+ * Verifies one backup or all usable ones (with `all`, also the PostgreSQL archive's records and
+ * their data). A backup that fails is marked `corrupted` (shown by list and info), its damaged
+ * files are named, and a high-severity event is written to logs/events.log for alerting.
  */
 export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promise<VerifyReport> {
   const repo = await openRepository(ctx);
@@ -42,8 +56,26 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
       if (m.tree === null) throw new PrismError('BACKUP_NOT_FOUND', `Backup ${m.id} is ${m.status} and holds no data to verify.`, { id: m.id });
       manifests = [m.status === 'corrupted' ? m : await resolveBackup(repo, { id: m.id })];
     }
-    const checks = await checkBackups({ repo, manifests, data: opts.data });
-    const report: VerifyReport = { ok: damagedManifests.length === 0, backups: [], damaged_manifests: damagedManifests };
+    const damagedRecords: Array<{ name: string; message: string }> = [];
+    const pg = opts.all ? await scanPgRecords(repo, (name, e) => damagedRecords.push({ name, message: e.message })) : { wal: [], base: [] };
+    const objects: StoredObject[] = [
+      ...pg.wal.map((w) => ({ name: `pg/wal/${w.name}.json`, content: w.content, size: w.size })),
+      ...pg.base.map((b) => ({ name: `pg/base/${b.id}.json`, content: b.content, size: b.size })),
+    ];
+    const checked = await checkRepository({ repo, manifests, data: opts.data, objects });
+    const checks = checked.backups;
+    const report: VerifyReport = { ok: damagedManifests.length === 0, backups: [], damaged_manifests: damagedManifests, pg_archive: null };
+    if (objects.length + damagedRecords.length > 0) {
+      const damaged = checked.objects.filter((o) => !o.ok).map((o) => ({ record: o.name, reason: o.reason! }));
+      const ok = damaged.length === 0 && damagedRecords.length === 0;
+      report.pg_archive = { ok, checksum: ok ? 'verified' : 'mismatch', wal_files: pg.wal.length, base_backups: pg.base.length, damaged, damaged_records: damagedRecords };
+      if (!ok) {
+        report.ok = false;
+        const names = [...damagedRecords.map((d) => d.name), ...damaged.map((d) => d.record)];
+        recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', pg_records: names, message: `${names.length} PostgreSQL archive record(s) damaged: ${names.slice(0, 5).join(', ')}` });
+        ctx.logger.error({ event: 'verify.failed', pg_records: names }, 'PostgreSQL archive damaged');
+      }
+    }
     for (const d of damagedManifests) {
       recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', manifest: d.name, message: d.message });
     }

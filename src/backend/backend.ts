@@ -23,11 +23,18 @@ export interface Backend {
    * under `name` only at commit.
    */
   openAtomic(prefixHint: string): AtomicWrite;
-  /** Removes unfinished atomic writes under a folder (left by a crash or an aborted run). */
-  removeUnfinished(prefix: string): Promise<number>;
+  /**
+   * Removes unfinished atomic writes under a folder (left by a crash or an aborted run). `all`
+   * (the default) removes every one: only for a caller that holds the repository exclusively.
+   * `own` removes this process's and those of processes on this host that are gone, and leaves
+   * those another running process (a concurrent `pg archive-wal`) is still writing.
+   */
+  removeUnfinished(prefix: string, scope?: UnfinishedScope): Promise<number>;
   /** Bytes free and in total on the storage, where known. */
   space(): Promise<{ free: number; total: number } | undefined>;
 }
+
+export type UnfinishedScope = 'all' | 'own';
 
 export interface AtomicWrite {
   write(data: Uint8Array): void;

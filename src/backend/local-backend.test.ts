@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 
 import path from 'node:path';
@@ -217,5 +218,25 @@ describe('LocalBackend', () => {
     assert.deepEqual(allFiles(dir), ['data/00/keep']);
     assert.equal(await backend.removeUnfinished('nothing-here'), 0);
     await crashed.abort(); // closes its descriptor
+  });
+
+  it("removeUnfinished 'own' leaves the temp files of other live processes and of unknown owners", async () => {
+    const { backend, dir } = fresh();
+    const mine = backend.openAtomic('data');
+    mine.write(Buffer.from('this process'));
+    const [own] = tempFiles(dir);
+    assert.match(path.posix.basename(own!), new RegExp(`^\\.tmp-[0-9a-f]{8}-${process.pid}-[0-9a-f]{16}$`));
+    const hostTag = path.posix.basename(own!).split('-')[1]!;
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!; // exited: its pid is free
+    const live = process.ppid; // the test runner: alive while this test runs
+    const put = (name: string) => fs.writeFileSync(path.join(dir, 'data', name), 'x');
+    put(`.tmp-${hostTag}-${dead}-0123456789abcdef`);
+    put(`.tmp-${hostTag}-${live}-0123456789abcdef`);
+    put(`.tmp-00000000-${dead}-0123456789abcdef`); // another host: its pids mean nothing here
+    put('.tmp-0123456789abcdef'); // no owner in the name
+    assert.equal(await backend.removeUnfinished('data', 'own'), 2);
+    assert.deepEqual(tempFiles(dir).map((f) => path.posix.basename(f)).sort(), [`.tmp-${hostTag}-${live}-0123456789abcdef`, '.tmp-0123456789abcdef', `.tmp-00000000-${dead}-0123456789abcdef`].sort());
+    assert.equal(await backend.removeUnfinished('data'), 3);
+    await mine.abort();
   });
 });

@@ -1,9 +1,36 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
-import { ObjectNotFoundError, type AtomicWrite, type Backend } from './backend.js';
+import { ObjectNotFoundError, type AtomicWrite, type Backend, type UnfinishedScope } from './backend.js';
 
 const TEMP_PREFIX = '.tmp-';
+/** This host, in temporary names (a repository on a shared file system sees several hosts' pids). */
+const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+/** `.tmp-<host tag>-<pid>-<random>`; names without an owner (written by older versions) have only the random part. */
+const OWNED_TEMP = /^\.tmp-([0-9a-f]{8})-(\d+)-[0-9a-f]{16}$/;
+
+/** A temporary name that says which process writes it (worker threads share their process's pid). */
+function tempName(dir: string): string {
+  return join(dir, `${TEMP_PREFIX}${HOST_TAG}-${process.pid}-${randomBytes(8).toString('hex')}`);
+}
+
+/** Whether a temporary file may be removed while other processes may be writing theirs. */
+function removableAsOwn(name: string): boolean {
+  const m = OWNED_TEMP.exec(name);
+  if (!m || m[1] !== HOST_TAG) return false;
+  const pid = Number(m[2]);
+  return pid === process.pid || !processAlive(pid);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** Objects as files under a root directory; atomic writes by temp file + fsync + rename. */
 export class LocalBackend implements Backend {
@@ -30,7 +57,7 @@ export class LocalBackend implements Backend {
     const target = this.path(name);
     const dir = dirname(target);
     await this.ensureDir(dir);
-    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const temp = tempName(dir);
     const fh = await fsp.open(temp, 'wx', 0o600);
     try {
       const parts = data instanceof Uint8Array ? [data] : data;
@@ -57,7 +84,7 @@ export class LocalBackend implements Backend {
     const target = this.path(name);
     const dir = dirname(target);
     await this.ensureDir(dir);
-    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const temp = tempName(dir);
     try {
       const fh = await fsp.open(temp, 'wx', 0o600);
       try {
@@ -142,7 +169,7 @@ export class LocalBackend implements Backend {
   openAtomic(prefixHint: string): AtomicWrite {
     const dir = this.path(prefixHint);
     mkdirSync(dir, { recursive: true });
-    const temp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    const temp = tempName(dir);
     const fd = openSync(temp, 'wx', 0o600);
     let bytes = 0;
     let open = true;
@@ -180,7 +207,7 @@ export class LocalBackend implements Backend {
     };
   }
 
-  async removeUnfinished(prefix: string): Promise<number> {
+  async removeUnfinished(prefix: string, scope: UnfinishedScope = 'all'): Promise<number> {
     let removed = 0;
     let entries;
     try {
@@ -190,7 +217,7 @@ export class LocalBackend implements Backend {
       throw e;
     }
     for (const d of entries) {
-      if (d.isFile() && d.name.startsWith(TEMP_PREFIX)) {
+      if (d.isFile() && d.name.startsWith(TEMP_PREFIX) && (scope === 'all' || removableAsOwn(d.name))) {
         await fsp.rm(join(d.parentPath ?? (d as unknown as { path: string }).path, d.name), { force: true });
         removed++;
       }

@@ -19,7 +19,7 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
     const init = prism(['init'], sb.env);
     assert.equal(init.code, 0, init.stderr);
     const cfg = JSON.parse(readFileSync(join(sb.home, 'config', 'backup.json'), 'utf8'));
-    assert.deepEqual(Object.keys(cfg.backup.retention_policy).sort(), ['full_backups_age_days', 'full_backups_count', 'incremental_backups_age_days', 'incremental_backups_count', 'max_total_backups']);
+    assert.deepEqual(Object.keys(cfg.backup.retention_policy).sort(), ['full_backups_age_days', 'full_backups_count', 'incremental_backups_age_days', 'incremental_backups_count', 'max_total_backups', 'pg_base_backups_age_days', 'pg_base_backups_count']);
     assert.equal(cfg.backup.schedule.full_backup, '0 2 * * 0');
     writeDataset(sb.home, { files: 12 });
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { LocalBackend } from '../backend/index.js';
 import { FixedClock } from '../core/clock.js';
@@ -75,4 +76,43 @@ describe('prism backup create on a full disk', () => {
     const back = await readBackTree(repo, first.tree!);
     for (const [path, sha] of before) if (path !== 'level-3-cold/blob.bin') assert.equal(back.get(path)?.sha256, sha, path);
   });
+
+  it("a failed backup removes its own unfinished packs but not the one a concurrent archive-wal is writing", async () => {
+    mount(12);
+    for (let i = 0; i < 4; i++) writeFileSync(join(sb.home, 'level-1-hot', `doc-${i}.json`), textData(200_000, i));
+    assert.equal(json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], sb.env)).status, 'completed');
+    // another process (as `pg archive-wal`, which holds only a shared lock) is half-way through a pack
+    const writer = spawn(process.execPath, ['--input-type=module', '-e', CONCURRENT_WRITER, sb.repo], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: writer.stdout! })[Symbol.asyncIterator]();
+    try {
+      assert.equal((await lines.next()).value, 'writing');
+      const temps = () => readdirSync(join(sb.repo, 'data')).filter((n) => n.startsWith('.tmp-'));
+      const theirs = temps();
+      assert.equal(theirs.length, 1);
+      assert.match(theirs[0]!, new RegExp(`^\\.tmp-[0-9a-f]{8}-${writer.pid}-`));
+      // the next backup fills the disk half-way through its packs
+      writeFileSync(join(sb.home, 'level-3-cold', 'blob.bin'), prngBytes(24 * 1024 * 1024, 3));
+      const r = prism(['backup', 'create', '--type', 'incremental'], sb.env);
+      assert.equal(r.code, 11, r.stdout + r.stderr);
+      assert.deepEqual(temps(), theirs, "only the other process's unfinished pack is left");
+      writer.stdin!.end('commit\n');
+      assert.equal((await lines.next()).value, 'committed');
+      assert.deepEqual(temps(), []);
+      assert.equal(readdirSync(join(sb.repo, 'data', 'aa')).length, 1, 'its pack landed whole');
+    } finally {
+      writer.kill();
+    }
+  });
 });
+
+/** Streams into a pack-like atomic write under data/, then commits it as data/aa/… when told. */
+const CONCURRENT_WRITER = `
+import { createInterface } from 'node:readline';
+import { LocalBackend } from ${JSON.stringify(new URL('../backend/local-backend.js', import.meta.url).href)};
+const out = new LocalBackend(process.argv[1]).openAtomic('data');
+out.write(Buffer.alloc(64 * 1024, 1));
+console.log('writing');
+for await (const line of createInterface({ input: process.stdin })) if (line === 'commit') break;
+await out.commit('data/aa/aa' + '0'.repeat(62));
+console.log('committed');
+`;

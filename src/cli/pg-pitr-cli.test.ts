@@ -1,65 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { appendFileSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { PRISM_BIN, json, prism, type CliResult } from '../testing/fixtures.js';
-
-const PG_BIN = '/usr/lib/postgresql/15/bin';
-const pgUser = (() => {
-  const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-  const g = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-  return { uid: Number(r.stdout.trim()), gid: Number(g.stdout.trim()) };
-})();
-
-/** Runs a PostgreSQL binary as the postgres user. */
-function asPostgres(bin: string, args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync('setpriv', [`--reuid=${pgUser.uid}`, `--regid=${pgUser.gid}`, '--init-groups', join(PG_BIN, bin), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd: '/' });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function query<T = Record<string, unknown>>(port: number, sql: string): Promise<T[]> {
-  const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Switches to a new WAL segment and waits (polling pg_stat_archiver) until the old one is archived. */
-async function switchAndWaitArchived(port: number): Promise<string> {
-  const [{ seg }] = await query<{ seg: string }>(port, 'SELECT pg_walfile_name(pg_switch_wal()) AS seg');
-  return until(`archiving of ${seg}`, async () => {
-    const [s] = await query<{ last: string | null; failed: string }>(port, 'SELECT last_archived_wal AS last, failed_count::text AS failed FROM pg_stat_archiver');
-    return s && s.last !== null && s.last.slice(0, 24) >= seg ? seg : undefined;
-  });
-}
+import { PRISM_BIN, json, prism } from '../testing/fixtures.js';
+import { asPostgres, freePort, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
 
 describe('PostgreSQL point-in-time recovery through the repository', () => {
   let root = '';
@@ -104,12 +49,7 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     await switchAndWaitArchived(port);
     await query(port, "INSERT INTO t VALUES (2, 't2')");
     // the target: a moment after row 2's commit (rounded up to the millisecond) and before row 3's
-    const [{ ms }] = await query<{ ms: string }>(port, 'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::text AS ms');
-    const target = new Date(Math.ceil(Number(ms)) + 1);
-    await until('the server clock to pass the target', async () => {
-      const [{ past }] = await query<{ past: boolean }>(port, `SELECT clock_timestamp() > '${target.toISOString()}'::timestamptz AS past`);
-      return past ? true : undefined;
-    });
+    const target = await targetAfterLastCommit(port);
     await query(port, "INSERT INTO t VALUES (3, 't3')");
     const last = await switchAndWaitArchived(port);
 
@@ -199,10 +139,3 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
   });
 });
 
-function readLog(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}

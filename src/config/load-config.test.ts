@@ -82,6 +82,8 @@ describe('loadConfig: defaults', () => {
       incremental_backups_count: 30,
       incremental_backups_age_days: 30,
       max_total_backups: 50,
+      pg_base_backups_count: 7,
+      pg_base_backups_age_days: 7,
     });
     assert.deepEqual(b.schedule, { full_backup: '0 2 * * 0', incremental_backup: '0 3 * * 1-5', cleanup: '0 4 * * 0', verify: '30 4 * * *', drill: '0 5 1 * *' });
     assert.deepEqual(b.alerts, { repeat_interval_minutes: 240, webhook_retries: 3, webhook_timeout_ms: 5000 });
@@ -110,6 +112,8 @@ describe('loadConfig: defaults', () => {
       'backup.retention_policy.incremental_backups_count',
       'backup.retention_policy.incremental_backups_age_days',
       'backup.retention_policy.max_total_backups',
+      'backup.retention_policy.pg_base_backups_count',
+      'backup.retention_policy.pg_base_backups_age_days',
       'backup.schedule.full_backup',
       'backup.schedule.incremental_backup',
       'backup.schedule.cleanup',
@@ -266,6 +270,8 @@ describe('loadConfig: broken config files', () => {
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { compression: { level: 0 } } }) }), 'backup.compression.level', '0', '1');
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_age_days: -1 } } }) }), 'backup.retention_policy.full_backups_age_days', '-1', '0');
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { max_total_backups: 0 } } }) }), 'backup.retention_policy.max_total_backups', '0', '1');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { pg_base_backups_count: 0 } } }) }), 'backup.retention_policy.pg_base_backups_count', '0', '1');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { pg_base_backups_age_days: -2 } } }) }), 'backup.retention_policy.pg_base_backups_age_days', '-2', '0');
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { concurrency: 65 } }) }), 'backup.concurrency', '65', '64');
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_count: 2.5 } } }) }), 'backup.retention_policy.full_backups_count', '2.5');
   });

@@ -23,6 +23,12 @@ export const retentionSchema = section({
   incremental_backups_count: v.optional(count, 30),
   incremental_backups_age_days: v.optional(count, 30),
   max_total_backups: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 50),
+  /**
+   * PostgreSQL base backups (`prism pg basebackup`), as the full backups: the newest N are kept and
+   * every one younger than the age; archived WAL older than the oldest kept one's start expires.
+   */
+  pg_base_backups_count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 7),
+  pg_base_backups_age_days: v.optional(count, 7),
 });
 
 export const scheduleSchema = section({

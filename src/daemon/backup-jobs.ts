@@ -74,6 +74,11 @@ export const cleanupJob: Job = {
       throw e;
     });
     if (!r) return { status: 'skipped', message: 'no repository yet: nothing to clean up' };
-    return { message: `${r.removed.length} backup(s) removed, ${r.prune.freedBytes} bytes freed`, details: { removed: r.removed, freed_bytes: r.prune.freedBytes } };
+    const pg = r.pg_archive;
+    const pgPart = pg.removed_base_backups.length + pg.wal.expired.length > 0 ? `, ${pg.removed_base_backups.length} PostgreSQL base backup(s) and ${pg.wal.expired.length} WAL file(s) expired` : '';
+    return {
+      message: `${r.removed.length} backup(s) removed${pgPart}, ${r.prune.freedBytes} bytes freed`,
+      details: { removed: r.removed, pg_base_backups_removed: pg.removed_base_backups, pg_wal_expired: pg.wal.expired.length, freed_bytes: r.prune.freedBytes },
+    };
   },
 };

@@ -35,9 +35,28 @@ export interface BackupCheck {
   damaged: string[];
 }
 
+/** Stored data named outside the backups' trees (the PostgreSQL archive's records): checked chunk by chunk with them. */
+export interface StoredObject {
+  /** How reports name it, e.g. `pg/wal/000000010000000000000003.json`. */
+  name: string;
+  /** Chunk ids in order. */
+  content: readonly string[];
+  /** Its length, when known: compared with the sum of its chunks' lengths. */
+  size?: number;
+}
+
+export interface ObjectCheck {
+  name: string;
+  ok: boolean;
+  /** Why it failed (the first damaged chunk's reason). */
+  reason?: string;
+}
+
 export interface CheckOptions {
   repo: Repository;
   manifests: readonly Manifest[];
+  /** Also checked, with the same data subset; reported in `objects`. */
+  objects?: readonly StoredObject[];
   data: DataSubset;
   /** Random source for the percent subset (injected for tests). */
   random?: () => number;
@@ -70,6 +89,8 @@ export interface RepositoryCheck {
   damagedFiles: DamagedFile[];
   /** Packs the index names that are not in the repository. */
   missingPacks: string[];
+  /** One per `objects` entry, in order. */
+  objects: ObjectCheck[];
 }
 
 /**
@@ -93,6 +114,20 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   const results: BackupCheck[] = [];
   const treeProblems = new Map<string, string[]>();
 
+  const register = (id: string): void => {
+    if (verdicts.has(id)) return;
+    const loc = repo.index.get(id);
+    if (!loc) verdicts.set(id, { ok: false, reason: 'not in the index' });
+    else if (!packSizes.has(loc.pack)) verdicts.set(id, { ok: false, reason: `pack ${loc.pack.slice(0, 12)} is missing` });
+    else if (loc.frameOffset + loc.frameLength > packSizes.get(loc.pack)!) verdicts.set(id, { ok: false, reason: `pack ${loc.pack.slice(0, 12)} is truncated` });
+    else {
+      verdicts.set(id, { ok: true });
+      let list = byPack.get(loc.pack);
+      if (!list) byPack.set(loc.pack, (list = []));
+      list.push(loc);
+    }
+  };
+
   // Pass 1: structure (trees, index, packs); gather the chunks to read.
   for (const m of opts.manifests) {
     opts.signal?.throwIfAborted();
@@ -100,25 +135,12 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
     treeProblems.set(m.id, problems);
     if (!m.tree) continue;
     try {
-      for await (const { node } of backupEntries(repo, m)) {
-        for (const id of node.content ?? []) {
-          if (verdicts.has(id)) continue;
-          const loc = repo.index.get(id);
-          if (!loc) verdicts.set(id, { ok: false, reason: 'not in the index' });
-          else if (!packSizes.has(loc.pack)) verdicts.set(id, { ok: false, reason: `pack ${loc.pack.slice(0, 12)} is missing` });
-          else if (loc.frameOffset + loc.frameLength > packSizes.get(loc.pack)!) verdicts.set(id, { ok: false, reason: `pack ${loc.pack.slice(0, 12)} is truncated` });
-          else {
-            verdicts.set(id, { ok: true });
-            let list = byPack.get(loc.pack);
-            if (!list) byPack.set(loc.pack, (list = []));
-            list.push(loc);
-          }
-        }
-      }
+      for await (const { node } of backupEntries(repo, m)) for (const id of node.content ?? []) register(id);
     } catch (e) {
       problems.push(isPrismError(e) ? e.message : String(e));
     }
   }
+  for (const o of opts.objects ?? []) for (const id of o.content) register(id);
 
   // Pass 2: data, one pack at a time.
   let packsRead = 0;
@@ -214,10 +236,17 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
     }
     results.push({ id: m.id, ok: steps.every((s) => s.ok), steps, damaged });
   }
+  const objects = (opts.objects ?? []).map((o): ObjectCheck => {
+    const failed = o.content.find((id) => verdicts.get(id)?.ok === false);
+    if (failed) return { name: o.name, ok: false, reason: verdicts.get(failed)!.reason! };
+    const length = o.content.reduce((n, id) => n + (repo.index.get(id)?.blobLength ?? 0), 0);
+    if (o.size !== undefined && length !== o.size) return { name: o.name, ok: false, reason: `its chunks hold ${length} bytes, the record says ${o.size}` };
+    return { name: o.name, ok: true };
+  });
   const damagedChunks = new Map<string, string>();
   for (const [id, v] of verdicts) if (!v.ok) damagedChunks.set(id, v.reason!);
   const missingPacks = repo.index.packNames().filter((p) => !packSizes.has(p));
-  return { backups: results, dataPacks: [...byPack.keys()].sort(), packsRead: chosen, damagedChunks, damagedFiles, missingPacks };
+  return { backups: results, dataPacks: [...byPack.keys()].sort(), packsRead: chosen, damagedChunks, damagedFiles, missingPacks, objects };
 }
 
 /** The packs a `pick` subset names, restricted to those that hold data of the backups. */

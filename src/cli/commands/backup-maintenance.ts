@@ -1,21 +1,14 @@
 import type { Command } from 'commander';
-import type { PruneReport } from '../../app/index.js';
-import { formatBytes, formatDateTime } from '../../core/format.js';
+import { formatDateTime } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { parseDuration } from '../parse-duration.js';
+import { hasPgArchive, renderPgExpire } from '../render-pg-expire.js';
+import { renderPrune } from '../render-prune.js';
 import { runAction } from '../run-action.js';
 
 const lockWait = (v?: string) => (v ? { lockWaitMs: parseDuration('--lock-wait', v) } : {});
-
-function renderPrune(p: PruneReport): string {
-  const verb = p.dry_run ? 'Would free' : 'Freed';
-  return [
-    `Prune${p.dry_run ? ' (dry run)' : ''}: ${p.packs} pack(s); ${p.unusedPacks.length} unused, ${p.repackPacks.length} to repack, ${p.orphanPacks.length} orphaned`,
-    `  ${verb}: ${formatBytes(p.freedBytes)}; unused data kept in packs below the threshold: ${formatBytes(p.keptUnusedBytes)}`,
-  ].join('\n');
-}
 
 function parseMaxUnused(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -46,8 +39,12 @@ export function registerBackupMaintenance(backup: Command): void {
             `    count: ${r.incremental_backups.count}         # ${o.incremental_backups_count}`,
             `    age_days: ${r.incremental_backups.age_days}      # ${o.incremental_backups_age_days}`,
             `  max_total_backups: ${r.max_total_backups}   # ${o.max_total_backups}`,
+            '  pg_base_backups:',
+            `    count: ${r.pg_base_backups.count}          # ${o.pg_base_backups_count}`,
+            `    age_days: ${r.pg_base_backups.age_days}       # ${o.pg_base_backups_age_days}`,
             `# manual backups are kept until deleted by hand; the newest completed full backup is always kept;`,
-            `# failed attempts are dropped after ${p.failed_attempts_days} days`,
+            `# failed attempts are dropped after ${p.failed_attempts_days} days;`,
+            `# archived WAL from the start of the oldest kept PostgreSQL base backup on is kept`,
           ].join('\n'),
         );
       }),
@@ -67,6 +64,7 @@ export function registerBackupMaintenance(backup: Command): void {
         if (removed.length === 0) out('No backup expires under the retention policy.');
         else out(table([opts.dryRun ? 'WOULD REMOVE' : 'REMOVED', 'RULE'], removed.map((d) => [d.id, d.reasons[0]!])));
         out(`${r.decisions.length - removed.length} kept, ${removed.length} ${opts.dryRun ? 'would be removed' : 'removed'}`);
+        if (hasPgArchive(r.pg_archive)) out(renderPgExpire(r.pg_archive));
         out(renderPrune(r.prune));
       }),
     );

@@ -7,6 +7,7 @@ import { runAction } from '../run-action.js';
 import { withInterruptSignal } from '../on-signal.js';
 import { parseDuration } from '../parse-duration.js';
 import { renderBackground } from '../render-background-verify.js';
+import { renderPgArchiveCheck } from '../render-verify-pg.js';
 
 interface Opts {
   all?: boolean;
@@ -51,7 +52,8 @@ export function registerBackupVerify(backup: Command): void {
         if (opts.json) printJson(report);
         else out(render(report, opts.verbose ?? false));
         if (!report.ok) {
-          if (!opts.json) err(`Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: damaged backups are now marked corrupted.\n  Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`);
+          const what = report.backups.some((b) => b.checksum === 'mismatch') || report.damaged_manifests.length > 0 ? 'damaged backups are now marked corrupted' : 'the PostgreSQL archive (WAL, base backups) is damaged';
+          if (!opts.json) err(`Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: ${what}.\n  Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`);
           return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
         }
         return 0;
@@ -76,12 +78,13 @@ async function verifyInBackground(id: string | undefined, opts: Opts): Promise<n
 
 function render(r: VerifyReport, verbose: boolean): string {
   const lines: string[] = r.damaged_manifests.map((d) => `${d.name}: DAMAGED manifest: ${d.message}`);
-  if (r.backups.length === 0 && lines.length === 0) return 'No backups to verify.';
+  if (r.backups.length === 0 && lines.length === 0) lines.push('No backups to verify.');
   for (const b of r.backups) {
     lines.push(`${b.id}: status: ${b.status}, checksum: ${b.checksum}`);
     if (verbose || !b.ok) for (const s of b.steps) lines.push(`  [${s.ok ? 'ok' : 'FAIL'}] ${s.name}: ${s.detail}`);
     for (const f of b.damaged.slice(0, 50)) lines.push(`  damaged: ${f}`);
     if (b.damaged.length > 50) lines.push(`  … ${b.damaged.length - 50} more damaged files (--json lists all)`);
   }
+  if (r.pg_archive) lines.push(...renderPgArchiveCheck(r.pg_archive));
   return lines.join('\n');
 }

@@ -5,6 +5,9 @@ import { formatBytes } from '../../core/format.js';
 import { cliContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { parseDate } from '../parse-date.js';
+import { parseDuration } from '../parse-duration.js';
+import { renderPgExpire } from '../render-pg-expire.js';
+import { renderPrune } from '../render-prune.js';
 import { runAction } from '../run-action.js';
 
 interface RepoFlags {
@@ -72,6 +75,22 @@ export function registerPg(program: Command): void {
       out(`  restore_command = '${r.restore_command}'`);
       for (const w of r.warnings) out(`  Warning: ${w}`);
       out(`Start it: pg_ctl -D ${r.data_dir} start (as the cluster's OS user; check the port in postgresql.conf)`);
+    }),
+  );
+  repoOpt(
+    pg
+      .command('expire')
+      .description('removes the base backups backup.retention_policy.pg_base_backups_* no longer keeps and the WAL no kept base backup needs, then prunes')
+      .option('--dry-run', 'list what would go and why, and what it frees')
+      .option('--no-prune', 'remove the records only; leave their data for a later `prism backup prune`')
+      .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)'),
+  ).action(
+    runAction(async (opts: RepoFlags & { dryRun?: boolean; prune: boolean; lockWait?: string }) => {
+      const { expirePgArchive } = await import('../../app/pg-expire.js');
+      const r = await expirePgArchive(await pgContext(opts), { dryRun: opts.dryRun ?? false, prune: opts.prune, ...(opts.lockWait ? { lockWaitMs: parseDuration('--lock-wait', opts.lockWait) } : {}) });
+      if (opts.json) return printJson(r);
+      out(renderPgExpire(r));
+      if (r.prune) out(renderPrune(r.prune));
     }),
   );
   const wal = pg.command('wal').description('the WAL archive');
