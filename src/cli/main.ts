@@ -21,6 +21,7 @@ import { registerDbList } from './commands/db-list.js';
 import { registerDbRestore } from './commands/db-restore.js';
 import { registerRecover } from './commands/recover.js';
 import { configureImport, registerImport } from './commands/import.js';
+import { registerMysql } from './commands/mysql-commands.js';
 import { registerPg } from './commands/pg-commands.js';
 import { registerDrill } from './commands/drill.js';
 import { reportError } from './output.js';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerRecover(program);
   registerImport(program);
   registerPg(program);
+  registerMysql(program);
   registerDrill(program);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) {
