@@ -5,7 +5,7 @@ import type { DatabaseConfig } from '../config/index.js';
 import { PrismError, isPrismError } from '../errors/index.js';
 import type { Repository } from '../repo/index.js';
 import type { DbTarget } from '../source/db-credentials.js';
-import { BinlogScanner, binlogSequence, checkBinlogName, fetchBinaryLog, serverBinaryLogs, type ServerBinaryLogs } from '../source/mysql-binlog.js';
+import { BinlogScanner, binlogSequence, checkBinlogName, fetchBinaryLog, serverBinaryLogs } from '../source/mysql-binlog.js';
 import { lockRepository, openRepository, type AppContext } from './context.js';
 import { compressionSettings } from './create-backup.js';
 import { configuredTarget } from './db-backup.js';
@@ -48,25 +48,32 @@ export async function archiveBinlogs(ctx: AppContext, o: ArchiveBinlogOptions): 
   const repo = await openRepository(ctx, { create: true });
   const lock = await lockRepository(ctx, repo, 'shared', 'prism mysql archive-binlog', LOCK_WAIT_MS);
   const temp = mkdtempSync(join(tmpdir(), 'prism-binlog-'));
-  const servers = new Map<string, ServerBinaryLogs>();
   const report: ArchiveBinlogReport = { repository: ctx.config.storagePath, databases: [] };
+  // databases on one server share its binary log: it is listed, flushed and read once
+  const servers = new Map<string, Array<{ db: DatabaseConfig; target: DbTarget }>>();
+  for (const db of dbs) {
+    const target = configuredTarget(db);
+    const key = `${target.host}:${target.port}`;
+    servers.set(key, [...(servers.get(key) ?? []), { db, target }]);
+  }
   try {
-    for (const db of dbs) {
-      const target = configuredTarget(db);
-      const key = `${target.host}:${target.port}`;
-      let server = servers.get(key);
-      if (!server) {
-        server = await serverBinaryLogs(target, o.flush ?? false);
-        servers.set(key, server);
+    for (const group of servers.values()) {
+      const server = await serverBinaryLogs(group[0]!.target, o.flush ?? false);
+      const entries = group.map(({ db, target }) => ({ database: db.name, url: target.shown, server_id: server.serverId, binlog_format: server.format, in_use: server.logs.at(-1)?.name ?? null, files: [] as ArchivedBinlog[], warnings: [] as string[] }));
+      report.databases.push(...entries);
+      for (const [i, { db }] of group.entries()) {
+        const purged = purgedBeforeArchived(await listBinlogRecords(repo, db.name), server.logs.map((l) => l.name));
+        if (purged) entries[i]!.warnings.push(purged);
       }
-      const closed = server.logs.slice(0, -1);
-      const entry = { database: db.name, url: target.shown, server_id: server.serverId, binlog_format: server.format, in_use: server.logs.at(-1)?.name ?? null, files: [] as ArchivedBinlog[], warnings: [] as string[] };
-      report.databases.push(entry);
-      const archived = await listBinlogRecords(repo, db.name);
-      const purged = purgedBeforeArchived(archived, server.logs.map((l) => l.name));
-      if (purged) entry.warnings.push(purged);
-      for (const log of closed) {
-        entry.files.push(await archiveOne(ctx, repo, db.name, target, log, server.serverId, o.binlogDir, temp));
+      for (const log of server.logs.slice(0, -1)) {
+        checkBinlogName(log.name);
+        let fetched: Promise<string> | undefined;
+        const source = (): Promise<string> => (fetched ??= o.binlogDir !== undefined ? Promise.resolve(join(resolve(o.binlogDir), log.name)) : fetchBinaryLog(group[0]!.target, log.name, temp));
+        try {
+          for (const [i, { db }] of group.entries()) entries[i]!.files.push(await archiveOne(ctx, repo, db.name, log, server.serverId, source, o.binlogDir));
+        } finally {
+          if (fetched && o.binlogDir === undefined) await fsp.rm(join(temp, log.name), { force: true }).catch(() => {});
+        }
       }
     }
     return report;
@@ -79,14 +86,13 @@ export async function archiveBinlogs(ctx: AppContext, o: ArchiveBinlogOptions): 
   }
 }
 
-async function archiveOne(ctx: AppContext, repo: Repository, database: string, t: DbTarget, log: { name: string; size: number }, serverId: number, binlogDir: string | undefined, temp: string): Promise<ArchivedBinlog> {
-  checkBinlogName(log.name);
+async function archiveOne(ctx: AppContext, repo: Repository, database: string, log: { name: string; size: number }, serverId: number, source: () => Promise<string>, binlogDir: string | undefined): Promise<ArchivedBinlog> {
   const existing = await readBinlogRecord(repo, database, log.name);
   if (existing) {
     if (existing.size !== log.size) throw conflict(database, log.name, `${existing.size} bytes archived, ${log.size} on the server`);
     return { name: log.name, size: existing.size, stored: 'already archived', new_bytes: 0, last_event_at: existing.last_event_at };
   }
-  const path = binlogDir !== undefined ? join(resolve(binlogDir), log.name) : await fetchBinaryLog(t, log.name, temp);
+  const path = await source();
   try {
     const scanner = new BinlogScanner();
     const input = (async function* () {
@@ -123,8 +129,6 @@ async function archiveOne(ctx: AppContext, repo: Repository, database: string, t
       throw new PrismError('MYSQL_BINLOG_FAILED', `${log.name} is not in ${resolve(binlogDir)}; give the server's binary log directory (@@log_bin_basename), or leave out --binlog-dir to read over the network.`, { file: log.name });
     }
     throw e;
-  } finally {
-    if (binlogDir === undefined) await fsp.rm(path, { force: true }).catch(() => {});
   }
 }
 
