@@ -62,6 +62,10 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
   try {
     const { m, rec } = opts.replay ? await replayBackup(repo, { id: opts.id, at: opts.at!, db: opts.db }) : await backupWithDatabase(repo, opts);
     const replay = opts.replay ? await planReplay(repo, m, rec, opts.at!) : undefined;
+    const filtered = ctx.config.backup.databases.find((d) => d.name === rec.name);
+    if (replay && ((filtered?.include_tables?.length ?? 0) > 0 || (filtered?.exclude_tables?.length ?? 0) > 0)) {
+      replay.plan.warnings.push(`${rec.name} is backed up with include_tables/exclude_tables, but the binary log holds every table's events: those of a table left out fail the replay where the table is missing (and the restore is undone), and are replayed on top of its current rows where it exists.`);
+    }
     const tables = selectTables(rec, opts.tables ?? []);
     const target = restoreTargetFor(ctx, rec, opts.targetUrl);
     const plan = rec.type === 'postgres' ? await planPostgres(target, tables) : await planMysql(target, tables);
