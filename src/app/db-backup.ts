@@ -60,6 +60,7 @@ export async function backupDatabases(
       schema: r.schema,
       tables: r.tables.map((t) => ({ name: t.name, object: t.object, rows: t.rows, bytes: t.bytes, sha256: t.sha256, ...(t.columns ? { columns: t.columns } : {}) })),
       ...(r.sequences ? { sequences: r.sequences } : {}),
+      ...(r.binlog ? { binlog: r.binlog } : {}),
     };
     ctx.logger.info(
       { event: 'backup.database.done', database: db.name, url: target.shown, tables: rec.tables.length, rows: rec.tables.reduce((n, t) => n + t.rows, 0), bytes: rec.bytes, new_bytes: rec.new_bytes },

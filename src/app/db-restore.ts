@@ -7,6 +7,7 @@ import { planMysql, restoreMysql } from '../source/mysql-restore.js';
 import { planPostgres, restorePostgres } from '../source/postgres-restore.js';
 import { openRepository, type AppContext } from './context.js';
 import { configuredTarget } from './db-backup.js';
+import { planReplay, replayBackup, runReplay, type ReplayReport } from './db-replay.js';
 import { resolveBackup } from './resolve-backup.js';
 
 export interface DbRestoreOptions {
@@ -20,6 +21,8 @@ export interface DbRestoreOptions {
   confirm: boolean;
   /** Keep a copy of each table before overwriting it (default true). */
   safetyCopies?: boolean;
+  /** MySQL/MariaDB point in time: after the dump, replay the archived binary log up to `at`. */
+  replay?: boolean;
 }
 
 export interface DbRestoreReport {
@@ -32,6 +35,8 @@ export interface DbRestoreReport {
   tables: TableOutcome[];
   /** Every restored table's row count and checksum equal the manifest's. */
   verified: boolean;
+  /** --replay: the binary log replayed on top of the dump (events and last_event_at once done). */
+  replay?: ReplayReport;
   duration_ms: number;
 }
 
@@ -39,21 +44,33 @@ export interface DbRestoreReport {
  * `prism db restore`: a whole database or some tables of a backup into the original database or
  * another. A restore that overwrites tables needs --confirm (after --dry-run); each overwritten
  * table gets a safety copy first; a failure leaves the target as it was; afterwards row counts
- * and checksums are compared with the manifest and reported.
+ * and checksums are compared with the manifest and reported. With --replay (MySQL/MariaDB), the
+ * archived binary log is then replayed from the backup's position up to --at; a failed replay
+ * undoes the whole restore.
  */
 export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): Promise<DbRestoreReport> {
   if (opts.dryRun && opts.confirm) throw new PrismError('INVALID_ARGUMENT', '--dry-run and --confirm exclude each other: preview first, then confirm.');
+  if (opts.replay) {
+    if (!opts.at) throw new PrismError('INVALID_ARGUMENT', '--replay needs --at TIME: the point in time to replay the binary log to.');
+    if ((opts.tables ?? []).length > 0) throw new PrismError('INVALID_ARGUMENT', '--replay restores the whole database: the binary log holds statements that may touch any of its tables, so --table cannot be combined with it.');
+    if (opts.safetyCopies === false) throw new PrismError('INVALID_ARGUMENT', '--replay keeps safety copies: a failed replay is undone from them, so --no-safety-copy cannot be combined with it.');
+  }
   const started = ctx.clock.now().getTime();
   const log = (event: string, fields: Record<string, unknown>): void => ctx.logger.info({ event, ...fields }, event);
   const repo = await openRepository(ctx);
   const lock = await repo.lock('shared', 'prism db restore');
   try {
-    const { m, rec } = await backupWithDatabase(repo, opts);
+    const { m, rec } = opts.replay ? await replayBackup(repo, { id: opts.id, at: opts.at!, db: opts.db }) : await backupWithDatabase(repo, opts);
+    const replay = opts.replay ? await planReplay(repo, m, rec, opts.at!) : undefined;
+    const filtered = ctx.config.backup.databases.find((d) => d.name === rec.name);
+    if (replay && ((filtered?.include_tables?.length ?? 0) > 0 || (filtered?.exclude_tables?.length ?? 0) > 0)) {
+      replay.plan.warnings.push(`${rec.name} is backed up with include_tables/exclude_tables, but the binary log holds every table's events: those of a table left out fail the replay where the table is missing (and the restore is undone), and are replayed on top of its current rows where it exists.`);
+    }
     const tables = selectTables(rec, opts.tables ?? []);
     const target = restoreTargetFor(ctx, rec, opts.targetUrl);
     const plan = rec.type === 'postgres' ? await planPostgres(target, tables) : await planMysql(target, tables);
-    log('db.restore.plan', { backup: m.id, database: rec.name, target: target.shown, tables: plan });
-    const report: DbRestoreReport = { backup: m.id, database: rec.name, type: rec.type, target: target.shown, dry_run: opts.dryRun, plan, tables: [], verified: false, duration_ms: 0 };
+    log('db.restore.plan', { backup: m.id, database: rec.name, target: target.shown, tables: plan, ...(replay ? { replay: replay.plan } : {}) });
+    const report: DbRestoreReport = { backup: m.id, database: rec.name, type: rec.type, target: target.shown, dry_run: opts.dryRun, plan, tables: [], verified: false, ...(replay ? { replay: { ...replay.plan } } : {}), duration_ms: 0 };
     const overwrites = plan.filter((p) => p.action === 'replace');
     if (opts.dryRun) return { ...report, duration_ms: ctx.clock.now().getTime() - started };
     if (overwrites.length > 0 && !opts.confirm) {
@@ -84,8 +101,17 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
       throw e;
     }
     report.verified = report.tables.every((t) => t.ok);
+    if (replay) {
+      try {
+        const done = await runReplay(repo, target, rec, opts.at!, replay.records, report.tables, log);
+        report.replay = { ...replay.plan, events: done.events, last_event_at: done.last_event_at };
+      } catch (e) {
+        ctx.logger.error({ event: 'db.restore.failed', backup: m.id, database: rec.name, target: target.shown, code: (e as PrismError).code, error: (e as Error).message }, 'database restore failed');
+        throw e;
+      }
+    }
     report.duration_ms = ctx.clock.now().getTime() - started;
-    log('db.restore.done', { backup: m.id, database: rec.name, target: target.shown, tables: report.tables, duration_ms: report.duration_ms });
+    log('db.restore.done', { backup: m.id, database: rec.name, target: target.shown, tables: report.tables, ...(report.replay ? { replay: report.replay } : {}), duration_ms: report.duration_ms });
     return report;
   } finally {
     await lock.release();

@@ -4,6 +4,7 @@ import { rootTrees, type Manifest, type Repository } from '../repo/index.js';
 import { executePrune, planPrune, type PrunePlan, type PruneResult } from '../repo/pruner.js';
 import { walkTree } from '../snapshot/tree-walk.js';
 import type { AppContext } from './context.js';
+import { binlogArchiveBlobs } from './mysql-binlog-records.js';
 import { pgArchiveBlobs, type PgRecordNames } from './pg-records.js';
 
 export interface PruneOptions {
@@ -16,10 +17,12 @@ export type PruneReport = (PrunePlan | PruneResult) & { dry_run: boolean; refere
 
 /**
  * Every blob (trees and chunks) the given backups reference, plus everything the PostgreSQL WAL
- * archive and base backups reference (but the records in `pgGone`): what prune must keep.
+ * archive and base backups (but the records in `pgGone`) and the MySQL/MariaDB binary log archive
+ * reference: what prune must keep.
  */
 export async function referencedBlobs(repo: Repository, manifests: readonly Manifest[], pgGone?: PgRecordNames): Promise<Set<string>> {
   const out = await pgArchiveBlobs(repo, pgGone);
+  for (const id of await binlogArchiveBlobs(repo)) out.add(id);
   // a tree already seen (the same directory in another backup) is not read again: memory and
   // time grow with the distinct data, not with the number of backups
   const visit = async (tree: string): Promise<void> => {

@@ -47,6 +47,7 @@ const COMMANDS: readonly Entry[] = [
   { names: ['recover'], load: async () => (await import('./commands/recover.js')).registerRecover },
   { names: ['import'], load: async () => (await import('./commands/import.js')).registerImport },
   { names: ['pg'], load: async () => (await import('./commands/pg-commands.js')).registerPg },
+  { names: ['mysql'], load: async () => (await import('./commands/mysql-commands.js')).registerMysql },
   { names: ['drill'], load: async () => (await import('./commands/drill.js')).registerDrill },
 ];
 

@@ -43,6 +43,15 @@ export async function parseDate(flag: string, text: string, now: Date, edge: 'st
   return r.start.isCertain('hour') ? d : dayEdge(d, edge);
 }
 
+/** A target time: an ISO time with a zone (e.g. 2026-12-01T18:30:00.250Z) is taken exactly; anything else as parseDate reads it (a bare date: its end). */
+export async function parseTargetTime(flag: string, text: string, now: Date): Promise<Date> {
+  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?)$/i.test(text.trim())) {
+    const d = new Date(text.trim().replace(' ', 'T'));
+    if (!Number.isNaN(d.getTime())) return d;
+  }
+  return parseDate(flag, text, now, 'end');
+}
+
 function invalid(flag: string, text: string): PrismError {
   return new PrismError('INVALID_ARGUMENT', `${flag} "${text}" is not a date; use e.g. "7 days ago", "now", "2026-02-07" or "2026-02-07 03:00".`, { flag, value: text });
 }

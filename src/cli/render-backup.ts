@@ -58,7 +58,8 @@ export function renderDatabases(m: Manifest): string[] {
   if (!m.databases || m.databases.length === 0) return lines;
   lines.push('Databases:');
   for (const d of m.databases) {
-    lines.push(`  ${d.name} (${d.type}, ${d.url}, server ${d.server_version}): ${formatCount(d.tables.length)} tables, ${formatBytes(d.bytes)}, dumped in ${formatDuration(d.duration_ms)}`);
+    const binlog = d.binlog ? `, binlog ${d.binlog.file}:${d.binlog.position}${d.binlog.gtid ? ` (GTID ${d.binlog.gtid})` : ''}` : '';
+    lines.push(`  ${d.name} (${d.type}, ${d.url}, server ${d.server_version}${binlog}): ${formatCount(d.tables.length)} tables, ${formatBytes(d.bytes)}, dumped in ${formatDuration(d.duration_ms)}`);
     const width = Math.max(5, ...d.tables.map((t) => t.name.length));
     for (const t of d.tables) lines.push(`    ${t.name.padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(10)}  sha256:${t.sha256.slice(0, 16)}`);
   }

@@ -211,6 +211,24 @@ export const ERROR_CODES = {
     title: 'WAL archive or point-in-time recovery failed',
     fix: 'Check the named segment, base backup or directory: `prism pg wal list` shows what the archive holds, `prism pg basebackup` takes a new base backup; PostgreSQL retries a failed archive_command by itself.',
   },
+  MYSQL_BINLOG_FAILED: {
+    id: 'ERR_PRISM_MYSQL_BINLOG',
+    exitCode: 36,
+    title: 'Binary log archiving failed',
+    fix: 'Check the named binary log file and the server: binary logging on (log_bin), the user granted REPLICATION SLAVE and BINLOG MONITOR (MySQL: REPLICATION CLIENT); `prism mysql binlog list` shows what the archive holds. Running `prism mysql archive-binlog` again is safe.',
+  },
+  BINLOG_POSITION_MISSING: {
+    id: 'ERR_PRISM_BINLOG_POSITION',
+    exitCode: 40,
+    title: 'The backup has no binary log position',
+    fix: 'Point-in-time restore starts from a backup taken while the server had binary logging on: enable log_bin (with binlog_format=ROW) on the MySQL/MariaDB server, take a new backup (`prism backup create`), and archive the binary logs from then on (`prism mysql archive-binlog`).',
+  },
+  BINLOG_GAP: {
+    id: 'ERR_PRISM_BINLOG_GAP',
+    exitCode: 41,
+    title: 'Binary log files missing from the archive',
+    fix: 'The archive lacks the named binary log files: run `prism mysql archive-binlog` (with --flush to close the file in use) while the server still has them, then restore again; or restore to an earlier time the archive covers (`prism mysql binlog list`).',
+  },
   DRILL_FAILED: {
     id: 'ERR_PRISM_DRILL_FAILED',
     exitCode: 28,

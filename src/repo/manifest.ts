@@ -26,6 +26,8 @@ export const dbRecordSchema = v.object({
   tables: v.array(v.object({ ...dbObject.entries, name: str, rows: num, columns: v.optional(v.array(str)) })),
   /** PostgreSQL sequences: value and is_called at the snapshot, and the table column owning them. */
   sequences: v.optional(v.array(v.object({ name: str, value: str, is_called: v.boolean(), table: v.nullable(str) }))),
+  /** MySQL/MariaDB with binary logging on: the binlog position the dump is consistent with (where a point-in-time replay starts). */
+  binlog: v.optional(v.object({ file: str, position: num, gtid: v.optional(str), format: v.optional(str) })),
 });
 
 /** A snapshot manifest: one backup, as `prism backup list|info` shows it. */

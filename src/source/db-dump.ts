@@ -31,6 +31,20 @@ export interface DumpResult {
   schema: Array<DumpedObject & { part: string }>;
   tables: DumpedTable[];
   sequences?: Array<{ name: string; value: string; is_called: boolean; table: string | null }>;
+  /** MySQL/MariaDB with binary logging on: the binlog position the dump is consistent with. */
+  binlog?: BinlogPosition;
+}
+
+/** A place in a MySQL/MariaDB binary log: replaying from here on the dump gives later states. */
+export interface BinlogPosition {
+  /** Binary log file name, e.g. `mysql-bin.000042`. */
+  file: string;
+  /** Byte offset in it: the first event not in the dump. */
+  position: number;
+  /** MariaDB GTID position (gtid_binlog_pos) at the same point, when the server reports one. */
+  gtid?: string;
+  /** binlog_format of the server at the dump (ROW, MIXED, STATEMENT). */
+  format?: string;
 }
 
 export interface TableFilter {

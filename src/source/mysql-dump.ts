@@ -7,10 +7,13 @@ import { mysqlConnectionConfig, runNative, type DbTarget } from './db-credential
 import type { DumpObjectWriter, DumpResult, DumpSink, DumpedTable, TableFilter } from './db-dump.js';
 import { SCHEMA_OBJECT, tableObject, tableSelected } from './db-dump.js';
 import { classifyDbError } from './db-errors.js';
+import { binlogDumpOptions, capturePosition } from './mysql-binlog-position.js';
 
-/** The MariaDB tool if installed, else the MySQL one (`mariadb-dump` / `mysqldump`, `mariadb` / `mysql`). */
-export function mysqlTool(kind: 'dump' | 'client'): string {
-  const [maria, my] = kind === 'dump' ? ['mariadb-dump', 'mysqldump'] : ['mariadb', 'mysql'];
+const TOOLS = { dump: ['mariadb-dump', 'mysqldump'], client: ['mariadb', 'mysql'], binlog: ['mariadb-binlog', 'mysqlbinlog'] } as const;
+
+/** The MariaDB tool if installed, else the MySQL one (`mariadb-dump` / `mysqldump`, `mariadb` / `mysql`, `mariadb-binlog` / `mysqlbinlog`). */
+export function mysqlTool(kind: keyof typeof TOOLS): string {
+  const [maria, my] = TOOLS[kind];
   for (const dir of (process.env['PATH'] ?? '').split(':')) {
     try {
       accessSync(join(dir, maria), constants.X_OK);
@@ -59,15 +62,18 @@ export const MYSQL_DUMP_OPTIONS = [
  * Dumps a MySQL/MariaDB database with mariadb-dump (mysqldump) --single-transaction in one run
  * (one snapshot for all tables), splitting its output as it streams: every `INSERT INTO \`t\``
  * line goes to table t's object, everything else (DDL, routines, triggers) to the schema object.
+ * With binary logging on, the binlog position of the snapshot is recorded too (`--master-data=2`).
  */
 export async function dumpMysql(t: DbTarget, filter: TableFilter, sink: DumpSink): Promise<DumpResult> {
   const c = await myConnect(t);
   let every: string[];
   let serverVersion: string;
+  let binlog: { args: string[]; format?: string };
   try {
     every = await myListTables(c, t.database);
     const [v] = await c.query<mysql.RowDataPacket[]>('SELECT VERSION() AS v');
     serverVersion = String(v[0]!['v']);
+    binlog = await binlogDumpOptions(c, mysqlTool('dump'), serverVersion);
   } catch (e) {
     throw classifyDbError(t, e);
   } finally {
@@ -76,10 +82,11 @@ export async function dumpMysql(t: DbTarget, filter: TableFilter, sink: DumpSink
   const tables = every.filter((n) => tableSelected(n, filter));
   const ignore = every.filter((n) => !tables.includes(n)).map((n) => `--ignore-table=${t.database}.${n}`);
   const schemaWriter = sink.open(SCHEMA_OBJECT);
+  const captured = capturePosition(schemaWriter, binlog.format);
   const dumped = new Map<string, DumpedTable>();
-  await runNative(t, mysqlTool('dump'), [...MYSQL_DUMP_OPTIONS, '--routines', '--triggers', ...ignore, t.database], {
+  await runNative(t, mysqlTool('dump'), [...MYSQL_DUMP_OPTIONS, ...binlog.args, '--routines', '--triggers', ...ignore, t.database], {
     what: 'dumping the database',
-    stdout: (out) => splitMysqlDump(out, schemaWriter, (name) => sink.open(tableObject(name)), (tbl) => void dumped.set(tbl.name, tbl)),
+    stdout: (out) => splitMysqlDump(out, captured.writer, (name) => sink.open(tableObject(name)), (tbl) => void dumped.set(tbl.name, tbl)),
   });
   const schema = [{ part: 'schema', object: SCHEMA_OBJECT, ...(await schemaWriter.close()) }];
   for (const name of tables) {
@@ -87,7 +94,8 @@ export async function dumpMysql(t: DbTarget, filter: TableFilter, sink: DumpSink
     const w = sink.open(tableObject(name)); // an empty table: an empty object
     dumped.set(name, { name, object: tableObject(name), rows: 0, ...(await w.close()) });
   }
-  return { serverVersion, schema, tables: tables.map((n) => dumped.get(n)!) };
+  const position = captured.position();
+  return { serverVersion, schema, tables: tables.map((n) => dumped.get(n)!), ...(position ? { binlog: position } : {}) };
 }
 
 /**

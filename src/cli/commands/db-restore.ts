@@ -5,7 +5,7 @@ import { formatCount, formatDuration } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
 import { out, printJson } from '../output.js';
-import { parseDate } from '../parse-date.js';
+import { parseTargetTime } from '../parse-date.js';
 import { runAction } from '../run-action.js';
 
 interface Opts {
@@ -16,6 +16,7 @@ interface Opts {
   dryRun?: boolean;
   confirm?: boolean;
   safetyCopy: boolean;
+  replay?: boolean;
   json?: boolean;
 }
 
@@ -24,11 +25,12 @@ const collect = (v: string, prev: string[]) => [...prev, v];
 export function registerDbRestore(db: Command): void {
   db.command('restore')
     .description('restore a database, or some of its tables, from a backup (one transaction where the engine allows; checked against the manifest)')
-    .argument('[backup-id]', 'the backup to restore from (or --at TIME)')
+    .argument('[backup-id]', 'the backup to restore from (or --at TIME; with --replay both may be given)')
     .requiredOption('--db <name>', 'the database, as named in backup.databases')
     .option('--table <name>', 'restore only this table (schema.table or table; repeatable)', collect, [])
     .option('--target-url <url>', 'restore into this database instead (e.g. a scratch database)')
-    .option('--at <time>', 'the latest completed backup of the database at or before TIME')
+    .option('--at <time>', 'the latest completed backup of the database at or before TIME (with --replay: the database as it was at TIME)')
+    .option('--replay', 'MySQL/MariaDB point in time: after the latest backup that finished before --at, replay the archived binary log up to --at')
     .option('--dry-run', 'show which tables would be created or overwritten; change nothing')
     .option('--confirm', 'do it (required when tables would be overwritten)')
     .option('--no-safety-copy', 'do not keep a _prism_safety_… copy of overwritten tables')
@@ -36,8 +38,9 @@ export function registerDbRestore(db: Command): void {
     .action(
       runAction(async (id: string | undefined, opts: Opts) => {
         if (id === undefined && opts.at === undefined) throw new PrismError('INVALID_ARGUMENT', 'Name the backup to restore from (`prism backup list`), or give --at TIME.');
-        if (id !== undefined && opts.at !== undefined) throw new PrismError('INVALID_ARGUMENT', 'Give either a backup id or --at, not both.');
-        const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
+        if (id !== undefined && opts.at !== undefined && !opts.replay) throw new PrismError('INVALID_ARGUMENT', 'Give either a backup id or --at, not both (both only with --replay: replay from that backup to --at).');
+        if (opts.replay && opts.at === undefined) throw new PrismError('INVALID_ARGUMENT', '--replay needs --at TIME: the point in time to replay the binary log to.');
+        const at = opts.at !== undefined ? await parseTargetTime('--at', opts.at, systemClock.now()) : undefined;
         const { restoreDatabase } = await import('../../app/db-restore.js');
         const r = await restoreDatabase(await cliContext('backup-restore.log'), {
           id,
@@ -48,6 +51,7 @@ export function registerDbRestore(db: Command): void {
           dryRun: opts.dryRun ?? false,
           confirm: opts.confirm ?? false,
           safetyCopies: opts.safetyCopy,
+          replay: opts.replay ?? false,
         });
         if (opts.json) printJson(r);
         else out(render(r));
@@ -62,6 +66,8 @@ function render(r: DbRestoreReport): string {
     for (const p of r.plan) {
       lines.push(`  ${p.action === 'replace' ? '~ overwrite' : '+ create   '} ${p.name}: ${formatCount(p.backup_rows)} rows from the backup${p.current_rows !== null ? ` (now ${formatCount(p.current_rows)} rows; a safety copy is kept)` : ''}`);
     }
+    if (r.replay) lines.push(`  then replay the binary log from ${r.replay.from.file}:${r.replay.from.position} (${r.replay.files.join(', ')}), events before ${r.replay.stop_datetime} UTC`);
+    for (const w of r.replay?.warnings ?? []) lines.push(`  Warning: ${w}`);
     lines.push(r.plan.some((p) => p.action === 'replace') ? 'Nothing was changed. Run with --confirm to restore.' : 'Nothing was changed. Run without --dry-run to restore.');
     return lines.join('\n');
   }
@@ -69,6 +75,10 @@ function render(r: DbRestoreReport): string {
     lines.push(`  ${t.ok ? 'OK ' : 'BAD'} ${t.name}: ${formatCount(t.rows_restored)} rows (backup ${formatCount(t.rows_expected)}), checksum ${t.sha256_restored === t.sha256_expected ? 'matches' : 'DIFFERS'}${t.action === 'create' ? ', created' : ''}${t.safety_copy ? `, safety copy ${t.safety_copy}` : ''}`);
   }
   lines.push(`  Verified:  ${r.verified ? 'row counts and checksums match the backup' : 'MISMATCH'}`);
+  if (r.replay) {
+    lines.push(`  Replayed:  ${formatCount(r.replay.events ?? 0)} events of the binary log from ${r.replay.from.file}:${r.replay.from.position} (${r.replay.files.length} file(s)), up to ${r.replay.stop_datetime} UTC${r.replay.last_event_at ? `; the last at ${r.replay.last_event_at}` : ''}`);
+    for (const w of r.replay.warnings) lines.push(`  Warning:   ${w}`);
+  }
   lines.push(`  Duration:  ${formatDuration(r.duration_ms)}`);
   if (r.tables.some((t) => t.safety_copy)) lines.push('Drop the safety copies when the restored data is confirmed.');
   return lines.join('\n');

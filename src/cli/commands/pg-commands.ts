@@ -4,7 +4,7 @@ import type { AppContext } from '../../app/index.js';
 import { formatBytes } from '../../core/format.js';
 import { cliContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
-import { parseDate } from '../parse-date.js';
+import { parseTargetTime } from '../parse-date.js';
 import { parseDuration } from '../parse-duration.js';
 import { renderPgExpire } from '../render-pg-expire.js';
 import { renderPrune } from '../render-prune.js';
@@ -19,15 +19,6 @@ interface RepoFlags {
 async function pgContext(opts: RepoFlags): Promise<AppContext> {
   const ctx = await cliContext('pg.log');
   return opts.repo ? { ...ctx, config: { ...ctx.config, storagePath: resolve(opts.repo) } } : ctx;
-}
-
-/** An ISO time with a zone (e.g. 2026-12-01T18:30:00.250Z) is taken exactly; anything else as `backup list --from` reads it. */
-async function parseTime(text: string): Promise<Date> {
-  if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}(:?\d{2})?)$/i.test(text.trim())) {
-    const d = new Date(text.trim().replace(' ', 'T'));
-    if (!Number.isNaN(d.getTime())) return d;
-  }
-  return parseDate('--at', text, new Date(), 'end');
 }
 
 /** `prism pg …`: WAL archiving, base backups and point-in-time recovery for PostgreSQL. */
@@ -65,7 +56,7 @@ export function registerPg(program: Command): void {
       .requiredOption('--data-dir <dir>', 'an empty or new directory'),
   ).action(
     runAction(async (opts: RepoFlags & { at: string; dataDir: string }) => {
-      const at = await parseTime(opts.at);
+      const at = await parseTargetTime('--at', opts.at, new Date());
       const { restorePointInTime, shellQuote } = await import('../../app/pg-restore.js');
       const prismCommand = `${shellQuote(process.execPath)} ${shellQuote(resolve(process.argv[1] ?? 'prism'))}`;
       const r = await restorePointInTime(await pgContext(opts), { at, dataDir: opts.dataDir, prismCommand });

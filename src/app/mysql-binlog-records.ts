@@ -1,0 +1,71 @@
+import * as v from 'valibot';
+import { ObjectNotFoundError } from '../backend/backend.js';
+import { PrismError } from '../errors/index.js';
+import type { Repository } from '../repo/index.js';
+import { binlogSequence } from '../source/mysql-binlog.js';
+
+/**
+ * MySQL/MariaDB binary log archive records, next to the PostgreSQL ones:
+ * `mysql/binlog/<database>/<file name>.json` per archived file, `<database>` being the name in
+ * backup.databases (the name `prism db restore --db` takes). Each names its content as chunk ids
+ * in the shared packs; prune keeps what they reference.
+ */
+export const binlogRecordSchema = v.object({
+  format: v.literal(1),
+  database: v.string(),
+  name: v.string(),
+  size: v.number(),
+  sha256: v.string(),
+  content: v.array(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/))),
+  /** Time of the file's first event (its Format_description: when the server opened it). */
+  first_event_at: v.string(),
+  /** Time of its last event (the Rotate or Stop event: when the server closed it). */
+  last_event_at: v.string(),
+  server_id: v.number(),
+  archived_at: v.string(),
+});
+export type BinlogRecord = v.InferOutput<typeof binlogRecordSchema>;
+
+const PREFIX = 'mysql/binlog';
+const recordName = (db: string, file: string) => `${PREFIX}/${encodeURIComponent(db)}/${file}.json`;
+
+function parse(raw: Buffer, name: string): BinlogRecord {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new PrismError('REPO_CORRUPT', `${name} is not valid JSON.`, { object: name });
+  }
+  const r = v.safeParse(binlogRecordSchema, json);
+  if (!r.success) throw new PrismError('REPO_CORRUPT', `${name} is damaged: ${v.getDotPath(r.issues[0]) ?? '(root)'}: ${r.issues[0].message}.`, { object: name });
+  return r.output;
+}
+
+export async function readBinlogRecord(repo: Repository, db: string, file: string): Promise<BinlogRecord | undefined> {
+  const name = recordName(db, file);
+  try {
+    return parse(await repo.backend.get(name), name);
+  } catch (e) {
+    if (e instanceof ObjectNotFoundError) return undefined;
+    throw e;
+  }
+}
+
+/** Writes the record unless one exists (then false: archiving never replaces a stored file). */
+export function putBinlogRecord(repo: Repository, r: BinlogRecord): Promise<boolean> {
+  return repo.backend.putIfAbsent(recordName(r.database, r.name), Buffer.from(JSON.stringify(r) + '\n'));
+}
+
+/** The archived files of one database (or of all), in binary log order. */
+export async function listBinlogRecords(repo: Repository, db?: string): Promise<BinlogRecord[]> {
+  const out: BinlogRecord[] = [];
+  for (const n of await repo.backend.list(db === undefined ? PREFIX : `${PREFIX}/${encodeURIComponent(db)}`)) if (n.endsWith('.json')) out.push(parse(await repo.backend.get(n), n));
+  return out.sort((a, b) => (a.database !== b.database ? (a.database < b.database ? -1 : 1) : binlogSequence(a.name).seq - binlogSequence(b.name).seq || (a.name < b.name ? -1 : 1)));
+}
+
+/** Every chunk the binary log archive references (a damaged record stops the caller). */
+export async function binlogArchiveBlobs(repo: Repository): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const r of await listBinlogRecords(repo)) for (const id of r.content) out.add(id);
+  return out;
+}

@@ -1,0 +1,58 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { AppContext } from '../../app/index.js';
+import { formatBytes } from '../../core/format.js';
+import { cliContext } from '../context.js';
+import { out, printJson, table } from '../output.js';
+import { runAction } from '../run-action.js';
+
+interface Flags {
+  db?: string;
+  repo?: string;
+  json?: boolean;
+}
+
+/** The context, with --repo PATH overriding PRISM_BACKUP_PATH / backup.storage_path. */
+async function mysqlContext(opts: Flags): Promise<AppContext> {
+  const ctx = await cliContext('mysql.log');
+  return opts.repo ? { ...ctx, config: { ...ctx.config, storagePath: resolve(opts.repo) } } : ctx;
+}
+
+/** `prism mysql …`: the binary log archive for MySQL/MariaDB point-in-time restores (`prism db restore --at TIME --replay`). */
+export function registerMysql(program: Command): void {
+  const mysql = program.command('mysql').description('MySQL/MariaDB binary log archive for point-in-time restores');
+  const common = (c: Command) =>
+    c.option('--repo <path>', 'the repository (default: PRISM_BACKUP_PATH or backup.storage_path)').option('--json', 'print as JSON');
+
+  common(
+    mysql
+      .command('archive-binlog')
+      .description('copies the closed binary log files of the server into the repository (idempotent: run it from cron or a timer)')
+      .option('--db <name>', 'a MySQL/MariaDB database of backup.databases (default: all of them)')
+      .option('--flush', 'FLUSH BINARY LOGS first, so the file in use is closed and archived too (needs RELOAD)')
+      .option('--binlog-dir <dir>', "read the files from the server's binary log directory instead of over the network"),
+  ).action(
+    runAction(async (opts: Flags & { flush?: boolean; binlogDir?: string }) => {
+      const { archiveBinlogs } = await import('../../app/mysql-archive-binlog.js');
+      const r = await archiveBinlogs(await mysqlContext(opts), { db: opts.db, flush: opts.flush ?? false, binlogDir: opts.binlogDir });
+      if (opts.json) return printJson(r);
+      for (const d of r.databases) {
+        const fresh = d.files.filter((f) => f.stored === 'new');
+        out(`${d.database} (${d.url}, server id ${d.server_id}, binlog_format ${d.binlog_format}): ${fresh.length} file(s) archived, ${d.files.length - fresh.length} already archived; in use: ${d.in_use ?? '-'}`);
+        for (const f of fresh) out(`  + ${f.name}  ${formatBytes(f.size)} (${formatBytes(f.new_bytes)} new), last event ${f.last_event_at}`);
+        for (const w of d.warnings) out(`  Warning: ${w}`);
+      }
+    }),
+  );
+  const binlog = mysql.command('binlog').description('the binary log archive');
+  common(binlog.command('list').description('archived binary log files').option('--db <name>', 'only this database')).action(
+    runAction(async (opts: Flags) => {
+      const { listBinlogs } = await import('../../app/mysql-archive-binlog.js');
+      const r = await listBinlogs(await mysqlContext(opts), opts.db);
+      if (opts.json) return printJson(r);
+      out(`Repository: ${r.repository}`);
+      out(`Binary log files: ${r.files.length}`);
+      if (r.files.length > 0) out(table(['database', 'name', 'size', 'first event', 'last event', 'archived'], r.files.map((f) => [f.database, f.name, formatBytes(f.size), f.first_event_at, f.last_event_at, f.archived_at])));
+    }),
+  );
+}

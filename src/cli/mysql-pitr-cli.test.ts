@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { DbRecord, Manifest } from '../repo/index.js';
+import { mariadb as sharedSql, mysqlScratchDb, type ScratchDb } from '../testing/databases.js';
+import { json, prism, sandbox, type Sandbox } from '../testing/fixtures.js';
+
+const MARIADBD = '/usr/sbin/mariadbd';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+interface RestoreReport {
+  backup: string;
+  verified: boolean;
+  plan: Array<{ name: string; action: string }>;
+  replay: { from: { file: string; position: number }; files: string[]; stop_datetime: string; events?: number; last_event_at?: string | null; warnings: string[] };
+}
+
+interface ArchiveReport {
+  databases: Array<{ database: string; in_use: string; files: Array<{ name: string; stored: string; last_event_at: string }>; warnings: string[] }>;
+}
+
+describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
+  let root = '';
+  let port = 0;
+  let server: ChildProcess | undefined;
+  let sb: Sandbox;
+  const scratch: ScratchDb[] = [];
+  /** SQL on the throwaway server; tab-separated rows. */
+  const sql = (text: string, db = ''): string => {
+    const r = spawnSync('mariadb', ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', '--batch', '--skip-column-names', ...(db ? [db] : [])], { input: text, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`mariadb: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  const rows = (db: string) => sql('SELECT id, note FROM t ORDER BY id', db).split('\n').filter(Boolean).map((l) => l.split('\t'));
+  const serverNow = () => Number(sql('SELECT UNIX_TIMESTAMP(NOW(6))')) * 1000;
+  const gtidSeq = () => Number(sql('SELECT @@gtid_binlog_pos').split('-').pop());
+  const run = (args: string[]) => prism(args, sb.env);
+  const url = (db: string) => `mysql://root@127.0.0.1:${port}/${db}`;
+
+  before(async () => {
+    root = mkdtempSync(join(tmpdir(), 'prism-binlog-'));
+    port = await freePort();
+    const data = join(root, 'data');
+    const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+    const small = ['--innodb-log-file-size=4M', '--innodb-buffer-pool-size=32M'];
+    const init = spawnSync('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot, ...small], { encoding: 'utf8' });
+    assert.equal(init.status, 0, init.stderr + init.stdout);
+    server = spawn(
+      MARIADBD,
+      ['--no-defaults', `--datadir=${data}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(root, 'sock')}`, `--pid-file=${join(root, 'pid')}`, `--log-error=${join(root, 'error.log')}`,
+        `--log-bin=${join(data, 'bin')}`, '--server-id=1', '--binlog-format=ROW', '--skip-name-resolve', '--innodb-flush-log-at-trx-commit=2', ...asRoot, ...small],
+      { stdio: 'ignore' },
+    );
+    for (let i = 0; ; i++) {
+      if (spawnSync('mariadb-admin', ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', 'ping'], { encoding: 'utf8' }).status === 0) break;
+      if (i > 300 || server.exitCode !== null) throw new Error(`the throwaway MariaDB did not start (see ${join(root, 'error.log')})`);
+      await sleep(100);
+    }
+    sb = sandbox();
+    mkdirSync(join(sb.home, 'config'), { recursive: true });
+    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'shop', type: 'mysql', url: url('shop') }] } }));
+  });
+
+  after(async () => {
+    if (server && server.exitCode === null) {
+      const exited = new Promise((r) => server!.once('exit', r));
+      server.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 30_000)))]);
+      clearTimeout(timer);
+      if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+    }
+    for (const d of scratch) d.drop();
+    sb?.cleanup();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  let backup: Manifest;
+  let target: Date;
+  let late: Date;
+
+  it('records the binlog position with the dump, archives the log idempotently, and replays exactly the rows up to a time between t2 and t3', async () => {
+    sql("CREATE DATABASE shop; CREATE TABLE shop.t (id int PRIMARY KEY, note varchar(20)); INSERT INTO shop.t VALUES (0, 'base');");
+    const made = run(['backup', 'create', '--json']);
+    assert.equal(made.code, 0, made.stderr + made.stdout);
+    backup = json<Manifest>(made);
+    const rec = backup.databases!.find((d) => d.name === 'shop')!;
+    assert.match(rec.binlog!.file, /^bin\.\d{6}$/);
+    assert.ok(rec.binlog!.position > 4);
+    assert.match(rec.binlog!.gtid!, /^0-1-\d+$/);
+    assert.equal(rec.binlog!.format, 'ROW');
+    assert.deepEqual(rec.tables.map((t) => t.name), ['t']);
+
+    await sleep(1100);
+    sql("INSERT INTO t VALUES (1, 't1')", 'shop');
+    const mid = run(['mysql', 'archive-binlog', '--flush', '--json']); // a timer's run between the writes
+    assert.equal(mid.code, 0, mid.stderr + mid.stdout);
+    await sleep(1100);
+    sql("INSERT INTO t VALUES (2, 't2')", 'shop');
+    // the target: the next whole second after t2 (binary log times have whole seconds); t3 comes after it
+    target = new Date(Math.floor(serverNow() / 1000) * 1000 + 1000);
+    while (serverNow() < target.getTime() + 100) await sleep(50);
+    await sleep(1100);
+    sql("INSERT INTO t VALUES (3, 't3')", 'shop');
+    sql("ALTER TABLE shop.t COMMENT 'names its database'; INSERT INTO t VALUES (4, 't4')", 'shop');
+    await sleep(1100);
+
+    const plain = json<ArchiveReport>(run(['mysql', 'archive-binlog', '--json']));
+    const inUse = plain.databases[0]!.in_use;
+    assert.ok(!plain.databases[0]!.files.some((f) => f.name === inUse), 'the file in use is not archived');
+    const flushed = run(['mysql', 'archive-binlog', '--db', 'shop', '--flush', '--json']);
+    assert.equal(flushed.code, 0, flushed.stderr + flushed.stdout);
+    const report = json<ArchiveReport>(flushed);
+    const files = report.databases[0]!.files;
+    assert.ok(files.some((f) => f.name === inUse && f.stored === 'new'), `${inUse} archived once closed`);
+    assert.deepEqual(report.databases[0]!.warnings, []);
+    late = new Date(files.at(-1)!.last_event_at); // when the last archived file was closed: after t4
+
+    // idempotent: nothing new is stored, no pack written
+    const packs = () => readdirSync(join(sb.repo, 'data'), { recursive: true }).length;
+    const before = packs();
+    const again = json<ArchiveReport>(run(['mysql', 'archive-binlog', '--json']));
+    assert.ok(again.databases[0]!.files.every((f) => f.stored === 'already archived'));
+    assert.equal(packs(), before);
+    const list = json<{ files: Array<{ database: string; name: string }> }>(run(['mysql', 'binlog', 'list', '--json']));
+    assert.deepEqual(list.files.map((f) => f.name), files.map((f) => f.name));
+    // prune keeps what the archive references
+    const pruned = run(['backup', 'prune', '--json']);
+    assert.equal(pruned.code, 0, pruned.stderr + pruned.stdout);
+    assert.deepEqual(json<{ unusedPacks: string[] }>(pruned).unusedPacks, []);
+
+    // the database is lost; the operator creates it empty again
+    sql('DROP DATABASE shop; CREATE DATABASE shop;');
+    const dry = run(['db', 'restore', '--db', 'shop', '--at', target.toISOString(), '--replay', '--dry-run', '--json']);
+    assert.equal(dry.code, 0, dry.stderr + dry.stdout);
+    const plan = json<RestoreReport>(dry);
+    assert.equal(plan.backup, backup.id);
+    assert.deepEqual(plan.plan.map((p) => [p.name, p.action]), [['t', 'create']]);
+    assert.equal(plan.replay.from.file, rec.binlog!.file);
+    assert.ok(plan.replay.files.length >= 2, `replays across the mid-way flush: ${plan.replay.files.join(', ')}`);
+    assert.equal(plan.replay.stop_datetime, target.toISOString().slice(0, 19).replace('T', ' '));
+    assert.equal(sql('SHOW TABLES', 'shop'), '');
+
+    const gtidBefore = gtidSeq();
+    const restored = run(['db', 'restore', '--db', 'shop', '--at', target.toISOString(), '--replay', '--json']);
+    assert.equal(restored.code, 0, restored.stderr + restored.stdout);
+    const done = json<RestoreReport>(restored);
+    assert.equal(done.verified, true);
+    assert.equal(done.replay.events, 2);
+    assert.deepEqual(done.replay.warnings, []);
+    assert.deepEqual(rows('shop'), [['0', 'base'], ['1', 't1'], ['2', 't2']]);
+    assert.ok(gtidSeq() > gtidBefore, 'replayed transactions get new GTIDs; the server position does not go back');
+    const text = run(['db', 'restore', '--db', 'shop', '--at', target.toISOString(), '--replay', '--dry-run']);
+    assert.match(text.stdout, /~ overwrite t: 1 rows from the backup \(now 3 rows; a safety copy is kept\)\n {2}then replay the binary log from bin\.\d+:\d+ \(bin\.\d+, bin\.\d+/);
+  });
+
+  it('stops before statements it must not replay and undoes the whole restore', async () => {
+    // into a database of another name, a statement naming `shop` would change shop: refused mid-way, after t1…t3
+    const into = 'scratch_target';
+    sql(`CREATE DATABASE ${into}`);
+    const failed = run(['db', 'restore', '--db', 'shop', '--at', late.toISOString(), '--replay', '--target-url', url(into)]);
+    assert.equal(failed.code, 33, failed.stderr + failed.stdout);
+    assert.match(failed.stderr, /ERR_PRISM_DB_RESTORE.*the restore was undone, the tables are as they were: The binary log holds `ALTER TABLE shop\.t COMMENT .*which names database shop itself/);
+    assert.equal(sql('SHOW TABLES', into), '', 'the table the restore created and the replay filled is gone again');
+
+    // in place, past the DROP DATABASE of the disaster: refused before it runs, and the tables are as they were
+    await sleep(1100);
+    sql("INSERT INTO t VALUES (9, 'after')", 'shop');
+    await sleep(1100);
+    const flushed = json<ArchiveReport>(run(['mysql', 'archive-binlog', '--flush', '--json']));
+    await sleep(1100);
+    assert.equal(flushed.databases[0]!.warnings.length, 0);
+    const refused = run(['db', 'restore', '--db', 'shop', '--at', new Date().toISOString(), '--replay', '--confirm']);
+    assert.equal(refused.code, 41, refused.stderr); // the file in use holds the last second: not archived yet
+    const end = new Date(flushed.databases[0]!.files.at(-1)!.last_event_at);
+    const ddl = run(['db', 'restore', '--db', 'shop', '--at', end.toISOString(), '--replay', '--confirm']);
+    assert.equal(ddl.code, 33, ddl.stderr + ddl.stdout);
+    assert.match(ddl.stderr, /`DROP DATABASE shop` \(at .*\) before the target time: statements that create, drop or alter a database are not replayed/);
+    assert.deepEqual(rows('shop'), [['0', 'base'], ['1', 't1'], ['2', 't2'], ['9', 'after']]);
+    assert.equal(sql('SHOW TABLES', 'shop'), 't', 'the safety copy is dropped again');
+  });
+
+  it('names the gap when an archived file is missing, and refuses arguments that cannot work', () => {
+    const dir = join(sb.repo, 'mysql', 'binlog', 'shop');
+    const names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    const start = backup.databases![0]!.binlog!.file;
+    const next = names[names.indexOf(`${start}.json`) + 1]!;
+    renameSync(join(dir, next), join(root, next));
+    try {
+      const gap = run(['db', 'restore', '--db', 'shop', '--at', target.toISOString(), '--replay', '--dry-run']);
+      assert.equal(gap.code, 41, gap.stderr);
+      assert.match(gap.stderr, new RegExp(`ERR_PRISM_BINLOG_GAP.*has a gap: ${next.replace('.json', '').replace('.', '\\.')} .*is missing`));
+    } finally {
+      renameSync(join(root, next), join(dir, next));
+    }
+    renameSync(join(dir, `${start}.json`), join(root, 'start.json'));
+    try {
+      const lacks = run(['db', 'restore', '--db', 'shop', '--at', target.toISOString(), '--replay', '--dry-run']);
+      assert.equal(lacks.code, 41);
+      assert.match(lacks.stderr, new RegExp(`lacks ${start.replace('.', '\\.')}, which holds backup ${backup.id}'s position`));
+    } finally {
+      renameSync(join(root, 'start.json'), join(dir, `${start}.json`));
+    }
+    const tooEarly = run(['db', 'restore', '--db', 'shop', '--at', '2001-01-01T00:00:00Z', '--replay']);
+    assert.equal(tooEarly.code, 4, tooEarly.stderr);
+    assert.equal(run(['db', 'restore', '--db', 'shop', '--replay']).code, 2);
+    assert.match(run(['db', 'restore', '--db', 'shop', '--at', target.toISOString(), '--replay', '--table', 't']).stderr, /--table cannot be combined/);
+    assert.equal(run(['db', 'restore', backup.id, '--db', 'shop', '--at', '2001-01-01T00:00:00Z', '--replay']).code, 2);
+    assert.equal(run(['mysql', 'archive-binlog', '--db', 'nope']).code, 2);
+    const purged = run(['mysql', 'archive-binlog', '--binlog-dir', join(root, 'nowhere'), '--flush']);
+    assert.equal(purged.code, 36, purged.stderr);
+    assert.match(purged.stderr, /ERR_PRISM_MYSQL_BINLOG.*is not in .*nowhere/);
+  });
+
+  it('without binary logging the dump is as before, and a replay says to enable log_bin', () => {
+    if (sharedSql('test', 'SELECT @@log_bin').trim() !== '0') return; // the shared server logs: nothing to check here
+    const db = mysqlScratchDb();
+    scratch.push(db);
+    db.sql("CREATE TABLE t (id int PRIMARY KEY, note varchar(20)); INSERT INTO t VALUES (1, 'x');");
+    const other = sandbox();
+    try {
+      writeFileSync(join(other.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'plain', type: 'mysql', url: db.url }] } }));
+      const m = json<Manifest>(prism(['backup', 'create', '--json'], other.env));
+      const rec: DbRecord = m.databases![0]!;
+      assert.equal(rec.binlog, undefined);
+      const r = prism(['db', 'restore', '--db', 'plain', '--at', new Date(Date.now() + 1000).toISOString(), '--replay', '--dry-run'], other.env);
+      assert.equal(r.code, 40, r.stderr);
+      assert.match(r.stderr, /ERR_PRISM_BINLOG_POSITION.*records no binary log position: binary logging \(log_bin\) was off.*Enable log_bin/);
+      const a = prism(['mysql', 'archive-binlog'], other.env);
+      assert.equal(a.code, 36);
+      assert.match(a.stderr, /Binary logging is off/);
+    } finally {
+      other.cleanup();
+    }
+  });
+});
