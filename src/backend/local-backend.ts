@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, writeSync }
 import { hostname } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { ObjectNotFoundError, type AtomicWrite, type Backend, type UnfinishedScope } from './backend.js';
+import { processAlive } from '../core/process-alive.js';
 
 const TEMP_PREFIX = '.tmp-';
 /** This host, in temporary names (a repository on a shared file system sees several hosts' pids). */
@@ -21,15 +22,6 @@ function removableAsOwn(name: string): boolean {
   if (!m || m[1] !== HOST_TAG) return false;
   const pid = Number(m[2]);
   return pid === process.pid || !processAlive(pid);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Objects as files under a root directory; atomic writes by temp file + fsync + rename. */

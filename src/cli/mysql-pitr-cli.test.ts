@@ -1,27 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DbRecord, Manifest } from '../repo/index.js';
 import { mariadb as sharedSql, mysqlScratchDb, type ScratchDb } from '../testing/databases.js';
 import { json, prism, sandbox, type Sandbox } from '../testing/fixtures.js';
+import { freePort } from '../testing/free-port.js';
 
 const MARIADBD = '/usr/sbin/mariadbd';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface RestoreReport {
   backup: string;

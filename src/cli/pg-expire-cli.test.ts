@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,8 +7,8 @@ import type { PgExpireReport, PruneReport, VerifyReport } from '../app/index.js'
 import { LocalBackend } from '../backend/index.js';
 import { FixedClock } from '../core/clock.js';
 import { Repository } from '../repo/index.js';
-import { PRISM_BIN, json, prism } from '../testing/fixtures.js';
-import { asPostgres, freePort, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
+import { json, prism } from '../testing/fixtures.js';
+import { asPostgres, freePort, startArchivingCluster, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
 
 interface WalList {
   base_backups: Array<{ id: string; start_wal: string; finished_at: string }>;
@@ -43,16 +43,8 @@ describe('PITR retention on a real cluster: two base backups, the older expired,
   });
 
   it('expires the older base backup and the WAL before the newer one, prunes their data, verifies clean and still recovers', async () => {
-    const data = join(root, 'data');
-    assert.equal(asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-N']).code, 0);
+    const data = startArchivingCluster(root, port, env);
     clusters.push(data);
-    const archive = `'${process.execPath}' '${PRISM_BIN}' pg archive-wal %p --repo '${join(root, 'repo')}'`;
-    appendFileSync(
-      join(data, 'postgresql.conf'),
-      `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\narchive_mode = on\narchive_command = '${archive.replace(/'/g, "''")}'\n`,
-    );
-    const start = asPostgres('pg_ctl', ['-D', data, '-l', join(root, 'data.log'), '-w', 'start'], env);
-    assert.equal(start.code, 0, start.stderr + readLog(join(root, 'data.log')));
     const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
 
     const first = run(['pg', 'basebackup', '--url', url, '--json']);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { PRISM_BIN, json, prism } from '../testing/fixtures.js';
-import { asPostgres, freePort, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
+import { json, prism } from '../testing/fixtures.js';
+import { asPostgres, freePort, startArchivingCluster, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
 
 describe('PostgreSQL point-in-time recovery through the repository', () => {
   let root = '';
@@ -26,17 +26,8 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
   });
 
   it('archives WAL, takes a base backup, and recovers exactly the rows up to a time between two commits', async () => {
-    const data = join(root, 'data');
-    const init = asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-N']);
-    assert.equal(init.code, 0, init.stderr);
+    const data = startArchivingCluster(root, port, env);
     clusters.push(data);
-    const archive = `'${process.execPath}' '${PRISM_BIN}' pg archive-wal %p --repo '${join(root, 'repo')}'`;
-    appendFileSync(
-      join(data, 'postgresql.conf'),
-      `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\narchive_mode = on\narchive_command = '${archive.replace(/'/g, "''")}'\n`,
-    );
-    const start = asPostgres('pg_ctl', ['-D', data, '-l', join(root, 'data.log'), '-w', 'start'], env);
-    assert.equal(start.code, 0, start.stderr + readLog(join(root, 'data.log')));
 
     const base = run(['pg', 'basebackup', '--url', `postgres://postgres@127.0.0.1:${port}/postgres`, '--json']);
     assert.equal(base.code, 0, base.stderr + base.stdout);

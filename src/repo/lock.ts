@@ -4,6 +4,7 @@ import type { Backend } from '../backend/backend.js';
 import type { Clock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
 import { lockName } from './layout.js';
+import { processAlive } from '../core/process-alive.js';
 
 /**
  * Repository locks.
@@ -176,15 +177,6 @@ export function isStale(lock: LockInfo, clock: Clock): boolean {
   // this host (the pid may have been reused by an unrelated process).
   if (!Number.isFinite(age) || age > LOCK_STALE_MS) return true;
   return lock.host === hostname() && !processAlive(lock.pid);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** True while a live process holds the backup lock (so a `running` manifest is really running). */

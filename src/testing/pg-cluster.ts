@@ -1,10 +1,11 @@
 /** A throwaway PostgreSQL cluster for the point-in-time tests: initdb as `postgres`, on a free port. */
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { CliResult } from './fixtures.js';
+import { PRISM_BIN, type CliResult } from './fixtures.js';
+export { freePort } from './free-port.js';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 
@@ -18,17 +19,6 @@ export const pgUser = (() => {
 export function asPostgres(bin: string, args: string[], env: Record<string, string> = {}): CliResult {
   const r = spawnSync('setpriv', [`--reuid=${pgUser.uid}`, `--regid=${pgUser.gid}`, '--init-groups', join(PG_BIN, bin), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd: '/' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function query<T = Record<string, unknown>>(port: number, sql: string): Promise<T[]> {
@@ -80,4 +70,22 @@ export function readLog(path: string): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * initdb in `root`/data as postgres and starts it on `port` (socket in `root`, fsync off),
+ * archiving its WAL into `root`/repo with `prism pg archive-wal`. Returns the data directory.
+ */
+export function startArchivingCluster(root: string, port: number, env: Record<string, string>): string {
+  const data = join(root, 'data');
+  const init = asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-N']);
+  assert.equal(init.code, 0, init.stderr);
+  const archive = `'${process.execPath}' '${PRISM_BIN}' pg archive-wal %p --repo '${join(root, 'repo')}'`;
+  appendFileSync(
+    join(data, 'postgresql.conf'),
+    `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\narchive_mode = on\narchive_command = '${archive.replace(/'/g, "''")}'\n`,
+  );
+  const start = asPostgres('pg_ctl', ['-D', data, '-l', join(root, 'data.log'), '-w', 'start'], env);
+  assert.equal(start.code, 0, start.stderr + readLog(join(root, 'data.log')));
+  return data;
 }
