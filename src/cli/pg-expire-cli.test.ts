@@ -42,6 +42,16 @@ describe('PITR retention on a real cluster: two base backups, the older expired,
     rmSync(root, { recursive: true, force: true });
   });
 
+  it('refuses a bad --lock-wait and a missing repository with their codes, changing nothing', () => {
+    const bad = prism(['pg', 'expire', '--lock-wait', 'soon', '--repo', join(root, 'repo')], env, as);
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, /ERR_PRISM_INVALID_ARGUMENT|--lock-wait/);
+    const missing = prism(['pg', 'expire', '--repo', join(root, 'no-repo')], env, as);
+    assert.equal(missing.code, 7, missing.stderr);
+    assert.match(missing.stderr, /ERR_PRISM_NO_REPO/);
+    assert.equal(existsSync(join(root, 'no-repo')), false, 'no repository is created by a failed expire');
+  });
+
   it('expires the older base backup and the WAL before the newer one, prunes their data, verifies clean and still recovers', async () => {
     const data = startArchivingCluster(root, port, env);
     clusters.push(data);
