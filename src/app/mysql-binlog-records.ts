@@ -1,8 +1,7 @@
 import * as v from 'valibot';
-import { ObjectNotFoundError } from '../backend/backend.js';
-import { PrismError } from '../errors/index.js';
 import type { Repository } from '../repo/index.js';
 import { binlogSequence } from '../source/mysql-binlog.js';
+import { getOptional, parseRecord } from './repo-records.js';
 
 /**
  * MySQL/MariaDB binary log archive records, next to the PostgreSQL ones:
@@ -29,26 +28,10 @@ export type BinlogRecord = v.InferOutput<typeof binlogRecordSchema>;
 const PREFIX = 'mysql/binlog';
 const recordName = (db: string, file: string) => `${PREFIX}/${encodeURIComponent(db)}/${file}.json`;
 
-function parse(raw: Buffer, name: string): BinlogRecord {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new PrismError('REPO_CORRUPT', `${name} is not valid JSON.`, { object: name });
-  }
-  const r = v.safeParse(binlogRecordSchema, json);
-  if (!r.success) throw new PrismError('REPO_CORRUPT', `${name} is damaged: ${v.getDotPath(r.issues[0]) ?? '(root)'}: ${r.issues[0].message}.`, { object: name });
-  return r.output;
-}
-
 export async function readBinlogRecord(repo: Repository, db: string, file: string): Promise<BinlogRecord | undefined> {
   const name = recordName(db, file);
-  try {
-    return parse(await repo.backend.get(name), name);
-  } catch (e) {
-    if (e instanceof ObjectNotFoundError) return undefined;
-    throw e;
-  }
+  const raw = await getOptional(repo, name);
+  return raw && parseRecord(binlogRecordSchema, raw, name);
 }
 
 /** Writes the record unless one exists (then false: archiving never replaces a stored file). */
@@ -59,7 +42,7 @@ export function putBinlogRecord(repo: Repository, r: BinlogRecord): Promise<bool
 /** The archived files of one database (or of all), in binary log order. */
 export async function listBinlogRecords(repo: Repository, db?: string): Promise<BinlogRecord[]> {
   const out: BinlogRecord[] = [];
-  for (const n of await repo.backend.list(db === undefined ? PREFIX : `${PREFIX}/${encodeURIComponent(db)}`)) if (n.endsWith('.json')) out.push(parse(await repo.backend.get(n), n));
+  for (const n of await repo.backend.list(db === undefined ? PREFIX : `${PREFIX}/${encodeURIComponent(db)}`)) if (n.endsWith('.json')) out.push(parseRecord(binlogRecordSchema, await repo.backend.get(n), n));
   return out.sort((a, b) => (a.database !== b.database ? (a.database < b.database ? -1 : 1) : binlogSequence(a.name).seq - binlogSequence(b.name).seq || (a.name < b.name ? -1 : 1)));
 }
 

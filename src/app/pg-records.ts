@@ -1,7 +1,7 @@
 import * as v from 'valibot';
-import { ObjectNotFoundError } from '../backend/backend.js';
 import { PrismError } from '../errors/index.js';
 import type { Repository } from '../repo/index.js';
+import { getOptional, parseRecord } from './repo-records.js';
 
 /**
  * PostgreSQL archive records in the repository, next to the backups' manifests:
@@ -42,30 +42,9 @@ export type BaseRecord = v.InferOutput<typeof baseRecordSchema>;
 const walName = (name: string) => `pg/wal/${name}.json`;
 const baseName = (id: string) => `pg/base/${id}.json`;
 
-function parse<T>(schema: v.GenericSchema<unknown, T>, raw: Buffer, name: string): T {
-  let json: unknown;
-  try {
-    json = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new PrismError('REPO_CORRUPT', `${name} is not valid JSON.`, { object: name });
-  }
-  const r = v.safeParse(schema, json);
-  if (!r.success) throw new PrismError('REPO_CORRUPT', `${name} is damaged: ${v.getDotPath(r.issues[0]) ?? '(root)'}: ${r.issues[0].message}.`, { object: name });
-  return r.output;
-}
-
-async function getOptional(repo: Repository, name: string): Promise<Buffer | undefined> {
-  try {
-    return await repo.backend.get(name);
-  } catch (e) {
-    if (e instanceof ObjectNotFoundError) return undefined;
-    throw e;
-  }
-}
-
 export async function readWalRecord(repo: Repository, name: string): Promise<WalRecord | undefined> {
   const raw = await getOptional(repo, walName(name));
-  return raw && parse(walRecordSchema, raw, walName(name));
+  return raw && parseRecord(walRecordSchema, raw, walName(name));
 }
 
 /** Writes the record unless one exists (then false: archiving never replaces a stored file). */
@@ -75,7 +54,7 @@ export function putWalRecord(repo: Repository, r: WalRecord): Promise<boolean> {
 
 export async function listWalRecords(repo: Repository): Promise<WalRecord[]> {
   const out: WalRecord[] = [];
-  for (const n of await repo.backend.list('pg/wal')) if (n.endsWith('.json')) out.push(parse(walRecordSchema, await repo.backend.get(n), n));
+  for (const n of await repo.backend.list('pg/wal')) if (n.endsWith('.json')) out.push(parseRecord(walRecordSchema, await repo.backend.get(n), n));
   return out.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
@@ -85,7 +64,7 @@ export async function putBaseRecord(repo: Repository, r: BaseRecord): Promise<bo
 
 export async function listBaseRecords(repo: Repository): Promise<BaseRecord[]> {
   const out: BaseRecord[] = [];
-  for (const n of await repo.backend.list('pg/base')) if (n.endsWith('.json')) out.push(parse(baseRecordSchema, await repo.backend.get(n), n));
+  for (const n of await repo.backend.list('pg/base')) if (n.endsWith('.json')) out.push(parseRecord(baseRecordSchema, await repo.backend.get(n), n));
   return out.sort((a, b) => (a.finished_at < b.finished_at ? -1 : 1));
 }
 
@@ -125,7 +104,7 @@ export async function scanPgRecords(repo: Repository, onDamaged: (name: string, 
     for (const n of await repo.backend.list(dir)) {
       if (!n.endsWith('.json')) continue;
       try {
-        out.push(parse(schema, await repo.backend.get(n), n));
+        out.push(parseRecord(schema, await repo.backend.get(n), n));
       } catch (e) {
         if (!(e instanceof PrismError)) throw e;
         onDamaged(n, e);

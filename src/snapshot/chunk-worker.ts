@@ -47,7 +47,7 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'object-close': {
       const acc = await objects.get(msg.objectId)!.close();
       objects.delete(msg.objectId);
-      send({ type: 'object-closed', objectId: msg.objectId, ...acc, blobs: writer.takeWritten(), storedBytes: storedSinceLastReport() });
+      send({ type: 'object-closed', objectId: msg.objectId, ...acc, blobs: writer.takeWritten() });
       return;
     }
     case 'finish': {

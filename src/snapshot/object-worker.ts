@@ -31,7 +31,6 @@ export class ObjectWorker {
   private ended: { resolve: (r: { packs: number }) => void; reject: (e: unknown) => void } | undefined;
   private aborted: (() => void) | undefined;
   private failure: unknown;
-  storedBytes = 0;
 
   constructor(
     init: WorkerInit,
@@ -118,7 +117,6 @@ export class ObjectWorker {
         if (this.unconsumed <= WINDOW_BYTES) this.wake();
         return;
       case 'object-closed': {
-        this.storedBytes += m.storedBytes;
         if (m.blobs.length > 0) this.onBlobs(m.blobs);
         const c = this.closing.get(m.objectId);
         this.closing.delete(m.objectId);
@@ -126,7 +124,6 @@ export class ObjectWorker {
         return;
       }
       case 'finished':
-        this.storedBytes += m.storedBytes;
         if (m.blobs.length > 0) this.onBlobs(m.blobs);
         this.ended?.resolve({ packs: m.packs });
         this.ended = undefined;

@@ -26,7 +26,7 @@ export type FromWorker =
   | { type: 'result'; jobId: number; results: FileResult[]; blobs: IndexedBlob[]; storedBytes: number }
   /** An object-data batch was chunked: its bytes no longer count against the sender's window. */
   | { type: 'object-consumed'; bytes: number }
-  | { type: 'object-closed'; objectId: number; content: string[]; size: number; newBlobs: number; newBytes: number; blobs: IndexedBlob[]; storedBytes: number }
+  | { type: 'object-closed'; objectId: number; content: string[]; size: number; newBlobs: number; newBytes: number; blobs: IndexedBlob[] }
   | { type: 'finished'; blobs: IndexedBlob[]; storedBytes: number; packs: number }
   | { type: 'aborted' }
   | { type: 'error'; errno: string | undefined; name: string; message: string };
