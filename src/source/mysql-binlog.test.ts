@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { capturePosition, parseBinlogPositionLine } from './mysql-binlog-position.js';
-import { BinlogScanner, binlogSequence, checkBinlogName, stopDatetime } from './mysql-binlog.js';
+import { BinlogScanner, binlogSequence, checkBinlogName, parseEventLine, stopDatetime } from './mysql-binlog.js';
 
 /** A binary log file: the magic, then events with the given timestamps and sizes (header fields only). */
 function binlogFile(events: Array<{ when: number; size: number }>): Buffer {
@@ -67,6 +67,13 @@ describe('binary log files and positions', () => {
     assert.deepEqual(written, ['CREATE TABLE `t` (x int);\n', '-- a comment\n']);
     assert.deepEqual(c.position(), { file: 'mysql-bin.000042', position: 4711, gtid: '0-1-9,1-2-3', format: 'ROW' });
     assert.equal(capturePosition({ write: async () => {}, close: async () => ({ bytes: 0, sha256: '' }) }, undefined).position(), undefined);
+  });
+
+  it('reads event header lines before and after 10:00 (mariadb-binlog pads the hour with a space)', () => {
+    assert.deepEqual(parseEventLine('#261202  0:24:39 server id 1  end_log_pos 1017 CRC32 0x6b2f1a3c \tQuery\tthread_id=5\texec_time=0\terror_code=0'), { type: 'Query', at: '2026-12-02T00:24:39Z' });
+    assert.deepEqual(parseEventLine('#261202  9:05:01 server id 1  end_log_pos 1200 CRC32 0x6b2f1a3c \tWrite_rows: table id 33 flags: STMT_END_F'), { type: 'Write_rows', at: '2026-12-02T09:05:01Z' });
+    assert.deepEqual(parseEventLine('#261202 23:59:59 server id 12  end_log_pos 4 CRC32 0x00000000 \tRotate to bin.000002  pos: 4'), { type: 'Rotate', at: '2026-12-02T23:59:59Z' });
+    assert.equal(parseEventLine('# at 1017'), undefined);
   });
 
   it('names, sequence numbers and the stop time', () => {

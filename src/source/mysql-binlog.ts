@@ -165,7 +165,14 @@ export function stopDatetime(at: Date): string {
 
 /** MariaDB's per-transaction GTID, server id and domain assignments: replayed, they would rewind the server's GTID position. */
 const GTID_LINE = /^\/\*M!100001 SET @@session\.(?:gtid_seq_no|server_id|gtid_domain_id)=\d+\*\/\/\*!\*\/;$/;
-const EVENT_LINE = /^#(\d\d)(\d\d)(\d\d) +(\d\d):(\d\d):(\d\d) server id \d+ +end_log_pos \d+ .*?\t(\w+)/;
+/** mariadb-binlog's event header comment: `#yymmdd hh:mm:ss server id …` with the hour space-padded (`# 261202  0:24:39`). */
+const EVENT_LINE = /^#(\d\d)(\d\d)(\d\d) +(\d{1,2}):(\d\d):(\d\d) server id \d+ +end_log_pos \d+ .*?\t(\w+)/;
+
+/** The type and time (ISO, UTC) of an event header line of mariadb-binlog's output; undefined for any other line. */
+export function parseEventLine(line: string): { type: string; at: string } | undefined {
+  const m = EVENT_LINE.exec(line);
+  return m ? { type: m[7]!, at: `20${m[1]}-${m[2]}-${m[3]}T${m[4]!.padStart(2, '0')}:${m[5]}:${m[6]}Z` } : undefined;
+}
 
 /**
  * Replays binary log events of one database into `t`: `mariadb-binlog --database=DB
@@ -277,11 +284,11 @@ class ReplayFilter extends Transform {
       }
       if (line.length < 120 && GTID_LINE.test(line)) continue;
       if (line.startsWith('#') && !line.startsWith('#Q>')) {
-        const m = EVENT_LINE.exec(line);
-        if (m && (m[7] === 'Query' || /^(Write|Update|Delete)_rows/.test(m[7]!))) {
+        const ev = parseEventLine(line);
+        if (ev && (ev.type === 'Query' || /^(Write|Update|Delete)_rows/.test(ev.type))) {
           this.events++;
-          this.lastEventAt = `20${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`;
-          this.inQuery = m[7] === 'Query';
+          this.lastEventAt = ev.at;
+          this.inQuery = ev.type === 'Query';
         }
       }
       out.push(line);
