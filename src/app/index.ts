@@ -31,6 +31,7 @@ export { importData, type ImportOptions, type ImportReport } from './import-data
 export { archiveWal, listWal, restoreWal, type ArchiveWalResult, type WalListReport } from './pg-archive-wal.js';
 export { takeBaseBackup } from './pg-basebackup.js';
 export { expirePgArchive, type PgExpireReport } from './pg-expire.js';
+export { expireBinlogArchive, type BinlogExpireReport } from './mysql-expire.js';
 export { archiveBinlogs, listBinlogs, type ArchiveBinlogReport, type BinlogListReport } from './mysql-archive-binlog.js';
 export { restorePointInTime, shellQuote, type PgRestoreOptions, type PgRestoreReport } from './pg-restore.js';
 export { backgroundVerify, type BackgroundVerifyOptions, type BackgroundVerifyReport } from './background-verify.js';

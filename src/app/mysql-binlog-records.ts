@@ -46,9 +46,19 @@ export async function listBinlogRecords(repo: Repository, db?: string): Promise<
   return out.sort((a, b) => (a.database !== b.database ? (a.database < b.database ? -1 : 1) : binlogSequence(a.name).seq - binlogSequence(b.name).seq || (a.name < b.name ? -1 : 1)));
 }
 
-/** Every chunk the binary log archive references (a damaged record stops the caller). */
-export async function binlogArchiveBlobs(repo: Repository): Promise<Set<string>> {
+/** Removes an archived file's record; its data goes with the next prune. */
+export function deleteBinlogRecord(repo: Repository, db: string, file: string): Promise<void> {
+  return repo.backend.delete(recordName(db, file));
+}
+
+/** How a dry run names a record about to go: `<database>/<file name>`. */
+export function binlogKey(db: string, file: string): string {
+  return `${db}/${file}`;
+}
+
+/** Every chunk the binary log archive references, but the records in `gone` (a damaged record stops the caller). */
+export async function binlogArchiveBlobs(repo: Repository, gone?: ReadonlySet<string>): Promise<Set<string>> {
   const out = new Set<string>();
-  for (const r of await listBinlogRecords(repo)) for (const id of r.content) out.add(id);
+  for (const r of await listBinlogRecords(repo)) if (!gone?.has(binlogKey(r.database, r.name))) for (const id of r.content) out.add(id);
   return out;
 }

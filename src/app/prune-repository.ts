@@ -17,12 +17,12 @@ export type PruneReport = (PrunePlan | PruneResult) & { dry_run: boolean; refere
 
 /**
  * Every blob (trees and chunks) the given backups reference, plus everything the PostgreSQL WAL
- * archive and base backups (but the records in `pgGone`) and the MySQL/MariaDB binary log archive
+ * archive and base backups and the MySQL/MariaDB binary log archive (but the records in `gone`)
  * reference: what prune must keep.
  */
-export async function referencedBlobs(repo: Repository, manifests: readonly Manifest[], pgGone?: PgRecordNames): Promise<Set<string>> {
-  const out = await pgArchiveBlobs(repo, pgGone);
-  for (const id of await binlogArchiveBlobs(repo)) out.add(id);
+export async function referencedBlobs(repo: Repository, manifests: readonly Manifest[], gone: Pick<PruneAsIf, 'pgGone' | 'binlogGone'> = {}): Promise<Set<string>> {
+  const out = await pgArchiveBlobs(repo, gone.pgGone);
+  for (const id of await binlogArchiveBlobs(repo, gone.binlogGone)) out.add(id);
   // a tree already seen (the same directory in another backup) is not read again: memory and
   // time grow with the distinct data, not with the number of backups
   const visit = async (tree: string): Promise<void> => {
@@ -43,6 +43,8 @@ export interface PruneAsIf {
   manifests?: readonly Manifest[];
   /** PostgreSQL archive records that no longer count (the ones an expiry would remove). */
   pgGone?: PgRecordNames;
+  /** Binary log archive records that no longer count (`<database>/<file>`, see binlogKey). */
+  binlogGone?: ReadonlySet<string>;
 }
 
 /**
@@ -57,7 +59,7 @@ export async function pruneLocked(ctx: AppContext, repo: Repository, opts: Prune
   if (damaged.length > 0) {
     throw new PrismError('REPO_CORRUPT', `Prune stopped: manifest(s) ${damaged.join(', ')} cannot be read, and their data would be removed. Repair or delete them first.`, { damaged });
   }
-  const referenced = await referencedBlobs(repo, manifests, asIf.pgGone);
+  const referenced = await referencedBlobs(repo, manifests, asIf);
   const plan = await planPrune(repo, referenced, opts.maxUnused ?? 0.05);
   ctx.logger.info({ event: 'prune.plan', unused_packs: plan.unusedPacks.length, repack_packs: plan.repackPacks.length, orphan_packs: plan.orphanPacks.length, freed_bytes: plan.freedBytes, dry_run: Boolean(opts.dryRun) }, 'prune plan');
   if (opts.dryRun) return { ...plan, dry_run: true, referenced_blobs: referenced.size };

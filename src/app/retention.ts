@@ -2,9 +2,10 @@ import type { ValueOrigin } from '../config/index.js';
 import { PrismError } from '../errors/index.js';
 import { applyRetention, type RetentionDecision, type RetentionPolicy } from '../policy/retention.js';
 import type { PrunePlan } from '../repo/pruner.js';
-import type { Repository } from '../repo/index.js';
 import { lockRepository, openRepository, type AppContext } from './context.js';
 import { loadAll } from './list-backups.js';
+import { refuseDamaged } from './manifests.js';
+import { applyBinlogExpiry, planBinlogArchiveExpiry, type BinlogExpireReport } from './mysql-expire.js';
 import { applyPgExpiry, planPgExpiry, type PgExpireReport } from './pg-expire.js';
 import { pruneLocked, type PruneReport } from './prune-repository.js';
 
@@ -50,10 +51,12 @@ export interface CleanupReport {
   removed: string[];
   /** The PostgreSQL point-in-time archive: base backups and WAL files expired. */
   pg_archive: PgExpireReport;
+  /** The MySQL/MariaDB binary log archive: files before the oldest kept backup's dump position expired. */
+  binlog_archive: BinlogExpireReport;
   prune: PruneReport;
 }
 
-/** Applies the retention policy: removes the manifests it rejects and the PITR records it expires, then prunes. */
+/** Applies the retention policy: removes the manifests it rejects and the PITR and binary log records it expires, then prunes. */
 export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; lockWaitMs?: number } = {}): Promise<CleanupReport> {
   const repo = await openRepository(ctx);
   const lock = await lockRepository(ctx, repo, 'exclusive', 'prism backup cleanup', opts.lockWaitMs ?? 0);
@@ -63,17 +66,20 @@ export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; 
     await refuseDamaged(repo, 'cleanup');
     const decisions = applyRetention(all, retentionPolicy(ctx), ctx.clock.now());
     const removed = decisions.filter((d) => !d.keep).map((d) => d.id);
-    // planned before anything changes: a damaged pg/ record stops the cleanup here
+    // planned before anything changes: a damaged pg/ or mysql/ record stops the cleanup here
     const pg = await planPgExpiry(ctx, repo, opts.dryRun ?? false);
+    const kept = all.filter((m) => !removed.includes(m.id));
+    const binlog = await planBinlogArchiveExpiry(repo, kept, opts.dryRun ?? false);
     if (!opts.dryRun) {
       for (const id of removed) await repo.deleteManifest(id);
       ctx.logger.info({ event: 'cleanup.removed', ids: removed }, `cleanup removed ${removed.length} backups`);
       await applyPgExpiry(ctx, repo, pg);
+      await applyBinlogExpiry(ctx, repo, binlog);
     }
     // the dry run plans the prune as if the manifests and records were gone
-    const asIf = opts.dryRun ? { manifests: all.filter((m) => !removed.includes(m.id)), pgGone: pg.gone } : {};
+    const asIf = opts.dryRun ? { manifests: kept, pgGone: pg.gone, binlogGone: binlog.gone } : {};
     const prune = await pruneLocked(ctx, repo, { dryRun: opts.dryRun ?? false }, asIf);
-    return { dry_run: opts.dryRun ?? false, decisions, removed, pg_archive: pg.report, prune };
+    return { dry_run: opts.dryRun ?? false, decisions, removed, pg_archive: pg.report, binlog_archive: binlog.report, prune };
   } finally {
     await lock.release();
   }
@@ -88,15 +94,6 @@ export interface DeleteReport {
 }
 
 const THREE_DAYS = 3 * 86_400_000;
-
-/** A manifest that cannot be read would lose its data to the prune that follows: stop before changing anything. */
-async function refuseDamaged(repo: Repository, what: string): Promise<void> {
-  const damaged: string[] = [];
-  await repo.listManifests((name) => damaged.push(name));
-  if (damaged.length > 0) {
-    throw new PrismError('REPO_CORRUPT', `${what} stopped before changing anything: manifest(s) ${damaged.join(', ')} cannot be read, and the prune that follows would remove their data. Repair or delete them first.`, { damaged });
-  }
-}
 
 /**
  * Deletes one backup (SOP 4.2). Without `confirm` it only reports. A full backup younger than

@@ -216,6 +216,58 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.match(purged.stderr, /ERR_PRISM_MYSQL_BINLOG.*is not in .*nowhere/);
   });
 
+  it('expires the archived files no kept backup can replay (mysql expire, backup cleanup), and later replays still work', async () => {
+    interface Expiry {
+      dry_run: boolean;
+      databases: Array<{ database: string; oldest_kept_backup: string | null; first_kept_file: string | null; kept: number; expired: string[]; expired_bytes: number }>;
+      warnings: string[];
+      prune: { dry_run: boolean } | null;
+    }
+    const listed = () => json<{ files: Array<{ name: string }> }>(run(['mysql', 'binlog', 'list', '--db', 'shop', '--json'])).files.map((f) => f.name);
+    const start = backup.databases![0]!.binlog!.file;
+    const all = listed();
+    // the only backup starts in the first file: nothing expires
+    const none = json<Expiry>(run(['mysql', 'expire', '--dry-run', '--json']));
+    assert.deepEqual(none.databases, [{ database: 'shop', oldest_kept_backup: backup.id, first_kept_file: start, kept: all.length, expired: [], expired_bytes: 0 }]);
+    const cleanupDry = json<{ binlog_archive: Expiry }>(run(['backup', 'cleanup', '--dry-run', '--json']));
+    assert.deepEqual(cleanupDry.binlog_archive.databases[0]!.expired, []);
+
+    // a newer backup, its position in a later file; the first backup goes
+    await sleep(1100);
+    sql("INSERT INTO t VALUES (10, 'later')", 'shop');
+    const second = json<Manifest>(run(['backup', 'create', '--json']));
+    const from = second.databases![0]!.binlog!.file;
+    assert.notEqual(from, start);
+    await sleep(1100);
+    sql("INSERT INTO t VALUES (11, 'last')", 'shop');
+    await sleep(1100);
+    const archived = json<ArchiveReport>(run(['mysql', 'archive-binlog', '--flush', '--json']));
+    const closed = new Date(archived.databases[0]!.files.at(-1)!.last_event_at);
+    const del = run(['backup', 'delete', backup.id, '--confirm', '--force', '--json']);
+    assert.equal(del.code, 0, del.stderr + del.stdout);
+
+    const before = listed();
+    const older = before.slice(0, before.indexOf(from));
+    assert.ok(older.length >= 1 && older.includes(start), `files before ${from}: ${older.join(', ')}`);
+    const dry = json<Expiry>(run(['mysql', 'expire', '--dry-run', '--json']));
+    assert.deepEqual([dry.dry_run, dry.databases[0]!.expired, dry.databases[0]!.first_kept_file, dry.databases[0]!.oldest_kept_backup, dry.prune?.dry_run], [true, older, from, second.id, true]);
+    assert.ok(dry.databases[0]!.expired_bytes > 0);
+    assert.deepEqual(listed(), before, 'a dry run removes nothing');
+
+    const text = run(['mysql', 'expire', '--no-prune']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`shop: expired ${older.length} \\(${older[0]!.replace('.', '\\.')} … .*; ${before.length - older.length} kept \\(from ${from.replace('.', '\\.')}, where ${second.id} starts\\)`));
+    assert.deepEqual(listed(), before.slice(older.length));
+    assert.deepEqual(json<Expiry>(run(['mysql', 'expire', '--json'])).databases[0]!.expired, [], 'a second run finds nothing more');
+
+    // the kept backup still replays to its last archived second, from the files that are left
+    const replay = json<RestoreReport>(run(['db', 'restore', '--db', 'shop', '--at', closed.toISOString(), '--replay', '--dry-run', '--json']));
+    assert.equal(replay.backup, second.id);
+    assert.equal(replay.replay.from.file, from);
+    const bad = run(['mysql', 'expire', '--lock-wait', 'soon']);
+    assert.equal(bad.code, 2, bad.stderr);
+  });
+
   it('without binary logging the dump is as before, and a replay says to enable log_bin', () => {
     if (sharedSql('test', 'SELECT @@log_bin').trim() !== '0') return; // the shared server logs: nothing to check here
     const db = mysqlScratchDb();

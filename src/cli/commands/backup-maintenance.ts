@@ -4,6 +4,7 @@ import { PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { parseDuration } from '../parse-duration.js';
+import { hasBinlogArchive, renderBinlogExpire } from '../render-binlog-expire.js';
 import { hasPgArchive, renderPgExpire } from '../render-pg-expire.js';
 import { renderPrune } from '../render-prune.js';
 import { runAction } from '../run-action.js';
@@ -65,6 +66,7 @@ export function registerBackupMaintenance(backup: Command): void {
         else out(table([opts.dryRun ? 'WOULD REMOVE' : 'REMOVED', 'RULE'], removed.map((d) => [d.id, d.reasons[0]!])));
         out(`${r.decisions.length - removed.length} kept, ${removed.length} ${opts.dryRun ? 'would be removed' : 'removed'}`);
         if (hasPgArchive(r.pg_archive)) out(renderPgExpire(r.pg_archive));
+        if (hasBinlogArchive(r.binlog_archive)) out(renderBinlogExpire(r.binlog_archive));
         out(renderPrune(r.prune));
       }),
     );
