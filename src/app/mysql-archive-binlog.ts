@@ -6,11 +6,13 @@ import { PrismError, isPrismError } from '../errors/index.js';
 import type { Repository } from '../repo/index.js';
 import type { DbTarget } from '../source/db-credentials.js';
 import { BinlogScanner, binlogSequence, checkBinlogName, fetchBinaryLog, serverBinaryLogs } from '../source/mysql-binlog.js';
+import { beforeFirstNeeded, firstNeeded } from '../policy/binlog-retention.js';
 import { lockRepository, openRepository, type AppContext } from './context.js';
 import { compressionSettings } from './create-backup.js';
 import { configuredTarget } from './db-backup.js';
 import { storeStream } from './pg-blob-store.js';
 import { listBinlogRecords, putBinlogRecord, readBinlogRecord, type BinlogRecord } from './mysql-binlog-records.js';
+import { keptStarts } from './mysql-expire.js';
 
 /** Run by cron or a timer: it waits a while for a prune's exclusive lock, then gives up (the next run catches up). */
 const LOCK_WAIT_MS = 60_000;
@@ -34,7 +36,17 @@ export interface ArchivedBinlog {
 
 export interface ArchiveBinlogReport {
   repository: string;
-  databases: Array<{ database: string; url: string; server_id: number; binlog_format: string; in_use: string | null; files: ArchivedBinlog[]; warnings: string[] }>;
+  databases: Array<{
+    database: string;
+    url: string;
+    server_id: number;
+    binlog_format: string;
+    in_use: string | null;
+    files: ArchivedBinlog[];
+    /** Closed files the server still has that come before the oldest backup's dump position: no replay reads them, so they are not archived (`mysql expire` removed them, or they predate the backups). */
+    not_needed: string[];
+    warnings: string[];
+  }>;
 }
 
 /**
@@ -57,9 +69,12 @@ export async function archiveBinlogs(ctx: AppContext, o: ArchiveBinlogOptions): 
     servers.set(key, [...(servers.get(key) ?? []), { db, target }]);
   }
   try {
+    // files before the oldest backup's position are read by no replay (and `mysql expire` may have removed them)
+    const starts = keptStarts(await repo.listManifests());
+    const needed = new Map(dbs.map((d) => [d.name, firstNeeded(starts, d.name)]));
     for (const group of servers.values()) {
       const server = await serverBinaryLogs(group[0]!.target, o.flush ?? false);
-      const entries = group.map(({ db, target }) => ({ database: db.name, url: target.shown, server_id: server.serverId, binlog_format: server.format, in_use: server.logs.at(-1)?.name ?? null, files: [] as ArchivedBinlog[], warnings: [] as string[] }));
+      const entries = group.map(({ db, target }) => ({ database: db.name, url: target.shown, server_id: server.serverId, binlog_format: server.format, in_use: server.logs.at(-1)?.name ?? null, files: [] as ArchivedBinlog[], not_needed: [] as string[], warnings: [] as string[] }));
       report.databases.push(...entries);
       for (const [i, { db }] of group.entries()) {
         const purged = purgedBeforeArchived(await listBinlogRecords(repo, db.name), server.logs.map((l) => l.name));
@@ -70,7 +85,10 @@ export async function archiveBinlogs(ctx: AppContext, o: ArchiveBinlogOptions): 
         let fetched: Promise<string> | undefined;
         const source = (): Promise<string> => (fetched ??= o.binlogDir !== undefined ? Promise.resolve(join(resolve(o.binlogDir), log.name)) : fetchBinaryLog(group[0]!.target, log.name, temp));
         try {
-          for (const [i, { db }] of group.entries()) entries[i]!.files.push(await archiveOne(ctx, repo, db.name, log, server.serverId, source, o.binlogDir));
+          for (const [i, { db }] of group.entries()) {
+            if (beforeFirstNeeded(needed.get(db.name)!, log.name)) entries[i]!.not_needed.push(log.name);
+            else entries[i]!.files.push(await archiveOne(ctx, repo, db.name, log, server.serverId, source, o.binlogDir));
+          }
         } finally {
           if (fetched && o.binlogDir === undefined) await fsp.rm(join(temp, log.name), { force: true }).catch(() => {});
         }

@@ -19,7 +19,7 @@ export interface BinlogExpiry {
 }
 
 /** The dump positions of the backups that keep their data (the binary log replay starts there). */
-function keptStarts(kept: readonly Manifest[]): KeptBinlogStart[] {
+export function keptStarts(kept: readonly Manifest[]): KeptBinlogStart[] {
   return kept.filter((m) => m.tree !== null).flatMap((m) => (m.databases ?? []).flatMap((d) => (d.type === 'mysql' && d.binlog ? [{ database: d.name, backup: m.id, file: d.binlog.file, dumped_at: d.dumped_at }] : [])));
 }
 

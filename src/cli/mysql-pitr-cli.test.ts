@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DbRecord, Manifest } from '../repo/index.js';
 import { mariadb as sharedSql, mysqlScratchDb, type ScratchDb } from '../testing/databases.js';
-import { json, prism, sandbox, type Sandbox } from '../testing/fixtures.js';
+import { systemClock } from '../core/clock.js';
+import { silentLogger } from '../core/logger.js';
+import { binlogArchiveJob } from '../daemon/binlog-jobs.js';
+import { runJob } from '../daemon/job-runner.js';
+import { compileSchedule } from '../daemon/schedule.js';
+import { appContext, json, prism, sandbox, type Sandbox } from '../testing/fixtures.js';
 import { freePort } from '../testing/free-port.js';
 
 const MARIADBD = '/usr/sbin/mariadbd';
@@ -259,6 +264,11 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.match(text.stdout, new RegExp(`shop: expired ${older.length} \\(${older[0]!.replace('.', '\\.')} … .*; ${before.length - older.length} kept \\(from ${from.replace('.', '\\.')}, where ${second.id} starts\\)`));
     assert.deepEqual(listed(), before.slice(older.length));
     assert.deepEqual(json<Expiry>(run(['mysql', 'expire', '--json'])).databases[0]!.expired, [], 'a second run finds nothing more');
+    // the server still has the expired files: archiving passes over them rather than storing them again
+    const rerun = json<ArchiveReport & { databases: Array<{ not_needed: string[] }> }>(run(['mysql', 'archive-binlog', '--json']));
+    assert.deepEqual(rerun.databases[0]!.not_needed, older);
+    assert.ok(rerun.databases[0]!.files.every((f) => !older.includes(f.name) && f.stored === 'already archived'));
+    assert.deepEqual(listed(), before.slice(older.length));
 
     // the kept backup still replays to its last archived second, from the files that are left
     const replay = json<RestoreReport>(run(['db', 'restore', '--db', 'shop', '--at', closed.toISOString(), '--replay', '--dry-run', '--json']));
@@ -266,6 +276,35 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.equal(replay.replay.from.file, from);
     const bad = run(['mysql', 'expire', '--lock-wait', 'soon']);
     assert.equal(bad.code, 2, bad.stderr);
+  });
+
+  it('the service job archives on its schedule: FLUSH, then the closed files; a server without binary logging is skipped', async () => {
+    const ctx = appContext(sb, {}, systemClock);
+    assert.equal(binlogArchiveJob.applies!(ctx), true);
+    assert.deepEqual(compileSchedule(ctx, [binlogArchiveJob]).map((x) => x.expression), ['*/15 * * * *']);
+    const before = json<{ files: Array<{ name: string }> }>(run(['mysql', 'binlog', 'list', '--json'])).files.length;
+    sql("INSERT INTO t VALUES (12, 'job')", 'shop');
+    const { task } = await runJob(ctx, binlogArchiveJob, { trigger: 'scheduled', signal: new AbortController().signal, log: silentLogger });
+    assert.equal(task.status, 'ok', task.message);
+    assert.match(task.message ?? '', /^1 binary log file\(s\) archived \(bin\.\d{6}\)$/);
+    const after = json<{ files: Array<{ name: string }> }>(run(['mysql', 'binlog', 'list', '--json'])).files;
+    assert.equal(after.length, before + 1);
+    assert.deepEqual((task.details as { archived: Array<{ name: string }> }).archived.map((f) => f.name), [after.at(-1)!.name]);
+
+    // not scheduled without a MySQL/MariaDB database
+    const files = appContext(sandbox(), {}, systemClock);
+    assert.equal(binlogArchiveJob.applies!(files), false);
+    assert.deepEqual(compileSchedule(files, [binlogArchiveJob]), []);
+    if (sharedSql('test', 'SELECT @@log_bin').trim() !== '0') return; // the shared server logs: the skip is not reachable here
+    const plain = sandbox();
+    try {
+      writeFileSync(join(plain.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'plain', type: 'mysql', url: 'mysql://root@127.0.0.1:3306/test' }] } }));
+      const r = await runJob(appContext(plain, {}, systemClock), binlogArchiveJob, { trigger: 'scheduled', signal: new AbortController().signal, log: silentLogger });
+      assert.equal(r.task.status, 'skipped');
+      assert.match(r.task.message ?? '', /Binary logging is off on mysql:\/\/root@127\.0\.0\.1:3306\/test/);
+    } finally {
+      plain.cleanup();
+    }
   });
 
   it('without binary logging the dump is as before, and a replay says to enable log_bin', () => {

@@ -85,7 +85,7 @@ describe('loadConfig: defaults', () => {
       pg_base_backups_count: 7,
       pg_base_backups_age_days: 7,
     });
-    assert.deepEqual(b.schedule, { full_backup: '0 2 * * 0', incremental_backup: '0 3 * * 1-5', cleanup: '0 4 * * 0', verify: '30 4 * * *', drill: '0 5 1 * *' });
+    assert.deepEqual(b.schedule, { full_backup: '0 2 * * 0', incremental_backup: '0 3 * * 1-5', cleanup: '0 4 * * 0', verify: '30 4 * * *', drill: '0 5 1 * *', binlog_archive: '*/15 * * * *' });
     assert.deepEqual(b.alerts, { repeat_interval_minutes: 240, webhook_retries: 3, webhook_timeout_ms: 5000 });
     assert.deepEqual(b.drill, { rto_target_seconds: 10 });
     assert.deepEqual(b.verification, { period_days: 7 });

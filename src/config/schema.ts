@@ -39,6 +39,8 @@ export const scheduleSchema = section({
   verify: v.optional(cron, '30 4 * * *'),
   /** Restore drill (SOP 7.4: monthly). */
   drill: v.optional(cron, '0 5 1 * *'),
+  /** Archives the MySQL/MariaDB binary logs (FLUSH BINARY LOGS, then every closed file): the point-in-time window's lag. Runs only with a MySQL/MariaDB database in backup.databases. */
+  binlog_archive: v.optional(cron, '*/15 * * * *'),
 });
 
 const httpUrl = v.pipe(v.string(), v.url('an http:// or https:// URL'), v.regex(/^https?:\/\//i, 'an http:// or https:// URL'));

@@ -76,9 +76,11 @@ export const cleanupJob: Job = {
     if (!r) return { status: 'skipped', message: 'no repository yet: nothing to clean up' };
     const pg = r.pg_archive;
     const pgPart = pg.removed_base_backups.length + pg.wal.expired.length > 0 ? `, ${pg.removed_base_backups.length} PostgreSQL base backup(s) and ${pg.wal.expired.length} WAL file(s) expired` : '';
+    const binlogs = r.binlog_archive.databases.reduce((n, d) => n + d.expired.length, 0);
+    const binlogPart = binlogs > 0 ? `, ${binlogs} binary log file(s) expired` : '';
     return {
-      message: `${r.removed.length} backup(s) removed${pgPart}, ${r.prune.freedBytes} bytes freed`,
-      details: { removed: r.removed, pg_base_backups_removed: pg.removed_base_backups, pg_wal_expired: pg.wal.expired.length, freed_bytes: r.prune.freedBytes },
+      message: `${r.removed.length} backup(s) removed${pgPart}${binlogPart}, ${r.prune.freedBytes} bytes freed`,
+      details: { removed: r.removed, pg_base_backups_removed: pg.removed_base_backups, pg_wal_expired: pg.wal.expired.length, binlog_expired: binlogs, freed_bytes: r.prune.freedBytes },
     };
   },
 };

@@ -26,6 +26,8 @@ export interface JobOutcome {
 export interface Job {
   readonly name: string;
   readonly schedule: ScheduleKey;
+  /** False when the configuration gives the job nothing to do: it is then not scheduled at all (default: always scheduled). */
+  applies?(ctx: AppContext): boolean;
   run(ctx: AppContext, run: JobRun): Promise<JobOutcome>;
 }
 

@@ -10,9 +10,9 @@ export interface ScheduledJob {
   readonly cron: Cron;
 }
 
-/** Parses `backup.schedule.*` for each job; a bad expression is refused with its key. */
+/** Parses `backup.schedule.*` for each job that applies to the configuration; a bad expression is refused with its key. */
 export function compileSchedule(ctx: AppContext, jobs: readonly Job[]): ScheduledJob[] {
-  return jobs.map((job) => {
+  return jobs.filter((job) => job.applies?.(ctx) ?? true).map((job) => {
     const expression = ctx.config.backup.schedule[job.schedule];
     try {
       return { job, expression, cron: new Cron(expression, { paused: true }) };

@@ -46,6 +46,25 @@ function series(name: string): { base: string; seq: number } {
   return { base: name.slice(0, dot), seq: Number(name.slice(dot + 1)) };
 }
 
+/** Per binary log series of `database`, the number of the first file a kept backup's replay reads. */
+export function firstNeeded(starts: readonly KeptBinlogStart[], database: string): Map<string, KeptBinlogStart> {
+  const firstOf = new Map<string, KeptBinlogStart>();
+  for (const s of starts) {
+    if (s.database !== database) continue;
+    const { base, seq } = series(s.file);
+    const cur = firstOf.get(base);
+    if (!cur || seq < series(cur.file).seq) firstOf.set(base, s);
+  }
+  return firstOf;
+}
+
+/** Whether archiving `file` is of no use: a kept backup's replay starts later in the same series. */
+export function beforeFirstNeeded(firstOf: ReadonlyMap<string, KeptBinlogStart>, file: string): boolean {
+  const { base, seq } = series(file);
+  const start = firstOf.get(base);
+  return start !== undefined && seq < series(start.file).seq;
+}
+
 export function planBinlogExpiry(files: readonly ArchivedBinlogFile[], starts: readonly KeptBinlogStart[]): BinlogPlan {
   const warnings: string[] = [];
   const databases = [...new Set(files.map((f) => f.database))].sort();
@@ -56,21 +75,9 @@ export function planBinlogExpiry(files: readonly ArchivedBinlogFile[], starts: r
       warnings.push(`No kept backup of ${database} records a binary log position, so none of its ${mine.length} archived binary log file(s) is known to be unneeded: they are kept.`);
       return { database, oldest_kept_backup: null, first_kept_file: null, kept: mine.length, expired: [] };
     }
-    // per series, the oldest kept position
-    const firstOf = new Map<string, KeptBinlogStart>();
-    for (const s of kept) {
-      const { base, seq } = series(s.file);
-      const cur = firstOf.get(base);
-      if (!cur || seq < series(cur.file).seq) firstOf.set(base, s);
-    }
+    const firstOf = firstNeeded(kept, database);
     const earliestDump = Math.min(...kept.map((s) => Date.parse(s.dumped_at)));
-    const expired = mine
-      .filter((f) => {
-        const { base, seq } = series(f.name);
-        const start = firstOf.get(base);
-        return start ? seq < series(start.file).seq : Date.parse(f.last_event_at) < earliestDump;
-      })
-      .map((f) => f.name);
+    const expired = mine.filter((f) => (firstOf.has(series(f.name).base) ? beforeFirstNeeded(firstOf, f.name) : Date.parse(f.last_event_at) < earliestDump)).map((f) => f.name);
     const oldest = [...firstOf.values()].sort((a, b) => Date.parse(b.dumped_at) - Date.parse(a.dumped_at))[0]!;
     return { database, oldest_kept_backup: oldest.backup, first_kept_file: oldest.file, kept: mine.length - expired.length, expired };
   });

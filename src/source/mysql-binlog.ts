@@ -33,7 +33,7 @@ export async function serverBinaryLogs(t: DbTarget, flush: boolean): Promise<Ser
   try {
     const [v] = await c.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.log_bin AS on_, @@GLOBAL.binlog_format AS format, @@GLOBAL.server_id AS id');
     if (Number(v[0]!['on_']) !== 1) {
-      throw new PrismError('MYSQL_BINLOG_FAILED', `Binary logging is off on ${t.shown} (log_bin = OFF): there is nothing to archive. Set log_bin (and binlog_format = ROW) in the server's configuration, restart it and take a new backup.`, { url: t.shown });
+      throw new PrismError('MYSQL_BINLOG_FAILED', `Binary logging is off on ${t.shown} (log_bin = OFF): there is nothing to archive. Set log_bin (and binlog_format = ROW) in the server's configuration, restart it and take a new backup.`, { url: t.shown, log_bin: 'OFF' });
     }
     if (flush) {
       step = 'FLUSH BINARY LOGS';

@@ -41,7 +41,7 @@ export function registerMysql(program: Command): void {
       if (opts.json) return printJson(r);
       for (const d of r.databases) {
         const fresh = d.files.filter((f) => f.stored === 'new');
-        out(`${d.database} (${d.url}, server id ${d.server_id}, binlog_format ${d.binlog_format}): ${fresh.length} file(s) archived, ${d.files.length - fresh.length} already archived; in use: ${d.in_use ?? '-'}`);
+        out(`${d.database} (${d.url}, server id ${d.server_id}, binlog_format ${d.binlog_format}): ${fresh.length} file(s) archived, ${d.files.length - fresh.length} already archived${d.not_needed.length > 0 ? `, ${d.not_needed.length} before the oldest backup's position (not needed)` : ''}; in use: ${d.in_use ?? '-'}`);
         for (const f of fresh) out(`  + ${f.name}  ${formatBytes(f.size)} (${formatBytes(f.new_bytes)} new), last event ${f.last_event_at}`);
         for (const w of d.warnings) out(`  Warning: ${w}`);
       }
