@@ -4,6 +4,7 @@ import { afterRotation, planRotation, type RotationPlan } from '../policy/verify
 import type { Manifest } from '../repo/index.js';
 import { unreadableTrees } from '../snapshot/chunk-repair.js';
 import { checkRepository, type RepositoryCheck } from '../snapshot/checker.js';
+import { archiveChecks, scanArchives, type ArchiveScan } from './archive-objects.js';
 import { lockRepository, openRepository, type AppContext } from './context.js';
 import { recordEvent } from './events.js';
 import { repairDamage, type DamageOutcome } from './repair-damage.js';
@@ -21,7 +22,7 @@ export interface BackgroundVerifyOptions {
 }
 
 export interface BackgroundVerifyReport extends DamageOutcome {
-  /** Nothing damaged is left: no damaged manifest, every damaged backup repaired. */
+  /** Nothing damaged is left: no damaged manifest, every damaged backup repaired, no damage in a point-in-time archive. */
   ok: boolean;
   trigger: TaskTrigger;
   started_at: string;
@@ -30,7 +31,7 @@ export interface BackgroundVerifyReport extends DamageOutcome {
   /** Runs of backup.schedule.verify within one period; each reads about packs_total / runs_per_period packs. */
   runs_per_period: number;
   next_run: string | null;
-  /** Packs holding file data of the backups. */
+  /** Packs holding data of the backups and of the point-in-time archives (WAL, base backups, binary logs). */
   packs_total: number;
   /** Packs whose data this run read (least recently read first). */
   packs_read: string[];
@@ -40,6 +41,8 @@ export interface BackgroundVerifyReport extends DamageOutcome {
   damaged_manifests: Array<{ name: string; message: string }>;
   /** Chunks found missing or damaged (trees and index are checked every run; data only in the packs read). */
   damaged_chunks: number;
+  /** Point-in-time archives (`pg`, `mysql`) with damaged records or data in the packs read; raised as a verify_failed alert until `verify --all` finds them whole. */
+  damaged_archives: string[];
   /** Backups already marked corrupted before this run that are still damaged (no new event). */
   still_corrupted: string[];
 }
@@ -85,6 +88,7 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   const damagedManifests: Array<{ name: string; message: string }> = [];
   let badTrees: string[] = [];
   let state: VerifyState;
+  let archives: ArchiveScan;
   try {
     manifests = (await repo.listManifests((name, e) => damagedManifests.push({ name, message: e.message }))).filter((m) => m.tree !== null && m.status !== 'failed' && m.status !== 'running');
     state = await loadVerifyState(repo);
@@ -100,7 +104,9 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
       plan = planRotation({ packs, state: state.packs, now: started, periodDays, runs: scheduledRuns(cron, started, periodEnd, Math.max(packs.length + 1, RUNS_COUNTED)) });
       return [...plan.read, ...[...suspectPacks].filter((p) => !plan!.read.includes(p))];
     };
-    check = await checkRepository({ repo, manifests, data: { kind: 'pick', pick }, ...(opts.signal ? { signal: opts.signal } : {}) });
+    // the point-in-time archives' packs rotate with the backups' packs
+    archives = await scanArchives(repo);
+    check = await checkRepository({ repo, manifests, data: { kind: 'pick', pick }, objects: archives.objects, ...(opts.signal ? { signal: opts.signal } : {}) });
     // a pack where damage was found counts as unread: the next run reads it first again, and so
     // sees whether the repair below took (even if this run is killed half-way through it)
     const damagedPacks = new Set([...check.damagedChunks.keys()].map((id) => repo.index.get(id)?.pack));
@@ -113,6 +119,9 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
     await lock.release();
   }
   const p = plan!;
+  // a partial read cannot clear an archive's alert: only failures are recorded (verify --all clears)
+  const archive = archiveChecks(ctx, archives!, check.objects, false);
+  const archiveDamaged = [...(archive.pg && !archive.pg.ok ? ['pg'] : []), ...(archive.mysql && !archive.mysql.ok ? ['mysql'] : [])];
   for (const d of damagedManifests) recordEvent(config.home, { time: clock.now().toISOString(), severity: 'high', event: 'verify.failed', manifest: d.name, message: d.message });
   const failing = check.backups.filter((b) => !b.ok);
   const readAt = clock.now().toISOString();
@@ -147,7 +156,7 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   stillCorrupted = failing.filter((b) => !handled.has(b.id) && statusOf(b.id) === 'corrupted').map((b) => b.id);
   const unrepaired = failing.filter((b) => !outcome.repaired_backups.includes(b.id) && !outcome.cleared.includes(b.id));
   return {
-    ok: damagedManifests.length === 0 && unrepaired.length === 0,
+    ok: damagedManifests.length === 0 && unrepaired.length === 0 && archiveDamaged.length === 0,
     trigger,
     started_at: started.toISOString(),
     finished_at: clock.now().toISOString(),
@@ -161,6 +170,7 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
     backups_checked: manifests.length,
     damaged_manifests: damagedManifests,
     damaged_chunks: check.damagedChunks.size,
+    damaged_archives: archiveDamaged,
     ...outcome,
     still_corrupted: stillCorrupted,
   };

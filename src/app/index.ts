@@ -10,7 +10,7 @@ export { restoreBackup, type RestoreOptions, type RestoreResult } from './restor
 export { resolveBackup } from './resolve-backup.js';
 export { pidFile, pidInFile, processAlive, runningServicePid } from './service-state.js';
 export { eventsFile, recordEvent, type PrismEvent } from './events.js';
-export { verifyBackups, type PgArchiveCheck, type VerifyOptions, type VerifyReport } from './verify-backups.js';
+export { verifyBackups, type BinlogArchiveCheck, type PgArchiveCheck, type VerifyOptions, type VerifyReport } from './verify-backups.js';
 export type { DataSubset } from '../snapshot/checker.js';
 export { diffBackups, dumpFile, listBackupPath, type DiffReport, type LsEntry } from './browse-backup.js';
 export { backupChain, backupDependencies, type ChainReport, type DependencyReport } from './lineage.js';

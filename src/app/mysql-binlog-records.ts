@@ -1,7 +1,8 @@
 import * as v from 'valibot';
 import type { Repository } from '../repo/index.js';
 import { binlogSequence } from '../source/mysql-binlog.js';
-import { getOptional, parseRecord } from './repo-records.js';
+import type { PrismError } from '../errors/index.js';
+import { getOptional, parseRecord, scanRecords } from './repo-records.js';
 
 /**
  * MySQL/MariaDB binary log archive records, next to the PostgreSQL ones:
@@ -32,6 +33,11 @@ export async function readBinlogRecord(repo: Repository, db: string, file: strin
   const name = recordName(db, file);
   const raw = await getOptional(repo, name);
   return raw && parseRecord(binlogRecordSchema, raw, name);
+}
+
+/** Every archived file's record that parses, for verification; a damaged one goes to `onDamaged`. */
+export function scanBinlogRecords(repo: Repository, onDamaged: (name: string, e: PrismError) => void): Promise<BinlogRecord[]> {
+  return scanRecords(repo, PREFIX, binlogRecordSchema, onDamaged);
 }
 
 /** Writes the record unless one exists (then false: archiving never replaces a stored file). */

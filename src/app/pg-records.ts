@@ -1,7 +1,7 @@
 import * as v from 'valibot';
 import { PrismError } from '../errors/index.js';
 import type { Repository } from '../repo/index.js';
-import { getOptional, parseRecord } from './repo-records.js';
+import { getOptional, parseRecord, scanRecords } from './repo-records.js';
 
 /**
  * PostgreSQL archive records in the repository, next to the backups' manifests:
@@ -99,18 +99,5 @@ export interface PgRecords {
 
 /** Both kinds of records; a record that does not parse is passed to `onDamaged` and left out. */
 export async function scanPgRecords(repo: Repository, onDamaged: (name: string, e: PrismError) => void): Promise<PgRecords> {
-  const read = async <T>(dir: string, schema: v.GenericSchema<unknown, T>): Promise<T[]> => {
-    const out: T[] = [];
-    for (const n of await repo.backend.list(dir)) {
-      if (!n.endsWith('.json')) continue;
-      try {
-        out.push(parseRecord(schema, await repo.backend.get(n), n));
-      } catch (e) {
-        if (!(e instanceof PrismError)) throw e;
-        onDamaged(n, e);
-      }
-    }
-    return out;
-  };
-  return { wal: await read('pg/wal', walRecordSchema), base: await read('pg/base', baseRecordSchema) };
+  return { wal: await scanRecords(repo, 'pg/wal', walRecordSchema, onDamaged), base: await scanRecords(repo, 'pg/base', baseRecordSchema, onDamaged) };
 }

@@ -16,6 +16,21 @@ export function parseRecord<T>(schema: v.GenericSchema<unknown, T>, raw: Buffer,
   return r.output;
 }
 
+/** Every record under `dir` that parses; a record that does not is passed to `onDamaged` and left out. */
+export async function scanRecords<T>(repo: Repository, dir: string, schema: v.GenericSchema<unknown, T>, onDamaged: (name: string, e: PrismError) => void): Promise<T[]> {
+  const out: T[] = [];
+  for (const n of await repo.backend.list(dir)) {
+    if (!n.endsWith('.json')) continue;
+    try {
+      out.push(parseRecord(schema, await repo.backend.get(n), n));
+    } catch (e) {
+      if (!(e instanceof PrismError)) throw e;
+      onDamaged(n, e);
+    }
+  }
+  return out;
+}
+
 /** The object's bytes, or undefined when the repository has no such object. */
 export async function getOptional(repo: Repository, name: string): Promise<Buffer | undefined> {
   try {

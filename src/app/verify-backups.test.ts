@@ -170,7 +170,7 @@ describe('backup verify', () => {
     assert.equal(failed!.status, 'failed');
     await assert.rejects(verifyBackups(ctx, { id: failed!.id, data: { kind: 'all' } }), (e: PrismError) => e.id === 'ERR_PRISM_NOT_FOUND' && /holds no data/.test(e.message));
     const report = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
-    assert.deepEqual(report, { ok: true, backups: [], damaged_manifests: [], pg_archive: null });
+    assert.deepEqual(report, { ok: true, backups: [], damaged_manifests: [], pg_archive: null, binlog_archive: null });
     assert.equal((await backupInfo(ctx, failed!.id)).status, 'failed', 'a failed attempt is not turned into corrupted');
   });
 

@@ -1,12 +1,14 @@
 import { PrismError } from '../errors/index.js';
 import type { Manifest } from '../repo/index.js';
-import { checkRepository, type BackupCheck, type DataSubset, type StoredObject } from '../snapshot/checker.js';
+import { checkRepository, type BackupCheck, type DataSubset } from '../snapshot/checker.js';
 import { openRepository, type AppContext } from './context.js';
 import { recordEvent } from './events.js';
 import { markCorrupted } from './mark-corrupted.js';
-import { scanPgRecords } from './pg-records.js';
+import { archiveChecks, scanArchives, type BinlogArchiveCheck, type PgArchiveCheck } from './archive-objects.js';
 import { BACKUP_ID_PATTERN } from './backup-info.js';
 import { resolveBackup } from './resolve-backup.js';
+
+export type { BinlogArchiveCheck, PgArchiveCheck };
 
 export interface VerifyOptions {
   id?: string | undefined;
@@ -21,23 +23,16 @@ export interface VerifyReport {
   backups: Array<BackupCheck & { status: string; checksum: 'verified' | 'mismatch' }>;
   /** With --all, when the repository holds any: the PostgreSQL archive's records (WAL files, base backups) and their data. */
   pg_archive: PgArchiveCheck | null;
-}
-
-export interface PgArchiveCheck {
-  ok: boolean;
-  checksum: 'verified' | 'mismatch';
-  wal_files: number;
-  base_backups: number;
-  /** Records whose data is missing or damaged: `pg/wal/<name>.json`, `pg/base/<id>.json`. */
-  damaged: Array<{ record: string; reason: string }>;
-  /** Records that cannot be read at all. */
-  damaged_records: Array<{ name: string; message: string }>;
+  /** With --all, when the repository holds any: the MySQL/MariaDB binary log archive's records and their data. */
+  binlog_archive: BinlogArchiveCheck | null;
 }
 
 /**
- * Verifies one backup or all usable ones (with `all`, also the PostgreSQL archive's records and
- * their data). A backup that fails is marked `corrupted` (shown by list and info), its damaged
- * files are named, and a high-severity event is written to logs/events.log for alerting.
+ * Verifies one backup or all usable ones (with `all`, also the records of the PostgreSQL and the
+ * MySQL/MariaDB point-in-time archives and their data). A backup that fails is marked `corrupted`
+ * (shown by list and info), its damaged files are named, and a high-severity event is written to
+ * logs/events.log for alerting; a damaged archive gets one too (`archive: pg|mysql`), and a
+ * clean check of it a `verify.ok` that resolves the alert.
  */
 export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promise<VerifyReport> {
   const repo = await openRepository(ctx);
@@ -56,25 +51,16 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
       if (m.tree === null) throw new PrismError('BACKUP_NOT_FOUND', `Backup ${m.id} is ${m.status} and holds no data to verify.`, { id: m.id });
       manifests = [m.status === 'corrupted' ? m : await resolveBackup(repo, { id: m.id })];
     }
-    const damagedRecords: Array<{ name: string; message: string }> = [];
-    const pg = opts.all ? await scanPgRecords(repo, (name, e) => damagedRecords.push({ name, message: e.message })) : { wal: [], base: [] };
-    const objects: StoredObject[] = [
-      ...pg.wal.map((w) => ({ name: `pg/wal/${w.name}.json`, content: w.content, size: w.size })),
-      ...pg.base.map((b) => ({ name: `pg/base/${b.id}.json`, content: b.content, size: b.size })),
-    ];
-    const checked = await checkRepository({ repo, manifests, data: opts.data, objects });
+    const archives = opts.all ? await scanArchives(repo) : undefined;
+    const checked = await checkRepository({ repo, manifests, data: opts.data, objects: archives?.objects ?? [] });
     const checks = checked.backups;
-    const report: VerifyReport = { ok: damagedManifests.length === 0, backups: [], damaged_manifests: damagedManifests, pg_archive: null };
-    if (objects.length + damagedRecords.length > 0) {
-      const damaged = checked.objects.filter((o) => !o.ok).map((o) => ({ record: o.name, reason: o.reason! }));
-      const ok = damaged.length === 0 && damagedRecords.length === 0;
-      report.pg_archive = { ok, checksum: ok ? 'verified' : 'mismatch', wal_files: pg.wal.length, base_backups: pg.base.length, damaged, damaged_records: damagedRecords };
-      if (!ok) {
-        report.ok = false;
-        const names = [...damagedRecords.map((d) => d.name), ...damaged.map((d) => d.record)];
-        recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', pg_records: names, message: `${names.length} PostgreSQL archive record(s) damaged: ${names.slice(0, 5).join(', ')}` });
-        ctx.logger.error({ event: 'verify.failed', pg_records: names }, 'PostgreSQL archive damaged');
-      }
+    const report: VerifyReport = { ok: damagedManifests.length === 0, backups: [], damaged_manifests: damagedManifests, pg_archive: null, binlog_archive: null };
+    if (archives) {
+      // only a full read of the data clears an archive's alert
+      const a = archiveChecks(ctx, archives, checked.objects, opts.data.kind === 'all');
+      report.pg_archive = a.pg;
+      report.binlog_archive = a.mysql;
+      if (a.pg?.ok === false || a.mysql?.ok === false) report.ok = false;
     }
     for (const d of damagedManifests) {
       recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', manifest: d.name, message: d.message });

@@ -7,6 +7,8 @@ import { events, openRepo, packFile } from '../testing/damage.js';
 import { appContext, json, prism, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import type { AppContext } from './context.js';
 import { createBackup } from './create-backup.js';
+import { evaluateAlerts } from './alerts.js';
+import { backgroundVerify, type BackgroundVerifyReport } from './background-verify.js';
 import { archiveWal } from './pg-archive-wal.js';
 import { readWalRecord } from './pg-records.js';
 import type { VerifyReport } from './verify-backups.js';
@@ -51,6 +53,8 @@ describe('backup verify --all reads the PostgreSQL archive too', () => {
     assert.match(r.stdout, /^PITR archive: 4 WAL file\(s\), 0 base backup\(s\): checksum: verified$/m);
     const j = json<VerifyReport>(prism(['backup', 'verify', '--all', '--json'], sb.env));
     assert.deepEqual(j.pg_archive, { ok: true, checksum: 'verified', wal_files: 4, base_backups: 0, damaged: [], damaged_records: [] });
+    assert.equal(j.binlog_archive, null);
+    assert.deepEqual(events(sb).filter((e) => e.archive === 'pg').at(-1)!.event, 'verify.ok', 'a clean archive check resolves an earlier alert');
     // one backup by id is about that backup only
     assert.equal(json<VerifyReport>(prism(['backup', 'verify', backupId, '--json'], sb.env)).pg_archive, null);
   });
@@ -73,9 +77,24 @@ describe('backup verify --all reads the PostgreSQL archive too', () => {
     assert.deepEqual(report.pg_archive!.damaged.map((d) => d.record), [`pg/wal/${SEG[1]}.json`]);
     const ev = events(sb).filter((e) => e.event === 'verify.failed');
     assert.equal(ev.at(-1)!.severity, 'high');
-    assert.deepEqual(ev.at(-1)!.pg_records, [`pg/wal/${SEG[1]}.json`]);
+    assert.deepEqual([ev.at(-1)!.archive, ev.at(-1)!.records], ['pg', [`pg/wal/${SEG[1]}.json`]]);
     // structure only does not read the data, so it does not see the damage
     assert.equal(prism(['backup', 'verify', '--all', '--no-read-data'], sb.env).code, 0);
+  });
+
+  it('background verification rotates through the archive\'s packs: a damaged WAL chunk is found and raised, and stays raised', async () => {
+    await corruptWal(SEG[1]!);
+    let r: BackgroundVerifyReport | undefined;
+    for (let i = 0; i < 10 && !r?.damaged_archives.length; i++) r = await backgroundVerify(ctx, { trigger: 'scheduled' });
+    assert.deepEqual([r!.damaged_archives, r!.ok, r!.corrupted], [['pg'], false, []], 'found within a period, no file backup blamed');
+    const failed = events(sb).filter((e) => e.event === 'verify.failed');
+    assert.deepEqual([failed.at(-1)!.archive, failed.at(-1)!.records], ['pg', [`pg/wal/${SEG[1]}.json`]]);
+    const alerts = await evaluateAlerts(ctx, { deliver: false });
+    assert.ok(alerts.active.some((x) => x.key === 'verify_failed:archive:pg'), JSON.stringify(alerts.active.map((x) => x.key)));
+    // a later background run that does not read that pack does not clear it; verify --all still finds the damage
+    await backgroundVerify(ctx, { trigger: 'scheduled' });
+    assert.ok((await evaluateAlerts(ctx, { deliver: false })).active.some((x) => x.key === 'verify_failed:archive:pg'));
+    assert.equal(prism(['backup', 'verify', '--all'], sb.env).code, 15);
   });
 
   it('a record that cannot be read, or whose pack is gone, fails verify --all', async () => {

@@ -111,7 +111,7 @@ describe('prism backup health / prism alerts (CLI)', () => {
     config({ command: `cat >> '${out}'` });
     const shown = prism(['alerts'], sb.env);
     assert.equal(shown.code, 0, shown.stderr);
-    assert.match(shown.stdout, /HIGH\s+backup_failed:backup_\d{8}_\d{6}_full\s.*failed \[ERR_BACKUP_003\]/);
+    assert.match(shown.stdout, /HIGH\s+backup_failed:backup_\d{8}_\d{6}_full(?:_\d+)?\s.*failed \[ERR_BACKUP_003\]/);
     assert.equal(existsSync(out), false, 'nothing sent without --notify');
     const h = prism(['backup', 'health', '--json'], sb.env);
     assert.equal(h.code, 1, 'one failure in two attempts is over 1 %');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -276,6 +276,26 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.equal(replay.replay.from.file, from);
     const bad = run(['mysql', 'expire', '--lock-wait', 'soon']);
     assert.equal(bad.code, 2, bad.stderr);
+
+    // verify --all reads the archive too; a record that cannot be read fails it, names it, and raises an alert until a clean check
+    interface Verified { ok: boolean; binlog_archive: { ok: boolean; checksum: string; files: number; damaged: unknown[]; damaged_records: Array<{ name: string }> } | null }
+    const clean = json<Verified>(run(['backup', 'verify', '--all', '--json']));
+    assert.deepEqual(clean.binlog_archive, { ok: true, checksum: 'verified', files: listed().length, damaged: [], damaged_records: [] });
+    const rec = join(sb.repo, 'mysql', 'binlog', 'shop', `${from}.json`);
+    const saved = readFileSync(rec);
+    writeFileSync(rec, '{"format":1,');
+    try {
+      const broken = run(['backup', 'verify', '--all']);
+      assert.equal(broken.code, 15, broken.stdout + broken.stderr);
+      assert.match(broken.stdout, new RegExp(`^Binary log archive: \\d+ file\\(s\\): checksum: mismatch\n {2}DAMAGED record mysql/binlog/shop/${from.replace('.', '\\.')}\\.json: .*not valid JSON`, 'm'));
+      assert.match(broken.stderr, /ERR_BACKUP_005\] Checksum mismatch: the binary log archive is damaged/);
+      const alerts = json<{ active: Array<{ key: string }> }>(run(['alerts', '--json']));
+      assert.ok(alerts.active.some((x) => x.key === 'verify_failed:archive:mysql'), JSON.stringify(alerts.active));
+    } finally {
+      writeFileSync(rec, saved);
+    }
+    assert.equal(run(['backup', 'verify', '--all']).code, 0);
+    assert.ok(!json<{ active: Array<{ key: string }> }>(run(['alerts', '--json'])).active.some((x) => x.key === 'verify_failed:archive:mysql'), 'resolved by the clean check');
   });
 
   it('the service job archives on its schedule: FLUSH, then the closed files; a server without binary logging is skipped', async () => {

@@ -16,6 +16,7 @@ export function renderBackground(r: BackgroundVerifyReport): string {
   for (const id of r.cleared) lines.push(`  ${id}: repaired and read back whole: completed`);
   for (const id of r.still_corrupted) lines.push(`  ${id}: still corrupted (marked earlier)`);
   if (r.forgotten_blobs > 0) lines.push(`  ${r.forgotten_blobs} damaged copies dropped from the index: the next backup stores them afresh`);
+  for (const a of r.damaged_archives) lines.push(`  The ${a === 'pg' ? 'PostgreSQL point-in-time archive' : 'binary log archive'} is damaged: \`prism backup verify --all\` names the records`);
   if (r.needsFullBackup) lines.push('  A new full backup is needed: `prism backup create --type full`');
   lines.push(r.ok ? 'Status: ok' : 'Status: DAMAGED');
   return lines.join('\n');

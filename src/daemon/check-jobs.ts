@@ -16,13 +16,14 @@ export const verifyJob: Job = {
       runs_per_period: r.runs_per_period,
       backups_checked: r.backups_checked,
       damaged_chunks: r.damaged_chunks,
+      damaged_archives: r.damaged_archives,
       repaired_chunks: r.repaired.chunks,
       corrupted: r.corrupted.map((c) => c.id),
       needs_full_backup: r.needsFullBackup,
     };
     const followUps = r.needsFullBackup ? ['full_backup'] : [];
     if (r.ok) return { message: `${r.packs_read.length} of ${r.packs_total} pack(s) read${r.repaired.chunks > 0 ? `, ${r.repaired.chunks} chunk(s) repaired` : ''}`, details, followUps };
-    return { status: 'failed', error_code: 'ERR_BACKUP_005', message: `damaged data left in ${r.corrupted.length + r.still_corrupted.length} backup(s)${r.needsFullBackup ? '; a full backup follows' : ''}`, details, followUps };
+    return { status: 'failed', error_code: 'ERR_BACKUP_005', message: `damaged data left in ${r.corrupted.length + r.still_corrupted.length} backup(s)${r.damaged_archives.length > 0 ? ` and the ${r.damaged_archives.join(' and ')} point-in-time archive` : ''}${r.needsFullBackup ? '; a full backup follows' : ''}`, details, followUps };
   },
 };
 

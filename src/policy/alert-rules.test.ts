@@ -109,6 +109,16 @@ describe('SOP §5.2 alert rules', () => {
     assert.equal(find({ backups: [bad, bk(1)], verifyEvents: [{ ...failedAt(2), backup: bad.id }] }, 'verify_failed').length, 1);
   });
 
+  it('verification failure of a point-in-time archive (pg, mysql): raised per archive until a later clean verify --all', () => {
+    const ev = (h: number, event: string, archive: string): VerifyEvent => ({ time: new Date(NOW.getTime() - h * HOUR).toISOString(), event, archive, message: '1 record(s) damaged: pg/wal/x.json' });
+    const c = find({ backups: [bk(1)], verifyEvents: [ev(3, 'verify.ok', 'pg'), ev(2, 'verify.failed', 'pg'), ev(2, 'verify.failed', 'mysql'), ev(1, 'verify.ok', 'mysql')] }, 'verify_failed');
+    assert.deepEqual(c.map((x) => [x.key, x.severity, x.details]), [['verify_failed:archive:pg', 'high', { archive: 'pg', time: new Date(NOW.getTime() - 2 * HOUR).toISOString() }]]);
+    assert.match(c[0]!.message, /^The PostgreSQL point-in-time archive \(WAL, base backups\) failed verification at .*: 1 record\(s\) damaged: pg\/wal\/x\.json\./);
+    assert.match(c[0]!.fix, /prism pg basebackup/);
+    assert.deepEqual(find({ backups: [bk(1)], verifyEvents: [ev(2, 'verify.failed', 'pg'), ev(1, 'verify.ok', 'pg')] }, 'verify_failed'), [], 'a later clean check resolves it');
+    assert.match(find({ backups: [bk(1)], verifyEvents: [ev(1, 'verify.failed', 'mysql')] }, 'verify_failed')[0]!.fix, /prism backup create/);
+  });
+
   it('slow backup: more than 2× the median of at least 3 earlier completed backups of its type', () => {
     const history = [bk(50, 'completed', { seconds: 10 }), bk(40, 'completed', { seconds: 30 }), bk(30, 'completed', { seconds: 20 }), bk(20, 'failed', { seconds: 500 })];
     const inc = [bk(45, 'completed', { type: 'incremental', seconds: 100 }), bk(35, 'completed', { type: 'incremental', seconds: 100 }), bk(25, 'completed', { type: 'incremental', seconds: 100 })];

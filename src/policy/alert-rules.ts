@@ -21,6 +21,8 @@ export interface VerifyEvent {
   time: string;
   event: string;
   backup?: string;
+  /** A point-in-time archive checked by `backup verify --all`: `pg` (WAL, base backups) or `mysql` (binary logs). */
+  archive?: string;
   message?: string;
 }
 
@@ -158,6 +160,12 @@ function storageRule(used: number | null, config: AlertRuleConfig): AlertConditi
   ];
 }
 
+const ARCHIVE_NAMES: Record<string, string> = { pg: 'The PostgreSQL point-in-time archive (WAL, base backups)', mysql: 'The MySQL/MariaDB binary log archive' };
+const ARCHIVE_FIXES: Record<string, string> = {
+  pg: 'Take a new base backup (`prism pg basebackup`) so later restores start after the damage, then run `prism backup verify --all` (it names the damaged records).',
+  mysql: 'Take a new backup (`prism backup create`) so later replays start after the damage, then run `prism backup verify --all` (it names the damaged records).',
+};
+
 function verifyRules(attempts: AlertBackup[], records: AlertRecords, config: AlertRuleConfig): AlertCondition[] {
   const fix = config.fixForCode?.('ERR_BACKUP_005') ?? 'Run `prism backup verify --all`, then back up again.';
   const out = new Map<string, AlertCondition>();
@@ -171,6 +179,21 @@ function verifyRules(attempts: AlertBackup[], records: AlertRecords, config: Ale
   for (const e of [...records.verifyEvents].sort((a, b) => Date.parse(a.time) - Date.parse(b.time))) if (e.backup) latest.set(e.backup, e);
   for (const [id, e] of latest) {
     if (e.event === 'verify.failed' && exists.has(id)) add(id, `Backup ${id} failed verification at ${e.time}: ${e.message ?? 'damaged data'}`, { backup: id, time: e.time });
+  }
+  // an archive's alert stands until a later `verify --all` finds it whole
+  const archives = new Map<string, VerifyEvent>();
+  for (const e of [...records.verifyEvents].sort((a, b) => Date.parse(a.time) - Date.parse(b.time))) if (e.archive) archives.set(e.archive, e);
+  for (const [archive, e] of archives) {
+    if (e.event !== 'verify.failed') continue;
+    const what = ARCHIVE_NAMES[archive] ?? `The ${archive} archive`;
+    out.set(`archive:${archive}`, {
+      key: `verify_failed:archive:${archive}`,
+      severity: 'high',
+      rule: 'verify_failed',
+      message: `${what} failed verification at ${e.time}: ${e.message ?? 'damaged data'}. Point-in-time restores that need the damaged files cannot reach past them.`,
+      fix: ARCHIVE_FIXES[archive] ?? fix,
+      details: { archive, time: e.time },
+    });
   }
   return [...out.values()];
 }

@@ -7,7 +7,7 @@ import { runAction } from '../run-action.js';
 import { withInterruptSignal } from '../on-signal.js';
 import { parseDuration } from '../parse-duration.js';
 import { renderBackground } from '../render-background-verify.js';
-import { renderPgArchiveCheck } from '../render-verify-pg.js';
+import { renderBinlogArchiveCheck, renderPgArchiveCheck } from '../render-verify-archives.js';
 
 interface Opts {
   all?: boolean;
@@ -52,7 +52,8 @@ export function registerBackupVerify(backup: Command): void {
         if (opts.json) printJson(report);
         else out(render(report, opts.verbose ?? false));
         if (!report.ok) {
-          const what = report.backups.some((b) => b.checksum === 'mismatch') || report.damaged_manifests.length > 0 ? 'damaged backups are now marked corrupted' : 'the PostgreSQL archive (WAL, base backups) is damaged';
+          const archives = [report.pg_archive?.ok === false ? 'the PostgreSQL archive (WAL, base backups)' : '', report.binlog_archive?.ok === false ? 'the binary log archive' : ''].filter(Boolean);
+          const what = report.backups.some((b) => b.checksum === 'mismatch') || report.damaged_manifests.length > 0 ? 'damaged backups are now marked corrupted' : `${archives.join(' and ')} ${archives.length > 1 ? 'are' : 'is'} damaged`;
           if (!opts.json) err(`Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: ${what}.\n  Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`);
           return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
         }
@@ -86,5 +87,6 @@ function render(r: VerifyReport, verbose: boolean): string {
     if (b.damaged.length > 50) lines.push(`  … ${b.damaged.length - 50} more damaged files (--json lists all)`);
   }
   if (r.pg_archive) lines.push(...renderPgArchiveCheck(r.pg_archive));
+  if (r.binlog_archive) lines.push(...renderBinlogArchiveCheck(r.binlog_archive));
   return lines.join('\n');
 }
