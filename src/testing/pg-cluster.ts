@@ -1,13 +1,20 @@
 /** A throwaway PostgreSQL cluster for the point-in-time tests: initdb as `postgres`, on a free port. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { PRISM_BIN, type CliResult } from './fixtures.js';
 export { freePort } from './free-port.js';
 
-export const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** The server binaries (initdb, pg_ctl) of the newest PostgreSQL installed: Debian keeps them in /usr/lib/postgresql/<version>/bin. */
+export const PG_BIN = (() => {
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(join(root, v, 'bin', 'initdb'))) : [];
+  const newest = versions.sort((a, b) => Number(b) - Number(a))[0];
+  assert.ok(newest, `no PostgreSQL server binaries (initdb) under ${root}: install postgresql`);
+  return join(root, newest, 'bin');
+})();
 
 export const pgUser = (() => {
   const r = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
