@@ -145,6 +145,39 @@ describe('Chunker', () => {
     assert.ok(sharedFraction(a, b) < 0.5, 'chunk boundaries must depend on the seed');
   });
 
+  it('cuts exactly where the byte-at-a-time FastCDC definition does (the format: boundaries must never move)', () => {
+    // the definition, one byte per step: normalized chunking with the strict mask up to avgSize, the loose one after
+    const reference = (gear: Int32Array, p: ChunkerParams, data: Uint8Array): number[] => {
+      const bits = Math.round(Math.log2(p.avgSize));
+      const high = (b: number) => ~((1 << (32 - b)) - 1) | 0;
+      const out: number[] = [];
+      for (let start = 0; start < data.length; ) {
+        const n = Math.min(data.length - start, p.maxSize);
+        let len = n;
+        if (n > p.minSize) {
+          let h = 0;
+          for (let i = p.minSize; i < n; i++) {
+            h = ((h << 1) + gear[data[start + i]!]!) | 0;
+            if ((h & high(i < p.avgSize ? bits + 2 : bits - 2)) === 0) {
+              len = i + 1;
+              break;
+            }
+          }
+        }
+        out.push(len);
+        start += len;
+      }
+      return out;
+    };
+    const gear = gearTable(SEED_A);
+    const text = Buffer.from(Array.from({ length: 60_000 }, (_, i) => `${i}\t${i % 97}\t0\t${' '.repeat(i % 40)}\n`).join(''));
+    for (const [p, data] of [[SMALL, prngBytes(3 * 1024 * 1024 + 3, 9)], [SMALL, text], [DEFAULT_CHUNKER, BIG]] as const) {
+      const want = reference(gear, p, data);
+      assert.deepEqual(new Chunker(gear, p).split(data), want);
+      if (p === SMALL) assert.deepEqual(new Set(want.slice(0, -1).map((l) => l % 4)), new Set([0, 1, 2, 3]), 'cuts at every position of an unrolled step');
+    }
+  });
+
   it('cut() on a window of at least maxSize matches split() (streaming use)', () => {
     const c = new Chunker(gearTable(SEED_A), SMALL);
     const data = BIG.subarray(0, 3 * 1024 * 1024 + 5);
