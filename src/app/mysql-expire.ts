@@ -1,9 +1,9 @@
 import { planBinlogExpiry, type BinlogDatabasePlan, type KeptBinlogStart } from '../policy/binlog-retention.js';
 import type { Manifest, Repository } from '../repo/index.js';
-import { lockRepository, openRepository, type AppContext } from './context.js';
+import type { AppContext } from './context.js';
 import { refuseDamaged } from './manifests.js';
 import { binlogKey, deleteBinlogRecord, listBinlogRecords } from './mysql-binlog-records.js';
-import { pruneLocked, type PruneReport } from './prune-repository.js';
+import { expireAndPrune, type ExpireOptions, type PruneReport } from './prune-repository.js';
 
 export interface BinlogExpireReport {
   dry_run: boolean;
@@ -58,16 +58,10 @@ export async function applyBinlogExpiry(ctx: AppContext, repo: Repository, e: Bi
  * backup in the repository can replay (those before the oldest backup's dump position), then
  * (unless `prune: false`) prunes. `prism backup cleanup` does the same for the backups it keeps.
  */
-export async function expireBinlogArchive(ctx: AppContext, opts: { dryRun?: boolean; prune?: boolean; lockWaitMs?: number } = {}): Promise<BinlogExpireReport & { prune: PruneReport | null }> {
-  const dryRun = opts.dryRun ?? false;
-  const repo = await openRepository(ctx);
-  const lock = await lockRepository(ctx, repo, 'exclusive', 'prism mysql expire', opts.lockWaitMs ?? 0);
-  try {
-    const expiry = await planBinlogArchiveExpiry(repo, await refuseDamaged(repo, 'mysql expire'), dryRun);
-    if (!dryRun) await applyBinlogExpiry(ctx, repo, expiry);
-    const prune = opts.prune === false ? null : await pruneLocked(ctx, repo, { dryRun }, dryRun ? { binlogGone: expiry.gone } : {});
-    return { ...expiry.report, prune };
-  } finally {
-    await lock.release();
-  }
+export function expireBinlogArchive(ctx: AppContext, opts: ExpireOptions = {}): Promise<BinlogExpireReport & { prune: PruneReport | null }> {
+  return expireAndPrune(ctx, 'prism mysql expire', opts, {
+    plan: async (repo, dryRun) => planBinlogArchiveExpiry(repo, await refuseDamaged(repo, 'mysql expire'), dryRun),
+    apply: (repo, e) => applyBinlogExpiry(ctx, repo, e),
+    gone: (e) => ({ binlogGone: e.gone }),
+  });
 }

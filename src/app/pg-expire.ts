@@ -1,8 +1,8 @@
 import { planPitrExpiry, type PitrBaseDecision } from '../policy/pitr-retention.js';
 import type { Repository } from '../repo/index.js';
-import { lockRepository, openRepository, type AppContext } from './context.js';
+import type { AppContext } from './context.js';
 import { deleteBaseRecord, deleteWalRecord, listBaseRecords, listWalRecords, type PgRecordNames } from './pg-records.js';
-import { pruneLocked, type PruneReport } from './prune-repository.js';
+import { expireAndPrune, type ExpireOptions, type PruneReport } from './prune-repository.js';
 
 export interface PgExpireReport {
   dry_run: boolean;
@@ -77,16 +77,10 @@ export async function applyPgExpiry(ctx: AppContext, repo: Repository, e: PgExpi
 }
 
 /** `prism pg expire`: the PITR retention under the exclusive lock, then (unless `prune: false`) prune. */
-export async function expirePgArchive(ctx: AppContext, opts: { dryRun?: boolean; prune?: boolean; lockWaitMs?: number } = {}): Promise<PgExpireReport & { prune: PruneReport | null }> {
-  const dryRun = opts.dryRun ?? false;
-  const repo = await openRepository(ctx);
-  const lock = await lockRepository(ctx, repo, 'exclusive', 'prism pg expire', opts.lockWaitMs ?? 0);
-  try {
-    const expiry = await planPgExpiry(ctx, repo, dryRun);
-    if (!dryRun) await applyPgExpiry(ctx, repo, expiry);
-    const prune = opts.prune === false ? null : await pruneLocked(ctx, repo, { dryRun }, dryRun ? { pgGone: expiry.gone } : {});
-    return { ...expiry.report, prune };
-  } finally {
-    await lock.release();
-  }
+export function expirePgArchive(ctx: AppContext, opts: ExpireOptions = {}): Promise<PgExpireReport & { prune: PruneReport | null }> {
+  return expireAndPrune(ctx, 'prism pg expire', opts, {
+    plan: (repo, dryRun) => planPgExpiry(ctx, repo, dryRun),
+    apply: (repo, e) => applyPgExpiry(ctx, repo, e),
+    gone: (e) => ({ pgGone: e.gone }),
+  });
 }

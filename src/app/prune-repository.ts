@@ -3,7 +3,7 @@ import { PrismError } from '../errors/index.js';
 import { rootTrees, type Manifest, type Repository } from '../repo/index.js';
 import { executePrune, planPrune, type PrunePlan, type PruneResult } from '../repo/pruner.js';
 import { walkTree } from '../snapshot/tree-walk.js';
-import type { AppContext } from './context.js';
+import { lockRepository, openRepository, type AppContext } from './context.js';
 import { binlogArchiveBlobs } from './mysql-binlog-records.js';
 import { pgArchiveBlobs, type PgRecordNames } from './pg-records.js';
 
@@ -45,6 +45,36 @@ export interface PruneAsIf {
   pgGone?: PgRecordNames;
   /** Binary log archive records that no longer count (`<database>/<file>`, see binlogKey). */
   binlogGone?: ReadonlySet<string>;
+}
+
+export interface ExpireOptions {
+  dryRun?: boolean;
+  /** false: remove the records only; their data goes with a later prune. */
+  prune?: boolean;
+  lockWaitMs?: number;
+}
+
+/**
+ * An archive expiry (`pg expire`, `mysql expire`) under the exclusive lock: plans it, applies it
+ * unless a dry run, then prunes (a dry run plans the prune as if the records were gone).
+ */
+export async function expireAndPrune<E extends { report: object }>(
+  ctx: AppContext,
+  command: string,
+  opts: ExpireOptions,
+  steps: { plan: (repo: Repository, dryRun: boolean) => Promise<E>; apply: (repo: Repository, e: E) => Promise<void>; gone: (e: E) => PruneAsIf },
+): Promise<E['report'] & { prune: PruneReport | null }> {
+  const dryRun = opts.dryRun ?? false;
+  const repo = await openRepository(ctx);
+  const lock = await lockRepository(ctx, repo, 'exclusive', command, opts.lockWaitMs ?? 0);
+  try {
+    const expiry = await steps.plan(repo, dryRun);
+    if (!dryRun) await steps.apply(repo, expiry);
+    const prune = opts.prune === false ? null : await pruneLocked(ctx, repo, { dryRun }, dryRun ? steps.gone(expiry) : {});
+    return { ...expiry.report, prune };
+  } finally {
+    await lock.release();
+  }
 }
 
 /**

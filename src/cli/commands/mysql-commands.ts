@@ -4,7 +4,7 @@ import type { AppContext } from '../../app/index.js';
 import { formatBytes } from '../../core/format.js';
 import { cliContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
-import { parseDuration } from '../parse-duration.js';
+import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.js';
 import { renderBinlogExpire } from '../render-binlog-expire.js';
 import { renderPrune } from '../render-prune.js';
 import { runAction } from '../run-action.js';
@@ -48,16 +48,11 @@ export function registerMysql(program: Command): void {
     }),
   );
   common(
-    mysql
-      .command('expire')
-      .description("removes the archived binary log files no backup in the repository can replay (those before the oldest backup's dump position), then prunes")
-      .option('--dry-run', 'list what would go, and what it frees')
-      .option('--no-prune', 'remove the records only; leave their data for a later `prism backup prune`')
-      .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)'),
+    expireOptions(mysql.command('expire')).description("removes the archived binary log files no backup in the repository can replay (those before the oldest backup's dump position), then prunes"),
   ).action(
-    runAction(async (opts: Flags & { dryRun?: boolean; prune: boolean; lockWait?: string }) => {
+    runAction(async (opts: Flags & ExpireFlags) => {
       const { expireBinlogArchive } = await import('../../app/mysql-expire.js');
-      const r = await expireBinlogArchive(await mysqlContext(opts), { dryRun: opts.dryRun ?? false, prune: opts.prune, ...(opts.lockWait ? { lockWaitMs: parseDuration('--lock-wait', opts.lockWait) } : {}) });
+      const r = await expireBinlogArchive(await mysqlContext(opts), expireArgs(opts));
       if (opts.json) return printJson(r);
       out(r.databases.length === 0 && r.warnings.length === 0 ? 'The repository holds no archived binary log files.' : renderBinlogExpire(r));
       if (r.prune) out(renderPrune(r.prune));

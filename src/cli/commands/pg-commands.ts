@@ -5,7 +5,7 @@ import { formatBytes } from '../../core/format.js';
 import { cliContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { parseTargetTime } from '../parse-date.js';
-import { parseDuration } from '../parse-duration.js';
+import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.js';
 import { renderPgExpire } from '../render-pg-expire.js';
 import { renderPrune } from '../render-prune.js';
 import { runAction } from '../run-action.js';
@@ -69,16 +69,12 @@ export function registerPg(program: Command): void {
     }),
   );
   repoOpt(
-    pg
-      .command('expire')
-      .description('removes the base backups backup.retention_policy.pg_base_backups_* no longer keeps and the WAL no kept base backup needs, then prunes')
-      .option('--dry-run', 'list what would go and why, and what it frees')
-      .option('--no-prune', 'remove the records only; leave their data for a later `prism backup prune`')
-      .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)'),
+    expireOptions(pg.command('expire'))
+      .description('removes the base backups backup.retention_policy.pg_base_backups_* no longer keeps and the WAL no kept base backup needs, then prunes'),
   ).action(
-    runAction(async (opts: RepoFlags & { dryRun?: boolean; prune: boolean; lockWait?: string }) => {
+    runAction(async (opts: RepoFlags & ExpireFlags) => {
       const { expirePgArchive } = await import('../../app/pg-expire.js');
-      const r = await expirePgArchive(await pgContext(opts), { dryRun: opts.dryRun ?? false, prune: opts.prune, ...(opts.lockWait ? { lockWaitMs: parseDuration('--lock-wait', opts.lockWait) } : {}) });
+      const r = await expirePgArchive(await pgContext(opts), expireArgs(opts));
       if (opts.json) return printJson(r);
       out(renderPgExpire(r));
       if (r.prune) out(renderPrune(r.prune));
