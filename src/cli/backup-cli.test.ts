@@ -25,7 +25,7 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
 
     const full = prism(['backup', 'create', '--type', 'full', '--comment', 'Pre-upgrade backup v2.5 -> v3.0'], sb.env);
     assert.equal(full.code, 0, full.stderr);
-    const id = /Backup completed: (backup_\d{8}_\d{6}_full)/.exec(full.stdout)?.[1];
+    const id = /Backup completed: (backup_\d{8}_\d{6}_full(?:_\d+)?)/.exec(full.stdout)?.[1];
     assert.ok(id, full.stdout);
     for (const field of ['Files:', 'Original:', 'Stored:', 'Compression:', 'New data:', 'Duration:', 'Checksum:']) assert.match(full.stdout, new RegExp(field));
 

@@ -107,7 +107,7 @@ describe('prism backup policy / cleanup / delete / prune / failures (CLI)', () =
     const r = prism(['backup', 'failures', '--days', '7'], sb.env);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /1 failed or partial of \d+ attempts/);
-    assert.match(r.stdout, /backup_\d{8}_\d{6}_incremental\s+failed\s+\[ERR_BACKUP_003\] Source directory not found/);
+    assert.match(r.stdout, /backup_\d{8}_\d{6}_incremental(?:_\d+)?\s+failed\s+\[ERR_BACKUP_003\] Source directory not found/);
     assert.match(r.stdout, /Fix: Check the configured paths: PRISM_HOME and backup\.sources\.include/);
     const j = json<{ failures: Array<{ code: string; fix: string; status: string }>; failure_rate: number }>(prism(['backup', 'failures', '--days', '7', '--json'], sb.env));
     assert.equal(j.failures.length, 1);
