@@ -47,6 +47,8 @@ describe('prism backup policy / cleanup / delete / prune / failures (CLI)', () =
       [['backup', 'delete'], /missing required argument/],
       [['backup', 'cleanup', '--lock-wait', 'forever'], /--lock-wait "forever"/],
       [['backup', 'policy', '--bogus'], /unknown option '--bogus'/],
+      [['mysql', 'expire', '--bogus'], /unknown option '--bogus'/],
+      [['mysql', 'expire', '--lock-wait', 'x'], /--lock-wait "x"/],
     ];
     const before = hashTree(sb.repo, []);
     for (const [args, msg] of cases) {
@@ -66,7 +68,7 @@ describe('prism backup policy / cleanup / delete / prune / failures (CLI)', () =
     assert.equal(unknown.code, 4, unknown.stderr);
     assert.match(unknown.stderr, /ERR_PRISM_NOT_FOUND.*backup_20000101_000000_full/);
     const missing = { ...sb.env, PRISM_BACKUP_PATH: join(sb.root, 'no-repo-here') };
-    for (const args of [['backup', 'cleanup'], ['backup', 'cleanup', '--dry-run'], ['backup', 'prune'], ['backup', 'prune', '--dry-run'], ['backup', 'delete', 'backup_20000101_000000_full', '--confirm']]) {
+    for (const args of [['backup', 'cleanup'], ['backup', 'cleanup', '--dry-run'], ['backup', 'prune'], ['backup', 'prune', '--dry-run'], ['backup', 'delete', 'backup_20000101_000000_full', '--confirm'], ['mysql', 'expire'], ['mysql', 'binlog', 'list']]) {
       const r = prism(args, missing);
       assert.equal(r.code, 7, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /ERR_PRISM_NO_REPO/);
@@ -153,10 +155,10 @@ describe('maintenance commands and the repository lock', () => {
   });
   after(() => sb.cleanup());
 
-  it('prune and cleanup fail at once with ERR_PRISM_LOCKED naming the holder while a backup runs', async () => {
+  it('prune, cleanup and the archive expiries fail at once with ERR_PRISM_LOCKED naming the holder while a backup runs', async () => {
     const lock = await RepositoryLock.acquire(new LocalBackend(sb.repo), { kind: 'backup', command: 'prism backup create --type full', clock: systemClock });
     try {
-      for (const args of [['backup', 'prune'], ['backup', 'cleanup'], ['backup', 'prune', '--dry-run'], ['backup', 'cleanup', '--dry-run']]) {
+      for (const args of [['backup', 'prune'], ['backup', 'cleanup'], ['backup', 'prune', '--dry-run'], ['backup', 'cleanup', '--dry-run'], ['pg', 'expire'], ['mysql', 'expire', '--dry-run']]) {
         const r = prism(args, sb.env);
         assert.equal(r.code, 6, `${args.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr, /ERR_PRISM_LOCKED/);
