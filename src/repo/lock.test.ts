@@ -169,6 +169,16 @@ describe('RepositoryLock', () => {
     const sh = await acquire(backend, clock, 'shared', 'prism backup list');
     assert.equal(await backend.exists('locks/exclusive.json'), false, 'the dead exclusive lock was removed');
     await sh.release();
+
+    // a shared locker tidies the shared locks of killed processes too, and leaves live ones alone
+    writeLockFile(dir, 'shared-111111111111111111111111.json', lockInfo({ kind: 'shared', command: 'prism backup create' }));
+    const live = await acquire(backend, clock, 'shared', 'prism backup verify');
+    const other = await acquire(backend, clock, 'backup', 'prism backup create');
+    assert.equal(await backend.exists('locks/shared-111111111111111111111111.json'), false, 'the dead shared lock was removed');
+    assert.equal((await backend.list('locks')).filter((n) => n.startsWith('locks/shared-')).length, 2, 'both live shared locks stay');
+    await other.release();
+    await live.release();
+    assert.deepEqual(await backend.list('locks'), []);
   });
 
   it('honours a lock of another host until it is older than LOCK_STALE_MS', async () => {

@@ -106,6 +106,8 @@ export class RepositoryLock {
           await wait(holder);
         }
         names.push(own);
+        // shared locks left by killed processes block nothing, but would stay until the next exclusive locker: tidy them
+        await firstLiveShared(backend, own, opts.clock, { all: true }).catch(() => undefined);
       }
     } catch (e) {
       for (const n of names) await backend.delete(n);
@@ -162,13 +164,16 @@ async function readLive(backend: Backend, name: string, clock: Clock): Promise<L
   return info;
 }
 
-async function firstLiveShared(backend: Backend, except: string | undefined, clock: Clock): Promise<LockInfo | undefined> {
+/** The first live shared lock (removing stale ones on the way); with `all`, every shared lock is looked at (and the first live one returned). */
+async function firstLiveShared(backend: Backend, except: string | undefined, clock: Clock, opts: { all?: boolean } = {}): Promise<LockInfo | undefined> {
+  let first: LockInfo | undefined;
   for (const name of await backend.list('locks')) {
     if (name === except || !name.startsWith('locks/shared-')) continue;
     const info = await readLive(backend, name, clock);
-    if (info) return info;
+    first ??= info;
+    if (first && !opts.all) return first;
   }
-  return undefined;
+  return first;
 }
 
 export function isStale(lock: LockInfo, clock: Clock): boolean {

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Manifest } from '../repo/index.js';
+import { pgScratchDb, psql, type ScratchDb } from '../testing/databases.js';
+import { json, prism, prismAsync, sandbox, type Sandbox } from '../testing/fixtures.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('a database backup killed mid-dump (kill -9)', () => {
+  let sb: Sandbox;
+  let db: ScratchDb;
+  const scratch: ScratchDb[] = [];
+  /** COPYs of the scratch database the server is running. */
+  const copies = () => Number(psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db.name}' AND query LIKE 'COPY%' AND pid <> pg_backend_pid();`).trim());
+  before(() => {
+    sb = sandbox();
+    db = pgScratchDb();
+    // large enough to be streamed through psql (over 2 MiB) and to take a while
+    db.sql("CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT g, repeat(md5(g::text), 6) FROM generate_series(1, 400000) g; CREATE TABLE small (id int); INSERT INTO small VALUES (1), (2);");
+    mkdirSync(join(sb.home, 'config'), { recursive: true });
+    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'main', type: 'postgres', url: db.url }] } }));
+  });
+  after(() => {
+    for (const d of [db, ...scratch]) d?.drop();
+    sb.cleanup();
+  });
+
+  it('while psql streams a table: the attempt is failed, psql and the lock are gone, verify is clean, the next backup restores', async () => {
+    const first = json<Manifest>(prism(['backup', 'create', '--json'], sb.env));
+    assert.equal(first.status, 'completed');
+    db.sql("UPDATE big SET v = v || 'changed' WHERE id % 997 = 0;");
+
+    const child = prismAsync(['backup', 'create'], sb.env);
+    const closed = new Promise((r) => child.on('close', r));
+    let seen = false;
+    for (let i = 0; i < 600 && !seen; i++) {
+      seen = copies() > 0;
+      if (!seen) await sleep(10);
+    }
+    assert.ok(seen, 'the COPY was seen running');
+    child.kill('SIGKILL');
+    await closed;
+
+    // psql loses its reader and ends; the server's COPY and snapshot go with it
+    for (let i = 0; i < 100 && copies() > 0; i++) await sleep(100);
+    assert.equal(copies(), 0, 'no COPY is left running on the server');
+
+    const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
+    assert.equal(list[0]!.status, 'failed');
+    assert.equal(list[0]!.error!.code, 'ERR_PRISM_INTERRUPTED');
+    assert.equal(list[1]!.id, first.id);
+    const verified = prism(['backup', 'verify', '--all'], sb.env);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+
+    const next = json<Manifest>(prism(['backup', 'create', '--json'], sb.env));
+    assert.equal(next.status, 'completed');
+    assert.deepEqual(readdirSync(join(sb.repo, 'locks')), [], 'the dead process\'s lock was stale: removed, it blocked nothing');
+    const into = pgScratchDb();
+    scratch.push(into);
+    const r = prism(['db', 'restore', next.id, '--db', 'main', '--target-url', into.url, '--confirm', '--json'], sb.env);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    assert.equal(json<{ verified: boolean }>(r).verified, true);
+    const sum = (d: ScratchDb) => d.sql("SELECT count(*) || ':' || md5(string_agg(v, '|' ORDER BY id)) FROM big;").trim();
+    assert.equal(sum(into), sum(db));
+  });
+});
