@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Manifest } from '../repo/index.js';
-import { pgScratchDb, psql, type ScratchDb } from '../testing/databases.js';
+import { mariadb, mysqlScratchDb, pgScratchDb, psql, type ScratchDb } from '../testing/databases.js';
 import { json, prism, prismAsync, sandbox, type Sandbox } from '../testing/fixtures.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -64,5 +64,42 @@ describe('a database backup killed mid-dump (kill -9)', () => {
     assert.equal(json<{ verified: boolean }>(r).verified, true);
     const sum = (d: ScratchDb) => d.sql("SELECT count(*) || ':' || md5(string_agg(v, '|' ORDER BY id)) FROM big;").trim();
     assert.equal(sum(into), sum(db));
+  });
+
+  it('while mariadb-dump streams a table: the same for MySQL/MariaDB', async () => {
+    const my = mysqlScratchDb();
+    scratch.push(my);
+    my.sql("CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT seq, REPEAT(MD5(seq), 6) FROM seq_1_to_400000;");
+    const box = sandbox();
+    try {
+      writeFileSync(join(box.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'shop', type: 'mysql', url: my.url }] } }));
+      const dumping = () => Number(mariadb('test', `SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '${my.name}' AND INFO LIKE 'SELECT%big%';`).trim());
+      const child = prismAsync(['backup', 'create'], box.env);
+      const closed = new Promise((r) => child.on('close', r));
+      let seen = false;
+      for (let i = 0; i < 600 && !seen; i++) {
+        seen = dumping() > 0;
+        if (!seen) await sleep(10);
+      }
+      assert.ok(seen, 'the dump was seen running');
+      child.kill('SIGKILL');
+      await closed;
+      for (let i = 0; i < 100 && dumping() > 0; i++) await sleep(100);
+      assert.equal(dumping(), 0, 'no dump query is left running on the server');
+      const list = json<Manifest[]>(prism(['backup', 'list', '--json'], box.env));
+      assert.deepEqual([list[0]!.status, list[0]!.error!.code], ['failed', 'ERR_PRISM_INTERRUPTED']);
+      assert.equal(prism(['backup', 'verify', '--all'], box.env).code, 0);
+      const next = json<Manifest>(prism(['backup', 'create', '--json'], box.env));
+      assert.equal(next.status, 'completed');
+      const into = mysqlScratchDb();
+      scratch.push(into);
+      const r = prism(['db', 'restore', next.id, '--db', 'shop', '--target-url', into.url, '--confirm', '--json'], box.env);
+      assert.equal(r.code, 0, r.stderr + r.stdout);
+      const sum = (d: ScratchDb) => d.sql('CHECKSUM TABLE big; SELECT COUNT(*) FROM big;').trim().split('\n').map((l) => l.split('\t').pop()).join(',');
+      assert.equal(sum(into), sum(my));
+      assert.match(sum(my), /^\d+,400000$/);
+    } finally {
+      box.cleanup();
+    }
   });
 });
