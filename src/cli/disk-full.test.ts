@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { LocalBackend } from '../backend/index.js';
 import { FixedClock } from '../core/clock.js';
 import { Repository, type Manifest } from '../repo/index.js';
+import { mysqlScratchDb, pgScratchDb, type ScratchDb } from '../testing/databases.js';
 import { hashTree, json, prism, prngBytes, readBackTree, sandbox, textData, type Sandbox } from '../testing/fixtures.js';
 
 /** The repository lives on a small tmpfs, so the disk really fills up. */
@@ -76,6 +77,53 @@ describe('prism backup create on a full disk', () => {
     const back = await readBackTree(repo, first.tree!);
     for (const [path, sha] of before) if (path !== 'level-3-cold/blob.bin') assert.equal(back.get(path)?.sha256, sha, path);
   });
+
+  /** The two engines: a table of incompressible rows, more of them, and a fingerprint of its rows. */
+  const engines = [
+    {
+      type: 'postgres',
+      scratch: () => pgScratchDb(),
+      create: "CREATE TABLE r (id int PRIMARY KEY, b bytea); INSERT INTO r SELECT g, decode(md5(random()::text) || md5(random()::text), 'hex') FROM generate_series(1, 2000) g;",
+      grow: "INSERT INTO r SELECT g, decode(string_agg(md5(random()::text || s::text), ''), 'hex') FROM generate_series(2001, 42000) g, generate_series(1, 32) s GROUP BY g;",
+      sum: "SELECT count(*) || ':' || md5(string_agg(b::text, '|' ORDER BY id)) FROM r;",
+    },
+    {
+      type: 'mysql',
+      scratch: () => mysqlScratchDb(),
+      create: 'CREATE TABLE r (id int PRIMARY KEY, b blob); INSERT INTO r SELECT seq, RANDOM_BYTES(32) FROM seq_1_to_2000;',
+      grow: 'INSERT INTO r SELECT seq, RANDOM_BYTES(512) FROM seq_2001_to_42000;',
+      sum: 'CHECKSUM TABLE r; SELECT COUNT(*) FROM r;',
+    },
+  ] as const;
+  for (const e of engines) {
+    it(`ENOSPC while a ${e.type} dump streams in: ERR_BACKUP_001, no unfinished pack, the earlier backup of the database still restores`, async () => {
+      mount(12);
+      const db = e.scratch();
+      const into = e.scratch();
+      const sum = (d: ScratchDb) => d.sql(e.sum).trim().split('\n').map((l) => l.split('\t').pop()).join(',');
+      try {
+        db.sql(e.create);
+        writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'main', type: e.type, url: db.url }] } }));
+        const first = json<Manifest>(prism(['backup', 'create', '--json'], sb.env));
+        assert.equal(first.status, 'completed');
+        const was = sum(db);
+        db.sql(e.grow);
+        const r = prism(['backup', 'create'], sb.env);
+        assert.equal(r.code, 11, r.stdout + r.stderr);
+        assert.match(r.stderr, /ERR_BACKUP_001/);
+        assert.deepEqual(readdirSync(sb.repo, { recursive: true }).filter((n) => String(n).includes('.tmp-')), [], 'no unfinished pack left');
+        const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
+        assert.deepEqual([list[0]!.status, list[0]!.error!.code], ['failed', 'ERR_BACKUP_001']);
+        assert.equal(prism(['backup', 'verify', '--all'], sb.env).code, 0, 'what is stored is whole');
+        const restored = prism(['db', 'restore', first.id, '--db', 'main', '--target-url', into.url, '--confirm'], sb.env);
+        assert.equal(restored.code, 0, restored.stderr + restored.stdout);
+        assert.equal(sum(into), was);
+      } finally {
+        db.drop();
+        into.drop();
+      }
+    });
+  }
 
   it("a failed backup removes its own unfinished packs but not the one a concurrent archive-wal is writing", async () => {
     mount(12);

@@ -3,7 +3,7 @@ import { Chunker, gearTable } from '../codec/chunker.js';
 import { FrameCompressor, type CompressionSettings } from '../codec/compress.js';
 import { sha256Hex } from '../codec/hash.js';
 import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type Repository, type TreeNode } from '../repo/index.js';
-import type { DumpResult, DumpSink } from '../source/db-dump.js';
+import { SinkError, type DumpResult, type DumpSink } from '../source/db-dump.js';
 import { chunkerParams } from './archiver.js';
 import type { KnownIds } from './file-processor.js';
 import { ObjectChunker } from './object-chunker.js';
@@ -73,9 +73,9 @@ export async function archiveDatabases(opts: {
         open: (object) => {
           const o = objects.open();
           return {
-            write: (data) => o.write(data),
+            write: (data) => o.write(data).catch((e: unknown) => Promise.reject(new SinkError(e))),
             close: async () => {
-              const { acc: a, sha256 } = await o.close();
+              const { acc: a, sha256 } = await o.close().catch((e: unknown) => Promise.reject(new SinkError(e)));
               nodes.push(objectNode(object, a.content, a.size));
               acc.contents.push(a.content);
               acc.newBlobs += a.newBlobs;
@@ -87,7 +87,7 @@ export async function archiveDatabases(opts: {
           };
         },
       };
-      const result = await job.dump(dumpSink);
+      const result = await job.dump(dumpSink).catch((e: unknown) => Promise.reject(e instanceof SinkError ? e.reason : e));
       const data = encodeTree(nodes);
       const id = sha256Hex(data);
       if (!repo.index.hasHex(id)) writer.add(BLOB_TYPE.tree, id, data);

@@ -140,8 +140,10 @@ function spawnTool(t: DbTarget, tool: string, args: string[], env: NodeJS.Proces
             new PrismError('DB_TOOL_FAILED', missing ? `${tool} is not installed (needed for ${t.shown}); install the ${t.type === 'postgres' ? 'postgresql-client' : 'mariadb-client'} package.` : `${tool} could not be started: ${spawnError.message}`, { tool, url: t.shown }),
           );
         }
-        if (code !== 0) return reject(classifyDbError(t, stderr.trim() || `${tool} exited with ${signal ?? code}`, { tool, ...(opts.what ? { what: opts.what } : {}) }));
+        // a consumer that failed (the repository side) stopped the tool: its reason, not the tool's exit, is the error;
+        // a feeder fails with EPIPE when the tool exits early, so the tool's own error comes first there
         if (c.status === 'rejected') return reject(c.reason);
+        if (code !== 0) return reject(classifyDbError(t, stderr.trim() || `${tool} exited with ${signal ?? code}`, { tool, ...(opts.what ? { what: opts.what } : {}) }));
         if (f.status === 'rejected') return reject(f.reason);
         resolve(scrubSecret(Buffer.concat(out).toString('utf8'), t.password));
       });

@@ -7,6 +7,18 @@ export interface DumpObjectWriter {
   close(): Promise<{ bytes: number; sha256: string }>;
 }
 
+/**
+ * A failure of the sink (the repository side: a full disk, a chunk worker that died), not of the
+ * database: dumpers pass it on as it is instead of reporting a database error, and the sink's
+ * owner unwraps `reason`.
+ */
+export class SinkError extends Error {
+  constructor(readonly reason: unknown) {
+    super(reason instanceof Error ? reason.message : String(reason));
+    this.name = 'SinkError';
+  }
+}
+
 /** Stores named objects of one database; several may be open at once. */
 export interface DumpSink {
   open(object: string): DumpObjectWriter;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { pgCopyStreams, pgDriver } from './db-drivers.js';
 import { pgClientConfig, runNative, type DbTarget } from './db-credentials.js';
 import type { DumpResult, DumpSink, DumpedTable, TableFilter } from './db-dump.js';
-import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT, tableObject, tableSelected } from './db-dump.js';
+import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT, SinkError, tableObject, tableSelected } from './db-dump.js';
 import { classifyDbError } from './db-errors.js';
 
 /** "name" with embedded quotes doubled. */
@@ -152,6 +152,7 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
     await client.query('COMMIT');
     return { serverVersion, schema, tables: dumped, sequences };
   } catch (e) {
+    if (e instanceof SinkError) throw e;
     throw classifyDbError(t, e, { what: 'dumping the database' });
   } finally {
     await client.end().catch(() => {});
