@@ -102,4 +102,48 @@ describe('a database backup killed mid-dump (kill -9)', () => {
       box.cleanup();
     }
   });
+
+  it('db restore killed while it loads a table: the table is as it was before the restore (PostgreSQL and MariaDB)', async () => {
+    const my = mysqlScratchDb();
+    scratch.push(my);
+    my.sql('CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT seq, REPEAT(MD5(seq), 6) FROM seq_1_to_400000;');
+    const box = sandbox();
+    try {
+      writeFileSync(join(box.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'main', type: 'postgres', url: db.url }, { name: 'shop', type: 'mysql', url: my.url }] } }));
+      const m = json<Manifest>(prism(['backup', 'create', '--json'], box.env));
+      assert.equal(m.status, 'completed');
+      const cases = [
+        { name: 'main', target: db, table: 'public.big', loading: () => copies() > 0, sum: () => db.sql("SELECT count(*) || ':' || md5(string_agg(v, '|' ORDER BY id)) FROM big;").trim() },
+        {
+          name: 'shop',
+          target: my,
+          table: 'big',
+          loading: () => Number(mariadb('test', `SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '${my.name}' AND INFO LIKE 'INSERT INTO%big%';`).trim()) > 0,
+          sum: () => my.sql('CHECKSUM TABLE big; SELECT COUNT(*) FROM big;').trim().split('\n').map((l) => l.split('\t').pop()).join(','),
+        },
+      ];
+      for (const c of cases) {
+        c.target.sql('DELETE FROM big WHERE id > 1000;'); // the state a restore would replace
+        const before = c.sum();
+        const child = prismAsync(['db', 'restore', m.id, '--db', c.name, '--table', c.table, '--confirm'], box.env);
+        const closed = new Promise((r) => child.on('close', r));
+        let seen = false;
+        for (let i = 0; i < 1000 && !seen; i++) {
+          seen = c.loading();
+          if (!seen) await sleep(5);
+        }
+        assert.ok(seen, `${c.name}: the load was seen running`);
+        child.kill('SIGKILL');
+        await closed;
+        for (let i = 0; i < 100 && c.loading(); i++) await sleep(100);
+        assert.equal(c.sum(), before, `${c.name}: the open transaction was rolled back with the connection: no half-loaded table`);
+        // and a restore run again completes
+        const again = prism(['db', 'restore', m.id, '--db', c.name, '--table', c.table, '--confirm', '--no-safety-copy', '--json'], box.env);
+        assert.equal(again.code, 0, again.stderr + again.stdout);
+        assert.equal(json<{ verified: boolean }>(again).verified, true);
+      }
+    } finally {
+      box.cleanup();
+    }
+  });
 });
