@@ -140,3 +140,13 @@ function staleLock(lock: string): boolean {
     return code === 'ESRCH' || code === 'ENOENT';
   }
 }
+
+/** The active alerts as last saved (no evaluation); for metrics and status. */
+export function activeAlerts(home: string): Alert[] {
+  return readAlertsFile(home).active;
+}
+
+/** Every alert saved: active, and recently resolved (newest first). */
+export function savedAlerts(home: string): AlertsFile {
+  return readAlertsFile(home);
+}

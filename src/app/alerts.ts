@@ -69,15 +69,7 @@ export async function evaluateGathered(ctx: AppContext, { records }: GatheredRec
   return report;
 }
 
-/** The active alerts as last saved (no evaluation); for metrics and status. */
-export function activeAlerts(home: string): Alert[] {
-  return readAlertsFile(home).active;
-}
-
-/** Every alert saved: active, and recently resolved (newest first). */
-export function savedAlerts(home: string): AlertsFile {
-  return readAlertsFile(home);
-}
+export { activeAlerts, savedAlerts } from './alert-state.js';
 
 function applyConditions(ctx: AppContext, state: AlertsFile, conditions: AlertCondition[], now: Date, report: AlertsReport, o: { deliver: boolean; log: boolean }): void {
   const t = now.toISOString();

@@ -44,6 +44,15 @@ describe('prism start-up: a command loads the modules it needs', () => {
     assert.deepEqual(under(flag.modules, ['app', 'daemon', 'config', 'snapshot', 'source', 'repo']), []);
   });
 
+  it('status reads the job table and the state files without loading the jobs\' code', () => {
+    const r = prismModules(['status'], sb);
+    assert.equal(r.code, 0, r.stdout);
+    assert.match(r.stdout, /^Service: not running/m);
+    assert.ok(r.modules.includes('daemon/service-status.js'), r.modules.join(' '));
+    assert.deepEqual(under(r.modules, ['snapshot', 'source', 'repo', 'backend']), [], r.modules.join(' '));
+    assert.deepEqual(r.modules.filter((m) => /^app\/(create-backup|retention|background-verify|drill|mysql-archive-binlog|alerts)\.js$/.test(m)), []);
+  });
+
   it('backup list loads the listing, not the service, the database drivers or the archiver', () => {
     const r = prismModules(['backup', 'list'], sb);
     assert.equal(r.code, 0);

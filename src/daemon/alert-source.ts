@@ -1,4 +1,4 @@
-import { activeAlerts } from '../app/index.js';
+import { activeAlerts } from '../app/alert-state.js';
 
 /** An active alert as status and metrics need it (src/app/alerts.ts `Alert` has these fields). */
 export interface ActiveAlert {

@@ -1,4 +1,4 @@
-import { cleanupBackups, createBackup, listBackups, type AppContext, type Manifest } from '../app/index.js';
+import type { AppContext, Manifest } from '../app/index.js';
 import type { BackupType } from '../core/types.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ERROR_CODES, PrismError, isPrismError } from '../errors/index.js';
@@ -30,6 +30,7 @@ function disabled(ctx: AppContext): JobOutcome | undefined {
 }
 
 async function scheduledBackup(ctx: AppContext, type: BackupType, run: JobRun, comment: string): Promise<Manifest> {
+  const { createBackup } = await import('../app/create-backup.js');
   return whenUnlocked(run, () => createBackup(ctx, { type, trigger: 'scheduled', comment, signal: run.signal }));
 }
 
@@ -55,6 +56,7 @@ export const incrementalBackupJob: Job = {
   run: async (ctx, run) => {
     const off = disabled(ctx);
     if (off) return off;
+    const { listBackups } = await import('../app/list-backups.js');
     const fulls = await listBackups(ctx, { type: 'full' });
     if (!fulls.some((m) => m.status === 'completed')) {
       const m = await scheduledBackup(ctx, 'full', run, `Scheduled incremental backup promoted to full: no completed full backup yet (${run.trigger})`);
@@ -69,6 +71,7 @@ export const cleanupJob: Job = {
   name: 'cleanup',
   schedule: 'cleanup',
   run: async (ctx, run) => {
+    const { cleanupBackups } = await import('../app/retention.js');
     const r = await whenUnlocked(run, () => cleanupBackups(ctx)).catch((e) => {
       if (isPrismError(e) && e.code === 'REPO_NOT_FOUND') return undefined;
       throw e;

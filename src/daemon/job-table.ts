@@ -1,4 +1,4 @@
-import { evaluateAlerts, type AppContext } from '../app/index.js';
+import type { AppContext } from '../app/index.js';
 import { cleanupJob, fullBackupJob, incrementalBackupJob } from './backup-jobs.js';
 import { binlogArchiveJob } from './binlog-jobs.js';
 import { drillJob, verifyJob } from './check-jobs.js';
@@ -8,14 +8,20 @@ import type { AfterJobHook, Job } from './job.js';
 export const JOBS: readonly Job[] = [fullBackupJob, incrementalBackupJob, cleanupJob, verifyJob, drillJob, binlogArchiveJob];
 
 /** Run after every job that was not aborted, in order: the alert rules see its result at once. */
-export const AFTER_JOB_HOOKS: readonly AfterJobHook[] = [(ctx) => evaluateAlerts(ctx)];
+export const AFTER_JOB_HOOKS: readonly AfterJobHook[] = [(ctx) => evaluate(ctx)];
+
+/** Alert evaluation, loaded when first run (`prism status` reads the job table without it). */
+async function evaluate(ctx: AppContext): Promise<unknown> {
+  const { evaluateAlerts } = await import('../app/alerts.js');
+  return evaluateAlerts(ctx);
+}
 
 /** Between jobs the alert rules are evaluated this often (time-based rules such as "no success for 48 h"). */
 export const ALERT_EVALUATION_MS = 5 * 60_000;
 
 /** What the service does between jobs. */
 export function idleWork(ctx: AppContext): { everyMs: number; run: () => Promise<unknown> } {
-  return { everyMs: ALERT_EVALUATION_MS, run: () => evaluateAlerts(ctx) };
+  return { everyMs: ALERT_EVALUATION_MS, run: () => evaluate(ctx) };
 }
 
 export function jobNames(jobs: readonly Job[] = JOBS): string[] {

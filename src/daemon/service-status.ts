@@ -1,4 +1,6 @@
-import { pidInFile, readTasks, runningServicePid, type AppContext, type TaskRecord } from '../app/index.js';
+import type { AppContext, TaskRecord } from '../app/index.js';
+import { pidInFile, runningServicePid } from '../app/service-state.js';
+import { readTasks } from '../app/task-log.js';
 import { alertSource as defaultAlertSource, type AlertSource } from './alert-source.js';
 import type { Job } from './job.js';
 import { JOBS } from './job-table.js';
