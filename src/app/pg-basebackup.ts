@@ -5,18 +5,33 @@ import { parseLsn, segmentOf } from '../source/pg-wal-name.js';
 import { backupId } from './backup-id.js';
 import { lockRepository, openRepository, type AppContext } from './context.js';
 import { compressionSettings } from './create-backup.js';
+import { configuredTarget } from './db-backup.js';
 import { asArchiveError } from './pg-archive-wal.js';
 import { storeStream } from './pg-blob-store.js';
 import { listBaseRecords, putBaseRecord, type BaseRecord } from './pg-records.js';
 
+/** Which server `pg basebackup` reads: `--url`, `--db NAME` of backup.databases, else the database marked `pitr`, else libpq's environment. */
+export function baseBackupTarget(ctx: AppContext, opts: { url?: string | undefined; db?: string | undefined }): DbTarget | undefined {
+  if (opts.url !== undefined && opts.db !== undefined) throw new PrismError('INVALID_ARGUMENT', 'Give --url or --db, not both.');
+  if (opts.url !== undefined) return resolveDbTarget({ url: opts.url }, process.env, undefined, '--url');
+  const dbs = ctx.config.backup.databases;
+  if (opts.db !== undefined) {
+    const db = dbs.find((d) => d.name === opts.db);
+    if (!db) throw new PrismError('INVALID_ARGUMENT', `--db ${opts.db}: backup.databases has no database of that name (it has: ${dbs.map((d) => d.name).join(', ') || 'none'}).`, { db: opts.db });
+    return configuredTarget(db);
+  }
+  const pitr = dbs.find((d) => d.pitr);
+  return pitr ? configuredTarget(pitr) : undefined;
+}
+
 /**
- * `prism pg basebackup [--url URL]`: pg_basebackup's tar streamed into the repository as
- * chunks, recorded with its start and stop WAL location (from backup_label and backup_manifest)
- * once pg_basebackup has finished, i.e. once the server has archived the WAL the backup needs.
+ * `prism pg basebackup [--url URL | --db NAME]`: pg_basebackup's tar streamed into the
+ * repository as chunks, recorded with its start and stop WAL location (from backup_label and
+ * backup_manifest) once pg_basebackup has finished, i.e. once the server has archived the WAL
+ * the backup needs. `target` undefined: libpq's environment.
  */
-export async function takeBaseBackup(ctx: AppContext, opts: { url?: string | undefined }): Promise<Omit<BaseRecord, 'content'>> {
-  const target: DbTarget | undefined = opts.url ? resolveDbTarget({ url: opts.url }, process.env, undefined, '--url') : undefined;
-  if (target && target.type !== 'postgres') throw new PrismError('INVALID_ARGUMENT', `--url ${target.shown}: base backups are for PostgreSQL (postgres://…).`);
+export async function takeBaseBackup(ctx: AppContext, target: DbTarget | undefined): Promise<Omit<BaseRecord, 'content'>> {
+  if (target && target.type !== 'postgres') throw new PrismError('INVALID_ARGUMENT', `${target.shown}: base backups are for PostgreSQL (postgres://…).`);
   const facts = await serverFacts(target);
   if (facts.archiveMode === 'off') {
     throw new PrismError('PG_ARCHIVE_FAILED', "The server has archive_mode = off: without archived WAL a base backup cannot be recovered. Set archive_mode = on and archive_command = 'prism pg archive-wal %p', restart, and run this again.");

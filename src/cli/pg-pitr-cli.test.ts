@@ -3,7 +3,12 @@ import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { json, prism } from '../testing/fixtures.js';
+import { systemClock } from '../core/clock.js';
+import { silentLogger } from '../core/logger.js';
+import { runJob } from '../daemon/job-runner.js';
+import { pgBaseBackupJob } from '../daemon/pg-jobs.js';
+import { compileSchedule } from '../daemon/schedule.js';
+import { appContext, json, prism, sandbox } from '../testing/fixtures.js';
 import { asPostgres, freePort, startArchivingCluster, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
 
 describe('PostgreSQL point-in-time recovery through the repository', () => {
@@ -48,6 +53,24 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     assert.deepEqual(list.base_backups.map((b) => b.id), [rec.id]);
     assert.ok(list.wal.some((w) => w.name === last), `${last} archived`);
     assert.ok(list.wal.some((w) => w.name === rec.stop_wal));
+
+    // the service's pg_basebackup job: the cluster of the database marked pitr, with its credentials
+    const sb = sandbox();
+    try {
+      writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'cluster', type: 'postgres', url: `postgres://postgres@127.0.0.1:${port}/postgres`, pitr: true }] } }));
+      const ctx = appContext(sb, {}, systemClock);
+      assert.deepEqual(compileSchedule(ctx, [pgBaseBackupJob]).map((x) => x.expression), ['0 1 * * 0']);
+      const { task } = await runJob(ctx, pgBaseBackupJob, { trigger: 'scheduled', signal: new AbortController().signal, log: silentLogger });
+      assert.equal(task.status, 'ok', task.message);
+      assert.match(task.message ?? '', /^pgbase_\d{8}_\d{6}: \d+ bytes, WAL [0-9A-F]{24} … [0-9A-F]{24}$/);
+      const listed = json<{ base_backups: Array<{ id: string }> }>(prism(['pg', 'wal', 'list', '--json'], sb.env));
+      assert.deepEqual(listed.base_backups.map((b) => b.id), [(task.details as { id: string }).id]);
+      assert.deepEqual(compileSchedule(appContext(sandbox(), {}, systemClock), [pgBaseBackupJob]), [], 'not scheduled without a pitr database');
+      assert.equal(prism(['pg', 'basebackup', '--db', 'nope'], sb.env).code, 2);
+      assert.equal(prism(['pg', 'basebackup', '--db', 'cluster', '--url', 'postgres://x@h/db'], sb.env).code, 2);
+    } finally {
+      sb.cleanup();
+    }
 
     // the cluster is lost
     assert.equal(asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).code, 0);

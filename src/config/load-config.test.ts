@@ -85,7 +85,7 @@ describe('loadConfig: defaults', () => {
       pg_base_backups_count: 7,
       pg_base_backups_age_days: 7,
     });
-    assert.deepEqual(b.schedule, { full_backup: '0 2 * * 0', incremental_backup: '0 3 * * 1-5', cleanup: '0 4 * * 0', verify: '30 4 * * *', drill: '0 5 1 * *', binlog_archive: '*/15 * * * *' });
+    assert.deepEqual(b.schedule, { full_backup: '0 2 * * 0', incremental_backup: '0 3 * * 1-5', cleanup: '0 4 * * 0', verify: '30 4 * * *', drill: '0 5 1 * *', binlog_archive: '*/15 * * * *', pg_basebackup: '0 1 * * 0' });
     assert.deepEqual(b.alerts, { repeat_interval_minutes: 240, webhook_retries: 3, webhook_timeout_ms: 5000 });
     assert.deepEqual(b.drill, { rto_target_seconds: 10 });
     assert.deepEqual(b.verification, { period_days: 7 });
@@ -355,5 +355,14 @@ describe('loadConfig: service, alerts and database sections', () => {
     expectInvalid(() => loadConfig({ PRISM_HOME: h1 }), 'backup.databases.0.type', '"oracle"');
     const h2 = home({ backup: { alerts: { webhook_url: 'ftp://example.org/x' } } });
     expectInvalid(() => loadConfig({ PRISM_HOME: h2 }), 'backup.alerts.webhook_url');
+  });
+
+  it('pitr: PostgreSQL only, and databases of one cluster only', () => {
+    const db = (name: string, url: string, extra: object = {}) => ({ name, type: url.startsWith('mysql') ? 'mysql' : 'postgres', url, ...extra });
+    const ok = loadConfig({ PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1:5432/a', { pitr: true }), db('b', 'postgres://u@db1/b', { pitr: true }), db('c', 'postgres://u@db2/c')] } }) });
+    assert.deepEqual(ok.backup.databases.map((d) => d.pitr), [true, true, false]);
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('m', 'mysql://root@h/m', { pitr: true })] } }) }), 'backup.databases.0.pitr', 'prism mysql archive-binlog');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1/a', { pitr: true }), db('b', 'postgres://u@db2/b', { pitr: true })] } }) }), 'backup.databases', 'one PostgreSQL cluster');
+    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1/a', { pitr: 'yes' })] } }) }), 'backup.databases.0.pitr');
   });
 });

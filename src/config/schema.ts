@@ -41,6 +41,8 @@ export const scheduleSchema = section({
   drill: v.optional(cron, '0 5 1 * *'),
   /** Archives the MySQL/MariaDB binary logs (FLUSH BINARY LOGS, then every closed file): the point-in-time window's lag. Runs only with a MySQL/MariaDB database in backup.databases. */
   binlog_archive: v.optional(cron, '*/15 * * * *'),
+  /** A PostgreSQL base backup (`prism pg basebackup`) of the cluster of the database marked `pitr`. Runs only with such a database. */
+  pg_basebackup: v.optional(cron, '0 1 * * 0'),
 });
 
 const httpUrl = v.pipe(v.string(), v.url('an http:// or https:// URL'), v.regex(/^https?:\/\//i, 'an http:// or https:// URL'));
@@ -75,7 +77,7 @@ export const serviceSchema = section({
 
 const tableName = v.pipe(v.string(), v.nonEmpty());
 /** A database backed up with every backup (native dump tools). */
-export const databaseSchema = section({
+const databaseEntries = section({
   name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, "_", "." or "-"')),
   type: v.picklist(['postgres', 'mysql']),
   /** postgres://user[:password]@host[:port]/db or mysql://…; the password may instead come from password_file or env. */
@@ -84,7 +86,20 @@ export const databaseSchema = section({
   password_env: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'))),
   include_tables: v.optional(v.array(tableName)),
   exclude_tables: v.optional(v.array(tableName)),
+  /**
+   * PostgreSQL: this database's cluster archives its WAL into the repository (archive_command =
+   * 'prism pg archive-wal %p'), and the service takes its base backups (schedule.pg_basebackup)
+   * with these credentials (the user needs REPLICATION).
+   */
+  pitr: v.optional(v.boolean(), false),
 });
+export const databaseSchema = v.pipe(
+  databaseEntries,
+  v.forward(
+    v.check((d) => !d.pitr || d.type === 'postgres', 'pitr is for PostgreSQL (point-in-time recovery of MySQL/MariaDB replays the binary log: `prism mysql archive-binlog`)'),
+    ['pitr'],
+  ),
+);
 
 /** Disaster recovery (prism recover): commands run at checkpoint 4 (reindex, cache clear …). */
 export const recoverySchema = section({
@@ -119,6 +134,13 @@ export const sourcesSchema = section({
   exclude: v.optional(v.array(v.pipe(v.string(), v.nonEmpty())), () => ['logs', 'temp', 'node_modules', '.git']),
 });
 
+/** host:port of a database URL, which names its cluster. */
+function pitrCluster(url: string): string {
+  const m = /^[a-z]+:\/\/(?:[^@/]*@)?([^/?]*)/i.exec(url);
+  const hostPort = (m?.[1] ?? '').toLowerCase();
+  return hostPort.includes(':') ? hostPort : `${hostPort}:5432`;
+}
+
 export const backupSectionSchema = section({
   enabled: v.optional(v.boolean(), true),
   storage_path: v.optional(v.pipe(v.string(), v.nonEmpty()), '~/.prism-gateway-backups'),
@@ -134,7 +156,13 @@ export const backupSectionSchema = section({
   drill: v.optional(drillSchema, {}),
   verification: v.optional(verificationSchema, {}),
   service: v.optional(serviceSchema, {}),
-  databases: v.optional(v.array(databaseSchema), () => []),
+  databases: v.optional(
+    v.pipe(
+      v.array(databaseSchema),
+      v.check((dbs) => new Set(dbs.filter((d) => d.pitr).map((d) => pitrCluster(d.url))).size <= 1, 'pitr may be set for databases of one PostgreSQL cluster only (a repository holds the WAL archive of one cluster)'),
+    ),
+    () => [],
+  ),
   recovery: v.optional(recoverySchema, {}),
 });
 

@@ -40,10 +40,17 @@ export function registerPg(program: Command): void {
       if (opts.json) printJson(r);
     }),
   );
-  repoOpt(pg.command('basebackup').description('pg_basebackup streamed into the repository').option('--url <url>', 'postgres://user:password@host:port/db (default: libpq environment)')).action(
-    runAction(async (opts: RepoFlags & { url?: string }) => {
-      const { takeBaseBackup } = await import('../../app/pg-basebackup.js');
-      const r = await takeBaseBackup(await pgContext(opts), { url: opts.url });
+  repoOpt(
+    pg
+      .command('basebackup')
+      .description('pg_basebackup streamed into the repository')
+      .option('--url <url>', 'postgres://user:password@host:port/db')
+      .option('--db <name>', 'the server of this database of backup.databases, with its credentials (default: the one marked "pitr", else the libpq environment)'),
+  ).action(
+    runAction(async (opts: RepoFlags & { url?: string; db?: string }) => {
+      const { baseBackupTarget, takeBaseBackup } = await import('../../app/pg-basebackup.js');
+      const ctx = await pgContext(opts);
+      const r = await takeBaseBackup(ctx, baseBackupTarget(ctx, opts));
       if (opts.json) return printJson(r);
       out(`Base backup ${r.id}: ${formatBytes(r.size)}, WAL ${r.start_wal} … ${r.stop_wal} (LSN ${r.start_lsn} … ${r.stop_lsn}), finished ${r.finished_at}`);
     }),
