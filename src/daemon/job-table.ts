@@ -6,7 +6,7 @@ import { pgBaseBackupJob } from './pg-jobs.js';
 import type { AfterJobHook, Job } from './job.js';
 
 /** The service's jobs, each timed by its `backup.schedule` key; jobs due at the same moment run in this order. */
-export const JOBS: readonly Job[] = [pgBaseBackupJob, fullBackupJob, incrementalBackupJob, cleanupJob, verifyJob, drillJob, binlogArchiveJob];
+export const JOBS: readonly Job[] = [fullBackupJob, incrementalBackupJob, cleanupJob, verifyJob, drillJob, binlogArchiveJob, pgBaseBackupJob];
 
 /** Run after every job that was not aborted, in order: the alert rules see its result at once. */
 export const AFTER_JOB_HOOKS: readonly AfterJobHook[] = [(ctx) => evaluate(ctx)];
