@@ -8,6 +8,26 @@ import { json, prism, prismAsync, sandbox, type Sandbox } from '../testing/fixtu
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Runs `prism ARGS`, kills it with SIGKILL as soon as `busy()` sees its work on the server, and
+ * waits until the server has let go of that work too. `what` names it in failures.
+ */
+async function killWhileBusy(args: string[], env: Record<string, string>, busy: () => boolean, what: string): Promise<void> {
+  const child = prismAsync(args, env);
+  const closed = new Promise((r) => child.on('close', r));
+  let seen = false;
+  for (let i = 0; i < 1000 && !seen; i++) {
+    seen = busy();
+    if (!seen) await sleep(5);
+  }
+  assert.ok(seen, `${what} was seen running`);
+  child.kill('SIGKILL');
+  await closed;
+  // the tool loses its reader (or its input) and ends; the server's query and snapshot go with it
+  for (let i = 0; i < 100 && busy(); i++) await sleep(100);
+  assert.equal(busy(), false, `${what} is no longer running on the server`);
+}
+
 describe('a database backup killed mid-dump (kill -9)', () => {
   let sb: Sandbox;
   let db: ScratchDb;
@@ -26,26 +46,21 @@ describe('a database backup killed mid-dump (kill -9)', () => {
     for (const d of [db, ...scratch]) d?.drop();
     sb.cleanup();
   });
+  /** A MariaDB scratch database with the same 400k-row table `big`. */
+  const bigMysql = (): ScratchDb => {
+    const my = mysqlScratchDb();
+    scratch.push(my);
+    my.sql('CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT seq, REPEAT(MD5(seq), 6) FROM seq_1_to_400000;');
+    return my;
+  };
+  const mySum = (d: ScratchDb) => d.sql('CHECKSUM TABLE big; SELECT COUNT(*) FROM big;').trim().split('\n').map((l) => l.split('\t').pop()).join(',');
 
   it('while psql streams a table: the attempt is failed, psql and the lock are gone, verify is clean, the next backup restores', async () => {
     const first = json<Manifest>(prism(['backup', 'create', '--json'], sb.env));
     assert.equal(first.status, 'completed');
     db.sql("UPDATE big SET v = v || 'changed' WHERE id % 997 = 0;");
 
-    const child = prismAsync(['backup', 'create'], sb.env);
-    const closed = new Promise((r) => child.on('close', r));
-    let seen = false;
-    for (let i = 0; i < 600 && !seen; i++) {
-      seen = copies() > 0;
-      if (!seen) await sleep(10);
-    }
-    assert.ok(seen, 'the COPY was seen running');
-    child.kill('SIGKILL');
-    await closed;
-
-    // psql loses its reader and ends; the server's COPY and snapshot go with it
-    for (let i = 0; i < 100 && copies() > 0; i++) await sleep(100);
-    assert.equal(copies(), 0, 'no COPY is left running on the server');
+    await killWhileBusy(['backup', 'create'], sb.env, () => copies() > 0, 'the COPY');
 
     const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
     assert.equal(list[0]!.status, 'failed');
@@ -67,25 +82,12 @@ describe('a database backup killed mid-dump (kill -9)', () => {
   });
 
   it('while mariadb-dump streams a table: the same for MySQL/MariaDB', async () => {
-    const my = mysqlScratchDb();
-    scratch.push(my);
-    my.sql("CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT seq, REPEAT(MD5(seq), 6) FROM seq_1_to_400000;");
+    const my = bigMysql();
     const box = sandbox();
     try {
       writeFileSync(join(box.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'shop', type: 'mysql', url: my.url }] } }));
       const dumping = () => Number(mariadb('test', `SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '${my.name}' AND INFO LIKE 'SELECT%big%';`).trim());
-      const child = prismAsync(['backup', 'create'], box.env);
-      const closed = new Promise((r) => child.on('close', r));
-      let seen = false;
-      for (let i = 0; i < 600 && !seen; i++) {
-        seen = dumping() > 0;
-        if (!seen) await sleep(10);
-      }
-      assert.ok(seen, 'the dump was seen running');
-      child.kill('SIGKILL');
-      await closed;
-      for (let i = 0; i < 100 && dumping() > 0; i++) await sleep(100);
-      assert.equal(dumping(), 0, 'no dump query is left running on the server');
+      await killWhileBusy(['backup', 'create'], box.env, () => dumping() > 0, 'the dump');
       const list = json<Manifest[]>(prism(['backup', 'list', '--json'], box.env));
       assert.deepEqual([list[0]!.status, list[0]!.error!.code], ['failed', 'ERR_PRISM_INTERRUPTED']);
       assert.equal(prism(['backup', 'verify', '--all'], box.env).code, 0);
@@ -95,18 +97,15 @@ describe('a database backup killed mid-dump (kill -9)', () => {
       scratch.push(into);
       const r = prism(['db', 'restore', next.id, '--db', 'shop', '--target-url', into.url, '--confirm', '--json'], box.env);
       assert.equal(r.code, 0, r.stderr + r.stdout);
-      const sum = (d: ScratchDb) => d.sql('CHECKSUM TABLE big; SELECT COUNT(*) FROM big;').trim().split('\n').map((l) => l.split('\t').pop()).join(',');
-      assert.equal(sum(into), sum(my));
-      assert.match(sum(my), /^\d+,400000$/);
+      assert.equal(mySum(into), mySum(my));
+      assert.match(mySum(my), /^\d+,400000$/);
     } finally {
       box.cleanup();
     }
   });
 
   it('db restore killed while it loads a table: the table is as it was before the restore (PostgreSQL and MariaDB)', async () => {
-    const my = mysqlScratchDb();
-    scratch.push(my);
-    my.sql('CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT seq, REPEAT(MD5(seq), 6) FROM seq_1_to_400000;');
+    const my = bigMysql();
     const box = sandbox();
     try {
       writeFileSync(join(box.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'main', type: 'postgres', url: db.url }, { name: 'shop', type: 'mysql', url: my.url }] } }));
@@ -119,23 +118,13 @@ describe('a database backup killed mid-dump (kill -9)', () => {
           target: my,
           table: 'big',
           loading: () => Number(mariadb('test', `SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '${my.name}' AND INFO LIKE 'INSERT INTO%big%';`).trim()) > 0,
-          sum: () => my.sql('CHECKSUM TABLE big; SELECT COUNT(*) FROM big;').trim().split('\n').map((l) => l.split('\t').pop()).join(','),
+          sum: () => mySum(my),
         },
       ];
       for (const c of cases) {
         c.target.sql('DELETE FROM big WHERE id > 1000;'); // the state a restore would replace
         const before = c.sum();
-        const child = prismAsync(['db', 'restore', m.id, '--db', c.name, '--table', c.table, '--confirm'], box.env);
-        const closed = new Promise((r) => child.on('close', r));
-        let seen = false;
-        for (let i = 0; i < 1000 && !seen; i++) {
-          seen = c.loading();
-          if (!seen) await sleep(5);
-        }
-        assert.ok(seen, `${c.name}: the load was seen running`);
-        child.kill('SIGKILL');
-        await closed;
-        for (let i = 0; i < 100 && c.loading(); i++) await sleep(100);
+        await killWhileBusy(['db', 'restore', m.id, '--db', c.name, '--table', c.table, '--confirm'], box.env, c.loading, `${c.name}: the load`);
         assert.equal(c.sum(), before, `${c.name}: the open transaction was rolled back with the connection: no half-loaded table`);
         // and a restore run again completes
         const again = prism(['db', 'restore', m.id, '--db', c.name, '--table', c.table, '--confirm', '--no-safety-copy', '--json'], box.env);
