@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { AppContext } from '../app/index.js';
 import { systemClock } from '../core/clock.js';
 
@@ -15,4 +16,10 @@ export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFil
     logger: fileLogger(config.home, logFile, config.verbose),
     onLockWait: (h) => process.stderr.write(`Waiting for the repository lock held by \`${h.command}\` (pid ${h.pid} on ${h.host}, since ${h.created})…\n`),
   };
+}
+
+/** cliContext with `--repo PATH` (when given) overriding PRISM_BACKUP_PATH / backup.storage_path: the `pg` and `mysql` commands. */
+export async function repoContext(opts: { repo?: string | undefined }, logFile: string): Promise<AppContext> {
+  const ctx = await cliContext(logFile);
+  return opts.repo ? { ...ctx, config: { ...ctx.config, storagePath: resolve(opts.repo) } } : ctx;
 }

@@ -1,8 +1,7 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { AppContext } from '../../app/index.js';
 import { formatBytes } from '../../core/format.js';
-import { cliContext } from '../context.js';
+import { repoContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.js';
 import { renderBinlogExpire } from '../render-binlog-expire.js';
@@ -15,11 +14,7 @@ interface Flags {
   json?: boolean;
 }
 
-/** The context, with --repo PATH overriding PRISM_BACKUP_PATH / backup.storage_path. */
-async function mysqlContext(opts: Flags): Promise<AppContext> {
-  const ctx = await cliContext('mysql.log');
-  return opts.repo ? { ...ctx, config: { ...ctx.config, storagePath: resolve(opts.repo) } } : ctx;
-}
+const mysqlContext = (opts: Flags): Promise<AppContext> => repoContext(opts, 'mysql.log');
 
 /** `prism mysql …`: the binary log archive for MySQL/MariaDB point-in-time restores (`prism db restore --at TIME --replay`). */
 export function registerMysql(program: Command): void {

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { AppContext } from '../../app/index.js';
 import { formatBytes } from '../../core/format.js';
-import { cliContext } from '../context.js';
+import { repoContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { parseTargetTime } from '../parse-date.js';
 import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.js';
@@ -15,11 +15,7 @@ interface RepoFlags {
   json?: boolean;
 }
 
-/** The context, with --repo PATH overriding PRISM_BACKUP_PATH / backup.storage_path. */
-async function pgContext(opts: RepoFlags): Promise<AppContext> {
-  const ctx = await cliContext('pg.log');
-  return opts.repo ? { ...ctx, config: { ...ctx.config, storagePath: resolve(opts.repo) } } : ctx;
-}
+const pgContext = (opts: RepoFlags): Promise<AppContext> => repoContext(opts, 'pg.log');
 
 /** `prism pg …`: WAL archiving, base backups and point-in-time recovery for PostgreSQL. */
 export function registerPg(program: Command): void {
