@@ -8,7 +8,7 @@ import { compressionSettings } from './create-backup.js';
 import { configuredTarget } from './db-backup.js';
 import { asArchiveError } from './pg-archive-wal.js';
 import { storeStream } from './pg-blob-store.js';
-import { listBaseRecords, putBaseRecord, type BaseRecord } from './pg-records.js';
+import { listBaseRecords, putBaseRecord, readWalRecord, type BaseRecord } from './pg-records.js';
 
 /** Which server `pg basebackup` reads: `--url`, `--db NAME` of backup.databases, else the database marked `pitr`, else libpq's environment. */
 export function baseBackupTarget(ctx: AppContext, opts: { url?: string | undefined; db?: string | undefined }): DbTarget | undefined {
@@ -30,7 +30,7 @@ export function baseBackupTarget(ctx: AppContext, opts: { url?: string | undefin
  * backup_manifest) once pg_basebackup has finished, i.e. once the server has archived the WAL
  * the backup needs. `target` undefined: libpq's environment.
  */
-export async function takeBaseBackup(ctx: AppContext, target: DbTarget | undefined): Promise<Omit<BaseRecord, 'content'>> {
+export async function takeBaseBackup(ctx: AppContext, target: DbTarget | undefined): Promise<Omit<BaseRecord, 'content'> & { warnings: string[] }> {
   if (target && target.type !== 'postgres') throw new PrismError('INVALID_ARGUMENT', `${target.shown}: base backups are for PostgreSQL (postgres://…).`);
   const facts = await serverFacts(target);
   if (facts.archiveMode === 'off') {
@@ -76,8 +76,13 @@ export async function takeBaseBackup(ctx: AppContext, target: DbTarget | undefin
     };
     await putBaseRecord(repo, record);
     ctx.logger.info({ event: 'pg.basebackup.done', id, size: stored.size, new_bytes: stored.newBytes, start_wal: record.start_wal, stop_wal: record.stop_wal }, 'base backup done');
+    // the server has archived the WAL the backup needs by now: if it is not here, archive_command writes elsewhere
+    const missing: string[] = [];
+    for (const name of new Set([record.start_wal, record.stop_wal])) if (!(await readWalRecord(repo, name))) missing.push(name);
+    const warnings = missing.length === 0 ? [] : [`The WAL this base backup needs (${missing.join(', ')}) is not in this repository (${ctx.config.storagePath}): the server archived it elsewhere. Check that archive_command runs \`prism pg archive-wal %p\` with this repository; until then this base backup cannot be recovered from here.`];
+    for (const w of warnings) ctx.logger.warn({ event: 'pg.basebackup.wal_missing', id, missing }, w);
     const { content: _c, ...rest } = record;
-    return rest;
+    return { ...rest, warnings };
   } catch (e) {
     run.kill();
     const err = asArchiveError(e, 'taking the base backup');

@@ -12,6 +12,10 @@ export const pgBaseBackupJob: Job = {
   run: async (ctx) => {
     const { baseBackupTarget, takeBaseBackup } = await import('../app/pg-basebackup.js');
     const r = await takeBaseBackup(ctx, baseBackupTarget(ctx, {}));
-    return { message: `${r.id}: ${r.size} bytes, WAL ${r.start_wal} … ${r.stop_wal}`, details: { id: r.id, size: r.size, start_wal: r.start_wal, stop_wal: r.stop_wal, server: r.server } };
+    const details = { id: r.id, size: r.size, start_wal: r.start_wal, stop_wal: r.stop_wal, server: r.server, warnings: r.warnings };
+    const message = `${r.id}: ${r.size} bytes, WAL ${r.start_wal} … ${r.stop_wal}`;
+    // taken, but useless from this repository: a failed task, so it is seen
+    if (r.warnings.length > 0) return { status: 'failed', error_code: 'ERR_PRISM_PG_ARCHIVE', message: `${message}; ${r.warnings.join(' ')}`, details };
+    return { message, details };
   },
 };

@@ -49,6 +49,7 @@ export function registerPg(program: Command): void {
       const r = await takeBaseBackup(ctx, baseBackupTarget(ctx, opts));
       if (opts.json) return printJson(r);
       out(`Base backup ${r.id}: ${formatBytes(r.size)}, WAL ${r.start_wal} … ${r.stop_wal} (LSN ${r.start_lsn} … ${r.stop_lsn}), finished ${r.finished_at}`);
+      for (const w of r.warnings) out(`  Warning: ${w}`);
     }),
   );
   repoOpt(
