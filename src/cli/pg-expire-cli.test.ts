@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import type { PgExpireReport, PruneReport, VerifyReport } from '../app/index.js';
 import { LocalBackend } from '../backend/index.js';
 import { FixedClock } from '../core/clock.js';
 import { Repository } from '../repo/index.js';
 import { json, prism } from '../testing/fixtures.js';
-import { asPostgres, freePort, startArchivingCluster, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
+import { asPostgres, pitrSuite, startArchivingCluster, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
 
 interface WalList {
   base_backups: Array<{ id: string; start_wal: string; finished_at: string }>;
@@ -20,60 +19,43 @@ type Expire = PgExpireReport & { prune: PruneReport | null };
 const expiring = (names: string[], first: string) => names.filter((n) => /^[0-9A-F]{24}(\..+)?$/.test(n) && !n.endsWith('.history') && n.slice(8, 24) < first.slice(8)).sort();
 
 describe('PITR retention on a real cluster: two base backups, the older expired, recovery from the newer', () => {
-  let root = '';
-  let port = 0;
-  let env: Record<string, string> = {};
-  const clusters: string[] = [];
+  const s = pitrSuite('prism-pitr-expire-', { backup: { retention_policy: { pg_base_backups_count: 1, pg_base_backups_age_days: 0 } } });
   const as = { uid: pgUser.uid, gid: pgUser.gid };
-  const run = (args: string[]) => prism([...args, '--repo', join(root, 'repo')], env, as);
-  const repoEnv = () => ({ ...env, PRISM_BACKUP_PATH: join(root, 'repo') });
-
-  before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'prism-pitr-expire-'));
-    port = await freePort();
-    const home = join(root, 'home');
-    mkdirSync(join(home, 'config'), { recursive: true });
-    writeFileSync(join(home, 'config', 'backup.json'), JSON.stringify({ backup: { retention_policy: { pg_base_backups_count: 1, pg_base_backups_age_days: 0 } } }));
-    for (const p of [root, home, join(home, 'config'), join(home, 'config', 'backup.json')]) chownSync(p, pgUser.uid, pgUser.gid);
-    env = { PRISM_HOME: home };
-  });
-  after(() => {
-    for (const dir of clusters) if (existsSync(join(dir, 'postmaster.pid'))) asPostgres('pg_ctl', ['-D', dir, '-m', 'immediate', '-w', 'stop']);
-    rmSync(root, { recursive: true, force: true });
-  });
+  const run = s.run;
+  const repoEnv = () => ({ ...s.env, PRISM_BACKUP_PATH: join(s.root, 'repo') });
 
   it('refuses a bad --lock-wait and a missing repository with their codes, changing nothing', () => {
-    const bad = prism(['pg', 'expire', '--lock-wait', 'soon', '--repo', join(root, 'repo')], env, as);
+    const bad = prism(['pg', 'expire', '--lock-wait', 'soon', '--repo', join(s.root, 'repo')], s.env, as);
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, /ERR_PRISM_INVALID_ARGUMENT|--lock-wait/);
-    const missing = prism(['pg', 'expire', '--repo', join(root, 'no-repo')], env, as);
+    const missing = prism(['pg', 'expire', '--repo', join(s.root, 'no-repo')], s.env, as);
     assert.equal(missing.code, 7, missing.stderr);
     assert.match(missing.stderr, /ERR_PRISM_NO_REPO/);
-    assert.equal(existsSync(join(root, 'no-repo')), false, 'no repository is created by a failed expire');
+    assert.equal(existsSync(join(s.root, 'no-repo')), false, 'no repository is created by a failed expire');
   });
 
   it('expires the older base backup and the WAL before the newer one, prunes their data, verifies clean and still recovers', async () => {
-    const data = startArchivingCluster(root, port, env);
-    clusters.push(data);
-    const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    const data = startArchivingCluster(s.root, s.port, s.env);
+    s.clusters.push(data);
+    const url = `postgres://postgres@127.0.0.1:${s.port}/postgres`;
 
     const first = run(['pg', 'basebackup', '--url', url, '--json']);
     assert.equal(first.code, 0, first.stderr + first.stdout);
     const old = json<{ id: string; start_wal: string }>(first);
-    await query(port, 'CREATE TABLE t (id int PRIMARY KEY, note text)');
-    await query(port, "INSERT INTO t VALUES (1, 'before the second base backup')");
-    await switchAndWaitArchived(port);
-    await switchAndWaitArchived(port);
+    await query(s.port, 'CREATE TABLE t (id int PRIMARY KEY, note text)');
+    await query(s.port, "INSERT INTO t VALUES (1, 'before the second base backup')");
+    await switchAndWaitArchived(s.port);
+    await switchAndWaitArchived(s.port);
     const second = run(['pg', 'basebackup', '--url', url, '--json']);
     assert.equal(second.code, 0, second.stderr + second.stdout);
     const kept = json<{ id: string; start_wal: string }>(second);
     assert.ok(kept.start_wal.slice(8) > old.start_wal.slice(8), `${kept.start_wal} after ${old.start_wal}`);
-    await query(port, "INSERT INTO t VALUES (2, 'after it')");
-    const target = await targetAfterLastCommit(port);
-    await query(port, "INSERT INTO t VALUES (3, 'after the target')");
-    await switchAndWaitArchived(port);
+    await query(s.port, "INSERT INTO t VALUES (2, 'after it')");
+    const target = await targetAfterLastCommit(s.port);
+    await query(s.port, "INSERT INTO t VALUES (3, 'after the target')");
+    await switchAndWaitArchived(s.port);
 
-    const policy = prism(['backup', 'policy'], env, as);
+    const policy = prism(['backup', 'policy'], s.env, as);
     assert.match(policy.stdout, /^ {2}pg_base_backups:\n {4}count: 1 .*file\n {4}age_days: 0 .*file$/m);
 
     const listed = json<WalList>(run(['pg', 'wal', 'list', '--json']));
@@ -98,7 +80,7 @@ describe('PITR retention on a real cluster: two base backups, the older expired,
     assert.deepEqual(json<WalList>(run(['pg', 'wal', 'list', '--json'])), listed);
 
     const removed = [`pg/base/${old.id}.json`, ...expected.map((n) => `pg/wal/${n}.json`)];
-    const allBlobs = await referenced(join(root, 'repo'), removed);
+    const allBlobs = await referenced(join(s.root, 'repo'), removed);
     const r = run(['pg', 'expire', '--json']);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const done = json<Expire>(r);
@@ -108,7 +90,7 @@ describe('PITR retention on a real cluster: two base backups, the older expired,
     assert.deepEqual(after.base_backups.map((b) => b.id), [kept.id]);
     assert.deepEqual(after.wal.map((w) => w.name), names.filter((n) => !expected.includes(n)));
     // prune took the removed records' own data out of the index
-    const left = await referenced(join(root, 'repo'), []);
+    const left = await referenced(join(s.root, 'repo'), []);
     const onlyExpired = [...allBlobs.byRemoved].filter((id) => !left.all.has(id));
     assert.ok(onlyExpired.length > 0);
     assert.deepEqual(onlyExpired.filter((id) => left.indexed.has(id)), [], 'no chunk only the removed records named is still indexed');
@@ -120,23 +102,23 @@ describe('PITR retention on a real cluster: two base backups, the older expired,
     // the cluster is lost; recovery from the kept base backup replays the kept WAL through restore-wal
     assert.equal(asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).code, 0);
     rmSync(data, { recursive: true, force: true });
-    const tooEarly = run(['pg', 'restore', '--at', listed.base_backups[0]!.finished_at, '--data-dir', join(root, 'never')]);
+    const tooEarly = run(['pg', 'restore', '--at', listed.base_backups[0]!.finished_at, '--data-dir', join(s.root, 'never')]);
     assert.equal(tooEarly.code, 37, 'the expired base backup is gone');
-    const recovered = join(root, 'recovered');
+    const recovered = join(s.root, 'recovered');
     const restored = run(['pg', 'restore', '--at', target.toISOString(), '--data-dir', recovered, '--json']);
     assert.equal(restored.code, 0, restored.stderr + restored.stdout);
     const report = json<{ base_backup: string; warnings: string[] }>(restored);
     assert.equal(report.base_backup, kept.id);
     assert.deepEqual(report.warnings, []);
-    clusters.push(recovered);
-    const log = join(root, 'recovered.log');
-    const started = asPostgres('pg_ctl', ['-D', recovered, '-l', log, '-w', '-t', '90', 'start'], env);
+    s.clusters.push(recovered);
+    const log = join(s.root, 'recovered.log');
+    const started = asPostgres('pg_ctl', ['-D', recovered, '-l', log, '-w', '-t', '90', 'start'], s.env);
     assert.equal(started.code, 0, started.stderr + readLog(log));
     await until('promotion after recovery', async () => {
-      const [{ r: inRecovery }] = await query<{ r: boolean }>(port, 'SELECT pg_is_in_recovery() AS r');
+      const [{ r: inRecovery }] = await query<{ r: boolean }>(s.port, 'SELECT pg_is_in_recovery() AS r');
       return inRecovery === false ? true : undefined;
     });
-    const rows = await query<{ id: number }>(port, 'SELECT id FROM t ORDER BY id');
+    const rows = await query<{ id: number }>(s.port, 'SELECT id FROM t ORDER BY id');
     assert.deepEqual(rows.map((x) => x.id), [1, 2], readLog(log));
     assert.match(readLog(log), /restored log file "[0-9A-F]{24}" from archive/);
   });

@@ -1,54 +1,39 @@
 import assert from 'node:assert/strict';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { systemClock } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';
 import { runJob } from '../daemon/job-runner.js';
 import { pgBaseBackupJob } from '../daemon/pg-jobs.js';
 import { compileSchedule } from '../daemon/schedule.js';
 import { appContext, json, prism, sandbox } from '../testing/fixtures.js';
-import { asPostgres, freePort, startArchivingCluster, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
+import { asPostgres, pitrSuite, startArchivingCluster, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
 
 describe('PostgreSQL point-in-time recovery through the repository', () => {
-  let root = '';
-  let port = 0;
-  let env: Record<string, string> = {};
-  const clusters: string[] = [];
+  const s = pitrSuite('prism-pitr-');
   const as = { uid: pgUser.uid, gid: pgUser.gid };
-  const run = (args: string[]) => prism([...args, '--repo', join(root, 'repo')], env, as);
-
-  before(async () => {
-    root = mkdtempSync(join(tmpdir(), 'prism-pitr-'));
-    chownSync(root, pgUser.uid, pgUser.gid);
-    port = await freePort();
-    env = { PRISM_HOME: join(root, 'home') };
-  });
-  after(() => {
-    for (const dir of clusters) if (existsSync(join(dir, 'postmaster.pid'))) asPostgres('pg_ctl', ['-D', dir, '-m', 'immediate', '-w', 'stop']);
-    rmSync(root, { recursive: true, force: true });
-  });
+  const run = s.run;
 
   it('archives WAL, takes a base backup, and recovers exactly the rows up to a time between two commits', async () => {
-    const data = startArchivingCluster(root, port, env);
-    clusters.push(data);
+    const data = startArchivingCluster(s.root, s.port, s.env);
+    s.clusters.push(data);
 
-    const base = run(['pg', 'basebackup', '--url', `postgres://postgres@127.0.0.1:${port}/postgres`, '--json']);
+    const base = run(['pg', 'basebackup', '--url', `postgres://postgres@127.0.0.1:${s.port}/postgres`, '--json']);
     assert.equal(base.code, 0, base.stderr + base.stdout);
     const rec = json<{ id: string; start_wal: string; stop_wal: string; size: number; warnings: string[] }>(base);
     assert.deepEqual(rec.warnings, [], 'its WAL is in this repository');
     assert.match(rec.id, /^pgbase_\d{8}_\d{6}$/);
     assert.ok(rec.size > 1024 * 1024);
 
-    await query(port, 'CREATE TABLE t (id int PRIMARY KEY, note text)');
-    await query(port, "INSERT INTO t VALUES (1, 't1')");
-    await switchAndWaitArchived(port);
-    await query(port, "INSERT INTO t VALUES (2, 't2')");
+    await query(s.port, 'CREATE TABLE t (id int PRIMARY KEY, note text)');
+    await query(s.port, "INSERT INTO t VALUES (1, 't1')");
+    await switchAndWaitArchived(s.port);
+    await query(s.port, "INSERT INTO t VALUES (2, 't2')");
     // the target: a moment after row 2's commit (rounded up to the millisecond) and before row 3's
-    const target = await targetAfterLastCommit(port);
-    await query(port, "INSERT INTO t VALUES (3, 't3')");
-    const last = await switchAndWaitArchived(port);
+    const target = await targetAfterLastCommit(s.port);
+    await query(s.port, "INSERT INTO t VALUES (3, 't3')");
+    const last = await switchAndWaitArchived(s.port);
 
     const list = json<{ base_backups: Array<{ id: string }>; wal: Array<{ name: string }> }>(run(['pg', 'wal', 'list', '--json']));
     assert.deepEqual(list.base_backups.map((b) => b.id), [rec.id]);
@@ -58,7 +43,7 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     // the service's pg_basebackup job: the cluster of the database marked pitr, with its credentials
     const sb = sandbox();
     try {
-      writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'cluster', type: 'postgres', url: `postgres://postgres@127.0.0.1:${port}/postgres`, pitr: true }] } }));
+      writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'cluster', type: 'postgres', url: `postgres://postgres@127.0.0.1:${s.port}/postgres`, pitr: true }] } }));
       const ctx = appContext(sb, {}, systemClock);
       assert.deepEqual(compileSchedule(ctx, [pgBaseBackupJob]).map((x) => x.expression), ['0 1 * * 0']);
       const { task } = await runJob(ctx, pgBaseBackupJob, { trigger: 'scheduled', signal: new AbortController().signal, log: silentLogger });
@@ -80,22 +65,22 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     rmSync(data, { recursive: true, force: true });
 
     // prune keeps what the archive references (no file backup references any of it)
-    const pruned = prism(['backup', 'prune', '--json'], { ...env, PRISM_BACKUP_PATH: join(root, 'repo') }, as);
+    const pruned = prism(['backup', 'prune', '--json'], { ...s.env, PRISM_BACKUP_PATH: join(s.root, 'repo') }, as);
     assert.equal(pruned.code, 0, pruned.stderr + pruned.stdout);
     assert.deepEqual(json<{ unusedPacks: string[] }>(pruned).unusedPacks, []);
 
-    const busy = join(root, 'busy');
+    const busy = join(s.root, 'busy');
     mkdirSync(busy);
     writeFileSync(join(busy, 'x'), 'x');
     chownSync(busy, pgUser.uid, pgUser.gid);
     const refused = run(['pg', 'restore', '--at', target.toISOString(), '--data-dir', busy]);
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(refused.stderr, /not empty/);
-    const tooEarly = run(['pg', 'restore', '--at', '2001-01-01T00:00:00Z', '--data-dir', join(root, 'never')]);
+    const tooEarly = run(['pg', 'restore', '--at', '2001-01-01T00:00:00Z', '--data-dir', join(s.root, 'never')]);
     assert.equal(tooEarly.code, 37);
     assert.match(tooEarly.stderr, /ERR_PRISM_PG_ARCHIVE.*No base backup finished at or before/);
 
-    const recovered = join(root, 'recovered');
+    const recovered = join(s.root, 'recovered');
     const restored = run(['pg', 'restore', '--at', target.toISOString(), '--data-dir', recovered, '--json']);
     assert.equal(restored.code, 0, restored.stderr + restored.stdout);
     const report = json<{ base_backup: string; warnings: string[] }>(restored);
@@ -104,21 +89,21 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     assert.ok(existsSync(join(recovered, 'recovery.signal')));
     assert.match(readFileSync(join(recovered, 'postgresql.auto.conf'), 'utf8'), /restore_command = '.* pg restore-wal %f %p --repo .*'\nrecovery_target_time = '.*'\nrecovery_target_action = 'promote'/);
 
-    clusters.push(recovered);
-    const log = join(root, 'recovered.log');
-    const start2 = asPostgres('pg_ctl', ['-D', recovered, '-l', log, '-w', '-t', '90', 'start'], env);
+    s.clusters.push(recovered);
+    const log = join(s.root, 'recovered.log');
+    const start2 = asPostgres('pg_ctl', ['-D', recovered, '-l', log, '-w', '-t', '90', 'start'], s.env);
     assert.equal(start2.code, 0, start2.stderr + readLog(log));
     await until('promotion after recovery', async () => {
-      const [{ r }] = await query<{ r: boolean }>(port, 'SELECT pg_is_in_recovery() AS r');
+      const [{ r }] = await query<{ r: boolean }>(s.port, 'SELECT pg_is_in_recovery() AS r');
       return r === false ? true : undefined;
     });
-    const rows = await query<{ id: number; note: string }>(port, 'SELECT id, note FROM t ORDER BY id');
+    const rows = await query<{ id: number; note: string }>(s.port, 'SELECT id, note FROM t ORDER BY id');
     assert.deepEqual(rows.map((r) => [r.id, r.note]), [[1, 't1'], [2, 't2']], readLog(log));
     assert.match(readLog(log), /recovery stopping before commit of transaction/);
   });
 
   it('archive-wal and restore-wal: idempotent, refuse damage and partial segments, exit non-zero when absent', () => {
-    const dir = join(root, 'wal-cases');
+    const dir = join(s.root, 'wal-cases');
     mkdirSync(dir, { recursive: true });
     chownSync(dir, pgUser.uid, pgUser.gid);
     const seg = join(dir, '0000000900000000000000A1');
@@ -148,9 +133,9 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     const absent = run(['pg', 'restore-wal', '0000000900000000000000FF', join(dir, 'RECOVERYXLOG2')]);
     assert.equal(absent.code, 37);
     assert.equal(existsSync(join(dir, 'RECOVERYXLOG2')), false);
-    assert.equal(prism(['pg', 'wal', 'list', '--repo', join(root, 'no-repo')], env).code, 7);
-    assert.equal(prism(['pg', 'restore', '--data-dir', join(root, 'x')], env).code, 2);
-    const down = prism(['pg', 'basebackup', '--url', 'postgres://postgres@127.0.0.1:9/postgres', '--repo', join(root, 'repo')], env);
+    assert.equal(prism(['pg', 'wal', 'list', '--repo', join(s.root, 'no-repo')], s.env).code, 7);
+    assert.equal(prism(['pg', 'restore', '--data-dir', join(s.root, 'x')], s.env).code, 2);
+    const down = prism(['pg', 'basebackup', '--url', 'postgres://postgres@127.0.0.1:9/postgres', '--repo', join(s.root, 'repo')], s.env);
     assert.equal(down.code, 30, down.stderr);
     assert.match(down.stderr, /ERR_PRISM_DB_UNREACHABLE.*postgres:\/\/postgres@127\.0\.0\.1:9\/postgres is unreachable/);
   });

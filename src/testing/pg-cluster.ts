@@ -1,11 +1,14 @@
 /** A throwaway PostgreSQL cluster for the point-in-time tests: initdb as `postgres`, on a free port. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import pg from 'pg';
-import { PRISM_BIN, type CliResult } from './fixtures.js';
-export { freePort } from './free-port.js';
+import { PRISM_BIN, prism, type CliResult } from './fixtures.js';
+import { freePort } from './free-port.js';
+export { freePort };
 
 /** The server binaries (initdb, pg_ctl) of the newest PostgreSQL installed: Debian keeps them in /usr/lib/postgresql/<version>/bin. */
 export const PG_BIN = (() => {
@@ -95,4 +98,46 @@ export function startArchivingCluster(root: string, port: number, env: Record<st
   const start = asPostgres('pg_ctl', ['-D', data, '-l', join(root, 'data.log'), '-w', 'start'], env);
   assert.equal(start.code, 0, start.stderr + readLog(join(root, 'data.log')));
   return data;
+}
+
+/** The place a point-in-time suite works in (set by its `before` hook). */
+export interface PitrSuite {
+  /** A temporary directory owned by postgres: the clusters, the repository (`repo`), PRISM_HOME (`home`). */
+  root: string;
+  /** A free port for the suite's clusters. */
+  port: number;
+  env: Record<string, string>;
+  /** Data directories of the clusters started: stopped when the suite ends. */
+  clusters: string[];
+  /** `prism ARGS --repo root/repo` as the postgres user. */
+  run: (args: string[]) => CliResult;
+}
+
+/** Registers the suite's before/after hooks; `config`, when given, is written as PRISM_HOME's backup.json. */
+export function pitrSuite(prefix: string, config?: object): PitrSuite {
+  const s: PitrSuite = {
+    root: '',
+    port: 0,
+    env: {},
+    clusters: [],
+    run: (args) => prism([...args, '--repo', join(s.root, 'repo')], s.env, { uid: pgUser.uid, gid: pgUser.gid }),
+  };
+  before(async () => {
+    s.root = mkdtempSync(join(tmpdir(), prefix));
+    s.port = await freePort();
+    const home = join(s.root, 'home');
+    const owned = [s.root];
+    if (config) {
+      mkdirSync(join(home, 'config'), { recursive: true });
+      writeFileSync(join(home, 'config', 'backup.json'), JSON.stringify(config));
+      owned.push(home, join(home, 'config'), join(home, 'config', 'backup.json'));
+    }
+    for (const p of owned) chownSync(p, pgUser.uid, pgUser.gid);
+    s.env = { PRISM_HOME: home };
+  });
+  after(() => {
+    for (const dir of s.clusters) if (existsSync(join(dir, 'postmaster.pid'))) asPostgres('pg_ctl', ['-D', dir, '-m', 'immediate', '-w', 'stop']);
+    rmSync(s.root, { recursive: true, force: true });
+  });
+  return s;
 }
