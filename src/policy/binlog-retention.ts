@@ -1,3 +1,5 @@
+import { binlogSequence } from '../core/binlog-name.js';
+
 /**
  * Retention of the MySQL/MariaDB binary log archive, as a pure function of (archived files, the
  * dumps of the backups that are kept): a point-in-time restore replays the archived files of one
@@ -41,10 +43,7 @@ export interface BinlogPlan {
   warnings: string[];
 }
 
-function series(name: string): { base: string; seq: number } {
-  const dot = name.lastIndexOf('.');
-  return { base: name.slice(0, dot), seq: Number(name.slice(dot + 1)) };
-}
+const series = binlogSequence; // the name format, shared with the archiver and the replay
 
 /** Per binary log series of `database`, the number of the first file a kept backup's replay reads. */
 export function firstNeeded(starts: readonly KeptBinlogStart[], database: string): Map<string, KeptBinlogStart> {

@@ -78,11 +78,7 @@ export function checkBinlogName(name: string): void {
   }
 }
 
-/** The number of a binary log file (`mysql-bin.000042` → 42) and its base name. */
-export function binlogSequence(name: string): { base: string; seq: number } {
-  const dot = name.lastIndexOf('.');
-  return { base: name.slice(0, dot), seq: Number(name.slice(dot + 1)) };
-}
+export { binlogSequence } from '../core/binlog-name.js';
 
 const MAGIC = Buffer.from([0xfe, 0x62, 0x69, 0x6e]);
 const HEADER = 19;
