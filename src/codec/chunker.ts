@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { GearScanner } from './gear-scan.js';
 
 /** FastCDC parameters (normalized chunking, level 2). */
 export interface ChunkerParams {
@@ -28,11 +29,13 @@ function highMask(bits: number): number {
 export class Chunker {
   private readonly maskS: number;
   private readonly maskL: number;
+  private readonly scanner: GearScanner;
 
   constructor(
-    private readonly gear: Int32Array,
+    gear: Int32Array,
     readonly params: ChunkerParams = DEFAULT_CHUNKER,
   ) {
+    this.scanner = new GearScanner(gear);
     const bits = Math.round(Math.log2(params.avgSize));
     this.maskS = highMask(bits + 2);
     this.maskL = highMask(bits - 2);
@@ -48,42 +51,11 @@ export class Chunker {
     if (n <= minSize) return n;
     if (n > maxSize) n = maxSize;
     const normal = n < avgSize ? n : avgSize;
-    const gear = this.gear;
-    const maskS = this.maskS;
-    const maskL = this.maskL;
-    let h = 0;
-    let i = start + minSize;
-    // Each loop is unrolled by four (the same test after every byte): ~30 % faster in V8.
-    const normalEnd = start + normal;
-    for (; i + 4 <= normalEnd; i += 4) {
-      h = ((h << 1) + gear[data[i]!]!) | 0;
-      if ((h & maskS) === 0) return i - start + 1;
-      h = ((h << 1) + gear[data[i + 1]!]!) | 0;
-      if ((h & maskS) === 0) return i - start + 2;
-      h = ((h << 1) + gear[data[i + 2]!]!) | 0;
-      if ((h & maskS) === 0) return i - start + 3;
-      h = ((h << 1) + gear[data[i + 3]!]!) | 0;
-      if ((h & maskS) === 0) return i - start + 4;
-    }
-    for (; i < normalEnd; i++) {
-      h = ((h << 1) + gear[data[i]!]!) | 0;
-      if ((h & maskS) === 0) return i - start + 1;
-    }
-    const hardEnd = start + n;
-    for (; i + 4 <= hardEnd; i += 4) {
-      h = ((h << 1) + gear[data[i]!]!) | 0;
-      if ((h & maskL) === 0) return i - start + 1;
-      h = ((h << 1) + gear[data[i + 1]!]!) | 0;
-      if ((h & maskL) === 0) return i - start + 2;
-      h = ((h << 1) + gear[data[i + 2]!]!) | 0;
-      if ((h & maskL) === 0) return i - start + 3;
-      h = ((h << 1) + gear[data[i + 3]!]!) | 0;
-      if ((h & maskL) === 0) return i - start + 4;
-    }
-    for (; i < hardEnd; i++) {
-      h = ((h << 1) + gear[data[i]!]!) | 0;
-      if ((h & maskL) === 0) return i - start + 1;
-    }
+    this.scanner.reset();
+    const cutS = this.scanner.scan(data, start + minSize, start + normal, this.maskS);
+    if (cutS !== -1) return cutS - start;
+    const cutL = this.scanner.scan(data, start + normal, start + n, this.maskL);
+    if (cutL !== -1) return cutL - start;
     return n;
   }
 
