@@ -41,7 +41,7 @@ export async function backupDatabases(
       dump: (sink) => {
         ctx.logger.info({ event: 'backup.database.start', database: db.name, type: db.type, url: target.shown }, `dumping database ${db.name}`);
         const filter = { include: db.include_tables, exclude: db.exclude_tables };
-        return db.type === 'postgres' ? dumpPostgres(target, filter, sink) : dumpMysql(target, filter, sink);
+        return db.type === 'postgres' ? dumpPostgres(target, filter, sink, ctx.config.concurrency) : dumpMysql(target, filter, sink);
       },
     })),
   });

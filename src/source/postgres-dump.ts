@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { pgCopyStreams, pgDriver } from './db-drivers.js';
+import { pgDriver } from './db-drivers.js';
+import { pgCopyTo } from './pg-copy-out.js';
 import { pgClientConfig, runNative, type DbTarget } from './db-credentials.js';
 import type { DumpResult, DumpSink, DumpedTable, TableFilter } from './db-dump.js';
 import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT, SinkError, tableObject, tableSelected } from './db-dump.js';
@@ -49,9 +50,6 @@ export async function pgColumns(client: pg.Client, table: string): Promise<strin
   return r.rows.map((x) => x.attname);
 }
 
-/** Tables at most this large (pg_table_size) are read over the dump's own connection; larger ones through psql on another core (a psql start costs ~12 ms). */
-const DIRECT_COPY_BYTES = 2 * 1024 * 1024;
-
 /** The stored columns (in order) and size on disk of each of `tables`, in one query. */
 async function pgTableFacts(client: pg.Client, tables: readonly string[]): Promise<Map<string, { columns: string[]; bytes: number }>> {
   const r = await client.query<{ name: string; bytes: string; columns: string[] | null }>(
@@ -64,52 +62,32 @@ async function pgTableFacts(client: pg.Client, tables: readonly string[]): Promi
   return new Map(r.rows.map((x, i) => [tables[i]!, { columns: x.columns ?? [], bytes: Number(x.bytes) }]));
 }
 
-/** COPY of a table as it streams: newline count (= rows in text format) through `onData`. */
-export async function pgCopyOut(client: pg.Client, table: string, columns: readonly string[], onData: (b: Buffer) => Promise<void>): Promise<number> {
-  const { to: copyTo } = await pgCopyStreams();
-  const stream = client.query(copyTo(`COPY ${pgQualified(table)} (${columns.map(pgIdent).join(', ')}) TO STDOUT`));
-  let rows = 0;
-  for await (const b of stream as AsyncIterable<Buffer>) {
-    for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) rows++;
-    await onData(b);
-  }
-  return rows;
+/** COPY of a table as it streams through `onData`; resolves with its row count. */
+export function pgCopyOut(client: pg.Client, table: string, columns: readonly string[], onData: (b: Buffer) => Promise<void>): Promise<number> {
+  return pgCopyTo(client, `COPY ${pgQualified(table)} (${columns.map(pgIdent).join(', ')}) TO STDOUT`, onData);
 }
 
-/**
- * COPY of one table through psql, in a transaction on the exported snapshot: the protocol is
- * parsed by psql on another core while this thread chunks, hashes and compresses. Same session
- * settings as pgConnect, so the bytes equal a COPY read through the driver.
- */
-async function psqlCopyOut(t: DbTarget, snapshot: string, table: string, columns: readonly string[], onData: (b: Buffer) => Promise<void>): Promise<number> {
-  let rows = 0;
-  const sql = [
-    'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
-    `SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`,
-    PG_SESSION,
-    `COPY ${pgQualified(table)} (${columns.map(pgIdent).join(', ')}) TO STDOUT`,
-    'COMMIT',
-  ];
-  await runNative(t, 'psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--no-password', ...sql.flatMap((c) => ['-c', c]), t.database], {
-    what: `dumping table ${table}`,
-    stdout: async (out) => {
-      for await (const b of out as AsyncIterable<Buffer>) {
-        for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) rows++;
-        await onData(b);
-      }
-    },
-  });
-  return rows;
+/** A connection in a REPEATABLE READ READ ONLY transaction on an exported snapshot: it sees exactly what the exporting transaction sees. */
+export async function pgSnapshotClient(t: DbTarget, snapshot: string): Promise<pg.Client> {
+  const client = await pgConnect(t);
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
+  } catch (e) {
+    await client.end().catch(() => {});
+    throw e;
+  }
+  return client;
 }
 
 /**
  * Dumps a PostgreSQL database consistently: one REPEATABLE READ READ ONLY transaction whose
  * snapshot is exported to pg_dump for the schema (pre-data and post-data sections, two objects),
- * while every table's rows are streamed from the same snapshot with COPY TO STDOUT (small tables
- * over this connection, large ones through psql; one object each, uncompressed text: unchanged
- * tables give identical bytes). Sequence values are read in it too.
+ * while every table's rows are streamed from the same snapshot with COPY TO STDOUT, over this
+ * connection and up to `parallel - 1` more on the snapshot (one object per table, uncompressed
+ * text: unchanged tables give identical bytes). Sequence values are read in it too.
  */
-export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpSink): Promise<DumpResult> {
+export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpSink, parallel = 1): Promise<DumpResult> {
   const client = await pgConnect(t);
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
@@ -133,18 +111,42 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
     );
     schemaDone.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
 
-    // a table's last chunks are stored while the next table streams
-    const closing: Array<Promise<DumpedTable>> = [];
+    // The tables, largest first, go to whichever of up to `parallel` connections on the snapshot
+    // is free; a table's last chunks are stored while the next one streams.
     const facts = await pgTableFacts(client, tables);
-    for (const name of tables) {
-      const { columns, bytes } = facts.get(name)!;
-      const object = tableObject(name);
-      const w = sink.open(object);
-      const onData = (b: Buffer) => w.write(b);
-      const rows = bytes <= DIRECT_COPY_BYTES ? await pgCopyOut(client, name, columns, onData) : await psqlCopyOut(t, snapshot, name, columns, onData);
-      const closed = w.close().then((c) => ({ name, object, rows, columns, ...c }));
-      closed.catch(() => {}); // awaited below
-      closing.push(closed);
+    const order = [...tables.keys()].sort((x, y) => facts.get(tables[y]!)!.bytes - facts.get(tables[x]!)!.bytes);
+    const closing: Array<Promise<DumpedTable>> = [];
+    let stop = false;
+    const lane = async (conn: pg.Client): Promise<void> => {
+      for (let k = order.shift(); k !== undefined && !stop; k = order.shift()) {
+        const name = tables[k]!;
+        const { columns } = facts.get(name)!;
+        const object = tableObject(name);
+        const w = sink.open(object);
+        const rows = await pgCopyOut(conn, name, columns, (b) => w.write(b));
+        closing[k] = w.close().then((c) => ({ name, object, rows, columns, ...c }));
+        closing[k].catch(() => {}); // awaited below
+      }
+    };
+    const extra: pg.Client[] = [];
+    const lanes = [
+      lane(client),
+      ...Array.from({ length: Math.min(Math.max(1, parallel), tables.length) - 1 }, async () => {
+        const conn = await pgSnapshotClient(t, snapshot);
+        extra.push(conn);
+        await lane(conn);
+      }),
+    ].map((l) =>
+      l.catch((e: unknown) => {
+        stop = true; // the other lanes take no new table
+        throw e;
+      }),
+    );
+    try {
+      const failed = (await Promise.allSettled(lanes)).find((r) => r.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      await Promise.all(extra.map((c) => c.end().catch(() => {})));
     }
     const dumped = await Promise.all(closing);
     const schema = await schemaDone;
