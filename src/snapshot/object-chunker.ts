@@ -8,11 +8,15 @@ const FIRST_BUFFER_BYTES = 64 * 1024;
 
 /**
  * Chunks one object that arrives as a stream (a table's dump): buffers just enough to cut FastCDC
- * chunks (maxSize ahead) and hands the new ones to the pack writer. The buffer grows with the
- * object up to BUFFER_BYTES + maxSize, so a small object (a schema) stays small.
+ * chunks (maxSize ahead) and hands the new ones to the pack writer. It cuts as soon as a chunk
+ * has its maxSize of lookahead, one chunk at a time, so no single write holds the stream up for
+ * long (a COPY socket read by this thread keeps flowing). The buffer grows with the object up to
+ * BUFFER_BYTES + maxSize, so a small object (a schema) stays small.
  */
 export class ObjectChunker {
   private buf: Buffer;
+  /** buf[0, start) is stored already; buf[start, filled) is waiting to be cut. */
+  private start = 0;
   private filled = 0;
   readonly acc: ChunkAcc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
 
@@ -25,13 +29,18 @@ export class ObjectChunker {
   }
 
   async write(data: Uint8Array): Promise<void> {
+    const { minSize, maxSize } = this.chunker.params;
     let off = 0;
     while (off < data.length) {
-      if (this.filled === this.buf.length) await this.makeRoom();
+      if (this.filled === this.buf.length) this.makeRoom();
       const n = Math.min(data.length - off, this.buf.length - this.filled);
       this.buf.set(data.subarray(off, off + n), this.filled);
       this.filled += n;
       off += n;
+      if (this.filled - this.start >= maxSize + minSize) {
+        this.cut(false);
+        await this.writer.maybeFlush();
+      }
     }
   }
 
@@ -42,22 +51,20 @@ export class ObjectChunker {
     return this.acc;
   }
 
-  /** The buffer is full: grow it while it may, else cut what can be cut. */
-  private async makeRoom(): Promise<void> {
-    const cap = BUFFER_BYTES + this.chunker.params.maxSize;
-    if (this.buf.length < cap) {
-      const bigger = Buffer.allocUnsafeSlow(Math.min(cap, this.buf.length * 4));
-      this.buf.copy(bigger, 0, 0, this.filled);
-      this.buf = bigger;
+  /** The buffer is full: drop what is stored, else grow it (it never fills past maxSize + minSize of uncut bytes). */
+  private makeRoom(): void {
+    if (this.start > 0) {
+      this.buf.copyWithin(0, this.start, this.filled);
+      this.filled -= this.start;
+      this.start = 0;
       return;
     }
-    this.cut(false);
-    await this.writer.maybeFlush();
+    const bigger = Buffer.allocUnsafeSlow(Math.min(BUFFER_BYTES + this.chunker.params.maxSize, this.buf.length * 4));
+    this.buf.copy(bigger, 0, 0, this.filled);
+    this.buf = bigger;
   }
 
   private cut(final: boolean): void {
-    const used = storeChunks(this.chunker, this.writer, this.known, this.buf, this.filled, final, this.acc);
-    this.buf.copyWithin(0, used, this.filled);
-    this.filled -= used;
+    this.start += storeChunks(this.chunker, this.writer, this.known, this.buf.subarray(this.start), this.filled - this.start, final, this.acc);
   }
 }
