@@ -98,17 +98,28 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
     // leave out what is not backed up, keep the rest of the schema (types, functions, views …)
     const tableArgs = every.filter((n) => !tables.includes(n)).flatMap((n) => ['--exclude-table', pgQualified(n)]);
 
-    // the schema dumps run beside the table COPYs (all on the same snapshot)
-    const schemaDone = Promise.all(
-      ([['pre-data', SCHEMA_OBJECT], ['post-data', POST_SCHEMA_OBJECT]] as const).map(async ([part, object]) => {
-        const text = await runNative(t, 'pg_dump', ['--schema-only', `--section=${part}`, '--no-password', `--snapshot=${snapshot}`, ...tableArgs, t.database], { what: `dumping the ${part} schema` });
-        // pg_dump ≥ 15.14 brackets its output with \restrict <random key>: drop it so equal schemas give equal bytes
-        const clean = text.replace(/^\\(un)?restrict .*\n/gm, '');
-        const w = sink.open(object);
-        await w.write(Buffer.from(clean, 'utf8'));
-        return { part, object, ...(await w.close()) };
-      }),
-    );
+    // the schema is dumped beside the table COPYs (on the same snapshot): one pg_dump of it in
+    // custom format, split into its pre-data and post-data sections by pg_restore (no connection)
+    const schemaDone = (async () => {
+      const parts: Buffer[] = [];
+      await runNative(t, 'pg_dump', ['--schema-only', '--format=custom', '--no-password', `--snapshot=${snapshot}`, ...tableArgs, t.database], {
+        what: 'dumping the schema',
+        stdout: async (out) => {
+          for await (const b of out as AsyncIterable<Buffer>) parts.push(b);
+        },
+      });
+      const archive = Buffer.concat(parts);
+      return Promise.all(
+        ([['pre-data', SCHEMA_OBJECT], ['post-data', POST_SCHEMA_OBJECT]] as const).map(async ([part, object]) => {
+          const text = await runNative(t, 'pg_restore', [`--section=${part}`, '--file=-'], { input: archive, what: `reading the ${part} schema` });
+          // pg_dump ≥ 15.14 brackets its output with \restrict <random key>: drop it so equal schemas give equal bytes
+          const clean = text.replace(/^\\(un)?restrict .*\n/gm, '');
+          const w = sink.open(object);
+          await w.write(Buffer.from(clean, 'utf8'));
+          return { part, object, ...(await w.close()) };
+        }),
+      );
+    })();
     schemaDone.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
 
     // The tables, largest first, go to whichever of up to `parallel` connections on the snapshot
