@@ -97,11 +97,13 @@ export async function archiveDatabases(opts: {
       out.items.push({ name: job.name, result, bytes: acc.bytes, newBytes: acc.newBytes, storedBytes: 0, durationMs: opts.now() - started });
       contents.push(acc.contents);
     }
-    if (remote) out.packs += (await remote.finish()).packs;
     const data = encodeTree(dirs);
     out.tree = sha256Hex(data);
     if (!repo.index.hasHex(out.tree)) writer.add(BLOB_TYPE.tree, out.tree, data);
-    sink(await writer.finish());
+    // the worker's last pack and this thread's (the trees) are committed at the same time
+    const [remoteDone, blobs] = await Promise.all([remote?.finish(), writer.finish()]);
+    if (remoteDone) out.packs += remoteDone.packs;
+    sink(blobs);
   } catch (e) {
     await Promise.all([writer.abort(), remote?.abort()]);
     throw e;
