@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Database targets of issue 6: dump + backup of a 1M-row pgbench-like table vs `pg_dump | zstd`,
 # the size a second (unchanged) backup adds, and a single-table restore of 100k rows.
-# Uses the local PostgreSQL (127.0.0.1:5432, trust). Usage: [RUNS=3] bash bench/db.sh
+# Uses the local PostgreSQL (127.0.0.1:5432, trust). Usage: [RUNS=3] [ROWS=1000000] bash bench/db.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DB=prism_bench_$$
@@ -11,7 +11,7 @@ cleanup() { "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE
 trap cleanup EXIT
 "${PSQL[@]}" -d postgres -c "CREATE DATABASE $DB"
 "${PSQL[@]}" -d $DB -c "CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL, filler char(84));
-  INSERT INTO pgbench_accounts SELECT g, 1 + g / 100000, 0, '' FROM generate_series(1, 1000000) g;
+  INSERT INTO pgbench_accounts SELECT g, 1 + g / 100000, 0, '' FROM generate_series(1, ${ROWS:-1000000}) g;
   CREATE TABLE small_100k (id int PRIMARY KEY, v text); INSERT INTO small_100k SELECT g, md5(g::text) FROM generate_series(1, 100000) g;
 "
 "${PSQL[@]}" -d $DB -c "VACUUM ANALYZE"
