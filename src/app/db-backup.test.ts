@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { PrismError } from '../errors/index.js';
+import { pgScratchDb, psql, type ScratchDb } from '../testing/databases.js';
+import { appContext, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { freePort } from '../testing/free-port.js';
+import { createBackup } from './create-backup.js';
+import { listBackups } from './list-backups.js';
+
+/** Sessions on `db` from anyone, once the server has seen closed ones go (up to 5 s). */
+async function sessionsOn(db: ScratchDb): Promise<number> {
+  let n = -1;
+  for (let i = 0; i < 50; i++) {
+    n = Number(psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db.name}';`).trim());
+    if (n === 0) return 0;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return n;
+}
+
+describe('backups of a PostgreSQL database: connections', () => {
+  let sb: Sandbox;
+  let db: ScratchDb;
+  before(() => {
+    sb = sandbox();
+    db = pgScratchDb();
+    db.sql(`CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 50000) g;`);
+    writeDataset(sb.home, { files: 5 });
+    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'main', type: 'postgres', url: db.url }] } }));
+  });
+  after(() => {
+    db.drop();
+    sb.cleanup();
+  });
+
+  it('the dump\'s connections (the snapshot and the COPY lanes) are all closed after it', async () => {
+    const m = await createBackup(appContext(sb), { type: 'full' });
+    assert.equal(m.status, 'completed');
+    assert.deepEqual(m.databases![0]!.tables.map((t) => [t.name, t.rows]), [['public.t', 50_000]]);
+    assert.equal(await sessionsOn(db), 0, 'a connection was left open');
+  });
+
+  it('an unreachable server fails the backup with DB_UNREACHABLE, recorded as a failed attempt', async () => {
+    const port = await freePort();
+    const home = sandbox();
+    try {
+      writeDataset(home.home, { files: 2 });
+      writeFileSync(join(home.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'gone', type: 'postgres', url: `postgres://postgres@127.0.0.1:${port}/x` }] } }));
+      const ctx = appContext(home);
+      await assert.rejects(createBackup(ctx, { type: 'full' }), (e: PrismError) => e.code === 'DB_UNREACHABLE' && /127\.0\.0\.1/.test(e.message));
+      const [attempt] = await listBackups(ctx);
+      assert.equal(attempt?.status, 'failed');
+      assert.equal(attempt?.error?.name, 'DB_UNREACHABLE');
+    } finally {
+      home.cleanup();
+    }
+  });
+});
