@@ -149,4 +149,35 @@ describe('dumpPostgres over several connections', () => {
       assert.equal(t.rows, want.length === 0 ? 0 : want.toString('latin1').split('\n').length - 1);
     }
   });
+
+  it('a table that fails stops the COPYs of the other lanes at once and is the error reported', async () => {
+    // a role that may read `mixed` but not `wide`: wide's COPY fails while mixed still streams
+    const role = `${db.name}_r`;
+    db.sql(`CREATE ROLE "${role}" LOGIN; GRANT USAGE ON SCHEMA public TO "${role}"; GRANT SELECT ON mixed, empty TO "${role}";`);
+    try {
+      const limited = resolveDbTarget({ url: db.url.replace('postgres@', `${role}@`) }, {}, 'postgres');
+      const received = new Map<string, number>();
+      const closed: string[] = [];
+      const sink: DumpSink = {
+        open: (object) => ({
+          write: async (b) => {
+            received.set(object, (received.get(object) ?? 0) + b.length);
+            await new Promise((r) => setTimeout(r, 5)); // a slow repository: mixed cannot finish first
+          },
+          close: async () => {
+            closed.push(object);
+            return { bytes: received.get(object) ?? 0, sha256: '' };
+          },
+        }),
+      };
+      await assert.rejects(dumpPostgres(limited, {}, sink, 2), (e: Error) => /permission denied for table wide/.test(e.message));
+      const full = psqlCopy('COPY mixed TO STDOUT').length;
+      const mixed = [...received].find(([o]) => o.includes('mixed'));
+      assert.ok(!closed.some((o) => o.includes('mixed')), 'the large table was not finished');
+      assert.ok((mixed?.[1] ?? 0) < full, `the large table's COPY stopped early (${mixed?.[1]} of ${full} bytes)`);
+      assert.equal(Number(psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE usename = '${role}' AND query ILIKE 'COPY%' AND state = 'active';`).trim()), 0, 'a COPY still runs on the server');
+    } finally {
+      db.sql(`DROP OWNED BY "${role}"; DROP ROLE "${role}";`);
+    }
+  });
 });

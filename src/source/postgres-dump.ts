@@ -128,6 +128,7 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
     const order = [...tables.keys()].sort((x, y) => facts.get(tables[y]!)!.bytes - facts.get(tables[x]!)!.bytes);
     const closing: Array<Promise<DumpedTable>> = [];
     let stop = false;
+    let first: { error: unknown } | undefined;
     const lane = async (conn: pg.Client): Promise<void> => {
       for (let k = order.shift(); k !== undefined && !stop; k = order.shift()) {
         const name = tables[k]!;
@@ -149,13 +150,19 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
       }),
     ].map((l) =>
       l.catch((e: unknown) => {
-        stop = true; // the other lanes take no new table
+        // the other lanes take no new table, and their COPYs stop now instead of running to the end
+        // (ending a pg client with a query in flight drops its socket)
+        if (!stop) {
+          stop = true;
+          first = { error: e };
+          for (const c of [client, ...extra]) void c.end().catch(() => {});
+        }
         throw e;
       }),
     );
     try {
-      const failed = (await Promise.allSettled(lanes)).find((r) => r.status === 'rejected');
-      if (failed) throw failed.reason;
+      await Promise.allSettled(lanes);
+      if (first) throw first.error; // the cause, not the lanes stopped after it
     } finally {
       await Promise.all(extra.map((c) => c.end().catch(() => {})));
     }
