@@ -13,7 +13,7 @@ export interface ToolCheck {
 
 /** The native tools an engine's backups and restores need, and their versions. */
 export function checkDbTools(type: DbType): ToolCheck[] {
-  const tools = type === 'postgres' ? ['pg_dump', 'psql'] : [mysqlTool('dump'), mysqlTool('client')];
+  const tools = type === 'postgres' ? ['pg_dump', 'pg_restore', 'psql'] : [mysqlTool('dump'), mysqlTool('client')];
   return tools.map((tool) => {
     const r = spawnSync(type === 'postgres' ? pgTool(tool) : tool, ['--version'], { encoding: 'utf8', timeout: 10_000 });
     const version = r.status === 0 ? r.stdout.split('\n')[0]!.trim() : null;
