@@ -57,32 +57,37 @@ export interface NativeAuth {
 
 /**
  * Runs `fn` with a temporary 0600 credentials file in a 0700 directory: a PGPASSFILE for
- * PostgreSQL tools, a --defaults-extra-file for mysql/mariadb tools. The file is removed
- * afterwards, whatever happens. The database name is not part of it: pass it to the tool.
+ * PostgreSQL tools (only when there is a password), a --defaults-extra-file for mysql/mariadb
+ * tools. The file is removed afterwards, whatever happens. The database name is not part of it:
+ * pass it to the tool.
  */
 export async function withNativeAuth<T>(t: DbTarget, fn: (auth: NativeAuth) => Promise<T>): Promise<T> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of ['PGPASSWORD', 'MYSQL_PWD', 'PGSERVICE', 'PGSERVICEFILE']) delete env[k];
+  if (t.type === 'postgres') {
+    // any host/port/db: the file is ours alone and names one password
+    Object.assign(env, { PGHOST: t.host, PGPORT: String(t.port), PGUSER: t.user, PGCONNECT_TIMEOUT: String(CONNECT_TIMEOUT_S) });
+    if (t.params['sslmode']) env['PGSSLMODE'] = t.params['sslmode'];
+    // no password (trust, peer, a .pgpass of the user's own): no file to write
+    if (t.password === undefined) return fn({ env, args: [] });
+    const password = t.password;
+    return withPrivateFile('pgpass', `*:*:*:${pgpassEscape(t.user)}:${pgpassEscape(password)}\n`, (file) => fn({ env: { ...env, PGPASSFILE: file }, args: [] }));
+  }
+  const lines = ['[client]', `user=${cnfQuote(t.user)}`];
+  if (t.password !== undefined) lines.push(`password=${cnfQuote(t.password)}`);
+  if (t.host.startsWith('/')) lines.push(`socket=${cnfQuote(t.host)}`, 'protocol=socket');
+  else lines.push(`host=${cnfQuote(t.host)}`, `port=${t.port}`, 'protocol=tcp');
+  lines.push('[mysql]', `connect-timeout=${CONNECT_TIMEOUT_S}`, '[mariadb-client]', `connect-timeout=${CONNECT_TIMEOUT_S}`);
+  return withPrivateFile('my.cnf', lines.join('\n') + '\n', (file) => fn({ env, args: [`--defaults-extra-file=${file}`] }));
+}
+
+/** `text` in a 0600 file in a new 0700 directory for the duration of `fn`, removed afterwards whatever happens. */
+async function withPrivateFile<T>(name: string, text: string, fn: (file: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'prism-db-'));
-  const file = join(dir, t.type === 'postgres' ? 'pgpass' : 'my.cnf');
   try {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of ['PGPASSWORD', 'MYSQL_PWD', 'PGSERVICE', 'PGSERVICEFILE']) delete env[k];
-    if (t.type === 'postgres') {
-      // any host/port/db: the file is ours alone and names one password
-      Object.assign(env, { PGHOST: t.host, PGPORT: String(t.port), PGUSER: t.user, PGCONNECT_TIMEOUT: String(CONNECT_TIMEOUT_S) });
-      if (t.password !== undefined) {
-        writeFileSync(file, `*:*:*:${pgpassEscape(t.user)}:${pgpassEscape(t.password)}\n`, { mode: 0o600 });
-        env['PGPASSFILE'] = file;
-      }
-      if (t.params['sslmode']) env['PGSSLMODE'] = t.params['sslmode'];
-      return await fn({ env, args: [] });
-    }
-    const lines = ['[client]', `user=${cnfQuote(t.user)}`];
-    if (t.password !== undefined) lines.push(`password=${cnfQuote(t.password)}`);
-    if (t.host.startsWith('/')) lines.push(`socket=${cnfQuote(t.host)}`, 'protocol=socket');
-    else lines.push(`host=${cnfQuote(t.host)}`, `port=${t.port}`, 'protocol=tcp');
-    lines.push('[mysql]', `connect-timeout=${CONNECT_TIMEOUT_S}`, '[mariadb-client]', `connect-timeout=${CONNECT_TIMEOUT_S}`);
-    writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
-    return await fn({ env, args: [`--defaults-extra-file=${file}`] });
+    const file = join(dir, name);
+    writeFileSync(file, text, { mode: 0o600 });
+    return await fn(file);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
