@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
 import { PrismError } from '../errors/index.js';
 import { classifyDbError, scrubSecret } from './db-errors.js';
 import { displayDbUrl, parseDbUrl, type DbType, type DbUrl } from './db-url.js';
@@ -156,12 +157,53 @@ function spawnTool(t: DbTarget, tool: string, args: string[], env: NodeJS.Proces
   });
 }
 
-/** pg's Client config: the password stays in memory. */
-export function pgClientConfig(t: DbTarget): { host: string; port: number; user: string; password?: string; database: string; connectionTimeoutMillis: number; application_name: string } {
-  return { host: t.host, port: t.port, user: t.user, ...(t.password !== undefined ? { password: t.password } : {}), database: t.database, connectionTimeoutMillis: CONNECT_TIMEOUT_S * 1000, application_name: 'prism' };
+/** pg's Client config: the password stays in memory; `sslmode` (and `sslrootcert`) of the URL as libpq reads them. */
+export function pgClientConfig(t: DbTarget): { host: string; port: number; user: string; password?: string; database: string; connectionTimeoutMillis: number; application_name: string; ssl?: ConnectionOptions } {
+  const ssl = pgSsl(t);
+  return {
+    host: t.host,
+    port: t.port,
+    user: t.user,
+    ...(t.password !== undefined ? { password: t.password } : {}),
+    database: t.database,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_S * 1000,
+    application_name: 'prism',
+    ...(ssl ? { ssl } : {}),
+  };
 }
 
-/** mysql2's connection options: the password stays in memory. */
+const SSL_MODES = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
+
+/**
+ * TLS for the pg driver from `sslmode`: require encrypts (and, with `sslrootcert`, checks the
+ * certificate's chain, as libpq does), verify-ca checks the chain, verify-full the chain and the
+ * host name. disable, allow and prefer (libpq's default) connect without TLS: the driver cannot
+ * fall back from one to the other.
+ */
+function pgSsl(t: DbTarget): ConnectionOptions | undefined {
+  const mode = t.params['sslmode'];
+  if (mode === undefined || mode === 'disable' || mode === 'allow' || mode === 'prefer') return undefined;
+  if (!SSL_MODES.includes(mode)) {
+    throw new PrismError('CONFIG_INVALID', `sslmode=${mode} in ${t.shown} is not one of ${SSL_MODES.join(', ')}.`, { url: t.shown });
+  }
+  const rootCert = t.params['sslrootcert'];
+  let ca: string | undefined;
+  if (rootCert !== undefined) {
+    try {
+      ca = readFileSync(rootCert, 'utf8');
+    } catch (e) {
+      throw new PrismError('CONFIG_INVALID', `sslrootcert ${rootCert} of ${t.shown} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, { path: rootCert });
+    }
+  }
+  const verify = mode !== 'require' || ca !== undefined;
+  return {
+    rejectUnauthorized: verify,
+    ...(ca !== undefined ? { ca } : {}),
+    // verify-full: the name checked is the URL's host (pg gives TLS no name for an IP address)
+    ...(mode === 'verify-full' ? { host: t.host } : { checkServerIdentity: () => undefined }),
+  };
+}
+
 export function mysqlConnectionConfig(t: DbTarget): { host?: string; socketPath?: string; port: number; user: string; password?: string; database: string; connectTimeout: number; multipleStatements: boolean; dateStrings: boolean; supportBigNumbers: boolean; bigNumberStrings: boolean } {
   return {
     ...(t.host.startsWith('/') ? { socketPath: t.host } : { host: t.host }),
