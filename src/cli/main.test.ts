@@ -5,16 +5,24 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { PRISM_BIN, sandbox, type Sandbox } from '../testing/fixtures.js';
 
-const DIST = new URL('../', import.meta.url).href;
+const ROOT = new URL('../../', import.meta.url);
+const BUNDLE = new URL('dist/bundle/', ROOT).href;
 const MODULE_LOG = new URL('../testing/module-log.js', import.meta.url).href;
 
-/** Runs `prism ARGS` and returns, besides its result, the modules of dist/ it loaded (e.g. `cli/main.js`). */
+/** The compiled modules (e.g. `cli/main.js`) in each file of the bundle (esbuild's metafile). */
+const bundled = (() => {
+  const meta = JSON.parse(readFileSync(new URL('dist/bundle/meta.json', ROOT), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  return new Map(Object.entries(meta.outputs).map(([file, o]) => [new URL(file, ROOT).href, Object.keys(o.inputs).filter((i) => i.startsWith('dist/')).map((i) => i.slice('dist/'.length))]));
+})();
+
+/** Runs `prism ARGS` and returns, besides its result, the compiled modules of prism it loaded (through the bundle files it loaded). */
 function prismModules(args: string[], sb: Sandbox): { code: number; stdout: string; modules: string[] } {
   const log = join(sb.root, 'modules.log');
   const r = spawnSync(process.execPath, ['--import', MODULE_LOG, PRISM_BIN, ...args], { env: { ...process.env, ...sb.env, PRISM_BACKUP_VERBOSE: '', PRISM_MODULE_LOG: log }, encoding: 'utf8' });
   const urls = existsSync(log) ? readFileSync(log, 'utf8').split('\n') : [];
-  const modules = [...new Set(urls.filter((u) => u.startsWith(DIST) && !u.includes('/node_modules/')).map((u) => u.slice(DIST.length)))].filter((m) => !m.startsWith('testing/'));
-  return { code: r.status ?? -1, stdout: r.stdout, modules };
+  const files = urls.filter((u) => u.startsWith(BUNDLE));
+  assert.ok(files.length > 0, `prism ran from the bundle (dist/bundle/): ${urls.join(' ')}`);
+  return { code: r.status ?? -1, stdout: r.stdout, modules: [...new Set(files.flatMap((f) => bundled.get(f) ?? []))] };
 }
 
 const under = (modules: string[], dirs: string[]) => modules.filter((m) => dirs.some((d) => m.startsWith(`${d}/`)));

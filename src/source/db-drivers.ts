@@ -7,7 +7,9 @@ export async function pgDriver(): Promise<typeof import('pg').default> {
 }
 
 export async function pgCopyStreams(): Promise<typeof import('pg-copy-streams')> {
-  return import('pg-copy-streams');
+  const m = await import('pg-copy-streams');
+  // a CommonJS module: Node gives it named exports, a bundle only its default export
+  return ((m as unknown as { default?: typeof m }).default ?? m) as typeof m;
 }
 
 export async function mysqlDriver(): Promise<typeof import('mysql2/promise')> {

@@ -1,0 +1,35 @@
+// Bundles the compiled CLI (dist/cli/main.js) and its worker threads into dist/bundle/, which
+// bin/prism.js and bin/import_data.js load: one file per entry plus the chunks that commands
+// import lazily, instead of ~80 ES modules and ~100 CommonJS files resolved one by one at every
+// start (30-60 ms less per command on this machine). Run by `npm run build`, after tsc.
+import { copyFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+const out = join(dist, 'bundle');
+rmSync(out, { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: root,
+  // workers are started by URL relative to the module that starts them (new URL('./chunk-worker.js',
+  // import.meta.url)): entries and chunks share one directory, so those URLs hold in the bundle too
+  entryPoints: { main: 'dist/cli/main.js', 'chunk-worker': 'dist/snapshot/chunk-worker.js', 'restore-worker': 'dist/snapshot/restore-worker.js' },
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  // native addons and what pg only tries to load
+  external: ['zstd-napi', 'pg-native'],
+  // CommonJS packages (pg, pino, commander …) call require() for Node's own modules
+  banner: { js: "import { createRequire as __prismCreateRequire } from 'node:module'; const require = __prismCreateRequire(import.meta.url);" },
+  sourcemap: true,
+  metafile: true,
+  logLevel: 'warning',
+});
+// which compiled modules each output file holds (the start-up test reads it)
+writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile));
+copyFileSync(join(dist, 'codec', 'gear-scan.wasm'), join(out, 'gear-scan.wasm'));
