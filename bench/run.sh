@@ -18,7 +18,7 @@
 # Environment: PBENCH_ROOT (default /tmp/pbench: datasets, work dirs, trash, results),
 #   PBENCH_SETTLE / PBENCH_MIN_FREE (see lib.sh), PRISM_BACKUP_CONCURRENCY (passed to
 #   prism only if you set it), PRISM_CMD (prism command, default "<repo>/bin/prism.js", as installed),
-#   BENCH_BUILD=auto|always|never (auto: compile dist/ only when it is missing or
+#   BENCH_BUILD=auto|always|never (auto: build dist/ only when it is missing or
 #   broken), BENCH_NO_INSTALL=1 (never apt-get install), PBENCH_SHARED (peer harness,
 #   default /work/shared/bench).
 #
@@ -121,8 +121,8 @@ prism_loads() {  # the CLI runs a command end to end (list on a nonexistent repo
 }
 build_dist() {
   [ -x "$ROOT/node_modules/.bin/tsc" ] || die "$ROOT/node_modules is missing: run 'npm ci' in $ROOT"
-  echo "bench: compiling prism (tsc -p $ROOT)" >&2
-  (cd "$ROOT" && node_modules/.bin/tsc -p tsconfig.json) >&2 || echo "bench: tsc reported errors (see above)" >&2
+  echo "bench: building prism (npm run build in $ROOT: tsc, wasm, bundle)" >&2
+  (cd "$ROOT" && npm run --silent build) >&2 || echo "bench: the build reported errors (see above)" >&2
 }
 case ${BENCH_BUILD:-auto} in
   always) build_dist ;;
