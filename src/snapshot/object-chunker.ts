@@ -10,7 +10,7 @@ const FIRST_BUFFER_BYTES = 64 * 1024;
  * Chunks one object that arrives as a stream (a table's dump): buffers just enough to cut FastCDC
  * chunks (maxSize ahead) and hands the new ones to the pack writer. It cuts as soon as a chunk
  * has its maxSize of lookahead, one chunk at a time, so no single write holds the stream up for
- * long (a COPY socket read by this thread keeps flowing). The buffer grows with the object up to
+ * long (the bytes in flight drain steadily instead of 8 MiB at a time). The buffer grows with the object up to
  * BUFFER_BYTES + maxSize, so a small object (a schema) stays small.
  */
 export class ObjectChunker {

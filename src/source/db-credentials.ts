@@ -71,8 +71,7 @@ export async function withNativeAuth<T>(t: DbTarget, fn: (auth: NativeAuth) => P
     if (t.params['sslmode']) env['PGSSLMODE'] = t.params['sslmode'];
     // no password (trust, peer, a .pgpass of the user's own): no file to write
     if (t.password === undefined) return fn({ env, args: [] });
-    const password = t.password;
-    return withPrivateFile('pgpass', `*:*:*:${pgpassEscape(t.user)}:${pgpassEscape(password)}\n`, (file) => fn({ env: { ...env, PGPASSFILE: file }, args: [] }));
+    return withPrivateFile('pgpass', `*:*:*:${pgpassEscape(t.user)}:${pgpassEscape(t.password)}\n`, (file) => fn({ env: { ...env, PGPASSFILE: file }, args: [] }));
   }
   const lines = ['[client]', `user=${cnfQuote(t.user)}`];
   if (t.password !== undefined) lines.push(`password=${cnfQuote(t.password)}`);
