@@ -2,7 +2,7 @@
 // bin/prism.js and bin/import_data.js load: one file per entry plus the chunks that commands
 // import lazily, instead of ~80 ES modules and ~100 CommonJS files resolved one by one at every
 // start (30-60 ms less per command on this machine). Run by `npm run build`, after tsc.
-import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -47,4 +47,8 @@ const result = await build({
 });
 // which compiled modules each output file holds (the start-up test reads it)
 writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile));
-copyFileSync(join(dist, 'codec', 'gear-scan.wasm'), join(out, 'gear-scan.wasm'));
+// the WebAssembly modules, which the code finds beside itself (new URL('./x.wasm', import.meta.url))
+for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
+  const dir = entry.parentPath ?? entry.path;
+  if (entry.isFile() && entry.name.endsWith('.wasm') && dir !== out) copyFileSync(join(dir, entry.name), join(out, entry.name));
+}

@@ -1,39 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { instantiateWasm, type WasmGlobal, type WasmMemory } from '../core/wasm.js';
 
 /** Where the scanned bytes start in the module's memory (the gear table is below). */
 const DATA_OFFSET = 1024;
 /** Bytes copied into the module's memory per call (its memory holds 5 × 64 KiB pages). */
 const BLOCK_BYTES = 256 * 1024;
 
-// The WebAssembly API of Node (typed in lib.dom, which this project does not load): what is used here.
-declare namespace WebAssembly {
-  class Module {
-    constructor(bytes: Uint8Array);
-  }
-  class Instance {
-    constructor(module: Module, imports: object);
-    readonly exports: unknown;
-  }
-  interface Memory {
-    readonly buffer: ArrayBuffer;
-  }
-  interface Global {
-    value: number;
-  }
-}
-
 interface GearExports {
-  memory: WebAssembly.Memory;
-  hash: WebAssembly.Global;
+  memory: WasmMemory;
+  hash: WasmGlobal;
   scan(from: number, to: number, mask: number): number;
-}
-
-let compiled: WebAssembly.Module | undefined;
-
-/** gear-scan.wasm (assembled from gear-scan.wat at build time), compiled once per thread. */
-function gearModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(readFileSync(new URL('./gear-scan.wasm', import.meta.url)));
-  return compiled;
 }
 
 /**
@@ -46,7 +21,7 @@ export class GearScanner {
   private readonly memory: Uint8Array;
 
   constructor(gear: Int32Array) {
-    this.exports = new WebAssembly.Instance(gearModule(), {}).exports as GearExports;
+    this.exports = instantiateWasm<GearExports>(new URL('./gear-scan.wasm', import.meta.url));
     const view = new DataView(this.exports.memory.buffer);
     for (let i = 0; i < 256; i++) view.setInt32(i * 4, gear[i]!, true);
     this.memory = new Uint8Array(this.exports.memory.buffer);

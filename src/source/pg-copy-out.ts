@@ -1,7 +1,5 @@
 import type pg from 'pg';
-
-/** Backend message types seen while a COPY … TO STDOUT runs (protocol 3). */
-const MSG = { copyData: 0x64, copyOutResponse: 0x48, parameterStatus: 0x53, notice: 0x4e, notification: 0x41 } as const;
+import { CopyFraming } from './copy-framing.js';
 
 /** What pg hands a submittable: the socket its protocol parser listens on, and the query sender. */
 interface PgConnection {
@@ -26,12 +24,7 @@ export function pgCopyTo(client: pg.Client, sql: string, onData: (b: Buffer) => 
 class CopyToQuery {
   private connection: PgConnection | undefined;
   private pgHandler: ((b: Buffer) => void) | undefined;
-  /** The first bytes of a message header split across socket chunks (type byte + length). */
-  private readonly head = Buffer.alloc(5);
-  private headLen = 0;
-  /** Body bytes still to come of the current message, and whether they are row data. */
-  private left = 0;
-  private isData = false;
+  private readonly framing = new CopyFraming();
   private rows = 0;
   private pending: Promise<void> = Promise.resolve();
   private failure: unknown;
@@ -81,45 +74,12 @@ class CopyToQuery {
     );
   }
 
-  /**
-   * Moves the row bytes of `chunk` to its front (over the framing), hands them on, and returns
-   * the socket to pg at the first message that ends copy mode (CopyDone, ErrorResponse).
-   */
+  /** Hands on the row bytes of `chunk`, and returns the socket to pg at the first message that ends copy mode (CopyDone, ErrorResponse). */
   private parse(chunk: Buffer): void {
     if (this.failure !== undefined) return; // a failed sink: drop the rest until the connection closes
-    let w = 0;
-    let i = 0;
-    const n = chunk.length;
-    while (i < n) {
-      if (this.left > 0) {
-        const take = Math.min(this.left, n - i);
-        if (this.isData) {
-          if (w !== i) chunk.copyWithin(w, i, i + take);
-          w += take;
-        }
-        i += take;
-        this.left -= take;
-        continue;
-      }
-      let type: number;
-      let length: number;
-      if (this.headLen === 0 && n - i >= 5) {
-        type = chunk[i]!;
-        if (!isCopyMessage(type)) return this.end(chunk, w, i);
-        length = chunk.readUInt32BE(i + 1);
-        i += 5;
-      } else {
-        if (this.headLen === 0 && !isCopyMessage(chunk[i]!)) return this.end(chunk, w, i);
-        while (this.headLen < 5 && i < n) this.head[this.headLen++] = chunk[i++]!;
-        if (this.headLen < 5) break;
-        this.headLen = 0;
-        type = this.head[0]!;
-        length = this.head.readUInt32BE(1);
-      }
-      this.isData = type === MSG.copyData;
-      this.left = length - 4;
-    }
-    this.deliver(chunk.subarray(0, w));
+    const { rows, end } = this.framing.strip(chunk);
+    if (end < 0) this.deliver(chunk.subarray(0, rows));
+    else this.end(chunk, rows, end);
   }
 
   /** Row bytes go on; the socket waits while the sink is busy. */
@@ -157,8 +117,4 @@ class CopyToQuery {
     if (rest.length > 0) handler(rest);
     c.stream.resume();
   }
-}
-
-function isCopyMessage(type: number): boolean {
-  return type === MSG.copyData || type === MSG.copyOutResponse || type === MSG.parameterStatus || type === MSG.notice || type === MSG.notification;
 }
