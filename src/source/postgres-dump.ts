@@ -34,13 +34,14 @@ export async function pgConnect(t: DbTarget): Promise<pg.Client> {
   return client;
 }
 
+/** Which relations are user tables: what pgListTables and the dump's table facts both select. */
+const USER_TABLES = `FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+     ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`;
+
 /** User tables (schema.table), in name order. */
 export async function pgListTables(client: pg.Client): Promise<string[]> {
-  const r = await client.query<{ name: string }>(
-    `SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-     ORDER BY n.nspname COLLATE "C", c.relname COLLATE "C"`,
-  );
+  const r = await client.query<{ name: string }>(`SELECT n.nspname || '.' || c.relname AS name ${USER_TABLES}`);
   return r.rows.map((x) => x.name);
 }
 
@@ -50,16 +51,27 @@ export async function pgColumns(client: pg.Client, table: string): Promise<strin
   return r.rows.map((x) => x.attname);
 }
 
-/** The stored columns (in order) and size on disk of each of `tables`, in one query. */
-async function pgTableFacts(client: pg.Client, tables: readonly string[]): Promise<Map<string, { columns: string[]; bytes: number }>> {
-  const r = await client.query<{ name: string; bytes: string; columns: string[] | null }>(
-    `SELECT t.name, pg_table_size(t.name::regclass)::text AS bytes,
-            (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
-              WHERE a.attrelid = t.name::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS columns
-       FROM unnest($1::text[]) WITH ORDINALITY AS t(name, i) ORDER BY t.i`,
-    [tables.map(pgQualified)],
-  );
-  return new Map(r.rows.map((x, i) => [tables[i]!, { columns: x.columns ?? [], bytes: Number(x.bytes) }]));
+/** Every user table (in name order) with its stored columns (in order) and size on disk. */
+const TABLE_FACTS = `SELECT n.nspname || '.' || c.relname AS name, pg_table_size(c.oid)::text AS bytes,
+       (SELECT array_agg(a.attname::text ORDER BY a.attnum) FROM pg_attribute a
+         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = '') AS columns
+     ${USER_TABLES}`;
+
+interface TableFacts {
+  columns: string[];
+  bytes: number;
+}
+
+/**
+ * Opens the dump's transaction and exports its snapshot, and reads what the dump needs to know of
+ * every table, in one round trip (three statements in one simple query).
+ */
+async function pgBeginDump(client: pg.Client): Promise<{ snapshot: string; serverVersion: string; facts: Map<string, TableFacts> }> {
+  const results = (await client.query(
+    `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_export_snapshot() AS s, current_setting('server_version') AS v; ${TABLE_FACTS}`,
+  )) as unknown as [pg.QueryResult, pg.QueryResult<{ s: string; v: string }>, pg.QueryResult<{ name: string; bytes: string; columns: string[] | null }>];
+  const { s: snapshot, v: serverVersion } = results[1].rows[0]!;
+  return { snapshot, serverVersion, facts: new Map(results[2].rows.map((x) => [x.name, { columns: x.columns ?? [], bytes: Number(x.bytes) }])) };
 }
 
 /** COPY of a table as it streams through `onData`; resolves with its row count. */
@@ -71,8 +83,7 @@ export function pgCopyOut(client: pg.Client, table: string, columns: readonly st
 export async function pgSnapshotClient(t: DbTarget, snapshot: string): Promise<pg.Client> {
   const client = await pgConnect(t);
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    await client.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
+    await client.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
   } catch (e) {
     await client.end().catch(() => {});
     throw e;
@@ -90,41 +101,14 @@ export async function pgSnapshotClient(t: DbTarget, snapshot: string): Promise<p
 export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpSink, parallel = 1): Promise<DumpResult> {
   const client = await pgConnect(t);
   try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const snap = await client.query<{ s: string; v: string }>('SELECT pg_export_snapshot() AS s, current_setting(\'server_version\') AS v');
-    const { s: snapshot, v: serverVersion } = snap.rows[0]!;
-    const every = await pgListTables(client);
+    const { snapshot, serverVersion, facts } = await pgBeginDump(client);
+    const every = [...facts.keys()];
     const tables = every.filter((n) => tableSelected(n, filter));
     // leave out what is not backed up, keep the rest of the schema (types, functions, views …)
     const tableArgs = every.filter((n) => !tables.includes(n)).flatMap((n) => ['--exclude-table', pgQualified(n)]);
 
-    // the schema is dumped beside the table COPYs (on the same snapshot): one pg_dump of it in
-    // custom format, split into its pre-data and post-data sections by pg_restore (no connection)
-    const schemaDone = (async () => {
-      const parts: Buffer[] = [];
-      await runNative(t, 'pg_dump', ['--schema-only', '--format=custom', '--no-password', `--snapshot=${snapshot}`, ...tableArgs, t.database], {
-        what: 'dumping the schema',
-        stdout: async (out) => {
-          for await (const b of out as AsyncIterable<Buffer>) parts.push(b);
-        },
-      });
-      const archive = Buffer.concat(parts);
-      return Promise.all(
-        ([['pre-data', SCHEMA_OBJECT], ['post-data', POST_SCHEMA_OBJECT]] as const).map(async ([part, object]) => {
-          const text = await runNative(t, 'pg_restore', [`--section=${part}`, '--file=-'], { input: archive, what: `reading the ${part} schema` });
-          // pg_dump ≥ 15.14 brackets its output with \restrict <random key>: drop it so equal schemas give equal bytes
-          const clean = text.replace(/^\\(un)?restrict .*\n/gm, '');
-          const w = sink.open(object);
-          await w.write(Buffer.from(clean, 'utf8'));
-          return { part, object, ...(await w.close()) };
-        }),
-      );
-    })();
-    schemaDone.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
-
     // The tables, largest first, go to whichever of up to `parallel` connections on the snapshot
     // is free; a table's last chunks are stored while the next one streams.
-    const facts = await pgTableFacts(client, tables);
     const order = [...tables.keys()].sort((x, y) => facts.get(tables[y]!)!.bytes - facts.get(tables[x]!)!.bytes);
     const closing: Array<Promise<DumpedTable>> = [];
     let stop = false;
@@ -160,6 +144,31 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
         throw e;
       }),
     );
+    // the schema is dumped beside the table COPYs (on the same snapshot; started once the first
+    // COPY is on its way): one pg_dump of it in custom format, split into its pre-data and
+    // post-data sections by pg_restore (no connection)
+    const schemaDone = (async () => {
+      const parts: Buffer[] = [];
+      await runNative(t, 'pg_dump', ['--schema-only', '--format=custom', '--no-password', `--snapshot=${snapshot}`, ...tableArgs, t.database], {
+        what: 'dumping the schema',
+        stdout: async (out) => {
+          for await (const b of out as AsyncIterable<Buffer>) parts.push(b);
+        },
+      });
+      const archive = Buffer.concat(parts);
+      return Promise.all(
+        ([['pre-data', SCHEMA_OBJECT], ['post-data', POST_SCHEMA_OBJECT]] as const).map(async ([part, object]) => {
+          const text = await runNative(t, 'pg_restore', [`--section=${part}`, '--file=-'], { input: archive, what: `reading the ${part} schema` });
+          // pg_dump ≥ 15.14 brackets its output with \restrict <random key>: drop it so equal schemas give equal bytes
+          const clean = text.replace(/^\\(un)?restrict .*\n/gm, '');
+          const w = sink.open(object);
+          await w.write(Buffer.from(clean, 'utf8'));
+          return { part, object, ...(await w.close()) };
+        }),
+      );
+    })();
+    schemaDone.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+
     try {
       await Promise.allSettled(lanes);
       if (first) throw first.error; // the cause, not the lanes stopped after it
