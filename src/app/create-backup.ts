@@ -9,7 +9,7 @@ import { emptyStats, type IndexedBlob, type Manifest, type Repository } from '..
 import { archive, type ArchivePlan } from '../snapshot/archiver.js';
 import { walkSources } from '../source/fs-walker.js';
 import { uniqueBackupId } from './backup-id.js';
-import { backupDatabases } from './db-backup.js';
+import { prepareDatabaseBackup, type DatabaseBackup } from './db-backup.js';
 import { lockRepository, openRepository, type AppContext } from './context.js';
 import { hasCompletedFull, latestCompleted } from './manifests.js';
 
@@ -43,6 +43,8 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
   const compression = compressionSettings(ctx);
   let manifest: Manifest | undefined;
   const written: IndexedBlob[] = [];
+  /** The database dumps once made ready, until they run. */
+  let pendingDbs: DatabaseBackup | undefined;
   try {
     const id = await uniqueBackupId(started, opts.type, (i) => repo.manifestExists(i));
     manifest = {
@@ -77,6 +79,8 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       throw new PrismError('NO_FULL_BACKUP', 'No completed full backup exists yet, so there is nothing for an incremental backup to build on. Run `prism backup create --type full` first.');
     }
     manifest.parent = opts.type === 'incremental' ? parent!.id : null;
+    // the databases' chunk worker boots while the files are backed up
+    pendingDbs = opts.skipDatabases ? undefined : await prepareDatabaseBackup(ctx, repo, compression, (b) => written.push(...b));
 
     const walk = walkSources({ home: config.home, include: config.backup.sources.include, exclude: config.backup.sources.exclude, skipMissing: opts.skipMissingSources ?? false });
     const result = await archive({
@@ -91,7 +95,9 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       beforeWrite: (plan) => checkSpace(repo, plan, parent),
       onBlobs: (b) => written.push(...b),
     });
-    const dbs = opts.skipDatabases ? undefined : await backupDatabases(ctx, repo, compression, (b) => written.push(...b));
+    const dbBackup = pendingDbs;
+    pendingDbs = undefined;
+    const dbs = await dbBackup?.run();
     await repo.writeIndex(written);
     written.length = 0;
 
@@ -139,6 +145,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     return manifest;
   } catch (e) {
     const err = toPrismError(e);
+    await pendingDbs?.abort().catch(() => {});
     // packs that landed are valid and indexed (the next run reuses them); this backup's unfinished
     // ones go, but not those a concurrent `pg archive-wal` (shared lock only) is still writing
     await repo.backend.removeUnfinished('data', 'own').catch(() => {});

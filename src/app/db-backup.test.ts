@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { PrismError } from '../errors/index.js';
@@ -18,6 +18,11 @@ async function sessionsOn(db: ScratchDb): Promise<number> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return n;
+}
+
+/** OS threads of this process (the chunk worker is one). */
+function threads(): number {
+  return Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
 }
 
 describe('backups of a PostgreSQL database: connections', () => {
@@ -40,6 +45,18 @@ describe('backups of a PostgreSQL database: connections', () => {
     assert.equal(m.status, 'completed');
     assert.deepEqual(m.databases![0]!.tables.map((t) => [t.name, t.rows]), [['public.t', 50_000]]);
     assert.equal(await sessionsOn(db), 0, 'a connection was left open');
+  });
+
+  it('a backup that fails while the files are stored stops the databases\' chunk worker, started before them', async () => {
+    const before = threads();
+    await assert.rejects(createBackup(appContext(sb), { type: 'full', signal: AbortSignal.abort() }), (e: PrismError) => e.code === 'INTERRUPTED');
+    let now = threads();
+    for (let i = 0; i < 40 && now > before; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      now = threads();
+    }
+    assert.ok(now <= before, `${now - before} thread(s) left running`);
+    assert.equal(await sessionsOn(db), 0);
   });
 
   it('an unreachable server fails the backup with DB_UNREACHABLE, recorded as a failed attempt', async () => {

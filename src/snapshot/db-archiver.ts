@@ -33,21 +33,38 @@ export interface DbArchiveResult {
   packs: number;
 }
 
+export interface DbArchiveOptions {
+  repo: Repository;
+  repoRoot: string;
+  compression: CompressionSettings;
+  concurrency: number;
+  onBlobs: (blobs: IndexedBlob[]) => void;
+}
+
+/** A database archive made ready by prepareDbArchive: `run` it once, or `abort` it. */
+export interface DbArchiver {
+  run(jobs: readonly DbJob[], now: () => number): Promise<DbArchiveResult>;
+  /** Stops the chunk worker without storing anything (when the backup fails before `run`). */
+  abort(): Promise<void>;
+}
+
 /**
  * Streams database dumps into the repository with the same FastCDC chunker, pack writer and
  * deduplication as files, one object per table (plus the schema), and writes a tree for them
  * apart from the file tree. With concurrency above 1 a chunk worker does the chunking,
  * hashing and compression, so the dump tools stream at their own pace.
  */
-export async function archiveDatabases(opts: {
-  repo: Repository;
-  repoRoot: string;
-  compression: CompressionSettings;
-  concurrency: number;
-  jobs: readonly DbJob[];
-  now: () => number;
-  onBlobs: (blobs: IndexedBlob[]) => void;
-}): Promise<DbArchiveResult> {
+export async function archiveDatabases(opts: DbArchiveOptions & { jobs: readonly DbJob[]; now: () => number }): Promise<DbArchiveResult> {
+  return (await prepareDbArchive(opts)).run(opts.jobs, opts.now);
+}
+
+/**
+ * Gets a database archive ready: the chunk worker is started here, so that it boots (a thread,
+ * its modules) while the caller does other work, on a core that is otherwise idle then, instead
+ * of beside the first COPY. Blobs stored after this call are unknown to the worker; one it meets
+ * again is stored a second time (the index keeps the first copy, prune drops the other).
+ */
+export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiver> {
   const { repo } = opts;
   const index = await repo.loadIndex();
   const writer = new PackWriter(repo.backend, new FrameCompressor(opts.compression));
@@ -61,63 +78,70 @@ export async function archiveDatabases(opts: {
       ? new ObjectWorker({ repoRoot: opts.repoRoot, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: opts.compression, known: index.exportIdSet() }, sink)
       : undefined;
   const objects = remote ?? new InlineObjects(chunker, writer, index);
-  const out: DbArchiveResult = { tree: '', items: [], newBlobs: 0, newBytes: 0, packs: 0 };
-  const dirs: TreeNode[] = [];
-  const contents: string[][][] = [];
-  try {
-    for (const job of opts.jobs) {
-      const started = opts.now();
-      const nodes: TreeNode[] = [];
-      const acc = { newBlobs: 0, newBytes: 0, bytes: 0, contents: [] as string[][] };
-      const dumpSink: DumpSink = {
-        open: (object) => {
-          const o = objects.open();
-          return {
-            write: (data) => o.write(data).catch((e: unknown) => Promise.reject(new SinkError(e))),
-            close: async () => {
-              const { acc: a, sha256 } = await o.close().catch((e: unknown) => Promise.reject(new SinkError(e)));
-              nodes.push(objectNode(object, a.content, a.size));
-              acc.contents.push(a.content);
-              acc.newBlobs += a.newBlobs;
-              acc.newBytes += a.newBytes;
-              acc.bytes += a.size;
-              if (!remote) sink(writer.takeWritten());
-              return { bytes: a.size, sha256 };
+  return {
+    abort: async () => {
+      await Promise.all([writer.abort(), remote?.abort()]);
+    },
+    run: async (jobs, now) => {
+      const out: DbArchiveResult = { tree: '', items: [], newBlobs: 0, newBytes: 0, packs: 0 };
+      const dirs: TreeNode[] = [];
+      const contents: string[][][] = [];
+      try {
+        for (const job of jobs) {
+          const started = now();
+          const nodes: TreeNode[] = [];
+          const acc = { newBlobs: 0, newBytes: 0, bytes: 0, contents: [] as string[][] };
+          const dumpSink: DumpSink = {
+            open: (object) => {
+              const o = objects.open();
+              return {
+                write: (data) => o.write(data).catch((e: unknown) => Promise.reject(new SinkError(e))),
+                close: async () => {
+                  const { acc: a, sha256 } = await o.close().catch((e: unknown) => Promise.reject(new SinkError(e)));
+                  nodes.push(objectNode(object, a.content, a.size));
+                  acc.contents.push(a.content);
+                  acc.newBlobs += a.newBlobs;
+                  acc.newBytes += a.newBytes;
+                  acc.bytes += a.size;
+                  if (!remote) sink(writer.takeWritten());
+                  return { bytes: a.size, sha256 };
+                },
+              };
             },
           };
-        },
-      };
-      const result = await job.dump(dumpSink).catch((e: unknown) => Promise.reject(e instanceof SinkError ? e.reason : e));
-      const data = encodeTree(nodes);
-      const id = sha256Hex(data);
-      if (!repo.index.hasHex(id)) writer.add(BLOB_TYPE.tree, id, data);
-      dirs.push({ ...objectNode(job.name, [], 0), type: 'dir', mode: 0o40700, subtree: id });
-      out.newBlobs += acc.newBlobs;
-      out.newBytes += acc.newBytes;
-      out.items.push({ name: job.name, result, bytes: acc.bytes, newBytes: acc.newBytes, storedBytes: 0, durationMs: opts.now() - started });
-      contents.push(acc.contents);
-    }
-    const data = encodeTree(dirs);
-    out.tree = sha256Hex(data);
-    if (!repo.index.hasHex(out.tree)) writer.add(BLOB_TYPE.tree, out.tree, data);
-    // the worker's last pack and this thread's (the trees) are committed at the same time
-    const [remoteDone, blobs] = await Promise.all([remote?.finish(), writer.finish()]);
-    if (remoteDone) out.packs += remoteDone.packs;
-    sink(blobs);
-  } catch (e) {
-    await Promise.all([writer.abort(), remote?.abort()]);
-    throw e;
-  }
-  out.packs += writer.packsWritten;
-  out.items.forEach((item, i) => {
-    for (const content of contents[i]!) {
-      for (const id of content) {
-        const loc = index.get(id);
-        if (loc) item.storedBytes += storedShare(loc);
+          const result = await job.dump(dumpSink).catch((e: unknown) => Promise.reject(e instanceof SinkError ? e.reason : e));
+          const data = encodeTree(nodes);
+          const id = sha256Hex(data);
+          if (!repo.index.hasHex(id)) writer.add(BLOB_TYPE.tree, id, data);
+          dirs.push({ ...objectNode(job.name, [], 0), type: 'dir', mode: 0o40700, subtree: id });
+          out.newBlobs += acc.newBlobs;
+          out.newBytes += acc.newBytes;
+          out.items.push({ name: job.name, result, bytes: acc.bytes, newBytes: acc.newBytes, storedBytes: 0, durationMs: now() - started });
+          contents.push(acc.contents);
+        }
+        const data = encodeTree(dirs);
+        out.tree = sha256Hex(data);
+        if (!repo.index.hasHex(out.tree)) writer.add(BLOB_TYPE.tree, out.tree, data);
+        // the worker's last pack and this thread's (the trees) are committed at the same time
+        const [remoteDone, blobs] = await Promise.all([remote?.finish(), writer.finish()]);
+        if (remoteDone) out.packs += remoteDone.packs;
+        sink(blobs);
+      } catch (e) {
+        await Promise.all([writer.abort(), remote?.abort()]);
+        throw e;
       }
-    }
-  });
-  return out;
+      out.packs += writer.packsWritten;
+      out.items.forEach((item, i) => {
+        for (const content of contents[i]!) {
+          for (const id of content) {
+            const loc = index.get(id);
+            if (loc) item.storedBytes += storedShare(loc);
+          }
+        }
+      });
+      return out;
+    },
+  };
 }
 
 function objectNode(name: string, content: string[], size: number): TreeNode {
