@@ -44,7 +44,9 @@ done
 PGM=$(median "${PG[@]}"); P1M=$(median "${P1[@]}")
 echo "runs: $RUNS (each: fresh repository), medians, all runs in brackets; load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "pg_dump | zstd -3 to a file:        ${PGM} s [${PG[*]}] ($(stat -c %s "$W/dump.sql.zst") bytes)"
-echo "prism backup create (dump+store):  ${P1M} s [${P1[*]}] (repository $SIZE1 bytes) = $(echo "scale=2; $P1M / $PGM" | bc)x"
+# each run times pg_dump and prism one after the other: the median of those paired ratios drifts less with the host's speed
+PAIRED=(); for i in "${!PG[@]}"; do PAIRED+=("$(echo "scale=3; ${P1[$i]} / ${PG[$i]}" | bc)"); done
+echo "prism backup create (dump+store):  ${P1M} s [${P1[*]}] (repository $SIZE1 bytes) = $(echo "scale=2; $P1M / $PGM" | bc)x (median of the runs' own ratios $(median "${PAIRED[@]}")x [${PAIRED[*]}])"
 echo "second backup, unchanged:          $(median "${P2[@]}") s [${P2[*]}] (repository +$((SIZE2 - SIZE1)) bytes, $(echo "scale=3; 100 * ($SIZE2 - $SIZE1) / $SIZE1" | bc) %)"
 echo "single-table restore, 100k rows:   $(median "${RS[@]}") s [${RS[*]}] (whole command, incl. verification)"
 echo "fixed cost (one empty table):       pg_dump | zstd $(median "${EP[@]}") s [${EP[*]}], prism backup create $(median "${E0[@]}") s [${E0[*]}]"
