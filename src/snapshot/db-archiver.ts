@@ -78,10 +78,11 @@ export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiv
       ? new ObjectWorker({ repoRoot: opts.repoRoot, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: opts.compression, known: index.exportIdSet() }, sink)
       : undefined;
   const objects = remote ?? new InlineObjects(chunker, writer, index);
+  const abort = async (): Promise<void> => {
+    await Promise.all([writer.abort(), remote?.abort()]);
+  };
   return {
-    abort: async () => {
-      await Promise.all([writer.abort(), remote?.abort()]);
-    },
+    abort,
     run: async (jobs, now) => {
       const out: DbArchiveResult = { tree: '', items: [], newBlobs: 0, newBytes: 0, packs: 0 };
       const dirs: TreeNode[] = [];
@@ -127,7 +128,7 @@ export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiv
         if (remoteDone) out.packs += remoteDone.packs;
         sink(blobs);
       } catch (e) {
-        await Promise.all([writer.abort(), remote?.abort()]);
+        await abort();
         throw e;
       }
       out.packs += writer.packsWritten;
