@@ -46,6 +46,8 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
   /** The database dumps once made ready, until they run. */
   let pendingDbs: DatabaseBackup | undefined;
   try {
+    // the databases connect and take their snapshots, and their chunk worker boots, while the backup is set up
+    pendingDbs = opts.skipDatabases ? undefined : await prepareDatabaseBackup(ctx, repo, compression, (b) => written.push(...b));
     const id = await uniqueBackupId(started, opts.type, (i) => repo.manifestExists(i));
     manifest = {
       format: 1,
@@ -79,25 +81,27 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       throw new PrismError('NO_FULL_BACKUP', 'No completed full backup exists yet, so there is nothing for an incremental backup to build on. Run `prism backup create --type full` first.');
     }
     manifest.parent = opts.type === 'incremental' ? parent!.id : null;
-    // the databases' chunk worker boots while the files are backed up
-    pendingDbs = opts.skipDatabases ? undefined : await prepareDatabaseBackup(ctx, repo, compression, (b) => written.push(...b));
-
-    const walk = walkSources({ home: config.home, include: config.backup.sources.include, exclude: config.backup.sources.exclude, skipMissing: opts.skipMissingSources ?? false });
-    const result = await archive({
-      repo,
-      repoRoot: config.storagePath,
-      walk,
-      parentTree: opts.type === 'incremental' ? parent!.tree! : undefined,
-      compression,
-      concurrency: config.concurrency,
-      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-      beforeWrite: (plan) => checkSpace(repo, plan, parent),
-      onBlobs: (b) => written.push(...b),
-    });
     const dbBackup = pendingDbs;
     pendingDbs = undefined;
-    const dbs = await dbBackup?.run();
+    const [result, dbs] = await sideBySide(
+      async (signal) => {
+        const walk = walkSources({ home: config.home, include: config.backup.sources.include, exclude: config.backup.sources.exclude, skipMissing: opts.skipMissingSources ?? false });
+        return archive({
+          repo,
+          repoRoot: config.storagePath,
+          walk,
+          parentTree: opts.type === 'incremental' ? parent!.tree! : undefined,
+          compression,
+          concurrency: config.concurrency,
+          ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+          signal,
+          beforeWrite: (plan) => checkSpace(repo, plan, parent),
+          onBlobs: (b) => written.push(...b),
+        });
+      },
+      dbBackup,
+      opts.signal,
+    );
     await repo.writeIndex(written);
     written.length = 0;
 
@@ -168,6 +172,37 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     throw err;
   } finally {
     await lock.release().catch(() => {});
+  }
+}
+
+/**
+ * The files and the databases are backed up at the same time: the dumps stream while the files
+ * are read. The first failure stops the other side and is the one thrown; `signal` (Ctrl-C)
+ * stops both. Resolves once both sides are done, whatever happened.
+ */
+async function sideBySide<F, D>(files: (signal: AbortSignal) => Promise<F>, dbs: { run(): Promise<D>; abort(): Promise<void> } | undefined, signal: AbortSignal | undefined): Promise<[F, D | undefined]> {
+  const stop = new AbortController();
+  const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+  let first: { error: unknown } | undefined;
+  const fail = (error: unknown): never => {
+    first ??= { error };
+    stop.abort();
+    throw error;
+  };
+  let aborting: Promise<void> | undefined;
+  const abortDbs = (): void => {
+    aborting ??= dbs?.abort().catch(() => {});
+  };
+  if (stopped.aborted) abortDbs();
+  stopped.addEventListener('abort', abortDbs, { once: true });
+  try {
+    const both = stopped.aborted ? [] : await Promise.allSettled([files(stopped).catch(fail), dbs ? dbs.run().catch(fail) : Promise.resolve(undefined)]);
+    await aborting;
+    signal?.throwIfAborted();
+    if (first) throw first.error;
+    return [(both[0] as PromiseFulfilledResult<F>).value, (both[1] as PromiseFulfilledResult<D | undefined>).value];
+  } finally {
+    stopped.removeEventListener('abort', abortDbs);
   }
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import type { PrismError } from '../errors/index.js';
 import { pgScratchDb, psql, type ScratchDb } from '../testing/databases.js';
 import { appContext, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
@@ -18,6 +19,15 @@ async function sessionsOn(db: ScratchDb): Promise<number> {
     await new Promise((r) => setTimeout(r, 100));
   }
   return n;
+}
+
+/** Resolves once `ok()` holds (checked every 50 ms, up to 10 s); fails the test otherwise. */
+async function waitFor(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (ok()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail('timed out waiting');
 }
 
 /** OS threads of this process (the chunk worker is one). */
@@ -56,6 +66,35 @@ describe('backups of a PostgreSQL database: connections', () => {
       now = threads();
     }
     assert.ok(now <= before, `${now - before} thread(s) left running`);
+    assert.equal(await sessionsOn(db), 0);
+  });
+
+  it('a Ctrl-C while the dump waits for a table lock stops the backup at once, leaving no session, no thread and nothing half-stored', async () => {
+    // another session holds the table: the dump (snapshot taken beside the file phase) waits for it
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE');
+      const threadsBefore = threads();
+      const ctx = appContext(sb);
+      const ctl = new AbortController();
+      const backup = createBackup(ctx, { type: 'full', signal: ctl.signal });
+      backup.catch(() => {}); // asserted below
+      await waitFor(() => psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db.name}' AND wait_event_type = 'Lock';`).trim() === '1');
+      ctl.abort();
+      // rejected while the lock is still held: nothing waited for it
+      await assert.rejects(backup, (e: PrismError) => e.code === 'INTERRUPTED');
+      const [attempt] = await listBackups(ctx);
+      assert.equal(attempt?.status, 'failed');
+      assert.equal(attempt?.error?.name, 'INTERRUPTED');
+      assert.equal(attempt?.databases, undefined);
+      assert.deepEqual(readdirSync(join(sb.repo, 'data'), { recursive: true }).filter((f) => String(f).includes('.tmp-')), [], 'an unfinished pack was left');
+      await waitFor(() => threads() <= threadsBefore);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+    }
+    // the dump's backend, blocked on the lock, goes once the lock is released
     assert.equal(await sessionsOn(db), 0);
   });
 

@@ -5,7 +5,8 @@ import type { DbRecord, IndexedBlob, Repository } from '../repo/index.js';
 import { prepareDbArchive, type DbArchiveResult } from '../snapshot/db-archiver.js';
 import { resolveDbTarget, type DbTarget } from '../source/db-credentials.js';
 import { dumpMysql } from '../source/mysql-dump.js';
-import { dumpPostgres } from '../source/postgres-dump.js';
+import { openPostgresDump } from '../source/postgres-dump.js';
+import type { DumpSink, PreparedDump } from '../source/db-dump.js';
 import type { AppContext } from './context.js';
 
 /** The connection of a configured database, its password resolved (URL, password_file or password_env). */
@@ -23,9 +24,10 @@ export interface DatabaseBackup {
 
 /**
  * Gets the dumps of the configured databases ready (undefined when there are none): the
- * configuration is checked and the chunk worker starts, booting while the files are backed up.
- * `run` then dumps every database into the repository (one snapshot per database). Any database
- * failing fails the whole run: a backup never silently lacks a database.
+ * configuration is checked, every PostgreSQL database is connected and its snapshot taken (all
+ * at the same moment, while the repository is still being readied), and the chunk worker
+ * starts. `run` then dumps every database into the repository, while the caller backs up the
+ * files. Any database failing fails the whole run: a backup never silently lacks a database.
  */
 export async function prepareDatabaseBackup(
   ctx: AppContext,
@@ -38,24 +40,40 @@ export async function prepareDatabaseBackup(
   const dup = dbs.find((d, i) => dbs.findIndex((x) => x.name === d.name) !== i);
   if (dup) throw new PrismError('CONFIG_INVALID', `backup.databases names "${dup.name}" twice: each database needs its own name.`, { key: 'backup.databases' });
   const targets = dbs.map((db) => ({ db, target: configuredTarget(db) }));
-  const archiver = await prepareDbArchive({ repo, repoRoot: ctx.config.storagePath, compression, concurrency: ctx.config.concurrency, onBlobs });
+  // ends every connection of the dumps, at whatever step they are
+  const cancel = new AbortController();
+  const opened = targets.map(({ db, target }) => openDump(ctx, db, target, cancel.signal));
+  for (const o of opened) o.catch(() => {}); // awaited by `run`; `abort` may come first
+  const abortDumps = async (): Promise<void> => {
+    cancel.abort(new PrismError('INTERRUPTED', 'The database dumps were stopped: the backup failed or was interrupted.'));
+    await Promise.allSettled(opened);
+  };
+  const archiver = await prepareDbArchive({ repo, repoRoot: ctx.config.storagePath, compression, concurrency: ctx.config.concurrency, onBlobs }).catch(async (e: unknown) => {
+    await abortDumps();
+    throw e;
+  });
   return {
-    abort: () => archiver.abort(),
+    abort: async () => {
+      await Promise.all([archiver.abort(), abortDumps()]);
+    },
     run: async () => {
-      const archive = await archiver.run(
-        targets.map(({ db, target }) => ({
-          name: db.name,
-          dump: (sink) => {
-            ctx.logger.info({ event: 'backup.database.start', database: db.name, type: db.type, url: target.shown }, `dumping database ${db.name}`);
-            const filter = { include: db.include_tables, exclude: db.exclude_tables };
-            return db.type === 'postgres' ? dumpPostgres(target, filter, sink, ctx.config.concurrency) : dumpMysql(target, filter, sink);
-          },
-        })),
-        () => ctx.clock.now().getTime(),
-      );
+      const jobs = targets.map(({ db }, i) => ({ name: db.name, dump: async (sink: DumpSink) => (await opened[i]!).run(sink) }));
+      // a failed dump stops the archive: the databases after it are not dumped, their transactions end
+      const archive = await archiver.run(jobs, () => ctx.clock.now().getTime()).catch(async (e: unknown) => {
+        await abortDumps();
+        throw e;
+      });
       return { archive, records: databaseRecords(ctx, targets, archive) };
     },
   };
+}
+
+/** A PostgreSQL database is connected and its snapshot taken now; a MySQL one when its dump runs. */
+function openDump(ctx: AppContext, db: DatabaseConfig, target: DbTarget, signal: AbortSignal): Promise<PreparedDump> {
+  ctx.logger.info({ event: 'backup.database.start', database: db.name, type: db.type, url: target.shown }, `dumping database ${db.name}`);
+  const filter = { include: db.include_tables, exclude: db.exclude_tables };
+  if (db.type === 'postgres') return openPostgresDump(target, filter, ctx.config.concurrency, signal);
+  return Promise.resolve({ run: (sink) => dumpMysql(target, filter, sink) });
 }
 
 function databaseRecords(ctx: AppContext, targets: ReadonlyArray<{ db: DatabaseConfig; target: DbTarget }>, archive: DbArchiveResult): DbRecord[] {

@@ -24,6 +24,11 @@ export interface DumpSink {
   open(object: string): DumpObjectWriter;
 }
 
+/** A dump made ready (connected, its snapshot taken): `run` it once into a sink. */
+export interface PreparedDump {
+  run(sink: DumpSink): Promise<DumpResult>;
+}
+
 export interface DumpedObject {
   object: string;
   bytes: number;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { pgDriver } from './db-drivers.js';
 import { pgCopyTo } from './pg-copy-out.js';
 import { pgClientConfig, runNative, type DbTarget } from './db-credentials.js';
-import type { DumpResult, DumpSink, DumpedTable, TableFilter } from './db-dump.js';
+import type { DumpResult, DumpSink, DumpedTable, PreparedDump, TableFilter } from './db-dump.js';
 import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT, SinkError, tableObject, tableSelected } from './db-dump.js';
 import { classifyDbError } from './db-errors.js';
 
@@ -62,11 +62,18 @@ interface TableFacts {
   bytes: number;
 }
 
+/** A dump's open transaction: its exported snapshot, the server's version, every table's facts. */
+interface BegunDump {
+  snapshot: string;
+  serverVersion: string;
+  facts: Map<string, TableFacts>;
+}
+
 /**
  * Opens the dump's transaction and exports its snapshot, and reads what the dump needs to know of
  * every table, in one round trip (three statements in one simple query).
  */
-async function pgBeginDump(client: pg.Client): Promise<{ snapshot: string; serverVersion: string; facts: Map<string, TableFacts> }> {
+async function pgBeginDump(client: pg.Client): Promise<BegunDump> {
   const results = (await client.query(
     `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_export_snapshot() AS s, current_setting('server_version') AS v; ${TABLE_FACTS}`,
   )) as unknown as [pg.QueryResult, pg.QueryResult<{ s: string; v: string }>, pg.QueryResult<{ name: string; bytes: string; columns: string[] | null }>];
@@ -99,9 +106,46 @@ export async function pgSnapshotClient(t: DbTarget, snapshot: string): Promise<p
  * text: unchanged tables give identical bytes). Sequence values are read in it too.
  */
 export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpSink, parallel = 1): Promise<DumpResult> {
+  return (await openPostgresDump(t, filter, parallel)).run(sink);
+}
+
+/**
+ * The first half of dumpPostgres: connects, opens the dump's transaction and exports its
+ * snapshot, so that this can happen while the caller gets its sink ready; `run` then streams the
+ * dump, once. `signal` ends every connection of the dump, whether it is still opening, waits to
+ * run or streams (a COPY waiting for a table lock too): what is in flight fails at once.
+ */
+export async function openPostgresDump(t: DbTarget, filter: TableFilter, parallel = 1, signal?: AbortSignal): Promise<PreparedDump> {
+  signal?.throwIfAborted();
   const client = await pgConnect(t);
+  const clients = [client];
+  const endAll = (): void => {
+    for (const c of clients) void c.end().catch(() => {});
+  };
+  signal?.addEventListener('abort', endAll, { once: true });
+  let begun: BegunDump;
   try {
-    const { snapshot, serverVersion, facts } = await pgBeginDump(client);
+    signal?.throwIfAborted();
+    begun = await pgBeginDump(client);
+  } catch (e) {
+    await client.end().catch(() => {});
+    throw signal?.aborted ? signal.reason : classifyDbError(t, e, { what: 'dumping the database' });
+  }
+  return { run: (sink) => streamPostgresDump(t, filter, sink, parallel, clients, begun, signal) };
+}
+
+/** The second half: the COPYs and the schema on the open transaction (`clients[0]`), into `sink`. */
+async function streamPostgresDump(
+  t: DbTarget,
+  filter: TableFilter,
+  sink: DumpSink,
+  parallel: number,
+  clients: pg.Client[],
+  { snapshot, serverVersion, facts }: BegunDump,
+  signal: AbortSignal | undefined,
+): Promise<DumpResult> {
+  const client = clients[0]!;
+  try {
     const every = [...facts.keys()];
     const tables = every.filter((n) => tableSelected(n, filter));
     // leave out what is not backed up, keep the rest of the schema (types, functions, views …)
@@ -124,12 +168,12 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
         closing[k].catch(() => {}); // awaited below
       }
     };
-    const extra: pg.Client[] = [];
     const lanes = [
       lane(client),
       ...Array.from({ length: Math.min(Math.max(1, parallel), tables.length) - 1 }, async () => {
         const conn = await pgSnapshotClient(t, snapshot);
-        extra.push(conn);
+        clients.push(conn);
+        signal?.throwIfAborted();
         await lane(conn);
       }),
     ].map((l) =>
@@ -138,8 +182,8 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
         // (ending a pg client with a query in flight drops its socket)
         if (!stop) {
           stop = true;
-          first = { error: e };
-          for (const c of [client, ...extra]) void c.end().catch(() => {});
+          first = { error: signal?.aborted ? signal.reason : e };
+          for (const c of clients) void c.end().catch(() => {});
         }
         throw e;
       }),
@@ -173,7 +217,7 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
       await Promise.allSettled(lanes);
       if (first) throw first.error; // the cause, not the lanes stopped after it
     } finally {
-      await Promise.all(extra.map((c) => c.end().catch(() => {})));
+      await Promise.all(clients.slice(1).map((c) => c.end().catch(() => {})));
     }
     const dumped = await Promise.all(closing);
     const schema = await schemaDone;
@@ -181,7 +225,7 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
     await client.query('COMMIT');
     return { serverVersion, schema, tables: dumped, sequences };
   } catch (e) {
-    if (e instanceof SinkError) throw e;
+    if (e instanceof SinkError || (signal?.aborted && e === signal.reason)) throw e;
     throw classifyDbError(t, e, { what: 'dumping the database' });
   } finally {
     await client.end().catch(() => {});
