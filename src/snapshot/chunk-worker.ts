@@ -40,10 +40,12 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'object-open':
       objects.set(msg.objectId, new ObjectChunker(chunker, writer, known));
       return;
-    case 'object-data':
-      await objects.get(msg.objectId)!.write(msg.data);
-      send({ type: 'object-consumed', bytes: msg.data.length });
+    case 'object-data': {
+      await objects.get(msg.objectId)!.write(msg.data); // (copies what it keeps: the buffer is free after it)
+      const buffer = msg.data.buffer as ArrayBuffer;
+      port.postMessage({ type: 'object-consumed', bytes: msg.data.length, buffer } satisfies FromWorker, [buffer]);
       return;
+    }
     case 'object-close': {
       const acc = await objects.get(msg.objectId)!.close();
       objects.delete(msg.objectId);

@@ -9,6 +9,8 @@ import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 const BATCH_BYTES = 1024 * 1024;
 /** Bytes sent but not yet chunked; past this, writers wait (and the dump's pipe fills). */
 const WINDOW_BYTES = 24 * 1024 * 1024;
+/** Batch buffers kept for reuse: enough for a full window. */
+const MAX_SPARE = WINDOW_BYTES / BATCH_BYTES + 2;
 
 export interface StreamedObject {
   write(data: Uint8Array): Promise<void>;
@@ -28,6 +30,8 @@ export class ObjectWorker {
   private unconsumed = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly closing = new Map<number, { resolve: (acc: ChunkAcc) => void; reject: (e: unknown) => void }>();
+  /** Batch buffers the worker gave back, for the next batches. */
+  private readonly spare: ArrayBuffer[] = [];
   private ended: { resolve: (r: { packs: number }) => void; reject: (e: unknown) => void } | undefined;
   private aborted: (() => void) | undefined;
   private failure: unknown;
@@ -46,14 +50,14 @@ export class ObjectWorker {
     const objectId = this.nextId++;
     this.post({ type: 'object-open', objectId });
     const hash = createHash('sha256');
-    let batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+    let batch = this.takeBuffer();
     let filled = 0;
     const flush = (): void => {
       if (filled === 0) return;
       const data = filled === batch.length ? batch : batch.subarray(0, filled);
       this.unconsumed += filled;
       this.post({ type: 'object-data', objectId, data }, [data.buffer as ArrayBuffer]);
-      batch = Buffer.allocUnsafeSlow(BATCH_BYTES);
+      batch = this.takeBuffer();
       filled = 0;
     };
     return {
@@ -74,6 +78,7 @@ export class ObjectWorker {
       close: async () => {
         this.throwIfFailed();
         flush();
+        this.spare.push(batch.buffer as ArrayBuffer);
         const acc = await new Promise<ChunkAcc>((resolve, reject) => {
           this.closing.set(objectId, { resolve, reject });
           this.post({ type: 'object-close', objectId });
@@ -81,6 +86,12 @@ export class ObjectWorker {
         return { acc, sha256: hash.digest('hex') };
       },
     };
+  }
+
+  /** A batch buffer: one the worker gave back (no new memory to fault in), else a new one. */
+  private takeBuffer(): Buffer {
+    const spare = this.spare.pop();
+    return spare ? Buffer.from(spare) : Buffer.allocUnsafeSlow(BATCH_BYTES);
   }
 
   /** Commits the worker's last pack; resolves with the number of packs it wrote. */
@@ -115,6 +126,7 @@ export class ObjectWorker {
     switch (m.type) {
       case 'object-consumed':
         this.unconsumed -= m.bytes;
+        if (this.spare.length < MAX_SPARE) this.spare.push(m.buffer);
         if (this.unconsumed <= WINDOW_BYTES) this.wake();
         return;
       case 'object-closed': {

@@ -24,8 +24,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'result'; jobId: number; results: FileResult[]; blobs: IndexedBlob[]; storedBytes: number }
-  /** An object-data batch was chunked: its bytes no longer count against the sender's window. */
-  | { type: 'object-consumed'; bytes: number }
+  /** An object-data batch was chunked: its bytes no longer count against the sender's window, and its buffer goes back for the next batch. */
+  | { type: 'object-consumed'; bytes: number; buffer: ArrayBuffer }
   | { type: 'object-closed'; objectId: number; content: string[]; size: number; newBlobs: number; newBytes: number; blobs: IndexedBlob[] }
   | { type: 'finished'; blobs: IndexedBlob[]; storedBytes: number; packs: number }
   | { type: 'aborted' }
