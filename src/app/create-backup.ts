@@ -9,7 +9,7 @@ import { emptyStats, type IndexedBlob, type Manifest, type Repository } from '..
 import { archive, type ArchivePlan } from '../snapshot/archiver.js';
 import { walkSources } from '../source/fs-walker.js';
 import { uniqueBackupId } from './backup-id.js';
-import { prepareDatabaseBackup, type DatabaseBackup } from './db-backup.js';
+import { prepareDatabaseBackup, type DatabaseBackup, type DatabaseBackupResult } from './db-backup.js';
 import { lockRepository, openRepository, type AppContext } from './context.js';
 import { hasCompletedFull, latestCompleted } from './manifests.js';
 
@@ -180,7 +180,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
  * are read. The first failure stops the other side and is the one thrown; `signal` (Ctrl-C)
  * stops both. Resolves once both sides are done, whatever happened.
  */
-async function sideBySide<F, D>(files: (signal: AbortSignal) => Promise<F>, dbs: { run(): Promise<D>; abort(): Promise<void> } | undefined, signal: AbortSignal | undefined): Promise<[F, D | undefined]> {
+async function sideBySide<F>(files: (signal: AbortSignal) => Promise<F>, dbs: DatabaseBackup | undefined, signal: AbortSignal | undefined): Promise<[F, DatabaseBackupResult | undefined]> {
   const stop = new AbortController();
   const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   let first: { error: unknown } | undefined;
@@ -200,7 +200,7 @@ async function sideBySide<F, D>(files: (signal: AbortSignal) => Promise<F>, dbs:
     await aborting;
     signal?.throwIfAborted();
     if (first) throw first.error;
-    return [(both[0] as PromiseFulfilledResult<F>).value, (both[1] as PromiseFulfilledResult<D | undefined>).value];
+    return [(both[0] as PromiseFulfilledResult<F>).value, (both[1] as PromiseFulfilledResult<DatabaseBackupResult | undefined>).value];
   } finally {
     stopped.removeEventListener('abort', abortDbs);
   }

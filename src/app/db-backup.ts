@@ -14,10 +14,16 @@ export function configuredTarget(db: DatabaseConfig): DbTarget {
   return resolveDbTarget(db, process.env, db.type);
 }
 
+/** What the database half of a backup stored: its tree, and the records that go into the manifest. */
+export interface DatabaseBackupResult {
+  archive: DbArchiveResult;
+  records: DbRecord[];
+}
+
 /** The database half of a backup, made ready by prepareDatabaseBackup. */
 export interface DatabaseBackup {
-  /** Dumps every configured database; the records go into the manifest. */
-  run(): Promise<{ archive: DbArchiveResult; records: DbRecord[] }>;
+  /** Dumps every configured database. */
+  run(): Promise<DatabaseBackupResult>;
   /** Gives up (the backup failed before `run`). */
   abort(): Promise<void>;
 }

@@ -19,8 +19,8 @@ let queue = Promise.resolve();
 let reported = 0;
 let failed = false;
 
-function send(m: FromWorker): void {
-  port.postMessage(m);
+function send(m: FromWorker, transfer?: ArrayBuffer[]): void {
+  port.postMessage(m, transfer);
 }
 
 function storedSinceLastReport(): number {
@@ -43,7 +43,7 @@ async function handle(msg: ToWorker): Promise<void> {
     case 'object-data': {
       await objects.get(msg.objectId)!.write(msg.data); // (copies what it keeps: the buffer is free after it)
       const buffer = msg.data.buffer as ArrayBuffer;
-      port.postMessage({ type: 'object-consumed', bytes: msg.data.length, buffer } satisfies FromWorker, [buffer]);
+      send({ type: 'object-consumed', bytes: msg.data.length, buffer }, [buffer]);
       return;
     }
     case 'object-close': {
