@@ -4,7 +4,11 @@ import { after, before, describe, it } from 'node:test';
 import { pgScratchDb, psql, type ScratchDb } from '../testing/databases.js';
 import { resolveDbTarget, type DbTarget } from './db-credentials.js';
 import { pgCopyTo } from './pg-copy-out.js';
-import { dumpPostgres, pgConnect, pgSnapshotClient } from './postgres-dump.js';
+import { PG_SESSION, dumpPostgres, pgConnect, pgSnapshotClient } from './postgres-dump.js';
+import { ReadPoolSocket } from './pg-socket.js';
+import { pgDriver } from './db-drivers.js';
+import { pgClientConfig } from './db-credentials.js';
+import type pg from 'pg';
 import type { DumpSink } from './db-dump.js';
 
 let db: ScratchDb;
@@ -17,17 +21,28 @@ function psqlCopy(sql: string): Buffer {
   return r.stdout;
 }
 
-async function collect(sql: string, sink?: (b: Buffer) => Promise<void>): Promise<{ rows: number; data: Buffer; deliveries: number }> {
-  const client = await pgConnect(target);
+/** A pg client on the driver's own socket (what a TLS connection reads through). */
+async function plainConnect(t: DbTarget): Promise<pg.Client> {
+  const client = new (await pgDriver()).Client(pgClientConfig(t));
+  client.on('error', () => {}); // (as pgConnect: a dropped connection fails the query)
+  await client.connect();
+  await client.query(PG_SESSION);
+  return client;
+}
+
+async function collect(connect: (t: DbTarget) => Promise<pg.Client>, sql: string, sink?: (b: Buffer) => Promise<void>): Promise<{ rows: number; data: Buffer; deliveries: number; memory: Set<ArrayBufferLike> }> {
+  const client = await connect(target);
   try {
     const parts: Buffer[] = [];
+    const memory = new Set<ArrayBufferLike>();
     const rows = await pgCopyTo(client, sql, async (b) => {
       parts.push(Buffer.from(b)); // the chunk is reused by the reader after this resolves
+      memory.add(b.buffer);
       await sink?.(b);
     });
     // the connection is pg's again: an ordinary query works
     assert.equal((await client.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one, 1);
-    return { rows, data: Buffer.concat(parts), deliveries: parts.length };
+    return { rows, data: Buffer.concat(parts), deliveries: parts.length, memory };
   } finally {
     await client.end();
   }
@@ -50,65 +65,91 @@ before(() => {
 });
 after(() => db.drop());
 
-describe('pgCopyTo (COPY … TO STDOUT off the socket)', () => {
-  for (const [table, rows] of [['mixed', 200_000], ['wide', 4], ['empty', 0]] as const) {
-    it(`gives psql's bytes and the server's row count: ${table} (${rows} rows)`, async () => {
-      const sql = `COPY ${table} TO STDOUT`;
-      const got = await collect(sql);
-      assert.equal(got.rows, rows);
-      assert.ok(got.data.equals(psqlCopy(sql)), 'the COPY text differs from psql output');
-      if (table === 'mixed') assert.ok(got.deliveries > 10, `rows arrive in socket chunks, not one buffer (${got.deliveries})`);
-    });
-  }
+for (const [kind, connect] of [
+  ['reused read buffers (pgConnect)', pgConnect],
+  ["the driver's socket", plainConnect],
+] as const) {
+  describe(`pgCopyTo (COPY … TO STDOUT off the socket): ${kind}`, () => {
+    for (const [table, rows] of [['mixed', 200_000], ['wide', 4], ['empty', 0]] as const) {
+      it(`gives psql's bytes and the server's row count: ${table} (${rows} rows)`, async () => {
+        const sql = `COPY ${table} TO STDOUT`;
+        const got = await collect(connect, sql);
+        assert.equal(got.rows, rows);
+        assert.ok(got.data.equals(psqlCopy(sql)), 'the COPY text differs from psql output');
+        if (table === 'mixed') assert.ok(got.deliveries > 10, `rows arrive in socket chunks, not one buffer (${got.deliveries})`);
+      });
+    }
 
-  it('waits for a slow sink (the socket is not read further meanwhile) and still gives every byte', async () => {
-    let busy = false;
-    const got = await collect('COPY mixed TO STDOUT', async () => {
-      assert.equal(busy, false, 'a delivery arrived while the previous one was being handled');
-      busy = true;
-      await new Promise((r) => setTimeout(r, 1));
-      busy = false;
+    it('waits for a slow sink (the socket is not read further meanwhile) and still gives every byte', async () => {
+      let busy = false;
+      const got = await collect(connect, 'COPY mixed TO STDOUT', async () => {
+        assert.equal(busy, false, 'a delivery arrived while the previous one was being handled');
+        busy = true;
+        await new Promise((r) => setTimeout(r, 1));
+        busy = false;
+      });
+      assert.ok(got.data.equals(psqlCopy('COPY mixed TO STDOUT')));
     });
-    assert.ok(got.data.equals(psqlCopy('COPY mixed TO STDOUT')));
+
+    it('a failing COPY rejects with the server error and leaves the connection usable', async () => {
+      const client = await connect(target);
+      try {
+        await assert.rejects(pgCopyTo(client, 'COPY mixed (no_such_column) TO STDOUT', async () => {}), (e: Error & { code?: string }) => e.code === '42703');
+        await assert.rejects(pgCopyTo(client, 'COPY (SELECT 1 / (id - 150000) FROM mixed) TO STDOUT', async () => {}), (e: Error & { code?: string }) => e.code === '22012');
+        assert.equal((await client.query<{ n: string }>('SELECT count(*)::text AS n FROM mixed')).rows[0]!.n, '200000');
+      } finally {
+        await client.end();
+      }
+    });
+
+    it('a failing sink rejects at once with its own error, and the client still closes', async () => {
+      const client = await connect(target);
+      let calls = 0;
+      await assert.rejects(
+        pgCopyTo(client, 'COPY mixed TO STDOUT', async () => {
+          if (++calls === 3) throw new Error('disk full');
+        }),
+        /disk full/,
+      );
+      assert.equal(calls, 3, 'no delivery after the failure');
+      await Promise.race([client.end(), new Promise((_, rej) => setTimeout(() => rej(new Error('client.end() hangs')), 10_000).unref())]);
+    });
+
+    it('a backend terminated mid-COPY rejects (no hang, no partial success)', async () => {
+      const client = await connect(target);
+      const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      let killed = false;
+      await assert.rejects(
+        pgCopyTo(client, 'COPY (SELECT m.*, g FROM mixed m, generate_series(1, 20) g) TO STDOUT', async () => {
+          if (!killed) {
+            killed = true;
+            psql('postgres', `SELECT pg_terminate_backend(${pid});`);
+          }
+        }),
+      );
+      await client.end().catch(() => {});
+    });
   });
+}
 
-  it('a failing COPY rejects with the server error and leaves the connection usable', async () => {
+describe('ReadPoolSocket (pgConnect without TLS)', () => {
+  it('reads a large COPY into a few reused buffers, none reused while the sink holds it', async () => {
     const client = await pgConnect(target);
     try {
-      await assert.rejects(pgCopyTo(client, 'COPY mixed (no_such_column) TO STDOUT', async () => {}), (e: Error & { code?: string }) => e.code === '42703');
-      await assert.rejects(pgCopyTo(client, 'COPY (SELECT 1 / (id - 150000) FROM mixed) TO STDOUT', async () => {}), (e: Error & { code?: string }) => e.code === '22012');
-      assert.equal((await client.query<{ n: string }>('SELECT count(*)::text AS n FROM mixed')).rows[0]!.n, '200000');
+      assert.ok((client as unknown as { connection: { stream: unknown } }).connection.stream instanceof ReadPoolSocket);
     } finally {
       await client.end();
     }
-  });
-
-  it('a failing sink rejects at once with its own error, and the client still closes', async () => {
-    const client = await pgConnect(target);
-    let calls = 0;
-    await assert.rejects(
-      pgCopyTo(client, 'COPY mixed TO STDOUT', async () => {
-        if (++calls === 3) throw new Error('disk full');
-      }),
-      /disk full/,
-    );
-    assert.equal(calls, 3, 'no delivery after the failure');
-    await Promise.race([client.end(), new Promise((_, rej) => setTimeout(() => rej(new Error('client.end() hangs')), 10_000).unref())]);
-  });
-
-  it('a backend terminated mid-COPY rejects (no hang, no partial success)', async () => {
-    const client = await pgConnect(target);
-    const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    let killed = false;
-    await assert.rejects(
-      pgCopyTo(client, 'COPY (SELECT m.*, g FROM mixed m, generate_series(1, 20) g) TO STDOUT', async () => {
-        if (!killed) {
-          killed = true;
-          psql('postgres', `SELECT pg_terminate_backend(${pid});`);
-        }
-      }),
-    );
-    await client.end().catch(() => {});
+    let held = 0;
+    const got = await collect(pgConnect, 'COPY mixed TO STDOUT', async (b) => {
+      const copy = Buffer.from(b);
+      await new Promise((r) => setImmediate(r)); // the socket gets a turn: it must not read into b
+      assert.ok(b.equals(copy), 'a chunk changed while the sink held it');
+      held++;
+    });
+    assert.ok(got.data.equals(psqlCopy('COPY mixed TO STDOUT')));
+    assert.ok(held > 10, `many deliveries (${held})`);
+    assert.ok(got.memory.size <= 10, `${got.deliveries} deliveries came from ${got.memory.size} buffers`);
   });
 });
 

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { CopyFraming } from './copy-framing.js';
+import { ReadPoolSocket } from './pg-socket.js';
 
 /** What pg hands a submittable: the socket its protocol parser listens on, and the query sender. */
 interface PgConnection {
@@ -11,8 +12,10 @@ interface PgConnection {
  * `COPY … TO STDOUT` on a pg client, read straight off the socket: while the COPY runs this takes
  * the socket from pg's parser and strips the protocol framing in place (a CopyData message per
  * row), so the rows reach `onData` in the socket's own chunks, with no buffer per row. This is
- * 5–6× less CPU than pg-copy-streams' parser, which matters for large tables. The row count is
- * the server's (`COPY n`). `onData` is awaited before the socket is read further.
+ * 5–6× less CPU than pg-copy-streams' parser, which matters for large tables. On a
+ * ReadPoolSocket the chunks are its reused read buffers, each taken back once `onData` is done
+ * with it. The row count is the server's (`COPY n`). `onData` is awaited before the socket is
+ * read further.
  */
 export function pgCopyTo(client: pg.Client, sql: string, onData: (b: Buffer) => Promise<void>): Promise<number> {
   return new Promise<number>((resolve, reject) => {
@@ -24,6 +27,8 @@ export function pgCopyTo(client: pg.Client, sql: string, onData: (b: Buffer) => 
 class CopyToQuery {
   private connection: PgConnection | undefined;
   private pgHandler: ((b: Buffer) => void) | undefined;
+  /** Whether pg has the socket back. */
+  private returned = false;
   private readonly framing = new CopyFraming();
   private rows = 0;
   private pending: Promise<void> = Promise.resolve();
@@ -32,7 +37,7 @@ class CopyToQuery {
   private paused = false;
   private failure: unknown;
   private settled = false;
-  private readonly onChunk = (chunk: Buffer): void => this.parse(chunk);
+  private readonly onChunk = (chunk: Buffer): void => this.parse(chunk, noop);
 
   constructor(
     private readonly text: string,
@@ -44,6 +49,11 @@ class CopyToQuery {
   /** Called by pg when the query's turn comes: take the socket, then send the COPY. */
   submit(connection: PgConnection): void {
     this.connection = connection;
+    if (connection.stream instanceof ReadPoolSocket) {
+      connection.stream.takeReads((chunk, release) => this.parse(chunk, release));
+      connection.query(this.text);
+      return;
+    }
     const listeners = connection.stream.listeners('data');
     if (listeners.length !== 1) throw new Error(`pg connection has ${listeners.length} socket readers, expected 1`);
     this.pgHandler = listeners[0]!;
@@ -78,11 +88,15 @@ class CopyToQuery {
   }
 
   /** Hands on the row bytes of `chunk`, and returns the socket to pg at the first message that ends copy mode (CopyDone, ErrorResponse). */
-  private parse(chunk: Buffer): void {
-    if (this.failure !== undefined) return; // a failed sink: drop the rest until the connection closes
+  private parse(chunk: Buffer, release: () => void): void {
+    if (this.failure !== undefined) {
+      release(); // a failed sink: drop the rest until the connection closes
+      return;
+    }
     const { rows, end } = this.framing.strip(chunk);
-    if (end < 0) this.deliver(chunk.subarray(0, rows));
-    else this.end(chunk, rows, end);
+    // the rows first: pg, given the rest, settles the query (which waits for the rows in the sink)
+    this.deliver(chunk.subarray(0, rows), release);
+    if (end >= 0) this.giveBack(chunk.subarray(end));
   }
 
   /**
@@ -90,8 +104,11 @@ class CopyToQuery {
    * socket is paused only when a chunk comes while the last is still in the sink (a full window):
    * pausing and resuming it for every chunk cost more CPU than the rows' framing.
    */
-  private deliver(data: Buffer): void {
-    if (data.length === 0) return;
+  private deliver(data: Buffer, release: () => void): void {
+    if (data.length === 0) {
+      release();
+      return;
+    }
     const stream = this.connection!.stream;
     if (++this.inSink > 1 && !this.paused) {
       this.paused = true;
@@ -100,11 +117,13 @@ class CopyToQuery {
     this.pending = this.pending.then(() => this.onData(data));
     this.pending.then(
       () => {
+        release();
         if (--this.inSink > 0 || !this.paused) return;
         this.paused = false;
-        if (this.pgHandler !== undefined) stream.resume(); // (once pg has the socket back, pg reads it)
+        if (!this.returned) stream.resume(); // (once pg has the socket back, pg reads it)
       },
       (e: unknown) => {
+        release();
         // a failed sink: fail now, and drain and drop the rest so that closing the client does not hang
         this.failure ??= e;
         stream.resume();
@@ -113,20 +132,21 @@ class CopyToQuery {
     );
   }
 
-  /** Copy mode ends at chunk[i]: the rows before it go on, the rest of the chunk to pg. */
-  private end(chunk: Buffer, w: number, i: number): void {
-    this.deliver(chunk.subarray(0, w));
-    this.giveBack(chunk.subarray(i));
-  }
-
+  /** Copy mode has ended at `rest`: the socket goes back to pg, `rest` first (a copy of it, on a ReadPoolSocket). */
   private giveBack(rest: Buffer): void {
     const c = this.connection;
-    const handler = this.pgHandler;
-    if (!c || !handler) return;
-    this.pgHandler = undefined;
-    c.stream.removeListener('data', this.onChunk);
-    c.stream.on('data', handler);
-    if (rest.length > 0) handler(rest);
+    if (!c || this.returned) return;
+    this.returned = true;
+    if (c.stream instanceof ReadPoolSocket) {
+      c.stream.giveBack(rest);
+    } else {
+      const handler = this.pgHandler!;
+      c.stream.removeListener('data', this.onChunk);
+      c.stream.on('data', handler);
+      if (rest.length > 0) handler(rest);
+    }
     c.stream.resume();
   }
 }
+
+function noop(): void {}

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { pgDriver } from './db-drivers.js';
 import { pgCopyTo } from './pg-copy-out.js';
+import { ReadPoolSocket } from './pg-socket.js';
 import { pgClientConfig, runNative, type DbTarget } from './db-credentials.js';
 import type { DumpResult, DumpSink, DumpedTable, PreparedDump, TableFilter } from './db-dump.js';
 import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT, SinkError, tableObject, tableSelected } from './db-dump.js';
@@ -18,11 +19,16 @@ export function pgQualified(name: string): string {
 }
 
 /** Session settings that fix COPY's text output (time zones, dates, floats, bytea), so a dump and its re-read after a restore compare byte for byte. */
-const PG_SESSION = "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'";
+export const PG_SESSION = "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'";
 
-/** Connects with the pg driver; a refused connection or bad login becomes DB_UNREACHABLE / DB_AUTH_FAILED. */
+/**
+ * Connects with the pg driver; a refused connection or bad login becomes DB_UNREACHABLE /
+ * DB_AUTH_FAILED. Without TLS the connection reads into reused buffers (ReadPoolSocket): what
+ * large COPYs read costs no new memory.
+ */
 export async function pgConnect(t: DbTarget): Promise<pg.Client> {
-  const client = new (await pgDriver()).Client(pgClientConfig(t));
+  const config = pgClientConfig(t);
+  const client = new (await pgDriver()).Client(config.ssl ? config : { ...config, stream: () => new ReadPoolSocket() });
   client.on('error', () => {}); // a dropped connection surfaces as the failing query's error
   try {
     await client.connect();
