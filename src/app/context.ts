@@ -11,6 +11,8 @@ export interface AppContext {
   readonly logger: Logger;
   /** Told once when a command has to wait for another process's lock (the CLI says whom it waits for). */
   readonly onLockWait?: (holder: LockInfo) => void;
+  /** The cores work is placed on (default: os.availableParallelism()); e.g. whether database dumps get a chunk worker. */
+  readonly cores?: number;
 }
 
 /** Takes a repository lock, waiting up to `waitMs` and saying so through ctx.onLockWait. */

@@ -9,7 +9,7 @@ import { emptyStats, type IndexedBlob, type Manifest, type Repository } from '..
 import { archive, type ArchivePlan } from '../snapshot/archiver.js';
 import { walkSources } from '../source/fs-walker.js';
 import { uniqueBackupId } from './backup-id.js';
-import { prepareDatabaseBackup, type DatabaseBackup, type DatabaseBackupResult } from './db-backup.js';
+import { openDatabaseDumps, prepareDatabaseBackup, type DatabaseBackup, type DatabaseBackupResult, type OpeningDumps } from './db-backup.js';
 import { lockRepository, openRepository, type AppContext } from './context.js';
 import { hasCompletedFull, latestCompleted } from './manifests.js';
 
@@ -35,19 +35,32 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     // nothing to back up and no repository to record the attempt in: create nothing
     throw new PrismError('SOURCE_NOT_FOUND', `Source directory not found: ${config.home} does not exist (PRISM_HOME).`, { path: config.home });
   }
-  const repo = await openRepository(ctx, { create: true });
-  const lock = await lockRepository(ctx, repo, 'backup', `prism backup create --type ${opts.type}`, opts.lockWaitMs ?? 0).catch((e) => {
-    throw fromSystemError(e, `locking the repository at ${config.storagePath}`);
-  });
+  const openDumps = (): OpeningDumps | undefined => (opts.skipDatabases ? undefined : openDatabaseDumps(ctx));
+  // the databases connect and take their snapshots first (the slowest part of getting ready),
+  // while the repository is opened and locked; but no snapshot is held open while waiting for
+  // another backup's lock: with --lock-wait, they open once the lock is held
+  let dumps = opts.lockWaitMs ? undefined : openDumps();
+  let repo: Repository;
+  let lock: Awaited<ReturnType<typeof lockRepository>>;
+  try {
+    repo = await openRepository(ctx, { create: true });
+    lock = await lockRepository(ctx, repo, 'backup', `prism backup create --type ${opts.type}`, opts.lockWaitMs ?? 0).catch((e) => {
+      throw fromSystemError(e, `locking the repository at ${config.storagePath}`);
+    });
+  } catch (e) {
+    await dumps?.abort();
+    throw e;
+  }
   const started = clock.now();
   const compression = compressionSettings(ctx);
   let manifest: Manifest | undefined;
   const written: IndexedBlob[] = [];
-  /** The database dumps once made ready, until they run. */
-  let pendingDbs: DatabaseBackup | undefined;
+  /** The database half once prepared (and, once the attempt is recorded, started), until sideBySide has it. */
+  let pendingDbs: { backup: DatabaseBackup; done?: Promise<DatabaseBackupResult> } | undefined;
   try {
-    // the databases connect and take their snapshots, and their chunk worker boots, while the backup is set up
-    pendingDbs = opts.skipDatabases ? undefined : await prepareDatabaseBackup(ctx, repo, compression, (b) => written.push(...b));
+    dumps ??= openDumps();
+    // their chunk worker boots while the attempt is recorded
+    if (dumps) pendingDbs = { backup: await prepareDatabaseBackup(ctx, dumps, repo, compression, (b) => written.push(...b)) };
     const id = await uniqueBackupId(started, opts.type, (i) => repo.manifestExists(i));
     manifest = {
       format: 1,
@@ -74,6 +87,11 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     };
     await repo.saveManifest(manifest);
     logger.info({ event: 'backup.start', id, type: opts.type, trigger: manifest.trigger, repository: config.storagePath }, `backup ${id} started`);
+    if (pendingDbs) {
+      // the dumps stream from now on (a process killed from here on leaves a recorded attempt)
+      pendingDbs.done = pendingDbs.backup.run();
+      pendingDbs.done.catch(() => {}); // awaited by sideBySide, or below after a failure before it
+    }
 
     const history = await repo.listManifests();
     const parent = latestCompleted(history);
@@ -81,9 +99,9 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       throw new PrismError('NO_FULL_BACKUP', 'No completed full backup exists yet, so there is nothing for an incremental backup to build on. Run `prism backup create --type full` first.');
     }
     manifest.parent = opts.type === 'incremental' ? parent!.id : null;
-    const dbBackup = pendingDbs;
+    const dbs = pendingDbs?.done ? { backup: pendingDbs.backup, done: pendingDbs.done } : undefined;
     pendingDbs = undefined;
-    const [result, dbs] = await sideBySide(
+    const [result, dbResult] = await sideBySide(
       async (signal) => {
         const walk = walkSources({ home: config.home, include: config.backup.sources.include, exclude: config.backup.sources.exclude, skipMissing: opts.skipMissingSources ?? false });
         return archive({
@@ -99,7 +117,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
           onBlobs: (b) => written.push(...b),
         });
       },
-      dbBackup,
+      dbs,
       opts.signal,
     );
     await repo.writeIndex(written);
@@ -125,17 +143,17 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       new_bytes: result.newBytes,
       packs_written: result.packs,
     };
-    if (dbs) {
-      manifest.db_tree = dbs.archive.tree;
-      manifest.databases = dbs.records;
+    if (dbResult) {
+      manifest.db_tree = dbResult.archive.tree;
+      manifest.databases = dbResult.records;
       const s = manifest.stats;
-      const dumped = dbs.records.reduce((n, r) => n + r.bytes, 0);
+      const dumped = dbResult.records.reduce((n, r) => n + r.bytes, 0);
       s.original_bytes += dumped;
-      s.stored_bytes += dbs.archive.items.reduce((n, r) => n + r.storedBytes, 0);
+      s.stored_bytes += dbResult.archive.items.reduce((n, r) => n + r.storedBytes, 0);
       s.bytes_read += dumped;
-      s.new_blobs += dbs.archive.newBlobs;
-      s.new_bytes += dbs.archive.newBytes;
-      s.packs_written += dbs.archive.packs;
+      s.new_blobs += dbResult.archive.newBlobs;
+      s.new_bytes += dbResult.archive.newBytes;
+      s.packs_written += dbResult.archive.packs;
     }
     if (unreadable.length > 0) {
       manifest.error = {
@@ -149,7 +167,10 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     return manifest;
   } catch (e) {
     const err = toPrismError(e);
-    await pendingDbs?.abort().catch(() => {});
+    if (pendingDbs) {
+      await pendingDbs.backup.abort().catch(() => {});
+      await pendingDbs.done?.catch(() => {});
+    }
     // packs that landed are valid and indexed (the next run reuses them); this backup's unfinished
     // ones go, but not those a concurrent `pg archive-wal` (shared lock only) is still writing
     await repo.backend.removeUnfinished('data', 'own').catch(() => {});
@@ -175,12 +196,18 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
   }
 }
 
+/** The database half of a backup, started: `done` settles once its dumps are stored or have failed. */
+interface RunningDatabaseBackup {
+  backup: DatabaseBackup;
+  done: Promise<DatabaseBackupResult>;
+}
+
 /**
- * The files and the databases are backed up at the same time: the dumps stream while the files
- * are read. The first failure stops the other side and is the one thrown; `signal` (Ctrl-C)
- * stops both. Resolves once both sides are done, whatever happened.
+ * The files and the databases are backed up at the same time: the dumps (started already) stream
+ * while the files are read. The first failure stops the other side and is the one thrown;
+ * `signal` (Ctrl-C) stops both. Resolves once both sides are done, whatever happened.
  */
-async function sideBySide<F>(files: (signal: AbortSignal) => Promise<F>, dbs: DatabaseBackup | undefined, signal: AbortSignal | undefined): Promise<[F, DatabaseBackupResult | undefined]> {
+async function sideBySide<F>(files: (signal: AbortSignal) => Promise<F>, dbs: RunningDatabaseBackup | undefined, signal: AbortSignal | undefined): Promise<[F, DatabaseBackupResult | undefined]> {
   const stop = new AbortController();
   const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   let first: { error: unknown } | undefined;
@@ -191,12 +218,13 @@ async function sideBySide<F>(files: (signal: AbortSignal) => Promise<F>, dbs: Da
   };
   let aborting: Promise<void> | undefined;
   const abortDbs = (): void => {
-    aborting ??= dbs?.abort().catch(() => {});
+    aborting ??= dbs?.backup.abort().catch(() => {});
   };
   if (stopped.aborted) abortDbs();
   stopped.addEventListener('abort', abortDbs, { once: true });
   try {
-    const both = stopped.aborted ? [] : await Promise.allSettled([files(stopped).catch(fail), dbs ? dbs.run().catch(fail) : Promise.resolve(undefined)]);
+    const filesDone = stopped.aborted ? Promise.reject(stopped.reason as Error) : files(stopped).catch(fail);
+    const both = await Promise.allSettled([filesDone, dbs ? dbs.done.catch(fail) : Promise.resolve(undefined)]);
     await aborting;
     signal?.throwIfAborted();
     if (first) throw first.error;

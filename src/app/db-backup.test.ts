@@ -8,6 +8,7 @@ import { pgScratchDb, psql, type ScratchDb } from '../testing/databases.js';
 import { appContext, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { freePort } from '../testing/free-port.js';
 import { createBackup } from './create-backup.js';
+import { dumpsOnWorker } from './db-backup.js';
 import { listBackups } from './list-backups.js';
 
 /** Sessions on `db` from anyone, once the server has seen closed ones go (up to 5 s). */
@@ -35,6 +36,18 @@ function threads(): number {
   return Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
 }
 
+describe('dumpsOnWorker: where a database dump is chunked', () => {
+  it('on a worker thread only with a core to spare beside a database server on this machine', () => {
+    assert.equal(dumpsOnWorker(2, 2, ['127.0.0.1']), false, 'the server needs one of the two cores');
+    assert.equal(dumpsOnWorker(2, 2, ['/var/run/postgresql']), false, 'a Unix socket is this machine');
+    assert.equal(dumpsOnWorker(4, 2, ['localhost', 'db.example.com']), false);
+    assert.equal(dumpsOnWorker(2, 2, ['db.example.com']), true, 'a remote server: both cores are ours');
+    assert.equal(dumpsOnWorker(2, 4, ['127.0.0.1']), true);
+    assert.equal(dumpsOnWorker(2, 3, ['[::1]']), true);
+    assert.equal(dumpsOnWorker(1, 8, ['db.example.com']), false, 'concurrency 1: one thread');
+  });
+});
+
 describe('backups of a PostgreSQL database: connections', () => {
   let sb: Sandbox;
   let db: ScratchDb;
@@ -59,7 +72,8 @@ describe('backups of a PostgreSQL database: connections', () => {
 
   it('a backup that fails while the files are stored stops the databases\' chunk worker, started before them', async () => {
     const before = threads();
-    await assert.rejects(createBackup(appContext(sb), { type: 'full', signal: AbortSignal.abort() }), (e: PrismError) => e.code === 'INTERRUPTED');
+    // (with cores to spare: a database on this machine gets a chunk worker only then)
+    await assert.rejects(createBackup({ ...appContext(sb), cores: 8 }, { type: 'full', signal: AbortSignal.abort() }), (e: PrismError) => e.code === 'INTERRUPTED');
     let now = threads();
     for (let i = 0; i < 40 && now > before; i++) {
       await new Promise((r) => setTimeout(r, 50));

@@ -1,3 +1,4 @@
+import { availableParallelism, hostname } from 'node:os';
 import type { CompressionSettings } from '../codec/compress.js';
 import type { DatabaseConfig } from '../config/index.js';
 import { PrismError } from '../errors/index.js';
@@ -28,50 +29,88 @@ export interface DatabaseBackup {
   abort(): Promise<void>;
 }
 
+/** The dumps of the configured databases, opening: every PostgreSQL database connects and takes its snapshot. */
+export interface OpeningDumps {
+  targets: ReadonlyArray<{ db: DatabaseConfig; target: DbTarget }>;
+  opened: ReadonlyArray<Promise<PreparedDump>>;
+  /** Ends every connection of the dumps, at whatever step they are. */
+  abort(): Promise<void>;
+}
+
 /**
- * Gets the dumps of the configured databases ready (undefined when there are none): the
- * configuration is checked, every PostgreSQL database is connected and its snapshot taken (all
- * at the same moment, while the repository is still being readied), and the chunk worker
- * starts. `run` then dumps every database into the repository, while the caller backs up the
- * files. Any database failing fails the whole run: a backup never silently lacks a database.
+ * Step one of the database half of a backup, before the repository is even opened (undefined
+ * when no database is configured): the configuration is checked, and every PostgreSQL database
+ * connects and takes its snapshot, all at the same moment, while the rest is readied.
  */
-export async function prepareDatabaseBackup(
-  ctx: AppContext,
-  repo: Repository,
-  compression: CompressionSettings,
-  onBlobs: (b: IndexedBlob[]) => void,
-): Promise<DatabaseBackup | undefined> {
+export function openDatabaseDumps(ctx: AppContext): OpeningDumps | undefined {
   const dbs = ctx.config.backup.databases;
   if (dbs.length === 0) return undefined;
   const dup = dbs.find((d, i) => dbs.findIndex((x) => x.name === d.name) !== i);
   if (dup) throw new PrismError('CONFIG_INVALID', `backup.databases names "${dup.name}" twice: each database needs its own name.`, { key: 'backup.databases' });
   const targets = dbs.map((db) => ({ db, target: configuredTarget(db) }));
-  // ends every connection of the dumps, at whatever step they are
   const cancel = new AbortController();
   const opened = targets.map(({ db, target }) => openDump(ctx, db, target, cancel.signal));
   for (const o of opened) o.catch(() => {}); // awaited by `run`; `abort` may come first
-  const abortDumps = async (): Promise<void> => {
-    cancel.abort(new PrismError('INTERRUPTED', 'The database dumps were stopped: the backup failed or was interrupted.'));
-    await Promise.allSettled(opened);
+  return {
+    targets,
+    opened,
+    abort: async () => {
+      cancel.abort(new PrismError('INTERRUPTED', 'The database dumps were stopped: the backup failed or was interrupted.'));
+      await Promise.allSettled(opened);
+    },
   };
-  const archiver = await prepareDbArchive({ repo, repoRoot: ctx.config.storagePath, compression, concurrency: ctx.config.concurrency, onBlobs }).catch(async (e: unknown) => {
-    await abortDumps();
+}
+
+/**
+ * Step two, once the repository is locked: the chunk worker starts, and `run` dumps every
+ * database into the repository, while the caller backs up the files. Any database failing fails
+ * the whole run: a backup never silently lacks a database.
+ */
+export async function prepareDatabaseBackup(
+  ctx: AppContext,
+  dumps: OpeningDumps,
+  repo: Repository,
+  compression: CompressionSettings,
+  onBlobs: (b: IndexedBlob[]) => void,
+): Promise<DatabaseBackup> {
+  const { targets, opened } = dumps;
+  const chunkWorker = dumpsOnWorker(ctx.config.concurrency, ctx.cores ?? availableParallelism(), targets.map((x) => x.target.host));
+  const archiver = await prepareDbArchive({ repo, repoRoot: ctx.config.storagePath, compression, chunkWorker, onBlobs }).catch(async (e: unknown) => {
+    await dumps.abort();
     throw e;
   });
   return {
     abort: async () => {
-      await Promise.all([archiver.abort(), abortDumps()]);
+      await Promise.all([archiver.abort(), dumps.abort()]);
     },
     run: async () => {
       const jobs = targets.map(({ db }, i) => ({ name: db.name, dump: async (sink: DumpSink) => (await opened[i]!).run(sink) }));
       // a failed dump stops the archive: the databases after it are not dumped, their transactions end
       const archive = await archiver.run(jobs, () => ctx.clock.now().getTime()).catch(async (e: unknown) => {
-        await abortDumps();
+        await dumps.abort();
         throw e;
       });
       return { archive, records: databaseRecords(ctx, targets, archive) };
     },
   };
+}
+
+/**
+ * Whether the dumps are chunked, hashed and compressed on a worker thread: only when there is a
+ * core for it. A database server on this machine needs a core of its own for the dump (its COPY or
+ * SELECT): on 2 cores a worker competes with it, and the backup is slower than on one thread
+ * (measured: a 1M-row table 0.56 → 0.52 s, 5M rows 1.74 → 1.66 s without the worker).
+ */
+export function dumpsOnWorker(concurrency: number, cores: number, hosts: readonly string[]): boolean {
+  if (concurrency <= 1) return false;
+  const local = hosts.some((h) => isThisMachine(h));
+  return cores - (local ? 1 : 0) >= 2;
+}
+
+/** A Unix socket, a loopback address, localhost or this machine's name. */
+function isThisMachine(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h.startsWith('/') || h === 'localhost' || h.endsWith('.localhost') || /^127\./.test(h) || h === '::1' || h === hostname().toLowerCase();
 }
 
 /** A PostgreSQL database is connected and its snapshot taken now; a MySQL one when its dump runs. */

@@ -32,8 +32,8 @@ describe('a database backup killed mid-dump (kill -9)', () => {
   let sb: Sandbox;
   let db: ScratchDb;
   const scratch: ScratchDb[] = [];
-  /** COPYs of the scratch database the server is running. */
-  const copies = () => Number(psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db.name}' AND query LIKE 'COPY%' AND pid <> pg_backend_pid();`).trim());
+  /** COPYs of the large table the server is running (not a finished one of an idle connection). */
+  const copies = () => Number(psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db.name}' AND state = 'active' AND query LIKE 'COPY%big%' AND pid <> pg_backend_pid();`).trim());
   before(() => {
     sb = sandbox();
     db = pgScratchDb();

@@ -61,7 +61,7 @@ async function openRepoAt(dir: string): Promise<Repository> {
 }
 
 function run(repo: Repository, dir: string, concurrency: number, jobs: DbJob[], written: IndexedBlob[]) {
-  return archiveDatabases({ repo, repoRoot: dir, compression: { enabled: true, algorithm: 'zstd', level: 3 }, concurrency, jobs, now: () => 0, onBlobs: (b) => written.push(...b) });
+  return archiveDatabases({ repo, repoRoot: dir, compression: { enabled: true, algorithm: 'zstd', level: 3 }, chunkWorker: concurrency > 1, jobs, now: () => 0, onBlobs: (b) => written.push(...b) });
 }
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');

@@ -37,7 +37,8 @@ export interface DbArchiveOptions {
   repo: Repository;
   repoRoot: string;
   compression: CompressionSettings;
-  concurrency: number;
+  /** Chunk, hash and compress on a worker thread (else on this one). */
+  chunkWorker: boolean;
   onBlobs: (blobs: IndexedBlob[]) => void;
 }
 
@@ -51,8 +52,8 @@ export interface DbArchiver {
 /**
  * Streams database dumps into the repository with the same FastCDC chunker, pack writer and
  * deduplication as files, one object per table (plus the schema), and writes a tree for them
- * apart from the file tree. With concurrency above 1 a chunk worker does the chunking,
- * hashing and compression, so the dump tools stream at their own pace.
+ * apart from the file tree. With `chunkWorker` a worker thread does the chunking, hashing and
+ * compression, so the dump tools stream at their own pace when there is a core for it.
  */
 export async function archiveDatabases(opts: DbArchiveOptions & { jobs: readonly DbJob[]; now: () => number }): Promise<DbArchiveResult> {
   return (await prepareDbArchive(opts)).run(opts.jobs, opts.now);
@@ -74,7 +75,7 @@ export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiv
     opts.onBlobs(blobs);
   };
   const remote =
-    opts.concurrency > 1
+    opts.chunkWorker
       ? new ObjectWorker({ repoRoot: opts.repoRoot, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: opts.compression, known: index.exportIdSet() }, sink)
       : undefined;
   const objects = remote ?? new InlineObjects(chunker, writer, index);
@@ -149,7 +150,7 @@ function objectNode(name: string, content: string[], size: number): TreeNode {
   return { name, type: 'file', mode: 0o100600, uid: 0, gid: 0, mtime: '0', ctime: '0', inode: '0', size, content };
 }
 
-/** Chunks and hashes objects on this thread (a repository with concurrency 1). */
+/** Chunks and hashes objects on this thread (no chunk worker). */
 class InlineObjects {
   constructor(
     private readonly chunker: Chunker,

@@ -31,8 +31,7 @@ export function registerBackupCreate(backup: Command): void {
         if (!isBackupType(opts.type)) {
           throw new PrismError('INVALID_ARGUMENT', `--type "${opts.type}" is not a backup type; use --type full or --type incremental.`);
         }
-        const ctx = await cliContext();
-        const { createBackup } = await import('../../app/create-backup.js');
+        const [ctx, { createBackup }] = await Promise.all([cliContext(), import('../../app/create-backup.js')]);
         const onProgress = await progressBar(opts.progress && !opts.json);
         const m = await withInterruptSignal((signal) =>
           createBackup(ctx, {
