@@ -134,8 +134,8 @@ function databaseRecords(ctx: AppContext, targets: ReadonlyArray<{ db: DatabaseC
       duration_ms: item.durationMs,
       bytes: item.bytes,
       new_bytes: item.newBytes,
-      schema: r.schema,
-      tables: r.tables.map((t) => ({ name: t.name, object: t.object, rows: t.rows, bytes: t.bytes, sha256: t.sha256, ...(t.columns ? { columns: t.columns } : {}) })),
+      schema: r.schema.map((s) => ({ part: s.part, object: s.object, bytes: s.bytes, chunks_sha256: s.checksum })),
+      tables: r.tables.map((t) => ({ name: t.name, object: t.object, rows: t.rows, bytes: t.bytes, chunks_sha256: t.checksum, ...(t.columns ? { columns: t.columns } : {}) })),
       ...(r.sequences ? { sequences: r.sequences } : {}),
       ...(r.binlog ? { binlog: r.binlog } : {}),
     };

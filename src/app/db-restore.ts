@@ -1,8 +1,9 @@
 import { PrismError } from '../errors/index.js';
-import type { DbRecord, Manifest, Repository } from '../repo/index.js';
+import type { DbRecord, Manifest, Repository, TreeNode } from '../repo/index.js';
+import { idListDigest } from '../codec/hash.js';
 import { dbObjects, readDbObject, readDbObjectText } from '../snapshot/db-objects.js';
 import { resolveDbTarget, type DbTarget } from '../source/db-credentials.js';
-import type { RestoreInput, TableOutcome, TablePlan } from '../source/db-restore.js';
+import type { RestoreInput, RestoreTableInput, TableOutcome, TablePlan } from '../source/db-restore.js';
 import { planMysql, restoreMysql } from '../source/mysql-restore.js';
 import { planPostgres, restorePostgres } from '../source/postgres-restore.js';
 import { openRepository, type AppContext } from './context.js';
@@ -85,7 +86,7 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
     const schema: Record<string, string> = {};
     for (const s of rec.schema) schema[s.object] = await readDbObjectText(repo, node(s.object));
     const input: RestoreInput = {
-      tables: tables.map((t) => ({ name: t.name, rows: t.rows, sha256: t.sha256, columns: t.columns, open: () => readDbObject(repo, node(t.object)) })),
+      tables: tables.map((t) => restoreTable(repo, m.id, t, node(t.object))),
       schema,
       sequences: rec.sequences,
       wholeDatabase: tables.length === rec.tables.length,
@@ -158,4 +159,28 @@ export function restoreTargetFor(ctx: AppContext, rec: DbRecord, targetUrl: stri
 
 function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
+}
+
+/**
+ * A table as the engine restorers take it: its data streamed from the repository (each chunk
+ * checked against its id), and the SHA-256 of that data once read, which the table read back from
+ * the database must match. The manifest's chunks_sha256 must name the tree's chunks (a backup
+ * from before chunks_sha256 recorded the data's SHA-256 itself).
+ */
+function restoreTable(repo: Repository, id: string, t: DbRecord['tables'][number], n: TreeNode): RestoreTableInput {
+  if (t.chunks_sha256 !== undefined && idListDigest(n.content ?? []) !== t.chunks_sha256) {
+    throw new PrismError('CHECKSUM_MISMATCH', `Backup ${id}: the stored data of ${t.name} does not match its checksum in the manifest (chunks_sha256 ${t.chunks_sha256.slice(0, 12)}); run \`prism backup verify ${id}\`.`, { id, table: t.name });
+  }
+  let read: { sha256(): string | undefined } | undefined;
+  return {
+    name: t.name,
+    rows: t.rows,
+    columns: t.columns,
+    sha256: () => t.sha256 ?? read?.sha256() ?? '',
+    open: () => {
+      const r = readDbObject(repo, n);
+      read = r;
+      return r.stream;
+    },
+  };
 }

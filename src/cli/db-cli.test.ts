@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -31,6 +33,14 @@ CREATE TABLE empty_t (x int);
 `;
 const MY_SUM = (t: string) => `CHECKSUM TABLE \`${t}\`; SELECT COUNT(*) FROM \`${t}\`;`;
 const mySum = (db: ScratchDb, t: string) => db.sql(MY_SUM(t)).split('\n').map((l) => l.split('\t').pop()).join(',');
+
+/** A table's data as prism's dump reads it (COPY text in the dump's session settings), through psql. */
+function pgCopyText(db: ScratchDb, table: string): Buffer {
+  const sets = ["SET TIME ZONE 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET IntervalStyle = 'postgres'", 'SET extra_float_digits = 3', "SET bytea_output = 'hex'"];
+  const r = spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', db.name, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...sets.flatMap((c) => ['-c', c]), '-c', `COPY ${table} TO STDOUT`], { maxBuffer: 64 * 1024 * 1024 });
+  assert.equal(r.status, 0, r.stderr.toString());
+  return r.stdout;
+}
 
 function config(sb: Sandbox, databases: unknown[]): void {
   mkdirSync(join(sb.home, 'config'), { recursive: true });
@@ -104,6 +114,43 @@ describe('databases in backups and prism db restore (PostgreSQL, MariaDB)', () =
     assert.match(r.stdout, /OK {2}kinds: 3 rows \(backup 3\), checksum matches, created/);
     for (const t of ['kinds', 'orders', 'empty_t']) assert.equal(mySum(other, t), mySum(myDb, t), t);
     assert.equal(other.sql("SELECT HEX(bin), txt FROM kinds WHERE id = 1;").trim(), '00FF0010\théllo 世界 🚀 it\'s (a) "test"');
+  });
+
+  it("restore checks the manifest's chunks_sha256 against the stored chunks, and a backup that recorded the data's SHA-256 still verifies", () => {
+    const file = join(sb.repo, 'snapshots', `${first.id}.json`);
+    const original = readFileSync(file, 'utf8');
+    const withKinds = (edit: (t: Record<string, unknown>) => void): void => {
+      const m = JSON.parse(original) as Manifest;
+      edit(m.databases!.find((d) => d.name === 'main')!.tables.find((t) => t.name === 'public.kinds')! as unknown as Record<string, unknown>);
+      writeFileSync(file, JSON.stringify(m));
+    };
+    try {
+      const kinds = first.databases!.find((d) => d.name === 'main')!.tables.find((t) => t.name === 'public.kinds')!;
+      assert.match(kinds.chunks_sha256 ?? '', /^[0-9a-f]{64}$/);
+      assert.equal(kinds.sha256, undefined);
+      // a checksum that does not name the stored chunks: refused before anything is restored
+      withKinds((t) => void (t['chunks_sha256'] = '0'.repeat(64)));
+      const into = pgScratchDb();
+      scratch.push(into);
+      const bad = prism(['db', 'restore', first.id, '--db', 'main', '--table', 'public.kinds', '--target-url', into.url, '--json'], sb.env);
+      assert.equal(bad.code, 15, bad.stderr);
+      assert.match(bad.stdout + bad.stderr, /ERR_BACKUP_005/);
+      assert.match(bad.stdout + bad.stderr, /public\.kinds does not match its checksum in the manifest/);
+      assert.equal(into.sql(`SELECT count(*) FROM pg_tables WHERE tablename = 'kinds';`).trim(), '0', 'nothing was restored');
+      // an older backup's record: the SHA-256 of the table's COPY text, compared with the table read back
+      const legacy = createHash('sha256').update(pgCopyText(pgDb, 'public.kinds')).digest('hex');
+      withKinds((t) => {
+        delete t['chunks_sha256'];
+        t['sha256'] = legacy;
+      });
+      const ok = prism(['db', 'restore', first.id, '--db', 'main', '--table', 'public.kinds', '--target-url', into.url, '--json'], sb.env);
+      assert.equal(ok.code, 0, ok.stderr + ok.stdout);
+      const rep = json<{ verified: boolean; tables: Array<{ sha256_expected: string; sha256_restored: string }> }>(ok);
+      assert.equal(rep.verified, true);
+      assert.deepEqual([rep.tables[0]!.sha256_expected, rep.tables[0]!.sha256_restored], [legacy, legacy]);
+    } finally {
+      writeFileSync(file, original);
+    }
   });
 
   it('a second backup of the unchanged databases adds almost nothing to the repository', () => {

@@ -61,7 +61,13 @@ export function renderDatabases(m: Manifest): string[] {
     const binlog = d.binlog ? `, binlog ${d.binlog.file}:${d.binlog.position}${d.binlog.gtid ? ` (GTID ${d.binlog.gtid})` : ''}` : '';
     lines.push(`  ${d.name} (${d.type}, ${d.url}, server ${d.server_version}${binlog}): ${formatCount(d.tables.length)} tables, ${formatBytes(d.bytes)}, dumped in ${formatDuration(d.duration_ms)}`);
     const width = Math.max(5, ...d.tables.map((t) => t.name.length));
-    for (const t of d.tables) lines.push(`    ${t.name.padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(10)}  sha256:${t.sha256.slice(0, 16)}`);
+    for (const t of d.tables) lines.push(`    ${t.name.padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(10)}  ${tableChecksum(t)}`);
   }
   return lines;
+}
+
+/** A table's checksum as `backup info` shows it: over its chunk ids, or (older backups) over its data. */
+function tableChecksum(t: { chunks_sha256?: string | undefined; sha256?: string | undefined }): string {
+  if (t.chunks_sha256 !== undefined) return `chunks-sha256:${t.chunks_sha256.slice(0, 16)}`;
+  return t.sha256 !== undefined ? `sha256:${t.sha256.slice(0, 16)}` : '';
 }

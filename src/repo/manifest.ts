@@ -8,8 +8,10 @@ const dbObject = v.object({
   /** Node name in the database's directory of the database tree. */
   object: str,
   bytes: num,
-  /** SHA-256 of the whole object's plaintext (hex). */
-  sha256: str,
+  /** SHA-256 over the object's chunk ids, in order (hex): its checksum, as stored. */
+  chunks_sha256: v.optional(str),
+  /** Backups made before chunks_sha256: SHA-256 of the object's plaintext (hex). */
+  sha256: v.optional(str),
 });
 
 /** One database dumped with the backup (the URL is stored without its password). */

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { Chunker, gearTable } from '../codec/chunker.js';
 import { FrameCompressor, type CompressionSettings } from '../codec/compress.js';
-import { sha256Hex } from '../codec/hash.js';
+import { idListDigest, sha256Hex } from '../codec/hash.js';
 import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type Repository, type TreeNode } from '../repo/index.js';
 import { SinkError, type DumpResult, type DumpSink } from '../source/db-dump.js';
 import { chunkerParams } from './archiver.js';
@@ -99,14 +98,14 @@ export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiv
               return {
                 write: (data) => o.write(data).catch((e: unknown) => Promise.reject(new SinkError(e))),
                 close: async () => {
-                  const { acc: a, sha256 } = await o.close().catch((e: unknown) => Promise.reject(new SinkError(e)));
+                  const a = await o.close().catch((e: unknown) => Promise.reject(new SinkError(e)));
                   nodes.push(objectNode(object, a.content, a.size));
                   acc.contents.push(a.content);
                   acc.newBlobs += a.newBlobs;
                   acc.newBytes += a.newBytes;
                   acc.bytes += a.size;
                   if (!remote) sink(writer.takeWritten());
-                  return { bytes: a.size, sha256 };
+                  return { bytes: a.size, checksum: idListDigest(a.content) };
                 },
               };
             },
@@ -160,13 +159,6 @@ class InlineObjects {
 
   open(): StreamedObject {
     const chunks = new ObjectChunker(this.chunker, this.writer, this.known);
-    const hash = createHash('sha256');
-    return {
-      write: (data) => {
-        hash.update(data);
-        return chunks.write(data);
-      },
-      close: async () => ({ acc: await chunks.close(), sha256: hash.digest('hex') }),
-    };
+    return { write: (data) => chunks.write(data), close: () => chunks.close() };
   }
 }

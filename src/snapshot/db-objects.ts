@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { PrismError } from '../errors/index.js';
 import type { Manifest, Repository, TreeNode } from '../repo/index.js';
@@ -11,15 +12,26 @@ export async function dbObjects(repo: Repository, m: Manifest, db: string): Prom
   return new Map((await repo.readTree(dir.subtree)).nodes.map((n) => [n.name, n]));
 }
 
-/** An object's bytes as a stream, every chunk re-hashed as it is read (a damaged chunk fails the stream with CHECKSUM_MISMATCH). */
-export function readDbObject(repo: Repository, node: TreeNode): Readable {
+/**
+ * An object's bytes as a stream, every chunk re-hashed as it is read (a damaged chunk fails the
+ * stream with CHECKSUM_MISMATCH); `sha256()` is the whole object's SHA-256 (hex) once it has ended.
+ */
+export function readDbObject(repo: Repository, node: TreeNode): { stream: Readable; sha256(): string | undefined } {
   const content = node.content ?? [];
-  return Readable.from(
+  const hash = createHash('sha256');
+  let digest: string | undefined;
+  const stream = Readable.from(
     (async function* () {
-      for (const id of content) yield Buffer.from(await repo.readBlob(id));
+      for (const id of content) {
+        const data = Buffer.from(await repo.readBlob(id));
+        hash.update(data);
+        yield data;
+      }
+      digest = hash.digest('hex');
     })(),
     { objectMode: false },
   );
+  return { stream, sha256: () => digest };
 }
 
 export async function readDbObjectText(repo: Repository, node: TreeNode): Promise<string> {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { IndexedBlob } from '../repo/index.js';
 import type { ChunkAcc } from './file-processor.js';
@@ -14,13 +13,13 @@ const MAX_SPARE = WINDOW_BYTES / BATCH_BYTES + 2;
 
 export interface StreamedObject {
   write(data: Uint8Array): Promise<void>;
-  /** Resolves with the object's chunks and its SHA-256 (hex) once the worker has stored it. */
-  close(): Promise<{ acc: ChunkAcc; sha256: string }>;
+  /** Resolves with the object's chunks once the worker has stored it. */
+  close(): Promise<ChunkAcc>;
 }
 
 /**
- * Streams objects (database dumps) to one chunk worker: this thread only reads the dump, hashes
- * the whole object and batches its bytes, while the worker chunks, hashes, compresses and packs
+ * Streams objects (database dumps) to one chunk worker: this thread only reads the dump and
+ * batches its bytes, while the worker chunks, hashes, compresses and packs
  * them on another core. The dump tool is not held up by chunking, only by the window of unchunked
  * bytes. Index entries of the worker's packs reach `onBlobs` as objects close and at `finish`.
  */
@@ -49,7 +48,6 @@ export class ObjectWorker {
   open(): StreamedObject {
     const objectId = this.nextId++;
     this.post({ type: 'object-open', objectId });
-    const hash = createHash('sha256');
     let batch = this.takeBuffer();
     let filled = 0;
     const flush = (): void => {
@@ -63,7 +61,6 @@ export class ObjectWorker {
     return {
       write: async (data) => {
         this.throwIfFailed();
-        hash.update(data);
         let off = 0;
         while (off < data.length) {
           const n = Math.min(data.length - off, batch.length - filled);
@@ -79,11 +76,10 @@ export class ObjectWorker {
         this.throwIfFailed();
         flush();
         this.spare.push(batch.buffer as ArrayBuffer);
-        const acc = await new Promise<ChunkAcc>((resolve, reject) => {
+        return new Promise<ChunkAcc>((resolve, reject) => {
           this.closing.set(objectId, { resolve, reject });
           this.post({ type: 'object-close', objectId });
         });
-        return { acc, sha256: hash.digest('hex') };
       },
     };
   }

@@ -3,8 +3,8 @@
 /** One object being stored (chunked, deduplicated, compressed) as it streams. */
 export interface DumpObjectWriter {
   write(data: Uint8Array): Promise<void>;
-  /** Ends the object; resolves with its size and SHA-256 (hex). */
-  close(): Promise<{ bytes: number; sha256: string }>;
+  /** Ends the object; resolves with its size and checksum (hex; the repository's: SHA-256 over its chunk ids). */
+  close(): Promise<{ bytes: number; checksum: string }>;
 }
 
 /**
@@ -32,7 +32,8 @@ export interface PreparedDump {
 export interface DumpedObject {
   object: string;
   bytes: number;
-  sha256: string;
+  /** What the sink's close gave (the repository's: SHA-256 over the object's chunk ids, hex). */
+  checksum: string;
 }
 
 export interface DumpedTable extends DumpedObject {

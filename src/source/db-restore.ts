@@ -6,7 +6,8 @@ export interface RestoreTableInput {
   /** PostgreSQL: schema.table; MySQL: table. */
   name: string;
   rows: number;
-  sha256: string;
+  /** SHA-256 (hex) of the table's data as backed up: known once `open()`'s stream has been read to its end. */
+  sha256(): string;
   columns?: readonly string[] | undefined;
   /** The stored data, streamed from the repository (re-hashed chunk by chunk). */
   open(): Readable;
@@ -52,7 +53,8 @@ export function safetyName(stamp: string, table: string, maxBytes: number): stri
   return name;
 }
 
-/** Compares what was restored with the manifest (数据校验). */
+/** Compares what was restored (read back from the database) with the backup (数据校验). */
 export function outcome(t: RestoreTableInput, action: TableOutcome['action'], safety: string | null, rows: number, sha256: string): TableOutcome {
-  return { name: t.name, action, safety_copy: safety, rows_expected: t.rows, rows_restored: rows, sha256_expected: t.sha256, sha256_restored: sha256, ok: rows === t.rows && sha256 === t.sha256 };
+  const expected = t.sha256();
+  return { name: t.name, action, safety_copy: safety, rows_expected: t.rows, rows_restored: rows, sha256_expected: expected, sha256_restored: sha256, ok: rows === t.rows && sha256 === expected };
 }

@@ -60,13 +60,13 @@ describe('binary log files and positions', () => {
     assert.equal(parseBinlogPositionLine('-- CHANGE MASTER TO MASTER_USE_GTID=slave_pos;\n'), undefined);
     assert.equal(parseBinlogPositionLine("INSERT INTO `t` VALUES ('-- CHANGE MASTER TO');\n"), undefined);
     const written: string[] = [];
-    const c = capturePosition({ write: async (d) => void written.push(Buffer.from(d).toString()), close: async () => ({ bytes: 0, sha256: '' }) }, 'ROW');
+    const c = capturePosition({ write: async (d) => void written.push(Buffer.from(d).toString()), close: async () => ({ bytes: 0, checksum: '' }) }, 'ROW');
     for (const l of ['CREATE TABLE `t` (x int);\n', "-- CHANGE MASTER TO MASTER_LOG_FILE='mysql-bin.000042', MASTER_LOG_POS=4711;\n", "-- SET GLOBAL gtid_slave_pos='0-1-9,1-2-3';\n", '-- a comment\n']) {
       await c.writer.write(Buffer.from(l));
     }
     assert.deepEqual(written, ['CREATE TABLE `t` (x int);\n', '-- a comment\n']);
     assert.deepEqual(c.position(), { file: 'mysql-bin.000042', position: 4711, gtid: '0-1-9,1-2-3', format: 'ROW' });
-    assert.equal(capturePosition({ write: async () => {}, close: async () => ({ bytes: 0, sha256: '' }) }, undefined).position(), undefined);
+    assert.equal(capturePosition({ write: async () => {}, close: async () => ({ bytes: 0, checksum: '' }) }, undefined).position(), undefined);
   });
 
   it('reads event header lines before and after 10:00 (mariadb-binlog pads the hour with a space)', () => {

@@ -11,7 +11,7 @@ function collector(into: Map<string, string>, name: string): DumpObjectWriter {
     write: async (d) => void (text += Buffer.from(d).toString('utf8')),
     close: async () => {
       into.set(name, text);
-      return { bytes: Buffer.byteLength(text), sha256: createHash('sha256').update(text).digest('hex') };
+      return { bytes: Buffer.byteLength(text), checksum: createHash('sha256').update(text).digest('hex') };
     },
   };
 }

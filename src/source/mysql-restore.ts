@@ -161,12 +161,12 @@ export async function dumpChecks(t: DbTarget, tables: readonly string[]): Promis
         h.update(d);
         bytes += d.length;
       },
-      close: async () => ({ bytes, sha256: h.digest('hex') }),
+      close: async () => ({ bytes, checksum: h.digest('hex') }),
     };
   };
   await runNative(t, mysqlTool('dump'), [...MYSQL_DUMP_OPTIONS, '--skip-triggers', t.database, ...tables], {
     what: 'reading the restored tables back',
-    stdout: (s) => splitMysqlDump(s, undefined, hashing, (d) => void out.set(d.name, { rows: d.rows, sha256: d.sha256 })),
+    stdout: (s) => splitMysqlDump(s, undefined, hashing, (d) => void out.set(d.name, { rows: d.rows, sha256: d.checksum })),
   });
   return out;
 }

@@ -179,7 +179,7 @@ describe('dumpPostgres over several connections', () => {
         assert.ok(!objects.has(object), `${object} opened twice`);
         const parts: Buffer[] = [];
         objects.set(object, parts);
-        return { write: async (b) => void parts.push(Buffer.from(b)), close: async () => ({ bytes: parts.reduce((n, p) => n + p.length, 0), sha256: '' }) };
+        return { write: async (b) => void parts.push(Buffer.from(b)), close: async () => ({ bytes: parts.reduce((n, p) => n + p.length, 0), checksum: '' }) };
       },
     };
     const r = await dumpPostgres(target, {}, sink, 3);
@@ -207,7 +207,7 @@ describe('dumpPostgres over several connections', () => {
           },
           close: async () => {
             closed.push(object);
-            return { bytes: received.get(object) ?? 0, sha256: '' };
+            return { bytes: received.get(object) ?? 0, checksum: '' };
           },
         }),
       };

@@ -81,7 +81,7 @@ describe('sslmode in a PostgreSQL URL is honoured by the driver connections (dum
       open: (object) => {
         const parts: Buffer[] = [];
         objects.set(object, parts);
-        return { write: async (b) => void parts.push(Buffer.from(b)), close: async () => ({ bytes: parts.reduce((n, p) => n + p.length, 0), sha256: '' }) };
+        return { write: async (b) => void parts.push(Buffer.from(b)), close: async () => ({ bytes: parts.reduce((n, p) => n + p.length, 0), checksum: '' }) };
       },
     };
     const r = await dumpPostgres(target('sslmode=require'), {}, sink, 2);
