@@ -17,6 +17,18 @@ interface PgConnection {
  * with it. The row count is the server's (`COPY n`). `onData` is awaited before the socket is
  * read further.
  */
+/**
+ * On a ReadPoolSocket, a read of the COPY shorter than this is followed by a pause of GATHER_MS
+ * before the next, so that the next read takes what the kernel gathered meanwhile: the server
+ * sends in 8 KiB pieces, and a reader that keeps up wakes for each few of them. 500 MB of COPY
+ * came in 25,000 reads of ~20 KiB; with the pause, in 2,500 of ~200 KiB, for ~0.15 s less CPU
+ * and as much less time (5M rows, 2 cores: the server's process shares them). A read this long
+ * or longer goes on at once, so a fast stream is not held up; a slow one (a remote server) waits
+ * 1 ms per read, while its bytes queue in the socket.
+ */
+const GATHER_BELOW = 128 * 1024;
+const GATHER_MS = 1;
+
 export function pgCopyTo(client: pg.Client, sql: string, onData: (b: Buffer) => Promise<void>): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const q = new CopyToQuery(sql, onData, resolve, reject);
@@ -35,6 +47,9 @@ class CopyToQuery {
   /** Chunks handed to the sink and not yet taken by it; whether the socket is paused for them. */
   private inSink = 0;
   private paused = false;
+  /** Paused to gather (see GATHER_BELOW), on a ReadPoolSocket. */
+  private gathering = false;
+  private pooled = false;
   private failure: unknown;
   private settled = false;
   private readonly onChunk = (chunk: Buffer): void => this.parse(chunk, noop);
@@ -50,6 +65,7 @@ class CopyToQuery {
   submit(connection: PgConnection): void {
     this.connection = connection;
     if (connection.stream instanceof ReadPoolSocket) {
+      this.pooled = true;
       connection.stream.takeReads((chunk, release) => this.parse(chunk, release));
       connection.query(this.text);
       return;
@@ -97,6 +113,7 @@ class CopyToQuery {
     // the rows first: pg, given the rest, settles the query (which waits for the rows in the sink)
     this.deliver(chunk.subarray(0, rows), release);
     if (end >= 0) this.giveBack(chunk.subarray(end));
+    else if (this.pooled && chunk.length < GATHER_BELOW) this.gather();
   }
 
   /**
@@ -120,7 +137,7 @@ class CopyToQuery {
         release();
         if (--this.inSink > 0 || !this.paused) return;
         this.paused = false;
-        if (!this.returned) stream.resume(); // (once pg has the socket back, pg reads it)
+        if (!this.returned && !this.gathering) stream.resume(); // (once pg has the socket back, pg reads it)
       },
       (e: unknown) => {
         release();
@@ -130,6 +147,18 @@ class CopyToQuery {
         this.settle();
       },
     );
+  }
+
+  /** A short read: the socket rests GATHER_MS (unless paused for the sink already, or given back). */
+  private gather(): void {
+    if (this.gathering || this.paused || this.returned) return;
+    const stream = this.connection!.stream;
+    this.gathering = true;
+    stream.pause();
+    setTimeout(() => {
+      this.gathering = false;
+      if (!this.paused && !this.returned) stream.resume();
+    }, GATHER_MS);
   }
 
   /** Copy mode has ended at `rest`: the socket goes back to pg, `rest` first (a copy of it, on a ReadPoolSocket). */
