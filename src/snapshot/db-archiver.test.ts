@@ -9,7 +9,9 @@ import { FixedClock } from '../core/clock.js';
 import { Repository, type IndexedBlob } from '../repo/index.js';
 import type { DumpResult, DumpSink } from '../source/db-dump.js';
 import { prngBytes, sandbox, textData } from '../testing/fixtures.js';
+import { chunkerParams } from './archiver.js';
 import { archiveDatabases, type DbJob } from './db-archiver.js';
+import { ObjectWorker } from './object-worker.js';
 import { readDbObject, readDbObjectText } from './db-objects.js';
 
 const sb = sandbox();
@@ -133,4 +135,19 @@ describe('archiveDatabases', () => {
       assert.ok(ok.tree.length === 64);
     });
   }
+});
+
+describe('ObjectWorker', () => {
+  it('two aborts at once (the dump failing, then the backup giving up) both end with the one stop of the thread', async () => {
+    const dir = join(sb.root, 'repo-abort');
+    const repo = await freshRepo(dir);
+    const index = await repo.loadIndex();
+    const w = new ObjectWorker({ repoRoot: dir, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: { enabled: true, algorithm: 'zstd', level: 3 }, known: index.exportIdSet() }, () => {});
+    const first = w.abort();
+    const second = w.abort();
+    assert.equal(second, first, 'the second abort waits for the first');
+    // (the first used to wait out its 5 s fallback: the worker's one reply went to the second)
+    await Promise.all([first, second]);
+    await assert.rejects(w.open().write(Buffer.from('x')), /the chunk worker was stopped/);
+  });
 });

@@ -33,6 +33,7 @@ export class ObjectWorker {
   private readonly spare: ArrayBuffer[] = [];
   private ended: { resolve: (r: { packs: number }) => void; reject: (e: unknown) => void } | undefined;
   private aborted: (() => void) | undefined;
+  private stopping: Promise<void> | undefined;
   private failure: unknown;
 
   constructor(
@@ -105,17 +106,20 @@ export class ObjectWorker {
     }
   }
 
-  /** Drops the worker's unfinished pack (after a failure) and stops it. */
-  async abort(): Promise<void> {
-    if (this.failure === undefined) {
-      const done = new Promise<void>((resolve) => {
-        this.aborted = resolve;
-      });
-      this.post({ type: 'abort' });
-      await Promise.race([done, new Promise((r) => setTimeout(r, 5000).unref())]);
-    }
-    this.fail(new WorkerFailure('the chunk worker was stopped', undefined));
-    await this.worker.terminate();
+  /** Drops the worker's unfinished pack (after a failure) and stops it; a second call waits for the first. */
+  abort(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.failure === undefined) {
+        const done = new Promise<void>((resolve) => {
+          this.aborted = resolve;
+        });
+        this.post({ type: 'abort' });
+        await Promise.race([done, new Promise((r) => setTimeout(r, 5000).unref())]);
+      }
+      this.fail(new WorkerFailure('the chunk worker was stopped', undefined));
+      await this.worker.terminate();
+    })();
+    return this.stopping;
   }
 
   private receive(m: FromWorker): void {
