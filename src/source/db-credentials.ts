@@ -102,6 +102,8 @@ export interface RunNativeOptions {
   readonly stdin?: (inp: Writable) => Promise<void>;
   /** What the tool was doing, for the error message ("dumping table x"). */
   readonly what?: string;
+  /** Stops the tool (SIGTERM): the run rejects with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /**
@@ -117,7 +119,7 @@ export function runNative(t: DbTarget, tool: string, args: readonly string[], op
 function spawnTool(t: DbTarget, tool: string, args: string[], env: NodeJS.ProcessEnv, opts: RunNativeOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     const wantsStdin = opts.input !== undefined || opts.stdin !== undefined;
-    const child = spawn(t.type === 'postgres' ? pgTool(tool) : tool, args, { env, stdio: [wantsStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const child = spawn(t.type === 'postgres' ? pgTool(tool) : tool, args, { env, stdio: [wantsStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal } : {}) });
     let stderr = '';
     const out: Buffer[] = [];
     let consumer: Promise<void> = Promise.resolve();
@@ -139,6 +141,7 @@ function spawnTool(t: DbTarget, tool: string, args: string[], env: NodeJS.Proces
     }
     child.on('close', (code, signal) => {
       void Promise.allSettled([consumer, feeder]).then(([c, f]) => {
+        if (opts.signal?.aborted) return reject(opts.signal.reason);
         if (spawnError) {
           const missing = spawnError.code === 'ENOENT';
           return reject(

@@ -137,25 +137,41 @@ export async function openPostgresDump(t: DbTarget, filter: TableFilter, paralle
     await client.end().catch(() => {});
     throw signal?.aborted ? signal.reason : classifyDbError(t, e, { what: 'dumping the database' });
   }
-  return { run: (sink) => streamPostgresDump(t, filter, sink, parallel, clients, begun, signal) };
+  // the schema is dumped from now on, on the snapshot, while the caller gets ready (a core that is
+  // idle then): one pg_dump of it in custom format
+  const every = [...begun.facts.keys()];
+  const tables = every.filter((n) => tableSelected(n, filter));
+  // leave out what is not backed up, keep the rest of the schema (types, functions, views …)
+  const tableArgs = every.filter((n) => !tables.includes(n)).flatMap((n) => ['--exclude-table', pgQualified(n)]);
+  const schemaArchive = (async () => {
+    const parts: Buffer[] = [];
+    await runNative(t, 'pg_dump', ['--schema-only', '--format=custom', '--no-password', `--snapshot=${begun.snapshot}`, ...tableArgs, t.database], {
+      what: 'dumping the schema',
+      signal,
+      stdout: async (out) => {
+        for await (const b of out as AsyncIterable<Buffer>) parts.push(b);
+      },
+    });
+    return Buffer.concat(parts);
+  })();
+  schemaArchive.catch(() => {}); // awaited by `run`, which may never come (an abort)
+  return { run: (sink) => streamPostgresDump(t, filter, tables, sink, parallel, clients, begun, schemaArchive, signal) };
 }
 
 /** The second half: the COPYs and the schema on the open transaction (`clients[0]`), into `sink`. */
 async function streamPostgresDump(
   t: DbTarget,
   filter: TableFilter,
+  tables: readonly string[],
   sink: DumpSink,
   parallel: number,
   clients: pg.Client[],
   { snapshot, serverVersion, facts }: BegunDump,
+  schemaArchive: Promise<Buffer>,
   signal: AbortSignal | undefined,
 ): Promise<DumpResult> {
   const client = clients[0]!;
   try {
-    const every = [...facts.keys()];
-    const tables = every.filter((n) => tableSelected(n, filter));
-    // leave out what is not backed up, keep the rest of the schema (types, functions, views …)
-    const tableArgs = every.filter((n) => !tables.includes(n)).flatMap((n) => ['--exclude-table', pgQualified(n)]);
 
     // The tables, largest first, go to whichever of up to `parallel` connections on the snapshot
     // is free; a table's last chunks are stored while the next one streams.
@@ -194,18 +210,10 @@ async function streamPostgresDump(
         throw e;
       }),
     );
-    // the schema is dumped beside the table COPYs (on the same snapshot; started once the first
-    // COPY is on its way): one pg_dump of it in custom format, split into its pre-data and
+    // the schema's archive (dumped since the snapshot was taken) is split into its pre-data and
     // post-data sections by pg_restore (no connection)
     const schemaDone = (async () => {
-      const parts: Buffer[] = [];
-      await runNative(t, 'pg_dump', ['--schema-only', '--format=custom', '--no-password', `--snapshot=${snapshot}`, ...tableArgs, t.database], {
-        what: 'dumping the schema',
-        stdout: async (out) => {
-          for await (const b of out as AsyncIterable<Buffer>) parts.push(b);
-        },
-      });
-      const archive = Buffer.concat(parts);
+      const archive = await schemaArchive;
       return Promise.all(
         ([['pre-data', SCHEMA_OBJECT], ['post-data', POST_SCHEMA_OBJECT]] as const).map(async ([part, object]) => {
           const text = await runNative(t, 'pg_restore', [`--section=${part}`, '--file=-'], { input: archive, what: `reading the ${part} schema` });
