@@ -100,4 +100,16 @@ describe('withNativeAuth / runNative (real servers)', () => {
     });
     assert.equal(got.trim(), '42');
   });
+
+  it('a signal stops the tool (also one given already aborted): the run rejects with the reason given', async () => {
+    const t = resolveDbTarget({ url: 'postgres://postgres@127.0.0.1/test' });
+    const stop = new AbortController();
+    const reason = new Error('the backup was interrupted');
+    const running = runNative(t, 'psql', ['-X', '-At', '-c', 'select pg_sleep(30)', 'test'], { signal: stop.signal });
+    setTimeout(() => stop.abort(reason), 200);
+    await assert.rejects(running, (e) => e === reason);
+    const already = new AbortController();
+    already.abort(reason);
+    await assert.rejects(runNative(t, 'psql', ['-X', '-At', '-c', 'select 1', 'test'], { signal: already.signal }), (e) => e === reason);
+  });
 });
