@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { PrismError } from '../errors/index.js';
-import { pgScratchDb, psql, type ScratchDb } from '../testing/databases.js';
+import { mariadb, mysqlScratchDb, pgScratchDb, psql, type ScratchDb } from '../testing/databases.js';
 import { appContext, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { freePort } from '../testing/free-port.js';
 import { createBackup } from './create-backup.js';
@@ -110,6 +111,36 @@ describe('backups of a PostgreSQL database: connections', () => {
     }
     // the dump's backend, blocked on the lock, goes once the lock is released
     assert.equal(await sessionsOn(db), 0);
+  });
+
+  it('the same for MySQL/MariaDB: a Ctrl-C while mariadb-dump waits for a locked table ends the dump at once', async () => {
+    const my = mysqlScratchDb();
+    const box = sandbox();
+    // another session holds the table with LOCK TABLES … WRITE (its own connection, kept open meanwhile)
+    const holder = spawn('mariadb', ['-h', '127.0.0.1', '-P', '3306', '-u', 'root', '--batch', my.name], { stdio: ['pipe', 'ignore', 'ignore'] });
+    try {
+      my.sql('CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, \'a\'), (2, \'b\');');
+      writeDataset(box.home, { files: 2 });
+      writeFileSync(join(box.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'shop', type: 'mysql', url: my.url }] } }));
+      holder.stdin.write('LOCK TABLES t WRITE; SELECT SLEEP(60);\n');
+      const dumping = (): number => Number(mariadb('test', `SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '${my.name}' AND STATE LIKE '%metadata lock%';`).trim());
+      const ctx = appContext(box);
+      const ctl = new AbortController();
+      const backup = createBackup(ctx, { type: 'full', signal: ctl.signal });
+      backup.catch(() => {}); // asserted below
+      await waitFor(() => dumping() > 0);
+      ctl.abort();
+      // rejected while the lock is still held: nothing waited for it
+      await assert.rejects(backup, (e: PrismError) => e.code === 'INTERRUPTED');
+      const [attempt] = await listBackups(ctx);
+      assert.deepEqual([attempt?.status, attempt?.error?.name, attempt?.databases], ['failed', 'INTERRUPTED', undefined]);
+      // mariadb-dump is gone, and with it its wait on the server
+      await waitFor(() => dumping() === 0);
+    } finally {
+      holder.kill('SIGKILL');
+      box.cleanup();
+      my.drop();
+    }
   });
 
   it('an unreachable server fails the backup with DB_UNREACHABLE, recorded as a failed attempt', async () => {

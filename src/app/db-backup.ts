@@ -113,12 +113,12 @@ function isThisMachine(host: string): boolean {
   return h.startsWith('/') || h === 'localhost' || h.endsWith('.localhost') || /^127\./.test(h) || h === '::1' || h === hostname().toLowerCase();
 }
 
-/** A PostgreSQL database is connected and its snapshot taken now; a MySQL one when its dump runs. */
+/** A PostgreSQL database is connected and its snapshot taken now; a MySQL one when its dump runs. `signal` stops either. */
 function openDump(ctx: AppContext, db: DatabaseConfig, target: DbTarget, signal: AbortSignal): Promise<PreparedDump> {
   ctx.logger.info({ event: 'backup.database.start', database: db.name, type: db.type, url: target.shown }, `dumping database ${db.name}`);
   const filter = { include: db.include_tables, exclude: db.exclude_tables };
   if (db.type === 'postgres') return openPostgresDump(target, filter, ctx.config.concurrency, signal);
-  return Promise.resolve({ run: (sink) => dumpMysql(target, filter, sink) });
+  return Promise.resolve({ run: (sink) => dumpMysql(target, filter, sink, signal) });
 }
 
 function databaseRecords(ctx: AppContext, targets: ReadonlyArray<{ db: DatabaseConfig; target: DbTarget }>, archive: DbArchiveResult): DbRecord[] {

@@ -63,8 +63,10 @@ export const MYSQL_DUMP_OPTIONS = [
  * (one snapshot for all tables), splitting its output as it streams: every `INSERT INTO \`t\``
  * line goes to table t's object, everything else (DDL, routines, triggers) to the schema object.
  * With binary logging on, the binlog position of the snapshot is recorded too (`--master-data=2`).
+ * `signal` stops the dump (mariadb-dump is ended), whether it streams or waits for a table lock.
  */
-export async function dumpMysql(t: DbTarget, filter: TableFilter, sink: DumpSink): Promise<DumpResult> {
+export async function dumpMysql(t: DbTarget, filter: TableFilter, sink: DumpSink, signal?: AbortSignal): Promise<DumpResult> {
+  signal?.throwIfAborted();
   const c = await myConnect(t);
   let every: string[];
   let serverVersion: string;
@@ -79,6 +81,7 @@ export async function dumpMysql(t: DbTarget, filter: TableFilter, sink: DumpSink
   } finally {
     await c.end().catch(() => {});
   }
+  signal?.throwIfAborted();
   const tables = every.filter((n) => tableSelected(n, filter));
   const ignore = every.filter((n) => !tables.includes(n)).map((n) => `--ignore-table=${t.database}.${n}`);
   const schemaWriter = sink.open(SCHEMA_OBJECT);
@@ -86,6 +89,7 @@ export async function dumpMysql(t: DbTarget, filter: TableFilter, sink: DumpSink
   const dumped = new Map<string, DumpedTable>();
   await runNative(t, mysqlTool('dump'), [...MYSQL_DUMP_OPTIONS, ...binlog.args, '--routines', '--triggers', ...ignore, t.database], {
     what: 'dumping the database',
+    signal,
     stdout: (out) => splitMysqlDump(out, captured.writer, (name) => sink.open(tableObject(name)), (tbl) => void dumped.set(tbl.name, tbl)),
   });
   const schema = [{ part: 'schema', object: SCHEMA_OBJECT, ...(await schemaWriter.close()) }];
