@@ -9,6 +9,20 @@ interface PgConnection {
 }
 
 /**
+ * On a ReadPoolSocket, a read of the COPY shorter than this is followed by a pause of GATHER_MS
+ * before the next, so that the next read takes what the kernel gathered meanwhile: the server
+ * sends in 8 KiB pieces, and a reader that keeps up wakes for each few of them. 500 MB of COPY
+ * came in 25,000 reads of ~20 KiB; with the pause, in 2,500 of ~200 KiB, for ~0.3 s less CPU
+ * (5M rows; on 2 cores the server's process shares them). A read this long or longer goes on at
+ * once, so a fast stream is not held up; a slow one (a remote server) waits 1 ms per read, while
+ * its bytes queue in the socket. Only past the COPY's first GATHER_AFTER
+ * bytes: a small table is read as it comes (200 tables of 500 rows took 20 ms longer otherwise).
+ */
+const GATHER_BELOW = 128 * 1024;
+const GATHER_MS = 1;
+const GATHER_AFTER = 1024 * 1024;
+
+/**
  * `COPY … TO STDOUT` on a pg client, read straight off the socket: while the COPY runs this takes
  * the socket from pg's parser and strips the protocol framing in place (a CopyData message per
  * row), so the rows reach `onData` in the socket's own chunks, with no buffer per row. This is
@@ -17,20 +31,6 @@ interface PgConnection {
  * with it. The row count is the server's (`COPY n`). `onData` is awaited before the socket is
  * read further.
  */
-/**
- * On a ReadPoolSocket, a read of the COPY shorter than this is followed by a pause of GATHER_MS
- * before the next, so that the next read takes what the kernel gathered meanwhile: the server
- * sends in 8 KiB pieces, and a reader that keeps up wakes for each few of them. 500 MB of COPY
- * came in 25,000 reads of ~20 KiB; with the pause, in 2,500 of ~200 KiB, for ~0.15 s less CPU
- * and as much less time (5M rows, 2 cores: the server's process shares them). A read this long
- * or longer goes on at once, so a fast stream is not held up; a slow one (a remote server) waits
- * 1 ms per read, while its bytes queue in the socket. Only past the COPY's first GATHER_AFTER
- * bytes: a small table is read as it comes (200 tables of 500 rows took 20 ms longer otherwise).
- */
-const GATHER_BELOW = 128 * 1024;
-const GATHER_MS = 1;
-const GATHER_AFTER = 1024 * 1024;
-
 export function pgCopyTo(client: pg.Client, sql: string, onData: (b: Buffer) => Promise<void>): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     const q = new CopyToQuery(sql, onData, resolve, reject);
