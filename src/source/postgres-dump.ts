@@ -116,9 +116,9 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
 }
 
 /**
- * The first half of dumpPostgres: connects, opens the dump's transaction and exports its
- * snapshot, so that this can happen while the caller gets its sink ready; `run` then streams the
- * dump, once. `signal` ends every connection of the dump, whether it is still opening, waits to
+ * The first half of dumpPostgres: connects, opens the dump's transaction, exports its
+ * snapshot and starts the schema's pg_dump on it, so that this can happen while the caller gets
+ * its sink ready; `run` then streams the dump, once. `signal` ends every connection of the dump, whether it is still opening, waits to
  * run or streams (a COPY waiting for a table lock too): what is in flight fails at once.
  */
 export async function openPostgresDump(t: DbTarget, filter: TableFilter, parallel = 1, signal?: AbortSignal): Promise<PreparedDump> {
@@ -172,7 +172,6 @@ async function streamPostgresDump(
 ): Promise<DumpResult> {
   const client = clients[0]!;
   try {
-
     // The tables, largest first, go to whichever of up to `parallel` connections on the snapshot
     // is free; a table's last chunks are stored while the next one streams.
     const order = [...tables.keys()].sort((x, y) => facts.get(tables[y]!)!.bytes - facts.get(tables[x]!)!.bytes);
