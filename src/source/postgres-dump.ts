@@ -118,8 +118,9 @@ export async function dumpPostgres(t: DbTarget, filter: TableFilter, sink: DumpS
 /**
  * The first half of dumpPostgres: connects, opens the dump's transaction, exports its
  * snapshot and starts the schema's pg_dump on it, so that this can happen while the caller gets
- * its sink ready; `run` then streams the dump, once. `signal` ends every connection of the dump, whether it is still opening, waits to
- * run or streams (a COPY waiting for a table lock too): what is in flight fails at once.
+ * its sink ready; `run` then streams the dump, once. `signal` ends every connection of the dump
+ * (and the schema's pg_dump), whether it is still opening, waits to run or streams (a COPY
+ * waiting for a table lock too): what is in flight fails at once.
  */
 export async function openPostgresDump(t: DbTarget, filter: TableFilter, parallel = 1, signal?: AbortSignal): Promise<PreparedDump> {
   signal?.throwIfAborted();
