@@ -8,6 +8,9 @@ import type { PrismError } from '../errors/index.js';
 import { mariadb, mysqlScratchDb, pgScratchDb, psql, type ScratchDb } from '../testing/databases.js';
 import { appContext, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { freePort } from '../testing/free-port.js';
+import { LocalBackend } from '../backend/index.js';
+import { systemClock } from '../core/clock.js';
+import { RepositoryLock } from '../repo/index.js';
 import { createBackup } from './create-backup.js';
 import { dumpsOnWorker } from './db-backup.js';
 import { listBackups } from './list-backups.js';
@@ -141,6 +144,25 @@ describe('backups of a PostgreSQL database: connections', () => {
       box.cleanup();
       my.drop();
     }
+  });
+
+  it('with a lock wait, the databases connect only once the lock is held: no snapshot is kept open while waiting', async () => {
+    const holder = await RepositoryLock.acquire(new LocalBackend(sb.repo), { kind: 'backup', command: 'prism backup create --type full', clock: systemClock });
+    let sessionsWhileWaiting = -1;
+    let released: Promise<void> | undefined;
+    const ctx = {
+      ...appContext(sb),
+      onLockWait: () => {
+        // told it waits: the database has no session of the backup now; then the lock goes
+        sessionsWhileWaiting = Number(psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db.name}';`).trim());
+        released = holder.release();
+      },
+    };
+    const m = await createBackup(ctx, { type: 'full', lockWaitMs: 30_000 });
+    await released;
+    assert.equal(sessionsWhileWaiting, 0, 'a connection was open while the backup waited for the lock');
+    assert.equal(m.status, 'completed');
+    assert.deepEqual(m.databases![0]!.tables.map((t) => [t.name, t.rows]), [['public.t', 50_000]]);
   });
 
   it('an unreachable server fails the backup with DB_UNREACHABLE, recorded as a failed attempt', async () => {
