@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DbRecord, Manifest } from '../repo/index.js';
-import { mariadb, mysqlScratchDb, pgScratchDb, uniqueName, type ScratchDb } from '../testing/databases.js';
+import { mariadb, mysqlScratchDb, pgScratchDb, psqlCopy, uniqueName, type ScratchDb } from '../testing/databases.js';
 import { json, prism, sandbox, sizeListing, type Sandbox } from '../testing/fixtures.js';
 
 const PG_SETUP = `
@@ -33,14 +32,6 @@ CREATE TABLE empty_t (x int);
 `;
 const MY_SUM = (t: string) => `CHECKSUM TABLE \`${t}\`; SELECT COUNT(*) FROM \`${t}\`;`;
 const mySum = (db: ScratchDb, t: string) => db.sql(MY_SUM(t)).split('\n').map((l) => l.split('\t').pop()).join(',');
-
-/** A table's data as prism's dump reads it (COPY text in the dump's session settings), through psql. */
-function pgCopyText(db: ScratchDb, table: string): Buffer {
-  const sets = ["SET TIME ZONE 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET IntervalStyle = 'postgres'", 'SET extra_float_digits = 3', "SET bytea_output = 'hex'"];
-  const r = spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', db.name, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...sets.flatMap((c) => ['-c', c]), '-c', `COPY ${table} TO STDOUT`], { maxBuffer: 64 * 1024 * 1024 });
-  assert.equal(r.status, 0, r.stderr.toString());
-  return r.stdout;
-}
 
 function config(sb: Sandbox, databases: unknown[]): void {
   mkdirSync(join(sb.home, 'config'), { recursive: true });
@@ -138,7 +129,7 @@ describe('databases in backups and prism db restore (PostgreSQL, MariaDB)', () =
       assert.match(bad.stdout + bad.stderr, /public\.kinds does not match its checksum in the manifest/);
       assert.equal(into.sql(`SELECT count(*) FROM pg_tables WHERE tablename = 'kinds';`).trim(), '0', 'nothing was restored');
       // an older backup's record: the SHA-256 of the table's COPY text, compared with the table read back
-      const legacy = createHash('sha256').update(pgCopyText(pgDb, 'public.kinds')).digest('hex');
+      const legacy = createHash('sha256').update(psqlCopy(pgDb.name, 'COPY public.kinds TO STDOUT')).digest('hex');
       withKinds((t) => {
         delete t['chunks_sha256'];
         t['sha256'] = legacy;

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { pgScratchDb, psql, type ScratchDb } from '../testing/databases.js';
+import { pgScratchDb, psql, psqlCopy as psqlCopyIn, type ScratchDb } from '../testing/databases.js';
 import { resolveDbTarget, type DbTarget } from './db-credentials.js';
 import { pgCopyTo } from './pg-copy-out.js';
 import { PG_SESSION, dumpPostgres, pgConnect, pgSnapshotClient } from './postgres-dump.js';
@@ -14,12 +13,8 @@ import type { DumpSink } from './db-dump.js';
 let db: ScratchDb;
 let target: DbTarget;
 
-/** What psql prints for the same COPY (the reference: psql parses the protocol itself). */
-function psqlCopy(sql: string): Buffer {
-  const r = spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', db.name, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-c', "SET TIME ZONE 'UTC'", '-c', "SET DateStyle = 'ISO, YMD'", '-c', 'SET extra_float_digits = 3', '-c', "SET bytea_output = 'hex'", '-c', sql], { maxBuffer: 512 * 1024 * 1024 });
-  assert.equal(r.status, 0, r.stderr.toString());
-  return r.stdout;
-}
+/** What psql prints for the same COPY in the scratch database. */
+const psqlCopy = (sql: string): Buffer => psqlCopyIn(db.name, sql);
 
 /** A pg client on the driver's own socket (what a TLS connection reads through). */
 async function plainConnect(t: DbTarget): Promise<pg.Client> {
