@@ -15,8 +15,8 @@ interface PgConnection {
  * came in 25,000 reads of ~20 KiB; with the pause, in 2,500 of ~200 KiB, for ~0.3 s less CPU
  * (5M rows; on 2 cores the server's process shares them). A read this long or longer goes on at
  * once, so a fast stream is not held up; a slow one (a remote server) waits 1 ms per read, while
- * its bytes queue in the socket. Only past the COPY's first GATHER_AFTER
- * bytes: a small table is read as it comes (200 tables of 500 rows took 20 ms longer otherwise).
+ * its bytes queue in the socket. Only past the COPY's first GATHER_AFTER bytes: a small table is
+ * read as it comes (200 tables of 500 rows took 20 ms longer otherwise).
  */
 const GATHER_BELOW = 128 * 1024;
 const GATHER_MS = 1;
@@ -51,6 +51,7 @@ class CopyToQuery {
   private paused = false;
   /** Paused to gather (see GATHER_BELOW), on a ReadPoolSocket. */
   private gathering = false;
+  /** The socket is a ReadPoolSocket (reads taken with takeReads), not pg's (its `data` listener swapped). */
   private pooled = false;
   /** Bytes of the COPY read so far. */
   private read = 0;
@@ -68,8 +69,8 @@ class CopyToQuery {
   /** Called by pg when the query's turn comes: take the socket, then send the COPY. */
   submit(connection: PgConnection): void {
     this.connection = connection;
+    this.pooled = connection.stream instanceof ReadPoolSocket;
     if (connection.stream instanceof ReadPoolSocket) {
-      this.pooled = true;
       connection.stream.takeReads((chunk, release) => this.parse(chunk, release));
       connection.query(this.text);
       return;
