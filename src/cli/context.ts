@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { AppContext } from '../app/index.js';
 import { systemClock } from '../core/clock.js';
+import { isPrismError, type PrismError } from '../errors/index.js';
 
 /**
  * Builds the app context for one command: config from env + file, the system clock, a log file.
@@ -16,6 +17,23 @@ export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFil
     logger: fileLogger(config.home, logFile, config.verbose),
     onLockWait: (h) => process.stderr.write(`Waiting for the repository lock held by \`${h.command}\` (pid ${h.pid} on ${h.host}, since ${h.created})…\n`),
   };
+}
+
+/**
+ * PRISM_HOME, for the commands that need only its files (the pid file, the service state, the task
+ * and drill logs): they work whatever config/backup.json says.
+ */
+export async function cliHome(): Promise<string> {
+  const { prismHome } = await import('../config/paths.js');
+  return prismHome(process.env);
+}
+
+/** The app context, or the configuration's error (CONFIG_INVALID) for a command that can do without it. */
+export async function cliContextOrConfigError(logFile?: string): Promise<AppContext | PrismError> {
+  return cliContext(logFile).catch((e: unknown) => {
+    if (isPrismError(e) && e.code === 'CONFIG_INVALID') return e;
+    throw e;
+  });
 }
 
 /** cliContext with `--repo PATH` (when given) overriding PRISM_BACKUP_PATH / backup.storage_path: the `pg` and `mysql` commands. */

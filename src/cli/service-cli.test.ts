@@ -164,6 +164,28 @@ describe('prism start / status / tasks / stop: a real service', () => {
     assert.equal(existsSync(pidFile(sb.home)), false);
   });
 
+  it('a config broken after the start: status, tasks and drill --history work, stop stops the service', async () => {
+    const sb = home({ service: { metrics_address: '' } });
+    const s = start(sb);
+    writeFileSync(join(sb.home, 'config', 'backup.json'), '{"backup": {"schedule": {,}}}');
+    const status = prism(['status'], sb.env);
+    assert.equal(status.code, 3, status.stderr);
+    assert.match(status.stdout, new RegExp(`^Service: running \\(pid ${s.pid}`));
+    assert.match(status.stdout, /Jobs: not shown, the configuration is invalid \(the running service keeps the one it started with/);
+    assert.match(status.stderr, /Error \[ERR_PRISM_CONFIG\] .*backup\.json is not valid JSON/);
+    const asJson = prism(['status', '--json'], sb.env);
+    assert.equal(asJson.code, 3);
+    const st = json<ServiceStatus>(asJson);
+    assert.deepEqual([st.running, st.pid, st.jobs, st.config_error?.code], [true, s.pid, [], 'ERR_PRISM_CONFIG']);
+    assert.equal(prism(['tasks'], sb.env).code, 0);
+    assert.equal(prism(['drill', '--history'], sb.env).code, 0);
+    const stop = prism(['stop'], sb.env);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.match(stop.stdout, new RegExp(`Stopped the prism service \\(pid ${s.pid}\\)`));
+    assert.equal(processAlive(s.pid), false);
+    assert.equal(existsSync(pidFile(sb.home)), false);
+  });
+
   it('stop --timeout: a service that does not exit in time is reported with its pid', async () => {
     const sb = home({ service: { metrics_address: '' } });
     // a process that ignores SIGTERM, as a service stuck in a job would

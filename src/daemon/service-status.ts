@@ -1,10 +1,12 @@
 import type { AppContext, TaskRecord } from '../app/index.js';
+import type { Clock } from '../core/clock.js';
+import { isPrismError, type PrismError } from '../errors/index.js';
 import { pidInFile, runningServicePid } from '../app/service-state.js';
 import { readTasks } from '../app/task-log.js';
 import { alertSource as defaultAlertSource, type AlertSource } from './alert-source.js';
 import type { Job } from './job.js';
 import { JOBS } from './job-table.js';
-import { compileSchedule, nextRun } from './schedule.js';
+import { compileSchedule, nextRun, type ScheduledJob } from './schedule.js';
 import { readServiceState, type ServiceState } from './service-state.js';
 
 export interface JobStatus {
@@ -27,17 +29,26 @@ export interface ServiceStatus {
   jobs: JobStatus[];
   /** Active alerts, null where alerting is not available. */
   active_alerts: number | null;
+  /** Why the jobs are not listed: config/backup.json (or the environment) cannot be read or validated. */
+  config_error: Record<string, unknown> | null;
 }
 
-/** Whether the service runs, since when, what runs next and how each job last ended. */
-export function serviceStatus(ctx: AppContext, opts: { jobs?: readonly Job[]; alerts?: AlertSource | null } = {}): ServiceStatus {
-  const home = ctx.config.home;
-  const now = ctx.clock.now();
+/**
+ * Whether the service runs, since when, what runs next and how each job last ended. The service's
+ * state needs only PRISM_HOME: with `config` an error (the configuration cannot be loaded, e.g.
+ * edited after the service started), or a schedule that does not compile, the jobs are left out
+ * and the error is given as `config_error`.
+ */
+export function serviceStatus(home: string, clock: Clock, config: AppContext | PrismError, opts: { jobs?: readonly Job[]; alerts?: AlertSource | null } = {}): ServiceStatus {
+  const now = clock.now();
   const pid = runningServicePid(home) ?? null;
   const state = readServiceState(home);
   const live = pid !== null && state?.pid === pid && state.stopped_at === null ? state : undefined;
   const tasks = readTasks(home);
   const alerts = opts.alerts === undefined ? defaultAlertSource : opts.alerts;
+  const compiledSchedule = compiled(config, opts.jobs ?? JOBS);
+  const configError = isPrismError(compiledSchedule) ? compiledSchedule : undefined;
+  const schedule = isPrismError(compiledSchedule) ? [] : compiledSchedule;
   return {
     running: pid !== null,
     pid,
@@ -46,12 +57,23 @@ export function serviceStatus(ctx: AppContext, opts: { jobs?: readonly Job[]; al
     metrics_address: live?.metrics_address ?? null,
     running_job: live?.running_job ?? null,
     stale_pid_file: pid === null && pidInFile(home) !== undefined,
-    jobs: compileSchedule(ctx, opts.jobs ?? JOBS).map((s) => ({
+    jobs: schedule.map((s) => ({
       job: s.job.name,
       schedule: s.expression,
       next_run: nextRun(s, now)?.toISOString() ?? null,
       last: tasks.findLast((t) => t.job === s.job.name) ?? null,
     })),
     active_alerts: alerts ? alerts.active(home).length : null,
+    config_error: configError?.toJSON() ?? null,
   };
+}
+
+function compiled(config: AppContext | PrismError, jobs: readonly Job[]): ScheduledJob[] | PrismError {
+  if (isPrismError(config)) return config;
+  try {
+    return compileSchedule(config, jobs);
+  } catch (e) {
+    if (isPrismError(e) && e.code === 'CONFIG_INVALID') return e;
+    throw e;
+  }
 }

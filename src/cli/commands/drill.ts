@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { DrillRecord } from '../../app/index.js';
 import { formatDateTime } from '../../core/format.js';
 import { ERROR_CODES, PrismError } from '../../errors/index.js';
-import { cliContext } from '../context.js';
+import { cliContext, cliHome } from '../context.js';
 import { err, out, printJson, table } from '../output.js';
 import { withInterruptSignal } from '../on-signal.js';
 import { runAction } from '../run-action.js';
@@ -25,7 +25,7 @@ export function registerDrill(program: Command): void {
         if (opts.history) {
           if (opts.backup !== undefined) throw new PrismError('INVALID_ARGUMENT', '--history lists past drills; it takes no --backup.');
           const { readDrills } = await import('../../app/drill-history.js');
-          const drills = readDrills((await cliContext()).config.home);
+          const drills = readDrills(await cliHome());
           if (opts.json) printJson(drills);
           else out(renderHistory(drills));
           return 0;

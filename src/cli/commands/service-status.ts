@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { formatDateTime } from '../../core/format.js';
-import { cliContext } from '../context.js';
-import { out, printJson, table } from '../output.js';
+import { systemClock } from '../../core/clock.js';
+import { PrismError } from '../../errors/index.js';
+import { cliContextOrConfigError, cliHome } from '../context.js';
+import { out, printJson, reportError, table } from '../output.js';
 import { runAction } from '../run-action.js';
 
 const when = (iso: string | null | undefined): string => (iso ? formatDateTime(new Date(iso)) : '-');
@@ -21,8 +23,13 @@ export function registerServiceStatus(program: Command): void {
     .action(
       runAction(async (opts: { json?: boolean }) => {
         const { serviceStatus } = await import('../../daemon/service-status.js');
-        const s = serviceStatus(await cliContext());
-        if (opts.json) return printJson(s);
+        const s = serviceStatus(await cliHome(), systemClock, await cliContextOrConfigError());
+        // the service's state is shown whatever the configuration says; a broken one is reported after it
+        const configError = s.config_error ? new PrismError('CONFIG_INVALID', String(s.config_error.message), {}) : undefined;
+        if (opts.json) {
+          printJson(s);
+          return configError?.exitCode;
+        }
         if (s.running) {
           out(`Service: running (pid ${s.pid}${s.uptime_seconds !== null ? `, up ${uptime(s.uptime_seconds)} since ${when(s.started_at)}` : ''})`);
           out(`Metrics: ${s.metrics_address ? `http://${s.metrics_address}/metrics` : 'off'}`);
@@ -32,6 +39,10 @@ export function registerServiceStatus(program: Command): void {
           if (s.stale_pid_file) out('  A stale pid file names a process that is gone (the service was killed); `prism start` removes it.');
         }
         if (s.active_alerts !== null) out(`Active alerts: ${s.active_alerts}`);
+        if (configError) {
+          out(`Jobs: not shown, the configuration is invalid${s.running ? ' (the running service keeps the one it started with: correct it before the service restarts)' : ''}.`);
+          return reportError(configError, false, false);
+        }
         out('');
         out(
           table(

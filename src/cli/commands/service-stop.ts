@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatDuration } from '../../core/format.js';
-import { cliContext } from '../context.js';
+import { cliHome } from '../context.js';
 import { out, printJson } from '../output.js';
 import { parseDuration } from '../parse-duration.js';
 import { runAction } from '../run-action.js';
@@ -14,12 +14,12 @@ export function registerServiceStop(program: Command): void {
     .action(
       runAction(async (opts: { timeout: string; json?: boolean }) => {
         const timeoutMs = parseDuration('--timeout', opts.timeout);
-        const ctx = await cliContext();
+        const home = await cliHome();
         const { stopService } = await import('../../daemon/stop-service.js');
-        const r = await stopService(ctx.config.home, { timeoutMs });
+        const r = await stopService(home, { timeoutMs });
         if (opts.json) return printJson(r);
         if (r.stale_pid !== null) out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');
-        out(r.stopped ? `Stopped the prism service (pid ${r.pid}) in ${formatDuration(r.waited_ms)}.` : `The prism service is not running in ${ctx.config.home}; nothing to stop.`);
+        out(r.stopped ? `Stopped the prism service (pid ${r.pid}) in ${formatDuration(r.waited_ms)}.` : `The prism service is not running in ${home}; nothing to stop.`);
       }),
     );
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { formatDateTime, formatDuration } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
-import { cliContext } from '../context.js';
+import { systemClock } from '../../core/clock.js';
+import { cliHome } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { runAction } from '../run-action.js';
 
@@ -15,10 +16,10 @@ export function registerTasks(program: Command): void {
     .action(
       runAction(async (opts: { days: string; job?: string; json?: boolean }) => {
         if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1) throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
-        const ctx = await cliContext();
+        const home = await cliHome();
         const { readTasks } = await import('../../app/task-log.js');
-        const since = new Date(ctx.clock.now().getTime() - Number(opts.days) * 86_400_000);
-        const all = readTasks(ctx.config.home);
+        const since = new Date(systemClock.now().getTime() - Number(opts.days) * 86_400_000);
+        const all = readTasks(home);
         if (opts.job !== undefined) {
           const { jobNames } = await import('../../daemon/job-table.js');
           const known = new Set([...jobNames(), ...all.map((t) => t.job)]);
