@@ -27,10 +27,22 @@ export interface CreateBackupOptions {
   skipDatabases?: boolean;
 }
 
+/** The most a backup's comment may hold, in UTF-8 bytes: a note, not a payload (it is in every listing). */
+export const MAX_COMMENT_BYTES = 4096;
+
+function checkComment(comment: string | undefined): void {
+  if (comment === undefined) return;
+  const bytes = Buffer.byteLength(comment, 'utf8');
+  if (bytes > MAX_COMMENT_BYTES) {
+    throw new PrismError('INVALID_ARGUMENT', `--comment is ${bytes} bytes long; a comment holds at most ${MAX_COMMENT_BYTES} bytes. Shorten it (keep long notes in a file of the data directory).`, { flag: '--comment', bytes });
+  }
+}
+
 /** Backs up the data directory: one completed (or partial, or failed) manifest per call. */
 export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): Promise<Manifest> {
   const { config, clock, logger } = ctx;
   if (!config.backup.enabled) throw new PrismError('BACKUP_DISABLED', 'Backups are disabled in config/backup.json (backup.enabled is false).');
+  checkComment(opts.comment);
   if (!existsSync(config.home) && !existsSync(config.storagePath)) {
     // nothing to back up and no repository to record the attempt in: create nothing
     throw new PrismError('SOURCE_NOT_FOUND', `Source directory not found: ${config.home} does not exist (PRISM_HOME).`, { path: config.home });

@@ -2,6 +2,7 @@ import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { loadConfig, type Env } from '../config/index.js';
+import { fsPath } from '../core/byte-names.js';
 import { isPrismError } from '../errors/index.js';
 import type { TreeNode } from '../repo/index.js';
 import { walkTree } from '../snapshot/tree-walk.js';
@@ -85,7 +86,7 @@ function collect(n: WalkNode, prefix: string, out: Map<string, WalkNode>): void 
 function readWhole(path: string): { check: 'readable'; message: string } | undefined {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(fsPath(path), 'r');
   } catch (e) {
     return { check: 'readable', message: (e as Error).message };
   }
@@ -114,7 +115,7 @@ function parseCheck(path: string, rel: string): 'parsed' | { check: 'parse'; mes
   const yaml = lower.endsWith('.yaml') || lower.endsWith('.yml');
   if (!json && !yaml) return undefined;
   try {
-    const text = readFileSync(path, 'utf8');
+    const text = readFileSync(fsPath(path), 'utf8');
     if (json) JSON.parse(text);
     else parseYaml(text, { uniqueKeys: false }); // duplicate keys: last wins, as most YAML readers do
     return 'parsed';

@@ -1,20 +1,44 @@
+import { displayName } from '../core/byte-names.js';
 import { PrismError, isPrismError } from '../errors/index.js';
 
-/** Everything the CLI prints goes through here (stdout for results, stderr for the rest). */
+/**
+ * Everything the CLI prints goes through here (stdout for results, stderr for the rest). Text that
+ * came from data (file names, comments, messages quoting them) may hold terminal control
+ * sequences: every control character but newline and tab is printed escaped, so nothing printed
+ * can clear the screen, move the cursor or retitle the terminal.
+ */
 export function out(line = ''): void {
-  process.stdout.write(line + '\n');
+  process.stdout.write(terminalSafe(line) + '\n');
 }
 
 export function err(line = ''): void {
-  process.stderr.write(line + '\n');
+  process.stderr.write(terminalSafe(line) + '\n');
 }
 
+/** Exact JSON (JSON.parse gives back the same strings), with DEL, C1 controls and line separators as \u escapes. */
 export function printJson(value: unknown): void {
-  out(JSON.stringify(value, null, 2));
+  out(JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 
-/** A plain aligned table. */
-export function table(headers: string[], rows: string[][]): string {
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]/;
+
+/** Control characters (all but \n and \t) and escaped name bytes as visible escapes; other text unchanged. */
+export function terminalSafe(text: string): string {
+  if (!CONTROL.test(text)) return text;
+  return text
+    .split('\n')
+    .map((line) => line.split('\t').map((part) => (CONTROL.test(part) ? escapeControls(part) : part)).join('\t'))
+    .join('\n');
+}
+
+/** displayName without doubling backslashes (the text is not one name: its backslashes are the author's). */
+function escapeControls(part: string): string {
+  return displayName(part).replace(/\\\\/g, '\\');
+}
+
+/** A plain aligned table; every cell is data, shown with core/byte-names' displayName (one line, escaped). */
+export function table(headers: string[], cells: string[][]): string {
+  const rows = cells.map((r) => r.map(displayName));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
   return [line(headers), ...rows.map(line)].join('\n');

@@ -1,5 +1,6 @@
 import { lstatSync } from 'node:fs';
 import { Chunker, gearTable } from '../codec/chunker.js';
+import { fsPath } from '../core/byte-names.js';
 import { FrameCompressor, type CompressionSettings } from '../codec/compress.js';
 import { PackWriter, type IndexedBlob, type Repository } from '../repo/index.js';
 import { chunkerParams } from './archiver.js';
@@ -37,7 +38,7 @@ export async function storeChunksFromSources(repo: Repository, sources: readonly
     for (const s of sources) {
       let size: number;
       try {
-        const st = lstatSync(s.file);
+        const st = lstatSync(fsPath(s.file));
         if (!st.isFile()) {
           result.unreadable.push({ path: s.path, message: 'no longer a regular file' });
           continue;

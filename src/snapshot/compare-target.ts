@@ -1,6 +1,8 @@
-import { lstatSync, readdirSync, type Stats } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { fsPath } from '../core/byte-names.js';
 import type { Repository, TreeNode } from '../repo/index.js';
+import { listNames } from '../source/fs-names.js';
 import { sameMtime } from './restorer.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
 
@@ -58,7 +60,7 @@ function change(path: string, node: TreeNode): TargetChange {
 
 function statOrUndefined(p: string) {
   try {
-    return lstatSync(p, { bigint: true, throwIfNoEntry: false });
+    return lstatSync(fsPath(p), { bigint: true, throwIfNoEntry: false });
   } catch {
     return undefined; // e.g. a parent that is a file
   }
@@ -75,11 +77,11 @@ function* listTree(target: string, unit: string): Generator<[string, Stats]> {
   const full = join(target, unit);
   let st: Stats;
   try {
-    st = lstatSync(full);
+    st = lstatSync(fsPath(full));
   } catch {
     return;
   }
   yield [unit, st];
   if (!st.isDirectory()) return;
-  for (const name of readdirSync(full).sort()) yield* listTree(target, `${unit}/${name}`);
+  for (const name of listNames(full).sort()) yield* listTree(target, `${unit}/${name}`);
 }

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Chunker } from '../codec/chunker.js';
+import { fsPath } from '../core/byte-names.js';
 import { sha256 } from '../codec/hash.js';
 import { BLOB_TYPE, type IndexedBlob } from '../repo/blob-entry.js';
 import type { PackWriter } from '../repo/pack-writer.js';
@@ -56,7 +57,7 @@ export class FileProcessor {
     const acc: ChunkAcc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
     let fd: number;
     try {
-      fd = openSync(job.path, 'r');
+      fd = openSync(fsPath(job.path), 'r');
     } catch (e) {
       return failure(e);
     }

@@ -1,5 +1,6 @@
 import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, chmodSync, symlinkSync, utimesSync, writeSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { fsPath } from '../core/byte-names.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
 export type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { PrismError, isPrismError } from '../errors/index.js';
@@ -75,8 +76,8 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
     else if (e.node.type === 'file') files.push(e);
     else links.push(e);
   }
-  mkdirSync(dest, { recursive: true });
-  for (const d of dirs) mkdirSync(join(dest, d.path), { recursive: true, mode: 0o700 });
+  mkdirSync(fsPath(dest), { recursive: true });
+  for (const d of dirs) mkdirSync(fsPath(join(dest, d.path)), { recursive: true, mode: 0o700 });
   progress({ kind: 'start', totalFiles: files.length, totalBytes: files.reduce((s, f) => s + (f.node.size ?? 0), 0) });
 
   const totals = await restoreFilesInParallel(opts, files, progress);
@@ -85,14 +86,14 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
   result.skipped += totals.skipped;
   result.problems.push(...totals.problems);
   for (const l of links) {
-    const path = join(dest, l.path);
+    const path = fsPath(join(dest, l.path));
     try {
       try {
         unlinkSync(path);
       } catch {
         /* not there */
       }
-      symlinkSync(l.node.target ?? '', path);
+      symlinkSync(fsPath(l.node.target ?? ''), path);
       if (isRoot) lchownSync(path, l.node.uid, l.node.gid);
       const t = nsToSeconds(l.node.mtime);
       lutimesSync(path, t, t);
@@ -103,7 +104,7 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
   }
   for (let i = dirs.length - 1; i >= 0; i--) {
     const d = dirs[i]!;
-    const path = join(dest, d.path);
+    const path = fsPath(join(dest, d.path));
     try {
       if (isRoot) chownSync(path, d.node.uid, d.node.gid);
       chmodSync(path, d.node.mode);
@@ -191,7 +192,7 @@ async function* toAsync<T>(xs: readonly T[]): AsyncGenerator<T> {
 /** A file whose size and mtime already match was completed by an earlier, interrupted run (mtime is set last). */
 function alreadyRestored(path: string, node: TreeNode): boolean {
   try {
-    const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+    const st = lstatSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
     return st !== undefined && st.isFile() && Number(st.size) === (node.size ?? 0) && sameMtime(st.mtimeNs, BigInt(node.mtime)) && Number(st.mode & 0o7777n) === node.mode;
   } catch {
     return false;
@@ -199,7 +200,7 @@ function alreadyRestored(path: string, node: TreeNode): boolean {
 }
 
 async function writeFile(repo: Repository, path: string, node: TreeNode, verify: boolean): Promise<void> {
-  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+  const fd = openSync(fsPath(path), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   try {
     if (!fstatSync(fd).isFile()) throw new PrismError('INVALID_ARGUMENT', `${path} is not a regular file`);
     let pos = 0;

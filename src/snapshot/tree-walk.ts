@@ -1,3 +1,4 @@
+import { isCanonicalName } from '../core/byte-names.js';
 import { PrismError } from '../errors/index.js';
 import type { Repository, TreeNode } from '../repo/index.js';
 
@@ -7,9 +8,12 @@ export interface TreeEntry {
   node: TreeNode;
 }
 
-/** A name that cannot leave its directory: no separators, no `.`/`..`, no NUL, not empty. */
+/**
+ * A name that cannot leave its directory: no separators, no `.`/`..`, no NUL, not empty; and
+ * canonical in core/byte-names' form, so two different names are two different names on disk.
+ */
 export function isSafeName(name: string): boolean {
-  return name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0');
+  return name.length > 0 && name !== '.' && name !== '..' && !name.includes('/') && !name.includes('\0') && isCanonicalName(name);
 }
 
 /**

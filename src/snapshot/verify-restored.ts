@@ -1,7 +1,9 @@
-import { closeSync, lstatSync, openSync, readlinkSync, readSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { fsPath } from '../core/byte-names.js';
 import { sha256 } from '../codec/hash.js';
 import type { Repository, TreeNode } from '../repo/index.js';
+import { readTarget } from '../source/fs-names.js';
 import { walkTree } from './tree-walk.js';
 
 export interface RestoredMismatch {
@@ -36,14 +38,14 @@ export async function verifyRestoredTree(repo: Repository, tree: string, dir: st
 function checkEntry(repo: Repository, full: string, node: TreeNode, buf: Buffer, out: RestoredCheck): string | undefined {
   let st: Stats;
   try {
-    st = lstatSync(full);
+    st = lstatSync(fsPath(full));
   } catch {
     return 'missing from the restored copy';
   }
   if (node.type === 'symlink') {
     out.symlinks++;
     if (!st.isSymbolicLink()) return 'not a symlink';
-    const target = readlinkSync(full);
+    const target = readTarget(full);
     return target === node.target ? undefined : `points to ${target}, the backup has ${node.target}`;
   }
   const mode = st.mode & 0o7777;
@@ -61,7 +63,7 @@ function checkEntry(repo: Repository, full: string, node: TreeNode, buf: Buffer,
 }
 
 function checkContent(repo: Repository, full: string, chunks: readonly string[], buf: Buffer): string | undefined {
-  const fd = openSync(full, 'r');
+  const fd = openSync(fsPath(full), 'r');
   try {
     for (const [i, id] of chunks.entries()) {
       const loc = repo.index.get(id);

@@ -1,6 +1,8 @@
-import { existsSync, lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { existsSync, lstatSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
+import { fsPath } from '../core/byte-names.js';
 import { PrismError } from '../errors/index.js';
+import { listNames, readTarget } from './fs-names.js';
 
 export type WalkKind = 'file' | 'dir' | 'symlink';
 
@@ -16,8 +18,9 @@ export interface WalkMeta {
 }
 
 export interface WalkNode {
+  /** The name as bytes, in the string form of core/byte-names (invalid UTF-8 bytes as lone surrogates). */
   name: string;
-  /** Absolute path on disk. */
+  /** Absolute path on disk, in the same form: hand it to node:fs through fsPath(). */
   path: string;
   kind: WalkKind;
   meta: WalkMeta;
@@ -96,7 +99,7 @@ export function walkSources(opts: WalkOptions): WalkResult {
         const last = i === parts.length - 1;
         if (!last && !stat.isDirectory()) throw notFound(inc, `${path} is not a directory`);
         node = { name, path, kind: stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : 'file', meta: metaOf(stat), children: [] };
-        if (node.kind === 'symlink') node.target = readlinkSync(path);
+        if (node.kind === 'symlink') node.target = readTarget(path);
         if (node.kind !== 'dir') delete node.children;
         parent.children!.push(node);
         if (last) count(result, node);
@@ -120,7 +123,7 @@ function count(r: WalkResult, n: WalkNode): void {
 function walkDir(dir: WalkNode, rel: string, names: Set<string>, paths: Set<string>, r: WalkResult): void {
   let entries: string[];
   try {
-    entries = readdirSync(dir.path);
+    entries = listNames(dir.path);
   } catch (e) {
     r.problems.push({ path: dir.path, code: 'PERMISSION_DENIED', message: `cannot list directory: ${(e as Error).message}` });
     return;
@@ -132,7 +135,7 @@ function walkDir(dir: WalkNode, rel: string, names: Set<string>, paths: Set<stri
     const path = join(dir.path, name);
     let stat: BigIntStats;
     try {
-      stat = lstatSync(path, { bigint: true });
+      stat = lstatSync(fsPath(path), { bigint: true });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') continue; // removed while we looked
@@ -145,7 +148,7 @@ function walkDir(dir: WalkNode, rel: string, names: Set<string>, paths: Set<stri
     else if (stat.isSymbolicLink()) {
       let target: string;
       try {
-        target = readlinkSync(path);
+        target = readTarget(path);
       } catch (e) {
         r.problems.push({ path, code: 'PERMISSION_DENIED', message: (e as Error).message });
         continue;
