@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { PRISM_BIN, sandbox, type Sandbox } from '../testing/fixtures.js';
+import { PRISM_BIN, json, prism, sandbox, type Sandbox } from '../testing/fixtures.js';
 
 const ROOT = new URL('../../', import.meta.url);
 const BUNDLE = new URL('dist/bundle/', ROOT).href;
@@ -68,5 +68,46 @@ describe('prism start-up: a command loads the modules it needs', () => {
     assert.ok(r.modules.includes('app/list-backups.js'), r.modules.join(' '));
     assert.deepEqual(under(r.modules, ['daemon', 'source', 'snapshot']), []);
     assert.deepEqual(r.modules.filter((m) => m.startsWith('cli/commands/')), ['cli/commands/backup-list.js']);
+  });
+});
+
+describe('help and usage errors', () => {
+  let sb: Sandbox;
+  beforeEach(() => {
+    sb = sandbox();
+  });
+  afterEach(() => sb.cleanup());
+
+  it('`prism help A B` prints the help of the subcommand, not of its group', () => {
+    for (const [words, usage, option] of [
+      [['backup', 'create'], 'prism backup create [options]', '--comment'],
+      [['db', 'restore'], 'prism db restore [options] [backup-id]', '--target-url'],
+      [['pg', 'wal', 'list'], 'prism pg wal list [options]', '--repo'],
+    ] as const) {
+      const r = prism(['help', ...words], sb.env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.split('\n')[0], `Usage: ${usage}`);
+      assert.match(r.stdout, new RegExp(`^ {2}${option}\\b`, 'm'));
+      assert.deepEqual(r.stdout, prism([...words, '--help'], sb.env).stdout);
+    }
+    const group = prism(['help', 'backup'], sb.env);
+    assert.equal(group.stdout.split('\n')[0], 'Usage: prism backup [options] [command]');
+  });
+
+  it('a typo is refused on one line, with its suggestion and the help of the command that refused it', () => {
+    for (const [args, said] of [
+      [['backup', 'craete'], "unknown command 'craete' (did you mean create?); run `prism backup --help` for usage"],
+      [['bakup', 'list'], "unknown command 'bakup' (did you mean backup?); run `prism --help` for usage"],
+      [['backup', 'list', '--limt', '3'], "unknown option '--limt' (did you mean --limit?); run `prism backup list --help` for usage"],
+      [['pg', 'wal', 'lst'], "unknown command 'lst' (did you mean list?); run `prism pg wal --help` for usage"],
+      [['help', 'bakup'], "unknown command 'bakup' (did you mean backup?); run `prism --help` for usage"],
+      [['help', 'backup', 'craete'], "unknown command 'craete' (did you mean create?); run `prism backup --help` for usage"],
+    ] as const) {
+      const r = prism([...args], sb.env);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}`);
+      assert.deepEqual(r.stderr.split('\n'), [`Error [ERR_PRISM_ARGS] ${said}`, '  Fix: Check the command line; `prism help <command>` lists the accepted flags and values.', '']);
+      const asJson = json<{ error: { code: string; message: string } }>(prism([...args, '--json'], sb.env));
+      assert.deepEqual([asJson.error.code, asJson.error.message], ['ERR_PRISM_ARGS', said]);
+    }
   });
 });
