@@ -130,7 +130,7 @@ describe('health check data', () => {
     writeFileSync(cfg, '{"backup": {');
     const text = prism(['health', 'check', 'data'], sb.env);
     assert.equal(text.code, 1, text.stderr);
-    assert.match(text.stdout, new RegExp(`^ {2}\\[FAIL config\\] ${cfg}: .*is not valid JSON`, 'm'));
+    assert.match(text.stdout, new RegExp(`^ {2}\\[FAIL config\\] ${cfg}: .*, line 1, column 13: not valid JSON \\(in backup\\)`, 'm'));
     assert.match(text.stdout, /^ {2}\[FAIL parse\] config\/backup\.json: JSON: /m);
     assert.match(text.stdout, /^Status: UNHEALTHY \(2 problem\(s\)\)$/m);
   });

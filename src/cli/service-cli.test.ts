@@ -172,7 +172,7 @@ describe('prism start / status / tasks / stop: a real service', () => {
     assert.equal(status.code, 3, status.stderr);
     assert.match(status.stdout, new RegExp(`^Service: running \\(pid ${s.pid}`));
     assert.match(status.stdout, /Jobs: not shown, the configuration is invalid \(the running service keeps the one it started with/);
-    assert.match(status.stderr, /Error \[ERR_PRISM_CONFIG\] .*backup\.json is not valid JSON/);
+    assert.match(status.stderr, /Error \[ERR_PRISM_CONFIG\] .*backup\.json, line 1, column 26: not valid JSON \(in backup\.schedule\)/);
     const asJson = prism(['status', '--json'], sb.env);
     assert.equal(asJson.code, 3);
     const st = json<ServiceStatus>(asJson);

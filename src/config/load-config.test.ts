@@ -310,6 +310,26 @@ describe('loadConfig: broken config files', () => {
     expectInvalid(() => loadConfig({ PRISM_HOME: home('') }), 'not valid JSON');
   });
 
+  it('a syntax error is named by line, column and the key it is in, not by character offset', () => {
+    const h = home('{\n  "backup": {\n    "enabled": true,\n    "storage_path": "/srv/backups",\n  }\n}\n');
+    const e = expectInvalid(() => loadConfig({ PRISM_HOME: h }), `${configFilePath(h)}, line 5, column 3: not valid JSON (in backup): a comma before "}" (JSON allows no trailing comma)`);
+    assert.deepEqual([e.details.line, e.details.column, e.details.key], [5, 3, 'backup']);
+    assert.doesNotMatch(e.message, /position/);
+    const secret = home('{"backup": {"databases": [{"name": "app", "type": "postgres", "url": "postgres://u:s3cret@db/app"\n  }, x]}}');
+    const e2 = expectInvalid(() => loadConfig({ PRISM_HOME: secret }), 'line 2, column 6: not valid JSON (in backup.databases.1)');
+    assert.doesNotMatch(e2.message, /s3cret/, 'the text of the file is not quoted');
+  });
+
+  it('a value of the wrong kind is named by line, column and key', () => {
+    const h = home('{\n  "backup": {\n    "retention_policy": {\n      "full_backups_count": 3,\n      "full_backups_age_days": "7"\n    }\n  }\n}\n');
+    const e = expectInvalid(() => loadConfig({ PRISM_HOME: h }), `${configFilePath(h)}, line 5, column 7: backup.retention_policy.full_backups_age_days = "7": expected number`);
+    assert.deepEqual([e.details.line, e.details.column, e.details.key], [5, 7, 'backup.retention_policy.full_backups_age_days']);
+    const typo = expectInvalid(() => loadConfig({ PRISM_HOME: home('{\n  "backup": {\n    "retention_polcy": {}\n  }\n}') }), 'line 3, column 5: backup.retention_polcy = {}: no such key');
+    assert.equal(typo.details.line, 3);
+    // a missing key: the place of the object that lacks it
+    expectInvalid(() => loadConfig({ PRISM_HOME: home('{"backup": {\n  "databases": [\n    {"name": "app", "url": "postgres://db/app"}]}}') }), 'line 3, column 5: backup.databases.0.type = (missing)');
+  });
+
   it('a file that is not an object is rejected', () => {
     expectInvalid(() => loadConfig({ PRISM_HOME: home('null') }), '(root)', 'null', 'an object');
     expectInvalid(() => loadConfig({ PRISM_HOME: home('"backup"') }), '(root)', '"backup"');

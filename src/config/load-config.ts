@@ -3,6 +3,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import * as v from 'valibot';
 import { PrismError } from '../errors/index.js';
+import { jsonKeyPlaces, jsonSyntaxProblem, placeOfKey } from './json-source.js';
 import { configFilePath, expandHome, prismHome, type Env } from './paths.js';
 import type { ResolvedConfig, ValueOrigin } from './resolved-config.js';
 import { configFileSchema, defaultCompressionLevel } from './schema.js';
@@ -12,9 +13,10 @@ export function loadConfig(env: Env = process.env, opts: { ignoreFile?: boolean 
   const home = prismHome(env);
   const configFile = configFilePath(home);
   const configFileExists = existsSync(configFile);
-  const raw = configFileExists && !opts.ignoreFile ? readJson(configFile) : {};
+  const text = configFileExists && !opts.ignoreFile ? readConfigText(configFile) : undefined;
+  const raw = text === undefined ? {} : parseJson(configFile, text);
   const parsed = v.safeParse(configFileSchema, raw);
-  if (!parsed.success) throw configError(configFile, raw, parsed.issues[0]);
+  if (!parsed.success) throw configError(configFile, text ?? '', raw, parsed.issues[0]);
   const backup = parsed.output.backup;
   backup.compression.level ??= defaultCompressionLevel(backup.compression.algorithm);
 
@@ -49,17 +51,23 @@ export function loadConfig(env: Env = process.env, opts: { ignoreFile?: boolean 
   };
 }
 
-function readJson(file: string): unknown {
-  let text: string;
+function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (e) {
     throw new PrismError('CONFIG_INVALID', `Cannot read ${file}: ${(e as Error).message}`, { file });
   }
+}
+
+/** The file's value; a syntax error is named by line, column and the key it is in (not by V8's character offset). */
+function parseJson(file: string, text: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(text.startsWith('\uFEFF') ? text.slice(1) : text);
   } catch (e) {
-    throw new PrismError('CONFIG_INVALID', `${file} is not valid JSON: ${(e as Error).message}`, { file });
+    const p = jsonSyntaxProblem(text);
+    if (!p) throw e;
+    const where = p.key ? ` (in ${p.key})` : '';
+    throw new PrismError('CONFIG_INVALID', `${file}, line ${p.line}, column ${p.column}: not valid JSON${where}: ${p.message}`, { file, line: p.line, column: p.column, ...(p.key ? { key: p.key } : {}) });
   }
 }
 
@@ -72,7 +80,7 @@ function valueAt(root: unknown, path: readonly string[]): unknown {
   return cur;
 }
 
-function configError(file: string, raw: unknown, issue: v.BaseIssue<unknown>): PrismError {
+function configError(file: string, text: string, raw: unknown, issue: v.BaseIssue<unknown>): PrismError {
   const path = (issue.path ?? []).map((p) => String(p.key));
   let expected = issue.message;
   if (issue.type === 'strict_object' && issue.expected === 'never') {
@@ -85,7 +93,8 @@ function configError(file: string, raw: unknown, issue: v.BaseIssue<unknown>): P
   const key = path.join('.') || '(root)';
   const value = valueAt(raw, path);
   const shown = value === undefined ? '(missing)' : JSON.stringify(value);
-  return new PrismError('CONFIG_INVALID', `${file}: ${key} = ${shown}: ${expected}`, { file, key, value, expected });
+  const { line, column } = placeOfKey(jsonKeyPlaces(text), path);
+  return new PrismError('CONFIG_INVALID', `${file}, line ${line}, column ${column}: ${key} = ${shown}: ${expected}`, { file, line, column, key, value, expected });
 }
 
 function parseConcurrency(v: string): number {
