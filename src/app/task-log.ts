@@ -5,7 +5,8 @@ import { appendJsonLine, readJsonLines } from './json-lines.js';
 
 /** What started a job: its cron time, a run missed while the service was down, a person, or another job. */
 export type TaskTrigger = 'scheduled' | 'catch-up' | 'manual' | 'follow-up';
-export type TaskStatus = 'ok' | 'failed' | 'aborted' | 'skipped';
+/** `interrupted`: the service died (kill -9, a crash, power loss) while the job ran; recorded at its next start. */
+export type TaskStatus = 'ok' | 'failed' | 'aborted' | 'skipped' | 'interrupted';
 
 /** One line of $PRISM_HOME/logs/tasks.log: a job run by the service (or an action of a background check). */
 export interface TaskRecord {

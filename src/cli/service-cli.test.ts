@@ -136,6 +136,39 @@ describe('prism start / status / tasks / stop: a real service', () => {
     assert.match(readFileSync(join(sb.home, 'logs', 'service.log'), 'utf8'), /"event":"service.stop"/);
   });
 
+  it('kill -9 mid-backup: the job shows as interrupted after the next start, once', async () => {
+    const sb = home({ schedule: { full_backup: '* * * * * *' }, service: { metrics_address: '' } }, 4);
+    for (let i = 0; i < 12; i++) writeFileSync(join(sb.home, 'level-3-cold', `blob-${i}.bin`), prngBytes(8 * 1024 * 1024, i + 7));
+    const env = { ...sb.env, PRISM_BACKUP_CONCURRENCY: '1' };
+    const s = start({ ...sb, env });
+    await waitFor('a running backup with a pack written', () => {
+      const snaps = existsSync(join(sb.repo, 'snapshots')) ? readdirSync(join(sb.repo, 'snapshots')) : [];
+      const running = snaps.some((f) => f.endsWith('.json') && JSON.parse(readFileSync(join(sb.repo, 'snapshots', f), 'utf8')).status === 'running');
+      const packs = existsSync(join(sb.repo, 'data')) ? readdirSync(join(sb.repo, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.tmp-')) : [];
+      return running && packs.length > 0;
+    });
+    const running = readServiceState(sb.home)!.running_job!;
+    process.kill(s.pid, 'SIGKILL');
+    await waitFor('the service to die', () => !processAlive(s.pid));
+    assert.deepEqual(readTasks(sb.home), [], 'nothing recorded by the killed service');
+
+    // restarted with a schedule that runs nothing now
+    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { schedule: { full_backup: '0 0 1 1 *' }, service: { metrics_address: '' } } }));
+    const again = start({ ...sb, env });
+    const tasks = json<{ tasks: TaskRecord[] }>(prism(['tasks', '--json'], env)).tasks;
+    assert.deepEqual(
+      tasks.map((t) => [t.job, t.trigger, t.status, t.started_at, t.error_code]),
+      [['full_backup', 'scheduled', 'interrupted', running.started_at, 'ERR_PRISM_INTERRUPTED']],
+    );
+    assert.match(tasks[0]!.message!, new RegExp(`the service \\(pid ${s.pid}\\) ended while the job ran`));
+    assert.match(prism(['tasks'], env).stdout, /full_backup +scheduled +interrupted +.*\[ERR_PRISM_INTERRUPTED\]/);
+    assert.equal(prism(['stop'], env).code, 0);
+    assert.equal(processAlive(again.pid), false);
+    start({ ...sb, env });
+    assert.equal(prism(['stop'], env).code, 0);
+    assert.equal(readTasks(sb.home).length, 1, 'recorded once');
+  });
+
   it('a stale pid file: status says so, stop and start remove it; stop with nothing running', async () => {
     const sb = home({ service: { metrics_address: '' } });
     const dead = deadPid();

@@ -13,6 +13,8 @@ export interface RunJobOptions {
   details?: Record<string, unknown>;
   /** Told each record as it is written (metrics count them). */
   onTask?: (task: TaskRecord) => void;
+  /** When the run started (default: now); the service records it before the job runs. */
+  started?: Date;
 }
 
 export interface JobResult {
@@ -22,7 +24,7 @@ export interface JobResult {
 
 /** Runs one job, records it in logs/tasks.log (job, trigger, start, end, status, error code), then runs the after-job hooks. */
 export async function runJob(ctx: AppContext, job: Job, opts: RunJobOptions): Promise<JobResult> {
-  const started = ctx.clock.now();
+  const started = opts.started ?? ctx.clock.now();
   opts.log.info({ event: 'job.start', job: job.name, trigger: opts.trigger }, `${job.name} started (${opts.trigger})`);
   let outcome: JobOutcome;
   let status: TaskRecord['status'];

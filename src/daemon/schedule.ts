@@ -43,8 +43,8 @@ export interface MissedRun {
 
 /**
  * Runs missed while the service was down: a job whose latest cron time before `now` came after
- * the service was first started and after the job's last run (an aborted run does not count:
- * it did not happen). Each job is caught up once however many times it was missed; oldest first.
+ * the service was first started and after the job's last run (an aborted or interrupted run does
+ * not count: it did not happen). Each job is caught up once however many times it was missed; oldest first.
  */
 export function missedRuns(schedule: readonly ScheduledJob[], tasks: readonly TaskRecord[], firstStarted: Date | undefined, now: Date): MissedRun[] {
   if (!firstStarted) return [];
@@ -52,7 +52,7 @@ export function missedRuns(schedule: readonly ScheduledJob[], tasks: readonly Ta
   for (const s of schedule) {
     const due = previousRun(s, now);
     if (!due || due.getTime() < firstStarted.getTime()) continue;
-    const ran = tasks.some((t) => t.job === s.job.name && t.status !== 'aborted' && Date.parse(t.started_at) >= due.getTime());
+    const ran = tasks.some((t) => t.job === s.job.name && t.status !== 'aborted' && t.status !== 'interrupted' && Date.parse(t.started_at) >= due.getTime());
     if (!ran) missed.push({ job: s.job, due });
   }
   return missed.sort((a, b) => a.due.getTime() - b.due.getTime());

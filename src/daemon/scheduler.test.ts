@@ -268,17 +268,17 @@ describe('catch-up rules', () => {
     );
   });
 
-  it('an aborted run does not count as a run; nothing is missed before the first start', () => {
+  it('an aborted or interrupted run does not count as a run; nothing is missed before the first start', () => {
     const tasks = [
       task('full_backup', at(2026, 2, 1, 2), 'aborted'),
       task('incremental_backup', at(2026, 2, 4, 3), 'failed'),
       task('cleanup', at(2026, 2, 1, 4)),
-      task('verify', at(2026, 2, 4, 4, 30)),
+      task('verify', at(2026, 2, 4, 4, 30), 'interrupted'),
       task('drill', at(2026, 2, 1, 5)),
     ];
     assert.deepEqual(
       missedRuns(schedule, tasks, at(2026, 1, 1), now).map((m) => m.job.name),
-      ['full_backup'],
+      ['full_backup', 'verify'],
     );
     assert.deepEqual(missedRuns(schedule, [], undefined, now), []);
     assert.deepEqual(missedRuns(schedule, [], at(2026, 2, 4, 11), now), []);

@@ -1,5 +1,6 @@
-import { existsSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { TaskTrigger } from '../app/index.js';
 import { pidFile, pidInFile, runningServicePid } from '../app/service-state.js';
 import { PrismError, fromSystemError } from '../errors/index.js';
 
@@ -12,7 +13,7 @@ export interface ServiceState {
   /** The bound metrics host:port, null when metrics are off. */
   metrics_address: string | null;
   /** The job in progress. */
-  running_job: { job: string; trigger: string; started_at: string } | null;
+  running_job: { job: string; trigger: TaskTrigger; started_at: string } | null;
   /** Set when the process stopped cleanly. */
   stopped_at: string | null;
 }
@@ -29,10 +30,16 @@ export function readServiceState(home: string): ServiceState | undefined {
   }
 }
 
-/** Written whole under a temporary name and renamed, so a reader never sees half of it. */
+/** Written whole under a temporary name, synced and renamed, so a reader never sees half of it, and a job's start survives a crash. */
 export function writeServiceState(home: string, state: ServiceState): void {
   const file = serviceStateFile(home);
-  writeFileSync(`${file}.tmp`, JSON.stringify(state, null, 2) + '\n');
+  const fd = openSync(`${file}.tmp`, 'w', 0o600);
+  try {
+    writeFileSync(fd, JSON.stringify(state, null, 2) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   renameSync(`${file}.tmp`, file);
 }
 

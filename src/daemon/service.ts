@@ -9,6 +9,7 @@ import { AFTER_JOB_HOOKS, idleWork, JOBS } from './job-table.js';
 import { parseAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { compileSchedule } from './schedule.js';
 import { Scheduler, type IdleTask } from './scheduler.js';
+import { recordInterruptedJob } from './interrupted-job.js';
 import { claimPidFile, readServiceState, releasePidFile, writeServiceState, type ServiceState } from './service-state.js';
 import { realTimer, type Timer } from './timer.js';
 
@@ -50,6 +51,7 @@ export async function runService(opts: ServiceOptions): Promise<void> {
   try {
     const previous = readServiceState(home);
     const now = ctx.clock.now().toISOString();
+    recordInterruptedJob(ctx, previous, log);
     const scheduler: Scheduler = new Scheduler({
       schedule: compileSchedule(ctx, jobs),
       clock: ctx.clock,
@@ -60,9 +62,11 @@ export async function runService(opts: ServiceOptions): Promise<void> {
       ...(opts.idle === null ? {} : { idle: opts.idle ?? idleWork(ctx) }),
       execute: async (run, signal) => {
         const update = (running_job: ServiceState['running_job']) => state && writeServiceState(home, (state = { ...state, running_job }));
-        update({ job: run.job.name, trigger: run.trigger, started_at: ctx.clock.now().toISOString() });
+        // on disk before the job runs: a service killed during it finds it at its next start
+        const started = ctx.clock.now();
+        update({ job: run.job.name, trigger: run.trigger, started_at: started.toISOString() });
         try {
-          return await runJob(ctx, run.job, { trigger: run.trigger, signal, log, hooks: opts.hooks ?? AFTER_JOB_HOOKS, onTask: (t) => metrics.countTask(t), ...(run.details ? { details: run.details } : {}) });
+          return await runJob(ctx, run.job, { trigger: run.trigger, signal, log, started, hooks: opts.hooks ?? AFTER_JOB_HOOKS, onTask: (t) => metrics.countTask(t), ...(run.details ? { details: run.details } : {}) });
         } finally {
           update(null);
         }
