@@ -15,12 +15,26 @@ export function fileLogger(home: string, file: string, verbose: boolean): Logger
     mkdirSync(dir, { recursive: true });
     const log = pino({ level: verbose ? 'debug' : 'info', base: { pid: process.pid } }, pino.destination({ dest: join(dir, file), sync: true }));
     return {
-      debug: (o, m) => log.debug(o, m),
-      info: (o, m) => log.info(o, m),
-      warn: (o, m) => log.warn(o, m),
-      error: (o, m) => log.error(o, m),
+      debug: (o, m) => log.debug(ownKeys(o), m),
+      info: (o, m) => log.info(ownKeys(o), m),
+      warn: (o, m) => log.warn(ownKeys(o), m),
+      error: (o, m) => log.error(ownKeys(o), m),
     };
   } catch {
     return silentLogger;
   }
+}
+
+/** The keys every line has already; pino would write a second one (`"pid":…,"pid":…`). */
+const LINE_KEYS = ['level', 'time', 'pid', 'msg'];
+
+/** An object with none of the line's own keys: this process's pid is dropped, any other value kept as `<key>_field`. */
+function ownKeys(o: Record<string, unknown>): Record<string, unknown> {
+  if (!LINE_KEYS.some((k) => k in o)) return o;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (!LINE_KEYS.includes(k)) out[k] = v;
+    else if (!(k === 'pid' && v === process.pid)) out[`${k}_field`] = v;
+  }
+  return out;
 }

@@ -11,6 +11,7 @@ import { readServiceState } from '../daemon/index.js';
 import type { Manifest } from '../repo/index.js';
 import { json, prism, prismAsync, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { parseMetrics } from '../testing/prometheus.js';
+import { parseStrictJson } from '../testing/strict-json.js';
 
 const boxes: Sandbox[] = [];
 const started: number[] = [];
@@ -167,6 +168,46 @@ describe('prism start / status / tasks / stop: a real service', () => {
     start({ ...sb, env });
     assert.equal(prism(['stop'], env).code, 0);
     assert.equal(readTasks(sb.home).length, 1, 'recorded once');
+  });
+
+  it('every log file is one JSON object per line, no key twice: the service output, a failed start, jobs and commands', async () => {
+    const sb = home({ schedule: { full_backup: '* * * * * *' }, service: { metrics_address: '127.0.0.1:0' } });
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
+    const port = (taken.address() as { port: number }).port;
+    const config = (address: string) => writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { schedule: { full_backup: '* * * * * *' }, service: { metrics_address: address } } }));
+    config(`127.0.0.1:${port}`);
+    try {
+      assert.equal(prism(['start'], sb.env).code, 27, 'the service fails to start: its error goes to the log');
+    } finally {
+      taken.close();
+    }
+    config('127.0.0.1:0');
+    const s = start(sb);
+    await waitFor('a scheduled full backup in the task log', () => readTasks(sb.home).find((t) => t.job === 'full_backup' && t.status === 'ok'));
+    assert.equal(prism(['backup', 'list'], sb.env).code, 0);
+    assert.equal(prism(['stop'], sb.env).code, 0);
+    assert.equal(processAlive(s.pid), false);
+
+    const logs = readdirSync(join(sb.home, 'logs'))
+      .filter((f) => f !== 'gateway.log') // the gateway's own (writeDataset)
+      .sort();
+    for (const f of ['backup.log', 'events.log', 'service.log', 'tasks.log']) assert.ok(logs.includes(f), `${f} in ${logs.join(', ')}`);
+    for (const f of logs) {
+      const lines = readFileSync(join(sb.home, 'logs', f), 'utf8').split('\n');
+      assert.equal(lines.pop(), '', `${f} ends with a newline`);
+      for (const line of lines) {
+        const v = parseStrictJson(line);
+        assert.ok(v !== null && typeof v === 'object' && !Array.isArray(v), `${f}: not a JSON object: ${line}`);
+      }
+    }
+    const service = readFileSync(join(sb.home, 'logs', 'service.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(service.some((l) => l.level === 50 && /^Error \[ERR_PRISM_METRICS_ADDRESS\]/.test(String(l.msg))), 'the failed start');
+    assert.ok(service.some((l) => l.stream === 'stdout' && l.msg === `prism service running (pid ${s.pid}); metrics on http://${s.metrics_address}/metrics`));
+    assert.deepEqual(
+      service.filter((l) => l.pid === s.pid && (l.event === 'service.start' || l.event === 'service.stop')).map((l) => l.event),
+      ['service.start', 'service.stop'],
+    );
   });
 
   it('a stale pid file: status says so, stop and start remove it; stop with nothing running', async () => {

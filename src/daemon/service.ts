@@ -79,13 +79,13 @@ export async function runService(opts: ServiceOptions): Promise<void> {
     if (address !== '') server = await startMetricsServer(address, metrics, log);
     state = { pid: process.pid, started_at: now, first_started_at: previous?.first_started_at ?? now, metrics_address: server?.address ?? null, running_job: null, stopped_at: null };
     writeServiceState(home, state);
-    log.info({ event: 'service.start', pid: process.pid, metrics: state.metrics_address, next: scheduler.nextRuns() }, `service started (pid ${process.pid})`);
+    log.info({ event: 'service.start', metrics: state.metrics_address, next: scheduler.nextRuns() }, `service started (pid ${process.pid})`);
     opts.onReady?.(state);
     await scheduler.run(opts.signal);
   } finally {
     await server?.close();
     if (state) writeServiceState(home, { ...state, running_job: null, stopped_at: ctx.clock.now().toISOString() });
     releasePidFile(home);
-    log.info({ event: 'service.stop', pid: process.pid }, 'service stopped');
+    log.info({ event: 'service.stop' }, 'service stopped');
   }
 }

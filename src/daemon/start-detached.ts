@@ -82,7 +82,7 @@ function answers(address: string | null): Promise<boolean> {
   });
 }
 
-/** The service exited during start-up: its own error (the `Error [CODE] …` line it wrote to the log), with its code. */
+/** The service exited during start-up: its own error (the `Error [CODE] …` line it wrote to the log, as JSON or text), with its code. */
 function childFailed(exitCode: number, logFile: string, from: number): PrismError {
   let text = '';
   try {
@@ -90,9 +90,23 @@ function childFailed(exitCode: number, logFile: string, from: number): PrismErro
   } catch {
     // no log to quote
   }
-  const line = text.split('\n').findLast((l) => l.startsWith('Error ['));
+  const line = text
+    .split('\n')
+    .map(messageOf)
+    .findLast((l) => l.startsWith('Error ['));
   const m = line ? /^Error \[([A-Z0-9_]+)\] (.*)$/.exec(line) : null;
   const code = (Object.keys(ERROR_CODES) as ErrorCode[]).find((c) => ERROR_CODES[c].id === m?.[1]);
   if (code && m) return new PrismError(code, `The service did not start: ${m[2]}`, { exit_code: exitCode, log: logFile });
   return new PrismError('SERVICE_START_FAILED', `The service exited during start-up (exit code ${exitCode}); see ${logFile}.`, { exit_code: exitCode, log: logFile });
+}
+
+/** The message of a log line: `msg` of a JSON line, the text of a plain one (written by older versions). */
+function messageOf(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const msg = (JSON.parse(line) as { msg?: unknown }).msg;
+    return typeof msg === 'string' ? msg : '';
+  } catch {
+    return '';
+  }
 }

@@ -21,6 +21,8 @@ export function registerServiceStart(program: Command): void {
     .action(
       runAction(async (opts: Opts) => {
         const timeoutMs = parseDuration('--timeout', opts.timeout);
+        // under `prism start` the output goes to logs/service.log: JSON lines, as the logger's
+        if (opts.foreground) (await import('../../daemon/json-output.js')).writeOutputAsJson();
         const ctx = await cliContext();
         if (opts.foreground) {
           const [{ runService }, { fileLogger }] = await Promise.all([import('../../daemon/service.js'), import('../logger.js')]);
