@@ -1,19 +1,20 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { loadConfig, type Env } from '../config/index.js';
 import { fsPath } from '../core/byte-names.js';
+import { PRISM_RUNTIME_NAMES } from '../core/reserved-names.js';
 import { isPrismError } from '../errors/index.js';
 import type { TreeNode } from '../repo/index.js';
 import { walkTree } from '../snapshot/tree-walk.js';
 import { MISSING_SOURCE, walkSources, type WalkNode } from '../source/fs-walker.js';
-import { recoverSwap } from '../source/swap-journal.js';
+import { JOURNAL, recoverSwap } from '../source/swap-journal.js';
 import { openRepository, type AppContext } from './context.js';
 import { latestCompleted } from './manifests.js';
 
 export interface HealthIssue {
   path: string;
-  check: 'readable' | 'parse' | 'config' | 'source';
+  check: 'readable' | 'parse' | 'config' | 'source' | 'restore';
   message: string;
 }
 
@@ -38,10 +39,12 @@ const READ_BUF = Buffer.allocUnsafe(1024 * 1024);
 export async function checkDataHealth(ctx: AppContext, env: Env = process.env): Promise<HealthReport> {
   const { config } = ctx;
   const report: HealthReport = { healthy: true, home: config.home, files: 0, bytes: 0, parsed: 0, issues: [], recovered_restore: false, since_backup: null };
-  try {
-    report.recovered_restore = recoverSwap(config.home) === 'completed';
-  } catch {
-    /* no data directory: reported below */
+  if (existsSync(config.home)) {
+    try {
+      report.recovered_restore = recoverSwap(config.home, PRISM_RUNTIME_NAMES) === 'completed';
+    } catch (e) {
+      report.issues.push({ path: JOURNAL, check: 'restore', message: `interrupted restore: ${isPrismError(e) ? e.message : String(e)}` });
+    }
   }
   try {
     loadConfig(env);

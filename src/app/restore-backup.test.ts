@@ -11,6 +11,7 @@ import { BLOB_TYPE, PackWriter, Repository, encodeTree, type Manifest, type Tree
 import { decodeTrailer } from '../repo/pack-format.js';
 import { appContext, hashTree, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { createBackup } from './create-backup.js';
+import { checkDataHealth } from './health-check.js';
 import { restoreBackup } from './restore-backup.js';
 import { pidFile } from './service-state.js';
 
@@ -30,6 +31,27 @@ function snapshotDir(dir: string, prefix = ''): Map<string, string> {
   }
   return out;
 }
+
+/** A copy of backup `real` whose root tree also holds `extra` top-level entries (as a crafted repository could). */
+async function withExtraTopLevel(sb: Sandbox, real: Manifest, id: string, extra: (store: (nodes: TreeNode[]) => string) => TreeNode[]): Promise<Manifest> {
+  const repo = await Repository.open(new LocalBackend(sb.repo), new FixedClock(new Date()));
+  await repo.loadIndex();
+  const writer = new PackWriter(repo.backend, new FrameCompressor({ enabled: true, algorithm: 'zstd', level: 3 }));
+  const store = (nodes: TreeNode[]): string => {
+    const data = encodeTree(nodes);
+    const tid = sha256Hex(data);
+    writer.add(BLOB_TYPE.tree, tid, data);
+    return tid;
+  };
+  const tree = store([...(await repo.readTree(real.tree!)).nodes, ...extra(store)]);
+  await repo.writeIndex(await writer.finish());
+  const m: Manifest = { ...real, id, tree, checksum: `sha256:${tree}`, started_at: '2030-01-01T00:00:00.000Z' };
+  await repo.saveManifest(m);
+  return m;
+}
+
+const emptyFile = (name: string): TreeNode => ({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: '1700000000000000000', ctime: '0', inode: '0', size: 0, content: [] });
+const dirOf = (name: string, subtree: string): TreeNode => ({ name, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: '1700000000000000000', ctime: '0', inode: '0', subtree });
 
 describe('restoreBackup', () => {
   let sb: Sandbox;
@@ -239,5 +261,83 @@ describe('restoreBackup', () => {
     }
     assert.deepEqual(readdirSync(outside), [], 'nothing written outside the target');
     assert.ok(!existsSync(join(sb.root, 'b')));
+  });
+
+  it("a backup holding prism's working names (.prism-restore.journal, .prism-restore-old-*) is refused whole; with them excluded it restores, and logs stay untouched", async () => {
+    writeDataset(sb.home, { files: 4 });
+    const ctx = appContext(sb, {}, systemClock);
+    const real = await createBackup(ctx, { type: 'full' });
+    const m = await withExtraTopLevel(sb, real, 'backup_20300101_000000_full', (store) => [
+      dirOf('.prism-restore.journal', store([emptyFile('x')])),
+      dirOf('.prism-restore-old-x', store([emptyFile('y')])),
+      dirOf('logs', store([emptyFile('gateway.log')])),
+    ]);
+    writeFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), 'changed');
+    writeFileSync(join(sb.home, 'logs', 'gateway.log'), 'live log line\n');
+    const before = snapshotDir(sb.home);
+    for (const dryRun of [true, false]) {
+      await assert.rejects(
+        restoreBackup(ctx, { id: m.id, confirm: !dryRun, dryRun, safetyBackup: false }),
+        (e: PrismError) => e.code === 'RESTORE_PATH_REFUSED' && e.message.includes('.prism-restore.journal') && e.message.includes('--exclude'),
+      );
+      assert.deepEqual(snapshotDir(sb.home), before, 'nothing changed');
+      assert.deepEqual(readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')), [], 'nothing left over');
+    }
+    assert.equal((await checkDataHealth(ctx)).issues.filter((i) => i.path.includes('prism-restore')).length, 0);
+    const r = await restoreBackup(ctx, { id: m.id, confirm: true, safetyBackup: false, exclude: ['.prism-restore.journal', '.prism-restore-old-x'] });
+    assert.deepEqual(r.untouched, ['logs']);
+    assert.notEqual(readFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), 'utf8'), 'changed');
+    assert.equal(readFileSync(join(sb.home, 'logs', 'gateway.log'), 'utf8'), 'live log line\n', 'live logs are never restored over');
+    assert.deepEqual(readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')), []);
+    // into another directory, logs are ordinary data
+    const out = join(sb.root, 'elsewhere');
+    const other = await restoreBackup(ctx, { id: m.id, target: out, exclude: ['.prism-restore.journal', '.prism-restore-old-x'] });
+    assert.deepEqual(other.untouched, []);
+    assert.ok(existsSync(join(out, 'logs', 'gateway.log')));
+  });
+
+  it('an interrupted swap that cannot be completed is reported by health check data and the next restore; once its cause is gone both complete it', async () => {
+    writeDataset(sb.home, { files: 4 });
+    const ctx = appContext(sb, {}, systemClock);
+    const m = await createBackup(ctx, { type: 'full' });
+    const staging = '.prism-restore-backup_x-1';
+    const trash = '.prism-restore-old-backup_x-1';
+    mkdirSync(join(sb.home, staging, 'level-1-hot'), { recursive: true });
+    writeFileSync(join(sb.home, staging, 'level-1-hot', 'new.json'), '{}');
+    writeFileSync(join(sb.home, trash), 'in the way'); // the trash folder cannot be made
+    const journal = { backup: m.id, staging, trash, steps: [['level-1-hot', `${trash}/level-1-hot`], [`${staging}/level-1-hot`, 'level-1-hot']], done: 0, state: 'swapping' };
+    writeFileSync(join(sb.home, '.prism-restore.journal'), JSON.stringify(journal));
+    const health = await checkDataHealth(ctx);
+    assert.equal(health.healthy, false);
+    const issue = health.issues.find((i) => i.check === 'restore');
+    assert.ok(issue, JSON.stringify(health.issues));
+    assert.match(issue.message, /interrupted restore/);
+    await assert.rejects(restoreBackup(ctx, { id: m.id, confirm: true, safetyBackup: false }), (e: PrismError) => e.code === 'RESTORE_RECOVERY_FAILED' && e.message.includes(trash));
+    rmSync(join(sb.home, trash));
+    const healed = await checkDataHealth(ctx);
+    assert.equal(healed.recovered_restore, true);
+    assert.equal(healed.issues.filter((i) => i.check === 'restore').length, 0);
+    assert.ok(existsSync(join(sb.home, 'level-1-hot', 'new.json')), 'the swap was completed');
+    await restoreBackup(ctx, { id: m.id, confirm: true, safetyBackup: false });
+    assert.ok(!existsSync(join(sb.home, 'level-1-hot', 'new.json')));
+    assert.deepEqual(readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')), []);
+  });
+
+  it('a journal whose steps would move logs/ or leave the target is refused, not run', async () => {
+    writeDataset(sb.home, { files: 2 });
+    const ctx = appContext(sb, {}, systemClock);
+    writeFileSync(join(sb.home, 'logs', 'gateway.log'), 'live log line\n');
+    const outside = join(sb.root, 'outside');
+    mkdirSync(outside);
+    const trash = '.prism-restore-old-backup_x-1';
+    for (const steps of [[['logs', `${trash}/logs`]], [['level-1-hot', '../outside/level-1-hot']], [['.prism-restore.journal', `${trash}/j`]]]) {
+      writeFileSync(join(sb.home, '.prism-restore.journal'), JSON.stringify({ backup: 'backup_x', staging: '.prism-restore-backup_x-1', trash, steps, done: 0, state: 'swapping' }));
+      const health = await checkDataHealth(ctx);
+      assert.equal(health.healthy, false, JSON.stringify(steps));
+      assert.ok(health.issues.some((i) => i.check === 'restore'));
+      assert.equal(readFileSync(join(sb.home, 'logs', 'gateway.log'), 'utf8'), 'live log line\n');
+      assert.ok(existsSync(join(sb.home, 'level-1-hot')));
+      assert.deepEqual(readdirSync(outside), []);
+    }
   });
 });

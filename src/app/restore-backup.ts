@@ -1,12 +1,14 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { PRISM_RUNTIME_NAMES, isRestoreWorkName } from '../core/reserved-names.js';
 import type { ProgressListener } from '../core/progress.js';
 import { PrismError, fromSystemError, isPrismError } from '../errors/index.js';
 import type { Manifest, Repository } from '../repo/index.js';
 import { compareWithTarget, type TargetPlan } from '../snapshot/compare-target.js';
 import { restoreTree, type RestoreProblem } from '../snapshot/restorer.js';
-import { findNode, normalizeBackupPath } from '../snapshot/tree-walk.js';
-import { finishSwap, readJournal, recoverSwap, rollbackSwap, runSwap, writeJournal, type SwapJournal } from '../source/swap-journal.js';
+import { findNode, normalizeBackupPath, walkTree } from '../snapshot/tree-walk.js';
+import { blockerBelow, lstatBelow, mkdirBelow } from '../source/path-below.js';
+import { finishSwap, journalPath, readJournal, recoverSwap, rollbackSwap, runSwap, writeJournal, type SwapJournal } from '../source/swap-journal.js';
 import { openRepository, type AppContext } from './context.js';
 import { createBackup } from './create-backup.js';
 import { resolveBackup } from './resolve-backup.js';
@@ -44,6 +46,8 @@ export interface RestoreResult {
   plan: PlanSummary;
   changes?: { create: string[]; overwrite: string[]; remove: string[] };
   safety_backup: string | null;
+  /** Top-level entries of the backup left as they are: prism's own files in the live data directory (logs/ …). */
+  untouched: string[];
   files: number;
   dirs: number;
   symlinks: number;
@@ -62,8 +66,9 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
   const repo = await openRepository(ctx);
   const log = (event: string, data: Record<string, unknown> = {}) => logger.info({ event: `restore.${event}`, target, ...data }, event);
 
+  const protect = live ? PRISM_RUNTIME_NAMES : [];
   if (existsSync(target)) {
-    const recovered = recoverSwap(target);
+    const recovered = recoverSwap(target, protect);
     if (recovered === 'completed') log('recovered', { note: 'an interrupted swap was completed before this restore' });
   }
   const lock = await repo.lock('shared', 'prism backup restore');
@@ -75,8 +80,9 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
     for (const p of include) {
       if (!(await findNode(repo, m.tree!, p))) throw new PrismError('INVALID_ARGUMENT', `--include "${p}" is not in backup ${m.id}; \`prism backup ls ${m.id}\` lists what it holds.`);
     }
-    const units = include.length > 0 ? include : await restoreUnits(repo, m, target, live, config.backup.sources.include);
     const select = (p: string) => !exclude.some((e) => p === e || p.startsWith(`${e}/`));
+    const { units, untouched } = keepOwnNames(m, include.length > 0 ? include : await restoreUnits(repo, m, target, live, config.backup.sources.include), include.length > 0, live, select);
+    await checkExcludes(repo, m, target, live, units, exclude);
     const plan = await compareWithTarget(repo, m.tree!, target, units, select);
     const summary = summarize(plan);
     log('plan', { backup: m.id, units, ...summary });
@@ -87,6 +93,7 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
       dry_run: Boolean(opts.dryRun),
       plan: summary,
       safety_backup: null,
+      untouched,
       files: 0,
       dirs: 0,
       symlinks: 0,
@@ -147,7 +154,7 @@ interface RestoreJob {
 async function stageAndSwap(ctx: AppContext, repo: Repository, job: RestoreJob): Promise<RestoreResult> {
   const { m, target, units, exclude, select, plan, base, opts, started, log } = job;
   mkdirSync(target, { recursive: true });
-  const previous = readJournal(target);
+  const previous = readJournal(target, base.live ? PRISM_RUNTIME_NAMES : []);
   let journal: SwapJournal;
   const resume = previous !== undefined && previous.backup === m.id && previous.state === 'staging';
   if (resume) {
@@ -160,6 +167,7 @@ async function stageAndSwap(ctx: AppContext, repo: Repository, job: RestoreJob):
     writeJournal(target, journal);
   }
   const stagingDir = join(target, journal.staging);
+  mkdirBelow(target, journal.staging, 0o700);
   log('staging', { dir: stagingDir });
   let restored;
   try {
@@ -198,8 +206,19 @@ async function stageAndSwap(ctx: AppContext, repo: Repository, job: RestoreJob):
     runSwap(target, journal, (from, to) => log('swap', { from, to }));
   } catch (e) {
     log('rollback', { error: String((e as Error).message), done: journal.done });
-    rollbackSwap(target, journal, (from, to) => log('rollback_step', { from, to }));
-    finishSwap(target, journal);
+    try {
+      rollbackSwap(target, journal, (from, to) => log('rollback_step', { from, to }));
+      finishSwap(target, journal);
+    } catch (r) {
+      // the journal stays 'swapping': the next restore or health check completes the swap
+      log('rollback_failed', { error: String((r as Error).message), done: journal.done });
+      throw new PrismError(
+        'RESTORE_RECOVERY_FAILED',
+        `Restore of ${m.id} failed while swapping (${(e as Error).message}) and could not be rolled back (${(r as Error).message}).`,
+        { journal: journalPath(target) },
+        { cause: r },
+      );
+    }
     throw wrapFailure(e, 'while swapping the restored data into place; the previous data is back');
   }
   finishSwap(target, journal);
@@ -222,20 +241,79 @@ function swapSteps(target: string, j: SwapJournal, units: string[], exclude: str
   const steps: Array<[string, string]> = [];
   for (const u of units) {
     for (const e of exclude) {
-      if ((e === u || e.startsWith(`${u}/`)) && existsSync(join(target, e)) && e !== u) steps.push([e, `${j.staging}/${e}`]);
+      if (e.startsWith(`${u}/`) && lstatBelow(target, e)) steps.push([e, `${j.staging}/${e}`]);
     }
     if (exclude.includes(u)) continue;
-    if (existsSync(join(target, u))) steps.push([u, `${j.trash}/${u}`]);
-    if (existsSync(join(target, j.staging, u))) steps.push([`${j.staging}/${u}`, u]);
+    if (lstatBelow(target, u)) steps.push([u, `${j.trash}/${u}`]);
+    if (lstatBelow(target, `${j.staging}/${u}`)) steps.push([`${j.staging}/${u}`, u]);
   }
   return steps;
 }
 
 /** Top-level entries of the backup; for the live data directory also configured folders the backup lacks (they go). */
 async function restoreUnits(repo: Repository, m: Manifest, target: string, live: boolean, configured: readonly string[]): Promise<string[]> {
-  const names = (await repo.readTree(m.tree!)).nodes.map((n) => n.name);
+  const names: string[] = [];
+  for await (const e of walkTree(repo, m.tree!, '', { recursive: false })) names.push(e.path); // refuses unsafe names
   if (live) for (const c of configured) if (!names.includes(c) && existsSync(join(target, c))) names.push(c);
   return names;
+}
+
+/**
+ * The units a restore may touch. prism's working names (`.prism-restore…`) are never restored: a
+ * backup holding one is refused unless it is excluded. Into the live data directory prism's own
+ * files (logs/ …) are left as they are.
+ */
+function keepOwnNames(m: Manifest, all: string[], explicit: boolean, live: boolean, select: (p: string) => boolean): { units: string[]; untouched: string[] } {
+  const top = (u: string) => u.split('/')[0]!;
+  const reserved = all.filter((u) => isRestoreWorkName(top(u)) && select(u));
+  if (reserved.length > 0) {
+    throw new PrismError(
+      'RESTORE_PATH_REFUSED',
+      `Backup ${m.id} holds ${reserved.map((u) => JSON.stringify(u)).join(', ')}: names starting with ".prism-restore" are prism's own working files in a restore target and are never restored. Restore the rest with ${reserved.map((u) => `--exclude ${u}`).join(' ')}.`,
+      { paths: reserved },
+    );
+  }
+  const own = live ? all.filter((u) => PRISM_RUNTIME_NAMES.includes(top(u))) : [];
+  if (explicit && own.length > 0) {
+    throw new PrismError('RESTORE_PATH_REFUSED', `${own.join(', ')} in the live data directory belong to prism and are never restored over; restore them into another --target.`, { paths: own });
+  }
+  return { units: all.filter((u) => !isRestoreWorkName(top(u)) && !own.includes(u)), untouched: own };
+}
+
+/**
+ * No unit lies behind a symlink in the target. An excluded path stays where it is, so every
+ * folder above it must be a real directory both in the backup and in the target: below a symlink
+ * it could not be kept in place, and moving it would follow the link out of the target.
+ */
+async function checkExcludes(repo: Repository, m: Manifest, target: string, live: boolean, units: string[], exclude: string[]): Promise<void> {
+  const where = live ? 'the data directory' : 'the target directory';
+  for (const u of units) {
+    const b = blockerBelow(target, u);
+    if (b) throw new PrismError('RESTORE_PATH_REFUSED', `${b.path} is a ${b.kind} in ${where} (${target}), so ${u} cannot be restored below it. Restore ${b.path} itself, or into another --target.`, { path: b.path });
+  }
+  for (const e of exclude) {
+    if (!units.some((u) => e.startsWith(`${u}/`))) continue;
+    const parts = e.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const above = parts.slice(0, i).join('/');
+      const node = await findNode(repo, m.tree!, above);
+      if (node && node.type !== 'dir') {
+        throw new PrismError(
+          'RESTORE_PATH_REFUSED',
+          `${above} is a ${node.type} in backup ${m.id}, so --exclude ${e} below it cannot be kept in place. Exclude ${above} to keep what is there now, or drop the --exclude.`,
+          { exclude: e, path: above },
+        );
+      }
+    }
+    const b = blockerBelow(target, e);
+    if (b) {
+      throw new PrismError(
+        'RESTORE_PATH_REFUSED',
+        `${b.path} is a ${b.kind} in ${where} (${target}), so --exclude ${e} lies outside it. Exclude ${b.path} to keep it as it is, or drop the --exclude.`,
+        { exclude: e, path: b.path },
+      );
+    }
+  }
 }
 
 async function checkIncrementalBase(repo: Repository, m: Manifest, target: string, units: string[], select: (p: string) => boolean): Promise<void> {

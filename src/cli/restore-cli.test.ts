@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Manifest } from '../repo/index.js';
@@ -71,5 +71,69 @@ describe('prism backup restore (CLI)', () => {
     const mismatch = prism(['backup', 'restore', inc.id, '--target', join(sb.root, 'empty'), '--incremental'], sb.env);
     assert.equal(mismatch.code, 18);
     assert.match(mismatch.stderr, /ERR_PRISM_INCREMENTAL_BASE/);
+  });
+});
+
+describe('prism backup restore never follows a symlink out of the target (CLI)', () => {
+  let sb: Sandbox;
+  let outside: string;
+  before(() => {
+    sb = sandbox();
+    writeDataset(sb.home, { files: 3 });
+    outside = join(sb.root, 'outside');
+    mkdirSync(outside);
+  });
+  after(() => sb.cleanup());
+
+  const work = () => readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore'));
+
+  it('--exclude below a path that is a symlink in the backup: refused by the dry run and the restore, nothing moves outside', () => {
+    const link = join(sb.home, 'level-1-hot', 'link');
+    symlinkSync(outside, link);
+    const m = json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], sb.env));
+    rmSync(link);
+    mkdirSync(link);
+    writeFileSync(join(link, 'keep'), 'live keep');
+    for (const mode of ['--dry-run', '--confirm']) {
+      const r = prism(['backup', 'restore', m.id, mode, '--no-safety-backup', '--exclude', 'level-1-hot/link/keep'], sb.env);
+      assert.equal(r.code, 19, `${mode}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /ERR_PRISM_RESTORE_PATH/);
+      assert.match(r.stderr, /level-1-hot\/link is a symlink in backup/);
+      assert.deepEqual(readdirSync(outside), [], `${mode}: nothing written outside the data directory`);
+      assert.equal(readFileSync(join(link, 'keep'), 'utf8'), 'live keep');
+      assert.deepEqual(work(), []);
+    }
+    // excluding the path itself keeps the live directory as it is
+    const ok = prism(['backup', 'restore', m.id, '--confirm', '--no-safety-backup', '--exclude', 'level-1-hot/link'], sb.env);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(readFileSync(join(link, 'keep'), 'utf8'), 'live keep');
+    assert.deepEqual(readdirSync(outside), []);
+    rmSync(link, { recursive: true });
+  });
+
+  it('a live folder that is a symlink: the plan does not look through it, --exclude below it moves nothing in from outside', () => {
+    const dir = join(sb.home, 'level-2-warm', 'dir');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'keep'), 'backed up');
+    const m = json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], sb.env));
+    rmSync(dir, { recursive: true });
+    symlinkSync(outside, dir);
+    writeFileSync(join(outside, 'keep'), 'backed up'); // same size: a plan that looked through the link would call it unchanged
+    const plan = json<{ changes: { create: string[]; overwrite: string[] } }>(prism(['backup', 'restore', m.id, '--dry-run', '--json'], sb.env));
+    assert.ok(plan.changes.overwrite.includes('level-2-warm/dir'), 'the link is replaced by the directory');
+    assert.ok(plan.changes.create.includes('level-2-warm/dir/keep'), 'what the link points to is not the data directory\'s');
+    for (const mode of ['--dry-run', '--confirm']) {
+      const r = prism(['backup', 'restore', m.id, mode, '--no-safety-backup', '--exclude', 'level-2-warm/dir/keep'], sb.env);
+      assert.equal(r.code, 19, `${mode}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /level-2-warm\/dir is a symlink in the data directory/);
+      assert.deepEqual(readdirSync(outside), ['keep'], `${mode}: nothing taken from outside`);
+      assert.ok(lstatSync(dir).isSymbolicLink());
+      assert.deepEqual(work(), []);
+    }
+    const ok = prism(['backup', 'restore', m.id, '--confirm', '--no-safety-backup'], sb.env);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(lstatSync(dir).isDirectory(), 'the backup\'s directory replaces the link');
+    assert.equal(readFileSync(join(dir, 'keep'), 'utf8'), 'backed up');
+    assert.deepEqual(readdirSync(outside), ['keep'], 'the link\'s target is left alone');
   });
 });

@@ -342,6 +342,9 @@ describe('loadConfig: broken config files', () => {
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['../etc'] } } }) }), 'backup.sources.include', '../etc');
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['/etc'] } } }) }), 'backup.sources.include', '/etc');
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: [] } } }) }), 'backup.sources.include');
+    for (const reserved of ['.prism-restore.journal', '.prism-restore-old-x/sub', './.prism-restore-staging']) {
+      expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['level-1-hot', reserved] } } }) }), 'backup.sources.include', 'prism-restore');
+    }
     const ok = loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['level-1-hot', 'data/sub'] } } }) });
     assert.deepEqual(ok.backup.sources.include, ['level-1-hot', 'data/sub']);
   });

@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { RESTORE_WORK_PREFIX, isRestoreWorkName } from '../core/reserved-names.js';
 
 /** backup.json: the SOP §9.1 keys, plus `sources`, `compression.algorithm`, `concurrency`, `verbose`. */
 const count = v.pipe(v.number(), v.integer(), v.minValue(0));
@@ -15,6 +16,11 @@ const relativePath = v.pipe(
   v.string(),
   v.nonEmpty(),
   v.check((p) => !p.startsWith('/') && !p.split('/').includes('..'), 'a path relative to PRISM_HOME without ".."'),
+);
+/** A folder to back up: not one of the names a restore works under. */
+const includePath = v.pipe(
+  relativePath,
+  v.check((p) => !isRestoreWorkName(p.split('/').find((s) => s.length > 0 && s !== '.') ?? ''), `not a name starting with "${RESTORE_WORK_PREFIX}" (reserved for prism's restore)`),
 );
 
 export const retentionSchema = section({
@@ -130,7 +136,7 @@ export const checksumSchema = section({
 });
 
 export const sourcesSchema = section({
-  include: v.optional(v.pipe(v.array(relativePath), v.minLength(1)), () => ['level-1-hot', 'level-2-warm', 'level-3-cold', 'config']),
+  include: v.optional(v.pipe(v.array(includePath), v.minLength(1)), () => ['level-1-hot', 'level-2-warm', 'level-3-cold', 'config']),
   exclude: v.optional(v.array(v.pipe(v.string(), v.nonEmpty())), () => ['logs', 'temp', 'node_modules', '.git']),
 });
 

@@ -127,6 +127,18 @@ export const ERROR_CODES = {
     title: 'Restore failed and was rolled back',
     fix: 'The data is as it was before the restore. See logs/backup-restore.log, run `prism backup verify <id>`, or restore another backup.',
   },
+  RESTORE_PATH_REFUSED: {
+    id: 'ERR_PRISM_RESTORE_PATH',
+    exitCode: 19,
+    title: 'A path cannot be restored as asked',
+    fix: 'Nothing was changed. The message names the path: leave it out with --exclude PATH (or exclude the symlink above it), or restore into another --target.',
+  },
+  RESTORE_RECOVERY_FAILED: {
+    id: 'ERR_PRISM_RESTORE_RECOVERY',
+    exitCode: 19,
+    title: 'An interrupted restore could not be completed',
+    fix: 'Remove the cause the message names (a file in the way, permissions, a full disk), then run `prism health check data` or the restore again: it completes the interrupted one. Every step is in logs/backup-restore.log.',
+  },
   ALERT_DELIVERY_FAILED: {
     id: 'ERR_PRISM_ALERT_DELIVERY',
     exitCode: 21,

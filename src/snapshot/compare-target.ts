@@ -1,8 +1,9 @@
-import { lstatSync, type Stats } from 'node:fs';
+import { lstatSync, type BigIntStats, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { fsPath } from '../core/byte-names.js';
 import type { Repository, TreeNode } from '../repo/index.js';
 import { listNames } from '../source/fs-names.js';
+import { lstatBelow } from '../source/path-below.js';
 import { sameMtime } from './restorer.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
 
@@ -24,13 +25,16 @@ export interface TargetPlan {
 /**
  * What restoring the selected part of a backup into `target` would do, judged by type, size and
  * mtime: entries to create, files to overwrite, entries to delete (present in the target's
- * restored folders but not in the backup). Reads metadata only; changes nothing.
+ * restored folders but not in the backup). Reads metadata only; changes nothing. Never looks
+ * through a symlink in the target: what lies behind one is not the target's.
  */
 export async function compareWithTarget(repo: Repository, tree: string, target: string, units: readonly string[], select: (p: string) => boolean): Promise<TargetPlan> {
   const plan: TargetPlan = { create: [], overwrite: [], remove: [], unchanged: 0, entries: [] };
   const inBackup = new Set<string>();
   // units absent from the target: everything in them is created, no need to look
-  const absent = new Set(units.filter((u) => statOrUndefined(join(target, u)) === undefined));
+  const absent = new Set(units.filter((u) => lstatBelow(target, u) === undefined));
+  // directories of the target reached through directories only, so their entries may be looked at
+  const realDirs = new Set<string>();
   for await (const entry of walkTree(repo, tree)) {
     const { path, node } = entry;
     if (!select(path)) continue;
@@ -41,7 +45,10 @@ export async function compareWithTarget(repo: Repository, tree: string, target: 
     }
     plan.entries.push(entry);
     inBackup.add(path);
-    const live = absent.has(unit) ? undefined : statOrUndefined(join(target, path));
+    // a unit's folders above it were looked at for `absent`; below it, the parent was seen before
+    const reachable = !absent.has(unit) && (path === unit || realDirs.has(path.slice(0, path.lastIndexOf('/'))));
+    const live = reachable ? statOrUndefined(join(target, path)) : undefined;
+    if (live?.isDirectory()) realDirs.add(path);
     if (!live) plan.create.push(change(path, node));
     else if (differs(live, node)) plan.overwrite.push(change(path, node));
     else plan.unchanged++;
@@ -66,7 +73,7 @@ function statOrUndefined(p: string) {
   }
 }
 
-function differs(st: NonNullable<ReturnType<typeof statOrUndefined>>, node: TreeNode): boolean {
+function differs(st: BigIntStats, node: TreeNode): boolean {
   if (node.type === 'dir') return !st.isDirectory();
   if (node.type === 'symlink') return !st.isSymbolicLink();
   return !st.isFile() || Number(st.size) !== (node.size ?? 0) || !sameMtime(st.mtimeNs, BigInt(node.mtime));
@@ -75,12 +82,8 @@ function differs(st: NonNullable<ReturnType<typeof statOrUndefined>>, node: Tree
 /** Every path below target/unit (relative to target), the unit itself included. */
 function* listTree(target: string, unit: string): Generator<[string, Stats]> {
   const full = join(target, unit);
-  let st: Stats;
-  try {
-    st = lstatSync(fsPath(full));
-  } catch {
-    return;
-  }
+  const st = lstatBelow(target, unit);
+  if (!st) return;
   yield [unit, st];
   if (!st.isDirectory()) return;
   for (const name of listNames(full).sort()) yield* listTree(target, `${unit}/${name}`);

@@ -5,6 +5,7 @@ import { noProgress, type ProgressListener } from '../core/progress.js';
 export type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { PrismError, isPrismError } from '../errors/index.js';
 import type { Repository, TreeNode } from '../repo/index.js';
+import { mkdirBelow } from '../source/path-below.js';
 import { restoreSlices } from './restore-pool.js';
 import type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
@@ -77,7 +78,7 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
     else links.push(e);
   }
   mkdirSync(fsPath(dest), { recursive: true });
-  for (const d of dirs) mkdirSync(fsPath(join(dest, d.path)), { recursive: true, mode: 0o700 });
+  for (const d of dirs) mkdirBelow(dest, d.path, 0o700); // never through a symlink
   progress({ kind: 'start', totalFiles: files.length, totalBytes: files.reduce((s, f) => s + (f.node.size ?? 0), 0) });
 
   const totals = await restoreFilesInParallel(opts, files, progress);

@@ -90,6 +90,7 @@ function render(r: RestoreResult): string {
     `  ${r.dry_run ? 'Would delete:   ' : 'Deleted:        '} ${formatCount(p.remove.count)} (${formatBytes(p.remove.bytes)})`,
     `  Unchanged:       ${formatCount(p.unchanged)}`,
   ];
+  if (r.untouched.length > 0) lines.push(`  Left as is:      ${r.untouched.join(', ')} (prism's own files in the data directory are never restored over)`);
   if (r.dry_run && r.changes) {
     const show = (label: string, xs: string[]) => {
       for (const x of xs.slice(0, 20)) lines.push(`    ${label} ${x}`);
