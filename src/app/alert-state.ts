@@ -1,5 +1,6 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, futimesSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Clock } from '../core/clock.js';
 import type { AlertCondition } from '../policy/alert-rules.js';
 
 export type AlertTarget = 'webhook' | 'command';
@@ -98,14 +99,20 @@ export function setAsideDamaged(home: string): void {
  * of a dead process (or an old one) is taken over. Returns the release function, or undefined
  * when another live process holds it.
  */
-export function tryLockAlerts(home: string): (() => void) | undefined {
+export function tryLockAlerts(home: string, clock: Clock): (() => void) | undefined {
   mkdirSync(alertsStateDir(home), { recursive: true });
   const lock = join(alertsStateDir(home), 'alerts.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lock, 'wx', 0o644);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      try {
+        writeSync(fd, String(process.pid));
+        // its age is read against the clock: stamp it with the clock's time
+        const now = clock.now();
+        futimesSync(fd, now, now);
+      } finally {
+        closeSync(fd);
+      }
       return () => {
         try {
           unlinkSync(lock);
@@ -115,7 +122,7 @@ export function tryLockAlerts(home: string): (() => void) | undefined {
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (!staleLock(lock)) return undefined;
+      if (!staleLock(lock, clock)) return undefined;
       try {
         unlinkSync(lock);
       } catch {
@@ -126,11 +133,10 @@ export function tryLockAlerts(home: string): (() => void) | undefined {
   return undefined;
 }
 
-function staleLock(lock: string): boolean {
+function staleLock(lock: string, clock: Clock): boolean {
   try {
     const pid = Number.parseInt(readFileSync(lock, 'utf8'), 10);
-    // lock files are compared with the file system's time, not the injected clock
-    const age = Date.now() - statSync(lock).mtimeMs;
+    const age = clock.now().getTime() - statSync(lock).mtimeMs;
     if (age > STALE_LOCK_MS) return true;
     if (!Number.isInteger(pid) || pid <= 0) return age > 5_000; // just created, its pid not written yet
     process.kill(pid, 0);

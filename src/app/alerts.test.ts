@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import type { AlertsConfig } from '../config/index.js';
@@ -124,14 +124,16 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     server.bodies.length = 0;
     server.plan = [500, 500];
     clock.advance(5 * MIN);
+    const evaluated = clock.now();
     const r2 = await evaluateAlerts(c);
+    assert.equal(clock.now().getTime() - evaluated.getTime(), 250 + 500, 'the backoff between attempts passed on the clock');
     assert.deepEqual(r2.raised, [], 'not raised a second time');
     assert.deepEqual(r2.deliveries.map((d) => d.ok), [true]);
     assert.equal(server.bodies.length, 3, 'fails twice with 500, then accepted');
     const body = (server.bodies.at(-1) as { json: { notification: string; alert: { key: string; severity: string; state: string } } }).json;
     assert.deepEqual([body.notification, body.alert.key, body.alert.severity, body.alert.state], ['raised', `backup_failed:${failed}`, 'high', 'active']);
     assert.equal(r2.active[0]!.pending, null);
-    assert.equal(r2.active[0]!.notified_at, clock.now().toISOString());
+    assert.equal(r2.active[0]!.notified_at, evaluated.toISOString());
 
     server.bodies.length = 0;
     assert.deepEqual((await evaluateAlerts(c)).deliveries, [], 'delivered: not sent again');
@@ -251,6 +253,21 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     assert.equal(readFileSync(`${alertsFile(sb.home)}.damaged`, 'utf8'), '{"version":1,"active":[{"key"');
     assert.deepEqual(activeAlerts(sb.home).map((a) => a.key), ['no_recent_success']);
     assert.deepEqual(readdirSync(join(sb.home, 'state')).sort(), ['alerts.json', 'alerts.json.damaged'], 'no temporary files left');
+  });
+
+  it('the age of the evaluators\' lock is read on the clock: a live holder is left alone for 30 minutes, then taken over', async () => {
+    const c = ctx();
+    await createBackup(c, { type: 'full' });
+    await evaluateAlerts(c);
+    const lock = join(sb.home, 'state', 'alerts.lock');
+    writeFileSync(lock, String(process.pid));
+    utimesSync(lock, clock.now(), clock.now());
+    clock.advance(29 * MIN);
+    assert.equal((await evaluateAlerts(c)).saved, false, 'a live holder of 29 minutes');
+    assert.equal(existsSync(lock), true);
+    clock.advance(2 * MIN);
+    assert.equal((await evaluateAlerts(c)).saved, true, 'older than 30 minutes: taken over');
+    assert.equal(existsSync(lock), false, 'released');
   });
 
   it('storage: the repository disk over 95 % is critical, over 90 % high (the same alert, raised again), under 80 % resolved', async () => {

@@ -46,7 +46,7 @@ export async function evaluateGathered(ctx: AppContext, { records }: GatheredRec
   const conditions = alertConditions(records, ALERT_RULES, now);
   const home = ctx.config.home;
   // a PRISM_HOME that does not exist is not created (a mistyped one stays visible)
-  const release = existsSync(home) ? tryLockAlerts(home) : undefined;
+  const release = existsSync(home) ? tryLockAlerts(home, ctx.clock) : undefined;
   const state = readAlertsFile(home, (message) => {
     ctx.logger.warn({ event: 'alerts.state_damaged', message }, 'alert state file damaged; starting afresh (kept as alerts.json.damaged)');
     if (release) setAsideDamaged(home);
@@ -147,7 +147,7 @@ async function deliverPending(ctx: AppContext, state: AlertsFile, now: Date, rep
     const left = [];
     const errors = [];
     for (const target of p.targets) {
-      const outcome = failing.has(target) ? { ok: false as const, error: `not tried: ${failing.get(target)}` } : await deliverTo(target, cfg, payload);
+      const outcome = failing.has(target) ? { ok: false as const, error: `not tried: ${failing.get(target)}` } : await deliverTo(target, cfg, payload, ctx.clock);
       report.deliveries.push({ key: a.key, kind: p.kind, target, ok: outcome.ok, ...(outcome.ok ? {} : { error: outcome.error }) });
       if (outcome.ok) {
         ctx.logger.info({ event: 'alert.delivered', key: a.key, kind: p.kind, target }, `alert ${p.kind} delivered (${target})`);

@@ -53,7 +53,14 @@ describe('restore drills', () => {
   it('slower than backup.drill.rto_target_seconds: passed, not within target, a medium event', async () => {
     writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { drill: { rto_target_seconds: 2 } } }));
     let t = Date.parse('2026-02-07T05:00:00Z');
-    const ticking: Clock = { now: () => new Date((t += 1000)) }; // every reading of the clock is a second later
+    // every reading of the clock is a second later
+    const ticking: Clock = {
+      now: () => new Date((t += 1000)),
+      sleep: async (ms) => {
+        t += ms;
+        await new Promise((r) => setImmediate(r));
+      },
+    };
     const slow = appContext(sb, { PRISM_BACKUP_CONCURRENCY: '1' }, ticking);
     await backup(slow);
     const d = await drill(slow);

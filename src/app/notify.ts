@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { AlertsConfig } from '../config/index.js';
+import type { Clock } from '../core/clock.js';
 import type { Alert, AlertTarget, NotificationKind } from './alert-state.js';
 
 /** The JSON a webhook receives (and a command reads on stdin). */
@@ -29,15 +30,15 @@ export function alertPayload(alert: Alert, kind: NotificationKind, home: string,
   return { source: 'prism', notification: kind, host: hostname(), home, time: now.toISOString(), alert: { key, severity, rule, message, fix, state, raised_at, resolved_at, details } };
 }
 
-export function deliverTo(target: AlertTarget, cfg: AlertsConfig, payload: AlertPayload): Promise<DeliveryOutcome> {
-  return target === 'webhook' ? postWebhook(cfg.webhook_url!, payload, cfg.webhook_timeout_ms, cfg.webhook_retries) : runAlertCommand(cfg.command!, payload);
+export function deliverTo(target: AlertTarget, cfg: AlertsConfig, payload: AlertPayload, clock: Clock): Promise<DeliveryOutcome> {
+  return target === 'webhook' ? postWebhook(cfg.webhook_url!, payload, cfg.webhook_timeout_ms, cfg.webhook_retries, clock) : runAlertCommand(cfg.command!, payload);
 }
 
 /**
  * POSTs the payload as JSON. Network errors, timeouts, 5xx and 429 are retried `retries` times
  * with a doubling backoff; other 4xx answers are final.
  */
-export async function postWebhook(url: string, payload: AlertPayload, timeoutMs: number, retries: number): Promise<DeliveryOutcome> {
+export async function postWebhook(url: string, payload: AlertPayload, timeoutMs: number, retries: number, clock: Clock): Promise<DeliveryOutcome> {
   const body = JSON.stringify(payload);
   let error = '';
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
@@ -53,7 +54,7 @@ export async function postWebhook(url: string, payload: AlertPayload, timeoutMs:
       error = err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${err.message}${err.cause?.code ? ` (${err.cause.code})` : err.cause?.message ? ` (${err.cause.message})` : ''}`;
     }
     if (!retryable) return { ok: false, attempts: attempt, error: `webhook ${url}: ${error}` };
-    if (attempt <= retries) await new Promise((r) => setTimeout(r, Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1))));
+    if (attempt <= retries) await clock.sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
   }
   return { ok: false, attempts: retries + 1, error: `webhook ${url}: ${error} (after ${retries + 1} attempts)` };
 }

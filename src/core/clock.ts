@@ -1,11 +1,21 @@
-/** The only way code below cli/daemon reads the time, so that policy and ids are testable. */
+import { setTimeout as delay } from 'node:timers/promises';
+
+/**
+ * The only way code below cli/daemon reads the time or waits, so that policy, ids, locks and
+ * waits are testable (a lint rule, scripts/check-clock.mjs, keeps it so).
+ */
 export interface Clock {
   now(): Date;
+  /** Resolves after `ms`, or at once when `signal` is aborted (it never rejects). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
-export const systemClock: Clock = { now: () => new Date() };
+export const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms, signal) => delay(ms, undefined, signal ? { signal } : {}).catch(() => undefined),
+};
 
-/** A clock that stays where it is put; for tests. */
+/** A clock that stays where it is put; for tests. Sleeping moves it forward at once (and lets other work run). */
 export class FixedClock implements Clock {
   constructor(private current: Date) {}
   now(): Date {
@@ -16,5 +26,10 @@ export class FixedClock implements Clock {
   }
   advance(ms: number): void {
     this.current = new Date(this.current.getTime() + ms);
+  }
+  async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return;
+    this.advance(ms);
+    await new Promise((r) => setImmediate(r));
   }
 }

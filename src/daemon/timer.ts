@@ -1,11 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { systemClock, type Clock } from '../core/clock.js';
 
-/** How the scheduler waits: real time in the service, simulated time in tests. */
-export interface Timer {
-  /** Resolves after `ms`, or at once when `signal` is aborted (it never rejects). */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
+/** How the scheduler waits: the clock's own sleep (real time in the service, simulated time in tests). */
+export type Timer = Pick<Clock, 'sleep'>;
 
-export const realTimer: Timer = {
-  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
-};
+export const realTimer: Timer = systemClock;

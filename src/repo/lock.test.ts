@@ -16,11 +16,23 @@ const START = new Date('2026-02-07T02:00:00.000Z');
 
 const tempRoot = tempRootForFile();
 
+/** A fake clock that lets work started meanwhile (a holder letting go) finish before its next sleep returns. */
+class TestClock extends FixedClock {
+  private pending: Promise<unknown> = Promise.resolve();
+  meanwhile(work: Promise<unknown>): void {
+    this.pending = work;
+  }
+  override async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    await this.pending;
+    await super.sleep(ms, signal);
+  }
+}
+
 let n = 0;
-function fresh(): { backend: LocalBackend; clock: FixedClock; dir: string } {
+function fresh(): { backend: LocalBackend; clock: TestClock; dir: string } {
   const dir = path.join(tempRoot(), `repo-${n++}`);
   fs.mkdirSync(dir);
-  return { backend: new LocalBackend(dir), clock: new FixedClock(START), dir };
+  return { backend: new LocalBackend(dir), clock: new TestClock(START), dir };
 }
 
 function acquire(backend: LocalBackend, clock: FixedClock, kind: LockKind, command: string, extra: { waitMs?: number; onWait?: (h: LockInfo) => void } = {}): Promise<RepositoryLock> {
@@ -208,15 +220,16 @@ describe('RepositoryLock', () => {
     const { backend, clock } = fresh();
     const first = await acquire(backend, clock, 'backup', 'prism backup create --type full');
     const seen: LockInfo[] = [];
-    // the holder finishes a little after the second process starts waiting
+    // the holder finishes while the second process waits
     const second = await acquire(backend, clock, 'backup', 'prism backup create --type incremental', {
       waitMs: 30_000,
       onWait: (h) => {
         seen.push(h);
-        setTimeout(() => void first.release(), 100);
+        clock.meanwhile(first.release());
       },
     });
     assert.equal(seen.length, 1, 'onWait is called once');
+    assert.ok(clock.now() > START, 'the wait passed on the injected clock');
     assert.equal(seen[0]!.pid, process.pid);
     assert.equal(seen[0]!.command, 'prism backup create --type full');
     const info = JSON.parse((await backend.get('locks/backup.json')).toString()) as LockInfo;
@@ -234,10 +247,11 @@ describe('RepositoryLock', () => {
       onWait: (h) => {
         waited++;
         assert.equal(h.command, 'prism backup verify');
-        setTimeout(() => void reader.release(), 100);
+        clock.meanwhile(reader.release());
       },
     });
     assert.equal(waited, 1);
+    assert.ok(clock.now() > START, 'the wait passed on the injected clock');
     assert.deepEqual(await backend.list('locks'), ['locks/exclusive.json']);
     await ex.release();
   });
@@ -252,6 +266,22 @@ describe('RepositoryLock', () => {
     });
     assert.equal(waited, 1);
     assert.deepEqual(await backend.list('locks'), ['locks/exclusive.json']);
+    await first.release();
+  });
+});
+
+describe('RepositoryLock waits on its clock', () => {
+  it('gives up when the wait has passed on the injected clock, whatever the real time', { timeout: 20_000 }, async () => {
+    const { backend, clock } = fresh();
+    const first = await acquire(backend, clock, 'backup', 'prism backup create --type full');
+    const waitMs = 60_000; // under LOCK_STALE_MS: the holder stays live all along
+    await expectLocked(acquire(backend, clock, 'backup', 'prism backup create --type incremental', { waitMs }), {
+      pid: process.pid,
+      command: 'prism backup create --type full',
+    });
+    const waited = clock.now().getTime() - START.getTime();
+    assert.ok(waited >= waitMs && waited < waitMs + 500, `waited ${waited} ms on the clock`);
+    assert.deepEqual((await backend.list('locks')).length, 2, 'the holder keeps its lock');
     await first.release();
   });
 });

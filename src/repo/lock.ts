@@ -56,10 +56,11 @@ export class RepositoryLock {
     const now = opts.clock.now().toISOString();
     const info: LockInfo = { kind: opts.kind, pid: process.pid, host: hostname(), command: opts.command, created: now, refreshed: now };
     const body = Buffer.from(JSON.stringify(info));
-    const deadline = Date.now() + (opts.waitMs ?? 0);
+    const clock = opts.clock;
+    const deadline = clock.now().getTime() + (opts.waitMs ?? 0);
     let announced = false;
     const wait = async (holder: LockInfo): Promise<void> => {
-      if (Date.now() >= deadline) {
+      if (clock.now().getTime() >= deadline) {
         throw new PrismError(
           'REPO_LOCKED',
           `Repository ${backend.location} is locked by \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, ${holder.kind} lock since ${holder.created}). Wait for it to finish, or pass --lock-wait DURATION.`,
@@ -68,7 +69,7 @@ export class RepositoryLock {
       }
       if (!announced) opts.onWait?.(holder);
       announced = true;
-      await new Promise((r) => setTimeout(r, 200 + Math.random() * 300));
+      await clock.sleep(200 + Math.random() * 300);
     };
 
     const single = opts.kind === 'backup' ? BACKUP : opts.kind === 'exclusive' ? EXCLUSIVE : undefined;
@@ -84,7 +85,7 @@ export class RepositoryLock {
           await backend.delete(single);
           unreadable = 0;
         } else {
-          await new Promise((r) => setTimeout(r, 100));
+          await clock.sleep(100);
         }
       }
     }
