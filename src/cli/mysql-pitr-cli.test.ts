@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -16,6 +16,7 @@ import { freePort } from '../testing/free-port.js';
 
 const MARIADBD = '/usr/sbin/mariadbd';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+type Run = ReturnType<typeof prism>;
 
 interface RestoreReport {
   backup: string;
@@ -28,11 +29,21 @@ interface ArchiveReport {
   databases: Array<{ database: string; in_use: string; files: Array<{ name: string; stored: string; last_event_at: string }>; warnings: string[] }>;
 }
 
+/**
+ * One throwaway MariaDB server for the file (built in `before`); each case starts from an empty
+ * binary log (RESET MASTER), its own `shop` database and its own PRISM_HOME and repository, and
+ * builds the history it needs. Binary log events get chosen whole seconds with the session's
+ * `SET timestamp`, so nothing sleeps to make writes fall into different seconds; the server
+ * stamps the files a FLUSH closes with its own clock, so a case waits (in 50 ms steps) only for
+ * the server's clock to reach the second an assertion needs, usually while commands run.
+ */
 describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
   let root = '';
   let port = 0;
   let server: ChildProcess | undefined;
+  /** The case's own PRISM_HOME and repository (set by its set-up: `history()` or `fresh()`). */
   let sb: Sandbox;
+  const sandboxes: Sandbox[] = [];
   const scratch: ScratchDb[] = [];
   /** SQL on the throwaway server; tab-separated rows. */
   const sql = (text: string, db = ''): string => {
@@ -42,6 +53,12 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
   };
   const rows = (db: string) => sql('SELECT id, note FROM t ORDER BY id', db).split('\n').filter(Boolean).map((l) => l.split('\t'));
   const serverNow = () => Number(sql('SELECT UNIX_TIMESTAMP(NOW(6))')) * 1000;
+  /** Waits until the server's clock has reached `ms` (the time the next event it stamps itself will carry). */
+  const serverReaches = async (ms: number) => {
+    while (serverNow() < ms) await sleep(50);
+  };
+  /** SQL whose binary log events carry the whole second `sec` (seconds since the epoch). */
+  const sqlAt = (sec: number, text: string, db = '') => sql(`SET timestamp = ${sec}; ${text}`, db);
   const gtidSeq = () => Number(sql('SELECT @@gtid_binlog_pos').split('-').pop());
   const run = (args: string[]) => prism(args, sb.env);
   const url = (db: string) => `mysql://root@127.0.0.1:${port}/${db}`;
@@ -65,9 +82,6 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
       if (i > 300 || server.exitCode !== null) throw new Error(`the throwaway MariaDB did not start (see ${join(root, 'error.log')})`);
       await sleep(100);
     }
-    sb = sandbox();
-    mkdirSync(join(sb.home, 'config'), { recursive: true });
-    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'shop', type: 'mysql', url: url('shop') }] } }));
   });
 
   after(async () => {
@@ -80,50 +94,81 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
       if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
     }
     for (const d of scratch) d.drop();
-    sb?.cleanup();
+    for (const s of sandboxes) s.cleanup();
     rmSync(root, { recursive: true, force: true });
   });
 
-  let backup: Manifest;
-  let target: Date;
-  let late: Date;
+  /** A PRISM_HOME of its own for the case, configured for `shop`, and a server with an empty binary log and no `shop` yet. */
+  const fresh = (): Sandbox => {
+    sb = sandbox();
+    sandboxes.push(sb);
+    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'shop', type: 'mysql', url: url('shop') }] } }));
+    sql('DROP DATABASE IF EXISTS shop; DROP DATABASE IF EXISTS scratch_target; RESET MASTER;');
+    return sb;
+  };
 
-  it('records the binlog position with the dump, archives the log idempotently, and replays exactly the rows up to a time between t2 and t3', async () => {
+  interface History {
+    made: Run;
+    backup: Manifest;
+    mid: Run;
+    plain: Run;
+    flushed: Run;
+    /** A time between t2 and t3. */
+    target: Date;
+    /** When the last archived file was closed: after t4. */
+    late: Date;
+  }
+
+  /**
+   * The history the cases replay: `shop` with row 0, a backup, t1, an archive run with --flush (a
+   * timer's run between the writes), t2, then t3 and a statement naming `shop` itself with t4 in
+   * the next second, an archive run without and one with --flush.
+   */
+  const history = async (): Promise<History> => {
+    fresh();
     sql("CREATE DATABASE shop; CREATE TABLE shop.t (id int PRIMARY KEY, note varchar(20)); INSERT INTO shop.t VALUES (0, 'base');");
     const made = run(['backup', 'create', '--json']);
     assert.equal(made.code, 0, made.stderr + made.stdout);
-    backup = json<Manifest>(made);
+    sql("INSERT INTO t VALUES (1, 't1')", 'shop');
+    const mid = run(['mysql', 'archive-binlog', '--flush', '--json']);
+    assert.equal(mid.code, 0, mid.stderr + mid.stdout);
+    // t2 in the second the flush closed the file in (or a later one); the target is the next whole
+    // second (binary log times have whole seconds), and t3 is time-stamped with it
+    const t2 = Math.floor(serverNow() / 1000);
+    sqlAt(t2, "INSERT INTO t VALUES (2, 't2')", 'shop');
+    const target = new Date((t2 + 1) * 1000);
+    sqlAt(t2 + 1, "INSERT INTO t VALUES (3, 't3')", 'shop');
+    sqlAt(t2 + 1, "ALTER TABLE shop.t COMMENT 'names its database'; INSERT INTO t VALUES (4, 't4')", 'shop');
+    const plain = run(['mysql', 'archive-binlog', '--json']);
+    // the flush stamps the file it closes with the server's clock: a second after t4
+    await serverReaches((t2 + 2) * 1000);
+    const flushed = run(['mysql', 'archive-binlog', '--db', 'shop', '--flush', '--json']);
+    assert.equal(flushed.code, 0, flushed.stderr + flushed.stdout);
+    const late = new Date(json<ArchiveReport>(flushed).databases[0]!.files.at(-1)!.last_event_at);
+    return { made, backup: json<Manifest>(made), mid, plain, flushed, target, late };
+  };
+
+  it('records the binlog position with the dump, archives the log idempotently, and replays exactly the rows up to a time between t2 and t3', async () => {
+    const { made, backup, mid, target, ...h } = await history();
+    assert.equal(made.code, 0, made.stderr + made.stdout);
     const rec = backup.databases!.find((d) => d.name === 'shop')!;
     assert.match(rec.binlog!.file, /^bin\.\d{6}$/);
     assert.ok(rec.binlog!.position > 4);
     assert.match(rec.binlog!.gtid!, /^0-1-\d+$/);
     assert.equal(rec.binlog!.format, 'ROW');
     assert.deepEqual(rec.tables.map((t) => t.name), ['t']);
-
-    await sleep(1100);
-    sql("INSERT INTO t VALUES (1, 't1')", 'shop');
-    const mid = run(['mysql', 'archive-binlog', '--flush', '--json']); // a timer's run between the writes
     assert.equal(mid.code, 0, mid.stderr + mid.stdout);
-    await sleep(1100);
-    sql("INSERT INTO t VALUES (2, 't2')", 'shop');
-    // the target: the next whole second after t2 (binary log times have whole seconds); t3 comes after it
-    target = new Date(Math.floor(serverNow() / 1000) * 1000 + 1000);
-    while (serverNow() < target.getTime() + 100) await sleep(50);
-    await sleep(1100);
-    sql("INSERT INTO t VALUES (3, 't3')", 'shop');
-    sql("ALTER TABLE shop.t COMMENT 'names its database'; INSERT INTO t VALUES (4, 't4')", 'shop');
-    await sleep(1100);
+    assert.ok(Date.parse(backup.started_at) <= target.getTime() && target.getTime() <= h.late.getTime() - 1000, 'the target is after the backup, t4 before the file closed');
 
-    const plain = json<ArchiveReport>(run(['mysql', 'archive-binlog', '--json']));
+    const plain = json<ArchiveReport>(h.plain);
     const inUse = plain.databases[0]!.in_use;
     assert.ok(!plain.databases[0]!.files.some((f) => f.name === inUse), 'the file in use is not archived');
-    const flushed = run(['mysql', 'archive-binlog', '--db', 'shop', '--flush', '--json']);
+    const flushed = h.flushed;
     assert.equal(flushed.code, 0, flushed.stderr + flushed.stdout);
     const report = json<ArchiveReport>(flushed);
     const files = report.databases[0]!.files;
     assert.ok(files.some((f) => f.name === inUse && f.stored === 'new'), `${inUse} archived once closed`);
     assert.deepEqual(report.databases[0]!.warnings, []);
-    late = new Date(files.at(-1)!.last_event_at); // when the last archived file was closed: after t4
 
     // idempotent: nothing new is stored, no pack written
     const packs = () => readdirSync(join(sb.repo, 'data'), { recursive: true }).length;
@@ -164,6 +209,13 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
   });
 
   it('stops before statements it must not replay and undoes the whole restore', async () => {
+    const { target, late } = await history();
+    // the database is lost, created empty again and restored up to the target
+    sql('DROP DATABASE shop; CREATE DATABASE shop;');
+    const lost = serverNow();
+    const restored = run(['db', 'restore', '--db', 'shop', '--at', target.toISOString(), '--replay', '--json']);
+    assert.equal(restored.code, 0, restored.stderr + restored.stdout);
+
     // into a database of another name, a statement naming `shop` would change shop: refused mid-way, after t1…t3
     const into = 'scratch_target';
     sql(`CREATE DATABASE ${into}`);
@@ -173,23 +225,28 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.equal(sql('SHOW TABLES', into), '', 'the table the restore created and the replay filled is gone again');
 
     // in place, past the DROP DATABASE of the disaster: refused before it runs, and the tables are as they were
-    await sleep(1100);
     sql("INSERT INTO t VALUES (9, 'after')", 'shop');
-    await sleep(1100);
+    // the flush stamps the file it closes with the server's clock: a second after the DROP DATABASE
+    await serverReaches((Math.floor(lost / 1000) + 1) * 1000);
     const flushed = json<ArchiveReport>(run(['mysql', 'archive-binlog', '--flush', '--json']));
-    await sleep(1100);
     assert.equal(flushed.databases[0]!.warnings.length, 0);
-    const refused = run(['db', 'restore', '--db', 'shop', '--at', new Date().toISOString(), '--replay', '--confirm']);
-    assert.equal(refused.code, 41, refused.stderr); // the file in use holds the last second: not archived yet
     const end = new Date(flushed.databases[0]!.files.at(-1)!.last_event_at);
     const ddl = run(['db', 'restore', '--db', 'shop', '--at', end.toISOString(), '--replay', '--confirm']);
     assert.equal(ddl.code, 33, ddl.stderr + ddl.stdout);
     assert.match(ddl.stderr, /`DROP DATABASE shop` \(at .*\) before the target time: statements that create, drop or alter a database are not replayed/);
     assert.deepEqual(rows('shop'), [['0', 'base'], ['1', 't1'], ['2', 't2'], ['9', 'after']]);
     assert.equal(sql('SHOW TABLES', 'shop'), 't', 'the safety copy is dropped again');
+    await serverReaches(end.getTime() + 1000);
+    const refused = run(['db', 'restore', '--db', 'shop', '--at', new Date().toISOString(), '--replay', '--confirm']);
+    assert.equal(refused.code, 41, refused.stderr); // the file in use holds the last second: not archived yet
   });
 
-  it('names the gap when an archived file is missing, and refuses arguments that cannot work', () => {
+  it('names the gap when an archived file is missing, and refuses arguments that cannot work', async () => {
+    const { backup, target } = await history();
+    // one more file closed and archived after those the replay to the target needs
+    sql("INSERT INTO t VALUES (5, 't5')", 'shop');
+    const more = run(['mysql', 'archive-binlog', '--flush', '--json']);
+    assert.equal(more.code, 0, more.stderr + more.stdout);
     const dir = join(sb.repo, 'mysql', 'binlog', 'shop');
     const names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
     const start = backup.databases![0]!.binlog!.file;
@@ -228,6 +285,7 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
       warnings: string[];
       prune: { dry_run: boolean } | null;
     }
+    const { backup } = await history();
     const listed = () => json<{ files: Array<{ name: string }> }>(run(['mysql', 'binlog', 'list', '--db', 'shop', '--json'])).files.map((f) => f.name);
     const start = backup.databases![0]!.binlog!.file;
     const all = listed();
@@ -238,14 +296,13 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.deepEqual(cleanupDry.binlog_archive.databases[0]!.expired, []);
 
     // a newer backup, its position in a later file; the first backup goes
-    await sleep(1100);
     sql("INSERT INTO t VALUES (10, 'later')", 'shop');
     const second = json<Manifest>(run(['backup', 'create', '--json']));
     const from = second.databases![0]!.binlog!.file;
     assert.notEqual(from, start);
-    await sleep(1100);
     sql("INSERT INTO t VALUES (11, 'last')", 'shop');
-    await sleep(1100);
+    // the flush stamps the file it closes with the server's clock: at or after the second backup
+    await serverReaches(Math.ceil(Date.parse(second.started_at) / 1000) * 1000);
     const archived = json<ArchiveReport>(run(['mysql', 'archive-binlog', '--flush', '--json']));
     const closed = new Date(archived.databases[0]!.files.at(-1)!.last_event_at);
     const del = run(['backup', 'delete', backup.id, '--confirm', '--force', '--json']);
@@ -299,6 +356,10 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
   });
 
   it('the service job archives on its schedule: FLUSH, then the closed files; a server without binary logging is skipped', async () => {
+    fresh();
+    sql("CREATE DATABASE shop; CREATE TABLE shop.t (id int PRIMARY KEY, note varchar(20)); INSERT INTO shop.t VALUES (0, 'base');");
+    const made = run(['backup', 'create', '--json']);
+    assert.equal(made.code, 0, made.stderr + made.stdout);
     const ctx = appContext(sb, {}, systemClock);
     assert.equal(binlogArchiveJob.applies!(ctx), true);
     assert.deepEqual(compileSchedule(ctx, [binlogArchiveJob]).map((x) => x.expression), ['*/15 * * * *']);
