@@ -1,7 +1,10 @@
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { LocalBackend } from '../backend/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import { PrismError, isPrismError } from '../errors/index.js';
 import { Repository, type LockInfo, type LockKind, type RepositoryLock } from '../repo/index.js';
 
 /** What every use case receives: configuration, time and a log. */
@@ -27,6 +30,39 @@ export function repoBackend(ctx: AppContext): LocalBackend {
   return new LocalBackend(ctx.config.storagePath);
 }
 
-export function openRepository(ctx: AppContext, opts: { create?: boolean } = {}): Promise<Repository> {
-  return Repository.open(repoBackend(ctx), ctx.clock, opts);
+/**
+ * Opens the repository at backup.storage_path. A missing one is REPO_NOT_FOUND naming the path;
+ * with `create` one is created there (and logged), in an existing directory or as a new one whose
+ * parent exists: a missing parent is more likely a mistyped path (or an unmounted disk) than a
+ * wish, so it is refused rather than created.
+ */
+export async function openRepository(ctx: AppContext, opts: { create?: boolean } = {}): Promise<Repository> {
+  const path = ctx.config.storagePath;
+  if (opts.create && isMissing(path) && isMissing(dirname(path))) {
+    throw new PrismError(
+      'REPO_NOT_FOUND',
+      `No prism repository at ${path}, and prism does not create one there: its parent directory ${dirname(path)} does not exist. Check PRISM_BACKUP_PATH / backup.storage_path for a typo or a disk that is not mounted; if the path is right, create the parent first (mkdir -p ${dirname(path)}).`,
+      { path, parent: dirname(path) },
+    );
+  }
+  try {
+    const repo = await Repository.open(repoBackend(ctx), ctx.clock, opts);
+    if (repo.created) ctx.logger.info({ event: 'repository.created', path }, `created a new repository at ${path}`);
+    return repo;
+  } catch (e) {
+    if (isPrismError(e) && e.code === 'REPO_NOT_FOUND' && !opts.create) {
+      const why = isMissing(path) ? 'the directory does not exist' : 'the directory holds no prism repository (no config.json)';
+      throw new PrismError('REPO_NOT_FOUND', `No prism repository at ${path}: ${why}. Check PRISM_BACKUP_PATH / backup.storage_path; the first \`prism backup create\` creates the repository.`, { path });
+    }
+    throw e;
+  }
+}
+
+function isMissing(path: string): boolean {
+  try {
+    statSync(path);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOENT';
+  }
 }

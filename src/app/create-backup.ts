@@ -25,6 +25,8 @@ export interface CreateBackupOptions {
   skipMissingSources?: boolean;
   /** Leave out backup.databases (the pre-restore backup of the files: a restore of files must not depend on the databases). */
   skipDatabases?: boolean;
+  /** Told when this backup, the first, created the repository (at the path given). */
+  onRepositoryCreated?: (path: string) => void;
 }
 
 /** The most a backup's comment may hold, in UTF-8 bytes: a note, not a payload (it is in every listing). */
@@ -56,6 +58,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
   let lock: Awaited<ReturnType<typeof lockRepository>>;
   try {
     repo = await openRepository(ctx, { create: true });
+    if (repo.created) opts.onRepositoryCreated?.(config.storagePath);
     lock = await lockRepository(ctx, repo, 'backup', `prism backup create --type ${opts.type}`, opts.lockWaitMs ?? 0).catch((e) => {
       throw fromSystemError(e, `locking the repository at ${config.storagePath}`);
     });

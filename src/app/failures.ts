@@ -31,11 +31,7 @@ export function fixForErrorId(id: string): string | undefined {
 
 /** Failed and partial attempts of the last `days` days, with the SOP's fix for each. */
 export async function backupFailures(ctx: AppContext, days = 7): Promise<FailuresReport> {
-  const repo = await openRepository(ctx).catch((e) => {
-    if (e?.code === 'REPO_NOT_FOUND') return undefined;
-    throw e;
-  });
-  const all = repo ? await loadAll(repo, ctx) : [];
+  const all = await loadAll(await openRepository(ctx), ctx);
   return failuresIn(all, days, ctx.clock.now());
 }
 

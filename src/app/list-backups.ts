@@ -10,10 +10,10 @@ export interface ListFilter {
   limit?: number | undefined;
 }
 
-/** Backups newest first, filtered. An empty or missing repository lists nothing. */
-export async function listBackups(ctx: AppContext, filter: ListFilter = {}): Promise<Manifest[]> {
+/** Backups newest first, filtered. A missing repository is REPO_NOT_FOUND, or lists nothing with `missing: 'empty'` (the service before its first backup). */
+export async function listBackups(ctx: AppContext, filter: ListFilter = {}, opts: { missing?: 'refuse' | 'empty' } = {}): Promise<Manifest[]> {
   const repo = await openRepository(ctx).catch((e) => {
-    if (e?.code === 'REPO_NOT_FOUND') return undefined;
+    if (e?.code === 'REPO_NOT_FOUND' && opts.missing === 'empty') return undefined;
     throw e;
   });
   if (!repo) return [];

@@ -339,7 +339,7 @@ function wrapFailure(e: unknown, where: string): PrismError {
   if (isPrismError(e)) return e;
   const err = e as Error & { name?: string; code?: string };
   if (err.name === 'AbortError' || err.code === 'ABORT_ERR') return new PrismError('INTERRUPTED', `Restore interrupted ${where}; the data directory is unchanged. Run the restore again to resume.`);
-  const mapped = fromSystemError(e, where);
+  const mapped = fromSystemError(e, where.replace(/^while /, ''));
   if (isPrismError(mapped)) return mapped;
   return new PrismError('RESTORE_FAILED', `Restore failed ${where}: ${err.message}`, {}, { cause: e });
 }

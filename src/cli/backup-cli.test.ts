@@ -106,7 +106,9 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
     const garbage = prism(['backup', 'info', '../../etc/passwd'], sb.env);
     assert.equal(garbage.code, 4);
     assert.match(garbage.stderr, /not a backup id/);
-    assert.equal(prism(['backup', 'list'], { ...sb.env, PRISM_BACKUP_PATH: join(sb.root, 'nothing') }).stdout.trim(), 'No backups found.');
+    const typo = prism(['backup', 'list'], { ...sb.env, PRISM_BACKUP_PATH: join(sb.root, 'nothing') });
+    assert.equal(typo.code, 7);
+    assert.match(typo.stderr, new RegExp(`ERR_PRISM_NO_REPO\\] No prism repository at ${join(sb.root, 'nothing')}: the directory does not exist`));
   });
 
   it('a broken config names the key, the value and what is expected', () => {

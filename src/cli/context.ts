@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { AppContext } from '../app/index.js';
 import { systemClock } from '../core/clock.js';
 import { isPrismError, type PrismError } from '../errors/index.js';
+import { namePath } from './named-paths.js';
 
 /**
  * Builds the app context for one command: config from env + file, the system clock, a log file.
@@ -9,8 +10,12 @@ import { isPrismError, type PrismError } from '../errors/index.js';
  * not by `--help`.
  */
 export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFile?: boolean } = {}): Promise<AppContext> {
-  const [{ loadConfig }, { fileLogger }] = await Promise.all([import('../config/index.js'), import('./logger.js')]);
+  const [{ loadConfig, configFilePath }, { fileLogger }] = await Promise.all([import('../config/index.js'), import('./logger.js')]);
+  const home = await cliHome();
+  namePath({ role: 'data directory', path: home, setting: process.env.PRISM_HOME ? 'PRISM_HOME' : 'default (set PRISM_HOME to change it)' });
+  namePath({ role: 'configuration file', path: configFilePath(home), setting: 'PRISM_HOME (it is config/backup.json in the data directory)' });
   const config = loadConfig(process.env, { ignoreFile: opts.ignoreConfigFile ?? false });
+  namePath({ role: 'repository', path: config.storagePath, setting: STORAGE_PATH_SETTING[config.origins['backup.storage_path'] ?? 'default'](config.configFile) });
   return {
     config,
     clock: systemClock,
@@ -36,8 +41,16 @@ export async function cliContextOrConfigError(logFile?: string): Promise<AppCont
   });
 }
 
+const STORAGE_PATH_SETTING = {
+  env: () => 'PRISM_BACKUP_PATH',
+  file: (file: string) => `backup.storage_path in ${file}`,
+  default: () => 'default (set PRISM_BACKUP_PATH or backup.storage_path to change it)',
+} as const;
+
 /** cliContext with `--repo PATH` (when given) overriding PRISM_BACKUP_PATH / backup.storage_path: the `pg` and `mysql` commands. */
 export async function repoContext(opts: { repo?: string | undefined }, logFile: string): Promise<AppContext> {
   const ctx = await cliContext(logFile);
-  return opts.repo ? { ...ctx, config: { ...ctx.config, storagePath: resolve(opts.repo) } } : ctx;
+  if (!opts.repo) return ctx;
+  namePath({ role: 'repository', path: resolve(opts.repo), setting: '--repo' });
+  return { ...ctx, config: { ...ctx.config, storagePath: resolve(opts.repo) } };
 }

@@ -1,5 +1,6 @@
 import { displayName } from '../core/byte-names.js';
-import { PrismError, isPrismError } from '../errors/index.js';
+import { asPrismError } from '../errors/index.js';
+import { withPathSetting } from './named-paths.js';
 
 /**
  * Everything the CLI prints goes through here (stdout for results, stderr for the rest). Text that
@@ -44,9 +45,9 @@ export function table(headers: string[], cells: string[][]): string {
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-/** Prints an error with its code and fix; returns the exit code. */
-export function reportError(e: unknown, json: boolean, verbose: boolean): number {
-  const pe: PrismError = isPrismError(e) ? e : new PrismError('INTERNAL', `Unexpected error: ${(e as Error)?.message ?? String(e)}`, {}, { cause: e });
+/** Prints an error with its code and fix; returns the exit code. `context`: what was being done, for a system error (`running \`prism backup list\``). */
+export function reportError(e: unknown, json: boolean, verbose: boolean, context?: string): number {
+  const pe = withPathSetting(asPrismError(e, context));
   if (json) {
     process.stdout.write(JSON.stringify({ error: pe.toJSON() }, null, 2) + '\n');
   } else {

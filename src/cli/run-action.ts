@@ -13,7 +13,14 @@ export function runAction<A extends unknown[]>(fn: (...args: A) => Promise<numbe
       process.exitCode = (await fn(...(args.slice(0, -1) as A))) ?? 0;
     } catch (e) {
       const verbose = /^(1|true|yes|on)$/i.test(process.env.PRISM_BACKUP_VERBOSE ?? '');
-      process.exitCode = reportError(e, Boolean(opts.json), verbose);
+      process.exitCode = reportError(e, Boolean(opts.json), verbose, `running \`${commandLine(cmd)}\``);
     }
   };
+}
+
+/** `prism backup list`: the command's name and those of the groups above it. */
+function commandLine(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }

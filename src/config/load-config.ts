@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import * as v from 'valibot';
-import { PrismError } from '../errors/index.js';
+import { PrismError, describeSystemError } from '../errors/index.js';
 import { jsonKeyPlaces, jsonSyntaxProblem, placeOfKey } from './json-source.js';
 import { configFilePath, expandHome, prismHome, type Env } from './paths.js';
 import type { ResolvedConfig, ValueOrigin } from './resolved-config.js';
@@ -55,7 +55,8 @@ function readConfigText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new PrismError('CONFIG_INVALID', `Cannot read ${file}: ${(e as Error).message}`, { file });
+    const m = describeSystemError(e, file);
+    throw new PrismError('CONFIG_INVALID', `Cannot read ${file}: ${m?.says ?? (e as Error).message}.`, { file, path: file, ...(m ? { errno: m.errno } : {}) }, { cause: e });
   }
 }
 

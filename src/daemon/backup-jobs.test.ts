@@ -30,7 +30,7 @@ describe('backup jobs', () => {
       const { task } = await runJob(ctx, job, { trigger: 'scheduled', signal: new AbortController().signal, log: silentLogger });
       assert.deepEqual([task.status, task.message], ['skipped', 'backups are disabled (backup.enabled is false)']);
     }
-    assert.deepEqual(await listBackups(ctx), []);
+    assert.deepEqual(await listBackups(ctx, {}, { missing: 'empty' }), []);
     assert.equal(readTasks(sb.home).length, 2);
   });
 

@@ -57,7 +57,7 @@ export const incrementalBackupJob: Job = {
     const off = disabled(ctx);
     if (off) return off;
     const { listBackups } = await import('../app/list-backups.js');
-    const fulls = await listBackups(ctx, { type: 'full' });
+    const fulls = await listBackups(ctx, { type: 'full' }, { missing: 'empty' });
     if (!fulls.some((m) => m.status === 'completed')) {
       const m = await scheduledBackup(ctx, 'full', run, `Scheduled incremental backup promoted to full: no completed full backup yet (${run.trigger})`);
       return backupOutcome(m, { message: `no completed full backup yet: promoted to a full backup, ${m.id} ${m.status}`, details: { promoted_to_full: true } });

@@ -65,7 +65,7 @@ export class ServiceMetrics {
     for (const g of Object.values(this.g)) g.reset();
     const set = (name: string, value: number, labels: Record<string, string> = {}) => this.g[name]!.set(labels, value);
 
-    const backups = await listBackups(ctx); // newest first; empty without a repository
+    const backups = await listBackups(ctx, {}, { missing: 'empty' }); // newest first
     for (const type of BACKUP_TYPES) {
       const last = backups.find((m) => m.type === type && m.status === 'completed');
       set('prism_backup_last_success_timestamp_seconds', seconds(last?.finished_at), { type });

@@ -25,6 +25,18 @@ export const ERROR_CODES = {
     title: 'Permission denied',
     fix: 'Check file permissions: the source files must be readable and the backup directory writable by the user running prism (`ls -ld ~/.prism-gateway-backups`).',
   },
+  PATH_UNUSABLE: {
+    id: 'ERR_PRISM_PATH',
+    exitCode: 44,
+    title: 'Path cannot be used',
+    fix: 'Correct the path the message names (PRISM_HOME, PRISM_BACKUP_PATH / backup.storage_path, --target, --repo …): every part of it must be a directory (or not exist yet), with no symbolic link loop and no name longer than 255 bytes.',
+  },
+  OPEN_FILES_LIMIT: {
+    id: 'ERR_PRISM_OPEN_FILES',
+    exitCode: 45,
+    title: 'Too many open files',
+    fix: 'Raise the open-file limit of the user running prism (`ulimit -n 65536`, or LimitNOFILE= in the systemd unit), or lower backup.concurrency / PRISM_BACKUP_CONCURRENCY.',
+  },
   SOURCE_NOT_FOUND: {
     id: 'ERR_BACKUP_003',
     exitCode: 13,
@@ -77,7 +89,7 @@ export const ERROR_CODES = {
     id: 'ERR_PRISM_NO_REPO',
     exitCode: 7,
     title: 'Repository not found',
-    fix: 'Create a backup first (`prism backup create --type full` initialises the repository), or check PRISM_BACKUP_PATH / backup.storage_path.',
+    fix: 'Check PRISM_BACKUP_PATH / backup.storage_path (a typo? a disk not mounted?). The first `prism backup create` creates the repository: in an existing directory, or a new one whose parent exists.',
   },
   REPO_CORRUPT: {
     id: 'ERR_PRISM_REPO_CORRUPT',

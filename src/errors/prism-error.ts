@@ -32,20 +32,3 @@ export class PrismError extends Error {
 export function isPrismError(e: unknown): e is PrismError {
   return e instanceof PrismError;
 }
-
-/** Maps a Node.js system error to the registry; anything unknown stays as it is. */
-export function fromSystemError(e: unknown, context: string): unknown {
-  if (isPrismError(e)) return e;
-  const err = e as NodeJS.ErrnoException;
-  switch (err?.code) {
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return new PrismError('DISK_SPACE_INSUFFICIENT', `${ERROR_CODES.DISK_SPACE_INSUFFICIENT.title} while ${context}: ${err.message}`, {}, { cause: e });
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-      return new PrismError('PERMISSION_DENIED', `${ERROR_CODES.PERMISSION_DENIED.title} while ${context}: ${err.message}`, { path: err.path }, { cause: e });
-    default:
-      return e;
-  }
-}

@@ -22,6 +22,8 @@ export class Repository {
   private indexLoaded = false;
   private readonly frameCache = new Map<string, Buffer>();
   private frameCacheBytes = 0;
+  /** Whether this open created the repository (with `create`, at a location that held none). */
+  created = false;
 
   private constructor(
     readonly backend: Backend,
@@ -59,7 +61,10 @@ export class Repository {
         throw fromSystemError(e, `creating the repository at ${backend.location}`);
       }
       // two first backups at once: the one that lost opens the winner's repository
-      return created ? new Repository(backend, config, clock) : Repository.open(backend, clock);
+      if (!created) return Repository.open(backend, clock);
+      const repo = new Repository(backend, config, clock);
+      repo.created = true;
+      return repo;
     }
     let parsed: unknown;
     try {

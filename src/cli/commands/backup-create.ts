@@ -33,6 +33,7 @@ export function registerBackupCreate(backup: Command): void {
         }
         const [ctx, { createBackup }] = await Promise.all([cliContext(), import('../../app/create-backup.js')]);
         const onProgress = await progressBar(opts.progress && !opts.json);
+        let created = false;
         const m = await withInterruptSignal((signal) =>
           createBackup(ctx, {
             type: opts.type as 'full' | 'incremental',
@@ -40,11 +41,15 @@ export function registerBackupCreate(backup: Command): void {
             trigger: 'manual',
             signal,
             onProgress,
+            onRepositoryCreated: () => (created = true),
             ...(opts.lockWait ? { lockWaitMs: parseDuration('--lock-wait', opts.lockWait) } : {}),
           }),
         );
-        if (opts.json) printJson(m);
-        else out(renderCreated(m));
+        if (opts.json) printJson({ ...m, repository: ctx.config.storagePath, repository_created: created });
+        else {
+          if (created) out(`Created a new repository at ${ctx.config.storagePath} (the first backup there).`);
+          out(renderCreated(m));
+        }
         if (m.status === 'partial') {
           if (!opts.json) err(`Fix: ${ERROR_CODES.PERMISSION_DENIED.fix}`);
           return ERROR_CODES.PERMISSION_DENIED.exitCode;

@@ -1,9 +1,11 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { RestoreResult } from '../../app/index.js';
 import { systemClock } from '../../core/clock.js';
 import { formatBytes, formatCount, formatDuration } from '../../core/format.js';
 import { ERROR_CODES, PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
+import { namePath } from '../named-paths.js';
 import { err, out, printJson } from '../output.js';
 import { parseDate } from '../parse-date.js';
 import { progressBar } from '../progress-bar.js';
@@ -52,6 +54,7 @@ export function registerBackupRestore(backup: Command): void {
         if (opts.autoChain && opts.incremental) throw new PrismError('INVALID_ARGUMENT', '--auto-chain restores the whole state; --incremental only the last changes: choose one.');
         const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
         const ctx = await cliContext('backup-restore.log');
+        if (opts.target !== undefined) namePath({ role: 'restore target', path: resolve(opts.target), setting: '--target' });
         const { restoreBackup } = await import('../../app/restore-backup.js');
         const onProgress = await progressBar(opts.progress && !opts.json);
         const r = await withInterruptSignal((signal) =>

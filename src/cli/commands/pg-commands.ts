@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { AppContext } from '../../app/index.js';
 import { formatBytes } from '../../core/format.js';
 import { repoContext } from '../context.js';
+import { namePath } from '../named-paths.js';
 import { out, printJson, table } from '../output.js';
 import { parseTargetTime } from '../parse-date.js';
 import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.js';
@@ -61,6 +62,7 @@ export function registerPg(program: Command): void {
   ).action(
     runAction(async (opts: RepoFlags & { at: string; dataDir: string }) => {
       const at = await parseTargetTime('--at', opts.at, new Date());
+      namePath({ role: 'PostgreSQL data directory', path: resolve(opts.dataDir), setting: '--data-dir' });
       const { restorePointInTime, shellQuote } = await import('../../app/pg-restore.js');
       const prismCommand = `${shellQuote(process.execPath)} ${shellQuote(resolve(process.argv[1] ?? 'prism'))}`;
       const r = await restorePointInTime(await pgContext(opts), { at, dataDir: opts.dataDir, prismCommand });
