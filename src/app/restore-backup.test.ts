@@ -9,7 +9,7 @@ import { FixedClock, systemClock } from '../core/clock.js';
 import type { PrismError } from '../errors/index.js';
 import { BLOB_TYPE, PackWriter, Repository, encodeTree, type Manifest, type TreeNode } from '../repo/index.js';
 import { decodeTrailer } from '../repo/pack-format.js';
-import { appContext, hashTree, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { appContext, hashTree, prng, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { createBackup } from './create-backup.js';
 import { checkDataHealth } from './health-check.js';
 import { restoreBackup } from './restore-backup.js';
@@ -339,5 +339,35 @@ describe('restoreBackup', () => {
       assert.ok(existsSync(join(sb.home, 'level-1-hot')));
       assert.deepEqual(readdirSync(outside), []);
     }
+  });
+  it('restores mtimes to the nanosecond: 2000 files, 20 directories and 20 symlinks with random ns mtimes compare exactly', async () => {
+    writeDataset(sb.home, { files: 1 });
+    const ctx = appContext(sb, {}, systemClock);
+    const real = await createBackup(ctx, { type: 'full' });
+    const rnd = prng(16);
+    const ns = (): string => (BigInt(1_000_000_000 + Math.floor(rnd() * 800_000_000)) * 1_000_000_000n + BigInt(Math.floor(rnd() * 1e9))).toString();
+    const expected = new Map<string, string>();
+    const m = await withExtraTopLevel(sb, real, 'backup_20300101_000000_full', (store) => {
+      const dirs: TreeNode[] = [];
+      for (let d = 0; d < 20; d++) {
+        const nodes: TreeNode[] = [];
+        for (let f = 0; f < 100; f++) nodes.push({ ...emptyFile(`f${String(f).padStart(3, '0')}`), mtime: ns() });
+        nodes.push({ name: 'link', type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: ns(), ctime: '0', inode: '0', target: 'f000' });
+        for (const n of nodes) expected.set(`ns/d${d}/${n.name}`, n.mtime);
+        dirs.push({ ...dirOf(`d${d}`, store(nodes)), mtime: ns() });
+      }
+      for (const n of dirs) expected.set(`ns/${n.name}`, n.mtime);
+      return [dirOf('ns', store(dirs))];
+    });
+    const out = join(sb.root, 'ns-restored');
+    await restoreBackup(ctx, { id: m.id, target: out });
+    const off: string[] = [];
+    for (const [path, mtime] of expected) {
+      const got = lstatSync(join(out, path), { bigint: true }).mtimeNs;
+      if (got !== BigInt(mtime)) off.push(`${path}: ${got} != ${mtime}`);
+    }
+    assert.deepEqual(off.slice(0, 5), [], `${off.length} of ${expected.size} mtimes differ`);
+    const again = await restoreBackup(ctx, { id: m.id, target: out, dryRun: true });
+    assert.equal(again.plan.overwrite.count + again.plan.create.count, 0, 'a restored copy compares as unchanged');
   });
 });

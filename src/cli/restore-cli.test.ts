@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, sy
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Manifest } from '../repo/index.js';
-import { json, prism, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { json, prism, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 
 describe('prism backup restore (CLI)', () => {
   let sb: Sandbox;
@@ -135,5 +135,26 @@ describe('prism backup restore never follows a symlink out of the target (CLI)',
     assert.ok(lstatSync(dir).isDirectory(), 'the backup\'s directory replaces the link');
     assert.equal(readFileSync(join(dir, 'keep'), 'utf8'), 'backed up');
     assert.deepEqual(readdirSync(outside), ['keep'], 'the link\'s target is left alone');
+  });
+});
+
+describe('prism backup restore: times (CLI)', () => {
+  it('every restored entry has the exact ns mtime of its source, also from the restore worker threads', () => {
+    const sb = sandbox();
+    try {
+      writeDataset(sb.home, { files: 200 });
+      writeFileSync(join(sb.home, 'level-3-cold', 'big.bin'), prngBytes(40 * 1024 * 1024, 3)); // enough for the worker threads
+      const env = { ...sb.env, PRISM_BACKUP_CONCURRENCY: '2' };
+      const m = json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], env));
+      const out = join(sb.root, 'out');
+      const r = prism(['backup', 'restore', m.id, '--target', out], env);
+      assert.equal(r.code, 0, r.stderr);
+      const paths = readdirSync(join(sb.home), { recursive: true }).map(String).filter((p) => /^(level-|config)/.test(p));
+      assert.ok(paths.length > 200);
+      const off = paths.filter((p) => lstatSync(join(out, p), { bigint: true }).mtimeNs !== lstatSync(join(sb.home, p), { bigint: true }).mtimeNs);
+      assert.deepEqual(off, []);
+    } finally {
+      sb.cleanup();
+    }
   });
 });

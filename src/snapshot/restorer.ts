@@ -1,10 +1,11 @@
-import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, futimesSync, lchownSync, lstatSync, lutimesSync, mkdirSync, openSync, chmodSync, symlinkSync, utimesSync, writeSync, unlinkSync } from 'node:fs';
+import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, lchownSync, lstatSync, mkdirSync, openSync, chmodSync, symlinkSync, writeSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsPath } from '../core/byte-names.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
 export type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { PrismError, isPrismError } from '../errors/index.js';
 import type { Repository, TreeNode } from '../repo/index.js';
+import { setFileTimes, setPathTimes, sameTime } from '../source/file-times.js';
 import { mkdirBelow } from '../source/path-below.js';
 import { restoreSlices } from './restore-pool.js';
 import type { FilesOutcome, RestoreProblem } from './restore-types.js';
@@ -45,17 +46,8 @@ export interface RestoreTreeResult {
 const ZEROS = Buffer.alloc(4 * 1024 * 1024);
 const isRoot = process.getuid?.() === 0;
 
-/** mtime in ns (decimal string) → seconds for utimes (a double: about a microsecond of precision). */
-export function nsToSeconds(ns: string): number {
-  const big = BigInt(ns);
-  return Number(big / 1000n) / 1e6;
-}
-
-/** Equal as far as a restore can set them (utimes takes a double: within 2 µs). */
-export function sameMtime(aNs: bigint, bNs: bigint): boolean {
-  const d = aNs - bNs;
-  return d < 2000n && d > -2000n;
-}
+/** Equal as far as a restore can set them: to the nanosecond (with the file-times addon) or the microsecond. */
+export const sameMtime = sameTime;
 
 /**
  * Restores a backup tree into `dest`: directories, then files (read in tree order, which is the
@@ -96,8 +88,7 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
       }
       symlinkSync(fsPath(l.node.target ?? ''), path);
       if (isRoot) lchownSync(path, l.node.uid, l.node.gid);
-      const t = nsToSeconds(l.node.mtime);
-      lutimesSync(path, t, t);
+      setPathTimes(join(dest, l.path), l.node.mtime);
       result.symlinks++;
     } catch (e) {
       result.problems.push(problem(l.path, e));
@@ -109,8 +100,7 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
     try {
       if (isRoot) chownSync(path, d.node.uid, d.node.gid);
       chmodSync(path, d.node.mode);
-      const t = nsToSeconds(d.node.mtime);
-      utimesSync(path, t, t);
+      setPathTimes(join(dest, d.path), d.node.mtime);
       result.dirs++;
     } catch (e) {
       result.problems.push(problem(d.path, e));
@@ -219,8 +209,7 @@ async function writeFile(repo: Repository, path: string, node: TreeNode, verify:
     if (hole || pos !== (node.size ?? pos)) ftruncateSync(fd, pos);
     if (isRoot && (node.uid !== 0 || node.gid !== 0)) fchownSync(fd, node.uid, node.gid); // new files are root's already
     fchmodSync(fd, node.mode);
-    const t = nsToSeconds(node.mtime);
-    futimesSync(fd, t, t);
+    setFileTimes(fd, node.mtime);
   } finally {
     closeSync(fd);
   }
