@@ -102,7 +102,7 @@ export class LocalBackend implements Backend {
     try {
       return await fsp.readFile(this.path(name));
     } catch (e) {
-      throw notFound(e, name);
+      throw notFound(e, name, this.path(name));
     }
   }
 
@@ -111,7 +111,7 @@ export class LocalBackend implements Backend {
     try {
       fh = await fsp.open(this.path(name), 'r');
     } catch (e) {
-      throw notFound(e, name);
+      throw notFound(e, name, this.path(name));
     }
     try {
       const buf = Buffer.allocUnsafe(length);
@@ -136,7 +136,7 @@ export class LocalBackend implements Backend {
     try {
       return (await fsp.stat(this.path(name))).size;
     } catch (e) {
-      throw notFound(e, name);
+      throw notFound(e, name, this.path(name));
     }
   }
 
@@ -241,6 +241,10 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-function notFound(e: unknown, name: string): unknown {
-  return (e as NodeJS.ErrnoException).code === 'ENOENT' ? new ObjectNotFoundError(name) : e;
+/** ENOENT as ObjectNotFoundError; other errors with the object's path (a read of an open file names none). */
+function notFound(e: unknown, name: string, path: string): unknown {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.code === 'ENOENT') return new ObjectNotFoundError(name);
+  if (err && typeof err === 'object' && typeof err.code === 'string' && err.path === undefined) err.path = path;
+  return e;
 }

@@ -57,7 +57,9 @@ describe('system errors on the paths a user gives: coded errors naming the path 
     }
   });
 
-  it('EISDIR: config/backup.json that is a directory', () => {
+  it('EISDIR: a repository whose config.json is a directory, and config/backup.json that is one', () => {
+    mkdirSync(join(sb.repo, 'config.json'), { recursive: true });
+    refused(prism(['backup', 'list'], sb.env), 44, 'ERR_PRISM_PATH', `${join(sb.repo, 'config.json')} is a directory where a file is needed`, 'set by PRISM_BACKUP_PATH');
     mkdirSync(join(sb.home, 'config', 'backup.json'));
     const cfg = join(sb.home, 'config', 'backup.json');
     refused(prism(['backup', 'list'], sb.env), 3, 'ERR_PRISM_CONFIG', `Cannot read ${cfg}: ${cfg} is a directory where a file is needed.`, 'set by PRISM_HOME');

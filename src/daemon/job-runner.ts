@@ -1,6 +1,6 @@
 import { recordTask, type AppContext, type TaskRecord, type TaskTrigger } from '../app/index.js';
 import type { Logger } from '../core/logger.js';
-import { ERROR_CODES, isPrismError } from '../errors/index.js';
+import { ERROR_CODES, asPrismError, isPrismError } from '../errors/index.js';
 import type { AfterJobHook, Job, JobOutcome } from './job.js';
 
 export interface RunJobOptions {
@@ -34,9 +34,10 @@ export async function runJob(ctx: AppContext, job: Job, opts: RunJobOptions): Pr
   } catch (e) {
     const aborted = opts.signal.aborted && (isPrismError(e) ? e.code === 'INTERRUPTED' : (e as Error)?.name === 'AbortError');
     status = aborted ? 'aborted' : 'failed';
+    const pe = asPrismError(e, `running ${job.name}`);
     outcome = {
-      error_code: aborted ? ERROR_CODES.INTERRUPTED.id : isPrismError(e) ? e.id : ERROR_CODES.INTERNAL.id,
-      message: aborted ? 'stopped with the service; nothing partial is visible' : ((e as Error)?.message ?? String(e)),
+      error_code: aborted ? ERROR_CODES.INTERRUPTED.id : pe.id,
+      message: aborted ? 'stopped with the service; nothing partial is visible' : pe.code === 'INTERNAL' ? ((e as Error)?.message ?? String(e)) : pe.message,
     };
   }
   const details = { ...opts.details, ...outcome.details };
