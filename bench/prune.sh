@@ -4,26 +4,26 @@
 #   bash bench/prune.sh [SIZE]          default 500M; PBENCH_ROOT (default /tmp/pbench)
 #
 # Both tools back up the same data set 10 times, with ~1 % of it changed before each backup
-# (../shared/bench/mutate-dataset.mjs rounds 1..9). Then the 5 oldest backups are removed:
+# (bench/harness/mutate-dataset.mjs rounds 1..9). Then the 5 oldest backups are removed:
 # restic `forget <ids> --prune`, prism `backup delete <ids> --confirm --force` (which prunes once,
 # as restic does). Timed with /usr/bin/time -v: wall time and peak RSS, repository size after.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SHARED=$ROOT/../shared/bench
+HARNESS=$ROOT/bench/harness
 SIZE=${1:-500M}
 PBENCH_ROOT=${PBENCH_ROOT:-/tmp/pbench}
-source "$SHARED/lib.sh"
+source "$HARNESS/lib.sh"
 PRISM=${PRISM_CMD:-$ROOT/bin/prism.js}
 command -v restic >/dev/null || { [ "$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq restic time >/dev/null; }
 DS=$PBENCH_ROOT/data/ds-$SIZE-s1
-[ -f "$DS.meta.json" ] || node "$SHARED/gen-dataset.mjs" --size "$SIZE" --seed 1 --out "$DS" >/dev/null
+[ -f "$DS.meta.json" ] || node "$HARNESS/gen-dataset.mjs" --size "$SIZE" --seed 1 --out "$DS" >/dev/null
 W=$PBENCH_ROOT/prune-work
 trash "$W"; mkdir -p "$W"
 cp -a "$DS" "$W/src"
 export RESTIC_PASSWORD=pbench-password RESTIC_CACHE_DIR=$W/restic-cache PRISM_HOME=$W/src PRISM_BACKUP_PATH=$W/prism-repo
 restic init -q --repository-version 2 -r "$W/restic-repo"
 for n in $(seq 0 9); do
-  [ "$n" = 0 ] || node "$SHARED/mutate-dataset.mjs" --dir "$W/src" --seed 1 --round "$n" >/dev/null
+  [ "$n" = 0 ] || node "$HARNESS/mutate-dataset.mjs" --dir "$W/src" --seed 1 --round "$n" >/dev/null
   (cd "$W/src" && restic -r "$W/restic-repo" backup -q --exclude="$W/src/logs" --exclude="$W/src/temp" . >/dev/null)
   if [ "$n" = 0 ]; then "$PRISM" backup create --type full --no-progress >/dev/null; else "$PRISM" backup create --type incremental --no-progress >/dev/null; fi
   sleep 1   # distinct backup ids

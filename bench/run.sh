@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/run.sh — benchmark prism against peer backup tools (restic, borg, tar+zstd)
-# on the synthetic gateway datasets of the shared peer harness.
+# on the synthetic gateway datasets of the peer harness in bench/harness.
 #
 #   bash bench/run.sh [-n REPS] [-p "PEER ..."] [-s SEED] [-o OUTROOT] [SIZE ...]
 #   npm run bench [-- OPTIONS SIZE ...]
@@ -19,8 +19,8 @@
 #   PBENCH_SETTLE / PBENCH_MIN_FREE (see lib.sh), PRISM_BACKUP_CONCURRENCY (passed to
 #   prism only if you set it), PRISM_CMD (prism command, default "<repo>/bin/prism.js", as installed),
 #   BENCH_BUILD=auto|always|never (auto: build dist/ only when it is missing or
-#   broken), BENCH_NO_INSTALL=1 (never apt-get install), PBENCH_SHARED (peer harness,
-#   default /work/shared/bench).
+#   broken), BENCH_NO_INSTALL=1 (never apt-get install), PBENCH_HARNESS (peer harness,
+#   default bench/harness).
 #
 # Per dataset ($PBENCH_ROOT/data/ds-<SIZE>-s<SEED>, generated if missing):
 #   1. prism, on a fresh `cp -a` of the dataset used as PRISM_HOME, with the procedure of
@@ -29,7 +29,7 @@
 #      check. restore / check run only when `prism backup restore|verify` exist;
 #      otherwise they are listed in skipped.tsv. Every step: `sync` before, then
 #      /usr/bin/time -v around `bash -eo pipefail -c HOOK`, wall time from $EPOCHREALTIME.
-#   2. the peers, via the shared peers.sh, into the same results.tsv.
+#   2. the peers, via bench/harness/peers.sh, into the same results.tsv.
 #   3. summary.md: wall time per step with peer/prism ratios, repository size, peak RSS.
 # Output: OUTROOT/<UTC timestamp>/<dataset>/{results.tsv,skipped.tsv,summary.md,
 #   peers-summary.md,medians.tsv,env.txt,env-prism.txt,logs/} and OUTROOT/<timestamp>/summary.md.
@@ -38,7 +38,7 @@ set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$BENCH_DIR/.." && pwd)
-SHARED=${PBENCH_SHARED:-/work/shared/bench}
+HARNESS=${PBENCH_HARNESS:-$BENCH_DIR/harness}
 export PBENCH_ROOT=${PBENCH_ROOT:-/tmp/pbench}
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
@@ -66,13 +66,13 @@ done
 [[ $SEED =~ ^[0-9]+$ ]] || die "-s SEED must be a non-negative integer, got '$SEED'"
 [ "$PEERS_REQ" = none ] && PEERS_REQ=
 for f in peers.sh lib.sh gen-dataset.mjs mutate-dataset.mjs; do
-  [ -f "$SHARED/$f" ] || die "peer harness not found: $SHARED/$f (set PBENCH_SHARED)"
+  [ -f "$HARNESS/$f" ] || die "peer harness not found: $HARNESS/$f (set PBENCH_HARNESS)"
 done
 command -v node >/dev/null || die "node is not on PATH"
 
 mkdir -p "$PBENCH_ROOT"
 # trash / maybe_purge / settle (deferred deletion, see lib.sh)
-source "$SHARED/lib.sh"
+source "$HARNESS/lib.sh"
 
 # ------------------------------------------------------------------ tools
 # binaries each peer needs (peers.sh itself needs bc and /usr/bin/time)
@@ -105,7 +105,7 @@ if [ -n "$PEERS_REQ" ] && ! have bc; then
   echo "bench: bc is missing, which peers.sh needs: running prism only" >&2
 else
   for p in $PEERS_REQ; do
-    if ! grep -qE "^${p//-/_}_backup\(\)" "$SHARED/peers.sh"; then echo "bench: unknown peer '$p' (not defined in peers.sh), skipped" >&2; continue; fi
+    if ! grep -qE "^${p//-/_}_backup\(\)" "$HARNESS/peers.sh"; then echo "bench: unknown peer '$p' (not defined in peers.sh), skipped" >&2; continue; fi
     ok=1; for b in $(peer_bins "$p"); do have "$b" || ok=0; done
     if [ $ok = 1 ]; then PEERS+="${PEERS:+ }$p"; else echo "bench: peer $p unavailable (needs: $(peer_bins "$p")), skipped" >&2; fi
   done
@@ -209,7 +209,7 @@ run_prism() {
     run_step init prism_init
     run_step full "prism_backup full"
     run_step noop "prism_backup incremental"
-    node "$SHARED/mutate-dataset.mjs" --dir "$SRC" --seed "$SEED" --round 1 > "$OUTDIR/logs/mutate.prism.rep$REP.json"
+    node "$HARNESS/mutate-dataset.mjs" --dir "$SRC" --seed "$SEED" --round 1 > "$OUTDIR/logs/mutate.prism.rep$REP.json"
     run_step incr "prism_backup incremental"
     $PRISM_CMD backup list --json > "$OUTDIR/logs/prism.list.rep$REP.json" 2>&1 || true
     if [ $HAS_RESTORE = 1 ]; then
@@ -271,7 +271,7 @@ for size in "${SIZES[@]}"; do
   DATASET=$PBENCH_ROOT/data/ds-$size-s$SEED
   if [ ! -f "$DATASET.meta.json" ]; then
     echo "== generating $DATASET"
-    node "$SHARED/gen-dataset.mjs" --size "$size" --seed "$SEED" --out "$DATASET"
+    node "$HARNESS/gen-dataset.mjs" --size "$size" --seed "$SEED" --out "$DATASET"
   fi
   DSNAME=$(basename "$DATASET")
   OUTDIR=$RUN_DIR/$DSNAME
@@ -288,7 +288,7 @@ for size in "${SIZES[@]}"; do
   if [ -n "$PEERS" ]; then
     echo "# peers on $DSNAME: $PEERS"
     # progress lines are shown; peers.sh's own medians summary goes to peers-summary.md
-    if bash "$SHARED/peers.sh" -n "$REPS" -s "$SEED" -p "$PEERS" -o "$OUTDIR" "$DATASET" 2>&1 | tee "$OUTDIR/logs/peers.out" |
+    if bash "$HARNESS/peers.sh" -n "$REPS" -s "$SEED" -p "$PEERS" -o "$OUTDIR" "$DATASET" 2>&1 | tee "$OUTDIR/logs/peers.out" |
          awk '/^\(old trees are in/ { stop = 1 } !stop { print; fflush() }'; then :
     else
       echo "bench: warning: peers.sh failed (rc=$?), see $OUTDIR/logs/peers.out:" >&2; tail -5 "$OUTDIR/logs/peers.out" | sed 's/^/  | /' >&2
