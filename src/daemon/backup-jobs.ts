@@ -1,6 +1,5 @@
 import type { AppContext, Manifest } from '../app/index.js';
 import type { BackupType } from '../core/types.js';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ERROR_CODES, PrismError, isPrismError } from '../errors/index.js';
 import type { Job, JobOutcome, JobRun } from './job.js';
 
@@ -12,16 +11,15 @@ const LOCK_RETRY_MS = 2_000;
  * Runs `fn` (which takes the repository lock without waiting), retrying while another process
  * holds the lock, for up to LOCK_WAIT_MS; a stop of the service ends the wait at once.
  */
-async function whenUnlocked<T>(run: JobRun, fn: () => Promise<T>): Promise<T> {
+async function whenUnlocked<T>(ctx: AppContext, run: JobRun, fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (e) {
       if (!isPrismError(e) || e.code !== 'REPO_LOCKED' || attempt * LOCK_RETRY_MS >= LOCK_WAIT_MS) throw e;
     }
-    await sleep(LOCK_RETRY_MS, undefined, { signal: run.signal }).catch(() => {
-      throw new PrismError('INTERRUPTED', 'Stopped while waiting for the repository lock; nothing was changed.');
-    });
+    await ctx.clock.sleep(LOCK_RETRY_MS, run.signal);
+    if (run.signal.aborted) throw new PrismError('INTERRUPTED', 'Stopped while waiting for the repository lock; nothing was changed.');
   }
 }
 
@@ -31,7 +29,7 @@ function disabled(ctx: AppContext): JobOutcome | undefined {
 
 async function scheduledBackup(ctx: AppContext, type: BackupType, run: JobRun, comment: string): Promise<Manifest> {
   const { createBackup } = await import('../app/create-backup.js');
-  return whenUnlocked(run, () => createBackup(ctx, { type, trigger: 'scheduled', comment, signal: run.signal }));
+  return whenUnlocked(ctx, run, () => createBackup(ctx, { type, trigger: 'scheduled', comment, signal: run.signal }));
 }
 
 function backupOutcome(m: Manifest, extra: JobOutcome = {}): JobOutcome {
@@ -72,7 +70,7 @@ export const cleanupJob: Job = {
   schedule: 'cleanup',
   run: async (ctx, run) => {
     const { cleanupBackups } = await import('../app/retention.js');
-    const r = await whenUnlocked(run, () => cleanupBackups(ctx)).catch((e) => {
+    const r = await whenUnlocked(ctx, run, () => cleanupBackups(ctx)).catch((e) => {
       if (isPrismError(e) && e.code === 'REPO_NOT_FOUND') return undefined;
       throw e;
     });
