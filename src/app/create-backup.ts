@@ -7,6 +7,7 @@ import type { BackupTrigger, BackupType } from '../core/types.js';
 import { ERROR_CODES, PrismError, fromSystemError, isPrismError } from '../errors/index.js';
 import { emptyStats, type IndexedBlob, type Manifest, type Repository } from '../repo/index.js';
 import { archive, type ArchivePlan } from '../snapshot/archiver.js';
+import { READ_ATTEMPTS, type ReadHook } from '../snapshot/file-processor.js';
 import { walkSources } from '../source/fs-walker.js';
 import { uniqueBackupId } from './backup-id.js';
 import { openDatabaseDumps, prepareDatabaseBackup, type DatabaseBackup, type DatabaseBackupResult, type OpeningDumps } from './db-backup.js';
@@ -27,6 +28,8 @@ export interface CreateBackupOptions {
   skipDatabases?: boolean;
   /** Told when this backup, the first, created the repository (at the path given). */
   onRepositoryCreated?: (path: string) => void;
+  /** Called after each block of a file is read (tests change a file mid-read with it). */
+  onRead?: ReadHook;
 }
 
 /** The most a backup's comment may hold, in UTF-8 bytes: a note, not a payload (it is in every listing). */
@@ -130,6 +133,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
           signal,
           beforeWrite: (plan) => checkSpace(repo, plan, parent),
           onBlobs: (b) => written.push(...b),
+          ...(opts.onRead ? { onRead: opts.onRead } : {}),
         });
       },
       dbs,
@@ -140,7 +144,8 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
 
     const finished = clock.now();
     const unreadable = result.warnings.filter((w) => w.code === 'PERMISSION_DENIED');
-    manifest.status = unreadable.length > 0 ? 'partial' : 'completed';
+    const changed = result.warnings.filter((w) => w.code === 'FILE_CHANGED');
+    manifest.status = unreadable.length > 0 || changed.length > 0 ? 'partial' : 'completed';
     manifest.tree = result.tree;
     manifest.checksum = `sha256:${result.tree}`;
     manifest.finished_at = finished.toISOString();
@@ -170,11 +175,18 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       s.new_bytes += dbResult.archive.newBytes;
       s.packs_written += dbResult.archive.packs;
     }
+    const alsoChanged = changed.length > 0 ? `; ${changed.length} file(s) changed while they were read and may be stored inconsistent: ${listPaths(changed)}` : '';
     if (unreadable.length > 0) {
       manifest.error = {
         code: ERROR_CODES.PERMISSION_DENIED.id,
         name: 'PERMISSION_DENIED',
-        message: `${unreadable.length} path(s) could not be read and are missing from this backup: ${unreadable.slice(0, 5).map((w) => w.path).join(', ')}${unreadable.length > 5 ? ', …' : ''}`,
+        message: `${unreadable.length} path(s) could not be read and are missing from this backup: ${listPaths(unreadable)}${alsoChanged}`,
+      };
+    } else if (changed.length > 0) {
+      manifest.error = {
+        code: ERROR_CODES.FILE_CHANGED.id,
+        name: 'FILE_CHANGED',
+        message: `${changed.length} file(s) changed while they were read, ${READ_ATTEMPTS} times each, and may be stored inconsistent: ${listPaths(changed)}`,
       };
     }
     await repo.saveManifest(manifest);
@@ -267,6 +279,11 @@ async function checkSpace(repo: Repository, plan: ArchivePlan, parent: Manifest 
       { free: space.free, estimate },
     );
   }
+}
+
+/** The first five paths of a list of warnings. */
+function listPaths(warnings: ReadonlyArray<{ path: string }>): string {
+  return `${warnings.slice(0, 5).map((w) => w.path).join(', ')}${warnings.length > 5 ? ', …' : ''}`;
 }
 
 function mb(n: number): string {

@@ -37,6 +37,12 @@ export const ERROR_CODES = {
     title: 'Too many open files',
     fix: 'Raise the open-file limit of the user running prism (`ulimit -n 65536`, or LimitNOFILE= in the systemd unit), or lower backup.concurrency / PRISM_BACKUP_CONCURRENCY.',
   },
+  FILE_CHANGED: {
+    id: 'ERR_PRISM_FILE_CHANGED',
+    exitCode: 12,
+    title: 'File changed while it was read',
+    fix: 'A file kept changing while prism read it, so its stored copy may mix old and new data: let the program writing it finish or pause it while the backup runs, or exclude the file (backup.sources.exclude), then run the backup again.',
+  },
   SOURCE_NOT_FOUND: {
     id: 'ERR_BACKUP_003',
     exitCode: 13,

@@ -4,12 +4,13 @@ import { sha256Hex } from '../codec/hash.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
 import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type Repository, type TreeNode } from '../repo/index.js';
 import type { WalkMeta, WalkNode, WalkResult } from '../source/fs-walker.js';
-import { FileProcessor, type FileJob, type FileResult } from './file-processor.js';
+import { FileProcessor, type FileJob, type FileResult, type ReadHook } from './file-processor.js';
 import { runJobs } from './worker-pool.js';
 
 export interface ArchiveWarning {
   path: string;
-  code: 'PERMISSION_DENIED' | 'SKIPPED';
+  /** FILE_CHANGED: the file changed during every read; it is stored as last read. */
+  code: 'PERMISSION_DENIED' | 'SKIPPED' | 'FILE_CHANGED';
   message: string;
 }
 
@@ -35,6 +36,8 @@ export interface ArchiveOptions {
   beforeWrite?: (plan: ArchivePlan) => Promise<void>;
   /** Index entries of every pack as it lands (so a failed run can still index them). */
   onBlobs: (blobs: IndexedBlob[]) => void;
+  /** Called after each block read (tests change files mid-read with it); files are then read on this thread only. */
+  onRead?: ReadHook;
 }
 
 export interface ArchiveResult {
@@ -52,6 +55,12 @@ export interface ArchiveResult {
   warnings: ArchiveWarning[];
 }
 
+interface PlannedRead {
+  node: TreeNode;
+  path: string;
+  size: number;
+}
+
 interface PlannedDir {
   node: TreeNode;
   children: Array<TreeNode | PlannedDir>;
@@ -67,7 +76,7 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   const { repo } = opts;
   const progress = opts.onProgress ?? noProgress;
   const index = await repo.loadIndex();
-  const reads: Array<{ node: TreeNode; path: string; size: number }> = [];
+  const reads: PlannedRead[] = [];
   const root = await plan(repo, opts.walk.root, opts.parentTree, reads);
   const bytesToRead = reads.reduce((s, r) => s + r.size, 0);
   await opts.beforeWrite?.({ filesToRead: reads.length, bytesToRead });
@@ -103,6 +112,13 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
       if (r.ok) {
         item.node.content = r.content;
         item.node.size = r.size;
+        if (r.changed === undefined) {
+          // stored as the file is now (it may have changed between the walk and a consistent re-read)
+          const { mode, uid, gid, mtime, ctime, inode } = r.meta;
+          Object.assign(item.node, { mode, uid, gid, mtime, ctime, inode });
+        } else {
+          result.warnings.push({ path: item.path, code: 'FILE_CHANGED', message: r.changed });
+        }
         result.filesRead++;
         result.bytesRead += r.size;
         result.newBlobs += r.newBlobs;
@@ -120,9 +136,10 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
     progress({ kind: 'advance', files: results.length, bytes });
   };
 
-  const jobs = batches.map((b) => b.map((r): FileJob => ({ path: r.path, size: r.size })));
-  const local = new FileProcessor(new Chunker(gearTable(repo.config.chunker.seed), chunkerParams(repo)), mainWriter, index);
-  const threads = bytesToRead < INLINE_BYTES ? 1 : opts.concurrency;
+  // the walk's stamp (still in the node): the first read must end with the file still so
+  const jobs = batches.map((b) => b.map(({ node: n, path, size }): FileJob => ({ path, size, stamp: { size, mtime: n.mtime, ctime: n.ctime, inode: n.inode } })));
+  const local = new FileProcessor(new Chunker(gearTable(repo.config.chunker.seed), chunkerParams(repo)), mainWriter, index, opts.onRead);
+  const threads = bytesToRead < INLINE_BYTES || opts.onRead ? 1 : opts.concurrency;
   const init = () => ({ repoRoot: opts.repoRoot, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: opts.compression, known: index.exportIdSet() });
   try {
     const outcome = await runJobs(threads, init, jobs, local, apply, sink);
@@ -188,7 +205,7 @@ function unchanged(prev: TreeNode | undefined, m: WalkMeta): prev is TreeNode {
 }
 
 /** Builds the tree skeleton; files unchanged since the parent get its chunk list, the rest go to `reads`. */
-async function plan(repo: Repository, dir: WalkNode, parentTree: string | undefined, reads: Array<{ node: TreeNode; path: string; size: number }>): Promise<PlannedDir> {
+async function plan(repo: Repository, dir: WalkNode, parentTree: string | undefined, reads: PlannedRead[]): Promise<PlannedDir> {
   const prev = new Map<string, TreeNode>();
   if (parentTree) for (const n of (await repo.readTree(parentTree)).nodes) prev.set(n.name, n);
   const planned: PlannedDir = { node: metaNode(dir), children: [] };

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import type { Chunker } from '../codec/chunker.js';
 import { fsPath } from '../core/byte-names.js';
 import { sha256 } from '../codec/hash.js';
@@ -6,16 +6,48 @@ import { BLOB_TYPE, type IndexedBlob } from '../repo/blob-entry.js';
 import type { PackWriter } from '../repo/pack-writer.js';
 
 const READ_BLOCK = 8 * 1024 * 1024;
+/** Reads of a file that changes while it is read: the first and up to two more. */
+export const READ_ATTEMPTS = 3;
+
+/** What tells a file's content changed: size, mtime, ctime and inode (times as nanosecond strings). */
+export interface FileStamp {
+  size: number;
+  mtime: string;
+  ctime: string;
+  inode: string;
+}
+
+/** The metadata of the file as it was read (the stamp after the read, plus mode and owner). */
+export interface ReadMeta extends FileStamp {
+  mode: number;
+  uid: number;
+  gid: number;
+}
 
 export interface FileJob {
   path: string;
   /** Size seen by the walk (for progress; the file is read to its end whatever it is now). */
   size: number;
+  /** The stamp the walk saw; the first read must end with the file still so. Without one, the stamp when it is opened. */
+  stamp?: FileStamp;
 }
 
 export type FileResult =
-  | { ok: true; content: string[]; size: number; newBlobs: number; newBytes: number }
+  | {
+      ok: true;
+      content: string[];
+      size: number;
+      newBlobs: number;
+      newBytes: number;
+      /** The file after the read that was kept. */
+      meta: ReadMeta;
+      /** Set when the file changed during every read: the content is the last read and may mix old and new bytes. */
+      changed?: string;
+    }
   | { ok: false; errno: string; message: string };
+
+/** Called after each block of a file is read (attempt 1, 2, …); lets a test change the file mid-read. */
+export type ReadHook = (path: string, attempt: number) => void;
 
 export interface KnownIds {
   has(id: Uint8Array): boolean;
@@ -39,6 +71,7 @@ export class FileProcessor {
     private readonly chunker: Chunker,
     private readonly writer: PackWriter,
     private readonly known: KnownIds,
+    private readonly onRead?: ReadHook,
   ) {}
 
   /** The read buffer, grown to hold the whole file (plus one byte to see its end) up to READ_BLOCK + maxSize. */
@@ -51,18 +84,48 @@ export class FileProcessor {
 
   /**
    * Reads and stores one file. A file that cannot be read gives a failed result (the backup goes
-   * on without it); a failure to store (disk full, compression) is thrown.
+   * on without it); a failure to store (disk full, compression) is thrown. A file whose size,
+   * mtime, ctime or inode after the read differ from before it (the walk's stamp, then the
+   * stamp at open) changed while it was read: it is read again, up to READ_ATTEMPTS times, and
+   * the last read is kept with `changed` saying how it changed.
    */
   async process(job: FileJob): Promise<FileResult> {
+    let expected = job.stamp;
+    let newBlobs = 0;
+    let newBytes = 0;
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.readOnce(job.path, job.size, attempt);
+      if (!r.ok) return r;
+      // chunks of a discarded read are stored already: they count as written
+      newBlobs += r.acc.newBlobs;
+      newBytes += r.acc.newBytes;
+      const change = stampChange(expected ?? r.opened, r.after, r.acc.size);
+      if (change === undefined || attempt === READ_ATTEMPTS) {
+        const result: FileResult = { ok: true, ...r.acc, newBlobs, newBytes, meta: readMeta(r.after) };
+        if (change !== undefined) result.changed = `changed while it was read, ${READ_ATTEMPTS} times in a row (${change}): the stored copy is the last read and may be inconsistent`;
+        return result;
+      }
+      expected = undefined; // the next read starts from the file as it is when opened
+    }
+  }
+
+  /** One read of the file to its end, with its stamp right after open and right after the read. */
+  private async readOnce(path: string, size: number, attempt: number): Promise<{ ok: true; acc: ChunkAcc; opened: BigIntStats; after: BigIntStats } | { ok: false; errno: string; message: string }> {
     const acc: ChunkAcc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
     let fd: number;
+    let opened: BigIntStats;
     try {
-      fd = openSync(fsPath(job.path), 'r');
+      fd = openSync(fsPath(path), 'r');
     } catch (e) {
       return failure(e);
     }
     try {
-      let buf = this.bufferFor(job.size);
+      try {
+        opened = fstatSync(fd, { bigint: true });
+      } catch (e) {
+        return failure(e);
+      }
+      let buf = this.bufferFor(size);
       let filled = 0;
       for (;;) {
         if (filled === buf.length) {
@@ -77,6 +140,7 @@ export class FileProcessor {
         } catch (e) {
           return failure(e);
         }
+        this.onRead?.(path, attempt);
         filled += read.n;
         const used = this.chunkAll(filled, read.eof, acc);
         buf.copyWithin(0, used, filled);
@@ -84,11 +148,17 @@ export class FileProcessor {
         if (read.eof) break;
         await this.writer.maybeFlush();
       }
+      let after: BigIntStats;
+      try {
+        after = fstatSync(fd, { bigint: true });
+      } catch (e) {
+        return failure(e);
+      }
+      await this.writer.maybeFlush();
+      return { ok: true, acc, opened, after };
     } finally {
       closeSync(fd);
     }
-    await this.writer.maybeFlush();
-    return { ok: true, ...acc };
   }
 
   /** Cuts chunks from buf[0, end); unless `final`, stops while fewer than maxSize bytes remain. Returns bytes consumed. */
@@ -141,7 +211,27 @@ function fill(fd: number, buf: Buffer, from: number): { n: number; eof: boolean 
   return { n, eof: false };
 }
 
-function failure(e: unknown): FileResult {
+/** How the file after a read differs from `before` (or from the bytes read), or undefined when it does not. */
+export function stampChange(before: FileStamp | BigIntStats, after: BigIntStats, bytesRead: number): string | undefined {
+  const b = 'mtimeNs' in before ? stampOf(before) : before;
+  const a = stampOf(after);
+  const diffs: string[] = [];
+  if (b.size !== a.size || a.size !== bytesRead) diffs.push(b.size === a.size ? `size ${a.size} bytes but ${bytesRead} read` : `size ${b.size} -> ${a.size} bytes`);
+  if (b.mtime !== a.mtime) diffs.push('mtime');
+  if (b.ctime !== a.ctime) diffs.push('ctime');
+  if (b.inode !== a.inode) diffs.push('inode');
+  return diffs.length > 0 ? diffs.join(', ') : undefined;
+}
+
+function stampOf(s: BigIntStats): FileStamp {
+  return { size: Number(s.size), mtime: s.mtimeNs.toString(), ctime: s.ctimeNs.toString(), inode: s.ino.toString() };
+}
+
+function readMeta(s: BigIntStats): ReadMeta {
+  return { ...stampOf(s), mode: Number(s.mode & 0o7777n), uid: Number(s.uid), gid: Number(s.gid) };
+}
+
+function failure(e: unknown): { ok: false; errno: string; message: string } {
   const err = e as NodeJS.ErrnoException;
   return { ok: false, errno: err.code ?? 'EIO', message: err.message };
 }

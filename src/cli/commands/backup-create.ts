@@ -51,8 +51,9 @@ export function registerBackupCreate(backup: Command): void {
           out(renderCreated(m));
         }
         if (m.status === 'partial') {
-          if (!opts.json) err(`Fix: ${ERROR_CODES.PERMISSION_DENIED.fix}`);
-          return ERROR_CODES.PERMISSION_DENIED.exitCode;
+          const spec = m.error?.name === 'FILE_CHANGED' ? ERROR_CODES.FILE_CHANGED : ERROR_CODES.PERMISSION_DENIED;
+          if (!opts.json) err(`Fix: ${spec.fix}`);
+          return spec.exitCode;
         }
         return 0;
       }),
