@@ -18,6 +18,8 @@ export interface DrillRecord {
   error?: { code: string; message: string };
   /** A failed drill: the first paths that were not restored, differ from the backup, or fail the health check. */
   problems?: Array<{ path: string; message: string }>;
+  /** Findings of the health check the backup already held (a file that did not parse when it was backed up): named, but the drill passes. */
+  warnings?: Array<{ path: string; message: string }>;
 }
 
 export function drillLogFile(home: string): string {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import type { Clock } from '../core/clock.js';
@@ -11,10 +11,19 @@ import { appContext, json, prism, prngBytes, sandbox, writeDataset, type Sandbox
 import type { AppContext } from './context.js';
 import { createBackup } from './create-backup.js';
 import { readDrills, type DrillRecord } from './drill-history.js';
-import { runDrill } from './drill.js';
+import { runDrill, splitFindings } from './drill.js';
 import { restoreBackup } from './restore-backup.js';
 
 const MiB = 1024 * 1024;
+
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error(`${text} parses`);
+}
 const BIG = 'level-1-hot/aaa-big.bin';
 
 describe('restore drills', () => {
@@ -102,13 +111,41 @@ describe('restore drills', () => {
     assert.deepEqual(scratchLeft(), []);
   });
 
-  it('a backup whose data fails the health check (a broken JSON file): the drill fails', async () => {
+  it('problems the data already had when it was backed up (a broken JSON file, YAML streams from /usr/share/doc) are warnings naming the file: the drill passes', async () => {
     writeDataset(sb.home, { files: 3 });
     writeFileSync(join(sb.home, 'level-2-warm', 'broken.json'), '{"half":');
+    writeFileSync(join(sb.home, 'config', 'gateway.yaml'), 'listen: 8080\n---\nlisten: 8443\n');
+    // Debian's python3-yaml docs: spec examples in one 32-document stream, with a %TAG directive after an open document
+    cpSync('/usr/share/doc/python3-yaml', join(sb.home, 'level-3-cold', 'python3-yaml'), { recursive: true });
     const m = await createBackup(ctx, { type: 'full' });
     const d = await drill(ctx, { backupId: m.id, trigger: 'manual' });
-    assert.deepEqual([d.status, d.error?.code, d.trigger], ['failed', 'ERR_PRISM_DRILL_FAILED', 'manual']);
-    assert.match(d.error!.message, /not healthy: 1 problem\(s\), e\.g\. level-2-warm\/broken\.json: JSON/);
+    assert.deepEqual([d.status, d.error, d.problems, d.within_target], ['passed', undefined, undefined, true]);
+    assert.deepEqual(d.warnings, [{ path: 'level-2-warm/broken.json', message: `already in the backup: health check (parse): JSON: ${jsonError('{"half":')}` }]);
+    assert.deepEqual(events(sb).map((e) => e.event), ['drill.passed']);
+
+    const cli = prism(['drill', '--backup', m.id], { ...sb.env, TMPDIR: scratchRoot });
+    assert.equal(cli.code, 0, cli.stdout + cli.stderr);
+    assert.match(cli.stdout, /^Restore drill of .*: PASSED$/m);
+    assert.match(cli.stdout, /^ {2}Warning: level-2-warm\/broken\.json: already in the backup: health check \(parse\): JSON: /m);
+    assert.deepEqual(scratchLeft(), []);
+  });
+
+  it('health findings: those of the backup itself (parse, config, a missing folder) are warnings; an unreadable file or a differing entry fails', () => {
+    const scratch = '/tmp/prism-drill-x';
+    const { inherited, fresh } = splitFindings(
+      [
+        { path: 'level-1-hot/a.yaml', check: 'parse', message: 'YAML: …' },
+        { path: `${scratch}/config/backup.json`, check: 'config', message: 'not valid JSON' },
+        { path: 'level-3-cold', check: 'source', message: 'included path does not exist' },
+        { path: 'level-1-hot/b.json', check: 'readable', message: 'EIO' },
+        { path: 'level-2-warm/c.json', check: 'parse', message: 'JSON: …' },
+        { path: '.prism-restore.journal', check: 'restore', message: 'interrupted restore: …' },
+      ],
+      scratch,
+      ['level-2-warm/c.json'],
+    );
+    assert.deepEqual(inherited.map((i) => i.path), ['level-1-hot/a.yaml', 'config/backup.json', 'level-3-cold']);
+    assert.deepEqual(fresh.map((i) => i.path), ['level-1-hot/b.json', 'level-2-warm/c.json', '.prism-restore.journal']);
   });
 
   it('the restored copy is compared entry by entry: content, size, mode and missing entries are caught', async () => {

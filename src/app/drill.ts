@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join, relative } from 'node:path';
 import { ERROR_CODES, PrismError, isPrismError } from '../errors/index.js';
 import type { Manifest } from '../repo/index.js';
 import { verifyRestoredTree } from '../snapshot/verify-restored.js';
 import { openRepository, type AppContext } from './context.js';
 import { recordDrill, type DrillRecord } from './drill-history.js';
 import { recordEvent } from './events.js';
-import { checkDataHealth } from './health-check.js';
+import { checkDataHealth, type HealthIssue } from './health-check.js';
 import { latestCompleted } from './manifests.js';
 import { resolveBackup } from './resolve-backup.js';
 import { restoreBackup } from './restore-backup.js';
@@ -61,18 +61,20 @@ export async function runDrill(ctx: AppContext, opts: DrillOptions): Promise<Dri
     check.mismatches = check.mismatches.filter((x) => !notRestored.has(x.path));
     const health = await checkDataHealth(scratchContext(ctx, scratch, m), { PRISM_HOME: scratch });
     const rto = seconds();
+    const { inherited, fresh } = splitFindings(health.issues, scratch, [...notRestored, ...check.mismatches.map((x) => x.path)]);
     const problems = [
       ...restored.problems.map((p) => ({ path: p.path, message: `not restored: ${p.message}` })),
       ...check.mismatches.map((x) => ({ path: x.path, message: x.problem })),
-      ...health.issues.map((i) => ({ path: i.path, message: `health check (${i.check}): ${i.message}` })),
+      ...fresh.map((i) => ({ path: i.path, message: `health check (${i.check}): ${i.message}` })),
     ];
+    const warnings = inherited.map((i) => ({ path: i.path, message: `already in the backup: health check (${i.check}): ${i.message}` }));
     const error =
       restored.problems.length > 0
         ? { code: ERROR_CODES.CHECKSUM_MISMATCH.id, message: `${restored.problems.length} file(s) could not be restored (damaged or missing data): ${names(restored.problems)}` }
         : check.mismatches.length > 0
           ? { code: ERROR_CODES.DRILL_FAILED.id, message: `${check.mismatches.length} restored entr(ies) differ from the backup: ${names(check.mismatches)}` }
-          : !health.healthy
-            ? { code: ERROR_CODES.DRILL_FAILED.id, message: `the restored copy is not healthy: ${health.issues.length} problem(s), e.g. ${health.issues[0]!.path}: ${health.issues[0]!.message}` }
+          : fresh.length > 0
+            ? { code: ERROR_CODES.DRILL_FAILED.id, message: `the restored copy is not healthy: ${fresh.length} problem(s), e.g. ${fresh[0]!.path}: ${fresh[0]!.message}` }
             : undefined;
     return finish(ctx, {
       ...base,
@@ -81,6 +83,7 @@ export async function runDrill(ctx: AppContext, opts: DrillOptions): Promise<Dri
       within_target: !error && rto <= targetSeconds,
       files_checked: check.files,
       ...(error ? { error, problems: problems.slice(0, 20) } : {}),
+      ...(warnings.length > 0 ? { warnings: warnings.slice(0, 20) } : {}),
     });
   } catch (e) {
     const err = isPrismError(e) ? e : asInterrupt(e);
@@ -90,6 +93,30 @@ export async function runDrill(ctx: AppContext, opts: DrillOptions): Promise<Dri
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
+}
+
+/** Health checks whose findings follow from the data's content or shape alone. */
+const OF_THE_DATA = new Set<HealthIssue['check']>(['parse', 'config', 'source']);
+
+/**
+ * The health check's findings on the copy, split by whether the backup already held them. Every
+ * entry of the copy is compared with the backup (content re-hashed): where it matches, a file that
+ * does not parse, an invalid config or an included folder the backup lacks is the backup's own
+ * (the data had it when it was backed up), a warning naming the file. Anything else (a file the
+ * copy cannot read, an interrupted restore) and anything on an entry that differs is the
+ * restore's: the drill fails.
+ */
+export function splitFindings(issues: readonly HealthIssue[], scratch: string, differing: readonly string[]): { inherited: HealthIssue[]; fresh: HealthIssue[] } {
+  const bad = new Set(differing);
+  const inherited: HealthIssue[] = [];
+  const fresh: HealthIssue[] = [];
+  for (const i of issues) {
+    const path = isAbsolute(i.path) ? relative(scratch, i.path) : i.path;
+    const mine = { ...i, path };
+    if (OF_THE_DATA.has(i.check) && !bad.has(path)) inherited.push(mine);
+    else fresh.push(mine);
+  }
+  return { inherited, fresh };
 }
 
 async function chooseBackup(ctx: AppContext, id: string | undefined): Promise<Manifest> {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { loadConfig } from '../config/index.js';
@@ -127,12 +127,45 @@ describe('health check data', () => {
     assert.equal(report.files, n + 1, 'the data was still walked (backup.json included)');
     assert.equal(report.parsed, n + 1);
 
+    // a config file that does not parse at all is one problem, the config's (not also a "parse" one)
     writeFileSync(cfg, '{"backup": {');
     const text = prism(['health', 'check', 'data'], sb.env);
     assert.equal(text.code, 1, text.stderr);
     assert.match(text.stdout, new RegExp(`^ {2}\\[FAIL config\\] ${cfg}: .*, line 1, column 13: not valid JSON \\(in backup\\)`, 'm'));
-    assert.match(text.stdout, /^ {2}\[FAIL parse\] config\/backup\.json: JSON: /m);
-    assert.match(text.stdout, /^Status: UNHEALTHY \(2 problem\(s\)\)$/m);
+    assert.doesNotMatch(text.stdout, /FAIL parse/);
+    assert.match(text.stdout, /^Status: UNHEALTHY \(1 problem\(s\)\)$/m);
+    assert.deepEqual(json<HealthReport>(prism(['health', 'check', 'data', '--json'], sb.env)).issues.map((i) => [i.path, i.check]), [[cfg, 'config']]);
+  });
+
+  it('YAML streams are valid: several documents, and a directive after a document without "..." (as YAML 1.1 readers take it)', async () => {
+    writeFileSync(join(sb.home, 'level-1-hot', 'stream.yaml'), 'a: 1\n---\nb: 2');
+    writeFileSync(join(sb.home, 'level-1-hot', 'ended.yml'), 'a: 1\n...\n---\nb: [1, 2]\n...\n');
+    writeFileSync(join(sb.home, 'level-2-warm', 'tagged.yaml'), 'first: 1\n%TAG ! tag:example.com,2002:\n--- !shape\n- !circle\n  radius: 7\n');
+    writeFileSync(join(sb.home, 'level-2-warm', 'empty.yaml'), '');
+    // real files that a data directory may hold: YAML 1.1 spec examples (32 documents, complex keys, tags) and JSON
+    const examples = '/usr/share/doc/python3-yaml/examples/pygments-lexer/example.yaml';
+    assert.ok(readFileSync(examples, 'utf8').includes('%TAG ! tag:clarkevans.com,2002:'), `${examples} (Debian python3-yaml) is the file of this test`);
+    const docs = join(sb.home, 'level-3-cold', 'doc');
+    mkdirSync(docs);
+    cpSync(examples, join(docs, 'example.yaml'));
+    cpSync('/usr/share/doc/nodejs/api/synopsis.json', join(docs, 'synopsis.json'));
+    const r = await checkDataHealth(appContext(sb), sb.env);
+    assert.deepEqual(r.issues, []);
+    assert.equal(r.healthy, true);
+    assert.equal(r.parsed, n + 6);
+    const cli = prism(['health', 'check', 'data'], sb.env);
+    assert.equal(cli.code, 0, cli.stdout + cli.stderr);
+    assert.equal(cli.stderr, '', 'no warning of the YAML library reaches the terminal');
+  });
+
+  it('a YAML file that truly does not parse: one problem, its document, line and column, no parser advice', async () => {
+    writeFileSync(join(sb.home, 'level-1-hot', 'bad.yaml'), 'a: 1\n---\nb: [1, 2\nc: 3\n');
+    writeFileSync(join(sb.home, 'level-1-hot', 'alias.yaml'), 'a: *nowhere\n');
+    const r = await checkDataHealth(appContext(sb), sb.env);
+    assert.deepEqual(r.issues, [
+      { path: 'level-1-hot/alias.yaml', check: 'parse', message: 'YAML: Unresolved alias (the anchor must be set before the alias): nowhere' },
+      { path: 'level-1-hot/bad.yaml', check: 'parse', message: 'YAML: document 2 of 2, line 4, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]' },
+    ]);
   });
 
   it('lists what was added, modified and deleted since the latest backup; changes alone are healthy', async () => {

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { createRequire } from 'node:module';
 import { loadConfig, type Env } from '../config/index.js';
 import { fsPath } from '../core/byte-names.js';
@@ -46,9 +46,11 @@ export async function checkDataHealth(ctx: AppContext, env: Env = process.env): 
       report.issues.push({ path: JOURNAL, check: 'restore', message: `interrupted restore: ${isPrismError(e) ? e.message : String(e)}` });
     }
   }
+  let configBroken = false;
   try {
     loadConfig(env);
   } catch (e) {
+    configBroken = true;
     report.issues.push({ path: config.configFile, check: 'config', message: isPrismError(e) ? e.message : String(e) });
   }
   let root: WalkNode | undefined;
@@ -71,7 +73,8 @@ export async function checkDataHealth(ctx: AppContext, env: Env = process.env): 
     report.bytes += n.meta.size;
     const problem = readWhole(n.path) ?? parseCheck(n.path, rel);
     if (problem === 'parsed') report.parsed++;
-    else if (problem) report.issues.push({ path: rel, check: problem.check, message: problem.message });
+    // a config file that does not parse is reported once, as the config problem it is
+    else if (problem && !(configBroken && problem.check === 'parse' && join(config.home, rel) === config.configFile)) report.issues.push({ path: rel, check: problem.check, message: problem.message });
   }
   report.since_backup = await changesSinceBackup(ctx, live);
   report.healthy = report.issues.length === 0;
@@ -105,11 +108,50 @@ function readWhole(path: string): { check: 'readable'; message: string } | undef
   }
 }
 
-/** The YAML parser, loaded on first use (~60 ms that most commands do not need). */
-let yamlParse: typeof import('yaml').parse | undefined;
-function parseYaml(text: string, opts: { uniqueKeys: boolean }): unknown {
-  yamlParse ??= (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse;
-  return yamlParse(text, opts);
+/** The YAML library, loaded on first use (~60 ms that most commands do not need). */
+let yamlLib: typeof import('yaml') | undefined;
+
+/**
+ * Why a YAML stream does not parse, or undefined when it does. A stream may hold several
+ * documents (`---`); duplicate keys are allowed (last wins, as most YAML readers do); aliases must
+ * resolve. The message names the document, line and column, without the parser's source excerpt.
+ */
+export function yamlProblem(text: string): string | undefined {
+  const docs = parseStream(text);
+  const n = docs.length;
+  for (let i = 0; i < n; i++) {
+    const doc = docs[i]!;
+    const where = n > 1 ? `document ${i + 1} of ${n}, ` : '';
+    const e = doc.errors[0];
+    if (e) {
+      const pos = e.linePos?.[0];
+      return `${where}${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '')}`;
+    }
+    try {
+      doc.toJS({ mapAsMap: true }); // resolves aliases (an unknown one throws)
+    } catch (err) {
+      return `${where}${(err as Error).message.split('\n')[0]}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The documents of a YAML stream. A directive line (`%TAG …`) right after a document that has no
+ * end marker (`...`) starts the next document, as YAML 1.1 readers (libyaml, PyYAML) read it;
+ * YAML 1.2 wants the marker, so it is put in where such a line is refused.
+ */
+function parseStream(text: string) {
+  yamlLib ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  const opts = { uniqueKeys: false, logLevel: 'silent' } as const;
+  let docs = yamlLib.parseAllDocuments(text, opts);
+  for (let tries = (text.match(/^%/gm) ?? []).length; tries > 0; tries--) {
+    const at = docs.flatMap((d) => d.errors).find((e) => text[e.pos[0]] === '%' && (e.pos[0] === 0 || text[e.pos[0] - 1] === '\n'))?.pos[0];
+    if (at === undefined) break;
+    text = `${text.slice(0, at)}...\n${text.slice(at)}`;
+    docs = yamlLib.parseAllDocuments(text, opts);
+  }
+  return docs;
 }
 
 function parseCheck(path: string, rel: string): 'parsed' | { check: 'parse'; message: string } | undefined {
@@ -117,14 +159,15 @@ function parseCheck(path: string, rel: string): 'parsed' | { check: 'parse'; mes
   const json = lower.endsWith('.json');
   const yaml = lower.endsWith('.yaml') || lower.endsWith('.yml');
   if (!json && !yaml) return undefined;
+  let problem: string | undefined;
   try {
     const text = readFileSync(fsPath(path), 'utf8');
     if (json) JSON.parse(text);
-    else parseYaml(text, { uniqueKeys: false }); // duplicate keys: last wins, as most YAML readers do
-    return 'parsed';
+    else problem = yamlProblem(text);
   } catch (e) {
-    return { check: 'parse', message: `${json ? 'JSON' : 'YAML'}: ${(e as Error).message.split('\n')[0]}` };
+    problem = (e as Error).message.split('\n')[0];
   }
+  return problem === undefined ? 'parsed' : { check: 'parse', message: `${json ? 'JSON' : 'YAML'}: ${problem}` };
 }
 
 async function changesSinceBackup(ctx: AppContext, live: Map<string, WalkNode>): Promise<HealthReport['since_backup']> {

@@ -34,7 +34,7 @@ export const drillJob: Job = {
   run: async (ctx, { signal, trigger }) => {
     const { runDrill } = await import('../app/drill.js');
     const d = await runDrill(ctx, { trigger, signal });
-    const details = { backup_id: d.backup_id, rto_seconds: d.rto_seconds, target_seconds: d.target_seconds, within_target: d.within_target, files_checked: d.files_checked };
+    const details = { backup_id: d.backup_id, rto_seconds: d.rto_seconds, target_seconds: d.target_seconds, within_target: d.within_target, files_checked: d.files_checked, ...(d.warnings ? { warnings: d.warnings } : {}) };
     if (d.status === 'passed') return { message: `${d.backup_id}: RTO ${d.rto_seconds} s (target ${d.target_seconds} s)`, details };
     return { status: 'failed', error_code: d.error?.code ?? 'ERR_PRISM_DRILL_FAILED', message: d.error?.message ?? 'the drill failed', details };
   },

@@ -49,6 +49,7 @@ function renderDrill(d: DrillRecord): string {
     `  RTO: ${d.rto_seconds.toFixed(2)} s (target ${d.target_seconds} s${d.status === 'passed' ? (d.within_target ? ', met' : ', EXCEEDED') : ''})`,
   ];
   for (const p of d.problems ?? []) lines.push(`  ${p.path}: ${p.message}`);
+  for (const w of d.warnings ?? []) lines.push(`  Warning: ${w.path}: ${w.message}`);
   return lines.join('\n');
 }
 
