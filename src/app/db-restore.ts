@@ -149,12 +149,34 @@ function selectTables(rec: DbRecord, names: readonly string[]): DbRecord['tables
   });
 }
 
-/** --target-url, else the database as configured now (its password source), else the URL in the manifest. */
+/**
+ * --target-url, else the database as configured now (its password source), else the URL in the
+ * manifest. A target of another engine than the backup's is refused before anything connects:
+ * a PostgreSQL dump cannot be restored into MySQL/MariaDB, nor the reverse.
+ */
 export function restoreTargetFor(ctx: AppContext, rec: DbRecord, targetUrl: string | undefined): DbTarget {
   const configured = ctx.config.backup.databases.find((d) => d.name === rec.name);
-  if (targetUrl !== undefined) return resolveDbTarget({ url: targetUrl }, process.env, rec.type);
-  if (configured) return configuredTarget(configured);
+  if (targetUrl !== undefined) {
+    const target = resolveDbTarget({ url: targetUrl }, process.env, undefined, '--target-url');
+    if (target.type !== rec.type) throw engineMismatch(rec, `--target-url ${target.shown} is a ${ENGINE[target.type]} database`);
+    return target;
+  }
+  if (configured) {
+    if (configured.type !== rec.type) throw engineMismatch(rec, `backup.databases configures "${configured.name}" as ${ENGINE[configured.type]} now (type "${configured.type}")`);
+    return configuredTarget(configured);
+  }
   return resolveDbTarget({ url: rec.url }, process.env, rec.type);
+}
+
+const ENGINE: Record<DbRecord['type'], string> = { postgres: 'PostgreSQL', mysql: 'MySQL/MariaDB' };
+
+function engineMismatch(rec: DbRecord, now: string): PrismError {
+  const fix = rec.type === 'postgres' ? 'a postgres://… URL' : 'a mysql://… URL';
+  return new PrismError(
+    'DB_ENGINE_MISMATCH',
+    `The backup of database "${rec.name}" is a ${ENGINE[rec.type]} dump, but ${now}; a dump restores only into the engine it came from. Restore it into a ${ENGINE[rec.type]} database with --target-url (${fix}), or configure "${rec.name}" as type "${rec.type}" again.`,
+    { database: rec.name, backup_type: rec.type },
+  );
 }
 
 function stamp(d: Date): string {

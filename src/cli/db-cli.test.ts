@@ -235,7 +235,7 @@ describe('databases in backups and prism db restore (PostgreSQL, MariaDB)', () =
       [['db', 'restore', first.id, '--db', 'nope'], 2, /holds no database "nope"; it holds: main, shop/],
       [['db', 'restore', first.id, '--db', 'main', '--table', 'nope'], 2, /Table "nope" is not in the backup/],
       [['db', 'restore', 'backup_20000101_000000_full', '--db', 'main'], 4, /ERR_PRISM_NOT_FOUND/],
-      [['db', 'restore', first.id, '--db', 'main', '--target-url', 'mysql://root@127.0.0.1/x'], 2, /a postgres URL is expected/],
+      [['db', 'restore', first.id, '--db', 'main', '--target-url', 'mysql://root@127.0.0.1/x'], 42, /ERR_PRISM_DB_ENGINE.*is a PostgreSQL dump, but --target-url mysql:\/\/root@127\.0\.0\.1:3306\/x is a MySQL\/MariaDB database/],
       [['db', 'restore', first.id, '--db', 'main', '--target-url', 'postgres://postgres:pw@127.0.0.1:1/x'], 30, /ERR_PRISM_DB_UNREACHABLE/],
       [['db', 'restore', first.id, '--db', 'main', '--target-url', 'postgres://postgres@127.0.0.1/no_such_db_prism'], 30, /does not exist/],
       [['db', 'list', 'nonsense'], 4, /not a backup id/],

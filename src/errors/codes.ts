@@ -217,6 +217,12 @@ export const ERROR_CODES = {
     title: 'Restored database does not match the backup',
     fix: 'Row counts or checksums of the restored tables differ from the manifest: see the report, run `prism backup verify <id>`, and restore again or from another backup.',
   },
+  DB_ENGINE_MISMATCH: {
+    id: 'ERR_PRISM_DB_ENGINE',
+    exitCode: 42,
+    title: 'Database engine differs from the backup',
+    fix: 'A dump restores only into the engine it was taken from (PostgreSQL or MySQL/MariaDB): give --target-url with a URL of that engine, or set the type and url of the backup.databases entry back to that engine.',
+  },
   RECOVER_FAILED: {
     id: 'ERR_PRISM_RECOVER',
     exitCode: 38,
