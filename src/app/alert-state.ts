@@ -1,6 +1,7 @@
-import { closeSync, existsSync, fsyncSync, futimesSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, futimesSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.js';
+import { mkdirPrivate, openPrivate } from '../core/private-files.js';
 import type { AlertCondition } from '../policy/alert-rules.js';
 
 export type AlertTarget = 'webhook' | 'command';
@@ -76,10 +77,10 @@ export function readAlertsFile(home: string, onDamaged: (message: string) => voi
 
 /** Writes the state atomically: a temporary file, fsync, rename. A reader sees the old file or the new one. */
 export function writeAlertsFile(home: string, state: AlertsFile): void {
-  mkdirSync(alertsStateDir(home), { recursive: true });
+  mkdirPrivate(alertsStateDir(home));
   const target = alertsFile(home);
   const tmp = `${target}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o644);
+  const fd = openPrivate(tmp, 'w');
   try {
     writeSync(fd, JSON.stringify(state, null, 2) + '\n');
     fsyncSync(fd);
@@ -100,11 +101,11 @@ export function setAsideDamaged(home: string): void {
  * when another live process holds it.
  */
 export function tryLockAlerts(home: string, clock: Clock): (() => void) | undefined {
-  mkdirSync(alertsStateDir(home), { recursive: true });
+  mkdirPrivate(alertsStateDir(home));
   const lock = join(alertsStateDir(home), 'alerts.lock');
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(lock, 'wx', 0o644);
+      const fd = openPrivate(lock, 'wx');
       try {
         writeSync(fd, String(process.pid));
         // its age is read against the clock: stamp it with the clock's time

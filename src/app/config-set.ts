@@ -1,6 +1,7 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PrismError } from '../errors/index.js';
+import { writePrivateFile } from '../core/private-files.js';
 
 export interface ConfigSet {
   /** File in $PRISM_HOME/config (default backup.json). */
@@ -60,7 +61,8 @@ export function applyConfigSets(configDir: string, sets: readonly ConfigSet[]): 
     }
   }
   for (const [full, doc] of files) {
-    writeFileSync(`${full}.prism-tmp`, JSON.stringify(doc, null, 2) + '\n');
+    rmSync(`${full}.prism-tmp`, { force: true }); // a new file: created 0600
+    writePrivateFile(`${full}.prism-tmp`, JSON.stringify(doc, null, 2) + '\n');
     renameSync(`${full}.prism-tmp`, full);
   }
   return [...files.keys()];

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { ERROR_CODES, PrismError, isPrismError } from '../errors/index.js';
@@ -12,6 +12,7 @@ import { latestCompleted } from './manifests.js';
 import { resolveBackup } from './resolve-backup.js';
 import { restoreBackup } from './restore-backup.js';
 import type { TaskTrigger } from './task-log.js';
+import { mkdirPrivate } from '../core/private-files.js';
 
 export interface DrillOptions {
   /** Default: the latest completed backup. */
@@ -45,7 +46,7 @@ export async function runDrill(ctx: AppContext, opts: DrillOptions): Promise<Dri
     throw e;
   }
   const root = opts.scratchRoot ?? tmpdir();
-  mkdirSync(root, { recursive: true });
+  mkdirPrivate(root);
   const scratch = mkdtempSync(join(root, 'prism-drill-'));
   const started = clock.now().getTime();
   const seconds = () => (clock.now().getTime() - started) / 1000;

@@ -1,6 +1,7 @@
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { logsDir } from '../config/index.js';
+import { appendPrivateFile, mkdirPrivate } from '../core/private-files.js';
 
 export type EventSeverity = 'critical' | 'high' | 'medium' | 'info';
 
@@ -19,6 +20,6 @@ export function eventsFile(home: string): string {
 /** Appends an event (JSON line); nothing is written while PRISM_HOME does not exist. */
 export function recordEvent(home: string, e: PrismEvent): void {
   if (!existsSync(home)) return;
-  mkdirSync(logsDir(home), { recursive: true });
-  appendFileSync(eventsFile(home), JSON.stringify(e) + '\n');
+  mkdirPrivate(logsDir(home));
+  appendPrivateFile(eventsFile(home), JSON.stringify(e) + '\n');
 }

@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as v from 'valibot';
 import { configFileSchema } from '../config/index.js';
 import { fromSystemError } from '../errors/index.js';
 import type { AppContext } from './context.js';
+import { mkdirPrivate, writePrivateFile } from '../core/private-files.js';
 
 export interface InitResult {
   home: string;
@@ -25,13 +26,13 @@ export function initHome(ctx: AppContext): InitResult {
   try {
     for (const dir of [home, ...ctx.config.backup.sources.include.map((d) => join(home, d)), join(home, 'config'), join(home, 'logs')]) {
       if (!existsSync(dir)) {
-        mkdirSync(dir, { recursive: true });
+        mkdirPrivate(dir);
         created.push(dir);
       }
     }
     let configWritten = false;
     if (!existsSync(configFile)) {
-      writeFileSync(configFile, JSON.stringify(defaultConfigFile(), null, 2) + '\n', { flag: 'wx' });
+      writePrivateFile(configFile, JSON.stringify(defaultConfigFile(), null, 2) + '\n', { flag: 'wx' });
       configWritten = true;
     }
     ctx.logger.info({ event: 'init', home, created, configWritten }, 'data directory initialised');

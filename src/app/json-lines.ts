@@ -1,10 +1,11 @@
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { appendPrivateFile, mkdirPrivate } from '../core/private-files.js';
 
 /** Appends one JSON line (a single write, so concurrent writers never interleave inside a line). */
 export function appendJsonLine(file: string, value: unknown): void {
-  mkdirSync(dirname(file), { recursive: true });
-  appendFileSync(file, JSON.stringify(value) + '\n');
+  mkdirPrivate(dirname(file));
+  appendPrivateFile(file, JSON.stringify(value) + '\n');
 }
 
 /** Every parseable line of a JSON-lines file, oldest first; a torn last line (a crash mid-write) is skipped. */

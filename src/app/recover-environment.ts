@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { rmSync, statfsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isPrismError } from '../errors/index.js';
 import type { Manifest, Repository } from '../repo/index.js';
@@ -9,6 +9,7 @@ import { planMysql } from '../source/mysql-restore.js';
 import { planPostgres } from '../source/postgres-restore.js';
 import type { AppContext } from './context.js';
 import { restoreTargetFor } from './db-restore.js';
+import { mkdirPrivate, writePrivateFile } from '../core/private-files.js';
 
 export interface Check {
   name: string;
@@ -56,9 +57,9 @@ export async function checkEnvironment(ctx: AppContext, repo: Repository, m: Man
     checks.push({ name: 'disk space', ok: false, detail: (e as Error).message });
   }
   try {
-    mkdirSync(home, { recursive: true });
+    mkdirPrivate(home);
     const probe = join(home, `.prism-recover-probe-${process.pid}`);
-    writeFileSync(probe, 'x');
+    writePrivateFile(probe, 'x');
     rmSync(probe);
     checks.push({ name: 'data directory', ok: true, detail: `${home} writable` });
   } catch (e) {

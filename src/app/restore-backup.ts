@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PRISM_RUNTIME_NAMES, isRestoreWorkName } from '../core/reserved-names.js';
 import type { ProgressListener } from '../core/progress.js';
@@ -13,6 +13,7 @@ import { openRepository, type AppContext } from './context.js';
 import { createBackup } from './create-backup.js';
 import { resolveBackup } from './resolve-backup.js';
 import { runningServicePid } from './service-state.js';
+import { mkdirPrivate } from '../core/private-files.js';
 
 export interface RestoreOptions {
   id?: string | undefined;
@@ -153,7 +154,7 @@ interface RestoreJob {
 
 async function stageAndSwap(ctx: AppContext, repo: Repository, job: RestoreJob): Promise<RestoreResult> {
   const { m, target, units, exclude, select, plan, base, opts, started, log } = job;
-  mkdirSync(target, { recursive: true });
+  mkdirPrivate(target);
   const previous = readJournal(target, base.live ? PRISM_RUNTIME_NAMES : []);
   let journal: SwapJournal;
   const resume = previous !== undefined && previous.backup === m.id && previous.state === 'staging';

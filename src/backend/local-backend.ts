@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, promises as fsp, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { ObjectNotFoundError, type AtomicWrite, type Backend, type UnfinishedScope } from './backend.js';
 import { processAlive } from '../core/process-alive.js';
+import { mkdirPrivate, mkdirPrivateAsync, openPrivate, PRIVATE_FILE_MODE } from '../core/private-files.js';
 
 const TEMP_PREFIX = '.tmp-';
 /** This host, in temporary names (a repository on a shared file system sees several hosts' pids). */
@@ -41,7 +42,7 @@ export class LocalBackend implements Backend {
 
   private async ensureDir(dir: string): Promise<void> {
     if (this.madeDirs.has(dir)) return;
-    await fsp.mkdir(dir, { recursive: true });
+    await mkdirPrivateAsync(dir);
     this.madeDirs.add(dir);
   }
 
@@ -50,7 +51,7 @@ export class LocalBackend implements Backend {
     const dir = dirname(target);
     await this.ensureDir(dir);
     const temp = tempName(dir);
-    const fh = await fsp.open(temp, 'wx', 0o600);
+    const fh = await fsp.open(temp, 'wx', PRIVATE_FILE_MODE);
     try {
       const parts = data instanceof Uint8Array ? [data] : data;
       await fh.writev(parts as Uint8Array[]);
@@ -78,7 +79,7 @@ export class LocalBackend implements Backend {
     await this.ensureDir(dir);
     const temp = tempName(dir);
     try {
-      const fh = await fsp.open(temp, 'wx', 0o600);
+      const fh = await fsp.open(temp, 'wx', PRIVATE_FILE_MODE);
       try {
         await fh.writeFile(data);
         await fh.sync();
@@ -160,9 +161,9 @@ export class LocalBackend implements Backend {
 
   openAtomic(prefixHint: string): AtomicWrite {
     const dir = this.path(prefixHint);
-    mkdirSync(dir, { recursive: true });
+    mkdirPrivate(dir);
     const temp = tempName(dir);
-    const fd = openSync(temp, 'wx', 0o600);
+    const fd = openPrivate(temp, 'wx');
     let bytes = 0;
     let open = true;
     const close = (): void => {

@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import type { AppContext } from '../app/index.js';
+import type { ExposedSecrets } from '../config/index.js';
 import { systemClock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
 import { isPrismError, type PrismError } from '../errors/index.js';
 import { namePath } from './named-paths.js';
 
@@ -10,18 +12,32 @@ import { namePath } from './named-paths.js';
  * not by `--help`.
  */
 export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFile?: boolean } = {}): Promise<AppContext> {
-  const [{ loadConfig, configFilePath }, { fileLogger }] = await Promise.all([import('../config/index.js'), import('./logger.js')]);
+  const [{ exposedSecrets, loadConfig, configFilePath }, { fileLogger }] = await Promise.all([import('../config/index.js'), import('./logger.js')]);
   const home = await cliHome();
   namePath({ role: 'data directory', path: home, setting: process.env.PRISM_HOME ? 'PRISM_HOME' : 'default (set PRISM_HOME to change it)' });
   namePath({ role: 'configuration file', path: configFilePath(home), setting: 'PRISM_HOME (it is config/backup.json in the data directory)' });
   const config = loadConfig(process.env, { ignoreFile: opts.ignoreConfigFile ?? false });
   namePath({ role: 'repository', path: config.storagePath, setting: STORAGE_PATH_SETTING[config.origins['backup.storage_path'] ?? 'default'](config.configFile) });
+  const logger = fileLogger(config.home, logFile, config.verbose);
+  warnExposed(exposedSecrets(config), logger);
   return {
     config,
     clock: systemClock,
-    logger: fileLogger(config.home, logFile, config.verbose),
+    logger,
     onLockWait: (h) => process.stderr.write(`Waiting for the repository lock held by \`${h.command}\` (pid ${h.pid} on ${h.host}, since ${h.created})…\n`),
   };
+}
+
+let warnedExposed = false;
+
+/** Once per command: a config file with a password that others may read, and the fix. */
+function warnExposed(exposed: ExposedSecrets | undefined, logger: Logger): void {
+  if (!exposed || warnedExposed) return;
+  warnedExposed = true;
+  const mode = `0${exposed.mode.toString(8)}`;
+  const message = `${exposed.file} holds a password (${exposed.keys.join(', ')}) and is readable by group or others (mode ${mode}); run \`chmod 600 ${exposed.file}\``;
+  process.stderr.write(`Warning: ${message}\n`);
+  logger.warn({ event: 'config.exposed', file: exposed.file, mode, keys: exposed.keys }, message);
 }
 
 /**

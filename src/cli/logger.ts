@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { logsDir } from '../config/index.js';
 import { silentLogger, type Logger } from '../core/logger.js';
+import { mkdirPrivate, PRIVATE_FILE_MODE } from '../core/private-files.js';
 
 /**
  * JSON lines in $PRISM_HOME/logs/<file>; debug level when verbose. Nothing is logged (and
@@ -12,8 +13,8 @@ export function fileLogger(home: string, file: string, verbose: boolean): Logger
   if (!existsSync(home)) return silentLogger;
   const dir = logsDir(home);
   try {
-    mkdirSync(dir, { recursive: true });
-    const log = pino({ level: verbose ? 'debug' : 'info', base: { pid: process.pid } }, pino.destination({ dest: join(dir, file), sync: true }));
+    mkdirPrivate(dir);
+    const log = pino({ level: verbose ? 'debug' : 'info', base: { pid: process.pid } }, pino.destination({ dest: join(dir, file), sync: true, mode: PRIVATE_FILE_MODE }));
     return {
       debug: (o, m) => log.debug(ownKeys(o), m),
       info: (o, m) => log.info(ownKeys(o), m),

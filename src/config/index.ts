@@ -1,3 +1,4 @@
+export { exposedSecrets, type ExposedSecrets } from './exposed-secrets.js';
 export { loadConfig } from './load-config.js';
 export { configFilePath, expandHome, logsDir, prismHome, type Env } from './paths.js';
 export type { ResolvedConfig, ValueOrigin } from './resolved-config.js';

@@ -1,8 +1,9 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskTrigger } from '../app/index.js';
 import { pidFile, pidInFile, runningServicePid } from '../app/service-state.js';
 import { PrismError, fromSystemError } from '../errors/index.js';
+import { openPrivate, writePrivateFile } from '../core/private-files.js';
 
 /** $PRISM_HOME/prism-service.json: what a running (or the last) service process reports about itself. */
 export interface ServiceState {
@@ -33,7 +34,8 @@ export function readServiceState(home: string): ServiceState | undefined {
 /** Written whole under a temporary name, synced and renamed, so a reader never sees half of it, and a job's start survives a crash. */
 export function writeServiceState(home: string, state: ServiceState): void {
   const file = serviceStateFile(home);
-  const fd = openSync(`${file}.tmp`, 'w', 0o600);
+  rmSync(`${file}.tmp`, { force: true }); // a new file: created 0600
+  const fd = openPrivate(`${file}.tmp`, 'w');
   try {
     writeFileSync(fd, JSON.stringify(state, null, 2) + '\n');
     fsyncSync(fd);
@@ -65,7 +67,7 @@ export function removeStalePidFile(home: string): number | undefined {
 export function claimPidFile(home: string, pid: number = process.pid): void {
   for (let attempt = 0; ; attempt++) {
     try {
-      writeFileSync(pidFile(home), `${pid}\n`, { flag: 'wx' });
+      writePrivateFile(pidFile(home), `${pid}\n`, { flag: 'wx' });
       return;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fromSystemError(e, `creating the pid file ${pidFile(home)}`);

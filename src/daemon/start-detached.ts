@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, readFileSync, statSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,6 +8,7 @@ import { logsDir } from '../config/index.js';
 import { ERROR_CODES, PrismError, type ErrorCode } from '../errors/index.js';
 import { checkServiceConfig } from './service.js';
 import { readServiceState, removeStalePidFile, type ServiceState } from './service-state.js';
+import { mkdirPrivate, openPrivate } from '../core/private-files.js';
 
 export interface StartOptions {
   /** The command that runs the service in the foreground, e.g. [node, bin/prism.js, 'start', '--foreground']. */
@@ -36,9 +37,9 @@ export async function startDetached(ctx: AppContext, opts: StartOptions): Promis
   checkServiceConfig(ctx);
   const stale = removeStalePidFile(home) ?? null;
   const logFile = serviceLogFile(home);
-  mkdirSync(logsDir(home), { recursive: true });
+  mkdirPrivate(logsDir(home));
   const logStart = sizeOf(logFile);
-  const fd = openSync(logFile, 'a');
+  const fd = openPrivate(logFile, 'a');
   let exitCode: number | null = null;
   const child = spawn(opts.command[0]!, opts.command.slice(1), { detached: true, stdio: ['ignore', fd, fd], env: opts.env });
   closeSync(fd);

@@ -1,4 +1,4 @@
-import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, lchownSync, lstatSync, mkdirSync, openSync, chmodSync, symlinkSync, writeSync, unlinkSync } from 'node:fs';
+import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, lchownSync, lstatSync, openSync, chmodSync, symlinkSync, writeSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsPath } from '../core/byte-names.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
@@ -10,6 +10,7 @@ import { mkdirBelow } from '../source/path-below.js';
 import { restoreSlices } from './restore-pool.js';
 import type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
+import { mkdirPrivate } from '../core/private-files.js';
 
 export interface RestoreTreeOptions {
   repo: Repository;
@@ -69,7 +70,7 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
     else if (e.node.type === 'file') files.push(e);
     else links.push(e);
   }
-  mkdirSync(fsPath(dest), { recursive: true });
+  mkdirPrivate(fsPath(dest)); // the staging folder (or a new target): prism's own
   for (const d of dirs) mkdirBelow(dest, d.path, 0o700); // never through a symlink
   progress({ kind: 'start', totalFiles: files.length, totalBytes: files.reduce((s, f) => s + (f.node.size ?? 0), 0) });
 

@@ -1,6 +1,7 @@
 import { lstatSync, mkdirSync, renameSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { fsPath } from '../core/byte-names.js';
+import { PRIVATE_DIR_MODE } from '../core/private-files.js';
 import { PrismError } from '../errors/index.js';
 
 /**
@@ -78,6 +79,6 @@ export function renameBelow(root: string, from: string, to: string): void {
     if (b) throw refuse(root, rel, b);
   }
   const parent = components(to).slice(0, -1).join('/');
-  if (parent) mkdirBelow(root, parent);
+  if (parent) mkdirBelow(root, parent, PRIVATE_DIR_MODE); // prism's own (the set-aside old state) or a parent the backup does not hold
   renameSync(fsPath(join(root, ...components(from))), fsPath(join(root, ...components(to))));
 }
