@@ -54,7 +54,7 @@ export function readJournal(target: string, protect: readonly string[] = []): Sw
 function invalid(p: string, problem: string): PrismError {
   return new PrismError(
     'RESTORE_RECOVERY_FAILED',
-    `The journal of an interrupted restore, ${p}, was not written by this restore: ${problem}. Refusing to run it; compare the data directory with logs/backup-restore.log, then delete the journal and the .prism-restore-* folders it names.`,
+    `The journal of an interrupted restore, ${p}, cannot be run safely: ${problem} (an older prism or a hand edit wrote it). Refusing to run it; compare the data directory with logs/backup-restore.log, then delete the journal and the .prism-restore-* folders it names.`,
     { journal: p },
   );
 }
