@@ -1,9 +1,9 @@
 import { Cron } from 'croner';
 import { PrismError, isPrismError } from '../errors/index.js';
 import { afterRotation, planRotation, type RotationPlan } from '../policy/verify-rotation.js';
-import type { Manifest } from '../repo/index.js';
+import type { Manifest, PackDamage } from '../repo/index.js';
 import { unreadableTrees } from '../snapshot/chunk-repair.js';
-import { checkRepository, type RepositoryCheck } from '../snapshot/checker.js';
+import { checkPacksWhole, checkRepository, type RepositoryCheck } from '../snapshot/checker.js';
 import { archiveChecks, scanArchives, type ArchiveScan } from './archive-objects.js';
 import { lockRepository, openRepository, type AppContext } from './context.js';
 import { recordEvent } from './events.js';
@@ -45,6 +45,8 @@ export interface BackgroundVerifyReport extends DamageOutcome {
   damaged_archives: string[];
   /** Backups already marked corrupted before this run that are still damaged (no new event). */
   still_corrupted: string[];
+  /** Packs read whose bytes are damaged outside the chunks checked (magic, trailer, end, other frames): `prism backup repair index` copies what is intact out of them. */
+  damaged_packs: PackDamage[];
 }
 
 const COMMAND = 'prism backup verify --background';
@@ -69,7 +71,7 @@ export async function backgroundVerify(ctx: AppContext, opts: BackgroundVerifyOp
   } catch (e) {
     const err = asPrismError(e);
     if (opts.recordRun !== false) recordTask(home, { job: 'verify', trigger, started_at: started.toISOString(), finished_at: ctx.clock.now().toISOString(), status: err.code === 'INTERRUPTED' ? 'aborted' : 'failed', error_code: err.id, message: err.message });
-    if (err.code === 'REPO_CORRUPT') recordEvent(home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', message: err.message });
+    if (err.code === 'REPO_CORRUPT' || err.code === 'INDEX_DAMAGED') recordEvent(home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', message: err.message });
     throw err;
   }
 }
@@ -87,6 +89,7 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   let manifests: Manifest[];
   const damagedManifests: Array<{ name: string; message: string }> = [];
   let badTrees: string[] = [];
+  let suspects: Manifest[] = [];
   let state: VerifyState;
   let archives: ArchiveScan;
   try {
@@ -94,7 +97,7 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
     state = await loadVerifyState(repo);
     await repo.loadIndex();
     // a backup marked corrupted (by `verify`) since the last run is read whole once: its damage is then dealt with
-    const suspects = manifests.filter((m) => m.status === 'corrupted' && !state.corrupted_checked.includes(m.id));
+    suspects = manifests.filter((m) => m.status === 'corrupted' && !state.corrupted_checked.includes(m.id));
     const suspectPacks = new Set<string>();
     for (const id of await referencedBlobs(repo, suspects).catch(() => new Set<string>())) {
       const loc = repo.index.get(id);
@@ -109,12 +112,12 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
     check = await checkRepository({ repo, manifests, data: { kind: 'pick', pick }, objects: archives.objects, ...(opts.signal ? { signal: opts.signal } : {}) });
     // a pack where damage was found counts as unread: the next run reads it first again, and so
     // sees whether the repair below took (even if this run is killed half-way through it)
-    const damagedPacks = new Set([...check.damagedChunks.keys()].map((id) => repo.index.get(id)?.pack));
+    const damagedPacks = new Set([...[...check.damagedChunks.keys()].map((id) => repo.index.get(id)?.pack), ...check.damagedPacks.map((d) => d.pack)]);
     const clean = check.packsRead.filter((p) => !damagedPacks.has(p));
     state = { packs: afterRotation(state.packs, check.dataPacks, clean, started), corrupted_checked: manifests.filter((m) => m.status === 'corrupted').map((m) => m.id) };
     await saveVerifyState(repo, state);
     const treeFailures = check.backups.filter((b) => b.steps.some((s) => s.name === 'trees' && !s.ok)).map((b) => manifests.find((m) => m.id === b.id)!.tree!);
-    if (treeFailures.length > 0) badTrees = [...(await unreadableTrees(repo, treeFailures))].filter((id) => repo.index.hasHex(id));
+    if (treeFailures.length > 0) badTrees = [...(await unreadableTrees(repo, treeFailures))].filter((id) => repo.index.hasHex(id) || repo.hasDamagedCopy(id));
   } finally {
     await lock.release();
   }
@@ -139,8 +142,8 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   let outcome: DamageOutcome = { repaired: { chunks: 0, files: [], packs_written: 0 }, repaired_backups: [], unrecoverable_chunks: 0, forgotten_blobs: 0, corrupted: [], cleared: [], needsFullBackup: false };
   let stillCorrupted: string[] = [];
   const statusOf = (id: string) => manifests.find((m) => m.id === id)!.status;
-  // fresh damage: a backup not yet marked, or damaged copies the index still names (a new backup would reuse them)
-  const fresh = failing.some((b) => statusOf(b.id) !== 'corrupted') || badTrees.length > 0 || check.missingPacks.length > 0 || [...check.damagedChunks.keys()].some((id) => repo.index.hasHex(id));
+  // fresh damage: a backup not yet marked or marked by `verify` since the last run, or damaged copies the index still names (a new backup would reuse them)
+  const fresh = failing.some((b) => statusOf(b.id) !== 'corrupted' || suspects.some((m) => m.id === b.id)) || badTrees.length > 0 || check.missingPacks.length > 0 || [...check.damagedChunks.keys()].some((id) => repo.index.hasHex(id));
   if (fresh) {
     opts.signal?.throwIfAborted();
     const exclusive = await lockRepository(ctx, repo, 'exclusive', COMMAND, opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
@@ -152,11 +155,17 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
       await exclusive.release();
     }
   }
+  // damage in frames is dealt with by the repair above: a pack counts as damaged if it still is afterwards
+  let damagedPacks = check.damagedPacks;
+  if (fresh && damagedPacks.some((d) => d.part === 'frames')) {
+    const after = await checkPacksWhole(await openRepository(ctx), damagedPacks.filter((d) => d.part === 'frames').map((d) => d.pack));
+    damagedPacks = [...damagedPacks.filter((d) => d.part !== 'frames'), ...after];
+  }
   const handled = new Set([...outcome.corrupted.map((c) => c.id), ...outcome.cleared, ...outcome.repaired_backups]);
   stillCorrupted = failing.filter((b) => !handled.has(b.id) && statusOf(b.id) === 'corrupted').map((b) => b.id);
   const unrepaired = failing.filter((b) => !outcome.repaired_backups.includes(b.id) && !outcome.cleared.includes(b.id));
   return {
-    ok: damagedManifests.length === 0 && unrepaired.length === 0 && archiveDamaged.length === 0,
+    ok: damagedManifests.length === 0 && unrepaired.length === 0 && archiveDamaged.length === 0 && damagedPacks.length === 0,
     trigger,
     started_at: started.toISOString(),
     finished_at: clock.now().toISOString(),
@@ -173,6 +182,7 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
     damaged_archives: archiveDamaged,
     ...outcome,
     still_corrupted: stillCorrupted,
+    damaged_packs: damagedPacks,
   };
 }
 

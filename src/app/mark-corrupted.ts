@@ -1,7 +1,7 @@
 import { ERROR_CODES } from '../errors/index.js';
 import type { Manifest, Repository } from '../repo/index.js';
-import type { BackupCheck } from '../snapshot/checker.js';
-import type { AppContext } from './context.js';
+import { checkBackups, type BackupCheck } from '../snapshot/checker.js';
+import { openRepository, type AppContext } from './context.js';
 import { recordEvent } from './events.js';
 
 /**
@@ -15,4 +15,22 @@ export async function markCorrupted(ctx: AppContext, repo: Repository, m: Manife
   recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', backup: m.id, damaged: check.damaged.slice(0, 100), message, ...extra });
   ctx.logger.error({ event: 'verify.failed', id: m.id, damaged: check.damaged.length }, message);
   return message;
+}
+
+/**
+ * After damaged copies were recorded (and so left the index): checks the structure of every other
+ * usable backup (trees read, every chunk indexed; no data read) and marks those that used the lost
+ * copies corrupted. Returns their ids. The caller holds a repository lock.
+ */
+export async function markSharingBackups(ctx: AppContext, checked: readonly string[], extra: Record<string, unknown> = {}): Promise<string[]> {
+  const repo = await openRepository(ctx);
+  const others = (await repo.listManifests()).filter((m) => m.tree !== null && (m.status === 'completed' || m.status === 'partial') && !checked.includes(m.id));
+  if (others.length === 0) return [];
+  const marked: string[] = [];
+  for (const [i, check] of (await checkBackups({ repo, manifests: others, data: { kind: 'none' } })).entries()) {
+    if (check.ok) continue;
+    await markCorrupted(ctx, repo, others[i]!, check, extra);
+    marked.push(check.id);
+  }
+  return marked;
 }

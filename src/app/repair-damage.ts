@@ -55,8 +55,7 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
   // chunks below an unreadable tree) are re-read too, so no damaged copy stays known
   const frames = new Set<string>();
   for (const id of [...wanted, ...input.badTrees]) {
-    const loc = index.get(id);
-    if (loc) frames.add(`${loc.pack}:${loc.frameOffset}`);
+    for (const loc of [index.get(id), ...repo.damagedLocations(id)]) if (loc) frames.add(`${loc.pack}:${loc.frameOffset}`);
   }
   if (frames.size > 0) {
     for (const b of index.entries()) if (!wanted.has(b.id) && frames.has(`${b.pack}:${b.frameOffset}`)) await repo.readBlob(b.id).catch(() => wanted.add(b.id));
@@ -67,8 +66,9 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
   const compression = { enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? defaultCompressionLevel(c.algorithm) };
   const stored = wanted.size > 0 && sources.size > 0 ? await storeChunksFromSources(repo, [...sources].map(([path, file]) => ({ path, file })), wanted, compression) : undefined;
   const found = stored?.found ?? new Map<string, string>();
-  const drop = new Set([...wanted].filter((id) => !found.has(id) && index.hasHex(id)));
-  for (const t of input.badTrees) if (index.hasHex(t)) drop.add(t);
+  // copies recorded as damaged (by a restore or verify) are settled here too: the rewrite drops their records
+  const drop = new Set([...wanted].filter((id) => !found.has(id) && (index.hasHex(id) || repo.hasDamagedCopy(id))));
+  for (const t of input.badTrees) if (index.hasHex(t) || repo.hasDamagedCopy(t)) drop.add(t);
   // every entry of a pack that is gone, referenced by the checked backups or not
   const present = new Set((await repo.backend.list('data')).map((n) => n.slice(n.lastIndexOf('/') + 1)));
   const gone = new Set(check.missingPacks.filter((p) => !present.has(p)));

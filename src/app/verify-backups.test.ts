@@ -6,7 +6,7 @@ import { FixedClock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
 import type { Manifest } from '../repo/index.js';
 import { checkBackups, type DataSubset } from '../snapshot/checker.js';
-import { deletePackOf, events, flipByteOf, openRepo } from '../testing/damage.js';
+import { deletePackOf, events, flipByteOf, flipChunkOf, flipPackByte, openRepo, packFile, packIds } from '../testing/damage.js';
 import { appContext, json, prism, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import type { AppContext } from './context.js';
 import { backupInfo } from './backup-info.js';
@@ -131,7 +131,38 @@ describe('backup verify', () => {
     assert.doesNotMatch(chunks, /\[ok\] chunks: every chunk indexed, its pack present/);
   });
 
-  it('(c) a truncated index file: ERR_PRISM_REPO_CORRUPT (exit 8) naming the index file; nothing is verified or marked', async () => {
+  it('pack damage outside the frames (magic, trailer, last byte): exit 15, the pack and the damaged part named', async () => {
+    writeDataset(sb.home, { files: 6 });
+    const m = await createBackup(ctx, { type: 'full' });
+    const [pack, ...more] = packIds(sb);
+    assert.deepEqual(more, [], 'a small backup is one pack: trees and data');
+    const file = packFile(sb, pack!);
+    const original = readFileSync(file);
+    for (const [where, part, detail] of [
+      ['magic', 'header', /header magic \(bytes 0-7\)/],
+      ['trailer', 'trailer', /the trailer \(bytes \d+-\d+\)/],
+      ['last', 'end', /end magic \(bytes \d+-\d+\)/],
+    ] as const) {
+      flipPackByte(sb, pack!, where);
+      for (const args of [['--all'], [m.id]]) {
+        const r = prism(['backup', 'verify', ...args], sb.env);
+        assert.equal(r.code, 15, `${where} ${args}: ${r.stdout}${r.stderr}`);
+        const line = r.stdout.split('\n').find((l) => l.startsWith('DAMAGED '));
+        assert.ok(line?.startsWith(`DAMAGED ${part}: pack ${pack!.slice(0, 12)}: `), `${where}: ${r.stdout}`);
+        assert.match(line!, detail);
+        assert.match(r.stderr, /^Error \[ERR_BACKUP_005\] Checksum mismatch: 1 pack\(s\) are damaged outside the backups' chunks; run `prism backup repair index`/m);
+      }
+      const report = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
+      assert.equal(report.ok, false);
+      assert.deepEqual(report.damaged_packs.map((d) => [d.pack, d.part]), [[pack, part]]);
+      writeFileSync(file, original);
+    }
+    const again = prism(['backup', 'verify', '--all'], sb.env);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.equal(again.stdout.trim(), `${m.id}: status: completed, checksum: verified`);
+  });
+
+  it('(c) a truncated index file: ERR_PRISM_INDEX_DAMAGED (exit 8) naming the index file and `repair index`; nothing is verified or marked', async () => {
     writeDataset(sb.home, { files: 6 });
     const m = await createBackup(ctx, { type: 'full' });
     const [name] = readdirSync(join(sb.repo, 'index'));
@@ -140,10 +171,11 @@ describe('backup verify', () => {
     for (const args of [[m.id], ['--all']]) {
       const r = prism(['backup', 'verify', ...args], sb.env);
       assert.equal(r.code, 8, r.stdout + r.stderr);
-      assert.match(r.stderr, new RegExp(`^Error \\[ERR_PRISM_REPO_CORRUPT\\] Index file index/${name} is damaged: index checksum mismatch\\.$`, 'm'));
+      assert.match(r.stderr, new RegExp(`^Error \\[ERR_PRISM_INDEX_DAMAGED\\] Index file index/${name} is damaged: index checksum mismatch\\.$`, 'm'));
+      assert.match(r.stderr, /^ {2}Fix: Rebuild the index from the packs with `prism backup repair index`/m);
       assert.doesNotMatch(r.stdout, /verified/);
     }
-    await assert.rejects(verifyBackups(ctx, { id: m.id, data: { kind: 'all' } }), (e: PrismError) => e.id === 'ERR_PRISM_REPO_CORRUPT' && e.exitCode === 8 && e.message.includes(`index/${name}`));
+    await assert.rejects(verifyBackups(ctx, { id: m.id, data: { kind: 'all' } }), (e: PrismError) => e.id === 'ERR_PRISM_INDEX_DAMAGED' && e.exitCode === 8 && e.message.includes(`index/${name}`));
     // the verification did not run, so the backup keeps its status
     assert.equal((await backupInfo(ctx, m.id)).status, 'completed');
   });
@@ -170,7 +202,7 @@ describe('backup verify', () => {
     assert.equal(failed!.status, 'failed');
     await assert.rejects(verifyBackups(ctx, { id: failed!.id, data: { kind: 'all' } }), (e: PrismError) => e.id === 'ERR_PRISM_NOT_FOUND' && /holds no data/.test(e.message));
     const report = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
-    assert.deepEqual(report, { ok: true, backups: [], damaged_manifests: [], pg_archive: null, binlog_archive: null });
+    assert.deepEqual(report, { ok: true, backups: [], damaged_manifests: [], damaged_packs: [], also_corrupted: [], pg_archive: null, binlog_archive: null });
     assert.equal((await backupInfo(ctx, failed!.id)).status, 'failed', 'a failed attempt is not turned into corrupted');
   });
 
@@ -187,7 +219,8 @@ describe('backup verify', () => {
     assert.deepEqual(pct.backups[0]!.damaged, damaged);
     assert.match(pct.backups[0]!.steps[3]!.detail, /^1 pack\(s\) read, .* \(subset\)$/);
 
-    assertVerifyFails(sb, [m.id, '--read-data-subset', '1/1'], m.id, damaged, /does not (match its SHA-256|decompress)/);
+    // the first read that found the damage dropped the copy from the index
+    assertVerifyFails(sb, [m.id, '--read-data-subset', '1/1'], m.id, damaged, /was found damaged and dropped from the index/);
     await assertMarkedCorrupted(sb, ctx, m.id, damaged);
   });
 
@@ -251,26 +284,29 @@ describe('backup verify', () => {
     assert.deepEqual(events(sb).filter((e) => e.event === 'verify.failed').map((e) => e.backup), [b.id]);
   });
 
-  it('(f) a damaged chunk shared by two backups marks both; repairing the pack and verifying again restores completed', async () => {
+  it('(f) a damaged chunk shared by two backups marks both; the next backup stores a fresh copy, and verifying again restores completed', async () => {
     writeDataset(sb.home, { files: 6 });
     writeFileSync(join(sb.home, 'level-2-warm', 'shared.bin'), prngBytes(3 * MiB, 31));
     const a = await createBackup(ctx, { type: 'full' });
     clock.advance(3600_000);
     writeFileSync(join(sb.home, 'level-1-hot', 'new.json'), '{"new":true}');
     const b = await createBackup(ctx, { type: 'incremental' });
-    const packs = readdirSync(join(sb.repo, 'data'), { recursive: true }).map(String).filter((n) => n.includes('/'));
-    const before = new Map(packs.map((p) => [p, readFileSync(join(sb.repo, 'data', p))]));
-    const damaged = await flipByteOf(sb, a, 'level-2-warm/shared.bin');
+    const { files: damaged, chunk } = await flipChunkOf(sb, a, 'level-2-warm/shared.bin');
 
     const report = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
     assert.equal(report.ok, false);
     assert.deepEqual(report.backups.map((x) => [x.id, x.status, x.damaged]), [[a.id, 'corrupted', damaged], [b.id, 'corrupted', damaged]]);
     assert.deepEqual((await listBackups(ctx)).map((x) => x.status), ['corrupted', 'corrupted']);
 
-    for (const [p, data] of before) writeFileSync(join(sb.repo, 'data', p), data);
+    // the damaged copy left the index: the next backup stores the chunk afresh instead of pointing at it
+    clock.advance(3600_000);
+    const c = await createBackup(ctx, { type: 'full' });
+    const fresh = (await openRepo(sb)).index.get(chunk.id);
+    assert.ok(fresh && fresh.pack !== chunk.pack, 'a fresh copy of the damaged chunk is stored in a new pack');
+    assert.ok(c.stats.new_bytes >= chunk.blobLength);
     const again = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
     assert.equal(again.ok, true);
-    assert.deepEqual(again.backups.map((x) => x.status), ['completed', 'completed']);
-    assert.deepEqual((await listBackups(ctx)).map((x) => [x.status, x.error]), [['completed', null], ['completed', null]]);
+    assert.deepEqual(again.backups.map((x) => x.status), ['completed', 'completed', 'completed']);
+    assert.deepEqual((await listBackups(ctx)).map((x) => [x.status, x.error]), [['completed', null], ['completed', null], ['completed', null]]);
   });
 });

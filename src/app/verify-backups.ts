@@ -1,9 +1,9 @@
 import { PrismError } from '../errors/index.js';
-import type { Manifest } from '../repo/index.js';
+import type { Manifest, PackDamage } from '../repo/index.js';
 import { checkRepository, type BackupCheck, type DataSubset } from '../snapshot/checker.js';
 import { openRepository, type AppContext } from './context.js';
 import { recordEvent } from './events.js';
-import { markCorrupted } from './mark-corrupted.js';
+import { markCorrupted, markSharingBackups } from './mark-corrupted.js';
 import { archiveChecks, scanArchives, type BinlogArchiveCheck, type PgArchiveCheck } from './archive-objects.js';
 import { BACKUP_ID_PATTERN } from './backup-info.js';
 import { resolveBackup } from './resolve-backup.js';
@@ -21,6 +21,10 @@ export interface VerifyReport {
   /** Manifest files that could not be read (their backups cannot be verified or restored). */
   damaged_manifests: Array<{ name: string; message: string }>;
   backups: Array<BackupCheck & { status: string; checksum: 'verified' | 'mismatch' }>;
+  /** Packs read whose bytes are damaged outside the chunks checked (magic, trailer, end, frames of other blobs). */
+  damaged_packs: PackDamage[];
+  /** Other backups found to share the damaged chunks: marked corrupted too. */
+  also_corrupted: string[];
   /** With --all, when the repository holds any: the PostgreSQL archive's records (WAL files, base backups) and their data. */
   pg_archive: PgArchiveCheck | null;
   /** With --all, when the repository holds any: the MySQL/MariaDB binary log archive's records and their data. */
@@ -54,7 +58,22 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
     const archives = opts.all ? await scanArchives(repo) : undefined;
     const checked = await checkRepository({ repo, manifests, data: opts.data, objects: archives?.objects ?? [] });
     const checks = checked.backups;
-    const report: VerifyReport = { ok: damagedManifests.length === 0, backups: [], damaged_manifests: damagedManifests, pg_archive: null, binlog_archive: null };
+    // damaged copies leave the index at once: no later backup deduplicates onto them
+    await repo.recordDamaged(
+      [...checked.damagedChunks].flatMap(([id, reason]) => {
+        const loc = repo.index.get(id);
+        return loc ? [{ id, loc, reason }] : [];
+      }),
+    );
+    const report: VerifyReport = {
+      ok: damagedManifests.length === 0 && checked.damagedPacks.length === 0,
+      backups: [],
+      damaged_manifests: damagedManifests,
+      damaged_packs: checked.damagedPacks,
+      also_corrupted: [],
+      pg_archive: null,
+      binlog_archive: null,
+    };
     if (archives) {
       // only a full read of the data clears an archive's alert
       const a = archiveChecks(ctx, archives, checked.objects, opts.data.kind === 'all');
@@ -82,6 +101,7 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
       // clears a High alert raised by an earlier verify.failed of this backup
       else recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'info', event: 'verify.ok', backup: m.id });
     }
+    if (checked.damagedChunks.size > 0 && !opts.all) report.also_corrupted = await markSharingBackups(ctx, manifests.map((m) => m.id));
     return report;
   } finally {
     await lock.release();

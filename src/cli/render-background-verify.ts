@@ -7,6 +7,7 @@ export function renderBackground(r: BackgroundVerifyReport): string {
     `  Rotation: every pack within ${r.period_days} day(s); ${r.runs_per_period} run(s) per period, ${r.share} pack(s) per run${r.overdue > r.share ? ` (${r.overdue} overdue)` : ''}; next run ${r.next_run ?? 'none scheduled'}`,
   ];
   for (const d of r.damaged_manifests) lines.push(`  ${d.name}: DAMAGED manifest: ${d.message}`);
+  for (const d of r.damaged_packs) lines.push(`  DAMAGED ${d.part}: ${d.message}; \`prism backup repair index\` copies what is intact out of it`);
   if (r.damaged_chunks > 0) lines.push(`  Damaged or missing chunks: ${r.damaged_chunks}`);
   if (r.repaired.chunks > 0) lines.push(`  Repaired: ${r.repaired.chunks} chunk(s) re-stored from ${r.repaired.files.length} live file(s): ${r.repaired.files.slice(0, 10).join(', ')}`);
   for (const c of r.corrupted) {

@@ -103,6 +103,12 @@ export const ERROR_CODES = {
     title: 'Repository file damaged',
     fix: 'A repository file could not be read or decoded; run `prism backup verify --all` to see which backups are affected.',
   },
+  INDEX_DAMAGED: {
+    id: 'ERR_PRISM_INDEX_DAMAGED',
+    exitCode: 8,
+    title: 'Repository index damaged',
+    fix: 'Rebuild the index from the packs with `prism backup repair index`; it reports what it could not recover, and the next backup stores fresh copies of that.',
+  },
   REPO_VERSION: {
     id: 'ERR_PRISM_REPO_VERSION',
     exitCode: 9,

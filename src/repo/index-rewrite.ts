@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import { sha256Hex } from '../codec/hash.js';
 import type { IndexedBlob } from './blob-entry.js';
+import { removeSettledDamage } from './damaged-blobs.js';
 import { encodeIndex } from './index-file.js';
 import { indexName } from './layout.js';
 import type { Repository } from './repository.js';
@@ -8,7 +9,8 @@ import type { Repository } from './repository.js';
 /**
  * Writes one index file with `blobs` (the first entry of an id wins), then deletes every other
  * index file. The caller holds the exclusive lock. Killed between the two steps, the repository
- * has both the new and the old files: still every blob indexed. Returns the new file's name.
+ * has both the new and the old files: still every blob indexed. Records of damaged copies the new
+ * file leaves out are removed last. Returns the new file's name.
  */
 export async function replaceIndex(backend: Backend, blobs: readonly IndexedBlob[]): Promise<string> {
   const seen = new Set<string>();
@@ -18,6 +20,7 @@ export async function replaceIndex(backend: Backend, blobs: readonly IndexedBlob
   await backend.put(name, buf);
   for (const other of await backend.list('index')) if (other !== name) await backend.delete(other);
   await backend.removeUnfinished('index');
+  await removeSettledDamage(backend, unique);
   return name;
 }
 

@@ -8,3 +8,4 @@ export type { RepoConfig } from './repo-config.js';
 export { Repository } from './repository.js';
 export { encodeTree, type NodeType, type Tree, type TreeNode } from './tree.js';
 export { replaceIndex, supersedeBlobs } from './index-rewrite.js';
+export { checkPack, type PackDamage, type PackPart } from './pack-check.js';

@@ -6,6 +6,8 @@ export const packName = (idHex: string): string => `data/${idHex.slice(0, 2)}/${
 export const indexName = (idHex: string): string => `index/${idHex}`;
 export const snapshotName = (backupId: string): string => `snapshots/${backupId}.json`;
 export const lockName = (lockId: string): string => `locks/${lockId}.json`;
+/** A copy of a blob found damaged: `damaged/<blob id>.<pack id>.json`. */
+export const damagedName = (blobHex: string, packHex: string): string => `damaged/${blobHex}.${packHex}.json`;
 
 export const PACK_MAGIC = Buffer.from('PRISMPK1', 'latin1');
 export const PACK_END_MAGIC = Buffer.from('PRISMEND', 'latin1');

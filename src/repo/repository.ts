@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.js';
 import { PrismError, fromSystemError } from '../errors/index.js';
 import type { BlobLocation, IndexedBlob } from './blob-entry.js';
 import { BlobIndex } from './blob-index.js';
+import { loadDamagedCopies, recordDamagedCopies } from './damaged-blobs.js';
 import { IndexDecodeError, decodeIndex, encodeIndex } from './index-file.js';
 import { FORMAT_VERSION, REPO_CONFIG, indexName, snapshotName } from './layout.js';
 import { RepositoryLock, type LockKind } from './lock.js';
@@ -20,6 +21,10 @@ const FRAME_CACHE_BYTES = 8 * 1024 * 1024;
 export class Repository {
   readonly index = new BlobIndex();
   private indexLoaded = false;
+  /** blob id → packs holding a copy found damaged (left out of the index). */
+  private damaged = new Map<string, Set<string>>();
+  /** Index entries left out because their copy is recorded as damaged. */
+  private readonly damagedEntries = new Map<string, IndexedBlob[]>();
   private readonly frameCache = new Map<string, Buffer>();
   private frameCacheBytes = 0;
   /** Whether this open created the repository (with `create`, at a location that held none). */
@@ -86,22 +91,55 @@ export class Repository {
     return RepositoryLock.acquire(this.backend, { kind, command, clock: this.clock, waitMs, ...(onWait ? { onWait } : {}) });
   }
 
-  /** Loads every index file into memory (once). */
+  /** Loads every index file into memory (once), leaving out copies recorded as damaged. */
   async loadIndex(): Promise<BlobIndex> {
     if (this.indexLoaded) return this.index;
+    this.damaged = await loadDamagedCopies(this.backend);
     for (const name of await this.backend.list('index')) {
       const buf = await this.backend.get(name);
       try {
-        decodeIndex(buf, (b) => this.index.add(b));
+        decodeIndex(buf, (b) => {
+          if (!this.damaged.get(b.id)?.has(b.pack)) this.index.add(b);
+          else this.damagedEntries.set(b.id, [...(this.damagedEntries.get(b.id) ?? []), b]);
+        });
       } catch (e) {
         if (e instanceof IndexDecodeError) {
-          throw new PrismError('REPO_CORRUPT', `Index file ${name} is damaged: ${e.message}.`, { object: name });
+          throw new PrismError('INDEX_DAMAGED', `Index file ${name} is damaged: ${e.message}.`, { object: name });
         }
         throw e;
       }
     }
     this.indexLoaded = true;
     return this.index;
+  }
+
+  /** Where the index files put the copies of `id` recorded as damaged (left out of the loaded index). */
+  damagedLocations(id: string): readonly IndexedBlob[] {
+    return this.damagedEntries.get(id) ?? [];
+  }
+
+  /** True if the copy of `id` in `pack` is recorded as damaged. */
+  isDamagedCopy(id: string, pack: string): boolean {
+    return this.damaged.get(id)?.has(pack) ?? false;
+  }
+
+  /** True if `id` has a copy recorded as damaged (and so may be missing from the index). */
+  hasDamagedCopy(id: string): boolean {
+    return this.damaged.has(id);
+  }
+
+  /**
+   * Records copies found damaged, so that from the next index load on no backup finds (and
+   * deduplicates onto) them; they are stored afresh instead. Safe under any lock.
+   */
+  async recordDamaged(copies: ReadonlyArray<{ id: string; loc: Pick<BlobLocation, 'pack'>; reason: string }>): Promise<void> {
+    if (copies.length === 0) return;
+    await recordDamagedCopies(this.backend, copies, this.clock.now());
+    for (const c of copies) {
+      let packs = this.damaged.get(c.id);
+      if (!packs) this.damaged.set(c.id, (packs = new Set()));
+      packs.add(c.loc.pack);
+    }
   }
 
   /** Writes an index file for new blobs and adds them to the in-memory index. */
@@ -112,16 +150,30 @@ export class Repository {
     for (const b of blobs) this.index.add(b);
   }
 
-  /** Reads a blob's plaintext and (unless `verify` is false) checks its SHA-256. */
+  /**
+   * Reads a blob's plaintext and (unless `verify` is false) checks its SHA-256. A copy found
+   * damaged (or in a pack that is gone) is recorded as such at once (see recordDamaged).
+   */
   async readBlob(id: string, opts: { verify?: boolean } = {}): Promise<Buffer> {
     const loc = this.index.get(id);
-    if (!loc) throw new PrismError('REPO_CORRUPT', `Blob ${id.slice(0, 12)} is not in the repository index.`, { blob: id });
-    const frame = await this.readFrame(loc);
+    if (!loc) {
+      if (this.damaged.has(id)) {
+        throw new PrismError('CHECKSUM_MISMATCH', `Blob ${id.slice(0, 12)} was found damaged and dropped from the index; no intact copy is stored.`, { blob: id });
+      }
+      throw new PrismError('REPO_CORRUPT', `Blob ${id.slice(0, 12)} is not in the repository index.`, { blob: id });
+    }
+    const frame = await this.readFrame(id, loc);
     const data = frame.subarray(loc.blobOffset, loc.blobOffset + loc.blobLength);
     if (data.length !== loc.blobLength || (opts.verify !== false && !sha256(data).equals(Buffer.from(id, 'hex')))) {
-      throw new PrismError('CHECKSUM_MISMATCH', `Checksum mismatch for blob ${id.slice(0, 12)} in pack ${loc.pack.slice(0, 12)}.`, { blob: id, pack: loc.pack });
+      throw await this.damagedCopy(id, loc, new PrismError('CHECKSUM_MISMATCH', `Checksum mismatch for blob ${id.slice(0, 12)} in pack ${loc.pack.slice(0, 12)}.`, { blob: id, pack: loc.pack }));
     }
     return data;
+  }
+
+  /** Records the copy at `loc` as damaged (best effort) and returns `error` to throw. */
+  private async damagedCopy(id: string, loc: BlobLocation, error: PrismError): Promise<PrismError> {
+    await this.recordDamaged([{ id, loc, reason: error.message }]).catch(() => {});
+    return error;
   }
 
   async readTree(id: string): Promise<Tree> {
@@ -133,7 +185,7 @@ export class Repository {
     }
   }
 
-  private async readFrame(loc: BlobLocation): Promise<Buffer> {
+  private async readFrame(id: string, loc: BlobLocation): Promise<Buffer> {
     const key = `${loc.pack}:${loc.frameOffset}`;
     const hit = this.frameCache.get(key);
     if (hit) {
@@ -146,7 +198,7 @@ export class Repository {
       stored = await this.backend.getRange(`data/${loc.pack.slice(0, 2)}/${loc.pack}`, loc.frameOffset, loc.frameLength);
     } catch (e) {
       if (e instanceof ObjectNotFoundError) {
-        throw new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} is missing from the repository.`, { pack: loc.pack });
+        throw await this.damagedCopy(id, loc, new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} is missing from the repository.`, { pack: loc.pack }));
       }
       throw new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} cannot be read: ${(e as Error).message}`, { pack: loc.pack });
     }
@@ -154,7 +206,7 @@ export class Repository {
     try {
       frame = decompress(loc.codec, stored, loc.frameRawLength);
     } catch (e) {
-      throw new PrismError('CHECKSUM_MISMATCH', `Frame at ${loc.frameOffset} of pack ${loc.pack.slice(0, 12)} cannot be decompressed: ${(e as Error).message}`, { pack: loc.pack });
+      throw await this.damagedCopy(id, loc, new PrismError('CHECKSUM_MISMATCH', `Frame at ${loc.frameOffset} of pack ${loc.pack.slice(0, 12)} cannot be decompressed: ${(e as Error).message}`, { pack: loc.pack }));
     }
     this.frameCache.set(key, frame);
     this.frameCacheBytes += frame.length;

@@ -1,8 +1,8 @@
 import { decompress } from '../codec/compress.js';
 import { sha256 } from '../codec/hash.js';
 import { isPrismError } from '../errors/index.js';
-import type { IndexedBlob, Manifest, Repository } from '../repo/index.js';
-import { rootTrees } from '../repo/index.js';
+import type { IndexedBlob, Manifest, PackDamage, Repository } from '../repo/index.js';
+import { checkPack, rootTrees } from '../repo/index.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
 
 /** Where the database dumps appear in damage reports. */
@@ -89,6 +89,8 @@ export interface RepositoryCheck {
   damagedFiles: DamagedFile[];
   /** Packs the index names that are not in the repository. */
   missingPacks: string[];
+  /** Packs read whose bytes are not what they were written as (magic, trailer, end, or a frame no checked chunk lies in). */
+  damagedPacks: PackDamage[];
   /** One per `objects` entry, in order. */
   objects: ObjectCheck[];
 }
@@ -113,11 +115,20 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   const byPack = new Map<string, IndexedBlob[]>();
   const results: BackupCheck[] = [];
   const treeProblems = new Map<string, string[]>();
+  /** Packs holding the checked backups' trees: read whole with the data, so damage there is found too. */
+  const treePacks = new Map<string, IndexedBlob[]>();
+  const registerTree = (id: string): void => {
+    const loc = repo.index.get(id);
+    if (!loc || !packSizes.has(loc.pack)) return;
+    let list = treePacks.get(loc.pack);
+    if (!list) treePacks.set(loc.pack, (list = []));
+    list.push(loc);
+  };
 
   const register = (id: string): void => {
     if (verdicts.has(id)) return;
     const loc = repo.index.get(id);
-    if (!loc) verdicts.set(id, { ok: false, reason: 'not in the index' });
+    if (!loc) verdicts.set(id, { ok: false, reason: repo.hasDamagedCopy(id) ? `chunk ${id.slice(0, 12)} was found damaged and dropped from the index` : 'not in the index' });
     else if (!packSizes.has(loc.pack)) verdicts.set(id, { ok: false, reason: `pack ${loc.pack.slice(0, 12)} is missing` });
     else if (loc.frameOffset + loc.frameLength > packSizes.get(loc.pack)!) verdicts.set(id, { ok: false, reason: `pack ${loc.pack.slice(0, 12)} is truncated` });
     else {
@@ -135,7 +146,11 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
     treeProblems.set(m.id, problems);
     if (!m.tree) continue;
     try {
-      for await (const { node } of backupEntries(repo, m)) for (const id of node.content ?? []) register(id);
+      for (const t of rootTrees(m)) registerTree(t);
+      for await (const { node } of backupEntries(repo, m)) {
+        for (const id of node.content ?? []) register(id);
+        if (node.subtree) registerTree(node.subtree);
+      }
     } catch (e) {
       problems.push(isPrismError(e) ? e.message : String(e));
     }
@@ -147,17 +162,40 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   let chunksRead = 0;
   const data = opts.data;
   const chosen = data.kind === 'pick' ? pickPacks(data.pick, [...byPack.keys()].sort()) : [...byPack.keys()].filter((p) => selected(p, data, opts.random ?? Math.random));
+  const treeOnlyPacks = [...treePacks.keys()].filter((p) => !byPack.has(p)).sort();
+  // the background check's pick rotates over the data packs only
+  const treesOnly = data.kind === 'pick' ? [] : treeOnlyPacks.filter((p) => selected(p, data, opts.random ?? Math.random));
+  const damagedPacks: PackDamage[] = [];
+  const readWhole = async (pack: string): Promise<Buffer | undefined> => {
+    try {
+      return await repo.backend.get(`data/${pack.slice(0, 2)}/${pack}`);
+    } catch (e) {
+      damagedPacks.push({ pack, part: 'size', message: `pack ${pack.slice(0, 12)} cannot be read: ${(e as Error).message}` });
+      return undefined;
+    }
+  };
+  // damage confined to copies already found bad (by this check or earlier) is not reported again
+  const judgeWhole = (pack: string, buf: Buffer, indexed: readonly IndexedBlob[]): void => {
+    const damage = checkPack(pack, buf, indexed, (id, frameOffset) => {
+      const loc = repo.index.get(id);
+      return loc !== undefined && loc.pack === pack && loc.frameOffset === frameOffset && verdicts.get(id)?.ok !== false && !repo.isDamagedCopy(id, pack);
+    });
+    if (damage) damagedPacks.push(damage);
+  };
+  for (const pack of treesOnly) {
+    opts.signal?.throwIfAborted();
+    const buf = await readWhole(pack);
+    if (buf) judgeWhole(pack, buf, treePacks.get(pack)!);
+  }
   // a percentage always reads something, however small the repository
   if (chosen.length === 0 && opts.data.kind === 'percent' && byPack.size > 0) chosen.push([...byPack.keys()][Math.floor((opts.random ?? Math.random)() * byPack.size)]!);
   for (const pack of chosen) {
     opts.signal?.throwIfAborted();
     const blobs = byPack.get(pack)!;
     packsRead++;
-    let buf: Buffer;
-    try {
-      buf = await repo.backend.get(`data/${pack.slice(0, 2)}/${pack}`);
-    } catch (e) {
-      for (const b of blobs) verdicts.set(b.id, { ok: false, reason: `pack ${pack.slice(0, 12)} cannot be read: ${(e as Error).message}` });
+    const buf = await readWhole(pack);
+    if (!buf) {
+      for (const b of blobs) verdicts.set(b.id, { ok: false, reason: damagedPacks.at(-1)!.message });
       continue;
     }
     const frames = new Map<number, IndexedBlob[]>();
@@ -183,6 +221,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
         }
       }
     }
+    judgeWhole(pack, buf, [...blobs, ...(treePacks.get(pack) ?? [])]);
   }
 
   // Pass 3: per backup, name the files with bad chunks.
@@ -246,7 +285,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   const damagedChunks = new Map<string, string>();
   for (const [id, v] of verdicts) if (!v.ok) damagedChunks.set(id, v.reason!);
   const missingPacks = repo.index.packNames().filter((p) => !packSizes.has(p));
-  return { backups: results, dataPacks: [...byPack.keys()].sort(), packsRead: chosen, damagedChunks, damagedFiles, missingPacks, objects };
+  return { backups: results, dataPacks: [...byPack.keys()].sort(), packsRead: chosen, damagedChunks, damagedFiles, missingPacks, damagedPacks, objects };
 }
 
 /** The packs a `pick` subset names, restricted to those that hold data of the backups. */
@@ -266,4 +305,28 @@ function selected(pack: string, subset: Exclude<DataSubset, { kind: 'pick' }>, r
     case 'part':
       return Number.parseInt(pack.slice(0, 8), 16) % subset.of === subset.n - 1;
   }
+}
+
+/** Reads each pack whole and checks it against the index (every entry of it) and its own id; copies recorded as damaged are known damage. */
+export async function checkPacksWhole(repo: Repository, packs: readonly string[]): Promise<PackDamage[]> {
+  const index = await repo.loadIndex();
+  const wanted = new Set(packs);
+  const entries = new Map<string, IndexedBlob[]>();
+  for (const b of index.entries()) if (wanted.has(b.pack)) (entries.get(b.pack) ?? entries.set(b.pack, []).get(b.pack)!).push(b);
+  const out: PackDamage[] = [];
+  for (const pack of packs) {
+    let buf: Buffer;
+    try {
+      buf = await repo.backend.get(`data/${pack.slice(0, 2)}/${pack}`);
+    } catch (e) {
+      out.push({ pack, part: 'size', message: `pack ${pack.slice(0, 12)} cannot be read: ${(e as Error).message}` });
+      continue;
+    }
+    const damage = checkPack(pack, buf, entries.get(pack) ?? [], (id, frameOffset) => {
+      const loc = index.get(id);
+      return loc !== undefined && loc.pack === pack && loc.frameOffset === frameOffset && !repo.isDamagedCopy(id, pack);
+    });
+    if (damage) out.push(damage);
+  }
+  return out;
 }

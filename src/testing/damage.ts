@@ -1,6 +1,6 @@
 /** Test helpers that damage a repository on purpose and read what prism recorded about it. */
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalBackend } from '../backend/index.js';
 import { FixedClock } from '../core/clock.js';
@@ -76,4 +76,23 @@ export function events(sb: Sandbox): Array<Record<string, unknown>> {
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Every pack id of the repository, sorted. */
+export function packIds(sb: Sandbox): string[] {
+  return readdirSync(join(sb.repo, 'data'), { recursive: true })
+    .map(String)
+    .filter((n) => n.includes('/'))
+    .map((n) => n.slice(3))
+    .sort();
+}
+
+/** Flips one byte of a pack outside its frames: in its header magic, in the middle of its trailer, or its last byte (end magic). */
+export function flipPackByte(sb: Sandbox, pack: string, where: 'magic' | 'trailer' | 'last'): void {
+  const file = packFile(sb, pack);
+  const buf = readFileSync(file);
+  const trailerLength = buf.readUInt32LE(buf.length - 12);
+  const at = where === 'magic' ? 3 : where === 'last' ? buf.length - 1 : buf.length - 12 - (trailerLength >> 1);
+  buf[at] = buf[at]! ^ 0xff;
+  writeFileSync(file, buf);
 }

@@ -53,7 +53,12 @@ export function registerBackupVerify(backup: Command): void {
         else out(render(report, opts.verbose ?? false));
         if (!report.ok) {
           const archives = [report.pg_archive?.ok === false ? 'the PostgreSQL archive (WAL, base backups)' : '', report.binlog_archive?.ok === false ? 'the binary log archive' : ''].filter(Boolean);
-          const what = report.backups.some((b) => b.checksum === 'mismatch') || report.damaged_manifests.length > 0 ? 'damaged backups are now marked corrupted' : `${archives.join(' and ')} ${archives.length > 1 ? 'are' : 'is'} damaged`;
+          const what =
+            report.backups.some((b) => b.checksum === 'mismatch') || report.damaged_manifests.length > 0
+              ? 'damaged backups are now marked corrupted'
+              : archives.length > 0
+                ? `${archives.join(' and ')} ${archives.length > 1 ? 'are' : 'is'} damaged`
+                : `${report.damaged_packs.length} pack(s) are damaged outside the backups' chunks; run \`prism backup repair index\` to copy what is intact out of them`;
           if (!opts.json) err(`Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: ${what}.\n  Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`);
           return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
         }
@@ -79,6 +84,7 @@ async function verifyInBackground(id: string | undefined, opts: Opts): Promise<n
 
 function render(r: VerifyReport, verbose: boolean): string {
   const lines: string[] = r.damaged_manifests.map((d) => `${d.name}: DAMAGED manifest: ${d.message}`);
+  for (const d of r.damaged_packs) lines.push(`DAMAGED ${d.part}: ${d.message}`);
   if (r.backups.length === 0 && lines.length === 0) lines.push('No backups to verify.');
   for (const b of r.backups) {
     lines.push(`${b.id}: status: ${b.status}, checksum: ${b.checksum}`);
@@ -86,6 +92,7 @@ function render(r: VerifyReport, verbose: boolean): string {
     for (const f of b.damaged.slice(0, 50)) lines.push(`  damaged: ${f}`);
     if (b.damaged.length > 50) lines.push(`  … ${b.damaged.length - 50} more damaged files (--json lists all)`);
   }
+  for (const id of r.also_corrupted) lines.push(`${id}: status: corrupted (it shares the damaged data)`);
   if (r.pg_archive) lines.push(...renderPgArchiveCheck(r.pg_archive));
   if (r.binlog_archive) lines.push(...renderBinlogArchiveCheck(r.binlog_archive));
   return lines.join('\n');

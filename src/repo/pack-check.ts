@@ -1,0 +1,57 @@
+import { decompress } from '../codec/compress.js';
+import { sha256, sha256Hex } from '../codec/hash.js';
+import type { IndexedBlob } from './blob-entry.js';
+import { PackFormatError, decodeTrailer, trailerRange, type PackTrailer } from './pack-format.js';
+
+/** Where a pack is damaged: its framing (`header`, `trailer`, `end`, `size`) or the bytes of its frames. */
+export type PackPart = 'size' | 'header' | 'end' | 'trailer' | 'frames';
+
+export interface PackDamage {
+  pack: string;
+  part: PackPart;
+  message: string;
+}
+
+/**
+ * Checks a whole pack file against what the format promises: its SHA-256 is its id, and its
+ * magics and trailer are intact and agree with `indexed` (index entries of this pack). Returns
+ * undefined for a sound pack, else the first damaged part found. Damage confined to frames whose
+ * blobs the index no longer names at this place (`stillIndexed` false: dropped as damaged) is
+ * known already and not reported again.
+ */
+export function checkPack(pack: string, bytes: Buffer, indexed: readonly IndexedBlob[] = [], stillIndexed: (id: string, frameOffset: number) => boolean = () => true): PackDamage | undefined {
+  if (sha256Hex(bytes) === pack) return undefined;
+  const damage = (part: PackPart, message: string): PackDamage => ({ pack, part, message: `pack ${pack.slice(0, 12)}: ${message}` });
+  let trailer: PackTrailer;
+  let trailerStart: number;
+  try {
+    trailer = decodeTrailer(bytes);
+    trailerStart = trailerRange(bytes).start;
+  } catch (e) {
+    if (e instanceof PackFormatError) return damage(e.part, e.message);
+    throw e;
+  }
+  const listed = new Set<string>();
+  for (const f of trailer.frames) for (const [type, id, off, len] of f.b) listed.add(`${id}:${type}:${f.o}:${f.l}:${f.r}:${f.c}:${off}:${len}`);
+  const stray = indexed.find((b) => !listed.has(`${b.id}:${b.type}:${b.frameOffset}:${b.frameLength}:${b.frameRawLength}:${b.codec}:${b.blobOffset}:${b.blobLength}`));
+  if (stray) return damage('trailer', `the trailer (bytes ${trailerStart}-${bytes.length - 13}) is damaged: it does not list blob ${stray.id.slice(0, 12)} where the index has it`);
+  let badFrames = 0;
+  for (const f of trailer.frames) {
+    if (frameReadsBack(bytes, f.o, f.l, f.r, f.c, f.b)) continue;
+    badFrames++;
+    if (f.b.some(([, id]) => stillIndexed(id, f.o))) return damage('frames', `the frame at bytes ${f.o}-${f.o + f.l - 1} is damaged (its content does not match its id, SHA-256)`);
+  }
+  if (badFrames > 0) return undefined;
+  return damage('trailer', `its content does not match its id (SHA-256) though every frame reads back: the trailer (bytes ${trailerStart}-${bytes.length - 13}) is damaged`);
+}
+
+/** True if the frame decompresses and every blob in it hashes to its id. */
+export function frameReadsBack(bytes: Buffer, offset: number, length: number, rawLength: number, codec: number, blobs: ReadonlyArray<readonly [number, string, number, number]>): boolean {
+  let plain: Buffer;
+  try {
+    plain = decompress(codec, bytes.subarray(offset, offset + length), rawLength);
+  } catch {
+    return false;
+  }
+  return blobs.every(([, id, off, len]) => off + len <= plain.length && sha256(plain.subarray(off, off + len)).equals(Buffer.from(id, 'hex')));
+}
