@@ -111,6 +111,29 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
     assert.match(typo.stderr, new RegExp(`ERR_PRISM_NO_REPO\\] No prism repository at ${join(sb.root, 'nothing')}: the directory does not exist`));
   });
 
+  it('damaged manifests: list names them as DAMAGED and exits 8 (--json too), never "No backups found."', () => {
+    prism(['init'], sb.env);
+    writeDataset(sb.home, { files: 2 });
+    const good = json<Manifest>(prism(['backup', 'create', '--json'], sb.env));
+    const bad = 'backup_20260101_020000_full';
+    writeFileSync(join(sb.repo, 'snapshots', `${bad}.json`), '{"format": 1, "id": "backup_2026');
+    const r = prism(['backup', 'list'], sb.env);
+    assert.equal(r.code, 8, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^${good.id} +full +completed `, 'm'));
+    assert.match(r.stdout, new RegExp(`^${bad} +- +DAMAGED +.*manifest cannot be read$`, 'm'));
+    assert.match(r.stderr, /^Error \[ERR_PRISM_REPO_CORRUPT\] 1 manifest\(s\) cannot be read/m);
+    assert.match(r.stderr, new RegExp(`Manifest snapshots/${bad}\\.json is not valid JSON`));
+    const j = prism(['backup', 'list', '--json'], sb.env);
+    assert.equal(j.code, 8);
+    assert.deepEqual(json<Array<{ id: string; status: string }>>(j).map((x) => [x.id, x.status]), [[good.id, 'completed'], [bad, 'damaged']]);
+    // only damaged manifests: still not "No backups found."
+    writeFileSync(join(sb.repo, 'snapshots', `${good.id}.json`), 'garbage');
+    const only = prism(['backup', 'list'], sb.env);
+    assert.equal(only.code, 8);
+    assert.doesNotMatch(only.stdout, /No backups found/);
+    assert.match(only.stderr, /2 manifest\(s\) cannot be read/);
+  });
+
   it('a broken config names the key, the value and what is expected', () => {
     prism(['init'], sb.env);
     writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { compression: { enabled: true, level: 'max' } } }));

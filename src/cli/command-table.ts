@@ -26,6 +26,7 @@ const BACKUP: readonly CommandFile[] = [
   { names: ['ls', 'diff', 'dump'], load: async () => (await import('./commands/backup-browse.js')).registerBackupBrowse },
   { names: ['policy', 'cleanup', 'delete', 'prune', 'failures'], load: async () => (await import('./commands/backup-maintenance.js')).registerBackupMaintenance },
   { names: ['health'], load: async () => (await import('./commands/backup-health.js')).registerBackupHealth },
+  { names: ['repair'], load: async () => (await import('./commands/backup-repair.js')).registerBackupRepair },
 ];
 
 const DB: readonly CommandFile[] = [

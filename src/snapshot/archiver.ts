@@ -218,7 +218,8 @@ async function plan(repo: Repository, dir: WalkNode, parentTree: string | undefi
     }
     if (child.kind === 'symlink') {
       node.target = child.target ?? '';
-    } else if (unchanged(before, child.meta)) {
+    } else if (unchanged(before, child.meta) && before.content!.every((id) => repo.index.hasHex(id))) {
+      // (a chunk the index lost, or that was found damaged, is read and stored afresh)
       node.size = before.size!;
       node.content = before.content!;
     } else {

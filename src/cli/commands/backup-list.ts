@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { systemClock } from '../../core/clock.js';
 import { formatBytes, formatCount, formatDateTime, formatPercent } from '../../core/format.js';
 import { isBackupType } from '../../core/types.js';
-import { PrismError } from '../../errors/index.js';
+import { ERROR_CODES, PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
-import { out, printJson, table } from '../output.js';
+import { err, out, printJson, table } from '../output.js';
 import { parseDate } from '../parse-date.js';
 import { compressionOf } from '../render-backup.js';
 import { runAction } from '../run-action.js';
@@ -41,26 +41,38 @@ export function registerBackupList(backup: Command): void {
         const to = opts.to !== undefined ? await parseDate('--to', opts.to, now, 'end') : undefined;
         if (from && to && from > to) throw new PrismError('INVALID_ARGUMENT', `--from (${from.toISOString()}) is after --to (${to.toISOString()}).`);
         const ctx = await cliContext();
-        const { listBackups } = await import('../../app/list-backups.js');
-        const backups = await listBackups(ctx, { type: opts.type as 'full' | 'incremental' | undefined, from, to, limit });
-        if (opts.json) return printJson(backups);
-        if (backups.length === 0) return out('No backups found.');
-        out(
-          table(
-            ['ID', 'TYPE', 'STATUS', 'CREATED', 'SIZE', 'ORIGINAL', 'COMPRESSION', 'FILES', 'COMMENT'],
-            backups.map((m) => [
-              m.id,
-              m.type,
-              m.status,
-              formatDateTime(new Date(m.started_at)),
-              formatBytes(m.stats.stored_bytes),
-              formatBytes(m.stats.original_bytes),
-              formatPercent(compressionOf(m)),
-              formatCount(m.stats.files),
-              m.comment ?? '',
-            ]),
-          ),
-        );
+        const { listBackupsAndDamage } = await import('../../app/list-backups.js');
+        const { backups, damaged } = await listBackupsAndDamage(ctx, { type: opts.type as 'full' | 'incremental' | undefined, from, to, limit });
+        if (opts.json) printJson([...backups, ...damaged]);
+        else if (backups.length === 0 && damaged.length === 0) out('No backups found.');
+        else {
+          out(
+            table(
+              ['ID', 'TYPE', 'STATUS', 'CREATED', 'SIZE', 'ORIGINAL', 'COMPRESSION', 'FILES', 'COMMENT'],
+              [
+                ...backups.map((m) => [
+                  m.id,
+                  m.type,
+                  m.status,
+                  formatDateTime(new Date(m.started_at)),
+                  formatBytes(m.stats.stored_bytes),
+                  formatBytes(m.stats.original_bytes),
+                  formatPercent(compressionOf(m)),
+                  formatCount(m.stats.files),
+                  m.comment ?? '',
+                ]),
+                ...damaged.map((d) => [d.id, '-', 'DAMAGED', '-', '-', '-', '-', '-', 'manifest cannot be read']),
+              ],
+            ),
+          );
+        }
+        if (damaged.length === 0) return 0;
+        if (!opts.json) {
+          err(`Error [${ERROR_CODES.REPO_CORRUPT.id}] ${damaged.length} manifest(s) cannot be read; their backups can be neither listed nor restored:`);
+          for (const d of damaged) err(`  ${d.error.message}`);
+          err(`  Fix: ${ERROR_CODES.REPO_CORRUPT.fix}`);
+        }
+        return ERROR_CODES.REPO_CORRUPT.exitCode;
       }),
     );
 }

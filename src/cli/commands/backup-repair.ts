@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import type { RepairIndexReport } from '../../app/repair-index.js';
+import { ERROR_CODES } from '../../errors/index.js';
+import { cliContext } from '../context.js';
+import { err, out, printJson } from '../output.js';
+import { withInterruptSignal } from '../on-signal.js';
+import { parseDuration } from '../parse-duration.js';
+import { runAction } from '../run-action.js';
+
+/** `prism backup repair …`: rebuilds what a damaged repository can no longer be read through. */
+export function registerBackupRepair(backup: Command): void {
+  const repair = backup.command('repair').description('repair a damaged repository: `repair index` rebuilds the index from the packs');
+  repair
+    .command('index')
+    .description('rebuild the index from the packs (after "index checksum mismatch"); intact frames of damaged packs are copied into new packs')
+    .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async (opts: { lockWait?: string; json?: boolean }) => {
+        const lockWaitMs = opts.lockWait !== undefined ? parseDuration('--lock-wait', opts.lockWait) : undefined;
+        const ctx = await cliContext();
+        const { repairIndex } = await import('../../app/repair-index.js');
+        const report = await withInterruptSignal((signal) => repairIndex(ctx, { signal, ...(lockWaitMs !== undefined ? { lockWaitMs } : {}) }));
+        if (opts.json) printJson(report);
+        else out(render(report));
+        if (report.ok) return 0;
+        if (!opts.json) err(`Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: data that backups need could not be recovered; they are marked corrupted.\n  Fix: run \`prism backup create --type full\`: it stores fresh copies of everything the live files still hold.`);
+        return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
+      }),
+    );
+}
+
+function render(r: RepairIndexReport): string {
+  const lines = [`Index rebuilt from ${r.packs_read} pack(s): ${r.blobs} blob(s) indexed in ${r.index}`];
+  for (const f of r.damaged_index_files) lines.push(`  replaced damaged index file ${f.name}: ${f.message}`);
+  for (const p of r.damaged_packs) lines.push(`  DAMAGED ${p.part}: ${p.message}; ${p.blobs_kept} blob(s) copied into a new pack, ${p.blobs_lost} lost`);
+  for (const p of r.missing_packs) lines.push(`  pack ${p.slice(0, 12)} is missing: its blobs are lost`);
+  if (r.packs_written > 0) lines.push(`  ${r.packs_written} new pack(s) written; \`prism backup prune\` deletes the damaged packs no index names any more`);
+  lines.push(r.lost_blobs > 0 ? `  Not recovered: ${r.lost_blobs} blob(s); the next backup stores fresh copies of what the live files still hold` : '  Nothing lost that the packs or a readable index file named');
+  for (const c of r.corrupted) {
+    lines.push(`  ${c.id}: corrupted (needs data that was lost)`);
+    for (const f of c.damaged.slice(0, 20)) lines.push(`    damaged: ${f}`);
+    if (c.damaged.length > 20) lines.push(`    … ${c.damaged.length - 20} more (--json lists all)`);
+  }
+  for (const d of r.damaged_records) lines.push(`  ${d.name}: DAMAGED: ${d.reason}`);
+  for (const d of r.damaged_manifests) lines.push(`  ${d.name}: DAMAGED manifest: ${d.message}`);
+  lines.push(r.ok ? 'Status: ok' : 'Status: DAMAGED');
+  return lines.join('\n');
+}
