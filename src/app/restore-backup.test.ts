@@ -10,9 +10,13 @@ import type { PrismError } from '../errors/index.js';
 import { BLOB_TYPE, PackWriter, Repository, encodeTree, type Manifest, type TreeNode } from '../repo/index.js';
 import { decodeTrailer } from '../repo/pack-format.js';
 import { appContext, hashTree, prng, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { flipChunkOf, openRepo } from '../testing/damage.js';
+import { backupInfo } from './backup-info.js';
 import { createBackup } from './create-backup.js';
 import { checkDataHealth } from './health-check.js';
+import { listBackups } from './list-backups.js';
 import { restoreBackup } from './restore-backup.js';
+import { verifyBackups } from './verify-backups.js';
 import { pidFile } from './service-state.js';
 
 /** path → "type:mode:mtimeMs:sha" for everything under dir (excluding logs/ and temp/ at the top). */
@@ -227,6 +231,37 @@ describe('restoreBackup', () => {
     assert.ok(r.problems.length > 0, 'damaged files are named');
     assert.ok(r.problems.every((p) => p.code === 'ERR_BACKUP_005'));
     assert.ok(r.files > 0, 'the rest is restored');
+  });
+
+  it('a damaged chunk found by a refused restore: the backup is marked corrupted, the chunk leaves the index, the next backup stores a fresh copy that restores', async () => {
+    writeDataset(sb.home, { files: 6 });
+    writeFileSync(join(sb.home, 'level-1-hot', 'aaa-big.bin'), prngBytes(6 * 1024 * 1024, 17));
+    const clock = new FixedClock(new Date('2026-02-07T02:00:15Z'));
+    const ctx = appContext(sb, { PRISM_BACKUP_CONCURRENCY: '1' }, clock);
+    const m = await createBackup(ctx, { type: 'full' });
+    const { chunk } = await flipChunkOf(sb, m, 'level-1-hot/aaa-big.bin');
+    // the live big file still holds the damaged chunk's content; another file changed, so a safety backup is due
+    writeFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), 'live');
+    clock.advance(3600_000);
+    await assert.rejects(restoreBackup(ctx, { id: m.id, confirm: true }), (e: PrismError) => e.id === 'ERR_BACKUP_005' && /aaa-big\.bin/.test(e.message));
+    assert.equal((await backupInfo(ctx, m.id)).status, 'corrupted', 'the refused restore marked the backup');
+    assert.equal((await backupInfo(ctx, m.id)).error?.code, 'ERR_BACKUP_005');
+    assert.equal((await openRepo(sb)).index.hasHex(chunk.id), false, 'the damaged copy left the index at once');
+    // no backup made after the damage was found points at the damaged copy
+    for (const b of await listBackups(ctx)) {
+      if (b.id === m.id) continue;
+      assert.equal((await verifyBackups(ctx, { id: b.id, data: { kind: 'all' } })).ok, true, `${b.id} is whole`);
+    }
+
+    clock.advance(3600_000);
+    const next = await createBackup(ctx, { type: 'full' });
+    const fresh = (await openRepo(sb)).index.get(chunk.id);
+    assert.ok(fresh && fresh.pack !== chunk.pack, 'a fresh copy of the chunk is stored in a new pack');
+    const out = join(sb.root, 'fresh');
+    const r = await restoreBackup(ctx, { id: next.id, target: out });
+    assert.deepEqual(r.problems, []);
+    assert.equal(sha256Hex(readFileSync(join(out, 'level-1-hot', 'aaa-big.bin'))), sha256Hex(readFileSync(join(sb.home, 'level-1-hot', 'aaa-big.bin'))));
+    assert.equal((await verifyBackups(ctx, { id: next.id, data: { kind: 'all' } })).ok, true);
   });
 
   it('refuses crafted trees: "..", "/" in names, and a name listed twice (symlink + directory)', async () => {

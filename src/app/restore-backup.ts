@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PRISM_RUNTIME_NAMES, isRestoreWorkName } from '../core/reserved-names.js';
 import type { ProgressListener } from '../core/progress.js';
-import { PrismError, fromSystemError, isPrismError } from '../errors/index.js';
+import { ERROR_CODES, PrismError, fromSystemError, isPrismError } from '../errors/index.js';
 import type { Manifest, Repository } from '../repo/index.js';
 import { compareWithTarget, type TargetPlan } from '../snapshot/compare-target.js';
 import { restoreTree, type RestoreProblem } from '../snapshot/restorer.js';
@@ -11,6 +11,7 @@ import { blockerBelow, lstatBelow, mkdirBelow } from '../source/path-below.js';
 import { finishSwap, journalPath, readJournal, recoverSwap, rollbackSwap, runSwap, writeJournal, type SwapJournal } from '../source/swap-journal.js';
 import { openRepository, type AppContext } from './context.js';
 import { createBackup } from './create-backup.js';
+import { markSharingBackups } from './mark-corrupted.js';
 import { resolveBackup } from './resolve-backup.js';
 import { runningServicePid } from './service-state.js';
 import { mkdirPrivate } from '../core/private-files.js';
@@ -121,6 +122,10 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
     }
     if (opts.incremental) await checkIncrementalBase(repo, m, target, units, select);
 
+    const job: RestoreJob = { m, target, units, exclude, select, plan, base, opts, started, log };
+    // staging reads (and checks) every chunk first: damage found there is dropped from the index
+    // before the safety backup runs, so that backup stores fresh copies instead of reusing it
+    const staged = await stage(ctx, repo, job);
     await lock.release();
     if (live && destructive && opts.safetyBackup !== false && existsSync(config.home)) {
       const safety = await createBackup(ctx, { type: 'full', comment: `Pre-restore backup (before restoring ${m.id})`, skipMissingSources: true, skipDatabases: true });
@@ -129,7 +134,7 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
     }
     const relock = await repo.lock('shared', 'prism backup restore');
     try {
-      return await stageAndSwap(ctx, repo, { m, target, units, exclude, select, plan, base, opts, started, log });
+      return swap(ctx, job, staged);
     } finally {
       await relock.release();
     }
@@ -138,7 +143,7 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
   }
 }
 
-/** What stageAndSwap works from: the backup, where it goes, and the plan made from both. */
+/** What stage and swap work from: the backup, where it goes, and the plan made from both. */
 interface RestoreJob {
   m: Manifest;
   target: string;
@@ -152,8 +157,15 @@ interface RestoreJob {
   log: (event: string, data?: Record<string, unknown>) => void;
 }
 
-async function stageAndSwap(ctx: AppContext, repo: Repository, job: RestoreJob): Promise<RestoreResult> {
-  const { m, target, units, exclude, select, plan, base, opts, started, log } = job;
+/** A restore staged whole: its journal and what was written. */
+interface Staged {
+  journal: SwapJournal;
+  restored: Awaited<ReturnType<typeof restoreTree>>;
+}
+
+/** Writes the backup into the staging directory; damage found there marks the backups that hold it corrupted (and refuses a live restore). */
+async function stage(ctx: AppContext, repo: Repository, job: RestoreJob): Promise<Staged> {
+  const { m, target, units, select, plan, base, opts, log } = job;
   mkdirPrivate(target);
   const previous = readJournal(target, base.live ? PRISM_RUNTIME_NAMES : []);
   let journal: SwapJournal;
@@ -193,6 +205,11 @@ async function stageAndSwap(ctx: AppContext, repo: Repository, job: RestoreJob):
     throw failure;
   }
   log('staged', { files: restored.files, bytes: restored.bytes, skipped: restored.skipped, problems: restored.problems.length });
+  if (restored.problems.some((p) => p.code === ERROR_CODES.CHECKSUM_MISMATCH.id || p.code === ERROR_CODES.REPO_CORRUPT.id)) {
+    // the damaged copies were recorded as they were read: mark every backup that needs them
+    const marked = await markSharingBackups(ctx, [], { source: 'restore' });
+    log('marked_corrupted', { backups: marked });
+  }
   if (restored.problems.length > 0 && base.live) {
     finishSwap(target, journal);
     throw new PrismError(
@@ -201,7 +218,12 @@ async function stageAndSwap(ctx: AppContext, repo: Repository, job: RestoreJob):
       { problems: restored.problems },
     );
   }
+  return { journal, restored };
+}
 
+/** Moves the staged units into place (journaled, rolled back on failure). */
+function swap(ctx: AppContext, job: RestoreJob, { journal, restored }: Staged): RestoreResult {
+  const { m, target, units, exclude, base, started, log } = job;
   journal.steps = swapSteps(target, journal, units, exclude);
   try {
     runSwap(target, journal, (from, to) => log('swap', { from, to }));
