@@ -7,9 +7,11 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { FixedClock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
 import type { Manifest } from '../repo/index.js';
+import { flipChunkOf, openRepo } from '../testing/damage.js';
 import { appContext, json, prism, PRISM_BIN, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { diffBackups, dumpFile, listBackupPath, type DiffReport, type LsEntry } from './browse-backup.js';
 import type { AppContext } from './context.js';
+import { backupInfo } from './backup-info.js';
 import { createBackup } from './create-backup.js';
 
 const BIG = 'level-3-cold/big.bin';
@@ -121,6 +123,16 @@ describe('backup ls, diff, dump', () => {
     const e = prismBytes(['backup', 'dump', m.id, 'level-1-hot/empty.txt'], sb.env);
     assert.equal(e.code, 0, e.stderr);
     assert.equal(e.stdout.length, 0);
+  });
+
+  it('dump of a file with a damaged chunk: ERR_BACKUP_005, the copy leaves the index and the backup is marked corrupted', async () => {
+    const { chunk } = await flipChunkOf(sb, m, BIG);
+    await assert.rejects(
+      dumpFile(ctx, m.id, BIG, async () => {}),
+      (e: PrismError) => e.id === 'ERR_BACKUP_005',
+    );
+    assert.equal((await backupInfo(ctx, m.id)).status, 'corrupted');
+    assert.equal((await openRepo(sb)).index.hasHex(chunk.id), false);
   });
 
   it('diff reports exactly the added, removed and modified paths, with sizes', async () => {

@@ -2,6 +2,7 @@ import { PrismError } from '../errors/index.js';
 import type { Repository, TreeNode } from '../repo/index.js';
 import { findNode, normalizeBackupPath, walkTree } from '../snapshot/tree-walk.js';
 import { openRepository, type AppContext } from './context.js';
+import { markingDamage } from './mark-corrupted.js';
 import { resolveBackup } from './resolve-backup.js';
 
 export interface LsEntry {
@@ -99,7 +100,7 @@ export async function dumpFile(ctx: AppContext, id: string, path: string, write:
   if (node.type !== 'file') throw new PrismError('INVALID_ARGUMENT', `"${rel}" in backup ${id} is a ${node.type}, not a file; \`prism backup ls ${id} ${rel}\` lists it.`, { path: rel });
   let n = 0;
   for (const c of node.content ?? []) {
-    const data = await repo.readBlob(c);
+    const data = await markingDamage(ctx, 'dump', () => repo.readBlob(c));
     await write(data);
     n += data.length;
   }

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { FixedClock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
 import { LocalBackend } from '../backend/index.js';
-import { Repository } from '../repo/index.js';
+import { Repository, supersedeBlobs } from '../repo/index.js';
 import { appContext, hashTree, prngBytes, readBackTree, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { backupInfo } from './backup-info.js';
 import { createBackup } from './create-backup.js';
@@ -149,6 +149,23 @@ describe('createBackup', () => {
     const leftovers = readdirSync(sb.repo, { recursive: true }).filter((n) => String(n).includes('.tmp-'));
     assert.deepEqual(leftovers, []);
     assert.equal((await listBackups(ctx))[0]!.error!.code, 'ERR_BACKUP_004');
+  });
+
+  it('an incremental re-reads an unchanged file whose chunk the index no longer holds, and stores it afresh', async () => {
+    writeDataset(sb.home, { files: 6 });
+    writeFileSync(join(sb.home, 'level-3-cold', 'big.bin'), prngBytes(3 * 1024 * 1024, 9));
+    const clock = new FixedClock(new Date('2026-02-07T02:00:15Z'));
+    const ctx = appContext(sb, {}, clock);
+    const full = await createBackup(ctx, { type: 'full' });
+    const repo = await openRepo(sb);
+    const lost = (await readBackTree(repo, full.tree!)).get('level-3-cold/big.bin')!.node.content![0]!;
+    await supersedeBlobs(repo, [], new Set([lost])); // as a repair leaves it: a damaged copy dropped
+    clock.advance(3600_000);
+    const inc = await createBackup(ctx, { type: 'incremental' });
+    assert.equal(inc.parent, full.id);
+    assert.equal(inc.stats.files_read, 1, 'only the file that lost a chunk is read again');
+    assert.ok((await openRepo(sb)).index.hasHex(lost), 'the lost chunk is stored afresh');
+    await assertBackupMatches(sb, inc.tree!);
   });
 
   it('refuses when backups are disabled', async () => {

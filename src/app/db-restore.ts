@@ -7,6 +7,7 @@ import type { RestoreInput, RestoreTableInput, TableOutcome, TablePlan } from '.
 import { planMysql, restoreMysql } from '../source/mysql-restore.js';
 import { planPostgres, restorePostgres } from '../source/postgres-restore.js';
 import { openRepository, type AppContext } from './context.js';
+import { markingDamage } from './mark-corrupted.js';
 import { configuredTarget } from './db-backup.js';
 import { planReplay, replayBackup, runReplay, type ReplayReport } from './db-replay.js';
 import { resolveBackup } from './resolve-backup.js';
@@ -84,7 +85,7 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
       return n;
     };
     const schema: Record<string, string> = {};
-    for (const s of rec.schema) schema[s.object] = await readDbObjectText(repo, node(s.object));
+    for (const s of rec.schema) schema[s.object] = await markingDamage(ctx, 'db restore', () => readDbObjectText(repo, node(s.object)));
     const input: RestoreInput = {
       tables: tables.map((t) => restoreTable(repo, m.id, t, node(t.object))),
       schema,
@@ -96,7 +97,7 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
     };
     log('db.restore.start', { backup: m.id, database: rec.name, target: target.shown, tables: tables.map((t) => t.name) });
     try {
-      report.tables = rec.type === 'postgres' ? await restorePostgres(target, input) : await restoreMysql(target, input);
+      report.tables = await markingDamage(ctx, 'db restore', () => (rec.type === 'postgres' ? restorePostgres(target, input) : restoreMysql(target, input)));
     } catch (e) {
       ctx.logger.error({ event: 'db.restore.failed', backup: m.id, database: rec.name, target: target.shown, code: (e as PrismError).code, error: (e as Error).message }, 'database restore failed');
       throw e;

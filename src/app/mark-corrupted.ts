@@ -1,4 +1,4 @@
-import { ERROR_CODES } from '../errors/index.js';
+import { ERROR_CODES, isPrismError } from '../errors/index.js';
 import type { Manifest, Repository } from '../repo/index.js';
 import { checkBackups, type BackupCheck } from '../snapshot/checker.js';
 import { openRepository, type AppContext } from './context.js';
@@ -33,4 +33,27 @@ export async function markSharingBackups(ctx: AppContext, checked: readonly stri
     marked.push(check.id);
   }
   return marked;
+}
+
+/**
+ * Runs a read of backup data; when it meets a damaged or lost blob (the copy is recorded as damaged
+ * by then), the backups that need it are marked corrupted before the error goes on.
+ */
+export async function markingDamage<T>(ctx: AppContext, source: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    if (damagedBlobError(e)) {
+      await markSharingBackups(ctx, [], { source }).catch((err: Error) => ctx.logger.warn({ event: 'mark.failed', error: err.message }, 'damaged backups could not be marked'));
+    }
+    throw e;
+  }
+}
+
+/** True if `e` (or an error it wraps) says a stored blob is damaged or lost. */
+function damagedBlobError(e: unknown): boolean {
+  for (let x: unknown = e, depth = 0; x instanceof Error && depth < 5; x = x.cause, depth++) {
+    if (isPrismError(x) && typeof x.details.blob === 'string' && (x.code === 'CHECKSUM_MISMATCH' || x.code === 'REPO_CORRUPT')) return true;
+  }
+  return false;
 }

@@ -284,6 +284,21 @@ describe('backup verify', () => {
     assert.deepEqual(events(sb).filter((e) => e.event === 'verify.failed').map((e) => e.backup), [b.id]);
   });
 
+  it('(f) verify of one backup that finds a damaged chunk also marks the other backups that need it', async () => {
+    writeDataset(sb.home, { files: 6 });
+    writeFileSync(join(sb.home, 'level-2-warm', 'shared.bin'), prngBytes(3 * MiB, 31));
+    const a = await createBackup(ctx, { type: 'full' });
+    clock.advance(3600_000);
+    writeFileSync(join(sb.home, 'level-1-hot', 'new.json'), '{"new":true}');
+    const b = await createBackup(ctx, { type: 'incremental' });
+    await flipByteOf(sb, a, 'level-2-warm/shared.bin');
+    const r = prism(['backup', 'verify', a.id], sb.env);
+    assert.equal(r.code, 15, r.stdout + r.stderr);
+    assert.match(r.stdout, new RegExp(`^${b.id}: status: corrupted \\(it shares the damaged data\\)$`, 'm'));
+    assert.deepEqual((await listBackups(ctx)).map((x) => [x.id, x.status]), [[b.id, 'corrupted'], [a.id, 'corrupted']]);
+    assert.ok(events(sb).some((e) => e.event === 'verify.failed' && e.backup === b.id), 'an event names the other backup too');
+  });
+
   it('(f) a damaged chunk shared by two backups marks both; the next backup stores a fresh copy, and verifying again restores completed', async () => {
     writeDataset(sb.home, { files: 6 });
     writeFileSync(join(sb.home, 'level-2-warm', 'shared.bin'), prngBytes(3 * MiB, 31));

@@ -198,7 +198,7 @@ export class Repository {
       stored = await this.backend.getRange(`data/${loc.pack.slice(0, 2)}/${loc.pack}`, loc.frameOffset, loc.frameLength);
     } catch (e) {
       if (e instanceof ObjectNotFoundError) {
-        throw await this.damagedCopy(id, loc, new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} is missing from the repository.`, { pack: loc.pack }));
+        throw await this.damagedCopy(id, loc, new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} is missing from the repository.`, { pack: loc.pack, blob: id }));
       }
       throw new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} cannot be read: ${(e as Error).message}`, { pack: loc.pack });
     }
@@ -206,7 +206,7 @@ export class Repository {
     try {
       frame = decompress(loc.codec, stored, loc.frameRawLength);
     } catch (e) {
-      throw await this.damagedCopy(id, loc, new PrismError('CHECKSUM_MISMATCH', `Frame at ${loc.frameOffset} of pack ${loc.pack.slice(0, 12)} cannot be decompressed: ${(e as Error).message}`, { pack: loc.pack }));
+      throw await this.damagedCopy(id, loc, new PrismError('CHECKSUM_MISMATCH', `Frame at ${loc.frameOffset} of pack ${loc.pack.slice(0, 12)} cannot be decompressed: ${(e as Error).message}`, { pack: loc.pack, blob: id }));
     }
     this.frameCache.set(key, frame);
     this.frameCacheBytes += frame.length;
