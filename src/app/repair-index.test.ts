@@ -3,8 +3,9 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { sha256Hex } from '../codec/hash.js';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { FixedClock } from '../core/clock.js';
-import type { Manifest } from '../repo/index.js';
+import { LocalBackend } from '../backend/index.js';
+import { FixedClock, systemClock } from '../core/clock.js';
+import { RepositoryLock, type Manifest } from '../repo/index.js';
 import { chunkMap, flipPackByte, openRepo, packFile, packIds } from '../testing/damage.js';
 import { appContext, hashTree, json, prism, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { backupInfo } from './backup-info.js';
@@ -46,7 +47,17 @@ describe('backup repair index', () => {
     clock.advance(3600_000);
     writeFileSync(join(sb.home, 'level-2-warm', 'new.json'), '{"new":true}');
     const b = await createBackup(ctx, { type: 'incremental' });
+    const before = indexFiles();
     const name = flipIndexByte();
+    const damagedIndex = readFileSync(join(sb.repo, 'index', name));
+    // the repair holds the repository alone: it waits for (here: refuses beside) a reader
+    const reader = await RepositoryLock.acquire(new LocalBackend(sb.repo), { kind: 'shared', command: 'prism backup restore', clock: systemClock });
+    const locked = prism(['backup', 'repair', 'index'], sb.env);
+    await reader.release();
+    assert.equal(locked.code, 6, locked.stdout + locked.stderr);
+    assert.match(locked.stderr, /^Error \[ERR_PRISM_LOCKED\]/m);
+    assert.deepEqual(indexFiles(), before, 'nothing changed');
+    assert.ok(readFileSync(join(sb.repo, 'index', name)).equals(damagedIndex));
     for (const args of [['backup', 'verify', '--all'], ['backup', 'restore', a.id, '--target', join(sb.root, 'out')], ['backup', 'create']]) {
       const r = prism(args, sb.env);
       assert.equal(r.code, 8, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
@@ -69,6 +80,13 @@ describe('backup repair index', () => {
     const out = join(sb.root, 'restored');
     await restoreBackup(ctx, { id: b.id, target: out });
     assert.deepEqual(hashTree(out), hashTree(sb.home));
+    // killed after writing the new index but before deleting the damaged one: running it again finishes the job
+    writeFileSync(join(sb.repo, 'index', name), damagedIndex);
+    assert.equal(prism(['backup', 'verify', '--all'], sb.env).code, 8);
+    const rerun = prism(['backup', 'repair', 'index'], sb.env);
+    assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr);
+    assert.equal(indexFiles().length, 1);
+    assert.equal(prism(['backup', 'verify', '--all'], sb.env).code, 0);
     // a repair with nothing damaged changes nothing
     const again = json<RepairIndexReport>(prism(['backup', 'repair', 'index', '--json'], sb.env));
     assert.deepEqual([again.ok, again.damaged_index_files, again.damaged_packs, again.lost_blobs, again.packs_written], [true, [], [], 0, 0]);
