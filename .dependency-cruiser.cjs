@@ -33,6 +33,15 @@ module.exports = {
       from: { path: `^src/${layer}/`, pathNot: '\\.test\\.ts$' },
       to: { path: '^src/', pathNot: [`^src/${layer}/`, ...allowed[layer].map((l) => `^src/${l}/`)] },
     })),
+    // subjects inside the layers: a change to one engine, or to file backups, stays in its folder
+    ...[
+      ['source-fs-no-engines', '^src/source/fs/', '^src/source/(postgres|mysql|import|db)/', 'the file system code knows no database engine'],
+      ['source-postgres-no-mysql', '^src/source/postgres/', '^src/source/(mysql|import)/', 'PostgreSQL code does not import MySQL or import code'],
+      ['source-mysql-no-postgres', '^src/source/mysql/', '^src/source/(postgres|import)/', 'MySQL code does not import PostgreSQL or import code'],
+      ['app-pitr-postgres-no-mysql', '^src/app/pitr/postgres/', '^src/app/pitr/mysql/', 'PostgreSQL PITR does not import MySQL PITR'],
+      ['app-pitr-mysql-no-postgres', '^src/app/pitr/mysql/', '^src/app/pitr/postgres/', 'MySQL PITR does not import PostgreSQL PITR'],
+      ['app-backups-no-pitr', '^src/app/(backups|restore)/', '^src/app/pitr/', 'backups and restores of files do not depend on point-in-time recovery'],
+    ].map(([name, from, to, comment]) => ({ name, severity: 'error', comment, from: { path: from, pathNot: '\\.test\\.ts$' }, to: { path: to } })),
     {
       name: 'testing-only-in-tests',
       severity: 'error',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createBackup } from '../app/create-backup.js';
+import { createBackup } from '../app/backups/create-backup.js';
 import { loadConfig } from '../config/index.js';
 import { FixedClock } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createBackup } from '../app/create-backup.js';
+import { createBackup } from '../app/backups/create-backup.js';
 import type { Manifest } from '../repo/index.js';
 import { appContext, json, prism, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 

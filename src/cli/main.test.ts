@@ -66,7 +66,7 @@ describe('prism start-up: a command loads the modules it needs', () => {
     const r = prismModules(['backup', 'list'], sb);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^ID .*\nbackup_\d{8}_\d{6}_full /);
-    assert.ok(r.modules.includes('app/list-backups.js'), r.modules.join(' '));
+    assert.ok(r.modules.includes('app/backups/list-backups.js'), r.modules.join(' '));
     assert.deepEqual(under(r.modules, ['daemon', 'source', 'snapshot']), []);
     assert.deepEqual(r.modules.filter((m) => m.startsWith('cli/commands/')), ['cli/commands/backup-list.js']);
   });

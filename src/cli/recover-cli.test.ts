@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { RecoverReport } from '../app/recover.js';
+import type { RecoverReport } from '../app/recovery/recover.js';
 import type { Manifest } from '../repo/index.js';
 import { mysqlScratchDb, pgScratchDb, type ScratchDb } from '../testing/databases.js';
 import { hashTree, json, prism, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';

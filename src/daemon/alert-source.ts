@@ -1,6 +1,6 @@
-import { activeAlerts } from '../app/alert-state.js';
+import { activeAlerts } from '../app/monitoring/alert-state.js';
 
-/** An active alert as status and metrics need it (src/app/alerts.ts `Alert` has these fields). */
+/** An active alert as status and metrics need it (src/app/monitoring/alerts.ts `Alert` has these fields). */
 export interface ActiveAlert {
   readonly rule: string;
   readonly severity: string;
@@ -13,5 +13,5 @@ export interface AlertSource {
 
 export const ALERT_SEVERITIES = ['critical', 'high', 'medium'] as const;
 
-/** The alert state file kept by `evaluateAlerts` (src/app/alerts.ts). */
+/** The alert state file kept by `evaluateAlerts` (src/app/monitoring/alerts.ts). */
 export const alertSource: AlertSource | null = { active: activeAlerts };

@@ -28,7 +28,7 @@ function disabled(ctx: AppContext): JobOutcome | undefined {
 }
 
 async function scheduledBackup(ctx: AppContext, type: BackupType, run: JobRun, comment: string): Promise<Manifest> {
-  const { createBackup } = await import('../app/create-backup.js');
+  const { createBackup } = await import('../app/backups/create-backup.js');
   return whenUnlocked(ctx, run, () => createBackup(ctx, { type, trigger: 'scheduled', comment, signal: run.signal }));
 }
 
@@ -54,7 +54,7 @@ export const incrementalBackupJob: Job = {
   run: async (ctx, run) => {
     const off = disabled(ctx);
     if (off) return off;
-    const { listBackups } = await import('../app/list-backups.js');
+    const { listBackups } = await import('../app/backups/list-backups.js');
     const fulls = await listBackups(ctx, { type: 'full' }, { missing: 'empty' });
     if (!fulls.some((m) => m.status === 'completed')) {
       const m = await scheduledBackup(ctx, 'full', run, `Scheduled incremental backup promoted to full: no completed full backup yet (${run.trigger})`);
@@ -69,7 +69,7 @@ export const cleanupJob: Job = {
   name: 'cleanup',
   schedule: 'cleanup',
   run: async (ctx, run) => {
-    const { cleanupBackups } = await import('../app/retention.js');
+    const { cleanupBackups } = await import('../app/maintenance/retention.js');
     const r = await whenUnlocked(ctx, run, () => cleanupBackups(ctx)).catch((e) => {
       if (isPrismError(e) && e.code === 'REPO_NOT_FOUND') return undefined;
       throw e;

@@ -13,7 +13,7 @@ export const binlogArchiveJob: Job = {
   applies: (ctx) => ctx.config.backup.databases.some((d) => d.type === 'mysql'),
   run: async (ctx) => {
     try {
-      const { archiveBinlogs } = await import('../app/mysql-archive-binlog.js');
+      const { archiveBinlogs } = await import('../app/pitr/mysql/mysql-archive-binlog.js');
       const r = await archiveBinlogs(ctx, { flush: true });
       const files = r.databases.flatMap((d) => d.files.filter((f) => f.stored === 'new').map((f) => ({ database: d.database, name: f.name })));
       const warnings = r.databases.flatMap((d) => d.warnings.map((w) => `${d.database}: ${w}`));

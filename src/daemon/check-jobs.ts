@@ -8,7 +8,7 @@ export const verifyJob: Job = {
   name: 'verify',
   schedule: 'verify',
   run: async (ctx, { signal, trigger }) => {
-    const { backgroundVerify } = await import('../app/background-verify.js');
+    const { backgroundVerify } = await import('../app/integrity/background-verify.js');
     const r = await backgroundVerify(ctx, { signal, trigger, recordRun: false });
     const details = {
       packs_read: r.packs_read.length,
@@ -32,7 +32,7 @@ export const drillJob: Job = {
   name: 'drill',
   schedule: 'drill',
   run: async (ctx, { signal, trigger }) => {
-    const { runDrill } = await import('../app/drill.js');
+    const { runDrill } = await import('../app/integrity/drill.js');
     const d = await runDrill(ctx, { trigger, signal });
     const details = { backup_id: d.backup_id, rto_seconds: d.rto_seconds, target_seconds: d.target_seconds, within_target: d.within_target, files_checked: d.files_checked, ...(d.warnings ? { warnings: d.warnings } : {}) };
     if (d.status === 'passed') return { message: `${d.backup_id}: RTO ${d.rto_seconds} s (target ${d.target_seconds} s)`, details };

@@ -13,7 +13,7 @@ export const AFTER_JOB_HOOKS: readonly AfterJobHook[] = [(ctx) => evaluate(ctx)]
 
 /** Alert evaluation, loaded when first run (`prism status` reads the job table without it). */
 async function evaluate(ctx: AppContext): Promise<unknown> {
-  const { evaluateAlerts } = await import('../app/alerts.js');
+  const { evaluateAlerts } = await import('../app/monitoring/alerts.js');
   return evaluateAlerts(ctx);
 }
 

@@ -10,7 +10,7 @@ export const pgBaseBackupJob: Job = {
   schedule: 'pg_basebackup',
   applies: (ctx) => ctx.config.backup.databases.some((d) => d.pitr),
   run: async (ctx) => {
-    const { baseBackupTarget, takeBaseBackup } = await import('../app/pg-basebackup.js');
+    const { baseBackupTarget, takeBaseBackup } = await import('../app/pitr/postgres/pg-basebackup.js');
     const r = await takeBaseBackup(ctx, baseBackupTarget(ctx, {}));
     const details = { id: r.id, size: r.size, start_wal: r.start_wal, stop_wal: r.stop_wal, server: r.server, warnings: r.warnings };
     const message = `${r.id}: ${r.size} bytes, WAL ${r.start_wal} … ${r.stop_wal}`;

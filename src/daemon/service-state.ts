@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskTrigger } from '../app/index.js';
-import { pidFile, pidInFile, runningServicePid } from '../app/service-state.js';
+import { pidFile, pidInFile, runningServicePid } from '../app/monitoring/service-state.js';
 import { PrismError, fromSystemError } from '../errors/index.js';
 import { openPrivate, writePrivateFile } from '../core/private-files.js';
 

@@ -1,8 +1,8 @@
 import type { AppContext, TaskRecord } from '../app/index.js';
 import type { Clock } from '../core/clock.js';
 import { isPrismError, type PrismError } from '../errors/index.js';
-import { pidInFile, runningServicePid } from '../app/service-state.js';
-import { readTasks } from '../app/task-log.js';
+import { pidInFile, runningServicePid } from '../app/monitoring/service-state.js';
+import { readTasks } from '../app/monitoring/task-log.js';
 import { alertSource as defaultAlertSource, type AlertSource } from './alert-source.js';
 import type { Job } from './job.js';
 import { JOBS } from './job-table.js';

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processAlive, runningServicePid } from '../app/service-state.js';
+import { processAlive, runningServicePid } from '../app/monitoring/service-state.js';
 import { PrismError, fromSystemError } from '../errors/index.js';
 import { readServiceState, removeStalePidFile } from './service-state.js';
 

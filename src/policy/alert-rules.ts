@@ -1,6 +1,6 @@
 /**
  * SOP §5.2 alert rules as a pure function of (records, config, now): which alert conditions
- * hold right now. Raising, repeating and resolving them (and delivery) is app/alerts.ts.
+ * hold right now. Raising, repeating and resolving them (and delivery) is app/monitoring/alerts.ts.
  */
 export type AlertSeverity = 'critical' | 'high' | 'medium';
 export type AttemptStatus = 'running' | 'completed' | 'partial' | 'failed' | 'corrupted';

@@ -3,7 +3,7 @@ import { FrameCompressor, type CompressionSettings } from '../codec/compress.js'
 import { sha256Hex } from '../codec/hash.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
 import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type Repository, type TreeNode } from '../repo/index.js';
-import type { WalkMeta, WalkNode, WalkResult } from '../source/fs-walker.js';
+import type { WalkMeta, WalkNode, WalkResult } from '../source/fs/fs-walker.js';
 import { FileProcessor, type FileJob, type FileResult, type ReadHook } from './file-processor.js';
 import { runJobs } from './worker-pool.js';
 

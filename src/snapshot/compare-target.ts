@@ -2,8 +2,8 @@ import { lstatSync, type BigIntStats, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { fsPath } from '../core/byte-names.js';
 import type { Repository, TreeNode } from '../repo/index.js';
-import { listNames } from '../source/fs-names.js';
-import { lstatBelow } from '../source/path-below.js';
+import { listNames } from '../source/fs/fs-names.js';
+import { lstatBelow } from '../source/fs/path-below.js';
 import { sameMtime } from './restorer.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
 

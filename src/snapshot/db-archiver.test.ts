@@ -7,7 +7,7 @@ import { LocalBackend } from '../backend/index.js';
 import { idListDigest } from '../codec/hash.js';
 import { FixedClock } from '../core/clock.js';
 import { Repository, type IndexedBlob } from '../repo/index.js';
-import type { DumpResult, DumpSink } from '../source/db-dump.js';
+import type { DumpResult, DumpSink } from '../source/db/db-dump.js';
 import { prngBytes, sandbox, textData } from '../testing/fixtures.js';
 import { chunkerParams } from './archiver.js';
 import { archiveDatabases, type DbJob } from './db-archiver.js';

@@ -2,7 +2,7 @@ import { Chunker, gearTable } from '../codec/chunker.js';
 import { FrameCompressor, type CompressionSettings } from '../codec/compress.js';
 import { idListDigest, sha256Hex } from '../codec/hash.js';
 import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type Repository, type TreeNode } from '../repo/index.js';
-import { SinkError, type DumpResult, type DumpSink } from '../source/db-dump.js';
+import { SinkError, type DumpResult, type DumpSink } from '../source/db/db-dump.js';
 import { chunkerParams } from './archiver.js';
 import type { KnownIds } from './file-processor.js';
 import { ObjectChunker } from './object-chunker.js';

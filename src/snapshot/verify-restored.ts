@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fsPath } from '../core/byte-names.js';
 import { sha256 } from '../codec/hash.js';
 import type { Repository, TreeNode } from '../repo/index.js';
-import { readTarget } from '../source/fs-names.js';
+import { readTarget } from '../source/fs/fs-names.js';
 import { walkTree } from './tree-walk.js';
 
 export interface RestoredMismatch {

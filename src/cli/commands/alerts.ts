@@ -27,7 +27,7 @@ export function registerAlerts(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { all?: boolean; notify?: boolean; json?: boolean }) => {
-        const { evaluateAlerts } = await import('../../app/alerts.js');
+        const { evaluateAlerts } = await import('../../app/monitoring/alerts.js');
         const r = await evaluateAlerts(await cliContext(), { deliver: opts.notify ?? false });
         const failed = r.deliveries.filter((d) => !d.ok);
         const error = failed.length > 0 ? new PrismError('ALERT_DELIVERY_FAILED', `${failed.length} alert notification(s) not delivered: ${[...new Set(failed.map((d) => d.error))].join('; ')}`) : undefined;

@@ -20,7 +20,7 @@ export function registerBackupBrowse(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (id: string, path: string, opts: { json?: boolean; recursive?: boolean }) => {
-        const { listBackupPath } = await import('../../app/browse-backup.js');
+        const { listBackupPath } = await import('../../app/backups/browse-backup.js');
         const entries = await listBackupPath(await cliContext(), id, path, opts.recursive ?? false);
         if (opts.json) return printJson(entries);
         out(table(['MODE', 'SIZE', 'MODIFIED', 'PATH'], entries.map((e) => [modeString(e.type, e.mode), e.type === 'file' ? formatBytes(e.size) : '-', formatDateTime(new Date(e.mtime)), e.target !== undefined ? `${e.path} -> ${e.target}` : e.path])));
@@ -34,7 +34,7 @@ export function registerBackupBrowse(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (a: string, b: string, opts: { json?: boolean }) => {
-        const { diffBackups } = await import('../../app/browse-backup.js');
+        const { diffBackups } = await import('../../app/backups/browse-backup.js');
         const r = await diffBackups(await cliContext(), a, b);
         if (opts.json) return printJson(r);
         for (const x of r.added) out(`+ ${x.path}${x.type === 'file' ? ` (${formatBytes(x.size)})` : x.type === 'dir' ? '/' : ''}`);
@@ -50,7 +50,7 @@ export function registerBackupBrowse(backup: Command): void {
     .argument('<file>', 'path inside the backup')
     .action(
       runAction(async (id: string, file: string) => {
-        const { dumpFile } = await import('../../app/browse-backup.js');
+        const { dumpFile } = await import('../../app/backups/browse-backup.js');
         await dumpFile(await cliContext(), id, file, (chunk) => new Promise((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(e) : resolve()))));
       }),
     );

@@ -5,7 +5,7 @@ import { cliContext } from '../context.js';
 import { err, out, printJson } from '../output.js';
 import { parseDuration } from '../parse-duration.js';
 import { progressBar } from '../progress-bar.js';
-import { renderCreated } from '../render-backup.js';
+import { renderCreated } from '../render/render-backup.js';
 import { withInterruptSignal } from '../on-signal.js';
 import { runAction } from '../run-action.js';
 
@@ -31,7 +31,7 @@ export function registerBackupCreate(backup: Command): void {
         if (!isBackupType(opts.type)) {
           throw new PrismError('INVALID_ARGUMENT', `--type "${opts.type}" is not a backup type; use --type full or --type incremental.`);
         }
-        const [ctx, { createBackup }] = await Promise.all([cliContext(), import('../../app/create-backup.js')]);
+        const [ctx, { createBackup }] = await Promise.all([cliContext(), import('../../app/backups/create-backup.js')]);
         const onProgress = await progressBar(opts.progress && !opts.json);
         let created = false;
         const m = await withInterruptSignal((signal) =>

@@ -18,7 +18,7 @@ export function registerBackupHealth(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { json?: boolean }) => {
-        const { backupHealth } = await import('../../app/backup-health.js');
+        const { backupHealth } = await import('../../app/monitoring/backup-health.js');
         const h = await backupHealth(await cliContext());
         if (opts.json) printJson(h);
         else {

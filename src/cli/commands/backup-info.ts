@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { cliContext } from '../context.js';
 import { out, printJson } from '../output.js';
-import { renderInfo } from '../render-backup.js';
+import { renderInfo } from '../render/render-backup.js';
 import { runAction } from '../run-action.js';
 
 export function registerBackupInfo(backup: Command): void {
@@ -12,7 +12,7 @@ export function registerBackupInfo(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (id: string, opts: { json?: boolean }) => {
-        const { backupInfo } = await import('../../app/backup-info.js');
+        const { backupInfo } = await import('../../app/backups/backup-info.js');
         const m = await backupInfo(await cliContext(), id);
         if (opts.json) printJson(m);
         else out(renderInfo(m));

@@ -12,7 +12,7 @@ export function registerBackupLineage(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (id: string, opts: { json?: boolean }) => {
-        const { backupChain } = await import('../../app/lineage.js');
+        const { backupChain } = await import('../../app/backups/lineage.js');
         const r = await backupChain(await cliContext(), id);
         if (opts.json) return printJson(r);
         out(r.chain.map((c) => c.id).join(' -> '));
@@ -26,7 +26,7 @@ export function registerBackupLineage(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (id: string, opts: { json?: boolean }) => {
-        const { backupDependencies } = await import('../../app/lineage.js');
+        const { backupDependencies } = await import('../../app/backups/lineage.js');
         const r = await backupDependencies(await cliContext(), id);
         if (opts.json) return printJson(r);
         if (r.dependants.length === 0) out(`No backups depend on ${id}.`);

@@ -6,7 +6,7 @@ import { ERROR_CODES, PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
 import { err, out, printJson, table } from '../output.js';
 import { parseDate } from '../parse-date.js';
-import { compressionOf } from '../render-backup.js';
+import { compressionOf } from '../render/render-backup.js';
 import { runAction } from '../run-action.js';
 
 interface Opts {
@@ -41,7 +41,7 @@ export function registerBackupList(backup: Command): void {
         const to = opts.to !== undefined ? await parseDate('--to', opts.to, now, 'end') : undefined;
         if (from && to && from > to) throw new PrismError('INVALID_ARGUMENT', `--from (${from.toISOString()}) is after --to (${to.toISOString()}).`);
         const ctx = await cliContext();
-        const { listBackupsAndDamage } = await import('../../app/list-backups.js');
+        const { listBackupsAndDamage } = await import('../../app/backups/list-backups.js');
         const { backups, damaged } = await listBackupsAndDamage(ctx, { type: opts.type as 'full' | 'incremental' | undefined, from, to, limit });
         if (opts.json) printJson([...backups, ...damaged]);
         else if (backups.length === 0 && damaged.length === 0) out('No backups found.');

@@ -4,9 +4,9 @@ import { PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { parseDuration } from '../parse-duration.js';
-import { hasBinlogArchive, renderBinlogExpire } from '../render-binlog-expire.js';
-import { hasPgArchive, renderPgExpire } from '../render-pg-expire.js';
-import { renderPrune } from '../render-prune.js';
+import { hasBinlogArchive, renderBinlogExpire } from '../render/render-binlog-expire.js';
+import { hasPgArchive, renderPgExpire } from '../render/render-pg-expire.js';
+import { renderPrune } from '../render/render-prune.js';
 import { runAction } from '../run-action.js';
 
 const lockWait = (v?: string) => (v ? { lockWaitMs: parseDuration('--lock-wait', v) } : {});
@@ -25,7 +25,7 @@ export function registerBackupMaintenance(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { json?: boolean }) => {
-        const { policyReport } = await import('../../app/retention.js');
+        const { policyReport } = await import('../../app/maintenance/retention.js');
         const p = policyReport(await cliContext());
         if (opts.json) return printJson(p);
         const o = p.origins;
@@ -58,7 +58,7 @@ export function registerBackupMaintenance(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { dryRun?: boolean; json?: boolean; lockWait?: string }) => {
-        const { cleanupBackups } = await import('../../app/retention.js');
+        const { cleanupBackups } = await import('../../app/maintenance/retention.js');
         const r = await cleanupBackups(await cliContext(), { dryRun: opts.dryRun ?? false, ...lockWait(opts.lockWait) });
         if (opts.json) return printJson(r);
         const removed = r.decisions.filter((d) => !d.keep);
@@ -82,7 +82,7 @@ export function registerBackupMaintenance(backup: Command): void {
     .action(
       runAction(async (ids: string[], opts: { confirm?: boolean; force?: boolean; prune: boolean; json?: boolean; lockWait?: string }) => {
         const ctx = await cliContext();
-        const [{ deleteBackup }, { pruneRepository }] = await Promise.all([import('../../app/retention.js'), import('../../app/prune-command.js')]);
+        const [{ deleteBackup }, { pruneRepository }] = await Promise.all([import('../../app/maintenance/retention.js'), import('../../app/maintenance/prune-command.js')]);
         const reports = [];
         for (const id of ids) reports.push(await deleteBackup(ctx, id, { confirm: opts.confirm ?? false, force: opts.force ?? false, prune: false, ...lockWait(opts.lockWait) }));
         const prune = opts.confirm && opts.prune ? await pruneRepository(ctx, lockWait(opts.lockWait)) : null;
@@ -108,7 +108,7 @@ export function registerBackupMaintenance(backup: Command): void {
     .action(
       runAction(async (opts: { dryRun?: boolean; maxUnused?: string; json?: boolean; lockWait?: string }) => {
         const maxUnused = parseMaxUnused(opts.maxUnused);
-        const { pruneRepository } = await import('../../app/prune-command.js');
+        const { pruneRepository } = await import('../../app/maintenance/prune-command.js');
         const r = await pruneRepository(await cliContext(), { dryRun: opts.dryRun ?? false, ...(maxUnused !== undefined ? { maxUnused } : {}), ...lockWait(opts.lockWait) });
         if (opts.json) return printJson(r);
         out(renderPrune(r));
@@ -122,7 +122,7 @@ export function registerBackupMaintenance(backup: Command): void {
     .action(
       runAction(async (opts: { days: string; json?: boolean }) => {
         if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1) throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
-        const { backupFailures } = await import('../../app/failures.js');
+        const { backupFailures } = await import('../../app/backups/failures.js');
         const r = await backupFailures(await cliContext(), Number(opts.days));
         if (opts.json) return printJson(r);
         out(`Last ${r.days} days: ${r.failures.length} failed or partial of ${r.attempts} attempts (${(r.failure_rate * 100).toFixed(1)}%)`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RepairIndexReport } from '../../app/repair-index.js';
+import type { RepairIndexReport } from '../../app/integrity/repair-index.js';
 import { ERROR_CODES } from '../../errors/index.js';
 import { cliContext } from '../context.js';
 import { err, out, printJson } from '../output.js';
@@ -19,7 +19,7 @@ export function registerBackupRepair(backup: Command): void {
       runAction(async (opts: { lockWait?: string; json?: boolean }) => {
         const lockWaitMs = opts.lockWait !== undefined ? parseDuration('--lock-wait', opts.lockWait) : undefined;
         const ctx = await cliContext();
-        const { repairIndex } = await import('../../app/repair-index.js');
+        const { repairIndex } = await import('../../app/integrity/repair-index.js');
         const report = await withInterruptSignal((signal) => repairIndex(ctx, { signal, ...(lockWaitMs !== undefined ? { lockWaitMs } : {}) }));
         if (opts.json) printJson(report);
         else out(render(report));

@@ -55,7 +55,7 @@ export function registerBackupRestore(backup: Command): void {
         const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
         const ctx = await cliContext('backup-restore.log');
         if (opts.target !== undefined) namePath({ role: 'restore target', path: resolve(opts.target), setting: '--target' });
-        const { restoreBackup } = await import('../../app/restore-backup.js');
+        const { restoreBackup } = await import('../../app/restore/restore-backup.js');
         const onProgress = await progressBar(opts.progress && !opts.json);
         const r = await withInterruptSignal((signal) =>
           restoreBackup(ctx, {

@@ -11,7 +11,7 @@ export function registerBackupStats(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { json?: boolean }) => {
-        const { backupStats } = await import('../../app/backup-stats.js');
+        const { backupStats } = await import('../../app/backups/backup-stats.js');
         const s = await backupStats(await cliContext());
         if (opts.json) return printJson(s);
         const kv = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ') || '-';

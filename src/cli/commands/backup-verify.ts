@@ -6,8 +6,8 @@ import { err, out, printJson } from '../output.js';
 import { runAction } from '../run-action.js';
 import { withInterruptSignal } from '../on-signal.js';
 import { parseDuration } from '../parse-duration.js';
-import { renderBackground } from '../render-background-verify.js';
-import { renderBinlogArchiveCheck, renderPgArchiveCheck } from '../render-verify-archives.js';
+import { renderBackground } from '../render/render-background-verify.js';
+import { renderBinlogArchiveCheck, renderPgArchiveCheck } from '../render/render-verify-archives.js';
 
 interface Opts {
   all?: boolean;
@@ -47,7 +47,7 @@ export function registerBackupVerify(backup: Command): void {
         if (id === undefined && !opts.all) throw new PrismError('INVALID_ARGUMENT', 'Name the backup to verify (`prism backup list`), or pass --all.');
         if (!opts.readData && opts.readDataSubset !== undefined) throw new PrismError('INVALID_ARGUMENT', '--no-read-data and --read-data-subset exclude each other.');
         const data: DataSubset = !opts.readData ? { kind: 'none' } : opts.readDataSubset !== undefined ? parseSubset(opts.readDataSubset) : { kind: 'all' };
-        const { verifyBackups } = await import('../../app/verify-backups.js');
+        const { verifyBackups } = await import('../../app/integrity/verify-backups.js');
         const report = await verifyBackups(await cliContext(), { id, all: opts.all ?? false, data });
         if (opts.json) printJson(report);
         else out(render(report, opts.verbose ?? false));
@@ -73,7 +73,7 @@ async function verifyInBackground(id: string | undefined, opts: Opts): Promise<n
   }
   const lockWaitMs = opts.lockWait !== undefined ? parseDuration('--lock-wait', opts.lockWait) : undefined;
   const ctx = await cliContext();
-  const { backgroundVerify } = await import('../../app/background-verify.js');
+  const { backgroundVerify } = await import('../../app/integrity/background-verify.js');
   const report = await withInterruptSignal((signal) => backgroundVerify(ctx, { signal, trigger: 'manual', ...(lockWaitMs !== undefined ? { lockWaitMs } : {}) }));
   if (opts.json) printJson(report);
   else out(renderBackground(report));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { cliContext } from '../context.js';
 import { out, printJson } from '../output.js';
-import { renderDatabases } from '../render-backup.js';
+import { renderDatabases } from '../render/render-backup.js';
 import { runAction } from '../run-action.js';
 
 export function registerDbList(db: Command): void {
@@ -11,7 +11,7 @@ export function registerDbList(db: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (id: string, opts: { json?: boolean }) => {
-        const { backupInfo } = await import('../../app/backup-info.js');
+        const { backupInfo } = await import('../../app/backups/backup-info.js');
         const m = await backupInfo(await cliContext(), id);
         if (opts.json) printJson({ backup: m.id, databases: m.databases ?? [] });
         else out(m.databases && m.databases.length > 0 ? renderDatabases(m).join('\n') : `Backup ${m.id} holds no databases (configure backup.databases).`);

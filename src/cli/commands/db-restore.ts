@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DbRestoreReport } from '../../app/db-restore.js';
+import type { DbRestoreReport } from '../../app/databases/db-restore.js';
 import { systemClock } from '../../core/clock.js';
 import { formatCount, formatDuration } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
@@ -41,7 +41,7 @@ export function registerDbRestore(db: Command): void {
         if (id !== undefined && opts.at !== undefined && !opts.replay) throw new PrismError('INVALID_ARGUMENT', 'Give either a backup id or --at, not both (both only with --replay: replay from that backup to --at).');
         if (opts.replay && opts.at === undefined) throw new PrismError('INVALID_ARGUMENT', '--replay needs --at TIME: the point in time to replay the binary log to.');
         const at = opts.at !== undefined ? await parseTargetTime('--at', opts.at, systemClock.now()) : undefined;
-        const { restoreDatabase } = await import('../../app/db-restore.js');
+        const { restoreDatabase } = await import('../../app/databases/db-restore.js');
         const r = await restoreDatabase(await cliContext('backup-restore.log'), {
           id,
           at,

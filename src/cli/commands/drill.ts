@@ -24,14 +24,14 @@ export function registerDrill(program: Command): void {
       runAction(async (opts: Opts) => {
         if (opts.history) {
           if (opts.backup !== undefined) throw new PrismError('INVALID_ARGUMENT', '--history lists past drills; it takes no --backup.');
-          const { readDrills } = await import('../../app/drill-history.js');
+          const { readDrills } = await import('../../app/integrity/drill-history.js');
           const drills = readDrills(await cliHome());
           if (opts.json) printJson(drills);
           else out(renderHistory(drills));
           return 0;
         }
         const ctx = await cliContext();
-        const { runDrill } = await import('../../app/drill.js');
+        const { runDrill } = await import('../../app/integrity/drill.js');
         const d = await withInterruptSignal((signal) => runDrill(ctx, { backupId: opts.backup, trigger: 'manual', signal }));
         if (opts.json) printJson(d);
         else out(renderDrill(d));

@@ -22,7 +22,7 @@ export function registerHealth(program: Command): void {
           if (!isPrismError(e) || e.code !== 'CONFIG_INVALID') throw e;
           ctx = await cliContext('backup.log', { ignoreConfigFile: true }); // the broken config is reported as a failed check
         }
-        const { checkDataHealth } = await import('../../app/health-check.js');
+        const { checkDataHealth } = await import('../../app/integrity/health-check.js');
         const r = await checkDataHealth(ctx);
         if (opts.json) printJson(r);
         else {

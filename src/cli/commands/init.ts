@@ -10,7 +10,7 @@ export function registerInit(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { json?: boolean }) => {
-        const { initHome } = await import('../../app/init-home.js');
+        const { initHome } = await import('../../app/backups/init-home.js');
         const r = initHome(await cliContext());
         if (opts.json) return printJson(r);
         out(`Data directory: ${r.home}`);

@@ -4,8 +4,8 @@ import { formatBytes } from '../../core/format.js';
 import { repoContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.js';
-import { renderBinlogExpire } from '../render-binlog-expire.js';
-import { renderPrune } from '../render-prune.js';
+import { renderBinlogExpire } from '../render/render-binlog-expire.js';
+import { renderPrune } from '../render/render-prune.js';
 import { runAction } from '../run-action.js';
 
 interface Flags {
@@ -31,7 +31,7 @@ export function registerMysql(program: Command): void {
       .option('--binlog-dir <dir>', "read the files from the server's binary log directory instead of over the network"),
   ).action(
     runAction(async (opts: Flags & { flush?: boolean; binlogDir?: string }) => {
-      const { archiveBinlogs } = await import('../../app/mysql-archive-binlog.js');
+      const { archiveBinlogs } = await import('../../app/pitr/mysql/mysql-archive-binlog.js');
       const r = await archiveBinlogs(await mysqlContext(opts), { db: opts.db, flush: opts.flush ?? false, binlogDir: opts.binlogDir });
       if (opts.json) return printJson(r);
       for (const d of r.databases) {
@@ -46,7 +46,7 @@ export function registerMysql(program: Command): void {
     expireOptions(mysql.command('expire')).description("removes the archived binary log files no backup in the repository can replay (those before the oldest backup's dump position), then prunes"),
   ).action(
     runAction(async (opts: Flags & ExpireFlags) => {
-      const { expireBinlogArchive } = await import('../../app/mysql-expire.js');
+      const { expireBinlogArchive } = await import('../../app/pitr/mysql/mysql-expire.js');
       const r = await expireBinlogArchive(await mysqlContext(opts), expireArgs(opts));
       if (opts.json) return printJson(r);
       out(r.databases.length === 0 && r.warnings.length === 0 ? 'The repository holds no archived binary log files.' : renderBinlogExpire(r));
@@ -56,7 +56,7 @@ export function registerMysql(program: Command): void {
   const binlog = mysql.command('binlog').description('the binary log archive');
   common(binlog.command('list').description('archived binary log files').option('--db <name>', 'only this database')).action(
     runAction(async (opts: Flags) => {
-      const { listBinlogs } = await import('../../app/mysql-archive-binlog.js');
+      const { listBinlogs } = await import('../../app/pitr/mysql/mysql-archive-binlog.js');
       const r = await listBinlogs(await mysqlContext(opts), opts.db);
       if (opts.json) return printJson(r);
       out(`Repository: ${r.repository}`);

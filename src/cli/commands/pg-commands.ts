@@ -7,8 +7,8 @@ import { namePath } from '../named-paths.js';
 import { out, printJson, table } from '../output.js';
 import { parseTargetTime } from '../parse-date.js';
 import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.js';
-import { renderPgExpire } from '../render-pg-expire.js';
-import { renderPrune } from '../render-prune.js';
+import { renderPgExpire } from '../render/render-pg-expire.js';
+import { renderPrune } from '../render/render-prune.js';
 import { runAction } from '../run-action.js';
 
 interface RepoFlags {
@@ -25,14 +25,14 @@ export function registerPg(program: Command): void {
 
   repoOpt(pg.command('archive-wal').description("archive_command = 'prism pg archive-wal %p': stores one WAL file in the repository").argument('<path>', '%p: the WAL file')).action(
     runAction(async (path: string, opts: RepoFlags) => {
-      const { archiveWal } = await import('../../app/pg-archive-wal.js');
+      const { archiveWal } = await import('../../app/pitr/postgres/pg-archive-wal.js');
       const r = await archiveWal(await pgContext(opts), path);
       if (opts.json) printJson(r);
     }),
   );
   repoOpt(pg.command('restore-wal').description("restore_command = 'prism pg restore-wal %f %p': fetches one WAL file from the repository").argument('<name>', '%f').argument('<path>', '%p')).action(
     runAction(async (name: string, path: string, opts: RepoFlags) => {
-      const { restoreWal } = await import('../../app/pg-archive-wal.js');
+      const { restoreWal } = await import('../../app/pitr/postgres/pg-archive-wal.js');
       const r = await restoreWal(await pgContext(opts), name, path);
       if (opts.json) printJson(r);
     }),
@@ -45,7 +45,7 @@ export function registerPg(program: Command): void {
       .option('--db <name>', 'the server of this database of backup.databases, with its credentials (default: the one marked "pitr", else the libpq environment)'),
   ).action(
     runAction(async (opts: RepoFlags & { url?: string; db?: string }) => {
-      const { baseBackupTarget, takeBaseBackup } = await import('../../app/pg-basebackup.js');
+      const { baseBackupTarget, takeBaseBackup } = await import('../../app/pitr/postgres/pg-basebackup.js');
       const ctx = await pgContext(opts);
       const r = await takeBaseBackup(ctx, baseBackupTarget(ctx, opts));
       if (opts.json) return printJson(r);
@@ -63,7 +63,7 @@ export function registerPg(program: Command): void {
     runAction(async (opts: RepoFlags & { at: string; dataDir: string }) => {
       const at = await parseTargetTime('--at', opts.at, new Date());
       namePath({ role: 'PostgreSQL data directory', path: resolve(opts.dataDir), setting: '--data-dir' });
-      const { restorePointInTime, shellQuote } = await import('../../app/pg-restore.js');
+      const { restorePointInTime, shellQuote } = await import('../../app/pitr/postgres/pg-restore.js');
       const prismCommand = `${shellQuote(process.execPath)} ${shellQuote(resolve(process.argv[1] ?? 'prism'))}`;
       const r = await restorePointInTime(await pgContext(opts), { at, dataDir: opts.dataDir, prismCommand });
       if (opts.json) return printJson(r);
@@ -79,7 +79,7 @@ export function registerPg(program: Command): void {
       .description('removes the base backups backup.retention_policy.pg_base_backups_* no longer keeps and the WAL no kept base backup needs, then prunes'),
   ).action(
     runAction(async (opts: RepoFlags & ExpireFlags) => {
-      const { expirePgArchive } = await import('../../app/pg-expire.js');
+      const { expirePgArchive } = await import('../../app/pitr/postgres/pg-expire.js');
       const r = await expirePgArchive(await pgContext(opts), expireArgs(opts));
       if (opts.json) return printJson(r);
       out(renderPgExpire(r));
@@ -89,7 +89,7 @@ export function registerPg(program: Command): void {
   const wal = pg.command('wal').description('the WAL archive');
   repoOpt(wal.command('list').description('base backups and archived WAL files')).action(
     runAction(async (opts: RepoFlags) => {
-      const { listWal } = await import('../../app/pg-archive-wal.js');
+      const { listWal } = await import('../../app/pitr/postgres/pg-archive-wal.js');
       const r = await listWal(await pgContext(opts));
       if (opts.json) return printJson(r);
       out(`Repository: ${r.repository}`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { RecoverReport } from '../../app/recover.js';
+import type { RecoverReport } from '../../app/recovery/recover.js';
 import { systemClock } from '../../core/clock.js';
 import { formatDuration } from '../../core/format.js';
 import { ERROR_CODES, PrismError } from '../../errors/index.js';
@@ -33,7 +33,7 @@ export function registerRecover(program: Command): void {
       runAction(async (opts: Opts) => {
         if (opts.from !== undefined && opts.at !== undefined) throw new PrismError('INVALID_ARGUMENT', 'Give either --from ID or --at TIME, not both.');
         const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
-        const { recover } = await import('../../app/recover.js');
+        const { recover } = await import('../../app/recovery/recover.js');
         const r = await recover(await cliContext('backup-restore.log'), { from: opts.from, at, dryRun: opts.dryRun ?? false, sets: opts.set, force: opts.force ?? false });
         if (opts.json) printJson(r);
         else out(render(r));

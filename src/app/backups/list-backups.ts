@@ -1,0 +1,70 @@
+import type { BackupType } from '../../core/types.js';
+import { ERROR_CODES } from '../../errors/index.js';
+import { backupLockHeld, type Manifest, type Repository } from '../../repo/index.js';
+import { openRepository, type AppContext } from '../context.js';
+
+export interface ListFilter {
+  type?: BackupType | undefined;
+  from?: Date | undefined;
+  to?: Date | undefined;
+  limit?: number | undefined;
+}
+
+/** A manifest file that cannot be read: its backup can be neither listed nor restored. */
+export interface DamagedManifest {
+  /** The backup id its file name gives. */
+  id: string;
+  status: 'damaged';
+  object: string;
+  error: { code: string; name: 'REPO_CORRUPT'; message: string };
+}
+
+export interface BackupListing {
+  backups: Manifest[];
+  /** Manifests that exist but cannot be read (listed whatever the filter). */
+  damaged: DamagedManifest[];
+}
+
+/** Backups newest first, filtered. A missing repository is REPO_NOT_FOUND, or lists nothing with `missing: 'empty'` (the service before its first backup). */
+export async function listBackups(ctx: AppContext, filter: ListFilter = {}, opts: { missing?: 'refuse' | 'empty' } = {}): Promise<Manifest[]> {
+  return (await listBackupsAndDamage(ctx, filter, opts)).backups;
+}
+
+/** listBackups, plus the manifests that cannot be read. */
+export async function listBackupsAndDamage(ctx: AppContext, filter: ListFilter = {}, opts: { missing?: 'refuse' | 'empty' } = {}): Promise<BackupListing> {
+  const repo = await openRepository(ctx).catch((e) => {
+    if (e?.code === 'REPO_NOT_FOUND' && opts.missing === 'empty') return undefined;
+    throw e;
+  });
+  if (!repo) return { backups: [], damaged: [] };
+  const damaged: DamagedManifest[] = [];
+  const all = await loadAll(repo, ctx, (name, message) =>
+    damaged.push({ id: name.replace(/^snapshots\//, '').replace(/\.json$/, ''), status: 'damaged', object: name, error: { code: ERROR_CODES.REPO_CORRUPT.id, name: 'REPO_CORRUPT', message } }),
+  );
+  const out = all
+    .filter((m) => !filter.type || m.type === filter.type)
+    .filter((m) => !filter.from || Date.parse(m.started_at) >= filter.from.getTime())
+    .filter((m) => !filter.to || Date.parse(m.started_at) <= filter.to.getTime())
+    .reverse();
+  return { backups: filter.limit !== undefined ? out.slice(0, filter.limit) : out, damaged };
+}
+
+/** All manifests oldest first; a `running` one whose process is gone is shown as failed. Damaged manifests are skipped (and told to `onDamaged`). */
+export async function loadAll(repo: Repository, ctx: AppContext, onDamaged: (name: string, message: string) => void = () => {}): Promise<Manifest[]> {
+  const all = await repo.listManifests((name, err) => {
+    ctx.logger.warn({ event: 'manifest.damaged', object: name, error: err.message }, 'damaged manifest skipped');
+    onDamaged(name, err.message);
+  });
+  if (all.some((m) => m.status === 'running') && !(await backupLockHeld(repo.backend, ctx.clock))) {
+    return all.map((m) => (m.status === 'running' ? interrupted(m) : m));
+  }
+  return all;
+}
+
+export function interrupted(m: Manifest): Manifest {
+  return {
+    ...m,
+    status: 'failed',
+    error: { code: ERROR_CODES.INTERRUPTED.id, name: 'INTERRUPTED', message: 'The backup process stopped before it finished (killed or crashed); nothing of it is visible.' },
+  };
+}

@@ -1,0 +1,28 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { repoBackend, type AppContext } from '../context.js';
+
+export interface RepositorySpace {
+  /** Bytes of every file in the repository directory (0 while it does not exist). */
+  repository_bytes: number;
+  /** The filesystem holding the repository (or its nearest existing parent); null where it cannot be asked. */
+  disk: { free: number; total: number; used_percent: number } | null;
+}
+
+/** How much the repository takes and how much room its disk has left; cheap enough for every metrics scrape. */
+export async function repositorySpace(ctx: AppContext): Promise<RepositorySpace> {
+  const space = (await repoBackend(ctx).space().catch(() => undefined)) ?? null;
+  return {
+    repository_bytes: await diskUsage(ctx.config.storagePath).catch(() => 0),
+    disk: space ? { ...space, used_percent: space.total > 0 ? ((space.total - space.free) / space.total) * 100 : 0 } : null,
+  };
+}
+
+/** Bytes of the files under `dir`. */
+export async function diskUsage(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await fsp.readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) total += (await fsp.stat(join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))).size;
+  }
+  return total;
+}

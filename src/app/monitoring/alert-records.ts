@@ -1,0 +1,41 @@
+import { SOP_ALERT_RULES, type AlertRecords, type VerifyEvent } from '../../policy/alert-rules.js';
+import type { Manifest } from '../../repo/index.js';
+import { usedPercent } from '../backups/backup-stats.js';
+import { openRepository, repoBackend, type AppContext } from '../context.js';
+import { readDrills } from '../integrity/drill-history.js';
+import { eventsFile } from './events.js';
+import { fixForErrorId } from '../backups/failures.js';
+import { readJsonLines } from '../json-lines.js';
+import { loadAll } from '../backups/list-backups.js';
+
+export interface GatheredRecords {
+  records: AlertRecords;
+  /** The manifests, oldest first (an empty list while there is no repository). */
+  manifests: Manifest[];
+  disk: { free: number; total: number; used_percent: number } | null;
+}
+
+/** The SOP rules with prism's fixes for error codes. */
+export const ALERT_RULES = { ...SOP_ALERT_RULES, fixForCode: fixForErrorId };
+
+/**
+ * What the alert rules and health indicators read: the manifests (a missing repository has
+ * none), the repository disk's use, verify events of logs/events.log and logs/drills.log.
+ */
+export async function gatherRecords(ctx: AppContext): Promise<GatheredRecords> {
+  const repo = await openRepository(ctx).catch((e) => {
+    if (e?.code === 'REPO_NOT_FOUND') return undefined;
+    throw e;
+  });
+  const damaged: string[] = [];
+  const manifests = repo ? await loadAll(repo, ctx, (name) => damaged.push(name)) : [];
+  const space = await repoBackend(ctx).space();
+  const disk = space ? { ...space, used_percent: usedPercent(space) } : null;
+  const home = ctx.config.home;
+  const verifyEvents = readJsonLines<VerifyEvent>(eventsFile(home)).filter((e) => e.event === 'verify.failed' || e.event === 'verify.ok');
+  return {
+    manifests,
+    disk,
+    records: { backups: manifests, verifyEvents, damagedManifests: damaged, drills: readDrills(home), storageUsedPercent: disk?.used_percent ?? null },
+  };
+}

@@ -1,0 +1,35 @@
+import { healthIndicators, SOP_HEALTH, type HealthIndicator } from '../../policy/health-indicators.js';
+import type { Alert } from './alert-state.js';
+import { evaluateGathered } from './alerts.js';
+import type { AppContext } from '../context.js';
+import { failuresIn } from '../backups/failures.js';
+import { gatherRecords } from './alert-records.js';
+
+export interface BackupHealth {
+  healthy: boolean;
+  evaluated_at: string;
+  indicators: HealthIndicator[];
+  disk: { free: number; total: number; used_percent: number } | null;
+  /** Active alerts after evaluating the rules (nothing is delivered from here). */
+  alerts: Alert[];
+}
+
+/** SOP §5.1: a successful backup in the last 24 h, failure rate < 1 % over 30 days, storage < 80 %; plus the active alerts. */
+export async function backupHealth(ctx: AppContext): Promise<BackupHealth> {
+  const gathered = await gatherRecords(ctx);
+  const { manifests, disk } = gathered;
+  const now = ctx.clock.now();
+  const last = manifests
+    .filter((m) => m.status === 'completed')
+    .map((m) => ({ id: m.id, at: m.finished_at ?? m.started_at }))
+    .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
+    .at(-1);
+  const f = failuresIn(manifests, SOP_HEALTH.failureWindowDays, now);
+  const indicators = healthIndicators(
+    { lastSuccessAt: last?.at ?? null, lastSuccessId: last?.id ?? null, attempts: f.attempts, failures: f.failures.length, failureRate: f.failure_rate, storageUsedPercent: disk?.used_percent ?? null },
+    SOP_HEALTH,
+    now,
+  );
+  const alerts = (await evaluateGathered(ctx, gathered, { deliver: false })).active;
+  return { healthy: indicators.every((i) => i.ok), evaluated_at: now.toISOString(), indicators, disk, alerts };
+}

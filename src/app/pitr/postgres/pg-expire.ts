@@ -1,0 +1,86 @@
+import { planPitrExpiry, type PitrBaseDecision } from '../../../policy/pitr-retention.js';
+import type { Repository } from '../../../repo/index.js';
+import type { AppContext } from '../../context.js';
+import { deleteBaseRecord, deleteWalRecord, listBaseRecords, listWalRecords, type PgRecordNames } from './pg-records.js';
+import { expireAndPrune, type ExpireOptions, type PruneReport } from '../../maintenance/prune-repository.js';
+
+export interface PgExpireReport {
+  dry_run: boolean;
+  policy: { base_backups_count: number; base_backups_age_days: number };
+  /** Every base backup, newest first, with the rule that decided it. */
+  base_backups: Array<PitrBaseDecision & { finished_at: string; start_wal: string }>;
+  /** Base backups removed (in a dry run: that would be). */
+  removed_base_backups: string[];
+  wal: {
+    /** The oldest kept base backup and its start segment: WAL before it expires. */
+    oldest_kept_base_backup: string | null;
+    first_kept_segment: string | null;
+    kept: number;
+    /** WAL files removed (in a dry run: that would be), in name order. */
+    expired: string[];
+    /** Their size as archived (before deduplication and compression). */
+    expired_bytes: number;
+  };
+  warnings: string[];
+}
+
+export interface PgExpiry {
+  report: PgExpireReport;
+  /** The records the expiry removes. */
+  gone: PgRecordNames;
+}
+
+/** The PITR retention (backup.retention_policy.pg_base_backups_*) applied to the archive's records; changes nothing. */
+export async function planPgExpiry(ctx: AppContext, repo: Repository, dryRun: boolean): Promise<PgExpiry> {
+  const r = ctx.config.backup.retention_policy;
+  const policy = { base_backups_count: r.pg_base_backups_count, base_backups_age_days: r.pg_base_backups_age_days };
+  const bases = await listBaseRecords(repo);
+  const wal = await listWalRecords(repo);
+  const plan = planPitrExpiry(bases, wal.map((w) => w.name), policy, ctx.clock.now());
+  const byId = new Map(bases.map((b) => [b.id, b]));
+  const expired = new Set(plan.expire_wal);
+  const removed = plan.base_backups.filter((d) => !d.keep).map((d) => d.id);
+  return {
+    report: {
+      dry_run: dryRun,
+      policy,
+      base_backups: plan.base_backups.map((d) => ({ ...d, finished_at: byId.get(d.id)!.finished_at, start_wal: byId.get(d.id)!.start_wal })),
+      removed_base_backups: removed,
+      wal: {
+        oldest_kept_base_backup: plan.oldest_kept?.id ?? null,
+        first_kept_segment: plan.oldest_kept?.start_wal ?? null,
+        kept: plan.keep_wal,
+        expired: plan.expire_wal,
+        expired_bytes: wal.filter((w) => expired.has(w.name)).reduce((n, w) => n + w.size, 0),
+      },
+      warnings: plan.warnings,
+    },
+    gone: { wal: expired, base: new Set(removed) },
+  };
+}
+
+/**
+ * Removes the records of an expiry; the caller holds the exclusive lock. Base backups go first:
+ * killed half-way, what is left is a base backup with all its WAL, or WAL no base backup needs
+ * (the next run removes it), never a base backup whose WAL is gone. The data goes with prune.
+ */
+export async function applyPgExpiry(ctx: AppContext, repo: Repository, e: PgExpiry): Promise<void> {
+  for (const id of e.report.removed_base_backups) await deleteBaseRecord(repo, id);
+  for (const name of e.report.wal.expired) await deleteWalRecord(repo, name);
+  if (e.report.removed_base_backups.length + e.report.wal.expired.length > 0) {
+    ctx.logger.info(
+      { event: 'pg.expire', base_backups: e.report.removed_base_backups, wal_files: e.report.wal.expired.length, first_kept_segment: e.report.wal.first_kept_segment },
+      `expired ${e.report.removed_base_backups.length} base backup(s) and ${e.report.wal.expired.length} WAL file(s)`,
+    );
+  }
+  for (const w of e.report.warnings) ctx.logger.warn({ event: 'pg.expire.warning', warning: w }, w);
+}
+
+/** `prism pg expire`: the PITR retention under the exclusive lock, then (unless `prune: false`) prune. */
+export function expirePgArchive(ctx: AppContext, opts: ExpireOptions = {}): Promise<PgExpireReport & { prune: PruneReport | null }> {
+  return expireAndPrune(ctx, 'prism pg expire', opts, {
+    plan: (repo, dryRun) => planPgExpiry(ctx, repo, dryRun),
+    apply: (repo, e) => applyPgExpiry(ctx, repo, e),
+    gone: (e) => ({ pgGone: e.gone }),
+  });
+}

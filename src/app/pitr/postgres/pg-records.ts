@@ -1,0 +1,103 @@
+import * as v from 'valibot';
+import { PrismError } from '../../../errors/index.js';
+import type { Repository } from '../../../repo/index.js';
+import { getOptional, parseRecord, scanRecords } from '../../repo-records.js';
+
+/**
+ * PostgreSQL archive records in the repository, next to the backups' manifests:
+ * `pg/wal/<file name>.json` per archived WAL file and `pg/base/<id>.json` per base backup. Each
+ * names its content as chunk ids in the shared packs, so data is deduplicated with everything
+ * else, and prune keeps what they reference (see referencedBlobs).
+ */
+const content = v.array(v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/)));
+
+export const walRecordSchema = v.object({
+  format: v.literal(1),
+  name: v.string(),
+  size: v.number(),
+  sha256: v.string(),
+  content,
+  archived_at: v.string(),
+});
+export type WalRecord = v.InferOutput<typeof walRecordSchema>;
+
+export const baseRecordSchema = v.object({
+  format: v.literal(1),
+  id: v.pipe(v.string(), v.regex(/^pgbase_\d{8}_\d{6}(_\d+)?$/)),
+  started_at: v.string(),
+  finished_at: v.string(),
+  server: v.object({ version: v.string(), system_identifier: v.string(), wal_segment_size: v.number() }),
+  timeline: v.number(),
+  start_lsn: v.string(),
+  stop_lsn: v.string(),
+  start_wal: v.string(),
+  stop_wal: v.string(),
+  size: v.number(),
+  sha256: v.string(),
+  content,
+  label: v.string(),
+});
+export type BaseRecord = v.InferOutput<typeof baseRecordSchema>;
+
+const walName = (name: string) => `pg/wal/${name}.json`;
+const baseName = (id: string) => `pg/base/${id}.json`;
+
+export async function readWalRecord(repo: Repository, name: string): Promise<WalRecord | undefined> {
+  const raw = await getOptional(repo, walName(name));
+  return raw && parseRecord(walRecordSchema, raw, walName(name));
+}
+
+/** Writes the record unless one exists (then false: archiving never replaces a stored file). */
+export function putWalRecord(repo: Repository, r: WalRecord): Promise<boolean> {
+  return repo.backend.putIfAbsent(walName(r.name), Buffer.from(JSON.stringify(r) + '\n'));
+}
+
+export async function listWalRecords(repo: Repository): Promise<WalRecord[]> {
+  const out: WalRecord[] = [];
+  for (const n of await repo.backend.list('pg/wal')) if (n.endsWith('.json')) out.push(parseRecord(walRecordSchema, await repo.backend.get(n), n));
+  return out.sort((a, b) => (a.name < b.name ? -1 : 1));
+}
+
+export async function putBaseRecord(repo: Repository, r: BaseRecord): Promise<boolean> {
+  return repo.backend.putIfAbsent(baseName(r.id), Buffer.from(JSON.stringify(r, null, 2) + '\n'));
+}
+
+export async function listBaseRecords(repo: Repository): Promise<BaseRecord[]> {
+  const out: BaseRecord[] = [];
+  for (const n of await repo.backend.list('pg/base')) if (n.endsWith('.json')) out.push(parseRecord(baseRecordSchema, await repo.backend.get(n), n));
+  return out.sort((a, b) => (a.finished_at < b.finished_at ? -1 : 1));
+}
+
+/** Records about to be deleted (a dry run plans the prune as if they were gone). */
+export interface PgRecordNames {
+  wal: ReadonlySet<string>;
+  base: ReadonlySet<string>;
+}
+
+/** Every chunk the WAL archive and the base backups reference, but those of `gone` (a damaged record stops the caller). */
+export async function pgArchiveBlobs(repo: Repository, gone?: PgRecordNames): Promise<Set<string>> {
+  const out = new Set<string>();
+  for (const r of await listWalRecords(repo)) if (!gone?.wal.has(r.name)) for (const id of r.content) out.add(id);
+  for (const r of await listBaseRecords(repo)) if (!gone?.base.has(r.id)) for (const id of r.content) out.add(id);
+  return out;
+}
+
+/** Removes a base backup's record; its data goes with the next prune. */
+export function deleteBaseRecord(repo: Repository, id: string): Promise<void> {
+  return repo.backend.delete(baseName(id));
+}
+
+/** Removes an archived WAL file's record; its data goes with the next prune. */
+export function deleteWalRecord(repo: Repository, name: string): Promise<void> {
+  return repo.backend.delete(walName(name));
+}
+
+export interface PgRecords {
+  wal: WalRecord[];
+  base: BaseRecord[];
+}
+
+/** Both kinds of records; a record that does not parse is passed to `onDamaged` and left out. */
+export async function scanPgRecords(repo: Repository, onDamaged: (name: string, e: PrismError) => void): Promise<PgRecords> {
+  return { wal: await scanRecords(repo, 'pg/wal', walRecordSchema, onDamaged), base: await scanRecords(repo, 'pg/base', baseRecordSchema, onDamaged) };
+}

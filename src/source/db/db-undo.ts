@@ -1,0 +1,57 @@
+import { PrismError } from '../../errors/index.js';
+import type { DbTarget } from './db-credentials.js';
+import { classifyDbError } from './db-errors.js';
+import type { TableOutcome } from './db-restore.js';
+import { myConnect, myIdent } from '../mysql/mysql-dump.js';
+import { pgConnect, pgQualified } from '../postgres/postgres-dump.js';
+
+/**
+ * Undoes a committed `prism db restore` from its outcomes: every replaced table gets its rows
+ * back from its safety copy (which is then dropped), every created table is dropped. PostgreSQL
+ * in one transaction; MySQL: the rows in one transaction, then the drops.
+ */
+export async function undoDbRestore(t: DbTarget, outcomes: readonly TableOutcome[]): Promise<void> {
+  const replaced = outcomes.filter((o) => o.action === 'replace');
+  if (replaced.some((o) => !o.safety_copy)) throw new PrismError('DB_RESTORE_FAILED', `Cannot undo the restore of ${t.shown}: a replaced table has no safety copy.`, { url: t.shown });
+  if (t.type === 'postgres') {
+    const c = await pgConnect(t);
+    try {
+      await c.query('BEGIN');
+      await c.query('SAVEPOINT r');
+      await c.query('SET LOCAL session_replication_role = replica').then(
+        () => c.query('RELEASE SAVEPOINT r'),
+        () => c.query('ROLLBACK TO SAVEPOINT r'),
+      );
+      for (const o of replaced) {
+        await c.query(`DELETE FROM ${pgQualified(o.name)}`);
+        await c.query(`INSERT INTO ${pgQualified(o.name)} SELECT * FROM ${pgQualified(o.safety_copy!)}`);
+        await c.query(`DROP TABLE ${pgQualified(o.safety_copy!)}`);
+      }
+      for (const o of outcomes.filter((x) => x.action === 'create')) await c.query(`DROP TABLE IF EXISTS ${pgQualified(o.name)} CASCADE`);
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => {});
+      throw classifyDbError(t, e, { what: 'undoing the restore' });
+    } finally {
+      await c.end().catch(() => {});
+    }
+    return;
+  }
+  const c = await myConnect(t);
+  try {
+    await c.query('SET FOREIGN_KEY_CHECKS = 0');
+    await c.query('START TRANSACTION');
+    for (const o of replaced) {
+      await c.query(`DELETE FROM ${myIdent(o.name)}`);
+      await c.query(`INSERT INTO ${myIdent(o.name)} SELECT * FROM ${myIdent(o.safety_copy!)}`);
+    }
+    await c.query('COMMIT');
+    for (const o of replaced) await c.query(`DROP TABLE ${myIdent(o.safety_copy!)}`);
+    for (const o of outcomes.filter((x) => x.action === 'create')) await c.query(`DROP TABLE IF EXISTS ${myIdent(o.name)}`);
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw classifyDbError(t, e, { what: 'undoing the restore' });
+  } finally {
+    await c.end().catch(() => {});
+  }
+}

@@ -1,0 +1,124 @@
+import { createHash } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import { pgCopyStreams } from '../db/db-drivers.js';
+import { PrismError } from '../../errors/index.js';
+import type { DbTarget } from '../db/db-credentials.js';
+import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT } from '../db/db-dump.js';
+import { classifyDbError } from '../db/db-errors.js';
+import { outcome, safetyName, type RestoreInput, type TableOutcome, type TablePlan } from '../db/db-restore.js';
+import { pgColumns, pgConnect, pgCopyOut, pgIdent, pgListTables, pgQualified } from './postgres-dump.js';
+import { parsePgSchema, pgTableDdl } from './postgres-schema.js';
+
+/** Which tables exist in the target (replace) and which are missing (create), with current row counts. */
+export async function planPostgres(t: DbTarget, tables: ReadonlyArray<{ name: string; rows: number }>): Promise<TablePlan[]> {
+  const client = await pgConnect(t);
+  try {
+    const existing = new Set(await pgListTables(client));
+    const out: TablePlan[] = [];
+    for (const tb of tables) {
+      const exists = existing.has(tb.name);
+      const rows = exists ? Number((await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${pgQualified(tb.name)}`)).rows[0]!.n) : null;
+      out.push({ name: tb.name, action: exists ? 'replace' : 'create', current_rows: rows, backup_rows: tb.rows });
+    }
+    return out;
+  } catch (e) {
+    throw classifyDbError(t, e);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/**
+ * Restores tables in ONE transaction (PostgreSQL DDL is transactional): a safety copy of each
+ * existing table, then it is emptied and loaded with COPY FROM STDIN; a missing table is created
+ * from the backup's schema (a target with none of the tables gets the whole schema). Inside the
+ * transaction every table is read back and its row count and SHA-256 compared with the manifest;
+ * any error or mismatch rolls everything back, so the target is as it was.
+ */
+export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise<TableOutcome[]> {
+  const client = await pgConnect(t);
+  let step = 'starting the transaction';
+  try {
+    await client.query('BEGIN');
+    await client.query('SAVEPOINT prism_role');
+    try {
+      await client.query('SET LOCAL session_replication_role = replica'); // no FK or user triggers while loading (superuser)
+      await client.query('RELEASE SAVEPOINT prism_role');
+    } catch {
+      await client.query('ROLLBACK TO SAVEPOINT prism_role');
+    }
+    const existing = new Set(await pgListTables(client));
+    const pre = parsePgSchema(input.schema[SCHEMA_OBJECT] ?? '');
+    const post = parsePgSchema(input.schema[POST_SCHEMA_OBJECT] ?? '');
+    const fresh = input.wholeDatabase && input.tables.every((tb) => !existing.has(tb.name));
+    if (fresh) {
+      step = 'creating the schema';
+      input.log('db.restore.schema', { part: 'pre-data' });
+      await client.query(pre.preamble + pre.entries.map((e) => e.sql).join('\n'));
+    }
+    const outcomes: TableOutcome[] = [];
+    const postSql: string[] = [];
+    for (const tb of input.tables) {
+      const qt = pgQualified(tb.name);
+      const exists = existing.has(tb.name);
+      let safety: string | null = null;
+      if (exists) {
+        if (input.safetyCopies) {
+          step = `copying ${tb.name} to its safety copy`;
+          const bare = tb.name.slice(tb.name.indexOf('.') + 1);
+          safety = `${tb.name.slice(0, tb.name.indexOf('.'))}.${safetyName(input.stamp, bare, 63)}`;
+          await client.query(`CREATE TABLE ${pgQualified(safety)} AS TABLE ${qt}`);
+        }
+        step = `emptying ${tb.name}`;
+        const refs = await client.query(`SELECT 1 FROM pg_constraint WHERE contype = 'f' AND confrelid = $1::regclass AND conrelid <> confrelid LIMIT 1`, [qt]);
+        await client.query(refs.rowCount ? `DELETE FROM ${qt}` : `TRUNCATE ${qt}`);
+      } else if (!fresh) {
+        step = `creating ${tb.name}`;
+        const owned = (input.sequences ?? []).filter((s) => s.table === tb.name).map((s) => s.name);
+        const ddl = pgTableDdl(pre, post, tb.name, owned);
+        if (!ddl.pre.includes('CREATE TABLE')) throw new PrismError('DB_RESTORE_FAILED', `The backup's schema has no CREATE TABLE for ${tb.name}.`);
+        await client.query(pre.preamble + ddl.pre);
+        postSql.push(ddl.post);
+      }
+      step = `loading ${tb.name}`;
+      input.log('db.restore.table', { table: tb.name, action: exists ? 'replace' : 'create', safety_copy: safety, rows: tb.rows });
+      const cols = tb.columns && tb.columns.length > 0 ? ` (${tb.columns.map(pgIdent).join(', ')})` : '';
+      const { from: copyFrom } = await pgCopyStreams();
+      await pipeline(tb.open(), client.query(copyFrom(`COPY ${qt}${cols} FROM STDIN`)));
+      outcomes.push({ ...outcome(tb, exists ? 'replace' : 'create', safety, 0, ''), ok: false });
+    }
+    step = 'creating indexes and constraints';
+    if (fresh) await client.query(post.preamble + post.entries.map((e) => e.sql).join('\n'));
+    else if (postSql.some((s) => s.trim())) await client.query(post.preamble + postSql.join('\n'));
+    step = 'setting sequences';
+    const restored = new Set(input.tables.map((tb) => tb.name));
+    for (const s of input.sequences ?? []) {
+      if (s.table !== null ? !restored.has(s.table) : !fresh) continue;
+      await client.query(`SELECT pg_catalog.setval($1::regclass, $2::bigint, $3)`, [pgQualified(s.name), s.value, s.is_called]);
+    }
+    step = 'checking row counts and checksums';
+    for (const [i, tb] of input.tables.entries()) {
+      const hash = createHash('sha256');
+      const rows = await pgCopyOut(client, tb.name, tb.columns ?? (await pgColumns(client, tb.name)), async (b) => void hash.update(b));
+      const o = outcomes[i]!;
+      outcomes[i] = outcome(tb, o.action, o.safety_copy, rows, hash.digest('hex'));
+    }
+    const bad = outcomes.filter((o) => !o.ok);
+    if (bad.length > 0) {
+      throw new PrismError('DB_VERIFY_FAILED', `Restored data does not match the backup: ${bad.map((o) => `${o.name} (${o.rows_restored} rows, expected ${o.rows_expected}${o.sha256_restored !== o.sha256_expected ? ', checksum differs' : ''})`).join(', ')}; rolled back.`, {
+        tables: outcomes,
+      });
+    }
+    step = 'committing';
+    await client.query('COMMIT');
+    return outcomes;
+  } catch (e) {
+    await client.query('ROLLBACK').catch(() => {});
+    if (e instanceof PrismError && (e.code === 'DB_VERIFY_FAILED' || e.code === 'CHECKSUM_MISMATCH' || e.code === 'DB_RESTORE_FAILED')) throw e;
+    const c = classifyDbError(t, e, { what: step });
+    if (c.code === 'DB_UNREACHABLE' || c.code === 'DB_AUTH_FAILED') throw c;
+    throw new PrismError('DB_RESTORE_FAILED', `Restore into ${t.shown} failed while ${step}; rolled back, nothing changed: ${c.message.replace(/^Database .*? failed while [^:]*: /, '')}`, { url: t.shown, step });
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
