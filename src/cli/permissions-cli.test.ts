@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { processAlive, readTasks } from '../app/index.js';
 import type { StartResult } from '../daemon/index.js';
 import type { Manifest } from '../repo/index.js';
-import { PRISM_BIN, json, sandbox, type CliResult, type Sandbox } from '../testing/fixtures.js';
+import { PRISM_BIN, json, sandbox, type CliResult, type Sandbox, waitFor } from '../testing/fixtures.js';
 
 const boxes: Sandbox[] = [];
 const started: number[] = [];
@@ -44,15 +43,6 @@ function assertPrivate(found: Map<string, string>, what: string): void {
   assert.deepEqual(loose, [], `${what}: created 0700/0600`);
 }
 
-async function waitFor<T>(what: string, cond: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('what prism creates is private (0600 files, 0700 folders), whatever the umask', () => {
   for (const umask of ['022', '000']) {

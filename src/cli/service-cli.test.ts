@@ -3,13 +3,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, describe, it } from 'node:test';
 import { pidFile, processAlive, readTasks, type TaskRecord } from '../app/index.js';
 import type { ServiceStatus, StartResult } from '../daemon/index.js';
 import { readServiceState } from '../daemon/index.js';
 import type { Manifest } from '../repo/index.js';
-import { json, prism, prismAsync, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { json, prism, prismAsync, prngBytes, sandbox, writeDataset, type Sandbox, waitFor } from '../testing/fixtures.js';
 import { parseMetrics } from '../testing/prometheus.js';
 import { parseStrictJson } from '../testing/strict-json.js';
 
@@ -29,15 +28,6 @@ function home(backup: Record<string, unknown>, files = 10): Sandbox {
 }
 
 /** Waits until `cond` holds (checked every 20 ms), failing after `ms` with `what`. */
-async function waitFor<T>(what: string, cond: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = cond();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function start(sb: Sandbox): StartResult {
   const r = prism(['start', '--json'], sb.env);

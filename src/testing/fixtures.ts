@@ -4,6 +4,7 @@ import { after, before } from 'node:test';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AppContext } from '../app/index.js';
@@ -183,4 +184,15 @@ export function sizeListing(dir: string, prefix = ''): Map<string, number> {
     else out.set(rel, statSync(join(dir, e.name)).size);
   }
   return out;
+}
+
+/** Waits until `cond` holds (checked every 20 ms), failing after `ms` with `what`. */
+export async function waitFor<T>(what: string, cond: () => T | undefined | false, ms = 60_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = cond();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
 }
