@@ -4,7 +4,7 @@ import type { IndexedBlob } from './blob-entry.js';
 import { removeSettledDamage } from './damaged-blobs.js';
 import { encodeIndex } from './index-file.js';
 import { indexName } from './layout.js';
-import type { Repository } from './repository.js';
+import { backendOf, type Repository } from './repository.js';
 
 /**
  * Writes one index file with `blobs` (the first entry of an id wins), then deletes every other
@@ -35,5 +35,5 @@ export async function supersedeBlobs(repo: Repository, replacements: readonly In
   const byId = new Map(replacements.map((b) => [b.id, b]));
   const out: IndexedBlob[] = [...replacements];
   for (const b of index.entries()) if (!byId.has(b.id) && !drop.has(b.id)) out.push(b);
-  return replaceIndex(repo.backend, out);
+  return replaceIndex(backendOf(repo), out);
 }

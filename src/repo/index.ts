@@ -1,6 +1,18 @@
 export { BLOB_TYPE, storedShare, type BlobLocation, type BlobType, type IndexedBlob } from './blob-entry.js';
 export { BlobIndex, IdSetView, type SharedIdSet } from './blob-index.js';
-export { FORMAT_VERSION, PACK_TARGET_BYTES } from './layout.js';
+export {
+  BASE_RECORDS,
+  BINLOG_RECORDS,
+  FORMAT_VERSION,
+  PACK_TARGET_BYTES,
+  VERIFY_STATE,
+  WAL_RECORDS,
+  baseRecordName,
+  binlogRecordDir,
+  binlogRecordName,
+  walRecordName,
+} from './layout.js';
+export { openBackend, storageSpace } from './open-backend.js';
 export { RepositoryLock, backupLockHeld, isStale, type LockInfo, type LockKind } from './lock.js';
 export { dbRecordSchema, emptyStats, manifestSchema, rootTrees, type DbRecord, type Manifest, type ManifestStats } from './manifest.js';
 export { PackWriter } from './pack-writer.js';

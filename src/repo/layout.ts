@@ -19,3 +19,15 @@ export const PACK_TARGET_BYTES = 16 * 1024 * 1024;
 export const FRAME_TARGET_BYTES = 1024 * 1024;
 /** Blobs at least this large get a frame of their own. */
 export const FRAME_SOLO_BYTES = 512 * 1024;
+
+/** JSON records kept beside the backups: PostgreSQL WAL files and base backups, MySQL binary logs. */
+export const WAL_RECORDS = 'pg/wal';
+export const BASE_RECORDS = 'pg/base';
+export const BINLOG_RECORDS = 'mysql/binlog';
+export const walRecordName = (file: string): string => `${WAL_RECORDS}/${file}.json`;
+export const baseRecordName = (id: string): string => `${BASE_RECORDS}/${id}.json`;
+/** The binary log records of one database: `mysql/binlog/<database, URI-encoded>`. */
+export const binlogRecordDir = (db: string): string => `${BINLOG_RECORDS}/${encodeURIComponent(db)}`;
+export const binlogRecordName = (db: string, file: string): string => `${binlogRecordDir(db)}/${file}.json`;
+/** Where background verification keeps, per pack, when it was first seen and last read in full. */
+export const VERIFY_STATE = 'state/verify.json';

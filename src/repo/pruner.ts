@@ -1,8 +1,8 @@
 import { decompress, type FrameCompressor } from '../codec/compress.js';
 import { PrismError } from '../errors/index.js';
 import type { IndexedBlob } from './blob-entry.js';
-import { PackWriter } from './pack-writer.js';
-import type { Repository } from './repository.js';
+import { backendOf, type Repository } from './repository.js';
+import { packName } from './layout.js';
 import { replaceIndex } from './index-rewrite.js';
 import { sha256 } from '../codec/hash.js';
 
@@ -42,11 +42,11 @@ export async function planPrune(repo: Repository, referenced: ReadonlySet<string
   const index = await repo.loadIndex();
   const sizes = new Map<string, number>();
   const orphans: Array<[string, number]> = [];
-  for (const path of await repo.backend.list('data')) {
+  for (const path of await backendOf(repo).list('data')) {
     const name = path.slice(path.lastIndexOf('/') + 1);
-    const size = await repo.backend.size(path);
+    const size = await backendOf(repo).size(path);
     // a pack lives at data/<first two hex digits>/<id>; anything else there is not a pack of ours
-    if (path === `data/${name.slice(0, 2)}/${name}` && !sizes.has(name)) sizes.set(name, size);
+    if (path === packName(name) && !sizes.has(name)) sizes.set(name, size);
     else orphans.push([path, size]);
   }
   const use = new Map<string, PackUse>();
@@ -72,7 +72,7 @@ export async function planPrune(repo: Repository, referenced: ReadonlySet<string
   }
   for (const u of use.values()) for (const f of u.frames.values()) if (f.allUsed && f.anyUsed) u.usedBytes += f.length;
   const plan: PrunePlan = { packs: use.size, unusedPacks: [], repackPacks: [], orphanPacks: [], unusedBytes: 0, freedBytes: 0, repackBytes: 0, keptUnusedBytes: 0 };
-  for (const [pack, size] of sizes) if (!use.has(pack)) orphans.push([`data/${pack.slice(0, 2)}/${pack}`, size]);
+  for (const [pack, size] of sizes) if (!use.has(pack)) orphans.push([packName(pack), size]);
   for (const [path, size] of orphans) {
     plan.orphanPacks.push(path);
     plan.freedBytes += size;
@@ -123,13 +123,13 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
   const repack = new Set(plan.repackPacks);
   const survivors: IndexedBlob[] = [];
   for (const b of index.entries()) if (referenced.has(b.id) && !unused.has(b.pack)) survivors.push(b);
-  let current = await replaceIndex(repo.backend, survivors);
-  for (const p of plan.unusedPacks) await repo.backend.delete(`data/${p.slice(0, 2)}/${p}`);
-  for (const path of plan.orphanPacks) await repo.backend.delete(path);
-  for (const dir of ['data', 'snapshots', 'locks']) await repo.backend.removeUnfinished(dir);
+  let current = await replaceIndex(backendOf(repo), survivors);
+  for (const p of plan.unusedPacks) await backendOf(repo).delete(packName(p));
+  for (const path of plan.orphanPacks) await backendOf(repo).delete(path);
+  for (const dir of ['data', 'snapshots', 'locks']) await backendOf(repo).removeUnfinished(dir);
   let newPacks = 0;
   if (repack.size > 0) {
-    const writer = new PackWriter(repo.backend, compressor);
+    const writer = repo.packWriter(compressor);
     const copied: IndexedBlob[] = [];
     // frames whose blobs are all still used are copied as stored (checked, not recompressed)
     const blobsInFrame = new Map<string, number>();
@@ -139,7 +139,7 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
     for (const [key, used] of usedInFrame) {
       const f = used[0]!;
       if (used.length === blobsInFrame.get(key)) {
-        const stored = await repo.backend.getRange(`data/${f.pack.slice(0, 2)}/${f.pack}`, f.frameOffset, f.frameLength);
+        const stored = await backendOf(repo).getRange(packName(f.pack), f.frameOffset, f.frameLength);
         const plain = decompress(f.codec, stored, f.frameRawLength);
         for (const b of used) {
           if (!sha256(plain.subarray(b.blobOffset, b.blobOffset + b.blobLength)).equals(Buffer.from(b.id, 'hex'))) {
@@ -156,11 +156,11 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
     copied.push(...(await writer.finish()));
     newPacks = writer.packsWritten;
     const final = [...survivors.filter((b) => !repack.has(b.pack)), ...copied];
-    current = await replaceIndex(repo.backend, final);
+    current = await replaceIndex(backendOf(repo), final);
     // a copy can come out byte for byte the same as its source, and so under the same name:
     // never delete a pack the new index names
     const written = new Set(copied.map((b) => b.pack));
-    for (const p of plan.repackPacks) if (!written.has(p)) await repo.backend.delete(`data/${p.slice(0, 2)}/${p}`);
+    for (const p of plan.repackPacks) if (!written.has(p)) await backendOf(repo).delete(packName(p));
   }
   return { ...plan, newPacks, indexFiles: current ? 1 : 0 };
 }

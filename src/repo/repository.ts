@@ -1,7 +1,7 @@
 import * as v from 'valibot';
-import type { Backend } from '../backend/backend.js';
+import type { Backend, UnfinishedScope } from '../backend/backend.js';
 import { ObjectNotFoundError } from '../backend/backend.js';
-import { decompress } from '../codec/compress.js';
+import { decompress, type FrameCompressor } from '../codec/compress.js';
 import { sha256, sha256Hex } from '../codec/hash.js';
 import type { Clock } from '../core/clock.js';
 import { PrismError, fromSystemError } from '../errors/index.js';
@@ -9,9 +9,11 @@ import type { BlobLocation, IndexedBlob } from './blob-entry.js';
 import { BlobIndex } from './blob-index.js';
 import { loadDamagedCopies, recordDamagedCopies } from './damaged-blobs.js';
 import { IndexDecodeError, decodeIndex, encodeIndex } from './index-file.js';
-import { FORMAT_VERSION, REPO_CONFIG, indexName, snapshotName } from './layout.js';
-import { RepositoryLock, type LockKind } from './lock.js';
+import { FORMAT_VERSION, REPO_CONFIG, indexName, packName, snapshotName } from './layout.js';
+import { RepositoryLock, backupLockHeld, type LockKind } from './lock.js';
 import { manifestSchema, type Manifest } from './manifest.js';
+import { PackWriter } from './pack-writer.js';
+import { parseRecord } from './record.js';
 import { newRepoConfig, repoConfigSchema, type RepoConfig } from './repo-config.js';
 import { decodeTree, type Tree } from './tree.js';
 
@@ -89,6 +91,92 @@ export class Repository {
 
   lock(kind: LockKind, command: string, waitMs = 0, onWait?: Parameters<typeof RepositoryLock.acquire>[1]['onWait']): Promise<RepositoryLock> {
     return RepositoryLock.acquire(this.backend, { kind, command, clock: this.clock, waitMs, ...(onWait ? { onWait } : {}) });
+  }
+
+  /** True while a live process holds the backup lock (so a `running` manifest is really running). */
+  backupLockHeld(): Promise<boolean> {
+    return backupLockHeld(this.backend, this.clock);
+  }
+
+  /** Where the repository lives, for messages. */
+  get location(): string {
+    return this.backend.location;
+  }
+
+  /** Bytes free and in total on the storage, where known. */
+  space(): Promise<{ free: number; total: number } | undefined> {
+    return this.backend.space();
+  }
+
+  /** Removes unfinished pack writes (see Backend.removeUnfinished for `scope`). */
+  removeUnfinishedPacks(scope?: UnfinishedScope): Promise<number> {
+    return this.backend.removeUnfinished('data', scope);
+  }
+
+  /** A writer of new packs into this repository (the caller writes their index entries). */
+  packWriter(compressor: FrameCompressor, packTarget?: number): PackWriter {
+    return new PackWriter(this.backend, compressor, packTarget);
+  }
+
+  /** The last part of the name of every object under data/: a pack's id where it is one of ours. */
+  async listPacks(): Promise<string[]> {
+    return (await this.backend.list('data')).map((n) => n.slice(n.lastIndexOf('/') + 1));
+  }
+
+  /** listPacks with each object's size in bytes. */
+  async listPackSizes(): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const name of await this.backend.list('data')) out.set(name.slice(name.lastIndexOf('/') + 1), await this.backend.size(name));
+    return out;
+  }
+
+  /** A pack's stored bytes, whole. */
+  readPack(pack: string): Promise<Buffer> {
+    return this.backend.get(packName(pack));
+  }
+
+  /** The JSON record `name` checked against `schema` (damage is REPO_CORRUPT naming it), or undefined when there is none. */
+  async loadRecord<T>(name: string, schema: v.GenericSchema<unknown, T>): Promise<T | undefined> {
+    let raw: Buffer;
+    try {
+      raw = await this.backend.get(name);
+    } catch (e) {
+      if (e instanceof ObjectNotFoundError) return undefined;
+      throw e;
+    }
+    return parseRecord(schema, raw, name);
+  }
+
+  /**
+   * Every record under `dir` (the names ending in .json). One that does not parse stops the
+   * listing, or with `onDamaged` is passed there and left out.
+   */
+  async listRecords<T>(dir: string, schema: v.GenericSchema<unknown, T>, onDamaged?: (name: string, e: PrismError) => void): Promise<T[]> {
+    const out: T[] = [];
+    for (const n of await this.backend.list(dir)) {
+      if (!n.endsWith('.json')) continue;
+      try {
+        out.push(parseRecord(schema, await this.backend.get(n), n));
+      } catch (e) {
+        if (!onDamaged || !(e instanceof PrismError)) throw e;
+        onDamaged(n, e);
+      }
+    }
+    return out;
+  }
+
+  /** Writes a record as JSON (`indent` as JSON.stringify's), replacing one of that name. */
+  async saveRecord(name: string, value: unknown, indent?: number): Promise<void> {
+    await this.backend.put(name, recordBytes(value, indent));
+  }
+
+  /** Writes a record unless one of that name exists (then false: it is never replaced). */
+  createRecord(name: string, value: unknown, indent?: number): Promise<boolean> {
+    return this.backend.putIfAbsent(name, recordBytes(value, indent));
+  }
+
+  deleteRecord(name: string): Promise<void> {
+    return this.backend.delete(name);
   }
 
   /** Loads every index file into memory (once), leaving out copies recorded as damaged. */
@@ -195,7 +283,7 @@ export class Repository {
     }
     let stored: Buffer;
     try {
-      stored = await this.backend.getRange(`data/${loc.pack.slice(0, 2)}/${loc.pack}`, loc.frameOffset, loc.frameLength);
+      stored = await this.backend.getRange(packName(loc.pack), loc.frameOffset, loc.frameLength);
     } catch (e) {
       if (e instanceof ObjectNotFoundError) {
         throw await this.damagedCopy(id, loc, new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} is missing from the repository.`, { pack: loc.pack, blob: id }));
@@ -260,6 +348,15 @@ export class Repository {
     }
     return out.sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : a.id < b.id ? -1 : 1));
   }
+}
+
+/** The repository's backend, for the other modules of repo/ (not exported from repo/index.ts). */
+export function backendOf(repo: Repository): Backend {
+  return repo['backend'];
+}
+
+function recordBytes(value: unknown, indent?: number): Buffer {
+  return Buffer.from(JSON.stringify(value, null, indent) + '\n');
 }
 
 function parseManifest(raw: Buffer, name: string): Manifest {
