@@ -1,11 +1,10 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { LocalBackend } from '../backend/index.js';
 import type { ResolvedConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import { PrismError, isPrismError } from '../errors/index.js';
-import { Repository, type LockInfo, type LockKind, type RepositoryLock } from '../repo/index.js';
+import { Repository, openBackend, type LockInfo, type LockKind, type RepositoryLock } from '../repo/index.js';
 
 /** What every use case receives: configuration, time and a log. */
 export interface AppContext {
@@ -26,10 +25,6 @@ export function lockRepository(ctx: AppContext, repo: Repository, kind: LockKind
   });
 }
 
-export function repoBackend(ctx: AppContext): LocalBackend {
-  return new LocalBackend(ctx.config.storagePath);
-}
-
 /**
  * Opens the repository at backup.storage_path. A missing one is REPO_NOT_FOUND naming the path;
  * with `create` one is created there (and logged), in an existing directory or as a new one whose
@@ -46,7 +41,7 @@ export async function openRepository(ctx: AppContext, opts: { create?: boolean }
     );
   }
   try {
-    const repo = await Repository.open(repoBackend(ctx), ctx.clock, opts);
+    const repo = await Repository.open(openBackend(path), ctx.clock, opts);
     if (repo.created) ctx.logger.info({ event: 'repository.created', path }, `created a new repository at ${path}`);
     return repo;
   } catch (e) {

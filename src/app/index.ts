@@ -1,7 +1,7 @@
 export { backupId, uniqueBackupId } from './backups/backup-id.js';
 export { BACKUP_ID_PATTERN, backupInfo } from './backups/backup-info.js';
 export { backupStats, type BackupStats } from './backups/backup-stats.js';
-export { lockRepository, openRepository, repoBackend, type AppContext } from './context.js';
+export { lockRepository, openRepository, type AppContext } from './context.js';
 export { createBackup, type CreateBackupOptions } from './backups/create-backup.js';
 export { defaultConfigFile, initHome, type InitResult } from './backups/init-home.js';
 export { listBackups, type ListFilter } from './backups/list-backups.js';

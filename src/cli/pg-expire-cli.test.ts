@@ -126,12 +126,13 @@ describe('PITR retention on a real cluster: two base backups, the older expired,
 
 /** Every chunk the pg/ records name, those that the `removed` records name, and what the index holds. */
 async function referenced(path: string, removed: string[]): Promise<{ all: Set<string>; byRemoved: Set<string>; indexed: Set<string> }> {
-  const repo = await Repository.open(new LocalBackend(path), new FixedClock(new Date()));
+  const backend = new LocalBackend(path);
+  const repo = await Repository.open(backend, new FixedClock(new Date()));
   const index = await repo.loadIndex();
   const all = new Set<string>();
   const byRemoved = new Set<string>();
-  for (const n of [...(await repo.backend.list('pg/base')), ...(await repo.backend.list('pg/wal'))]) {
-    const { content } = JSON.parse((await repo.backend.get(n)).toString('utf8')) as { content: string[] };
+  for (const n of [...(await backend.list('pg/base')), ...(await backend.list('pg/wal'))]) {
+    const { content } = JSON.parse((await backend.get(n)).toString('utf8')) as { content: string[] };
     for (const id of content) {
       all.add(id);
       if (removed.includes(n)) byRemoved.add(id);

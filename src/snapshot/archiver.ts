@@ -99,7 +99,7 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
     for (const b of blobs) index.add(b);
     opts.onBlobs(blobs);
   };
-  const mainWriter = new PackWriter(repo.backend, new FrameCompressor(opts.compression));
+  const mainWriter = repo.packWriter(new FrameCompressor(opts.compression));
   progress({ kind: 'start', totalFiles: reads.length, totalBytes: bytesToRead });
 
   const batches = makeBatches(reads);

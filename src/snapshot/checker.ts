@@ -108,8 +108,7 @@ export async function checkBackups(opts: CheckOptions): Promise<BackupCheck[]> {
 export async function checkRepository(opts: CheckOptions): Promise<RepositoryCheck> {
   const { repo } = opts;
   await repo.loadIndex();
-  const packSizes = new Map<string, number>();
-  for (const name of await repo.backend.list('data')) packSizes.set(name.slice(name.lastIndexOf('/') + 1), await repo.backend.size(name));
+  const packSizes = await repo.listPackSizes();
 
   const verdicts = new Map<string, ChunkVerdict>();
   const byPack = new Map<string, IndexedBlob[]>();
@@ -168,7 +167,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   const damagedPacks: PackDamage[] = [];
   const readWhole = async (pack: string): Promise<Buffer | undefined> => {
     try {
-      return await repo.backend.get(`data/${pack.slice(0, 2)}/${pack}`);
+      return await repo.readPack(pack);
     } catch (e) {
       damagedPacks.push({ pack, part: 'size', message: `pack ${pack.slice(0, 12)} cannot be read: ${(e as Error).message}` });
       return undefined;
@@ -317,7 +316,7 @@ export async function checkPacksWhole(repo: Repository, packs: readonly string[]
   for (const pack of packs) {
     let buf: Buffer;
     try {
-      buf = await repo.backend.get(`data/${pack.slice(0, 2)}/${pack}`);
+      buf = await repo.readPack(pack);
     } catch (e) {
       out.push({ pack, part: 'size', message: `pack ${pack.slice(0, 12)} cannot be read: ${(e as Error).message}` });
       continue;

@@ -2,7 +2,7 @@ import { lstatSync } from 'node:fs';
 import { Chunker, gearTable } from '../codec/chunker.js';
 import { fsPath } from '../core/byte-names.js';
 import { FrameCompressor, type CompressionSettings } from '../codec/compress.js';
-import { PackWriter, type IndexedBlob, type Repository } from '../repo/index.js';
+import type { IndexedBlob, Repository } from '../repo/index.js';
 import { chunkerParams } from './archiver.js';
 import { FileProcessor } from './file-processor.js';
 
@@ -29,7 +29,7 @@ export interface ChunkRepairResult {
  * content, whatever else in the file changed. Nothing else is written.
  */
 export async function storeChunksFromSources(repo: Repository, sources: readonly ChunkSource[], wanted: ReadonlySet<string>, compression: CompressionSettings): Promise<ChunkRepairResult> {
-  const writer = new PackWriter(repo.backend, new FrameCompressor(compression));
+  const writer = repo.packWriter(new FrameCompressor(compression));
   const result: ChunkRepairResult = { blobs: [], found: new Map(), packsWritten: 0, unreadable: [] };
   // the processor stores what it does not "know": exactly the wanted chunks not found yet
   const known = { has: (id: Uint8Array) => !wanted.has(Buffer.from(id).toString('hex')) || result.found.has(Buffer.from(id).toString('hex')) };

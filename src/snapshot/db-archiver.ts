@@ -67,7 +67,7 @@ export async function archiveDatabases(opts: DbArchiveOptions & { jobs: readonly
 export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiver> {
   const { repo } = opts;
   const index = await repo.loadIndex();
-  const writer = new PackWriter(repo.backend, new FrameCompressor(opts.compression));
+  const writer = repo.packWriter(new FrameCompressor(opts.compression));
   const chunker = new Chunker(gearTable(repo.config.chunker.seed), chunkerParams(repo));
   const sink = (blobs: IndexedBlob[]): void => {
     for (const b of blobs) index.add(b);

@@ -1,7 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { LocalBackend } from '../backend/local-backend.js';
 import { systemClock } from '../core/clock.js';
-import { Repository } from '../repo/index.js';
+import { Repository, openBackend } from '../repo/index.js';
 import type { FromRestoreWorker, RestoreWorkerInit, ToRestoreWorker } from './restore-pool.js';
 import { restoreFiles } from './restorer.js';
 
@@ -11,7 +10,7 @@ const port = parentPort!;
 const send = (m: FromRestoreWorker): void => port.postMessage(m);
 
 try {
-  const repo = await Repository.open(new LocalBackend(init.repoRoot), systemClock);
+  const repo = await Repository.open(openBackend(init.repoRoot), systemClock);
   await repo.loadIndex();
   port.on('message', (m: ToRestoreWorker) => {
     if (m.type === 'end') {

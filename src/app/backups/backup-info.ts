@@ -1,5 +1,5 @@
 import { PrismError } from '../../errors/index.js';
-import { backupLockHeld, type Manifest } from '../../repo/index.js';
+import type { Manifest } from '../../repo/index.js';
 import { openRepository, type AppContext } from '../context.js';
 import { interrupted } from './list-backups.js';
 
@@ -12,5 +12,5 @@ export async function backupInfo(ctx: AppContext, id: string): Promise<Manifest>
   }
   const repo = await openRepository(ctx);
   const m = await repo.loadManifest(id);
-  return m.status === 'running' && !(await backupLockHeld(repo.backend, ctx.clock)) ? interrupted(m) : m;
+  return m.status === 'running' && !(await repo.backupLockHeld()) ? interrupted(m) : m;
 }

@@ -38,7 +38,7 @@ export async function backupStats(ctx: AppContext): Promise<BackupStats> {
   }
   const usable = all.filter((m) => m.status === 'completed' || m.status === 'partial');
   const logical = usable.reduce((s, m) => s + m.stats.original_bytes, 0);
-  const space = await repo.backend.space();
+  const space = await repo.space();
   const latest: Manifest | undefined = all[all.length - 1];
   return {
     repository: ctx.config.storagePath,

@@ -200,7 +200,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     }
     // packs that landed are valid and indexed (the next run reuses them); this backup's unfinished
     // ones go, but not those a concurrent `pg archive-wal` (shared lock only) is still writing
-    await repo.backend.removeUnfinished('data', 'own').catch(() => {});
+    await repo.removeUnfinishedPacks('own').catch(() => {});
     if (written.length > 0) await repo.writeIndex(written).catch(() => {});
     if (manifest) {
       const finished = clock.now();
@@ -268,14 +268,14 @@ export function compressionSettings(ctx: AppContext): CompressionSettings {
 
 /** ERR_BACKUP_001 before writing when free space is below twice the estimated write. */
 async function checkSpace(repo: Repository, plan: ArchivePlan, parent: Manifest | undefined): Promise<void> {
-  const space = await repo.backend.space();
+  const space = await repo.space();
   if (!space) return;
   const ratio = parent && parent.stats.original_bytes > 0 ? Math.max(parent.stats.stored_bytes / parent.stats.original_bytes, 0.05) : 1;
   const estimate = Math.ceil(plan.bytesToRead * ratio) + 1024 * 1024;
   if (space.free < 2 * estimate) {
     throw new PrismError(
       'DISK_SPACE_INSUFFICIENT',
-      `Disk space insufficient at ${repo.backend.location}: ${mb(space.free)} free, but this backup may write up to ${mb(estimate)} and prism requires twice that (${mb(2 * estimate)}).`,
+      `Disk space insufficient at ${repo.location}: ${mb(space.free)} free, but this backup may write up to ${mb(estimate)} and prism requires twice that (${mb(2 * estimate)}).`,
       { free: space.free, estimate },
     );
   }

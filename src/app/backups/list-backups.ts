@@ -1,6 +1,6 @@
 import type { BackupType } from '../../core/types.js';
 import { ERROR_CODES } from '../../errors/index.js';
-import { backupLockHeld, type Manifest, type Repository } from '../../repo/index.js';
+import type { Manifest, Repository } from '../../repo/index.js';
 import { openRepository, type AppContext } from '../context.js';
 
 export interface ListFilter {
@@ -55,7 +55,7 @@ export async function loadAll(repo: Repository, ctx: AppContext, onDamaged: (nam
     ctx.logger.warn({ event: 'manifest.damaged', object: name, error: err.message }, 'damaged manifest skipped');
     onDamaged(name, err.message);
   });
-  if (all.some((m) => m.status === 'running') && !(await backupLockHeld(repo.backend, ctx.clock))) {
+  if (all.some((m) => m.status === 'running') && !(await repo.backupLockHeld())) {
     return all.map((m) => (m.status === 'running' ? interrupted(m) : m));
   }
   return all;

@@ -70,7 +70,7 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
   const drop = new Set([...wanted].filter((id) => !found.has(id) && (index.hasHex(id) || repo.hasDamagedCopy(id))));
   for (const t of input.badTrees) if (index.hasHex(t) || repo.hasDamagedCopy(t)) drop.add(t);
   // every entry of a pack that is gone, referenced by the checked backups or not
-  const present = new Set((await repo.backend.list('data')).map((n) => n.slice(n.lastIndexOf('/') + 1)));
+  const present = new Set(await repo.listPacks());
   const gone = new Set(check.missingPacks.filter((p) => !present.has(p)));
   if (gone.size > 0) for (const b of index.entries()) if (gone.has(b.pack) && !found.has(b.id)) drop.add(b.id);
   if ((stored?.blobs.length ?? 0) > 0 || drop.size > 0) await supersedeBlobs(repo, stored?.blobs ?? [], drop);

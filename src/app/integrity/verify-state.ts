@@ -1,9 +1,9 @@
-import { ObjectNotFoundError } from '../../backend/index.js';
+import * as v from 'valibot';
+import { isPrismError } from '../../errors/index.js';
 import type { PackReadTimes } from '../../policy/verify-rotation.js';
-import type { Repository } from '../../repo/index.js';
+import { VERIFY_STATE, type Repository } from '../../repo/index.js';
 
-/** Where background verification keeps, per pack, when it was first seen and last read in full. */
-export const VERIFY_STATE = 'state/verify.json';
+export { VERIFY_STATE };
 
 export interface VerifyState {
   packs: Record<string, PackReadTimes>;
@@ -17,15 +17,16 @@ interface VerifyStateFile extends VerifyState {
 
 /** The state; a missing or unreadable file means none (every pack is then due one period from now). */
 export async function loadVerifyState(repo: Repository): Promise<VerifyState> {
-  let raw: Buffer;
+  let json: unknown;
   try {
-    raw = await repo.backend.get(VERIFY_STATE);
+    json = await repo.loadRecord(VERIFY_STATE, v.unknown());
   } catch (e) {
-    if (e instanceof ObjectNotFoundError) return { packs: {}, corrupted_checked: [] };
+    if (isPrismError(e) && e.code === 'REPO_CORRUPT') return { packs: {}, corrupted_checked: [] };
     throw e;
   }
+  if (json === undefined) return { packs: {}, corrupted_checked: [] };
   try {
-    const parsed = JSON.parse(raw.toString('utf8')) as VerifyStateFile;
+    const parsed = json as VerifyStateFile;
     if (parsed?.version !== 1 || typeof parsed.packs !== 'object' || parsed.packs === null) return { packs: {}, corrupted_checked: [] };
     const packs: Record<string, PackReadTimes> = {};
     for (const [p, t] of Object.entries(parsed.packs)) if (/^[0-9a-f]{64}$/.test(p) && typeof t?.first_seen === 'string') packs[p] = t;
@@ -39,5 +40,5 @@ export async function loadVerifyState(repo: Repository): Promise<VerifyState> {
 /** Replaces the state file atomically. */
 export async function saveVerifyState(repo: Repository, state: VerifyState): Promise<void> {
   const body: VerifyStateFile = { version: 1, ...state };
-  await repo.backend.put(VERIFY_STATE, Buffer.from(JSON.stringify(body, null, 1) + '\n'));
+  await repo.saveRecord(VERIFY_STATE, body, 1);
 }

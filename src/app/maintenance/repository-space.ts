@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
-import { repoBackend, type AppContext } from '../context.js';
+import { storageSpace } from '../../repo/index.js';
+import type { AppContext } from '../context.js';
 
 export interface RepositorySpace {
   /** Bytes of every file in the repository directory (0 while it does not exist). */
@@ -11,7 +12,7 @@ export interface RepositorySpace {
 
 /** How much the repository takes and how much room its disk has left; cheap enough for every metrics scrape. */
 export async function repositorySpace(ctx: AppContext): Promise<RepositorySpace> {
-  const space = (await repoBackend(ctx).space().catch(() => undefined)) ?? null;
+  const space = (await storageSpace(ctx.config.storagePath).catch(() => undefined)) ?? null;
   return {
     repository_bytes: await diskUsage(ctx.config.storagePath).catch(() => 0),
     disk: space ? { ...space, used_percent: space.total > 0 ? ((space.total - space.free) / space.total) * 100 : 0 } : null,

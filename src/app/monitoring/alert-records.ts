@@ -1,7 +1,7 @@
 import { SOP_ALERT_RULES, type AlertRecords, type VerifyEvent } from '../../policy/alert-rules.js';
-import type { Manifest } from '../../repo/index.js';
+import { storageSpace, type Manifest } from '../../repo/index.js';
 import { usedPercent } from '../backups/backup-stats.js';
-import { openRepository, repoBackend, type AppContext } from '../context.js';
+import { openRepository, type AppContext } from '../context.js';
 import { readDrills } from '../integrity/drill-history.js';
 import { eventsFile } from './events.js';
 import { fixForErrorId } from '../backups/failures.js';
@@ -29,7 +29,7 @@ export async function gatherRecords(ctx: AppContext): Promise<GatheredRecords> {
   });
   const damaged: string[] = [];
   const manifests = repo ? await loadAll(repo, ctx, (name) => damaged.push(name)) : [];
-  const space = await repoBackend(ctx).space();
+  const space = await storageSpace(ctx.config.storagePath);
   const disk = space ? { ...space, used_percent: usedPercent(space) } : null;
   const home = ctx.config.home;
   const verifyEvents = readJsonLines<VerifyEvent>(eventsFile(home)).filter((e) => e.event === 'verify.failed' || e.event === 'verify.ok');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Chunker, gearTable } from '../../codec/chunker.js';
 import { FrameCompressor, type CompressionSettings } from '../../codec/compress.js';
 import { PrismError } from '../../errors/index.js';
-import { PackWriter, type Repository } from '../../repo/index.js';
+import type { Repository } from '../../repo/index.js';
 import { storeChunks, type ChunkAcc } from '../../snapshot/file-processor.js';
 
 export interface StoredStream {
@@ -26,7 +26,7 @@ export async function storeStream(repo: Repository, input: AsyncIterable<Buffer>
   const index = await repo.loadIndex();
   const c = repo.config.chunker;
   const chunker = new Chunker(gearTable(c.seed), { minSize: c.min, avgSize: c.avg, maxSize: c.max });
-  const writer = new PackWriter(repo.backend, new FrameCompressor(compression));
+  const writer = repo.packWriter(new FrameCompressor(compression));
   const buf = Buffer.allocUnsafeSlow(BLOCK + c.max);
   const whole = createHash('sha256');
   const acc: ChunkAcc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };

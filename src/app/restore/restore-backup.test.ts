@@ -7,7 +7,7 @@ import { sha256Hex } from '../../codec/hash.js';
 import { FrameCompressor } from '../../codec/compress.js';
 import { FixedClock, systemClock } from '../../core/clock.js';
 import type { PrismError } from '../../errors/index.js';
-import { BLOB_TYPE, PackWriter, Repository, encodeTree, type Manifest, type TreeNode } from '../../repo/index.js';
+import { BLOB_TYPE, Repository, encodeTree, type Manifest, type TreeNode } from '../../repo/index.js';
 import { decodeTrailer } from '../../repo/pack-format.js';
 import { appContext, hashTree, prng, prngBytes, sandbox, writeDataset, type Sandbox } from '../../testing/fixtures.js';
 import { flipChunkOf, openRepo } from '../../testing/damage.js';
@@ -40,7 +40,7 @@ function snapshotDir(dir: string, prefix = ''): Map<string, string> {
 async function withExtraTopLevel(sb: Sandbox, real: Manifest, id: string, extra: (store: (nodes: TreeNode[]) => string) => TreeNode[]): Promise<Manifest> {
   const repo = await Repository.open(new LocalBackend(sb.repo), new FixedClock(new Date()));
   await repo.loadIndex();
-  const writer = new PackWriter(repo.backend, new FrameCompressor({ enabled: true, algorithm: 'zstd', level: 3 }));
+  const writer = repo.packWriter(new FrameCompressor({ enabled: true, algorithm: 'zstd', level: 3 }));
   const store = (nodes: TreeNode[]): string => {
     const data = encodeTree(nodes);
     const tid = sha256Hex(data);
@@ -273,7 +273,7 @@ describe('restoreBackup', () => {
     const outside = join(sb.root, 'outside');
     mkdirSync(outside);
     const node = (name: string, extra: Partial<TreeNode>): TreeNode => ({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: '0', ctime: '0', inode: '0', size: 0, content: [], ...extra });
-    const writer = new PackWriter(repo.backend, new FrameCompressor({ enabled: true, algorithm: 'zstd', level: 3 }));
+    const writer = repo.packWriter(new FrameCompressor({ enabled: true, algorithm: 'zstd', level: 3 }));
     const store = (nodes: TreeNode[], sorted = true): string => {
       const data = sorted ? encodeTree(nodes) : Buffer.from(JSON.stringify({ nodes }));
       const id = sha256Hex(data);

@@ -1,8 +1,7 @@
 import * as v from 'valibot';
-import type { Repository } from '../../../repo/index.js';
+import { BINLOG_RECORDS, binlogRecordDir, binlogRecordName, type Repository } from '../../../repo/index.js';
 import { binlogSequence } from '../../../source/mysql/mysql-binlog.js';
 import type { PrismError } from '../../../errors/index.js';
-import { getOptional, parseRecord, scanRecords } from '../../repo-records.js';
 
 /**
  * MySQL/MariaDB binary log archive records, next to the PostgreSQL ones:
@@ -26,35 +25,29 @@ export const binlogRecordSchema = v.object({
 });
 export type BinlogRecord = v.InferOutput<typeof binlogRecordSchema>;
 
-const PREFIX = 'mysql/binlog';
-const recordName = (db: string, file: string) => `${PREFIX}/${encodeURIComponent(db)}/${file}.json`;
-
-export async function readBinlogRecord(repo: Repository, db: string, file: string): Promise<BinlogRecord | undefined> {
-  const name = recordName(db, file);
-  const raw = await getOptional(repo, name);
-  return raw && parseRecord(binlogRecordSchema, raw, name);
+export function readBinlogRecord(repo: Repository, db: string, file: string): Promise<BinlogRecord | undefined> {
+  return repo.loadRecord(binlogRecordName(db, file), binlogRecordSchema);
 }
 
 /** Every archived file's record that parses, for verification; a damaged one goes to `onDamaged`. */
 export function scanBinlogRecords(repo: Repository, onDamaged: (name: string, e: PrismError) => void): Promise<BinlogRecord[]> {
-  return scanRecords(repo, PREFIX, binlogRecordSchema, onDamaged);
+  return repo.listRecords(BINLOG_RECORDS, binlogRecordSchema, onDamaged);
 }
 
 /** Writes the record unless one exists (then false: archiving never replaces a stored file). */
 export function putBinlogRecord(repo: Repository, r: BinlogRecord): Promise<boolean> {
-  return repo.backend.putIfAbsent(recordName(r.database, r.name), Buffer.from(JSON.stringify(r) + '\n'));
+  return repo.createRecord(binlogRecordName(r.database, r.name), r);
 }
 
 /** The archived files of one database (or of all), in binary log order. */
 export async function listBinlogRecords(repo: Repository, db?: string): Promise<BinlogRecord[]> {
-  const out: BinlogRecord[] = [];
-  for (const n of await repo.backend.list(db === undefined ? PREFIX : `${PREFIX}/${encodeURIComponent(db)}`)) if (n.endsWith('.json')) out.push(parseRecord(binlogRecordSchema, await repo.backend.get(n), n));
+  const out = await repo.listRecords(db === undefined ? BINLOG_RECORDS : binlogRecordDir(db), binlogRecordSchema);
   return out.sort((a, b) => (a.database !== b.database ? (a.database < b.database ? -1 : 1) : binlogSequence(a.name).seq - binlogSequence(b.name).seq || (a.name < b.name ? -1 : 1)));
 }
 
 /** Removes an archived file's record; its data goes with the next prune. */
 export function deleteBinlogRecord(repo: Repository, db: string, file: string): Promise<void> {
-  return repo.backend.delete(recordName(db, file));
+  return repo.deleteRecord(binlogRecordName(db, file));
 }
 
 /** How a dry run names a record about to go: `<database>/<file name>`. */

@@ -1,7 +1,6 @@
 import * as v from 'valibot';
 import { PrismError } from '../../../errors/index.js';
-import type { Repository } from '../../../repo/index.js';
-import { getOptional, parseRecord, scanRecords } from '../../repo-records.js';
+import { BASE_RECORDS, WAL_RECORDS, baseRecordName, walRecordName, type Repository } from '../../../repo/index.js';
 
 /**
  * PostgreSQL archive records in the repository, next to the backups' manifests:
@@ -39,32 +38,26 @@ export const baseRecordSchema = v.object({
 });
 export type BaseRecord = v.InferOutput<typeof baseRecordSchema>;
 
-const walName = (name: string) => `pg/wal/${name}.json`;
-const baseName = (id: string) => `pg/base/${id}.json`;
-
-export async function readWalRecord(repo: Repository, name: string): Promise<WalRecord | undefined> {
-  const raw = await getOptional(repo, walName(name));
-  return raw && parseRecord(walRecordSchema, raw, walName(name));
+export function readWalRecord(repo: Repository, name: string): Promise<WalRecord | undefined> {
+  return repo.loadRecord(walRecordName(name), walRecordSchema);
 }
 
 /** Writes the record unless one exists (then false: archiving never replaces a stored file). */
 export function putWalRecord(repo: Repository, r: WalRecord): Promise<boolean> {
-  return repo.backend.putIfAbsent(walName(r.name), Buffer.from(JSON.stringify(r) + '\n'));
+  return repo.createRecord(walRecordName(r.name), r);
 }
 
 export async function listWalRecords(repo: Repository): Promise<WalRecord[]> {
-  const out: WalRecord[] = [];
-  for (const n of await repo.backend.list('pg/wal')) if (n.endsWith('.json')) out.push(parseRecord(walRecordSchema, await repo.backend.get(n), n));
+  const out = await repo.listRecords(WAL_RECORDS, walRecordSchema);
   return out.sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
 export async function putBaseRecord(repo: Repository, r: BaseRecord): Promise<boolean> {
-  return repo.backend.putIfAbsent(baseName(r.id), Buffer.from(JSON.stringify(r, null, 2) + '\n'));
+  return repo.createRecord(baseRecordName(r.id), r, 2);
 }
 
 export async function listBaseRecords(repo: Repository): Promise<BaseRecord[]> {
-  const out: BaseRecord[] = [];
-  for (const n of await repo.backend.list('pg/base')) if (n.endsWith('.json')) out.push(parseRecord(baseRecordSchema, await repo.backend.get(n), n));
+  const out = await repo.listRecords(BASE_RECORDS, baseRecordSchema);
   return out.sort((a, b) => (a.finished_at < b.finished_at ? -1 : 1));
 }
 
@@ -84,12 +77,12 @@ export async function pgArchiveBlobs(repo: Repository, gone?: PgRecordNames): Pr
 
 /** Removes a base backup's record; its data goes with the next prune. */
 export function deleteBaseRecord(repo: Repository, id: string): Promise<void> {
-  return repo.backend.delete(baseName(id));
+  return repo.deleteRecord(baseRecordName(id));
 }
 
 /** Removes an archived WAL file's record; its data goes with the next prune. */
 export function deleteWalRecord(repo: Repository, name: string): Promise<void> {
-  return repo.backend.delete(walName(name));
+  return repo.deleteRecord(walRecordName(name));
 }
 
 export interface PgRecords {
@@ -99,5 +92,5 @@ export interface PgRecords {
 
 /** Both kinds of records; a record that does not parse is passed to `onDamaged` and left out. */
 export async function scanPgRecords(repo: Repository, onDamaged: (name: string, e: PrismError) => void): Promise<PgRecords> {
-  return { wal: await scanRecords(repo, 'pg/wal', walRecordSchema, onDamaged), base: await scanRecords(repo, 'pg/base', baseRecordSchema, onDamaged) };
+  return { wal: await repo.listRecords(WAL_RECORDS, walRecordSchema, onDamaged), base: await repo.listRecords(BASE_RECORDS, baseRecordSchema, onDamaged) };
 }
