@@ -8,7 +8,7 @@ import { damagedName, packName } from './layout.js';
 import { checkPack, frameReadsBack, type PackDamage } from './pack-check.js';
 import { decodeTrailer } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
-import type { Repository } from './repository.js';
+import { backendOf, type Repository } from './repository.js';
 
 /** A pack that is not what it was written as, and what the rebuild made of it. */
 export interface RebuiltPack extends PackDamage {
@@ -47,7 +47,7 @@ type Frame = { o: number; l: number; r: number; c: number; b: Array<[BlobType, s
  * name, flushed, renamed); what it lacks, the next backup stores afresh.
  */
 export async function rebuildIndex(repo: Repository, compressor: FrameCompressor, signal?: AbortSignal): Promise<IndexRebuild> {
-  const { backend } = repo;
+  const backend = backendOf(repo);
   const index = new BlobIndex();
   const damagedRecords = await loadDamagedCopies(backend);
   const damaged = new Map<string, PackDamage>();

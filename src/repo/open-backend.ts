@@ -1,4 +1,5 @@
-import { LocalBackend, type Backend } from '../backend/index.js';
+import type { Backend } from '../backend/backend.js';
+import { LocalBackend } from '../backend/local-backend.js';
 
 /** The storage at a repository location: the one place that picks the backend (a local directory). */
 export function openBackend(location: string): Backend {

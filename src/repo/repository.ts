@@ -33,7 +33,7 @@ export class Repository {
   created = false;
 
   private constructor(
-    readonly backend: Backend,
+    private readonly backend: Backend,
     readonly config: RepoConfig,
     private readonly clock: Clock,
   ) {}
