@@ -1,4 +1,4 @@
-import type { Repository } from '../../repo/index.js';
+import { baseRecordName, binlogRecordName, walRecordName, type Repository } from '../../repo/index.js';
 import type { ObjectCheck, StoredObject } from '../../snapshot/checker.js';
 import type { AppContext } from '../context.js';
 import { recordEvent } from '../monitoring/events.js';
@@ -45,9 +45,9 @@ export async function scanArchives(repo: Repository): Promise<ArchiveScan> {
   const binlogs = await scanBinlogRecords(repo, (name, e) => damaged.mysql.push({ name, message: e.message }));
   return {
     objects: [
-      ...pg.wal.map((w) => ({ name: `pg/wal/${w.name}.json`, content: w.content, size: w.size })),
-      ...pg.base.map((b) => ({ name: `pg/base/${b.id}.json`, content: b.content, size: b.size })),
-      ...binlogs.map((b) => ({ name: `mysql/binlog/${encodeURIComponent(b.database)}/${b.name}.json`, content: b.content, size: b.size })),
+      ...pg.wal.map((w) => ({ name: walRecordName(w.name), content: w.content, size: w.size })),
+      ...pg.base.map((b) => ({ name: baseRecordName(b.id), content: b.content, size: b.size })),
+      ...binlogs.map((b) => ({ name: binlogRecordName(b.database, b.name), content: b.content, size: b.size })),
     ],
     counts: { wal: pg.wal.length, base: pg.base.length, binlog: binlogs.length },
     damaged,

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import * as v from 'valibot';
+import { FrameCompressor } from '../codec/compress.js';
+import { sha256Hex } from '../codec/hash.js';
+import { FixedClock } from '../core/clock.js';
+import { isPrismError, type PrismError } from '../errors/index.js';
+import { sandbox, textData, type Sandbox } from '../testing/fixtures.js';
+import { BLOB_TYPE } from './blob-entry.js';
+import { WAL_RECORDS, walRecordName } from './layout.js';
+import { openBackend } from './open-backend.js';
+import { Repository } from './repository.js';
+
+const schema = v.object({ name: v.string(), n: v.number() });
+
+describe('records and packs through the repository', () => {
+  let sb: Sandbox;
+  let repo: Repository;
+  beforeEach(async () => {
+    sb = sandbox({ init: false });
+    repo = await Repository.open(openBackend(sb.repo), new FixedClock(new Date()), { create: true });
+  });
+  afterEach(() => sb.cleanup());
+
+  it('a record is created once, saved with the given indent, listed, read back and deleted; a missing one is undefined', async () => {
+    const name = walRecordName('000000010000000000000001');
+    assert.equal(await repo.loadRecord(name, schema), undefined);
+    assert.equal(await repo.createRecord(name, { name: 'a', n: 1 }), true);
+    assert.equal(await repo.createRecord(name, { name: 'b', n: 2 }), false, 'an existing record is never replaced');
+    assert.equal(readFileSync(join(sb.repo, name), 'utf8'), '{"name":"a","n":1}\n');
+    await repo.saveRecord(name, { name: 'c', n: 3 }, 2);
+    assert.equal(readFileSync(join(sb.repo, name), 'utf8'), '{\n  "name": "c",\n  "n": 3\n}\n');
+    assert.deepEqual(await repo.loadRecord(name, schema), { name: 'c', n: 3 });
+    assert.deepEqual(await repo.listRecords(WAL_RECORDS, schema), [{ name: 'c', n: 3 }]);
+    await repo.deleteRecord(name);
+    assert.equal(await repo.loadRecord(name, schema), undefined);
+    assert.deepEqual(await repo.listRecords(WAL_RECORDS, schema), []);
+  });
+
+  it('a damaged record is REPO_CORRUPT naming it, or passed to onDamaged and left out of the listing', async () => {
+    await repo.createRecord(walRecordName('good'), { name: 'good', n: 1 });
+    mkdirSync(join(sb.repo, WAL_RECORDS), { recursive: true });
+    writeFileSync(join(sb.repo, walRecordName('bad')), '{not json');
+    writeFileSync(join(sb.repo, WAL_RECORDS, 'other.txt'), 'not a record');
+    await assert.rejects(repo.loadRecord(walRecordName('bad'), schema), (e) => isPrismError(e) && e.code === 'REPO_CORRUPT' && e.details?.object === walRecordName('bad'));
+    await assert.rejects(repo.listRecords(WAL_RECORDS, schema), (e) => isPrismError(e) && e.code === 'REPO_CORRUPT');
+    const damaged: string[] = [];
+    assert.deepEqual(await repo.listRecords(WAL_RECORDS, schema, (n: string, _e: PrismError) => damaged.push(n)), [{ name: 'good', n: 1 }]);
+    assert.deepEqual(damaged, [walRecordName('bad')]);
+  });
+
+  it('a pack written through the repository is listed with its size and read back whole', async () => {
+    const data = Buffer.from(textData(5000, 7));
+    const writer = repo.packWriter(new FrameCompressor({ enabled: true, algorithm: 'zstd', level: 3 }));
+    writer.add(BLOB_TYPE.data, sha256Hex(data), data);
+    const blobs = await writer.finish();
+    await repo.writeIndex(blobs);
+    const pack = blobs[0]!.pack;
+    assert.deepEqual(await repo.listPacks(), [pack]);
+    const whole = await repo.readPack(pack);
+    assert.deepEqual(await repo.listPackSizes(), new Map([[pack, whole.length]]));
+    assert.deepEqual(whole, readFileSync(join(sb.repo, 'data', pack.slice(0, 2), pack)));
+    assert.deepEqual(await repo.readBlob(sha256Hex(data)), data);
+  });
+});
