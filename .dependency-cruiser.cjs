@@ -50,6 +50,13 @@ module.exports = {
       to: { path: '^src/backend/' },
     },
     {
+      name: 'repository-through-its-index',
+      severity: 'error',
+      comment: 'Outside repo/, Repository comes from repo/index.ts, which leaves out backendOf (the backend is for repo/ only).',
+      from: { path: '^src/', pathNot: ['^src/repo/', '\\.test\\.ts$'] },
+      to: { path: '^src/repo/repository\\.ts$' },
+    },
+    {
       name: 'one-place-picks-the-backend',
       severity: 'error',
       comment: 'repo/open-backend.ts is the one place that constructs a backend (the workers use it too).',
