@@ -20,19 +20,36 @@ if (!dirs.length) {
 
 const readTsv = (file, cols) => {
   if (!fs.existsSync(file)) return [];
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim());
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
   if (!cols) cols = lines.shift().split('\t');
-  return lines.map((l) => { const v = l.split('\t'); return Object.fromEntries(cols.map((c, i) => [c, v[i] ?? ''])); });
+  return lines.map((l) => {
+    const v = l.split('\t');
+    return Object.fromEntries(cols.map((c, i) => [c, v[i] ?? '']));
+  });
 };
 const readEnv = (file) => {
   const env = {};
-  if (fs.existsSync(file)) for (const l of fs.readFileSync(file, 'utf8').split('\n')) { const m = /^(\w[\w-]*): (.*)$/.exec(l); if (m) env[m[1]] = m[2]; }
+  if (fs.existsSync(file))
+    for (const l of fs.readFileSync(file, 'utf8').split('\n')) {
+      const m = /^(\w[\w-]*): (.*)$/.exec(l);
+      if (m) env[m[1]] = m[2];
+    }
   return env;
 };
-const median = (a) => { const s = [...a].sort((x, y) => x - y), m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (a) => {
+  const s = [...a].sort((x, y) => x - y),
+    m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const MiB = 2 ** 20;
 const sec = (x) => (x < 1 ? x.toFixed(3) : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0));
-const mib = (b) => { const x = b / MiB; return x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0); };
+const mib = (b) => {
+  const x = b / MiB;
+  return x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0);
+};
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
 const STEPS = ['full', 'noop', 'incr', 'restore', 'check'];
@@ -43,7 +60,10 @@ for (const dir of dirs) {
   const rows = readTsv(path.join(dir, 'results.tsv'));
   const skipped = readTsv(path.join(dir, 'skipped.tsv'), ['tool', 'step', 'reason', 'dataset', 'rep']);
   const env = readEnv(path.join(dir, 'env-prism.txt'));
-  if (!rows.length) { out.push(`## ${path.basename(dir)}\n\nno results in ${path.join(dir, 'results.tsv')}\n`); continue; }
+  if (!rows.length) {
+    out.push(`## ${path.basename(dir)}\n\nno results in ${path.join(dir, 'results.tsv')}\n`);
+    continue;
+  }
 
   // ds -> tool -> step -> rows
   const g = {};
@@ -52,7 +72,7 @@ for (const dir of dirs) {
     const dsBytes = +Object.values(Object.values(byTool)[0])[0][0].dataset_bytes;
     const tools = Object.keys(byTool).sort((a, b) => (a === 'prism' ? -1 : b === 'prism' ? 1 : 0));
     const peers = tools.filter((t) => t !== 'prism');
-    const skip = {};   // tool -> step -> reason
+    const skip = {}; // tool -> step -> reason
     for (const s of skipped) if (s.dataset === ds) (skip[s.tool] ??= {})[s.step] = s.reason;
     // S[tool][step] = { wall, rss, repo, n, failed, verify } (medians over reps)
     const S = {};
@@ -60,9 +80,17 @@ for (const dir of dirs) {
       for (const [step, rs] of Object.entries(byTool[t])) {
         const failed = rs.filter((r) => r.rc !== '0');
         (S[t] ??= {})[step] = {
-          n: rs.length, failed: failed.length, rc: failed.map((r) => r.rc).join(','),
-          wall: median(rs.map((r) => +r.wall_s)), rss: median(rs.map((r) => +r.max_rss_kb)), repo: median(rs.map((r) => +r.repo_bytes)),
-          verify: rs.map((r) => r.verify).filter((v) => v && v !== '-').join(',') || '-',
+          n: rs.length,
+          failed: failed.length,
+          rc: failed.map((r) => r.rc).join(','),
+          wall: median(rs.map((r) => +r.wall_s)),
+          rss: median(rs.map((r) => +r.max_rss_kb)),
+          repo: median(rs.map((r) => +r.repo_bytes)),
+          verify:
+            rs
+              .map((r) => r.verify)
+              .filter((v) => v && v !== '-')
+              .join(',') || '-',
         };
       }
     }
@@ -77,11 +105,16 @@ for (const dir of dirs) {
 
     out.push(`## ${ds}: prism vs. ${peers.length ? peers.join(', ') : '(no peers)'}\n`);
     const files = /, (\d+) files\)/.exec(env.dataset ?? '')?.[1];
-    out.push(`Dataset: ${mib(dsBytes)} MiB backed up (${dsBytes.toLocaleString('en-US')} bytes${files ? `, ${(+files).toLocaleString('en-US')} files` : ''}); logs/ and temp/ excluded. ` +
-      `${reps} rep${reps === 1 ? '' : 's'} per tool${reps > 1 ? ' (medians)' : ''}, warm page cache.`);
+    out.push(
+      `Dataset: ${mib(dsBytes)} MiB backed up (${dsBytes.toLocaleString('en-US')} bytes${files ? `, ${(+files).toLocaleString('en-US')} files` : ''}); logs/ and temp/ excluded. ` +
+        `${reps} rep${reps === 1 ? '' : 's'} per tool${reps > 1 ? ' (medians)' : ''}, warm page cache.`,
+    );
     if (env.date || env.machine) out.push(`Run: ${env.date ?? '?'} on ${env.machine ?? '?'}.`);
     if (env.prism) out.push(`prism: ${env.prism}; ${env.concurrency ?? ''}.`);
-    if (env['load-start']) out.push(`Load average (1/5/15 min) before the run: ${env['load-start']}${env['load-end'] ? `, after: ${env['load-end']}` : ''}${+env['load-start'].split(' ')[0] > 0.5 ? ' (other work was running: timings are noisier)' : ''}.`);
+    if (env['load-start'])
+      out.push(
+        `Load average (1/5/15 min) before the run: ${env['load-start']}${env['load-end'] ? `, after: ${env['load-end']}` : ''}${+env['load-start'].split(' ')[0] > 0.5 ? ' (other work was running: timings are noisier)' : ''}.`,
+      );
     if (env.build && env.build.includes('older')) out.push(`Warning: ${env.build}.`);
     out.push('');
 
@@ -114,28 +147,41 @@ for (const dir of dirs) {
     out.push('|---|---:|---:|---:|---:|---:|---:|');
     const pi = get('prism', 'incr');
     for (const t of tools) {
-      const a = get(t, 'full'), b = get(t, 'noop'), c = get(t, 'incr');
+      const a = get(t, 'full'),
+        b = get(t, 'noop'),
+        c = get(t, 'incr');
       const isP = t === 'prism';
-      out.push(`| ${t} | ${a ? mib(a.repo) : '–'} | ${a ? pct(a.repo / dsBytes) : '–'} | ${c ? mib(c.repo) : '–'} | ${c && b ? mib(c.repo - b.repo) : '–'} | ` +
-        `${isP ? '' : ok(pf) && ok(a) ? ratio(pf.repo, a.repo) : '–'} | ${isP ? '' : ok(pi) && ok(c) ? ratio(pi.repo, c.repo) : '–'} |`);
+      out.push(
+        `| ${t} | ${a ? mib(a.repo) : '–'} | ${a ? pct(a.repo / dsBytes) : '–'} | ${c ? mib(c.repo) : '–'} | ${c && b ? mib(c.repo - b.repo) : '–'} | ` +
+          `${isP ? '' : ok(pf) && ok(a) ? ratio(pf.repo, a.repo) : '–'} | ${isP ? '' : ok(pi) && ok(c) ? ratio(pi.repo, c.repo) : '–'} |`,
+      );
     }
-    if (ok(pf)) out.push(`\nprism compression on the dataset: 1 − ${mib(pf.repo)} MiB repository after full / ${mib(dsBytes)} MiB = ${pct(1 - pf.repo / dsBytes)}.`);
+    if (ok(pf))
+      out.push(`\nprism compression on the dataset: 1 − ${mib(pf.repo)} MiB repository after full / ${mib(dsBytes)} MiB = ${pct(1 - pf.repo / dsBytes)}.`);
     out.push('');
 
     // --- peak RSS
     const peak = (t, steps) => {
       let best = null;
-      for (const s of steps) { const m = get(t, s); if (m && Number.isFinite(m.rss) && (!best || m.rss > best.rss)) best = { rss: m.rss, step: s }; }
+      for (const s of steps) {
+        const m = get(t, s);
+        if (m && Number.isFinite(m.rss) && (!best || m.rss > best.rss)) best = { rss: m.rss, step: s };
+      }
       return best;
     };
     out.push('Peak max RSS (MiB, largest single process, from /usr/bin/time -v); ratio = prism / peer (< 1: prism uses less):\n');
     out.push('| tool | peak over full/noop/incr | peak over all steps (step) | prism/peer, backups | prism/peer, all steps |');
     out.push('|---|---:|---:|---:|---:|');
-    const pb = peak('prism', BACKUP_STEPS), pa = peak('prism', STEPS);
+    const pb = peak('prism', BACKUP_STEPS),
+      pa = peak('prism', STEPS);
     for (const t of tools) {
-      const b = peak(t, BACKUP_STEPS), a = peak(t, STEPS), isP = t === 'prism';
-      out.push(`| ${t} | ${b ? mib(b.rss * 1024) : '–'} | ${a ? `${mib(a.rss * 1024)} (${a.step})` : '–'} | ` +
-        `${isP ? '' : pb && b ? ratio(pb.rss, b.rss) : '–'} | ${isP ? '' : pa && a ? ratio(pa.rss, a.rss) : '–'} |`);
+      const b = peak(t, BACKUP_STEPS),
+        a = peak(t, STEPS),
+        isP = t === 'prism';
+      out.push(
+        `| ${t} | ${b ? mib(b.rss * 1024) : '–'} | ${a ? `${mib(a.rss * 1024)} (${a.step})` : '–'} | ` +
+          `${isP ? '' : pb && b ? ratio(pb.rss, b.rss) : '–'} | ${isP ? '' : pa && a ? ratio(pa.rss, a.rss) : '–'} |`,
+      );
     }
     if (sk.length) out.push(`\nprism's "all steps" peak covers only the steps it ran (${STEPS.filter((s) => get('prism', s)).join(', ')}).`);
     out.push('');

@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src');
-const headers = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'].find((d) => existsSync(join(d, 'node_api.h')));
+const headers = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node'].find((d) =>
+  existsSync(join(d, 'node_api.h')),
+);
 const cc = process.env.CC || 'cc';
 for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || !entry.name.endsWith('.c')) continue;
@@ -23,7 +25,9 @@ for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) 
   const args = ['-shared', '-fPIC', '-O2', '-Wall', '-I', headers, ...(process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : []), '-o', out, file];
   const r = spawnSync(cc, args, { encoding: 'utf8' });
   if (r.status !== 0) {
-    console.warn(`build-native: ${cc} failed on ${relative(root, file)} (${r.error?.message ?? r.stderr.trim()}); restored mtimes are exact to the microsecond only.`);
+    console.warn(
+      `build-native: ${cc} failed on ${relative(root, file)} (${r.error?.message ?? r.stderr.trim()}); restored mtimes are exact to the microsecond only.`,
+    );
     rmSync(out, { force: true });
   }
 }

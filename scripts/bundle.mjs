@@ -50,5 +50,6 @@ writeFileSync(join(out, 'meta.json'), JSON.stringify(result.metafile));
 // the WebAssembly modules and native addons, which the code finds beside itself (new URL('./x.wasm', import.meta.url))
 for (const entry of readdirSync(dist, { recursive: true, withFileTypes: true })) {
   const dir = entry.parentPath ?? entry.path;
-  if (entry.isFile() && (entry.name.endsWith('.wasm') || entry.name.endsWith('.node')) && dir !== out) copyFileSync(join(dir, entry.name), join(out, entry.name));
+  if (entry.isFile() && (entry.name.endsWith('.wasm') || entry.name.endsWith('.node')) && dir !== out)
+    copyFileSync(join(dir, entry.name), join(out, entry.name));
 }

@@ -38,7 +38,9 @@ if (!existsSync(DIST)) {
   console.error('test:unit: no dist/ (run `npm run build` first)');
   process.exit(2);
 }
-const unit = testFiles(DIST).filter((f) => !OUTSIDE.test(withHelpers(f))).sort();
+const unit = testFiles(DIST)
+  .filter((f) => !OUTSIDE.test(withHelpers(f)))
+  .sort();
 console.error(`test:unit: ${unit.length} test files: ${unit.map((f) => relative(DIST, f)).join(' ')}`);
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', ...process.argv.slice(2), ...unit], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

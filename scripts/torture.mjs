@@ -64,7 +64,12 @@ function hashTree(dir, prefix = '') {
     if (!prefix && (e.name === 'logs' || e.name === 'temp')) continue;
     const rel = prefix ? `${prefix}/${e.name}` : e.name;
     if (e.isDirectory()) out.push(...hashTree(join(dir, e.name), rel));
-    else if (e.isFile()) out.push(`${rel} ${createHash('sha256').update(readFileSync(join(dir, e.name))).digest('hex')}`);
+    else if (e.isFile())
+      out.push(
+        `${rel} ${createHash('sha256')
+          .update(readFileSync(join(dir, e.name)))
+          .digest('hex')}`,
+      );
   }
   return prefix ? out : out.sort().join('\n');
 }
@@ -127,7 +132,11 @@ async function torture(opts, root) {
   // a retention policy under which scheduled backups older than a day (beyond the newest) go
   writeFileSync(
     join(home, 'config', 'backup.json'),
-    JSON.stringify({ backup: { retention_policy: { full_backups_count: 1, full_backups_age_days: 1, incremental_backups_count: 1, incremental_backups_age_days: 1 } } }, null, 2),
+    JSON.stringify(
+      { backup: { retention_policy: { full_backups_count: 1, full_backups_age_days: 1, incremental_backups_count: 1, incremental_backups_age_days: 1 } } },
+      null,
+      2,
+    ),
   );
 
   let t0 = Date.now();
@@ -238,7 +247,9 @@ async function torture(opts, root) {
     }
     runsDone++;
     const label = `${args.slice(1, 4).join(' ')}${prep}`;
-    console.log(`run ${String(run + 1).padStart(width)}/${opts.runs}  ${label.padEnd(28)} ${outcome}; ${problems.length === 0 ? 'verify ok, source unchanged, next backup+prune ok' : `FAILED: ${problems.join('; ')}`}`);
+    console.log(
+      `run ${String(run + 1).padStart(width)}/${opts.runs}  ${label.padEnd(28)} ${outcome}; ${problems.length === 0 ? 'verify ok, source unchanged, next backup+prune ok' : `FAILED: ${problems.join('; ')}`}`,
+    );
     if (problems.length > 0) {
       failedRuns++;
       break; // the repository is no longer a known-good start for the next run

@@ -47,7 +47,11 @@ export async function openRepository(ctx: AppContext, opts: { create?: boolean }
   } catch (e) {
     if (isPrismError(e) && e.code === 'REPO_NOT_FOUND' && !opts.create) {
       const why = isMissing(path) ? 'the directory does not exist' : 'the directory holds no prism repository (no config.json)';
-      throw new PrismError('REPO_NOT_FOUND', `No prism repository at ${path}: ${why}. Check PRISM_BACKUP_PATH / backup.storage_path; the first \`prism backup create\` creates the repository.`, { path });
+      throw new PrismError(
+        'REPO_NOT_FOUND',
+        `No prism repository at ${path}: ${why}. Check PRISM_BACKUP_PATH / backup.storage_path; the first \`prism backup create\` creates the repository.`,
+        { path },
+      );
     }
     throw e;
   }

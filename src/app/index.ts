@@ -17,7 +17,16 @@ export { backupChain, backupDependencies, type ChainReport, type DependencyRepor
 export { checkDataHealth, type HealthIssue, type HealthReport } from './integrity/health-check.js';
 export { backupFailures, failuresIn, type FailureEntry, type FailuresReport } from './backups/failures.js';
 export { pruneLocked, referencedBlobs, type PruneOptions, type PruneReport } from './maintenance/prune-repository.js';
-export { cleanupBackups, deleteBackup, policyReport, retentionPolicy, FAILURE_WINDOW_DAYS, type CleanupReport, type DeleteReport, type PolicyReport } from './maintenance/retention.js';
+export {
+  cleanupBackups,
+  deleteBackup,
+  policyReport,
+  retentionPolicy,
+  FAILURE_WINDOW_DAYS,
+  type CleanupReport,
+  type DeleteReport,
+  type PolicyReport,
+} from './maintenance/retention.js';
 export { pruneRepository } from './maintenance/prune-command.js';
 export { readTasks, recordTask, taskLogFile, type TaskRecord, type TaskStatus, type TaskTrigger } from './monitoring/task-log.js';
 export { drillLogFile, readDrills, recordDrill, type DrillRecord } from './integrity/drill-history.js';

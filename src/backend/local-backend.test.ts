@@ -22,7 +22,12 @@ function allFiles(dir: string): string[] {
   return fs
     .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())
-    .map((d) => path.relative(dir, path.join(d.parentPath ?? (d as unknown as { path: string }).path, d.name)).split(path.sep).join('/'))
+    .map((d) =>
+      path
+        .relative(dir, path.join(d.parentPath ?? (d as unknown as { path: string }).path, d.name))
+        .split(path.sep)
+        .join('/'),
+    )
     .sort();
 }
 
@@ -71,7 +76,10 @@ describe('LocalBackend', () => {
     const bodies = Array.from({ length: 20 }, (_, i) => Buffer.alloc(10_000 + i, i));
     await Promise.all(bodies.map((b) => backend.put('race/obj', b)));
     const got = await backend.get('race/obj');
-    assert.ok(bodies.some((b) => b.equals(got)), 'the object is one complete write');
+    assert.ok(
+      bodies.some((b) => b.equals(got)),
+      'the object is one complete write',
+    );
     assert.deepEqual(tempFiles(dir), []);
     assert.deepEqual(allFiles(dir), ['config.json', 'race/obj']);
   });
@@ -235,7 +243,12 @@ describe('LocalBackend', () => {
     put(`.tmp-00000000-${dead}-0123456789abcdef`); // another host: its pids mean nothing here
     put('.tmp-0123456789abcdef'); // no owner in the name
     assert.equal(await backend.removeUnfinished('data', 'own'), 2);
-    assert.deepEqual(tempFiles(dir).map((f) => path.posix.basename(f)).sort(), [`.tmp-${hostTag}-${live}-0123456789abcdef`, '.tmp-0123456789abcdef', `.tmp-00000000-${dead}-0123456789abcdef`].sort());
+    assert.deepEqual(
+      tempFiles(dir)
+        .map((f) => path.posix.basename(f))
+        .sort(),
+      [`.tmp-${hostTag}-${live}-0123456789abcdef`, '.tmp-0123456789abcdef', `.tmp-00000000-${dead}-0123456789abcdef`].sort(),
+    );
     assert.equal(await backend.removeUnfinished('data'), 3);
     await mine.abort();
   });

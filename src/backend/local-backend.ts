@@ -147,7 +147,11 @@ export class LocalBackend implements Backend {
     try {
       entries = (await fsp.readdir(base, { recursive: true, withFileTypes: true }))
         .filter((d) => d.isFile() && !d.name.startsWith(TEMP_PREFIX))
-        .map((d) => relative(this.root, join(d.parentPath ?? (d as unknown as { path: string }).path, d.name)).split(sep).join('/'));
+        .map((d) =>
+          relative(this.root, join(d.parentPath ?? (d as unknown as { path: string }).path, d.name))
+            .split(sep)
+            .join('/'),
+        );
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;

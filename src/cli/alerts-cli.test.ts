@@ -44,7 +44,12 @@ describe('prism backup health / prism alerts (CLI)', () => {
   });
 
   it('rejects wrong flags with ERR_PRISM_ARGS (exit 2)', () => {
-    for (const args of [['backup', 'health', '--bogus'], ['alerts', '--bogus'], ['alerts', 'extra'], ['backup', 'health', '--all']]) {
+    for (const args of [
+      ['backup', 'health', '--bogus'],
+      ['alerts', '--bogus'],
+      ['alerts', 'extra'],
+      ['backup', 'health', '--all'],
+    ]) {
       const r = prism(args, sb.env);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, /ERR_PRISM_ARGS/);
@@ -62,8 +67,18 @@ describe('prism backup health / prism alerts (CLI)', () => {
     assert.match(r.stdout, /\[OK\] Storage use under 80%: backup disk 0\.\d% used/);
     assert.match(r.stdout, /CRITICAL\s+no_recent_success/);
     const h = json<Health>(prism(['backup', 'health', '--json'], sb.env));
-    assert.deepEqual(h.indicators.map((i) => [i.name, i.ok]), [['recent_success', false], ['failure_rate', true], ['storage', true]]);
-    assert.deepEqual(h.alerts.map((a) => [a.key, a.severity]), [['no_recent_success', 'critical']]);
+    assert.deepEqual(
+      h.indicators.map((i) => [i.name, i.ok]),
+      [
+        ['recent_success', false],
+        ['failure_rate', true],
+        ['storage', true],
+      ],
+    );
+    assert.deepEqual(
+      h.alerts.map((a) => [a.key, a.severity]),
+      [['no_recent_success', 'critical']],
+    );
     assert.equal(existsSync(join(sb.repo, 'config')), false, 'no repository is created');
   });
 
@@ -77,7 +92,12 @@ describe('prism backup health / prism alerts (CLI)', () => {
   });
 
   it('a bad webhook URL (or other alerts key) is ERR_PRISM_CONFIG (exit 3) naming the key', () => {
-    for (const [alerts, key] of [[{ webhook_url: 'ftp://example.invalid/x' }, 'webhook_url'], [{ webhook_url: 'not a url' }, 'webhook_url'], [{ repeat_interval_minutes: 0 }, 'repeat_interval_minutes'], [{ bogus: 1 }, 'bogus']] as const) {
+    for (const [alerts, key] of [
+      [{ webhook_url: 'ftp://example.invalid/x' }, 'webhook_url'],
+      [{ webhook_url: 'not a url' }, 'webhook_url'],
+      [{ repeat_interval_minutes: 0 }, 'repeat_interval_minutes'],
+      [{ bogus: 1 }, 'bogus'],
+    ] as const) {
       config(alerts);
       for (const args of [['alerts'], ['backup', 'health']]) {
         const r = prism(args, sb.env);
@@ -98,7 +118,10 @@ describe('prism backup health / prism alerts (CLI)', () => {
     assert.match(r.stdout, /^Active alerts: none$/m);
     const a = json<AlertsOut>(prism(['alerts', '--all', '--json'], sb.env));
     assert.deepEqual(a.active, []);
-    assert.deepEqual(a.resolved!.map((x) => [x.key, x.state]), [['no_recent_success', 'resolved']]);
+    assert.deepEqual(
+      a.resolved!.map((x) => [x.key, x.state]),
+      [['no_recent_success', 'resolved']],
+    );
     assert.match(prism(['alerts'], sb.env).stdout, /^No active alerts\.$/m);
     assert.match(prism(['alerts', '--all'], sb.env).stdout, /Recently resolved:\nSEVERITY\s+KEY\s+RESOLVED\s+MESSAGE\nCRITICAL\s+no_recent_success/);
   });
@@ -115,7 +138,10 @@ describe('prism backup health / prism alerts (CLI)', () => {
     assert.equal(existsSync(out), false, 'nothing sent without --notify');
     const h = prism(['backup', 'health', '--json'], sb.env);
     assert.equal(h.code, 1, 'one failure in two attempts is over 1 %');
-    assert.deepEqual(json<Health>(h).indicators.map((i) => i.ok), [true, false, true]);
+    assert.deepEqual(
+      json<Health>(h).indicators.map((i) => i.ok),
+      [true, false, true],
+    );
 
     const sent = prism(['alerts', '--notify'], sb.env);
     assert.equal(sent.code, 0, sent.stderr);
@@ -140,7 +166,10 @@ describe('prism backup health / prism alerts (CLI)', () => {
       const good = await run(['alerts', '--notify', '--json'], sb.env);
       assert.equal(good.code, 0, good.stdout);
       assert.ok(json<AlertsOut>(good).deliveries.every((d) => d.ok && d.target === 'webhook'));
-      assert.deepEqual(server.bodies.map((b) => (b as { json: { notification: string } }).json.notification), ['raised', 'raised', 'raised', 'resolved']);
+      assert.deepEqual(
+        server.bodies.map((b) => (b as { json: { notification: string } }).json.notification),
+        ['raised', 'raised', 'raised', 'resolved'],
+      );
     } finally {
       await server.stop();
       rmSync(join(sb.home, 'config', 'backup.json'));

@@ -19,7 +19,15 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
     const init = prism(['init'], sb.env);
     assert.equal(init.code, 0, init.stderr);
     const cfg = JSON.parse(readFileSync(join(sb.home, 'config', 'backup.json'), 'utf8'));
-    assert.deepEqual(Object.keys(cfg.backup.retention_policy).sort(), ['full_backups_age_days', 'full_backups_count', 'incremental_backups_age_days', 'incremental_backups_count', 'max_total_backups', 'pg_base_backups_age_days', 'pg_base_backups_count']);
+    assert.deepEqual(Object.keys(cfg.backup.retention_policy).sort(), [
+      'full_backups_age_days',
+      'full_backups_count',
+      'incremental_backups_age_days',
+      'incremental_backups_count',
+      'max_total_backups',
+      'pg_base_backups_age_days',
+      'pg_base_backups_count',
+    ]);
     assert.equal(cfg.backup.schedule.full_backup, '0 2 * * 0');
     writeDataset(sb.home, { files: 12 });
 
@@ -34,9 +42,15 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
     assert.equal(inc.parent, id);
 
     const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
-    assert.deepEqual(list.map((m) => m.type), ['incremental', 'full']);
+    assert.deepEqual(
+      list.map((m) => m.type),
+      ['incremental', 'full'],
+    );
     const fulls = json<Manifest[]>(prism(['backup', 'list', '--type', 'full', '--limit', '1', '--json'], sb.env));
-    assert.deepEqual(fulls.map((m) => m.id), [id]);
+    assert.deepEqual(
+      fulls.map((m) => m.id),
+      [id],
+    );
     assert.equal(json<Manifest[]>(prism(['backup', 'list', '--from', '7 days ago', '--to', 'now', '--json'], sb.env)).length, 2);
     assert.equal(json<Manifest[]>(prism(['backup', 'list', '--to', '2000-01-01', '--json'], sb.env)).length, 0);
     assert.match(prism(['backup', 'list'], sb.env).stdout, /ID\s+TYPE\s+STATUS\s+CREATED/);
@@ -49,14 +63,22 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
     assert.match(info.stdout, /^Size: [\d.]+ [KM]?B \(original: [\d.]+ [KM]?B\)$/m);
     assert.match(info.stdout, /^Trigger: manual$/m);
 
-    const stats = json<{ backups: { total: number; by_type: Record<string, number> }; compression_ratio: number; disk: { used_percent: number }; latest: { id: string } }>(prism(['backup', 'stats', '--json'], sb.env));
+    const stats = json<{
+      backups: { total: number; by_type: Record<string, number> };
+      compression_ratio: number;
+      disk: { used_percent: number };
+      latest: { id: string };
+    }>(prism(['backup', 'stats', '--json'], sb.env));
     assert.equal(stats.backups.total, 2);
     assert.deepEqual(stats.backups.by_type, { full: 1, incremental: 1 });
     assert.ok(stats.compression_ratio > 0.5);
     assert.ok(stats.disk.used_percent > 0);
     assert.equal(stats.latest.id, inc.id);
     assert.match(prism(['backup', 'stats'], sb.env).stdout, /Deduplication: 2\.00x/);
-    const log = readFileSync(join(sb.home, 'logs', 'backup.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readFileSync(join(sb.home, 'logs', 'backup.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.ok(log.some((l) => l.event === 'backup.done' && l.id === id));
   });
 
@@ -88,7 +110,10 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
     prism(['init'], sb.env);
     writeDataset(sb.home, { files: 2 });
     assert.equal(prism(['backup', 'create'], sb.env).code, 0);
-    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${PRISM_BIN}" backup stats | true; echo "rc=\${PIPESTATUS[0]}" >&2`], { env: { ...process.env, ...sb.env }, encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${PRISM_BIN}" backup stats | true; echo "rc=\${PIPESTATUS[0]}" >&2`], {
+      env: { ...process.env, ...sb.env },
+      encoding: 'utf8',
+    });
     assert.doesNotMatch(r.stderr, /EPIPE|at /);
     assert.match(r.stderr, /rc=0/);
   });
@@ -125,7 +150,13 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
     assert.match(r.stderr, new RegExp(`Manifest snapshots/${bad}\\.json is not valid JSON`));
     const j = prism(['backup', 'list', '--json'], sb.env);
     assert.equal(j.code, 8);
-    assert.deepEqual(json<Array<{ id: string; status: string }>>(j).map((x) => [x.id, x.status]), [[good.id, 'completed'], [bad, 'damaged']]);
+    assert.deepEqual(
+      json<Array<{ id: string; status: string }>>(j).map((x) => [x.id, x.status]),
+      [
+        [good.id, 'completed'],
+        [bad, 'damaged'],
+      ],
+    );
     // only damaged manifests: still not "No backups found."
     writeFileSync(join(sb.repo, 'snapshots', `${good.id}.json`), 'garbage');
     const only = prism(['backup', 'list'], sb.env);
@@ -190,7 +221,10 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
       await lock.release();
     }
     const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
-    assert.deepEqual(list.map((m) => m.status), ['completed']);
+    assert.deepEqual(
+      list.map((m) => m.status),
+      ['completed'],
+    );
     assert.equal(prism(['backup', 'create', '--type', 'incremental'], sb.env).code, 0);
   });
 
@@ -211,7 +245,10 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
       assert.match(a.stderr + b.stderr, /ERR_PRISM_LOCKED/);
     }
     const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
-    assert.ok(list.every((m) => m.status === 'completed'), JSON.stringify(list.map((m) => [m.status, m.error])) + a.stderr + b.stderr);
+    assert.ok(
+      list.every((m) => m.status === 'completed'),
+      JSON.stringify(list.map((m) => [m.status, m.error])) + a.stderr + b.stderr,
+    );
   });
 
   it('a backup killed mid-write shows as failed, leaves earlier backups intact, and the next run succeeds', async () => {

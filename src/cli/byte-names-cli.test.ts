@@ -8,7 +8,10 @@ import { json, prism, sandbox, type Sandbox } from '../testing/fixtures.js';
 /** A path of the data directory as bytes (latin1 keeps each byte as written). */
 const raw = (...parts: string[]): Buffer => Buffer.from(parts.join('/'), 'latin1');
 /** `ls`-style names of a directory, as bytes in hex (so invalid UTF-8 compares exactly). */
-const namesHex = (dir: Buffer): string[] => readdirSync(dir, { encoding: 'buffer' }).map((b) => b.toString('hex')).sort();
+const namesHex = (dir: Buffer): string[] =>
+  readdirSync(dir, { encoding: 'buffer' })
+    .map((b) => b.toString('hex'))
+    .sort();
 
 describe('file names that are not UTF-8 (CLI)', () => {
   let sb: Sandbox;
@@ -79,7 +82,9 @@ describe('file names that are not UTF-8 (CLI)', () => {
     assert.equal(done.code, 0, done.stderr);
     assert.equal(readFileSync(raw(hot(), 'dir\xff', 'inner\xfe.json'), 'utf8'), '{"inside": true}');
     assert.equal(readFileSync(raw(hot(), 'dup\xff.txt'), 'utf8'), 'the byte ff');
-    const health = json<{ files: number; since_backup: { added: string[]; modified: string[]; deleted: string[] } }>(prism(['health', 'check', 'data', '--json'], sb.env));
+    const health = json<{ files: number; since_backup: { added: string[]; modified: string[]; deleted: string[] } }>(
+      prism(['health', 'check', 'data', '--json'], sb.env),
+    );
     assert.equal(health.files, 6);
     // a restore gives new inodes and ctimes ("modified"), but no name may look added or deleted
     assert.deepEqual([health.since_backup.added, health.since_backup.deleted], [[], []]);
@@ -102,7 +107,10 @@ describe('file names that are not UTF-8 (CLI)', () => {
     const comment = 'before \x1b[2J\x1b]0;pwned\x07 after \u009b31m';
     const m = json<Manifest>(prism(['backup', 'create', '--type', 'incremental', '--comment', comment, '--json'], sb.env));
     assert.equal(m.comment, comment);
-    for (const args of [['backup', 'list'], ['backup', 'info', m.id]]) {
+    for (const args of [
+      ['backup', 'list'],
+      ['backup', 'info', m.id],
+    ]) {
       const r = prism(args, sb.env);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /before \\x1b\[2J\\x1b\]0;pwned\\x07 after \\x9b31m/, args.join(' '));

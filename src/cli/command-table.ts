@@ -24,7 +24,10 @@ const BACKUP: readonly CommandFile[] = [
   { names: ['verify'], load: async () => (await import('./commands/backup-verify.js')).registerBackupVerify },
   { names: ['chain', 'dependencies'], load: async () => (await import('./commands/backup-lineage.js')).registerBackupLineage },
   { names: ['ls', 'diff', 'dump'], load: async () => (await import('./commands/backup-browse.js')).registerBackupBrowse },
-  { names: ['policy', 'cleanup', 'delete', 'prune', 'failures'], load: async () => (await import('./commands/backup-maintenance.js')).registerBackupMaintenance },
+  {
+    names: ['policy', 'cleanup', 'delete', 'prune', 'failures'],
+    load: async () => (await import('./commands/backup-maintenance.js')).registerBackupMaintenance,
+  },
   { names: ['health'], load: async () => (await import('./commands/backup-health.js')).registerBackupHealth },
   { names: ['repair'], load: async () => (await import('./commands/backup-repair.js')).registerBackupRepair },
 ];

@@ -17,7 +17,11 @@ export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFil
   namePath({ role: 'data directory', path: home, setting: process.env.PRISM_HOME ? 'PRISM_HOME' : 'default (set PRISM_HOME to change it)' });
   namePath({ role: 'configuration file', path: configFilePath(home), setting: 'PRISM_HOME (it is config/backup.json in the data directory)' });
   const config = loadConfig(process.env, { ignoreFile: opts.ignoreConfigFile ?? false });
-  namePath({ role: 'repository', path: config.storagePath, setting: STORAGE_PATH_SETTING[config.origins['backup.storage_path'] ?? 'default'](config.configFile) });
+  namePath({
+    role: 'repository',
+    path: config.storagePath,
+    setting: STORAGE_PATH_SETTING[config.origins['backup.storage_path'] ?? 'default'](config.configFile),
+  });
   const logger = fileLogger(config.home, logFile, config.verbose);
   warnExposed(exposedSecrets(config), logger);
   return {

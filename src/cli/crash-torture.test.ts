@@ -35,7 +35,9 @@ describe(`kill -9 during backup create, prune and cleanup (${RUNS} runs, seed ${
     // retention that removes scheduled backups older than a day beyond the newest one of each type
     writeFileSync(
       join(sb.home, 'config', 'backup.json'),
-      JSON.stringify({ backup: { retention_policy: { full_backups_count: 1, full_backups_age_days: 1, incremental_backups_count: 1, incremental_backups_age_days: 1 } } }),
+      JSON.stringify({
+        backup: { retention_policy: { full_backups_count: 1, full_backups_age_days: 1, incremental_backups_count: 1, incremental_backups_age_days: 1 } },
+      }),
     );
     let t0 = Date.now();
     const r = prism(['backup', 'create', '--type', 'full', '--json'], sb.env);
@@ -52,7 +54,10 @@ describe(`kill -9 during backup create, prune and cleanup (${RUNS} runs, seed ${
   function mutate(run: number): void {
     writeFileSync(join(sb.home, 'level-3-cold', `blob-${run % BLOBS}.bin`), prngBytes(2 * 1024 * 1024, SEED * 7 + run));
     for (const k of [run % 40, (run * 7 + 3) % 40]) {
-      writeFileSync(join(sb.home, ['level-1-hot', 'level-2-warm', 'level-3-cold'][k % 3]!, `shard-${k % 4}`, `doc-${k}.json`), textData(3000 + run * 10, SEED + 1000 + run + k));
+      writeFileSync(
+        join(sb.home, ['level-1-hot', 'level-2-warm', 'level-3-cold'][k % 3]!, `shard-${k % 4}`, `doc-${k}.json`),
+        textData(3000 + run * 10, SEED + 1000 + run + k),
+      );
     }
     writeFileSync(join(sb.home, 'level-2-warm', `run-${run}.json`), textData(1500, SEED + run));
   }
@@ -108,7 +113,9 @@ describe(`kill -9 during backup create, prune and cleanup (${RUNS} runs, seed ${
       const child = prismAsync(args, sb.env);
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
-      const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+      const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+        child.on('close', (code, signal) => resolve({ code, signal })),
+      );
       const timer = setTimeout(() => child.kill('SIGKILL'), delay);
       const end = await closed;
       clearTimeout(timer);
@@ -131,16 +138,30 @@ describe(`kill -9 during backup create, prune and cleanup (${RUNS} runs, seed ${
       const check = prism(['backup', 'verify', '--all', '--no-read-data'], sb.env);
       assert.equal(check.code, 0, `${what}: verify after the recovery prune: ${check.stdout}\n${check.stderr}`);
       // a kill inside a write leaves a `.tmp-*` file (readers ignore them): not a lock
-      assert.deepEqual(readdirSync(join(sb.repo, 'locks')).filter((n) => !n.startsWith('.tmp-')), [], `${what}: no lock is left behind`);
+      assert.deepEqual(
+        readdirSync(join(sb.repo, 'locks')).filter((n) => !n.startsWith('.tmp-')),
+        [],
+        `${what}: no lock is left behind`,
+      );
     }
     const final = prism(['backup', 'verify', '--all'], sb.env);
     assert.equal(final.code, 0, final.stderr);
     const list = manifests();
-    assert.ok(list.some((m) => m.id === base.id && m.status === 'completed'), 'the base full backup survived everything');
+    assert.ok(
+      list.some((m) => m.id === base.id && m.status === 'completed'),
+      'the base full backup survived everything',
+    );
     assert.ok(existsSync(join(sb.repo, 'config.json')));
-    const litter = ['locks', 'snapshots', 'index', 'data'].flatMap((d) => readdirSync(join(sb.repo, d), { recursive: true }).map(String).filter((n) => n.split('/').pop()!.startsWith('.tmp-')).map((n) => `${d}/${n}`));
+    const litter = ['locks', 'snapshots', 'index', 'data'].flatMap((d) =>
+      readdirSync(join(sb.repo, d), { recursive: true })
+        .map(String)
+        .filter((n) => n.split('/').pop()!.startsWith('.tmp-'))
+        .map((n) => `${d}/${n}`),
+    );
     t.diagnostic(`temporary files left by killed writes: ${litter.length ? litter.join(', ') : 'none'}`);
-    t.diagnostic(`seed ${SEED}; start-up ${startup} ms; durations ${JSON.stringify(estimate)}; killed: ${JSON.stringify(killed)}; finished before the kill: ${JSON.stringify(finished)}; ${list.length} backups at the end`);
+    t.diagnostic(
+      `seed ${SEED}; start-up ${startup} ms; durations ${JSON.stringify(estimate)}; killed: ${JSON.stringify(killed)}; finished before the kill: ${JSON.stringify(finished)}; ${list.length} backups at the end`,
+    );
     assert.ok(killed.create + killed.prune + killed.cleanup > 0, 'at least one run was killed mid-way');
   });
 });

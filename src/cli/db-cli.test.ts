@@ -31,7 +31,12 @@ INSERT INTO orders VALUES (1, 1, 'first'), (2, 2, 'second'), (3, NULL, NULL);
 CREATE TABLE empty_t (x int);
 `;
 const MY_SUM = (t: string) => `CHECKSUM TABLE \`${t}\`; SELECT COUNT(*) FROM \`${t}\`;`;
-const mySum = (db: ScratchDb, t: string) => db.sql(MY_SUM(t)).split('\n').map((l) => l.split('\t').pop()).join(',');
+const mySum = (db: ScratchDb, t: string) =>
+  db
+    .sql(MY_SUM(t))
+    .split('\n')
+    .map((l) => l.split('\t').pop())
+    .join(',');
 
 function config(sb: Sandbox, databases: unknown[]): void {
   mkdirSync(join(sb.home, 'config'), { recursive: true });
@@ -66,12 +71,29 @@ describe('databases in backups and prism db restore (PostgreSQL, MariaDB)', () =
     assert.equal(first.status, 'completed');
     assert.ok(first.db_tree);
     const main = first.databases!.find((d) => d.name === 'main')!;
-    assert.deepEqual(main.tables.map((t) => [t.name, t.rows]), [['public.empty_t', 0], ['public.kinds', 2003], ['public.orders', 500]]);
+    assert.deepEqual(
+      main.tables.map((t) => [t.name, t.rows]),
+      [
+        ['public.empty_t', 0],
+        ['public.kinds', 2003],
+        ['public.orders', 500],
+      ],
+    );
     assert.equal(main.url, pgDb.url.replace('postgres@127.0.0.1:5432', 'postgres@127.0.0.1:5432'));
-    assert.deepEqual(main.schema.map((s) => s.part), ['pre-data', 'post-data']);
+    assert.deepEqual(
+      main.schema.map((s) => s.part),
+      ['pre-data', 'post-data'],
+    );
     assert.ok(main.sequences!.some((s) => s.name === 'public.kinds_id_seq' && s.value === '2003'));
     const shop = first.databases!.find((d) => d.name === 'shop')!;
-    assert.deepEqual(shop.tables.map((t) => [t.name, t.rows]), [['empty_t', 0], ['kinds', 3], ['orders', 3]]);
+    assert.deepEqual(
+      shop.tables.map((t) => [t.name, t.rows]),
+      [
+        ['empty_t', 0],
+        ['kinds', 3],
+        ['orders', 3],
+      ],
+    );
     const info = prism(['backup', 'info', first.id], sb.env);
     assert.match(info.stdout, /Databases:\n {2}main \(postgres, postgres:\/\/postgres@127\.0\.0\.1:5432\/prism_t_/);
     assert.match(info.stdout, /public\.kinds\s+2,003 rows/);
@@ -104,7 +126,7 @@ describe('databases in backups and prism db restore (PostgreSQL, MariaDB)', () =
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /OK {2}kinds: 3 rows \(backup 3\), checksum matches, created/);
     for (const t of ['kinds', 'orders', 'empty_t']) assert.equal(mySum(other, t), mySum(myDb, t), t);
-    assert.equal(other.sql("SELECT HEX(bin), txt FROM kinds WHERE id = 1;").trim(), '00FF0010\théllo 世界 🚀 it\'s (a) "test"');
+    assert.equal(other.sql('SELECT HEX(bin), txt FROM kinds WHERE id = 1;').trim(), '00FF0010\théllo 世界 🚀 it\'s (a) "test"');
   });
 
   it("restore checks the manifest's chunks_sha256 against the stored chunks, and a backup that recorded the data's SHA-256 still verifies", () => {
@@ -154,7 +176,7 @@ describe('databases in backups and prism db restore (PostgreSQL, MariaDB)', () =
   });
 
   it('single-table restore: only that table changes, the others stay as they are, a safety copy keeps the old rows', () => {
-    pgDb.sql('DELETE FROM orders WHERE id > 100; UPDATE kinds SET txt = \'changed\' WHERE id = 1; INSERT INTO empty_t VALUES (7);');
+    pgDb.sql("DELETE FROM orders WHERE id > 100; UPDATE kinds SET txt = 'changed' WHERE id = 1; INSERT INTO empty_t VALUES (7);");
     const kindsNow = pgDb.sql(PG_SUM('kinds'));
     const dry = prism(['db', 'restore', first.id, '--db', 'main', '--table', 'orders', '--dry-run'], sb.env);
     assert.equal(dry.code, 0, dry.stderr);
@@ -203,7 +225,11 @@ describe('databases in backups and prism db restore (PostgreSQL, MariaDB)', () =
     assert.match(e.message, /loading public\.kinds.*rolled back.*small/);
     assert.equal(pgDb.sql(PG_SUM('kinds')), kindsBefore);
     assert.equal(pgDb.sql('SELECT count(*) FROM orders;').trim(), '0', 'orders, restored before kinds failed, is rolled back too');
-    assert.equal(pgDb.sql(`SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public';`), tablesBefore, 'no safety copy left behind');
+    assert.equal(
+      pgDb.sql(`SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public';`),
+      tablesBefore,
+      'no safety copy left behind',
+    );
     myDb.sql('DELETE FROM orders; DELETE FROM kinds WHERE id > 1; ALTER TABLE kinds ADD CONSTRAINT small CHECK (flag IS NULL OR flag <> 0);');
     const myBefore = [mySum(myDb, 'kinds'), mySum(myDb, 'orders')];
     const myTables = myDb.sql('SHOW TABLES;');
@@ -235,7 +261,11 @@ describe('databases in backups and prism db restore (PostgreSQL, MariaDB)', () =
       [['db', 'restore', first.id, '--db', 'nope'], 2, /holds no database "nope"; it holds: main, shop/],
       [['db', 'restore', first.id, '--db', 'main', '--table', 'nope'], 2, /Table "nope" is not in the backup/],
       [['db', 'restore', 'backup_20000101_000000_full', '--db', 'main'], 4, /ERR_PRISM_NOT_FOUND/],
-      [['db', 'restore', first.id, '--db', 'main', '--target-url', 'mysql://root@127.0.0.1/x'], 42, /ERR_PRISM_DB_ENGINE.*is a PostgreSQL dump, but --target-url mysql:\/\/root@127\.0\.0\.1:3306\/x is a MySQL\/MariaDB database/],
+      [
+        ['db', 'restore', first.id, '--db', 'main', '--target-url', 'mysql://root@127.0.0.1/x'],
+        42,
+        /ERR_PRISM_DB_ENGINE.*is a PostgreSQL dump, but --target-url mysql:\/\/root@127\.0\.0\.1:3306\/x is a MySQL\/MariaDB database/,
+      ],
       [['db', 'restore', first.id, '--db', 'main', '--target-url', 'postgres://postgres:pw@127.0.0.1:1/x'], 30, /ERR_PRISM_DB_UNREACHABLE/],
       [['db', 'restore', first.id, '--db', 'main', '--target-url', 'postgres://postgres@127.0.0.1/no_such_db_prism'], 30, /does not exist/],
       [['db', 'list', 'nonsense'], 4, /not a backup id/],
@@ -256,7 +286,7 @@ describe('database credentials and failures in backups', () => {
   before(() => {
     sb = sandbox();
     myDb = mysqlScratchDb();
-    myDb.sql('CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, \'a\');');
+    myDb.sql("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a');");
     mariadb('test', `CREATE USER '${user}'@'%' IDENTIFIED BY '${SECRET.replace(/'/g, "\\'")}'; GRANT ALL ON \`${myDb.name}\`.* TO '${user}'@'%';`);
   });
   after(() => {
@@ -292,11 +322,22 @@ describe('database credentials and failures in backups', () => {
     const cases: Array<[unknown, number, RegExp]> = [
       [{ name: 'a', type: 'mysql', url: url('wrong-S3cr3t') }, 31, /ERR_PRISM_DB_AUTH.*Authentication as "prism_b_/],
       [{ name: 'a', type: 'mysql', url: `mysql://root:S3cr3t@127.0.0.1:1/${myDb.name}` }, 30, /ERR_PRISM_DB_UNREACHABLE/],
-      [{ name: 'p', type: 'postgres', url: 'postgres://postgres:S3cr3t@127.0.0.1:1/test' }, 30, /ERR_PRISM_DB_UNREACHABLE.*postgres:\/\/postgres@127\.0\.0\.1:1\/test/],
+      [
+        { name: 'p', type: 'postgres', url: 'postgres://postgres:S3cr3t@127.0.0.1:1/test' },
+        30,
+        /ERR_PRISM_DB_UNREACHABLE.*postgres:\/\/postgres@127\.0\.0\.1:1\/test/,
+      ],
       [{ name: 'p', type: 'postgres', url: 'postgres://no_such_role_prism:S3cr3t@127.0.0.1/test' }, 31, /ERR_PRISM_DB_AUTH/],
       [{ name: 'p', type: 'postgres', url: 'postgres://postgres@127.0.0.1/no_such_db_prism' }, 30, /does not exist/],
       [{ name: 'a', type: 'mysql', url: url(), password_env: 'PRISM_UNSET_PW_VAR' }, 3, /PRISM_UNSET_PW_VAR, which is not set/],
-      [[{ name: 'a', type: 'mysql', url: url(SECRET) }, { name: 'a', type: 'postgres', url: 'postgres://postgres@127.0.0.1/test' }], 3, /names "a" twice/],
+      [
+        [
+          { name: 'a', type: 'mysql', url: url(SECRET) },
+          { name: 'a', type: 'postgres', url: 'postgres://postgres@127.0.0.1/test' },
+        ],
+        3,
+        /names "a" twice/,
+      ],
     ];
     for (const [db, code, msg] of cases) {
       config(sb, Array.isArray(db) ? db : [db]);

@@ -45,7 +45,10 @@ describe('prism db restore into another engine than the backup (PostgreSQL ↔ M
     for (const mode of ['--dry-run', '--confirm']) {
       const r = prism(['db', 'restore', backup.id, '--db', 'app', mode], sb.env);
       assert.equal(r.code, 42, `${mode}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, /^Error \[ERR_PRISM_DB_ENGINE\] The backup of database "app" is a PostgreSQL dump, but backup\.databases configures "app" as MySQL\/MariaDB now \(type "mysql"\); a dump restores only into the engine it came from\./m);
+      assert.match(
+        r.stderr,
+        /^Error \[ERR_PRISM_DB_ENGINE\] The backup of database "app" is a PostgreSQL dump, but backup\.databases configures "app" as MySQL\/MariaDB now \(type "mysql"\); a dump restores only into the engine it came from\./m,
+      );
       assert.match(r.stderr, /--target-url \(a postgres:\/\/… URL\)/);
       assert.doesNotMatch(r.stderr, /copyData|ERR_PRISM_INTERNAL/);
     }
@@ -63,7 +66,10 @@ describe('prism db restore into another engine than the backup (PostgreSQL ↔ M
     const before = pgDb.sql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public';");
     const r = prism(['db', 'restore', backup.id, '--db', 'shop', '--confirm'], sb.env);
     assert.equal(r.code, 42, r.stdout + r.stderr);
-    assert.match(r.stderr, /^Error \[ERR_PRISM_DB_ENGINE\] The backup of database "shop" is a MySQL\/MariaDB dump, but backup\.databases configures "shop" as PostgreSQL now \(type "postgres"\)/m);
+    assert.match(
+      r.stderr,
+      /^Error \[ERR_PRISM_DB_ENGINE\] The backup of database "shop" is a MySQL\/MariaDB dump, but backup\.databases configures "shop" as PostgreSQL now \(type "postgres"\)/m,
+    );
     assert.match(r.stderr, /a mysql:\/\/… URL/);
     assert.equal(pgDb.sql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public';"), before);
   });
@@ -75,7 +81,10 @@ describe('prism db restore into another engine than the backup (PostgreSQL ↔ M
     assert.doesNotMatch(r.stderr, /UNREACHABLE/);
     const t = prism(['db', 'restore', backup.id, '--db', 'shop', '--dry-run', '--target-url', 'postgres://postgres@127.0.0.1:1/x'], sb.env);
     assert.equal(t.code, 42, t.stdout + t.stderr);
-    assert.match(t.stderr, /^Error \[ERR_PRISM_DB_ENGINE\] The backup of database "shop" is a MySQL\/MariaDB dump, but --target-url postgres:\/\/postgres@127\.0\.0\.1:1\/x is a PostgreSQL database;/m);
+    assert.match(
+      t.stderr,
+      /^Error \[ERR_PRISM_DB_ENGINE\] The backup of database "shop" is a MySQL\/MariaDB dump, but --target-url postgres:\/\/postgres@127\.0\.0\.1:1\/x is a PostgreSQL database;/m,
+    );
   });
 
   it('with the engines as they were, the same restore works', () => {

@@ -33,12 +33,20 @@ describe('a database backup killed mid-dump (kill -9)', () => {
   let db: ScratchDb;
   const scratch: ScratchDb[] = [];
   /** COPYs of the large table the server is running (not a finished one of an idle connection). */
-  const copies = () => Number(psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db.name}' AND state = 'active' AND query LIKE 'COPY%big%' AND pid <> pg_backend_pid();`).trim());
+  const copies = () =>
+    Number(
+      psql(
+        'postgres',
+        `SELECT count(*) FROM pg_stat_activity WHERE datname = '${db.name}' AND state = 'active' AND query LIKE 'COPY%big%' AND pid <> pg_backend_pid();`,
+      ).trim(),
+    );
   before(() => {
     sb = sandbox();
     db = pgScratchDb();
     // large enough to take a while to stream
-    db.sql("CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT g, repeat(md5(g::text), 6) FROM generate_series(1, 400000) g; CREATE TABLE small (id int); INSERT INTO small VALUES (1), (2);");
+    db.sql(
+      'CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT g, repeat(md5(g::text), 6) FROM generate_series(1, 400000) g; CREATE TABLE small (id int); INSERT INTO small VALUES (1), (2);',
+    );
     mkdirSync(join(sb.home, 'config'), { recursive: true });
     writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'main', type: 'postgres', url: db.url }] } }));
   });
@@ -53,7 +61,13 @@ describe('a database backup killed mid-dump (kill -9)', () => {
     my.sql('CREATE TABLE big (id int PRIMARY KEY, v text); INSERT INTO big SELECT seq, REPEAT(MD5(seq), 6) FROM seq_1_to_400000;');
     return my;
   };
-  const mySum = (d: ScratchDb) => d.sql('CHECKSUM TABLE big; SELECT COUNT(*) FROM big;').trim().split('\n').map((l) => l.split('\t').pop()).join(',');
+  const mySum = (d: ScratchDb) =>
+    d
+      .sql('CHECKSUM TABLE big; SELECT COUNT(*) FROM big;')
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t').pop())
+      .join(',');
 
   it('while a table streams: the attempt is failed, its COPY and the lock are gone, verify is clean, the next backup restores', async () => {
     const first = json<Manifest>(prism(['backup', 'create', '--json'], sb.env));
@@ -71,7 +85,7 @@ describe('a database backup killed mid-dump (kill -9)', () => {
 
     const next = json<Manifest>(prism(['backup', 'create', '--json'], sb.env));
     assert.equal(next.status, 'completed');
-    assert.deepEqual(readdirSync(join(sb.repo, 'locks')), [], 'the dead process\'s lock was stale: removed, it blocked nothing');
+    assert.deepEqual(readdirSync(join(sb.repo, 'locks')), [], "the dead process's lock was stale: removed, it blocked nothing");
     const into = pgScratchDb();
     scratch.push(into);
     const r = prism(['db', 'restore', next.id, '--db', 'main', '--target-url', into.url, '--confirm', '--json'], sb.env);
@@ -86,7 +100,8 @@ describe('a database backup killed mid-dump (kill -9)', () => {
     const box = sandbox();
     try {
       writeFileSync(join(box.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'shop', type: 'mysql', url: my.url }] } }));
-      const dumping = () => Number(mariadb('test', `SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '${my.name}' AND INFO LIKE 'SELECT%big%';`).trim());
+      const dumping = () =>
+        Number(mariadb('test', `SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '${my.name}' AND INFO LIKE 'SELECT%big%';`).trim());
       await killWhileBusy(['backup', 'create'], box.env, () => dumping() > 0, 'the dump');
       const list = json<Manifest[]>(prism(['backup', 'list', '--json'], box.env));
       assert.deepEqual([list[0]!.status, list[0]!.error!.code], ['failed', 'ERR_PRISM_INTERRUPTED']);
@@ -108,16 +123,33 @@ describe('a database backup killed mid-dump (kill -9)', () => {
     const my = bigMysql();
     const box = sandbox();
     try {
-      writeFileSync(join(box.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'main', type: 'postgres', url: db.url }, { name: 'shop', type: 'mysql', url: my.url }] } }));
+      writeFileSync(
+        join(box.home, 'config', 'backup.json'),
+        JSON.stringify({
+          backup: {
+            databases: [
+              { name: 'main', type: 'postgres', url: db.url },
+              { name: 'shop', type: 'mysql', url: my.url },
+            ],
+          },
+        }),
+      );
       const m = json<Manifest>(prism(['backup', 'create', '--json'], box.env));
       assert.equal(m.status, 'completed');
       const cases = [
-        { name: 'main', target: db, table: 'public.big', loading: () => copies() > 0, sum: () => db.sql("SELECT count(*) || ':' || md5(string_agg(v, '|' ORDER BY id)) FROM big;").trim() },
+        {
+          name: 'main',
+          target: db,
+          table: 'public.big',
+          loading: () => copies() > 0,
+          sum: () => db.sql("SELECT count(*) || ':' || md5(string_agg(v, '|' ORDER BY id)) FROM big;").trim(),
+        },
         {
           name: 'shop',
           target: my,
           table: 'big',
-          loading: () => Number(mariadb('test', `SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '${my.name}' AND INFO LIKE 'INSERT INTO%big%';`).trim()) > 0,
+          loading: () =>
+            Number(mariadb('test', `SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '${my.name}' AND INFO LIKE 'INSERT INTO%big%';`).trim()) > 0,
           sum: () => mySum(my),
         },
       ];

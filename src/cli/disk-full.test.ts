@@ -30,12 +30,15 @@ describe('prism backup create on a full disk', () => {
     assert.equal(r.code, 11, r.stderr);
     assert.match(r.stderr, /ERR_BACKUP_001.*Disk space insufficient.*free/);
     assert.match(r.stderr, /prism backup cleanup/);
-    assert.deepEqual(readdirSync(join(sb.repo), { recursive: true }).filter((n) => String(n).startsWith('data/')), []);
+    assert.deepEqual(
+      readdirSync(join(sb.repo), { recursive: true }).filter((n) => String(n).startsWith('data/')),
+      [],
+    );
     const [failed] = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
     assert.equal(failed!.error!.code, 'ERR_BACKUP_001');
   });
 
-  it('prune on a disk filled to the last 64 KB frees the deleted backup\'s space and loses nothing', () => {
+  it("prune on a disk filled to the last 64 KB frees the deleted backup's space and loses nothing", () => {
     mount(24);
     writeFileSync(join(sb.home, 'level-3-cold', 'a.bin'), prngBytes(7 * 1024 * 1024, 31));
     const a = json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], sb.env));
@@ -49,7 +52,7 @@ describe('prism backup create on a full disk', () => {
     assert.equal(prism(['backup', 'delete', a.id, '--confirm', '--force', '--no-prune'], sb.env).code, 0);
     const prune = prism(['backup', 'prune', '--json'], sb.env);
     assert.equal(prune.code, 0, prune.stderr);
-    assert.ok(json<{ freedBytes: number }>(prune).freedBytes >= 7 * 1024 * 1024, 'the deleted backup\'s data is gone');
+    assert.ok(json<{ freedBytes: number }>(prune).freedBytes >= 7 * 1024 * 1024, "the deleted backup's data is gone");
     assert.equal(prism(['backup', 'verify', '--all'], sb.env).code, 0);
     // with the space back, backups work again on the same disk
     rmSync(join(sb.repo, 'filler'));
@@ -68,7 +71,11 @@ describe('prism backup create on a full disk', () => {
     const r = prism(['backup', 'create', '--type', 'incremental'], sb.env);
     assert.equal(r.code, 11, r.stdout + r.stderr);
     assert.match(r.stderr, /ERR_BACKUP_001/);
-    assert.deepEqual(readdirSync(sb.repo, { recursive: true }).filter((n) => String(n).includes('.tmp-')), [], 'no unfinished pack left');
+    assert.deepEqual(
+      readdirSync(sb.repo, { recursive: true }).filter((n) => String(n).includes('.tmp-')),
+      [],
+      'no unfinished pack left',
+    );
     const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
     assert.equal(list[0]!.status, 'failed');
     assert.equal(list[0]!.error!.code, 'ERR_BACKUP_001');
@@ -83,7 +90,8 @@ describe('prism backup create on a full disk', () => {
     {
       type: 'postgres',
       scratch: () => pgScratchDb(),
-      create: "CREATE TABLE r (id int PRIMARY KEY, b bytea); INSERT INTO r SELECT g, decode(md5(random()::text) || md5(random()::text), 'hex') FROM generate_series(1, 2000) g;",
+      create:
+        "CREATE TABLE r (id int PRIMARY KEY, b bytea); INSERT INTO r SELECT g, decode(md5(random()::text) || md5(random()::text), 'hex') FROM generate_series(1, 2000) g;",
       grow: "INSERT INTO r SELECT g, decode(string_agg(md5(random()::text || s::text), ''), 'hex') FROM generate_series(2001, 42000) g, generate_series(1, 32) s GROUP BY g;",
       sum: "SELECT count(*) || ':' || md5(string_agg(b::text, '|' ORDER BY id)) FROM r;",
     },
@@ -100,7 +108,13 @@ describe('prism backup create on a full disk', () => {
       mount(12);
       const db = e.scratch();
       const into = e.scratch();
-      const sum = (d: ScratchDb) => d.sql(e.sum).trim().split('\n').map((l) => l.split('\t').pop()).join(',');
+      const sum = (d: ScratchDb) =>
+        d
+          .sql(e.sum)
+          .trim()
+          .split('\n')
+          .map((l) => l.split('\t').pop())
+          .join(',');
       try {
         db.sql(e.create);
         writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'main', type: e.type, url: db.url }] } }));
@@ -111,7 +125,11 @@ describe('prism backup create on a full disk', () => {
         const r = prism(['backup', 'create'], sb.env);
         assert.equal(r.code, 11, r.stdout + r.stderr);
         assert.match(r.stderr, /ERR_BACKUP_001/);
-        assert.deepEqual(readdirSync(sb.repo, { recursive: true }).filter((n) => String(n).includes('.tmp-')), [], 'no unfinished pack left');
+        assert.deepEqual(
+          readdirSync(sb.repo, { recursive: true }).filter((n) => String(n).includes('.tmp-')),
+          [],
+          'no unfinished pack left',
+        );
         const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
         assert.deepEqual([list[0]!.status, list[0]!.error!.code], ['failed', 'ERR_BACKUP_001']);
         assert.equal(prism(['backup', 'verify', '--all'], sb.env).code, 0, 'what is stored is whole');
@@ -125,7 +143,7 @@ describe('prism backup create on a full disk', () => {
     });
   }
 
-  it("a failed backup removes its own unfinished packs but not the one a concurrent archive-wal is writing", async () => {
+  it('a failed backup removes its own unfinished packs but not the one a concurrent archive-wal is writing', async () => {
     mount(12);
     for (let i = 0; i < 4; i++) writeFileSync(join(sb.home, 'level-1-hot', `doc-${i}.json`), textData(200_000, i));
     assert.equal(json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], sb.env)).status, 'completed');

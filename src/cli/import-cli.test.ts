@@ -52,7 +52,9 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
   before(async () => {
     await pgQuery(`CREATE DATABASE ${DB}`, 'postgres');
     await pgQuery(SCHEMA);
-    await myQuery(`CREATE DATABASE ${DB}; CREATE DATABASE ${EMPTY_DB}; CREATE TABLE ${DB}.items (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, price DECIMAL(8,2)) ENGINE=InnoDB`);
+    await myQuery(
+      `CREATE DATABASE ${DB}; CREATE DATABASE ${EMPTY_DB}; CREATE TABLE ${DB}.items (id INT PRIMARY KEY, name VARCHAR(20) NOT NULL, price DECIMAL(8,2)) ENGINE=InnoDB`,
+    );
   });
   after(async () => {
     await pgQuery(`DROP DATABASE IF EXISTS ${DB}`, 'postgres');
@@ -67,20 +69,32 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
     describe(t.name, () => {
       it('imports CSV with --header and --truncate, all or nothing', async () => {
         const csv = file(`ok-${t.name}.csv`, 'name,id,price\n"Widget, large",1,9.50\nGadget ü,2,3\n');
-        const r = json<{ rows: number; duration_ms: number }>(importData(['--source', csv, '--target', t.url, '--format', 'csv', '--table', 'items', '--header', '--truncate', '--json']));
+        const r = json<{ rows: number; duration_ms: number }>(
+          importData(['--source', csv, '--target', t.url, '--format', 'csv', '--table', 'items', '--header', '--truncate', '--json']),
+        );
         assert.equal(r.rows, 2);
-        assert.deepEqual(await t.rows(), [[1, 'Widget, large'], [2, 'Gadget ü']]);
+        assert.deepEqual(await t.rows(), [
+          [1, 'Widget, large'],
+          [2, 'Gadget ü'],
+        ]);
 
         // without --truncate, the same rows collide with the primary key: nothing of the file is added
         const again = prism(['import', '--source', csv, '--target', t.url, '--format', 'csv', '--table', 'items', '--header'], {});
         assert.equal(again.code, 35, again.stderr);
-        assert.deepEqual(await t.rows(), [[1, 'Widget, large'], [2, 'Gadget ü']]);
+        assert.deepEqual(await t.rows(), [
+          [1, 'Widget, large'],
+          [2, 'Gadget ü'],
+        ]);
 
         const plain = file(`plain-${t.name}.csv`, '3,Bolt,1.25\n4,Nut,0.10\n5,Screw,0.05\n');
         const p = importData(['--source', plain, '--target', t.url, '--format', 'csv', '--table', 'items', '--truncate']);
         assert.equal(p.code, 0, p.stderr);
         assert.match(p.stdout, /Imported 3 row\(s\) .* in \d+\.\d+ s/);
-        assert.deepEqual(await t.rows(), [[3, 'Bolt'], [4, 'Nut'], [5, 'Screw']]);
+        assert.deepEqual(await t.rows(), [
+          [3, 'Bolt'],
+          [4, 'Nut'],
+          [5, 'Screw'],
+        ]);
       });
 
       it('a malformed CSV row fails with its line number and imports nothing, even with --truncate', async () => {
@@ -91,7 +105,11 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
         assert.equal(e.code, 'ERR_PRISM_IMPORT');
         assert.equal(e.line, 4, e.message);
         assert.match(e.message, /line 4/);
-        assert.deepEqual(await t.rows(), [[3, 'Bolt'], [4, 'Nut'], [5, 'Screw']]);
+        assert.deepEqual(await t.rows(), [
+          [3, 'Bolt'],
+          [4, 'Nut'],
+          [5, 'Screw'],
+        ]);
       });
 
       it('a missing table, wrong credentials and an unreachable host are clear errors', () => {
@@ -102,7 +120,8 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
 
         const u = new URL(t.url);
         const wrong = new URL(t.url);
-        if (t.name === 'PostgreSQL') wrong.username = 'no_such_role'; // trust auth here: a wrong password alone would pass
+        if (t.name === 'PostgreSQL')
+          wrong.username = 'no_such_role'; // trust auth here: a wrong password alone would pass
         else wrong.password = 'wrong-password';
         const denied = importData(['--source', csv, '--target', wrong.toString(), '--format', 'csv', '--table', 'items', '--json']);
         assert.equal(denied.code, 31, denied.stdout);
@@ -117,13 +136,23 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
       });
 
       it('imports a SQL script through the native client; an error names its line and nothing stays', async () => {
-        const ok = file(`ok-${t.name}.sql`, "-- data\nINSERT INTO items VALUES (20, 'twenty', 1);\nINSERT INTO items VALUES (21, 'twenty-one', 2), (22, 'twenty-two', 3);\nUPDATE items SET price = 5 WHERE id = 20;\n");
+        const ok = file(
+          `ok-${t.name}.sql`,
+          "-- data\nINSERT INTO items VALUES (20, 'twenty', 1);\nINSERT INTO items VALUES (21, 'twenty-one', 2), (22, 'twenty-two', 3);\nUPDATE items SET price = 5 WHERE id = 20;\n",
+        );
         const r = json<{ rows: number }>(prism(['import', '--source', ok, '--target', t.url, '--format', 'sql', '--json'], {}));
         assert.equal(r.rows >= 3, true);
         const before = await t.rows();
-        assert.deepEqual(before.slice(-3), [[20, 'twenty'], [21, 'twenty-one'], [22, 'twenty-two']]);
+        assert.deepEqual(before.slice(-3), [
+          [20, 'twenty'],
+          [21, 'twenty-one'],
+          [22, 'twenty-two'],
+        ]);
 
-        const bad = file(`bad-${t.name}.sql`, "INSERT INTO items VALUES (30, 'thirty', 1);\nDELETE FROM items WHERE id = 3;\n\nINSERT INTO items VALUES (31, 'thirty-one', 'not a price');\nINSERT INTO items VALUES (32, 'never', 1);\n");
+        const bad = file(
+          `bad-${t.name}.sql`,
+          "INSERT INTO items VALUES (30, 'thirty', 1);\nDELETE FROM items WHERE id = 3;\n\nINSERT INTO items VALUES (31, 'thirty-one', 'not a price');\nINSERT INTO items VALUES (32, 'never', 1);\n",
+        );
         const e = importData(['--source', bad, '--target', t.url, '--format', 'sql', '--json']);
         assert.equal(e.code, 35, e.stdout);
         assert.equal(json<{ error: { line: number } }>(e).error.line, 4);
@@ -137,7 +166,10 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
   }
 
   it('MariaDB: a script with DDL goes only into an empty database, and is undone there on failure', async () => {
-    const ddl = file('ddl.sql', "CREATE TABLE t1 (a INT PRIMARY KEY) ENGINE=InnoDB;\nINSERT INTO t1 VALUES (1), (2);\nCREATE TABLE t2 (b VARCHAR(3));\nINSERT INTO t2 VALUES ('abcdef');\n");
+    const ddl = file(
+      'ddl.sql',
+      "CREATE TABLE t1 (a INT PRIMARY KEY) ENGINE=InnoDB;\nINSERT INTO t1 VALUES (1), (2);\nCREATE TABLE t2 (b VARCHAR(3));\nINSERT INTO t2 VALUES ('abcdef');\n",
+    );
     const refused = importData(['--source', ddl, '--target', MY, '--format', 'sql']);
     assert.equal(refused.code, 35);
     assert.match(refused.stderr, /commits implicitly.*empty database/);
@@ -145,8 +177,13 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
     assert.equal(failed.code, 35);
     assert.match(failed.stderr, /line 4/);
     assert.deepEqual(await myQuery(`SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = '${EMPTY_DB}'`), []);
-    const good = file('ddl-good.sql', "CREATE TABLE t1 (a INT PRIMARY KEY) ENGINE=InnoDB;\nLOCK TABLES `t1` WRITE;\n/*!40000 ALTER TABLE `t1` DISABLE KEYS */;\nINSERT INTO t1 VALUES (1), (2);\n/*!40000 ALTER TABLE `t1` ENABLE KEYS */;\nUNLOCK TABLES;\n");
-    const r = json<{ rows: number; mode: string }>(importData(['--source', good, '--target', `mysql://root@127.0.0.1/${EMPTY_DB}`, '--format', 'sql', '--json']));
+    const good = file(
+      'ddl-good.sql',
+      'CREATE TABLE t1 (a INT PRIMARY KEY) ENGINE=InnoDB;\nLOCK TABLES `t1` WRITE;\n/*!40000 ALTER TABLE `t1` DISABLE KEYS */;\nINSERT INTO t1 VALUES (1), (2);\n/*!40000 ALTER TABLE `t1` ENABLE KEYS */;\nUNLOCK TABLES;\n',
+    );
+    const r = json<{ rows: number; mode: string }>(
+      importData(['--source', good, '--target', `mysql://root@127.0.0.1/${EMPTY_DB}`, '--format', 'sql', '--json']),
+    );
     assert.deepEqual([r.rows, r.mode], [2, 'empty-database']);
     const switching = file('use.sql', 'USE other;\nINSERT INTO items VALUES (1);\n');
     assert.match(importData(['--source', switching, '--target', MY, '--format', 'sql']).stderr, /Line 1 switches or creates a database/);
@@ -162,7 +199,13 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
       w.end(rows.join('\n') + '\n', () => resolve());
     });
     const kills = [
-      { url: PG, count: async () => Number((await pgQuery('SELECT count(*) FROM items'))[0]![0]), kill: async () => (await pgQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'prism-import' AND query LIKE 'COPY%'", 'postgres')).length > 0 },
+      {
+        url: PG,
+        count: async () => Number((await pgQuery('SELECT count(*) FROM items'))[0]![0]),
+        kill: async () =>
+          (await pgQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'prism-import' AND query LIKE 'COPY%'", 'postgres'))
+            .length > 0,
+      },
       {
         url: MY,
         count: async () => Number((await myQuery(`SELECT count(*) FROM ${DB}.items`))[0]![0]),
@@ -175,7 +218,9 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
     ];
     for (const k of kills) {
       const before = await k.count();
-      const child = spawn(process.execPath, [IMPORT_BIN, '--source', big, '--target', k.url, '--format', 'csv', '--table', 'items', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [IMPORT_BIN, '--source', big, '--target', k.url, '--format', 'csv', '--table', 'items', '--json'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
       const exited = new Promise<number>((r) => child.on('close', (c) => r(c ?? -1)));
@@ -201,7 +246,10 @@ describe('import_data / prism import into PostgreSQL and MariaDB', () => {
       [['--source', csv, '--target', PG, '--format', 'xml'], /--format xml/],
       [['--source', join(root(), 'missing.csv'), '--target', PG, '--format', 'csv', '--table', 'items'], /cannot be read/],
       [['--source', csv, '--target', 'oracle://x/y', '--format', 'csv', '--table', 'items'], /--target oracle:\/\/x\/y .*unknown scheme/],
-      [['--source', csv, '--target', 'postgres://u:pw@127.0.0.1', '--format', 'sql'], /--target postgres:\/\/u:\*\*\*@127\.0\.0\.1 is not a valid database URL: no database name/],
+      [
+        ['--source', csv, '--target', 'postgres://u:pw@127.0.0.1', '--format', 'sql'],
+        /--target postgres:\/\/u:\*\*\*@127\.0\.0\.1 is not a valid database URL: no database name/,
+      ],
       [['--source', csv, '--target', PG, '--format', 'sql', '--header'], /csv only/],
       [['--target', PG, '--format', 'sql'], /--source/],
       [['--source', csv, '--target', PG, '--format', 'sql', '--bogus'], /unknown option/],

@@ -32,7 +32,11 @@ describe('prism CLI: verify, chain, dependencies, ls, diff, dump: arguments and 
     ]) {
       const r = prism(['backup', ...args], env);
       assert.equal(r.code, 7, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`^Error \\[ERR_PRISM_NO_REPO\\] No prism repository at ${nothing}: the directory does not exist\\. `, 'm'), args.join(' '));
+      assert.match(
+        r.stderr,
+        new RegExp(`^Error \\[ERR_PRISM_NO_REPO\\] No prism repository at ${nothing}: the directory does not exist\\. `, 'm'),
+        args.join(' '),
+      );
       assert.equal(r.stdout, '', args.join(' '));
     }
     assert.equal(existsSync(nothing), false, 'no repository or lock directory created');

@@ -15,7 +15,9 @@ describe('fileLogger', () => {
     log.info({ event: 'a', pid: process.pid }, 'own pid');
     log.warn({ event: 'b', pid: 1, time: 'then', level: 'high', msg: 'inner' }, 'other keys');
     log.debug({ event: 'c' }, 'plain');
-    const lines = readFileSync(join(sb.home, 'logs', 'test.log'), 'utf8').trimEnd().split('\n');
+    const lines = readFileSync(join(sb.home, 'logs', 'test.log'), 'utf8')
+      .trimEnd()
+      .split('\n');
     const parsed = lines.map((l) => parseStrictJson(l) as Record<string, unknown>);
     assert.deepEqual(
       parsed.map((l) => [l.level, l.pid, l.event, l.msg, l.pid_field, l.time_field, l.level_field, l.msg_field]),

@@ -14,7 +14,10 @@ export function fileLogger(home: string, file: string, verbose: boolean): Logger
   const dir = logsDir(home);
   try {
     mkdirPrivate(dir);
-    const log = pino({ level: verbose ? 'debug' : 'info', base: { pid: process.pid } }, pino.destination({ dest: join(dir, file), sync: true, mode: PRIVATE_FILE_MODE }));
+    const log = pino(
+      { level: verbose ? 'debug' : 'info', base: { pid: process.pid } },
+      pino.destination({ dest: join(dir, file), sync: true, mode: PRIVATE_FILE_MODE }),
+    );
     return {
       debug: (o, m) => log.debug(ownKeys(o), m),
       info: (o, m) => log.info(ownKeys(o), m),

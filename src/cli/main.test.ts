@@ -12,13 +12,23 @@ const MODULE_LOG = new URL('../testing/module-log.js', import.meta.url).href;
 /** The compiled modules (e.g. `cli/main.js`) in each file of the bundle (esbuild's metafile). */
 const bundled = (() => {
   const meta = JSON.parse(readFileSync(new URL('dist/bundle/meta.json', ROOT), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
-  return new Map(Object.entries(meta.outputs).map(([file, o]) => [new URL(file, ROOT).href, Object.keys(o.inputs).filter((i) => i.startsWith('dist/')).map((i) => i.slice('dist/'.length))]));
+  return new Map(
+    Object.entries(meta.outputs).map(([file, o]) => [
+      new URL(file, ROOT).href,
+      Object.keys(o.inputs)
+        .filter((i) => i.startsWith('dist/'))
+        .map((i) => i.slice('dist/'.length)),
+    ]),
+  );
 })();
 
 /** Runs `prism ARGS` and returns, besides its result, the compiled modules of prism it loaded (through the bundle files it loaded). */
 function prismModules(args: string[], sb: Sandbox): { code: number; stdout: string; modules: string[] } {
   const log = join(sb.root, 'modules.log');
-  const r = spawnSync(process.execPath, ['--import', MODULE_LOG, PRISM_BIN, ...args], { env: { ...process.env, ...sb.env, PRISM_BACKUP_VERBOSE: '', PRISM_MODULE_LOG: log }, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', MODULE_LOG, PRISM_BIN, ...args], {
+    env: { ...process.env, ...sb.env, PRISM_BACKUP_VERBOSE: '', PRISM_MODULE_LOG: log },
+    encoding: 'utf8',
+  });
   const urls = existsSync(log) ? readFileSync(log, 'utf8').split('\n') : [];
   const files = urls.filter((u) => u.startsWith(BUNDLE));
   assert.ok(files.length > 0, `prism ran from the bundle (dist/bundle/): ${urls.join(' ')}`);
@@ -52,13 +62,16 @@ describe('prism start-up: a command loads the modules it needs', () => {
     assert.deepEqual(under(flag.modules, ['app', 'daemon', 'config', 'snapshot', 'source', 'repo']), []);
   });
 
-  it('status reads the job table and the state files without loading the jobs\' code', () => {
+  it("status reads the job table and the state files without loading the jobs' code", () => {
     const r = prismModules(['status'], sb);
     assert.equal(r.code, 0, r.stdout);
     assert.match(r.stdout, /^Service: not running/m);
     assert.ok(r.modules.includes('daemon/service-status.js'), r.modules.join(' '));
     assert.deepEqual(under(r.modules, ['snapshot', 'source', 'repo', 'backend']), [], r.modules.join(' '));
-    assert.deepEqual(r.modules.filter((m) => /^app\/(create-backup|retention|background-verify|drill|mysql-archive-binlog|alerts)\.js$/.test(m)), []);
+    assert.deepEqual(
+      r.modules.filter((m) => /^app\/(create-backup|retention|background-verify|drill|mysql-archive-binlog|alerts)\.js$/.test(m)),
+      [],
+    );
   });
 
   it('backup list loads the listing, not the service, the database drivers or the archiver', () => {
@@ -68,7 +81,10 @@ describe('prism start-up: a command loads the modules it needs', () => {
     assert.match(r.stdout, /^ID .*\nbackup_\d{8}_\d{6}_full /);
     assert.ok(r.modules.includes('app/backups/list-backups.js'), r.modules.join(' '));
     assert.deepEqual(under(r.modules, ['daemon', 'source', 'snapshot']), []);
-    assert.deepEqual(r.modules.filter((m) => m.startsWith('cli/commands/')), ['cli/commands/backup-list.js']);
+    assert.deepEqual(
+      r.modules.filter((m) => m.startsWith('cli/commands/')),
+      ['cli/commands/backup-list.js'],
+    );
   });
 });
 
@@ -106,7 +122,11 @@ describe('help and usage errors', () => {
     ] as const) {
       const r = prism([...args], sb.env);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}`);
-      assert.deepEqual(r.stderr.split('\n'), [`Error [ERR_PRISM_ARGS] ${said}`, '  Fix: Check the command line; `prism help <command>` lists the accepted flags and values.', '']);
+      assert.deepEqual(r.stderr.split('\n'), [
+        `Error [ERR_PRISM_ARGS] ${said}`,
+        '  Fix: Check the command line; `prism help <command>` lists the accepted flags and values.',
+        '',
+      ]);
       const asJson = json<{ error: { code: string; message: string } }>(prism([...args, '--json'], sb.env));
       assert.deepEqual([asJson.error.code, asJson.error.message], ['ERR_PRISM_ARGS', said]);
     }

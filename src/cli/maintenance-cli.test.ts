@@ -9,7 +9,11 @@ import { systemClock } from '../core/clock.js';
 import { RepositoryLock, type Manifest } from '../repo/index.js';
 import { hashTree, json, prism, prismAsync, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 
-function run(args: string[], env: Record<string, string>, onStderr: (text: string) => void = () => {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string>,
+  onStderr: (text: string) => void = () => {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const p = prismAsync(args, env);
   let stdout = '';
   let stderr = '';
@@ -68,7 +72,15 @@ describe('prism backup policy / cleanup / delete / prune / failures (CLI)', () =
     assert.equal(unknown.code, 4, unknown.stderr);
     assert.match(unknown.stderr, /ERR_PRISM_NOT_FOUND.*backup_20000101_000000_full/);
     const missing = { ...sb.env, PRISM_BACKUP_PATH: join(sb.root, 'no-repo-here') };
-    for (const args of [['backup', 'cleanup'], ['backup', 'cleanup', '--dry-run'], ['backup', 'prune'], ['backup', 'prune', '--dry-run'], ['backup', 'delete', 'backup_20000101_000000_full', '--confirm'], ['mysql', 'expire'], ['mysql', 'binlog', 'list']]) {
+    for (const args of [
+      ['backup', 'cleanup'],
+      ['backup', 'cleanup', '--dry-run'],
+      ['backup', 'prune'],
+      ['backup', 'prune', '--dry-run'],
+      ['backup', 'delete', 'backup_20000101_000000_full', '--confirm'],
+      ['mysql', 'expire'],
+      ['mysql', 'binlog', 'list'],
+    ]) {
       const r = prism(args, missing);
       assert.equal(r.code, 7, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /ERR_PRISM_NO_REPO/);
@@ -83,9 +95,25 @@ describe('prism backup policy / cleanup / delete / prune / failures (CLI)', () =
       assert.equal(r.code, 0, r.stderr);
       const lines = r.stdout.split('\n');
       const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
-      const order = [/^retention_policy:\s*$/, /^ {2}full_backups:\s*$/, /^ {4}count: 4\b.*file/, /^ {4}age_days: 7\b.*default/, /^ {2}incremental_backups:\s*$/, /^ {4}count: 30\b/, /^ {4}age_days: 30\b/, /^ {2}max_total_backups: 20\b.*file/].map(at);
-      assert.ok(order.every((i) => i >= 0), r.stdout);
-      assert.deepEqual([...order].sort((a, b) => a - b), order, `in the SOP's order:\n${r.stdout}`);
+      const order = [
+        /^retention_policy:\s*$/,
+        /^ {2}full_backups:\s*$/,
+        /^ {4}count: 4\b.*file/,
+        /^ {4}age_days: 7\b.*default/,
+        /^ {2}incremental_backups:\s*$/,
+        /^ {4}count: 30\b/,
+        /^ {4}age_days: 30\b/,
+        /^ {2}max_total_backups: 20\b.*file/,
+      ].map(at);
+      assert.ok(
+        order.every((i) => i >= 0),
+        r.stdout,
+      );
+      assert.deepEqual(
+        [...order].sort((a, b) => a - b),
+        order,
+        `in the SOP's order:\n${r.stdout}`,
+      );
       const p = json<{ retention_policy: { full_backups: { count: number } }; origins: Record<string, string> }>(prism(['backup', 'policy', '--json'], sb.env));
       assert.equal(p.retention_policy.full_backups.count, 4);
       assert.equal(p.origins.full_backups_count, 'file');
@@ -111,7 +139,9 @@ describe('prism backup policy / cleanup / delete / prune / failures (CLI)', () =
     assert.match(r.stdout, /1 failed or partial of \d+ attempts/);
     assert.match(r.stdout, /backup_\d{8}_\d{6}_incremental(?:_\d+)?\s+failed\s+\[ERR_BACKUP_003\] Source directory not found/);
     assert.match(r.stdout, /Fix: Check the configured paths: PRISM_HOME and backup\.sources\.include/);
-    const j = json<{ failures: Array<{ code: string; fix: string; status: string }>; failure_rate: number }>(prism(['backup', 'failures', '--days', '7', '--json'], sb.env));
+    const j = json<{ failures: Array<{ code: string; fix: string; status: string }>; failure_rate: number }>(
+      prism(['backup', 'failures', '--days', '7', '--json'], sb.env),
+    );
     assert.equal(j.failures.length, 1);
     assert.equal(j.failures[0]!.code, 'ERR_BACKUP_003');
     assert.match(j.failures[0]!.fix, /backup\.sources\.include/);
@@ -158,7 +188,14 @@ describe('maintenance commands and the repository lock', () => {
   it('prune, cleanup and the archive expiries fail at once with ERR_PRISM_LOCKED naming the holder while a backup runs', async () => {
     const lock = await RepositoryLock.acquire(new LocalBackend(sb.repo), { kind: 'backup', command: 'prism backup create --type full', clock: systemClock });
     try {
-      for (const args of [['backup', 'prune'], ['backup', 'cleanup'], ['backup', 'prune', '--dry-run'], ['backup', 'cleanup', '--dry-run'], ['pg', 'expire'], ['mysql', 'expire', '--dry-run']]) {
+      for (const args of [
+        ['backup', 'prune'],
+        ['backup', 'cleanup'],
+        ['backup', 'prune', '--dry-run'],
+        ['backup', 'cleanup', '--dry-run'],
+        ['pg', 'expire'],
+        ['mysql', 'expire', '--dry-run'],
+      ]) {
         const r = prism(args, sb.env);
         assert.equal(r.code, 6, `${args.join(' ')}: ${r.stderr}`);
         assert.match(r.stderr, /ERR_PRISM_LOCKED/);
@@ -180,7 +217,11 @@ describe('maintenance commands and the repository lock', () => {
       });
       await released;
       assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
-      assert.match(r.stderr, new RegExp(`Waiting for the repository lock held by \`prism backup create --type full\` \\(pid ${process.pid}`), 'says whom it waits for');
+      assert.match(
+        r.stderr,
+        new RegExp(`Waiting for the repository lock held by \`prism backup create --type full\` \\(pid ${process.pid}`),
+        'says whom it waits for',
+      );
       assert.equal(json<{ dry_run: boolean }>(r).dry_run, false);
     }
     const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));

@@ -22,7 +22,14 @@ interface RestoreReport {
   backup: string;
   verified: boolean;
   plan: Array<{ name: string; action: string }>;
-  replay: { from: { file: string; position: number }; files: string[]; stop_datetime: string; events?: number; last_event_at?: string | null; warnings: string[] };
+  replay: {
+    from: { file: string; position: number };
+    files: string[];
+    stop_datetime: string;
+    events?: number;
+    last_event_at?: string | null;
+    warnings: string[];
+  };
 }
 
 interface ArchiveReport {
@@ -47,11 +54,18 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
   const scratch: ScratchDb[] = [];
   /** SQL on the throwaway server; tab-separated rows. */
   const sql = (text: string, db = ''): string => {
-    const r = spawnSync('mariadb', ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', '--batch', '--skip-column-names', ...(db ? [db] : [])], { input: text, encoding: 'utf8' });
+    const r = spawnSync('mariadb', ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', '--batch', '--skip-column-names', ...(db ? [db] : [])], {
+      input: text,
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`mariadb: ${r.stderr}`);
     return r.stdout.trim();
   };
-  const rows = (db: string) => sql('SELECT id, note FROM t ORDER BY id', db).split('\n').filter(Boolean).map((l) => l.split('\t'));
+  const rows = (db: string) =>
+    sql('SELECT id, note FROM t ORDER BY id', db)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t'));
   const serverNow = () => Number(sql('SELECT UNIX_TIMESTAMP(NOW(6))')) * 1000;
   /** Waits until the server's clock has reached `ms` (the time the next event it stamps itself will carry). */
   const serverReaches = async (ms: number) => {
@@ -69,12 +83,30 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     const data = join(root, 'data');
     const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
     const small = ['--innodb-log-file-size=4M', '--innodb-buffer-pool-size=32M'];
-    const init = spawnSync('mariadb-install-db', ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot, ...small], { encoding: 'utf8' });
+    const init = spawnSync(
+      'mariadb-install-db',
+      ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot, ...small],
+      { encoding: 'utf8' },
+    );
     assert.equal(init.status, 0, init.stderr + init.stdout);
     server = spawn(
       MARIADBD,
-      ['--no-defaults', `--datadir=${data}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(root, 'sock')}`, `--pid-file=${join(root, 'pid')}`, `--log-error=${join(root, 'error.log')}`,
-        `--log-bin=${join(data, 'bin')}`, '--server-id=1', '--binlog-format=ROW', '--skip-name-resolve', '--innodb-flush-log-at-trx-commit=2', ...asRoot, ...small],
+      [
+        '--no-defaults',
+        `--datadir=${data}`,
+        `--port=${port}`,
+        '--bind-address=127.0.0.1',
+        `--socket=${join(root, 'sock')}`,
+        `--pid-file=${join(root, 'pid')}`,
+        `--log-error=${join(root, 'error.log')}`,
+        `--log-bin=${join(data, 'bin')}`,
+        '--server-id=1',
+        '--binlog-format=ROW',
+        '--skip-name-resolve',
+        '--innodb-flush-log-at-trx-commit=2',
+        ...asRoot,
+        ...small,
+      ],
       { stdio: 'ignore' },
     );
     for (let i = 0; ; i++) {
@@ -156,9 +188,15 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.ok(rec.binlog!.position > 4);
     assert.match(rec.binlog!.gtid!, /^0-1-\d+$/);
     assert.equal(rec.binlog!.format, 'ROW');
-    assert.deepEqual(rec.tables.map((t) => t.name), ['t']);
+    assert.deepEqual(
+      rec.tables.map((t) => t.name),
+      ['t'],
+    );
     assert.equal(mid.code, 0, mid.stderr + mid.stdout);
-    assert.ok(Date.parse(backup.started_at) <= target.getTime() && target.getTime() <= h.late.getTime() - 1000, 'the target is after the backup, t4 before the file closed');
+    assert.ok(
+      Date.parse(backup.started_at) <= target.getTime() && target.getTime() <= h.late.getTime() - 1000,
+      'the target is after the backup, t4 before the file closed',
+    );
 
     const plain = json<ArchiveReport>(h.plain);
     const inUse = plain.databases[0]!.in_use;
@@ -167,7 +205,10 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.equal(flushed.code, 0, flushed.stderr + flushed.stdout);
     const report = json<ArchiveReport>(flushed);
     const files = report.databases[0]!.files;
-    assert.ok(files.some((f) => f.name === inUse && f.stored === 'new'), `${inUse} archived once closed`);
+    assert.ok(
+      files.some((f) => f.name === inUse && f.stored === 'new'),
+      `${inUse} archived once closed`,
+    );
     assert.deepEqual(report.databases[0]!.warnings, []);
 
     // idempotent: nothing new is stored, no pack written
@@ -177,7 +218,10 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.ok(again.databases[0]!.files.every((f) => f.stored === 'already archived'));
     assert.equal(packs(), before);
     const list = json<{ files: Array<{ database: string; name: string }> }>(run(['mysql', 'binlog', 'list', '--json']));
-    assert.deepEqual(list.files.map((f) => f.name), files.map((f) => f.name));
+    assert.deepEqual(
+      list.files.map((f) => f.name),
+      files.map((f) => f.name),
+    );
     // prune keeps what the archive references
     const pruned = run(['backup', 'prune', '--json']);
     assert.equal(pruned.code, 0, pruned.stderr + pruned.stdout);
@@ -189,7 +233,10 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.equal(dry.code, 0, dry.stderr + dry.stdout);
     const plan = json<RestoreReport>(dry);
     assert.equal(plan.backup, backup.id);
-    assert.deepEqual(plan.plan.map((p) => [p.name, p.action]), [['t', 'create']]);
+    assert.deepEqual(
+      plan.plan.map((p) => [p.name, p.action]),
+      [['t', 'create']],
+    );
     assert.equal(plan.replay.from.file, rec.binlog!.file);
     assert.ok(plan.replay.files.length >= 2, `replays across the mid-way flush: ${plan.replay.files.join(', ')}`);
     assert.equal(plan.replay.stop_datetime, target.toISOString().slice(0, 19).replace('T', ' '));
@@ -202,10 +249,17 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.equal(done.verified, true);
     assert.equal(done.replay.events, 2);
     assert.deepEqual(done.replay.warnings, []);
-    assert.deepEqual(rows('shop'), [['0', 'base'], ['1', 't1'], ['2', 't2']]);
+    assert.deepEqual(rows('shop'), [
+      ['0', 'base'],
+      ['1', 't1'],
+      ['2', 't2'],
+    ]);
     assert.ok(gtidSeq() > gtidBefore, 'replayed transactions get new GTIDs; the server position does not go back');
     const text = run(['db', 'restore', '--db', 'shop', '--at', target.toISOString(), '--replay', '--dry-run']);
-    assert.match(text.stdout, /~ overwrite t: 1 rows from the backup \(now 3 rows; a safety copy is kept\)\n {2}then replay the binary log from bin\.\d+:\d+ \(bin\.\d+, bin\.\d+/);
+    assert.match(
+      text.stdout,
+      /~ overwrite t: 1 rows from the backup \(now 3 rows; a safety copy is kept\)\n {2}then replay the binary log from bin\.\d+:\d+ \(bin\.\d+, bin\.\d+/,
+    );
   });
 
   it('stops before statements it must not replay and undoes the whole restore', async () => {
@@ -221,7 +275,10 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     sql(`CREATE DATABASE ${into}`);
     const failed = run(['db', 'restore', '--db', 'shop', '--at', late.toISOString(), '--replay', '--target-url', url(into)]);
     assert.equal(failed.code, 33, failed.stderr + failed.stdout);
-    assert.match(failed.stderr, /ERR_PRISM_DB_RESTORE.*the restore was undone, the tables are as they were: The binary log holds `ALTER TABLE shop\.t COMMENT .*which names database shop itself/);
+    assert.match(
+      failed.stderr,
+      /ERR_PRISM_DB_RESTORE.*the restore was undone, the tables are as they were: The binary log holds `ALTER TABLE shop\.t COMMENT .*which names database shop itself/,
+    );
     assert.equal(sql('SHOW TABLES', into), '', 'the table the restore created and the replay filled is gone again');
 
     // in place, past the DROP DATABASE of the disaster: refused before it runs, and the tables are as they were
@@ -234,7 +291,12 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     const ddl = run(['db', 'restore', '--db', 'shop', '--at', end.toISOString(), '--replay', '--confirm']);
     assert.equal(ddl.code, 33, ddl.stderr + ddl.stdout);
     assert.match(ddl.stderr, /`DROP DATABASE shop` \(at .*\) before the target time: statements that create, drop or alter a database are not replayed/);
-    assert.deepEqual(rows('shop'), [['0', 'base'], ['1', 't1'], ['2', 't2'], ['9', 'after']]);
+    assert.deepEqual(rows('shop'), [
+      ['0', 'base'],
+      ['1', 't1'],
+      ['2', 't2'],
+      ['9', 'after'],
+    ]);
     assert.equal(sql('SHOW TABLES', 'shop'), 't', 'the safety copy is dropped again');
     await serverReaches(end.getTime() + 1000);
     const refused = run(['db', 'restore', '--db', 'shop', '--at', new Date().toISOString(), '--replay', '--confirm']);
@@ -248,7 +310,9 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     const more = run(['mysql', 'archive-binlog', '--flush', '--json']);
     assert.equal(more.code, 0, more.stderr + more.stdout);
     const dir = join(sb.repo, 'mysql', 'binlog', 'shop');
-    const names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    const names = readdirSync(dir)
+      .filter((n) => n.endsWith('.json'))
+      .sort();
     const start = backup.databases![0]!.binlog!.file;
     const next = names[names.indexOf(`${start}.json`) + 1]!;
     renameSync(join(dir, next), join(root, next));
@@ -281,7 +345,14 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
   it('expires the archived files no kept backup can replay (mysql expire, backup cleanup), and later replays still work', async () => {
     interface Expiry {
       dry_run: boolean;
-      databases: Array<{ database: string; oldest_kept_backup: string | null; first_kept_file: string | null; kept: number; expired: string[]; expired_bytes: number }>;
+      databases: Array<{
+        database: string;
+        oldest_kept_backup: string | null;
+        first_kept_file: string | null;
+        kept: number;
+        expired: string[];
+        expired_bytes: number;
+      }>;
       warnings: string[];
       prune: { dry_run: boolean } | null;
     }
@@ -291,7 +362,9 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     const all = listed();
     // the only backup starts in the first file: nothing expires
     const none = json<Expiry>(run(['mysql', 'expire', '--dry-run', '--json']));
-    assert.deepEqual(none.databases, [{ database: 'shop', oldest_kept_backup: backup.id, first_kept_file: start, kept: all.length, expired: [], expired_bytes: 0 }]);
+    assert.deepEqual(none.databases, [
+      { database: 'shop', oldest_kept_backup: backup.id, first_kept_file: start, kept: all.length, expired: [], expired_bytes: 0 },
+    ]);
     const cleanupDry = json<{ binlog_archive: Expiry }>(run(['backup', 'cleanup', '--dry-run', '--json']));
     assert.deepEqual(cleanupDry.binlog_archive.databases[0]!.expired, []);
 
@@ -312,13 +385,21 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     const older = before.slice(0, before.indexOf(from));
     assert.ok(older.length >= 1 && older.includes(start), `files before ${from}: ${older.join(', ')}`);
     const dry = json<Expiry>(run(['mysql', 'expire', '--dry-run', '--json']));
-    assert.deepEqual([dry.dry_run, dry.databases[0]!.expired, dry.databases[0]!.first_kept_file, dry.databases[0]!.oldest_kept_backup, dry.prune?.dry_run], [true, older, from, second.id, true]);
+    assert.deepEqual(
+      [dry.dry_run, dry.databases[0]!.expired, dry.databases[0]!.first_kept_file, dry.databases[0]!.oldest_kept_backup, dry.prune?.dry_run],
+      [true, older, from, second.id, true],
+    );
     assert.ok(dry.databases[0]!.expired_bytes > 0);
     assert.deepEqual(listed(), before, 'a dry run removes nothing');
 
     const text = run(['mysql', 'expire', '--no-prune']);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, new RegExp(`shop: expired ${older.length} \\(${older[0]!.replace('.', '\\.')} … .*; ${before.length - older.length} kept \\(from ${from.replace('.', '\\.')}, where ${second.id} starts\\)`));
+    assert.match(
+      text.stdout,
+      new RegExp(
+        `shop: expired ${older.length} \\(${older[0]!.replace('.', '\\.')} … .*; ${before.length - older.length} kept \\(from ${from.replace('.', '\\.')}, where ${second.id} starts\\)`,
+      ),
+    );
     assert.deepEqual(listed(), before.slice(older.length));
     assert.deepEqual(json<Expiry>(run(['mysql', 'expire', '--json'])).databases[0]!.expired, [], 'a second run finds nothing more');
     // the server still has the expired files: archiving passes over them rather than storing them again
@@ -335,7 +416,10 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.equal(bad.code, 2, bad.stderr);
 
     // verify --all reads the archive too; a record that cannot be read fails it, names it, and raises an alert until a clean check
-    interface Verified { ok: boolean; binlog_archive: { ok: boolean; checksum: string; files: number; damaged: unknown[]; damaged_records: Array<{ name: string }> } | null }
+    interface Verified {
+      ok: boolean;
+      binlog_archive: { ok: boolean; checksum: string; files: number; damaged: unknown[]; damaged_records: Array<{ name: string }> } | null;
+    }
     const clean = json<Verified>(run(['backup', 'verify', '--all', '--json']));
     assert.deepEqual(clean.binlog_archive, { ok: true, checksum: 'verified', files: listed().length, damaged: [], damaged_records: [] });
     const rec = join(sb.repo, 'mysql', 'binlog', 'shop', `${from}.json`);
@@ -344,15 +428,27 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     try {
       const broken = run(['backup', 'verify', '--all']);
       assert.equal(broken.code, 15, broken.stdout + broken.stderr);
-      assert.match(broken.stdout, new RegExp(`^Binary log archive: \\d+ file\\(s\\): checksum: mismatch\n {2}DAMAGED record mysql/binlog/shop/${from.replace('.', '\\.')}\\.json: .*not valid JSON`, 'm'));
+      assert.match(
+        broken.stdout,
+        new RegExp(
+          `^Binary log archive: \\d+ file\\(s\\): checksum: mismatch\n {2}DAMAGED record mysql/binlog/shop/${from.replace('.', '\\.')}\\.json: .*not valid JSON`,
+          'm',
+        ),
+      );
       assert.match(broken.stderr, /ERR_BACKUP_005\] Checksum mismatch: the binary log archive is damaged/);
       const alerts = json<{ active: Array<{ key: string }> }>(run(['alerts', '--json']));
-      assert.ok(alerts.active.some((x) => x.key === 'verify_failed:archive:mysql'), JSON.stringify(alerts.active));
+      assert.ok(
+        alerts.active.some((x) => x.key === 'verify_failed:archive:mysql'),
+        JSON.stringify(alerts.active),
+      );
     } finally {
       writeFileSync(rec, saved);
     }
     assert.equal(run(['backup', 'verify', '--all']).code, 0);
-    assert.ok(!json<{ active: Array<{ key: string }> }>(run(['alerts', '--json'])).active.some((x) => x.key === 'verify_failed:archive:mysql'), 'resolved by the clean check');
+    assert.ok(
+      !json<{ active: Array<{ key: string }> }>(run(['alerts', '--json'])).active.some((x) => x.key === 'verify_failed:archive:mysql'),
+      'resolved by the clean check',
+    );
   });
 
   it('the service job archives on its schedule: FLUSH, then the closed files; a server without binary logging is skipped', async () => {
@@ -362,7 +458,10 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.equal(made.code, 0, made.stderr + made.stdout);
     const ctx = appContext(sb, {}, systemClock);
     assert.equal(binlogArchiveJob.applies!(ctx), true);
-    assert.deepEqual(compileSchedule(ctx, [binlogArchiveJob]).map((x) => x.expression), ['*/15 * * * *']);
+    assert.deepEqual(
+      compileSchedule(ctx, [binlogArchiveJob]).map((x) => x.expression),
+      ['*/15 * * * *'],
+    );
     const before = json<{ files: Array<{ name: string }> }>(run(['mysql', 'binlog', 'list', '--json'])).files.length;
     sql("INSERT INTO t VALUES (12, 'job')", 'shop');
     const { task } = await runJob(ctx, binlogArchiveJob, { trigger: 'scheduled', signal: new AbortController().signal, log: silentLogger });
@@ -370,7 +469,10 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     assert.match(task.message ?? '', /^1 binary log file\(s\) archived \(bin\.\d{6}\)$/);
     const after = json<{ files: Array<{ name: string }> }>(run(['mysql', 'binlog', 'list', '--json'])).files;
     assert.equal(after.length, before + 1);
-    assert.deepEqual((task.details as { archived: Array<{ name: string }> }).archived.map((f) => f.name), [after.at(-1)!.name]);
+    assert.deepEqual(
+      (task.details as { archived: Array<{ name: string }> }).archived.map((f) => f.name),
+      [after.at(-1)!.name],
+    );
 
     // not scheduled without a MySQL/MariaDB database
     const files = appContext(sandbox(), {}, systemClock);
@@ -379,8 +481,15 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     if (sharedSql('test', 'SELECT @@log_bin').trim() !== '0') return; // the shared server logs: the skip is not reachable here
     const plain = sandbox();
     try {
-      writeFileSync(join(plain.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'plain', type: 'mysql', url: 'mysql://root@127.0.0.1:3306/test' }] } }));
-      const r = await runJob(appContext(plain, {}, systemClock), binlogArchiveJob, { trigger: 'scheduled', signal: new AbortController().signal, log: silentLogger });
+      writeFileSync(
+        join(plain.home, 'config', 'backup.json'),
+        JSON.stringify({ backup: { databases: [{ name: 'plain', type: 'mysql', url: 'mysql://root@127.0.0.1:3306/test' }] } }),
+      );
+      const r = await runJob(appContext(plain, {}, systemClock), binlogArchiveJob, {
+        trigger: 'scheduled',
+        signal: new AbortController().signal,
+        log: silentLogger,
+      });
       assert.equal(r.task.status, 'skipped');
       assert.match(r.task.message ?? '', /Binary logging is off on mysql:\/\/root@127\.0\.0\.1:3306\/test/);
     } finally {

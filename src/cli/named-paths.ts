@@ -36,5 +36,10 @@ export function withPathSetting(e: PrismError): PrismError {
   if (typeof path !== 'string' || e.details['errno'] === undefined || e.details['setting'] !== undefined) return e;
   const p = namedPathOf(path);
   if (!p) return e;
-  return new PrismError(e.code, `${e.message} The ${p.role}'s path is ${p.path}, set by ${p.setting}.`, { ...e.details, role: p.role, setting: p.setting }, { cause: e.cause });
+  return new PrismError(
+    e.code,
+    `${e.message} The ${p.role}'s path is ${p.path}, set by ${p.setting}.`,
+    { ...e.details, role: p.role, setting: p.setting },
+    { cause: e.cause },
+  );
 }

@@ -28,7 +28,12 @@ export function terminalSafe(text: string): string {
   if (!CONTROL.test(text)) return text;
   return text
     .split('\n')
-    .map((line) => line.split('\t').map((part) => (CONTROL.test(part) ? escapeControls(part) : part)).join('\t'))
+    .map((line) =>
+      line
+        .split('\t')
+        .map((part) => (CONTROL.test(part) ? escapeControls(part) : part))
+        .join('\t'),
+    )
     .join('\n');
 }
 

@@ -53,7 +53,10 @@ export async function parseTargetTime(flag: string, text: string, now: Date): Pr
 }
 
 function invalid(flag: string, text: string): PrismError {
-  return new PrismError('INVALID_ARGUMENT', `${flag} "${text}" is not a date; use e.g. "7 days ago", "now", "2026-02-07" or "2026-02-07 03:00".`, { flag, value: text });
+  return new PrismError('INVALID_ARGUMENT', `${flag} "${text}" is not a date; use e.g. "7 days ago", "now", "2026-02-07" or "2026-02-07 03:00".`, {
+    flag,
+    value: text,
+  });
 }
 
 function dayEdge(d: Date, edge: 'start' | 'end'): Date {

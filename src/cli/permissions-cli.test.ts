@@ -43,7 +43,6 @@ function assertPrivate(found: Map<string, string>, what: string): void {
   assert.deepEqual(loose, [], `${what}: created 0700/0600`);
 }
 
-
 describe('what prism creates is private (0600 files, 0700 folders), whatever the umask', () => {
   for (const umask of ['022', '000']) {
     it(`umask ${umask}: init, backup, the service, a restore`, async () => {
@@ -81,20 +80,38 @@ describe('what prism creates is private (0600 files, 0700 folders), whatever the
       const dataFiles = (p: string) => /\/level-[123]-[a-z]+\/./.test(p.slice(sb.home.length));
       assertPrivate(modes(sb.home, dataFiles), 'PRISM_HOME');
       const home = modes(sb.home, dataFiles);
-      for (const f of ['config/backup.json', 'logs/backup.log', 'logs/service.log', 'logs/tasks.log', 'logs/events.log', 'logs/drills.log', 'state/alerts.json', 'prism-service.json']) {
+      for (const f of [
+        'config/backup.json',
+        'logs/backup.log',
+        'logs/service.log',
+        'logs/tasks.log',
+        'logs/events.log',
+        'logs/drills.log',
+        'state/alerts.json',
+        'prism-service.json',
+      ]) {
         assert.equal(home.get(join(sb.home, f)), '0600', f);
       }
-      for (const d of ['', 'level-1-hot', 'level-2-warm', 'level-3-cold', 'config', 'logs', 'state']) assert.equal(home.get(join(sb.home, d)), '0700', d || 'PRISM_HOME');
+      for (const d of ['', 'level-1-hot', 'level-2-warm', 'level-3-cold', 'config', 'logs', 'state'])
+        assert.equal(home.get(join(sb.home, d)), '0700', d || 'PRISM_HOME');
       const repo = modes(sb.repo);
       assert.ok(repo.size > 10, 'a repository with packs, index and snapshots');
       assertPrivate(repo, 'the repository');
       assert.equal(modeOf(target), '0700', 'a new restore target');
       // restored data keeps its backed-up modes
       assert.deepEqual(
-        [modeOf(join(target, 'level-1-hot', 'shared')), modeOf(join(target, 'level-1-hot', 'shared', 'public.txt')), modeOf(join(target, 'level-2-warm', 'group.txt'))],
+        [
+          modeOf(join(target, 'level-1-hot', 'shared')),
+          modeOf(join(target, 'level-1-hot', 'shared', 'public.txt')),
+          modeOf(join(target, 'level-2-warm', 'group.txt')),
+        ],
         ['0755', '0644', '0664'],
       );
-      assert.deepEqual(readdirSync(target).filter((n) => n.startsWith('.prism')), [], 'no staging left');
+      assert.deepEqual(
+        readdirSync(target).filter((n) => n.startsWith('.prism')),
+        [],
+        'no staging left',
+      );
     });
   }
 

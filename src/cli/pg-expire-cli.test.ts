@@ -7,7 +7,17 @@ import { LocalBackend } from '../backend/index.js';
 import { FixedClock } from '../core/clock.js';
 import { Repository } from '../repo/index.js';
 import { json, prism } from '../testing/fixtures.js';
-import { asPostgres, pitrSuite, startArchivingCluster, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
+import {
+  asPostgres,
+  pitrSuite,
+  startArchivingCluster,
+  pgUser,
+  query,
+  readLog,
+  switchAndWaitArchived,
+  targetAfterLastCommit,
+  until,
+} from '../testing/pg-cluster.js';
 
 interface WalList {
   base_backups: Array<{ id: string; start_wal: string; finished_at: string }>;
@@ -16,7 +26,8 @@ interface WalList {
 type Expire = PgExpireReport & { prune: PruneReport | null };
 
 /** Segment-named WAL files (segments, .partial, .backup) before `first` by segment number, as the retention rule reads them. */
-const expiring = (names: string[], first: string) => names.filter((n) => /^[0-9A-F]{24}(\..+)?$/.test(n) && !n.endsWith('.history') && n.slice(8, 24) < first.slice(8)).sort();
+const expiring = (names: string[], first: string) =>
+  names.filter((n) => /^[0-9A-F]{24}(\..+)?$/.test(n) && !n.endsWith('.history') && n.slice(8, 24) < first.slice(8)).sort();
 
 describe('PITR retention on a real cluster: two base backups, the older expired, recovery from the newer', () => {
   const s = pitrSuite('prism-pitr-expire-', { backup: { retention_policy: { pg_base_backups_count: 1, pg_base_backups_age_days: 0 } } });
@@ -59,7 +70,10 @@ describe('PITR retention on a real cluster: two base backups, the older expired,
     assert.match(policy.stdout, /^ {2}pg_base_backups:\n {4}count: 1 .*file\n {4}age_days: 0 .*file$/m);
 
     const listed = json<WalList>(run(['pg', 'wal', 'list', '--json']));
-    assert.deepEqual(listed.base_backups.map((b) => b.id), [old.id, kept.id]);
+    assert.deepEqual(
+      listed.base_backups.map((b) => b.id),
+      [old.id, kept.id],
+    );
     const names = listed.wal.map((w) => w.name);
     const expected = expiring(names, kept.start_wal);
     assert.ok(expected.includes(old.start_wal) && expected.some((n) => n.endsWith('.backup')), `segments and a .backup file expire: ${expected.join(' ')}`);
@@ -76,7 +90,10 @@ describe('PITR retention on a real cluster: two base backups, the older expired,
     const text = prism(['backup', 'cleanup', '--dry-run'], repoEnv(), as);
     assert.match(text.stdout, /^PITR archive .*: 1 base backup\(s\) kept, 1 would be removed$/m);
     assert.match(text.stdout, new RegExp(`^ {2}WOULD REMOVE +FINISHED +RULE\\n {2}${old.id} `, 'm'));
-    assert.match(text.stdout, new RegExp(`^ {2}WAL files that would expire: ${expected.length} \\(.*\\); ${dry.wal.kept} kept \\(from ${kept.start_wal}, where ${kept.id} starts`, 'm'));
+    assert.match(
+      text.stdout,
+      new RegExp(`^ {2}WAL files that would expire: ${expected.length} \\(.*\\); ${dry.wal.kept} kept \\(from ${kept.start_wal}, where ${kept.id} starts`, 'm'),
+    );
     assert.deepEqual(json<WalList>(run(['pg', 'wal', 'list', '--json'])), listed);
 
     const removed = [`pg/base/${old.id}.json`, ...expected.map((n) => `pg/wal/${n}.json`)];
@@ -87,17 +104,34 @@ describe('PITR retention on a real cluster: two base backups, the older expired,
     assert.deepEqual([done.removed_base_backups, done.wal.expired], [[old.id], expected]);
     assert.ok(done.prune && done.prune.dry_run === false);
     const after = json<WalList>(run(['pg', 'wal', 'list', '--json']));
-    assert.deepEqual(after.base_backups.map((b) => b.id), [kept.id]);
-    assert.deepEqual(after.wal.map((w) => w.name), names.filter((n) => !expected.includes(n)));
+    assert.deepEqual(
+      after.base_backups.map((b) => b.id),
+      [kept.id],
+    );
+    assert.deepEqual(
+      after.wal.map((w) => w.name),
+      names.filter((n) => !expected.includes(n)),
+    );
     // prune took the removed records' own data out of the index
     const left = await referenced(join(s.root, 'repo'), []);
     const onlyExpired = [...allBlobs.byRemoved].filter((id) => !left.all.has(id));
     assert.ok(onlyExpired.length > 0);
-    assert.deepEqual(onlyExpired.filter((id) => left.indexed.has(id)), [], 'no chunk only the removed records named is still indexed');
+    assert.deepEqual(
+      onlyExpired.filter((id) => left.indexed.has(id)),
+      [],
+      'no chunk only the removed records named is still indexed',
+    );
 
     const v = prism(['backup', 'verify', '--all', '--json'], repoEnv(), as);
     assert.equal(v.code, 0, v.stdout + v.stderr);
-    assert.deepEqual(json<VerifyReport>(v).pg_archive, { ok: true, checksum: 'verified', wal_files: after.wal.length, base_backups: 1, damaged: [], damaged_records: [] });
+    assert.deepEqual(json<VerifyReport>(v).pg_archive, {
+      ok: true,
+      checksum: 'verified',
+      wal_files: after.wal.length,
+      base_backups: 1,
+      damaged: [],
+      damaged_records: [],
+    });
 
     // the cluster is lost; recovery from the kept base backup replays the kept WAL through restore-wal
     assert.equal(asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).code, 0);
@@ -119,7 +153,11 @@ describe('PITR retention on a real cluster: two base backups, the older expired,
       return inRecovery === false ? true : undefined;
     });
     const rows = await query<{ id: number }>(s.port, 'SELECT id FROM t ORDER BY id');
-    assert.deepEqual(rows.map((x) => x.id), [1, 2], readLog(log));
+    assert.deepEqual(
+      rows.map((x) => x.id),
+      [1, 2],
+      readLog(log),
+    );
     assert.match(readLog(log), /restored log file "[0-9A-F]{24}" from archive/);
   });
 });

@@ -8,7 +8,17 @@ import { runJob } from '../daemon/job-runner.js';
 import { pgBaseBackupJob } from '../daemon/pg-jobs.js';
 import { compileSchedule } from '../daemon/schedule.js';
 import { appContext, json, prism, sandbox } from '../testing/fixtures.js';
-import { asPostgres, pitrSuite, startArchivingCluster, pgUser, query, readLog, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
+import {
+  asPostgres,
+  pitrSuite,
+  startArchivingCluster,
+  pgUser,
+  query,
+  readLog,
+  switchAndWaitArchived,
+  targetAfterLastCommit,
+  until,
+} from '../testing/pg-cluster.js';
 
 describe('PostgreSQL point-in-time recovery through the repository', () => {
   const s = pitrSuite('prism-pitr-');
@@ -36,23 +46,41 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     const last = await switchAndWaitArchived(s.port);
 
     const list = json<{ base_backups: Array<{ id: string }>; wal: Array<{ name: string }> }>(run(['pg', 'wal', 'list', '--json']));
-    assert.deepEqual(list.base_backups.map((b) => b.id), [rec.id]);
-    assert.ok(list.wal.some((w) => w.name === last), `${last} archived`);
+    assert.deepEqual(
+      list.base_backups.map((b) => b.id),
+      [rec.id],
+    );
+    assert.ok(
+      list.wal.some((w) => w.name === last),
+      `${last} archived`,
+    );
     assert.ok(list.wal.some((w) => w.name === rec.stop_wal));
 
     // the service's pg_basebackup job: the cluster of the database marked pitr, with its credentials
     const sb = sandbox();
     try {
-      writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'cluster', type: 'postgres', url: `postgres://postgres@127.0.0.1:${s.port}/postgres`, pitr: true }] } }));
+      writeFileSync(
+        join(sb.home, 'config', 'backup.json'),
+        JSON.stringify({ backup: { databases: [{ name: 'cluster', type: 'postgres', url: `postgres://postgres@127.0.0.1:${s.port}/postgres`, pitr: true }] } }),
+      );
       const ctx = appContext(sb, {}, systemClock);
-      assert.deepEqual(compileSchedule(ctx, [pgBaseBackupJob]).map((x) => x.expression), ['0 1 * * 0']);
+      assert.deepEqual(
+        compileSchedule(ctx, [pgBaseBackupJob]).map((x) => x.expression),
+        ['0 1 * * 0'],
+      );
       const { task } = await runJob(ctx, pgBaseBackupJob, { trigger: 'scheduled', signal: new AbortController().signal, log: silentLogger });
       // this sandbox's repository is not where the cluster archives: the base backup is taken, and the task says it is of no use here
       assert.equal(task.status, 'failed', task.message);
       assert.equal(task.error_code, 'ERR_PRISM_PG_ARCHIVE');
-      assert.match(task.message ?? '', /^pgbase_\d{8}_\d{6}: \d+ bytes, WAL [0-9A-F]{24} … [0-9A-F]{24}; The WAL this base backup needs \([0-9A-F]{24}.*\) is not in this repository .*archive_command/);
+      assert.match(
+        task.message ?? '',
+        /^pgbase_\d{8}_\d{6}: \d+ bytes, WAL [0-9A-F]{24} … [0-9A-F]{24}; The WAL this base backup needs \([0-9A-F]{24}.*\) is not in this repository .*archive_command/,
+      );
       const listed = json<{ base_backups: Array<{ id: string }> }>(prism(['pg', 'wal', 'list', '--json'], sb.env));
-      assert.deepEqual(listed.base_backups.map((b) => b.id), [(task.details as { id: string }).id]);
+      assert.deepEqual(
+        listed.base_backups.map((b) => b.id),
+        [(task.details as { id: string }).id],
+      );
       assert.deepEqual(compileSchedule(appContext(sandbox(), {}, systemClock), [pgBaseBackupJob]), [], 'not scheduled without a pitr database');
       assert.equal(prism(['pg', 'basebackup', '--db', 'nope'], sb.env).code, 2);
       assert.equal(prism(['pg', 'basebackup', '--db', 'cluster', '--url', 'postgres://x@h/db'], sb.env).code, 2);
@@ -87,7 +115,10 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     assert.equal(report.base_backup, rec.id);
     assert.deepEqual(report.warnings, []);
     assert.ok(existsSync(join(recovered, 'recovery.signal')));
-    assert.match(readFileSync(join(recovered, 'postgresql.auto.conf'), 'utf8'), /restore_command = '.* pg restore-wal %f %p --repo .*'\nrecovery_target_time = '.*'\nrecovery_target_action = 'promote'/);
+    assert.match(
+      readFileSync(join(recovered, 'postgresql.auto.conf'), 'utf8'),
+      /restore_command = '.* pg restore-wal %f %p --repo .*'\nrecovery_target_time = '.*'\nrecovery_target_action = 'promote'/,
+    );
 
     s.clusters.push(recovered);
     const log = join(s.root, 'recovered.log');
@@ -98,7 +129,14 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
       return r === false ? true : undefined;
     });
     const rows = await query<{ id: number; note: string }>(s.port, 'SELECT id, note FROM t ORDER BY id');
-    assert.deepEqual(rows.map((r) => [r.id, r.note]), [[1, 't1'], [2, 't2']], readLog(log));
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.note]),
+      [
+        [1, 't1'],
+        [2, 't2'],
+      ],
+      readLog(log),
+    );
     assert.match(readLog(log), /recovery stopping before commit of transaction/);
   });
 
@@ -140,4 +178,3 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     assert.match(down.stderr, /ERR_PRISM_DB_UNREACHABLE.*postgres:\/\/postgres@127\.0\.0\.1:9\/postgres is unreachable/);
   });
 });
-

@@ -59,22 +59,45 @@ describe('prism recover (disaster-recovery runbook)', () => {
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const rep = json<RecoverReport>(r);
     assert.equal(rep.backup, backup.id);
-    assert.deepEqual(rep.checkpoints.map((c) => [c.n, c.ok]), [[1, true]]);
+    assert.deepEqual(
+      rep.checkpoints.map((c) => [c.n, c.ok]),
+      [[1, true]],
+    );
     const names = rep.checkpoints[0]!.checks.map((c) => c.name);
     for (const n of ['backup', 'tools main', 'tools shop', 'database main', 'database shop', 'disk space', 'data directory']) assert.ok(names.includes(n), n);
     assert.deepEqual([pgDb.sql(PG_STATE), myDb.sql('SELECT * FROM items;'), hashTree(sb.home)], before);
   });
 
   it('a failing checkpoint 3 rolls back checkpoints 1–2: databases and files are as they were before', () => {
-    const before = { pg: pgDb.sql(PG_STATE), pgTables: pgDb.sql(PG_TABLES), my: myDb.sql('SELECT * FROM items;'), myTables: myDb.sql('SHOW TABLES;'), files: hashTree(sb.home) };
+    const before = {
+      pg: pgDb.sql(PG_STATE),
+      pgTables: pgDb.sql(PG_TABLES),
+      my: myDb.sql('SELECT * FROM items;'),
+      myTables: myDb.sql('SHOW TABLES;'),
+      files: hashTree(sb.home),
+    };
     // the adjusted configuration does not validate: checkpoint 3 fails after the files were restored
     const r = prism(['recover', '--from', backup.id, '--set', 'backup.compression.level=99', '--json'], sb.env);
     assert.equal(r.code, 38, r.stderr + r.stdout);
     const rep = json<RecoverReport>(r);
-    assert.deepEqual(rep.checkpoints.map((c) => [c.n, c.ok]), [[1, true], [2, true], [3, false]]);
+    assert.deepEqual(
+      rep.checkpoints.map((c) => [c.n, c.ok]),
+      [
+        [1, true],
+        [2, true],
+        [3, false],
+      ],
+    );
     assert.equal(rep.failed?.checkpoint, 3);
     assert.match(rep.failed!.reason, /compression\.level/);
-    assert.deepEqual(rep.rollback.map((s) => [s.name, s.ok]), [['files', true], ['database shop', true], ['database main', true]]);
+    assert.deepEqual(
+      rep.rollback.map((s) => [s.name, s.ok]),
+      [
+        ['files', true],
+        ['database shop', true],
+        ['database main', true],
+      ],
+    );
     assert.equal(pgDb.sql(PG_STATE), before.pg);
     assert.equal(pgDb.sql(PG_TABLES), before.pgTables, 'no safety copy left');
     assert.equal(myDb.sql('SELECT * FROM items;'), before.my);
@@ -91,7 +114,15 @@ describe('prism recover (disaster-recovery runbook)', () => {
     const r = prism(['recover', '--set', 'gateway.json:db.host=10.0.0.5', '--set', 'gateway.json:port=9090', '--json'], sb.env);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const rep = json<RecoverReport>(r);
-    assert.deepEqual(rep.checkpoints.map((c) => [c.n, c.ok]), [[1, true], [2, true], [3, true], [4, true]]);
+    assert.deepEqual(
+      rep.checkpoints.map((c) => [c.n, c.ok]),
+      [
+        [1, true],
+        [2, true],
+        [3, true],
+        [4, true],
+      ],
+    );
     assert.equal(pgDb.sql(PG_STATE).split(':')[0], '50');
     assert.equal(myDb.sql('SELECT COUNT(*) FROM items;').trim(), '2');
     const gateway = JSON.parse(readFileSync(join(sb.home, 'config', 'gateway.json'), 'utf8'));

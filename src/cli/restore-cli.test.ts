@@ -54,7 +54,8 @@ describe('prism backup restore (CLI)', () => {
     const safety = json<Manifest>(prism(['backup', 'info', done.safety_backup, '--json'], sb.env));
     assert.match(safety.comment!, /^Pre-restore backup/);
     const log = readFileSync(join(sb.home, 'logs', 'backup-restore.log'), 'utf8');
-    for (const step of ['restore.plan', 'restore.safety_backup', 'restore.staging', 'restore.staged', 'restore.swap', 'restore.done']) assert.ok(log.includes(`"${step}"`), step);
+    for (const step of ['restore.plan', 'restore.safety_backup', 'restore.staging', 'restore.staged', 'restore.swap', 'restore.done'])
+      assert.ok(log.includes(`"${step}"`), step);
   });
 
   it('SOP 6.2: restore to a temporary directory first (no --confirm needed), then --auto-chain', () => {
@@ -121,7 +122,7 @@ describe('prism backup restore never follows a symlink out of the target (CLI)',
     writeFileSync(join(outside, 'keep'), 'backed up'); // same size: a plan that looked through the link would call it unchanged
     const plan = json<{ changes: { create: string[]; overwrite: string[] } }>(prism(['backup', 'restore', m.id, '--dry-run', '--json'], sb.env));
     assert.ok(plan.changes.overwrite.includes('level-2-warm/dir'), 'the link is replaced by the directory');
-    assert.ok(plan.changes.create.includes('level-2-warm/dir/keep'), 'what the link points to is not the data directory\'s');
+    assert.ok(plan.changes.create.includes('level-2-warm/dir/keep'), "what the link points to is not the data directory's");
     for (const mode of ['--dry-run', '--confirm']) {
       const r = prism(['backup', 'restore', m.id, mode, '--no-safety-backup', '--exclude', 'level-2-warm/dir/keep'], sb.env);
       assert.equal(r.code, 19, `${mode}: ${r.stdout}${r.stderr}`);
@@ -132,9 +133,9 @@ describe('prism backup restore never follows a symlink out of the target (CLI)',
     }
     const ok = prism(['backup', 'restore', m.id, '--confirm', '--no-safety-backup'], sb.env);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.ok(lstatSync(dir).isDirectory(), 'the backup\'s directory replaces the link');
+    assert.ok(lstatSync(dir).isDirectory(), "the backup's directory replaces the link");
     assert.equal(readFileSync(join(dir, 'keep'), 'utf8'), 'backed up');
-    assert.deepEqual(readdirSync(outside), ['keep'], 'the link\'s target is left alone');
+    assert.deepEqual(readdirSync(outside), ['keep'], "the link's target is left alone");
   });
 });
 
@@ -149,7 +150,9 @@ describe('prism backup restore: times (CLI)', () => {
       const out = join(sb.root, 'out');
       const r = prism(['backup', 'restore', m.id, '--target', out], env);
       assert.equal(r.code, 0, r.stderr);
-      const paths = readdirSync(join(sb.home), { recursive: true }).map(String).filter((p) => /^(level-|config)/.test(p));
+      const paths = readdirSync(join(sb.home), { recursive: true })
+        .map(String)
+        .filter((p) => /^(level-|config)/.test(p));
       assert.ok(paths.length > 200);
       const off = paths.filter((p) => lstatSync(join(out, p), { bigint: true }).mtimeNs !== lstatSync(join(sb.home, p), { bigint: true }).mtimeNs);
       assert.deepEqual(off, []);

@@ -25,7 +25,8 @@ describe('kill -9 during a restore over live data', () => {
     for (let i = 0; i < 6; i++) writeFileSync(join(sb.home, 'level-3-cold', `blob-${i}.bin`), prngBytes(3 * 1024 * 1024, i + 1));
     a = json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], sb.env));
     stateA = state(sb.home);
-    for (let i = 0; i < 90; i += 7) writeFileSync(join(sb.home, ['level-1-hot', 'level-2-warm', 'level-3-cold'][i % 3]!, `shard-${i % 4}`, `doc-${i}.json`), textData(3000, 100 + i));
+    for (let i = 0; i < 90; i += 7)
+      writeFileSync(join(sb.home, ['level-1-hot', 'level-2-warm', 'level-3-cold'][i % 3]!, `shard-${i % 4}`, `doc-${i}.json`), textData(3000, 100 + i));
     rmSync(join(sb.home, 'level-2-warm', 'shard-1'), { recursive: true });
     mkdirSync(join(sb.home, 'level-1-hot', 'new-dir'));
     writeFileSync(join(sb.home, 'level-1-hot', 'new-dir', 'new.json'), '{"new":true}');
@@ -66,6 +67,8 @@ describe('kill -9 during a restore over live data', () => {
     assert.equal(final.code, 0, final.stderr);
     assert.equal(state(sb.home), stateA);
     assert.equal(outcomes.old + outcomes.new, RUNS);
-    t.diagnostic(`restore took ${duration} ms undisturbed; after the kills: ${outcomes.old} old state, ${outcomes.new} new state, ${outcomes.swapsCompletedAfterKill} interrupted swaps completed`);
+    t.diagnostic(
+      `restore took ${duration} ms undisturbed; after the kills: ${outcomes.old} old state, ${outcomes.new} new state, ${outcomes.swapsCompletedAfterKill} interrupted swaps completed`,
+    );
   });
 });

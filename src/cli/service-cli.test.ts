@@ -59,7 +59,10 @@ describe('prism start / status / tasks / stop: a real service', () => {
     assert.equal(job.schedule, '* * * * * *');
     assert.ok(Date.parse(job.next_run!) > Date.parse(done.started_at));
     assert.equal(job.last?.status, 'ok');
-    assert.deepEqual(status.jobs.map((j) => j.job), ['full_backup', 'incremental_backup', 'cleanup', 'verify', 'drill']);
+    assert.deepEqual(
+      status.jobs.map((j) => j.job),
+      ['full_backup', 'incremental_backup', 'cleanup', 'verify', 'drill'],
+    );
     const text = prism(['status'], sb.env);
     assert.match(text.stdout, new RegExp(`Service: running \\(pid ${s.pid}, up `));
     assert.match(text.stdout, /JOB +SCHEDULE +NEXT RUN +LAST RUN +RESULT\nfull_backup +\* \* \* \* \* \* /);
@@ -86,7 +89,10 @@ describe('prism start / status / tasks / stop: a real service', () => {
     const tasks = json<{ days: number; tasks: TaskRecord[] }>(prism(['tasks', '--json'], sb.env));
     assert.equal(tasks.days, 7);
     assert.ok(tasks.tasks.length >= 1);
-    assert.ok(tasks.tasks.every((t, i) => i === 0 || t.started_at <= tasks.tasks[i - 1]!.started_at), 'newest first');
+    assert.ok(
+      tasks.tasks.every((t, i) => i === 0 || t.started_at <= tasks.tasks[i - 1]!.started_at),
+      'newest first',
+    );
     const listed = prism(['tasks', '--job', 'full_backup'], sb.env);
     assert.match(listed.stdout, /^STARTED +JOB +TRIGGER +STATUS +DURATION +RESULT\n.*full_backup +scheduled +(ok|failed|aborted) /);
     assert.match(prism(['tasks', '--job', 'cleanup'], sb.env).stdout, /No tasks in the last 7 days for cleanup/);
@@ -99,7 +105,10 @@ describe('prism start / status / tasks / stop: a real service', () => {
     assert.ok(readServiceState(sb.home)!.stopped_at);
     assert.equal(json<ServiceStatus>(prism(['status', '--json'], sb.env)).running, false);
     assert.match(prism(['status'], sb.env).stdout, /^Service: not running/);
-    assert.ok(readTasks(sb.home).every((t) => t.status === 'ok' || t.status === 'aborted'), 'every run ended ok or was aborted by the stop');
+    assert.ok(
+      readTasks(sb.home).every((t) => t.status === 'ok' || t.status === 'aborted'),
+      'every run ended ok or was aborted by the stop',
+    );
   });
 
   it('SIGTERM mid-backup: the job is aborted and recorded as such, and no partial backup is visible', async () => {
@@ -111,7 +120,9 @@ describe('prism start / status / tasks / stop: a real service', () => {
     await waitFor('a running backup with a pack written', () => {
       const snaps = existsSync(join(sb.repo, 'snapshots')) ? readdirSync(join(sb.repo, 'snapshots')) : [];
       const running = snaps.some((f) => f.endsWith('.json') && JSON.parse(readFileSync(join(sb.repo, 'snapshots', f), 'utf8')).status === 'running');
-      const packs = existsSync(join(sb.repo, 'data')) ? readdirSync(join(sb.repo, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.tmp-')) : [];
+      const packs = existsSync(join(sb.repo, 'data'))
+        ? readdirSync(join(sb.repo, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.tmp-'))
+        : [];
       return running && packs.length > 0;
     });
     process.kill(s.pid, 'SIGTERM');
@@ -120,7 +131,10 @@ describe('prism start / status / tasks / stop: a real service', () => {
     assert.deepEqual(rest, [], 'only the one run');
     assert.deepEqual([task!.job, task!.status, task!.error_code], ['full_backup', 'aborted', 'ERR_PRISM_INTERRUPTED']);
     const backups = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
-    assert.deepEqual(backups.map((b) => [b.status, b.error?.code]), [['failed', 'ERR_PRISM_INTERRUPTED']]);
+    assert.deepEqual(
+      backups.map((b) => [b.status, b.error?.code]),
+      [['failed', 'ERR_PRISM_INTERRUPTED']],
+    );
     const leftovers = readdirSync(join(sb.repo, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.name.startsWith('.tmp-'));
     assert.deepEqual(leftovers, [], 'unfinished packs removed');
     assert.equal(existsSync(pidFile(sb.home)), false);
@@ -135,7 +149,9 @@ describe('prism start / status / tasks / stop: a real service', () => {
     await waitFor('a running backup with a pack written', () => {
       const snaps = existsSync(join(sb.repo, 'snapshots')) ? readdirSync(join(sb.repo, 'snapshots')) : [];
       const running = snaps.some((f) => f.endsWith('.json') && JSON.parse(readFileSync(join(sb.repo, 'snapshots', f), 'utf8')).status === 'running');
-      const packs = existsSync(join(sb.repo, 'data')) ? readdirSync(join(sb.repo, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.tmp-')) : [];
+      const packs = existsSync(join(sb.repo, 'data'))
+        ? readdirSync(join(sb.repo, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.tmp-'))
+        : [];
       return running && packs.length > 0;
     });
     const running = readServiceState(sb.home)!.running_job!;
@@ -144,7 +160,10 @@ describe('prism start / status / tasks / stop: a real service', () => {
     assert.deepEqual(readTasks(sb.home), [], 'nothing recorded by the killed service');
 
     // restarted with a schedule that runs nothing now
-    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { schedule: { full_backup: '0 0 1 1 *' }, service: { metrics_address: '' } } }));
+    writeFileSync(
+      join(sb.home, 'config', 'backup.json'),
+      JSON.stringify({ backup: { schedule: { full_backup: '0 0 1 1 *' }, service: { metrics_address: '' } } }),
+    );
     const again = start({ ...sb, env });
     const tasks = json<{ tasks: TaskRecord[] }>(prism(['tasks', '--json'], env)).tasks;
     assert.deepEqual(
@@ -165,7 +184,11 @@ describe('prism start / status / tasks / stop: a real service', () => {
     const taken = createServer();
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
     const port = (taken.address() as { port: number }).port;
-    const config = (address: string) => writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { schedule: { full_backup: '* * * * * *' }, service: { metrics_address: address } } }));
+    const config = (address: string) =>
+      writeFileSync(
+        join(sb.home, 'config', 'backup.json'),
+        JSON.stringify({ backup: { schedule: { full_backup: '* * * * * *' }, service: { metrics_address: address } } }),
+      );
     config(`127.0.0.1:${port}`);
     try {
       assert.equal(prism(['start'], sb.env).code, 27, 'the service fails to start: its error goes to the log');
@@ -191,8 +214,14 @@ describe('prism start / status / tasks / stop: a real service', () => {
         assert.ok(v !== null && typeof v === 'object' && !Array.isArray(v), `${f}: not a JSON object: ${line}`);
       }
     }
-    const service = readFileSync(join(sb.home, 'logs', 'service.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(service.some((l) => l.level === 50 && /^Error \[ERR_PRISM_METRICS_ADDRESS\]/.test(String(l.msg))), 'the failed start');
+    const service = readFileSync(join(sb.home, 'logs', 'service.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(
+      service.some((l) => l.level === 50 && /^Error \[ERR_PRISM_METRICS_ADDRESS\]/.test(String(l.msg))),
+      'the failed start',
+    );
     assert.ok(service.some((l) => l.stream === 'stdout' && l.msg === `prism service running (pid ${s.pid}); metrics on http://${s.metrics_address}/metrics`));
     assert.deepEqual(
       service.filter((l) => l.pid === s.pid && (l.event === 'service.start' || l.event === 'service.stop')).map((l) => l.event),
@@ -209,7 +238,10 @@ describe('prism start / status / tasks / stop: a real service', () => {
     assert.match(prism(['status'], sb.env).stdout, /stale pid file/);
     const stop = prism(['stop'], sb.env);
     assert.equal(stop.code, 0);
-    assert.match(stop.stdout, new RegExp(`Removed a stale pid file \\(pid ${dead} is no longer running\\)\\.\\nThe prism service is not running in .*; nothing to stop\\.`));
+    assert.match(
+      stop.stdout,
+      new RegExp(`Removed a stale pid file \\(pid ${dead} is no longer running\\)\\.\\nThe prism service is not running in .*; nothing to stop\\.`),
+    );
     assert.equal(existsSync(pidFile(sb.home)), false);
     const nothing = prism(['stop', '--json'], sb.env);
     assert.equal(nothing.code, 0);
@@ -297,7 +329,12 @@ describe('prism start / status / tasks / stop: a real service', () => {
       writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { service: { metrics_address: `127.0.0.1:${port}` } } }));
       const inUse = prism(['start'], sb.env);
       assert.equal(inUse.code, 27, inUse.stderr);
-      assert.match(inUse.stderr, new RegExp(`ERR_PRISM_METRICS_ADDRESS\\] The service did not start: The metrics address 127\\.0\\.0\\.1:${port} \\(backup\\.service\\.metrics_address\\) is in use`));
+      assert.match(
+        inUse.stderr,
+        new RegExp(
+          `ERR_PRISM_METRICS_ADDRESS\\] The service did not start: The metrics address 127\\.0\\.0\\.1:${port} \\(backup\\.service\\.metrics_address\\) is in use`,
+        ),
+      );
       assert.equal(existsSync(pidFile(sb.home)), false);
     } finally {
       taken.close();
@@ -307,7 +344,13 @@ describe('prism start / status / tasks / stop: a real service', () => {
     assert.equal(missing.code, 13);
     assert.match(missing.stderr, /ERR_BACKUP_003\].*does not exist; run `prism init` first/);
     assert.equal(existsSync(join(sb.root, 'nope')), false);
-    for (const args of [['start', '--timeout', 'soon'], ['stop', '--timeout', 'x'], ['status', '--bogus'], ['tasks', '--days', '0'], ['tasks', '--job', 'nightly']]) {
+    for (const args of [
+      ['start', '--timeout', 'soon'],
+      ['stop', '--timeout', 'x'],
+      ['status', '--bogus'],
+      ['tasks', '--days', '0'],
+      ['tasks', '--job', 'nightly'],
+    ]) {
       const r = prism([...args, '--json'], sb.env);
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
       assert.equal(json<{ error: { code: string } }>(r).error.code, 'ERR_PRISM_ARGS');

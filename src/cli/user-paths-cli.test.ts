@@ -32,19 +32,32 @@ describe('system errors on the paths a user gives: coded errors naming the path 
     const file = join(sb.root, 'a-file');
     writeFileSync(file, 'x');
     const repo = join(file, 'repo');
-    for (const args of [['backup', 'create'], ['backup', 'list'], ['backup', 'stats']]) {
+    for (const args of [
+      ['backup', 'create'],
+      ['backup', 'list'],
+      ['backup', 'stats'],
+    ]) {
       const line = refused(prism(args, { ...sb.env, PRISM_BACKUP_PATH: repo }), 44, 'ERR_PRISM_PATH', `${file} is a file, not a directory`);
       assert.ok(line.endsWith(`The repository's path is ${repo}, set by PRISM_BACKUP_PATH.`), line);
     }
     const asJson = json<{ error: Record<string, unknown> }>(prism(['backup', 'list', '--json'], { ...sb.env, PRISM_BACKUP_PATH: repo }));
-    assert.deepEqual([asJson.error.code, asJson.error.errno, asJson.error.role, asJson.error.setting], ['ERR_PRISM_PATH', 'ENOTDIR', 'repository', 'PRISM_BACKUP_PATH']);
+    assert.deepEqual(
+      [asJson.error.code, asJson.error.errno, asJson.error.role, asJson.error.setting],
+      ['ERR_PRISM_PATH', 'ENOTDIR', 'repository', 'PRISM_BACKUP_PATH'],
+    );
     assert.equal(existsSync(sb.repo), false);
 
     refused(prism(['init'], { ...sb.env, PRISM_HOME: join(file, 'home') }), 44, 'ERR_PRISM_PATH', `${file} is a file, not a directory`, 'set by PRISM_HOME');
 
     const m = json<Manifest>(prism(['backup', 'create', '--json'], sb.env));
     const target = join(file, 'restored');
-    refused(prism(['backup', 'restore', m.id, '--target', target], sb.env), 44, 'ERR_PRISM_PATH', `${file} is a file, not a directory`, `The restore target's path is ${target}, set by --target.`);
+    refused(
+      prism(['backup', 'restore', m.id, '--target', target], sb.env),
+      44,
+      'ERR_PRISM_PATH',
+      `${file} is a file, not a directory`,
+      `The restore target's path is ${target}, set by --target.`,
+    );
   });
 
   it('ENAMETOOLONG and ELOOP: a repository path too long, or through a symlink loop', () => {
@@ -53,13 +66,26 @@ describe('system errors on the paths a user gives: coded errors naming the path 
     symlinkSync(join(sb.root, 'loop-b'), join(sb.root, 'loop-a'));
     symlinkSync(join(sb.root, 'loop-a'), join(sb.root, 'loop-b'));
     for (const repo of [join(sb.root, 'loop-a'), join(sb.root, 'loop-a', 'repo')]) {
-      refused(prism(['backup', 'create'], { ...sb.env, PRISM_BACKUP_PATH: repo }), 44, 'ERR_PRISM_PATH', 'symbolic links', 'loop', `The repository's path is ${repo}`);
+      refused(
+        prism(['backup', 'create'], { ...sb.env, PRISM_BACKUP_PATH: repo }),
+        44,
+        'ERR_PRISM_PATH',
+        'symbolic links',
+        'loop',
+        `The repository's path is ${repo}`,
+      );
     }
   });
 
   it('EISDIR: a repository whose config.json is a directory, and config/backup.json that is one', () => {
     mkdirSync(join(sb.repo, 'config.json'), { recursive: true });
-    refused(prism(['backup', 'list'], sb.env), 44, 'ERR_PRISM_PATH', `${join(sb.repo, 'config.json')} is a directory where a file is needed`, 'set by PRISM_BACKUP_PATH');
+    refused(
+      prism(['backup', 'list'], sb.env),
+      44,
+      'ERR_PRISM_PATH',
+      `${join(sb.repo, 'config.json')} is a directory where a file is needed`,
+      'set by PRISM_BACKUP_PATH',
+    );
     mkdirSync(join(sb.home, 'config', 'backup.json'));
     const cfg = join(sb.home, 'config', 'backup.json');
     refused(prism(['backup', 'list'], sb.env), 3, 'ERR_PRISM_CONFIG', `Cannot read ${cfg}: ${cfg} is a directory where a file is needed.`, 'set by PRISM_HOME');
@@ -70,7 +96,13 @@ describe('system errors on the paths a user gives: coded errors naming the path 
     chmodSync(sb.root, 0o755);
     execFileSync('chown', ['-R', 'nobody:nogroup', sb.home]);
     chmodSync(sb.repo, 0o700); // root's
-    refused(prism(['backup', 'list'], sb.env, NOBODY), 12, 'ERR_BACKUP_002', `permission denied on ${join(sb.repo, 'config.json')} for user nobody (uid 65534)`, 'set by PRISM_BACKUP_PATH');
+    refused(
+      prism(['backup', 'list'], sb.env, NOBODY),
+      12,
+      'ERR_BACKUP_002',
+      `permission denied on ${join(sb.repo, 'config.json')} for user nobody (uid 65534)`,
+      'set by PRISM_BACKUP_PATH',
+    );
     execFileSync('chown', ['-R', 'nobody:nogroup', sb.repo]);
     const closed = join(sb.root, 'closed');
     mkdirSync(closed, { mode: 0o755 });
@@ -87,7 +119,13 @@ describe('system errors on the paths a user gives: coded errors naming the path 
     mkdirSync(sb.repo);
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', sb.repo]);
     try {
-      refused(prism(['backup', 'create'], sb.env), 12, 'ERR_BACKUP_002', 'is on a read-only file system', `The repository's path is ${sb.repo}, set by PRISM_BACKUP_PATH.`);
+      refused(
+        prism(['backup', 'create'], sb.env),
+        12,
+        'ERR_BACKUP_002',
+        'is on a read-only file system',
+        `The repository's path is ${sb.repo}, set by PRISM_BACKUP_PATH.`,
+      );
     } finally {
       execFileSync('umount', [sb.repo]);
     }
@@ -105,8 +143,20 @@ describe('a missing or mistyped repository path', () => {
   it('read commands say so with one coded error naming the path, and create nothing', () => {
     const typo = join(sb.root, 'repo-typo');
     const env = { ...sb.env, PRISM_BACKUP_PATH: typo };
-    for (const args of [['backup', 'list'], ['backup', 'stats'], ['backup', 'failures'], ['backup', 'info', 'backup_20260207_020015_full'], ['backup', 'verify', '--all']]) {
-      refused(prism(args, env), 7, 'ERR_PRISM_NO_REPO', `No prism repository at ${typo}: the directory does not exist.`, '`prism backup create` creates the repository');
+    for (const args of [
+      ['backup', 'list'],
+      ['backup', 'stats'],
+      ['backup', 'failures'],
+      ['backup', 'info', 'backup_20260207_020015_full'],
+      ['backup', 'verify', '--all'],
+    ]) {
+      refused(
+        prism(args, env),
+        7,
+        'ERR_PRISM_NO_REPO',
+        `No prism repository at ${typo}: the directory does not exist.`,
+        '`prism backup create` creates the repository',
+      );
       const asJson = json<{ error: { code: string; path: string } }>(prism([...args, '--json'], env));
       assert.deepEqual([asJson.error.code, asJson.error.path], ['ERR_PRISM_NO_REPO', typo], args.join(' '));
     }
@@ -117,18 +167,29 @@ describe('a missing or mistyped repository path', () => {
 
   it('the first backup says it created the repository; a missing parent directory is refused', () => {
     const nowhere = join(sb.root, 'no-such-dir', 'repo');
-    refused(prism(['backup', 'create'], { ...sb.env, PRISM_BACKUP_PATH: nowhere }), 7, 'ERR_PRISM_NO_REPO', `its parent directory ${join(sb.root, 'no-such-dir')} does not exist`, 'mkdir -p');
+    refused(
+      prism(['backup', 'create'], { ...sb.env, PRISM_BACKUP_PATH: nowhere }),
+      7,
+      'ERR_PRISM_NO_REPO',
+      `its parent directory ${join(sb.root, 'no-such-dir')} does not exist`,
+      'mkdir -p',
+    );
     assert.equal(existsSync(join(sb.root, 'no-such-dir')), false, 'no parent was created');
 
     const first = prism(['backup', 'create'], sb.env);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, new RegExp(`^Created a new repository at ${sb.repo} \\(the first backup there\\)\\.\\nBackup completed: `));
     const second = prism(['backup', 'create', '--json'], sb.env);
-    assert.deepEqual([json<{ repository: string; repository_created: boolean }>(second).repository_created, json<{ repository: string }>(second).repository], [false, sb.repo]);
+    assert.deepEqual(
+      [json<{ repository: string; repository_created: boolean }>(second).repository_created, json<{ repository: string }>(second).repository],
+      [false, sb.repo],
+    );
     assert.doesNotMatch(prism(['backup', 'create'], sb.env).stdout, /Created a new repository/);
 
     const other = join(sb.root, 'repo-2');
-    const created = json<Manifest & { repository: string; repository_created: boolean }>(prism(['backup', 'create', '--json'], { ...sb.env, PRISM_BACKUP_PATH: other }));
+    const created = json<Manifest & { repository: string; repository_created: boolean }>(
+      prism(['backup', 'create', '--json'], { ...sb.env, PRISM_BACKUP_PATH: other }),
+    );
     assert.deepEqual([created.status, created.repository, created.repository_created], ['completed', other, true]);
     assert.equal(json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env)).length, 3);
   });

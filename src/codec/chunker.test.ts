@@ -8,7 +8,6 @@ const SEED_A = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
 const SEED_B = 'ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100';
 const SMALL: ChunkerParams = { minSize: 4 * 1024, avgSize: 16 * 1024, maxSize: 64 * 1024 };
 
-
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 function chunkHashes(data: Buffer, lengths: number[]): string[] {
@@ -52,8 +51,14 @@ describe('gearTable', () => {
 
   it('is derived from sha256(seed || i) in 8-word blocks', () => {
     const t = gearTable(SEED_A);
-    const block0 = createHash('sha256').update(Buffer.from(SEED_A, 'hex')).update(Buffer.from([0])).digest();
-    const block8 = createHash('sha256').update(Buffer.from(SEED_A, 'hex')).update(Buffer.from([8])).digest();
+    const block0 = createHash('sha256')
+      .update(Buffer.from(SEED_A, 'hex'))
+      .update(Buffer.from([0]))
+      .digest();
+    const block8 = createHash('sha256')
+      .update(Buffer.from(SEED_A, 'hex'))
+      .update(Buffer.from([8]))
+      .digest();
     for (let j = 0; j < 8; j++) {
       assert.equal(t[j], block0.readInt32LE(j * 4));
       assert.equal(t[8 + j], block8.readInt32LE(j * 4));
@@ -151,7 +156,7 @@ describe('Chunker', () => {
       const bits = Math.round(Math.log2(p.avgSize));
       const high = (b: number) => ~((1 << (32 - b)) - 1) | 0;
       const out: number[] = [];
-      for (let start = 0; start < data.length; ) {
+      for (let start = 0; start < data.length;) {
         const n = Math.min(data.length - start, p.maxSize);
         let len = n;
         if (n > p.minSize) {
@@ -171,7 +176,11 @@ describe('Chunker', () => {
     };
     const gear = gearTable(SEED_A);
     const text = Buffer.from(Array.from({ length: 60_000 }, (_, i) => `${i}\t${i % 97}\t0\t${' '.repeat(i % 40)}\n`).join(''));
-    for (const [p, data] of [[SMALL, prngBytes(3 * 1024 * 1024 + 3, 9)], [SMALL, text], [DEFAULT_CHUNKER, BIG]] as const) {
+    for (const [p, data] of [
+      [SMALL, prngBytes(3 * 1024 * 1024 + 3, 9)],
+      [SMALL, text],
+      [DEFAULT_CHUNKER, BIG],
+    ] as const) {
       const want = reference(gear, p, data);
       assert.deepEqual(new Chunker(gear, p).split(data), want);
       if (p === SMALL) assert.deepEqual(new Set(want.slice(0, -1).map((l) => l % 4)), new Set([0, 1, 2, 3]), 'cuts at every position of an unrolled step');
@@ -220,10 +229,7 @@ describe('Chunker', () => {
     const c = new Chunker(gearTable(SEED_B));
     const lengths = c.split(BIG);
     const avg = BIG.length / lengths.length;
-    assert.ok(
-      avg >= 0.5 * DEFAULT_CHUNKER.avgSize && avg <= 2 * DEFAULT_CHUNKER.avgSize,
-      `average ${avg} vs avgSize ${DEFAULT_CHUNKER.avgSize}`,
-    );
+    assert.ok(avg >= 0.5 * DEFAULT_CHUNKER.avgSize && avg <= 2 * DEFAULT_CHUNKER.avgSize, `average ${avg} vs avgSize ${DEFAULT_CHUNKER.avgSize}`);
   });
 
   it('is content-defined: an insertion near the start keeps most chunks (default params, 20 MiB)', () => {

@@ -15,7 +15,10 @@ export function gearTable(seedHex: string): Int32Array {
   const table = new Int32Array(256);
   const seed = Buffer.from(seedHex, 'hex');
   for (let i = 0; i < 256; i += 8) {
-    const block = createHash('sha256').update(seed).update(Buffer.from([i])).digest();
+    const block = createHash('sha256')
+      .update(seed)
+      .update(Buffer.from([i]))
+      .digest();
     for (let j = 0; j < 8; j++) table[i + j] = block.readInt32LE(j * 4);
   }
   return table;

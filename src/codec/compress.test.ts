@@ -6,7 +6,6 @@ import { defaultCompressionLevel } from '../config/schema.js';
 import { CODEC, CompressionError, FrameCompressor, decompress, type CompressionSettings } from './compress.js';
 import { prngBytes } from '../testing/fixtures.js';
 
-
 function text(bytes: number): Buffer {
   const line = 'prism backup: level-1-hot/session-0042.json saved with checksum sha256\n';
   return Buffer.from(line.repeat(Math.ceil(bytes / line.length)).slice(0, bytes));

@@ -20,7 +20,13 @@ describe('json-source: syntax errors by line, column and key', () => {
   it('names where a broken config goes wrong', () => {
     const cases: Array<[string, number, number, string, RegExp]> = [
       ['{"backup": {"storage_path": 3,}}', 1, 31, 'backup', /a comma before "}"/],
-      ['{\n  "backup": {\n    "schedule": {\n      "full_backup": "0 2 * * 0"\n      "cleanup": "x"\n', 5, 7, 'backup.schedule.full_backup', /expected "," or "}" after the value, found '"' \(a missing comma\?\)/],
+      [
+        '{\n  "backup": {\n    "schedule": {\n      "full_backup": "0 2 * * 0"\n      "cleanup": "x"\n',
+        5,
+        7,
+        'backup.schedule.full_backup',
+        /expected "," or "}" after the value, found '"' \(a missing comma\?\)/,
+      ],
       ['{"backup": {"enabled": tru}}', 1, 24, 'backup.enabled', /expected a value .* found 't'/],
       ['{"backup": {"databases": [{"name": "x"} {"name": "y"}]}}', 1, 41, 'backup.databases.0', /expected "," or "]"/],
       ['{"backup": {"storage_path": "a\\q"}}', 1, 31, 'backup.storage_path', /invalid escape/],

@@ -180,7 +180,8 @@ class Scanner {
       if (c < ' ') this.fail(`${this.found()} inside a string (write a line break as \\n, a tab as \\t)`);
       if (c === '\\') {
         const e = this.text[this.i + 1];
-        if (e === 'u' ? !/^[0-9a-fA-F]{4}$/.test(this.text.slice(this.i + 2, this.i + 6)) : !'"\\/bfnrt'.includes(e ?? 'x')) this.fail('an invalid escape in a string (a backslash is written \\\\)');
+        if (e === 'u' ? !/^[0-9a-fA-F]{4}$/.test(this.text.slice(this.i + 2, this.i + 6)) : !'"\\/bfnrt'.includes(e ?? 'x'))
+          this.fail('an invalid escape in a string (a backslash is written \\\\)');
         this.i += e === 'u' ? 6 : 2;
         continue;
       }

@@ -85,7 +85,15 @@ describe('loadConfig: defaults', () => {
       pg_base_backups_count: 7,
       pg_base_backups_age_days: 7,
     });
-    assert.deepEqual(b.schedule, { full_backup: '0 2 * * 0', incremental_backup: '0 3 * * 1-5', cleanup: '0 4 * * 0', verify: '30 4 * * *', drill: '0 5 1 * *', binlog_archive: '*/15 * * * *', pg_basebackup: '0 1 * * 0' });
+    assert.deepEqual(b.schedule, {
+      full_backup: '0 2 * * 0',
+      incremental_backup: '0 3 * * 1-5',
+      cleanup: '0 4 * * 0',
+      verify: '30 4 * * *',
+      drill: '0 5 1 * *',
+      binlog_archive: '*/15 * * * *',
+      pg_basebackup: '0 1 * * 0',
+    });
     assert.deepEqual(b.alerts, { repeat_interval_minutes: 240, webhook_retries: 3, webhook_timeout_ms: 5000 });
     assert.deepEqual(b.drill, { rto_target_seconds: 10 });
     assert.deepEqual(b.verification, { period_days: 7 });
@@ -268,12 +276,36 @@ describe('loadConfig: broken config files', () => {
   it('out-of-range values: names key, value and the bound', () => {
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { compression: { level: 25 } } }) }), 'backup.compression.level', '25', '19');
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { compression: { level: 0 } } }) }), 'backup.compression.level', '0', '1');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_age_days: -1 } } }) }), 'backup.retention_policy.full_backups_age_days', '-1', '0');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { max_total_backups: 0 } } }) }), 'backup.retention_policy.max_total_backups', '0', '1');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { pg_base_backups_count: 0 } } }) }), 'backup.retention_policy.pg_base_backups_count', '0', '1');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { pg_base_backups_age_days: -2 } } }) }), 'backup.retention_policy.pg_base_backups_age_days', '-2', '0');
+    expectInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_age_days: -1 } } }) }),
+      'backup.retention_policy.full_backups_age_days',
+      '-1',
+      '0',
+    );
+    expectInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { max_total_backups: 0 } } }) }),
+      'backup.retention_policy.max_total_backups',
+      '0',
+      '1',
+    );
+    expectInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { pg_base_backups_count: 0 } } }) }),
+      'backup.retention_policy.pg_base_backups_count',
+      '0',
+      '1',
+    );
+    expectInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { pg_base_backups_age_days: -2 } } }) }),
+      'backup.retention_policy.pg_base_backups_age_days',
+      '-2',
+      '0',
+    );
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { concurrency: 65 } }) }), 'backup.concurrency', '65', '64');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_count: 2.5 } } }) }), 'backup.retention_policy.full_backups_count', '2.5');
+    expectInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_count: 2.5 } } }) }),
+      'backup.retention_policy.full_backups_count',
+      '2.5',
+    );
   });
 
   it('gzip level 12 is rejected with the gzip range', () => {
@@ -300,7 +332,11 @@ describe('loadConfig: broken config files', () => {
       'no such key',
     );
     assert.equal(e.details.key, 'backup.retention_polcy');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { schedule: { full_backups: '0 1 * * *' } } }) }), 'backup.schedule.full_backups', 'no such key');
+    expectInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { schedule: { full_backups: '0 1 * * *' } } }) }),
+      'backup.schedule.full_backups',
+      'no such key',
+    );
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backups: {} }) }), 'backups', 'no such key');
   });
 
@@ -312,7 +348,10 @@ describe('loadConfig: broken config files', () => {
 
   it('a syntax error is named by line, column and the key it is in, not by character offset', () => {
     const h = home('{\n  "backup": {\n    "enabled": true,\n    "storage_path": "/srv/backups",\n  }\n}\n');
-    const e = expectInvalid(() => loadConfig({ PRISM_HOME: h }), `${configFilePath(h)}, line 5, column 3: not valid JSON (in backup): a comma before "}" (JSON allows no trailing comma)`);
+    const e = expectInvalid(
+      () => loadConfig({ PRISM_HOME: h }),
+      `${configFilePath(h)}, line 5, column 3: not valid JSON (in backup): a comma before "}" (JSON allows no trailing comma)`,
+    );
     assert.deepEqual([e.details.line, e.details.column, e.details.key], [5, 3, 'backup']);
     assert.doesNotMatch(e.message, /position/);
     const secret = home('{"backup": {"databases": [{"name": "app", "type": "postgres", "url": "postgres://u:s3cret@db/app"\n  }, x]}}');
@@ -322,12 +361,21 @@ describe('loadConfig: broken config files', () => {
 
   it('a value of the wrong kind is named by line, column and key', () => {
     const h = home('{\n  "backup": {\n    "retention_policy": {\n      "full_backups_count": 3,\n      "full_backups_age_days": "7"\n    }\n  }\n}\n');
-    const e = expectInvalid(() => loadConfig({ PRISM_HOME: h }), `${configFilePath(h)}, line 5, column 7: backup.retention_policy.full_backups_age_days = "7": expected number`);
+    const e = expectInvalid(
+      () => loadConfig({ PRISM_HOME: h }),
+      `${configFilePath(h)}, line 5, column 7: backup.retention_policy.full_backups_age_days = "7": expected number`,
+    );
     assert.deepEqual([e.details.line, e.details.column, e.details.key], [5, 7, 'backup.retention_policy.full_backups_age_days']);
-    const typo = expectInvalid(() => loadConfig({ PRISM_HOME: home('{\n  "backup": {\n    "retention_polcy": {}\n  }\n}') }), 'line 3, column 5: backup.retention_polcy = {}: no such key');
+    const typo = expectInvalid(
+      () => loadConfig({ PRISM_HOME: home('{\n  "backup": {\n    "retention_polcy": {}\n  }\n}') }),
+      'line 3, column 5: backup.retention_polcy = {}: no such key',
+    );
     assert.equal(typo.details.line, 3);
     // a missing key: the place of the object that lacks it
-    expectInvalid(() => loadConfig({ PRISM_HOME: home('{"backup": {\n  "databases": [\n    {"name": "app", "url": "postgres://db/app"}]}}') }), 'line 3, column 5: backup.databases.0.type = (missing)');
+    expectInvalid(
+      () => loadConfig({ PRISM_HOME: home('{"backup": {\n  "databases": [\n    {"name": "app", "url": "postgres://db/app"}]}}') }),
+      'line 3, column 5: backup.databases.0.type = (missing)',
+    );
   });
 
   it('a file that is not an object is rejected', () => {
@@ -343,7 +391,11 @@ describe('loadConfig: broken config files', () => {
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['/etc'] } } }) }), 'backup.sources.include', '/etc');
     expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: [] } } }) }), 'backup.sources.include');
     for (const reserved of ['.prism-restore.journal', '.prism-restore-old-x/sub', './.prism-restore-staging']) {
-      expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['level-1-hot', reserved] } } }) }), 'backup.sources.include', 'prism-restore');
+      expectInvalid(
+        () => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['level-1-hot', reserved] } } }) }),
+        'backup.sources.include',
+        'prism-restore',
+      );
     }
     const ok = loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['level-1-hot', 'data/sub'] } } }) });
     assert.deepEqual(ok.backup.sources.include, ['level-1-hot', 'data/sub']);
@@ -382,10 +434,33 @@ describe('loadConfig: service, alerts and database sections', () => {
 
   it('pitr: PostgreSQL only, and databases of one cluster only', () => {
     const db = (name: string, url: string, extra: object = {}) => ({ name, type: url.startsWith('mysql') ? 'mysql' : 'postgres', url, ...extra });
-    const ok = loadConfig({ PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1:5432/a', { pitr: true }), db('b', 'postgres://u@db1/b', { pitr: true }), db('c', 'postgres://u@db2/c')] } }) });
-    assert.deepEqual(ok.backup.databases.map((d) => d.pitr), [true, true, false]);
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('m', 'mysql://root@h/m', { pitr: true })] } }) }), 'backup.databases.0.pitr', 'prism mysql archive-binlog');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1/a', { pitr: true }), db('b', 'postgres://u@db2/b', { pitr: true })] } }) }), 'backup.databases', 'one PostgreSQL cluster');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1/a', { pitr: 'yes' })] } }) }), 'backup.databases.0.pitr');
+    const ok = loadConfig({
+      PRISM_HOME: home({
+        backup: {
+          databases: [db('a', 'postgres://u@db1:5432/a', { pitr: true }), db('b', 'postgres://u@db1/b', { pitr: true }), db('c', 'postgres://u@db2/c')],
+        },
+      }),
+    });
+    assert.deepEqual(
+      ok.backup.databases.map((d) => d.pitr),
+      [true, true, false],
+    );
+    expectInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('m', 'mysql://root@h/m', { pitr: true })] } }) }),
+      'backup.databases.0.pitr',
+      'prism mysql archive-binlog',
+    );
+    expectInvalid(
+      () =>
+        loadConfig({
+          PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1/a', { pitr: true }), db('b', 'postgres://u@db2/b', { pitr: true })] } }),
+        }),
+      'backup.databases',
+      'one PostgreSQL cluster',
+    );
+    expectInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1/a', { pitr: 'yes' })] } }) }),
+      'backup.databases.0.pitr',
+    );
   });
 });

@@ -56,7 +56,12 @@ function readConfigText(file: string): string {
     return readFileSync(file, 'utf8');
   } catch (e) {
     const m = describeSystemError(e, file);
-    throw new PrismError('CONFIG_INVALID', `Cannot read ${file}: ${m?.says ?? (e as Error).message}.`, { file, path: file, ...(m ? { errno: m.errno } : {}) }, { cause: e });
+    throw new PrismError(
+      'CONFIG_INVALID',
+      `Cannot read ${file}: ${m?.says ?? (e as Error).message}.`,
+      { file, path: file, ...(m ? { errno: m.errno } : {}) },
+      { cause: e },
+    );
   }
 }
 
@@ -68,7 +73,12 @@ function parseJson(file: string, text: string): unknown {
     const p = jsonSyntaxProblem(text);
     if (!p) throw e;
     const where = p.key ? ` (in ${p.key})` : '';
-    throw new PrismError('CONFIG_INVALID', `${file}, line ${p.line}, column ${p.column}: not valid JSON${where}: ${p.message}`, { file, line: p.line, column: p.column, ...(p.key ? { key: p.key } : {}) });
+    throw new PrismError('CONFIG_INVALID', `${file}, line ${p.line}, column ${p.column}: not valid JSON${where}: ${p.message}`, {
+      file,
+      line: p.line,
+      column: p.column,
+      ...(p.key ? { key: p.key } : {}),
+    });
   }
 }
 
@@ -95,7 +105,14 @@ function configError(file: string, text: string, raw: unknown, issue: v.BaseIssu
   const value = valueAt(raw, path);
   const shown = value === undefined ? '(missing)' : JSON.stringify(value);
   const { line, column } = placeOfKey(jsonKeyPlaces(text), path);
-  return new PrismError('CONFIG_INVALID', `${file}, line ${line}, column ${column}: ${key} = ${shown}: ${expected}`, { file, line, column, key, value, expected });
+  return new PrismError('CONFIG_INVALID', `${file}, line ${line}, column ${column}: ${key} = ${shown}: ${expected}`, {
+    file,
+    line,
+    column,
+    key,
+    value,
+    expected,
+  });
 }
 
 function parseConcurrency(v: string): number {

@@ -20,7 +20,10 @@ const relativePath = v.pipe(
 /** A folder to back up: not one of the names a restore works under. */
 const includePath = v.pipe(
   relativePath,
-  v.check((p) => !isRestoreWorkName(p.split('/').find((s) => s.length > 0 && s !== '.') ?? ''), `not a name starting with "${RESTORE_WORK_PREFIX}" (reserved for prism's restore)`),
+  v.check(
+    (p) => !isRestoreWorkName(p.split('/').find((s) => s.length > 0 && s !== '.') ?? ''),
+    `not a name starting with "${RESTORE_WORK_PREFIX}" (reserved for prism's restore)`,
+  ),
 );
 
 export const retentionSchema = section({
@@ -102,7 +105,10 @@ const databaseEntries = section({
 export const databaseSchema = v.pipe(
   databaseEntries,
   v.forward(
-    v.check((d) => !d.pitr || d.type === 'postgres', 'pitr is for PostgreSQL (point-in-time recovery of MySQL/MariaDB replays the binary log: `prism mysql archive-binlog`)'),
+    v.check(
+      (d) => !d.pitr || d.type === 'postgres',
+      'pitr is for PostgreSQL (point-in-time recovery of MySQL/MariaDB replays the binary log: `prism mysql archive-binlog`)',
+    ),
     ['pitr'],
   ),
 );
@@ -165,7 +171,10 @@ export const backupSectionSchema = section({
   databases: v.optional(
     v.pipe(
       v.array(databaseSchema),
-      v.check((dbs) => new Set(dbs.filter((d) => d.pitr).map((d) => pitrCluster(d.url))).size <= 1, 'pitr may be set for databases of one PostgreSQL cluster only (a repository holds the WAL archive of one cluster)'),
+      v.check(
+        (dbs) => new Set(dbs.filter((d) => d.pitr).map((d) => pitrCluster(d.url))).size <= 1,
+        'pitr may be set for databases of one PostgreSQL cluster only (a repository holds the WAL archive of one cluster)',
+      ),
     ),
     () => [],
   ),

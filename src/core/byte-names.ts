@@ -68,8 +68,10 @@ export function displayName(name: string): string {
     const c = name.charCodeAt(i);
     if (c === 0x5c) out += '\\\\';
     else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += `\\x${hex2(c)}`;
-    else if (c >= 0xd800 && c <= 0xdfff && !isPair(name, i)) out += c >= ESCAPE_BASE + 0x80 && c <= ESCAPE_BASE + 0xff ? `\\x${hex2(c - ESCAPE_BASE)}` : `\\u{${c.toString(16)}}`;
-    else if (c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) out += `\\u{${c.toString(16)}}`; // line breaks and bidi overrides
+    else if (c >= 0xd800 && c <= 0xdfff && !isPair(name, i))
+      out += c >= ESCAPE_BASE + 0x80 && c <= ESCAPE_BASE + 0xff ? `\\x${hex2(c - ESCAPE_BASE)}` : `\\u{${c.toString(16)}}`;
+    else if (c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
+      out += `\\u{${c.toString(16)}}`; // line breaks and bidi overrides
     else {
       out += name[i]!;
       if (c >= 0xd800 && c <= 0xdbff) out += name[++i]!;

@@ -33,10 +33,23 @@ async function scheduledBackup(ctx: AppContext, type: BackupType, run: JobRun, c
 }
 
 function backupOutcome(m: Manifest, extra: JobOutcome = {}): JobOutcome {
-  const facts = { backup_id: m.id, type: m.type, files: m.stats.files, original_bytes: m.stats.original_bytes, stored_bytes: m.stats.stored_bytes, duration_ms: m.duration_ms };
+  const facts = {
+    backup_id: m.id,
+    type: m.type,
+    files: m.stats.files,
+    original_bytes: m.stats.original_bytes,
+    stored_bytes: m.stats.stored_bytes,
+    duration_ms: m.duration_ms,
+  };
   const details = { ...facts, ...extra.details };
   if (m.status === 'partial') {
-    return { ...extra, status: 'failed', error_code: m.error?.code ?? ERROR_CODES.PERMISSION_DENIED.id, message: `${m.id} is partial: ${m.error?.message ?? 'some files could not be read'}`, details };
+    return {
+      ...extra,
+      status: 'failed',
+      error_code: m.error?.code ?? ERROR_CODES.PERMISSION_DENIED.id,
+      message: `${m.id} is partial: ${m.error?.message ?? 'some files could not be read'}`,
+      details,
+    };
   }
   return { ...extra, message: extra.message ?? `${m.id} ${m.status}`, details };
 }
@@ -76,12 +89,21 @@ export const cleanupJob: Job = {
     });
     if (!r) return { status: 'skipped', message: 'no repository yet: nothing to clean up' };
     const pg = r.pg_archive;
-    const pgPart = pg.removed_base_backups.length + pg.wal.expired.length > 0 ? `, ${pg.removed_base_backups.length} PostgreSQL base backup(s) and ${pg.wal.expired.length} WAL file(s) expired` : '';
+    const pgPart =
+      pg.removed_base_backups.length + pg.wal.expired.length > 0
+        ? `, ${pg.removed_base_backups.length} PostgreSQL base backup(s) and ${pg.wal.expired.length} WAL file(s) expired`
+        : '';
     const binlogs = r.binlog_archive.databases.reduce((n, d) => n + d.expired.length, 0);
     const binlogPart = binlogs > 0 ? `, ${binlogs} binary log file(s) expired` : '';
     return {
       message: `${r.removed.length} backup(s) removed${pgPart}${binlogPart}, ${r.prune.freedBytes} bytes freed`,
-      details: { removed: r.removed, pg_base_backups_removed: pg.removed_base_backups, pg_wal_expired: pg.wal.expired.length, binlog_expired: binlogs, freed_bytes: r.prune.freedBytes },
+      details: {
+        removed: r.removed,
+        pg_base_backups_removed: pg.removed_base_backups,
+        pg_wal_expired: pg.wal.expired.length,
+        binlog_expired: binlogs,
+        freed_bytes: r.prune.freedBytes,
+      },
     };
   },
 };

@@ -45,7 +45,8 @@ describe('the service runs background verification and drills as jobs', () => {
       log: silentLogger,
       tasks: [],
       firstStarted: undefined,
-      execute: (run, signal) => runJob(ctx, run.job, { trigger: run.trigger, signal, log: silentLogger, hooks: [], ...(run.details ? { details: run.details } : {}) }),
+      execute: (run, signal) =>
+        runJob(ctx, run.job, { trigger: run.trigger, signal, log: silentLogger, hooks: [], ...(run.details ? { details: run.details } : {}) }),
     });
     await scheduler.run(time.signal);
     const tasks = readTasks(sb.home).filter((t) => t.job !== 'repair');
@@ -78,7 +79,10 @@ describe('the service runs background verification and drills as jobs', () => {
     const bad = await drillJob.run(ctx, { signal, trigger: 'scheduled' });
     assert.equal(bad.status, 'failed');
     assert.match(String(bad.error_code), /^ERR_/);
-    assert.deepEqual(readDrills(sb.home).map((d) => d.status), ['passed', 'failed']);
+    assert.deepEqual(
+      readDrills(sb.home).map((d) => d.status),
+      ['passed', 'failed'],
+    );
     // a verify job on a sound repository: ok, nothing to follow
     const sound = home();
     const ctx2 = appContext(sound, { PRISM_BACKUP_CONCURRENCY: '1' }, time.clock);

@@ -22,8 +22,19 @@ export const verifyJob: Job = {
       needs_full_backup: r.needsFullBackup,
     };
     const followUps = r.needsFullBackup ? ['full_backup'] : [];
-    if (r.ok) return { message: `${r.packs_read.length} of ${r.packs_total} pack(s) read${r.repaired.chunks > 0 ? `, ${r.repaired.chunks} chunk(s) repaired` : ''}`, details, followUps };
-    return { status: 'failed', error_code: 'ERR_BACKUP_005', message: `damaged data left in ${r.corrupted.length + r.still_corrupted.length} backup(s)${r.damaged_archives.length > 0 ? ` and the ${r.damaged_archives.join(' and ')} point-in-time archive` : ''}${r.needsFullBackup ? '; a full backup follows' : ''}`, details, followUps };
+    if (r.ok)
+      return {
+        message: `${r.packs_read.length} of ${r.packs_total} pack(s) read${r.repaired.chunks > 0 ? `, ${r.repaired.chunks} chunk(s) repaired` : ''}`,
+        details,
+        followUps,
+      };
+    return {
+      status: 'failed',
+      error_code: 'ERR_BACKUP_005',
+      message: `damaged data left in ${r.corrupted.length + r.still_corrupted.length} backup(s)${r.damaged_archives.length > 0 ? ` and the ${r.damaged_archives.join(' and ')} point-in-time archive` : ''}${r.needsFullBackup ? '; a full backup follows' : ''}`,
+      details,
+      followUps,
+    };
   },
 };
 
@@ -34,7 +45,14 @@ export const drillJob: Job = {
   run: async (ctx, { signal, trigger }) => {
     const { runDrill } = await import('../app/integrity/drill.js');
     const d = await runDrill(ctx, { trigger, signal });
-    const details = { backup_id: d.backup_id, rto_seconds: d.rto_seconds, target_seconds: d.target_seconds, within_target: d.within_target, files_checked: d.files_checked, ...(d.warnings ? { warnings: d.warnings } : {}) };
+    const details = {
+      backup_id: d.backup_id,
+      rto_seconds: d.rto_seconds,
+      target_seconds: d.target_seconds,
+      within_target: d.within_target,
+      files_checked: d.files_checked,
+      ...(d.warnings ? { warnings: d.warnings } : {}),
+    };
     if (d.status === 'passed') return { message: `${d.backup_id}: RTO ${d.rto_seconds} s (target ${d.target_seconds} s)`, details };
     return { status: 'failed', error_code: d.error?.code ?? 'ERR_PRISM_DRILL_FAILED', message: d.error?.message ?? 'the drill failed', details };
   },

@@ -20,6 +20,9 @@ describe('job runner: the task record of a failed job', () => {
     const { task } = await runJob(appContext(sb, {}, systemClock), job, { trigger: 'scheduled', signal: new AbortController().signal, log: silentLogger });
     assert.deepEqual([task.status, task.error_code], ['failed', 'ERR_PRISM_PATH']);
     assert.match(task.message!, new RegExp(`${file} is a file, not a directory`));
-    assert.deepEqual(readTasks(sb.home).map((t) => t.error_code), ['ERR_PRISM_PATH']);
+    assert.deepEqual(
+      readTasks(sb.home).map((t) => t.error_code),
+      ['ERR_PRISM_PATH'],
+    );
   });
 });

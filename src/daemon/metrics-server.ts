@@ -15,9 +15,13 @@ export function parseAddress(text: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) {
-    throw new PrismError('CONFIG_INVALID', `backup.service.metrics_address = "${text}": expected host:port, e.g. 127.0.0.1:9464 ([::1]:9464 for IPv6), or "" for no metrics.`, {
-      key: 'backup.service.metrics_address',
-    });
+    throw new PrismError(
+      'CONFIG_INVALID',
+      `backup.service.metrics_address = "${text}": expected host:port, e.g. 127.0.0.1:9464 ([::1]:9464 for IPv6), or "" for no metrics.`,
+      {
+        key: 'backup.service.metrics_address',
+      },
+    );
   }
   return { host: m[1] ?? m[2]!, port };
 }
@@ -49,8 +53,17 @@ export async function startMetricsServer(address: string, metrics: ServiceMetric
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
-      const why = e.code === 'EADDRINUSE' ? 'is in use by another process' : e.code === 'EADDRNOTAVAIL' ? 'is not an address of this host' : e.code === 'EACCES' ? 'needs privileges' : `cannot be used (${e.message})`;
-      reject(new PrismError('METRICS_ADDRESS_UNAVAILABLE', `The metrics address ${address} (backup.service.metrics_address) ${why}.`, { address, errno: e.code }));
+      const why =
+        e.code === 'EADDRINUSE'
+          ? 'is in use by another process'
+          : e.code === 'EADDRNOTAVAIL'
+            ? 'is not an address of this host'
+            : e.code === 'EACCES'
+              ? 'needs privileges'
+              : `cannot be used (${e.message})`;
+      reject(
+        new PrismError('METRICS_ADDRESS_UNAVAILABLE', `The metrics address ${address} (backup.service.metrics_address) ${why}.`, { address, errno: e.code }),
+      );
     });
     server.listen(port, host, () => resolve());
   });

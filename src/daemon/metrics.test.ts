@@ -27,11 +27,29 @@ describe('metrics endpoint', () => {
     renameSync(join(sb.home, 'level-2-warm'), join(sb.root, 'moved'));
     await assert.rejects(createBackup(ctx, { type: 'incremental', trigger: 'scheduled' }), (e: PrismError) => e.id === 'ERR_BACKUP_003');
     renameSync(join(sb.root, 'moved'), join(sb.home, 'level-2-warm'));
-    recordDrill(sb.home, { time: '2026-02-07T05:00:00.000Z', backup_id: full.id, trigger: 'scheduled', status: 'passed', rto_seconds: 3.25, target_seconds: 10, within_target: true, files_checked: 11 });
+    recordDrill(sb.home, {
+      time: '2026-02-07T05:00:00.000Z',
+      backup_id: full.id,
+      trigger: 'scheduled',
+      status: 'passed',
+      rto_seconds: 3.25,
+      target_seconds: 10,
+      within_target: true,
+      files_checked: 11,
+    });
     metrics = new ServiceMetrics({
       ctx,
-      alerts: { active: () => [{ rule: 'storage_over_80', severity: 'medium' }, { rule: 'backup_failed', severity: 'high' }, { rule: 'verify_failed', severity: 'high' }] },
-      nextRuns: () => [{ job: 'full_backup', at: new Date('2026-02-08T02:00:00Z') }, { job: 'drill', at: null }],
+      alerts: {
+        active: () => [
+          { rule: 'storage_over_80', severity: 'medium' },
+          { rule: 'backup_failed', severity: 'high' },
+          { rule: 'verify_failed', severity: 'high' },
+        ],
+      },
+      nextRuns: () => [
+        { job: 'full_backup', at: new Date('2026-02-08T02:00:00Z') },
+        { job: 'drill', at: null },
+      ],
     });
     metrics.countTask({ job: 'full_backup', trigger: 'scheduled', started_at: '', finished_at: '', status: 'ok' });
     metrics.countTask({ job: 'full_backup', trigger: 'catch-up', started_at: '', finished_at: '', status: 'ok' });
@@ -86,7 +104,10 @@ describe('metrics endpoint', () => {
     try {
       const m = new ServiceMetrics({ ctx: appContext(bare), alerts: null, nextRuns: () => [] });
       const parsed = parseMetrics(await m.render());
-      assert.deepEqual(['critical', 'high', 'medium'].map((s) => parsed.get(`prism_alerts_active{severity="${s}"}`)), [0, 0, 0]);
+      assert.deepEqual(
+        ['critical', 'high', 'medium'].map((s) => parsed.get(`prism_alerts_active{severity="${s}"}`)),
+        [0, 0, 0],
+      );
       assert.equal(parsed.get('prism_drill_last_rto_seconds'), 0);
       assert.equal(parsed.get('prism_repository_size_bytes'), 0, 'no repository yet');
     } finally {
@@ -99,12 +120,19 @@ describe('metrics endpoint', () => {
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', () => r()));
     const port = (taken.address() as { port: number }).port;
     try {
-      await assert.rejects(startMetricsServer(`127.0.0.1:${port}`, metrics, silentLogger), (e: PrismError) => e.id === 'ERR_PRISM_METRICS_ADDRESS' && /is in use/.test(e.message));
+      await assert.rejects(
+        startMetricsServer(`127.0.0.1:${port}`, metrics, silentLogger),
+        (e: PrismError) => e.id === 'ERR_PRISM_METRICS_ADDRESS' && /is in use/.test(e.message),
+      );
     } finally {
       taken.close();
     }
     for (const bad of ['9464', 'localhost:', 'host:70000', ':9464', '1.2.3.4:x']) {
-      assert.throws(() => parseAddress(bad), (e: PrismError) => e.id === 'ERR_PRISM_CONFIG', bad);
+      assert.throws(
+        () => parseAddress(bad),
+        (e: PrismError) => e.id === 'ERR_PRISM_CONFIG',
+        bad,
+      );
     }
     assert.deepEqual(parseAddress('[::1]:9464'), { host: '::1', port: 9464 });
     assert.deepEqual(parseAddress('localhost:0'), { host: 'localhost', port: 0 });

@@ -41,7 +41,12 @@ export class ServiceMetrics {
     gauge('prism_drill_last_passed', 'Whether the last restore drill passed (1) or failed (0).');
     gauge('prism_drill_last_timestamp_seconds', 'Time of the last restore drill (0: none yet).');
     gauge('prism_drill_rto_target_seconds', 'The RTO target (drill.rto_target_seconds).');
-    this.jobRuns = new Counter({ name: 'prism_job_runs_total', help: 'Job runs by this service process, by job and status.', labelNames: ['job', 'status'], registers: [this.registry] });
+    this.jobRuns = new Counter({
+      name: 'prism_job_runs_total',
+      help: 'Job runs by this service process, by job and status.',
+      labelNames: ['job', 'status'],
+      registers: [this.registry],
+    });
   }
 
   get contentType(): string {
@@ -75,7 +80,8 @@ export class ServiceMetrics {
       set('prism_backup_last_files', last?.stats.files ?? 0, { type });
     }
     for (const m of backups) this.g.prism_backups!.inc({ type: m.type, status: m.status });
-    for (const f of failuresIn([...backups].reverse(), FAILURE_WINDOW_DAYS, ctx.clock.now()).failures) this.g.prism_backup_failures!.inc({ type: f.type, code: f.code });
+    for (const f of failuresIn([...backups].reverse(), FAILURE_WINDOW_DAYS, ctx.clock.now()).failures)
+      this.g.prism_backup_failures!.inc({ type: f.type, code: f.code });
 
     const space = await repositorySpace(ctx);
     set('prism_repository_size_bytes', space.repository_bytes);

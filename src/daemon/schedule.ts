@@ -12,17 +12,23 @@ export interface ScheduledJob {
 
 /** Parses `backup.schedule.*` for each job that applies to the configuration; a bad expression is refused with its key. */
 export function compileSchedule(ctx: AppContext, jobs: readonly Job[]): ScheduledJob[] {
-  return jobs.filter((job) => job.applies?.(ctx) ?? true).map((job) => {
-    const expression = ctx.config.backup.schedule[job.schedule];
-    try {
-      return { job, expression, cron: new Cron(expression, { paused: true }) };
-    } catch (e) {
-      const why = ((e as Error).message ?? String(e)).replace(/^CronPattern: /, '');
-      throw new PrismError('CONFIG_INVALID', `backup.schedule.${job.schedule} = "${expression}": not a cron expression (${why}). Use five fields (minute hour day month weekday), e.g. "0 2 * * 0", or six with seconds first.`, {
-        key: `backup.schedule.${job.schedule}`,
-      });
-    }
-  });
+  return jobs
+    .filter((job) => job.applies?.(ctx) ?? true)
+    .map((job) => {
+      const expression = ctx.config.backup.schedule[job.schedule];
+      try {
+        return { job, expression, cron: new Cron(expression, { paused: true }) };
+      } catch (e) {
+        const why = ((e as Error).message ?? String(e)).replace(/^CronPattern: /, '');
+        throw new PrismError(
+          'CONFIG_INVALID',
+          `backup.schedule.${job.schedule} = "${expression}": not a cron expression (${why}). Use five fields (minute hour day month weekday), e.g. "0 2 * * 0", or six with seconds first.`,
+          {
+            key: `backup.schedule.${job.schedule}`,
+          },
+        );
+      }
+    });
 }
 
 /** The first cron time strictly after `after`. */

@@ -32,7 +32,12 @@ function home(schedule: Record<string, string>): Sandbox {
 }
 
 /** Runs a scheduler over simulated time with the real job runner (task log, hooks). */
-async function simulate(ctx: AppContext, jobs: readonly Job[], time: ReturnType<typeof simulatedTime>, opts: { hooks?: AfterJobHook[]; tasks?: TaskRecord[]; firstStarted?: Date } = {}): Promise<Scheduler> {
+async function simulate(
+  ctx: AppContext,
+  jobs: readonly Job[],
+  time: ReturnType<typeof simulatedTime>,
+  opts: { hooks?: AfterJobHook[]; tasks?: TaskRecord[]; firstStarted?: Date } = {},
+): Promise<Scheduler> {
   const scheduler = new Scheduler({
     schedule: compileSchedule(ctx, jobs),
     clock: time.clock,
@@ -40,7 +45,8 @@ async function simulate(ctx: AppContext, jobs: readonly Job[], time: ReturnType<
     log: silentLogger,
     tasks: opts.tasks ?? [],
     firstStarted: opts.firstStarted,
-    execute: (run, signal) => runJob(ctx, run.job, { trigger: run.trigger, signal, log: silentLogger, hooks: opts.hooks ?? [], ...(run.details ? { details: run.details } : {}) }),
+    execute: (run, signal) =>
+      runJob(ctx, run.job, { trigger: run.trigger, signal, log: silentLogger, hooks: opts.hooks ?? [], ...(run.details ? { details: run.details } : {}) }),
   });
   await scheduler.run(time.signal);
   return scheduler;
@@ -84,7 +90,10 @@ describe('scheduler over simulated time', () => {
     // the drill of the 1st restored the latest backup within its target
     const verifies = tasks.filter((t) => t.job === 'verify');
     assert.equal(verifies.length, 7);
-    assert.ok(verifies.every((t) => Number(t.details?.packs_read) >= 1 && t.details?.needs_full_backup === false), JSON.stringify(verifies[0]));
+    assert.ok(
+      verifies.every((t) => Number(t.details?.packs_read) >= 1 && t.details?.needs_full_backup === false),
+      JSON.stringify(verifies[0]),
+    );
     const drill = tasks.find((t) => t.job === 'drill')!;
     assert.equal(drill.details?.backup_id, 'backup_20260201_020000_full');
     assert.equal(drill.details?.within_target, true);
@@ -131,7 +140,10 @@ describe('scheduler over simulated time', () => {
       ['full_backup 02:00-05:00', 'incremental_backup 05:00-05:01', 'incremental_backup 05:10-05:11', 'incremental_backup 05:20-05:21'],
     );
     for (let i = 1; i < spans.length; i++) assert.ok(spans[i]!.from >= spans[i - 1]!.to, 'runs overlap');
-    assert.deepEqual(readTasks(sb.home).map((t) => `${t.job} ${t.trigger}`), ['full_backup scheduled', ...Array(3).fill('incremental_backup scheduled')]);
+    assert.deepEqual(
+      readTasks(sb.home).map((t) => `${t.job} ${t.trigger}`),
+      ['full_backup scheduled', ...Array(3).fill('incremental_backup scheduled')],
+    );
   });
 
   it('does its idle work (alert evaluation) every interval between jobs, never while a job runs', async () => {
@@ -178,7 +190,10 @@ describe('scheduler over simulated time', () => {
     const time = simulatedTime(at(2026, 2, 2, 2, 0), at(2026, 2, 2, 3, 0));
     const ctx = appContext(sb, {}, time.clock);
     await simulate(ctx, [{ name: 'full_backup', schedule: 'full_backup', run: async () => ({}) }], time);
-    assert.deepEqual(readTasks(sb.home).map((t) => [t.trigger, t.started_at]), [['scheduled', at(2026, 2, 2, 2, 0).toISOString()]]);
+    assert.deepEqual(
+      readTasks(sb.home).map((t) => [t.trigger, t.started_at]),
+      [['scheduled', at(2026, 2, 2, 2, 0).toISOString()]],
+    );
   });
 
   it('runs a follow-up a job asks for next, then the after-job hooks; a failure is recorded with its code', async () => {
@@ -187,7 +202,11 @@ describe('scheduler over simulated time', () => {
     const ctx = appContext(sb, {}, time.clock);
     const ran: string[] = [];
     const jobs: Job[] = [
-      { name: 'verify', schedule: 'verify', run: async () => (ran.push('verify'), { message: 'data lost', details: { needsFullBackup: true }, followUps: ['full_backup', 'no_such_job'] }) },
+      {
+        name: 'verify',
+        schedule: 'verify',
+        run: async () => (ran.push('verify'), { message: 'data lost', details: { needsFullBackup: true }, followUps: ['full_backup', 'no_such_job'] }),
+      },
       { name: 'drill', schedule: 'drill', run: async () => (ran.push('drill'), { status: 'failed', error_code: 'ERR_BACKUP_005', message: 'drill failed' }) },
       { name: 'full_backup', schedule: 'full_backup', run: async (_ctx, { trigger }) => (ran.push(`full_backup/${trigger}`), {}) },
       {
@@ -255,7 +274,13 @@ describe('catch-up rules', () => {
   const ctx = appContext(sb);
   const schedule = compileSchedule(ctx, JOBS);
   const now = at(2026, 2, 4, 12, 0); // Wednesday noon
-  const task = (job: string, started: Date, status: TaskRecord['status'] = 'ok'): TaskRecord => ({ job, trigger: 'scheduled', started_at: started.toISOString(), finished_at: started.toISOString(), status });
+  const task = (job: string, started: Date, status: TaskRecord['status'] = 'ok'): TaskRecord => ({
+    job,
+    trigger: 'scheduled',
+    started_at: started.toISOString(),
+    finished_at: started.toISOString(),
+    status,
+  });
 
   it('catches up each job whose last cron time passed without a run since the service first started, once, oldest first', () => {
     const tasks = [task('full_backup', at(2026, 1, 25, 2)), task('incremental_backup', at(2026, 2, 2, 3)), task('cleanup', at(2026, 2, 1, 4))];
@@ -264,7 +289,12 @@ describe('catch-up rules', () => {
     // verify and drill never ran: their last cron times since the first start (4 Feb 04:30, 1 Feb 05:00)
     assert.deepEqual(
       missed.map((m) => `${m.job.name} ${m.due.toISOString()}`),
-      [`full_backup ${at(2026, 2, 1, 2).toISOString()}`, `drill ${at(2026, 2, 1, 5).toISOString()}`, `incremental_backup ${at(2026, 2, 4, 3).toISOString()}`, `verify ${at(2026, 2, 4, 4, 30).toISOString()}`],
+      [
+        `full_backup ${at(2026, 2, 1, 2).toISOString()}`,
+        `drill ${at(2026, 2, 1, 5).toISOString()}`,
+        `incremental_backup ${at(2026, 2, 4, 3).toISOString()}`,
+        `verify ${at(2026, 2, 4, 4, 30).toISOString()}`,
+      ],
     );
   });
 

@@ -61,7 +61,10 @@ export class Scheduler {
     const { clock, schedule, timer } = this.opts;
     const start = clock.now();
     for (const m of missedRuns(schedule, this.opts.tasks, this.opts.firstStarted, start)) {
-      this.opts.log.info({ event: 'job.catch_up', job: m.job.name, missed: m.due.toISOString() }, `${m.job.name} was due at ${m.due.toISOString()} while the service was down: running it now`);
+      this.opts.log.info(
+        { event: 'job.catch_up', job: m.job.name, missed: m.due.toISOString() },
+        `${m.job.name} was due at ${m.due.toISOString()} while the service was down: running it now`,
+      );
       this.enqueue({ job: m.job, trigger: 'catch-up', details: { missed_run: m.due.toISOString() } });
     }
     // a cron time equal to the start instant is due now (croner's next run is strictly after its argument)
@@ -76,7 +79,10 @@ export class Scheduler {
           this.addFollowUps(item.job.name, followUps);
         } catch (e) {
           // the job's own errors are recorded by execute; this is the record itself failing (e.g. a full disk)
-          this.opts.log.error({ event: 'job.record_failed', job: item.job.name, error: (e as Error)?.message ?? String(e) }, `${item.job.name}: could not run or record the job`);
+          this.opts.log.error(
+            { event: 'job.record_failed', job: item.job.name, error: (e as Error)?.message ?? String(e) },
+            `${item.job.name}: could not run or record the job`,
+          );
         } finally {
           this.current = null;
         }
@@ -85,7 +91,9 @@ export class Scheduler {
       const idle = this.opts.idle;
       if (idle && clock.now().getTime() - this.lastIdle >= idle.everyMs) {
         this.lastIdle = clock.now().getTime();
-        await idle.run().catch((e) => this.opts.log.error({ event: 'idle.failed', error: (e as Error)?.message ?? String(e) }, 'the periodic check between jobs failed'));
+        await idle
+          .run()
+          .catch((e) => this.opts.log.error({ event: 'idle.failed', error: (e as Error)?.message ?? String(e) }, 'the periodic check between jobs failed'));
         continue;
       }
       const wake = Math.min(idle ? this.lastIdle + idle.everyMs : Infinity, ...[...this.next.values()].map((d) => (d ? d.getTime() : Infinity)));

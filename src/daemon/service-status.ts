@@ -39,7 +39,12 @@ export interface ServiceStatus {
  * edited after the service started), or a schedule that does not compile, the jobs are left out
  * and the error is given as `config_error`.
  */
-export function serviceStatus(home: string, clock: Clock, config: AppContext | PrismError, opts: { jobs?: readonly Job[]; alerts?: AlertSource | null } = {}): ServiceStatus {
+export function serviceStatus(
+  home: string,
+  clock: Clock,
+  config: AppContext | PrismError,
+  opts: { jobs?: readonly Job[]; alerts?: AlertSource | null } = {},
+): ServiceStatus {
   const now = clock.now();
   const pid = runningServicePid(home) ?? null;
   const state = readServiceState(home);

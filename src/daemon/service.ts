@@ -66,7 +66,15 @@ export async function runService(opts: ServiceOptions): Promise<void> {
         const started = ctx.clock.now();
         update({ job: run.job.name, trigger: run.trigger, started_at: started.toISOString() });
         try {
-          return await runJob(ctx, run.job, { trigger: run.trigger, signal, log, started, hooks: opts.hooks ?? AFTER_JOB_HOOKS, onTask: (t) => metrics.countTask(t), ...(run.details ? { details: run.details } : {}) });
+          return await runJob(ctx, run.job, {
+            trigger: run.trigger,
+            signal,
+            log,
+            started,
+            hooks: opts.hooks ?? AFTER_JOB_HOOKS,
+            onTask: (t) => metrics.countTask(t),
+            ...(run.details ? { details: run.details } : {}),
+          });
         } finally {
           update(null);
         }
@@ -77,7 +85,14 @@ export async function runService(opts: ServiceOptions): Promise<void> {
     const metrics = new ServiceMetrics({ ctx, alerts: opts.alerts === undefined ? defaultAlertSource : opts.alerts, nextRuns: () => scheduler.nextRuns() });
     const address = ctx.config.backup.service.metrics_address;
     if (address !== '') server = await startMetricsServer(address, metrics, log);
-    state = { pid: process.pid, started_at: now, first_started_at: previous?.first_started_at ?? now, metrics_address: server?.address ?? null, running_job: null, stopped_at: null };
+    state = {
+      pid: process.pid,
+      started_at: now,
+      first_started_at: previous?.first_started_at ?? now,
+      metrics_address: server?.address ?? null,
+      running_job: null,
+      stopped_at: null,
+    };
     writeServiceState(home, state);
     log.info({ event: 'service.start', metrics: state.metrics_address, next: scheduler.nextRuns() }, `service started (pid ${process.pid})`);
     opts.onReady?.(state);

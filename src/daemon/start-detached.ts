@@ -56,7 +56,11 @@ export async function startDetached(ctx: AppContext, opts: StartOptions): Promis
     }
     if (performance.now() - started > opts.timeoutMs) {
       if (processAlive(pid)) process.kill(pid, 'SIGTERM');
-      throw new PrismError('SERVICE_START_FAILED', `The service (pid ${pid}) did not report ready within ${Math.round(opts.timeoutMs / 1000)} s and was stopped; see ${logFile}.`, { pid, log: logFile });
+      throw new PrismError(
+        'SERVICE_START_FAILED',
+        `The service (pid ${pid}) did not report ready within ${Math.round(opts.timeoutMs / 1000)} s and was stopped; see ${logFile}.`,
+        { pid, log: logFile },
+      );
     }
     await sleep(50);
   }
@@ -98,7 +102,10 @@ function childFailed(exitCode: number, logFile: string, from: number): PrismErro
   const m = line ? /^Error \[([A-Z0-9_]+)\] (.*)$/.exec(line) : null;
   const code = (Object.keys(ERROR_CODES) as ErrorCode[]).find((c) => ERROR_CODES[c].id === m?.[1]);
   if (code && m) return new PrismError(code, `The service did not start: ${m[2]}`, { exit_code: exitCode, log: logFile });
-  return new PrismError('SERVICE_START_FAILED', `The service exited during start-up (exit code ${exitCode}); see ${logFile}.`, { exit_code: exitCode, log: logFile });
+  return new PrismError('SERVICE_START_FAILED', `The service exited during start-up (exit code ${exitCode}); see ${logFile}.`, {
+    exit_code: exitCode,
+    log: logFile,
+  });
 }
 
 /** The message of a log line: `msg` of a JSON line, the text of a plain one (written by older versions). */

@@ -30,7 +30,11 @@ describe('system errors on paths: one translation to the registry', () => {
     const file = join(root, 'a-file');
     writeFileSync(file, 'x');
     const notDir = describeSystemError(thrown(() => readFileSync(join(file, 'repo', 'config.json'))));
-    assert.deepEqual(notDir && [notDir.code, notDir.errno, notDir.says], ['PATH_UNUSABLE', 'ENOTDIR', `${file} is a file, not a directory (in ${join(file, 'repo', 'config.json')})`]);
+    assert.deepEqual(notDir && [notDir.code, notDir.errno, notDir.says], [
+      'PATH_UNUSABLE',
+      'ENOTDIR',
+      `${file} is a file, not a directory (in ${join(file, 'repo', 'config.json')})`,
+    ]);
 
     const long = join(root, 'x'.repeat(300));
     const tooLong = describeSystemError(thrown(() => mkdirSync(long)));
@@ -45,7 +49,10 @@ describe('system errors on paths: one translation to the registry', () => {
     const isDir = describeSystemError(thrown(() => openSync(join(root, 'dir'), 'w')));
     assert.deepEqual(isDir && [isDir.code, isDir.says], ['PATH_UNUSABLE', `${join(root, 'dir')} is a directory where a file is needed`]);
     // a read of an open directory names no path: the caller's is used
-    const read = describeSystemError(thrown(() => readFileSync(join(root, 'dir'))), join(root, 'dir'));
+    const read = describeSystemError(
+      thrown(() => readFileSync(join(root, 'dir'))),
+      join(root, 'dir'),
+    );
     assert.equal(read?.says, `${join(root, 'dir')} is a directory where a file is needed`);
   });
 

@@ -50,7 +50,10 @@ export function describeSystemError(e: unknown, knownPath?: string): SystemError
       return meaning('DISK_SPACE_INSUFFICIENT', `the disk quota of ${currentUser()} is used up on the device of ${at}`);
     case 'EMFILE':
     case 'ENFILE':
-      return meaning('OPEN_FILES_LIMIT', `too many open files${path ? ` (opening ${path})` : ''}: the ${err.code === 'EMFILE' ? 'process' : 'system'} limit is reached`);
+      return meaning(
+        'OPEN_FILES_LIMIT',
+        `too many open files${path ? ` (opening ${path})` : ''}: the ${err.code === 'EMFILE' ? 'process' : 'system'} limit is reached`,
+      );
     default:
       return undefined;
   }
@@ -60,7 +63,12 @@ export function describeSystemError(e: unknown, knownPath?: string): SystemError
 export function fromSystemError(e: unknown, context: string): unknown {
   const m = describeSystemError(e);
   if (!m) return e;
-  return new PrismError(m.code, `${ERROR_CODES[m.code].title} while ${context}: ${m.says}.`, { ...(m.path !== undefined ? { path: m.path } : {}), errno: m.errno }, { cause: e });
+  return new PrismError(
+    m.code,
+    `${ERROR_CODES[m.code].title} while ${context}: ${m.says}.`,
+    { ...(m.path !== undefined ? { path: m.path } : {}), errno: m.errno },
+    { cause: e },
+  );
 }
 
 /** Any thrown value as a PrismError: itself, a system error on a path by its meaning, anything else INTERNAL (a bug). */

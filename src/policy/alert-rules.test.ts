@@ -30,7 +30,10 @@ function records(r: Partial<AlertRecords>): AlertRecords {
   return { backups: [bk(1)], verifyEvents: [], damagedManifests: [], drills: [], storageUsedPercent: 50, ...r };
 }
 
-const keys = (r: Partial<AlertRecords>) => alertConditions(records(r), SOP_ALERT_RULES, clock.now()).map((c) => `${c.severity}:${c.key.replace(/:.*/, '')}`).sort();
+const keys = (r: Partial<AlertRecords>) =>
+  alertConditions(records(r), SOP_ALERT_RULES, clock.now())
+    .map((c) => `${c.severity}:${c.key.replace(/:.*/, '')}`)
+    .sort();
 const find = (r: Partial<AlertRecords>, prefix: string) => alertConditions(records(r), SOP_ALERT_RULES, clock.now()).filter((c) => c.key.startsWith(prefix));
 
 describe('SOP §5.2 alert rules', () => {
@@ -97,9 +100,17 @@ describe('SOP §5.2 alert rules', () => {
     const good = bk(5);
     const bad = bk(3, 'corrupted', { code: 'ERR_BACKUP_005' });
     const c = find({ backups: [good, bad, bk(1)] }, 'verify_failed');
-    assert.deepEqual(c.map((x) => [x.key, x.severity]), [[`verify_failed:${bad.id}`, 'high']]);
+    assert.deepEqual(
+      c.map((x) => [x.key, x.severity]),
+      [[`verify_failed:${bad.id}`, 'high']],
+    );
     assert.equal(find({ backups: [good], damagedManifests: ['snapshots/backup_x.json'] }, 'verify_failed')[0]!.key, 'verify_failed:snapshots/backup_x.json');
-    const failedAt = (h: number): VerifyEvent => ({ time: new Date(NOW.getTime() - h * HOUR).toISOString(), event: 'verify.failed', backup: good.id, message: 'pack missing' });
+    const failedAt = (h: number): VerifyEvent => ({
+      time: new Date(NOW.getTime() - h * HOUR).toISOString(),
+      event: 'verify.failed',
+      backup: good.id,
+      message: 'pack missing',
+    });
     const okAt = (h: number): VerifyEvent => ({ time: new Date(NOW.getTime() - h * HOUR).toISOString(), event: 'verify.ok', backup: good.id });
     assert.equal(find({ backups: [good, bk(1)], verifyEvents: [failedAt(2)] }, 'verify_failed').length, 1);
     assert.equal(find({ backups: [good, bk(1)], verifyEvents: [okAt(1), failedAt(2)] }, 'verify_failed').length, 0, 'a later successful verify clears it');
@@ -110,23 +121,56 @@ describe('SOP §5.2 alert rules', () => {
   });
 
   it('verification failure of a point-in-time archive (pg, mysql): raised per archive until a later clean verify --all', () => {
-    const ev = (h: number, event: string, archive: string): VerifyEvent => ({ time: new Date(NOW.getTime() - h * HOUR).toISOString(), event, archive, message: '1 record(s) damaged: pg/wal/x.json' });
-    const c = find({ backups: [bk(1)], verifyEvents: [ev(3, 'verify.ok', 'pg'), ev(2, 'verify.failed', 'pg'), ev(2, 'verify.failed', 'mysql'), ev(1, 'verify.ok', 'mysql')] }, 'verify_failed');
-    assert.deepEqual(c.map((x) => [x.key, x.severity, x.details]), [['verify_failed:archive:pg', 'high', { archive: 'pg', time: new Date(NOW.getTime() - 2 * HOUR).toISOString() }]]);
-    assert.match(c[0]!.message, /^The PostgreSQL point-in-time archive \(WAL, base backups\) failed verification at .*: 1 record\(s\) damaged: pg\/wal\/x\.json\./);
+    const ev = (h: number, event: string, archive: string): VerifyEvent => ({
+      time: new Date(NOW.getTime() - h * HOUR).toISOString(),
+      event,
+      archive,
+      message: '1 record(s) damaged: pg/wal/x.json',
+    });
+    const c = find(
+      {
+        backups: [bk(1)],
+        verifyEvents: [ev(3, 'verify.ok', 'pg'), ev(2, 'verify.failed', 'pg'), ev(2, 'verify.failed', 'mysql'), ev(1, 'verify.ok', 'mysql')],
+      },
+      'verify_failed',
+    );
+    assert.deepEqual(
+      c.map((x) => [x.key, x.severity, x.details]),
+      [['verify_failed:archive:pg', 'high', { archive: 'pg', time: new Date(NOW.getTime() - 2 * HOUR).toISOString() }]],
+    );
+    assert.match(
+      c[0]!.message,
+      /^The PostgreSQL point-in-time archive \(WAL, base backups\) failed verification at .*: 1 record\(s\) damaged: pg\/wal\/x\.json\./,
+    );
     assert.match(c[0]!.fix, /prism pg basebackup/);
-    assert.deepEqual(find({ backups: [bk(1)], verifyEvents: [ev(2, 'verify.failed', 'pg'), ev(1, 'verify.ok', 'pg')] }, 'verify_failed'), [], 'a later clean check resolves it');
+    assert.deepEqual(
+      find({ backups: [bk(1)], verifyEvents: [ev(2, 'verify.failed', 'pg'), ev(1, 'verify.ok', 'pg')] }, 'verify_failed'),
+      [],
+      'a later clean check resolves it',
+    );
     assert.match(find({ backups: [bk(1)], verifyEvents: [ev(1, 'verify.failed', 'mysql')] }, 'verify_failed')[0]!.fix, /prism backup create/);
   });
 
   it('slow backup: more than 2× the median of at least 3 earlier completed backups of its type', () => {
-    const history = [bk(50, 'completed', { seconds: 10 }), bk(40, 'completed', { seconds: 30 }), bk(30, 'completed', { seconds: 20 }), bk(20, 'failed', { seconds: 500 })];
-    const inc = [bk(45, 'completed', { type: 'incremental', seconds: 100 }), bk(35, 'completed', { type: 'incremental', seconds: 100 }), bk(25, 'completed', { type: 'incremental', seconds: 100 })];
+    const history = [
+      bk(50, 'completed', { seconds: 10 }),
+      bk(40, 'completed', { seconds: 30 }),
+      bk(30, 'completed', { seconds: 20 }),
+      bk(20, 'failed', { seconds: 500 }),
+    ];
+    const inc = [
+      bk(45, 'completed', { type: 'incremental', seconds: 100 }),
+      bk(35, 'completed', { type: 'incremental', seconds: 100 }),
+      bk(25, 'completed', { type: 'incremental', seconds: 100 }),
+    ];
     // median 20 s: 40 s is not over 2×, 40.1 s is
     assert.deepEqual(find({ backups: [...history, ...inc, bk(1, 'completed', { seconds: 40 })] }, 'slow'), []);
     const slow = bk(1, 'completed', { seconds: 40.1 });
     const c = find({ backups: [...history, ...inc, slow] }, 'slow');
-    assert.deepEqual(c.map((x) => [x.key, x.severity]), [[`slow_backup:${slow.id}`, 'medium']]);
+    assert.deepEqual(
+      c.map((x) => [x.key, x.severity]),
+      [[`slow_backup:${slow.id}`, 'medium']],
+    );
     assert.match(c[0]!.message, /took 40\.1 s, more than 2× its usual 20\.0 s \(median of 3\)/);
     // only two earlier: no usual time yet
     assert.deepEqual(find({ backups: [history[1]!, history[2]!, bk(1, 'completed', { seconds: 400 })] }, 'slow'), []);
@@ -139,11 +183,23 @@ describe('SOP §5.2 alert rules', () => {
   });
 
   it('drills: the latest failed is high, over its RTO target medium, within it nothing', () => {
-    const drill = (h: number, status: AlertDrill['status'], rto: number): AlertDrill => ({ time: new Date(NOW.getTime() - h * HOUR).toISOString(), backup_id: 'backup_20260208_020000_full', status, rto_seconds: rto, target_seconds: 10 });
+    const drill = (h: number, status: AlertDrill['status'], rto: number): AlertDrill => ({
+      time: new Date(NOW.getTime() - h * HOUR).toISOString(),
+      backup_id: 'backup_20260208_020000_full',
+      status,
+      rto_seconds: rto,
+      target_seconds: 10,
+    });
     assert.deepEqual(keys({ drills: [drill(5, 'failed', 3), drill(1, 'passed', 10)] }), [], 'exactly at the target is within it');
     assert.deepEqual(keys({ drills: [drill(1, 'passed', 10.5)] }), ['medium:drill_over_rto']);
-    const failed = find({ drills: [drill(5, 'passed', 2), { ...drill(1, 'failed', 4), error: { code: 'ERR_BACKUP_005', message: 'chunk damaged' } }] }, 'drill');
-    assert.deepEqual(failed.map((x) => [x.key, x.severity]), [['drill_failed', 'high']]);
+    const failed = find(
+      { drills: [drill(5, 'passed', 2), { ...drill(1, 'failed', 4), error: { code: 'ERR_BACKUP_005', message: 'chunk damaged' } }] },
+      'drill',
+    );
+    assert.deepEqual(
+      failed.map((x) => [x.key, x.severity]),
+      [['drill_failed', 'high']],
+    );
     assert.match(failed[0]!.message, /failed \[ERR_BACKUP_005\]: chunk damaged/);
     assert.deepEqual(keys({ drills: [drill(1, 'failed', 1), drill(5, 'passed', 1)] }), ['high:drill_failed'], 'order of the records does not matter');
   });
@@ -154,7 +210,12 @@ describe('SOP §5.2 alert rules', () => {
       SOP_ALERT_RULES,
       clock.now(),
     );
-    assert.deepEqual(all.map((c) => `${c.severity}:${c.rule}`).sort(), ['critical:consecutive_failures', 'critical:no_success_48h', 'high:backup_failed', 'high:storage_over_90']);
+    assert.deepEqual(all.map((c) => `${c.severity}:${c.rule}`).sort(), [
+      'critical:consecutive_failures',
+      'critical:no_success_48h',
+      'high:backup_failed',
+      'high:storage_over_90',
+    ]);
     for (const c of all) assert.ok(c.key && c.message && c.fix, JSON.stringify(c));
   });
 });

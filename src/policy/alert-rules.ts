@@ -90,7 +90,11 @@ const endTime = (b: AlertBackup) => Date.parse(b.finished_at ?? b.started_at);
 export function alertConditions(records: AlertRecords, config: AlertRuleConfig, now: Date): AlertCondition[] {
   const attempts = [...records.backups].sort(byStart);
   return [
-    ...failureRules(attempts.filter((b) => b.status !== 'running'), config, now),
+    ...failureRules(
+      attempts.filter((b) => b.status !== 'running'),
+      config,
+      now,
+    ),
     ...storageRule(records.storageUsedPercent, config),
     ...verifyRules(attempts, records, config),
     ...slowRules(attempts, config, now),
@@ -146,7 +150,8 @@ function failureRules(finished: AlertBackup[], config: AlertRuleConfig, now: Dat
 function storageRule(used: number | null, config: AlertRuleConfig): AlertCondition[] {
   if (used === null) return [];
   const s = config.storage;
-  const level: [AlertSeverity, number] | undefined = used > s.critical ? ['critical', s.critical] : used > s.high ? ['high', s.high] : used > s.medium ? ['medium', s.medium] : undefined;
+  const level: [AlertSeverity, number] | undefined =
+    used > s.critical ? ['critical', s.critical] : used > s.high ? ['high', s.high] : used > s.medium ? ['medium', s.medium] : undefined;
   if (!level) return [];
   return [
     {
@@ -163,7 +168,8 @@ function storageRule(used: number | null, config: AlertRuleConfig): AlertConditi
 const ARCHIVE_NAMES: Record<string, string> = { pg: 'The PostgreSQL point-in-time archive (WAL, base backups)', mysql: 'The MySQL/MariaDB binary log archive' };
 const ARCHIVE_FIXES: Record<string, string> = {
   pg: 'Take a new base backup (`prism pg basebackup`) so later restores start after the damage, then run `prism backup verify --all` (it names the damaged records).',
-  mysql: 'Take a new backup (`prism backup create`) so later replays start after the damage, then run `prism backup verify --all` (it names the damaged records).',
+  mysql:
+    'Take a new backup (`prism backup create`) so later replays start after the damage, then run `prism backup verify --all` (it names the damaged records).',
 };
 
 function verifyRules(attempts: AlertBackup[], records: AlertRecords, config: AlertRuleConfig): AlertCondition[] {
@@ -171,14 +177,17 @@ function verifyRules(attempts: AlertBackup[], records: AlertRecords, config: Ale
   const out = new Map<string, AlertCondition>();
   const add = (id: string, message: string, details: Record<string, unknown>) =>
     out.has(id) || out.set(id, { key: `verify_failed:${id}`, severity: 'high', rule: 'verify_failed', message, fix, details });
-  for (const b of attempts) if (b.status === 'corrupted') add(b.id, `Backup ${b.id} failed verification: ${b.error?.message ?? 'its data is damaged'}`, { backup: b.id });
-  for (const name of records.damagedManifests) add(name, `The manifest ${name} cannot be read: that backup can be neither verified nor restored.`, { manifest: name });
+  for (const b of attempts)
+    if (b.status === 'corrupted') add(b.id, `Backup ${b.id} failed verification: ${b.error?.message ?? 'its data is damaged'}`, { backup: b.id });
+  for (const name of records.damagedManifests)
+    add(name, `The manifest ${name} cannot be read: that backup can be neither verified nor restored.`, { manifest: name });
   // a verify.failed event stands until a later successful verify of that backup (or the backup is gone)
   const exists = new Set(attempts.map((b) => b.id));
   const latest = new Map<string, VerifyEvent>();
   for (const e of [...records.verifyEvents].sort((a, b) => Date.parse(a.time) - Date.parse(b.time))) if (e.backup) latest.set(e.backup, e);
   for (const [id, e] of latest) {
-    if (e.event === 'verify.failed' && exists.has(id)) add(id, `Backup ${id} failed verification at ${e.time}: ${e.message ?? 'damaged data'}`, { backup: id, time: e.time });
+    if (e.event === 'verify.failed' && exists.has(id))
+      add(id, `Backup ${id} failed verification at ${e.time}: ${e.message ?? 'damaged data'}`, { backup: id, time: e.time });
   }
   // an archive's alert stands until a later `verify --all` finds it whole
   const archives = new Map<string, VerifyEvent>();

@@ -71,12 +71,16 @@ export function planBinlogExpiry(files: readonly ArchivedBinlogFile[], starts: r
     const mine = files.filter((f) => f.database === database).sort((a, b) => cmpName(a.name, b.name));
     const kept = starts.filter((s) => s.database === database);
     if (kept.length === 0) {
-      warnings.push(`No kept backup of ${database} records a binary log position, so none of its ${mine.length} archived binary log file(s) is known to be unneeded: they are kept.`);
+      warnings.push(
+        `No kept backup of ${database} records a binary log position, so none of its ${mine.length} archived binary log file(s) is known to be unneeded: they are kept.`,
+      );
       return { database, oldest_kept_backup: null, first_kept_file: null, kept: mine.length, expired: [] };
     }
     const firstOf = firstNeeded(kept, database);
     const earliestDump = Math.min(...kept.map((s) => Date.parse(s.dumped_at)));
-    const expired = mine.filter((f) => (firstOf.has(series(f.name).base) ? beforeFirstNeeded(firstOf, f.name) : Date.parse(f.last_event_at) < earliestDump)).map((f) => f.name);
+    const expired = mine
+      .filter((f) => (firstOf.has(series(f.name).base) ? beforeFirstNeeded(firstOf, f.name) : Date.parse(f.last_event_at) < earliestDump))
+      .map((f) => f.name);
     const oldest = [...firstOf.values()].sort((a, b) => Date.parse(b.dumped_at) - Date.parse(a.dumped_at))[0]!;
     return { database, oldest_kept_backup: oldest.backup, first_kept_file: oldest.file, kept: mine.length - expired.length, expired };
   });

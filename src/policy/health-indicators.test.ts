@@ -5,7 +5,15 @@ import { healthIndicators, SOP_HEALTH, type HealthInput } from './health-indicat
 
 const clock = new FixedClock(new Date('2026-02-08T12:00:00Z'));
 const hoursAgo = (h: number) => new Date(clock.now().getTime() - h * 3_600_000).toISOString();
-const input = (i: Partial<HealthInput>): HealthInput => ({ lastSuccessAt: hoursAgo(1), lastSuccessId: 'backup_20260208_110000_full', attempts: 100, failures: 0, failureRate: 0, storageUsedPercent: 40, ...i });
+const input = (i: Partial<HealthInput>): HealthInput => ({
+  lastSuccessAt: hoursAgo(1),
+  lastSuccessId: 'backup_20260208_110000_full',
+  attempts: 100,
+  failures: 0,
+  failureRate: 0,
+  storageUsedPercent: 40,
+  ...i,
+});
 const ok = (i: Partial<HealthInput>) => Object.fromEntries(healthIndicators(input(i), SOP_HEALTH, clock.now()).map((x) => [x.name, x.ok]));
 
 describe('SOP §5.1 health indicators', () => {

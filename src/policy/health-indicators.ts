@@ -62,7 +62,10 @@ export function healthIndicators(input: HealthInput, t: HealthThresholds, now: D
       ok: storageOk,
       value: used,
       threshold: t.maxStoragePercent,
-      message: used === null ? 'disk use of the repository unknown' : `backup disk ${used.toFixed(1)}% used (${storageOk ? 'under' : 'not under'} ${t.maxStoragePercent}%)`,
+      message:
+        used === null
+          ? 'disk use of the repository unknown'
+          : `backup disk ${used.toFixed(1)}% used (${storageOk ? 'under' : 'not under'} ${t.maxStoragePercent}%)`,
     },
   ];
 }

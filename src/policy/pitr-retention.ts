@@ -58,7 +58,9 @@ export function planPitrExpiry(bases: readonly PitrBaseBackup[], walNames: reado
     const reasons: string[] = [];
     if (i < count) reasons.push(`one of the newest ${count} base backups`);
     if ((t - Date.parse(b.finished_at)) / DAY < days) reasons.push(`younger than ${days} days`);
-    return reasons.length > 0 ? { id: b.id, keep: true, reasons } : { id: b.id, keep: false, reasons: [`beyond the newest ${count} base backups and older than ${days} days`] };
+    return reasons.length > 0
+      ? { id: b.id, keep: true, reasons }
+      : { id: b.id, keep: false, reasons: [`beyond the newest ${count} base backups and older than ${days} days`] };
   });
   const keepAllWal = (why: string): PitrPlan => {
     warnings.push(why);
@@ -66,17 +68,28 @@ export function planPitrExpiry(bases: readonly PitrBaseBackup[], walNames: reado
   };
 
   if (newestFirst.length === 0) {
-    return walNames.length === 0 ? { base_backups: [], oldest_kept: null, expire_wal: [], keep_wal: 0, warnings } : keepAllWal('The repository holds no base backup, so no WAL file is known to be unneeded: the WAL archive is not expired. Run `prism pg basebackup`.');
+    return walNames.length === 0
+      ? { base_backups: [], oldest_kept: null, expire_wal: [], keep_wal: 0, warnings }
+      : keepAllWal('The repository holds no base backup, so no WAL file is known to be unneeded: the WAL archive is not expired. Run `prism pg basebackup`.');
   }
   const kept = newestFirst.filter((_, i) => decisions[i]!.keep);
   const malformed = kept.find((b) => !SEGMENT.test(b.start_wal));
   if (malformed) {
     // a record we cannot place in the WAL stream: expire no base backup and no WAL rather than guess
-    for (const d of decisions) if (!d.keep) Object.assign(d, { keep: true, reasons: [`kept: base backup ${malformed.id} has no valid start segment`, ...d.reasons] });
-    return keepAllWal(`Base backup ${malformed.id} names "${malformed.start_wal}" as its start WAL segment, which is not a segment name: nothing in the PITR archive is expired.`);
+    for (const d of decisions)
+      if (!d.keep) Object.assign(d, { keep: true, reasons: [`kept: base backup ${malformed.id} has no valid start segment`, ...d.reasons] });
+    return keepAllWal(
+      `Base backup ${malformed.id} names "${malformed.start_wal}" as its start WAL segment, which is not a segment name: nothing in the PITR archive is expired.`,
+    );
   }
   const oldest = kept.reduce((a, b) => (b.start_wal.slice(8) < a.start_wal.slice(8) ? b : a));
   const first = oldest.start_wal.slice(8);
   const expire = walNames.filter((n) => SEGMENT_NAMED.test(n) && n.slice(8, 24) < first).sort();
-  return { base_backups: decisions, oldest_kept: { id: oldest.id, start_wal: oldest.start_wal }, expire_wal: expire, keep_wal: walNames.length - expire.length, warnings };
+  return {
+    base_backups: decisions,
+    oldest_kept: { id: oldest.id, start_wal: oldest.start_wal },
+    expire_wal: expire,
+    keep_wal: walNames.length - expire.length,
+    warnings,
+  };
 }

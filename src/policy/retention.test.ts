@@ -17,7 +17,15 @@ const SOP: RetentionPolicy = {
 
 /** A policy with every rule switched off (counts 0, ages 0, no failed window); override what a test needs. */
 function policy(p: Partial<RetentionPolicy>): RetentionPolicy {
-  return { full_backups_count: 0, full_backups_age_days: 0, incremental_backups_count: 0, incremental_backups_age_days: 0, max_total_backups: 50, failed_attempts_days: 30, ...p };
+  return {
+    full_backups_count: 0,
+    full_backups_age_days: 0,
+    incremental_backups_count: 0,
+    incremental_backups_age_days: 0,
+    max_total_backups: 50,
+    failed_attempts_days: 30,
+    ...p,
+  };
 }
 
 type Opts = Partial<Pick<RetentionBackup, 'status' | 'trigger'>> & { suffix?: string };
@@ -129,7 +137,7 @@ describe('applyRetention: SOP default policy (7/7/30/30/50, failed 30)', () => {
     // this morning's full: every rule that protects it
     assertReasons(r.byId('backup_20260208_020000_full').reasons, [/newest completed full/, /newest 7 full/, /younger than 7 days/], 'newest full');
     // 7.4 days old: only the count keeps it
-    assertReasons(r.byId('backup_20260201_020000_full').reasons, [/newest 7 full/], 'last week\'s full');
+    assertReasons(r.byId('backup_20260201_020000_full').reasons, [/newest 7 full/], "last week's full");
     assertReasons(r.byId('backup_20251228_020000_full').reasons, [/newest 7 full/], '7th full');
     assertReasons(r.byId('backup_20251221_020000_full').reasons, [/newest 7 full.*older than 7 days/], '8th full');
     // 27.4 days old: count and age; 30.4 days old: count alone
@@ -528,7 +536,12 @@ describe('applyRetention: failed and running attempts', () => {
       inc('2026-02-06T03:00:00Z', { status: 'failed' }),
     ];
     const r = run(backups, policy({ full_backups_count: 1, incremental_backups_count: 1 }));
-    assert.deepEqual(r.kept, ['backup_20260208_020000_full', 'backup_20260206_030000_incremental', 'backup_20260205_030000_incremental', 'backup_20260201_020000_full']);
+    assert.deepEqual(r.kept, [
+      'backup_20260208_020000_full',
+      'backup_20260206_030000_incremental',
+      'backup_20260205_030000_incremental',
+      'backup_20260201_020000_full',
+    ]);
     assertReasons(r.byId('backup_20260201_020000_full').reasons, [/newest completed full/, /newest 1 full/], 'completed full');
     assertReasons(r.byId('backup_20260205_030000_incremental').reasons, [/newest 1 incremental/], 'completed incremental');
   });
@@ -576,8 +589,14 @@ describe('applyRetention: output', () => {
       // newest first; the one tie (both 2026-02-03 03:00) puts the `_2` id first, as the tie tests below pin it
       [...schedule].sort((x, y) => Date.parse(y.started_at) - Date.parse(x.started_at) || (x.id.endsWith('_2') ? -1 : 1)).map((b) => b.id),
     );
-    assert.deepEqual(fromShuffled.slice(5, 7).map((d) => d.id), ['backup_20260203_030000_incremental_2', 'backup_20260203_030000_incremental']);
-    assert.deepEqual(fromShuffled.slice(0, 3).map((d) => d.id), ['backup_20260208_115800_incremental', 'backup_20260208_020000_full', 'backup_20260206_030000_incremental']);
+    assert.deepEqual(
+      fromShuffled.slice(5, 7).map((d) => d.id),
+      ['backup_20260203_030000_incremental_2', 'backup_20260203_030000_incremental'],
+    );
+    assert.deepEqual(
+      fromShuffled.slice(0, 3).map((d) => d.id),
+      ['backup_20260208_115800_incremental', 'backup_20260208_020000_full', 'backup_20260206_030000_incremental'],
+    );
     for (const d of fromShuffled) {
       assert.deepEqual(Object.keys(d).sort(), ['id', 'keep', 'reasons']);
       assert.ok(d.reasons.length >= 1, d.id);

@@ -41,7 +41,11 @@ export function applyRetention(backups: readonly RetentionBackup[], policy: Rete
     if (b.status === 'running') decisions.set(b.id, { id: b.id, keep: true, reasons: ['running'] });
     else if (b.status === 'failed') {
       const old = age(b) > policy.failed_attempts_days;
-      decisions.set(b.id, { id: b.id, keep: !old, reasons: [old ? `failed attempt older than ${policy.failed_attempts_days} days` : `failed attempt within ${policy.failed_attempts_days} days`] });
+      decisions.set(b.id, {
+        id: b.id,
+        keep: !old,
+        reasons: [old ? `failed attempt older than ${policy.failed_attempts_days} days` : `failed attempt within ${policy.failed_attempts_days} days`],
+      });
     }
   }
   for (const type of ['full', 'incremental'] as const) {
@@ -55,7 +59,12 @@ export function applyRetention(backups: readonly RetentionBackup[], policy: Rete
         if (newestFull && b.id === newestFull.id) reasons.push('newest completed full backup');
         if (i < count) reasons.push(`one of the newest ${count} ${type} backups`);
         if (age(b) < days) reasons.push(`younger than ${days} days`);
-        decisions.set(b.id, reasons.length > 0 ? { id: b.id, keep: true, reasons } : { id: b.id, keep: false, reasons: [`beyond the newest ${count} ${type} backups and older than ${days} days`] });
+        decisions.set(
+          b.id,
+          reasons.length > 0
+            ? { id: b.id, keep: true, reasons }
+            : { id: b.id, keep: false, reasons: [`beyond the newest ${count} ${type} backups and older than ${days} days`] },
+        );
       });
   }
   // max_total_backups: remove the oldest kept backups that no rule protects absolutely
@@ -64,7 +73,11 @@ export function applyRetention(backups: readonly RetentionBackup[], policy: Rete
   for (let i = kept.length - 1; i >= 0 && excess > 0; i--) {
     const d = decisions.get(kept[i]!.id)!;
     if (d.reasons.some((r) => r.startsWith('manual') || r.startsWith('newest completed full'))) continue;
-    decisions.set(d.id, { id: d.id, keep: false, reasons: [`more than max_total_backups (${policy.max_total_backups}) backups`, ...d.reasons.map((r) => `(also ${r})`)] });
+    decisions.set(d.id, {
+      id: d.id,
+      keep: false,
+      reasons: [`more than max_total_backups (${policy.max_total_backups}) backups`, ...d.reasons.map((r) => `(also ${r})`)],
+    });
     excess--;
   }
   return newestFirst.map((b) => decisions.get(b.id) ?? { id: b.id, keep: true, reasons: ['no rule applies'] });

@@ -33,7 +33,10 @@ describe('verify rotation', () => {
     const packs = Array.from({ length: 70 }, (_, i) => pack(i));
     const { reads, worstGap } = simulate('30 4 * * *', 7, 28, () => packs);
     assert.equal(reads.length, 28);
-    assert.ok(reads.every((r) => r.read.length === 10 && r.share === 10), 'each run reads exactly its share');
+    assert.ok(
+      reads.every((r) => r.read.length === 10 && r.share === 10),
+      'each run reads exactly its share',
+    );
     // each window of 7 consecutive runs reads every pack exactly once
     for (let w = 0; w + 7 <= reads.length; w += 7) {
       const seen = reads.slice(w, w + 7).flatMap((r) => r.read);
@@ -54,7 +57,8 @@ describe('verify rotation', () => {
       const last = lastRead.get(p) ?? Date.parse(t.first_seen);
       assert.ok(end - last < 7 * DAY, `pack ${p.slice(-4)} read within the period`);
     }
-    for (const r of reads) assert.ok(r.read.length <= Math.max(r.share, r.overdue) && r.read.length <= r.share + 3, `a run reads about its share (${r.read.length} vs ${r.share})`);
+    for (const r of reads)
+      assert.ok(r.read.length <= Math.max(r.share, r.overdue) && r.read.length <= r.share + 3, `a run reads about its share (${r.read.length} vs ${r.share})`);
   });
 
   it('a weekly schedule with a 7-day period reads everything each run; more runs than packs read one pack each', () => {
@@ -63,7 +67,11 @@ describe('verify rotation', () => {
     assert.ok(weekly.reads.every((r) => r.read.length === 5));
     const hourly = simulate('0 * * * *', 7, 2, () => packs);
     assert.ok(hourly.reads.every((r) => r.read.length === 1 && r.share === 1));
-    assert.deepEqual(hourly.reads.slice(0, 5).map((r) => r.read[0]), packs, 'least recently read first, then by name');
+    assert.deepEqual(
+      hourly.reads.slice(0, 5).map((r) => r.read[0]),
+      packs,
+      'least recently read first, then by name',
+    );
   });
 
   it('no packs: nothing to read; packs gone from the repository leave the state', () => {

@@ -58,7 +58,12 @@ export function planRotation(input: RotationInput): RotationPlan {
 }
 
 /** The read times after a run that read `read` at `now`; packs no longer present are dropped. */
-export function afterRotation(state: Readonly<Record<string, PackReadTimes>>, packs: readonly string[], read: readonly string[], now: Date): Record<string, PackReadTimes> {
+export function afterRotation(
+  state: Readonly<Record<string, PackReadTimes>>,
+  packs: readonly string[],
+  read: readonly string[],
+  now: Date,
+): Record<string, PackReadTimes> {
   const t = now.toISOString();
   const out: Record<string, PackReadTimes> = {};
   for (const p of packs) out[p] = { first_seen: state[p]?.first_seen ?? t, ...(state[p]?.last_read ? { last_read: state[p]!.last_read! } : {}) };

@@ -138,7 +138,17 @@ describe('BlobIndex', () => {
       blobOffset: 0xffff_fffc,
       blobLength: 0xffff_fffb,
     };
-    const zero: IndexedBlob = { ...big, id: hexOf(8), type: BLOB_TYPE.data, codec: 0, frameOffset: 0, frameLength: 0, frameRawLength: 0, blobOffset: 0, blobLength: 0 };
+    const zero: IndexedBlob = {
+      ...big,
+      id: hexOf(8),
+      type: BLOB_TYPE.data,
+      codec: 0,
+      frameOffset: 0,
+      frameLength: 0,
+      frameRawLength: 0,
+      blobOffset: 0,
+      blobLength: 0,
+    };
     index.add(big);
     index.add(zero);
     assert.deepEqual(index.get(big.id), big);
@@ -207,8 +217,14 @@ describe('exportIdSet / IdSetView', () => {
       assert.equal(result.error, undefined);
       assert.equal(result.sharedIds, true);
       assert.equal(result.present.length, present.length);
-      assert.ok(result.present.every((x) => x === true), 'every present id must be found in the worker');
-      assert.ok(result.absent.every((x) => x === false), 'no absent id may be found in the worker');
+      assert.ok(
+        result.present.every((x) => x === true),
+        'every present id must be found in the worker',
+      );
+      assert.ok(
+        result.absent.every((x) => x === false),
+        'no absent id may be found in the worker',
+      );
     } finally {
       await worker.terminate();
     }

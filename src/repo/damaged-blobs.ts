@@ -32,7 +32,11 @@ export async function loadDamagedCopies(backend: Backend): Promise<Map<string, S
  * if absent); the next index rewrite under the exclusive lock leaves the copies out and removes
  * these records.
  */
-export async function recordDamagedCopies(backend: Backend, copies: ReadonlyArray<{ id: string; loc: Pick<BlobLocation, 'pack'>; reason: string }>, now: Date): Promise<void> {
+export async function recordDamagedCopies(
+  backend: Backend,
+  copies: ReadonlyArray<{ id: string; loc: Pick<BlobLocation, 'pack'>; reason: string }>,
+  now: Date,
+): Promise<void> {
   for (const c of copies) {
     const record: DamagedCopy = { blob: c.id, pack: c.loc.pack, reason: c.reason, found_at: now.toISOString() };
     await backend.putIfAbsent(damagedName(c.id, c.loc.pack), Buffer.from(JSON.stringify(record) + '\n'));

@@ -31,7 +31,10 @@ function decodeAll(buf: Buffer): IndexedBlob[] {
 /** Recomputes the trailing checksum after a deliberate edit, to reach the structural checks. */
 function reseal(buf: Buffer): Buffer {
   const out = Buffer.from(buf);
-  createHash('sha256').update(out.subarray(0, out.length - 32)).digest().copy(out, out.length - 32);
+  createHash('sha256')
+    .update(out.subarray(0, out.length - 32))
+    .digest()
+    .copy(out, out.length - 32);
   return out;
 }
 
@@ -46,7 +49,9 @@ describe('index file', () => {
 
   it('ends with the sha256 of everything before it', () => {
     const buf = encodeIndex(blobs(10, 2));
-    const expect = createHash('sha256').update(buf.subarray(0, buf.length - 32)).digest();
+    const expect = createHash('sha256')
+      .update(buf.subarray(0, buf.length - 32))
+      .digest();
     assert.ok(buf.subarray(buf.length - 32).equals(expect));
   });
 
@@ -72,11 +77,7 @@ describe('index file', () => {
         const bad = Buffer.from(buf);
         bad[i]! ^= mask;
         let called = 0;
-        assert.throws(
-          () => decodeIndex(bad, () => called++),
-          IndexDecodeError,
-          `byte ${i} flipped with ${mask} was accepted`,
-        );
+        assert.throws(() => decodeIndex(bad, () => called++), IndexDecodeError, `byte ${i} flipped with ${mask} was accepted`);
         assert.equal(called, 0, 'no entry may be delivered from a damaged file');
       }
     }

@@ -61,12 +61,22 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
       continue;
     }
     for (const f of decodeTrailer(bytes).frames) {
-      for (const [type, id, blobOffset, blobLength] of f.b) index.add({ id, type, pack, codec: f.c, frameOffset: f.o, frameLength: f.l, frameRawLength: f.r, blobOffset, blobLength });
+      for (const [type, id, blobOffset, blobLength] of f.b)
+        index.add({ id, type, pack, codec: f.c, frameOffset: f.o, frameLength: f.l, frameRawLength: f.r, blobOffset, blobLength });
     }
   }
 
   // what the readable index files say about the damaged packs (and which packs they name that are gone)
-  const report: IndexRebuild = { packs_read: packs.length, damaged_index_files: [], damaged_packs: [], missing_packs: [], lost_blobs: 0, blobs: 0, packs_written: 0, index: '' };
+  const report: IndexRebuild = {
+    packs_read: packs.length,
+    damaged_index_files: [],
+    damaged_packs: [],
+    missing_packs: [],
+    lost_blobs: 0,
+    blobs: 0,
+    packs_written: 0,
+    index: '',
+  };
   const fromIndex = new Map<string, IndexedBlob[]>();
   const present = new Set(packs);
   const missing = new Map<string, Set<string>>();
@@ -102,7 +112,8 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
       } catch {
         /* a damaged trailer: the index files still place the frames */
       }
-      for (const b of fromIndex.get(pack) ?? []) place({ o: b.frameOffset, l: b.frameLength, r: b.frameRawLength, c: b.codec, b: [[b.type, b.id, b.blobOffset, b.blobLength]] });
+      for (const b of fromIndex.get(pack) ?? [])
+        place({ o: b.frameOffset, l: b.frameLength, r: b.frameRawLength, c: b.codec, b: [[b.type, b.id, b.blobOffset, b.blobLength]] });
       const rebuilt: RebuiltPack = { ...damage, blobs_kept: 0, blobs_lost: 0 };
       for (const f of [...frames.values()].sort((a, b) => a.o - b.o)) {
         const good = frameReadsBack(bytes, f.o, f.l, f.r, f.c, f.b) ? f.b : f.b.filter((b) => frameReadsBack(bytes, f.o, f.l, f.r, f.c, [b]));

@@ -35,7 +35,13 @@ function fresh(): { backend: LocalBackend; clock: TestClock; dir: string } {
   return { backend: new LocalBackend(dir), clock: new TestClock(START), dir };
 }
 
-function acquire(backend: LocalBackend, clock: FixedClock, kind: LockKind, command: string, extra: { waitMs?: number; onWait?: (h: LockInfo) => void } = {}): Promise<RepositoryLock> {
+function acquire(
+  backend: LocalBackend,
+  clock: FixedClock,
+  kind: LockKind,
+  command: string,
+  extra: { waitMs?: number; onWait?: (h: LockInfo) => void } = {},
+): Promise<RepositoryLock> {
   return RepositoryLock.acquire(backend, { kind, command, clock, ...extra });
 }
 
@@ -79,7 +85,10 @@ describe('RepositoryLock', () => {
     const b = await acquire(backend, clock, 'shared', 'prism backup info x');
     const names = await backend.list('locks');
     assert.equal(names.length, 2);
-    assert.ok(names.every((name) => /^locks\/shared-[0-9a-f]{24}\.json$/.test(name)), names.join(', '));
+    assert.ok(
+      names.every((name) => /^locks\/shared-[0-9a-f]{24}\.json$/.test(name)),
+      names.join(', '),
+    );
     await a.release();
     assert.equal((await backend.list('locks')).length, 1);
     await b.release();

@@ -19,7 +19,12 @@ export interface PackDamage {
  * blobs the index no longer names at this place (`stillIndexed` false: dropped as damaged) is
  * known already and not reported again.
  */
-export function checkPack(pack: string, bytes: Buffer, indexed: readonly IndexedBlob[] = [], stillIndexed: (id: string, frameOffset: number) => boolean = () => true): PackDamage | undefined {
+export function checkPack(
+  pack: string,
+  bytes: Buffer,
+  indexed: readonly IndexedBlob[] = [],
+  stillIndexed: (id: string, frameOffset: number) => boolean = () => true,
+): PackDamage | undefined {
   if (sha256Hex(bytes) === pack) return undefined;
   const damage = (part: PackPart, message: string): PackDamage => ({ pack, part, message: `pack ${pack.slice(0, 12)}: ${message}` });
   let trailer: PackTrailer;
@@ -33,20 +38,37 @@ export function checkPack(pack: string, bytes: Buffer, indexed: readonly Indexed
   }
   const listed = new Set<string>();
   for (const f of trailer.frames) for (const [type, id, off, len] of f.b) listed.add(`${id}:${type}:${f.o}:${f.l}:${f.r}:${f.c}:${off}:${len}`);
-  const stray = indexed.find((b) => !listed.has(`${b.id}:${b.type}:${b.frameOffset}:${b.frameLength}:${b.frameRawLength}:${b.codec}:${b.blobOffset}:${b.blobLength}`));
-  if (stray) return damage('trailer', `the trailer (bytes ${trailerStart}-${bytes.length - 13}) is damaged: it does not list blob ${stray.id.slice(0, 12)} where the index has it`);
+  const stray = indexed.find(
+    (b) => !listed.has(`${b.id}:${b.type}:${b.frameOffset}:${b.frameLength}:${b.frameRawLength}:${b.codec}:${b.blobOffset}:${b.blobLength}`),
+  );
+  if (stray)
+    return damage(
+      'trailer',
+      `the trailer (bytes ${trailerStart}-${bytes.length - 13}) is damaged: it does not list blob ${stray.id.slice(0, 12)} where the index has it`,
+    );
   let badFrames = 0;
   for (const f of trailer.frames) {
     if (frameReadsBack(bytes, f.o, f.l, f.r, f.c, f.b)) continue;
     badFrames++;
-    if (f.b.some(([, id]) => stillIndexed(id, f.o))) return damage('frames', `the frame at bytes ${f.o}-${f.o + f.l - 1} is damaged (its content does not match its id, SHA-256)`);
+    if (f.b.some(([, id]) => stillIndexed(id, f.o)))
+      return damage('frames', `the frame at bytes ${f.o}-${f.o + f.l - 1} is damaged (its content does not match its id, SHA-256)`);
   }
   if (badFrames > 0) return undefined;
-  return damage('trailer', `its content does not match its id (SHA-256) though every frame reads back: the trailer (bytes ${trailerStart}-${bytes.length - 13}) is damaged`);
+  return damage(
+    'trailer',
+    `its content does not match its id (SHA-256) though every frame reads back: the trailer (bytes ${trailerStart}-${bytes.length - 13}) is damaged`,
+  );
 }
 
 /** True if the frame decompresses and every blob in it hashes to its id. */
-export function frameReadsBack(bytes: Buffer, offset: number, length: number, rawLength: number, codec: number, blobs: ReadonlyArray<readonly [number, string, number, number]>): boolean {
+export function frameReadsBack(
+  bytes: Buffer,
+  offset: number,
+  length: number,
+  rawLength: number,
+  codec: number,
+  blobs: ReadonlyArray<readonly [number, string, number, number]>,
+): boolean {
   let plain: Buffer;
   try {
     plain = decompress(codec, bytes.subarray(offset, offset + length), rawLength);

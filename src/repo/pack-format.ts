@@ -46,7 +46,8 @@ const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as nu
 export function trailerRange(pack: Buffer): { start: number; end: number } {
   if (pack.length < 20) throw new PackFormatError('size', `${pack.length} bytes: too short to be a pack (not a complete pack file)`);
   if (!pack.subarray(0, 8).equals(PACK_MAGIC)) throw new PackFormatError('header', 'the header magic (bytes 0-7) is not "PRISMPK1" (not a complete pack file)');
-  if (!pack.subarray(pack.length - 8).equals(PACK_END_MAGIC)) throw new PackFormatError('end', `the end magic (bytes ${pack.length - 8}-${pack.length - 1}) is not "PRISMEND" (not a complete pack file)`);
+  if (!pack.subarray(pack.length - 8).equals(PACK_END_MAGIC))
+    throw new PackFormatError('end', `the end magic (bytes ${pack.length - 8}-${pack.length - 1}) is not "PRISMEND" (not a complete pack file)`);
   const len = pack.readUInt32LE(pack.length - 12);
   const start = pack.length - 12 - len;
   if (start < 8) throw new PackFormatError('trailer', `the trailer length (${len}, bytes ${pack.length - 12}-${pack.length - 9}) is out of range`);
@@ -71,11 +72,21 @@ export function decodeTrailer(pack: Buffer): PackTrailer {
   if (typeof t !== 'object' || t === null || trailer.v !== 1 || !Array.isArray(trailer.frames)) throw bad('not a version 1 trailer');
   let next = 8;
   for (const [i, f] of trailer.frames.entries()) {
-    if (typeof f !== 'object' || f === null || !isCount(f.o) || !isCount(f.l) || !isCount(f.r) || ![0, 1, 2].includes(f.c) || !Array.isArray(f.b)) throw bad(`frame ${i} is malformed`);
+    if (typeof f !== 'object' || f === null || !isCount(f.o) || !isCount(f.l) || !isCount(f.r) || ![0, 1, 2].includes(f.c) || !Array.isArray(f.b))
+      throw bad(`frame ${i} is malformed`);
     if (f.o !== next) throw bad(`frame ${i} starts at ${f.o}, expected ${next}`);
     next = f.o + f.l;
     for (const b of f.b) {
-      if (!Array.isArray(b) || b.length !== 4 || (b[0] !== 0 && b[0] !== 1) || typeof b[1] !== 'string' || !ID.test(b[1]) || !isCount(b[2]) || !isCount(b[3]) || b[2] + b[3] > f.r) {
+      if (
+        !Array.isArray(b) ||
+        b.length !== 4 ||
+        (b[0] !== 0 && b[0] !== 1) ||
+        typeof b[1] !== 'string' ||
+        !ID.test(b[1]) ||
+        !isCount(b[2]) ||
+        !isCount(b[3]) ||
+        b[2] + b[3] > f.r
+      ) {
         throw bad(`frame ${i} lists a malformed blob`);
       }
     }

@@ -15,7 +15,6 @@ import { prngBytes, tempRootForFile } from '../testing/fixtures.js';
 const ZSTD: CompressionSettings = { enabled: true, algorithm: 'zstd', level: 3 };
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-
 function textBytes(length: number, tag: string): Buffer {
   const line = `${tag}: the quick brown fox jumps over the lazy dog 0123456789\n`;
   return Buffer.from(line.repeat(Math.ceil(length / line.length)).slice(0, length));
@@ -41,7 +40,12 @@ function filesUnder(dir: string): string[] {
   return fs
     .readdirSync(data, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())
-    .map((d) => path.relative(dir, path.join(d.parentPath ?? (d as unknown as { path: string }).path, d.name)).split(path.sep).join('/'))
+    .map((d) =>
+      path
+        .relative(dir, path.join(d.parentPath ?? (d as unknown as { path: string }).path, d.name))
+        .split(path.sep)
+        .join('/'),
+    )
     .sort();
 }
 
@@ -76,11 +80,24 @@ function verifyTrailer(pack: Buffer, packId: string, entries: IndexedBlob[]): Pa
   const trailer = decodeTrailer(pack);
   assert.equal(trailer.v, 1);
   const fromTrailer = trailer.frames.flatMap((f) =>
-    f.b.map(([type, id, blobOffset, blobLength]) => ({ id, type, pack: packId, codec: f.c, frameOffset: f.o, frameLength: f.l, frameRawLength: f.r, blobOffset, blobLength })),
+    f.b.map(([type, id, blobOffset, blobLength]) => ({
+      id,
+      type,
+      pack: packId,
+      codec: f.c,
+      frameOffset: f.o,
+      frameLength: f.l,
+      frameRawLength: f.r,
+      blobOffset,
+      blobLength,
+    })),
   );
   const mine = entries.filter((e) => e.pack === packId);
   const key = (e: IndexedBlob): string => e.id;
-  assert.deepEqual([...fromTrailer].sort((a, b) => key(a).localeCompare(key(b))), [...mine].sort((a, b) => key(a).localeCompare(key(b))));
+  assert.deepEqual(
+    [...fromTrailer].sort((a, b) => key(a).localeCompare(key(b))),
+    [...mine].sort((a, b) => key(a).localeCompare(key(b))),
+  );
   // frames are laid out back to back after the magic, in order
   let expectOffset = PACK_MAGIC.length;
   for (const f of trailer.frames) {
@@ -130,7 +147,10 @@ describe('PackWriter with LocalBackend', () => {
       const k = `${e.pack}:${e.frameOffset}`;
       perFrame.set(k, [...(perFrame.get(k) ?? []), e]);
     }
-    assert.ok([...perFrame.values()].some((list) => list.length > 10), 'small blobs must be grouped into frames');
+    assert.ok(
+      [...perFrame.values()].some((list) => list.length > 10),
+      'small blobs must be grouped into frames',
+    );
     assert.ok(perFrame.size < entries.length / 5);
     // frames never exceed the frame buffer
     for (const e of entries) assert.ok(e.frameRawLength <= FRAME_TARGET_BYTES + FRAME_SOLO_BYTES);
@@ -292,7 +312,16 @@ describe('pack trailer', () => {
       v: 1,
       frames: [
         { o: 8, l: 10, r: 20, c: 1, b: [[0, 'aa'.repeat(32), 0, 20]] },
-        { o: 18, l: 5, r: 5, c: 0, b: [[1, 'bb'.repeat(32), 0, 2], [0, 'cc'.repeat(32), 2, 3]] },
+        {
+          o: 18,
+          l: 5,
+          r: 5,
+          c: 0,
+          b: [
+            [1, 'bb'.repeat(32), 0, 2],
+            [0, 'cc'.repeat(32), 2, 3],
+          ],
+        },
       ],
     };
     const pack = Buffer.concat([PACK_MAGIC, Buffer.alloc(15, 7), ...encodeTrailer(trailer)]);

@@ -75,7 +75,10 @@ describe('prune: --max-unused is an allowance for the whole repository, as in re
     let seed = 10;
     for (const [used, unused] of layout) {
       const writer = new PackWriter(backend, zstd);
-      for (const [sizes, keep] of [[used, true], [unused, false]] as const) {
+      for (const [sizes, keep] of [
+        [used, true],
+        [unused, false],
+      ] as const) {
         for (const size of sizes) {
           const data = prngBytes(size, seed++);
           writer.add(BLOB_TYPE.data, sha256Hex(data), data);

@@ -71,7 +71,16 @@ export async function planPrune(repo: Repository, referenced: ReadonlySet<string
     if (referenced.has(b.id)) u.usedBytes += b.frameRawLength ? (b.frameLength * b.blobLength) / b.frameRawLength : 0;
   }
   for (const u of use.values()) for (const f of u.frames.values()) if (f.allUsed && f.anyUsed) u.usedBytes += f.length;
-  const plan: PrunePlan = { packs: use.size, unusedPacks: [], repackPacks: [], orphanPacks: [], unusedBytes: 0, freedBytes: 0, repackBytes: 0, keptUnusedBytes: 0 };
+  const plan: PrunePlan = {
+    packs: use.size,
+    unusedPacks: [],
+    repackPacks: [],
+    orphanPacks: [],
+    unusedBytes: 0,
+    freedBytes: 0,
+    repackBytes: 0,
+    keptUnusedBytes: 0,
+  };
   for (const [pack, size] of sizes) if (!use.has(pack)) orphans.push([packName(pack), size]);
   for (const [path, size] of orphans) {
     plan.orphanPacks.push(path);
@@ -143,10 +152,19 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
         const plain = decompress(f.codec, stored, f.frameRawLength);
         for (const b of used) {
           if (!sha256(plain.subarray(b.blobOffset, b.blobOffset + b.blobLength)).equals(Buffer.from(b.id, 'hex'))) {
-            throw new PrismError('CHECKSUM_MISMATCH', `Prune stopped: chunk ${b.id.slice(0, 12)} in pack ${b.pack.slice(0, 12)} is damaged; nothing was lost. Run \`prism backup verify --all\`.`, { blob: b.id });
+            throw new PrismError(
+              'CHECKSUM_MISMATCH',
+              `Prune stopped: chunk ${b.id.slice(0, 12)} in pack ${b.pack.slice(0, 12)} is damaged; nothing was lost. Run \`prism backup verify --all\`.`,
+              { blob: b.id },
+            );
           }
         }
-        writer.addFrame(stored, f.codec, f.frameRawLength, used.map((b) => [b.type, b.id, b.blobOffset, b.blobLength]));
+        writer.addFrame(
+          stored,
+          f.codec,
+          f.frameRawLength,
+          used.map((b) => [b.type, b.id, b.blobOffset, b.blobLength]),
+        );
       } else {
         for (const b of used) writer.add(b.type, b.id, await repo.readBlob(b.id));
       }

@@ -10,6 +10,7 @@ export function parseRecord<T>(schema: v.GenericSchema<unknown, T>, raw: Buffer,
     throw new PrismError('REPO_CORRUPT', `${name} is not valid JSON.`, { object: name });
   }
   const r = v.safeParse(schema, json);
-  if (!r.success) throw new PrismError('REPO_CORRUPT', `${name} is damaged: ${v.getDotPath(r.issues[0]) ?? '(root)'}: ${r.issues[0].message}.`, { object: name });
+  if (!r.success)
+    throw new PrismError('REPO_CORRUPT', `${name} is damaged: ${v.getDotPath(r.issues[0]) ?? '(root)'}: ${r.issues[0].message}.`, { object: name });
   return r.output;
 }

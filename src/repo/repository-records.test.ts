@@ -44,7 +44,10 @@ describe('records and packs through the repository', () => {
     mkdirSync(join(sb.repo, WAL_RECORDS), { recursive: true });
     writeFileSync(join(sb.repo, walRecordName('bad')), '{not json');
     writeFileSync(join(sb.repo, WAL_RECORDS, 'other.txt'), 'not a record');
-    await assert.rejects(repo.loadRecord(walRecordName('bad'), schema), (e) => isPrismError(e) && e.code === 'REPO_CORRUPT' && e.details?.object === walRecordName('bad'));
+    await assert.rejects(
+      repo.loadRecord(walRecordName('bad'), schema),
+      (e) => isPrismError(e) && e.code === 'REPO_CORRUPT' && e.details?.object === walRecordName('bad'),
+    );
     await assert.rejects(repo.listRecords(WAL_RECORDS, schema), (e) => isPrismError(e) && e.code === 'REPO_CORRUPT');
     const damaged: string[] = [];
     assert.deepEqual(await repo.listRecords(WAL_RECORDS, schema, (n: string, _e: PrismError) => damaged.push(n)), [{ name: 'good', n: 1 }]);

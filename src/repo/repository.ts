@@ -246,14 +246,20 @@ export class Repository {
     const loc = this.index.get(id);
     if (!loc) {
       if (this.damaged.has(id)) {
-        throw new PrismError('CHECKSUM_MISMATCH', `Blob ${id.slice(0, 12)} was found damaged and dropped from the index; no intact copy is stored.`, { blob: id });
+        throw new PrismError('CHECKSUM_MISMATCH', `Blob ${id.slice(0, 12)} was found damaged and dropped from the index; no intact copy is stored.`, {
+          blob: id,
+        });
       }
       throw new PrismError('REPO_CORRUPT', `Blob ${id.slice(0, 12)} is not in the repository index.`, { blob: id });
     }
     const frame = await this.readFrame(id, loc);
     const data = frame.subarray(loc.blobOffset, loc.blobOffset + loc.blobLength);
     if (data.length !== loc.blobLength || (opts.verify !== false && !sha256(data).equals(Buffer.from(id, 'hex')))) {
-      throw await this.damagedCopy(id, loc, new PrismError('CHECKSUM_MISMATCH', `Checksum mismatch for blob ${id.slice(0, 12)} in pack ${loc.pack.slice(0, 12)}.`, { blob: id, pack: loc.pack }));
+      throw await this.damagedCopy(
+        id,
+        loc,
+        new PrismError('CHECKSUM_MISMATCH', `Checksum mismatch for blob ${id.slice(0, 12)} in pack ${loc.pack.slice(0, 12)}.`, { blob: id, pack: loc.pack }),
+      );
     }
     return data;
   }
@@ -286,7 +292,11 @@ export class Repository {
       stored = await this.backend.getRange(packName(loc.pack), loc.frameOffset, loc.frameLength);
     } catch (e) {
       if (e instanceof ObjectNotFoundError) {
-        throw await this.damagedCopy(id, loc, new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} is missing from the repository.`, { pack: loc.pack, blob: id }));
+        throw await this.damagedCopy(
+          id,
+          loc,
+          new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} is missing from the repository.`, { pack: loc.pack, blob: id }),
+        );
       }
       throw new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} cannot be read: ${(e as Error).message}`, { pack: loc.pack });
     }
@@ -294,7 +304,14 @@ export class Repository {
     try {
       frame = decompress(loc.codec, stored, loc.frameRawLength);
     } catch (e) {
-      throw await this.damagedCopy(id, loc, new PrismError('CHECKSUM_MISMATCH', `Frame at ${loc.frameOffset} of pack ${loc.pack.slice(0, 12)} cannot be decompressed: ${(e as Error).message}`, { pack: loc.pack, blob: id }));
+      throw await this.damagedCopy(
+        id,
+        loc,
+        new PrismError('CHECKSUM_MISMATCH', `Frame at ${loc.frameOffset} of pack ${loc.pack.slice(0, 12)} cannot be decompressed: ${(e as Error).message}`, {
+          pack: loc.pack,
+          blob: id,
+        }),
+      );
     }
     this.frameCache.set(key, frame);
     this.frameCacheBytes += frame.length;

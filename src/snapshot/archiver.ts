@@ -137,10 +137,18 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   };
 
   // the walk's stamp (still in the node): the first read must end with the file still so
-  const jobs = batches.map((b) => b.map(({ node: n, path, size }): FileJob => ({ path, size, stamp: { size, mtime: n.mtime, ctime: n.ctime, inode: n.inode } })));
+  const jobs = batches.map((b) =>
+    b.map(({ node: n, path, size }): FileJob => ({ path, size, stamp: { size, mtime: n.mtime, ctime: n.ctime, inode: n.inode } })),
+  );
   const local = new FileProcessor(new Chunker(gearTable(repo.config.chunker.seed), chunkerParams(repo)), mainWriter, index, opts.onRead);
   const threads = bytesToRead < INLINE_BYTES || opts.onRead ? 1 : opts.concurrency;
-  const init = () => ({ repoRoot: opts.repoRoot, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: opts.compression, known: index.exportIdSet() });
+  const init = () => ({
+    repoRoot: opts.repoRoot,
+    chunkerSeed: repo.config.chunker.seed,
+    chunker: chunkerParams(repo),
+    compression: opts.compression,
+    known: index.exportIdSet(),
+  });
   try {
     const outcome = await runJobs(threads, init, jobs, local, apply, sink);
     result.packs += outcome.packs;

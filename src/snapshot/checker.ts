@@ -127,9 +127,14 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   const register = (id: string): void => {
     if (verdicts.has(id)) return;
     const loc = repo.index.get(id);
-    if (!loc) verdicts.set(id, { ok: false, reason: repo.hasDamagedCopy(id) ? `chunk ${id.slice(0, 12)} was found damaged and dropped from the index` : 'not in the index' });
+    if (!loc)
+      verdicts.set(id, {
+        ok: false,
+        reason: repo.hasDamagedCopy(id) ? `chunk ${id.slice(0, 12)} was found damaged and dropped from the index` : 'not in the index',
+      });
     else if (!packSizes.has(loc.pack)) verdicts.set(id, { ok: false, reason: `pack ${loc.pack.slice(0, 12)} is missing` });
-    else if (loc.frameOffset + loc.frameLength > packSizes.get(loc.pack)!) verdicts.set(id, { ok: false, reason: `pack ${loc.pack.slice(0, 12)} is truncated` });
+    else if (loc.frameOffset + loc.frameLength > packSizes.get(loc.pack)!)
+      verdicts.set(id, { ok: false, reason: `pack ${loc.pack.slice(0, 12)} is truncated` });
     else {
       verdicts.set(id, { ok: true });
       let list = byPack.get(loc.pack);
@@ -160,7 +165,8 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   let packsRead = 0;
   let chunksRead = 0;
   const data = opts.data;
-  const chosen = data.kind === 'pick' ? pickPacks(data.pick, [...byPack.keys()].sort()) : [...byPack.keys()].filter((p) => selected(p, data, opts.random ?? Math.random));
+  const chosen =
+    data.kind === 'pick' ? pickPacks(data.pick, [...byPack.keys()].sort()) : [...byPack.keys()].filter((p) => selected(p, data, opts.random ?? Math.random));
   const treeOnlyPacks = [...treePacks.keys()].filter((p) => !byPack.has(p)).sort();
   // the background check's pick rotates over the data packs only
   const treesOnly = data.kind === 'pick' ? [] : treeOnlyPacks.filter((p) => selected(p, data, opts.random ?? Math.random));
@@ -187,7 +193,8 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
     if (buf) judgeWhole(pack, buf, treePacks.get(pack)!);
   }
   // a percentage always reads something, however small the repository
-  if (chosen.length === 0 && opts.data.kind === 'percent' && byPack.size > 0) chosen.push([...byPack.keys()][Math.floor((opts.random ?? Math.random)() * byPack.size)]!);
+  if (chosen.length === 0 && opts.data.kind === 'percent' && byPack.size > 0)
+    chosen.push([...byPack.keys()][Math.floor((opts.random ?? Math.random)() * byPack.size)]!);
   for (const pack of chosen) {
     opts.signal?.throwIfAborted();
     const blobs = byPack.get(pack)!;
@@ -209,7 +216,8 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
       try {
         plain = decompress(first.codec, buf.subarray(offset, offset + first.frameLength), first.frameRawLength);
       } catch (e) {
-        for (const b of inFrame) verdicts.set(b.id, { ok: false, reason: `frame at ${offset} of pack ${pack.slice(0, 12)} does not decompress: ${(e as Error).message}` });
+        for (const b of inFrame)
+          verdicts.set(b.id, { ok: false, reason: `frame at ${offset} of pack ${pack.slice(0, 12)} does not decompress: ${(e as Error).message}` });
         continue;
       }
       for (const b of inFrame) {
@@ -260,7 +268,10 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
       {
         name: 'data',
         ok: damaged.length === 0 && problems.length === 0,
-        detail: opts.data.kind === 'none' ? 'not read (structure only)' : `${packsRead} pack(s) read, ${chunksRead} chunk(s) decompressed and re-hashed${opts.data.kind === 'all' ? '' : ' (subset)'}`,
+        detail:
+          opts.data.kind === 'none'
+            ? 'not read (structure only)'
+            : `${packsRead} pack(s) read, ${chunksRead} chunk(s) decompressed and re-hashed${opts.data.kind === 'all' ? '' : ' (subset)'}`,
       },
     ];
     if (m.databases && m.databases.length > 0) {

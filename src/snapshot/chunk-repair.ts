@@ -28,7 +28,12 @@ export interface ChunkRepairResult {
  * chunk in `wanted` whose content one of them still holds: a chunk hashing to its id is the
  * content, whatever else in the file changed. Nothing else is written.
  */
-export async function storeChunksFromSources(repo: Repository, sources: readonly ChunkSource[], wanted: ReadonlySet<string>, compression: CompressionSettings): Promise<ChunkRepairResult> {
+export async function storeChunksFromSources(
+  repo: Repository,
+  sources: readonly ChunkSource[],
+  wanted: ReadonlySet<string>,
+  compression: CompressionSettings,
+): Promise<ChunkRepairResult> {
   const writer = repo.packWriter(new FrameCompressor(compression));
   const result: ChunkRepairResult = { blobs: [], found: new Map(), packsWritten: 0, unreadable: [] };
   // the processor stores what it does not "know": exactly the wanted chunks not found yet

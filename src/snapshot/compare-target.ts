@@ -28,7 +28,13 @@ export interface TargetPlan {
  * restored folders but not in the backup). Reads metadata only; changes nothing. Never looks
  * through a symlink in the target: what lies behind one is not the target's.
  */
-export async function compareWithTarget(repo: Repository, tree: string, target: string, units: readonly string[], select: (p: string) => boolean): Promise<TargetPlan> {
+export async function compareWithTarget(
+  repo: Repository,
+  tree: string,
+  target: string,
+  units: readonly string[],
+  select: (p: string) => boolean,
+): Promise<TargetPlan> {
   const plan: TargetPlan = { create: [], overwrite: [], remove: [], unchanged: 0, entries: [] };
   const inBackup = new Set<string>();
   // units absent from the target: everything in them is created, no need to look
@@ -55,7 +61,8 @@ export async function compareWithTarget(repo: Repository, tree: string, target: 
   }
   for (const u of units) {
     for (const [path, st] of listTree(target, u)) {
-      if (!inBackup.has(path) && select(path)) plan.remove.push({ path, type: st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file', bytes: st.isFile() ? st.size : 0 });
+      if (!inBackup.has(path) && select(path))
+        plan.remove.push({ path, type: st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file', bytes: st.isFile() ? st.size : 0 });
     }
   }
   return plan;

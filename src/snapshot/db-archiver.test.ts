@@ -64,11 +64,22 @@ async function openRepoAt(dir: string): Promise<Repository> {
 }
 
 function run(repo: Repository, dir: string, concurrency: number, jobs: DbJob[], written: IndexedBlob[]) {
-  return archiveDatabases({ repo, repoRoot: dir, compression: { enabled: true, algorithm: 'zstd', level: 3 }, chunkWorker: concurrency > 1, jobs, now: () => 0, onBlobs: (b) => written.push(...b) });
+  return archiveDatabases({
+    repo,
+    repoRoot: dir,
+    compression: { enabled: true, algorithm: 'zstd', level: 3 },
+    chunkWorker: concurrency > 1,
+    jobs,
+    now: () => 0,
+    onBlobs: (b) => written.push(...b),
+  });
 }
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
-const tempFiles = (dir: string): string[] => readdirSync(join(dir, 'data'), { recursive: true }).map(String).filter((f) => f.split('/').pop()!.startsWith('.tmp-'));
+const tempFiles = (dir: string): string[] =>
+  readdirSync(join(dir, 'data'), { recursive: true })
+    .map(String)
+    .filter((f) => f.split('/').pop()!.startsWith('.tmp-'));
 
 describe('archiveDatabases', () => {
   it('stores the same objects with and without the chunk worker, and they read back byte for byte', async () => {
@@ -142,7 +153,16 @@ describe('ObjectWorker', () => {
     const dir = join(sb.root, 'repo-abort');
     const repo = await freshRepo(dir);
     const index = await repo.loadIndex();
-    const w = new ObjectWorker({ repoRoot: dir, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: { enabled: true, algorithm: 'zstd', level: 3 }, known: index.exportIdSet() }, () => {});
+    const w = new ObjectWorker(
+      {
+        repoRoot: dir,
+        chunkerSeed: repo.config.chunker.seed,
+        chunker: chunkerParams(repo),
+        compression: { enabled: true, algorithm: 'zstd', level: 3 },
+        known: index.exportIdSet(),
+      },
+      () => {},
+    );
     const first = w.abort();
     const second = w.abort();
     assert.equal(second, first, 'the second abort waits for the first');

@@ -73,10 +73,18 @@ export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiv
     for (const b of blobs) index.add(b);
     opts.onBlobs(blobs);
   };
-  const remote =
-    opts.chunkWorker
-      ? new ObjectWorker({ repoRoot: opts.repoRoot, chunkerSeed: repo.config.chunker.seed, chunker: chunkerParams(repo), compression: opts.compression, known: index.exportIdSet() }, sink)
-      : undefined;
+  const remote = opts.chunkWorker
+    ? new ObjectWorker(
+        {
+          repoRoot: opts.repoRoot,
+          chunkerSeed: repo.config.chunker.seed,
+          chunker: chunkerParams(repo),
+          compression: opts.compression,
+          known: index.exportIdSet(),
+        },
+        sink,
+      )
+    : undefined;
   const objects = remote ?? new InlineObjects(chunker, writer, index);
   const abort = async (): Promise<void> => {
     await Promise.all([writer.abort(), remote?.abort()]);

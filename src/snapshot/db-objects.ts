@@ -8,7 +8,8 @@ export async function dbObjects(repo: Repository, m: Manifest, db: string): Prom
   if (!m.db_tree) throw new PrismError('INVALID_ARGUMENT', `Backup ${m.id} holds no databases.`, { id: m.id });
   await repo.loadIndex();
   const dir = (await repo.readTree(m.db_tree)).nodes.find((n) => n.name === db && n.type === 'dir');
-  if (!dir?.subtree) throw new PrismError('REPO_CORRUPT', `Backup ${m.id} names database ${db} but its tree has no directory for it.`, { id: m.id, database: db });
+  if (!dir?.subtree)
+    throw new PrismError('REPO_CORRUPT', `Backup ${m.id} names database ${db} but its tree has no directory for it.`, { id: m.id, database: db });
   return new Map((await repo.readTree(dir.subtree)).nodes.map((n) => [n.name, n]));
 }
 

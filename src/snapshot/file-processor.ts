@@ -102,7 +102,8 @@ export class FileProcessor {
       const change = stampChange(expected ?? r.opened, r.after, r.acc.size);
       if (change === undefined || attempt === READ_ATTEMPTS) {
         const result: FileResult = { ok: true, ...r.acc, newBlobs, newBytes, meta: readMeta(r.after) };
-        if (change !== undefined) result.changed = `changed while it was read, ${READ_ATTEMPTS} times in a row (${change}): the stored copy is the last read and may be inconsistent`;
+        if (change !== undefined)
+          result.changed = `changed while it was read, ${READ_ATTEMPTS} times in a row (${change}): the stored copy is the last read and may be inconsistent`;
         return result;
       }
       expected = undefined; // the next read starts from the file as it is when opened
@@ -110,7 +111,11 @@ export class FileProcessor {
   }
 
   /** One read of the file to its end, with its stamp right after open and right after the read. */
-  private async readOnce(path: string, size: number, attempt: number): Promise<{ ok: true; acc: ChunkAcc; opened: BigIntStats; after: BigIntStats } | { ok: false; errno: string; message: string }> {
+  private async readOnce(
+    path: string,
+    size: number,
+    attempt: number,
+  ): Promise<{ ok: true; acc: ChunkAcc; opened: BigIntStats; after: BigIntStats } | { ok: false; errno: string; message: string }> {
     const acc: ChunkAcc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
     let fd: number;
     let opened: BigIntStats;
@@ -216,7 +221,8 @@ export function stampChange(before: FileStamp | BigIntStats, after: BigIntStats,
   const b = 'mtimeNs' in before ? stampOf(before) : before;
   const a = stampOf(after);
   const diffs: string[] = [];
-  if (b.size !== a.size || a.size !== bytesRead) diffs.push(b.size === a.size ? `size ${a.size} bytes but ${bytesRead} read` : `size ${b.size} -> ${a.size} bytes`);
+  if (b.size !== a.size || a.size !== bytesRead)
+    diffs.push(b.size === a.size ? `size ${a.size} bytes but ${bytesRead} read` : `size ${b.size} -> ${a.size} bytes`);
   if (b.mtime !== a.mtime) diffs.push('mtime');
   if (b.ctime !== a.ctime) diffs.push('ctime');
   if (b.inode !== a.inode) diffs.push('inode');

@@ -40,7 +40,10 @@ export class ObjectWorker {
     init: WorkerInit,
     private readonly onBlobs: (blobs: IndexedBlob[]) => void,
   ) {
-    this.worker = new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+    this.worker = new Worker(new URL('./chunk-worker.js', import.meta.url), {
+      workerData: init,
+      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+    });
     this.worker.on('message', (m: FromWorker) => this.receive(m));
     this.worker.on('error', (e) => this.fail(e));
     this.worker.on('exit', (code) => this.fail(new WorkerFailure(`chunk worker exited early with code ${code}`, undefined)));

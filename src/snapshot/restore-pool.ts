@@ -11,7 +11,8 @@ export interface RestoreWorkerInit {
 }
 
 export type ToRestoreWorker = { type: 'slice'; files: TreeEntry[] } | { type: 'end' };
-export type FromRestoreWorker = { type: 'ready' } | { type: 'file'; bytes: number } | { type: 'slice-done'; outcome: FilesOutcome } | { type: 'error'; message: string; code?: string };
+export type FromRestoreWorker =
+  { type: 'ready' } | { type: 'file'; bytes: number } | { type: 'slice-done'; outcome: FilesOutcome } | { type: 'error'; message: string; code?: string };
 
 /**
  * Hands out contiguous slices of the file list on demand: the calling thread (`local`) and
@@ -32,7 +33,10 @@ export async function restoreSlices(
     { length: Math.min(workers, Math.max(0, slices.length - 1)) },
     () =>
       new Promise<void>((resolve, reject) => {
-        const w = new Worker(new URL('./restore-worker.js', import.meta.url), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } });
+        const w = new Worker(new URL('./restore-worker.js', import.meta.url), {
+          workerData: init,
+          resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+        });
         const feed = (): void => {
           const files = take();
           w.postMessage(files ? ({ type: 'slice', files } satisfies ToRestoreWorker) : ({ type: 'end' } satisfies ToRestoreWorker));

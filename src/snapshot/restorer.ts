@@ -1,4 +1,19 @@
-import { chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, ftruncateSync, lchownSync, lstatSync, openSync, chmodSync, symlinkSync, writeSync, unlinkSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  ftruncateSync,
+  lchownSync,
+  lstatSync,
+  openSync,
+  chmodSync,
+  symlinkSync,
+  writeSync,
+  unlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fsPath } from '../core/byte-names.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
@@ -32,7 +47,6 @@ export interface RestoreTreeOptions {
   /** `dest` holds files of an interrupted run of the same restore: keep those already complete. */
   resume?: boolean;
 }
-
 
 export interface RestoreTreeResult {
   files: number;
@@ -185,7 +199,13 @@ async function* toAsync<T>(xs: readonly T[]): AsyncGenerator<T> {
 function alreadyRestored(path: string, node: TreeNode): boolean {
   try {
     const st = lstatSync(fsPath(path), { bigint: true, throwIfNoEntry: false });
-    return st !== undefined && st.isFile() && Number(st.size) === (node.size ?? 0) && sameMtime(st.mtimeNs, BigInt(node.mtime)) && Number(st.mode & 0o7777n) === node.mode;
+    return (
+      st !== undefined &&
+      st.isFile() &&
+      Number(st.size) === (node.size ?? 0) &&
+      sameMtime(st.mtimeNs, BigInt(node.mtime)) &&
+      Number(st.mode & 0o7777n) === node.mode
+    );
   } catch {
     return false;
   }

@@ -26,17 +26,26 @@ export async function* walkTree(repo: Repository, treeId: string, prefix = '', o
   for (const node of tree.nodes) {
     if (previous !== undefined && node.name <= previous) {
       // trees are written sorted with unique names: a repeat could make a path both a symlink and a directory
-      throw new PrismError('REPO_CORRUPT', `Backup tree ${treeId.slice(0, 12)} lists ${JSON.stringify(node.name)} twice or out of order under "${prefix || '/'}"; refusing it.`, { tree: treeId, name: node.name });
+      throw new PrismError(
+        'REPO_CORRUPT',
+        `Backup tree ${treeId.slice(0, 12)} lists ${JSON.stringify(node.name)} twice or out of order under "${prefix || '/'}"; refusing it.`,
+        { tree: treeId, name: node.name },
+      );
     }
     previous = node.name;
     if (!isSafeName(node.name)) {
-      throw new PrismError('REPO_CORRUPT', `Backup tree ${treeId.slice(0, 12)} holds an unsafe entry name ${JSON.stringify(node.name)} under "${prefix || '/'}"; refusing it.`, {
-        tree: treeId,
-        name: node.name,
-      });
+      throw new PrismError(
+        'REPO_CORRUPT',
+        `Backup tree ${treeId.slice(0, 12)} holds an unsafe entry name ${JSON.stringify(node.name)} under "${prefix || '/'}"; refusing it.`,
+        {
+          tree: treeId,
+          name: node.name,
+        },
+      );
     }
     const path = prefix ? `${prefix}/${node.name}` : node.name;
-    if (node.type === 'dir' && typeof node.subtree !== 'string') throw new PrismError('REPO_CORRUPT', `Directory ${path} in the backup has no subtree.`, { path });
+    if (node.type === 'dir' && typeof node.subtree !== 'string')
+      throw new PrismError('REPO_CORRUPT', `Directory ${path} in the backup has no subtree.`, { path });
     yield { path, node };
     if (node.type === 'dir' && opts.recursive !== false) yield* walkTree(repo, node.subtree!, path);
   }
@@ -58,6 +67,7 @@ export async function findNode(repo: Repository, rootTree: string, path: string)
 /** Normalises a user-given path inside a backup ("./level-1-hot/" → "level-1-hot"); rejects escapes. */
 export function normalizeBackupPath(flag: string, p: string): string {
   const parts = p.split('/').filter((s) => s.length > 0 && s !== '.');
-  if (parts.some((s) => s === '..')) throw new PrismError('INVALID_ARGUMENT', `${flag} "${p}" must be a path inside the backup, without "..".`, { flag, value: p });
+  if (parts.some((s) => s === '..'))
+    throw new PrismError('INVALID_ARGUMENT', `${flag} "${p}" must be a path inside the backup, without "..".`, { flag, value: p });
   return parts.join('/');
 }

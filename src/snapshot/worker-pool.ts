@@ -39,7 +39,10 @@ export async function runJobs(
 ): Promise<PoolOutcome> {
   const count = Math.max(0, Math.min(threads - 1, batches.length - 1));
   const workerData = count > 0 ? init() : undefined;
-  const workers = Array.from({ length: count }, () => new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } }));
+  const workers = Array.from(
+    { length: count },
+    () => new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } }),
+  );
   let next = 0;
   let storedBytes = 0;
   let packs = 0;
@@ -48,42 +51,41 @@ export async function runJobs(
     failed ??= e;
   };
   try {
-    const remote = workers.map(
-      (w) =>
-        new Promise<void>((resolve, reject) => {
-          let inFlight = 0;
-          const feed = (): void => {
-            while (failed === undefined && inFlight < IN_FLIGHT && next < batches.length) {
-              const jobId = next++;
-              inFlight++;
-              w.postMessage({ type: 'job', jobId, files: batches[jobId]! } satisfies ToWorker);
+    const remote = workers.map((w) =>
+      new Promise<void>((resolve, reject) => {
+        let inFlight = 0;
+        const feed = (): void => {
+          while (failed === undefined && inFlight < IN_FLIGHT && next < batches.length) {
+            const jobId = next++;
+            inFlight++;
+            w.postMessage({ type: 'job', jobId, files: batches[jobId]! } satisfies ToWorker);
+          }
+          if (inFlight === 0 && (next >= batches.length || failed !== undefined)) w.postMessage({ type: 'finish' } satisfies ToWorker);
+        };
+        w.on('message', (m: FromWorker) => {
+          try {
+            if (m.type === 'result') {
+              inFlight--;
+              storedBytes += m.storedBytes;
+              if (m.blobs.length > 0) onBlobs(m.blobs);
+              onResult(m.jobId, m.results);
+              feed();
+            } else if (m.type === 'finished') {
+              storedBytes += m.storedBytes;
+              packs += m.packs;
+              if (m.blobs.length > 0) onBlobs(m.blobs);
+              resolve();
+            } else if (m.type === 'error') {
+              reject(new WorkerFailure(m.message, m.errno, m.name));
             }
-            if (inFlight === 0 && (next >= batches.length || failed !== undefined)) w.postMessage({ type: 'finish' } satisfies ToWorker);
-          };
-          w.on('message', (m: FromWorker) => {
-            try {
-              if (m.type === 'result') {
-                inFlight--;
-                storedBytes += m.storedBytes;
-                if (m.blobs.length > 0) onBlobs(m.blobs);
-                onResult(m.jobId, m.results);
-                feed();
-              } else if (m.type === 'finished') {
-                storedBytes += m.storedBytes;
-                packs += m.packs;
-                if (m.blobs.length > 0) onBlobs(m.blobs);
-                resolve();
-              } else if (m.type === 'error') {
-                reject(new WorkerFailure(m.message, m.errno, m.name));
-              }
-            } catch (e) {
-              reject(e);
-            }
-          });
-          w.on('error', reject);
-          w.on('exit', (code) => reject(new WorkerFailure(`chunk worker exited early with code ${code}`, undefined)));
-          feed();
-        }).catch(fail),
+          } catch (e) {
+            reject(e);
+          }
+        });
+        w.on('error', reject);
+        w.on('exit', (code) => reject(new WorkerFailure(`chunk worker exited early with code ${code}`, undefined)));
+        feed();
+      }).catch(fail),
     );
     // The calling thread takes batches too, one at a time.
     try {

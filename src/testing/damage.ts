@@ -18,7 +18,11 @@ export async function chunkMap(repo: Repository, tree: string, prefix = '', out 
   for (const n of (await repo.readTree(tree)).nodes) {
     const p = prefix ? `${prefix}/${n.name}` : n.name;
     if (n.type === 'dir') await chunkMap(repo, n.subtree!, p, out);
-    else if (n.type === 'file') out.set(p, (n.content ?? []).map((id) => repo.index.get(id)!));
+    else if (n.type === 'file')
+      out.set(
+        p,
+        (n.content ?? []).map((id) => repo.index.get(id)!),
+      );
   }
   return out;
 }
@@ -47,7 +51,13 @@ export async function flipChunkOf(sb: Sandbox, m: Manifest, path: string): Promi
   assert.ok(at > 8 && at < trailerStart, 'the flipped byte is inside a frame, before the trailer');
   buf[at] = buf[at]! ^ 0xff;
   writeFileSync(file, buf);
-  return { files: [...files].filter(([, cs]) => cs.some((c) => c.id === target.id)).map(([p]) => p).sort(), chunk: target };
+  return {
+    files: [...files]
+      .filter(([, cs]) => cs.some((c) => c.id === target.id))
+      .map(([p]) => p)
+      .sort(),
+    chunk: target,
+  };
 }
 
 /** Deletes the pack holding the first chunk of `path` (asserting it holds no tree); returns the files that lose data, sorted. */
@@ -60,7 +70,10 @@ export async function deletePackOf(sb: Sandbox, m: Manifest, path: string): Prom
     'the pack holds file data only (its loss leaves the trees readable)',
   );
   rmSync(packFile(sb, pack));
-  return [...files].filter(([, cs]) => cs.some((c) => c.pack === pack)).map(([p]) => p).sort();
+  return [...files]
+    .filter(([, cs]) => cs.some((c) => c.pack === pack))
+    .map(([p]) => p)
+    .sort();
 }
 
 /** The lines of $PRISM_HOME/logs/events.log. */

@@ -33,8 +33,18 @@ export function psql(db: string, text: string): string {
  * raw bytes: the reference for what prism reads (psql parses the protocol itself).
  */
 export function psqlCopy(db: string, sql: string): Buffer {
-  const sets = ["SET TIME ZONE 'UTC'", "SET DateStyle = 'ISO, YMD'", "SET IntervalStyle = 'postgres'", 'SET extra_float_digits = 3', "SET bytea_output = 'hex'"];
-  const r = spawnSync('psql', ['-h', '127.0.0.1', '-U', 'postgres', '-d', db, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...sets.flatMap((c) => ['-c', c]), '-c', sql], { maxBuffer: 512 * 1024 * 1024 });
+  const sets = [
+    "SET TIME ZONE 'UTC'",
+    "SET DateStyle = 'ISO, YMD'",
+    "SET IntervalStyle = 'postgres'",
+    'SET extra_float_digits = 3',
+    "SET bytea_output = 'hex'",
+  ];
+  const r = spawnSync(
+    'psql',
+    ['-h', '127.0.0.1', '-U', 'postgres', '-d', db, '-X', '-q', '-v', 'ON_ERROR_STOP=1', ...sets.flatMap((c) => ['-c', c]), '-c', sql],
+    { maxBuffer: 512 * 1024 * 1024 },
+  );
   if (r.status !== 0) throw new Error(`psql failed: ${r.stderr.toString()}`);
   return r.stdout;
 }

@@ -67,7 +67,24 @@ export function prngBytes(length: number, seed: number): Buffer {
   return buf;
 }
 
-const WORDS = ['session', 'gateway', 'request', 'token', 'user', 'latency', 'error', 'cache', 'route', 'tenant', 'plugin', 'config', 'level', 'warm', 'cold', 'hot'];
+const WORDS = [
+  'session',
+  'gateway',
+  'request',
+  'token',
+  'user',
+  'latency',
+  'error',
+  'cache',
+  'route',
+  'tenant',
+  'plugin',
+  'config',
+  'level',
+  'warm',
+  'cold',
+  'hot',
+];
 
 /** Text like the gateway's JSON and logs (compressible). */
 export function textData(n: number, seed: number): string {
@@ -114,7 +131,10 @@ export interface CliResult {
 export function prism(args: string[], env: Record<string, string>, opts: { uid?: number; gid?: number } = {}): CliResult {
   const base = { ...process.env, ...env, PRISM_BACKUP_VERBOSE: env.PRISM_BACKUP_VERBOSE ?? '' };
   const cmd = opts.uid !== undefined ? 'setpriv' : process.execPath;
-  const argv = opts.uid !== undefined ? [`--reuid=${opts.uid}`, `--regid=${opts.gid ?? opts.uid}`, '--clear-groups', process.execPath, PRISM_BIN, ...args] : [PRISM_BIN, ...args];
+  const argv =
+    opts.uid !== undefined
+      ? [`--reuid=${opts.uid}`, `--regid=${opts.gid ?? opts.uid}`, '--clear-groups', process.execPath, PRISM_BIN, ...args]
+      : [PRISM_BIN, ...args];
   const r = spawnSync(cmd, argv, { env: base, encoding: 'utf8' });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

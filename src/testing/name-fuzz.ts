@@ -54,7 +54,8 @@ export function nameFuzzRound(seed: number, names: number): NameFuzzRound {
     if (health) {
       const h = JSON.parse(health.stdout) as { files: number; since_backup: { added: string[]; deleted: string[] } | null };
       if (h.files !== files) failures.push(`health check data: ${h.files} files seen, ${files} present`);
-      if (h.since_backup && (h.since_backup.added.length > 0 || h.since_backup.deleted.length > 0)) failures.push(`health check data: sees names added/deleted after an exact restore: ${JSON.stringify(h.since_backup)}`);
+      if (h.since_backup && (h.since_backup.added.length > 0 || h.since_backup.deleted.length > 0))
+        failures.push(`health check data: sees names added/deleted after an exact restore: ${JSON.stringify(h.since_backup)}`);
     }
     run('backup create (incremental)', ['backup', 'create', '--type', 'incremental', '--json']);
     run('backup prune', ['backup', 'prune', '--max-unused', '0']);

@@ -18,7 +18,13 @@ const pick = <T>(rnd: Rnd, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.leng
 /** Families of names that broke or could break a tool that treats names as text. */
 const FAMILIES: ReadonlyArray<(rnd: Rnd) => Buffer[]> = [
   // invalid UTF-8: stray continuation bytes, truncated sequences, overlongs, encoded surrogates
-  (rnd) => [Buffer.concat([Buffer.from('inv'), Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => 0x80 + Math.floor(rnd() * 0x80))), Buffer.from('.txt')])],
+  (rnd) => [
+    Buffer.concat([
+      Buffer.from('inv'),
+      Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => 0x80 + Math.floor(rnd() * 0x80))),
+      Buffer.from('.txt'),
+    ]),
+  ],
   (rnd) => [Buffer.from(pick(rnd, ['\xc0\xaf', '\xed\xa0\x80', '\xe2\x82', '\xf4\x90\x80\x80', '\xff\xfe', '\xfe']) + 'x', 'latin1')],
   // the same text once invalid bytes are replaced by U+FFFD
   (rnd) => {
@@ -26,7 +32,12 @@ const FAMILIES: ReadonlyArray<(rnd: Rnd) => Buffer[]> = [
     return [Buffer.from(`${stem}\xff`, 'latin1'), Buffer.from(`${stem}\ufffd`, 'utf8'), Buffer.from(`${stem}\xfe`, 'latin1')];
   },
   // control characters and terminal escape sequences
-  (rnd) => [Buffer.from(`ctl${String.fromCharCode(1 + Math.floor(rnd() * 31))}${pick(rnd, ['\x1b[2J', '\x1b]0;title\x07', '\n', '\r', '\t', '\x7f', '\u009b'])}end`, 'utf8')],
+  (rnd) => [
+    Buffer.from(
+      `ctl${String.fromCharCode(1 + Math.floor(rnd() * 31))}${pick(rnd, ['\x1b[2J', '\x1b]0;title\x07', '\n', '\r', '\t', '\x7f', '\u009b'])}end`,
+      'utf8',
+    ),
+  ],
   // as long as a name can be, in one-, two-, three- and four-byte characters
   (rnd) => {
     const ch = pick(rnd, ['a', 'é', '日', '😀']);
@@ -62,7 +73,16 @@ export function writeOddTree(root: string, count: number, seed: number): OddEntr
   const fresh = (dir: Buffer | undefined, name: Buffer): Buffer | undefined => {
     const rel = dir ? Buffer.concat([dir, Buffer.from('/'), name]) : name;
     const key = rel.toString('hex');
-    if (taken.has(key) || name.length === 0 || name.length > NAME_MAX || name.includes(0) || name.includes(0x2f) || name.equals(Buffer.from('.')) || name.equals(Buffer.from('..'))) return undefined;
+    if (
+      taken.has(key) ||
+      name.length === 0 ||
+      name.length > NAME_MAX ||
+      name.includes(0) ||
+      name.includes(0x2f) ||
+      name.equals(Buffer.from('.')) ||
+      name.equals(Buffer.from('..'))
+    )
+      return undefined;
     taken.add(key);
     return rel;
   };

@@ -27,7 +27,11 @@ export const pgUser = (() => {
 
 /** Runs a PostgreSQL binary as the postgres user. */
 export function asPostgres(bin: string, args: string[], env: Record<string, string> = {}): CliResult {
-  const r = spawnSync('setpriv', [`--reuid=${pgUser.uid}`, `--regid=${pgUser.gid}`, '--init-groups', join(PG_BIN, bin), ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd: '/' });
+  const r = spawnSync('setpriv', [`--reuid=${pgUser.uid}`, `--regid=${pgUser.gid}`, '--init-groups', join(PG_BIN, bin), ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    cwd: '/',
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -55,7 +59,10 @@ export async function until<T>(what: string, fn: () => Promise<T | undefined>, t
 export async function switchAndWaitArchived(port: number): Promise<string> {
   const [{ seg }] = await query<{ seg: string }>(port, 'SELECT pg_walfile_name(pg_switch_wal()) AS seg');
   return until(`archiving of ${seg}`, async () => {
-    const [s] = await query<{ last: string | null; failed: string }>(port, 'SELECT last_archived_wal AS last, failed_count::text AS failed FROM pg_stat_archiver');
+    const [s] = await query<{ last: string | null; failed: string }>(
+      port,
+      'SELECT last_archived_wal AS last, failed_count::text AS failed FROM pg_stat_archiver',
+    );
     return s && s.last !== null && s.last.slice(0, 24) >= seg ? seg : undefined;
   });
 }

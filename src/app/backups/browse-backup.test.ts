@@ -44,48 +44,81 @@ describe('backup ls, diff, dump', () => {
 
   it('ls: the root, a subdirectory, one file, and -r below a directory', async () => {
     const root = await listBackupPath(ctx, m.id);
-    assert.deepEqual(root.map((e) => [e.path, e.type]), [
-      ['config', 'dir'],
-      ['level-1-hot', 'dir'],
-      ['level-2-warm', 'dir'],
-      ['level-3-cold', 'dir'],
-    ]);
+    assert.deepEqual(
+      root.map((e) => [e.path, e.type]),
+      [
+        ['config', 'dir'],
+        ['level-1-hot', 'dir'],
+        ['level-2-warm', 'dir'],
+        ['level-3-cold', 'dir'],
+      ],
+    );
     const hot = await listBackupPath(ctx, m.id, 'level-1-hot');
-    assert.deepEqual(hot.map((e) => e.path), readdirSync(join(sb.home, 'level-1-hot')).sort().map((n) => `level-1-hot/${n}`));
-    assert.deepEqual(hot.find((e) => e.path === 'level-1-hot/current'), {
-      path: 'level-1-hot/current',
-      type: 'symlink',
-      mode: 0o777,
-      size: hot.find((e) => e.path === 'level-1-hot/current')!.size,
-      mtime: hot.find((e) => e.path === 'level-1-hot/current')!.mtime,
-      target: 'shard-0/doc-0.json',
-    });
+    assert.deepEqual(
+      hot.map((e) => e.path),
+      readdirSync(join(sb.home, 'level-1-hot'))
+        .sort()
+        .map((n) => `level-1-hot/${n}`),
+    );
+    assert.deepEqual(
+      hot.find((e) => e.path === 'level-1-hot/current'),
+      {
+        path: 'level-1-hot/current',
+        type: 'symlink',
+        mode: 0o777,
+        size: hot.find((e) => e.path === 'level-1-hot/current')!.size,
+        mtime: hot.find((e) => e.path === 'level-1-hot/current')!.mtime,
+        target: 'shard-0/doc-0.json',
+      },
+    );
     const st = statSync(join(sb.home, BIG));
-    assert.deepEqual(await listBackupPath(ctx, m.id, `./${BIG}`), [{ path: BIG, type: 'file', mode: st.mode & 0o7777, size: big.length, mtime: new Date(Math.floor(st.mtimeMs)).toISOString() }]);
+    assert.deepEqual(await listBackupPath(ctx, m.id, `./${BIG}`), [
+      { path: BIG, type: 'file', mode: st.mode & 0o7777, size: big.length, mtime: new Date(Math.floor(st.mtimeMs)).toISOString() },
+    ]);
     const rec = await listBackupPath(ctx, m.id, 'level-3-cold', true);
     const expected = [
       'level-3-cold/big.bin',
       ...[0, 1, 2, 3].flatMap((s) => {
         const dir = join(sb.home, 'level-3-cold', `shard-${s}`);
         try {
-          return [`level-3-cold/shard-${s}`, ...readdirSync(dir).sort().map((n) => `level-3-cold/shard-${s}/${n}`)];
+          return [
+            `level-3-cold/shard-${s}`,
+            ...readdirSync(dir)
+              .sort()
+              .map((n) => `level-3-cold/shard-${s}/${n}`),
+          ];
         } catch {
           return [];
         }
       }),
     ];
-    assert.deepEqual(rec.map((e) => e.path), expected);
+    assert.deepEqual(
+      rec.map((e) => e.path),
+      expected,
+    );
     assert.ok(rec.every((e) => e.type === 'dir' || e.size === statSync(join(sb.home, e.path)).size));
 
     const cli = prism(['backup', 'ls', m.id, 'level-1-hot'], sb.env);
     assert.equal(cli.code, 0, cli.stderr);
     const lines = cli.stdout.trim().split('\n');
     assert.match(lines[0]!, /^MODE\s+SIZE\s+MODIFIED\s+PATH$/);
-    assert.ok(lines.some((l) => /^lrwxrwxrwx\s+-\s+.+\s+level-1-hot\/current -> shard-0\/doc-0\.json$/.test(l)), cli.stdout);
-    assert.ok(lines.some((l) => /^drwx.{6}\s+-\s+.+\s+level-1-hot\/shard-0$/.test(l)), cli.stdout);
-    assert.ok(lines.some((l) => /^-rw.{7}\s+0 B\s+.+\s+level-1-hot\/empty\.txt$/.test(l)), cli.stdout);
+    assert.ok(
+      lines.some((l) => /^lrwxrwxrwx\s+-\s+.+\s+level-1-hot\/current -> shard-0\/doc-0\.json$/.test(l)),
+      cli.stdout,
+    );
+    assert.ok(
+      lines.some((l) => /^drwx.{6}\s+-\s+.+\s+level-1-hot\/shard-0$/.test(l)),
+      cli.stdout,
+    );
+    assert.ok(
+      lines.some((l) => /^-rw.{7}\s+0 B\s+.+\s+level-1-hot\/empty\.txt$/.test(l)),
+      cli.stdout,
+    );
     assert.deepEqual(json<LsEntry[]>(prism(['backup', 'ls', m.id, '-r', '--json', 'level-3-cold'], sb.env)), rec);
-    assert.deepEqual(json<LsEntry[]>(prism(['backup', 'ls', m.id, '--json'], sb.env)).map((e) => e.path), root.map((e) => e.path));
+    assert.deepEqual(
+      json<LsEntry[]>(prism(['backup', 'ls', m.id, '--json'], sb.env)).map((e) => e.path),
+      root.map((e) => e.path),
+    );
   });
 
   it('ls and dump of a path that is not in the backup, or escapes it, are ERR_PRISM_ARGS (exit 2)', async () => {
@@ -100,9 +133,18 @@ describe('backup ls, diff, dump', () => {
       assert.match(r.stderr, /^Error \[ERR_PRISM_ARGS\] /m);
       assert.equal(r.stdout, '');
     }
-    await assert.rejects(listBackupPath(ctx, m.id, 'temp/upload.part'), (e: PrismError) => e.code === 'INVALID_ARGUMENT' && e.message.includes('"temp/upload.part" is not in backup'));
-    await assert.rejects(dumpFile(ctx, m.id, 'level-1-hot/current', async () => {}), (e: PrismError) => e.code === 'INVALID_ARGUMENT' && /is a symlink, not a file/.test(e.message));
-    await assert.rejects(dumpFile(ctx, m.id, 'level-2-warm', async () => {}), (e: PrismError) => e.code === 'INVALID_ARGUMENT' && /is a dir, not a file/.test(e.message));
+    await assert.rejects(
+      listBackupPath(ctx, m.id, 'temp/upload.part'),
+      (e: PrismError) => e.code === 'INVALID_ARGUMENT' && e.message.includes('"temp/upload.part" is not in backup'),
+    );
+    await assert.rejects(
+      dumpFile(ctx, m.id, 'level-1-hot/current', async () => {}),
+      (e: PrismError) => e.code === 'INVALID_ARGUMENT' && /is a symlink, not a file/.test(e.message),
+    );
+    await assert.rejects(
+      dumpFile(ctx, m.id, 'level-2-warm', async () => {}),
+      (e: PrismError) => e.code === 'INVALID_ARGUMENT' && /is a dir, not a file/.test(e.message),
+    );
   });
 
   it('dump writes a file byte for byte: a multi-chunk binary file, a JSON file, an empty file', async () => {
@@ -171,9 +213,18 @@ describe('backup ls, diff, dump', () => {
     } satisfies DiffReport);
 
     const back = await diffBackups(ctx, b.id, m.id);
-    assert.deepEqual(back.added.map((x) => x.path), r.removed.map((x) => x.path));
-    assert.deepEqual(back.removed.map((x) => x.path), r.added.map((x) => x.path));
-    assert.deepEqual(back.modified.map((x) => [x.path, x.old_size, x.new_size]), r.modified.map((x) => [x.path, x.new_size, x.old_size]));
+    assert.deepEqual(
+      back.added.map((x) => x.path),
+      r.removed.map((x) => x.path),
+    );
+    assert.deepEqual(
+      back.removed.map((x) => x.path),
+      r.added.map((x) => x.path),
+    );
+    assert.deepEqual(
+      back.modified.map((x) => [x.path, x.old_size, x.new_size]),
+      r.modified.map((x) => [x.path, x.new_size, x.old_size]),
+    );
     assert.deepEqual(await diffBackups(ctx, m.id, m.id), { from: m.id, to: m.id, added: [], removed: [], modified: [] });
 
     assert.deepEqual(json<DiffReport>(prism(['backup', 'diff', m.id, b.id, '--json'], sb.env)), r);

@@ -97,7 +97,10 @@ export async function dumpFile(ctx: AppContext, id: string, path: string, write:
   const rel = normalizeBackupPath('FILE', path);
   const node = await findNode(repo, tree, rel);
   if (!node) throw new PrismError('INVALID_ARGUMENT', `"${rel}" is not in backup ${id}.`, { path: rel });
-  if (node.type !== 'file') throw new PrismError('INVALID_ARGUMENT', `"${rel}" in backup ${id} is a ${node.type}, not a file; \`prism backup ls ${id} ${rel}\` lists it.`, { path: rel });
+  if (node.type !== 'file')
+    throw new PrismError('INVALID_ARGUMENT', `"${rel}" in backup ${id} is a ${node.type}, not a file; \`prism backup ls ${id} ${rel}\` lists it.`, {
+      path: rel,
+    });
   let n = 0;
   for (const c of node.content ?? []) {
     const data = await markingDamage(ctx, 'dump', () => repo.readBlob(c));

@@ -50,7 +50,10 @@ describe('createBackup: files that change while they are read', () => {
     const changed = m.warnings.filter((w) => w.code === 'FILE_CHANGED');
     assert.equal(changed.length, 1);
     assert.equal(changed[0]!.path, busy);
-    assert.match(changed[0]!.message, /changed while it was read, 3 times in a row \(size \d+ -> \d+ bytes[^)]*\): the stored copy is the last read and may be inconsistent/);
+    assert.match(
+      changed[0]!.message,
+      /changed while it was read, 3 times in a row \(size \d+ -> \d+ bytes[^)]*\): the stored copy is the last read and may be inconsistent/,
+    );
     assert.equal(m.error!.code, 'ERR_PRISM_FILE_CHANGED');
     assert.equal(m.error!.name, 'FILE_CHANGED');
     assert.ok(m.error!.message.includes(busy), m.error!.message);

@@ -126,7 +126,10 @@ describe('createBackup', () => {
     const ctx = appContext(sb);
     const ok = await createBackup(ctx, { type: 'full' });
     rmSync(join(sb.home, 'level-2-warm'), { recursive: true });
-    await assert.rejects(createBackup(ctx, { type: 'full' }), (e: PrismError) => e.code === 'SOURCE_NOT_FOUND' && e.id === 'ERR_BACKUP_003' && /level-2-warm/.test(e.message));
+    await assert.rejects(
+      createBackup(ctx, { type: 'full' }),
+      (e: PrismError) => e.code === 'SOURCE_NOT_FOUND' && e.id === 'ERR_BACKUP_003' && /level-2-warm/.test(e.message),
+    );
     const list = await listBackups(ctx);
     assert.equal(list[0]!.status, 'failed');
     assert.equal(list[0]!.error!.code, 'ERR_BACKUP_003');
@@ -144,7 +147,10 @@ describe('createBackup', () => {
   it('a compressor failure is ERR_BACKUP_004 and leaves no unfinished pack', async () => {
     writeDataset(sb.home, { files: 5 });
     const ctx = appContext(sb);
-    const broken = { ...ctx, config: { ...ctx.config, backup: { ...ctx.config.backup, compression: { enabled: true, algorithm: 'gzip' as const, level: 42 } } } };
+    const broken = {
+      ...ctx,
+      config: { ...ctx.config, backup: { ...ctx.config.backup, compression: { enabled: true, algorithm: 'gzip' as const, level: 42 } } },
+    };
     await assert.rejects(createBackup(broken, { type: 'full' }), (e: PrismError) => e.id === 'ERR_BACKUP_004');
     const leftovers = readdirSync(sb.repo, { recursive: true }).filter((n) => String(n).includes('.tmp-'));
     assert.deepEqual(leftovers, []);

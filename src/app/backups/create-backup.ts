@@ -39,7 +39,11 @@ function checkComment(comment: string | undefined): void {
   if (comment === undefined) return;
   const bytes = Buffer.byteLength(comment, 'utf8');
   if (bytes > MAX_COMMENT_BYTES) {
-    throw new PrismError('INVALID_ARGUMENT', `--comment is ${bytes} bytes long; a comment holds at most ${MAX_COMMENT_BYTES} bytes. Shorten it (keep long notes in a file of the data directory).`, { flag: '--comment', bytes });
+    throw new PrismError(
+      'INVALID_ARGUMENT',
+      `--comment is ${bytes} bytes long; a comment holds at most ${MAX_COMMENT_BYTES} bytes. Shorten it (keep long notes in a file of the data directory).`,
+      { flag: '--comment', bytes },
+    );
   }
 }
 
@@ -114,14 +118,22 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     const history = await repo.listManifests();
     const parent = latestCompleted(history);
     if (opts.type === 'incremental' && !hasCompletedFull(history)) {
-      throw new PrismError('NO_FULL_BACKUP', 'No completed full backup exists yet, so there is nothing for an incremental backup to build on. Run `prism backup create --type full` first.');
+      throw new PrismError(
+        'NO_FULL_BACKUP',
+        'No completed full backup exists yet, so there is nothing for an incremental backup to build on. Run `prism backup create --type full` first.',
+      );
     }
     manifest.parent = opts.type === 'incremental' ? parent!.id : null;
     const dbs = pendingDbs?.done ? { backup: pendingDbs.backup, done: pendingDbs.done } : undefined;
     pendingDbs = undefined;
     const [result, dbResult] = await sideBySide(
       async (signal) => {
-        const walk = walkSources({ home: config.home, include: config.backup.sources.include, exclude: config.backup.sources.exclude, skipMissing: opts.skipMissingSources ?? false });
+        const walk = walkSources({
+          home: config.home,
+          include: config.backup.sources.include,
+          exclude: config.backup.sources.exclude,
+          skipMissing: opts.skipMissingSources ?? false,
+        });
         return archive({
           repo,
           repoRoot: config.storagePath,
@@ -175,7 +187,8 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       s.new_bytes += dbResult.archive.newBytes;
       s.packs_written += dbResult.archive.packs;
     }
-    const alsoChanged = changed.length > 0 ? `; ${changed.length} file(s) changed while they were read and may be stored inconsistent: ${listPaths(changed)}` : '';
+    const alsoChanged =
+      changed.length > 0 ? `; ${changed.length} file(s) changed while they were read and may be stored inconsistent: ${listPaths(changed)}` : '';
     if (unreadable.length > 0) {
       manifest.error = {
         code: ERROR_CODES.PERMISSION_DENIED.id,
@@ -190,7 +203,10 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       };
     }
     await repo.saveManifest(manifest);
-    logger.info({ event: 'backup.done', id, status: manifest.status, stats: manifest.stats, duration_ms: manifest.duration_ms, warnings: manifest.warnings.length }, `backup ${id} ${manifest.status}`);
+    logger.info(
+      { event: 'backup.done', id, status: manifest.status, stats: manifest.stats, duration_ms: manifest.duration_ms, warnings: manifest.warnings.length },
+      `backup ${id} ${manifest.status}`,
+    );
     return manifest;
   } catch (e) {
     const err = toPrismError(e);
@@ -234,7 +250,11 @@ interface RunningDatabaseBackup {
  * while the files are read. The first failure stops the other side and is the one thrown;
  * `signal` (Ctrl-C) stops both. Resolves once both sides are done, whatever happened.
  */
-async function sideBySide<F>(files: (signal: AbortSignal) => Promise<F>, dbs: RunningDatabaseBackup | undefined, signal: AbortSignal | undefined): Promise<[F, DatabaseBackupResult | undefined]> {
+async function sideBySide<F>(
+  files: (signal: AbortSignal) => Promise<F>,
+  dbs: RunningDatabaseBackup | undefined,
+  signal: AbortSignal | undefined,
+): Promise<[F, DatabaseBackupResult | undefined]> {
   const stop = new AbortController();
   const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
   let first: { error: unknown } | undefined;
@@ -283,7 +303,10 @@ async function checkSpace(repo: Repository, plan: ArchivePlan, parent: Manifest 
 
 /** The first five paths of a list of warnings. */
 function listPaths(warnings: ReadonlyArray<{ path: string }>): string {
-  return `${warnings.slice(0, 5).map((w) => w.path).join(', ')}${warnings.length > 5 ? ', …' : ''}`;
+  return `${warnings
+    .slice(0, 5)
+    .map((w) => w.path)
+    .join(', ')}${warnings.length > 5 ? ', …' : ''}`;
 }
 
 function mb(n: number): string {
@@ -297,7 +320,8 @@ function toPrismError(e: unknown): PrismError {
   if (err instanceof CompressionError || err?.originalName === 'CompressionError') {
     return new PrismError('COMPRESSION_FAILED', `${ERROR_CODES.COMPRESSION_FAILED.title}: ${err.message}`);
   }
-  if (err?.name === 'AbortError' || err?.code === 'ABORT_ERR') return new PrismError('INTERRUPTED', 'Backup interrupted; nothing partial is visible. Run it again.');
+  if (err?.name === 'AbortError' || err?.code === 'ABORT_ERR')
+    return new PrismError('INTERRUPTED', 'Backup interrupted; nothing partial is visible. Run it again.');
   return new PrismError('INTERNAL', `Unexpected error: ${err?.message ?? String(e)}`, {}, { cause: e });
 }
 

@@ -50,13 +50,22 @@ describe('backup chain and dependencies', () => {
     const r = await backupChain(ctx, inc2.id);
     assert.equal(r.target, inc2.id);
     assert.equal(r.broken_at, null);
-    assert.deepEqual(r.chain.map((c) => [c.id, c.type, c.status]), [
-      [full.id, 'full', 'completed'],
-      [inc1.id, 'incremental', 'completed'],
-      [inc2.id, 'incremental', 'completed'],
-    ]);
-    assert.deepEqual((await backupChain(ctx, inc1.id)).chain.map((c) => c.id), [full.id, inc1.id]);
-    assert.deepEqual((await backupChain(ctx, full.id)).chain.map((c) => c.id), [full.id]);
+    assert.deepEqual(
+      r.chain.map((c) => [c.id, c.type, c.status]),
+      [
+        [full.id, 'full', 'completed'],
+        [inc1.id, 'incremental', 'completed'],
+        [inc2.id, 'incremental', 'completed'],
+      ],
+    );
+    assert.deepEqual(
+      (await backupChain(ctx, inc1.id)).chain.map((c) => c.id),
+      [full.id, inc1.id],
+    );
+    assert.deepEqual(
+      (await backupChain(ctx, full.id)).chain.map((c) => c.id),
+      [full.id],
+    );
 
     const cli = prism(['backup', 'chain', inc2.id], sb.env);
     assert.equal(cli.code, 0, cli.stderr);
@@ -67,10 +76,13 @@ describe('backup chain and dependencies', () => {
     const r = await backupDependencies(ctx, full.id);
     assert.equal(r.id, full.id);
     assert.equal(r.type, 'full');
-    assert.deepEqual(r.dependants.map((d) => [d.id, d.type, d.status]), [
-      [inc1.id, 'incremental', 'completed'],
-      [inc2.id, 'incremental', 'completed'],
-    ]);
+    assert.deepEqual(
+      r.dependants.map((d) => [d.id, d.type, d.status]),
+      [
+        [inc1.id, 'incremental', 'completed'],
+        [inc2.id, 'incremental', 'completed'],
+      ],
+    );
     // shared bytes: exactly the plaintext of the distinct chunks both backups reference
     const own = await chunks(sb, full);
     const ownBytes = [...own.values()].reduce((s, b) => s + b, 0);
@@ -102,15 +114,24 @@ describe('backup chain and dependencies', () => {
     assert.equal(cli.code, 0, cli.stderr);
     assert.equal(cli.stdout, `No backups depend on ${inc2.id}.\n`);
     const mid = await backupDependencies(ctx, inc1.id);
-    assert.deepEqual(mid.dependants.map((d) => d.id), [inc2.id]);
+    assert.deepEqual(
+      mid.dependants.map((d) => d.id),
+      [inc2.id],
+    );
     assert.equal(mid.warning, null);
   });
 
   it('a second full backup starts a new chain and does not depend on the first', async () => {
     clock.advance(86_400_000);
     const full2 = await createBackup(ctx, { type: 'full' });
-    assert.deepEqual((await backupChain(ctx, full2.id)).chain.map((c) => c.id), [full2.id]);
-    assert.deepEqual((await backupDependencies(ctx, full.id)).dependants.map((d) => d.id), [inc1.id, inc2.id]);
+    assert.deepEqual(
+      (await backupChain(ctx, full2.id)).chain.map((c) => c.id),
+      [full2.id],
+    );
+    assert.deepEqual(
+      (await backupDependencies(ctx, full.id)).dependants.map((d) => d.id),
+      [inc1.id, inc2.id],
+    );
     const r = await backupDependencies(ctx, full2.id);
     assert.deepEqual(r.dependants, []);
     assert.equal(r.warning, null);
@@ -119,7 +140,10 @@ describe('backup chain and dependencies', () => {
   it('a deleted ancestor: the chain starts at the oldest one present and names the missing parent', async () => {
     rmSync(join(sb.repo, 'snapshots', `${inc1.id}.json`));
     const r = await backupChain(ctx, inc2.id);
-    assert.deepEqual(r.chain.map((c) => c.id), [inc2.id]);
+    assert.deepEqual(
+      r.chain.map((c) => c.id),
+      [inc2.id],
+    );
     assert.equal(r.broken_at, inc1.id);
     const cli = prism(['backup', 'chain', inc2.id], sb.env);
     assert.equal(cli.code, 0, cli.stderr);
@@ -142,7 +166,13 @@ describe('backup chain and dependencies', () => {
   it('a damaged manifest of another backup does not stop chain or dependencies (list skips it too)', async () => {
     writeFileSync(join(sb.repo, 'snapshots', 'backup_20260101_000000_full.json'), '{"format": 1, "id": ');
     const chain = await backupChain(ctx, inc2.id);
-    assert.deepEqual(chain.chain.map((c) => c.id), [full.id, inc1.id, inc2.id]);
-    assert.deepEqual((await backupDependencies(ctx, full.id)).dependants.map((d) => d.id), [inc1.id, inc2.id]);
+    assert.deepEqual(
+      chain.chain.map((c) => c.id),
+      [full.id, inc1.id, inc2.id],
+    );
+    assert.deepEqual(
+      (await backupDependencies(ctx, full.id)).dependants.map((d) => d.id),
+      [inc1.id, inc2.id],
+    );
   });
 });

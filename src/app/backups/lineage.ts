@@ -26,7 +26,14 @@ async function all(ctx: AppContext): Promise<{ repo: Repository; byId: Map<strin
 
 function find(byId: Map<string, Manifest>, id: string): Manifest {
   const m = byId.get(id);
-  if (!m) throw new PrismError('BACKUP_NOT_FOUND', BACKUP_ID_PATTERN.test(id) ? `Backup ${id} not found; run \`prism backup list\`.` : `"${id}" is not a backup id (ids look like backup_20260207_020015_full).`, { id });
+  if (!m)
+    throw new PrismError(
+      'BACKUP_NOT_FOUND',
+      BACKUP_ID_PATTERN.test(id)
+        ? `Backup ${id} not found; run \`prism backup list\`.`
+        : `"${id}" is not a backup id (ids look like backup_20260207_020015_full).`,
+      { id },
+    );
   return m;
 }
 

@@ -39,7 +39,12 @@ export async function listBackupsAndDamage(ctx: AppContext, filter: ListFilter =
   if (!repo) return { backups: [], damaged: [] };
   const damaged: DamagedManifest[] = [];
   const all = await loadAll(repo, ctx, (name, message) =>
-    damaged.push({ id: name.replace(/^snapshots\//, '').replace(/\.json$/, ''), status: 'damaged', object: name, error: { code: ERROR_CODES.REPO_CORRUPT.id, name: 'REPO_CORRUPT', message } }),
+    damaged.push({
+      id: name.replace(/^snapshots\//, '').replace(/\.json$/, ''),
+      status: 'damaged',
+      object: name,
+      error: { code: ERROR_CODES.REPO_CORRUPT.id, name: 'REPO_CORRUPT', message },
+    }),
   );
   const out = all
     .filter((m) => !filter.type || m.type === filter.type)
@@ -65,6 +70,10 @@ export function interrupted(m: Manifest): Manifest {
   return {
     ...m,
     status: 'failed',
-    error: { code: ERROR_CODES.INTERRUPTED.id, name: 'INTERRUPTED', message: 'The backup process stopped before it finished (killed or crashed); nothing of it is visible.' },
+    error: {
+      code: ERROR_CODES.INTERRUPTED.id,
+      name: 'INTERRUPTED',
+      message: 'The backup process stopped before it finished (killed or crashed); nothing of it is visible.',
+    },
   };
 }

@@ -19,7 +19,11 @@ export async function refuseDamaged(repo: Repository, what: string): Promise<Man
   const damaged: string[] = [];
   const all = await repo.listManifests((name) => damaged.push(name));
   if (damaged.length > 0) {
-    throw new PrismError('REPO_CORRUPT', `${what} stopped before changing anything: manifest(s) ${damaged.join(', ')} cannot be read, and the prune that follows would remove their data. Repair or delete them first.`, { damaged });
+    throw new PrismError(
+      'REPO_CORRUPT',
+      `${what} stopped before changing anything: manifest(s) ${damaged.join(', ')} cannot be read, and the prune that follows would remove their data. Repair or delete them first.`,
+      { damaged },
+    );
   }
   return all;
 }

@@ -67,17 +67,23 @@ describe('backups of a PostgreSQL database: connections', () => {
     sb.cleanup();
   });
 
-  it('the dump\'s connections (the snapshot and the COPY lanes) are all closed after it', async () => {
+  it("the dump's connections (the snapshot and the COPY lanes) are all closed after it", async () => {
     const m = await createBackup(appContext(sb), { type: 'full' });
     assert.equal(m.status, 'completed');
-    assert.deepEqual(m.databases![0]!.tables.map((t) => [t.name, t.rows]), [['public.t', 50_000]]);
+    assert.deepEqual(
+      m.databases![0]!.tables.map((t) => [t.name, t.rows]),
+      [['public.t', 50_000]],
+    );
     assert.equal(await sessionsOn(db), 0, 'a connection was left open');
   });
 
-  it('a backup that fails while the files are stored stops the databases\' chunk worker, started before them', async () => {
+  it("a backup that fails while the files are stored stops the databases' chunk worker, started before them", async () => {
     const before = threads();
     // (with cores to spare: a database on this machine gets a chunk worker only then)
-    await assert.rejects(createBackup({ ...appContext(sb), cores: 8 }, { type: 'full', signal: AbortSignal.abort() }), (e: PrismError) => e.code === 'INTERRUPTED');
+    await assert.rejects(
+      createBackup({ ...appContext(sb), cores: 8 }, { type: 'full', signal: AbortSignal.abort() }),
+      (e: PrismError) => e.code === 'INTERRUPTED',
+    );
     let now = threads();
     for (let i = 0; i < 40 && now > before; i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -106,7 +112,11 @@ describe('backups of a PostgreSQL database: connections', () => {
       assert.equal(attempt?.status, 'failed');
       assert.equal(attempt?.error?.name, 'INTERRUPTED');
       assert.equal(attempt?.databases, undefined);
-      assert.deepEqual(readdirSync(join(sb.repo, 'data'), { recursive: true }).filter((f) => String(f).includes('.tmp-')), [], 'an unfinished pack was left');
+      assert.deepEqual(
+        readdirSync(join(sb.repo, 'data'), { recursive: true }).filter((f) => String(f).includes('.tmp-')),
+        [],
+        'an unfinished pack was left',
+      );
       await waitFor(() => threads() <= threadsBefore);
     } finally {
       await holder.query('ROLLBACK').catch(() => {});
@@ -122,11 +132,12 @@ describe('backups of a PostgreSQL database: connections', () => {
     // another session holds the table with LOCK TABLES … WRITE (its own connection, kept open meanwhile)
     const holder = spawn('mariadb', ['-h', '127.0.0.1', '-P', '3306', '-u', 'root', '--batch', my.name], { stdio: ['pipe', 'ignore', 'ignore'] });
     try {
-      my.sql('CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, \'a\'), (2, \'b\');');
+      my.sql("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b');");
       writeDataset(box.home, { files: 2 });
       writeFileSync(join(box.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'shop', type: 'mysql', url: my.url }] } }));
       holder.stdin.write('LOCK TABLES t WRITE; SELECT SLEEP(60);\n');
-      const dumping = (): number => Number(mariadb('test', `SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '${my.name}' AND STATE LIKE '%metadata lock%';`).trim());
+      const dumping = (): number =>
+        Number(mariadb('test', `SELECT count(*) FROM information_schema.PROCESSLIST WHERE DB = '${my.name}' AND STATE LIKE '%metadata lock%';`).trim());
       const ctx = appContext(box);
       const ctl = new AbortController();
       const backup = createBackup(ctx, { type: 'full', signal: ctl.signal });
@@ -162,7 +173,10 @@ describe('backups of a PostgreSQL database: connections', () => {
     await released;
     assert.equal(sessionsWhileWaiting, 0, 'a connection was open while the backup waited for the lock');
     assert.equal(m.status, 'completed');
-    assert.deepEqual(m.databases![0]!.tables.map((t) => [t.name, t.rows]), [['public.t', 50_000]]);
+    assert.deepEqual(
+      m.databases![0]!.tables.map((t) => [t.name, t.rows]),
+      [['public.t', 50_000]],
+    );
   });
 
   it('an unreachable server fails the backup with DB_UNREACHABLE, recorded as a failed attempt', async () => {
@@ -170,7 +184,10 @@ describe('backups of a PostgreSQL database: connections', () => {
     const home = sandbox();
     try {
       writeDataset(home.home, { files: 2 });
-      writeFileSync(join(home.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'gone', type: 'postgres', url: `postgres://postgres@127.0.0.1:${port}/x` }] } }));
+      writeFileSync(
+        join(home.home, 'config', 'backup.json'),
+        JSON.stringify({ backup: { databases: [{ name: 'gone', type: 'postgres', url: `postgres://postgres@127.0.0.1:${port}/x` }] } }),
+      );
       const ctx = appContext(home);
       await assert.rejects(createBackup(ctx, { type: 'full' }), (e: PrismError) => e.code === 'DB_UNREACHABLE' && /127\.0\.0\.1/.test(e.message));
       const [attempt] = await listBackups(ctx);

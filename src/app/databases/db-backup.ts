@@ -74,7 +74,11 @@ export async function prepareDatabaseBackup(
   onBlobs: (b: IndexedBlob[]) => void,
 ): Promise<DatabaseBackup> {
   const { targets, opened } = dumps;
-  const chunkWorker = dumpsOnWorker(ctx.config.concurrency, ctx.cores ?? availableParallelism(), targets.map((x) => x.target.host));
+  const chunkWorker = dumpsOnWorker(
+    ctx.config.concurrency,
+    ctx.cores ?? availableParallelism(),
+    targets.map((x) => x.target.host),
+  );
   const archiver = await prepareDbArchive({ repo, repoRoot: ctx.config.storagePath, compression, chunkWorker, onBlobs }).catch(async (e: unknown) => {
     await dumps.abort();
     throw e;
@@ -86,10 +90,12 @@ export async function prepareDatabaseBackup(
     run: async () => {
       const jobs = targets.map(({ db }, i) => ({ name: db.name, dump: async (sink: DumpSink) => (await opened[i]!).run(sink) }));
       // a failed dump stops the archive: the databases after it are not dumped, their transactions end
-      const archive = await archiver.run(jobs, () => ctx.clock.now().getTime()).catch(async (e: unknown) => {
-        await dumps.abort();
-        throw e;
-      });
+      const archive = await archiver
+        .run(jobs, () => ctx.clock.now().getTime())
+        .catch(async (e: unknown) => {
+          await dumps.abort();
+          throw e;
+        });
       return { archive, records: databaseRecords(ctx, targets, archive) };
     },
   };
@@ -135,12 +141,27 @@ function databaseRecords(ctx: AppContext, targets: ReadonlyArray<{ db: DatabaseC
       bytes: item.bytes,
       new_bytes: item.newBytes,
       schema: r.schema.map((s) => ({ part: s.part, object: s.object, bytes: s.bytes, chunks_sha256: s.checksum })),
-      tables: r.tables.map((t) => ({ name: t.name, object: t.object, rows: t.rows, bytes: t.bytes, chunks_sha256: t.checksum, ...(t.columns ? { columns: t.columns } : {}) })),
+      tables: r.tables.map((t) => ({
+        name: t.name,
+        object: t.object,
+        rows: t.rows,
+        bytes: t.bytes,
+        chunks_sha256: t.checksum,
+        ...(t.columns ? { columns: t.columns } : {}),
+      })),
       ...(r.sequences ? { sequences: r.sequences } : {}),
       ...(r.binlog ? { binlog: r.binlog } : {}),
     };
     ctx.logger.info(
-      { event: 'backup.database.done', database: db.name, url: target.shown, tables: rec.tables.length, rows: rec.tables.reduce((n, t) => n + t.rows, 0), bytes: rec.bytes, new_bytes: rec.new_bytes },
+      {
+        event: 'backup.database.done',
+        database: db.name,
+        url: target.shown,
+        tables: rec.tables.length,
+        rows: rec.tables.reduce((n, t) => n + t.rows, 0),
+        bytes: rec.bytes,
+        new_bytes: rec.new_bytes,
+      },
       `database ${db.name} dumped`,
     );
     return rec;

@@ -36,7 +36,13 @@ describe('a PostgreSQL table of a million rows', () => {
     assert.ok(accounts.bytes > 20_000_000);
     const r = await restoreDatabase(ctx, { id: m.id, db: 'bank', targetUrl: dst.url, dryRun: false, confirm: false });
     assert.equal(r.verified, true);
-    assert.deepEqual(r.tables.map((t) => [t.name, t.rows_restored]), [['public.accounts', 1_000_000], ['public.branches', 11]]);
+    assert.deepEqual(
+      r.tables.map((t) => [t.name, t.rows_restored]),
+      [
+        ['public.accounts', 1_000_000],
+        ['public.branches', 11],
+      ],
+    );
     const sum = `SELECT count(*) || ':' || sum(abalance::bigint) || ':' || md5(string_agg(aid || '/' || bid || '/' || abalance, ',' ORDER BY aid)) FROM accounts;`;
     assert.equal(dst.sql(sum), src.sql(sum));
   });

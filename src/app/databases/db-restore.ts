@@ -54,8 +54,16 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
   if (opts.dryRun && opts.confirm) throw new PrismError('INVALID_ARGUMENT', '--dry-run and --confirm exclude each other: preview first, then confirm.');
   if (opts.replay) {
     if (!opts.at) throw new PrismError('INVALID_ARGUMENT', '--replay needs --at TIME: the point in time to replay the binary log to.');
-    if ((opts.tables ?? []).length > 0) throw new PrismError('INVALID_ARGUMENT', '--replay restores the whole database: the binary log holds statements that may touch any of its tables, so --table cannot be combined with it.');
-    if (opts.safetyCopies === false) throw new PrismError('INVALID_ARGUMENT', '--replay keeps safety copies: a failed replay is undone from them, so --no-safety-copy cannot be combined with it.');
+    if ((opts.tables ?? []).length > 0)
+      throw new PrismError(
+        'INVALID_ARGUMENT',
+        '--replay restores the whole database: the binary log holds statements that may touch any of its tables, so --table cannot be combined with it.',
+      );
+    if (opts.safetyCopies === false)
+      throw new PrismError(
+        'INVALID_ARGUMENT',
+        '--replay keeps safety copies: a failed replay is undone from them, so --no-safety-copy cannot be combined with it.',
+      );
   }
   const started = ctx.clock.now().getTime();
   const log = (event: string, fields: Record<string, unknown>): void => ctx.logger.info({ event, ...fields }, event);
@@ -66,17 +74,36 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
     const replay = opts.replay ? await planReplay(repo, m, rec, opts.at!) : undefined;
     const filtered = ctx.config.backup.databases.find((d) => d.name === rec.name);
     if (replay && ((filtered?.include_tables?.length ?? 0) > 0 || (filtered?.exclude_tables?.length ?? 0) > 0)) {
-      replay.plan.warnings.push(`${rec.name} is backed up with include_tables/exclude_tables, but the binary log holds every table's events: those of a table left out fail the replay where the table is missing (and the restore is undone), and are replayed on top of its current rows where it exists.`);
+      replay.plan.warnings.push(
+        `${rec.name} is backed up with include_tables/exclude_tables, but the binary log holds every table's events: those of a table left out fail the replay where the table is missing (and the restore is undone), and are replayed on top of its current rows where it exists.`,
+      );
     }
     const tables = selectTables(rec, opts.tables ?? []);
     const target = restoreTargetFor(ctx, rec, opts.targetUrl);
     const plan = rec.type === 'postgres' ? await planPostgres(target, tables) : await planMysql(target, tables);
     log('db.restore.plan', { backup: m.id, database: rec.name, target: target.shown, tables: plan, ...(replay ? { replay: replay.plan } : {}) });
-    const report: DbRestoreReport = { backup: m.id, database: rec.name, type: rec.type, target: target.shown, dry_run: opts.dryRun, plan, tables: [], verified: false, ...(replay ? { replay: { ...replay.plan } } : {}), duration_ms: 0 };
+    const report: DbRestoreReport = {
+      backup: m.id,
+      database: rec.name,
+      type: rec.type,
+      target: target.shown,
+      dry_run: opts.dryRun,
+      plan,
+      tables: [],
+      verified: false,
+      ...(replay ? { replay: { ...replay.plan } } : {}),
+      duration_ms: 0,
+    };
     const overwrites = plan.filter((p) => p.action === 'replace');
     if (opts.dryRun) return { ...report, duration_ms: ctx.clock.now().getTime() - started };
     if (overwrites.length > 0 && !opts.confirm) {
-      throw new PrismError('CONFIRMATION_REQUIRED', `Restoring would overwrite ${overwrites.length} table(s) of ${target.shown} (${overwrites.slice(0, 5).map((p) => p.name).join(', ')}${overwrites.length > 5 ? ', …' : ''}); preview with --dry-run, then run with --confirm.`);
+      throw new PrismError(
+        'CONFIRMATION_REQUIRED',
+        `Restoring would overwrite ${overwrites.length} table(s) of ${target.shown} (${overwrites
+          .slice(0, 5)
+          .map((p) => p.name)
+          .join(', ')}${overwrites.length > 5 ? ', …' : ''}); preview with --dry-run, then run with --confirm.`,
+      );
     }
     const objects = await dbObjects(repo, m, rec.name);
     const node = (object: string) => {
@@ -99,7 +126,10 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
     try {
       report.tables = await markingDamage(ctx, 'db restore', () => (rec.type === 'postgres' ? restorePostgres(target, input) : restoreMysql(target, input)));
     } catch (e) {
-      ctx.logger.error({ event: 'db.restore.failed', backup: m.id, database: rec.name, target: target.shown, code: (e as PrismError).code, error: (e as Error).message }, 'database restore failed');
+      ctx.logger.error(
+        { event: 'db.restore.failed', backup: m.id, database: rec.name, target: target.shown, code: (e as PrismError).code, error: (e as Error).message },
+        'database restore failed',
+      );
       throw e;
     }
     report.verified = report.tables.every((t) => t.ok);
@@ -108,12 +138,22 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
         const done = await runReplay(repo, target, rec, opts.at!, replay.records, report.tables, log);
         report.replay = { ...replay.plan, events: done.events, last_event_at: done.last_event_at };
       } catch (e) {
-        ctx.logger.error({ event: 'db.restore.failed', backup: m.id, database: rec.name, target: target.shown, code: (e as PrismError).code, error: (e as Error).message }, 'database restore failed');
+        ctx.logger.error(
+          { event: 'db.restore.failed', backup: m.id, database: rec.name, target: target.shown, code: (e as PrismError).code, error: (e as Error).message },
+          'database restore failed',
+        );
         throw e;
       }
     }
     report.duration_ms = ctx.clock.now().getTime() - started;
-    log('db.restore.done', { backup: m.id, database: rec.name, target: target.shown, tables: report.tables, ...(report.replay ? { replay: report.replay } : {}), duration_ms: report.duration_ms });
+    log('db.restore.done', {
+      backup: m.id,
+      database: rec.name,
+      target: target.shown,
+      tables: report.tables,
+      ...(report.replay ? { replay: report.replay } : {}),
+      duration_ms: report.duration_ms,
+    });
     return report;
   } finally {
     await lock.release();
@@ -121,12 +161,21 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
 }
 
 /** The backup (by id, or the latest completed at or before --at that has the database) and its record of the database. */
-export async function backupWithDatabase(repo: Repository, opts: { id?: string | undefined; at?: Date | undefined; db: string }): Promise<{ m: Manifest; rec: DbRecord }> {
+export async function backupWithDatabase(
+  repo: Repository,
+  opts: { id?: string | undefined; at?: Date | undefined; db: string },
+): Promise<{ m: Manifest; rec: DbRecord }> {
   let m: Manifest;
   if (opts.id === undefined && opts.at) {
-    const all = (await repo.listManifests()).filter((x) => x.status === 'completed' && Date.parse(x.started_at) <= opts.at!.getTime() && x.databases?.some((d) => d.name === opts.db));
+    const all = (await repo.listManifests()).filter(
+      (x) => x.status === 'completed' && Date.parse(x.started_at) <= opts.at!.getTime() && x.databases?.some((d) => d.name === opts.db),
+    );
     const last = all[all.length - 1];
-    if (!last) throw new PrismError('BACKUP_NOT_FOUND', `No completed backup of database ${opts.db} exists at or before ${opts.at.toISOString()}.`, { at: opts.at.toISOString(), database: opts.db });
+    if (!last)
+      throw new PrismError('BACKUP_NOT_FOUND', `No completed backup of database ${opts.db} exists at or before ${opts.at.toISOString()}.`, {
+        at: opts.at.toISOString(),
+        database: opts.db,
+      });
     m = last;
   } else {
     m = await resolveBackup(repo, opts);
@@ -134,7 +183,11 @@ export async function backupWithDatabase(repo: Repository, opts: { id?: string |
   const rec = m.databases?.find((d) => d.name === opts.db);
   if (!rec) {
     const names = (m.databases ?? []).map((d) => d.name);
-    throw new PrismError('INVALID_ARGUMENT', `Backup ${m.id} holds no database "${opts.db}"${names.length > 0 ? `; it holds: ${names.join(', ')}` : ' (no databases were configured when it was taken)'}.`, { id: m.id, database: opts.db });
+    throw new PrismError(
+      'INVALID_ARGUMENT',
+      `Backup ${m.id} holds no database "${opts.db}"${names.length > 0 ? `; it holds: ${names.join(', ')}` : ' (no databases were configured when it was taken)'}.`,
+      { id: m.id, database: opts.db },
+    );
   }
   return { m, rec };
 }
@@ -145,8 +198,17 @@ function selectTables(rec: DbRecord, names: readonly string[]): DbRecord['tables
   return names.map((n) => {
     const hits = rec.tables.filter((t) => t.name === n || t.name.slice(t.name.indexOf('.') + 1) === n);
     if (hits.length === 1) return hits[0]!;
-    const known = rec.tables.map((t) => t.name).slice(0, 20).join(', ');
-    throw new PrismError('INVALID_ARGUMENT', hits.length === 0 ? `Table "${n}" is not in the backup of ${rec.name}; it holds: ${known}.` : `Table "${n}" is ambiguous in ${rec.name} (${hits.map((t) => t.name).join(', ')}); give schema.table.`, { table: n });
+    const known = rec.tables
+      .map((t) => t.name)
+      .slice(0, 20)
+      .join(', ');
+    throw new PrismError(
+      'INVALID_ARGUMENT',
+      hits.length === 0
+        ? `Table "${n}" is not in the backup of ${rec.name}; it holds: ${known}.`
+        : `Table "${n}" is ambiguous in ${rec.name} (${hits.map((t) => t.name).join(', ')}); give schema.table.`,
+      { table: n },
+    );
   });
 }
 
@@ -163,7 +225,8 @@ export function restoreTargetFor(ctx: AppContext, rec: DbRecord, targetUrl: stri
     return target;
   }
   if (configured) {
-    if (configured.type !== rec.type) throw engineMismatch(rec, `backup.databases configures "${configured.name}" as ${ENGINE[configured.type]} now (type "${configured.type}")`);
+    if (configured.type !== rec.type)
+      throw engineMismatch(rec, `backup.databases configures "${configured.name}" as ${ENGINE[configured.type]} now (type "${configured.type}")`);
     return configuredTarget(configured);
   }
   return resolveDbTarget({ url: rec.url }, process.env, rec.type);
@@ -192,7 +255,11 @@ function stamp(d: Date): string {
  */
 function restoreTable(repo: Repository, id: string, t: DbRecord['tables'][number], n: TreeNode): RestoreTableInput {
   if (t.chunks_sha256 !== undefined && idListDigest(n.content ?? []) !== t.chunks_sha256) {
-    throw new PrismError('CHECKSUM_MISMATCH', `Backup ${id}: the stored data of ${t.name} does not match its checksum in the manifest (chunks_sha256 ${t.chunks_sha256.slice(0, 12)}); run \`prism backup verify ${id}\`.`, { id, table: t.name });
+    throw new PrismError(
+      'CHECKSUM_MISMATCH',
+      `Backup ${id}: the stored data of ${t.name} does not match its checksum in the manifest (chunks_sha256 ${t.chunks_sha256.slice(0, 12)}); run \`prism backup verify ${id}\`.`,
+      { id, table: t.name },
+    );
   }
   let read: { sha256(): string | undefined } | undefined;
   return {

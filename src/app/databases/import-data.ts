@@ -34,7 +34,8 @@ export async function importData(ctx: AppContext, o: ImportOptions): Promise<Imp
   if (o.format !== 'sql' && o.format !== 'csv') throw new PrismError('INVALID_ARGUMENT', `--format ${o.format}: expected sql or csv.`);
   const target = resolveDbTarget({ url: o.target }, process.env, undefined, '--target');
   if (o.format === 'csv' && !o.table) throw new PrismError('INVALID_ARGUMENT', '--format csv needs --table TABLE (the table the rows go into).');
-  if (o.format === 'sql' && (o.table || o.header || o.truncate)) throw new PrismError('INVALID_ARGUMENT', '--table, --header and --truncate apply to --format csv only.');
+  if (o.format === 'sql' && (o.table || o.header || o.truncate))
+    throw new PrismError('INVALID_ARGUMENT', '--table, --header and --truncate apply to --format csv only.');
   let bytes: number;
   try {
     const st = statSync(o.source);

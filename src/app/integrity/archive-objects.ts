@@ -59,7 +59,12 @@ export async function scanArchives(repo: Repository): Promise<ArchiveScan> {
  * (high) naming the damaged records, and, when `clean` says the whole archive was read
  * (`verify --all`), `verify.ok` for an archive found whole, which resolves an earlier alert.
  */
-export function archiveChecks(ctx: AppContext, scan: ArchiveScan, checked: readonly ObjectCheck[], clean: boolean): { pg: PgArchiveCheck | null; mysql: BinlogArchiveCheck | null } {
+export function archiveChecks(
+  ctx: AppContext,
+  scan: ArchiveScan,
+  checked: readonly ObjectCheck[],
+  clean: boolean,
+): { pg: PgArchiveCheck | null; mysql: BinlogArchiveCheck | null } {
   const damagedIn = (prefix: string) => checked.filter((o) => !o.ok && o.name.startsWith(prefix)).map((o) => ({ record: o.name, reason: o.reason! }));
   const judge = (archive: 'pg' | 'mysql', what: string, damaged: Array<{ record: string }>): boolean => {
     const names = [...scan.damaged[archive].map((d) => d.name), ...damaged.map((d) => d.record)];
@@ -68,7 +73,14 @@ export function archiveChecks(ctx: AppContext, scan: ArchiveScan, checked: reado
       if (clean) recordEvent(ctx.config.home, { time, severity: 'info', event: 'verify.ok', archive });
       return true;
     }
-    recordEvent(ctx.config.home, { time, severity: 'high', event: 'verify.failed', archive, records: names.slice(0, 100), message: `${names.length} ${what} record(s) damaged: ${names.slice(0, 5).join(', ')}` });
+    recordEvent(ctx.config.home, {
+      time,
+      severity: 'high',
+      event: 'verify.failed',
+      archive,
+      records: names.slice(0, 100),
+      message: `${names.length} ${what} record(s) damaged: ${names.slice(0, 5).join(', ')}`,
+    });
     ctx.logger.error({ event: 'verify.failed', archive, records: names.length }, `${what} damaged`);
     return false;
   };

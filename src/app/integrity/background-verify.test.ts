@@ -106,7 +106,10 @@ describe('background verification', () => {
     const repo = await openRepo(sb);
     assert.notEqual(repo.index.get(chunk.id)!.pack, chunk.pack);
     assert.ok(readFileSync(packFile(sb, chunk.pack)).equals(damagedPack), 'the damaged pack is left as it was');
-    assert.ok([...repo.index.entries()].some((e) => e.pack === chunk.pack), 'its other blobs are still indexed there');
+    assert.ok(
+      [...repo.index.entries()].some((e) => e.pack === chunk.pack),
+      'its other blobs are still indexed there',
+    );
     const all = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
     assert.equal(all.ok, true);
     assert.equal((await backupInfo(ctx, m.id)).status, 'completed');
@@ -114,7 +117,11 @@ describe('background verification', () => {
     assert.equal(repair.length, 1);
     assert.equal(repair[0]!.status, 'ok');
     assert.deepEqual(repair[0]!.details?.files, [BIG]);
-    assert.deepEqual(events(sb).filter((e) => e.event === 'verify.failed'), [], 'a repaired chunk raises no alert');
+    assert.deepEqual(
+      events(sb).filter((e) => e.event === 'verify.failed'),
+      [],
+      'a repaired chunk raises no alert',
+    );
     const read = readTasks(sb.home).filter((x) => x.job === 'verify');
     assert.equal(read.length, 1);
     assert.equal(read[0]!.status, 'failed', 'the read found damage');
@@ -148,7 +155,10 @@ describe('background verification', () => {
     assert.equal(ev.length, 1);
     assert.deepEqual([ev[0]!.severity, ev[0]!.backup, ev[0]!.damaged, ev[0]!.needs_full_backup], ['high', m.id, [BIG], true]);
     const mark = readTasks(sb.home).filter((x) => x.job === 'repair');
-    assert.deepEqual(mark.map((x) => [x.status, x.error_code, x.details?.action]), [['failed', 'ERR_BACKUP_005', 'mark']]);
+    assert.deepEqual(
+      mark.map((x) => [x.status, x.error_code, x.details?.action]),
+      [['failed', 'ERR_BACKUP_005', 'mark']],
+    );
     assert.equal((await openRepo(sb)).index.hasHex(chunk.id), false, 'the damaged copy is no longer known');
 
     // the next run: the backup is still corrupted, but nothing new is raised
@@ -212,7 +222,10 @@ describe('background verification', () => {
     const repo = await openRepo(sb);
     const root = repo.index.get(m.tree!)!;
     const inFrame = [...repo.index.entries()].filter((e) => e.pack === root.pack && e.frameOffset === root.frameOffset);
-    assert.ok(inFrame.some((e) => e.type === 0), 'small files and trees share the frame');
+    assert.ok(
+      inFrame.some((e) => e.type === 0),
+      'small files and trees share the frame',
+    );
     const file = packFile(sb, root.pack);
     const original = readFileSync(file);
     // a flipped byte in a zstd table can leave the output as it was: flip until the tree is damaged
@@ -220,7 +233,13 @@ describe('background verification', () => {
       const buf = Buffer.from(original);
       buf[at]! ^= 0xff;
       writeFileSync(file, buf);
-      if (!(await (await openRepo(sb)).readBlob(m.tree!).then(() => true, () => false))) break;
+      if (
+        !(await (await openRepo(sb)).readBlob(m.tree!).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
       assert.ok(at < root.frameOffset + root.frameLength, 'some byte of the frame matters');
     }
     const r = await backgroundVerify(ctx, {});
@@ -244,7 +263,12 @@ describe('background verification', () => {
     assert.deepEqual([r.ok, r.needsFullBackup, r.corrupted, r.damaged_chunks], [true, false, [], 0]);
     assert.ok(r.forgotten_blobs >= 1);
     assert.equal((await verifyBackups(ctx, { id: b.id, data: { kind: 'all' } })).ok, true);
-    assert.deepEqual(readTasks(sb.home).filter((x) => x.job === 'repair').map((x) => [x.status, x.details?.action]), [['ok', 'forget']]);
+    assert.deepEqual(
+      readTasks(sb.home)
+        .filter((x) => x.job === 'repair')
+        .map((x) => [x.status, x.details?.action]),
+      [['ok', 'forget']],
+    );
     assert.equal((await backgroundVerify(ctx, {})).forgotten_blobs, 0, 'the index names no missing pack any more');
   });
 
@@ -257,7 +281,13 @@ describe('background verification', () => {
     const j = json<{ ok: boolean; packs_total: number; trigger: string }>(prism(['backup', 'verify', '--background', '--json'], sb.env));
     assert.deepEqual([j.ok, j.packs_total, j.trigger], [true, 1, 'manual']);
 
-    for (const args of [['--background', 'backup_20260207_020015_full'], ['--background', '--all'], ['--background', '--no-read-data'], ['--lock-wait', '5m', '--all'], ['--background', '--lock-wait', 'soon']]) {
+    for (const args of [
+      ['--background', 'backup_20260207_020015_full'],
+      ['--background', '--all'],
+      ['--background', '--no-read-data'],
+      ['--lock-wait', '5m', '--all'],
+      ['--background', '--lock-wait', 'soon'],
+    ]) {
       const bad = prism(['backup', 'verify', ...args, '--json'], sb.env);
       assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.stdout}`);
       assert.equal(json<{ error: { code: string } }>(bad).error.code, 'ERR_PRISM_ARGS');

@@ -70,8 +70,18 @@ export async function backgroundVerify(ctx: AppContext, opts: BackgroundVerifyOp
     return await run(ctx, opts, trigger, started);
   } catch (e) {
     const err = asPrismError(e);
-    if (opts.recordRun !== false) recordTask(home, { job: 'verify', trigger, started_at: started.toISOString(), finished_at: ctx.clock.now().toISOString(), status: err.code === 'INTERRUPTED' ? 'aborted' : 'failed', error_code: err.id, message: err.message });
-    if (err.code === 'REPO_CORRUPT' || err.code === 'INDEX_DAMAGED') recordEvent(home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', message: err.message });
+    if (opts.recordRun !== false)
+      recordTask(home, {
+        job: 'verify',
+        trigger,
+        started_at: started.toISOString(),
+        finished_at: ctx.clock.now().toISOString(),
+        status: err.code === 'INTERRUPTED' ? 'aborted' : 'failed',
+        error_code: err.id,
+        message: err.message,
+      });
+    if (err.code === 'REPO_CORRUPT' || err.code === 'INDEX_DAMAGED')
+      recordEvent(home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', message: err.message });
     throw err;
   }
 }
@@ -93,7 +103,9 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   let state: VerifyState;
   let archives: ArchiveScan;
   try {
-    manifests = (await repo.listManifests((name, e) => damagedManifests.push({ name, message: e.message }))).filter((m) => m.tree !== null && m.status !== 'failed' && m.status !== 'running');
+    manifests = (await repo.listManifests((name, e) => damagedManifests.push({ name, message: e.message }))).filter(
+      (m) => m.tree !== null && m.status !== 'failed' && m.status !== 'running',
+    );
     state = await loadVerifyState(repo);
     await repo.loadIndex();
     // a backup marked corrupted (by `verify`) since the last run is read whole once: its damage is then dealt with
@@ -104,17 +116,32 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
       if (loc) suspectPacks.add(loc.pack);
     }
     const pick = (packs: readonly string[]) => {
-      plan = planRotation({ packs, state: state.packs, now: started, periodDays, runs: scheduledRuns(cron, started, periodEnd, Math.max(packs.length + 1, RUNS_COUNTED)) });
+      plan = planRotation({
+        packs,
+        state: state.packs,
+        now: started,
+        periodDays,
+        runs: scheduledRuns(cron, started, periodEnd, Math.max(packs.length + 1, RUNS_COUNTED)),
+      });
       return [...plan.read, ...[...suspectPacks].filter((p) => !plan!.read.includes(p))];
     };
     // the point-in-time archives' packs rotate with the backups' packs
     archives = await scanArchives(repo);
-    check = await checkRepository({ repo, manifests, data: { kind: 'pick', pick }, objects: archives.objects, ...(opts.signal ? { signal: opts.signal } : {}) });
+    check = await checkRepository({
+      repo,
+      manifests,
+      data: { kind: 'pick', pick },
+      objects: archives.objects,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     // a pack where damage was found counts as unread: the next run reads it first again, and so
     // sees whether the repair below took (even if this run is killed half-way through it)
     const damagedPacks = new Set([...[...check.damagedChunks.keys()].map((id) => repo.index.get(id)?.pack), ...check.damagedPacks.map((d) => d.pack)]);
     const clean = check.packsRead.filter((p) => !damagedPacks.has(p));
-    state = { packs: afterRotation(state.packs, check.dataPacks, clean, started), corrupted_checked: manifests.filter((m) => m.status === 'corrupted').map((m) => m.id) };
+    state = {
+      packs: afterRotation(state.packs, check.dataPacks, clean, started),
+      corrupted_checked: manifests.filter((m) => m.status === 'corrupted').map((m) => m.id),
+    };
     await saveVerifyState(repo, state);
     const treeFailures = check.backups.filter((b) => b.steps.some((s) => s.name === 'trees' && !s.ok)).map((b) => manifests.find((m) => m.id === b.id)!.tree!);
     if (treeFailures.length > 0) badTrees = [...(await unreadableTrees(repo, treeFailures))].filter((id) => repo.index.hasHex(id) || repo.hasDamagedCopy(id));
@@ -125,32 +152,58 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   // a partial read cannot clear an archive's alert: only failures are recorded (verify --all clears)
   const archive = archiveChecks(ctx, archives!, check.objects, false);
   const archiveDamaged = [...(archive.pg && !archive.pg.ok ? ['pg'] : []), ...(archive.mysql && !archive.mysql.ok ? ['mysql'] : [])];
-  for (const d of damagedManifests) recordEvent(config.home, { time: clock.now().toISOString(), severity: 'high', event: 'verify.failed', manifest: d.name, message: d.message });
+  for (const d of damagedManifests)
+    recordEvent(config.home, { time: clock.now().toISOString(), severity: 'high', event: 'verify.failed', manifest: d.name, message: d.message });
   const failing = check.backups.filter((b) => !b.ok);
   const readAt = clock.now().toISOString();
-  if (opts.recordRun !== false) recordTask(config.home, {
-    job: 'verify',
-    trigger,
-    started_at: started.toISOString(),
-    finished_at: readAt,
-    status: failing.length === 0 && damagedManifests.length === 0 ? 'ok' : 'failed',
-    ...(failing.length > 0 ? { error_code: 'ERR_BACKUP_005', message: `${failing.length} backup(s) with missing or damaged data` } : {}),
-    details: { action: 'read', packs_read: check.packsRead.length, packs_total: check.dataPacks.length, runs_per_period: p.runsPerPeriod, backups: manifests.length, damaged_chunks: check.damagedChunks.size, damaged_manifests: damagedManifests.length },
-  });
-  ctx.logger.info({ event: 'verify.background', packs_read: check.packsRead.length, packs_total: check.dataPacks.length, failing: failing.length }, 'background verification read');
+  if (opts.recordRun !== false)
+    recordTask(config.home, {
+      job: 'verify',
+      trigger,
+      started_at: started.toISOString(),
+      finished_at: readAt,
+      status: failing.length === 0 && damagedManifests.length === 0 ? 'ok' : 'failed',
+      ...(failing.length > 0 ? { error_code: 'ERR_BACKUP_005', message: `${failing.length} backup(s) with missing or damaged data` } : {}),
+      details: {
+        action: 'read',
+        packs_read: check.packsRead.length,
+        packs_total: check.dataPacks.length,
+        runs_per_period: p.runsPerPeriod,
+        backups: manifests.length,
+        damaged_chunks: check.damagedChunks.size,
+        damaged_manifests: damagedManifests.length,
+      },
+    });
+  ctx.logger.info(
+    { event: 'verify.background', packs_read: check.packsRead.length, packs_total: check.dataPacks.length, failing: failing.length },
+    'background verification read',
+  );
 
-  let outcome: DamageOutcome = { repaired: { chunks: 0, files: [], packs_written: 0 }, repaired_backups: [], unrecoverable_chunks: 0, forgotten_blobs: 0, corrupted: [], cleared: [], needsFullBackup: false };
+  let outcome: DamageOutcome = {
+    repaired: { chunks: 0, files: [], packs_written: 0 },
+    repaired_backups: [],
+    unrecoverable_chunks: 0,
+    forgotten_blobs: 0,
+    corrupted: [],
+    cleared: [],
+    needsFullBackup: false,
+  };
   let stillCorrupted: string[] = [];
   const statusOf = (id: string) => manifests.find((m) => m.id === id)!.status;
   // fresh damage: a backup not yet marked or marked by `verify` since the last run, or damaged copies the index still names (a new backup would reuse them)
-  const fresh = failing.some((b) => statusOf(b.id) !== 'corrupted' || suspects.some((m) => m.id === b.id)) || badTrees.length > 0 || check.missingPacks.length > 0 || [...check.damagedChunks.keys()].some((id) => repo.index.hasHex(id));
+  const fresh =
+    failing.some((b) => statusOf(b.id) !== 'corrupted' || suspects.some((m) => m.id === b.id)) ||
+    badTrees.length > 0 ||
+    check.missingPacks.length > 0 ||
+    [...check.damagedChunks.keys()].some((id) => repo.index.hasHex(id));
   if (fresh) {
     opts.signal?.throwIfAborted();
     const exclusive = await lockRepository(ctx, repo, 'exclusive', COMMAND, opts.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS);
     try {
       outcome = await repairDamage(ctx, { check, failing, badTrees, trigger });
       // the backups just marked were read in this run: not suspects next time
-      if (outcome.corrupted.length > 0) await saveVerifyState(repo, { ...state!, corrupted_checked: [...state!.corrupted_checked, ...outcome.corrupted.map((c) => c.id)] });
+      if (outcome.corrupted.length > 0)
+        await saveVerifyState(repo, { ...state!, corrupted_checked: [...state!.corrupted_checked, ...outcome.corrupted.map((c) => c.id)] });
     } finally {
       await exclusive.release();
     }
@@ -158,7 +211,10 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   // damage in frames is dealt with by the repair above: a pack counts as damaged if it still is afterwards
   let damagedPacks = check.damagedPacks;
   if (fresh && damagedPacks.some((d) => d.part === 'frames')) {
-    const after = await checkPacksWhole(await openRepository(ctx), damagedPacks.filter((d) => d.part === 'frames').map((d) => d.pack));
+    const after = await checkPacksWhole(
+      await openRepository(ctx),
+      damagedPacks.filter((d) => d.part === 'frames').map((d) => d.pack),
+    );
     damagedPacks = [...damagedPacks.filter((d) => d.part !== 'frames'), ...after];
   }
   const handled = new Set([...outcome.corrupted.map((c) => c.id), ...outcome.cleared, ...outcome.repaired_backups]);
@@ -192,7 +248,10 @@ function scheduledRuns(cron: string, now: Date, until: Date, max: number): Date[
   try {
     job = new Cron(cron);
   } catch (e) {
-    throw new PrismError('CONFIG_INVALID', `backup.schedule.verify = ${JSON.stringify(cron)}: ${(e as Error).message}`, { key: 'backup.schedule.verify', value: cron });
+    throw new PrismError('CONFIG_INVALID', `backup.schedule.verify = ${JSON.stringify(cron)}: ${(e as Error).message}`, {
+      key: 'backup.schedule.verify',
+      value: cron,
+    });
   }
   const out: Date[] = [];
   for (let t = job.nextRun(now); t && out.length < max && (out.length === 0 || t <= until); t = job.nextRun(t)) out.push(t);
@@ -202,6 +261,7 @@ function scheduledRuns(cron: string, now: Date, until: Date, max: number): Date[
 function asPrismError(e: unknown): PrismError {
   if (isPrismError(e)) return e;
   const err = e as Error & { code?: string };
-  if (err?.name === 'AbortError' || err?.code === 'ABORT_ERR') return new PrismError('INTERRUPTED', 'Background verification interrupted; nothing was changed half-way. The next run goes on from what was read.');
+  if (err?.name === 'AbortError' || err?.code === 'ABORT_ERR')
+    return new PrismError('INTERRUPTED', 'Background verification interrupted; nothing was changed half-way. The next run goes on from what was read.');
   return new PrismError('INTERNAL', `Unexpected error: ${err?.message ?? String(e)}`, {}, { cause: e });
 }

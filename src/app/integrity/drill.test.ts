@@ -50,12 +50,18 @@ describe('restore drills', () => {
   it('a good repository: passed, every file checked, RTO recorded within the target, scratch removed', async () => {
     const m = await backup();
     const d = await drill(ctx);
-    assert.deepEqual([d.status, d.backup_id, d.trigger, d.within_target, d.target_seconds, d.files_checked], ['passed', m.id, 'scheduled', true, 10, m.stats.files]);
+    assert.deepEqual(
+      [d.status, d.backup_id, d.trigger, d.within_target, d.target_seconds, d.files_checked],
+      ['passed', m.id, 'scheduled', true, 10, m.stats.files],
+    );
     assert.equal(typeof d.rto_seconds, 'number');
     assert.ok(d.rto_seconds >= 0);
     assert.equal(d.error, undefined);
     assert.deepEqual(readDrills(sb.home), [d]);
-    assert.deepEqual(events(sb).map((e) => [e.event, e.severity, e.backup]), [['drill.passed', 'info', m.id]]);
+    assert.deepEqual(
+      events(sb).map((e) => [e.event, e.severity, e.backup]),
+      [['drill.passed', 'info', m.id]],
+    );
     assert.deepEqual(scratchLeft(), []);
   });
 
@@ -86,10 +92,16 @@ describe('restore drills', () => {
     const damaged = await flipByteOf(sb, m, BIG);
     const d = await drill(ctx);
     assert.deepEqual([d.status, d.backup_id, d.within_target, d.error?.code], ['failed', m.id, false, 'ERR_BACKUP_005']);
-    assert.deepEqual(d.problems?.map((p) => p.path), damaged);
+    assert.deepEqual(
+      d.problems?.map((p) => p.path),
+      damaged,
+    );
     assert.equal(readDrills(sb.home).at(-1)!.status, 'failed');
     const ev = events(sb).filter((e) => e.event === 'drill.failed');
-    assert.deepEqual(ev.map((e) => [e.severity, e.backup, e.error_code]), [['high', m.id, 'ERR_BACKUP_005']]);
+    assert.deepEqual(
+      ev.map((e) => [e.severity, e.backup, e.error_code]),
+      [['high', m.id, 'ERR_BACKUP_005']],
+    );
     assert.deepEqual(scratchLeft(), []);
 
     // as the operator sees it: exit 28, the error and its fix
@@ -120,8 +132,13 @@ describe('restore drills', () => {
     const m = await createBackup(ctx, { type: 'full' });
     const d = await drill(ctx, { backupId: m.id, trigger: 'manual' });
     assert.deepEqual([d.status, d.error, d.problems, d.within_target], ['passed', undefined, undefined, true]);
-    assert.deepEqual(d.warnings, [{ path: 'level-2-warm/broken.json', message: `already in the backup: health check (parse): JSON: ${jsonError('{"half":')}` }]);
-    assert.deepEqual(events(sb).map((e) => e.event), ['drill.passed']);
+    assert.deepEqual(d.warnings, [
+      { path: 'level-2-warm/broken.json', message: `already in the backup: health check (parse): JSON: ${jsonError('{"half":')}` },
+    ]);
+    assert.deepEqual(
+      events(sb).map((e) => e.event),
+      ['drill.passed'],
+    );
 
     const cli = prism(['drill', '--backup', m.id], { ...sb.env, TMPDIR: scratchRoot });
     assert.equal(cli.code, 0, cli.stdout + cli.stderr);
@@ -144,8 +161,14 @@ describe('restore drills', () => {
       scratch,
       ['level-2-warm/c.json'],
     );
-    assert.deepEqual(inherited.map((i) => i.path), ['level-1-hot/a.yaml', 'config/backup.json', 'level-3-cold']);
-    assert.deepEqual(fresh.map((i) => i.path), ['level-1-hot/b.json', 'level-2-warm/c.json', '.prism-restore.journal']);
+    assert.deepEqual(
+      inherited.map((i) => i.path),
+      ['level-1-hot/a.yaml', 'config/backup.json', 'level-3-cold'],
+    );
+    assert.deepEqual(
+      fresh.map((i) => i.path),
+      ['level-1-hot/b.json', 'level-2-warm/c.json', '.prism-restore.journal'],
+    );
   });
 
   it('the restored copy is compared entry by entry: content, size, mode and missing entries are caught', async () => {
@@ -181,7 +204,11 @@ describe('restore drills', () => {
     const none = prism(['drill', '--json'], env);
     assert.equal(none.code, 7, none.stdout);
     assert.equal(json<{ error: { code: string } }>(none).error.code, 'ERR_PRISM_NO_REPO');
-    assert.deepEqual(readDrills(sb.home).map((d) => [d.status, d.backup_id, d.error?.code]), [['failed', null, 'ERR_PRISM_NO_REPO']], 'a drill with nothing to restore is a failed drill');
+    assert.deepEqual(
+      readDrills(sb.home).map((d) => [d.status, d.backup_id, d.error?.code]),
+      [['failed', null, 'ERR_PRISM_NO_REPO']],
+      'a drill with nothing to restore is a failed drill',
+    );
     assert.equal(events(sb).at(-1)!.severity, 'high');
 
     writeDataset(sb.home, { files: 2 });

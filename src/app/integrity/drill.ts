@@ -42,7 +42,18 @@ export async function runDrill(ctx: AppContext, opts: DrillOptions): Promise<Dri
   try {
     m = await chooseBackup(ctx, opts.backupId);
   } catch (e) {
-    if (opts.backupId === undefined && isPrismError(e)) finish(ctx, { time, backup_id: null, trigger: opts.trigger, status: 'failed', rto_seconds: 0, target_seconds: targetSeconds, within_target: false, files_checked: 0, error: { code: e.id, message: e.message } });
+    if (opts.backupId === undefined && isPrismError(e))
+      finish(ctx, {
+        time,
+        backup_id: null,
+        trigger: opts.trigger,
+        status: 'failed',
+        rto_seconds: 0,
+        target_seconds: targetSeconds,
+        within_target: false,
+        files_checked: 0,
+        error: { code: e.id, message: e.message },
+      });
     throw e;
   }
   const root = opts.scratchRoot ?? tmpdir();
@@ -71,11 +82,17 @@ export async function runDrill(ctx: AppContext, opts: DrillOptions): Promise<Dri
     const warnings = inherited.map((i) => ({ path: i.path, message: `already in the backup: health check (${i.check}): ${i.message}` }));
     const error =
       restored.problems.length > 0
-        ? { code: ERROR_CODES.CHECKSUM_MISMATCH.id, message: `${restored.problems.length} file(s) could not be restored (damaged or missing data): ${names(restored.problems)}` }
+        ? {
+            code: ERROR_CODES.CHECKSUM_MISMATCH.id,
+            message: `${restored.problems.length} file(s) could not be restored (damaged or missing data): ${names(restored.problems)}`,
+          }
         : check.mismatches.length > 0
           ? { code: ERROR_CODES.DRILL_FAILED.id, message: `${check.mismatches.length} restored entr(ies) differ from the backup: ${names(check.mismatches)}` }
           : fresh.length > 0
-            ? { code: ERROR_CODES.DRILL_FAILED.id, message: `the restored copy is not healthy: ${fresh.length} problem(s), e.g. ${fresh[0]!.path}: ${fresh[0]!.message}` }
+            ? {
+                code: ERROR_CODES.DRILL_FAILED.id,
+                message: `the restored copy is not healthy: ${fresh.length} problem(s), e.g. ${fresh[0]!.path}: ${fresh[0]!.message}`,
+              }
             : undefined;
     return finish(ctx, {
       ...base,
@@ -90,7 +107,14 @@ export async function runDrill(ctx: AppContext, opts: DrillOptions): Promise<Dri
     const err = isPrismError(e) ? e : asInterrupt(e);
     // stopped, or kept out by a prune holding the repository: no drill took place
     if (err.code === 'INTERRUPTED' || err.code === 'REPO_LOCKED') throw err;
-    return finish(ctx, { ...base, status: 'failed', rto_seconds: seconds(), within_target: false, files_checked: 0, error: { code: err.id, message: err.message } });
+    return finish(ctx, {
+      ...base,
+      status: 'failed',
+      rto_seconds: seconds(),
+      within_target: false,
+      files_checked: 0,
+      error: { code: err.id, message: err.message },
+    });
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -107,7 +131,11 @@ const OF_THE_DATA = new Set<HealthIssue['check']>(['parse', 'config', 'source'])
  * copy cannot read, an interrupted restore) and anything on an entry that differs is the
  * restore's: the drill fails.
  */
-export function splitFindings(issues: readonly HealthIssue[], scratch: string, differing: readonly string[]): { inherited: HealthIssue[]; fresh: HealthIssue[] } {
+export function splitFindings(
+  issues: readonly HealthIssue[],
+  scratch: string,
+  differing: readonly string[],
+): { inherited: HealthIssue[]; fresh: HealthIssue[] } {
   const bad = new Set(differing);
   const inherited: HealthIssue[] = [];
   const fresh: HealthIssue[] = [];
@@ -124,7 +152,8 @@ async function chooseBackup(ctx: AppContext, id: string | undefined): Promise<Ma
   const repo = await openRepository(ctx);
   if (id !== undefined) return resolveBackup(repo, { id });
   const m = latestCompleted(await repo.listManifests());
-  if (!m) throw new PrismError('BACKUP_NOT_FOUND', `No completed backup to drill in ${ctx.config.storagePath}; create one with \`prism backup create --type full\`.`);
+  if (!m)
+    throw new PrismError('BACKUP_NOT_FOUND', `No completed backup to drill in ${ctx.config.storagePath}; create one with \`prism backup create --type full\`.`);
   return m;
 }
 
@@ -133,32 +162,55 @@ function scratchContext(ctx: AppContext, scratch: string, m: Manifest): AppConte
   const configFile = join(scratch, 'config', 'backup.json');
   return {
     ...ctx,
-    config: { ...ctx.config, home: scratch, configFile, configFileExists: existsSync(configFile), backup: { ...ctx.config.backup, sources: { include: m.sources, exclude: m.excludes } } },
+    config: {
+      ...ctx.config,
+      home: scratch,
+      configFile,
+      configFileExists: existsSync(configFile),
+      backup: { ...ctx.config.backup, sources: { include: m.sources, exclude: m.excludes } },
+    },
   };
 }
 
 function finish(ctx: AppContext, d: DrillRecord): DrillRecord {
   const home = ctx.config.home;
   recordDrill(home, d);
-  const event = { time: ctx.clock.now().toISOString(), backup: d.backup_id, trigger: d.trigger, rto_seconds: d.rto_seconds, target_seconds: d.target_seconds, files_checked: d.files_checked };
+  const event = {
+    time: ctx.clock.now().toISOString(),
+    backup: d.backup_id,
+    trigger: d.trigger,
+    rto_seconds: d.rto_seconds,
+    target_seconds: d.target_seconds,
+    files_checked: d.files_checked,
+  };
   if (d.status === 'failed') {
     recordEvent(home, { ...event, severity: 'high', event: 'drill.failed', error_code: d.error?.code, message: d.error?.message });
     ctx.logger.error({ event: 'drill.failed', backup: d.backup_id, code: d.error?.code }, `restore drill failed: ${d.error?.message}`);
   } else if (!d.within_target) {
-    recordEvent(home, { ...event, severity: 'medium', event: 'drill.slow', message: `restore drill took ${d.rto_seconds.toFixed(1)} s, over the ${d.target_seconds} s target` });
+    recordEvent(home, {
+      ...event,
+      severity: 'medium',
+      event: 'drill.slow',
+      message: `restore drill took ${d.rto_seconds.toFixed(1)} s, over the ${d.target_seconds} s target`,
+    });
   } else {
     recordEvent(home, { ...event, severity: 'info', event: 'drill.passed' });
   }
-  if (d.status === 'passed') ctx.logger.info({ event: 'drill.done', backup: d.backup_id, rto_seconds: d.rto_seconds, within_target: d.within_target }, 'restore drill passed');
+  if (d.status === 'passed')
+    ctx.logger.info({ event: 'drill.done', backup: d.backup_id, rto_seconds: d.rto_seconds, within_target: d.within_target }, 'restore drill passed');
   return d;
 }
 
 function names(xs: ReadonlyArray<{ path: string }>): string {
-  return `${xs.slice(0, 5).map((x) => x.path).join(', ')}${xs.length > 5 ? ', …' : ''}`;
+  return `${xs
+    .slice(0, 5)
+    .map((x) => x.path)
+    .join(', ')}${xs.length > 5 ? ', …' : ''}`;
 }
 
 function asInterrupt(e: unknown): PrismError {
   const err = e as Error & { code?: string };
-  if (err?.name === 'AbortError' || err?.code === 'ABORT_ERR') return new PrismError('INTERRUPTED', 'Restore drill interrupted; its scratch directory was removed. Run it again.');
+  if (err?.name === 'AbortError' || err?.code === 'ABORT_ERR')
+    return new PrismError('INTERRUPTED', 'Restore drill interrupted; its scratch directory was removed. Run it again.');
   return new PrismError('INTERNAL', `Unexpected error: ${err?.message ?? String(e)}`, {}, { cause: e });
 }

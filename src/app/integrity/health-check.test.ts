@@ -62,10 +62,13 @@ describe('health check data', () => {
     writeFileSync(join(sb.home, 'level-3-cold', 'notes.txt'), '{ not json, but not checked');
     const r = await checkDataHealth(appContext(sb), sb.env);
     assert.equal(r.healthy, false);
-    assert.deepEqual(r.issues.map((i) => [i.path, i.check]), [
-      ['level-1-hot/broken.json', 'parse'],
-      ['level-2-warm/broken.yaml', 'parse'],
-    ]);
+    assert.deepEqual(
+      r.issues.map((i) => [i.path, i.check]),
+      [
+        ['level-1-hot/broken.json', 'parse'],
+        ['level-2-warm/broken.yaml', 'parse'],
+      ],
+    );
     assert.match(r.issues[0]!.message, /^JSON: /);
     assert.match(r.issues[1]!.message, /^YAML: /);
     assert.equal(r.files, n + 4);
@@ -112,12 +115,18 @@ describe('health check data', () => {
   it('a broken config/backup.json is reported as check "config" and the check still runs', async () => {
     const cfg = join(sb.home, 'config', 'backup.json');
     writeFileSync(cfg, JSON.stringify({ backup: { compression: { enabled: true, level: 'max' } } }));
-    assert.throws(() => appContext(sb), (e: PrismError) => e.code === 'CONFIG_INVALID');
+    assert.throws(
+      () => appContext(sb),
+      (e: PrismError) => e.code === 'CONFIG_INVALID',
+    );
     // as the CLI does: a context without the file, and the file reported by the check
     const ctx = { config: loadConfig(sb.env, { ignoreFile: true }), clock: new FixedClock(new Date()), logger: silentLogger };
     const r = await checkDataHealth(ctx, sb.env);
     assert.equal(r.healthy, false);
-    assert.deepEqual(r.issues.map((i) => [i.path, i.check]), [[cfg, 'config']]);
+    assert.deepEqual(
+      r.issues.map((i) => [i.path, i.check]),
+      [[cfg, 'config']],
+    );
 
     const cli = prism(['health', 'check', 'data', '--json'], sb.env);
     assert.equal(cli.code, 1, cli.stderr);
@@ -134,7 +143,10 @@ describe('health check data', () => {
     assert.match(text.stdout, new RegExp(`^ {2}\\[FAIL config\\] ${cfg}: .*, line 1, column 13: not valid JSON \\(in backup\\)`, 'm'));
     assert.doesNotMatch(text.stdout, /FAIL parse/);
     assert.match(text.stdout, /^Status: UNHEALTHY \(1 problem\(s\)\)$/m);
-    assert.deepEqual(json<HealthReport>(prism(['health', 'check', 'data', '--json'], sb.env)).issues.map((i) => [i.path, i.check]), [[cfg, 'config']]);
+    assert.deepEqual(
+      json<HealthReport>(prism(['health', 'check', 'data', '--json'], sb.env)).issues.map((i) => [i.path, i.check]),
+      [[cfg, 'config']],
+    );
   });
 
   it('YAML streams are valid: several documents, and a directive after a document without "..." (as YAML 1.1 readers take it)', async () => {
@@ -164,7 +176,11 @@ describe('health check data', () => {
     const r = await checkDataHealth(appContext(sb), sb.env);
     assert.deepEqual(r.issues, [
       { path: 'level-1-hot/alias.yaml', check: 'parse', message: 'YAML: Unresolved alias (the anchor must be set before the alias): nowhere' },
-      { path: 'level-1-hot/bad.yaml', check: 'parse', message: 'YAML: document 2 of 2, line 4, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]' },
+      {
+        path: 'level-1-hot/bad.yaml',
+        check: 'parse',
+        message: 'YAML: document 2 of 2, line 4, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      },
     ]);
   });
 

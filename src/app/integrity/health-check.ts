@@ -74,7 +74,8 @@ export async function checkDataHealth(ctx: AppContext, env: Env = process.env): 
     const problem = readWhole(n.path) ?? parseCheck(n.path, rel);
     if (problem === 'parsed') report.parsed++;
     // a config file that does not parse is reported once, as the config problem it is
-    else if (problem && !(configBroken && problem.check === 'parse' && join(config.home, rel) === config.configFile)) report.issues.push({ path: rel, check: problem.check, message: problem.message });
+    else if (problem && !(configBroken && problem.check === 'parse' && join(config.home, rel) === config.configFile))
+      report.issues.push({ path: rel, check: problem.check, message: problem.message });
   }
   report.since_backup = await changesSinceBackup(ctx, live);
   report.healthy = report.issues.length === 0;

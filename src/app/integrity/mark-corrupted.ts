@@ -10,9 +10,20 @@ import { recordEvent } from '../monitoring/events.js';
  * alerting, and logs it. Returns the message.
  */
 export async function markCorrupted(ctx: AppContext, repo: Repository, m: Manifest, check: BackupCheck, extra: Record<string, unknown> = {}): Promise<string> {
-  const message = `Verification failed: ${check.steps.filter((s) => !s.ok).map((s) => s.detail).join('; ')}`;
+  const message = `Verification failed: ${check.steps
+    .filter((s) => !s.ok)
+    .map((s) => s.detail)
+    .join('; ')}`;
   await repo.saveManifest({ ...m, status: 'corrupted', error: { code: ERROR_CODES.CHECKSUM_MISMATCH.id, name: 'CHECKSUM_MISMATCH', message } });
-  recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', backup: m.id, damaged: check.damaged.slice(0, 100), message, ...extra });
+  recordEvent(ctx.config.home, {
+    time: ctx.clock.now().toISOString(),
+    severity: 'high',
+    event: 'verify.failed',
+    backup: m.id,
+    damaged: check.damaged.slice(0, 100),
+    message,
+    ...extra,
+  });
   ctx.logger.error({ event: 'verify.failed', id: m.id, damaged: check.damaged.length }, message);
   return message;
 }
@@ -44,7 +55,9 @@ export async function markingDamage<T>(ctx: AppContext, source: string, read: ()
     return await read();
   } catch (e) {
     if (damagedBlobError(e)) {
-      await markSharingBackups(ctx, [], { source }).catch((err: Error) => ctx.logger.warn({ event: 'mark.failed', error: err.message }, 'damaged backups could not be marked'));
+      await markSharingBackups(ctx, [], { source }).catch((err: Error) =>
+        ctx.logger.warn({ event: 'mark.failed', error: err.message }, 'damaged backups could not be marked'),
+      );
     }
     throw e;
   }

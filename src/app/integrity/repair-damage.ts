@@ -64,7 +64,15 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
   for (const f of check.damagedFiles) if (f.chunks.some((c) => wanted.has(c))) sources.set(f.path, join(ctx.config.home, f.path));
   const c = ctx.config.backup.compression;
   const compression = { enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? defaultCompressionLevel(c.algorithm) };
-  const stored = wanted.size > 0 && sources.size > 0 ? await storeChunksFromSources(repo, [...sources].map(([path, file]) => ({ path, file })), wanted, compression) : undefined;
+  const stored =
+    wanted.size > 0 && sources.size > 0
+      ? await storeChunksFromSources(
+          repo,
+          [...sources].map(([path, file]) => ({ path, file })),
+          wanted,
+          compression,
+        )
+      : undefined;
   const found = stored?.found ?? new Map<string, string>();
   // copies recorded as damaged (by a restore or verify) are settled here too: the rewrite drops their records
   const drop = new Set([...wanted].filter((id) => !found.has(id) && (index.hasHex(id) || repo.hasDamagedCopy(id))));
@@ -87,7 +95,13 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
     record({
       status: 'ok',
       message: `re-stored ${found.size} damaged chunk(s) from the live files`,
-      details: { action: 'repair', chunks: found.size, files: outcome.repaired.files, packs_written: outcome.repaired.packs_written, unreadable: stored?.unreadable ?? [] },
+      details: {
+        action: 'repair',
+        chunks: found.size,
+        files: outcome.repaired.files,
+        packs_written: outcome.repaired.packs_written,
+        unreadable: stored?.unreadable ?? [],
+      },
     });
     ctx.logger.info({ event: 'verify.repaired', chunks: found.size, files: outcome.repaired.files }, 'damaged chunks re-stored');
   }
@@ -131,7 +145,13 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
       status: 'failed',
       error_code: 'ERR_BACKUP_005',
       message: `${outcome.unrecoverable_chunks} damaged chunk(s) could not be re-stored: ${outcome.corrupted.length} backup(s) marked corrupted, ${drop.size} damaged cop(ies) dropped from the index${outcome.needsFullBackup ? '; a new full backup is needed' : ''}`,
-      details: { action: 'mark', backups: outcome.corrupted.map((x) => x.id), unrecoverable_chunks: outcome.unrecoverable_chunks, forgotten_blobs: drop.size, needs_full_backup: outcome.needsFullBackup },
+      details: {
+        action: 'mark',
+        backups: outcome.corrupted.map((x) => x.id),
+        unrecoverable_chunks: outcome.unrecoverable_chunks,
+        forgotten_blobs: drop.size,
+        needs_full_backup: outcome.needsFullBackup,
+      },
     });
   }
   return outcome;

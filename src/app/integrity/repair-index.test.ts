@@ -58,7 +58,11 @@ describe('backup repair index', () => {
     assert.match(locked.stderr, /^Error \[ERR_PRISM_LOCKED\]/m);
     assert.deepEqual(indexFiles(), before, 'nothing changed');
     assert.ok(readFileSync(join(sb.repo, 'index', name)).equals(damagedIndex));
-    for (const args of [['backup', 'verify', '--all'], ['backup', 'restore', a.id, '--target', join(sb.root, 'out')], ['backup', 'create']]) {
+    for (const args of [
+      ['backup', 'verify', '--all'],
+      ['backup', 'restore', a.id, '--target', join(sb.root, 'out')],
+      ['backup', 'create'],
+    ]) {
       const r = prism(args, sb.env);
       assert.equal(r.code, 8, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.match(r.stderr, new RegExp(`^Error \\[ERR_PRISM_INDEX_DAMAGED\\] Index file index/${name} is damaged: index checksum mismatch\\.$`, 'm'));
@@ -121,7 +125,13 @@ describe('backup repair index', () => {
     assert.deepEqual(hashTree(out), hashTree(sb.home));
     // the fresh copies make the old backup whole again
     const v = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
-    assert.deepEqual(v.backups.map((x) => [x.id, x.status]), [[m.id, 'completed'], [next.id, 'completed']]);
+    assert.deepEqual(
+      v.backups.map((x) => [x.id, x.status]),
+      [
+        [m.id, 'completed'],
+        [next.id, 'completed'],
+      ],
+    );
     assert.equal(v.damaged_packs.length, 0, 'the damaged pack is no longer indexed');
   });
 

@@ -39,11 +39,26 @@ export async function repairIndex(ctx: AppContext, opts: RepairIndexOptions = {}
   const lock = await lockRepository(ctx, repo, 'exclusive', COMMAND, opts.lockWaitMs ?? 0);
   try {
     const c = ctx.config.backup.compression;
-    const rebuilt = await rebuildIndex(repo, new FrameCompressor({ enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? defaultCompressionLevel(c.algorithm) }), opts.signal);
-    ctx.logger.info({ event: 'repair.index', blobs: rebuilt.blobs, damaged_packs: rebuilt.damaged_packs.length, damaged_index_files: rebuilt.damaged_index_files.length, lost_blobs: rebuilt.lost_blobs }, 'index rebuilt');
+    const rebuilt = await rebuildIndex(
+      repo,
+      new FrameCompressor({ enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? defaultCompressionLevel(c.algorithm) }),
+      opts.signal,
+    );
+    ctx.logger.info(
+      {
+        event: 'repair.index',
+        blobs: rebuilt.blobs,
+        damaged_packs: rebuilt.damaged_packs.length,
+        damaged_index_files: rebuilt.damaged_index_files.length,
+        lost_blobs: rebuilt.lost_blobs,
+      },
+      'index rebuilt',
+    );
     const fresh = await openRepository(ctx);
     const damagedManifests: Array<{ name: string; message: string }> = [];
-    const manifests = (await fresh.listManifests((name, e) => damagedManifests.push({ name, message: e.message }))).filter((m) => m.tree !== null && m.status !== 'failed' && m.status !== 'running');
+    const manifests = (await fresh.listManifests((name, e) => damagedManifests.push({ name, message: e.message }))).filter(
+      (m) => m.tree !== null && m.status !== 'failed' && m.status !== 'running',
+    );
     const archives = await scanArchives(fresh);
     const check = await checkRepository({ repo: fresh, manifests, data: { kind: 'none' }, objects: archives.objects });
     const report: RepairIndexReport = { ...rebuilt, ok: true, corrupted: [], damaged_records: [], damaged_manifests: damagedManifests };
@@ -63,7 +78,14 @@ export async function repairIndex(ctx: AppContext, opts: RepairIndexOptions = {}
       status: report.ok ? 'ok' : 'failed',
       ...(report.ok ? {} : { error_code: 'ERR_BACKUP_005' }),
       message: `index rebuilt from ${rebuilt.packs_read} pack(s): ${rebuilt.blobs} blob(s) indexed, ${rebuilt.lost_blobs} lost, ${report.corrupted.length} backup(s) corrupted`,
-      details: { action: 'index', damaged_index_files: rebuilt.damaged_index_files.length, damaged_packs: rebuilt.damaged_packs.length, lost_blobs: rebuilt.lost_blobs, packs_written: rebuilt.packs_written, backups: report.corrupted.map((x) => x.id) },
+      details: {
+        action: 'index',
+        damaged_index_files: rebuilt.damaged_index_files.length,
+        damaged_packs: rebuilt.damaged_packs.length,
+        lost_blobs: rebuilt.lost_blobs,
+        packs_written: rebuilt.packs_written,
+        backups: report.corrupted.map((x) => x.id),
+      },
     });
     return report;
   } finally {

@@ -63,8 +63,19 @@ describe('backup verify', () => {
     const m = await createBackup(ctx, { type: 'full' });
     const report = await verifyBackups(ctx, { id: m.id, data: { kind: 'all' } });
     assert.equal(report.ok, true);
-    assert.deepEqual(report.backups.map((b) => [b.id, b.status, b.checksum, b.ok, b.damaged]), [[m.id, 'completed', 'verified', true, []]]);
-    assert.deepEqual(report.backups[0]!.steps.map((s) => [s.name, s.ok]), [['manifest', true], ['trees', true], ['chunks', true], ['data', true]]);
+    assert.deepEqual(
+      report.backups.map((b) => [b.id, b.status, b.checksum, b.ok, b.damaged]),
+      [[m.id, 'completed', 'verified', true, []]],
+    );
+    assert.deepEqual(
+      report.backups[0]!.steps.map((s) => [s.name, s.ok]),
+      [
+        ['manifest', true],
+        ['trees', true],
+        ['chunks', true],
+        ['data', true],
+      ],
+    );
     assert.match(report.backups[0]!.steps[3]!.detail, /^1 pack\(s\) read, \d+ chunk\(s\) decompressed and re-hashed$/);
 
     const r = prism(['backup', 'verify', m.id], sb.env);
@@ -74,7 +85,10 @@ describe('backup verify', () => {
     assert.equal(v.code, 0, v.stderr);
     for (const step of ['manifest', 'trees', 'chunks', 'data']) assert.match(v.stdout, new RegExp(`^ {2}\\[ok\\] ${step}: `, 'm'));
     assert.equal((await backupInfo(ctx, m.id)).status, 'completed', 'a good backup stays completed');
-    assert.deepEqual(events(sb).filter((e) => e.event === 'verify.failed'), []);
+    assert.deepEqual(
+      events(sb).filter((e) => e.event === 'verify.failed'),
+      [],
+    );
   });
 
   it('(a) a flipped byte inside a pack frame: exit 15, the damaged file named, marked corrupted, high event', async () => {
@@ -84,11 +98,17 @@ describe('backup verify', () => {
     assertVerifyFails(sb, [m.id], m.id, damaged, /\[FAIL\] chunks: 1 file\(s\) damaged: .*does not (match its SHA-256|decompress)/);
     // as the operator sees it
     const listed = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
-    assert.deepEqual(listed.map((x) => [x.id, x.status]), [[m.id, 'corrupted']]);
+    assert.deepEqual(
+      listed.map((x) => [x.id, x.status]),
+      [[m.id, 'corrupted']],
+    );
     assert.match(listed[0]!.error!.message, /1 file\(s\) damaged/);
     assert.match(prism(['backup', 'info', m.id], sb.env).stdout, /^Status: corrupted$/m);
     await assertMarkedCorrupted(sb, ctx, m.id, damaged);
-    const line = readFileSync(join(sb.home, 'logs', 'events.log'), 'utf8').trim().split('\n').at(-1)!;
+    const line = readFileSync(join(sb.home, 'logs', 'events.log'), 'utf8')
+      .trim()
+      .split('\n')
+      .at(-1)!;
     assert.match(line, /"severity":"high","event":"verify\.failed"/);
   });
 
@@ -117,7 +137,9 @@ describe('backup verify', () => {
   it('(b) a deleted pack that holds the trees: exit 15, the pack named, and no check claims to have passed', async () => {
     writeDataset(sb.home, { files: 6 });
     const m = await createBackup(ctx, { type: 'full' });
-    const [pack, ...more] = readdirSync(join(sb.repo, 'data'), { recursive: true }).map(String).filter((n) => n.includes('/'));
+    const [pack, ...more] = readdirSync(join(sb.repo, 'data'), { recursive: true })
+      .map(String)
+      .filter((n) => n.includes('/'));
     assert.deepEqual(more, [], 'a small backup is one pack: trees and data');
     rmSync(join(sb.repo, 'data', pack!));
     const r = prism(['backup', 'verify', m.id], sb.env);
@@ -150,11 +172,17 @@ describe('backup verify', () => {
         const line = r.stdout.split('\n').find((l) => l.startsWith('DAMAGED '));
         assert.ok(line?.startsWith(`DAMAGED ${part}: pack ${pack!.slice(0, 12)}: `), `${where}: ${r.stdout}`);
         assert.match(line!, detail);
-        assert.match(r.stderr, /^Error \[ERR_BACKUP_005\] Checksum mismatch: 1 pack\(s\) are damaged outside the backups' chunks; run `prism backup repair index`/m);
+        assert.match(
+          r.stderr,
+          /^Error \[ERR_BACKUP_005\] Checksum mismatch: 1 pack\(s\) are damaged outside the backups' chunks; run `prism backup repair index`/m,
+        );
       }
       const report = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
       assert.equal(report.ok, false);
-      assert.deepEqual(report.damaged_packs.map((d) => [d.pack, d.part]), [[pack, part]]);
+      assert.deepEqual(
+        report.damaged_packs.map((d) => [d.pack, d.part]),
+        [[pack, part]],
+      );
       writeFileSync(file, original);
     }
     const again = prism(['backup', 'verify', '--all'], sb.env);
@@ -175,7 +203,10 @@ describe('backup verify', () => {
       assert.match(r.stderr, /^ {2}Fix: Rebuild the index from the packs with `prism backup repair index`/m);
       assert.doesNotMatch(r.stdout, /verified/);
     }
-    await assert.rejects(verifyBackups(ctx, { id: m.id, data: { kind: 'all' } }), (e: PrismError) => e.id === 'ERR_PRISM_INDEX_DAMAGED' && e.exitCode === 8 && e.message.includes(`index/${name}`));
+    await assert.rejects(
+      verifyBackups(ctx, { id: m.id, data: { kind: 'all' } }),
+      (e: PrismError) => e.id === 'ERR_PRISM_INDEX_DAMAGED' && e.exitCode === 8 && e.message.includes(`index/${name}`),
+    );
     // the verification did not run, so the backup keeps its status
     assert.equal((await backupInfo(ctx, m.id)).status, 'completed');
   });
@@ -200,7 +231,10 @@ describe('backup verify', () => {
     await assert.rejects(createBackup(ctx, { type: 'incremental' }));
     const [failed] = await listBackups(ctx);
     assert.equal(failed!.status, 'failed');
-    await assert.rejects(verifyBackups(ctx, { id: failed!.id, data: { kind: 'all' } }), (e: PrismError) => e.id === 'ERR_PRISM_NOT_FOUND' && /holds no data/.test(e.message));
+    await assert.rejects(
+      verifyBackups(ctx, { id: failed!.id, data: { kind: 'all' } }),
+      (e: PrismError) => e.id === 'ERR_PRISM_NOT_FOUND' && /holds no data/.test(e.message),
+    );
     const report = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
     assert.deepEqual(report, { ok: true, backups: [], damaged_manifests: [], damaged_packs: [], also_corrupted: [], pg_archive: null, binlog_archive: null });
     assert.equal((await backupInfo(ctx, failed!.id)).status, 'failed', 'a failed attempt is not turned into corrupted');
@@ -257,7 +291,11 @@ describe('backup verify', () => {
     assert.equal(all.n, packs);
     assert.deepEqual(all.damaged, damaged);
     const parts = await Promise.all([1, 2, 3].map((n) => packsRead({ kind: 'part', n, of: 3 })));
-    assert.equal(parts.reduce((s, p) => s + p.n, 0), packs, 'the three parts together read every pack once');
+    assert.equal(
+      parts.reduce((s, p) => s + p.n, 0),
+      packs,
+      'the three parts together read every pack once',
+    );
     assert.equal(parts.filter((p) => p.damaged.length > 0).length, 1, 'exactly one part finds the damage');
     assert.deepEqual((await packsRead({ kind: 'percent', percent: 10 }, () => 0.999)).n, 1, 'a percentage always reads at least one pack');
     assert.deepEqual(await packsRead({ kind: 'percent', percent: 10 }, () => 0.05), { n: packs, damaged });
@@ -279,9 +317,23 @@ describe('backup verify', () => {
     assert.equal(r.code, 15, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`^${a.id}: status: completed, checksum: verified$`, 'm'));
     assert.match(r.stdout, new RegExp(`^${b.id}: status: corrupted, checksum: mismatch$`, 'm'));
-    assert.deepEqual([...r.stdout.matchAll(/^ {2}damaged: (.+)$/gm)].map((x) => x[1]), ['level-3-cold/unique.bin']);
-    assert.deepEqual((await listBackups(ctx)).map((x) => [x.id, x.status]), [[b.id, 'corrupted'], [a.id, 'completed']]);
-    assert.deepEqual(events(sb).filter((e) => e.event === 'verify.failed').map((e) => e.backup), [b.id]);
+    assert.deepEqual(
+      [...r.stdout.matchAll(/^ {2}damaged: (.+)$/gm)].map((x) => x[1]),
+      ['level-3-cold/unique.bin'],
+    );
+    assert.deepEqual(
+      (await listBackups(ctx)).map((x) => [x.id, x.status]),
+      [
+        [b.id, 'corrupted'],
+        [a.id, 'completed'],
+      ],
+    );
+    assert.deepEqual(
+      events(sb)
+        .filter((e) => e.event === 'verify.failed')
+        .map((e) => e.backup),
+      [b.id],
+    );
   });
 
   it('(f) verify of one backup that finds a damaged chunk also marks the other backups that need it', async () => {
@@ -295,8 +347,17 @@ describe('backup verify', () => {
     const r = prism(['backup', 'verify', a.id], sb.env);
     assert.equal(r.code, 15, r.stdout + r.stderr);
     assert.match(r.stdout, new RegExp(`^${b.id}: status: corrupted \\(it shares the damaged data\\)$`, 'm'));
-    assert.deepEqual((await listBackups(ctx)).map((x) => [x.id, x.status]), [[b.id, 'corrupted'], [a.id, 'corrupted']]);
-    assert.ok(events(sb).some((e) => e.event === 'verify.failed' && e.backup === b.id), 'an event names the other backup too');
+    assert.deepEqual(
+      (await listBackups(ctx)).map((x) => [x.id, x.status]),
+      [
+        [b.id, 'corrupted'],
+        [a.id, 'corrupted'],
+      ],
+    );
+    assert.ok(
+      events(sb).some((e) => e.event === 'verify.failed' && e.backup === b.id),
+      'an event names the other backup too',
+    );
   });
 
   it('(f) a damaged chunk shared by two backups marks both; the next backup stores a fresh copy, and verifying again restores completed', async () => {
@@ -310,8 +371,17 @@ describe('backup verify', () => {
 
     const report = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
     assert.equal(report.ok, false);
-    assert.deepEqual(report.backups.map((x) => [x.id, x.status, x.damaged]), [[a.id, 'corrupted', damaged], [b.id, 'corrupted', damaged]]);
-    assert.deepEqual((await listBackups(ctx)).map((x) => x.status), ['corrupted', 'corrupted']);
+    assert.deepEqual(
+      report.backups.map((x) => [x.id, x.status, x.damaged]),
+      [
+        [a.id, 'corrupted', damaged],
+        [b.id, 'corrupted', damaged],
+      ],
+    );
+    assert.deepEqual(
+      (await listBackups(ctx)).map((x) => x.status),
+      ['corrupted', 'corrupted'],
+    );
 
     // the damaged copy left the index: the next backup stores the chunk afresh instead of pointing at it
     clock.advance(3600_000);
@@ -321,7 +391,17 @@ describe('backup verify', () => {
     assert.ok(c.stats.new_bytes >= chunk.blobLength);
     const again = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
     assert.equal(again.ok, true);
-    assert.deepEqual(again.backups.map((x) => x.status), ['completed', 'completed', 'completed']);
-    assert.deepEqual((await listBackups(ctx)).map((x) => [x.status, x.error]), [['completed', null], ['completed', null], ['completed', null]]);
+    assert.deepEqual(
+      again.backups.map((x) => x.status),
+      ['completed', 'completed', 'completed'],
+    );
+    assert.deepEqual(
+      (await listBackups(ctx)).map((x) => [x.status, x.error]),
+      [
+        ['completed', null],
+        ['completed', null],
+        ['completed', null],
+      ],
+    );
   });
 });

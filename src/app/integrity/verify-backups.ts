@@ -50,7 +50,10 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
       );
     } else {
       if (opts.id === undefined) throw new PrismError('INVALID_ARGUMENT', 'Name a backup to verify, or pass --all.');
-      if (!BACKUP_ID_PATTERN.test(opts.id)) throw new PrismError('BACKUP_NOT_FOUND', `"${opts.id}" is not a backup id (ids look like backup_20260207_020015_full); run \`prism backup list\`.`, { id: opts.id });
+      if (!BACKUP_ID_PATTERN.test(opts.id))
+        throw new PrismError('BACKUP_NOT_FOUND', `"${opts.id}" is not a backup id (ids look like backup_20260207_020015_full); run \`prism backup list\`.`, {
+          id: opts.id,
+        });
       const m = await repo.loadManifest(opts.id);
       if (m.tree === null) throw new PrismError('BACKUP_NOT_FOUND', `Backup ${m.id} is ${m.status} and holds no data to verify.`, { id: m.id });
       manifests = [m.status === 'corrupted' ? m : await resolveBackup(repo, { id: m.id })];
@@ -101,7 +104,11 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
       // clears a High alert raised by an earlier verify.failed of this backup
       else recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'info', event: 'verify.ok', backup: m.id });
     }
-    if (checked.damagedChunks.size > 0 && !opts.all) report.also_corrupted = await markSharingBackups(ctx, manifests.map((m) => m.id));
+    if (checked.damagedChunks.size > 0 && !opts.all)
+      report.also_corrupted = await markSharingBackups(
+        ctx,
+        manifests.map((m) => m.id),
+      );
     return report;
   } finally {
     await lock.release();

@@ -54,7 +54,13 @@ describe('backup verify --all reads the PostgreSQL archive too', () => {
     const j = json<VerifyReport>(prism(['backup', 'verify', '--all', '--json'], sb.env));
     assert.deepEqual(j.pg_archive, { ok: true, checksum: 'verified', wal_files: 4, base_backups: 0, damaged: [], damaged_records: [] });
     assert.equal(j.binlog_archive, null);
-    assert.deepEqual(events(sb).filter((e) => e.archive === 'pg').at(-1)!.event, 'verify.ok', 'a clean archive check resolves an earlier alert');
+    assert.deepEqual(
+      events(sb)
+        .filter((e) => e.archive === 'pg')
+        .at(-1)!.event,
+      'verify.ok',
+      'a clean archive check resolves an earlier alert',
+    );
     // one backup by id is about that backup only
     assert.equal(json<VerifyReport>(prism(['backup', 'verify', backupId, '--json'], sb.env)).pg_archive, null);
   });
@@ -64,7 +70,10 @@ describe('backup verify --all reads the PostgreSQL archive too', () => {
     const r = prism(['backup', 'verify', '--all'], sb.env);
     assert.equal(r.code, 15, r.stdout + r.stderr);
     assert.match(r.stdout, /^PITR archive: 4 WAL file\(s\), 0 base backup\(s\): checksum: mismatch$/m);
-    assert.match(r.stdout, new RegExp(`^ {2}damaged: pg/wal/${SEG[1]}\\.json: chunk [0-9a-f]{12} in pack ${pack.slice(0, 12)} does not match its SHA-256$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^ {2}damaged: pg/wal/${SEG[1]}\\.json: chunk [0-9a-f]{12} in pack ${pack.slice(0, 12)} does not match its SHA-256$`, 'm'),
+    );
     assert.doesNotMatch(r.stdout, new RegExp(`pg/wal/(${SEG[0]}|${SEG[2]})`));
     assert.match(r.stdout, new RegExp(`^${backupId}: status: completed, checksum: verified$`, 'm'));
     assert.match(r.stderr, /^Error \[ERR_BACKUP_005\] Checksum mismatch: the PostgreSQL archive \(WAL, base backups\) is damaged\./m);
@@ -74,7 +83,10 @@ describe('backup verify --all reads the PostgreSQL archive too', () => {
     const report = json<VerifyReport>(j);
     assert.equal(report.ok, false);
     assert.equal(report.pg_archive!.ok, false);
-    assert.deepEqual(report.pg_archive!.damaged.map((d) => d.record), [`pg/wal/${SEG[1]}.json`]);
+    assert.deepEqual(
+      report.pg_archive!.damaged.map((d) => d.record),
+      [`pg/wal/${SEG[1]}.json`],
+    );
     const ev = events(sb).filter((e) => e.event === 'verify.failed');
     assert.equal(ev.at(-1)!.severity, 'high');
     assert.deepEqual([ev.at(-1)!.archive, ev.at(-1)!.records], ['pg', [`pg/wal/${SEG[1]}.json`]]);
@@ -84,7 +96,7 @@ describe('backup verify --all reads the PostgreSQL archive too', () => {
     assert.match(quick.stdout, new RegExp(`^ {2}damaged: pg/wal/${SEG[1]}\\.json: chunk [0-9a-f]{12} was found damaged and dropped from the index$`, 'm'));
   });
 
-  it('background verification rotates through the archive\'s packs: a damaged WAL chunk is found and raised, and stays raised', async () => {
+  it("background verification rotates through the archive's packs: a damaged WAL chunk is found and raised, and stays raised", async () => {
     await corruptWal(SEG[1]!);
     let r: BackgroundVerifyReport | undefined;
     for (let i = 0; i < 10 && !r?.damaged_archives.length; i++) r = await backgroundVerify(ctx, { trigger: 'scheduled' });
@@ -92,7 +104,10 @@ describe('backup verify --all reads the PostgreSQL archive too', () => {
     const failed = events(sb).filter((e) => e.event === 'verify.failed');
     assert.deepEqual([failed.at(-1)!.archive, failed.at(-1)!.records], ['pg', [`pg/wal/${SEG[1]}.json`]]);
     const alerts = await evaluateAlerts(ctx, { deliver: false });
-    assert.ok(alerts.active.some((x) => x.key === 'verify_failed:archive:pg'), JSON.stringify(alerts.active.map((x) => x.key)));
+    assert.ok(
+      alerts.active.some((x) => x.key === 'verify_failed:archive:pg'),
+      JSON.stringify(alerts.active.map((x) => x.key)),
+    );
     // a later background run that does not read that pack does not clear it; verify --all still finds the damage
     await backgroundVerify(ctx, { trigger: 'scheduled' });
     assert.ok((await evaluateAlerts(ctx, { deliver: false })).active.some((x) => x.key === 'verify_failed:archive:pg'));
@@ -107,9 +122,15 @@ describe('backup verify --all reads the PostgreSQL archive too', () => {
     const r = prism(['backup', 'verify', '--all', '--json'], sb.env);
     assert.equal(r.code, 15, r.stderr);
     const p = json<VerifyReport>(r).pg_archive!;
-    assert.deepEqual(p.damaged_records.map((d) => d.name), [`pg/wal/${SEG[0]}.json`]);
+    assert.deepEqual(
+      p.damaged_records.map((d) => d.name),
+      [`pg/wal/${SEG[0]}.json`],
+    );
     assert.match(p.damaged_records[0]!.message, /not valid JSON/);
-    assert.ok(p.damaged.some((d) => d.record === `pg/wal/${SEG[2]}.json` && /truncated/.test(d.reason)), JSON.stringify(p.damaged));
+    assert.ok(
+      p.damaged.some((d) => d.record === `pg/wal/${SEG[2]}.json` && /truncated/.test(d.reason)),
+      JSON.stringify(p.damaged),
+    );
     assert.equal(p.wal_files, 3);
   });
 });

@@ -98,7 +98,10 @@ describe('pruneRepository on a real repository', () => {
     for (const p of xPacks) assert.equal(after.has(p), false, `unused pack ${p} is deleted`);
     for (const p of f1Packs) assert.equal(after.has(p), false, `repacked pack ${p} is deleted`);
     const created = newPacks(packsBefore, after);
-    assert.ok('newPacks' in r && r.newPacks === created.length && created.length >= 1, `the used data of the repacked pack went to new packs: ${JSON.stringify(r)}`);
+    assert.ok(
+      'newPacks' in r && r.newPacks === created.length && created.length >= 1,
+      `the used data of the repacked pack went to new packs: ${JSON.stringify(r)}`,
+    );
     assert.equal(sizeListing(join(sb.repo, 'index')).size, 1, 'one index file is left');
     assert.ok([...sizeListing(sb.repo).values()].reduce((a, b) => a + b, 0) < sizeBefore - 1024 * 1024);
 

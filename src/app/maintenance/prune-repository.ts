@@ -20,7 +20,11 @@ export type PruneReport = (PrunePlan | PruneResult) & { dry_run: boolean; refere
  * archive and base backups and the MySQL/MariaDB binary log archive (but the records in `gone`)
  * reference: what prune must keep.
  */
-export async function referencedBlobs(repo: Repository, manifests: readonly Manifest[], gone: Pick<PruneAsIf, 'pgGone' | 'binlogGone'> = {}): Promise<Set<string>> {
+export async function referencedBlobs(
+  repo: Repository,
+  manifests: readonly Manifest[],
+  gone: Pick<PruneAsIf, 'pgGone' | 'binlogGone'> = {},
+): Promise<Set<string>> {
   const out = await pgArchiveBlobs(repo, gone.pgGone);
   for (const id of await binlogArchiveBlobs(repo, gone.binlogGone)) out.add(id);
   // a tree already seen (the same directory in another backup) is not read again: memory and
@@ -87,11 +91,25 @@ export async function pruneLocked(ctx: AppContext, repo: Repository, opts: Prune
   const damaged: string[] = [];
   const manifests = asIf.manifests ?? (await repo.listManifests((name) => damaged.push(name)));
   if (damaged.length > 0) {
-    throw new PrismError('REPO_CORRUPT', `Prune stopped: manifest(s) ${damaged.join(', ')} cannot be read, and their data would be removed. Repair or delete them first.`, { damaged });
+    throw new PrismError(
+      'REPO_CORRUPT',
+      `Prune stopped: manifest(s) ${damaged.join(', ')} cannot be read, and their data would be removed. Repair or delete them first.`,
+      { damaged },
+    );
   }
   const referenced = await referencedBlobs(repo, manifests, asIf);
   const plan = await planPrune(repo, referenced, opts.maxUnused ?? 0.05);
-  ctx.logger.info({ event: 'prune.plan', unused_packs: plan.unusedPacks.length, repack_packs: plan.repackPacks.length, orphan_packs: plan.orphanPacks.length, freed_bytes: plan.freedBytes, dry_run: Boolean(opts.dryRun) }, 'prune plan');
+  ctx.logger.info(
+    {
+      event: 'prune.plan',
+      unused_packs: plan.unusedPacks.length,
+      repack_packs: plan.repackPacks.length,
+      orphan_packs: plan.orphanPacks.length,
+      freed_bytes: plan.freedBytes,
+      dry_run: Boolean(opts.dryRun),
+    },
+    'prune plan',
+  );
   if (opts.dryRun) return { ...plan, dry_run: true, referenced_blobs: referenced.size };
   const c = ctx.config.backup.compression;
   const result = await executePrune(repo, referenced, plan, new FrameCompressor({ enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? 3 }));

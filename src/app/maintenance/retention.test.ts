@@ -58,7 +58,9 @@ class Timeline {
     } finally {
       renameSync(`${dir}.away`, dir);
     }
-    const failed = (await (await openRepo(this.sb)).listManifests()).filter((m) => m.status === 'failed' && m.started_at === new Date(NOW.getTime() - daysAgo * DAY).toISOString());
+    const failed = (await (await openRepo(this.sb)).listManifests()).filter(
+      (m) => m.status === 'failed' && m.started_at === new Date(NOW.getTime() - daysAgo * DAY).toISOString(),
+    );
     assert.equal(failed.length, 1);
     assert.equal(failed[0]!.error?.code, 'ERR_BACKUP_003');
     return failed[0]!.id;
@@ -79,7 +81,9 @@ describe('cleanupBackups: the retention policy applied to a real repository', ()
     // full_backups_age_days is left at its default on purpose (policyReport must say so)
     writeFileSync(
       join(sb.home, 'config', 'backup.json'),
-      JSON.stringify({ backup: { retention_policy: { full_backups_count: 1, incremental_backups_count: 2, incremental_backups_age_days: 7, max_total_backups: 3 } } }),
+      JSON.stringify({
+        backup: { retention_policy: { full_backups_count: 1, incremental_backups_count: 2, incremental_backups_age_days: 7, max_total_backups: 3 } },
+      }),
     );
     t = new Timeline(sb);
     // data only the oldest backups hold: cleanup must free it
@@ -159,11 +163,17 @@ describe('cleanupBackups: the retention policy applied to a real repository', ()
     for (const id of real.removed) assert.equal(existsSync(join(sb.repo, 'snapshots', `${id}.json`)), false, `${id}'s manifest is gone`);
     const left = (await (await openRepo(sb)).listManifests()).map((m) => m.id).sort();
     assert.deepEqual(left, [ids.M, ids.F3, ids.failedRecent, ids.I5].sort(), 'manual, newest full, recent failure and newest incremental survive');
-    assert.ok(repoBytes(sb.repo) < bytesBefore - 1024 * 1024, `repository bytes went down by at least the unique 1.5 MiB: ${bytesBefore} -> ${repoBytes(sb.repo)}`);
+    assert.ok(
+      repoBytes(sb.repo) < bytesBefore - 1024 * 1024,
+      `repository bytes went down by at least the unique 1.5 MiB: ${bytesBefore} -> ${repoBytes(sb.repo)}`,
+    );
 
     const verify = await verifyBackups(t.ctx(0), { all: true, data: { kind: 'all' } });
     assert.equal(verify.ok, true, JSON.stringify(verify.backups.filter((b) => !b.ok)));
-    assert.deepEqual(verify.backups.map((b) => b.checksum), ['verified', 'verified', 'verified']);
+    assert.deepEqual(
+      verify.backups.map((b) => b.checksum),
+      ['verified', 'verified', 'verified'],
+    );
 
     const repo = await openRepo(sb);
     for (const m of await repo.listManifests()) {
@@ -214,11 +224,14 @@ describe('cleanupBackups: a damaged manifest', () => {
   before(() => {
     sb = sandbox();
     writeDataset(sb.home, { files: 20, seed: 31 });
-    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { retention_policy: { full_backups_count: 1, full_backups_age_days: 1 } } }));
+    writeFileSync(
+      join(sb.home, 'config', 'backup.json'),
+      JSON.stringify({ backup: { retention_policy: { full_backups_count: 1, full_backups_age_days: 1 } } }),
+    );
   });
   after(() => sb.cleanup());
 
-  it('the dry run and the real run agree: both refuse before anything is removed (prune would drop the damaged backup\'s data)', async () => {
+  it("the dry run and the real run agree: both refuse before anything is removed (prune would drop the damaged backup's data)", async () => {
     const t = new Timeline(sb);
     const old = await t.backup(20, 'full');
     t.change(41);
@@ -241,11 +254,14 @@ describe('cleanupBackups: a damaged manifest', () => {
     );
     const problems: string[] = [];
     if (!isCorrupt(real as { code?: string })) problems.push('the real run did not refuse');
-    if (!existsSync(join(sb.repo, 'snapshots', `${old.id}.json`))) problems.push(`the real run failed with ${(real as { code?: string }).code} but had already removed ${old.id}`);
+    if (!existsSync(join(sb.repo, 'snapshots', `${old.id}.json`)))
+      problems.push(`the real run failed with ${(real as { code?: string }).code} but had already removed ${old.id}`);
     else if (JSON.stringify([...sizeListing(sb.repo)]) !== JSON.stringify([...before])) problems.push('the refused real run changed files');
     if (!isCorrupt(dry as { code?: string })) {
       const plan = dry as { removed: string[]; prune: { freedBytes: number } };
-      problems.push(`the dry run did not refuse: it reported removing ${plan.removed.join(', ')} and freeing ${plan.prune.freedBytes} bytes (including the damaged backup's data)`);
+      problems.push(
+        `the dry run did not refuse: it reported removing ${plan.removed.join(', ')} and freeing ${plan.prune.freedBytes} bytes (including the damaged backup's data)`,
+      );
     }
     assert.deepEqual(problems, []);
   });
@@ -297,7 +313,8 @@ describe('deleteBackup', () => {
     assert.equal(existsSync(join(sb.repo, 'snapshots', `${ids.I1}.json`)), false);
     assert.ok(repoBytes(sb.repo) < bytesBefore - 512 * 1024, `the 1 MiB only ${ids.I1} held is freed: ${bytesBefore} -> ${repoBytes(sb.repo)}`);
     const repo = await openRepo(sb);
-    for (const id of [ids.I2!, ids.I3!, ids.F1!]) assert.deepEqual(await filesOf(repo, await repo.loadManifest(id)), t.expected.get(id), `${id} restores every file`);
+    for (const id of [ids.I2!, ids.I3!, ids.F1!])
+      assert.deepEqual(await filesOf(repo, await repo.loadManifest(id)), t.expected.get(id), `${id} restores every file`);
     const verify = await verifyBackups(t.ctx(0), { all: true, data: { kind: 'all' } });
     assert.equal(verify.ok, true);
     assert.equal(verify.backups.length, 5);
@@ -307,8 +324,14 @@ describe('deleteBackup', () => {
     const before = sizeListing(sb.repo);
     const newest = await deleteBackup(t.ctx(0), ids.F3!, {});
     assert.match(newest.refused_reason ?? '', /newest completed full/);
-    await assert.rejects(deleteBackup(t.ctx(0), ids.F3!, { confirm: true }), (e: { code?: string; message?: string }) => e.code === 'DELETE_REFUSED' && /--force/.test(e.message ?? ''));
-    await assert.rejects(deleteBackup(t.ctx(0), ids.F2!, { confirm: true }), (e: { code?: string; message?: string }) => e.code === 'DELETE_REFUSED' && /younger than 3 days/.test(e.message ?? ''));
+    await assert.rejects(
+      deleteBackup(t.ctx(0), ids.F3!, { confirm: true }),
+      (e: { code?: string; message?: string }) => e.code === 'DELETE_REFUSED' && /--force/.test(e.message ?? ''),
+    );
+    await assert.rejects(
+      deleteBackup(t.ctx(0), ids.F2!, { confirm: true }),
+      (e: { code?: string; message?: string }) => e.code === 'DELETE_REFUSED' && /younger than 3 days/.test(e.message ?? ''),
+    );
     assert.deepEqual(sizeListing(sb.repo), before, 'a refused delete changes nothing');
 
     const young = await deleteBackup(t.ctx(0), ids.F2!, { confirm: true, force: true });

@@ -40,7 +40,15 @@ export function policyReport(ctx: AppContext): PolicyReport {
     },
     failed_attempts_days: FAILURE_WINDOW_DAYS,
     origins: Object.fromEntries(
-      ['full_backups_count', 'full_backups_age_days', 'incremental_backups_count', 'incremental_backups_age_days', 'max_total_backups', 'pg_base_backups_count', 'pg_base_backups_age_days'].map((k) => [k, o(k)]),
+      [
+        'full_backups_count',
+        'full_backups_age_days',
+        'incremental_backups_count',
+        'incremental_backups_age_days',
+        'max_total_backups',
+        'pg_base_backups_count',
+        'pg_base_backups_age_days',
+      ].map((k) => [k, o(k)]),
     ),
   };
 }
@@ -99,7 +107,11 @@ const THREE_DAYS = 3 * 86_400_000;
  * Deletes one backup (SOP 4.2). Without `confirm` it only reports. A full backup younger than
  * 3 days, or the newest full backup, needs `force` (SOP best practice).
  */
-export async function deleteBackup(ctx: AppContext, id: string, opts: { confirm?: boolean; force?: boolean; prune?: boolean; lockWaitMs?: number }): Promise<DeleteReport> {
+export async function deleteBackup(
+  ctx: AppContext,
+  id: string,
+  opts: { confirm?: boolean; force?: boolean; prune?: boolean; lockWaitMs?: number },
+): Promise<DeleteReport> {
   const repo = await openRepository(ctx);
   const lock = await lockRepository(ctx, repo, opts.confirm ? 'exclusive' : 'shared', 'prism backup delete', opts.lockWaitMs ?? 0);
   try {
@@ -110,7 +122,7 @@ export async function deleteBackup(ctx: AppContext, id: string, opts: { confirm?
     const children = new Map<string, string[]>();
     for (const x of all) if (x.parent && x.tree) children.set(x.parent, [...(children.get(x.parent) ?? []), x.id]);
     const dependants: string[] = [];
-    for (const queue = [...(children.get(id) ?? [])]; queue.length > 0; ) {
+    for (const queue = [...(children.get(id) ?? [])]; queue.length > 0;) {
       const d = queue.shift()!;
       dependants.push(d);
       queue.push(...(children.get(d) ?? []));

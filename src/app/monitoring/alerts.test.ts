@@ -78,7 +78,10 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     assert.match(a!.fix, /prism init|backup\.sources\.include/, 'the SOP fix of the error code');
     assert.equal(a!.notifications, 1, 'with no webhook or command the log line is the notification');
     assert.equal(a!.pending, null);
-    assert.deepEqual(events(sb).map((e) => [e.event, e.severity, e.key]), [['alert.raised', 'high', `backup_failed:${failed}`]]);
+    assert.deepEqual(
+      events(sb).map((e) => [e.event, e.severity, e.key]),
+      [['alert.raised', 'high', `backup_failed:${failed}`]],
+    );
 
     clock.advance(30 * MIN);
     const r2 = await evaluateAlerts(c);
@@ -96,7 +99,10 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     assert.deepEqual(r4.active, []);
     assert.equal(r4.resolved[0]!.state, 'resolved');
     assert.equal(r4.resolved[0]!.resolved_at, clock.now().toISOString());
-    assert.deepEqual(events(sb).map((e) => e.event), ['alert.raised', 'alert.repeat', 'alert.resolved']);
+    assert.deepEqual(
+      events(sb).map((e) => e.event),
+      ['alert.raised', 'alert.repeat', 'alert.resolved'],
+    );
     assert.deepEqual(activeAlerts(sb.home), []);
     assert.equal(JSON.parse(readFileSync(alertsFile(sb.home), 'utf8')).resolved.length, 1);
     // the same problem again later is a new alert
@@ -114,7 +120,10 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     server.plan = [500, 500, 500];
     const r1 = await evaluateAlerts(c);
     assert.equal(server.bodies.length, 3, 'one attempt and two retries');
-    assert.deepEqual(r1.deliveries.map((d) => [d.key, d.target, d.ok]), [[`backup_failed:${failed}`, 'webhook', false]]);
+    assert.deepEqual(
+      r1.deliveries.map((d) => [d.key, d.target, d.ok]),
+      [[`backup_failed:${failed}`, 'webhook', false]],
+    );
     const pending = r1.active[0]!.pending!;
     assert.equal(pending.kind, 'raised');
     assert.deepEqual(pending.targets, ['webhook']);
@@ -128,7 +137,10 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     const r2 = await evaluateAlerts(c);
     assert.equal(clock.now().getTime() - evaluated.getTime(), 250 + 500, 'the backoff between attempts passed on the clock');
     assert.deepEqual(r2.raised, [], 'not raised a second time');
-    assert.deepEqual(r2.deliveries.map((d) => d.ok), [true]);
+    assert.deepEqual(
+      r2.deliveries.map((d) => d.ok),
+      [true],
+    );
     assert.equal(server.bodies.length, 3, 'fails twice with 500, then accepted');
     const body = (server.bodies.at(-1) as { json: { notification: string; alert: { key: string; severity: string; state: string } } }).json;
     assert.deepEqual([body.notification, body.alert.key, body.alert.severity, body.alert.state], ['raised', `backup_failed:${failed}`, 'high', 'active']);
@@ -156,8 +168,14 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     assert.equal(quiet.active[0]!.pending!.kind, 'raised');
     const loud = await evaluateAlerts(c);
     assert.deepEqual(loud.raised, []);
-    assert.deepEqual(loud.deliveries.map((d) => [d.target, d.ok]), [['command', true]]);
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(
+      loud.deliveries.map((d) => [d.target, d.ok]),
+      [['command', true]],
+    );
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(lines.length, 1);
     assert.equal(lines[0].notification, 'raised');
   });
@@ -172,11 +190,21 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     clock.advance(MIN);
     await failedBackup(c, sb);
     const r = await evaluateAlerts(c);
-    assert.deepEqual(r.deliveries.map((d) => [d.target, d.ok]), [['webhook', false], ['command', true]]);
+    assert.deepEqual(
+      r.deliveries.map((d) => [d.target, d.ok]),
+      [
+        ['webhook', false],
+        ['command', true],
+      ],
+    );
     assert.deepEqual(r.active[0]!.pending!.targets, ['webhook'], 'only the webhook is left to deliver');
     assert.match(r.active[0]!.pending!.last_error!, /ECONNREFUSED/);
     const again = await evaluateAlerts(c);
-    assert.deepEqual(again.deliveries.map((d) => d.target), ['webhook'], 'the command is not run twice');
+    assert.deepEqual(
+      again.deliveries.map((d) => d.target),
+      ['webhook'],
+      'the command is not run twice',
+    );
     assert.equal(again.active[0]!.pending!.attempts, 2);
     assert.equal(readFileSync(out, 'utf8').trim().split('\n').length, 1);
     // the webhook removed from the configuration: nothing is left to wait for
@@ -189,15 +217,36 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
   it('drills and verification failures from the records on disk', async () => {
     const c = ctx();
     const m = await createBackup(c, { type: 'full' });
-    recordDrill(sb.home, { time: clock.now().toISOString(), backup_id: m.id, trigger: 'manual', status: 'failed', rto_seconds: 3, target_seconds: 10, within_target: true, files_checked: 0, error: { code: 'ERR_BACKUP_005', message: 'chunk damaged' } });
+    recordDrill(sb.home, {
+      time: clock.now().toISOString(),
+      backup_id: m.id,
+      trigger: 'manual',
+      status: 'failed',
+      rto_seconds: 3,
+      target_seconds: 10,
+      within_target: true,
+      files_checked: 0,
+      error: { code: 'ERR_BACKUP_005', message: 'chunk damaged' },
+    });
     assert.deepEqual((await evaluateAlerts(c)).raised, ['drill_failed']);
-    recordDrill(sb.home, { time: new Date(clock.now().getTime() + 1000).toISOString(), backup_id: m.id, trigger: 'manual', status: 'passed', rto_seconds: 12.5, target_seconds: 10, within_target: false, files_checked: 7 });
+    recordDrill(sb.home, {
+      time: new Date(clock.now().getTime() + 1000).toISOString(),
+      backup_id: m.id,
+      trigger: 'manual',
+      status: 'passed',
+      rto_seconds: 12.5,
+      target_seconds: 10,
+      within_target: false,
+      files_checked: 7,
+    });
     const slow = await evaluateAlerts(c);
     assert.deepEqual([slow.raised, slow.resolved_now], [['drill_over_rto'], ['drill_failed']]);
     assert.equal(slow.active[0]!.severity, 'medium');
 
     // damage every pack: verify marks the backup corrupted
-    for (const f of readdirSync(join(sb.repo, 'data'), { recursive: true }).map(String).filter((f) => /[0-9a-f]{64}$/.test(f))) {
+    for (const f of readdirSync(join(sb.repo, 'data'), { recursive: true })
+      .map(String)
+      .filter((f) => /[0-9a-f]{64}$/.test(f))) {
       const p = join(sb.repo, 'data', f);
       const buf = readFileSync(p);
       buf[buf.length >> 1] ^= 0xff;
@@ -238,9 +287,13 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     clock.advance(3 * 24 * 60 * MIN); // no success for 72 h: would raise
     const busy = await evaluateAlerts(c);
     assert.equal(busy.saved, false);
-    assert.deepEqual(busy.active.map((a) => a.key), ['no_recent_success'], 'the report shows what holds now');
+    assert.deepEqual(
+      busy.active.map((a) => a.key),
+      ['no_recent_success'],
+      'the report shows what holds now',
+    );
     assert.equal(readFileSync(alertsFile(sb.home), 'utf8'), before, 'the state file is not touched');
-    assert.equal(existsSync(lock), true, 'nor the other process\'s lock');
+    assert.equal(existsSync(lock), true, "nor the other process's lock");
     writeFileSync(lock, String(deadPid()));
     const taken = await evaluateAlerts(c);
     assert.equal(taken.saved, true);
@@ -251,11 +304,14 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     assert.equal(fresh.saved, true);
     assert.deepEqual(fresh.raised, ['no_recent_success'], 'a fresh start raises what holds');
     assert.equal(readFileSync(`${alertsFile(sb.home)}.damaged`, 'utf8'), '{"version":1,"active":[{"key"');
-    assert.deepEqual(activeAlerts(sb.home).map((a) => a.key), ['no_recent_success']);
+    assert.deepEqual(
+      activeAlerts(sb.home).map((a) => a.key),
+      ['no_recent_success'],
+    );
     assert.deepEqual(readdirSync(join(sb.home, 'state')).sort(), ['alerts.json', 'alerts.json.damaged'], 'no temporary files left');
   });
 
-  it('the age of the evaluators\' lock is read on the clock: a live holder is left alone for 30 minutes, then taken over', async () => {
+  it("the age of the evaluators' lock is read on the clock: a live holder is left alone for 30 minutes, then taken over", async () => {
     const c = ctx();
     await createBackup(c, { type: 'full' });
     await evaluateAlerts(c);
@@ -292,7 +348,17 @@ describe('evaluateAlerts: raise, repeat, resolve, deliver', () => {
     rmSync(join(sb.repo, 'filler-92'));
     const ok = await evaluateAlerts(c);
     assert.deepEqual(ok.resolved_now, ['storage']);
-    const sent = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { notification: string; alert: { severity: string } });
-    assert.deepEqual(sent.map((x) => [x.notification, x.alert.severity]), [['raised', 'critical'], ['raised', 'high'], ['resolved', 'high']]);
+    const sent = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { notification: string; alert: { severity: string } });
+    assert.deepEqual(
+      sent.map((x) => [x.notification, x.alert.severity]),
+      [
+        ['raised', 'critical'],
+        ['raised', 'high'],
+        ['resolved', 'high'],
+      ],
+    );
   });
 });

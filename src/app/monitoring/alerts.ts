@@ -1,7 +1,16 @@
 import { existsSync } from 'node:fs';
 import { alertConditions, type AlertCondition } from '../../policy/alert-rules.js';
 import { ALERT_RULES, gatherRecords, type GatheredRecords } from './alert-records.js';
-import { readAlertsFile, RESOLVED_KEPT, setAsideDamaged, tryLockAlerts, writeAlertsFile, type Alert, type AlertsFile, type NotificationKind } from './alert-state.js';
+import {
+  readAlertsFile,
+  RESOLVED_KEPT,
+  setAsideDamaged,
+  tryLockAlerts,
+  writeAlertsFile,
+  type Alert,
+  type AlertsFile,
+  type NotificationKind,
+} from './alert-state.js';
 import type { AppContext } from '../context.js';
 import { recordEvent } from './events.js';
 import { alertPayload, alertTargets, deliverTo } from './notify.js';
@@ -51,7 +60,16 @@ export async function evaluateGathered(ctx: AppContext, { records }: GatheredRec
     ctx.logger.warn({ event: 'alerts.state_damaged', message }, 'alert state file damaged; starting afresh (kept as alerts.json.damaged)');
     if (release) setAsideDamaged(home);
   });
-  const report: AlertsReport = { evaluated_at: now.toISOString(), active: [], resolved: [], raised: [], repeated: [], resolved_now: [], deliveries: [], saved: release !== undefined };
+  const report: AlertsReport = {
+    evaluated_at: now.toISOString(),
+    active: [],
+    resolved: [],
+    raised: [],
+    repeated: [],
+    resolved_now: [],
+    deliveries: [],
+    saved: release !== undefined,
+  };
   try {
     // another evaluator holds the state: show what holds now, change nothing
     applyConditions(ctx, state, conditions, now, report, { deliver: deliver && release !== undefined, log: release !== undefined });
@@ -71,7 +89,14 @@ export async function evaluateGathered(ctx: AppContext, { records }: GatheredRec
 
 export { activeAlerts, savedAlerts } from './alert-state.js';
 
-function applyConditions(ctx: AppContext, state: AlertsFile, conditions: AlertCondition[], now: Date, report: AlertsReport, o: { deliver: boolean; log: boolean }): void {
+function applyConditions(
+  ctx: AppContext,
+  state: AlertsFile,
+  conditions: AlertCondition[],
+  now: Date,
+  report: AlertsReport,
+  o: { deliver: boolean; log: boolean },
+): void {
   const t = now.toISOString();
   const repeatMs = ctx.config.backup.alerts.repeat_interval_minutes * 60_000;
   const byKey = new Map(state.active.map((a) => [a.key, a]));
@@ -82,7 +107,16 @@ function applyConditions(ctx: AppContext, state: AlertsFile, conditions: AlertCo
     const a = byKey.get(c.key);
     byKey.delete(c.key);
     if (!a) {
-      const alert: Alert = { ...c, state: 'active', raised_at: t, last_seen_at: t, resolved_at: null, notified_at: null, notifications: 0, pending: pending('raised') };
+      const alert: Alert = {
+        ...c,
+        state: 'active',
+        raised_at: t,
+        last_seen_at: t,
+        resolved_at: null,
+        notified_at: null,
+        notifications: 0,
+        pending: pending('raised'),
+      };
       active.push(alert);
       report.raised.push(c.key);
       if (o.log) logTransition(ctx, alert, 'raised', now);
@@ -147,7 +181,9 @@ async function deliverPending(ctx: AppContext, state: AlertsFile, now: Date, rep
     const left = [];
     const errors = [];
     for (const target of p.targets) {
-      const outcome = failing.has(target) ? { ok: false as const, error: `not tried: ${failing.get(target)}` } : await deliverTo(target, cfg, payload, ctx.clock);
+      const outcome = failing.has(target)
+        ? { ok: false as const, error: `not tried: ${failing.get(target)}` }
+        : await deliverTo(target, cfg, payload, ctx.clock);
       report.deliveries.push({ key: a.key, kind: p.kind, target, ok: outcome.ok, ...(outcome.ok ? {} : { error: outcome.error }) });
       if (outcome.ok) {
         ctx.logger.info({ event: 'alert.delivered', key: a.key, kind: p.kind, target }, `alert ${p.kind} delivered (${target})`);
@@ -156,7 +192,10 @@ async function deliverPending(ctx: AppContext, state: AlertsFile, now: Date, rep
       if (!failing.has(target)) failing.set(target, outcome.error);
       left.push(target);
       errors.push(outcome.error);
-      ctx.logger.error({ event: 'alert.delivery_failed', key: a.key, kind: p.kind, target, error: outcome.error }, `alert delivery failed (${target}); retried at the next evaluation`);
+      ctx.logger.error(
+        { event: 'alert.delivery_failed', key: a.key, kind: p.kind, target, error: outcome.error },
+        `alert delivery failed (${target}); retried at the next evaluation`,
+      );
     }
     if (left.length === 0) markDelivered(a, now);
     else Object.assign(p, { targets: left, attempts: p.attempts + 1, last_attempt_at: now.toISOString(), last_error: errors.join('; ') });

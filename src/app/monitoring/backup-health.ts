@@ -26,7 +26,14 @@ export async function backupHealth(ctx: AppContext): Promise<BackupHealth> {
     .at(-1);
   const f = failuresIn(manifests, SOP_HEALTH.failureWindowDays, now);
   const indicators = healthIndicators(
-    { lastSuccessAt: last?.at ?? null, lastSuccessId: last?.id ?? null, attempts: f.attempts, failures: f.failures.length, failureRate: f.failure_rate, storageUsedPercent: disk?.used_percent ?? null },
+    {
+      lastSuccessAt: last?.at ?? null,
+      lastSuccessId: last?.id ?? null,
+      attempts: f.attempts,
+      failures: f.failures.length,
+      failureRate: f.failure_rate,
+      storageUsedPercent: disk?.used_percent ?? null,
+    },
     SOP_HEALTH,
     now,
   );

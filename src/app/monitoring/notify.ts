@@ -27,11 +27,20 @@ export function alertTargets(cfg: AlertsConfig): AlertTarget[] {
 
 export function alertPayload(alert: Alert, kind: NotificationKind, home: string, now: Date): AlertPayload {
   const { key, severity, rule, message, fix, state, raised_at, resolved_at, details } = alert;
-  return { source: 'prism', notification: kind, host: hostname(), home, time: now.toISOString(), alert: { key, severity, rule, message, fix, state, raised_at, resolved_at, details } };
+  return {
+    source: 'prism',
+    notification: kind,
+    host: hostname(),
+    home,
+    time: now.toISOString(),
+    alert: { key, severity, rule, message, fix, state, raised_at, resolved_at, details },
+  };
 }
 
 export function deliverTo(target: AlertTarget, cfg: AlertsConfig, payload: AlertPayload, clock: Clock): Promise<DeliveryOutcome> {
-  return target === 'webhook' ? postWebhook(cfg.webhook_url!, payload, cfg.webhook_timeout_ms, cfg.webhook_retries, clock) : runAlertCommand(cfg.command!, payload);
+  return target === 'webhook'
+    ? postWebhook(cfg.webhook_url!, payload, cfg.webhook_timeout_ms, cfg.webhook_retries, clock)
+    : runAlertCommand(cfg.command!, payload);
 }
 
 /**
@@ -44,14 +53,22 @@ export async function postWebhook(url: string, payload: AlertPayload, timeoutMs:
   for (let attempt = 1; attempt <= retries + 1; attempt++) {
     let retryable = true;
     try {
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'prism-alerts' }, body, signal: AbortSignal.timeout(timeoutMs) });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'prism-alerts' },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return { ok: true, attempts: attempt };
       error = `HTTP ${res.status} ${res.statusText}`.trim();
       retryable = res.status >= 500 || res.status === 429;
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
-      error = err.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `${err.message}${err.cause?.code ? ` (${err.cause.code})` : err.cause?.message ? ` (${err.cause.message})` : ''}`;
+      error =
+        err.name === 'TimeoutError'
+          ? `no answer within ${timeoutMs} ms`
+          : `${err.message}${err.cause?.code ? ` (${err.cause.code})` : err.cause?.message ? ` (${err.cause.message})` : ''}`;
     }
     if (!retryable) return { ok: false, attempts: attempt, error: `webhook ${url}: ${error}` };
     if (attempt <= retries) await clock.sleep(Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));

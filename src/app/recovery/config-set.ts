@@ -17,7 +17,11 @@ export interface ConfigSet {
  */
 export function parseConfigSet(arg: string): ConfigSet {
   const eq = arg.indexOf('=');
-  if (eq <= 0) throw new PrismError('INVALID_ARGUMENT', `--set "${arg}": expected key=value (e.g. backup.databases.0.url=postgres://db2/app or gateway.json:db.host=10.0.0.5).`);
+  if (eq <= 0)
+    throw new PrismError(
+      'INVALID_ARGUMENT',
+      `--set "${arg}": expected key=value (e.g. backup.databases.0.url=postgres://db2/app or gateway.json:db.host=10.0.0.5).`,
+    );
   const key = arg.slice(0, eq);
   const raw = arg.slice(eq + 1);
   const colon = key.indexOf(':');

@@ -26,7 +26,16 @@ export async function checkEnvironment(ctx: AppContext, repo: Repository, m: Man
   const checks: Check[] = [];
   const plans = new Map<string, TablePlan[]>();
   const [verdict] = await checkBackups({ repo, manifests: [m], data: { kind: 'all' } });
-  checks.push({ name: 'backup', ok: verdict!.ok, detail: verdict!.ok ? `${m.id} verified (files${m.databases?.length ? ' and databases' : ''})` : verdict!.steps.filter((s) => !s.ok).map((s) => s.detail).join('; ') });
+  checks.push({
+    name: 'backup',
+    ok: verdict!.ok,
+    detail: verdict!.ok
+      ? `${m.id} verified (files${m.databases?.length ? ' and databases' : ''})`
+      : verdict!.steps
+          .filter((s) => !s.ok)
+          .map((s) => s.detail)
+          .join('; '),
+  });
   for (const rec of m.databases ?? []) {
     const tools = checkDbTools(rec.type);
     const missing = tools.filter((t) => t.version === null);
@@ -35,13 +44,22 @@ export async function checkEnvironment(ctx: AppContext, repo: Repository, m: Man
     checks.push({
       name: `tools ${rec.name}`,
       ok: missing.length === 0 && old.length === 0,
-      detail: missing.length > 0 ? `missing: ${missing.map((t) => t.tool).join(', ')}` : old.length > 0 ? `${old.map((t) => t.tool).join(', ')} older than the server (${rec.server_version})` : tools.map((t) => t.version).join('; '),
+      detail:
+        missing.length > 0
+          ? `missing: ${missing.map((t) => t.tool).join(', ')}`
+          : old.length > 0
+            ? `${old.map((t) => t.tool).join(', ')} older than the server (${rec.server_version})`
+            : tools.map((t) => t.version).join('; '),
     });
     try {
       const target = restoreTargetFor(ctx, rec, undefined);
       const plan = rec.type === 'postgres' ? await planPostgres(target, rec.tables) : await planMysql(target, rec.tables);
       plans.set(rec.name, plan);
-      checks.push({ name: `database ${rec.name}`, ok: true, detail: `${target.shown} reachable; ${plan.filter((p) => p.action === 'replace').length} table(s) to overwrite, ${plan.filter((p) => p.action === 'create').length} to create` });
+      checks.push({
+        name: `database ${rec.name}`,
+        ok: true,
+        detail: `${target.shown} reachable; ${plan.filter((p) => p.action === 'replace').length} table(s) to overwrite, ${plan.filter((p) => p.action === 'create').length} to create`,
+      });
     } catch (e) {
       checks.push({ name: `database ${rec.name}`, ok: false, detail: isPrismError(e) ? `[${e.id}] ${e.message}` : String(e) });
     }

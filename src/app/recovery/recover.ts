@@ -69,7 +69,14 @@ export async function recover(ctx: AppContext, opts: RecoverOptions, env: Env = 
       cp.checks.push({ name: 'error', ok: false, detail: isPrismError(e) ? `[${e.id}] ${e.message}` : String(e) });
     }
     log('checkpoint', { n, name: cp.name, ok: cp.ok, checks: cp.checks });
-    if (!cp.ok) report.failed = { checkpoint: n, reason: cp.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.detail}`).join('; ') };
+    if (!cp.ok)
+      report.failed = {
+        checkpoint: n,
+        reason: cp.checks
+          .filter((c) => !c.ok)
+          .map((c) => `${c.name}: ${c.detail}`)
+          .join('; '),
+      };
     return cp.ok;
   };
 
@@ -81,17 +88,33 @@ export async function recover(ctx: AppContext, opts: RecoverOptions, env: Env = 
         const r = await restoreDatabase(ctx, { id: m.id, db: rec.name, dryRun: false, confirm: true });
         const outcomes: TableOutcome[] = r.tables;
         undo.unshift({ name: `database ${rec.name}`, run: () => undoDbRestore(restoreTargetFor(ctx, rec, undefined), outcomes) });
-        checks.push({ name: `database ${rec.name}`, ok: r.verified, detail: `${r.tables.length} table(s) into ${r.target}, ${r.tables.reduce((n, t) => n + t.rows_restored, 0)} rows, row counts and checksums ${r.verified ? 'match' : 'DIFFER'}` });
+        checks.push({
+          name: `database ${rec.name}`,
+          ok: r.verified,
+          detail: `${r.tables.length} table(s) into ${r.target}, ${r.tables.reduce((n, t) => n + t.rows_restored, 0)} rows, row counts and checksums ${r.verified ? 'match' : 'DIFFER'}`,
+        });
       }
       if (!m.databases?.length) checks.push({ name: 'databases', ok: true, detail: 'the backup holds no databases' });
     })) &&
     (await checkpoint(3, async (checks) => {
       const r = await restoreBackup(ctx, { id: m.id, confirm: true, force: opts.force ?? false, safetyBackup: true });
-      if (r.safety_backup) undo.unshift({ name: 'files', run: async () => void (await restoreBackup(ctx, { id: r.safety_backup!, confirm: true, force: true, safetyBackup: false })) });
-      checks.push({ name: 'files', ok: r.problems.length === 0, detail: `${r.files} file(s) restored into ${r.target}${r.safety_backup ? `; pre-restore backup ${r.safety_backup}` : ''}` });
+      if (r.safety_backup)
+        undo.unshift({
+          name: 'files',
+          run: async () => void (await restoreBackup(ctx, { id: r.safety_backup!, confirm: true, force: true, safetyBackup: false })),
+        });
+      checks.push({
+        name: 'files',
+        ok: r.problems.length === 0,
+        detail: `${r.files} file(s) restored into ${r.target}${r.safety_backup ? `; pre-restore backup ${r.safety_backup}` : ''}`,
+      });
       if (sets.length > 0) {
         const changed = applyConfigSets(join(ctx.config.home, 'config'), sets);
-        checks.push({ name: 'parameters', ok: true, detail: `${sets.length} setting(s) in ${changed.map((f) => f.slice(ctx.config.home.length + 1)).join(', ')}` });
+        checks.push({
+          name: 'parameters',
+          ok: true,
+          detail: `${sets.length} setting(s) in ${changed.map((f) => f.slice(ctx.config.home.length + 1)).join(', ')}`,
+        });
       }
       loadConfig(env); // the restored (and adjusted) configuration must validate
       checks.push({ name: 'configuration', ok: true, detail: 'config/backup.json validates' });
@@ -99,12 +122,30 @@ export async function recover(ctx: AppContext, opts: RecoverOptions, env: Env = 
     (await checkpoint(4, async (checks) => {
       const restored = { ...ctx, config: loadConfig(env) };
       for (const hook of restored.config.backup.recovery.rebuild_hooks) {
-        const r = spawnSync('sh', ['-c', hook], { cwd: restored.config.home, env: { ...process.env, PRISM_HOME: restored.config.home }, encoding: 'utf8', timeout: 30 * 60_000 });
-        checks.push({ name: `hook ${hook}`, ok: r.status === 0, detail: r.status === 0 ? 'ok' : `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().slice(-300)}` });
+        const r = spawnSync('sh', ['-c', hook], {
+          cwd: restored.config.home,
+          env: { ...process.env, PRISM_HOME: restored.config.home },
+          encoding: 'utf8',
+          timeout: 30 * 60_000,
+        });
+        checks.push({
+          name: `hook ${hook}`,
+          ok: r.status === 0,
+          detail: r.status === 0 ? 'ok' : `exit ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().slice(-300)}`,
+        });
         if (r.status !== 0) return;
       }
       const h = await checkDataHealth(restored);
-      checks.push({ name: 'health check data', ok: h.healthy, detail: h.healthy ? `${h.files} files healthy` : h.issues.slice(0, 5).map((i) => `${i.path}: ${i.message}`).join('; ') });
+      checks.push({
+        name: 'health check data',
+        ok: h.healthy,
+        detail: h.healthy
+          ? `${h.files} files healthy`
+          : h.issues
+              .slice(0, 5)
+              .map((i) => `${i.path}: ${i.message}`)
+              .join('; '),
+      });
     }));
 
   report.ok = ok || (opts.dryRun && report.checkpoints[0]!.ok);

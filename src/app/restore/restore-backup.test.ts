@@ -1,5 +1,20 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { LocalBackend } from '../../backend/index.js';
@@ -54,8 +69,29 @@ async function withExtraTopLevel(sb: Sandbox, real: Manifest, id: string, extra:
   return m;
 }
 
-const emptyFile = (name: string): TreeNode => ({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: '1700000000000000000', ctime: '0', inode: '0', size: 0, content: [] });
-const dirOf = (name: string, subtree: string): TreeNode => ({ name, type: 'dir', mode: 0o755, uid: 0, gid: 0, mtime: '1700000000000000000', ctime: '0', inode: '0', subtree });
+const emptyFile = (name: string): TreeNode => ({
+  name,
+  type: 'file',
+  mode: 0o644,
+  uid: 0,
+  gid: 0,
+  mtime: '1700000000000000000',
+  ctime: '0',
+  inode: '0',
+  size: 0,
+  content: [],
+});
+const dirOf = (name: string, subtree: string): TreeNode => ({
+  name,
+  type: 'dir',
+  mode: 0o755,
+  uid: 0,
+  gid: 0,
+  mtime: '1700000000000000000',
+  ctime: '0',
+  inode: '0',
+  subtree,
+});
 
 describe('restoreBackup', () => {
   let sb: Sandbox;
@@ -68,7 +104,8 @@ describe('restoreBackup', () => {
     writeDataset(sb.home, { files: 6 });
     const odd = join(sb.home, 'level-1-hot', 'odd names');
     mkdirSync(odd, { recursive: true });
-    for (const name of ['with space.json', 'ünïcödé-数据.json', 'new\nline.txt', 'tab\tand"quote\'.txt', '-starts-with-dash']) writeFileSync(join(odd, name), `content of ${name}`);
+    for (const name of ['with space.json', 'ünïcödé-数据.json', 'new\nline.txt', 'tab\tand"quote\'.txt', '-starts-with-dash'])
+      writeFileSync(join(odd, name), `content of ${name}`);
     chmodSync(join(odd, 'with space.json'), 0o640);
     utimesSync(join(odd, 'with space.json'), new Date('2024-03-04T05:06:07.123Z'), new Date('2024-03-04T05:06:07.123Z'));
     symlinkSync('with space.json', join(odd, 'rel-link'));
@@ -89,7 +126,11 @@ describe('restoreBackup', () => {
     assert.deepEqual(snapshotDir(out), snapshotDir(sb.home));
     assert.ok(statSync(join(out, 'level-3-cold', 'sparse.img')).blocks * 512 < 8 * 1024 * 1024, 'the sparse file stays sparse');
     assert.ok(!existsSync(join(out, 'logs')), 'excluded folders are not in the backup');
-    assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('.prism-restore')), [], 'no staging left');
+    assert.deepEqual(
+      readdirSync(out).filter((n) => n.startsWith('.prism-restore')),
+      [],
+      'no staging left',
+    );
   });
 
   it('restores over live data: changes reverted, new files removed, logs untouched, a safety backup taken', async () => {
@@ -111,7 +152,10 @@ describe('restoreBackup', () => {
     assert.ok(r.safety_backup);
     const log = readdirSync(sb.repo + '/snapshots');
     assert.equal(log.length, 2);
-    assert.deepEqual(readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')), []);
+    assert.deepEqual(
+      readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')),
+      [],
+    );
   });
 
   it('a dry run reports and changes nothing (bytes and mtimes untouched)', async () => {
@@ -135,9 +179,15 @@ describe('restoreBackup', () => {
     const m = await createBackup(ctx, { type: 'full' });
     writeFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), '{"changed":true}');
     const before = snapshotDir(sb.home);
-    await assert.rejects(restoreBackup(ctx, { id: m.id }), (e: PrismError) => e.code === 'CONFIRMATION_REQUIRED' && /--confirm/.test(e.message) && /--dry-run/.test(e.message));
+    await assert.rejects(
+      restoreBackup(ctx, { id: m.id }),
+      (e: PrismError) => e.code === 'CONFIRMATION_REQUIRED' && /--confirm/.test(e.message) && /--dry-run/.test(e.message),
+    );
     writeFileSync(pidFile(sb.home), String(process.pid));
-    await assert.rejects(restoreBackup(ctx, { id: m.id, confirm: true }), (e: PrismError) => e.code === 'SERVICE_RUNNING' && e.message.includes(String(process.pid)));
+    await assert.rejects(
+      restoreBackup(ctx, { id: m.id, confirm: true }),
+      (e: PrismError) => e.code === 'SERVICE_RUNNING' && e.message.includes(String(process.pid)),
+    );
     assert.deepEqual(snapshotDir(sb.home), before);
     const r = await restoreBackup(ctx, { id: m.id, confirm: true, force: true, safetyBackup: false });
     assert.equal(r.safety_backup, null);
@@ -181,7 +231,10 @@ describe('restoreBackup', () => {
     const r = await restoreBackup(appContext(sb, {}, clock), { at: new Date('2026-02-07T00:00:00Z'), target: out });
     assert.equal(r.backup, first.id);
     assert.ok(!existsSync(join(out, 'level-1-hot', 'later.json')));
-    await assert.rejects(restoreBackup(appContext(sb, {}, clock), { at: new Date('2020-01-01T00:00:00Z'), target: out }), (e: PrismError) => e.code === 'BACKUP_NOT_FOUND');
+    await assert.rejects(
+      restoreBackup(appContext(sb, {}, clock), { at: new Date('2020-01-01T00:00:00Z'), target: out }),
+      (e: PrismError) => e.code === 'BACKUP_NOT_FOUND',
+    );
   });
 
   it('--incremental applies a backup only onto its parent state', async () => {
@@ -193,11 +246,17 @@ describe('restoreBackup', () => {
     const out = join(sb.root, 'chain');
     await restoreBackup(ctx, { id: full.id, target: out });
     writeFileSync(join(out, 'level-2-warm', 'stray.json'), 'not in the parent');
-    await assert.rejects(restoreBackup(ctx, { id: inc.id, target: out, incremental: true, confirm: true }), (e: PrismError) => e.code === 'INCREMENTAL_BASE_MISMATCH');
+    await assert.rejects(
+      restoreBackup(ctx, { id: inc.id, target: out, incremental: true, confirm: true }),
+      (e: PrismError) => e.code === 'INCREMENTAL_BASE_MISMATCH',
+    );
     rmSync(join(out, 'level-2-warm', 'stray.json'));
     await restoreBackup(ctx, { id: inc.id, target: out, incremental: true, confirm: true });
     assert.deepEqual(hashTree(out), hashTree(sb.home));
-    await assert.rejects(restoreBackup(ctx, { id: full.id, target: out, incremental: true, confirm: true }), (e: PrismError) => e.code === 'INCREMENTAL_BASE_MISMATCH' && /full backup/.test(e.message));
+    await assert.rejects(
+      restoreBackup(ctx, { id: full.id, target: out, incremental: true, confirm: true }),
+      (e: PrismError) => e.code === 'INCREMENTAL_BASE_MISMATCH' && /full backup/.test(e.message),
+    );
   });
 
   it('a damaged pack: live restore refuses and changes nothing; another target gets what can be restored', async () => {
@@ -223,9 +282,15 @@ describe('restoreBackup', () => {
     assert.ok(damaged, 'a data-only frame was found and damaged');
     writeFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), 'live');
     const before = snapshotDir(sb.home);
-    await assert.rejects(restoreBackup(ctx, { id: m.id, confirm: true, safetyBackup: false }), (e: PrismError) => e.id === 'ERR_BACKUP_005' && /damaged/.test(e.message));
+    await assert.rejects(
+      restoreBackup(ctx, { id: m.id, confirm: true, safetyBackup: false }),
+      (e: PrismError) => e.id === 'ERR_BACKUP_005' && /damaged/.test(e.message),
+    );
     assert.deepEqual(snapshotDir(sb.home), before);
-    assert.deepEqual(readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')), []);
+    assert.deepEqual(
+      readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')),
+      [],
+    );
     const out = join(sb.root, 'partial');
     const r = await restoreBackup(ctx, { id: m.id, target: out });
     assert.ok(r.problems.length > 0, 'damaged files are named');
@@ -272,7 +337,19 @@ describe('restoreBackup', () => {
     await repo.loadIndex();
     const outside = join(sb.root, 'outside');
     mkdirSync(outside);
-    const node = (name: string, extra: Partial<TreeNode>): TreeNode => ({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: '0', ctime: '0', inode: '0', size: 0, content: [], ...extra });
+    const node = (name: string, extra: Partial<TreeNode>): TreeNode => ({
+      name,
+      type: 'file',
+      mode: 0o644,
+      uid: 0,
+      gid: 0,
+      mtime: '0',
+      ctime: '0',
+      inode: '0',
+      size: 0,
+      content: [],
+      ...extra,
+    });
     const writer = repo.packWriter(new FrameCompressor({ enabled: true, algorithm: 'zstd', level: 3 }));
     const store = (nodes: TreeNode[], sorted = true): string => {
       const data = sorted ? encodeTree(nodes) : Buffer.from(JSON.stringify({ nodes }));
@@ -316,14 +393,21 @@ describe('restoreBackup', () => {
         (e: PrismError) => e.code === 'RESTORE_PATH_REFUSED' && e.message.includes('.prism-restore.journal') && e.message.includes('--exclude'),
       );
       assert.deepEqual(snapshotDir(sb.home), before, 'nothing changed');
-      assert.deepEqual(readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')), [], 'nothing left over');
+      assert.deepEqual(
+        readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')),
+        [],
+        'nothing left over',
+      );
     }
     assert.equal((await checkDataHealth(ctx)).issues.filter((i) => i.path.includes('prism-restore')).length, 0);
     const r = await restoreBackup(ctx, { id: m.id, confirm: true, safetyBackup: false, exclude: ['.prism-restore.journal', '.prism-restore-old-x'] });
     assert.deepEqual(r.untouched, ['logs']);
     assert.notEqual(readFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), 'utf8'), 'changed');
     assert.equal(readFileSync(join(sb.home, 'logs', 'gateway.log'), 'utf8'), 'live log line\n', 'live logs are never restored over');
-    assert.deepEqual(readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')), []);
+    assert.deepEqual(
+      readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')),
+      [],
+    );
     // into another directory, logs are ordinary data
     const out = join(sb.root, 'elsewhere');
     const other = await restoreBackup(ctx, { id: m.id, target: out, exclude: ['.prism-restore.journal', '.prism-restore-old-x'] });
@@ -340,14 +424,27 @@ describe('restoreBackup', () => {
     mkdirSync(join(sb.home, staging, 'level-1-hot'), { recursive: true });
     writeFileSync(join(sb.home, staging, 'level-1-hot', 'new.json'), '{}');
     writeFileSync(join(sb.home, trash), 'in the way'); // the trash folder cannot be made
-    const journal = { backup: m.id, staging, trash, steps: [['level-1-hot', `${trash}/level-1-hot`], [`${staging}/level-1-hot`, 'level-1-hot']], done: 0, state: 'swapping' };
+    const journal = {
+      backup: m.id,
+      staging,
+      trash,
+      steps: [
+        ['level-1-hot', `${trash}/level-1-hot`],
+        [`${staging}/level-1-hot`, 'level-1-hot'],
+      ],
+      done: 0,
+      state: 'swapping',
+    };
     writeFileSync(join(sb.home, '.prism-restore.journal'), JSON.stringify(journal));
     const health = await checkDataHealth(ctx);
     assert.equal(health.healthy, false);
     const issue = health.issues.find((i) => i.check === 'restore');
     assert.ok(issue, JSON.stringify(health.issues));
     assert.match(issue.message, /interrupted restore/);
-    await assert.rejects(restoreBackup(ctx, { id: m.id, confirm: true, safetyBackup: false }), (e: PrismError) => e.code === 'RESTORE_RECOVERY_FAILED' && e.message.includes(trash));
+    await assert.rejects(
+      restoreBackup(ctx, { id: m.id, confirm: true, safetyBackup: false }),
+      (e: PrismError) => e.code === 'RESTORE_RECOVERY_FAILED' && e.message.includes(trash),
+    );
     rmSync(join(sb.home, trash));
     const healed = await checkDataHealth(ctx);
     assert.equal(healed.recovered_restore, true);
@@ -355,7 +452,10 @@ describe('restoreBackup', () => {
     assert.ok(existsSync(join(sb.home, 'level-1-hot', 'new.json')), 'the swap was completed');
     await restoreBackup(ctx, { id: m.id, confirm: true, safetyBackup: false });
     assert.ok(!existsSync(join(sb.home, 'level-1-hot', 'new.json')));
-    assert.deepEqual(readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')), []);
+    assert.deepEqual(
+      readdirSync(sb.home).filter((n) => n.startsWith('.prism-restore')),
+      [],
+    );
   });
 
   it('a journal whose steps would move logs/ or leave the target is refused, not run', async () => {
@@ -366,7 +466,10 @@ describe('restoreBackup', () => {
     mkdirSync(outside);
     const trash = '.prism-restore-old-backup_x-1';
     for (const steps of [[['logs', `${trash}/logs`]], [['level-1-hot', '../outside/level-1-hot']], [['.prism-restore.journal', `${trash}/j`]]]) {
-      writeFileSync(join(sb.home, '.prism-restore.journal'), JSON.stringify({ backup: 'backup_x', staging: '.prism-restore-backup_x-1', trash, steps, done: 0, state: 'swapping' }));
+      writeFileSync(
+        join(sb.home, '.prism-restore.journal'),
+        JSON.stringify({ backup: 'backup_x', staging: '.prism-restore-backup_x-1', trash, steps, done: 0, state: 'swapping' }),
+      );
       const health = await checkDataHealth(ctx);
       assert.equal(health.healthy, false, JSON.stringify(steps));
       assert.ok(health.issues.some((i) => i.check === 'restore'));

@@ -80,10 +80,17 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
     const include = (opts.include ?? []).map((p) => normalizeBackupPath('--include', p)).filter((p) => p.length > 0);
     const exclude = (opts.exclude ?? []).map((p) => normalizeBackupPath('--exclude', p)).filter((p) => p.length > 0);
     for (const p of include) {
-      if (!(await findNode(repo, m.tree!, p))) throw new PrismError('INVALID_ARGUMENT', `--include "${p}" is not in backup ${m.id}; \`prism backup ls ${m.id}\` lists what it holds.`);
+      if (!(await findNode(repo, m.tree!, p)))
+        throw new PrismError('INVALID_ARGUMENT', `--include "${p}" is not in backup ${m.id}; \`prism backup ls ${m.id}\` lists what it holds.`);
     }
     const select = (p: string) => !exclude.some((e) => p === e || p.startsWith(`${e}/`));
-    const { units, untouched } = keepOwnNames(m, include.length > 0 ? include : await restoreUnits(repo, m, target, live, config.backup.sources.include), include.length > 0, live, select);
+    const { units, untouched } = keepOwnNames(
+      m,
+      include.length > 0 ? include : await restoreUnits(repo, m, target, live, config.backup.sources.include),
+      include.length > 0,
+      live,
+      select,
+    );
     await checkExcludes(repo, m, target, live, units, exclude);
     const plan = await compareWithTarget(repo, m.tree!, target, units, select);
     const summary = summarize(plan);
@@ -105,7 +112,11 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
       duration_ms: 0,
     };
     if (opts.dryRun) {
-      return { ...base, changes: { create: plan.create.map((c) => c.path), overwrite: plan.overwrite.map((c) => c.path), remove: plan.remove.map((c) => c.path) }, duration_ms: clock.now().getTime() - started };
+      return {
+        ...base,
+        changes: { create: plan.create.map((c) => c.path), overwrite: plan.overwrite.map((c) => c.path), remove: plan.remove.map((c) => c.path) },
+        duration_ms: clock.now().getTime() - started,
+      };
     }
     const destructive = plan.overwrite.length + plan.remove.length > 0;
     if (destructive && !opts.confirm) {
@@ -117,7 +128,11 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
     if (live) {
       const pid = runningServicePid(config.home);
       if (pid !== undefined && !opts.force) {
-        throw new PrismError('SERVICE_RUNNING', `The prism service is running (pid ${pid}) on ${config.home}; stop it before restoring (SOP 3.1), or pass --force.`, { pid });
+        throw new PrismError(
+          'SERVICE_RUNNING',
+          `The prism service is running (pid ${pid}) on ${config.home}; stop it before restoring (SOP 3.1), or pass --force.`,
+          { pid },
+        );
       }
     }
     if (opts.incremental) await checkIncrementalBase(repo, m, target, units, select);
@@ -128,7 +143,12 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
     const staged = await stage(ctx, repo, job);
     await lock.release();
     if (live && destructive && opts.safetyBackup !== false && existsSync(config.home)) {
-      const safety = await createBackup(ctx, { type: 'full', comment: `Pre-restore backup (before restoring ${m.id})`, skipMissingSources: true, skipDatabases: true });
+      const safety = await createBackup(ctx, {
+        type: 'full',
+        comment: `Pre-restore backup (before restoring ${m.id})`,
+        skipMissingSources: true,
+        skipDatabases: true,
+      });
       base.safety_backup = safety.id;
       log('safety_backup', { id: safety.id, status: safety.status });
     }
@@ -214,7 +234,10 @@ async function stage(ctx: AppContext, repo: Repository, job: RestoreJob): Promis
     finishSwap(target, journal);
     throw new PrismError(
       'CHECKSUM_MISMATCH',
-      `Backup ${m.id} could not be restored whole: ${restored.problems.length} file(s) are damaged (${restored.problems.slice(0, 5).map((p) => p.path).join(', ')}${restored.problems.length > 5 ? ', …' : ''}). Nothing was changed; run \`prism backup verify ${m.id} --verbose\`.`,
+      `Backup ${m.id} could not be restored whole: ${restored.problems.length} file(s) are damaged (${restored.problems
+        .slice(0, 5)
+        .map((p) => p.path)
+        .join(', ')}${restored.problems.length > 5 ? ', …' : ''}). Nothing was changed; run \`prism backup verify ${m.id} --verbose\`.`,
       { problems: restored.problems },
     );
   }
@@ -298,7 +321,11 @@ function keepOwnNames(m: Manifest, all: string[], explicit: boolean, live: boole
   }
   const own = live ? all.filter((u) => PRISM_RUNTIME_NAMES.includes(top(u))) : [];
   if (explicit && own.length > 0) {
-    throw new PrismError('RESTORE_PATH_REFUSED', `${own.join(', ')} in the live data directory belong to prism and are never restored over; restore them into another --target.`, { paths: own });
+    throw new PrismError(
+      'RESTORE_PATH_REFUSED',
+      `${own.join(', ')} in the live data directory belong to prism and are never restored over; restore them into another --target.`,
+      { paths: own },
+    );
   }
   return { units: all.filter((u) => !isRestoreWorkName(top(u)) && !own.includes(u)), untouched: own };
 }
@@ -312,7 +339,12 @@ async function checkExcludes(repo: Repository, m: Manifest, target: string, live
   const where = live ? 'the data directory' : 'the target directory';
   for (const u of units) {
     const b = blockerBelow(target, u);
-    if (b) throw new PrismError('RESTORE_PATH_REFUSED', `${b.path} is a ${b.kind} in ${where} (${target}), so ${u} cannot be restored below it. Restore ${b.path} itself, or into another --target.`, { path: b.path });
+    if (b)
+      throw new PrismError(
+        'RESTORE_PATH_REFUSED',
+        `${b.path} is a ${b.kind} in ${where} (${target}), so ${u} cannot be restored below it. Restore ${b.path} itself, or into another --target.`,
+        { path: b.path },
+      );
   }
   for (const e of exclude) {
     if (!units.some((u) => e.startsWith(`${u}/`))) continue;
@@ -340,7 +372,8 @@ async function checkExcludes(repo: Repository, m: Manifest, target: string, live
 }
 
 async function checkIncrementalBase(repo: Repository, m: Manifest, target: string, units: string[], select: (p: string) => boolean): Promise<void> {
-  if (!m.parent) throw new PrismError('INCREMENTAL_BASE_MISMATCH', `${m.id} is a full backup: it has no parent to apply changes to. Restore it without --incremental.`);
+  if (!m.parent)
+    throw new PrismError('INCREMENTAL_BASE_MISMATCH', `${m.id} is a full backup: it has no parent to apply changes to. Restore it without --incremental.`);
   const parent = await repo.loadManifest(m.parent);
   const diff = await compareWithTarget(repo, parent.tree!, target, units, select);
   const off = diff.create.length + diff.overwrite.length + diff.remove.length;
@@ -361,7 +394,8 @@ function summarize(p: TargetPlan): PlanSummary {
 function wrapFailure(e: unknown, where: string): PrismError {
   if (isPrismError(e)) return e;
   const err = e as Error & { name?: string; code?: string };
-  if (err.name === 'AbortError' || err.code === 'ABORT_ERR') return new PrismError('INTERRUPTED', `Restore interrupted ${where}; the data directory is unchanged. Run the restore again to resume.`);
+  if (err.name === 'AbortError' || err.code === 'ABORT_ERR')
+    return new PrismError('INTERRUPTED', `Restore interrupted ${where}; the data directory is unchanged. Run the restore again to resume.`);
   const mapped = fromSystemError(e, where.replace(/^while /, ''));
   if (isPrismError(mapped)) return mapped;
   return new PrismError('RESTORE_FAILED', `Restore failed ${where}: ${err.message}`, {}, { cause: e });

@@ -30,9 +30,22 @@ export function registerAlerts(program: Command): void {
         const { evaluateAlerts } = await import('../../app/monitoring/alerts.js');
         const r = await evaluateAlerts(await cliContext(), { deliver: opts.notify ?? false });
         const failed = r.deliveries.filter((d) => !d.ok);
-        const error = failed.length > 0 ? new PrismError('ALERT_DELIVERY_FAILED', `${failed.length} alert notification(s) not delivered: ${[...new Set(failed.map((d) => d.error))].join('; ')}`) : undefined;
+        const error =
+          failed.length > 0
+            ? new PrismError(
+                'ALERT_DELIVERY_FAILED',
+                `${failed.length} alert notification(s) not delivered: ${[...new Set(failed.map((d) => d.error))].join('; ')}`,
+              )
+            : undefined;
         if (opts.json) {
-          printJson({ evaluated_at: r.evaluated_at, saved: r.saved, active: r.active, ...(opts.all ? { resolved: r.resolved } : {}), deliveries: r.deliveries, ...(error ? { error: error.toJSON() } : {}) });
+          printJson({
+            evaluated_at: r.evaluated_at,
+            saved: r.saved,
+            active: r.active,
+            ...(opts.all ? { resolved: r.resolved } : {}),
+            deliveries: r.deliveries,
+            ...(error ? { error: error.toJSON() } : {}),
+          });
           return error?.exitCode ?? 0;
         }
         out(r.active.length === 0 ? 'No active alerts.' : renderAlerts(r.active));

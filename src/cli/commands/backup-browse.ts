@@ -23,7 +23,17 @@ export function registerBackupBrowse(backup: Command): void {
         const { listBackupPath } = await import('../../app/backups/browse-backup.js');
         const entries = await listBackupPath(await cliContext(), id, path, opts.recursive ?? false);
         if (opts.json) return printJson(entries);
-        out(table(['MODE', 'SIZE', 'MODIFIED', 'PATH'], entries.map((e) => [modeString(e.type, e.mode), e.type === 'file' ? formatBytes(e.size) : '-', formatDateTime(new Date(e.mtime)), e.target !== undefined ? `${e.path} -> ${e.target}` : e.path])));
+        out(
+          table(
+            ['MODE', 'SIZE', 'MODIFIED', 'PATH'],
+            entries.map((e) => [
+              modeString(e.type, e.mode),
+              e.type === 'file' ? formatBytes(e.size) : '-',
+              formatDateTime(new Date(e.mtime)),
+              e.target !== undefined ? `${e.path} -> ${e.target}` : e.path,
+            ]),
+          ),
+        );
       }),
     );
   backup
@@ -51,7 +61,12 @@ export function registerBackupBrowse(backup: Command): void {
     .action(
       runAction(async (id: string, file: string) => {
         const { dumpFile } = await import('../../app/backups/browse-backup.js');
-        await dumpFile(await cliContext(), id, file, (chunk) => new Promise((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(e) : resolve()))));
+        await dumpFile(
+          await cliContext(),
+          id,
+          file,
+          (chunk) => new Promise((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(e) : resolve()))),
+        );
       }),
     );
 }

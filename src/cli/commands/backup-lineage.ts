@@ -30,7 +30,13 @@ export function registerBackupLineage(backup: Command): void {
         const r = await backupDependencies(await cliContext(), id);
         if (opts.json) return printJson(r);
         if (r.dependants.length === 0) out(`No backups depend on ${id}.`);
-        else out(table(['DEPENDANT', 'TYPE', 'STATUS', 'SHARED DATA'], r.dependants.map((d) => [d.id, d.type, d.status, `${formatBytes(d.shared_bytes)} (${d.shared_percent.toFixed(1)}%)`])));
+        else
+          out(
+            table(
+              ['DEPENDANT', 'TYPE', 'STATUS', 'SHARED DATA'],
+              r.dependants.map((d) => [d.id, d.type, d.status, `${formatBytes(d.shared_bytes)} (${d.shared_percent.toFixed(1)}%)`]),
+            ),
+          );
         if (r.warning) out(r.warning);
       }),
     );

@@ -33,7 +33,8 @@ export function registerBackupList(backup: Command): void {
         }
         let limit: number | undefined;
         if (opts.limit !== undefined) {
-          if (!/^\d+$/.test(opts.limit) || Number(opts.limit) < 1) throw new PrismError('INVALID_ARGUMENT', `--limit "${opts.limit}" must be a whole number of at least 1.`);
+          if (!/^\d+$/.test(opts.limit) || Number(opts.limit) < 1)
+            throw new PrismError('INVALID_ARGUMENT', `--limit "${opts.limit}" must be a whole number of at least 1.`);
           limit = Number(opts.limit);
         }
         const now = systemClock.now();

@@ -63,7 +63,13 @@ export function registerBackupMaintenance(backup: Command): void {
         if (opts.json) return printJson(r);
         const removed = r.decisions.filter((d) => !d.keep);
         if (removed.length === 0) out('No backup expires under the retention policy.');
-        else out(table([opts.dryRun ? 'WOULD REMOVE' : 'REMOVED', 'RULE'], removed.map((d) => [d.id, d.reasons[0]!])));
+        else
+          out(
+            table(
+              [opts.dryRun ? 'WOULD REMOVE' : 'REMOVED', 'RULE'],
+              removed.map((d) => [d.id, d.reasons[0]!]),
+            ),
+          );
         out(`${r.decisions.length - removed.length} kept, ${removed.length} ${opts.dryRun ? 'would be removed' : 'removed'}`);
         if (hasPgArchive(r.pg_archive)) out(renderPgExpire(r.pg_archive));
         if (hasBinlogArchive(r.binlog_archive)) out(renderBinlogExpire(r.binlog_archive));
@@ -82,9 +88,13 @@ export function registerBackupMaintenance(backup: Command): void {
     .action(
       runAction(async (ids: string[], opts: { confirm?: boolean; force?: boolean; prune: boolean; json?: boolean; lockWait?: string }) => {
         const ctx = await cliContext();
-        const [{ deleteBackup }, { pruneRepository }] = await Promise.all([import('../../app/maintenance/retention.js'), import('../../app/maintenance/prune-command.js')]);
+        const [{ deleteBackup }, { pruneRepository }] = await Promise.all([
+          import('../../app/maintenance/retention.js'),
+          import('../../app/maintenance/prune-command.js'),
+        ]);
         const reports = [];
-        for (const id of ids) reports.push(await deleteBackup(ctx, id, { confirm: opts.confirm ?? false, force: opts.force ?? false, prune: false, ...lockWait(opts.lockWait) }));
+        for (const id of ids)
+          reports.push(await deleteBackup(ctx, id, { confirm: opts.confirm ?? false, force: opts.force ?? false, prune: false, ...lockWait(opts.lockWait) }));
         const prune = opts.confirm && opts.prune ? await pruneRepository(ctx, lockWait(opts.lockWait)) : null;
         if (opts.json) return printJson(ids.length === 1 ? { ...reports[0]!, prune } : { backups: reports, prune });
         for (const r of reports) {
@@ -109,7 +119,11 @@ export function registerBackupMaintenance(backup: Command): void {
       runAction(async (opts: { dryRun?: boolean; maxUnused?: string; json?: boolean; lockWait?: string }) => {
         const maxUnused = parseMaxUnused(opts.maxUnused);
         const { pruneRepository } = await import('../../app/maintenance/prune-command.js');
-        const r = await pruneRepository(await cliContext(), { dryRun: opts.dryRun ?? false, ...(maxUnused !== undefined ? { maxUnused } : {}), ...lockWait(opts.lockWait) });
+        const r = await pruneRepository(await cliContext(), {
+          dryRun: opts.dryRun ?? false,
+          ...(maxUnused !== undefined ? { maxUnused } : {}),
+          ...lockWait(opts.lockWait),
+        });
         if (opts.json) return printJson(r);
         out(renderPrune(r));
       }),
@@ -121,7 +135,8 @@ export function registerBackupMaintenance(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { days: string; json?: boolean }) => {
-        if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1) throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
+        if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1)
+          throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
         const { backupFailures } = await import('../../app/backups/failures.js');
         const r = await backupFailures(await cliContext(), Number(opts.days));
         if (opts.json) return printJson(r);

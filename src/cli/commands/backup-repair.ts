@@ -24,7 +24,10 @@ export function registerBackupRepair(backup: Command): void {
         if (opts.json) printJson(report);
         else out(render(report));
         if (report.ok) return 0;
-        if (!opts.json) err(`Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: data that backups need could not be recovered; they are marked corrupted.\n  Fix: run \`prism backup create --type full\`: it stores fresh copies of everything the live files still hold.`);
+        if (!opts.json)
+          err(
+            `Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: data that backups need could not be recovered; they are marked corrupted.\n  Fix: run \`prism backup create --type full\`: it stores fresh copies of everything the live files still hold.`,
+          );
         return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
       }),
     );
@@ -36,7 +39,11 @@ function render(r: RepairIndexReport): string {
   for (const p of r.damaged_packs) lines.push(`  DAMAGED ${p.part}: ${p.message}; ${p.blobs_kept} blob(s) copied into a new pack, ${p.blobs_lost} lost`);
   for (const p of r.missing_packs) lines.push(`  pack ${p.slice(0, 12)} is missing: its blobs are lost`);
   if (r.packs_written > 0) lines.push(`  ${r.packs_written} new pack(s) written; \`prism backup prune\` deletes the damaged packs no index names any more`);
-  lines.push(r.lost_blobs > 0 ? `  Not recovered: ${r.lost_blobs} blob(s); the next backup stores fresh copies of what the live files still hold` : '  Nothing lost that the packs or a readable index file named');
+  lines.push(
+    r.lost_blobs > 0
+      ? `  Not recovered: ${r.lost_blobs} blob(s); the next backup stores fresh copies of what the live files still hold`
+      : '  Nothing lost that the packs or a readable index file named',
+  );
   for (const c of r.corrupted) {
     lines.push(`  ${c.id}: corrupted (needs data that was lost)`);
     for (const f of c.damaged.slice(0, 20)) lines.push(`    damaged: ${f}`);

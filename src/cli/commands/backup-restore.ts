@@ -40,18 +40,20 @@ export function registerBackupRestore(backup: Command): void {
     .option('--include <path>', 'restore only this path of the backup (repeatable)', collect, [])
     .option('--exclude <path>', 'leave this path as it is (repeatable)', collect, [])
     .option('--at <time>', 'the latest completed backup at or before TIME (e.g. "2026-02-07 03:00")')
-    .option('--auto-chain', 'restore the backup\'s full state in one step (every backup is complete)')
-    .option('--incremental', 'apply only the changes since the parent backup (the target must be in the parent\'s state)')
+    .option('--auto-chain', "restore the backup's full state in one step (every backup is complete)")
+    .option('--incremental', "apply only the changes since the parent backup (the target must be in the parent's state)")
     .option('--force', 'restore even while the prism service is running')
     .option('--no-safety-backup', 'skip the "Pre-restore backup" of the current data')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the result as JSON')
     .action(
       runAction(async (id: string | undefined, opts: Opts) => {
-        if (id === undefined && opts.at === undefined) throw new PrismError('INVALID_ARGUMENT', 'Name the backup to restore (`prism backup list`), or give --at TIME.');
+        if (id === undefined && opts.at === undefined)
+          throw new PrismError('INVALID_ARGUMENT', 'Name the backup to restore (`prism backup list`), or give --at TIME.');
         if (id !== undefined && opts.at !== undefined) throw new PrismError('INVALID_ARGUMENT', 'Give either a backup id or --at, not both.');
         if (opts.dryRun && opts.confirm) throw new PrismError('INVALID_ARGUMENT', '--dry-run and --confirm exclude each other: preview first, then confirm.');
-        if (opts.autoChain && opts.incremental) throw new PrismError('INVALID_ARGUMENT', '--auto-chain restores the whole state; --incremental only the last changes: choose one.');
+        if (opts.autoChain && opts.incremental)
+          throw new PrismError('INVALID_ARGUMENT', '--auto-chain restores the whole state; --incremental only the last changes: choose one.');
         const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
         const ctx = await cliContext('backup-restore.log');
         if (opts.target !== undefined) namePath({ role: 'restore target', path: resolve(opts.target), setting: '--target' });
@@ -104,7 +106,9 @@ function render(r: RestoreResult): string {
     show('-', r.changes.remove);
     lines.push('Nothing was changed. Run with --confirm to restore.');
   } else {
-    lines.push(`  Files:        ${formatCount(r.files)} (${formatBytes(r.bytes)})${r.resumed_files ? `, ${formatCount(r.resumed_files)} already in place from an interrupted run` : ''}`);
+    lines.push(
+      `  Files:        ${formatCount(r.files)} (${formatBytes(r.bytes)})${r.resumed_files ? `, ${formatCount(r.resumed_files)} already in place from an interrupted run` : ''}`,
+    );
     if (r.safety_backup) lines.push(`  Safety backup: ${r.safety_backup} (restore it to undo)`);
     lines.push(`  Duration:     ${formatDuration(r.duration_ms)}`);
     for (const pr of r.problems.slice(0, 20)) lines.push(`  NOT restored: ${pr.path}: [${pr.code}] ${pr.message}`);

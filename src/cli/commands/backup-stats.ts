@@ -14,7 +14,10 @@ export function registerBackupStats(backup: Command): void {
         const { backupStats } = await import('../../app/backups/backup-stats.js');
         const s = await backupStats(await cliContext());
         if (opts.json) return printJson(s);
-        const kv = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ') || '-';
+        const kv = (o: Record<string, number>) =>
+          Object.entries(o)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ') || '-';
         out(`Repository: ${s.repository}`);
         out(`Backups: ${s.backups.total} (${kv(s.backups.by_type)}; ${kv(s.backups.by_status)})`);
         out(`Original data (all backups): ${formatBytes(s.logical_bytes)}`);

@@ -45,14 +45,18 @@ export function registerBackupVerify(backup: Command): void {
         if (opts.lockWait !== undefined) throw new PrismError('INVALID_ARGUMENT', '--lock-wait goes with --background.');
         if (id !== undefined && opts.all) throw new PrismError('INVALID_ARGUMENT', 'Give a backup id or --all, not both.');
         if (id === undefined && !opts.all) throw new PrismError('INVALID_ARGUMENT', 'Name the backup to verify (`prism backup list`), or pass --all.');
-        if (!opts.readData && opts.readDataSubset !== undefined) throw new PrismError('INVALID_ARGUMENT', '--no-read-data and --read-data-subset exclude each other.');
+        if (!opts.readData && opts.readDataSubset !== undefined)
+          throw new PrismError('INVALID_ARGUMENT', '--no-read-data and --read-data-subset exclude each other.');
         const data: DataSubset = !opts.readData ? { kind: 'none' } : opts.readDataSubset !== undefined ? parseSubset(opts.readDataSubset) : { kind: 'all' };
         const { verifyBackups } = await import('../../app/integrity/verify-backups.js');
         const report = await verifyBackups(await cliContext(), { id, all: opts.all ?? false, data });
         if (opts.json) printJson(report);
         else out(render(report, opts.verbose ?? false));
         if (!report.ok) {
-          const archives = [report.pg_archive?.ok === false ? 'the PostgreSQL archive (WAL, base backups)' : '', report.binlog_archive?.ok === false ? 'the binary log archive' : ''].filter(Boolean);
+          const archives = [
+            report.pg_archive?.ok === false ? 'the PostgreSQL archive (WAL, base backups)' : '',
+            report.binlog_archive?.ok === false ? 'the binary log archive' : '',
+          ].filter(Boolean);
           const what =
             report.backups.some((b) => b.checksum === 'mismatch') || report.damaged_manifests.length > 0
               ? 'damaged backups are now marked corrupted'
@@ -74,11 +78,16 @@ async function verifyInBackground(id: string | undefined, opts: Opts): Promise<n
   const lockWaitMs = opts.lockWait !== undefined ? parseDuration('--lock-wait', opts.lockWait) : undefined;
   const ctx = await cliContext();
   const { backgroundVerify } = await import('../../app/integrity/background-verify.js');
-  const report = await withInterruptSignal((signal) => backgroundVerify(ctx, { signal, trigger: 'manual', ...(lockWaitMs !== undefined ? { lockWaitMs } : {}) }));
+  const report = await withInterruptSignal((signal) =>
+    backgroundVerify(ctx, { signal, trigger: 'manual', ...(lockWaitMs !== undefined ? { lockWaitMs } : {}) }),
+  );
   if (opts.json) printJson(report);
   else out(renderBackground(report));
   if (report.ok) return 0;
-  if (!opts.json) err(`Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: damaged data could not be repaired; the affected backups are marked corrupted.\n  Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`);
+  if (!opts.json)
+    err(
+      `Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: damaged data could not be repaired; the affected backups are marked corrupted.\n  Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`,
+    );
   return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
 }
 

@@ -37,9 +37,12 @@ export function registerDbRestore(db: Command): void {
     .option('--json', 'print the result as JSON')
     .action(
       runAction(async (id: string | undefined, opts: Opts) => {
-        if (id === undefined && opts.at === undefined) throw new PrismError('INVALID_ARGUMENT', 'Name the backup to restore from (`prism backup list`), or give --at TIME.');
-        if (id !== undefined && opts.at !== undefined && !opts.replay) throw new PrismError('INVALID_ARGUMENT', 'Give either a backup id or --at, not both (both only with --replay: replay from that backup to --at).');
-        if (opts.replay && opts.at === undefined) throw new PrismError('INVALID_ARGUMENT', '--replay needs --at TIME: the point in time to replay the binary log to.');
+        if (id === undefined && opts.at === undefined)
+          throw new PrismError('INVALID_ARGUMENT', 'Name the backup to restore from (`prism backup list`), or give --at TIME.');
+        if (id !== undefined && opts.at !== undefined && !opts.replay)
+          throw new PrismError('INVALID_ARGUMENT', 'Give either a backup id or --at, not both (both only with --replay: replay from that backup to --at).');
+        if (opts.replay && opts.at === undefined)
+          throw new PrismError('INVALID_ARGUMENT', '--replay needs --at TIME: the point in time to replay the binary log to.');
         const at = opts.at !== undefined ? await parseTargetTime('--at', opts.at, systemClock.now()) : undefined;
         const { restoreDatabase } = await import('../../app/databases/db-restore.js');
         const r = await restoreDatabase(await cliContext('backup-restore.log'), {
@@ -64,19 +67,32 @@ function render(r: DbRestoreReport): string {
   const lines = [`${r.dry_run ? 'Dry run: restoring' : 'Restored'} database ${r.database} (${r.type}) of ${r.backup} into ${r.target}`];
   if (r.dry_run) {
     for (const p of r.plan) {
-      lines.push(`  ${p.action === 'replace' ? '~ overwrite' : '+ create   '} ${p.name}: ${formatCount(p.backup_rows)} rows from the backup${p.current_rows !== null ? ` (now ${formatCount(p.current_rows)} rows; a safety copy is kept)` : ''}`);
+      lines.push(
+        `  ${p.action === 'replace' ? '~ overwrite' : '+ create   '} ${p.name}: ${formatCount(p.backup_rows)} rows from the backup${p.current_rows !== null ? ` (now ${formatCount(p.current_rows)} rows; a safety copy is kept)` : ''}`,
+      );
     }
-    if (r.replay) lines.push(`  then replay the binary log from ${r.replay.from.file}:${r.replay.from.position} (${r.replay.files.join(', ')}), events before ${r.replay.stop_datetime} UTC`);
+    if (r.replay)
+      lines.push(
+        `  then replay the binary log from ${r.replay.from.file}:${r.replay.from.position} (${r.replay.files.join(', ')}), events before ${r.replay.stop_datetime} UTC`,
+      );
     for (const w of r.replay?.warnings ?? []) lines.push(`  Warning: ${w}`);
-    lines.push(r.plan.some((p) => p.action === 'replace') ? 'Nothing was changed. Run with --confirm to restore.' : 'Nothing was changed. Run without --dry-run to restore.');
+    lines.push(
+      r.plan.some((p) => p.action === 'replace')
+        ? 'Nothing was changed. Run with --confirm to restore.'
+        : 'Nothing was changed. Run without --dry-run to restore.',
+    );
     return lines.join('\n');
   }
   for (const t of r.tables) {
-    lines.push(`  ${t.ok ? 'OK ' : 'BAD'} ${t.name}: ${formatCount(t.rows_restored)} rows (backup ${formatCount(t.rows_expected)}), checksum ${t.sha256_restored === t.sha256_expected ? 'matches' : 'DIFFERS'}${t.action === 'create' ? ', created' : ''}${t.safety_copy ? `, safety copy ${t.safety_copy}` : ''}`);
+    lines.push(
+      `  ${t.ok ? 'OK ' : 'BAD'} ${t.name}: ${formatCount(t.rows_restored)} rows (backup ${formatCount(t.rows_expected)}), checksum ${t.sha256_restored === t.sha256_expected ? 'matches' : 'DIFFERS'}${t.action === 'create' ? ', created' : ''}${t.safety_copy ? `, safety copy ${t.safety_copy}` : ''}`,
+    );
   }
   lines.push(`  Verified:  ${r.verified ? 'row counts and checksums match the backup' : 'MISMATCH'}`);
   if (r.replay) {
-    lines.push(`  Replayed:  ${formatCount(r.replay.events ?? 0)} events of the binary log from ${r.replay.from.file}:${r.replay.from.position} (${r.replay.files.length} file(s)), up to ${r.replay.stop_datetime} UTC${r.replay.last_event_at ? `; the last at ${r.replay.last_event_at}` : ''}`);
+    lines.push(
+      `  Replayed:  ${formatCount(r.replay.events ?? 0)} events of the binary log from ${r.replay.from.file}:${r.replay.from.position} (${r.replay.files.length} file(s)), up to ${r.replay.stop_datetime} UTC${r.replay.last_event_at ? `; the last at ${r.replay.last_event_at}` : ''}`,
+    );
     for (const w of r.replay.warnings) lines.push(`  Warning:   ${w}`);
   }
   lines.push(`  Duration:  ${formatDuration(r.duration_ms)}`);

@@ -36,7 +36,10 @@ export function registerDrill(program: Command): void {
         if (opts.json) printJson(d);
         else out(renderDrill(d));
         if (d.status === 'passed') return 0;
-        if (!opts.json) err(`Error [${ERROR_CODES.DRILL_FAILED.id}] Restore drill of ${d.backup_id} failed: ${d.error?.message ?? 'see above'}\n  Fix: ${ERROR_CODES.DRILL_FAILED.fix}`);
+        if (!opts.json)
+          err(
+            `Error [${ERROR_CODES.DRILL_FAILED.id}] Restore drill of ${d.backup_id} failed: ${d.error?.message ?? 'see above'}\n  Fix: ${ERROR_CODES.DRILL_FAILED.fix}`,
+          );
         return ERROR_CODES.DRILL_FAILED.exitCode;
       }),
     );
@@ -57,6 +60,17 @@ function renderHistory(drills: DrillRecord[]): string {
   if (drills.length === 0) return 'No drills yet (`prism drill` runs one).';
   return table(
     ['TIME', 'BACKUP', 'TRIGGER', 'STATUS', 'RTO', 'TARGET', 'FILES', 'ERROR'],
-    [...drills].reverse().map((d) => [formatDateTime(new Date(d.time)), d.backup_id ?? '-', d.trigger, d.status, `${d.rto_seconds.toFixed(2)} s`, `${d.target_seconds} s`, String(d.files_checked), d.error ? `${d.error.code}: ${d.error.message}`.slice(0, 100) : '']),
+    [...drills]
+      .reverse()
+      .map((d) => [
+        formatDateTime(new Date(d.time)),
+        d.backup_id ?? '-',
+        d.trigger,
+        d.status,
+        `${d.rto_seconds.toFixed(2)} s`,
+        `${d.target_seconds} s`,
+        String(d.files_checked),
+        d.error ? `${d.error.code}: ${d.error.message}`.slice(0, 100) : '',
+      ]),
   );
 }

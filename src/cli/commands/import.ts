@@ -30,7 +30,9 @@ export function configureImport(cmd: Command): Command {
         const { importData } = await import('../../app/databases/import-data.js');
         const r = await importData(await cliContext('import.log'), opts);
         if (opts.json) return printJson(r);
-        out(`Imported ${formatCount(r.rows)} row(s) from ${r.source} into ${r.target}${r.table ? ` (table ${r.table})` : ''} in ${(r.duration_ms / 1000).toFixed(2)} s (${formatCount(r.rows_per_second)} rows/s)`);
+        out(
+          `Imported ${formatCount(r.rows)} row(s) from ${r.source} into ${r.target}${r.table ? ` (table ${r.table})` : ''} in ${(r.duration_ms / 1000).toFixed(2)} s (${formatCount(r.rows_per_second)} rows/s)`,
+        );
         if (r.mode === 'empty-database') out('  The script had DDL: imported into the empty database (MySQL commits DDL at once).');
       }),
     );

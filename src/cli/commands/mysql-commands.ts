@@ -36,14 +36,18 @@ export function registerMysql(program: Command): void {
       if (opts.json) return printJson(r);
       for (const d of r.databases) {
         const fresh = d.files.filter((f) => f.stored === 'new');
-        out(`${d.database} (${d.url}, server id ${d.server_id}, binlog_format ${d.binlog_format}): ${fresh.length} file(s) archived, ${d.files.length - fresh.length} already archived${d.not_needed.length > 0 ? `, ${d.not_needed.length} before the oldest backup's position (not needed)` : ''}; in use: ${d.in_use ?? '-'}`);
+        out(
+          `${d.database} (${d.url}, server id ${d.server_id}, binlog_format ${d.binlog_format}): ${fresh.length} file(s) archived, ${d.files.length - fresh.length} already archived${d.not_needed.length > 0 ? `, ${d.not_needed.length} before the oldest backup's position (not needed)` : ''}; in use: ${d.in_use ?? '-'}`,
+        );
         for (const f of fresh) out(`  + ${f.name}  ${formatBytes(f.size)} (${formatBytes(f.new_bytes)} new), last event ${f.last_event_at}`);
         for (const w of d.warnings) out(`  Warning: ${w}`);
       }
     }),
   );
   common(
-    expireOptions(mysql.command('expire')).description("removes the archived binary log files no backup in the repository can replay (those before the oldest backup's dump position), then prunes"),
+    expireOptions(mysql.command('expire')).description(
+      "removes the archived binary log files no backup in the repository can replay (those before the oldest backup's dump position), then prunes",
+    ),
   ).action(
     runAction(async (opts: Flags & ExpireFlags) => {
       const { expireBinlogArchive } = await import('../../app/pitr/mysql/mysql-expire.js');
@@ -61,7 +65,13 @@ export function registerMysql(program: Command): void {
       if (opts.json) return printJson(r);
       out(`Repository: ${r.repository}`);
       out(`Binary log files: ${r.files.length}`);
-      if (r.files.length > 0) out(table(['database', 'name', 'size', 'first event', 'last event', 'archived'], r.files.map((f) => [f.database, f.name, formatBytes(f.size), f.first_event_at, f.last_event_at, f.archived_at])));
+      if (r.files.length > 0)
+        out(
+          table(
+            ['database', 'name', 'size', 'first event', 'last event', 'archived'],
+            r.files.map((f) => [f.database, f.name, formatBytes(f.size), f.first_event_at, f.last_event_at, f.archived_at]),
+          ),
+        );
     }),
   );
 }

@@ -21,16 +21,28 @@ const pgContext = (opts: RepoFlags): Promise<AppContext> => repoContext(opts, 'p
 /** `prism pg …`: WAL archiving, base backups and point-in-time recovery for PostgreSQL. */
 export function registerPg(program: Command): void {
   const pg = program.command('pg').description('PostgreSQL WAL archive, base backups and point-in-time recovery');
-  const repoOpt = (c: Command) => c.option('--repo <path>', 'the repository (default: PRISM_BACKUP_PATH or backup.storage_path)').option('--json', 'print as JSON');
+  const repoOpt = (c: Command) =>
+    c.option('--repo <path>', 'the repository (default: PRISM_BACKUP_PATH or backup.storage_path)').option('--json', 'print as JSON');
 
-  repoOpt(pg.command('archive-wal').description("archive_command = 'prism pg archive-wal %p': stores one WAL file in the repository").argument('<path>', '%p: the WAL file')).action(
+  repoOpt(
+    pg
+      .command('archive-wal')
+      .description("archive_command = 'prism pg archive-wal %p': stores one WAL file in the repository")
+      .argument('<path>', '%p: the WAL file'),
+  ).action(
     runAction(async (path: string, opts: RepoFlags) => {
       const { archiveWal } = await import('../../app/pitr/postgres/pg-archive-wal.js');
       const r = await archiveWal(await pgContext(opts), path);
       if (opts.json) printJson(r);
     }),
   );
-  repoOpt(pg.command('restore-wal').description("restore_command = 'prism pg restore-wal %f %p': fetches one WAL file from the repository").argument('<name>', '%f').argument('<path>', '%p')).action(
+  repoOpt(
+    pg
+      .command('restore-wal')
+      .description("restore_command = 'prism pg restore-wal %f %p': fetches one WAL file from the repository")
+      .argument('<name>', '%f')
+      .argument('<path>', '%p'),
+  ).action(
     runAction(async (name: string, path: string, opts: RepoFlags) => {
       const { restoreWal } = await import('../../app/pitr/postgres/pg-archive-wal.js');
       const r = await restoreWal(await pgContext(opts), name, path);
@@ -42,7 +54,10 @@ export function registerPg(program: Command): void {
       .command('basebackup')
       .description('pg_basebackup streamed into the repository')
       .option('--url <url>', 'postgres://user:password@host:port/db')
-      .option('--db <name>', 'the server of this database of backup.databases, with its credentials (default: the one marked "pitr", else the libpq environment)'),
+      .option(
+        '--db <name>',
+        'the server of this database of backup.databases, with its credentials (default: the one marked "pitr", else the libpq environment)',
+      ),
   ).action(
     runAction(async (opts: RepoFlags & { url?: string; db?: string }) => {
       const { baseBackupTarget, takeBaseBackup } = await import('../../app/pitr/postgres/pg-basebackup.js');
@@ -75,8 +90,9 @@ export function registerPg(program: Command): void {
     }),
   );
   repoOpt(
-    expireOptions(pg.command('expire'))
-      .description('removes the base backups backup.retention_policy.pg_base_backups_* no longer keeps and the WAL no kept base backup needs, then prunes'),
+    expireOptions(pg.command('expire')).description(
+      'removes the base backups backup.retention_policy.pg_base_backups_* no longer keeps and the WAL no kept base backup needs, then prunes',
+    ),
   ).action(
     runAction(async (opts: RepoFlags & ExpireFlags) => {
       const { expirePgArchive } = await import('../../app/pitr/postgres/pg-expire.js');
@@ -94,9 +110,21 @@ export function registerPg(program: Command): void {
       if (opts.json) return printJson(r);
       out(`Repository: ${r.repository}`);
       out(`Base backups: ${r.base_backups.length}`);
-      if (r.base_backups.length > 0) out(table(['id', 'finished', 'size', 'start wal', 'stop wal'], r.base_backups.map((b) => [b.id, b.finished_at, formatBytes(b.size), b.start_wal, b.stop_wal])));
+      if (r.base_backups.length > 0)
+        out(
+          table(
+            ['id', 'finished', 'size', 'start wal', 'stop wal'],
+            r.base_backups.map((b) => [b.id, b.finished_at, formatBytes(b.size), b.start_wal, b.stop_wal]),
+          ),
+        );
       out(`WAL files: ${r.wal.length}`);
-      if (r.wal.length > 0) out(table(['name', 'size', 'archived'], r.wal.map((w) => [w.name, formatBytes(w.size), w.archived_at])));
+      if (r.wal.length > 0)
+        out(
+          table(
+            ['name', 'size', 'archived'],
+            r.wal.map((w) => [w.name, formatBytes(w.size), w.archived_at]),
+          ),
+        );
     }),
   );
 }

@@ -34,7 +34,13 @@ export function registerRecover(program: Command): void {
         if (opts.from !== undefined && opts.at !== undefined) throw new PrismError('INVALID_ARGUMENT', 'Give either --from ID or --at TIME, not both.');
         const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
         const { recover } = await import('../../app/recovery/recover.js');
-        const r = await recover(await cliContext('backup-restore.log'), { from: opts.from, at, dryRun: opts.dryRun ?? false, sets: opts.set, force: opts.force ?? false });
+        const r = await recover(await cliContext('backup-restore.log'), {
+          from: opts.from,
+          at,
+          dryRun: opts.dryRun ?? false,
+          sets: opts.set,
+          force: opts.force ?? false,
+        });
         if (opts.json) printJson(r);
         else out(render(r));
         if (r.ok) return 0;

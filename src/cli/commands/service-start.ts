@@ -32,7 +32,10 @@ export function registerServiceStart(program: Command): void {
               ctx,
               log,
               signal,
-              onReady: (s) => (opts.json ? out(JSON.stringify(s)) : out(`prism service running (pid ${s.pid})${s.metrics_address ? `; metrics on http://${s.metrics_address}/metrics` : ''}`)),
+              onReady: (s) =>
+                opts.json
+                  ? out(JSON.stringify(s))
+                  : out(`prism service running (pid ${s.pid})${s.metrics_address ? `; metrics on http://${s.metrics_address}/metrics` : ''}`),
             }),
           );
           if (!opts.json) out('prism service stopped');
@@ -42,7 +45,8 @@ export function registerServiceStart(program: Command): void {
         const { startDetached } = await import('../../daemon/start-detached.js');
         const r = await startDetached(ctx, { command, env: process.env, timeoutMs });
         if (opts.json) return printJson(r);
-        if (r.stale_pid !== null) out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');
+        if (r.stale_pid !== null)
+          out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');
         out(`prism service started (pid ${r.pid})`);
         if (r.metrics_address) out(`  Metrics: http://${r.metrics_address}/metrics`);
         out(`  Log: ${r.log_file}`);

@@ -40,14 +40,22 @@ export function registerServiceStatus(program: Command): void {
         }
         if (s.active_alerts !== null) out(`Active alerts: ${s.active_alerts}`);
         if (configError) {
-          out(`Jobs: not shown, the configuration is invalid${s.running ? ' (the running service keeps the one it started with: correct it before the service restarts)' : ''}.`);
+          out(
+            `Jobs: not shown, the configuration is invalid${s.running ? ' (the running service keeps the one it started with: correct it before the service restarts)' : ''}.`,
+          );
           return reportError(configError, false, false);
         }
         out('');
         out(
           table(
             ['JOB', 'SCHEDULE', 'NEXT RUN', 'LAST RUN', 'RESULT'],
-            s.jobs.map((j) => [j.job, j.schedule, when(j.next_run), when(j.last?.started_at), j.last ? `${j.last.status}${j.last.error_code ? ` [${j.last.error_code}]` : ''}` : '-']),
+            s.jobs.map((j) => [
+              j.job,
+              j.schedule,
+              when(j.next_run),
+              when(j.last?.started_at),
+              j.last ? `${j.last.status}${j.last.error_code ? ` [${j.last.error_code}]` : ''}` : '-',
+            ]),
           ),
         );
       }),

@@ -18,8 +18,13 @@ export function registerServiceStop(program: Command): void {
         const { stopService } = await import('../../daemon/stop-service.js');
         const r = await stopService(home, { timeoutMs });
         if (opts.json) return printJson(r);
-        if (r.stale_pid !== null) out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');
-        out(r.stopped ? `Stopped the prism service (pid ${r.pid}) in ${formatDuration(r.waited_ms)}.` : `The prism service is not running in ${home}; nothing to stop.`);
+        if (r.stale_pid !== null)
+          out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');
+        out(
+          r.stopped
+            ? `Stopped the prism service (pid ${r.pid}) in ${formatDuration(r.waited_ms)}.`
+            : `The prism service is not running in ${home}; nothing to stop.`,
+        );
       }),
     );
 }

@@ -15,7 +15,8 @@ export function registerTasks(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { days: string; job?: string; json?: boolean }) => {
-        if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1) throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
+        if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1)
+          throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
         const home = await cliHome();
         const { readTasks } = await import('../../app/monitoring/task-log.js');
         const since = new Date(systemClock.now().getTime() - Number(opts.days) * 86_400_000);

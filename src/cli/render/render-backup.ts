@@ -46,7 +46,9 @@ export function renderCreated(m: Manifest): string {
     `  Checksum:     ${m.checksum ?? '-'}`,
   ];
   for (const d of m.databases ?? []) {
-    lines.push(`  Database:     ${d.name} (${d.type}): ${formatCount(d.tables.length)} tables, ${formatCount(d.tables.reduce((n, t) => n + t.rows, 0))} rows, ${formatBytes(d.bytes)} (${formatBytes(d.new_bytes)} new)`);
+    lines.push(
+      `  Database:     ${d.name} (${d.type}): ${formatCount(d.tables.length)} tables, ${formatCount(d.tables.reduce((n, t) => n + t.rows, 0))} rows, ${formatBytes(d.bytes)} (${formatBytes(d.new_bytes)} new)`,
+    );
   }
   if (m.error) lines.push(`  Error:        [${m.error.code}] ${m.error.message}`);
   return lines.join('\n');
@@ -59,9 +61,12 @@ export function renderDatabases(m: Manifest): string[] {
   lines.push('Databases:');
   for (const d of m.databases) {
     const binlog = d.binlog ? `, binlog ${d.binlog.file}:${d.binlog.position}${d.binlog.gtid ? ` (GTID ${d.binlog.gtid})` : ''}` : '';
-    lines.push(`  ${d.name} (${d.type}, ${d.url}, server ${d.server_version}${binlog}): ${formatCount(d.tables.length)} tables, ${formatBytes(d.bytes)}, dumped in ${formatDuration(d.duration_ms)}`);
+    lines.push(
+      `  ${d.name} (${d.type}, ${d.url}, server ${d.server_version}${binlog}): ${formatCount(d.tables.length)} tables, ${formatBytes(d.bytes)}, dumped in ${formatDuration(d.duration_ms)}`,
+    );
     const width = Math.max(5, ...d.tables.map((t) => t.name.length));
-    for (const t of d.tables) lines.push(`    ${t.name.padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(10)}  ${tableChecksum(t)}`);
+    for (const t of d.tables)
+      lines.push(`    ${t.name.padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(10)}  ${tableChecksum(t)}`);
   }
   return lines;
 }

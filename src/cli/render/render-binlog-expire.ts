@@ -12,7 +12,9 @@ export function renderBinlogExpire(r: BinlogExpireReport): string {
   const lines = [`Binary log archive (kept from the oldest kept backup's dump position on):`];
   for (const d of r.databases) {
     const gone = d.expired.length === 0 ? 'none' : `${d.expired.length} (${d.expired[0]} … ${d.expired.at(-1)}, ${formatBytes(d.expired_bytes)})`;
-    lines.push(`  ${d.database}: ${verb} ${gone}; ${d.kept} kept${d.first_kept_file ? ` (from ${d.first_kept_file}, where ${d.oldest_kept_backup} starts)` : ''}`);
+    lines.push(
+      `  ${d.database}: ${verb} ${gone}; ${d.kept} kept${d.first_kept_file ? ` (from ${d.first_kept_file}, where ${d.oldest_kept_backup} starts)` : ''}`,
+    );
   }
   for (const w of r.warnings) lines.push(`  Warning: ${w}`);
   return lines.join('\n');

@@ -14,10 +14,20 @@ export function renderPgExpire(r: PgExpireReport): string {
   const lines = [
     `PITR archive (base backups: newest ${r.policy.base_backups_count} and those younger than ${r.policy.base_backups_age_days} days): ${r.base_backups.length - removed.length} base backup(s) kept, ${removed.length} ${would ? 'would be removed' : 'removed'}`,
   ];
-  if (removed.length > 0) lines.push(indent(table([would ? 'WOULD REMOVE' : 'REMOVED', 'FINISHED', 'RULE'], removed.map((b) => [b.id, b.finished_at, b.reasons[0]!]))));
+  if (removed.length > 0)
+    lines.push(
+      indent(
+        table(
+          [would ? 'WOULD REMOVE' : 'REMOVED', 'FINISHED', 'RULE'],
+          removed.map((b) => [b.id, b.finished_at, b.reasons[0]!]),
+        ),
+      ),
+    );
   const w = r.wal;
   const expired = w.expired.length === 0 ? 'none' : `${w.expired.length} (${w.expired[0]} … ${w.expired.at(-1)}, ${formatBytes(w.expired_bytes)})`;
-  lines.push(`  WAL files ${would ? 'that would expire' : 'expired'}: ${expired}; ${w.kept} kept${w.first_kept_segment ? ` (from ${w.first_kept_segment}, where ${w.oldest_kept_base_backup} starts, and every .history file)` : ''}`);
+  lines.push(
+    `  WAL files ${would ? 'that would expire' : 'expired'}: ${expired}; ${w.kept} kept${w.first_kept_segment ? ` (from ${w.first_kept_segment}, where ${w.oldest_kept_base_backup} starts, and every .history file)` : ''}`,
+  );
   for (const warning of r.warnings) lines.push(`  Warning: ${warning}`);
   return lines.join('\n');
 }

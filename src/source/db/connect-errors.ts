@@ -23,7 +23,8 @@ export function connectError(t: DbErrorTarget, e: unknown): PrismError {
 export function importError(t: DbTarget, e: unknown, line?: number): PrismError {
   if (e instanceof PrismError) return e;
   const err = (e ?? {}) as DriverError;
-  const lost = (err.code && NETWORK.has(err.code)) || err.code === 'PROTOCOL_CONNECTION_LOST' || err.code === '57P01' || /Connection terminated/i.test(err.message ?? '');
+  const lost =
+    (err.code && NETWORK.has(err.code)) || err.code === 'PROTOCOL_CONNECTION_LOST' || err.code === '57P01' || /Connection terminated/i.test(err.message ?? '');
   const what = lost ? `the connection to ${t.host}:${t.port} was lost (${err.code ?? clean(err.message ?? '', t)})` : clean(err.message ?? String(e), t);
   const at = line !== undefined ? ` at line ${line}` : '';
   return new PrismError('IMPORT_FAILED', `Import into ${t.shown} failed${at}: ${what}. Nothing was imported (the transaction was rolled back).`, {

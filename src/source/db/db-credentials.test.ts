@@ -24,14 +24,25 @@ describe('resolveDbTarget', () => {
   });
 
   it('refuses a missing password file or variable', () => {
-    assert.throws(() => resolveDbTarget({ url: 'mysql://u@h/db', password_file: join(dir, 'none') }), (e) => isPrismError(e) && e.code === 'CONFIG_INVALID');
-    assert.throws(() => resolveDbTarget({ url: 'mysql://u@h/db', password_env: 'PRISM_NOT_SET_X' }, {}), (e) => isPrismError(e) && e.code === 'CONFIG_INVALID' && /PRISM_NOT_SET_X/.test(e.message));
+    assert.throws(
+      () => resolveDbTarget({ url: 'mysql://u@h/db', password_file: join(dir, 'none') }),
+      (e) => isPrismError(e) && e.code === 'CONFIG_INVALID',
+    );
+    assert.throws(
+      () => resolveDbTarget({ url: 'mysql://u@h/db', password_env: 'PRISM_NOT_SET_X' }, {}),
+      (e) => isPrismError(e) && e.code === 'CONFIG_INVALID' && /PRISM_NOT_SET_X/.test(e.message),
+    );
   });
 });
 
 describe('withNativeAuth / runNative (real servers)', () => {
   const user = uniqueName('prism_u').slice(0, 32);
-  before(() => mariadb('test', `CREATE USER '${user}'@'%' IDENTIFIED BY '${SECRET.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'; GRANT SELECT ON test.* TO '${user}'@'%';`));
+  before(() =>
+    mariadb(
+      'test',
+      `CREATE USER '${user}'@'%' IDENTIFIED BY '${SECRET.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'; GRANT SELECT ON test.* TO '${user}'@'%';`,
+    ),
+  );
   after(() => mariadb('test', `DROP USER IF EXISTS '${user}'@'%';`));
   const url = (pw: string) => `mysql://${user}:${encodeURIComponent(pw)}@127.0.0.1:3306/test`;
 
@@ -68,13 +79,19 @@ describe('withNativeAuth / runNative (real servers)', () => {
     } finally {
       clearInterval(probe);
     }
-    assert.ok(seen.some((c) => c.includes('SLEEP(0.3)')), 'the client was seen running');
+    assert.ok(
+      seen.some((c) => c.includes('SLEEP(0.3)')),
+      'the client was seen running',
+    );
     assert.ok(!seen.some((c) => c.includes(SECRET) || c.includes('s#cr3t')));
   });
 
   it('a wrong password is DB_AUTH_FAILED and the message has no password', async () => {
     const t = resolveDbTarget({ url: url('wrong-pass-xyz') });
-    await assert.rejects(runNative(t, 'mariadb', ['-e', 'SELECT 1', 'test']), (e) => isPrismError(e) && e.code === 'DB_AUTH_FAILED' && !e.message.includes('wrong-pass-xyz') && e.message.includes(t.shown));
+    await assert.rejects(
+      runNative(t, 'mariadb', ['-e', 'SELECT 1', 'test']),
+      (e) => isPrismError(e) && e.code === 'DB_AUTH_FAILED' && !e.message.includes('wrong-pass-xyz') && e.message.includes(t.shown),
+    );
   });
 
   it('an unknown PostgreSQL role is DB_AUTH_FAILED, a closed port DB_UNREACHABLE, a missing tool DB_TOOL_FAILED', async () => {

@@ -38,12 +38,15 @@ export function resolveDbTarget(src: DbCredentialSource, env: NodeJS.ProcessEnv 
     try {
       password = readFileSync(src.password_file, 'utf8').split(/\r?\n/)[0]!;
     } catch (e) {
-      throw new PrismError('CONFIG_INVALID', `password_file ${src.password_file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, { path: src.password_file });
+      throw new PrismError('CONFIG_INVALID', `password_file ${src.password_file} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, {
+        path: src.password_file,
+      });
     }
   }
   if (password === undefined && src.password_env !== undefined) {
     password = env[src.password_env];
-    if (password === undefined) throw new PrismError('CONFIG_INVALID', `password_env names ${src.password_env}, which is not set in the environment.`, { variable: src.password_env });
+    if (password === undefined)
+      throw new PrismError('CONFIG_INVALID', `password_env names ${src.password_env}, which is not set in the environment.`, { variable: src.password_env });
   }
   return { ...u, password, shown: displayDbUrl(u) };
 }
@@ -71,7 +74,9 @@ export async function withNativeAuth<T>(t: DbTarget, fn: (auth: NativeAuth) => P
     if (t.params['sslmode']) env['PGSSLMODE'] = t.params['sslmode'];
     // no password (trust, peer, a .pgpass of the user's own): no file to write
     if (t.password === undefined) return fn({ env, args: [] });
-    return withPrivateFile('pgpass', `*:*:*:${pgpassEscape(t.user)}:${pgpassEscape(t.password)}\n`, (file) => fn({ env: { ...env, PGPASSFILE: file }, args: [] }));
+    return withPrivateFile('pgpass', `*:*:*:${pgpassEscape(t.user)}:${pgpassEscape(t.password)}\n`, (file) =>
+      fn({ env: { ...env, PGPASSFILE: file }, args: [] }),
+    );
   }
   const lines = ['[client]', `user=${cnfQuote(t.user)}`];
   if (t.password !== undefined) lines.push(`password=${cnfQuote(t.password)}`);
@@ -119,7 +124,11 @@ export function runNative(t: DbTarget, tool: string, args: readonly string[], op
 function spawnTool(t: DbTarget, tool: string, args: string[], env: NodeJS.ProcessEnv, opts: RunNativeOptions): Promise<string> {
   return new Promise((resolve, reject) => {
     const wantsStdin = opts.input !== undefined || opts.stdin !== undefined;
-    const child = spawn(t.type === 'postgres' ? pgTool(tool) : tool, args, { env, stdio: [wantsStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], ...(opts.signal ? { signal: opts.signal } : {}) });
+    const child = spawn(t.type === 'postgres' ? pgTool(tool) : tool, args, {
+      env,
+      stdio: [wantsStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
     let stderr = '';
     const out: Buffer[] = [];
     let consumer: Promise<void> = Promise.resolve();
@@ -145,13 +154,20 @@ function spawnTool(t: DbTarget, tool: string, args: string[], env: NodeJS.Proces
         if (spawnError) {
           const missing = spawnError.code === 'ENOENT';
           return reject(
-            new PrismError('DB_TOOL_FAILED', missing ? `${tool} is not installed (needed for ${t.shown}); install the ${t.type === 'postgres' ? 'postgresql-client' : 'mariadb-client'} package.` : `${tool} could not be started: ${spawnError.message}`, { tool, url: t.shown }),
+            new PrismError(
+              'DB_TOOL_FAILED',
+              missing
+                ? `${tool} is not installed (needed for ${t.shown}); install the ${t.type === 'postgres' ? 'postgresql-client' : 'mariadb-client'} package.`
+                : `${tool} could not be started: ${spawnError.message}`,
+              { tool, url: t.shown },
+            ),
           );
         }
         // a consumer that failed (the repository side) stopped the tool: its reason, not the tool's exit, is the error;
         // a feeder fails with EPIPE when the tool exits early, so the tool's own error comes first there
         if (c.status === 'rejected') return reject(c.reason);
-        if (code !== 0) return reject(classifyDbError(t, stderr.trim() || `${tool} exited with ${signal ?? code}`, { tool, ...(opts.what ? { what: opts.what } : {}) }));
+        if (code !== 0)
+          return reject(classifyDbError(t, stderr.trim() || `${tool} exited with ${signal ?? code}`, { tool, ...(opts.what ? { what: opts.what } : {}) }));
         if (f.status === 'rejected') return reject(f.reason);
         resolve(scrubSecret(Buffer.concat(out).toString('utf8'), t.password));
       });
@@ -160,7 +176,16 @@ function spawnTool(t: DbTarget, tool: string, args: string[], env: NodeJS.Proces
 }
 
 /** pg's Client config: the password stays in memory; `sslmode` (and `sslrootcert`) of the URL as libpq reads them. */
-export function pgClientConfig(t: DbTarget): { host: string; port: number; user: string; password?: string; database: string; connectionTimeoutMillis: number; application_name: string; ssl?: ConnectionOptions } {
+export function pgClientConfig(t: DbTarget): {
+  host: string;
+  port: number;
+  user: string;
+  password?: string;
+  database: string;
+  connectionTimeoutMillis: number;
+  application_name: string;
+  ssl?: ConnectionOptions;
+} {
   const ssl = pgSsl(t);
   return {
     host: t.host,
@@ -194,7 +219,9 @@ function pgSsl(t: DbTarget): ConnectionOptions | undefined {
     try {
       ca = readFileSync(rootCert, 'utf8');
     } catch (e) {
-      throw new PrismError('CONFIG_INVALID', `sslrootcert ${rootCert} of ${t.shown} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, { path: rootCert });
+      throw new PrismError('CONFIG_INVALID', `sslrootcert ${rootCert} of ${t.shown} cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'}).`, {
+        path: rootCert,
+      });
     }
   }
   const verify = mode !== 'require' || ca !== undefined;
@@ -206,7 +233,19 @@ function pgSsl(t: DbTarget): ConnectionOptions | undefined {
   };
 }
 
-export function mysqlConnectionConfig(t: DbTarget): { host?: string; socketPath?: string; port: number; user: string; password?: string; database: string; connectTimeout: number; multipleStatements: boolean; dateStrings: boolean; supportBigNumbers: boolean; bigNumberStrings: boolean } {
+export function mysqlConnectionConfig(t: DbTarget): {
+  host?: string;
+  socketPath?: string;
+  port: number;
+  user: string;
+  password?: string;
+  database: string;
+  connectTimeout: number;
+  multipleStatements: boolean;
+  dateStrings: boolean;
+  supportBigNumbers: boolean;
+  bigNumberStrings: boolean;
+} {
   return {
     ...(t.host.startsWith('/') ? { socketPath: t.host } : { host: t.host }),
     port: t.port,

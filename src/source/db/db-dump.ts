@@ -87,7 +87,12 @@ export function tableObject(name: string): string {
 export function tableSelected(name: string, f: TableFilter): boolean {
   const bare = name.includes('.') ? name.slice(name.indexOf('.') + 1) : name;
   const matches = (pattern: string): boolean => {
-    const re = new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    const re = new RegExp(
+      `^${pattern
+        .split('*')
+        .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+        .join('.*')}$`,
+    );
     return re.test(name) || re.test(bare);
   };
   if (bare.startsWith(SAFETY_PREFIX)) return false;

@@ -56,5 +56,14 @@ export function safetyName(stamp: string, table: string, maxBytes: number): stri
 /** Compares what was restored (read back from the database) with the backup (数据校验). */
 export function outcome(t: RestoreTableInput, action: TableOutcome['action'], safety: string | null, rows: number, sha256: string): TableOutcome {
   const expected = t.sha256();
-  return { name: t.name, action, safety_copy: safety, rows_expected: t.rows, rows_restored: rows, sha256_expected: expected, sha256_restored: sha256, ok: rows === t.rows && sha256 === expected };
+  return {
+    name: t.name,
+    action,
+    safety_copy: safety,
+    rows_expected: t.rows,
+    rows_restored: rows,
+    sha256_expected: expected,
+    sha256_restored: sha256,
+    ok: rows === t.rows && sha256 === expected,
+  };
 }

@@ -12,7 +12,8 @@ import { pgConnect, pgQualified } from '../postgres/postgres-dump.js';
  */
 export async function undoDbRestore(t: DbTarget, outcomes: readonly TableOutcome[]): Promise<void> {
   const replaced = outcomes.filter((o) => o.action === 'replace');
-  if (replaced.some((o) => !o.safety_copy)) throw new PrismError('DB_RESTORE_FAILED', `Cannot undo the restore of ${t.shown}: a replaced table has no safety copy.`, { url: t.shown });
+  if (replaced.some((o) => !o.safety_copy))
+    throw new PrismError('DB_RESTORE_FAILED', `Cannot undo the restore of ${t.shown}: a replaced table has no safety copy.`, { url: t.shown });
   if (t.type === 'postgres') {
     const c = await pgConnect(t);
     try {

@@ -37,7 +37,10 @@ describe('parseDbUrl', () => {
       );
     }
     assert.throws(() => parseDbUrl('postgres://h/db', 'mysql'), /a mysql URL is expected/);
-    assert.throws(() => parseDbUrl('postgres://u:topsecret@h', undefined, '--target'), /^PrismError: --target postgres:\/\/u:\*\*\*@h is not a valid database URL: no database name/);
+    assert.throws(
+      () => parseDbUrl('postgres://u:topsecret@h', undefined, '--target'),
+      /^PrismError: --target postgres:\/\/u:\*\*\*@h is not a valid database URL: no database name/,
+    );
   });
 });
 

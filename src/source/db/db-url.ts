@@ -29,7 +29,10 @@ const DEFAULT_USER: Record<DbType, string> = { postgres: 'postgres', mysql: 'roo
  */
 export function parseDbUrl(url: string, expect?: DbType, flag?: string): DbUrl {
   const shown = redactDbUrl(url);
-  const bad = (why: string): PrismError => new PrismError('INVALID_ARGUMENT', flag ? `${flag} ${shown} is not a valid database URL: ${why}.` : `Invalid database URL ${shown}: ${why}.`, { url: shown });
+  const bad = (why: string): PrismError =>
+    new PrismError('INVALID_ARGUMENT', flag ? `${flag} ${shown} is not a valid database URL: ${why}.` : `Invalid database URL ${shown}: ${why}.`, {
+      url: shown,
+    });
   const m = /^([a-z]+):\/\/(.*)$/is.exec(url.trim());
   if (!m) throw bad('expected postgres://user@host:port/db or mysql://user@host:port/db');
   const type = SCHEMES[m[1]!.toLowerCase()];
@@ -67,9 +70,7 @@ export function parseDbUrl(url: string, expect?: DbType, flag?: string): DbUrl {
 
 /** The URL with any password (in the user part or a `password=` parameter) replaced by `***`. Works on unparseable input too. */
 export function redactDbUrl(url: string): string {
-  return url
-    .replace(/^([a-z]+:\/\/[^/@?#:]*):[^@/]*@/i, '$1:***@')
-    .replace(/([?&]password=)[^&#]*/gi, '$1***');
+  return url.replace(/^([a-z]+:\/\/[^/@?#:]*):[^@/]*@/i, '$1:***@').replace(/([?&]password=)[^&#]*/gi, '$1***');
 }
 
 /** The URL without any password at all, as it is stored in a manifest: `postgres://user@host:port/db`. */

@@ -39,16 +39,20 @@ describe('file times', () => {
       const link = join(sb.root, `l${i}`);
       symlinkSync(file, link);
       setPathTimes(link, (BigInt(ns) + 1n).toString());
-      for (const [p, want] of [[file, ns], [dir, ns], [link, (BigInt(ns) + 1n).toString()]] as const) {
+      for (const [p, want] of [
+        [file, ns],
+        [dir, ns],
+        [link, (BigInt(ns) + 1n).toString()],
+      ] as const) {
         const st = lstatSync(p, { bigint: true });
         if (st.mtimeNs !== BigInt(want) || st.atimeNs !== BigInt(want)) off.push(`${p}: ${st.mtimeNs} != ${want}`);
       }
     }
     assert.deepEqual(off.slice(0, 5), [], `${off.length} times differ`);
-    assert.equal(lstatSync(join(sb.root, 'f0'), { bigint: true }).mtimeNs, 0n, 'a symlink\'s time is its own, not its target\'s');
+    assert.equal(lstatSync(join(sb.root, 'f0'), { bigint: true }).mtimeNs, 0n, "a symlink's time is its own, not its target's");
   });
 
-  it('without the addon, Node\'s utimes gets every time exact to the microsecond', () => {
+  it("without the addon, Node's utimes gets every time exact to the microsecond", () => {
     const file = join(sb.root, 'f');
     writeFileSync(file, '');
     const off: string[] = [];

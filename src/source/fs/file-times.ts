@@ -69,5 +69,10 @@ const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [
 function check(errno: number, syscall: string, path?: string): void {
   if (errno === 0) return;
   const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
-  throw Object.assign(new Error(`${code}: ${syscall} failed${path === undefined ? '' : `, '${path}'`}`), { code, errno: -errno, syscall, ...(path === undefined ? {} : { path }) });
+  throw Object.assign(new Error(`${code}: ${syscall} failed${path === undefined ? '' : `, '${path}'`}`), {
+    code,
+    errno: -errno,
+    syscall,
+    ...(path === undefined ? {} : { path }),
+  });
 }

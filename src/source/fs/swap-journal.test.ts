@@ -8,7 +8,12 @@ import { journalPath, readJournal, recoverSwap, rollbackSwap, runSwap, writeJour
 
 /** old data in a/ and b/, new data staged in .prism-restore-stage/a and .prism-restore-stage/b */
 function setup(target: string): SwapJournal {
-  for (const [dir, content] of [['a', 'old a'], ['b', 'old b'], ['.prism-restore-stage/a', 'new a'], ['.prism-restore-stage/b', 'new b']] as const) {
+  for (const [dir, content] of [
+    ['a', 'old a'],
+    ['b', 'old b'],
+    ['.prism-restore-stage/a', 'new a'],
+    ['.prism-restore-stage/b', 'new b'],
+  ] as const) {
     mkdirSync(join(target, dir), { recursive: true });
     writeFileSync(join(target, dir, 'f.txt'), content);
   }
@@ -88,9 +93,19 @@ describe('swap journal', () => {
     writeFileSync(join(sb.home, 'a', 'keep'), 'live');
     mkdirSync(join(sb.home, '.prism-restore-stage'));
     symlinkSync(outside, join(sb.home, '.prism-restore-stage', 'a'));
-    const j: SwapJournal = { backup: 'b', staging: '.prism-restore-stage', trash: '.prism-restore-old', steps: [['a/keep', '.prism-restore-stage/a/keep']], done: 0, state: 'staging' };
+    const j: SwapJournal = {
+      backup: 'b',
+      staging: '.prism-restore-stage',
+      trash: '.prism-restore-old',
+      steps: [['a/keep', '.prism-restore-stage/a/keep']],
+      done: 0,
+      state: 'staging',
+    };
     writeJournal(sb.home, j);
-    assert.throws(() => runSwap(sb.home, j), (e: PrismError) => e.code === 'RESTORE_PATH_REFUSED' && /is a symlink/.test(e.message));
+    assert.throws(
+      () => runSwap(sb.home, j),
+      (e: PrismError) => e.code === 'RESTORE_PATH_REFUSED' && /is a symlink/.test(e.message),
+    );
     assert.deepEqual(readdirSync(outside), []);
     assert.equal(readFileSync(join(sb.home, 'a', 'keep'), 'utf8'), 'live');
   });
@@ -107,7 +122,11 @@ describe('swap journal', () => {
     ];
     for (const j of crafted) {
       writeJournal(sb.home, j);
-      assert.throws(() => recoverSwap(sb.home, ['logs']), (e: PrismError) => e.code === 'RESTORE_RECOVERY_FAILED', JSON.stringify(j));
+      assert.throws(
+        () => recoverSwap(sb.home, ['logs']),
+        (e: PrismError) => e.code === 'RESTORE_RECOVERY_FAILED',
+        JSON.stringify(j),
+      );
       assert.ok(existsSync(join(sb.home, 'logs')));
     }
   });

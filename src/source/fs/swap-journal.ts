@@ -65,7 +65,8 @@ function journalProblem(j: SwapJournal, protect: readonly string[]): string | un
   if (j.state !== 'staging' && j.state !== 'swapping') return `unknown state ${JSON.stringify(j.state)}`;
   if (!Number.isInteger(j.done) || j.done < 0 || j.done > j.steps.length) return `step count ${JSON.stringify(j.done)} is out of range`;
   for (const dir of [j.staging, j.trash]) {
-    if (typeof dir !== 'string' || dir.includes('/') || !isRestoreWorkName(dir) || dir.startsWith(JOURNAL)) return `${JSON.stringify(dir)} is not a staging folder name`;
+    if (typeof dir !== 'string' || dir.includes('/') || !isRestoreWorkName(dir) || dir.startsWith(JOURNAL))
+      return `${JSON.stringify(dir)} is not a staging folder name`;
   }
   if (j.staging === j.trash) return 'staging and trash are the same folder';
   const data = (p: string): boolean => {
@@ -76,7 +77,8 @@ function journalProblem(j: SwapJournal, protect: readonly string[]): string | un
     if (!Array.isArray(step) || step.length !== 2 || typeof step[0] !== 'string' || typeof step[1] !== 'string') return 'a step is not a rename';
     const [from, to] = step;
     const ok = (data(from) && (to === `${j.trash}/${from}` || to === `${j.staging}/${from}`)) || (data(to) && from === `${j.staging}/${to}`);
-    if (!ok) return `the rename ${JSON.stringify(from)} → ${JSON.stringify(to)} is not one a restore makes${protect.some((n) => from.split('/')[0] === n || to.split('/')[0] === n) ? ` (${protect.join(', ')} are never touched)` : ''}`;
+    if (!ok)
+      return `the rename ${JSON.stringify(from)} → ${JSON.stringify(to)} is not one a restore makes${protect.some((n) => from.split('/')[0] === n || to.split('/')[0] === n) ? ` (${protect.join(', ')} are never touched)` : ''}`;
   }
   return undefined;
 }

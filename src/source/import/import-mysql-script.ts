@@ -16,7 +16,8 @@ export interface ScriptScan {
   lines: number;
 }
 
-const COMMITS = /^(CREATE|ALTER|DROP|RENAME|TRUNCATE|COMMIT|BEGIN|START\s+TRANSACTION|GRANT|REVOKE|OPTIMIZE|REPAIR|ANALYZE|FLUSH|DELIMITER|LOCK\s+TABLES|UNLOCK\s+TABLES|SET\s+(@@|SESSION\s+)?AUTOCOMMIT\s*=\s*1)\b/i;
+const COMMITS =
+  /^(CREATE|ALTER|DROP|RENAME|TRUNCATE|COMMIT|BEGIN|START\s+TRANSACTION|GRANT|REVOKE|OPTIMIZE|REPAIR|ANALYZE|FLUSH|DELIMITER|LOCK\s+TABLES|UNLOCK\s+TABLES|SET\s+(@@|SESSION\s+)?AUTOCOMMIT\s*=\s*1)\b/i;
 const SWITCHES = /^(USE\s|CREATE\s+(DATABASE|SCHEMA)\b|DROP\s+(DATABASE|SCHEMA)\b)/i;
 const DROPPABLE = /^(LOCK\s+TABLES\s.*;|UNLOCK\s+TABLES\s*;|\/\*!40000\s+ALTER\s+TABLE\s+\S+\s+(DISABLE|ENABLE)\s+KEYS\s*\*\/\s*;)\s*$/i;
 
@@ -40,7 +41,11 @@ export async function scanMysqlScript(file: string): Promise<ScriptScan> {
     if (atStart && !isDroppable(trimmed)) {
       const h = head(trimmed);
       if (SWITCHES.test(h)) {
-        throw new PrismError('IMPORT_FAILED', `Line ${lineNo} switches or creates a database (${h.slice(0, 60)}); import_data imports into the one database named in --target. Nothing was imported. Dump one database without --databases, or remove the line.`, { line: lineNo });
+        throw new PrismError(
+          'IMPORT_FAILED',
+          `Line ${lineNo} switches or creates a database (${h.slice(0, 60)}); import_data imports into the one database named in --target. Nothing was imported. Dump one database without --databases, or remove the line.`,
+          { line: lineNo },
+        );
       }
       if (!commits && COMMITS.test(h)) commits = { line: lineNo, statement: h.slice(0, 60) };
     }

@@ -42,7 +42,11 @@ export async function importMysqlSql(t: DbTarget, file: string): Promise<{ rows:
     } catch (e) {
       if (mode !== 'empty-database' || !(e instanceof PrismError)) throw e;
       await dropAll(conn, t.database).catch(() => {});
-      throw new PrismError(e.code, e.message.replace('(the transaction was rolled back)', `(everything the script had created in ${t.database} was dropped again)`), e.details);
+      throw new PrismError(
+        e.code,
+        e.message.replace('(the transaction was rolled back)', `(everything the script had created in ${t.database} was dropped again)`),
+        e.details,
+      );
     }
   } finally {
     conn.destroy();
@@ -61,9 +65,11 @@ async function objectNames(conn: mysql.Connection, db: string): Promise<string[]
 async function dropAll(conn: mysql.Connection, db: string): Promise<void> {
   await conn.query('SET FOREIGN_KEY_CHECKS = 0');
   const [tables] = await conn.query('SELECT TABLE_NAME AS n, TABLE_TYPE AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [db]);
-  for (const r of tables as Array<{ n: string; t: string }>) await conn.query(`DROP ${r.t === 'VIEW' ? 'VIEW' : 'TABLE'} IF EXISTS ${myIdent(db)}.${myIdent(r.n)}`);
+  for (const r of tables as Array<{ n: string; t: string }>)
+    await conn.query(`DROP ${r.t === 'VIEW' ? 'VIEW' : 'TABLE'} IF EXISTS ${myIdent(db)}.${myIdent(r.n)}`);
   const [routines] = await conn.query('SELECT ROUTINE_NAME AS n, ROUTINE_TYPE AS t FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?', [db]);
-  for (const r of routines as Array<{ n: string; t: string }>) await conn.query(`DROP ${r.t === 'FUNCTION' ? 'FUNCTION' : 'PROCEDURE'} IF EXISTS ${myIdent(db)}.${myIdent(r.n)}`);
+  for (const r of routines as Array<{ n: string; t: string }>)
+    await conn.query(`DROP ${r.t === 'FUNCTION' ? 'FUNCTION' : 'PROCEDURE'} IF EXISTS ${myIdent(db)}.${myIdent(r.n)}`);
   const [events] = await conn.query('SELECT EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?', [db]);
   for (const r of events as Array<{ n: string }>) await conn.query(`DROP EVENT IF EXISTS ${myIdent(db)}.${myIdent(r.n)}`);
 }
@@ -84,7 +90,11 @@ async function runClient(t: DbTarget, file: string, mode: MysqlScriptMode): Prom
   const binary = clientBinary();
   // host, port and protocol (TCP, or the socket of ?host=/dir) come from the credentials file
   return withNativeAuth(t, async (auth) => {
-    const child = spawn(binary, [...auth.args, '--batch', '--binary-mode', '--unbuffered', '--show-warnings', '-vv', '--default-character-set=utf8mb4', t.database], { env: auth.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(
+      binary,
+      [...auth.args, '--batch', '--binary-mode', '--unbuffered', '--show-warnings', '-vv', '--default-character-set=utf8mb4', t.database],
+      { env: auth.env, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     const state: ClientState = { rows: 0, warning: undefined, statement: '' };
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
@@ -112,7 +122,12 @@ async function runClient(t: DbTarget, file: string, mode: MysqlScriptMode): Prom
     } else child.stdin.destroy();
     const code = await closed;
     const m = /^ERROR (\d+) \(([0-9A-Z]+)\)(?: at line (\d+))?[^:]*: (.*)$/m.exec(stderr);
-    if (m) throw importError(t, Object.assign(new Error(`${m[4]} (MySQL ${m[1]})`), { code: m[1] === '2013' || m[1] === '2006' ? 'PROTOCOL_CONNECTION_LOST' : undefined }), m[3] ? Math.max(1, Number(m[3]) - 1) : undefined);
+    if (m)
+      throw importError(
+        t,
+        Object.assign(new Error(`${m[4]} (MySQL ${m[1]})`), { code: m[1] === '2013' || m[1] === '2006' ? 'PROTOCOL_CONNECTION_LOST' : undefined }),
+        m[3] ? Math.max(1, Number(m[3]) - 1) : undefined,
+      );
     throw importError(t, new Error(clean(stderr, t) || `the MySQL client exited with ${code}`));
   });
 }
@@ -176,7 +191,11 @@ function dropHints(block: Buffer): Buffer {
     if (end < 0) end = block.length;
     const first = block[pos];
     // L(OCK), U(NLOCK), /(*!40000 …): look closer only at short lines starting so
-    if ((first === 0x4c || first === 0x55 || first === 0x2f || first === 0x6c || first === 0x75) && end - pos < 4096 && isDroppable(block.toString('latin1', pos, end))) {
+    if (
+      (first === 0x4c || first === 0x55 || first === 0x2f || first === 0x6c || first === 0x75) &&
+      end - pos < 4096 &&
+      isDroppable(block.toString('latin1', pos, end))
+    ) {
       out ??= Buffer.from(block);
       out.fill(0x20, pos, end); // spaces: the line stays, empty
     }

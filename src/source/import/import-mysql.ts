@@ -67,10 +67,22 @@ function myTable(name: string): string {
 /** The table exists and can roll back (InnoDB); MyISAM and friends cannot take part in all-or-nothing. */
 async function checkTransactional(conn: mysql.Connection, t: DbTarget, table: string): Promise<void> {
   const [schema, name] = table.includes('.') ? table.split('.', 2) : [t.database, table];
-  const [rows] = await conn.query('SELECT ENGINE AS engine, TABLE_TYPE AS type FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, name]);
+  const [rows] = await conn.query('SELECT ENGINE AS engine, TABLE_TYPE AS type FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [
+    schema,
+    name,
+  ]);
   const r = (rows as Array<{ engine: string | null; type: string }>)[0];
-  if (!r) throw new PrismError('IMPORT_FAILED', `Import into ${t.shown} failed: table ${table} does not exist. Nothing was imported. Create it first (or check --table).`, { target: t.shown, table });
+  if (!r)
+    throw new PrismError(
+      'IMPORT_FAILED',
+      `Import into ${t.shown} failed: table ${table} does not exist. Nothing was imported. Create it first (or check --table).`,
+      { target: t.shown, table },
+    );
   if (r.type === 'BASE TABLE' && r.engine !== 'InnoDB') {
-    throw new PrismError('IMPORT_FAILED', `Table ${table} uses the ${r.engine} engine, which cannot roll back, so the import could not be all-or-nothing; nothing was imported. Convert it first: ALTER TABLE ${table} ENGINE=InnoDB.`, { target: t.shown, table, engine: r.engine });
+    throw new PrismError(
+      'IMPORT_FAILED',
+      `Table ${table} uses the ${r.engine} engine, which cannot roll back, so the import could not be all-or-nothing; nothing was imported. Convert it first: ALTER TABLE ${table} ENGINE=InnoDB.`,
+      { target: t.shown, table, engine: r.engine },
+    );
   }
 }

@@ -14,10 +14,32 @@ import { pgTool } from '../postgres/pg-tools.js';
 export async function importPgSql(t: DbTarget, file: string): Promise<{ rows: number }> {
   (await pgConnect(t)).end().catch(() => {}); // a clear connection error before psql starts
   return withNativeAuth(t, async (auth) => {
-    const child = spawn(pgTool('psql'), [...auth.args, '-X', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '--no-align', '--tuples-only', '-h', t.host, '-p', String(t.port), '-U', t.user, '-d', t.database, '-f', file], {
-      env: { ...auth.env, PGAPPNAME: 'prism-import' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      pgTool('psql'),
+      [
+        ...auth.args,
+        '-X',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '--single-transaction',
+        '--no-align',
+        '--tuples-only',
+        '-h',
+        t.host,
+        '-p',
+        String(t.port),
+        '-U',
+        t.user,
+        '-d',
+        t.database,
+        '-f',
+        file,
+      ],
+      {
+        env: { ...auth.env, PGAPPNAME: 'prism-import' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let rows = 0;
     createInterface({ input: child.stdout }).on('line', (l) => {
       const m = /^(?:INSERT \d+ (\d+)|COPY (\d+))$/.exec(l);
@@ -28,7 +50,9 @@ export async function importPgSql(t: DbTarget, file: string): Promise<{ rows: nu
       if (stderr.length < 64 * 1024) stderr += d.toString('utf8');
     });
     const code = await new Promise<number>((resolve, reject) => {
-      child.on('error', (e) => reject(new PrismError('IMPORT_FAILED', `Cannot run psql: ${e.message}. Install the PostgreSQL client (apt-get install postgresql-client).`)));
+      child.on('error', (e) =>
+        reject(new PrismError('IMPORT_FAILED', `Cannot run psql: ${e.message}. Install the PostgreSQL client (apt-get install postgresql-client).`)),
+      );
       child.on('close', (c) => resolve(c ?? 1));
     });
     if (code !== 0) {

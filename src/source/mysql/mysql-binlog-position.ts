@@ -56,7 +56,10 @@ export function parseBinlogPositionLine(line: string): { file: string; position:
  * the same bytes from dump to dump, so it deduplicates) and reported through `position()`.
  * The dump splitter writes the schema one whole line at a time.
  */
-export function capturePosition(schema: DumpObjectWriter, format: string | undefined): { writer: DumpObjectWriter; position: () => BinlogPosition | undefined } {
+export function capturePosition(
+  schema: DumpObjectWriter,
+  format: string | undefined,
+): { writer: DumpObjectWriter; position: () => BinlogPosition | undefined } {
   let file: string | undefined;
   let position = 0;
   let gtid: string | undefined;

@@ -44,7 +44,10 @@ describe('binary log files and positions', () => {
   });
 
   it('refuses a file cut inside an event, a bad size, or no magic', () => {
-    const file = binlogFile([{ when: 1, size: 100 }, { when: 2, size: 50 }]);
+    const file = binlogFile([
+      { when: 1, size: 100 },
+      { when: 2, size: 50 },
+    ]);
     assert.match(scan(file.subarray(0, file.length - 10), 16).problem()!, /ends at byte 144 inside an event/);
     const bad = Buffer.from(file);
     bad.writeUInt32LE(3, 4 + 9);
@@ -54,14 +57,25 @@ describe('binary log files and positions', () => {
   });
 
   it('reads the position comments of --master-data=2 (MariaDB and MySQL spellings) and keeps them out of the schema', async () => {
-    assert.deepEqual(parseBinlogPositionLine("-- CHANGE MASTER TO MASTER_LOG_FILE='bin.000001', MASTER_LOG_POS=1230;\n"), { file: 'bin.000001', position: 1230 });
-    assert.deepEqual(parseBinlogPositionLine("-- CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='binlog.000007', SOURCE_LOG_POS=157;"), { file: 'binlog.000007', position: 157 });
+    assert.deepEqual(parseBinlogPositionLine("-- CHANGE MASTER TO MASTER_LOG_FILE='bin.000001', MASTER_LOG_POS=1230;\n"), {
+      file: 'bin.000001',
+      position: 1230,
+    });
+    assert.deepEqual(parseBinlogPositionLine("-- CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE='binlog.000007', SOURCE_LOG_POS=157;"), {
+      file: 'binlog.000007',
+      position: 157,
+    });
     assert.deepEqual(parseBinlogPositionLine("-- SET GLOBAL gtid_slave_pos='0-1-6';\n"), { gtid: '0-1-6' });
     assert.equal(parseBinlogPositionLine('-- CHANGE MASTER TO MASTER_USE_GTID=slave_pos;\n'), undefined);
     assert.equal(parseBinlogPositionLine("INSERT INTO `t` VALUES ('-- CHANGE MASTER TO');\n"), undefined);
     const written: string[] = [];
     const c = capturePosition({ write: async (d) => void written.push(Buffer.from(d).toString()), close: async () => ({ bytes: 0, checksum: '' }) }, 'ROW');
-    for (const l of ['CREATE TABLE `t` (x int);\n', "-- CHANGE MASTER TO MASTER_LOG_FILE='mysql-bin.000042', MASTER_LOG_POS=4711;\n", "-- SET GLOBAL gtid_slave_pos='0-1-9,1-2-3';\n", '-- a comment\n']) {
+    for (const l of [
+      'CREATE TABLE `t` (x int);\n',
+      "-- CHANGE MASTER TO MASTER_LOG_FILE='mysql-bin.000042', MASTER_LOG_POS=4711;\n",
+      "-- SET GLOBAL gtid_slave_pos='0-1-9,1-2-3';\n",
+      '-- a comment\n',
+    ]) {
       await c.writer.write(Buffer.from(l));
     }
     assert.deepEqual(written, ['CREATE TABLE `t` (x int);\n', '-- a comment\n']);
@@ -70,9 +84,18 @@ describe('binary log files and positions', () => {
   });
 
   it('reads event header lines before and after 10:00 (mariadb-binlog pads the hour with a space)', () => {
-    assert.deepEqual(parseEventLine('#261202  0:24:39 server id 1  end_log_pos 1017 CRC32 0x6b2f1a3c \tQuery\tthread_id=5\texec_time=0\terror_code=0'), { type: 'Query', at: '2026-12-02T00:24:39Z' });
-    assert.deepEqual(parseEventLine('#261202  9:05:01 server id 1  end_log_pos 1200 CRC32 0x6b2f1a3c \tWrite_rows: table id 33 flags: STMT_END_F'), { type: 'Write_rows', at: '2026-12-02T09:05:01Z' });
-    assert.deepEqual(parseEventLine('#261202 23:59:59 server id 12  end_log_pos 4 CRC32 0x00000000 \tRotate to bin.000002  pos: 4'), { type: 'Rotate', at: '2026-12-02T23:59:59Z' });
+    assert.deepEqual(parseEventLine('#261202  0:24:39 server id 1  end_log_pos 1017 CRC32 0x6b2f1a3c \tQuery\tthread_id=5\texec_time=0\terror_code=0'), {
+      type: 'Query',
+      at: '2026-12-02T00:24:39Z',
+    });
+    assert.deepEqual(parseEventLine('#261202  9:05:01 server id 1  end_log_pos 1200 CRC32 0x6b2f1a3c \tWrite_rows: table id 33 flags: STMT_END_F'), {
+      type: 'Write_rows',
+      at: '2026-12-02T09:05:01Z',
+    });
+    assert.deepEqual(parseEventLine('#261202 23:59:59 server id 12  end_log_pos 4 CRC32 0x00000000 \tRotate to bin.000002  pos: 4'), {
+      type: 'Rotate',
+      at: '2026-12-02T23:59:59Z',
+    });
     assert.equal(parseEventLine('# at 1017'), undefined);
   });
 

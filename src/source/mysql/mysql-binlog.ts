@@ -33,7 +33,11 @@ export async function serverBinaryLogs(t: DbTarget, flush: boolean): Promise<Ser
   try {
     const [v] = await c.query<mysql.RowDataPacket[]>('SELECT @@GLOBAL.log_bin AS on_, @@GLOBAL.binlog_format AS format, @@GLOBAL.server_id AS id');
     if (Number(v[0]!['on_']) !== 1) {
-      throw new PrismError('MYSQL_BINLOG_FAILED', `Binary logging is off on ${t.shown} (log_bin = OFF): there is nothing to archive. Set log_bin (and binlog_format = ROW) in the server's configuration, restart it and take a new backup.`, { url: t.shown, log_bin: 'OFF' });
+      throw new PrismError(
+        'MYSQL_BINLOG_FAILED',
+        `Binary logging is off on ${t.shown} (log_bin = OFF): there is nothing to archive. Set log_bin (and binlog_format = ROW) in the server's configuration, restart it and take a new backup.`,
+        { url: t.shown, log_bin: 'OFF' },
+      );
     }
     if (flush) {
       step = 'FLUSH BINARY LOGS';
@@ -41,12 +45,20 @@ export async function serverBinaryLogs(t: DbTarget, flush: boolean): Promise<Ser
     }
     step = 'SHOW BINARY LOGS';
     const [rows] = await c.query<mysql.RowDataPacket[]>('SHOW BINARY LOGS');
-    return { logs: rows.map((r) => ({ name: String(r['Log_name']), size: Number(r['File_size']) })), format: String(v[0]!['format']), serverId: Number(v[0]!['id']) };
+    return {
+      logs: rows.map((r) => ({ name: String(r['Log_name']), size: Number(r['File_size']) })),
+      format: String(v[0]!['format']),
+      serverId: Number(v[0]!['id']),
+    };
   } catch (e) {
     if (isPrismError(e)) throw e;
     const cl = classifyDbError(t, e, { what: step });
     if (cl.code !== 'DB_TOOL_FAILED') throw cl;
-    throw new PrismError('MYSQL_BINLOG_FAILED', `${step} on ${t.shown} failed: ${(e as Error).message}${/denied/i.test((e as Error).message) ? ` (grant the user ${flush ? 'RELOAD and ' : ''}BINLOG MONITOR, or REPLICATION CLIENT on MySQL)` : ''}.`, { url: t.shown, step });
+    throw new PrismError(
+      'MYSQL_BINLOG_FAILED',
+      `${step} on ${t.shown} failed: ${(e as Error).message}${/denied/i.test((e as Error).message) ? ` (grant the user ${flush ? 'RELOAD and ' : ''}BINLOG MONITOR, or REPLICATION CLIENT on MySQL)` : ''}.`,
+      { url: t.shown, step },
+    );
   } finally {
     await c.end().catch(() => {});
   }
@@ -64,7 +76,11 @@ export async function fetchBinaryLog(t: DbTarget, name: string, dir: string): Pr
   } catch (e) {
     if (isPrismError(e) && e.code === 'DB_TOOL_FAILED') {
       const denied = /denied|REPLICATION SLAVE/i.test(e.message);
-      throw new PrismError('MYSQL_BINLOG_FAILED', `${e.message}${denied ? ' (grant the user REPLICATION SLAVE, or archive from the server\'s directory with --binlog-dir)' : ''}`, { url: t.shown, file: name });
+      throw new PrismError(
+        'MYSQL_BINLOG_FAILED',
+        `${e.message}${denied ? " (grant the user REPLICATION SLAVE, or archive from the server's directory with --binlog-dir)" : ''}`,
+        { url: t.shown, file: name },
+      );
     }
     throw e;
   }
@@ -196,7 +212,10 @@ export async function replayBinlog(t: DbTarget, o: ReplayOptions): Promise<Repla
   const filter = new ReplayFilter(o.database, t.database !== o.database);
   try {
     // a refused statement ends the client's input before it is sent: the client stops, the caller undoes
-    await runNative(t, mysqlTool('client'), ['--batch', '--binary-mode', t.database], { stdin: (inp) => pipeline(child.stdout, filter, inp), what: 'replaying the binary log' });
+    await runNative(t, mysqlTool('client'), ['--batch', '--binary-mode', t.database], {
+      stdin: (inp) => pipeline(child.stdout, filter, inp),
+      what: 'replaying the binary log',
+    });
   } catch (e) {
     child.kill('SIGTERM');
     const x = await exited;
@@ -205,12 +224,21 @@ export async function replayBinlog(t: DbTarget, o: ReplayOptions): Promise<Repla
   }
   const x = await exited;
   if (x.error) throw toolMissing(tool, x.error);
-  if (x.code !== 0) throw new PrismError('MYSQL_BINLOG_FAILED', `${tool} failed reading the archived binary logs: ${stderr.trim().slice(0, 600) || `exit ${x.code}`}`, { tool });
+  if (x.code !== 0)
+    throw new PrismError('MYSQL_BINLOG_FAILED', `${tool} failed reading the archived binary logs: ${stderr.trim().slice(0, 600) || `exit ${x.code}`}`, {
+      tool,
+    });
   return { events: filter.events, last_event_at: filter.lastEventAt, stop_datetime: stopDatetime(o.stopAt) };
 }
 
 function toolMissing(tool: string, e: Error): PrismError {
-  return new PrismError('DB_TOOL_FAILED', (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${tool} is not installed; install the mariadb-client package.` : `${tool} could not be started: ${e.message}`, { tool });
+  return new PrismError(
+    'DB_TOOL_FAILED',
+    (e as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `${tool} is not installed; install the mariadb-client package.`
+      : `${tool} could not be started: ${e.message}`,
+    { tool },
+  );
 }
 
 const DATABASE_DDL = /^\s*(?:\/\*.*?\*\/\s*)*(?:create|drop|alter)\s+(?:database|schema)\b/i;
@@ -233,7 +261,10 @@ class ReplayFilter extends Transform {
   private statement: string[] = [];
   private readonly qualified: RegExp | undefined;
 
-  constructor(private readonly source: string, rewriting: boolean) {
+  constructor(
+    private readonly source: string,
+    rewriting: boolean,
+  ) {
     super();
     const name = source.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     this.qualified = rewriting ? new RegExp(`(?:^|[^\\w$])(?:\`${name.replace(/`/g, '``')}\`|${name})\\s*\\.\\s*[\`\\w$]`) : undefined;
@@ -301,10 +332,18 @@ class ReplayFilter extends Transform {
     const text = statement.join('\n');
     const shown = () => Buffer.from(text.trim().replace(/\s+/g, ' ').slice(0, 120), 'latin1').toString('utf8');
     if (DATABASE_DDL.test(text)) {
-      return new PrismError('DB_RESTORE_FAILED', `The binary log holds \`${shown()}\` (at ${this.lastEventAt}) before the target time: statements that create, drop or alter a database are not replayed. Restore to a time before it, or from a backup taken after it.`, { statement: shown() });
+      return new PrismError(
+        'DB_RESTORE_FAILED',
+        `The binary log holds \`${shown()}\` (at ${this.lastEventAt}) before the target time: statements that create, drop or alter a database are not replayed. Restore to a time before it, or from a backup taken after it.`,
+        { statement: shown() },
+      );
     }
     if (this.qualified?.test(text)) {
-      return new PrismError('DB_RESTORE_FAILED', `The binary log holds \`${shown()}\` (at ${this.lastEventAt}), which names database ${this.source} itself: replayed into a database of another name it would change ${this.source}. Restore into a database named ${this.source} (on another server if need be), or to a time before it.`, { statement: shown() });
+      return new PrismError(
+        'DB_RESTORE_FAILED',
+        `The binary log holds \`${shown()}\` (at ${this.lastEventAt}), which names database ${this.source} itself: replayed into a database of another name it would change ${this.source}. Restore into a database named ${this.source} (on another server if need be), or to a time before it.`,
+        { statement: shown() },
+      );
     }
     return undefined;
   }

@@ -47,9 +47,20 @@ describe('splitMysqlDump / countTuples', () => {
     const objects = new Map<string, string>();
     const tables: DumpedTable[] = [];
     const schema = collector(objects, 'schema');
-    await splitMysqlDump(Readable.from(pieces), schema, (n) => collector(objects, n), (t) => tables.push(t));
+    await splitMysqlDump(
+      Readable.from(pieces),
+      schema,
+      (n) => collector(objects, n),
+      (t) => tables.push(t),
+    );
     await schema.close();
-    assert.deepEqual(tables.map((t) => [t.name, t.rows]), [['a', 3], ['we`ird', 2]]);
+    assert.deepEqual(
+      tables.map((t) => [t.name, t.rows]),
+      [
+        ['a', 3],
+        ['we`ird', 2],
+      ],
+    );
     assert.equal(objects.get('a'), "INSERT INTO `a` VALUES\n(1,'x'),\n(2,'INSERT INTO `b` VALUES (9);'),\n(3,NULL);\n");
     assert.match(objects.get('schema')!, /CREATE TRIGGER[\s\S]*INSERT INTO `a` VALUES \(99\);[\s\S]*DELIMITER ;/);
     assert.ok(!objects.get('schema')!.includes("(1,'x')"));

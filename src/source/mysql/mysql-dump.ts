@@ -40,7 +40,10 @@ export async function myConnect(t: DbTarget): Promise<mysql.Connection> {
 }
 
 export async function myListTables(c: mysql.Connection, db: string): Promise<string[]> {
-  const [rows] = await c.query<mysql.RowDataPacket[]>(`SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME`, [db]);
+  const [rows] = await c.query<mysql.RowDataPacket[]>(
+    `SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME`,
+    [db],
+  );
   return rows.map((r) => String(r['n']));
 }
 
@@ -90,7 +93,13 @@ export async function dumpMysql(t: DbTarget, filter: TableFilter, sink: DumpSink
   await runNative(t, mysqlTool('dump'), [...MYSQL_DUMP_OPTIONS, ...binlog.args, '--routines', '--triggers', ...ignore, t.database], {
     what: 'dumping the database',
     signal,
-    stdout: (out) => splitMysqlDump(out, captured.writer, (name) => sink.open(tableObject(name)), (tbl) => void dumped.set(tbl.name, tbl)),
+    stdout: (out) =>
+      splitMysqlDump(
+        out,
+        captured.writer,
+        (name) => sink.open(tableObject(name)),
+        (tbl) => void dumped.set(tbl.name, tbl),
+      ),
   });
   const schema = [{ part: 'schema', object: SCHEMA_OBJECT, ...(await schemaWriter.close()) }];
   for (const name of tables) {
@@ -199,7 +208,8 @@ export function countTuples(l: Buffer, from: number): number {
   for (let i = from; i < l.length; i++) {
     const b = l[i]!;
     if (quote !== 0) {
-      if (b === 92) i++; // backslash escape
+      if (b === 92)
+        i++; // backslash escape
       else if (b === quote) quote = 0;
     } else if (b === 39 || b === 34) quote = b;
     else if (b === 40) {

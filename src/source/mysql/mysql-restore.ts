@@ -99,7 +99,12 @@ export async function restoreMysql(t: DbTarget, input: RestoreInput): Promise<Ta
       stdin: async (inp) => {
         inp.write(SESSION + 'START TRANSACTION;\n');
         for (const tb of input.tables) {
-          input.log('db.restore.table', { table: tb.name, action: existing.has(tb.name) ? 'replace' : 'create', safety_copy: copies.get(tb.name) ?? null, rows: tb.rows });
+          input.log('db.restore.table', {
+            table: tb.name,
+            action: existing.has(tb.name) ? 'replace' : 'create',
+            safety_copy: copies.get(tb.name) ?? null,
+            rows: tb.rows,
+          });
           inp.write(`DELETE FROM ${myIdent(tb.name)};\n`);
           await pipeline(tb.open(), inp, { end: false });
         }
@@ -112,16 +117,23 @@ export async function restoreMysql(t: DbTarget, input: RestoreInput): Promise<Ta
       await runNative(t, mysqlTool('client'), ['--batch', '--default-character-set=utf8mb4', t.database], { input: schema.post, what: step });
     }
     step = 'checking row counts and checksums';
-    const got = await dumpChecks(t, input.tables.map((tb) => tb.name));
+    const got = await dumpChecks(
+      t,
+      input.tables.map((tb) => tb.name),
+    );
     const outcomes = input.tables.map((tb) => {
       const g = got.get(tb.name) ?? { rows: 0, sha256: createHash('sha256').digest('hex') };
       return outcome(tb, existing.has(tb.name) ? 'replace' : 'create', copies.get(tb.name) ?? null, g.rows, g.sha256);
     });
     const bad = outcomes.filter((o) => !o.ok);
     if (bad.length > 0) {
-      throw new PrismError('DB_VERIFY_FAILED', `Restored data does not match the backup: ${bad.map((o) => `${o.name} (${o.rows_restored} rows, expected ${o.rows_expected}${o.sha256_restored !== o.sha256_expected ? ', checksum differs' : ''})`).join(', ')}; the original tables were put back.`, {
-        tables: outcomes,
-      });
+      throw new PrismError(
+        'DB_VERIFY_FAILED',
+        `Restored data does not match the backup: ${bad.map((o) => `${o.name} (${o.rows_restored} rows, expected ${o.rows_expected}${o.sha256_restored !== o.sha256_expected ? ', checksum differs' : ''})`).join(', ')}; the original tables were put back.`,
+        {
+          tables: outcomes,
+        },
+      );
     }
     return outcomes;
   } catch (e) {
@@ -129,7 +141,11 @@ export async function restoreMysql(t: DbTarget, input: RestoreInput): Promise<Ta
     if (e instanceof PrismError && (e.code === 'DB_VERIFY_FAILED' || e.code === 'CHECKSUM_MISMATCH' || e.code === 'DB_RESTORE_FAILED')) throw e;
     const cl = classifyDbError(t, e, { what: step });
     if (cl.code === 'DB_UNREACHABLE' || cl.code === 'DB_AUTH_FAILED') throw cl;
-    throw new PrismError('DB_RESTORE_FAILED', `Restore into ${t.shown} failed while ${step}; rolled back, the tables are as they were: ${cl.message.replace(/^Database .*? failed while [^:]*: /, '')}`, { url: t.shown, step });
+    throw new PrismError(
+      'DB_RESTORE_FAILED',
+      `Restore into ${t.shown} failed while ${step}; rolled back, the tables are as they were: ${cl.message.replace(/^Database .*? failed while [^:]*: /, '')}`,
+      { url: t.shown, step },
+    );
   } finally {
     await c.end().catch(() => {});
   }

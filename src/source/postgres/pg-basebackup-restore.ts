@@ -7,7 +7,12 @@ import { PrismError } from '../../errors/index.js';
 export function prepareDataDir(dir: string): void {
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) throw new PrismError('INVALID_ARGUMENT', `--data-dir ${dir} exists and is not a directory.`, { path: dir });
-    if (readdirSync(dir).length > 0) throw new PrismError('INVALID_ARGUMENT', `--data-dir ${dir} is not empty; a point-in-time restore writes a whole cluster and needs an empty or new directory.`, { path: dir });
+    if (readdirSync(dir).length > 0)
+      throw new PrismError(
+        'INVALID_ARGUMENT',
+        `--data-dir ${dir} is not empty; a point-in-time restore writes a whole cluster and needs an empty or new directory.`,
+        { path: dir },
+      );
   } else mkdirSync(dir, { recursive: true, mode: 0o700 });
 }
 
@@ -35,7 +40,8 @@ export async function extractBaseBackup(dir: string, data: AsyncIterable<Buffer>
     child.stdin.end();
   }
   const code = await closed;
-  if (code !== 0) throw new PrismError('PG_ARCHIVE_FAILED', `Unpacking the base backup into ${dir} failed: ${stderr.trim() || `tar exited with ${code}`}.`, { path: dir });
+  if (code !== 0)
+    throw new PrismError('PG_ARCHIVE_FAILED', `Unpacking the base backup into ${dir} failed: ${stderr.trim() || `tar exited with ${code}`}.`, { path: dir });
 }
 
 export interface RecoverySettings {

@@ -25,7 +25,18 @@ export async function serverFacts(t: DbTarget | undefined): Promise<ServerFacts>
   try {
     await client.connect();
   } catch (e) {
-    throw connectError(t ?? { type: 'postgres', host: process.env.PGHOST ?? 'localhost', port: Number(process.env.PGPORT ?? 5432), user: process.env.PGUSER ?? userInfo().username, password: undefined, database: '', shown: 'the PostgreSQL server of PGHOST/PGPORT' }, e);
+    throw connectError(
+      t ?? {
+        type: 'postgres',
+        host: process.env.PGHOST ?? 'localhost',
+        port: Number(process.env.PGPORT ?? 5432),
+        user: process.env.PGUSER ?? userInfo().username,
+        password: undefined,
+        database: '',
+        shown: 'the PostgreSQL server of PGHOST/PGPORT',
+      },
+      e,
+    );
   }
   try {
     const r = await client.query(
@@ -65,7 +76,10 @@ export function runBaseBackup(t: DbTarget | undefined, label: string): BaseBacku
   const child = new Promise<ChildProcessByStdio<null, Readable, Readable>>((resolve) => (started = resolve));
   const run = (auth: NativeAuth): Promise<void> => {
     const conn = t ? ['-h', t.host, '-p', String(t.port), '-U', t.user] : [];
-    const c = spawn(pgTool('pg_basebackup'), [...auth.args, ...conn, '-w', '-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '-l', label], { env: auth.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(pgTool('pg_basebackup'), [...auth.args, ...conn, '-w', '-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '-l', label], {
+      env: auth.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     started(c);
     let stderr = '';
     c.stderr.on('data', (d: Buffer) => {
@@ -75,7 +89,8 @@ export function runBaseBackup(t: DbTarget | undefined, label: string): BaseBacku
       c.on('error', (e) => reject(new PrismError('PG_ARCHIVE_FAILED', `Cannot run pg_basebackup: ${e.message}. Install the PostgreSQL client tools.`)));
       c.on('close', (code) => {
         if (code === 0) resolve();
-        else reject(new PrismError('PG_ARCHIVE_FAILED', `pg_basebackup failed (exit ${code}): ${scrubSecret(stderr.trim().replace(/\s+/g, ' '), t?.password)}`));
+        else
+          reject(new PrismError('PG_ARCHIVE_FAILED', `pg_basebackup failed (exit ${code}): ${scrubSecret(stderr.trim().replace(/\s+/g, ' '), t?.password)}`));
       });
     });
   };

@@ -50,7 +50,11 @@ export class TarWatcher {
   private startMember(): void {
     const h = this.header;
     if (h.every((b) => b === 0)) return; // end-of-archive blocks
-    const str = (o: number, l: number) => h.subarray(o, o + l).toString('utf8').replace(/\0.*$/s, '');
+    const str = (o: number, l: number) =>
+      h
+        .subarray(o, o + l)
+        .toString('utf8')
+        .replace(/\0.*$/s, '');
     const size = parseInt(str(124, 12).trim() || '0', 8);
     const type = String.fromCharCode(h[156]!);
     const prefix = h.subarray(257, 263).toString('latin1').startsWith('ustar') ? str(345, 155) : '';

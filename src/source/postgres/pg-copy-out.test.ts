@@ -25,7 +25,11 @@ async function plainConnect(t: DbTarget): Promise<pg.Client> {
   return client;
 }
 
-async function collect(connect: (t: DbTarget) => Promise<pg.Client>, sql: string, sink?: (b: Buffer) => Promise<void>): Promise<{ rows: number; data: Buffer; deliveries: number; memory: Set<ArrayBufferLike> }> {
+async function collect(
+  connect: (t: DbTarget) => Promise<pg.Client>,
+  sql: string,
+  sink?: (b: Buffer) => Promise<void>,
+): Promise<{ rows: number; data: Buffer; deliveries: number; memory: Set<ArrayBufferLike> }> {
   const client = await connect(target);
   try {
     const parts: Buffer[] = [];
@@ -65,7 +69,11 @@ for (const [kind, connect] of [
   ["the driver's socket", plainConnect],
 ] as const) {
   describe(`pgCopyTo (COPY … TO STDOUT off the socket): ${kind}`, () => {
-    for (const [table, rows] of [['mixed', 200_000], ['wide', 4], ['empty', 0]] as const) {
+    for (const [table, rows] of [
+      ['mixed', 200_000],
+      ['wide', 4],
+      ['empty', 0],
+    ] as const) {
       it(`gives psql's bytes and the server's row count: ${table} (${rows} rows)`, async () => {
         const sql = `COPY ${table} TO STDOUT`;
         const got = await collect(connect, sql);
@@ -89,8 +97,14 @@ for (const [kind, connect] of [
     it('a failing COPY rejects with the server error and leaves the connection usable', async () => {
       const client = await connect(target);
       try {
-        await assert.rejects(pgCopyTo(client, 'COPY mixed (no_such_column) TO STDOUT', async () => {}), (e: Error & { code?: string }) => e.code === '42703');
-        await assert.rejects(pgCopyTo(client, 'COPY (SELECT 1 / (id - 150000) FROM mixed) TO STDOUT', async () => {}), (e: Error & { code?: string }) => e.code === '22012');
+        await assert.rejects(
+          pgCopyTo(client, 'COPY mixed (no_such_column) TO STDOUT', async () => {}),
+          (e: Error & { code?: string }) => e.code === '42703',
+        );
+        await assert.rejects(
+          pgCopyTo(client, 'COPY (SELECT 1 / (id - 150000) FROM mixed) TO STDOUT', async () => {}),
+          (e: Error & { code?: string }) => e.code === '22012',
+        );
         assert.equal((await client.query<{ n: string }>('SELECT count(*)::text AS n FROM mixed')).rows[0]!.n, '200000');
       } finally {
         await client.end();
@@ -178,7 +192,10 @@ describe('dumpPostgres over several connections', () => {
       },
     };
     const r = await dumpPostgres(target, {}, sink, 3);
-    assert.deepEqual(r.tables.map((t) => t.name), ['public.empty', 'public.mixed', 'public.wide']);
+    assert.deepEqual(
+      r.tables.map((t) => t.name),
+      ['public.empty', 'public.mixed', 'public.wide'],
+    );
     for (const t of r.tables) {
       const want = psqlCopy(`COPY ${t.name} TO STDOUT`);
       assert.ok(Buffer.concat(objects.get(t.object)!).equals(want), `${t.name}: dumped bytes differ from psql`);
@@ -211,7 +228,11 @@ describe('dumpPostgres over several connections', () => {
       const mixed = [...received].find(([o]) => o.includes('mixed'));
       assert.ok(!closed.some((o) => o.includes('mixed')), 'the large table was not finished');
       assert.ok((mixed?.[1] ?? 0) < full, `the large table's COPY stopped early (${mixed?.[1]} of ${full} bytes)`);
-      assert.equal(Number(psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE usename = '${role}' AND query ILIKE 'COPY%' AND state = 'active';`).trim()), 0, 'a COPY still runs on the server');
+      assert.equal(
+        Number(psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE usename = '${role}' AND query ILIKE 'COPY%' AND state = 'active';`).trim()),
+        0,
+        'a COPY still runs on the server',
+      );
     } finally {
       db.sql(`DROP OWNED BY "${role}"; DROP ROLE "${role}";`);
     }

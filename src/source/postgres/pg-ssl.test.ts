@@ -34,9 +34,36 @@ describe('sslmode in a PostgreSQL URL is honoured by the driver connections (dum
     data = join(root, 'data');
     const init = asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-N']);
     assert.equal(init.code, 0, init.stderr);
-    const cert = spawnSync('setpriv', [`--reuid=${pgUser.uid}`, `--regid=${pgUser.gid}`, '--init-groups', 'openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=prism-test', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(data, 'server.key'), '-out', join(data, 'server.crt')], { encoding: 'utf8' });
+    const cert = spawnSync(
+      'setpriv',
+      [
+        `--reuid=${pgUser.uid}`,
+        `--regid=${pgUser.gid}`,
+        '--init-groups',
+        'openssl',
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=prism-test',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(data, 'server.key'),
+        '-out',
+        join(data, 'server.crt'),
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(cert.status, 0, cert.stderr);
-    appendFileSync(join(data, 'postgresql.conf'), `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\nssl = on\n`);
+    appendFileSync(
+      join(data, 'postgresql.conf'),
+      `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\nssl = on\n`,
+    );
     const start = asPostgres('pg_ctl', ['-D', data, '-l', join(root, 'log'), '-w', 'start']);
     assert.equal(start.code, 0, start.stderr + readLog(join(root, 'log')));
     const c = await pgConnect(target('sslmode=disable'));
@@ -57,7 +84,10 @@ describe('sslmode in a PostgreSQL URL is honoured by the driver connections (dum
     assert.equal(await usesTls(`sslmode=verify-full&sslrootcert=${join(data, 'server.crt')}`), true);
     assert.equal(await usesTls(`sslmode=verify-ca&sslrootcert=${join(data, 'server.crt')}`), true);
     await assert.rejects(usesTls('sslmode=verify-full'), (e: PrismError) => /self[- ]signed/i.test(e.message));
-    await assert.rejects(usesTls('sslmode=verify-full&sslrootcert=/nonexistent/ca.pem'), (e: PrismError) => e.code === 'CONFIG_INVALID' && /sslrootcert/.test(e.message));
+    await assert.rejects(
+      usesTls('sslmode=verify-full&sslrootcert=/nonexistent/ca.pem'),
+      (e: PrismError) => e.code === 'CONFIG_INVALID' && /sslrootcert/.test(e.message),
+    );
     await assert.rejects(usesTls('sslmode=always'), (e: PrismError) => e.code === 'CONFIG_INVALID' && /sslmode=always/.test(e.message));
   });
 

@@ -19,7 +19,11 @@ export function pgTool(tool: string, env: NodeJS.ProcessEnv = process.env): stri
 }
 
 function findDirect(tool: string, env: NodeJS.ProcessEnv): string | undefined {
-  const onPath = (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((dir) => path.join(dir, tool)).find((p) => existsSync(p));
+  const onPath = (env.PATH ?? '')
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((dir) => path.join(dir, tool))
+    .find((p) => existsSync(p));
   if (!onPath) return undefined;
   let target: string;
   try {

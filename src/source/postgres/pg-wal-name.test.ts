@@ -16,8 +16,10 @@ describe('WAL names and locations', () => {
   });
 
   it('accepts segment, history, backup and partial names only', () => {
-    for (const n of ['000000010000000000000002', '00000002.history', '000000010000000000000002.00000028.backup', '000000010000000000000002.partial']) assert.doesNotThrow(() => checkWalName(n));
-    for (const n of ['RECOVERYXLOG', '00000001000000000000000', '../etc/passwd', '000000010000000000000002.tmp']) assert.throws(() => checkWalName(n), /ERR_PRISM_PG_ARCHIVE|not the name/);
+    for (const n of ['000000010000000000000002', '00000002.history', '000000010000000000000002.00000028.backup', '000000010000000000000002.partial'])
+      assert.doesNotThrow(() => checkWalName(n));
+    for (const n of ['RECOVERYXLOG', '00000001000000000000000', '../etc/passwd', '000000010000000000000002.tmp'])
+      assert.throws(() => checkWalName(n), /ERR_PRISM_PG_ARCHIVE|not the name/);
     assert.equal(isSegmentName('00000002.history'), false);
     assert.deepEqual([1 << 20, 16 << 20, 1 << 30, 1000, 3 << 20, 2 << 30].map(isSegmentSize), [true, true, true, false, false, false]);
   });

@@ -13,7 +13,11 @@ export function isSegmentName(name: string): boolean {
 
 export function checkWalName(name: string): void {
   if (!ARCHIVABLE.test(name)) {
-    throw new PrismError('PG_ARCHIVE_FAILED', `${name} is not the name of a WAL segment, history, backup or partial file; archive_command must pass %p (restore_command %f %p).`, { name });
+    throw new PrismError(
+      'PG_ARCHIVE_FAILED',
+      `${name} is not the name of a WAL segment, history, backup or partial file; archive_command must pass %p (restore_command %f %p).`,
+      { name },
+    );
   }
 }
 

@@ -19,7 +19,8 @@ export function pgQualified(name: string): string {
 }
 
 /** Session settings that fix COPY's text output (time zones, dates, floats, bytea), so a dump and its re-read after a restore compare byte for byte. */
-export const PG_SESSION = "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'";
+export const PG_SESSION =
+  "SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 3; SET bytea_output = 'hex'; SET client_encoding = 'UTF8'";
 
 /**
  * Connects with the pg driver; a refused connection or bad login becomes DB_UNREACHABLE /
@@ -53,7 +54,10 @@ export async function pgListTables(client: pg.Client): Promise<string[]> {
 
 /** The table's stored (not generated, not dropped) columns in order. */
 export async function pgColumns(client: pg.Client, table: string): Promise<string[]> {
-  const r = await client.query<{ attname: string }>(`SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`, [pgQualified(table)]);
+  const r = await client.query<{ attname: string }>(
+    `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum`,
+    [pgQualified(table)],
+  );
   return r.rows.map((x) => x.attname);
 }
 
@@ -215,7 +219,12 @@ async function streamPostgresDump(
     const schemaDone = (async () => {
       const archive = await schemaArchive;
       return Promise.all(
-        ([['pre-data', SCHEMA_OBJECT], ['post-data', POST_SCHEMA_OBJECT]] as const).map(async ([part, object]) => {
+        (
+          [
+            ['pre-data', SCHEMA_OBJECT],
+            ['post-data', POST_SCHEMA_OBJECT],
+          ] as const
+        ).map(async ([part, object]) => {
           const text = await runNative(t, 'pg_restore', [`--section=${part}`, '--file=-'], { input: archive, what: `reading the ${part} schema` });
           // pg_dump ≥ 15.14 brackets its output with \restrict <random key>: drop it so equal schemas give equal bytes
           const clean = text.replace(/^\\(un)?restrict .*\n/gm, '');

@@ -105,9 +105,13 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
     }
     const bad = outcomes.filter((o) => !o.ok);
     if (bad.length > 0) {
-      throw new PrismError('DB_VERIFY_FAILED', `Restored data does not match the backup: ${bad.map((o) => `${o.name} (${o.rows_restored} rows, expected ${o.rows_expected}${o.sha256_restored !== o.sha256_expected ? ', checksum differs' : ''})`).join(', ')}; rolled back.`, {
-        tables: outcomes,
-      });
+      throw new PrismError(
+        'DB_VERIFY_FAILED',
+        `Restored data does not match the backup: ${bad.map((o) => `${o.name} (${o.rows_restored} rows, expected ${o.rows_expected}${o.sha256_restored !== o.sha256_expected ? ', checksum differs' : ''})`).join(', ')}; rolled back.`,
+        {
+          tables: outcomes,
+        },
+      );
     }
     step = 'committing';
     await client.query('COMMIT');
@@ -117,7 +121,11 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
     if (e instanceof PrismError && (e.code === 'DB_VERIFY_FAILED' || e.code === 'CHECKSUM_MISMATCH' || e.code === 'DB_RESTORE_FAILED')) throw e;
     const c = classifyDbError(t, e, { what: step });
     if (c.code === 'DB_UNREACHABLE' || c.code === 'DB_AUTH_FAILED') throw c;
-    throw new PrismError('DB_RESTORE_FAILED', `Restore into ${t.shown} failed while ${step}; rolled back, nothing changed: ${c.message.replace(/^Database .*? failed while [^:]*: /, '')}`, { url: t.shown, step });
+    throw new PrismError(
+      'DB_RESTORE_FAILED',
+      `Restore into ${t.shown} failed while ${step}; rolled back, nothing changed: ${c.message.replace(/^Database .*? failed while [^:]*: /, '')}`,
+      { url: t.shown, step },
+    );
   } finally {
     await client.end().catch(() => {});
   }

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parsePgSchema, pgTableDdl } from './postgres-schema.js';
 
-const entry = (name: string, type: string, sql: string, schema = 'public') => `--\n-- Name: ${name}; Type: ${type}; Schema: ${schema}; Owner: postgres\n--\n\n${sql}\n\n`;
+const entry = (name: string, type: string, sql: string, schema = 'public') =>
+  `--\n-- Name: ${name}; Type: ${type}; Schema: ${schema}; Owner: postgres\n--\n\n${sql}\n\n`;
 
 describe('pg_dump schema entries', () => {
   const pre = parsePgSchema(
@@ -26,11 +27,14 @@ describe('pg_dump schema entries', () => {
   it('splits the preamble and the entries, without the \\restrict lines', () => {
     assert.match(pre.preamble, /SET x = 1;/);
     assert.ok(!pre.preamble.includes('restrict'));
-    assert.deepEqual(pre.entries.map((e) => e.type), ['TABLE', 'SEQUENCE', 'SEQUENCE OWNED BY', 'TABLE', 'TABLE', 'DEFAULT']);
+    assert.deepEqual(
+      pre.entries.map((e) => e.type),
+      ['TABLE', 'SEQUENCE', 'SEQUENCE OWNED BY', 'TABLE', 'TABLE', 'DEFAULT'],
+    );
     assert.ok(!pre.entries.at(-1)!.sql.includes('restrict'));
   });
 
-  it('picks exactly one table\'s statements, in dump order', () => {
+  it("picks exactly one table's statements, in dump order", () => {
     const d = pgTableDdl(pre, post, 'public.t1', ['public.t1_id_seq']);
     assert.deepEqual(d.pre.match(/^(CREATE|ALTER) \S+/gm), ['CREATE TABLE', 'CREATE SEQUENCE', 'ALTER SEQUENCE', 'ALTER TABLE']);
     assert.ok(!d.pre.includes('t10') && !d.post.includes('t10'));

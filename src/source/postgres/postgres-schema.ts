@@ -22,7 +22,9 @@ export function parsePgSchema(text: string): PgSchema {
     name: h[1]!,
     type: h[2]!,
     schema: h[3]!,
-    sql: clean.slice(h.index! + h[0].length, i + 1 < heads.length ? heads[i + 1]!.index : clean.length).replace(/^--\n-- PostgreSQL database dump complete\n--\n/m, ''),
+    sql: clean
+      .slice(h.index! + h[0].length, i + 1 < heads.length ? heads[i + 1]!.index : clean.length)
+      .replace(/^--\n-- PostgreSQL database dump complete\n--\n/m, ''),
   }));
   return { preamble: heads.length > 0 ? clean.slice(0, heads[0]!.index) : clean, entries };
 }
@@ -46,10 +48,16 @@ export function pgTableDdl(pre: PgSchema, post: PgSchema, table: string, ownedSe
   const seqs = new Set(ownedSequences.map((s) => s.slice(s.indexOf('.') + 1)));
   const own = (e: PgSchemaEntry): boolean => e.schema === schema && (e.name === name || e.name.startsWith(`${name} `));
   const preSql = pre.entries
-    .filter((e) => (TABLE_PRE.has(e.type) && own(e) && (e.type !== 'COMMENT' || e.name.startsWith(`TABLE ${name}`))) || (e.schema === schema && (e.type === 'SEQUENCE' || e.type === 'SEQUENCE OWNED BY') && seqs.has(e.name)))
+    .filter(
+      (e) =>
+        (TABLE_PRE.has(e.type) && own(e) && (e.type !== 'COMMENT' || e.name.startsWith(`TABLE ${name}`))) ||
+        (e.schema === schema && (e.type === 'SEQUENCE' || e.type === 'SEQUENCE OWNED BY') && seqs.has(e.name)),
+    )
     .map((e) => e.sql);
   const onTable = new RegExp(`\\bON (ONLY )?${escapeRe(`${dumpIdent(schema)}.${dumpIdent(name)}`)} `);
-  const postSql = post.entries.filter((e) => (TABLE_POST.has(e.type) && own(e)) || (e.type === 'INDEX' && e.schema === schema && onTable.test(e.sql))).map((e) => e.sql);
+  const postSql = post.entries
+    .filter((e) => (TABLE_POST.has(e.type) && own(e)) || (e.type === 'INDEX' && e.schema === schema && onTable.test(e.sql)))
+    .map((e) => e.sql);
   return { pre: preSql.join('\n'), post: postSql.join('\n') };
 }
 

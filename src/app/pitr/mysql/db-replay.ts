@@ -37,14 +37,22 @@ export async function replayBackup(repo: Repository, sel: { id?: string | undefi
   if (sel.id !== undefined) {
     m = await resolveBackup(repo, { id: sel.id });
     if (m.finished_at === null || Date.parse(m.finished_at) > at) {
-      throw new PrismError('INVALID_ARGUMENT', `Backup ${m.id} finished at ${m.finished_at ?? '(never)'}, after ${sel.at.toISOString()}: its dump may already hold later changes. Give an earlier backup, or leave out the id to take the latest one that finished before --at.`, { id: m.id });
+      throw new PrismError(
+        'INVALID_ARGUMENT',
+        `Backup ${m.id} finished at ${m.finished_at ?? '(never)'}, after ${sel.at.toISOString()}: its dump may already hold later changes. Give an earlier backup, or leave out the id to take the latest one that finished before --at.`,
+        { id: m.id },
+      );
     }
   } else {
     const all = (await repo.listManifests())
       .filter((x) => x.status === 'completed' && x.finished_at !== null && Date.parse(x.finished_at) <= at && x.databases?.some((d) => d.name === sel.db))
       .sort((a, b) => Date.parse(a.finished_at!) - Date.parse(b.finished_at!));
     const last = all.at(-1);
-    if (!last) throw new PrismError('BACKUP_NOT_FOUND', `No completed backup of database ${sel.db} finished at or before ${sel.at.toISOString()}.`, { at: sel.at.toISOString(), database: sel.db });
+    if (!last)
+      throw new PrismError('BACKUP_NOT_FOUND', `No completed backup of database ${sel.db} finished at or before ${sel.at.toISOString()}.`, {
+        at: sel.at.toISOString(),
+        database: sel.db,
+      });
     m = last;
     const rec = m.databases!.find((d) => d.name === sel.db)!;
     if (rec.type === 'mysql' && !rec.binlog) {
@@ -55,9 +63,17 @@ export async function replayBackup(repo: Repository, sel: { id?: string | undefi
   const rec = m.databases?.find((d) => d.name === sel.db);
   if (!rec) {
     const names = (m.databases ?? []).map((d) => d.name);
-    throw new PrismError('INVALID_ARGUMENT', `Backup ${m.id} holds no database "${sel.db}"${names.length > 0 ? `; it holds: ${names.join(', ')}` : ''}.`, { id: m.id, database: sel.db });
+    throw new PrismError('INVALID_ARGUMENT', `Backup ${m.id} holds no database "${sel.db}"${names.length > 0 ? `; it holds: ${names.join(', ')}` : ''}.`, {
+      id: m.id,
+      database: sel.db,
+    });
   }
-  if (rec.type !== 'mysql') throw new PrismError('INVALID_ARGUMENT', `--replay replays MySQL/MariaDB binary logs; ${rec.name} is PostgreSQL: use \`prism pg restore --at TIME\` (WAL archive and base backups) for its point-in-time recovery.`, { database: rec.name });
+  if (rec.type !== 'mysql')
+    throw new PrismError(
+      'INVALID_ARGUMENT',
+      `--replay replays MySQL/MariaDB binary logs; ${rec.name} is PostgreSQL: use \`prism pg restore --at TIME\` (WAL archive and base backups) for its point-in-time recovery.`,
+      { database: rec.name },
+    );
   if (!rec.binlog) throw noPosition(m, rec, '');
   return { m, rec };
 }
@@ -84,12 +100,19 @@ export async function planReplay(repo: Repository, m: Manifest, rec: DbRecord, a
   const archiveCmd = `prism mysql archive-binlog --db ${rec.name} --flush`;
   const first = series.get(start.seq);
   if (!first) {
-    throw new PrismError('BINLOG_GAP', `The binary log archive of ${rec.name} lacks ${pos.file}, which holds backup ${m.id}'s position (${pos.file}:${pos.position}): run \`${archiveCmd}\` while the server still has it.`, { database: rec.name, missing: [pos.file] });
+    throw new PrismError(
+      'BINLOG_GAP',
+      `The binary log archive of ${rec.name} lacks ${pos.file}, which holds backup ${m.id}'s position (${pos.file}:${pos.position}): run \`${archiveCmd}\` while the server still has it.`,
+      { database: rec.name, missing: [pos.file] },
+    );
   }
-  if (first.size < pos.position) throw new PrismError('REPO_CORRUPT', `Archived ${pos.file} has ${first.size} bytes, less than backup ${m.id}'s position ${pos.position} in it.`, { file: pos.file });
+  if (first.size < pos.position)
+    throw new PrismError('REPO_CORRUPT', `Archived ${pos.file} has ${first.size} bytes, less than backup ${m.id}'s position ${pos.position} in it.`, {
+      file: pos.file,
+    });
   const stopSec = Math.floor(at.getTime() / 1000);
   const files = [first];
-  for (let cur = first; Math.floor(Date.parse(cur.last_event_at) / 1000) < stopSec; ) {
+  for (let cur = first; Math.floor(Date.parse(cur.last_event_at) / 1000) < stopSec;) {
     const seq = binlogSequence(cur.name).seq + 1;
     const next = series.get(seq);
     if (!next) {
@@ -98,25 +121,41 @@ export async function planReplay(repo: Repository, m: Manifest, rec: DbRecord, a
       const name = (n: number) => `${start.base}.${String(n).padStart(width, '0')}`;
       if (later !== undefined) {
         const missing = later - 1 > seq ? `${name(seq)} … ${name(later - 1)}` : name(seq);
-        throw new PrismError('BINLOG_GAP', `The binary log archive of ${rec.name} has a gap: ${missing} (after ${cur.name}, closed ${cur.last_event_at}) ${later - 1 > seq ? 'are' : 'is'} missing, and a replay to ${at.toISOString()} needs ${later - 1 > seq ? 'them' : 'it'}. Archive ${later - 1 > seq ? 'them' : 'it'} if the server still has ${later - 1 > seq ? 'them' : 'it'} (\`${archiveCmd}\`), or restore to a time before ${cur.last_event_at}.`, {
-          database: rec.name,
-          missing: [name(seq), name(later - 1)],
-        });
+        throw new PrismError(
+          'BINLOG_GAP',
+          `The binary log archive of ${rec.name} has a gap: ${missing} (after ${cur.name}, closed ${cur.last_event_at}) ${later - 1 > seq ? 'are' : 'is'} missing, and a replay to ${at.toISOString()} needs ${later - 1 > seq ? 'them' : 'it'}. Archive ${later - 1 > seq ? 'them' : 'it'} if the server still has ${later - 1 > seq ? 'them' : 'it'} (\`${archiveCmd}\`), or restore to a time before ${cur.last_event_at}.`,
+          {
+            database: rec.name,
+            missing: [name(seq), name(later - 1)],
+          },
+        );
       }
-      throw new PrismError('BINLOG_GAP', `The binary log archive of ${rec.name} ends with ${cur.name}, closed ${cur.last_event_at}, before ${at.toISOString()}: ${name(seq)} and later are not archived yet. Run \`${archiveCmd}\` (--flush closes the file in use), or restore to a time before ${cur.last_event_at}.`, {
-        database: rec.name,
-        missing: [name(seq)],
-      });
+      throw new PrismError(
+        'BINLOG_GAP',
+        `The binary log archive of ${rec.name} ends with ${cur.name}, closed ${cur.last_event_at}, before ${at.toISOString()}: ${name(seq)} and later are not archived yet. Run \`${archiveCmd}\` (--flush closes the file in use), or restore to a time before ${cur.last_event_at}.`,
+        {
+          database: rec.name,
+          missing: [name(seq)],
+        },
+      );
     }
     files.push(next);
     cur = next;
   }
   const warnings: string[] = [];
   if (pos.format && pos.format !== 'ROW') {
-    warnings.push(`binlog_format was ${pos.format} at the backup: statements are chosen by their default database (USE), so one that names another database's tables runs there too and one that changes ${rec.name} from another default database is left out. binlog_format = ROW avoids both.`);
+    warnings.push(
+      `binlog_format was ${pos.format} at the backup: statements are chosen by their default database (USE), so one that names another database's tables runs there too and one that changes ${rec.name} from another default database is left out. binlog_format = ROW avoids both.`,
+    );
   }
   return {
-    plan: { from: { file: pos.file, position: pos.position, gtid: pos.gtid ?? null }, until: at.toISOString(), stop_datetime: stopDatetime(at), files: files.map((f) => f.name), warnings },
+    plan: {
+      from: { file: pos.file, position: pos.position, gtid: pos.gtid ?? null },
+      until: at.toISOString(),
+      stop_datetime: stopDatetime(at),
+      files: files.map((f) => f.name),
+      warnings,
+    },
     records: files,
   };
 }
@@ -127,7 +166,15 @@ export async function planReplay(repo: Repository, m: Manifest, rec: DbRecord, a
  * (replaced tables back from their safety copies, created ones dropped). DDL the replay ran on
  * other objects (views, routines) cannot be undone.
  */
-export async function runReplay(repo: Repository, target: DbTarget, rec: DbRecord, at: Date, records: readonly BinlogRecord[], outcomes: readonly TableOutcome[], log: (event: string, fields: Record<string, unknown>) => void): Promise<ReplayResult> {
+export async function runReplay(
+  repo: Repository,
+  target: DbTarget,
+  rec: DbRecord,
+  at: Date,
+  records: readonly BinlogRecord[],
+  outcomes: readonly TableOutcome[],
+  log: (event: string, fields: Record<string, unknown>) => void,
+): Promise<ReplayResult> {
   const dir = mkdtempSync(join(tmpdir(), 'prism-replay-'));
   try {
     const files: string[] = [];
@@ -142,18 +189,40 @@ export async function runReplay(repo: Repository, target: DbTarget, rec: DbRecor
       files.push(path);
     }
     const before = new Set(await mysqlTableNames(target));
-    log('db.restore.replay', { database: rec.name, target: target.shown, from: rec.binlog, files: records.map((r) => r.name), stop_datetime: stopDatetime(at) });
+    log('db.restore.replay', {
+      database: rec.name,
+      target: target.shown,
+      from: rec.binlog,
+      files: records.map((r) => r.name),
+      stop_datetime: stopDatetime(at),
+    });
     try {
       return await replayBinlog(target, { files, startPosition: rec.binlog!.position, stopAt: at, database: parseDbUrl(rec.url, 'mysql').database });
     } catch (e) {
       const why = (e as Error).message;
       try {
-        await dropMysqlTables(target, (await mysqlTableNames(target)).filter((t) => !before.has(t)));
+        await dropMysqlTables(
+          target,
+          (await mysqlTableNames(target)).filter((t) => !before.has(t)),
+        );
         await undoDbRestore(target, outcomes);
       } catch (undo) {
-        throw new PrismError('DB_RESTORE_FAILED', `Replaying the binary log into ${target.shown} failed (${why}), and undoing the restore failed too (${(undo as Error).message}): the replaced tables' data is in their safety copies (${outcomes.map((o) => o.safety_copy).filter(Boolean).join(', ') || 'none'}).`, { url: target.shown, step: 'replaying the binary log' });
+        throw new PrismError(
+          'DB_RESTORE_FAILED',
+          `Replaying the binary log into ${target.shown} failed (${why}), and undoing the restore failed too (${(undo as Error).message}): the replaced tables' data is in their safety copies (${
+            outcomes
+              .map((o) => o.safety_copy)
+              .filter(Boolean)
+              .join(', ') || 'none'
+          }).`,
+          { url: target.shown, step: 'replaying the binary log' },
+        );
       }
-      throw new PrismError('DB_RESTORE_FAILED', `Replaying the binary log into ${target.shown} failed; the restore was undone, the tables are as they were: ${why}`, { url: target.shown, step: 'replaying the binary log' });
+      throw new PrismError(
+        'DB_RESTORE_FAILED',
+        `Replaying the binary log into ${target.shown} failed; the restore was undone, the tables are as they were: ${why}`,
+        { url: target.shown, step: 'replaying the binary log' },
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

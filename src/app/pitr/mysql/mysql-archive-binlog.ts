@@ -74,16 +74,29 @@ export async function archiveBinlogs(ctx: AppContext, o: ArchiveBinlogOptions): 
     const needed = new Map(dbs.map((d) => [d.name, firstNeeded(starts, d.name)]));
     for (const group of servers.values()) {
       const server = await serverBinaryLogs(group[0]!.target, o.flush ?? false);
-      const entries = group.map(({ db, target }) => ({ database: db.name, url: target.shown, server_id: server.serverId, binlog_format: server.format, in_use: server.logs.at(-1)?.name ?? null, files: [] as ArchivedBinlog[], not_needed: [] as string[], warnings: [] as string[] }));
+      const entries = group.map(({ db, target }) => ({
+        database: db.name,
+        url: target.shown,
+        server_id: server.serverId,
+        binlog_format: server.format,
+        in_use: server.logs.at(-1)?.name ?? null,
+        files: [] as ArchivedBinlog[],
+        not_needed: [] as string[],
+        warnings: [] as string[],
+      }));
       report.databases.push(...entries);
       for (const [i, { db }] of group.entries()) {
-        const purged = purgedBeforeArchived(await listBinlogRecords(repo, db.name), server.logs.map((l) => l.name));
+        const purged = purgedBeforeArchived(
+          await listBinlogRecords(repo, db.name),
+          server.logs.map((l) => l.name),
+        );
         if (purged) entries[i]!.warnings.push(purged);
       }
       for (const log of server.logs.slice(0, -1)) {
         checkBinlogName(log.name);
         let fetched: Promise<string> | undefined;
-        const source = (): Promise<string> => (fetched ??= o.binlogDir !== undefined ? Promise.resolve(join(resolve(o.binlogDir), log.name)) : fetchBinaryLog(group[0]!.target, log.name, temp));
+        const source = (): Promise<string> =>
+          (fetched ??= o.binlogDir !== undefined ? Promise.resolve(join(resolve(o.binlogDir), log.name)) : fetchBinaryLog(group[0]!.target, log.name, temp));
         try {
           for (const [i, { db }] of group.entries()) {
             if (beforeFirstNeeded(needed.get(db.name)!, log.name)) entries[i]!.not_needed.push(log.name);
@@ -104,7 +117,15 @@ export async function archiveBinlogs(ctx: AppContext, o: ArchiveBinlogOptions): 
   }
 }
 
-async function archiveOne(ctx: AppContext, repo: Repository, database: string, log: { name: string; size: number }, serverId: number, source: () => Promise<string>, binlogDir: string | undefined): Promise<ArchivedBinlog> {
+async function archiveOne(
+  ctx: AppContext,
+  repo: Repository,
+  database: string,
+  log: { name: string; size: number },
+  serverId: number,
+  source: () => Promise<string>,
+  binlogDir: string | undefined,
+): Promise<ArchivedBinlog> {
   const existing = await readBinlogRecord(repo, database, log.name);
   if (existing) {
     if (existing.size !== log.size) throw conflict(database, log.name, `${existing.size} bytes archived, ${log.size} on the server`);
@@ -120,7 +141,8 @@ async function archiveOne(ctx: AppContext, repo: Repository, database: string, l
       }
     })();
     const stored = await storeStream(repo, input, compressionSettings(ctx));
-    if (stored.size !== log.size) throw new PrismError('MYSQL_BINLOG_FAILED', `${log.name} read ${stored.size} bytes, the server lists ${log.size}; not archived.`, { file: log.name });
+    if (stored.size !== log.size)
+      throw new PrismError('MYSQL_BINLOG_FAILED', `${log.name} read ${stored.size} bytes, the server lists ${log.size}; not archived.`, { file: log.name });
     const problem = scanner.problem();
     if (problem) throw new PrismError('MYSQL_BINLOG_FAILED', `${log.name} is not a whole binary log file: ${problem}; not archived.`, { file: log.name });
     const record: BinlogRecord = {
@@ -144,7 +166,11 @@ async function archiveOne(ctx: AppContext, repo: Repository, database: string, l
     return { name: log.name, size: record.size, stored: 'new', new_bytes: stored.newBytes, last_event_at: record.last_event_at };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT' && binlogDir !== undefined) {
-      throw new PrismError('MYSQL_BINLOG_FAILED', `${log.name} is not in ${resolve(binlogDir)}; give the server's binary log directory (@@log_bin_basename), or leave out --binlog-dir to read over the network.`, { file: log.name });
+      throw new PrismError(
+        'MYSQL_BINLOG_FAILED',
+        `${log.name} is not in ${resolve(binlogDir)}; give the server's binary log directory (@@log_bin_basename), or leave out --binlog-dir to read over the network.`,
+        { file: log.name },
+      );
     }
     throw e;
   }
@@ -174,12 +200,19 @@ function purgedBeforeArchived(archived: readonly BinlogRecord[], onServer: reado
 function mysqlDatabases(ctx: AppContext, name: string | undefined): DatabaseConfig[] {
   const all = ctx.config.backup.databases.filter((d) => d.type === 'mysql');
   if (name === undefined) {
-    if (all.length === 0) throw new PrismError('INVALID_ARGUMENT', 'backup.databases names no MySQL/MariaDB database: add one (type "mysql") to config/backup.json.', { key: 'backup.databases' });
+    if (all.length === 0)
+      throw new PrismError('INVALID_ARGUMENT', 'backup.databases names no MySQL/MariaDB database: add one (type "mysql") to config/backup.json.', {
+        key: 'backup.databases',
+      });
     return all;
   }
   const db = all.find((d) => d.name === name);
   if (!db) {
-    throw new PrismError('INVALID_ARGUMENT', `"${name}" is not a MySQL/MariaDB database of backup.databases${all.length > 0 ? `; those are: ${all.map((d) => d.name).join(', ')}` : ''}.`, { database: name });
+    throw new PrismError(
+      'INVALID_ARGUMENT',
+      `"${name}" is not a MySQL/MariaDB database of backup.databases${all.length > 0 ? `; those are: ${all.map((d) => d.name).join(', ')}` : ''}.`,
+      { database: name },
+    );
   }
   return [db];
 }

@@ -42,7 +42,9 @@ export function putBinlogRecord(repo: Repository, r: BinlogRecord): Promise<bool
 /** The archived files of one database (or of all), in binary log order. */
 export async function listBinlogRecords(repo: Repository, db?: string): Promise<BinlogRecord[]> {
   const out = await repo.listRecords(db === undefined ? BINLOG_RECORDS : binlogRecordDir(db), binlogRecordSchema);
-  return out.sort((a, b) => (a.database !== b.database ? (a.database < b.database ? -1 : 1) : binlogSequence(a.name).seq - binlogSequence(b.name).seq || (a.name < b.name ? -1 : 1)));
+  return out.sort((a, b) =>
+    a.database !== b.database ? (a.database < b.database ? -1 : 1) : binlogSequence(a.name).seq - binlogSequence(b.name).seq || (a.name < b.name ? -1 : 1),
+  );
 }
 
 /** Removes an archived file's record; its data goes with the next prune. */

@@ -20,7 +20,13 @@ export interface BinlogExpiry {
 
 /** The dump positions of the backups that keep their data (the binary log replay starts there). */
 export function keptStarts(kept: readonly Manifest[]): KeptBinlogStart[] {
-  return kept.filter((m) => m.tree !== null).flatMap((m) => (m.databases ?? []).flatMap((d) => (d.type === 'mysql' && d.binlog ? [{ database: d.name, backup: m.id, file: d.binlog.file, dumped_at: d.dumped_at }] : [])));
+  return kept
+    .filter((m) => m.tree !== null)
+    .flatMap((m) =>
+      (m.databases ?? []).flatMap((d) =>
+        d.type === 'mysql' && d.binlog ? [{ database: d.name, backup: m.id, file: d.binlog.file, dumped_at: d.dumped_at }] : [],
+      ),
+    );
 }
 
 /**
@@ -47,7 +53,10 @@ export async function applyBinlogExpiry(ctx: AppContext, repo: Repository, e: Bi
   for (const d of e.report.databases) {
     for (const name of d.expired) await deleteBinlogRecord(repo, d.database, name);
     if (d.expired.length > 0) {
-      ctx.logger.info({ event: 'mysql.binlog.expire', database: d.database, files: d.expired.length, first_kept_file: d.first_kept_file }, `expired ${d.expired.length} binary log file(s) of ${d.database}`);
+      ctx.logger.info(
+        { event: 'mysql.binlog.expire', database: d.database, files: d.expired.length, first_kept_file: d.first_kept_file },
+        `expired ${d.expired.length} binary log file(s) of ${d.database}`,
+      );
     }
   }
   for (const w of e.report.warnings) ctx.logger.warn({ event: 'mysql.binlog.expire.warning', warning: w }, w);

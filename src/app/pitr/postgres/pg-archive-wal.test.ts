@@ -46,7 +46,10 @@ describe('WAL archive in the repository (locks, dedup, prune)', () => {
     const out = join(sb.root, 'fetched');
     await restoreWal(ctx, '000000010000000000000002', out);
     assert.deepEqual(readFileSync(out), readFileSync(join(sb.root, '000000010000000000000002')));
-    assert.deepEqual((await listWal(ctx)).wal.map((w) => w.name), ['000000010000000000000001', '000000010000000000000002']);
+    assert.deepEqual(
+      (await listWal(ctx)).wal.map((w) => w.name),
+      ['000000010000000000000001', '000000010000000000000002'],
+    );
   });
 
   it('fails (so PostgreSQL retries) while prune holds the exclusive lock, and a damaged record stops prune', async () => {
@@ -59,7 +62,10 @@ describe('WAL archive in the repository (locks, dedup, prune)', () => {
     } finally {
       await exclusive.release();
     }
-    assert.deepEqual((await listWal(ctx)).wal.map((w) => w.name), ['000000010000000000000003']);
+    assert.deepEqual(
+      (await listWal(ctx)).wal.map((w) => w.name),
+      ['000000010000000000000003'],
+    );
     writeFileSync(join(sb.repo, 'pg', 'wal', '000000010000000000000003.json'), '{"format":1,');
     await assert.rejects(pruneRepository(ctx, {}), (e: PrismError) => e.code === 'REPO_CORRUPT' && /not valid JSON/.test(e.message));
   });

@@ -43,7 +43,8 @@ export async function archiveWal(ctx: AppContext, path: string): Promise<Archive
     const existing = await readWalRecord(repo, name);
     if (existing) return { name, size, stored: 'already archived', new_bytes: same(existing, await fileSha(path), name) };
     const stored = await storeStream(repo, createReadStream(path), compressionSettings(ctx));
-    if (stored.size !== size) throw new PrismError('PG_ARCHIVE_FAILED', `${path} changed size while it was read (${size} → ${stored.size} bytes); not archived.`, { path });
+    if (stored.size !== size)
+      throw new PrismError('PG_ARCHIVE_FAILED', `${path} changed size while it was read (${size} → ${stored.size} bytes); not archived.`, { path });
     const record: WalRecord = { format: 1, name, size, sha256: stored.sha256, content: stored.content, archived_at: ctx.clock.now().toISOString() };
     if (!(await putWalRecord(repo, record))) same((await readWalRecord(repo, name))!, stored.sha256, name); // archived meanwhile by another run
     ctx.logger.info({ event: 'pg.wal.archived', name, size, new_bytes: stored.newBytes }, `archived ${name}`);
@@ -57,7 +58,11 @@ export async function archiveWal(ctx: AppContext, path: string): Promise<Archive
 
 function same(existing: WalRecord, sha: string, name: string): number {
   if (existing.sha256 !== sha) {
-    throw new PrismError('PG_ARCHIVE_FAILED', `${name} is already archived with different content; refusing to replace it (two clusters archiving into one repository?).`, { name });
+    throw new PrismError(
+      'PG_ARCHIVE_FAILED',
+      `${name} is already archived with different content; refusing to replace it (two clusters archiving into one repository?).`,
+      { name },
+    );
   }
   return 0;
 }

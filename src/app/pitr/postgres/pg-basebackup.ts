@@ -17,7 +17,12 @@ export function baseBackupTarget(ctx: AppContext, opts: { url?: string | undefin
   const dbs = ctx.config.backup.databases;
   if (opts.db !== undefined) {
     const db = dbs.find((d) => d.name === opts.db);
-    if (!db) throw new PrismError('INVALID_ARGUMENT', `--db ${opts.db}: backup.databases has no database of that name (it has: ${dbs.map((d) => d.name).join(', ') || 'none'}).`, { db: opts.db });
+    if (!db)
+      throw new PrismError(
+        'INVALID_ARGUMENT',
+        `--db ${opts.db}: backup.databases has no database of that name (it has: ${dbs.map((d) => d.name).join(', ') || 'none'}).`,
+        { db: opts.db },
+      );
     return configuredTarget(db);
   }
   const pitr = dbs.find((d) => d.pitr);
@@ -34,7 +39,10 @@ export async function takeBaseBackup(ctx: AppContext, target: DbTarget | undefin
   if (target && target.type !== 'postgres') throw new PrismError('INVALID_ARGUMENT', `${target.shown}: base backups are for PostgreSQL (postgres://…).`);
   const facts = await serverFacts(target);
   if (facts.archiveMode === 'off') {
-    throw new PrismError('PG_ARCHIVE_FAILED', "The server has archive_mode = off: without archived WAL a base backup cannot be recovered. Set archive_mode = on and archive_command = 'prism pg archive-wal %p', restart, and run this again.");
+    throw new PrismError(
+      'PG_ARCHIVE_FAILED',
+      "The server has archive_mode = off: without archived WAL a base backup cannot be recovered. Set archive_mode = on and archive_command = 'prism pg archive-wal %p', restart, and run this again.",
+    );
   }
   const repo = await openRepository(ctx, { create: true });
   const lock = await lockRepository(ctx, repo, 'shared', 'prism pg basebackup');
@@ -52,11 +60,14 @@ export async function takeBaseBackup(ctx: AppContext, target: DbTarget | undefin
     });
     await run.done;
     const label = run.tar.files.get('backup_label')?.toString('utf8') ?? '';
-    const manifest = JSON.parse(run.tar.files.get('backup_manifest')?.toString('utf8') ?? '{}') as { 'WAL-Ranges'?: Array<{ Timeline: number; 'Start-LSN': string; 'End-LSN': string }> };
+    const manifest = JSON.parse(run.tar.files.get('backup_manifest')?.toString('utf8') ?? '{}') as {
+      'WAL-Ranges'?: Array<{ Timeline: number; 'Start-LSN': string; 'End-LSN': string }>;
+    };
     const range = manifest['WAL-Ranges']?.at(-1);
     const startLsn = /START WAL LOCATION: (\S+)/.exec(label)?.[1] ?? range?.['Start-LSN'];
     const timeline = Number(/START TIMELINE: (\d+)/.exec(label)?.[1] ?? range?.Timeline ?? facts.timeline);
-    if (!startLsn || !range) throw new PrismError('PG_ARCHIVE_FAILED', 'pg_basebackup produced no backup_label or backup_manifest; the base backup was not recorded.');
+    if (!startLsn || !range)
+      throw new PrismError('PG_ARCHIVE_FAILED', 'pg_basebackup produced no backup_label or backup_manifest; the base backup was not recorded.');
     const finished = ctx.clock.now();
     const record: BaseRecord = {
       format: 1,
@@ -75,11 +86,19 @@ export async function takeBaseBackup(ctx: AppContext, target: DbTarget | undefin
       label,
     };
     await putBaseRecord(repo, record);
-    ctx.logger.info({ event: 'pg.basebackup.done', id, size: stored.size, new_bytes: stored.newBytes, start_wal: record.start_wal, stop_wal: record.stop_wal }, 'base backup done');
+    ctx.logger.info(
+      { event: 'pg.basebackup.done', id, size: stored.size, new_bytes: stored.newBytes, start_wal: record.start_wal, stop_wal: record.stop_wal },
+      'base backup done',
+    );
     // the server has archived the WAL the backup needs by now: if it is not here, archive_command writes elsewhere
     const missing: string[] = [];
     for (const name of new Set([record.start_wal, record.stop_wal])) if (!(await readWalRecord(repo, name))) missing.push(name);
-    const warnings = missing.length === 0 ? [] : [`The WAL this base backup needs (${missing.join(', ')}) is not in this repository (${ctx.config.storagePath}): the server archived it elsewhere. Check that archive_command runs \`prism pg archive-wal %p\` with this repository; until then this base backup cannot be recovered from here.`];
+    const warnings =
+      missing.length === 0
+        ? []
+        : [
+            `The WAL this base backup needs (${missing.join(', ')}) is not in this repository (${ctx.config.storagePath}): the server archived it elsewhere. Check that archive_command runs \`prism pg archive-wal %p\` with this repository; until then this base backup cannot be recovered from here.`,
+          ];
     for (const w of warnings) ctx.logger.warn({ event: 'pg.basebackup.wal_missing', id, missing }, w);
     const { content: _c, ...rest } = record;
     return { ...rest, warnings };

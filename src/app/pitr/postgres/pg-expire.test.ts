@@ -25,7 +25,10 @@ describe('PITR archive retention on a real repository (cleanup, pg expire, prune
   beforeEach(() => {
     sb = sandbox();
     writeDataset(sb.home, { files: 4 });
-    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { retention_policy: { pg_base_backups_count: 1, pg_base_backups_age_days: 3 } } }));
+    writeFileSync(
+      join(sb.home, 'config', 'backup.json'),
+      JSON.stringify({ backup: { retention_policy: { pg_base_backups_count: 1, pg_base_backups_age_days: 3 } } }),
+    );
     ctx = appContext(sb, {}, new FixedClock(NOW));
   });
   afterEach(() => sb.cleanup());
@@ -81,7 +84,14 @@ describe('PITR archive retention on a real repository (cleanup, pg expire, prune
     const p = dry.pg_archive;
     assert.equal(p.dry_run, true);
     assert.deepEqual(p.policy, { base_backups_count: 1, base_backups_age_days: 3 });
-    assert.deepEqual(p.base_backups.map((b) => [b.id, b.keep]), [[newest.id, true], [middle.id, false], [old.id, false]]);
+    assert.deepEqual(
+      p.base_backups.map((b) => [b.id, b.keep]),
+      [
+        [newest.id, true],
+        [middle.id, false],
+        [old.id, false],
+      ],
+    );
     assert.deepEqual(p.removed_base_backups, [middle.id, old.id]);
     // segments numbered below 8 go, on both timelines; the history file stays
     assert.deepEqual(p.wal.expired, [seg(1, 1), seg(1, 2), seg(1, 3), seg(1, 4), seg(1, 5), seg(1, 6), seg(2, 6), seg(2, 7)]);
@@ -96,8 +106,14 @@ describe('PITR archive retention on a real repository (cleanup, pg expire, prune
     assert.deepEqual(r.pg_archive.wal.expired, p.wal.expired);
     assert.ok(r.prune.freedBytes > 10 << 20, `prune freed ${r.prune.freedBytes}`);
     const repo = await openRepository(ctx);
-    assert.deepEqual((await listBaseRecords(repo)).map((b) => b.id), [newest.id]);
-    assert.deepEqual((await listWalRecords(repo)).map((w) => w.name), ['00000002.history', seg(2, 8), seg(2, 9)]);
+    assert.deepEqual(
+      (await listBaseRecords(repo)).map((b) => b.id),
+      [newest.id],
+    );
+    assert.deepEqual(
+      (await listWalRecords(repo)).map((w) => w.name),
+      ['00000002.history', seg(2, 8), seg(2, 9)],
+    );
     // the data of the removed records is gone from the index, that of the kept ones is there
     const index = await repo.loadIndex();
     for (const id of [...old.content, ...middle.content]) assert.equal(index.get(id), undefined, 'a removed base backup’s chunk');
@@ -110,7 +126,10 @@ describe('PITR archive retention on a real repository (cleanup, pg expire, prune
       await restoreWal(ctx, name, outPath);
       assert.deepEqual(readFileSync(outPath), wal.get(name), name);
     }
-    await assert.rejects(restoreWal(ctx, seg(1, 5), join(sb.root, 'x')), (e: PrismError) => e.code === 'PG_ARCHIVE_FAILED' && /not in the WAL archive/.test(e.message));
+    await assert.rejects(
+      restoreWal(ctx, seg(1, 5), join(sb.root, 'x')),
+      (e: PrismError) => e.code === 'PG_ARCHIVE_FAILED' && /not in the WAL archive/.test(e.message),
+    );
 
     // a second run has nothing left to do
     const again = await expirePgArchive(ctx, {});
@@ -138,7 +157,10 @@ describe('PITR archive retention on a real repository (cleanup, pg expire, prune
     assert.deepEqual(kept.wal.expired, [seg(1, 1), seg(1, 2)]);
     assert.equal(kept.prune, null);
     assert.deepEqual([...sizeListing(join(sb.repo, 'data')).keys()], packs, 'no prune: the packs stay');
-    assert.deepEqual((await listWal(ctx)).wal.map((w) => w.name), [seg(1, 3)]);
+    assert.deepEqual(
+      (await listWal(ctx)).wal.map((w) => w.name),
+      [seg(1, 3)],
+    );
   });
 
   it('a damaged pg/ record stops cleanup before anything changes', async () => {

@@ -36,7 +36,12 @@ export async function planPgExpiry(ctx: AppContext, repo: Repository, dryRun: bo
   const policy = { base_backups_count: r.pg_base_backups_count, base_backups_age_days: r.pg_base_backups_age_days };
   const bases = await listBaseRecords(repo);
   const wal = await listWalRecords(repo);
-  const plan = planPitrExpiry(bases, wal.map((w) => w.name), policy, ctx.clock.now());
+  const plan = planPitrExpiry(
+    bases,
+    wal.map((w) => w.name),
+    policy,
+    ctx.clock.now(),
+  );
   const byId = new Map(bases.map((b) => [b.id, b]));
   const expired = new Set(plan.expire_wal);
   const removed = plan.base_backups.filter((d) => !d.keep).map((d) => d.id);
@@ -69,7 +74,12 @@ export async function applyPgExpiry(ctx: AppContext, repo: Repository, e: PgExpi
   for (const name of e.report.wal.expired) await deleteWalRecord(repo, name);
   if (e.report.removed_base_backups.length + e.report.wal.expired.length > 0) {
     ctx.logger.info(
-      { event: 'pg.expire', base_backups: e.report.removed_base_backups, wal_files: e.report.wal.expired.length, first_kept_segment: e.report.wal.first_kept_segment },
+      {
+        event: 'pg.expire',
+        base_backups: e.report.removed_base_backups,
+        wal_files: e.report.wal.expired.length,
+        first_kept_segment: e.report.wal.first_kept_segment,
+      },
       `expired ${e.report.removed_base_backups.length} base backup(s) and ${e.report.wal.expired.length} WAL file(s)`,
     );
   }

@@ -42,13 +42,21 @@ export async function restorePointInTime(ctx: AppContext, o: PgRestoreOptions): 
     const base = bases.filter((b) => Date.parse(b.finished_at) <= o.at.getTime()).at(-1);
     if (!base) {
       const first = bases[0];
-      throw new PrismError('PG_ARCHIVE_FAILED', `No base backup finished at or before ${o.at.toISOString()}${first ? ` (the oldest finished at ${first.finished_at})` : ' (the repository holds none: run `prism pg basebackup`)'}.`, { at: o.at.toISOString() });
+      throw new PrismError(
+        'PG_ARCHIVE_FAILED',
+        `No base backup finished at or before ${o.at.toISOString()}${first ? ` (the oldest finished at ${first.finished_at})` : ' (the repository holds none: run `prism pg basebackup`)'}.`,
+        { at: o.at.toISOString() },
+      );
     }
     const wal = (await listWalRecords(repo)).filter((w) => isSegmentName(w.name) && w.name.slice(8) >= base.start_wal.slice(8));
     const warnings: string[] = [];
     const last = wal.at(-1);
-    if (!wal.some((w) => w.name.slice(8) >= base.stop_wal.slice(8))) warnings.push(`The archive does not hold ${base.stop_wal}, the last segment base backup ${base.id} needs: recovery cannot become consistent.`);
-    if (last && Date.parse(last.archived_at) < o.at.getTime()) warnings.push(`The newest WAL file (${last.name}) was archived at ${last.archived_at}, before the target time: recovery ends there, and PostgreSQL stops with "recovery ended before configured recovery target was reached" unless more WAL is archived.`);
+    if (!wal.some((w) => w.name.slice(8) >= base.stop_wal.slice(8)))
+      warnings.push(`The archive does not hold ${base.stop_wal}, the last segment base backup ${base.id} needs: recovery cannot become consistent.`);
+    if (last && Date.parse(last.archived_at) < o.at.getTime())
+      warnings.push(
+        `The newest WAL file (${last.name}) was archived at ${last.archived_at}, before the target time: recovery ends there, and PostgreSQL stops with "recovery ended before configured recovery target was reached" unless more WAL is archived.`,
+      );
     prepareDataDir(dir);
     ctx.logger.info({ event: 'pg.restore.start', base: base.id, at: o.at.toISOString(), data_dir: dir }, 'point-in-time restore started');
     await extractBaseBackup(dir, readStream(repo, base.content, base.sha256));
