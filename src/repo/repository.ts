@@ -323,15 +323,15 @@ export class Repository {
     return frame;
   }
 
-  async saveManifest(m: Manifest): Promise<void> {
-    await this.backend.put(snapshotName(m.id), Buffer.from(JSON.stringify(m, null, 2) + '\n'));
+  saveManifest(m: Manifest): Promise<void> {
+    return this.saveRecord(snapshotName(m.id), m, 2);
   }
 
-  async deleteManifest(id: string): Promise<void> {
-    await this.backend.delete(snapshotName(id));
+  deleteManifest(id: string): Promise<void> {
+    return this.backend.delete(snapshotName(id));
   }
 
-  async manifestExists(id: string): Promise<boolean> {
+  manifestExists(id: string): Promise<boolean> {
     return this.backend.exists(snapshotName(id));
   }
 
@@ -377,16 +377,5 @@ function recordBytes(value: unknown, indent?: number): Buffer {
 }
 
 function parseManifest(raw: Buffer, name: string): Manifest {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new PrismError('REPO_CORRUPT', `Manifest ${name} is not valid JSON.`, { object: name });
-  }
-  const r = v.safeParse(manifestSchema, parsed);
-  if (!r.success) {
-    const issue = r.issues[0];
-    throw new PrismError('REPO_CORRUPT', `Manifest ${name} is damaged: ${v.getDotPath(issue) ?? '(root)'}: ${issue.message}.`, { object: name });
-  }
-  return r.output;
+  return parseRecord(manifestSchema, raw, name, `Manifest ${name}`);
 }
