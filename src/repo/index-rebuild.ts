@@ -4,10 +4,9 @@ import { BlobIndex } from './blob-index.js';
 import { loadDamagedCopies } from './damaged-blobs.js';
 import { IndexDecodeError, decodeIndex } from './index-file.js';
 import { replaceIndex } from './index-rewrite.js';
-import { damagedName, packName } from './layout.js';
+import { damagedName } from './layout.js';
 import { checkPack, frameReadsBack, type PackDamage } from './pack-check.js';
 import { decodeTrailer } from './pack-format.js';
-import { PackWriter } from './pack-writer.js';
 import { backendOf, type Repository } from './repository.js';
 
 /** A pack that is not what it was written as, and what the rebuild made of it. */
@@ -51,10 +50,10 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
   const index = new BlobIndex();
   const damagedRecords = await loadDamagedCopies(backend);
   const damaged = new Map<string, PackDamage>();
-  const packs = (await backend.list('data')).map((n) => n.slice(n.lastIndexOf('/') + 1)).filter((p) => /^[0-9a-f]{64}$/.test(p));
+  const packs = (await repo.listPacks()).filter((p) => /^[0-9a-f]{64}$/.test(p));
   for (const pack of packs) {
     signal?.throwIfAborted();
-    const bytes = await backend.get(packName(pack));
+    const bytes = await repo.readPack(pack);
     const damage = checkPack(pack, bytes);
     if (damage) {
       damaged.set(pack, damage);
@@ -96,11 +95,11 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
     for (const id of ids) if (!index.hasHex(id)) report.lost_blobs++;
   }
 
-  const writer = new PackWriter(backend, compressor);
+  const writer = repo.packWriter(compressor);
   try {
     for (const [pack, damage] of damaged) {
       signal?.throwIfAborted();
-      const bytes = await backend.get(packName(pack));
+      const bytes = await repo.readPack(pack);
       const frames = new Map<number, Frame>();
       const place = (f: Frame): void => {
         const known = frames.get(f.o);
@@ -136,7 +135,7 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
   report.packs_written = writer.packsWritten;
   const entries = [...index.entries()];
   report.blobs = entries.length;
-  report.index = await replaceIndex(backend, entries);
+  report.index = await replaceIndex(repo, entries);
   // every copy indexed now was read back: records of damage are settled
   for (const [blob, inPacks] of damagedRecords) for (const pack of inPacks) await backend.delete(damagedName(blob, pack));
   return report;

@@ -1,4 +1,3 @@
-import type { Backend } from '../backend/backend.js';
 import { sha256Hex } from '../codec/hash.js';
 import type { IndexedBlob } from './blob-entry.js';
 import { removeSettledDamage } from './damaged-blobs.js';
@@ -12,7 +11,8 @@ import { backendOf, type Repository } from './repository.js';
  * has both the new and the old files: still every blob indexed. Records of damaged copies the new
  * file leaves out are removed last. Returns the new file's name.
  */
-export async function replaceIndex(backend: Backend, blobs: readonly IndexedBlob[]): Promise<string> {
+export async function replaceIndex(repo: Repository, blobs: readonly IndexedBlob[]): Promise<string> {
+  const backend = backendOf(repo);
   const seen = new Set<string>();
   const unique = blobs.filter((b) => !seen.has(b.id) && seen.add(b.id));
   const buf = encodeIndex(unique);
@@ -35,5 +35,5 @@ export async function supersedeBlobs(repo: Repository, replacements: readonly In
   const byId = new Map(replacements.map((b) => [b.id, b]));
   const out: IndexedBlob[] = [...replacements];
   for (const b of index.entries()) if (!byId.has(b.id) && !drop.has(b.id)) out.push(b);
-  return replaceIndex(backendOf(repo), out);
+  return replaceIndex(repo, out);
 }

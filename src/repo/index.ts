@@ -19,6 +19,6 @@ export { PackWriter } from './pack-writer.js';
 export type { RepoConfig } from './repo-config.js';
 export { Repository } from './repository.js';
 export { encodeTree, type NodeType, type Tree, type TreeNode } from './tree.js';
-export { replaceIndex, supersedeBlobs } from './index-rewrite.js';
+export { supersedeBlobs } from './index-rewrite.js';
 export { checkPack, type PackDamage, type PackPart } from './pack-check.js';
 export { rebuildIndex, type IndexRebuild, type RebuiltPack } from './index-rebuild.js';

@@ -42,9 +42,10 @@ export async function planPrune(repo: Repository, referenced: ReadonlySet<string
   const index = await repo.loadIndex();
   const sizes = new Map<string, number>();
   const orphans: Array<[string, number]> = [];
-  for (const path of await backendOf(repo).list('data')) {
+  const backend = backendOf(repo);
+  for (const path of await backend.list('data')) {
     const name = path.slice(path.lastIndexOf('/') + 1);
-    const size = await backendOf(repo).size(path);
+    const size = await backend.size(path);
     // a pack lives at data/<first two hex digits>/<id>; anything else there is not a pack of ours
     if (path === packName(name) && !sizes.has(name)) sizes.set(name, size);
     else orphans.push([path, size]);
@@ -132,10 +133,11 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
   const repack = new Set(plan.repackPacks);
   const survivors: IndexedBlob[] = [];
   for (const b of index.entries()) if (referenced.has(b.id) && !unused.has(b.pack)) survivors.push(b);
-  let current = await replaceIndex(backendOf(repo), survivors);
-  for (const p of plan.unusedPacks) await backendOf(repo).delete(packName(p));
-  for (const path of plan.orphanPacks) await backendOf(repo).delete(path);
-  for (const dir of ['data', 'snapshots', 'locks']) await backendOf(repo).removeUnfinished(dir);
+  const backend = backendOf(repo);
+  let current = await replaceIndex(repo, survivors);
+  for (const p of plan.unusedPacks) await backend.delete(packName(p));
+  for (const path of plan.orphanPacks) await backend.delete(path);
+  for (const dir of ['data', 'snapshots', 'locks']) await backend.removeUnfinished(dir);
   let newPacks = 0;
   if (repack.size > 0) {
     const writer = repo.packWriter(compressor);
@@ -148,7 +150,7 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
     for (const [key, used] of usedInFrame) {
       const f = used[0]!;
       if (used.length === blobsInFrame.get(key)) {
-        const stored = await backendOf(repo).getRange(packName(f.pack), f.frameOffset, f.frameLength);
+        const stored = await backend.getRange(packName(f.pack), f.frameOffset, f.frameLength);
         const plain = decompress(f.codec, stored, f.frameRawLength);
         for (const b of used) {
           if (!sha256(plain.subarray(b.blobOffset, b.blobOffset + b.blobLength)).equals(Buffer.from(b.id, 'hex'))) {
@@ -174,11 +176,11 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
     copied.push(...(await writer.finish()));
     newPacks = writer.packsWritten;
     const final = [...survivors.filter((b) => !repack.has(b.pack)), ...copied];
-    current = await replaceIndex(backendOf(repo), final);
+    current = await replaceIndex(repo, final);
     // a copy can come out byte for byte the same as its source, and so under the same name:
     // never delete a pack the new index names
     const written = new Set(copied.map((b) => b.pack));
-    for (const p of plan.repackPacks) if (!written.has(p)) await backendOf(repo).delete(packName(p));
+    for (const p of plan.repackPacks) if (!written.has(p)) await backend.delete(packName(p));
   }
   return { ...plan, newPacks, indexFiles: current ? 1 : 0 };
 }
