@@ -118,10 +118,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   const treePacks = new Map<string, IndexedBlob[]>();
   const registerTree = (id: string): void => {
     const loc = repo.index.get(id);
-    if (!loc || !packSizes.has(loc.pack)) return;
-    let list = treePacks.get(loc.pack);
-    if (!list) treePacks.set(loc.pack, (list = []));
-    list.push(loc);
+    if (loc && packSizes.has(loc.pack)) listIn(treePacks, loc.pack).push(loc);
   };
 
   const register = (id: string): void => {
@@ -137,9 +134,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
       verdicts.set(id, { ok: false, reason: `pack ${loc.pack.slice(0, 12)} is truncated` });
     else {
       verdicts.set(id, { ok: true });
-      let list = byPack.get(loc.pack);
-      if (!list) byPack.set(loc.pack, (list = []));
-      list.push(loc);
+      listIn(byPack, loc.pack).push(loc);
     }
   };
 
@@ -165,51 +160,31 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   let packsRead = 0;
   let chunksRead = 0;
   const data = opts.data;
-  const chosen =
-    data.kind === 'pick' ? pickPacks(data.pick, [...byPack.keys()].sort()) : [...byPack.keys()].filter((p) => selected(p, data, opts.random ?? Math.random));
+  const random = opts.random ?? Math.random;
+  const chosen = data.kind === 'pick' ? pickPacks(data.pick, [...byPack.keys()].sort()) : [...byPack.keys()].filter((p) => selected(p, data, random));
   const treeOnlyPacks = [...treePacks.keys()].filter((p) => !byPack.has(p)).sort();
   // the background check's pick rotates over the data packs only
-  const treesOnly = data.kind === 'pick' ? [] : treeOnlyPacks.filter((p) => selected(p, data, opts.random ?? Math.random));
+  const treesOnly = data.kind === 'pick' ? [] : treeOnlyPacks.filter((p) => selected(p, data, random));
   const damagedPacks: PackDamage[] = [];
-  const readWhole = async (pack: string): Promise<Buffer | undefined> => {
-    try {
-      return await repo.readPack(pack);
-    } catch (e) {
-      damagedPacks.push({ pack, part: 'size', message: `pack ${pack.slice(0, 12)} cannot be read: ${(e as Error).message}` });
-      return undefined;
-    }
-  };
-  // damage confined to copies already found bad (by this check or earlier) is not reported again
-  const judgeWhole = (pack: string, buf: Buffer, indexed: readonly IndexedBlob[]): void => {
-    const damage = checkPack(pack, buf, indexed, (id, frameOffset) => {
-      const loc = repo.index.get(id);
-      return loc !== undefined && loc.pack === pack && loc.frameOffset === frameOffset && verdicts.get(id)?.ok !== false && !repo.isDamagedCopy(id, pack);
-    });
-    if (damage) damagedPacks.push(damage);
-  };
+  const foundBad = (id: string): boolean => verdicts.get(id)?.ok === false;
   for (const pack of treesOnly) {
     opts.signal?.throwIfAborted();
-    const buf = await readWhole(pack);
-    if (buf) judgeWhole(pack, buf, treePacks.get(pack)!);
+    const buf = await readWhole(repo, pack, damagedPacks);
+    if (buf) judgeWhole(repo, pack, buf, treePacks.get(pack)!, damagedPacks, foundBad);
   }
   // a percentage always reads something, however small the repository
-  if (chosen.length === 0 && opts.data.kind === 'percent' && byPack.size > 0)
-    chosen.push([...byPack.keys()][Math.floor((opts.random ?? Math.random)() * byPack.size)]!);
+  if (chosen.length === 0 && data.kind === 'percent' && byPack.size > 0) chosen.push([...byPack.keys()][Math.floor(random() * byPack.size)]!);
   for (const pack of chosen) {
     opts.signal?.throwIfAborted();
     const blobs = byPack.get(pack)!;
     packsRead++;
-    const buf = await readWhole(pack);
+    const buf = await readWhole(repo, pack, damagedPacks);
     if (!buf) {
       for (const b of blobs) verdicts.set(b.id, { ok: false, reason: damagedPacks.at(-1)!.message });
       continue;
     }
     const frames = new Map<number, IndexedBlob[]>();
-    for (const b of blobs) {
-      const f = frames.get(b.frameOffset);
-      if (f) f.push(b);
-      else frames.set(b.frameOffset, [b]);
-    }
+    for (const b of blobs) listIn(frames, b.frameOffset).push(b);
     for (const [offset, inFrame] of frames) {
       const first = inFrame[0]!;
       let plain: Buffer;
@@ -228,7 +203,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
         }
       }
     }
-    judgeWhole(pack, buf, [...blobs, ...(treePacks.get(pack) ?? [])]);
+    judgeWhole(repo, pack, buf, [...blobs, ...(treePacks.get(pack) ?? [])], damagedPacks, foundBad);
   }
 
   // Pass 3: per backup, name the files with bad chunks.
@@ -322,21 +297,47 @@ export async function checkPacksWhole(repo: Repository, packs: readonly string[]
   const index = await repo.loadIndex();
   const wanted = new Set(packs);
   const entries = new Map<string, IndexedBlob[]>();
-  for (const b of index.entries()) if (wanted.has(b.pack)) (entries.get(b.pack) ?? entries.set(b.pack, []).get(b.pack)!).push(b);
+  for (const b of index.entries()) if (wanted.has(b.pack)) listIn(entries, b.pack).push(b);
   const out: PackDamage[] = [];
   for (const pack of packs) {
-    let buf: Buffer;
-    try {
-      buf = await repo.readPack(pack);
-    } catch (e) {
-      out.push({ pack, part: 'size', message: `pack ${pack.slice(0, 12)} cannot be read: ${(e as Error).message}` });
-      continue;
-    }
-    const damage = checkPack(pack, buf, entries.get(pack) ?? [], (id, frameOffset) => {
-      const loc = index.get(id);
-      return loc !== undefined && loc.pack === pack && loc.frameOffset === frameOffset && !repo.isDamagedCopy(id, pack);
-    });
-    if (damage) out.push(damage);
+    const buf = await readWhole(repo, pack, out);
+    if (buf) judgeWhole(repo, pack, buf, entries.get(pack) ?? [], out);
   }
   return out;
+}
+
+/** Reads a pack whole; one that cannot be read is added to `damaged` (as damage of its size). */
+async function readWhole(repo: Repository, pack: string, damaged: PackDamage[]): Promise<Buffer | undefined> {
+  try {
+    return await repo.readPack(pack);
+  } catch (e) {
+    damaged.push({ pack, part: 'size', message: `pack ${pack.slice(0, 12)} cannot be read: ${(e as Error).message}` });
+    return undefined;
+  }
+}
+
+/**
+ * Checks a pack read whole (see checkPack) and adds its damage to `damaged`. Damage confined to
+ * copies already found bad (`foundBad`, or recorded as damaged) is not reported again.
+ */
+function judgeWhole(
+  repo: Repository,
+  pack: string,
+  buf: Buffer,
+  indexed: readonly IndexedBlob[],
+  damaged: PackDamage[],
+  foundBad: (id: string) => boolean = () => false,
+): void {
+  const damage = checkPack(pack, buf, indexed, (id, frameOffset) => {
+    const loc = repo.index.get(id);
+    return loc !== undefined && loc.pack === pack && loc.frameOffset === frameOffset && !foundBad(id) && !repo.isDamagedCopy(id, pack);
+  });
+  if (damage) damaged.push(damage);
+}
+
+/** The list `map` holds at `key`, added empty when there is none. */
+function listIn<K, V>(map: Map<K, V[]>, key: K): V[] {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
 }
