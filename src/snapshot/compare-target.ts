@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { fsPath } from '../core/byte-names.js';
 import type { Repository, TreeNode } from '../repo/index.js';
 import { listNames } from '../source/fs/fs-names.js';
+import { sameTime } from '../source/fs/file-times.js';
 import { lstatBelow } from '../source/fs/path-below.js';
-import { sameMtime } from './restorer.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
 
 export interface TargetChange {
@@ -83,7 +83,7 @@ function statOrUndefined(p: string) {
 function differs(st: BigIntStats, node: TreeNode): boolean {
   if (node.type === 'dir') return !st.isDirectory();
   if (node.type === 'symlink') return !st.isSymbolicLink();
-  return !st.isFile() || Number(st.size) !== (node.size ?? 0) || !sameMtime(st.mtimeNs, BigInt(node.mtime));
+  return !st.isFile() || Number(st.size) !== (node.size ?? 0) || !sameTime(st.mtimeNs, BigInt(node.mtime));
 }
 
 /** Every path below target/unit (relative to target), the unit itself included. */

@@ -61,9 +61,6 @@ export interface RestoreTreeResult {
 const ZEROS = Buffer.alloc(4 * 1024 * 1024);
 const isRoot = process.getuid?.() === 0;
 
-/** Equal as far as a restore can set them: to the nanosecond (with the file-times addon) or the microsecond. */
-export const sameMtime = sameTime;
-
 /**
  * Restores a backup tree into `dest`: directories, then files (read in tree order, which is the
  * order they were packed, so compression frames are read once), then symlinks, then directory
@@ -203,7 +200,7 @@ function alreadyRestored(path: string, node: TreeNode): boolean {
       st !== undefined &&
       st.isFile() &&
       Number(st.size) === (node.size ?? 0) &&
-      sameMtime(st.mtimeNs, BigInt(node.mtime)) &&
+      sameTime(st.mtimeNs, BigInt(node.mtime)) &&
       Number(st.mode & 0o7777n) === node.mode
     );
   } catch {
