@@ -4,25 +4,14 @@ import { fsPath } from '../core/byte-names.js';
 import { sha256 } from '../codec/hash.js';
 import { BLOB_TYPE, type IndexedBlob } from '../repo/blob-entry.js';
 import type { PackWriter } from '../repo/pack-writer.js';
+import { metaOf, type WalkMeta } from '../source/fs/fs-walker.js';
 
 const READ_BLOCK = 8 * 1024 * 1024;
 /** Reads of a file that changes while it is read: the first and up to two more. */
 export const READ_ATTEMPTS = 3;
 
 /** What tells a file's content changed: size, mtime, ctime and inode (times as nanosecond strings). */
-export interface FileStamp {
-  size: number;
-  mtime: string;
-  ctime: string;
-  inode: string;
-}
-
-/** The metadata of the file as it was read (the stamp after the read, plus mode and owner). */
-export interface ReadMeta extends FileStamp {
-  mode: number;
-  uid: number;
-  gid: number;
-}
+export type FileStamp = Pick<WalkMeta, 'size' | 'mtime' | 'ctime' | 'inode'>;
 
 export interface FileJob {
   path: string;
@@ -40,11 +29,14 @@ export type FileResult =
       newBlobs: number;
       newBytes: number;
       /** The file after the read that was kept. */
-      meta: ReadMeta;
+      meta: WalkMeta;
       /** Set when the file changed during every read: the content is the last read and may mix old and new bytes. */
       changed?: string;
     }
-  | { ok: false; errno: string; message: string };
+  | ReadFailure;
+
+/** A file that could not be read: the backup goes on without it. */
+type ReadFailure = { ok: false; errno: string; message: string };
 
 /** Called after each block of a file is read (attempt 1, 2, …); lets a test change the file mid-read. */
 export type ReadHook = (path: string, attempt: number) => void;
@@ -101,7 +93,7 @@ export class FileProcessor {
       newBytes += r.acc.newBytes;
       const change = stampChange(expected ?? r.opened, r.after, r.acc.size);
       if (change === undefined || attempt === READ_ATTEMPTS) {
-        const result: FileResult = { ok: true, ...r.acc, newBlobs, newBytes, meta: readMeta(r.after) };
+        const result: FileResult = { ok: true, ...r.acc, newBlobs, newBytes, meta: metaOf(r.after) };
         if (change !== undefined)
           result.changed = `changed while it was read, ${READ_ATTEMPTS} times in a row (${change}): the stored copy is the last read and may be inconsistent`;
         return result;
@@ -115,7 +107,7 @@ export class FileProcessor {
     path: string,
     size: number,
     attempt: number,
-  ): Promise<{ ok: true; acc: ChunkAcc; opened: BigIntStats; after: BigIntStats } | { ok: false; errno: string; message: string }> {
+  ): Promise<{ ok: true; acc: ChunkAcc; opened: BigIntStats; after: BigIntStats } | ReadFailure> {
     const acc: ChunkAcc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
     let fd: number;
     let opened: BigIntStats;
@@ -217,9 +209,9 @@ function fill(fd: number, buf: Buffer, from: number): { n: number; eof: boolean 
 }
 
 /** How the file after a read differs from `before` (or from the bytes read), or undefined when it does not. */
-export function stampChange(before: FileStamp | BigIntStats, after: BigIntStats, bytesRead: number): string | undefined {
-  const b = 'mtimeNs' in before ? stampOf(before) : before;
-  const a = stampOf(after);
+function stampChange(before: FileStamp | BigIntStats, after: BigIntStats, bytesRead: number): string | undefined {
+  const b = 'mtimeNs' in before ? metaOf(before) : before;
+  const a = metaOf(after);
   const diffs: string[] = [];
   if (b.size !== a.size || a.size !== bytesRead)
     diffs.push(b.size === a.size ? `size ${a.size} bytes but ${bytesRead} read` : `size ${b.size} -> ${a.size} bytes`);
@@ -229,15 +221,7 @@ export function stampChange(before: FileStamp | BigIntStats, after: BigIntStats,
   return diffs.length > 0 ? diffs.join(', ') : undefined;
 }
 
-function stampOf(s: BigIntStats): FileStamp {
-  return { size: Number(s.size), mtime: s.mtimeNs.toString(), ctime: s.ctimeNs.toString(), inode: s.ino.toString() };
-}
-
-function readMeta(s: BigIntStats): ReadMeta {
-  return { ...stampOf(s), mode: Number(s.mode & 0o7777n), uid: Number(s.uid), gid: Number(s.gid) };
-}
-
-function failure(e: unknown): { ok: false; errno: string; message: string } {
+function failure(e: unknown): ReadFailure {
   const err = e as NodeJS.ErrnoException;
   return { ok: false, errno: err.code ?? 'EIO', message: err.message };
 }

@@ -28,7 +28,8 @@ export interface WalkNode {
   children?: WalkNode[];
 }
 
-function metaOf(s: BigIntStats): WalkMeta {
+/** The metadata kept of an lstat (or fstat) taken with bigint: true. */
+export function metaOf(s: BigIntStats): WalkMeta {
   return {
     mode: Number(s.mode & 0o7777n),
     uid: Number(s.uid),
