@@ -1,19 +1,20 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PRISM_RUNTIME_NAMES, isRestoreWorkName } from '../../core/reserved-names.js';
+import { PRISM_RUNTIME_NAMES } from '../../core/reserved-names.js';
 import type { ProgressListener } from '../../core/progress.js';
 import { ERROR_CODES, PrismError, fromSystemError, isPrismError } from '../../errors/index.js';
 import type { Manifest, Repository } from '../../repo/index.js';
 import { compareWithTarget, type TargetPlan } from '../../snapshot/compare-target.js';
 import { restoreTree, type RestoreProblem } from '../../snapshot/restorer.js';
-import { findNode, normalizeBackupPath, walkTree } from '../../snapshot/tree-walk.js';
-import { blockerBelow, lstatBelow, mkdirBelow } from '../../source/fs/path-below.js';
+import { normalizeBackupPath } from '../../snapshot/tree-walk.js';
+import { lstatBelow, mkdirBelow } from '../../source/fs/path-below.js';
 import { finishSwap, journalPath, readJournal, recoverSwap, rollbackSwap, runSwap, writeJournal, type SwapJournal } from '../../source/fs/swap-journal.js';
 import { openRepository, type AppContext } from '../context.js';
 import { createBackup } from '../backups/create-backup.js';
 import { markSharingBackups } from '../integrity/mark-corrupted.js';
 import { resolveBackup } from '../backups/resolve-backup.js';
 import { runningServicePid } from '../monitoring/service-state.js';
+import { restoreUnits } from './restore-units.js';
 import { mkdirPrivate } from '../../core/private-files.js';
 
 export interface RestoreOptions {
@@ -79,19 +80,8 @@ export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Prom
     const m = await resolveBackup(repo, { id: opts.id, at: opts.at });
     const include = (opts.include ?? []).map((p) => normalizeBackupPath('--include', p)).filter((p) => p.length > 0);
     const exclude = (opts.exclude ?? []).map((p) => normalizeBackupPath('--exclude', p)).filter((p) => p.length > 0);
-    for (const p of include) {
-      if (!(await findNode(repo, m.tree!, p)))
-        throw new PrismError('INVALID_ARGUMENT', `--include "${p}" is not in backup ${m.id}; \`prism backup ls ${m.id}\` lists what it holds.`);
-    }
     const select = (p: string) => !exclude.some((e) => p === e || p.startsWith(`${e}/`));
-    const { units, untouched } = keepOwnNames(
-      m,
-      include.length > 0 ? include : await restoreUnits(repo, m, target, live, config.backup.sources.include),
-      include.length > 0,
-      live,
-      select,
-    );
-    await checkExcludes(repo, m, target, live, units, exclude);
+    const { units, untouched } = await restoreUnits(repo, m, { target, live, configured: config.backup.sources.include, include, exclude, select });
     const plan = await compareWithTarget(repo, m.tree!, target, units, select);
     const summary = summarize(plan);
     log('plan', { backup: m.id, units, ...summary });
@@ -294,81 +284,6 @@ function swapSteps(target: string, j: SwapJournal, units: string[], exclude: str
     if (lstatBelow(target, `${j.staging}/${u}`)) steps.push([`${j.staging}/${u}`, u]);
   }
   return steps;
-}
-
-/** Top-level entries of the backup; for the live data directory also configured folders the backup lacks (they go). */
-async function restoreUnits(repo: Repository, m: Manifest, target: string, live: boolean, configured: readonly string[]): Promise<string[]> {
-  const names: string[] = [];
-  for await (const e of walkTree(repo, m.tree!, '', { recursive: false })) names.push(e.path); // refuses unsafe names
-  if (live) for (const c of configured) if (!names.includes(c) && existsSync(join(target, c))) names.push(c);
-  return names;
-}
-
-/**
- * The units a restore may touch. prism's working names (`.prism-restore…`) are never restored: a
- * backup holding one is refused unless it is excluded. Into the live data directory prism's own
- * files (logs/ …) are left as they are.
- */
-function keepOwnNames(m: Manifest, all: string[], explicit: boolean, live: boolean, select: (p: string) => boolean): { units: string[]; untouched: string[] } {
-  const top = (u: string) => u.split('/')[0]!;
-  const reserved = all.filter((u) => isRestoreWorkName(top(u)) && select(u));
-  if (reserved.length > 0) {
-    throw new PrismError(
-      'RESTORE_PATH_REFUSED',
-      `Backup ${m.id} holds ${reserved.map((u) => JSON.stringify(u)).join(', ')}: names starting with ".prism-restore" are prism's own working files in a restore target and are never restored. Restore the rest with ${reserved.map((u) => `--exclude ${u}`).join(' ')}.`,
-      { paths: reserved },
-    );
-  }
-  const own = live ? all.filter((u) => PRISM_RUNTIME_NAMES.includes(top(u))) : [];
-  if (explicit && own.length > 0) {
-    throw new PrismError(
-      'RESTORE_PATH_REFUSED',
-      `${own.join(', ')} in the live data directory belong to prism and are never restored over; restore them into another --target.`,
-      { paths: own },
-    );
-  }
-  return { units: all.filter((u) => !isRestoreWorkName(top(u)) && !own.includes(u)), untouched: own };
-}
-
-/**
- * No unit lies behind a symlink in the target. An excluded path stays where it is, so every
- * folder above it must be a real directory both in the backup and in the target: below a symlink
- * it could not be kept in place, and moving it would follow the link out of the target.
- */
-async function checkExcludes(repo: Repository, m: Manifest, target: string, live: boolean, units: string[], exclude: string[]): Promise<void> {
-  const where = live ? 'the data directory' : 'the target directory';
-  for (const u of units) {
-    const b = blockerBelow(target, u);
-    if (b)
-      throw new PrismError(
-        'RESTORE_PATH_REFUSED',
-        `${b.path} is a ${b.kind} in ${where} (${target}), so ${u} cannot be restored below it. Restore ${b.path} itself, or into another --target.`,
-        { path: b.path },
-      );
-  }
-  for (const e of exclude) {
-    if (!units.some((u) => e.startsWith(`${u}/`))) continue;
-    const parts = e.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const above = parts.slice(0, i).join('/');
-      const node = await findNode(repo, m.tree!, above);
-      if (node && node.type !== 'dir') {
-        throw new PrismError(
-          'RESTORE_PATH_REFUSED',
-          `${above} is a ${node.type} in backup ${m.id}, so --exclude ${e} below it cannot be kept in place. Exclude ${above} to keep what is there now, or drop the --exclude.`,
-          { exclude: e, path: above },
-        );
-      }
-    }
-    const b = blockerBelow(target, e);
-    if (b) {
-      throw new PrismError(
-        'RESTORE_PATH_REFUSED',
-        `${b.path} is a ${b.kind} in ${where} (${target}), so --exclude ${e} lies outside it. Exclude ${b.path} to keep it as it is, or drop the --exclude.`,
-        { exclude: e, path: b.path },
-      );
-    }
-  }
 }
 
 async function checkIncrementalBase(repo: Repository, m: Manifest, target: string, units: string[], select: (p: string) => boolean): Promise<void> {
