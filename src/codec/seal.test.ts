@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { SEAL_OVERHEAD, SealError, open, seal } from './seal.js';
+
+describe('seal / open (AES-256-GCM)', () => {
+  const key = randomBytes(32);
+
+  it('opens what it sealed; the ciphertext does not contain the plaintext; nonces differ', () => {
+    const plain = Buffer.from('marker-4f1c level-1-hot/secret.json '.repeat(20));
+    const a = seal(key, plain, 'data/ab/abcd');
+    const b = seal(key, plain, 'data/ab/abcd');
+    assert.equal(a.length, plain.length + SEAL_OVERHEAD);
+    assert.deepEqual(open(key, a, 'data/ab/abcd'), plain);
+    assert.equal(a.includes(Buffer.from('marker-4f1c')), false);
+    assert.notDeepEqual(a.subarray(1, 13), b.subarray(1, 13), 'a fresh nonce per object');
+    assert.deepEqual(open(key, seal(key, Buffer.alloc(0), 'empty'), 'empty'), Buffer.alloc(0));
+  });
+
+  it('a flipped bit anywhere (scheme, nonce, ciphertext, tag) is refused', () => {
+    const sealed = seal(key, Buffer.from('short object'), 'ctx');
+    for (let i = 0; i < sealed.length; i++) {
+      for (const bit of [0x01, 0x80]) {
+        const bad = Buffer.from(sealed);
+        bad[i]! ^= bit;
+        assert.throws(() => open(key, bad, 'ctx'), SealError, `byte ${i} bit ${bit}`);
+      }
+    }
+  });
+
+  it('another key, another context (an object moved) or a truncated object is refused', () => {
+    const sealed = seal(key, Buffer.from('x'.repeat(100)), 'index/1');
+    assert.throws(
+      () => open(randomBytes(32), sealed, 'index/1'),
+      (e: SealError) => e.reason === 'authentication',
+    );
+    assert.throws(
+      () => open(key, sealed, 'index/2'),
+      (e: SealError) => e.reason === 'authentication',
+    );
+    for (const n of [0, 1, SEAL_OVERHEAD - 1, SEAL_OVERHEAD, sealed.length - 1]) {
+      assert.throws(() => open(key, sealed.subarray(0, n), 'index/1'), SealError, `${n} bytes`);
+    }
+    assert.throws(() => seal(Buffer.alloc(16), Buffer.alloc(1), 'x'), RangeError);
+  });
+});
