@@ -125,25 +125,17 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
     log('db.restore.start', { backup: m.id, database: rec.name, target: target.shown, tables: tables.map((t) => t.name) });
     try {
       report.tables = await markingDamage(ctx, 'db restore', () => (rec.type === 'postgres' ? restorePostgres(target, input) : restoreMysql(target, input)));
+      report.verified = report.tables.every((t) => t.ok);
+      if (replay) {
+        const done = await runReplay(repo, target, rec, opts.at!, replay.records, report.tables, log);
+        report.replay = { ...replay.plan, events: done.events, last_event_at: done.last_event_at };
+      }
     } catch (e) {
       ctx.logger.error(
         { event: 'db.restore.failed', backup: m.id, database: rec.name, target: target.shown, code: (e as PrismError).code, error: (e as Error).message },
         'database restore failed',
       );
       throw e;
-    }
-    report.verified = report.tables.every((t) => t.ok);
-    if (replay) {
-      try {
-        const done = await runReplay(repo, target, rec, opts.at!, replay.records, report.tables, log);
-        report.replay = { ...replay.plan, events: done.events, last_event_at: done.last_event_at };
-      } catch (e) {
-        ctx.logger.error(
-          { event: 'db.restore.failed', backup: m.id, database: rec.name, target: target.shown, code: (e as PrismError).code, error: (e as Error).message },
-          'database restore failed',
-        );
-        throw e;
-      }
     }
     report.duration_ms = ctx.clock.now().getTime() - started;
     log('db.restore.done', {
@@ -235,10 +227,9 @@ export function restoreTargetFor(ctx: AppContext, rec: DbRecord, targetUrl: stri
 const ENGINE: Record<DbRecord['type'], string> = { postgres: 'PostgreSQL', mysql: 'MySQL/MariaDB' };
 
 function engineMismatch(rec: DbRecord, now: string): PrismError {
-  const fix = rec.type === 'postgres' ? 'a postgres://… URL' : 'a mysql://… URL';
   return new PrismError(
     'DB_ENGINE_MISMATCH',
-    `The backup of database "${rec.name}" is a ${ENGINE[rec.type]} dump, but ${now}; a dump restores only into the engine it came from. Restore it into a ${ENGINE[rec.type]} database with --target-url (${fix}), or configure "${rec.name}" as type "${rec.type}" again.`,
+    `The backup of database "${rec.name}" is a ${ENGINE[rec.type]} dump, but ${now}; a dump restores only into the engine it came from. Restore it into a ${ENGINE[rec.type]} database with --target-url (a ${rec.type}://… URL), or configure "${rec.name}" as type "${rec.type}" again.`,
     { database: rec.name, backup_type: rec.type },
   );
 }
