@@ -41,7 +41,6 @@ describe('the service runs background verification and drills as jobs', () => {
     const scheduler = new Scheduler({
       schedule: compileSchedule(ctx, JOBS),
       clock: time.clock,
-      timer: time.timer,
       log: silentLogger,
       tasks: [],
       firstStarted: undefined,

@@ -11,4 +11,3 @@ export { readServiceState, serviceStateFile, type ServiceState } from './service
 export { serviceStatus, type JobStatus, type ServiceStatus } from './service-status.js';
 export { serviceLogFile, startDetached, type StartOptions, type StartResult } from './start-detached.js';
 export { stopService, type StopResult } from './stop-service.js';
-export { realTimer, type Timer } from './timer.js';

@@ -41,7 +41,6 @@ async function simulate(
   const scheduler = new Scheduler({
     schedule: compileSchedule(ctx, jobs),
     clock: time.clock,
-    timer: time.timer,
     log: silentLogger,
     tasks: opts.tasks ?? [],
     firstStarted: opts.firstStarted,
@@ -167,7 +166,6 @@ describe('scheduler over simulated time', () => {
         },
       ]),
       clock: time.clock,
-      timer: time.timer,
       log: silentLogger,
       tasks: [],
       firstStarted: undefined,
@@ -254,7 +252,6 @@ describe('scheduler over simulated time', () => {
     const scheduler = new Scheduler({
       schedule: compileSchedule(ctx, [job]),
       clock: time.clock,
-      timer: time.timer,
       log: silentLogger,
       tasks: [],
       firstStarted: undefined,

@@ -4,7 +4,6 @@ import type { Logger } from '../core/logger.js';
 import type { Job } from './job.js';
 import type { JobResult } from './job-runner.js';
 import { missedRuns, nextRun, type ScheduledJob } from './schedule.js';
-import type { Timer } from './timer.js';
 
 export interface QueuedRun {
   job: Job;
@@ -14,8 +13,8 @@ export interface QueuedRun {
 
 export interface SchedulerOptions {
   schedule: readonly ScheduledJob[];
+  /** What the scheduler reads the time from and sleeps on. */
   clock: Clock;
-  timer: Timer;
   log: Logger;
   /** Runs one job to its end (and records it). */
   execute: (run: QueuedRun, signal: AbortSignal) => Promise<JobResult>;
@@ -58,7 +57,7 @@ export class Scheduler {
 
   /** Runs until `signal` is aborted; resolves once the job in progress (if any) has ended. */
   async run(signal: AbortSignal): Promise<void> {
-    const { clock, schedule, timer } = this.opts;
+    const { clock, schedule } = this.opts;
     const start = clock.now();
     for (const m of missedRuns(schedule, this.opts.tasks, this.opts.firstStarted, start)) {
       this.opts.log.info(
@@ -98,7 +97,7 @@ export class Scheduler {
       }
       const wake = Math.min(idle ? this.lastIdle + idle.everyMs : Infinity, ...[...this.next.values()].map((d) => (d ? d.getTime() : Infinity)));
       const wait = Math.min(Math.max(wake - clock.now().getTime(), 1), this.opts.maxSleepMs ?? 60_000);
-      await timer.sleep(wait, signal);
+      await clock.sleep(wait, signal);
     }
   }
 

@@ -23,7 +23,7 @@ describe('the service over simulated time', () => {
     // first start Monday 02:30, stopped at 03:30: the 03:00 incremental ran (promoted: no full backup yet)
     let time = simulatedTime(at(2026, 2, 2, 2, 30), at(2026, 2, 2, 3, 30));
     let ready = 0;
-    await runService({ ctx: appContext(sb, {}, time.clock), log: silentLogger, signal: time.signal, timer: time.timer, onReady: () => ready++ });
+    await runService({ ctx: appContext(sb, {}, time.clock), log: silentLogger, signal: time.signal, onReady: () => ready++ });
     assert.equal(ready, 1);
     const first = readServiceState(sb.home)!;
     assert.equal(first.first_started_at, at(2026, 2, 2, 2, 30).toISOString());
@@ -33,7 +33,7 @@ describe('the service over simulated time', () => {
     // down from Monday 03:30 to Thursday 12:00: the incrementals of Tuesday, Wednesday and Thursday 03:00 passed
     time = simulatedTime(at(2026, 2, 5, 12, 0), at(2026, 2, 5, 13, 0));
     const ctx = appContext(sb, {}, time.clock);
-    await runService({ ctx, log: silentLogger, signal: time.signal, timer: time.timer });
+    await runService({ ctx, log: silentLogger, signal: time.signal });
     const tasks = readTasks(sb.home);
     assert.deepEqual(
       tasks.map((t) => [t.job, t.trigger, t.status, t.started_at, t.details?.missed_run]),
@@ -54,7 +54,7 @@ describe('the service over simulated time', () => {
     writeFileSync(pidFile(sb.home), `${process.ppid}\n`);
     const time = simulatedTime(at(2026, 2, 6, 12, 0), at(2026, 2, 6, 12, 10));
     await assert.rejects(
-      runService({ ctx: appContext(sb, {}, time.clock), log: silentLogger, signal: time.signal, timer: time.timer }),
+      runService({ ctx: appContext(sb, {}, time.clock), log: silentLogger, signal: time.signal }),
       (e: PrismError) => e.code === 'SERVICE_ALREADY_RUNNING' && e.id === 'ERR_PRISM_ALREADY_RUNNING' && e.message.includes(`pid ${process.ppid}`),
     );
     const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
@@ -64,7 +64,6 @@ describe('the service over simulated time', () => {
       ctx: appContext(sb, {}, time.clock),
       log: silentLogger,
       signal: time.signal,
-      timer: time.timer,
       onReady: () => (pidWhileRunning = String(readServiceState(sb.home)!.pid)),
     });
     assert.equal(pidWhileRunning, String(process.pid));

@@ -11,7 +11,6 @@ import { compileSchedule } from './schedule.js';
 import { Scheduler, type IdleTask } from './scheduler.js';
 import { recordInterruptedJob } from './interrupted-job.js';
 import { claimPidFile, readServiceState, releasePidFile, writeServiceState, type ServiceState } from './service-state.js';
-import { realTimer, type Timer } from './timer.js';
 
 export interface ServiceOptions {
   ctx: AppContext;
@@ -21,7 +20,6 @@ export interface ServiceOptions {
   signal: AbortSignal;
   jobs?: readonly Job[];
   hooks?: readonly AfterJobHook[];
-  timer?: Timer;
   alerts?: AlertSource | null;
   /** Work between jobs (default: alert evaluation every 5 minutes); null for none. */
   idle?: IdleTask | null;
@@ -55,7 +53,6 @@ export async function runService(opts: ServiceOptions): Promise<void> {
     const scheduler: Scheduler = new Scheduler({
       schedule: compileSchedule(ctx, jobs),
       clock: ctx.clock,
-      timer: opts.timer ?? realTimer,
       log,
       tasks: readTasks(home),
       firstStarted: previous ? new Date(previous.first_started_at) : undefined,

@@ -28,8 +28,6 @@ export class SimulatedClock extends FixedClock {
 export interface SimulatedTime {
   /** The clock jobs and the scheduler read, and the scheduler sleeps on. */
   clock: SimulatedClock;
-  /** The clock's sleep, for the scheduler's `timer`. */
-  timer: SimulatedClock;
   /** Aborted when a sleep would pass `end`: the scheduler stops there. */
   signal: AbortSignal;
 }
@@ -37,5 +35,5 @@ export interface SimulatedTime {
 /** Simulated time from `start` to `end` for a scheduler. */
 export function simulatedTime(start: Date, end: Date): SimulatedTime {
   const clock = new SimulatedClock(start, end);
-  return { clock, timer: clock, signal: clock.signal };
+  return { clock, signal: clock.signal };
 }
