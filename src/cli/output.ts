@@ -1,5 +1,5 @@
 import { displayName } from '../core/byte-names.js';
-import { asPrismError } from '../errors/index.js';
+import { ERROR_CODES, asPrismError, type ErrorCode } from '../errors/index.js';
 import { withPathSetting } from './named-paths.js';
 
 /**
@@ -56,9 +56,22 @@ export function reportError(e: unknown, json: boolean, verbose: boolean, context
   if (json) {
     process.stdout.write(JSON.stringify({ error: pe.toJSON() }, null, 2) + '\n');
   } else {
-    err(`Error [${pe.id}] ${pe.message}`);
-    err(`  Fix: ${pe.fix}`);
+    printErrorLines(pe.id, pe.message, pe.fix);
     if (verbose && pe.code === 'INTERNAL' && (pe.cause as Error)?.stack) err((pe.cause as Error).stack);
   }
   return pe.exitCode;
+}
+
+/**
+ * The end of a command whose report (printed already) says it failed: `Error [id] message` and the
+ * fix on stderr, but not with --json (the report says it); returns the exit code.
+ */
+export function reportFailure(code: ErrorCode, message: string, json: boolean | undefined, fix: string = ERROR_CODES[code].fix): number {
+  if (!json) printErrorLines(ERROR_CODES[code].id, message, fix);
+  return ERROR_CODES[code].exitCode;
+}
+
+function printErrorLines(id: string, message: string, fix: string): void {
+  err(`Error [${id}] ${message}`);
+  err(`  Fix: ${fix}`);
 }

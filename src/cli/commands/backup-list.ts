@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { systemClock } from '../../core/clock.js';
 import { formatBytes, formatCount, formatDateTime, formatPercent } from '../../core/format.js';
 import { isBackupType } from '../../core/types.js';
-import { ERROR_CODES, PrismError } from '../../errors/index.js';
+import { PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
-import { err, out, printJson, table } from '../output.js';
+import { out, printJson, reportFailure, table } from '../output.js';
+import { parseCount } from '../parse-count.js';
 import { parseDate } from '../parse-date.js';
 import { compressionOf } from '../render/render-backup.js';
 import { runAction } from '../run-action.js';
@@ -31,12 +32,7 @@ export function registerBackupList(backup: Command): void {
         if (opts.type !== undefined && !isBackupType(opts.type)) {
           throw new PrismError('INVALID_ARGUMENT', `--type "${opts.type}" is not a backup type; use full or incremental.`);
         }
-        let limit: number | undefined;
-        if (opts.limit !== undefined) {
-          if (!/^\d+$/.test(opts.limit) || Number(opts.limit) < 1)
-            throw new PrismError('INVALID_ARGUMENT', `--limit "${opts.limit}" must be a whole number of at least 1.`);
-          limit = Number(opts.limit);
-        }
+        const limit = opts.limit !== undefined ? parseCount('--limit', opts.limit) : undefined;
         const now = systemClock.now();
         const from = opts.from !== undefined ? await parseDate('--from', opts.from, now, 'start') : undefined;
         const to = opts.to !== undefined ? await parseDate('--to', opts.to, now, 'end') : undefined;
@@ -68,12 +64,12 @@ export function registerBackupList(backup: Command): void {
           );
         }
         if (damaged.length === 0) return 0;
-        if (!opts.json) {
-          err(`Error [${ERROR_CODES.REPO_CORRUPT.id}] ${damaged.length} manifest(s) cannot be read; their backups can be neither listed nor restored:`);
-          for (const d of damaged) err(`  ${d.error.message}`);
-          err(`  Fix: ${ERROR_CODES.REPO_CORRUPT.fix}`);
-        }
-        return ERROR_CODES.REPO_CORRUPT.exitCode;
+        const messages = damaged.map((d) => `\n  ${d.error.message}`).join('');
+        return reportFailure(
+          'REPO_CORRUPT',
+          `${damaged.length} manifest(s) cannot be read; their backups can be neither listed nor restored:${messages}`,
+          opts.json,
+        );
       }),
     );
 }

@@ -3,6 +3,7 @@ import { formatDateTime } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
+import { parseCount } from '../parse-count.js';
 import { parseDuration } from '../parse-duration.js';
 import { hasBinlogArchive, renderBinlogExpire } from '../render/render-binlog-expire.js';
 import { hasPgArchive, renderPgExpire } from '../render/render-pg-expire.js';
@@ -135,10 +136,9 @@ export function registerBackupMaintenance(backup: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { days: string; json?: boolean }) => {
-        if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1)
-          throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
+        const days = parseCount('--days', opts.days);
         const { backupFailures } = await import('../../app/backups/failures.js');
-        const r = await backupFailures(await cliContext(), Number(opts.days));
+        const r = await backupFailures(await cliContext(), days);
         if (opts.json) return printJson(r);
         out(`Last ${r.days} days: ${r.failures.length} failed or partial of ${r.attempts} attempts (${(r.failure_rate * 100).toFixed(1)}%)`);
         for (const f of r.failures) {

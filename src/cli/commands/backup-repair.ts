@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import type { RepairIndexReport } from '../../app/integrity/repair-index.js';
-import { ERROR_CODES } from '../../errors/index.js';
 import { cliContext } from '../context.js';
-import { err, out, printJson } from '../output.js';
+import { out, printJson, reportFailure } from '../output.js';
 import { withInterruptSignal } from '../on-signal.js';
 import { parseDuration } from '../parse-duration.js';
 import { runAction } from '../run-action.js';
@@ -24,11 +23,12 @@ export function registerBackupRepair(backup: Command): void {
         if (opts.json) printJson(report);
         else out(render(report));
         if (report.ok) return 0;
-        if (!opts.json)
-          err(
-            `Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: data that backups need could not be recovered; they are marked corrupted.\n  Fix: run \`prism backup create --type full\`: it stores fresh copies of everything the live files still hold.`,
-          );
-        return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
+        return reportFailure(
+          'CHECKSUM_MISMATCH',
+          'Checksum mismatch: data that backups need could not be recovered; they are marked corrupted.',
+          opts.json,
+          'run `prism backup create --type full`: it stores fresh copies of everything the live files still hold.',
+        );
       }),
     );
 }

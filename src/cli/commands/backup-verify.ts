@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { DataSubset, VerifyReport } from '../../app/index.js';
-import { ERROR_CODES, PrismError } from '../../errors/index.js';
+import { PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
-import { err, out, printJson } from '../output.js';
+import { out, printJson, reportFailure } from '../output.js';
 import { runAction } from '../run-action.js';
 import { withInterruptSignal } from '../on-signal.js';
 import { parseDuration } from '../parse-duration.js';
@@ -63,8 +63,7 @@ export function registerBackupVerify(backup: Command): void {
               : archives.length > 0
                 ? `${archives.join(' and ')} ${archives.length > 1 ? 'are' : 'is'} damaged`
                 : `${report.damaged_packs.length} pack(s) are damaged outside the backups' chunks; run \`prism backup repair index\` to copy what is intact out of them`;
-          if (!opts.json) err(`Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: ${what}.\n  Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`);
-          return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
+          return reportFailure('CHECKSUM_MISMATCH', `Checksum mismatch: ${what}.`, opts.json);
         }
         return 0;
       }),
@@ -84,11 +83,7 @@ async function verifyInBackground(id: string | undefined, opts: Opts): Promise<n
   if (opts.json) printJson(report);
   else out(renderBackground(report));
   if (report.ok) return 0;
-  if (!opts.json)
-    err(
-      `Error [${ERROR_CODES.CHECKSUM_MISMATCH.id}] Checksum mismatch: damaged data could not be repaired; the affected backups are marked corrupted.\n  Fix: ${ERROR_CODES.CHECKSUM_MISMATCH.fix}`,
-    );
-  return ERROR_CODES.CHECKSUM_MISMATCH.exitCode;
+  return reportFailure('CHECKSUM_MISMATCH', 'Checksum mismatch: damaged data could not be repaired; the affected backups are marked corrupted.', opts.json);
 }
 
 function render(r: VerifyReport, verbose: boolean): string {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import type { DrillRecord } from '../../app/index.js';
 import { formatDateTime } from '../../core/format.js';
-import { ERROR_CODES, PrismError } from '../../errors/index.js';
+import { PrismError } from '../../errors/index.js';
 import { cliContext, cliHome } from '../context.js';
-import { err, out, printJson, table } from '../output.js';
+import { out, printJson, reportFailure, table } from '../output.js';
 import { withInterruptSignal } from '../on-signal.js';
 import { runAction } from '../run-action.js';
 
@@ -36,11 +36,7 @@ export function registerDrill(program: Command): void {
         if (opts.json) printJson(d);
         else out(renderDrill(d));
         if (d.status === 'passed') return 0;
-        if (!opts.json)
-          err(
-            `Error [${ERROR_CODES.DRILL_FAILED.id}] Restore drill of ${d.backup_id} failed: ${d.error?.message ?? 'see above'}\n  Fix: ${ERROR_CODES.DRILL_FAILED.fix}`,
-          );
-        return ERROR_CODES.DRILL_FAILED.exitCode;
+        return reportFailure('DRILL_FAILED', `Restore drill of ${d.backup_id} failed: ${d.error?.message ?? 'see above'}`, opts.json);
       }),
     );
 }

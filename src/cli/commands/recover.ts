@@ -4,7 +4,7 @@ import { systemClock } from '../../core/clock.js';
 import { formatDuration } from '../../core/format.js';
 import { ERROR_CODES, PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
-import { err, out, printJson } from '../output.js';
+import { out, printJson, reportFailure } from '../output.js';
 import { parseDate } from '../parse-date.js';
 import { runAction } from '../run-action.js';
 
@@ -45,8 +45,7 @@ export function registerRecover(program: Command): void {
         else out(render(r));
         if (r.ok) return 0;
         const code = r.rollback.some((s) => !s.ok) ? 'RECOVER_ROLLBACK_FAILED' : 'RECOVER_FAILED';
-        if (!opts.json) err(`Error [${ERROR_CODES[code].id}] ${ERROR_CODES[code].title}\n  Fix: ${ERROR_CODES[code].fix}`);
-        return ERROR_CODES[code].exitCode;
+        return reportFailure(code, ERROR_CODES[code].title, opts.json);
       }),
     );
 }

@@ -4,6 +4,7 @@ import { PrismError } from '../../errors/index.js';
 import { systemClock } from '../../core/clock.js';
 import { cliHome } from '../context.js';
 import { out, printJson, table } from '../output.js';
+import { parseCount } from '../parse-count.js';
 import { runAction } from '../run-action.js';
 
 export function registerTasks(program: Command): void {
@@ -15,11 +16,10 @@ export function registerTasks(program: Command): void {
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { days: string; job?: string; json?: boolean }) => {
-        if (!/^\d+$/.test(opts.days) || Number(opts.days) < 1)
-          throw new PrismError('INVALID_ARGUMENT', `--days "${opts.days}" must be a whole number of at least 1.`);
+        const days = parseCount('--days', opts.days);
         const home = await cliHome();
         const { readTasks } = await import('../../app/monitoring/task-log.js');
-        const since = new Date(systemClock.now().getTime() - Number(opts.days) * 86_400_000);
+        const since = new Date(systemClock.now().getTime() - days * 86_400_000);
         const all = readTasks(home);
         if (opts.job !== undefined) {
           const { jobNames } = await import('../../daemon/job-table.js');
@@ -27,7 +27,7 @@ export function registerTasks(program: Command): void {
           if (!known.has(opts.job)) throw new PrismError('INVALID_ARGUMENT', `--job "${opts.job}" is not a job; jobs: ${[...known].join(', ')}.`);
         }
         const tasks = all.filter((t) => Date.parse(t.started_at) >= since.getTime() && (opts.job === undefined || t.job === opts.job)).reverse();
-        if (opts.json) return printJson({ days: Number(opts.days), tasks });
+        if (opts.json) return printJson({ days, tasks });
         if (tasks.length === 0) return out(`No tasks in the last ${opts.days} days${opts.job ? ` for ${opts.job}` : ''}.`);
         out(
           table(
