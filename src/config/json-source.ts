@@ -122,53 +122,55 @@ class Scanner {
   }
 
   private object(): void {
-    this.i++;
-    this.space();
-    if (this.text[this.i] === '}') {
-      this.i++;
-      return;
-    }
+    if (this.opened('}')) return;
     for (;;) {
-      this.space();
-      if (this.text[this.i] === '}') this.fail('a comma before "}" (JSON allows no trailing comma)');
+      this.memberStart('}');
       if (this.text[this.i] !== '"') this.fail(`expected a key in double quotes, found ${this.found()}`);
       const at = this.i;
-      const key = this.string();
-      this.path.push(key);
+      this.path.push(this.string());
       this.keys.set(this.path.join('.'), at);
       this.space();
       if (this.text[this.i] !== ':') this.fail(`expected ":" after the key, found ${this.found()}`);
       this.i++;
       this.value();
-      this.space();
-      const c = this.text[this.i];
-      if (c !== ',' && c !== '}') this.fail(`expected "," or "}" after the value, found ${this.found()}${c === '"' ? ' (a missing comma?)' : ''}`);
-      this.path.pop();
-      this.i++;
-      if (c === '}') return;
+      if (this.closed('}')) return;
     }
   }
 
   private array(): void {
-    this.i++;
-    this.space();
-    if (this.text[this.i] === ']') {
-      this.i++;
-      return;
-    }
+    if (this.opened(']')) return;
     for (let index = 0; ; index++) {
-      this.space();
-      if (this.text[this.i] === ']') this.fail('a comma before "]" (JSON allows no trailing comma)');
+      this.memberStart(']');
       this.path.push(index);
       this.keys.set(this.path.join('.'), this.i);
       this.value();
-      this.space();
-      const c = this.text[this.i];
-      if (c !== ',' && c !== ']') this.fail(`expected "," or "]" after the value, found ${this.found()}${c === '"' ? ' (a missing comma?)' : ''}`);
-      this.path.pop();
-      this.i++;
-      if (c === ']') return;
+      if (this.closed(']')) return;
     }
+  }
+
+  /** Past the opening bracket; true when the object or array is empty (and its closing bracket passed too). */
+  private opened(close: '}' | ']'): boolean {
+    this.i++;
+    this.space();
+    if (this.text[this.i] !== close) return false;
+    this.i++;
+    return true;
+  }
+
+  /** Before a member: a closing bracket here follows a trailing comma. */
+  private memberStart(close: '}' | ']'): void {
+    this.space();
+    if (this.text[this.i] === close) this.fail(`a comma before "${close}" (JSON allows no trailing comma)`);
+  }
+
+  /** After a member's value: past the comma, or past the closing bracket (true). */
+  private closed(close: '}' | ']'): boolean {
+    this.space();
+    const c = this.text[this.i];
+    if (c !== ',' && c !== close) this.fail(`expected "," or "${close}" after the value, found ${this.found()}${c === '"' ? ' (a missing comma?)' : ''}`);
+    this.path.pop();
+    this.i++;
+    return c === close;
   }
 
   private string(): string {
