@@ -18,9 +18,7 @@ export function parseAddress(text: string): { host: string; port: number } {
     throw new PrismError(
       'CONFIG_INVALID',
       `backup.service.metrics_address = "${text}": expected host:port, e.g. 127.0.0.1:9464 ([::1]:9464 for IPv6), or "" for no metrics.`,
-      {
-        key: 'backup.service.metrics_address',
-      },
+      { key: 'backup.service.metrics_address' },
     );
   }
   return { host: m[1] ?? m[2]!, port };

@@ -23,9 +23,7 @@ export function compileSchedule(ctx: AppContext, jobs: readonly Job[]): Schedule
         throw new PrismError(
           'CONFIG_INVALID',
           `backup.schedule.${job.schedule} = "${expression}": not a cron expression (${why}). Use five fields (minute hour day month weekday), e.g. "0 2 * * 0", or six with seconds first.`,
-          {
-            key: `backup.schedule.${job.schedule}`,
-          },
+          { key: `backup.schedule.${job.schedule}` },
         );
       }
     });

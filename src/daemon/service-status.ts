@@ -51,9 +51,7 @@ export function serviceStatus(
   const live = pid !== null && state?.pid === pid && state.stopped_at === null ? state : undefined;
   const tasks = readTasks(home);
   const alerts = opts.alerts === undefined ? defaultAlertSource : opts.alerts;
-  const compiledSchedule = compiled(config, opts.jobs ?? JOBS);
-  const configError = isPrismError(compiledSchedule) ? compiledSchedule : undefined;
-  const schedule = isPrismError(compiledSchedule) ? [] : compiledSchedule;
+  const schedule = compiled(config, opts.jobs ?? JOBS);
   return {
     running: pid !== null,
     pid,
@@ -62,14 +60,14 @@ export function serviceStatus(
     metrics_address: live?.metrics_address ?? null,
     running_job: live?.running_job ?? null,
     stale_pid_file: pid === null && pidInFile(home) !== undefined,
-    jobs: schedule.map((s) => ({
+    jobs: (isPrismError(schedule) ? [] : schedule).map((s) => ({
       job: s.job.name,
       schedule: s.expression,
       next_run: nextRun(s, now)?.toISOString() ?? null,
       last: tasks.findLast((t) => t.job === s.job.name) ?? null,
     })),
     active_alerts: alerts ? alerts.active(home).length : null,
-    config_error: configError?.toJSON() ?? null,
+    config_error: isPrismError(schedule) ? schedule.toJSON() : null,
   };
 }
 
