@@ -27,14 +27,29 @@ function home(backup: Record<string, unknown>, files = 10): Sandbox {
   return sb;
 }
 
-/** Waits until `cond` holds (checked every 20 ms), failing after `ms` with `what`. */
-
 function start(sb: Sandbox): StartResult {
   const r = prism(['start', '--json'], sb.env);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   const s = json<StartResult>(r);
   started.push(s.pid);
   return s;
+}
+
+/** A service on 96 MiB of data whose scheduled full backup is mid-way: recorded as running, its first pack landed. */
+async function serviceMidBackup(): Promise<{ sb: Sandbox; env: Record<string, string>; s: StartResult }> {
+  const sb = home({ schedule: { full_backup: '* * * * * *' }, service: { metrics_address: '' } }, 4);
+  for (let i = 0; i < 12; i++) writeFileSync(join(sb.home, 'level-3-cold', `blob-${i}.bin`), prngBytes(8 * 1024 * 1024, i + 7));
+  const env = { ...sb.env, PRISM_BACKUP_CONCURRENCY: '1' };
+  const s = start({ ...sb, env });
+  await waitFor('a running backup with a pack written', () => {
+    const snaps = existsSync(join(sb.repo, 'snapshots')) ? readdirSync(join(sb.repo, 'snapshots')) : [];
+    const running = snaps.some((f) => f.endsWith('.json') && JSON.parse(readFileSync(join(sb.repo, 'snapshots', f), 'utf8')).status === 'running');
+    const packs = existsSync(join(sb.repo, 'data'))
+      ? readdirSync(join(sb.repo, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.tmp-'))
+      : [];
+    return running && packs.length > 0;
+  });
+  return { sb, env, s };
 }
 
 const nodeProcess = (args: string[]) => spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -112,19 +127,7 @@ describe('prism start / status / tasks / stop: a real service', () => {
   });
 
   it('SIGTERM mid-backup: the job is aborted and recorded as such, and no partial backup is visible', async () => {
-    const sb = home({ schedule: { full_backup: '* * * * * *' }, service: { metrics_address: '' } }, 4);
-    for (let i = 0; i < 12; i++) writeFileSync(join(sb.home, 'level-3-cold', `blob-${i}.bin`), prngBytes(8 * 1024 * 1024, i + 7));
-    const env = { ...sb.env, PRISM_BACKUP_CONCURRENCY: '1' };
-    const s = start({ ...sb, env });
-    // mid-way: the attempt is recorded as running and its first pack has landed
-    await waitFor('a running backup with a pack written', () => {
-      const snaps = existsSync(join(sb.repo, 'snapshots')) ? readdirSync(join(sb.repo, 'snapshots')) : [];
-      const running = snaps.some((f) => f.endsWith('.json') && JSON.parse(readFileSync(join(sb.repo, 'snapshots', f), 'utf8')).status === 'running');
-      const packs = existsSync(join(sb.repo, 'data'))
-        ? readdirSync(join(sb.repo, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.tmp-'))
-        : [];
-      return running && packs.length > 0;
-    });
+    const { sb, s } = await serviceMidBackup();
     process.kill(s.pid, 'SIGTERM');
     await waitFor('the service to exit', () => !processAlive(s.pid));
     const [task, ...rest] = readTasks(sb.home);
@@ -142,18 +145,7 @@ describe('prism start / status / tasks / stop: a real service', () => {
   });
 
   it('kill -9 mid-backup: the job shows as interrupted after the next start, once', async () => {
-    const sb = home({ schedule: { full_backup: '* * * * * *' }, service: { metrics_address: '' } }, 4);
-    for (let i = 0; i < 12; i++) writeFileSync(join(sb.home, 'level-3-cold', `blob-${i}.bin`), prngBytes(8 * 1024 * 1024, i + 7));
-    const env = { ...sb.env, PRISM_BACKUP_CONCURRENCY: '1' };
-    const s = start({ ...sb, env });
-    await waitFor('a running backup with a pack written', () => {
-      const snaps = existsSync(join(sb.repo, 'snapshots')) ? readdirSync(join(sb.repo, 'snapshots')) : [];
-      const running = snaps.some((f) => f.endsWith('.json') && JSON.parse(readFileSync(join(sb.repo, 'snapshots', f), 'utf8')).status === 'running');
-      const packs = existsSync(join(sb.repo, 'data'))
-        ? readdirSync(join(sb.repo, 'data'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && !e.name.startsWith('.tmp-'))
-        : [];
-      return running && packs.length > 0;
-    });
+    const { sb, env, s } = await serviceMidBackup();
     const running = readServiceState(sb.home)!.running_job!;
     process.kill(s.pid, 'SIGKILL');
     await waitFor('the service to die', () => !processAlive(s.pid));
