@@ -12,6 +12,7 @@ import { walkSources } from '../../source/fs/fs-walker.js';
 import { uniqueBackupId } from './backup-id.js';
 import { openDatabaseDumps, prepareDatabaseBackup, type DatabaseBackup, type DatabaseBackupResult, type OpeningDumps } from '../databases/db-backup.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
+import { listFirst } from '../list-first.js';
 import { hasCompletedFull, latestCompleted } from './manifests.js';
 
 export interface CreateBackupOptions {
@@ -155,8 +156,8 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     written.length = 0;
 
     const finished = clock.now();
-    const unreadable = result.warnings.filter((w) => w.code === 'PERMISSION_DENIED');
-    const changed = result.warnings.filter((w) => w.code === 'FILE_CHANGED');
+    const unreadable = result.warnings.filter((w) => w.code === 'PERMISSION_DENIED').map((w) => w.path);
+    const changed = result.warnings.filter((w) => w.code === 'FILE_CHANGED').map((w) => w.path);
     manifest.status = unreadable.length > 0 || changed.length > 0 ? 'partial' : 'completed';
     manifest.tree = result.tree;
     manifest.checksum = `sha256:${result.tree}`;
@@ -188,18 +189,18 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       s.packs_written += dbResult.archive.packs;
     }
     const alsoChanged =
-      changed.length > 0 ? `; ${changed.length} file(s) changed while they were read and may be stored inconsistent: ${listPaths(changed)}` : '';
+      changed.length > 0 ? `; ${changed.length} file(s) changed while they were read and may be stored inconsistent: ${listFirst(changed)}` : '';
     if (unreadable.length > 0) {
       manifest.error = {
         code: ERROR_CODES.PERMISSION_DENIED.id,
         name: 'PERMISSION_DENIED',
-        message: `${unreadable.length} path(s) could not be read and are missing from this backup: ${listPaths(unreadable)}${alsoChanged}`,
+        message: `${unreadable.length} path(s) could not be read and are missing from this backup: ${listFirst(unreadable)}${alsoChanged}`,
       };
     } else if (changed.length > 0) {
       manifest.error = {
         code: ERROR_CODES.FILE_CHANGED.id,
         name: 'FILE_CHANGED',
-        message: `${changed.length} file(s) changed while they were read, ${READ_ATTEMPTS} times each, and may be stored inconsistent: ${listPaths(changed)}`,
+        message: `${changed.length} file(s) changed while they were read, ${READ_ATTEMPTS} times each, and may be stored inconsistent: ${listFirst(changed)}`,
       };
     }
     await repo.saveManifest(manifest);
@@ -299,14 +300,6 @@ async function checkSpace(repo: Repository, plan: ArchivePlan, parent: Manifest 
       { free: space.free, estimate },
     );
   }
-}
-
-/** The first five paths of a list of warnings. */
-function listPaths(warnings: ReadonlyArray<{ path: string }>): string {
-  return `${warnings
-    .slice(0, 5)
-    .map((w) => w.path)
-    .join(', ')}${warnings.length > 5 ? ', …' : ''}`;
 }
 
 function mb(n: number): string {

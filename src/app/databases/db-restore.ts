@@ -7,6 +7,7 @@ import type { RestoreInput, RestoreTableInput, TableOutcome, TablePlan } from '.
 import { planMysql, restoreMysql } from '../../source/mysql/mysql-restore.js';
 import { planPostgres, restorePostgres } from '../../source/postgres/postgres-restore.js';
 import { openRepository, type AppContext } from '../context.js';
+import { listFirst } from '../list-first.js';
 import { markingDamage } from '../integrity/mark-corrupted.js';
 import { configuredTarget } from './db-backup.js';
 import { planReplay, replayBackup, runReplay, type ReplayReport } from '../pitr/mysql/db-replay.js';
@@ -99,10 +100,7 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
     if (overwrites.length > 0 && !opts.confirm) {
       throw new PrismError(
         'CONFIRMATION_REQUIRED',
-        `Restoring would overwrite ${overwrites.length} table(s) of ${target.shown} (${overwrites
-          .slice(0, 5)
-          .map((p) => p.name)
-          .join(', ')}${overwrites.length > 5 ? ', …' : ''}); preview with --dry-run, then run with --confirm.`,
+        `Restoring would overwrite ${overwrites.length} table(s) of ${target.shown} (${listFirst(overwrites.map((p) => p.name))}); preview with --dry-run, then run with --confirm.`,
       );
     }
     const objects = await dbObjects(repo, m, rec.name);

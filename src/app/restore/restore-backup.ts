@@ -10,6 +10,7 @@ import { normalizeBackupPath } from '../../snapshot/tree-walk.js';
 import { lstatBelow, mkdirBelow } from '../../source/fs/path-below.js';
 import { finishSwap, journalPath, readJournal, recoverSwap, rollbackSwap, runSwap, writeJournal, type SwapJournal } from '../../source/fs/swap-journal.js';
 import { openRepository, type AppContext } from '../context.js';
+import { listFirst } from '../list-first.js';
 import { createBackup } from '../backups/create-backup.js';
 import { markSharingBackups } from '../integrity/mark-corrupted.js';
 import { resolveBackup } from '../backups/resolve-backup.js';
@@ -224,10 +225,7 @@ async function stage(ctx: AppContext, repo: Repository, job: RestoreJob): Promis
     finishSwap(target, journal);
     throw new PrismError(
       'CHECKSUM_MISMATCH',
-      `Backup ${m.id} could not be restored whole: ${restored.problems.length} file(s) are damaged (${restored.problems
-        .slice(0, 5)
-        .map((p) => p.path)
-        .join(', ')}${restored.problems.length > 5 ? ', …' : ''}). Nothing was changed; run \`prism backup verify ${m.id} --verbose\`.`,
+      `Backup ${m.id} could not be restored whole: ${restored.problems.length} file(s) are damaged (${listFirst(restored.problems.map((p) => p.path))}). Nothing was changed; run \`prism backup verify ${m.id} --verbose\`.`,
       { problems: restored.problems },
     );
   }
