@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { PrismError } from '../errors/index.js';
 import { loadConfig } from './load-config.js';
 import { configFilePath, expandHome, prismHome } from './paths.js';
-import { tempRootForFile } from '../testing/fixtures.js';
+import { configHomes, expectConfigInvalid } from '../testing/config-homes.js';
 
 /** The example of SOP §9.1, verbatim. */
 const SOP_EXAMPLE = `{
@@ -37,34 +35,7 @@ const SOP_EXAMPLE = `{
 }
 `;
 
-const tempRoot = tempRootForFile();
-
-let n = 0;
-/** A fresh PRISM_HOME, optionally with config/backup.json. */
-function home(config?: string | object): string {
-  const dir = path.join(tempRoot(), `home-${n++}`);
-  fs.mkdirSync(dir, { recursive: true });
-  if (config !== undefined) {
-    fs.mkdirSync(path.join(dir, 'config'));
-    fs.writeFileSync(path.join(dir, 'config', 'backup.json'), typeof config === 'string' ? config : JSON.stringify(config, null, 2));
-  }
-  return dir;
-}
-
-/** Expects CONFIG_INVALID and checks that the message mentions every fragment. */
-function expectInvalid(fn: () => unknown, ...fragments: string[]): PrismError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  assert.ok(caught instanceof PrismError, `expected a PrismError, got ${String(caught)}`);
-  assert.equal(caught.code, 'CONFIG_INVALID');
-  assert.equal(caught.exitCode, 3);
-  for (const f of fragments) assert.ok(caught.message.includes(f), `message ${JSON.stringify(caught.message)} should mention ${JSON.stringify(f)}`);
-  return caught;
-}
+const home = configHomes();
 
 describe('loadConfig: defaults', () => {
   it('uses the SOP §9.1 defaults when there is no config file', () => {
@@ -193,7 +164,7 @@ describe('loadConfig: storage path', () => {
   it('resolves a relative storage_path against PRISM_HOME and keeps absolute ones', () => {
     const h = home({ backup: { storage_path: 'backups' } });
     assert.equal(loadConfig({ PRISM_HOME: h }).storagePath, path.join(h, 'backups'));
-    const abs = path.join(tempRoot(), 'abs-backups');
+    const abs = path.join(home(), 'abs-backups');
     assert.equal(loadConfig({ PRISM_HOME: home({ backup: { storage_path: abs } }) }).storagePath, abs);
   });
 
@@ -246,165 +217,15 @@ describe('loadConfig: environment overrides', () => {
   it('rejects bad PRISM_BACKUP_CONCURRENCY values, naming the variable', () => {
     const h = home();
     for (const v of ['abc', '0', '-1', '65', '2.5', '5x']) {
-      const e = expectInvalid(() => loadConfig({ PRISM_HOME: h, PRISM_BACKUP_CONCURRENCY: v }), 'PRISM_BACKUP_CONCURRENCY', v, '1 to 64');
+      const e = expectConfigInvalid(() => loadConfig({ PRISM_HOME: h, PRISM_BACKUP_CONCURRENCY: v }), 'PRISM_BACKUP_CONCURRENCY', v, '1 to 64');
       assert.equal(e.details.key, 'PRISM_BACKUP_CONCURRENCY');
       assert.equal(e.details.value, v);
     }
   });
 
   it('rejects bad PRISM_BACKUP_VERBOSE values, naming the variable', () => {
-    const e = expectInvalid(() => loadConfig({ PRISM_HOME: home(), PRISM_BACKUP_VERBOSE: 'maybe' }), 'PRISM_BACKUP_VERBOSE', 'maybe', 'true or false');
+    const e = expectConfigInvalid(() => loadConfig({ PRISM_HOME: home(), PRISM_BACKUP_VERBOSE: 'maybe' }), 'PRISM_BACKUP_VERBOSE', 'maybe', 'true or false');
     assert.equal(e.details.key, 'PRISM_BACKUP_VERBOSE');
-  });
-});
-
-describe('loadConfig: broken config files', () => {
-  it('wrong type: names the key, the value and the expected type', () => {
-    const e = expectInvalid(
-      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_count: '7' } } }) }),
-      'backup.retention_policy.full_backups_count',
-      '"7"',
-      'number',
-    );
-    assert.equal(e.details.key, 'backup.retention_policy.full_backups_count');
-    assert.equal(e.details.value, '7');
-    assert.ok(String(e.details.file).endsWith(path.join('config', 'backup.json')));
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { enabled: 'yes' } }) }), 'backup.enabled', '"yes"', 'boolean');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { schedule: 'daily' } }) }), 'backup.schedule', '"daily"', 'an object');
-  });
-
-  it('out-of-range values: names key, value and the bound', () => {
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { compression: { level: 25 } } }) }), 'backup.compression.level', '25', '19');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { compression: { level: 0 } } }) }), 'backup.compression.level', '0', '1');
-    expectInvalid(
-      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_age_days: -1 } } }) }),
-      'backup.retention_policy.full_backups_age_days',
-      '-1',
-      '0',
-    );
-    expectInvalid(
-      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { max_total_backups: 0 } } }) }),
-      'backup.retention_policy.max_total_backups',
-      '0',
-      '1',
-    );
-    expectInvalid(
-      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { pg_base_backups_count: 0 } } }) }),
-      'backup.retention_policy.pg_base_backups_count',
-      '0',
-      '1',
-    );
-    expectInvalid(
-      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { pg_base_backups_age_days: -2 } } }) }),
-      'backup.retention_policy.pg_base_backups_age_days',
-      '-2',
-      '0',
-    );
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { concurrency: 65 } }) }), 'backup.concurrency', '65', '64');
-    expectInvalid(
-      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_count: 2.5 } } }) }),
-      'backup.retention_policy.full_backups_count',
-      '2.5',
-    );
-  });
-
-  it('gzip level 12 is rejected with the gzip range', () => {
-    const e = expectInvalid(
-      () => loadConfig({ PRISM_HOME: home({ backup: { compression: { algorithm: 'gzip', level: 12 } } }) }),
-      'backup.compression.level',
-      '12',
-      '1 to 9',
-    );
-    assert.equal(e.details.key, 'backup.compression.level');
-    // the same level is fine for zstd
-    assert.equal(loadConfig({ PRISM_HOME: home({ backup: { compression: { algorithm: 'zstd', level: 12 } } }) }).backup.compression.level, 12);
-  });
-
-  it('unknown algorithm values are rejected', () => {
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { compression: { algorithm: 'lz4' } } }) }), 'backup.compression.algorithm', '"lz4"');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { checksum: { algorithm: 'md5' } } }) }), 'backup.checksum.algorithm', '"md5"', 'sha256');
-  });
-
-  it('unknown keys (typos) are rejected, naming the key', () => {
-    const e = expectInvalid(
-      () => loadConfig({ PRISM_HOME: home({ backup: { retention_polcy: { full_backups_count: 3 } } }) }),
-      'backup.retention_polcy',
-      'no such key',
-    );
-    assert.equal(e.details.key, 'backup.retention_polcy');
-    expectInvalid(
-      () => loadConfig({ PRISM_HOME: home({ backup: { schedule: { full_backups: '0 1 * * *' } } }) }),
-      'backup.schedule.full_backups',
-      'no such key',
-    );
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backups: {} }) }), 'backups', 'no such key');
-  });
-
-  it('invalid JSON is rejected, naming the file', () => {
-    const h = home('{ "backup": { "enabled": true, } }');
-    expectInvalid(() => loadConfig({ PRISM_HOME: h }), configFilePath(h), 'not valid JSON');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home('') }), 'not valid JSON');
-  });
-
-  it('a syntax error is named by line, column and the key it is in, not by character offset', () => {
-    const h = home('{\n  "backup": {\n    "enabled": true,\n    "storage_path": "/srv/backups",\n  }\n}\n');
-    const e = expectInvalid(
-      () => loadConfig({ PRISM_HOME: h }),
-      `${configFilePath(h)}, line 5, column 3: not valid JSON (in backup): a comma before "}" (JSON allows no trailing comma)`,
-    );
-    assert.deepEqual([e.details.line, e.details.column, e.details.key], [5, 3, 'backup']);
-    assert.doesNotMatch(e.message, /position/);
-    const secret = home('{"backup": {"databases": [{"name": "app", "type": "postgres", "url": "postgres://u:s3cret@db/app"\n  }, x]}}');
-    const e2 = expectInvalid(() => loadConfig({ PRISM_HOME: secret }), 'line 2, column 6: not valid JSON (in backup.databases.1)');
-    assert.doesNotMatch(e2.message, /s3cret/, 'the text of the file is not quoted');
-  });
-
-  it('a value of the wrong kind is named by line, column and key', () => {
-    const h = home('{\n  "backup": {\n    "retention_policy": {\n      "full_backups_count": 3,\n      "full_backups_age_days": "7"\n    }\n  }\n}\n');
-    const e = expectInvalid(
-      () => loadConfig({ PRISM_HOME: h }),
-      `${configFilePath(h)}, line 5, column 7: backup.retention_policy.full_backups_age_days = "7": expected number`,
-    );
-    assert.deepEqual([e.details.line, e.details.column, e.details.key], [5, 7, 'backup.retention_policy.full_backups_age_days']);
-    const typo = expectInvalid(
-      () => loadConfig({ PRISM_HOME: home('{\n  "backup": {\n    "retention_polcy": {}\n  }\n}') }),
-      'line 3, column 5: backup.retention_polcy = {}: no such key',
-    );
-    assert.equal(typo.details.line, 3);
-    // a missing key: the place of the object that lacks it
-    expectInvalid(
-      () => loadConfig({ PRISM_HOME: home('{"backup": {\n  "databases": [\n    {"name": "app", "url": "postgres://db/app"}]}}') }),
-      'line 3, column 5: backup.databases.0.type = (missing)',
-    );
-  });
-
-  it('a file that is not an object is rejected', () => {
-    expectInvalid(() => loadConfig({ PRISM_HOME: home('null') }), '(root)', 'null', 'an object');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home('"backup"') }), '(root)', '"backup"');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home('42') }), '(root)', '42');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: null }) }), 'backup', 'null');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: 5 }) }), 'backup', '5');
-  });
-
-  it('relative paths in sources must stay inside PRISM_HOME', () => {
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['../etc'] } } }) }), 'backup.sources.include', '../etc');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['/etc'] } } }) }), 'backup.sources.include', '/etc');
-    expectInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: [] } } }) }), 'backup.sources.include');
-    for (const reserved of ['.prism-restore.journal', '.prism-restore-old-x/sub', './.prism-restore-staging']) {
-      expectInvalid(
-        () => loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['level-1-hot', reserved] } } }) }),
-        'backup.sources.include',
-        'prism-restore',
-      );
-    }
-    const ok = loadConfig({ PRISM_HOME: home({ backup: { sources: { include: ['level-1-hot', 'data/sub'] } } }) });
-    assert.deepEqual(ok.backup.sources.include, ['level-1-hot', 'data/sub']);
-  });
-
-  it('an unreadable config file is CONFIG_INVALID', () => {
-    const h = home();
-    fs.mkdirSync(path.join(h, 'config', 'backup.json'), { recursive: true }); // a directory, not a file
-    expectInvalid(() => loadConfig({ PRISM_HOME: h }), 'Cannot read', 'backup.json');
   });
 });
 
@@ -427,9 +248,9 @@ describe('loadConfig: service, alerts and database sections', () => {
 
   it('refuses a database of an unknown type and a webhook that is not http', () => {
     const h1 = home({ backup: { databases: [{ name: 'x', type: 'oracle', url: 'postgres://h/db' }] } });
-    expectInvalid(() => loadConfig({ PRISM_HOME: h1 }), 'backup.databases.0.type', '"oracle"');
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: h1 }), 'backup.databases.0.type', '"oracle"');
     const h2 = home({ backup: { alerts: { webhook_url: 'ftp://example.org/x' } } });
-    expectInvalid(() => loadConfig({ PRISM_HOME: h2 }), 'backup.alerts.webhook_url');
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: h2 }), 'backup.alerts.webhook_url');
   });
 
   it('pitr: PostgreSQL only, and databases of one cluster only', () => {
@@ -445,12 +266,12 @@ describe('loadConfig: service, alerts and database sections', () => {
       ok.backup.databases.map((d) => d.pitr),
       [true, true, false],
     );
-    expectInvalid(
+    expectConfigInvalid(
       () => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('m', 'mysql://root@h/m', { pitr: true })] } }) }),
       'backup.databases.0.pitr',
       'prism mysql archive-binlog',
     );
-    expectInvalid(
+    expectConfigInvalid(
       () =>
         loadConfig({
           PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1/a', { pitr: true }), db('b', 'postgres://u@db2/b', { pitr: true })] } }),
@@ -458,7 +279,7 @@ describe('loadConfig: service, alerts and database sections', () => {
       'backup.databases',
       'one PostgreSQL cluster',
     );
-    expectInvalid(
+    expectConfigInvalid(
       () => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1/a', { pitr: 'yes' })] } }) }),
       'backup.databases.0.pitr',
     );
