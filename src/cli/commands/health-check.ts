@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatBytes, formatCount } from '../../core/format.js';
 import { PrismError, isPrismError } from '../../errors/index.js';
-import { cliContext } from '../context.js';
+import { cliContext, cliContextOrConfigError } from '../context.js';
 import { out, printJson } from '../output.js';
 import { runAction } from '../run-action.js';
 
@@ -15,13 +15,9 @@ export function registerHealth(program: Command): void {
     .action(
       runAction(async (what: string, opts: { json?: boolean }) => {
         if (what !== 'data') throw new PrismError('INVALID_ARGUMENT', `prism health check ${what}: only "data" can be checked (prism health check data).`);
-        let ctx;
-        try {
-          ctx = await cliContext();
-        } catch (e) {
-          if (!isPrismError(e) || e.code !== 'CONFIG_INVALID') throw e;
-          ctx = await cliContext('backup.log', { ignoreConfigFile: true }); // the broken config is reported as a failed check
-        }
+        const loaded = await cliContextOrConfigError();
+        // the broken config is reported as a failed check
+        const ctx = isPrismError(loaded) ? await cliContext('backup.log', { ignoreConfigFile: true }) : loaded;
         const { checkDataHealth } = await import('../../app/integrity/health-check.js');
         const r = await checkDataHealth(ctx);
         if (opts.json) printJson(r);
