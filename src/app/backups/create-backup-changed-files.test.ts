@@ -2,27 +2,15 @@ import assert from 'node:assert/strict';
 import { appendFileSync, chmodSync, linkSync, lstatSync, mkdirSync, openSync, closeSync, ftruncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { FixedClock } from '../../core/clock.js';
-import { LocalBackend } from '../../backend/index.js';
-import { Repository } from '../../repo/index.js';
 import { READ_ATTEMPTS } from '../../snapshot/file-processor.js';
-import { appContext, hashTree, prngBytes, readBackTree, sandbox, textData, writeDataset, type Sandbox } from '../../testing/fixtures.js';
+import { assertBackupMatches } from '../../testing/backup-matches.js';
+import { openRepo } from '../../testing/damage.js';
+import { appContext, prngBytes, readBackTree, sandbox, textData, writeDataset, type Sandbox } from '../../testing/fixtures.js';
 import { createBackup } from './create-backup.js';
 import { failuresIn } from './failures.js';
 
 async function readBack(sb: Sandbox, tree: string) {
-  const repo = await Repository.open(new LocalBackend(sb.repo), new FixedClock(new Date()));
-  await repo.loadIndex();
-  return readBackTree(repo, tree);
-}
-
-/** Every file of the backup read back equals the source, except `skip`. */
-async function assertMatches(sb: Sandbox, tree: string, skip: string[] = []): Promise<void> {
-  const back = await readBack(sb, tree);
-  const files = new Map([...back].filter(([p, v]) => v.sha256 !== undefined && !skip.includes(p)).map(([p, v]) => [p, v.sha256!]));
-  const source = hashTree(sb.home);
-  for (const p of skip) source.delete(p);
-  assert.deepEqual(files, source);
+  return readBackTree(await openRepo(sb), tree);
 }
 
 describe('createBackup: files that change while they are read', () => {
@@ -59,7 +47,7 @@ describe('createBackup: files that change while they are read', () => {
     assert.ok(m.error!.message.includes(busy), m.error!.message);
     const back = await readBack(sb, m.tree!);
     assert.ok(back.has('level-1-hot/busy.log'), 'the last read is kept');
-    await assertMatches(sb, m.tree!, ['level-1-hot/busy.log']);
+    await assertBackupMatches(sb, m.tree!, ['level-1-hot/busy.log']);
     const report = failuresIn([m], 7, new Date(Date.parse(m.started_at) + 1000));
     assert.equal(report.failures[0]!.code, 'ERR_PRISM_FILE_CHANGED');
     assert.match(report.failures[0]!.fix, /kept changing/);
@@ -79,7 +67,7 @@ describe('createBackup: files that change while they are read', () => {
     assert.equal(m.status, 'completed');
     assert.deepEqual(m.warnings, []);
     assert.equal(m.error, null);
-    await assertMatches(sb, m.tree!);
+    await assertBackupMatches(sb, m.tree!);
     const node = (await readBack(sb, m.tree!)).get('config/rewritten.json')!.node;
     const st = lstatSync(conf, { bigint: true });
     assert.equal(node.size, now.length);
@@ -106,7 +94,7 @@ describe('createBackup: files that change while they are read', () => {
       },
     });
     assert.equal(m.status, 'completed');
-    await assertMatches(sb, m.tree!);
+    await assertBackupMatches(sb, m.tree!);
     assert.equal((await readBack(sb, m.tree!)).get('level-2-warm/rotated.log')!.node.size, 1000);
   });
 
@@ -131,7 +119,7 @@ describe('createBackup: files that change while they are read', () => {
       assert.equal(full.status, 'completed', `concurrency ${threads}: ${JSON.stringify(full.warnings.slice(0, 3))}`);
       assert.deepEqual(full.warnings, []);
       assert.equal(full.stats.files_read, full.stats.files);
-      await assertMatches(sb, full.tree!);
+      await assertBackupMatches(sb, full.tree!);
     }
     appendFileSync(join(dir, 'small-7.json'), 'more\n');
     const inc = await createBackup(appContext(sb, { PRISM_BACKUP_CONCURRENCY: '2' }), { type: 'incremental' });

@@ -4,25 +4,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { FixedClock } from '../../core/clock.js';
 import { PrismError } from '../../errors/index.js';
-import { LocalBackend } from '../../backend/index.js';
-import { Repository, supersedeBlobs } from '../../repo/index.js';
-import { appContext, hashTree, prngBytes, readBackTree, sandbox, writeDataset, type Sandbox } from '../../testing/fixtures.js';
+import { supersedeBlobs } from '../../repo/index.js';
+import { assertBackupMatches } from '../../testing/backup-matches.js';
+import { openRepo } from '../../testing/damage.js';
+import { appContext, prngBytes, readBackTree, sandbox, writeDataset, type Sandbox } from '../../testing/fixtures.js';
 import { backupInfo } from './backup-info.js';
 import { createBackup } from './create-backup.js';
 import { listBackups } from './list-backups.js';
-
-async function openRepo(sb: Sandbox): Promise<Repository> {
-  const repo = await Repository.open(new LocalBackend(sb.repo), new FixedClock(new Date()));
-  await repo.loadIndex();
-  return repo;
-}
-
-/** Every file of the backup read back from the repository equals the source. */
-async function assertBackupMatches(sb: Sandbox, tree: string): Promise<void> {
-  const back = await readBackTree(await openRepo(sb), tree);
-  const files = new Map([...back].filter(([, v]) => v.sha256 !== undefined).map(([p, v]) => [p, v.sha256!]));
-  assert.deepEqual(files, hashTree(sb.home));
-}
 
 describe('createBackup', () => {
   let sb: Sandbox;

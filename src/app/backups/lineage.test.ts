@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { LocalBackend } from '../../backend/index.js';
 import { FixedClock } from '../../core/clock.js';
 import { PrismError } from '../../errors/index.js';
-import { Repository, type Manifest } from '../../repo/index.js';
+import type { Manifest } from '../../repo/index.js';
 import { walkTree } from '../../snapshot/tree-walk.js';
+import { openRepo } from '../../testing/damage.js';
 import { appContext, json, prism, sandbox, writeDataset, type Sandbox } from '../../testing/fixtures.js';
 import type { AppContext } from '../context.js';
 import { createBackup } from './create-backup.js';
@@ -14,8 +14,7 @@ import { backupChain, backupDependencies, type DependencyReport } from './lineag
 
 /** Distinct chunks of a backup → plaintext size, from the repository itself. */
 async function chunks(sb: Sandbox, m: Manifest): Promise<Map<string, number>> {
-  const repo = await Repository.open(new LocalBackend(sb.repo), new FixedClock(new Date()));
-  await repo.loadIndex();
+  const repo = await openRepo(sb);
   const out = new Map<string, number>();
   for await (const { node } of walkTree(repo, m.tree!)) for (const c of node.content ?? []) out.set(c, repo.index.get(c)!.blobLength);
   return out;
