@@ -5,6 +5,7 @@ import type { Manifest, PackDamage } from '../../repo/index.js';
 import { unreadableTrees } from '../../snapshot/chunk-repair.js';
 import { checkPacksWhole, checkRepository, type RepositoryCheck } from '../../snapshot/checker.js';
 import { archiveChecks, scanArchives, type ArchiveScan } from './archive-objects.js';
+import { checkableBackups, recordDamagedManifests, type DamagedManifest } from './checkable-backups.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
 import { recordEvent } from '../monitoring/events.js';
 import { repairDamage, type DamageOutcome } from './repair-damage.js';
@@ -38,7 +39,7 @@ export interface BackgroundVerifyReport extends DamageOutcome {
   share: number;
   overdue: number;
   backups_checked: number;
-  damaged_manifests: Array<{ name: string; message: string }>;
+  damaged_manifests: DamagedManifest[];
   /** Chunks found missing or damaged (trees and index are checked every run; data only in the packs read). */
   damaged_chunks: number;
   /** Point-in-time archives (`pg`, `mysql`) with damaged records or data in the packs read; raised as a verify_failed alert until `verify --all` finds them whole. */
@@ -97,15 +98,13 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   let check: RepositoryCheck;
   let plan: RotationPlan | undefined;
   let manifests: Manifest[];
-  const damagedManifests: Array<{ name: string; message: string }> = [];
+  const damagedManifests: DamagedManifest[] = [];
   let badTrees: string[] = [];
   let suspects: Manifest[] = [];
   let state: VerifyState;
   let archives: ArchiveScan;
   try {
-    manifests = (await repo.listManifests((name, e) => damagedManifests.push({ name, message: e.message }))).filter(
-      (m) => m.tree !== null && m.status !== 'failed' && m.status !== 'running',
-    );
+    manifests = await checkableBackups(repo, damagedManifests);
     state = await loadVerifyState(repo);
     await repo.loadIndex();
     // a backup marked corrupted (by `verify`) since the last run is read whole once: its damage is then dealt with
@@ -152,8 +151,7 @@ async function run(ctx: AppContext, opts: BackgroundVerifyOptions, trigger: Task
   // a partial read cannot clear an archive's alert: only failures are recorded (verify --all clears)
   const archive = archiveChecks(ctx, archives!, check.objects, false);
   const archiveDamaged = [...(archive.pg && !archive.pg.ok ? ['pg'] : []), ...(archive.mysql && !archive.mysql.ok ? ['mysql'] : [])];
-  for (const d of damagedManifests)
-    recordEvent(config.home, { time: clock.now().toISOString(), severity: 'high', event: 'verify.failed', manifest: d.name, message: d.message });
+  recordDamagedManifests(ctx, damagedManifests);
   const failing = check.backups.filter((b) => !b.ok);
   const readAt = clock.now().toISOString();
   if (opts.recordRun !== false)

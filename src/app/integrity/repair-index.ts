@@ -3,6 +3,7 @@ import { defaultCompressionLevel } from '../../config/index.js';
 import { rebuildIndex, type IndexRebuild } from '../../repo/index.js';
 import { checkRepository } from '../../snapshot/checker.js';
 import { scanArchives } from './archive-objects.js';
+import { checkableBackups, type DamagedManifest } from './checkable-backups.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
 import { markCorrupted } from './mark-corrupted.js';
 import { recordTask, type TaskTrigger } from '../monitoring/task-log.js';
@@ -22,7 +23,7 @@ export interface RepairIndexReport extends IndexRebuild {
   /** Point-in-time archive records (pg/, mysql/) whose data the new index lacks. */
   damaged_records: Array<{ name: string; reason: string }>;
   /** Manifests that cannot be read (not a matter of the index). */
-  damaged_manifests: Array<{ name: string; message: string }>;
+  damaged_manifests: DamagedManifest[];
 }
 
 const COMMAND = 'prism backup repair index';
@@ -55,10 +56,8 @@ export async function repairIndex(ctx: AppContext, opts: RepairIndexOptions = {}
       'index rebuilt',
     );
     const fresh = await openRepository(ctx);
-    const damagedManifests: Array<{ name: string; message: string }> = [];
-    const manifests = (await fresh.listManifests((name, e) => damagedManifests.push({ name, message: e.message }))).filter(
-      (m) => m.tree !== null && m.status !== 'failed' && m.status !== 'running',
-    );
+    const damagedManifests: DamagedManifest[] = [];
+    const manifests = await checkableBackups(fresh, damagedManifests);
     const archives = await scanArchives(fresh);
     const check = await checkRepository({ repo: fresh, manifests, data: { kind: 'none' }, objects: archives.objects });
     const report: RepairIndexReport = { ...rebuilt, ok: true, corrupted: [], damaged_records: [], damaged_manifests: damagedManifests };

@@ -4,6 +4,7 @@ import { checkRepository, type BackupCheck, type DataSubset } from '../../snapsh
 import { openRepository, type AppContext } from '../context.js';
 import { recordEvent } from '../monitoring/events.js';
 import { markCorrupted, markSharingBackups } from './mark-corrupted.js';
+import { checkableBackups, recordDamagedManifests, type DamagedManifest } from './checkable-backups.js';
 import { archiveChecks, scanArchives, type BinlogArchiveCheck, type PgArchiveCheck } from './archive-objects.js';
 import { BACKUP_ID_PATTERN } from '../backups/backup-info.js';
 import { resolveBackup } from '../backups/resolve-backup.js';
@@ -19,7 +20,7 @@ export interface VerifyOptions {
 export interface VerifyReport {
   ok: boolean;
   /** Manifest files that could not be read (their backups cannot be verified or restored). */
-  damaged_manifests: Array<{ name: string; message: string }>;
+  damaged_manifests: DamagedManifest[];
   backups: Array<BackupCheck & { status: string; checksum: 'verified' | 'mismatch' }>;
   /** Packs read whose bytes are damaged outside the chunks checked (magic, trailer, end, frames of other blobs). */
   damaged_packs: PackDamage[];
@@ -43,11 +44,9 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
   const lock = await repo.lock('shared', 'prism backup verify');
   try {
     let manifests: Manifest[];
-    const damagedManifests: Array<{ name: string; message: string }> = [];
+    const damagedManifests: DamagedManifest[] = [];
     if (opts.all) {
-      manifests = (await repo.listManifests((name, e) => damagedManifests.push({ name, message: e.message }))).filter(
-        (m) => m.tree !== null && m.status !== 'failed' && m.status !== 'running',
-      );
+      manifests = await checkableBackups(repo, damagedManifests);
     } else {
       if (opts.id === undefined) throw new PrismError('INVALID_ARGUMENT', 'Name a backup to verify, or pass --all.');
       if (!BACKUP_ID_PATTERN.test(opts.id))
@@ -84,9 +83,7 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
       report.binlog_archive = a.mysql;
       if (a.pg?.ok === false || a.mysql?.ok === false) report.ok = false;
     }
-    for (const d of damagedManifests) {
-      recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', manifest: d.name, message: d.message });
-    }
+    recordDamagedManifests(ctx, damagedManifests);
     for (const [i, check] of checks.entries()) {
       const m = manifests[i]!;
       if (!check.ok) {
