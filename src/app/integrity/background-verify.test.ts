@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { Cron } from 'croner';
 import { FixedClock } from '../../core/clock.js';
 import type { PrismError } from '../../errors/index.js';
-import type { Manifest } from '../../repo/index.js';
+import { VERIFY_STATE, type Manifest } from '../../repo/index.js';
 import { deletePackOf, events, flipChunkOf, openRepo, packFile } from '../../testing/damage.js';
 import { appContext, json, prism, prngBytes, sandbox, writeDataset, type Sandbox } from '../../testing/fixtures.js';
 import { backgroundVerify } from './background-verify.js';
@@ -14,7 +14,6 @@ import type { AppContext } from '../context.js';
 import { createBackup } from '../backups/create-backup.js';
 import { readTasks } from '../monitoring/task-log.js';
 import { verifyBackups } from './verify-backups.js';
-import { VERIFY_STATE } from './verify-state.js';
 
 const MiB = 1024 * 1024;
 const DAY = 86_400_000;
