@@ -117,7 +117,7 @@ let yamlLib: typeof import('yaml') | undefined;
  * documents (`---`); duplicate keys are allowed (last wins, as most YAML readers do); aliases must
  * resolve. The message names the document, line and column, without the parser's source excerpt.
  */
-export function yamlProblem(text: string): string | undefined {
+function yamlProblem(text: string): string | undefined {
   const docs = parseStream(text);
   const n = docs.length;
   for (let i = 0; i < n; i++) {
