@@ -58,6 +58,16 @@ describe('backup verify', () => {
     return createBackup(ctx, { type: 'full' });
   }
 
+  /** A full backup and an incremental one an hour later, both holding level-2-warm/shared.bin. */
+  async function sharedFileBackups(): Promise<{ a: Manifest; b: Manifest }> {
+    writeDataset(sb.home, { files: 6 });
+    writeFileSync(join(sb.home, 'level-2-warm', 'shared.bin'), prngBytes(3 * MiB, 31));
+    const a = await createBackup(ctx, { type: 'full' });
+    clock.advance(3600_000);
+    writeFileSync(join(sb.home, 'level-1-hot', 'new.json'), '{"new":true}');
+    return { a, b: await createBackup(ctx, { type: 'incremental' }) };
+  }
+
   it('a good backup: status completed, checksum verified, exit 0; --verbose lists each check', async () => {
     writeDataset(sb.home, { files: 6 });
     const m = await createBackup(ctx, { type: 'full' });
@@ -337,12 +347,7 @@ describe('backup verify', () => {
   });
 
   it('(f) verify of one backup that finds a damaged chunk also marks the other backups that need it', async () => {
-    writeDataset(sb.home, { files: 6 });
-    writeFileSync(join(sb.home, 'level-2-warm', 'shared.bin'), prngBytes(3 * MiB, 31));
-    const a = await createBackup(ctx, { type: 'full' });
-    clock.advance(3600_000);
-    writeFileSync(join(sb.home, 'level-1-hot', 'new.json'), '{"new":true}');
-    const b = await createBackup(ctx, { type: 'incremental' });
+    const { a, b } = await sharedFileBackups();
     await flipByteOf(sb, a, 'level-2-warm/shared.bin');
     const r = prism(['backup', 'verify', a.id], sb.env);
     assert.equal(r.code, 15, r.stdout + r.stderr);
@@ -361,12 +366,7 @@ describe('backup verify', () => {
   });
 
   it('(f) a damaged chunk shared by two backups marks both; the next backup stores a fresh copy, and verifying again restores completed', async () => {
-    writeDataset(sb.home, { files: 6 });
-    writeFileSync(join(sb.home, 'level-2-warm', 'shared.bin'), prngBytes(3 * MiB, 31));
-    const a = await createBackup(ctx, { type: 'full' });
-    clock.advance(3600_000);
-    writeFileSync(join(sb.home, 'level-1-hot', 'new.json'), '{"new":true}');
-    const b = await createBackup(ctx, { type: 'incremental' });
+    const { a, b } = await sharedFileBackups();
     const { files: damaged, chunk } = await flipChunkOf(sb, a, 'level-2-warm/shared.bin');
 
     const report = await verifyBackups(ctx, { all: true, data: { kind: 'all' } });
