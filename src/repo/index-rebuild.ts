@@ -6,7 +6,7 @@ import { IndexDecodeError, decodeIndex } from './index-file.js';
 import { replaceIndex } from './index-rewrite.js';
 import { damagedName } from './layout.js';
 import { checkPack, frameReadsBack, type PackDamage } from './pack-check.js';
-import { decodeTrailer } from './pack-format.js';
+import { decodeTrailer, trailerEntries } from './pack-format.js';
 import { backendOf, type Repository } from './repository.js';
 
 /** A pack that is not what it was written as, and what the rebuild made of it. */
@@ -59,10 +59,7 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
       damaged.set(pack, damage);
       continue;
     }
-    for (const f of decodeTrailer(bytes).frames) {
-      for (const [type, id, blobOffset, blobLength] of f.b)
-        index.add({ id, type, pack, codec: f.c, frameOffset: f.o, frameLength: f.l, frameRawLength: f.r, blobOffset, blobLength });
-    }
+    for (const b of trailerEntries(pack, decodeTrailer(bytes).frames)) index.add(b);
   }
 
   // what the readable index files say about the damaged packs (and which packs they name that are gone)

@@ -1,4 +1,4 @@
-import type { BlobType } from './blob-entry.js';
+import type { BlobType, IndexedBlob } from './blob-entry.js';
 import { PACK_END_MAGIC, PACK_MAGIC } from './layout.js';
 
 /*
@@ -20,6 +20,15 @@ export interface PackTrailerFrame {
 export interface PackTrailer {
   v: 1;
   frames: PackTrailerFrame[];
+}
+
+/** The index entries of the blobs the trailer's `frames` list, in pack `pack`. */
+export function trailerEntries(pack: string, frames: readonly PackTrailerFrame[]): IndexedBlob[] {
+  const out: IndexedBlob[] = [];
+  for (const f of frames)
+    for (const [type, id, blobOffset, blobLength] of f.b)
+      out.push({ id, type, pack, codec: f.c, frameOffset: f.o, frameLength: f.l, frameRawLength: f.r, blobOffset, blobLength });
+  return out;
 }
 
 export function encodeTrailer(trailer: PackTrailer): Buffer[] {

@@ -3,7 +3,7 @@ import type { AtomicWrite, Backend } from '../backend/backend.js';
 import type { FrameCompressor } from '../codec/compress.js';
 import type { BlobType, IndexedBlob } from './blob-entry.js';
 import { FRAME_SOLO_BYTES, FRAME_TARGET_BYTES, PACK_MAGIC, PACK_TARGET_BYTES, packName } from './layout.js';
-import { encodeTrailer, type PackTrailerFrame } from './pack-format.js';
+import { encodeTrailer, trailerEntries, type PackTrailerFrame } from './pack-format.js';
 
 interface OpenPack {
   out: AtomicWrite;
@@ -129,11 +129,7 @@ export class PackWriter {
     const packId = pack.hash.digest('hex');
     const size = pack.out.bytes;
     await pack.out.commit(packName(packId));
-    for (const f of pack.frames) {
-      for (const [type, id, blobOffset, blobLength] of f.b) {
-        this.written.push({ id, type, pack: packId, codec: f.c, frameOffset: f.o, frameLength: f.l, frameRawLength: f.r, blobOffset, blobLength });
-      }
-    }
+    for (const b of trailerEntries(packId, pack.frames)) this.written.push(b);
     this.storedBytes += size;
     this.packsWritten++;
   }
