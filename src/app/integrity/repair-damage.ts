@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { defaultCompressionLevel } from '../../config/index.js';
 import { supersedeBlobs, type Manifest } from '../../repo/index.js';
 import { storeChunksFromSources } from '../../snapshot/chunk-repair.js';
 import { checkBackups, type BackupCheck, type RepositoryCheck } from '../../snapshot/checker.js';
 import { openRepository, type AppContext } from '../context.js';
+import { compressionSettings } from '../backups/create-backup.js';
 import { markCorrupted } from './mark-corrupted.js';
 import { recordTask, type TaskRecord, type TaskTrigger } from '../monitoring/task-log.js';
 
@@ -62,15 +62,13 @@ export async function repairDamage(ctx: AppContext, input: DamageInput): Promise
   }
   const sources = new Map<string, string>();
   for (const f of check.damagedFiles) if (f.chunks.some((c) => wanted.has(c))) sources.set(f.path, join(ctx.config.home, f.path));
-  const c = ctx.config.backup.compression;
-  const compression = { enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? defaultCompressionLevel(c.algorithm) };
   const stored =
     wanted.size > 0 && sources.size > 0
       ? await storeChunksFromSources(
           repo,
           [...sources].map(([path, file]) => ({ path, file })),
           wanted,
-          compression,
+          compressionSettings(ctx),
         )
       : undefined;
   const found = stored?.found ?? new Map<string, string>();

@@ -1,10 +1,10 @@
 import { FrameCompressor } from '../../codec/compress.js';
-import { defaultCompressionLevel } from '../../config/index.js';
 import { rebuildIndex, type IndexRebuild } from '../../repo/index.js';
 import { checkRepository } from '../../snapshot/checker.js';
 import { scanArchives } from './archive-objects.js';
 import { checkableBackups, type DamagedManifest } from './checkable-backups.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
+import { compressionSettings } from '../backups/create-backup.js';
 import { markCorrupted } from './mark-corrupted.js';
 import { recordTask, type TaskTrigger } from '../monitoring/task-log.js';
 
@@ -39,12 +39,7 @@ export async function repairIndex(ctx: AppContext, opts: RepairIndexOptions = {}
   const repo = await openRepository(ctx);
   const lock = await lockRepository(ctx, repo, 'exclusive', COMMAND, opts.lockWaitMs ?? 0);
   try {
-    const c = ctx.config.backup.compression;
-    const rebuilt = await rebuildIndex(
-      repo,
-      new FrameCompressor({ enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? defaultCompressionLevel(c.algorithm) }),
-      opts.signal,
-    );
+    const rebuilt = await rebuildIndex(repo, new FrameCompressor(compressionSettings(ctx)), opts.signal);
     ctx.logger.info(
       {
         event: 'repair.index',
