@@ -5,11 +5,16 @@ import { interrupted } from './list-backups.js';
 
 export const BACKUP_ID_PATTERN = /^backup_\d{8}_\d{6}_(full|incremental)(_\d+)?$/;
 
-/** One backup by id. */
-export async function backupInfo(ctx: AppContext, id: string): Promise<Manifest> {
+/** Refuses what is not a backup id before the repository is read. */
+export function checkBackupId(id: string): void {
   if (!BACKUP_ID_PATTERN.test(id)) {
     throw new PrismError('BACKUP_NOT_FOUND', `"${id}" is not a backup id (ids look like backup_20260207_020015_full); run \`prism backup list\`.`, { id });
   }
+}
+
+/** One backup by id. */
+export async function backupInfo(ctx: AppContext, id: string): Promise<Manifest> {
+  checkBackupId(id);
   const repo = await openRepository(ctx);
   const m = await repo.loadManifest(id);
   return m.status === 'running' && !(await repo.backupLockHeld()) ? interrupted(m) : m;

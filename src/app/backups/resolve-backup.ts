@@ -1,14 +1,11 @@
 import { PrismError } from '../../errors/index.js';
 import type { Manifest, Repository } from '../../repo/index.js';
-import { BACKUP_ID_PATTERN } from './backup-info.js';
+import { checkBackupId } from './backup-info.js';
 
 /** A backup with data (completed, partial, or corrupted: read what can be read) by id, or the latest completed one at or before `at`. */
 export async function resolveBackup(repo: Repository, sel: { id?: string | undefined; at?: Date | undefined }): Promise<Manifest> {
   if (sel.id !== undefined) {
-    if (!BACKUP_ID_PATTERN.test(sel.id))
-      throw new PrismError('BACKUP_NOT_FOUND', `"${sel.id}" is not a backup id (ids look like backup_20260207_020015_full); run \`prism backup list\`.`, {
-        id: sel.id,
-      });
+    checkBackupId(sel.id);
     const m = await repo.loadManifest(sel.id);
     if (m.tree === null) {
       throw new PrismError('BACKUP_NOT_FOUND', `Backup ${m.id} is ${m.status}; it cannot be used. Choose a completed backup from \`prism backup list\`.`, {
