@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { fsPath } from '../core/byte-names.js';
+import { mkdirPrivate } from '../core/private-files.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
 export type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { PrismError, isPrismError } from '../errors/index.js';
@@ -25,7 +26,6 @@ import { mkdirBelow } from '../source/fs/path-below.js';
 import { restoreSlices } from './restore-pool.js';
 import type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
-import { mkdirPrivate } from '../core/private-files.js';
 
 export interface RestoreTreeOptions {
   repo: Repository;
@@ -64,8 +64,9 @@ const isRoot = process.getuid?.() === 0;
 /**
  * Restores a backup tree into `dest`: directories, then files (read in tree order, which is the
  * order they were packed, so compression frames are read once), then symlinks, then directory
- * metadata deepest first. Files are created with O_NOFOLLOW | O_EXCL-style checks so nothing is
- * written through a symlink. Damaged files are named in `problems`; the rest is restored.
+ * metadata deepest first. Directories are made and files opened (O_NOFOLLOW, then checked to be
+ * regular files) so that nothing is written through a symlink. Damaged files are named in
+ * `problems`; the rest is restored.
  */
 export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTreeResult> {
   const { repo, dest } = opts;
@@ -91,7 +92,8 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
   result.skipped += totals.skipped;
   result.problems.push(...totals.problems);
   for (const l of links) {
-    const path = fsPath(join(dest, l.path));
+    const full = join(dest, l.path);
+    const path = fsPath(full);
     try {
       try {
         unlinkSync(path);
@@ -100,7 +102,7 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
       }
       symlinkSync(fsPath(l.node.target ?? ''), path);
       if (isRoot) lchownSync(path, l.node.uid, l.node.gid);
-      setPathTimes(join(dest, l.path), l.node.mtime);
+      setPathTimes(full, l.node.mtime);
       result.symlinks++;
     } catch (e) {
       result.problems.push(problem(l.path, e));
@@ -108,11 +110,12 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
   }
   for (let i = dirs.length - 1; i >= 0; i--) {
     const d = dirs[i]!;
-    const path = fsPath(join(dest, d.path));
+    const full = join(dest, d.path);
+    const path = fsPath(full);
     try {
       if (isRoot) chownSync(path, d.node.uid, d.node.gid);
       chmodSync(path, d.node.mode);
-      setPathTimes(join(dest, d.path), d.node.mtime);
+      setPathTimes(full, d.node.mtime);
       result.dirs++;
     } catch (e) {
       result.problems.push(problem(d.path, e));
