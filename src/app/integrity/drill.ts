@@ -5,6 +5,7 @@ import { ERROR_CODES, PrismError, isPrismError } from '../../errors/index.js';
 import type { Manifest } from '../../repo/index.js';
 import { verifyRestoredTree } from '../../snapshot/verify-restored.js';
 import { openRepository, type AppContext } from '../context.js';
+import { listFirst } from '../list-first.js';
 import { recordDrill, type DrillRecord } from './drill-history.js';
 import { recordEvent } from '../monitoring/events.js';
 import { checkDataHealth, type HealthIssue } from './health-check.js';
@@ -202,10 +203,7 @@ function finish(ctx: AppContext, d: DrillRecord): DrillRecord {
 }
 
 function names(xs: ReadonlyArray<{ path: string }>): string {
-  return `${xs
-    .slice(0, 5)
-    .map((x) => x.path)
-    .join(', ')}${xs.length > 5 ? ', …' : ''}`;
+  return listFirst(xs.map((x) => x.path));
 }
 
 function asInterrupt(e: unknown): PrismError {
