@@ -2,6 +2,8 @@
 export const FORMAT_VERSION = 1;
 export const REPO_CONFIG = 'config.json';
 
+/** The last part of an object's name under data/: the pack's id where the object is one of ours. */
+export const packIdOf = (name: string): string => name.slice(name.lastIndexOf('/') + 1);
 export const packName = (idHex: string): string => `data/${idHex.slice(0, 2)}/${idHex}`;
 export const indexName = (idHex: string): string => `index/${idHex}`;
 export const snapshotName = (backupId: string): string => `snapshots/${backupId}.json`;

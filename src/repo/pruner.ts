@@ -2,7 +2,7 @@ import { decompress, type FrameCompressor } from '../codec/compress.js';
 import { PrismError } from '../errors/index.js';
 import type { IndexedBlob } from './blob-entry.js';
 import { backendOf, type Repository } from './repository.js';
-import { packName } from './layout.js';
+import { packIdOf, packName } from './layout.js';
 import { replaceIndex } from './index-rewrite.js';
 import { sha256 } from '../codec/hash.js';
 
@@ -44,7 +44,7 @@ export async function planPrune(repo: Repository, referenced: ReadonlySet<string
   const orphans: Array<[string, number]> = [];
   const backend = backendOf(repo);
   for (const path of await backend.list('data')) {
-    const name = path.slice(path.lastIndexOf('/') + 1);
+    const name = packIdOf(path);
     const size = await backend.size(path);
     // a pack lives at data/<first two hex digits>/<id>; anything else there is not a pack of ours
     if (path === packName(name) && !sizes.has(name)) sizes.set(name, size);

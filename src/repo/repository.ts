@@ -9,7 +9,7 @@ import type { BlobLocation, IndexedBlob } from './blob-entry.js';
 import { BlobIndex } from './blob-index.js';
 import { loadDamagedCopies, recordDamagedCopies } from './damaged-blobs.js';
 import { IndexDecodeError, decodeIndex, encodeIndex } from './index-file.js';
-import { FORMAT_VERSION, REPO_CONFIG, indexName, packName, snapshotName } from './layout.js';
+import { FORMAT_VERSION, REPO_CONFIG, indexName, packIdOf, packName, snapshotName } from './layout.js';
 import { RepositoryLock, backupLockHeld, type LockKind } from './lock.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 import { PackWriter } from './pack-writer.js';
@@ -120,13 +120,13 @@ export class Repository {
 
   /** The last part of the name of every object under data/: a pack's id where it is one of ours. */
   async listPacks(): Promise<string[]> {
-    return (await this.backend.list('data')).map((n) => n.slice(n.lastIndexOf('/') + 1));
+    return (await this.backend.list('data')).map(packIdOf);
   }
 
   /** listPacks with each object's size in bytes. */
   async listPackSizes(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    for (const name of await this.backend.list('data')) out.set(name.slice(name.lastIndexOf('/') + 1), await this.backend.size(name));
+    for (const name of await this.backend.list('data')) out.set(packIdOf(name), await this.backend.size(name));
     return out;
   }
 
