@@ -374,8 +374,9 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
     const from = second.databases![0]!.binlog!.file;
     assert.notEqual(from, start);
     sql("INSERT INTO t VALUES (11, 'last')", 'shop');
-    // the flush stamps the file it closes with the server's clock: at or after the second backup
-    await serverReaches(Math.ceil(Date.parse(second.started_at) / 1000) * 1000);
+    // the flush stamps the file it closes with the server's clock: at or after the second backup finished
+    // (a replay to that time starts from the latest backup finished by then)
+    await serverReaches(Math.ceil(Date.parse(second.finished_at!) / 1000) * 1000);
     const archived = json<ArchiveReport>(run(['mysql', 'archive-binlog', '--flush', '--json']));
     const closed = new Date(archived.databases[0]!.files.at(-1)!.last_event_at);
     const del = run(['backup', 'delete', backup.id, '--confirm', '--force', '--json']);
