@@ -6,7 +6,7 @@ import { recordEvent } from '../monitoring/events.js';
 import { markCorrupted, markSharingBackups } from './mark-corrupted.js';
 import { checkableBackups, recordDamagedManifests, type DamagedManifest } from './checkable-backups.js';
 import { archiveChecks, scanArchives, type BinlogArchiveCheck, type PgArchiveCheck } from './archive-objects.js';
-import { BACKUP_ID_PATTERN } from '../backups/backup-info.js';
+import { checkBackupId } from '../backups/backup-info.js';
 import { resolveBackup } from '../backups/resolve-backup.js';
 
 export type { BinlogArchiveCheck, PgArchiveCheck };
@@ -49,10 +49,7 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
       manifests = await checkableBackups(repo, damagedManifests);
     } else {
       if (opts.id === undefined) throw new PrismError('INVALID_ARGUMENT', 'Name a backup to verify, or pass --all.');
-      if (!BACKUP_ID_PATTERN.test(opts.id))
-        throw new PrismError('BACKUP_NOT_FOUND', `"${opts.id}" is not a backup id (ids look like backup_20260207_020015_full); run \`prism backup list\`.`, {
-          id: opts.id,
-        });
+      checkBackupId(opts.id);
       const m = await repo.loadManifest(opts.id);
       if (m.tree === null) throw new PrismError('BACKUP_NOT_FOUND', `Backup ${m.id} is ${m.status} and holds no data to verify.`, { id: m.id });
       manifests = [m.status === 'corrupted' ? m : await resolveBackup(repo, { id: m.id })];
