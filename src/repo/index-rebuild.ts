@@ -1,12 +1,12 @@
 import type { FrameCompressor } from '../codec/compress.js';
-import type { BlobType, IndexedBlob } from './blob-entry.js';
+import type { IndexedBlob } from './blob-entry.js';
 import { BlobIndex } from './blob-index.js';
 import { loadDamagedCopies } from './damaged-blobs.js';
 import { IndexDecodeError, decodeIndex } from './index-file.js';
 import { replaceIndex } from './index-rewrite.js';
 import { damagedName } from './layout.js';
 import { checkPack, frameReadsBack, type PackDamage } from './pack-check.js';
-import { decodeTrailer, trailerEntries } from './pack-format.js';
+import { decodeTrailer, trailerEntries, type PackTrailerFrame } from './pack-format.js';
 import { backendOf, type Repository } from './repository.js';
 
 /** A pack that is not what it was written as, and what the rebuild made of it. */
@@ -34,8 +34,6 @@ export interface IndexRebuild {
   /** The new index file. */
   index: string;
 }
-
-type Frame = { o: number; l: number; r: number; c: number; b: Array<[BlobType, string, number, number]> };
 
 /**
  * Rebuilds the index from the packs alone (the caller holds the exclusive lock): an intact pack
@@ -97,8 +95,8 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
     for (const [pack, damage] of damaged) {
       signal?.throwIfAborted();
       const bytes = await repo.readPack(pack);
-      const frames = new Map<number, Frame>();
-      const place = (f: Frame): void => {
+      const frames = new Map<number, PackTrailerFrame>();
+      const place = (f: PackTrailerFrame): void => {
         const known = frames.get(f.o);
         if (!known) frames.set(f.o, { ...f, b: [...f.b] });
         else if (known.l === f.l && known.r === f.r && known.c === f.c) for (const b of f.b) if (!known.b.some((k) => k[1] === b[1])) known.b.push(b);
@@ -112,7 +110,7 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
         place({ o: b.frameOffset, l: b.frameLength, r: b.frameRawLength, c: b.codec, b: [[b.type, b.id, b.blobOffset, b.blobLength]] });
       const rebuilt: RebuiltPack = { ...damage, blobs_kept: 0, blobs_lost: 0 };
       for (const f of [...frames.values()].sort((a, b) => a.o - b.o)) {
-        const good = frameReadsBack(bytes, f.o, f.l, f.r, f.c, f.b) ? f.b : f.b.filter((b) => frameReadsBack(bytes, f.o, f.l, f.r, f.c, [b]));
+        const good = frameReadsBack(bytes, f) ? f.b : f.b.filter((b) => frameReadsBack(bytes, { ...f, b: [b] }));
         rebuilt.blobs_lost += f.b.filter((b) => !good.includes(b) && !index.hasHex(b[1])).length;
         const fresh = good.filter((b) => !index.hasHex(b[1]));
         if (fresh.length === 0) continue;

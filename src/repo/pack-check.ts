@@ -1,7 +1,7 @@
 import { decompress } from '../codec/compress.js';
 import { sha256, sha256Hex } from '../codec/hash.js';
 import type { IndexedBlob } from './blob-entry.js';
-import { PackFormatError, decodeTrailer, trailerRange, type PackTrailer } from './pack-format.js';
+import { PackFormatError, decodeTrailer, trailerRange, type PackTrailer, type PackTrailerFrame } from './pack-format.js';
 
 /** Where a pack is damaged: its framing (`header`, `trailer`, `end`, `size`) or the bytes of its frames. */
 export type PackPart = 'size' | 'header' | 'end' | 'trailer' | 'frames';
@@ -48,7 +48,7 @@ export function checkPack(
     );
   let badFrames = 0;
   for (const f of trailer.frames) {
-    if (frameReadsBack(bytes, f.o, f.l, f.r, f.c, f.b)) continue;
+    if (frameReadsBack(bytes, f)) continue;
     badFrames++;
     if (f.b.some(([, id]) => stillIndexed(id, f.o)))
       return damage('frames', `the frame at bytes ${f.o}-${f.o + f.l - 1} is damaged (its content does not match its id, SHA-256)`);
@@ -60,20 +60,13 @@ export function checkPack(
   );
 }
 
-/** True if the frame decompresses and every blob in it hashes to its id. */
-export function frameReadsBack(
-  bytes: Buffer,
-  offset: number,
-  length: number,
-  rawLength: number,
-  codec: number,
-  blobs: ReadonlyArray<readonly [number, string, number, number]>,
-): boolean {
+/** True if the frame `f` of the pack `bytes` decompresses and every blob it lists hashes to its id. */
+export function frameReadsBack(bytes: Buffer, f: PackTrailerFrame): boolean {
   let plain: Buffer;
   try {
-    plain = decompress(codec, bytes.subarray(offset, offset + length), rawLength);
+    plain = decompress(f.c, bytes.subarray(f.o, f.o + f.l), f.r);
   } catch {
     return false;
   }
-  return blobs.every(([, id, off, len]) => off + len <= plain.length && sha256(plain.subarray(off, off + len)).equals(Buffer.from(id, 'hex')));
+  return f.b.every(([, id, off, len]) => off + len <= plain.length && sha256(plain.subarray(off, off + len)).equals(Buffer.from(id, 'hex')));
 }
