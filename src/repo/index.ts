@@ -20,5 +20,5 @@ export type { RepoConfig } from './repo-config.js';
 export { Repository } from './repository.js';
 export { encodeTree, type NodeType, type Tree, type TreeNode } from './tree.js';
 export { supersedeBlobs } from './index-rewrite.js';
-export { checkPack, type PackDamage, type PackPart } from './pack-check.js';
-export { rebuildIndex, type IndexRebuild, type RebuiltPack } from './index-rebuild.js';
+export { checkPack, type PackDamage } from './pack-check.js';
+export { rebuildIndex, type IndexRebuild } from './index-rebuild.js';
