@@ -113,7 +113,7 @@ describe('file names that are not UTF-8 (CLI)', () => {
     ]) {
       const r = prism(args, sb.env);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /before \\x1b\[2J\\x1b\]0;pwned\\x07 after \\x9b31m/, args.join(' '));
+      assert.match(r.stdout, /before \\x1b\[2J\\x1b\]0;pwned\\x07 after \\u\{9b\}31m/, args.join(' '));
       assert.doesNotMatch(r.stdout, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, args.join(' '));
     }
     assert.equal(json<Manifest>(prism(['backup', 'info', m.id, '--json'], sb.env)).comment, comment);
@@ -122,5 +122,16 @@ describe('file names that are not UTF-8 (CLI)', () => {
     assert.equal(big.code, 2, big.stderr);
     assert.match(big.stderr, /ERR_PRISM_ARGS.*4097 bytes.*at most 4096/);
     assert.equal(json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env)).length, before);
+  });
+
+  it('a name that is not UTF-8 can be named on the command line as ls shows it', () => {
+    const dump = prism(['backup', 'dump', full.id, 'level-1-hot/dup\\xff.txt'], sb.env);
+    assert.equal(dump.code, 0, dump.stderr);
+    assert.equal(dump.stdout, 'the byte ff');
+    const target = join(sb.root, 'one-file');
+    const r = prism(['backup', 'restore', full.id, '--target', target, '--include', 'level-1-hot/dir\\xff', '--json'], sb.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(namesHex(raw(target, 'level-1-hot')), [Buffer.from('dir\xff', 'latin1').toString('hex')]);
+    assert.equal(readFileSync(raw(target, 'level-1-hot', 'dir\xff', 'inner\xfe.json'), 'utf8'), '{"inside": true}');
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { prng } from '../testing/fixtures.js';
-import { bytesOfName, displayName, fsPath, isCanonicalName, nameFromBytes } from './byte-names.js';
+import { bytesOfName, displayName, fsPath, isCanonicalName, nameFromBytes, parseDisplayedName } from './byte-names.js';
 
 describe('byte names', () => {
   it('valid UTF-8 stays its text; invalid bytes become lone surrogates and come back exactly', () => {
@@ -51,7 +51,20 @@ describe('byte names', () => {
     assert.equal(displayName('bad\udcff.txt'), 'bad\\xff.txt');
     assert.equal(displayName('a\x1b]0;owned\x07b\nc'), 'a\\x1b]0;owned\\x07b\\x0ac');
     assert.equal(displayName('back\\slash'), 'back\\\\slash');
-    assert.equal(displayName('x\u009by\u202ez'), 'x\\x9by\\u{202e}z');
+    assert.equal(displayName('x\u009by\u202ez'), 'x\\u{9b}y\\u{202e}z');
     assert.equal(displayName('😀 ok'), '😀 ok');
+  });
+
+  it('a name typed as displayName shows it comes back as the name', () => {
+    const rnd = prng(11);
+    for (let n = 0; n < 5_000; n++) {
+      const bytes = Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 10) }, () => 1 + Math.floor(rnd() * 255)));
+      const name = nameFromBytes(bytes);
+      assert.equal(parseDisplayedName(displayName(name)), name, bytes.toString('hex'));
+    }
+    assert.equal(parseDisplayedName('bad\\xff.txt'), 'bad\udcff.txt');
+    assert.equal(parseDisplayedName('caf\\xc3\\xa9'), 'café'); // bytes that spell UTF-8 are that text
+    assert.equal(parseDisplayedName('a\\b'), 'a\\b'); // an unknown escape stays as typed
+    assert.equal(parseDisplayedName('plain'), 'plain');
   });
 });

@@ -57,9 +57,11 @@ export function isCanonicalName(name: string): boolean {
 }
 
 /**
- * A name for people to read on a terminal: escaped bytes as `\xHH`, control characters (C0, DEL,
- * C1) as `\xHH` or `\u{HHHH}`, a backslash as `\\`. Nothing printed can move the cursor, clear the
- * screen or retitle the terminal. Machine output (--json) keeps the exact string.
+ * A name for people to read on a terminal: escaped bytes as `\xHH` (always 0x80 and above), C0
+ * controls and DEL as `\xHH` (below 0x80), C1 controls, line separators and bidi overrides as
+ * `\u{HHHH}`, a backslash as `\\`: one form per name, which parseDisplayedName reads back.
+ * Nothing printed can move the cursor, clear the screen or retitle the terminal. Machine output
+ * (--json) keeps the exact string.
  */
 export function displayName(name: string): string {
   if (!NEEDS_ESCAPE.test(name)) return name;
@@ -67,7 +69,9 @@ export function displayName(name: string): string {
   for (let i = 0; i < name.length; i++) {
     const c = name.charCodeAt(i);
     if (c === 0x5c) out += '\\\\';
-    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += `\\x${hex2(c)}`;
+    else if (c < 0x20 || c === 0x7f) out += `\\x${hex2(c)}`;
+    else if (c >= 0x80 && c <= 0x9f)
+      out += `\\u{${c.toString(16)}}`; // C1: \xHH of 0x80 and above is a byte
     else if (c >= 0xd800 && c <= 0xdfff && !isPair(name, i))
       out += c >= ESCAPE_BASE + 0x80 && c <= ESCAPE_BASE + 0xff ? `\\x${hex2(c - ESCAPE_BASE)}` : `\\u{${c.toString(16)}}`;
     else if (c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
@@ -81,6 +85,26 @@ export function displayName(name: string): string {
 }
 
 const NEEDS_ESCAPE = /[\\\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028-\u202e\u2066-\u2069]/;
+
+/**
+ * The name a person typed as `displayName` shows it: `\\` is a backslash, `\xHH` a byte (0x80 and
+ * above: an escaped byte of a name that is not UTF-8), `\u{H…}` a character. Any other backslash
+ * stays as it is, so a name typed with a single `\` still matches.
+ */
+export function parseDisplayedName(typed: string): string {
+  if (!typed.includes('\\')) return typed;
+  const parsed = typed.replace(/\\(\\|x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\})/g, (all, what: string, byte?: string, code?: string) => {
+    if (what === '\\') return '\\';
+    if (byte !== undefined) {
+      const b = Number.parseInt(byte, 16);
+      return String.fromCharCode(b >= 0x80 ? ESCAPE_BASE + b : b);
+    }
+    const cp = Number.parseInt(code!, 16);
+    return cp <= 0x10ffff ? String.fromCodePoint(cp) : all;
+  });
+  // bytes typed one by one that spell valid UTF-8 are that text, as the file system gives them
+  return nameFromBytes(bytesOfName(parsed));
+}
 
 function hex2(n: number): string {
   return n.toString(16).padStart(2, '0');

@@ -1,4 +1,4 @@
-import { isCanonicalName } from '../core/byte-names.js';
+import { isCanonicalName, parseDisplayedName } from '../core/byte-names.js';
 import { PrismError } from '../errors/index.js';
 import type { Repository, TreeNode } from '../repo/index.js';
 
@@ -66,8 +66,12 @@ export async function findNode(repo: Repository, rootTree: string, path: string)
 
 /** Normalises a user-given path inside a backup ("./level-1-hot/" → "level-1-hot"); rejects escapes. */
 export function normalizeBackupPath(flag: string, p: string): string {
-  const parts = p.split('/').filter((s) => s.length > 0 && s !== '.');
-  if (parts.some((s) => s === '..'))
+  // each name as `ls` shows it: `\xff` is the byte of a name that is not UTF-8, `\\` a backslash
+  const parts = p
+    .split('/')
+    .filter((s) => s.length > 0 && s !== '.')
+    .map(parseDisplayedName);
+  if (parts.some((s) => s === '..' || s.includes('/') || s.includes('\0')))
     throw new PrismError('INVALID_ARGUMENT', `${flag} "${p}" must be a path inside the backup, without "..".`, { flag, value: p });
   return parts.join('/');
 }

@@ -4,10 +4,12 @@
  * place over a changed tree, health check, incremental backup, prune) and must come back
  * byte-exact each time. Used by a small test and by `npm run fuzz:names` for long runs.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { firstDifference, listBytes, writeOddTree, type OddEntry } from './odd-names.js';
-import { prism, sandbox, type CliResult } from './fixtures.js';
+import { displayName, nameFromBytes } from '../core/byte-names.js';
+import { PRISM_BIN, prism, sandbox, type CliResult } from './fixtures.js';
 
 export interface NameFuzzRound {
   seed: number;
@@ -40,6 +42,14 @@ export function nameFuzzRound(seed: number, names: number): NameFuzzRound {
     run('backup verify', ['backup', 'verify', m.id]);
     const ls = run('backup ls', ['backup', 'ls', m.id, 'level-1-hot', '-r']);
     if (ls && /[\x00-\x08\x0b-\x1f\x7f-\x9f]/.test(ls.stdout)) failures.push('backup ls: a control character reached the terminal');
+    // a name is typed as ls shows it: dump a few files by their displayed paths
+    for (const w of written.filter((e) => e.kind === 'file').slice(0, 3)) {
+      const shown = ['level-1-hot', ...nameFromBytes(w.path).split('/')].map(displayName).join('/');
+      const r = spawnSync(process.execPath, [PRISM_BIN, 'backup', 'dump', m.id, shown], { env: { ...process.env, ...sb.env } });
+      const want = readFileSync(Buffer.concat([Buffer.from(`${hot}/`), w.path]));
+      if (r.status !== 0 || !Buffer.from(r.stdout).equals(want))
+        failures.push(`backup dump ${JSON.stringify(shown)}: exit ${r.status}, ${Buffer.from(r.stderr).toString().trim()}`);
+    }
     const target = join(sb.root, 'restored');
     if (run('restore --target', ['backup', 'restore', m.id, '--target', target, '--json'])) expectSame('restore --target', hot, join(target, 'level-1-hot'));
     const before = listBytes(hot);
