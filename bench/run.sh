@@ -115,9 +115,9 @@ fi
 PRISM_CMD_SET=${PRISM_CMD:+1}
 PRISM_CMD=${PRISM_CMD:-$ROOT/bin/prism.js}
 export PRISM_CMD
-prism_loads() {  # the CLI runs a command end to end (list on a nonexistent repo creates nothing)
+prism_loads() {  # the CLI runs a command end to end (it reads the config and needs no repository)
   local t=$PBENCH_ROOT/.preflight-$$
-  PRISM_HOME=$t/home PRISM_BACKUP_PATH=$t/repo $PRISM_CMD backup list --json > "$PBENCH_ROOT/preflight.log" 2>&1
+  PRISM_HOME=$t/home PRISM_BACKUP_PATH=$t/repo $PRISM_CMD backup policy --json > "$PBENCH_ROOT/preflight.log" 2>&1
 }
 build_dist() {
   [ -x "$ROOT/node_modules/.bin/tsc" ] || die "$ROOT/node_modules is missing: run 'npm ci' in $ROOT"
@@ -130,7 +130,7 @@ case ${BENCH_BUILD:-auto} in
   auto) if [ -z "${PRISM_CMD_SET:-}" ] && { [ ! -f "$ROOT/dist/cli/main.js" ] || ! prism_loads; }; then build_dist; fi ;;
   *) die "BENCH_BUILD must be auto, always or never" ;;
 esac
-prism_loads || { sed 's/^/  | /' "$PBENCH_ROOT/preflight.log" | head -8 >&2; die "'$PRISM_CMD backup list' fails; fix the build (npm ci / npm run build)"; }
+prism_loads || { sed 's/^/  | /' "$PBENCH_ROOT/preflight.log" | head -8 >&2; die "'$PRISM_CMD backup policy' fails; fix the build (npm ci / npm run build)"; }
 STALE=
 if [ -f "$ROOT/dist/cli/main.js" ] && [ -n "$(find "$ROOT/src" -name '*.ts' -newer "$ROOT/dist/cli/main.js" -print -quit 2>/dev/null)" ]; then
   STALE="dist/ is older than some src/*.ts (benchmarking the existing build; BENCH_BUILD=always recompiles)"
