@@ -40,6 +40,21 @@ describe('backup repair index', () => {
     return name!;
   }
 
+  it('bad input: no repository, a bad --lock-wait or a mistyped subcommand gives a coded error and writes nothing', () => {
+    const cases: Array<[string[], number, RegExp]> = [
+      [['backup', 'repair', 'index'], 7, /ERR_PRISM_NO_REPO.*does not exist/],
+      [['backup', 'repair', 'index', '--lock-wait', 'banana'], 2, /ERR_PRISM_ARGS.*--lock-wait "banana" is not a duration/],
+      [['backup', 'repair', 'indx'], 2, /ERR_PRISM_ARGS.*did you mean index/],
+    ];
+    for (const [args, code, msg] of cases) {
+      const r = prism(args, sb.env);
+      assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+    }
+    assert.equal(json<{ error: { code: string } }>(prism(['backup', 'repair', 'index', '--json'], sb.env)).error.code, 'ERR_PRISM_NO_REPO');
+    assert.deepEqual(readdirSync(sb.root).sort(), ['home']);
+  });
+
   it('a flipped byte in an index file: commands point at `repair index`, which rebuilds it from the packs with nothing lost', async () => {
     writeDataset(sb.home, { files: 8 });
     writeFileSync(join(sb.home, 'level-1-hot', 'aaa-big.bin'), prngBytes(20 * MiB, 41));
