@@ -1,4 +1,4 @@
-import { displayName } from '../core/byte-names.js';
+import { displayName, displayText } from '../core/byte-names.js';
 import { ERROR_CODES, asPrismError, type ErrorCode } from '../errors/index.js';
 import { withPathSetting } from './named-paths.js';
 
@@ -9,37 +9,16 @@ import { withPathSetting } from './named-paths.js';
  * can clear the screen, move the cursor or retitle the terminal.
  */
 export function out(line = ''): void {
-  process.stdout.write(terminalSafe(line) + '\n');
+  process.stdout.write(displayText(line) + '\n');
 }
 
 export function err(line = ''): void {
-  process.stderr.write(terminalSafe(line) + '\n');
+  process.stderr.write(displayText(line) + '\n');
 }
 
 /** Exact JSON (JSON.parse gives back the same strings), with DEL, C1 controls and line separators as \u escapes. */
 export function printJson(value: unknown): void {
   out(JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
-}
-
-const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]/;
-
-/** Control characters (all but \n and \t) and escaped name bytes as visible escapes; other text unchanged. */
-export function terminalSafe(text: string): string {
-  if (!CONTROL.test(text)) return text;
-  return text
-    .split('\n')
-    .map((line) =>
-      line
-        .split('\t')
-        .map((part) => (CONTROL.test(part) ? escapeControls(part) : part))
-        .join('\t'),
-    )
-    .join('\n');
-}
-
-/** displayName without doubling backslashes (the text is not one name: its backslashes are the author's). */
-function escapeControls(part: string): string {
-  return displayName(part).replace(/\\\\/g, '\\');
 }
 
 /** A plain aligned table; every cell is data, shown with core/byte-names' displayName (one line, escaped). */

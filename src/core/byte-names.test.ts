@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { prng } from '../testing/fixtures.js';
-import { bytesOfName, displayName, fsPath, isCanonicalName, nameFromBytes, parseDisplayedName } from './byte-names.js';
+import { bytesOfName, displayName, displayText, fsPath, isCanonicalName, nameFromBytes, parseDisplayedName } from './byte-names.js';
 
 describe('byte names', () => {
   it('valid UTF-8 stays its text; invalid bytes become lone surrogates and come back exactly', () => {
@@ -53,6 +53,8 @@ describe('byte names', () => {
     assert.equal(displayName('back\\slash'), 'back\\\\slash');
     assert.equal(displayName('x\u009by\u202ez'), 'x\\u{9b}y\\u{202e}z');
     assert.equal(displayName('😀 ok'), '😀 ok');
+    // text (a message, a comment) keeps its lines, tabs and backslashes
+    assert.equal(displayText('a\\b\tc\nd\x1b[2J\udcff'), 'a\\b\tc\nd\\x1b[2J\\xff');
   });
 
   it('a name typed as displayName shows it comes back as the name', () => {

@@ -64,27 +64,40 @@ export function isCanonicalName(name: string): boolean {
  * (--json) keeps the exact string.
  */
 export function displayName(name: string): string {
-  if (!NEEDS_ESCAPE.test(name)) return name;
+  return NEEDS_ESCAPE.test(name) ? escapeVisibly(name, true) : name;
+}
+
+/**
+ * Text made of data (a message quoting names, a comment) for a terminal: as displayName, but
+ * newlines, tabs and backslashes stay as they are (the text is not one name).
+ */
+export function displayText(text: string): string {
+  return TEXT_NEEDS_ESCAPE.test(text) ? escapeVisibly(text, false) : text;
+}
+
+function escapeVisibly(s: string, name: boolean): string {
   let out = '';
-  for (let i = 0; i < name.length; i++) {
-    const c = name.charCodeAt(i);
-    if (c === 0x5c) out += '\\\\';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!name && (c === 0x0a || c === 0x09 || c === 0x5c)) out += s[i]!;
+    else if (c === 0x5c) out += '\\\\';
     else if (c < 0x20 || c === 0x7f) out += `\\x${hex2(c)}`;
     else if (c >= 0x80 && c <= 0x9f)
       out += `\\u{${c.toString(16)}}`; // C1: \xHH of 0x80 and above is a byte
-    else if (c >= 0xd800 && c <= 0xdfff && !isPair(name, i))
+    else if (c >= 0xd800 && c <= 0xdfff && !isPair(s, i))
       out += c >= ESCAPE_BASE + 0x80 && c <= ESCAPE_BASE + 0xff ? `\\x${hex2(c - ESCAPE_BASE)}` : `\\u{${c.toString(16)}}`;
     else if (c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))
       out += `\\u{${c.toString(16)}}`; // line breaks and bidi overrides
     else {
-      out += name[i]!;
-      if (c >= 0xd800 && c <= 0xdbff) out += name[++i]!;
+      out += s[i]!;
+      if (c >= 0xd800 && c <= 0xdbff) out += s[++i]!;
     }
   }
   return out;
 }
 
 const NEEDS_ESCAPE = /[\\\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028-\u202e\u2066-\u2069]/;
+const TEXT_NEEDS_ESCAPE = /[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028-\u202e\u2066-\u2069]/;
 
 /**
  * The name a person typed as `displayName` shows it: `\\` is a backslash, `\xHH` a byte (0x80 and
