@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync, openSync, promises as fsp, writeFileSync, type PathLike } from 'node:fs';
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, promises as fsp, renameSync, rmSync, writeFileSync, type PathLike } from 'node:fs';
 
 /**
  * What prism creates for itself (config, logs, state, the repository, temporary and staging
@@ -31,4 +31,20 @@ export function appendPrivateFile(file: string, data: string | Uint8Array): void
 /** openSync, a new file 0600. */
 export function openPrivate(file: string, flags: string | number): number {
   return openSync(file, flags, PRIVATE_FILE_MODE);
+}
+
+/**
+ * Replaces `file` whole: `data` goes to a new 0600 file `tmp`, is synced, and renamed over it, so
+ * a reader (or a crash) sees the old content or the new, never a mix.
+ */
+export function replacePrivateFile(file: string, data: string | Uint8Array, tmp = `${file}.tmp`): void {
+  rmSync(tmp, { force: true }); // a new file, so created 0600 whatever an old one's mode was
+  const fd = openPrivate(tmp, 'w');
+  try {
+    writeFileSync(fd, data);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
 }

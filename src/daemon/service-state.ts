@@ -1,9 +1,9 @@
-import { closeSync, existsSync, fsyncSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TaskTrigger } from '../app/index.js';
 import { pidFile, pidInFile, runningServicePid } from '../app/monitoring/service-state.js';
 import { PrismError, fromSystemError } from '../errors/index.js';
-import { openPrivate, writePrivateFile } from '../core/private-files.js';
+import { replacePrivateFile, writePrivateFile } from '../core/private-files.js';
 
 /** $PRISM_HOME/prism-service.json: what a running (or the last) service process reports about itself. */
 export interface ServiceState {
@@ -33,16 +33,7 @@ export function readServiceState(home: string): ServiceState | undefined {
 
 /** Written whole under a temporary name, synced and renamed, so a reader never sees half of it, and a job's start survives a crash. */
 export function writeServiceState(home: string, state: ServiceState): void {
-  const file = serviceStateFile(home);
-  rmSync(`${file}.tmp`, { force: true }); // a new file: created 0600
-  const fd = openPrivate(`${file}.tmp`, 'w');
-  try {
-    writeFileSync(fd, JSON.stringify(state, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(`${file}.tmp`, file);
+  replacePrivateFile(serviceStateFile(home), JSON.stringify(state, null, 2) + '\n');
 }
 
 function alreadyRunning(pid: number): PrismError {

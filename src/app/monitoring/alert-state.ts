@@ -1,7 +1,7 @@
-import { closeSync, existsSync, fsyncSync, futimesSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, futimesSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
-import { mkdirPrivate, openPrivate } from '../../core/private-files.js';
+import { mkdirPrivate, openPrivate, replacePrivateFile } from '../../core/private-files.js';
 import type { AlertCondition } from '../../policy/alert-rules.js';
 
 export type AlertTarget = 'webhook' | 'command';
@@ -79,15 +79,7 @@ export function readAlertsFile(home: string, onDamaged: (message: string) => voi
 export function writeAlertsFile(home: string, state: AlertsFile): void {
   mkdirPrivate(alertsStateDir(home));
   const target = alertsFile(home);
-  const tmp = `${target}.${process.pid}.tmp`;
-  const fd = openPrivate(tmp, 'w');
-  try {
-    writeSync(fd, JSON.stringify(state, null, 2) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, target);
+  replacePrivateFile(target, JSON.stringify(state, null, 2) + '\n', `${target}.${process.pid}.tmp`);
 }
 
 /** Keeps a copy of a damaged state file next to it (alerts.json.damaged) before it is replaced. */

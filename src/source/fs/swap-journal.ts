@@ -1,6 +1,6 @@
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writePrivateFile } from '../../core/private-files.js';
+import { replacePrivateFile } from '../../core/private-files.js';
 import { isRestoreWorkName } from '../../core/reserved-names.js';
 import { PrismError, isPrismError } from '../../errors/index.js';
 import { lstatBelow, renameBelow } from './path-below.js';
@@ -84,12 +84,7 @@ function journalProblem(j: SwapJournal, protect: readonly string[]): string | un
 }
 
 export function writeJournal(target: string, j: SwapJournal): void {
-  const p = journalPath(target);
-  const tmp = `${p}.tmp`;
-  rmSync(tmp, { force: true });
-  writePrivateFile(tmp, JSON.stringify(j));
-  syncFile(tmp);
-  renameSync(tmp, p);
+  replacePrivateFile(journalPath(target), JSON.stringify(j));
   syncFile(target);
 }
 
