@@ -277,6 +277,36 @@ export const ERROR_CODES = {
     title: 'Restore drill failed',
     fix: 'The backup could not be restored whole and healthy: see `prism drill --history`, run `prism backup verify --all`, and take a new full backup (`prism backup create --type full`).',
   },
+  PASSWORD_MISSING: {
+    id: 'ERR_PRISM_PASSWORD_MISSING',
+    exitCode: 46,
+    title: 'Password needed',
+    fix: 'The repository is encrypted: give its password through PRISM_PASSWORD_FILE (a file readable only by you), PRISM_PASSWORD_COMMAND (a command that prints it), a systemd credential named prism-password (LoadCredential=), or run the command in a terminal to be asked.',
+  },
+  PASSWORD_SOURCE: {
+    id: 'ERR_PRISM_PASSWORD_SOURCE',
+    exitCode: 47,
+    title: 'Password cannot be read',
+    fix: 'Fix the password source the message names: the file of PRISM_PASSWORD_FILE must exist and be readable, the command of PRISM_PASSWORD_COMMAND must exit 0 and print the password, and neither may be empty.',
+  },
+  WRONG_PASSWORD: {
+    id: 'ERR_PRISM_WRONG_PASSWORD',
+    exitCode: 48,
+    title: 'Wrong password',
+    fix: 'No key file of this repository opens with the password given: check which password source is in use (PRISM_PASSWORD_FILE, PRISM_PASSWORD_COMMAND, PRISM_PASSWORD, the systemd credential) and that it is this repository\'s; `prism key import` restores a key from its export. Nothing was written.',
+  },
+  KEY_FILE_INVALID: {
+    id: 'ERR_PRISM_KEY_FILE',
+    exitCode: 49,
+    title: 'Key file cannot be used',
+    fix: 'The key file the message names is malformed, of an unknown kind or asks for key-derivation parameters outside prism\'s bounds; it was not used. Remove it (`prism key remove ID`) if it is not yours, or restore it from your key export (`prism key import`).',
+  },
+  KEY_REFUSED: {
+    id: 'ERR_PRISM_KEY',
+    exitCode: 50,
+    title: 'Key operation refused',
+    fix: 'See the message: a key id that `prism key list` does not show, removing the last key (add another first with `prism key add`), or a key of a master key retired by `prism key rotate` (open with a key added after the rotate).',
+  },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',
     exitCode: 130,
