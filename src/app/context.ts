@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { ResolvedConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import type { PasswordSource } from '../core/password-source.js';
 import { PrismError, isPrismError } from '../errors/index.js';
 import { Repository, openBackend, type LockInfo, type LockKind, type RepositoryLock } from '../repo/index.js';
 
@@ -15,6 +16,8 @@ export interface AppContext {
   readonly onLockWait?: (holder: LockInfo) => void;
   /** The cores work is placed on (default: os.availableParallelism()); e.g. whether database dumps get a chunk worker. */
   readonly cores?: number;
+  /** The password of an encrypted repository; absent: none was given (opening one is PASSWORD_MISSING). */
+  readonly password?: PasswordSource;
 }
 
 /** Takes a repository lock, waiting up to `waitMs` and saying so through ctx.onLockWait. */

@@ -1,0 +1,10 @@
+/**
+ * Where the password of an encrypted repository comes from. It is read only when a repository
+ * turns out to be encrypted, and never written anywhere (config, logs, manifests, errors).
+ */
+export interface PasswordSource {
+  /** The source, for messages (never the password): "PRISM_PASSWORD_FILE (/etc/prism/password)". */
+  readonly origin: string;
+  /** The password's bytes (a file's or command's output without its final newline). */
+  read(): Promise<Buffer>;
+}
