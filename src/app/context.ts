@@ -4,6 +4,7 @@ import type { ResolvedConfig } from '../config/index.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { PasswordSource } from '../core/password-source.js';
+import type { ScryptParams } from '../codec/master-key.js';
 import { PrismError, isPrismError } from '../errors/index.js';
 import { Repository, openBackend, type LockInfo, type LockKind, type RepositoryLock } from '../repo/index.js';
 
@@ -18,6 +19,8 @@ export interface AppContext {
   readonly cores?: number;
   /** The password of an encrypted repository; absent: none was given (opening one is PASSWORD_MISSING). */
   readonly password?: PasswordSource;
+  /** Key-derivation parameters of new key files (default: calibrated to this machine). */
+  readonly kdf?: ScryptParams;
 }
 
 /** Takes a repository lock, waiting up to `waitMs` and saying so through ctx.onLockWait. */
@@ -34,7 +37,7 @@ export function lockRepository(ctx: AppContext, repo: Repository, kind: LockKind
  * parent exists: a missing parent is more likely a mistyped path (or an unmounted disk) than a
  * wish, so it is refused rather than created.
  */
-export async function openRepository(ctx: AppContext, opts: { create?: boolean } = {}): Promise<Repository> {
+export async function openRepository(ctx: AppContext, opts: { create?: boolean; encrypt?: boolean } = {}): Promise<Repository> {
   const path = ctx.config.storagePath;
   if (opts.create && isMissing(path) && isMissing(dirname(path))) {
     throw new PrismError(
@@ -44,7 +47,11 @@ export async function openRepository(ctx: AppContext, opts: { create?: boolean }
     );
   }
   try {
-    const repo = await Repository.open(openBackend(path), ctx.clock, opts);
+    const repo = await Repository.open(openBackend(path), ctx.clock, {
+      create: opts.create ?? false,
+      ...(ctx.password ? { password: ctx.password } : {}),
+      ...(opts.create && opts.encrypt ? { encrypt: { password: ctx.password ?? noPassword(path), ...(ctx.kdf ? { params: ctx.kdf } : {}) } } : {}),
+    });
     if (repo.created) ctx.logger.info({ event: 'repository.created', path }, `created a new repository at ${path}`);
     return repo;
   } catch (e) {
@@ -58,6 +65,21 @@ export async function openRepository(ctx: AppContext, opts: { create?: boolean }
     }
     throw e;
   }
+}
+
+/** A password source that says none was given (a new encrypted repository needs one). */
+function noPassword(path: string): PasswordSource {
+  return {
+    origin: 'no password source',
+    read: () =>
+      Promise.reject(
+        new PrismError(
+          'PASSWORD_MISSING',
+          `The new repository at ${path} is to be encrypted and no password was given: set PRISM_PASSWORD_FILE or PRISM_PASSWORD_COMMAND, provide the systemd credential prism-password, or run in a terminal to be asked.`,
+          { path },
+        ),
+      ),
+  };
 }
 
 function isMissing(path: string): boolean {

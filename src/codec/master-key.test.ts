@@ -7,9 +7,10 @@ import {
   WrongPasswordError,
   calibrateScrypt,
   checkScryptParams,
+  contentKeys,
   memoryOf,
   newMasterKey,
-  subkeys,
+  objectKey,
   unwrapMasterKey,
   wrapMasterKey,
 } from './master-key.js';
@@ -63,11 +64,13 @@ describe('master key and key files', () => {
 
   it('subkeys are fixed by the master key and independent of each other', () => {
     const master = newMasterKey();
-    const a = subkeys(master);
-    assert.deepEqual(subkeys(Buffer.from(master)), a);
-    assert.notDeepEqual(a.objects, a.chunkIds);
-    assert.notDeepEqual(subkeys(newMasterKey()).objects, a.objects);
-    assert.throws(() => subkeys(Buffer.alloc(MASTER_KEY_BYTES - 1)), RangeError);
+    const a = { objects: objectKey(master), ...contentKeys(master) };
+    assert.deepEqual(objectKey(Buffer.from(master)), a.objects);
+    assert.deepEqual(contentKeys(Buffer.from(master)), { idKey: a.idKey, chunkerSeed: a.chunkerSeed });
+    assert.notDeepEqual(a.idKey, a.objects);
+    assert.notDeepEqual(a.chunkerSeed, a.idKey);
+    assert.notDeepEqual(objectKey(newMasterKey()), a.objects);
+    assert.throws(() => objectKey(Buffer.alloc(MASTER_KEY_BYTES - 1)), RangeError);
   });
 
   it('calibration stays within the bounds and the memory target', async () => {

@@ -5,11 +5,13 @@ import { KEY_BYTES, SealError, open, seal } from './seal.js';
 /**
  * The master key of an encrypted repository and the key files that wrap it.
  *
- * - The master key is 64 random bytes. Everything else is derived from it with HKDF-SHA256
- *   (`subkeys`): the key that seals objects, the key of the keyed chunk ids, the chunker's seed.
+ * - The master key is 64 random bytes. Keys are derived from it with HKDF-SHA256: the key that
+ *   seals objects (`objectKey`), and, from a repository's first master key, the key of the keyed
+ *   blob ids and the chunker's seed (`contentKeys`; they outlive a key rotation, see repo/keyring.ts).
  * - A key file holds the master key sealed (`seal.ts`) under a key derived from a password with
  *   scrypt; its parameters and salt are stored beside it, so each key file can have its own.
- *   The repository's id is the sealing context: a key file of another repository does not open.
+ *   The sealing context names the repository (and the key's generation): a key file of another
+ *   repository does not open.
  * - Parameters read from a key file are checked against fixed bounds before anything is
  *   allocated, so a crafted key file cannot make scrypt take gigabytes or hours.
  */
@@ -50,23 +52,30 @@ export class WrongPasswordError extends Error {
   override name = 'WrongPasswordError';
 }
 
-export interface Subkeys {
-  /** Seals every stored object. */
-  objects: Buffer;
-  /** HMAC-SHA256 key of chunk ids. */
-  chunkIds: Buffer;
-  /** Seed of the chunker's gear table. */
-  chunkerSeed: number;
+export interface ContentKeys {
+  /** HMAC-SHA256 key of blob ids. */
+  idKey: Buffer;
+  /** Seed of the chunker's gear table (32 bytes). */
+  chunkerSeed: Buffer;
 }
 
 export function newMasterKey(): Buffer {
   return randomBytes(MASTER_KEY_BYTES);
 }
 
-export function subkeys(master: Uint8Array): Subkeys {
+/** The key that seals the objects of the master key's generation. */
+export function objectKey(master: Uint8Array): Buffer {
+  return derive(master, 'prism objects', KEY_BYTES);
+}
+
+/** The blob-id key and chunker seed a repository gets from its first master key. */
+export function contentKeys(master: Uint8Array): ContentKeys {
+  return { idKey: derive(master, 'prism blob ids', 32), chunkerSeed: derive(master, 'prism chunker', 32) };
+}
+
+function derive(master: Uint8Array, info: string, bytes: number): Buffer {
   if (master.length !== MASTER_KEY_BYTES) throw new RangeError(`a master key has ${MASTER_KEY_BYTES} bytes, not ${master.length}`);
-  const derive = (info: string, bytes: number): Buffer => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), info, bytes));
-  return { objects: derive('prism objects', KEY_BYTES), chunkIds: derive('prism chunk ids', 32), chunkerSeed: derive('prism chunker', 4).readUInt32LE(0) };
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), info, bytes));
 }
 
 /** Checks parameters as read from a key file; throws KeyFileError before any memory is spent. */
@@ -95,8 +104,8 @@ export function passwordKey(password: string | Uint8Array, salt: Uint8Array, par
   );
 }
 
-/** Seals the master key under a password, for a key file of repository `repoId`. */
-export async function wrapMasterKey(master: Uint8Array, password: string | Uint8Array, repoId: string, params: ScryptParams): Promise<KeyFileBody> {
+/** Seals the master key under a password; `context` names the repository (and key) the key file belongs to. */
+export async function wrapMasterKey(master: Uint8Array, password: string | Uint8Array, context: string, params: ScryptParams): Promise<KeyFileBody> {
   const salt = randomBytes(32);
   const key = await passwordKey(password, salt, params);
   return {
@@ -104,16 +113,16 @@ export async function wrapMasterKey(master: Uint8Array, password: string | Uint8
     kdf: 'scrypt',
     ...checkScryptParams(params),
     salt: salt.toString('base64'),
-    data: seal(key, master, keyContext(repoId)).toString('base64'),
+    data: seal(key, master, context).toString('base64'),
   };
 }
 
 /** Opens a key file with a password. Malformed or out-of-bounds files are refused before scrypt runs. */
-export async function unwrapMasterKey(body: unknown, password: string | Uint8Array, repoId: string): Promise<Buffer> {
+export async function unwrapMasterKey(body: unknown, password: string | Uint8Array, context: string): Promise<Buffer> {
   const kf = parseKeyFile(body);
   const key = await passwordKey(password, Buffer.from(kf.salt, 'base64'), kf);
   try {
-    const master = open(key, Buffer.from(kf.data, 'base64'), keyContext(repoId));
+    const master = open(key, Buffer.from(kf.data, 'base64'), context);
     if (master.length !== MASTER_KEY_BYTES) throw new KeyFileError(`the key file holds a key of ${master.length} bytes`);
     return master;
   } catch (e) {
@@ -151,8 +160,4 @@ export async function calibrateScrypt(target = SCRYPT_TARGET): Promise<ScryptPar
   let N = probe.N;
   while (N * 2 <= SCRYPT_BOUNDS.maxN && perUnit * N * 2 <= target.ms && memoryOf({ ...probe, N: N * 2 }) <= target.memoryBytes) N *= 2;
   return { ...probe, N };
-}
-
-function keyContext(repoId: string): string {
-  return `prism key file of repository ${repoId}`;
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { SEAL_OVERHEAD, SealError, open, seal } from './seal.js';
+import { SEAL_OVERHEAD, SealError, open, seal, sealedGeneration } from './seal.js';
 
 describe('seal / open (AES-256-GCM)', () => {
   const key = randomBytes(32);
@@ -13,7 +13,7 @@ describe('seal / open (AES-256-GCM)', () => {
     assert.equal(a.length, plain.length + SEAL_OVERHEAD);
     assert.deepEqual(open(key, a, 'data/ab/abcd'), plain);
     assert.equal(a.includes(Buffer.from('marker-4f1c')), false);
-    assert.notDeepEqual(a.subarray(1, 13), b.subarray(1, 13), 'a fresh nonce per object');
+    assert.notDeepEqual(a.subarray(5, 17), b.subarray(5, 17), 'a fresh nonce per object');
     assert.deepEqual(open(key, seal(key, Buffer.alloc(0), 'empty'), 'empty'), Buffer.alloc(0));
   });
 
@@ -42,5 +42,17 @@ describe('seal / open (AES-256-GCM)', () => {
       assert.throws(() => open(key, sealed.subarray(0, n), 'index/1'), SealError, `${n} bytes`);
     }
     assert.throws(() => seal(Buffer.alloc(16), Buffer.alloc(1), 'x'), RangeError);
+  });
+
+  it('the key generation is stored and authenticated', () => {
+    const sealed = seal(key, Buffer.from('generation 7'), 'ctx', 7);
+    assert.equal(sealedGeneration(sealed), 7);
+    assert.deepEqual(open(key, sealed, 'ctx'), Buffer.from('generation 7'));
+    const relabelled = Buffer.from(sealed);
+    relabelled.writeUInt32LE(8, 1);
+    assert.throws(
+      () => open(key, relabelled, 'ctx'),
+      (e: SealError) => e.reason === 'authentication',
+    );
   });
 });

@@ -3,59 +3,77 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 /**
  * Authenticated encryption of one stored object: AES-256-GCM from node:crypto.
  *
- * Sealed form: `scheme (1 byte, 1) | nonce (12 bytes) | ciphertext | tag (16 bytes)`.
- * The nonce is 96 random bits drawn for every object. A key seals at most a few million objects
- * (packs, index files, records; chunks travel inside packs), far below the 2^32 that NIST SP
- * 800-38D allows for random nonces, so a repeat has a probability under 2^-32 per key; a key
- * rotation starts a new key.
+ * Sealed form: `scheme (1 byte, 1) | key generation (uint32 LE) | nonce (12 bytes) | ciphertext | tag (16 bytes)`.
+ * The key generation says which of the repository's master keys sealed the object (a
+ * `prism key rotate` starts a new one; older objects keep opening with the older key until they
+ * are rewritten). The nonce is 96 random bits drawn for every object; NIST SP 800-38D allows
+ * 2^32 objects per key with random nonces (a repeat then has a probability below 2^-32). prism
+ * seals frames of about 1 MiB, so a key reaches that bound after some 4 PiB; a rotation starts a
+ * fresh key.
  *
- * `context` is authenticated, not stored: the object's name or kind. An object copied over
- * another (a swapped index file, a pack under another id) then fails to open like damage does.
+ * Authenticated but not encrypted: the 5 header bytes and `context` (the object's name or kind,
+ * not stored). An object copied over another (a swapped index file, a frame moved into a record)
+ * or a changed generation then fails to open like damage does.
  */
 export const SEAL_SCHEME = 1;
 export const KEY_BYTES = 32;
+const HEADER_BYTES = 5;
 const NONCE_BYTES = 12;
 const TAG_BYTES = 16;
 /** What sealing adds to an object. */
-export const SEAL_OVERHEAD = 1 + NONCE_BYTES + TAG_BYTES;
+export const SEAL_OVERHEAD = HEADER_BYTES + NONCE_BYTES + TAG_BYTES;
 
 /** A sealed object that does not open: damaged, sealed under another key, or moved from elsewhere. */
 export class SealError extends Error {
   constructor(
     message: string,
-    readonly reason: 'scheme' | 'short' | 'authentication',
+    readonly reason: 'scheme' | 'short' | 'authentication' | 'generation',
   ) {
     super(message);
     this.name = 'SealError';
   }
 }
 
-export function seal(key: Uint8Array, plaintext: Uint8Array, context: string): Buffer {
+export function seal(key: Uint8Array, plaintext: Uint8Array, context: string, generation = 0): Buffer {
   checkKey(key);
-  const nonce = randomBytes(NONCE_BYTES);
-  const cipher = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(Buffer.from(context, 'utf8'));
+  const header = Buffer.allocUnsafe(HEADER_BYTES + NONCE_BYTES);
+  header[0] = SEAL_SCHEME;
+  header.writeUInt32LE(generation, 1);
+  randomBytes(NONCE_BYTES).copy(header, HEADER_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, header.subarray(HEADER_BYTES), { authTagLength: TAG_BYTES });
+  cipher.setAAD(aad(header, context));
   const body = cipher.update(plaintext);
   const last = cipher.final();
-  return Buffer.concat([Buffer.of(SEAL_SCHEME), nonce, body, last, cipher.getAuthTag()]);
+  return Buffer.concat([header, body, last, cipher.getAuthTag()], header.length + body.length + last.length + TAG_BYTES);
+}
+
+/** The key generation a sealed object names (checked only when it is opened). */
+export function sealedGeneration(sealed: Uint8Array): number {
+  if (sealed.length < SEAL_OVERHEAD) throw new SealError(`sealed object of ${sealed.length} bytes is shorter than its ${SEAL_OVERHEAD}-byte envelope`, 'short');
+  if (sealed[0] !== SEAL_SCHEME) throw new SealError(`unknown sealing scheme ${sealed[0]}`, 'scheme');
+  return Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength).readUInt32LE(1);
 }
 
 export function open(key: Uint8Array, sealed: Uint8Array, context: string): Buffer {
   checkKey(key);
-  if (sealed.length < SEAL_OVERHEAD) throw new SealError(`sealed object of ${sealed.length} bytes is shorter than its ${SEAL_OVERHEAD}-byte envelope`, 'short');
-  if (sealed[0] !== SEAL_SCHEME) throw new SealError(`unknown sealing scheme ${sealed[0]}`, 'scheme');
+  sealedGeneration(sealed);
   const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
-  const nonce = buf.subarray(1, 1 + NONCE_BYTES);
+  const header = buf.subarray(0, HEADER_BYTES + NONCE_BYTES);
   const tag = buf.subarray(buf.length - TAG_BYTES);
-  const decipher = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_BYTES });
-  decipher.setAAD(Buffer.from(context, 'utf8'));
+  const decipher = createDecipheriv('aes-256-gcm', key, header.subarray(HEADER_BYTES), { authTagLength: TAG_BYTES });
+  decipher.setAAD(aad(header, context));
   decipher.setAuthTag(tag);
-  const body = decipher.update(buf.subarray(1 + NONCE_BYTES, buf.length - TAG_BYTES));
+  const body = decipher.update(buf.subarray(header.length, buf.length - TAG_BYTES));
   try {
-    return Buffer.concat([body, decipher.final()]);
+    const last = decipher.final();
+    return last.length === 0 ? body : Buffer.concat([body, last]);
   } catch {
     throw new SealError('the object does not authenticate: it is damaged, sealed under another key, or not where it was written', 'authentication');
   }
+}
+
+function aad(header: Buffer, context: string): Buffer {
+  return Buffer.concat([header.subarray(0, HEADER_BYTES), Buffer.from(context, 'utf8')]);
 }
 
 function checkKey(key: Uint8Array): void {

@@ -293,13 +293,13 @@ export const ERROR_CODES = {
     id: 'ERR_PRISM_WRONG_PASSWORD',
     exitCode: 48,
     title: 'Wrong password',
-    fix: 'No key file of this repository opens with the password given: check which password source is in use (PRISM_PASSWORD_FILE, PRISM_PASSWORD_COMMAND, PRISM_PASSWORD, the systemd credential) and that it is this repository\'s; `prism key import` restores a key from its export. Nothing was written.',
+    fix: "No key file of this repository opens with the password given: check which password source is in use (PRISM_PASSWORD_FILE, PRISM_PASSWORD_COMMAND, PRISM_PASSWORD, the systemd credential) and that it is this repository's; `prism key import` restores a key from its export. Nothing was written.",
   },
   KEY_FILE_INVALID: {
     id: 'ERR_PRISM_KEY_FILE',
     exitCode: 49,
     title: 'Key file cannot be used',
-    fix: 'The key file the message names is malformed, of an unknown kind or asks for key-derivation parameters outside prism\'s bounds; it was not used. Remove it (`prism key remove ID`) if it is not yours, or restore it from your key export (`prism key import`).',
+    fix: "The key file the message names is malformed, of an unknown kind or asks for key-derivation parameters outside prism's bounds; it was not used. Remove it (`prism key remove ID`) if it is not yours, or restore it from your key export (`prism key import`).",
   },
   KEY_REFUSED: {
     id: 'ERR_PRISM_KEY',

@@ -52,12 +52,12 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
   for (const pack of packs) {
     signal?.throwIfAborted();
     const bytes = await repo.readPack(pack);
-    const damage = checkPack(pack, bytes);
+    const damage = checkPack(pack, bytes, repo.crypt);
     if (damage) {
       damaged.set(pack, damage);
       continue;
     }
-    for (const b of trailerEntries(pack, decodeTrailer(bytes).frames)) index.add(b);
+    for (const b of trailerEntries(pack, decodeTrailer(bytes, repo.crypt).frames)) index.add(b);
   }
 
   // what the readable index files say about the damaged packs (and which packs they name that are gone)
@@ -102,7 +102,7 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
         else if (known.l === f.l && known.r === f.r && known.c === f.c) for (const b of f.b) if (!known.b.some((k) => k[1] === b[1])) known.b.push(b);
       };
       try {
-        for (const f of decodeTrailer(bytes).frames) place(f);
+        for (const f of decodeTrailer(bytes, repo.crypt).frames) place(f);
       } catch {
         /* a damaged trailer: the index files still place the frames */
       }
@@ -110,11 +110,11 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
         place({ o: b.frameOffset, l: b.frameLength, r: b.frameRawLength, c: b.codec, b: [[b.type, b.id, b.blobOffset, b.blobLength]] });
       const rebuilt: RebuiltPack = { ...damage, blobs_kept: 0, blobs_lost: 0 };
       for (const f of [...frames.values()].sort((a, b) => a.o - b.o)) {
-        const good = frameReadsBack(bytes, f) ? f.b : f.b.filter((b) => frameReadsBack(bytes, { ...f, b: [b] }));
+        const good = frameReadsBack(bytes, f, repo.crypt) ? f.b : f.b.filter((b) => frameReadsBack(bytes, { ...f, b: [b] }, repo.crypt));
         rebuilt.blobs_lost += f.b.filter((b) => !good.includes(b) && !index.hasHex(b[1])).length;
         const fresh = good.filter((b) => !index.hasHex(b[1]));
         if (fresh.length === 0) continue;
-        writer.addFrame(bytes.subarray(f.o, f.o + f.l), f.c, f.r, fresh);
+        writer.addFrame(repo.crypt.openFrame(bytes.subarray(f.o, f.o + f.l)), f.c, f.r, fresh);
         rebuilt.blobs_kept += fresh.length;
         await writer.maybeFlush();
         for (const b of writer.takeWritten()) index.add(b);

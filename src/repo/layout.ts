@@ -1,5 +1,8 @@
 /** Names of the objects a repository holds (see docs/repository-format.md). */
-export const FORMAT_VERSION = 1;
+/** The newest format this prism reads: 1 (unencrypted), 2 (encrypted). */
+export const FORMAT_VERSION = 2;
+/** The format of new unencrypted repositories (older prism versions read it). */
+export const PLAIN_FORMAT_VERSION = 1;
 export const REPO_CONFIG = 'config.json';
 
 /** The last part of an object's name under data/: the pack's id where the object is one of ours. */
@@ -9,6 +12,12 @@ export const indexName = (idHex: string): string => `index/${idHex}`;
 export const snapshotName = (backupId: string): string => `snapshots/${backupId}.json`;
 export const lockName = (lockId: string): string => `locks/${lockId}.json`;
 /** A copy of a blob found damaged: `damaged/<blob id>.<pack id>.json`. */
+/** Key files (`keys/<key id>.json`), each wrapping a master key under a password. */
+export const KEYS_DIR = 'keys';
+export const keyFileName = (keyId: string): string => `${KEYS_DIR}/${keyId}.json`;
+/** Keyrings (`keyring/<generation, 10 digits>`): the secrets of each master-key generation. */
+export const KEYRING_DIR = 'keyring';
+export const keyringName = (generation: number): string => `${KEYRING_DIR}/${String(generation).padStart(10, '0')}`;
 export const damagedName = (blobHex: string, packHex: string): string => `damaged/${blobHex}.${packHex}.json`;
 
 export const PACK_MAGIC = Buffer.from('PRISMPK1', 'latin1');

@@ -1,6 +1,6 @@
-import { decompress } from '../codec/compress.js';
-import { sha256, sha256Hex } from '../codec/hash.js';
+import { sha256Hex } from '../codec/hash.js';
 import type { IndexedBlob } from './blob-entry.js';
+import type { Crypt } from './crypt.js';
 import { PackFormatError, decodeTrailer, trailerRange, type PackTrailer, type PackTrailerFrame } from './pack-format.js';
 
 /** Where a pack is damaged: its framing (`header`, `trailer`, `end`, `size`) or the bytes of its frames. */
@@ -22,6 +22,7 @@ export interface PackDamage {
 export function checkPack(
   pack: string,
   bytes: Buffer,
+  crypt: Crypt,
   indexed: readonly IndexedBlob[] = [],
   stillIndexed: (id: string, frameOffset: number) => boolean = () => true,
 ): PackDamage | undefined {
@@ -30,7 +31,7 @@ export function checkPack(
   let trailer: PackTrailer;
   let trailerStart: number;
   try {
-    trailer = decodeTrailer(bytes);
+    trailer = decodeTrailer(bytes, crypt);
     trailerStart = trailerRange(bytes).start;
   } catch (e) {
     if (e instanceof PackFormatError) return damage(e.part, e.message);
@@ -48,10 +49,10 @@ export function checkPack(
     );
   let badFrames = 0;
   for (const f of trailer.frames) {
-    if (frameReadsBack(bytes, f)) continue;
+    if (frameReadsBack(bytes, f, crypt)) continue;
     badFrames++;
     if (f.b.some(([, id]) => stillIndexed(id, f.o)))
-      return damage('frames', `the frame at bytes ${f.o}-${f.o + f.l - 1} is damaged (its content does not match its id, SHA-256)`);
+      return damage('frames', `the frame at bytes ${f.o}-${f.o + f.l - 1} is damaged (its content does not match its id)`);
   }
   if (badFrames > 0) return undefined;
   return damage(
@@ -60,13 +61,13 @@ export function checkPack(
   );
 }
 
-/** True if the frame `f` of the pack `bytes` decompresses and every blob it lists hashes to its id. */
-export function frameReadsBack(bytes: Buffer, f: PackTrailerFrame): boolean {
+/** True if the frame `f` of the pack `bytes` opens, decompresses and every blob it lists hashes to its id. */
+export function frameReadsBack(bytes: Buffer, f: PackTrailerFrame, crypt: Crypt): boolean {
   let plain: Buffer;
   try {
-    plain = decompress(f.c, bytes.subarray(f.o, f.o + f.l), f.r);
+    plain = crypt.decodeFrame(f.c, bytes.subarray(f.o, f.o + f.l), f.r);
   } catch {
     return false;
   }
-  return f.b.every(([, id, off, len]) => off + len <= plain.length && sha256(plain.subarray(off, off + len)).equals(Buffer.from(id, 'hex')));
+  return f.b.every(([, id, off, len]) => off + len <= plain.length && crypt.isBlob(plain.subarray(off, off + len), id));
 }

@@ -1,4 +1,5 @@
 import type { BlobType, IndexedBlob } from './blob-entry.js';
+import type { Crypt } from './crypt.js';
 import { PACK_END_MAGIC, PACK_MAGIC } from './layout.js';
 
 /*
@@ -6,6 +7,8 @@ import { PACK_END_MAGIC, PACK_MAGIC } from './layout.js';
  *   "PRISMPK1" | frame … frame | trailer (JSON, UTF-8) | u32 trailer length | "PRISMEND"
  * A frame is one compressed (or stored) run of concatenated blob plaintexts.
  * The trailer repeats what the index says about this pack, so a lost index can be rebuilt.
+ * In an encrypted repository every frame and the trailer are sealed (crypt.ts); the magics and
+ * the trailer length are not.
  */
 export interface PackTrailerFrame {
   /** offset, length, raw (plaintext) length, codec */
@@ -31,8 +34,8 @@ export function trailerEntries(pack: string, frames: readonly PackTrailerFrame[]
   return out;
 }
 
-export function encodeTrailer(trailer: PackTrailer): Buffer[] {
-  const json = Buffer.from(JSON.stringify(trailer), 'utf8');
+export function encodeTrailer(trailer: PackTrailer, crypt: Crypt): Uint8Array[] {
+  const json = crypt.sealTrailer(Buffer.from(JSON.stringify(trailer), 'utf8'));
   const len = Buffer.alloc(4);
   len.writeUInt32LE(json.length, 0);
   return [json, len, PACK_END_MAGIC];
@@ -67,14 +70,14 @@ export function trailerRange(pack: Buffer): { start: number; end: number } {
  * Decodes and checks a pack's trailer: magics intact, valid JSON of the documented shape, frames
  * laid end to end from byte 8 to the trailer, every blob inside its frame's plaintext.
  */
-export function decodeTrailer(pack: Buffer): PackTrailer {
+export function decodeTrailer(pack: Buffer, crypt: Crypt): PackTrailer {
   const { start, end } = trailerRange(pack);
   const where = `the trailer (bytes ${start}-${end - 1})`;
   let t: unknown;
   try {
-    t = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(pack.subarray(start, end)));
+    t = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(crypt.openTrailer(pack.subarray(start, end))));
   } catch (e) {
-    throw new PackFormatError('trailer', `${where} is not valid UTF-8 JSON: ${(e as Error).message}`);
+    throw new PackFormatError('trailer', `${where} is not valid UTF-8 JSON${crypt.encrypted ? ' or does not authenticate' : ''}: ${(e as Error).message}`);
   }
   const bad = (why: string): PackFormatError => new PackFormatError('trailer', `${where} is damaged: ${why}`);
   const trailer = t as PackTrailer;

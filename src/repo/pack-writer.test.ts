@@ -8,6 +8,7 @@ import { LocalBackend } from '../backend/local-backend.js';
 import { CODEC, FrameCompressor, decompress, type CompressionSettings } from '../codec/compress.js';
 import { BLOB_TYPE, type BlobType, type IndexedBlob } from './blob-entry.js';
 import { FRAME_SOLO_BYTES, FRAME_TARGET_BYTES, PACK_END_MAGIC, PACK_MAGIC, packName } from './layout.js';
+import { Crypt } from './crypt.js';
 import { decodeTrailer, encodeTrailer, type PackTrailer } from './pack-format.js';
 import { PackWriter } from './pack-writer.js';
 import { prngBytes, tempRootForFile } from '../testing/fixtures.js';
@@ -77,7 +78,7 @@ async function verifyEntries(backend: LocalBackend, entries: IndexedBlob[], orig
 
 /** The pack file's trailer must list exactly the entries of that pack. */
 function verifyTrailer(pack: Buffer, packId: string, entries: IndexedBlob[]): PackTrailer {
-  const trailer = decodeTrailer(pack);
+  const trailer = decodeTrailer(pack, Crypt.NONE);
   assert.equal(trailer.v, 1);
   const fromTrailer = trailer.frames.flatMap((f) =>
     f.b.map(([type, id, blobOffset, blobLength]) => ({
@@ -104,7 +105,7 @@ function verifyTrailer(pack: Buffer, packId: string, entries: IndexedBlob[]): Pa
     assert.equal(f.o, expectOffset);
     expectOffset += f.l;
   }
-  const trailerBytes = Buffer.concat(encodeTrailer(trailer));
+  const trailerBytes = Buffer.concat(encodeTrailer(trailer, Crypt.NONE));
   assert.equal(expectOffset + trailerBytes.length, pack.length, 'frames + trailer fill the pack exactly');
   return trailer;
 }
@@ -239,7 +240,7 @@ describe('PackWriter with LocalBackend', () => {
       const packId = path.posix.basename(name);
       assert.equal(name, packName(packId));
       assert.equal(sha(pack), packId, 'pack name is the sha256 of its content');
-      const trailer = decodeTrailer(pack);
+      const trailer = decodeTrailer(pack, Crypt.NONE);
       for (const f of trailer.frames) {
         for (const [type, id, blobOffset, blobLength] of f.b) {
           all.push({ id, type, pack: packId, codec: f.c, frameOffset: f.o, frameLength: f.l, frameRawLength: f.r, blobOffset, blobLength });
@@ -324,19 +325,19 @@ describe('pack trailer', () => {
         },
       ],
     };
-    const pack = Buffer.concat([PACK_MAGIC, Buffer.alloc(15, 7), ...encodeTrailer(trailer)]);
-    assert.deepEqual(decodeTrailer(pack), trailer);
+    const pack = Buffer.concat([PACK_MAGIC, Buffer.alloc(15, 7), ...encodeTrailer(trailer, Crypt.NONE)]);
+    assert.deepEqual(decodeTrailer(pack, Crypt.NONE), trailer);
   });
 
   it('rejects incomplete packs', () => {
-    const trailer = Buffer.concat(encodeTrailer({ v: 1, frames: [] }));
+    const trailer = Buffer.concat(encodeTrailer({ v: 1, frames: [] }, Crypt.NONE));
     const good = Buffer.concat([PACK_MAGIC, trailer]);
-    assert.deepEqual(decodeTrailer(good), { v: 1, frames: [] });
-    assert.throws(() => decodeTrailer(good.subarray(0, good.length - 1)), /not a complete pack/);
-    assert.throws(() => decodeTrailer(Buffer.concat([Buffer.from('PRISMIX1'), trailer])), /not a complete pack/);
-    assert.throws(() => decodeTrailer(Buffer.alloc(10)), /not a complete pack/);
+    assert.deepEqual(decodeTrailer(good, Crypt.NONE), { v: 1, frames: [] });
+    assert.throws(() => decodeTrailer(good.subarray(0, good.length - 1), Crypt.NONE), /not a complete pack/);
+    assert.throws(() => decodeTrailer(Buffer.concat([Buffer.from('PRISMIX1'), trailer]), Crypt.NONE), /not a complete pack/);
+    assert.throws(() => decodeTrailer(Buffer.alloc(10), Crypt.NONE), /not a complete pack/);
     const badLen = Buffer.from(good);
     badLen.writeUInt32LE(1_000_000, badLen.length - 12);
-    assert.throws(() => decodeTrailer(badLen), /out of range/);
+    assert.throws(() => decodeTrailer(badLen, Crypt.NONE), /out of range/);
   });
 });

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { AtomicWrite, Backend } from '../backend/backend.js';
 import type { FrameCompressor } from '../codec/compress.js';
 import type { BlobType, IndexedBlob } from './blob-entry.js';
+import { Crypt } from './crypt.js';
 import { FRAME_SOLO_BYTES, FRAME_TARGET_BYTES, PACK_MAGIC, PACK_TARGET_BYTES, packName } from './layout.js';
 import { encodeTrailer, trailerEntries, type PackTrailerFrame } from './pack-format.js';
 
@@ -32,6 +33,8 @@ export class PackWriter {
     private readonly backend: Backend,
     private readonly compressor: FrameCompressor,
     private readonly packTarget = PACK_TARGET_BYTES,
+    /** Ids of blobs and sealing of frames and trailers (Crypt.NONE: SHA-256, nothing sealed). */
+    readonly crypt: Crypt = Crypt.NONE,
   ) {}
 
   /** True if the blob was taken; false if this writer already holds it. */
@@ -53,11 +56,12 @@ export class PackWriter {
   }
 
   /**
-   * Takes a whole frame as it is stored (prune copies frames whose blobs are all still used
-   * without recompressing them). `blobs` are [type, id, offset in the plaintext, length].
+   * Takes a whole frame already compressed (prune copies frames whose blobs are all still used
+   * without recompressing them; it is sealed afresh). `blobs` are [type, id, offset in the plaintext, length].
    */
-  addFrame(stored: Uint8Array, codec: number, rawLength: number, blobs: Array<[BlobType, string, number, number]>): void {
+  addFrame(compressed: Uint8Array, codec: number, rawLength: number, blobs: Array<[BlobType, string, number, number]>): void {
     this.closeFrame();
+    const stored = this.crypt.sealFrame(compressed);
     const pack = this.openPack();
     pack.frames.push({ o: pack.out.bytes, l: stored.length, r: rawLength, c: codec, b: blobs });
     pack.out.write(stored);
@@ -99,7 +103,8 @@ export class PackWriter {
   }
 
   private writeFrame(raw: Uint8Array, blobs: Array<[BlobType, string, number, number]>): void {
-    const { codec, data } = this.compressor.compress(raw);
+    const { codec, data: compressed } = this.compressor.compress(raw);
+    const data = this.crypt.sealFrame(compressed);
     const pack = this.openPack();
     pack.frames.push({ o: pack.out.bytes, l: data.length, r: raw.length, c: codec, b: blobs });
     pack.out.write(data);
@@ -122,7 +127,7 @@ export class PackWriter {
     const pack = this.pack;
     if (!pack) return;
     this.pack = undefined;
-    for (const part of encodeTrailer({ v: 1, frames: pack.frames })) {
+    for (const part of encodeTrailer({ v: 1, frames: pack.frames }, this.crypt)) {
       pack.out.write(part);
       pack.hash.update(part);
     }

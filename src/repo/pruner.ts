@@ -4,7 +4,6 @@ import type { IndexedBlob } from './blob-entry.js';
 import { backendOf, type Repository } from './repository.js';
 import { packIdOf, packName } from './layout.js';
 import { replaceIndex } from './index-rewrite.js';
-import { sha256 } from '../codec/hash.js';
 
 export interface PrunePlan {
   packs: number;
@@ -150,10 +149,10 @@ export async function executePrune(repo: Repository, referenced: ReadonlySet<str
     for (const [key, used] of usedInFrame) {
       const f = used[0]!;
       if (used.length === blobsInFrame.get(key)) {
-        const stored = await backend.getRange(packName(f.pack), f.frameOffset, f.frameLength);
+        const stored = repo.crypt.openFrame(await backend.getRange(packName(f.pack), f.frameOffset, f.frameLength));
         const plain = decompress(f.codec, stored, f.frameRawLength);
         for (const b of used) {
-          if (!sha256(plain.subarray(b.blobOffset, b.blobOffset + b.blobLength)).equals(Buffer.from(b.id, 'hex'))) {
+          if (!repo.crypt.isBlob(plain.subarray(b.blobOffset, b.blobOffset + b.blobLength), b.id)) {
             throw new PrismError(
               'CHECKSUM_MISMATCH',
               `Prune stopped: chunk ${b.id.slice(0, 12)} in pack ${b.pack.slice(0, 12)} is damaged; nothing was lost. Run \`prism backup verify --all\`.`,

@@ -1,20 +1,25 @@
 import * as v from 'valibot';
 import type { Backend, UnfinishedScope } from '../backend/backend.js';
 import { ObjectNotFoundError } from '../backend/backend.js';
-import { decompress, type FrameCompressor } from '../codec/compress.js';
-import { sha256, sha256Hex } from '../codec/hash.js';
+import type { FrameCompressor } from '../codec/compress.js';
+import { sha256Hex } from '../codec/hash.js';
+import { calibrateScrypt, type ScryptParams } from '../codec/master-key.js';
 import type { Clock } from '../core/clock.js';
+import type { PasswordSource } from '../core/password-source.js';
 import { PrismError, fromSystemError } from '../errors/index.js';
 import type { BlobLocation, IndexedBlob } from './blob-entry.js';
 import { BlobIndex } from './blob-index.js';
+import { Crypt } from './crypt.js';
 import { loadDamagedCopies, recordDamagedCopies } from './damaged-blobs.js';
 import { IndexDecodeError, decodeIndex, encodeIndex } from './index-file.js';
+import { createKeys, cryptSecrets, unlockWithPassword, type Unlocked } from './keyring.js';
 import { FORMAT_VERSION, REPO_CONFIG, indexName, packIdOf, packName, snapshotName } from './layout.js';
 import { RepositoryLock, backupLockHeld, type LockKind } from './lock.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 import { PackWriter } from './pack-writer.js';
 import { parseRecord } from './record.js';
 import { newRepoConfig, repoConfigSchema, type RepoConfig } from './repo-config.js';
+import { SealedBackend } from './sealed-backend.js';
 import { decodeTree, type Tree } from './tree.js';
 
 const FRAME_CACHE_BYTES = 8 * 1024 * 1024;
@@ -36,10 +41,23 @@ export class Repository {
     private readonly backend: Backend,
     readonly config: RepoConfig,
     private readonly clock: Clock,
+    /** Blob ids and sealing (Crypt.NONE for an unencrypted repository). */
+    readonly crypt: Crypt = Crypt.NONE,
+    /** The keys an encrypted repository was opened with (for key commands and worker threads). */
+    readonly unlocked?: Unlocked,
   ) {}
 
-  /** Opens the repository; with `create`, initialises an empty or missing location. */
-  static async open(backend: Backend, clock: Clock, opts: { create?: boolean } = {}): Promise<Repository> {
+  /** The seed of the chunker's gear table (kept in the keyring of an encrypted repository). */
+  get chunkerSeed(): string {
+    return this.unlocked?.chunkerSeed ?? this.config.chunker.seed!;
+  }
+
+  /**
+   * Opens the repository; with `create`, initialises an empty or missing location (encrypted when
+   * `encrypt` is given). An encrypted repository is opened with `password`, or with keys already
+   * unlocked (`unlocked`: a worker thread, or `prism key import`).
+   */
+  static async open(backend: Backend, clock: Clock, opts: OpenOptions = {}): Promise<Repository> {
     let raw: Buffer | undefined;
     try {
       raw = await backend.get(REPO_CONFIG);
@@ -53,14 +71,15 @@ export class Repository {
       const entries = (await backend.list('')).filter((n) => !n.startsWith('locks/'));
       if (entries.length > 0) {
         // another process may have just created the repository here
-        if (await backend.exists(REPO_CONFIG)) return Repository.open(backend, clock);
+        if (await backend.exists(REPO_CONFIG)) return Repository.open(backend, clock, { ...opts, create: false });
         throw new PrismError(
           'REPO_NOT_FOUND',
           `${backend.location} is not empty and holds no prism repository (no ${REPO_CONFIG}); point PRISM_BACKUP_PATH or backup.storage_path at an empty or new directory.`,
           { path: backend.location },
         );
       }
-      const config = newRepoConfig(clock.now());
+      const encrypt = opts.encrypt && (await encryptionInputs(opts.encrypt, backend.location));
+      const config = newRepoConfig(clock.now(), { encrypted: encrypt !== undefined });
       let created: boolean;
       try {
         created = await backend.putIfAbsent(REPO_CONFIG, Buffer.from(JSON.stringify(config, null, 2) + '\n'));
@@ -68,8 +87,13 @@ export class Repository {
         throw fromSystemError(e, `creating the repository at ${backend.location}`);
       }
       // two first backups at once: the one that lost opens the winner's repository
-      if (!created) return Repository.open(backend, clock);
-      const repo = new Repository(backend, config, clock);
+      if (!created) return Repository.open(backend, clock, { ...opts, create: false });
+      let repo: Repository;
+      if (encrypt) {
+        const u = await createKeys(backend, config, encrypt.password, encrypt.params, clock.now());
+        const crypt = Crypt.from(cryptSecrets(u));
+        repo = new Repository(new SealedBackend(backend, crypt), config, clock, crypt, u);
+      } else repo = new Repository(backend, config, clock);
       repo.created = true;
       return repo;
     }
@@ -86,7 +110,23 @@ export class Repository {
     if (result.output.version > FORMAT_VERSION) {
       throw new PrismError('REPO_VERSION', `Repository format ${result.output.version} is newer than this prism supports (${FORMAT_VERSION}).`);
     }
-    return new Repository(backend, result.output, clock);
+    const config = result.output;
+    if (!config.encryption) return new Repository(backend, config, clock);
+    let u = opts.unlocked;
+    if (u)
+      u = { ...u, master: Buffer.from(u.master) }; // a worker's copy arrives as a Uint8Array
+    else {
+      if (!opts.password) {
+        throw new PrismError(
+          'PASSWORD_MISSING',
+          `The repository at ${backend.location} is encrypted and no password was given: set PRISM_PASSWORD_FILE or PRISM_PASSWORD_COMMAND, provide the systemd credential prism-password, or run in a terminal to be asked.`,
+          { path: backend.location },
+        );
+      }
+      u = await unlockWithPassword(backend, config, await opts.password.read(), opts.password.origin);
+    }
+    const crypt = Crypt.from(cryptSecrets(u));
+    return new Repository(new SealedBackend(backend, crypt), config, clock, crypt, u);
   }
 
   lock(kind: LockKind, command: string, waitMs = 0, onWait?: Parameters<typeof RepositoryLock.acquire>[1]['onWait']): Promise<RepositoryLock> {
@@ -115,7 +155,7 @@ export class Repository {
 
   /** A writer of new packs into this repository (the caller writes their index entries). */
   packWriter(compressor: FrameCompressor, packTarget?: number): PackWriter {
-    return new PackWriter(this.backend, compressor, packTarget);
+    return new PackWriter(this.backend, compressor, packTarget, this.crypt);
   }
 
   /** The last part of the name of every object under data/: a pack's id where it is one of ours. */
@@ -254,7 +294,7 @@ export class Repository {
     }
     const frame = await this.readFrame(id, loc);
     const data = frame.subarray(loc.blobOffset, loc.blobOffset + loc.blobLength);
-    if (data.length !== loc.blobLength || (opts.verify !== false && !sha256(data).equals(Buffer.from(id, 'hex')))) {
+    if (data.length !== loc.blobLength || (opts.verify !== false && !this.crypt.isBlob(data, id))) {
       throw await this.damagedCopy(
         id,
         loc,
@@ -302,15 +342,19 @@ export class Repository {
     }
     let frame: Buffer;
     try {
-      frame = decompress(loc.codec, stored, loc.frameRawLength);
+      frame = this.crypt.decodeFrame(loc.codec, stored, loc.frameRawLength);
     } catch (e) {
       throw await this.damagedCopy(
         id,
         loc,
-        new PrismError('CHECKSUM_MISMATCH', `Frame at ${loc.frameOffset} of pack ${loc.pack.slice(0, 12)} cannot be decompressed: ${(e as Error).message}`, {
-          pack: loc.pack,
-          blob: id,
-        }),
+        new PrismError(
+          'CHECKSUM_MISMATCH',
+          `Frame at ${loc.frameOffset} of pack ${loc.pack.slice(0, 12)} cannot be ${this.crypt.encrypted ? 'opened or ' : ''}decompressed: ${(e as Error).message}`,
+          {
+            pack: loc.pack,
+            blob: id,
+          },
+        ),
       );
     }
     this.frameCache.set(key, frame);
@@ -365,6 +409,24 @@ export class Repository {
     }
     return out.sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : a.id < b.id ? -1 : 1));
   }
+}
+
+export interface OpenOptions {
+  create?: boolean;
+  /** With `create`: make the new repository encrypted, its first key from this password. */
+  encrypt?: { password: PasswordSource; params?: ScryptParams };
+  /** The password of an encrypted repository. */
+  password?: PasswordSource;
+  /** Keys already unlocked (a worker thread's copy, `prism key import`). */
+  unlocked?: Unlocked;
+}
+
+/** The password and key-derivation parameters of a new encrypted repository, read before anything is written. */
+async function encryptionInputs(e: NonNullable<OpenOptions['encrypt']>, location: string): Promise<{ password: Buffer; params: ScryptParams }> {
+  const password = await e.password.read();
+  if (password.length === 0)
+    throw new PrismError('PASSWORD_SOURCE', `The password for the new repository at ${location} (from ${e.password.origin}) is empty.`);
+  return { password, params: e.params ?? (await calibrateScrypt()) };
 }
 
 /** The repository's backend, for the other modules of repo/ (not exported from repo/index.ts). */

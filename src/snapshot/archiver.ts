@@ -1,6 +1,5 @@
 import { Chunker, gearTable } from '../codec/chunker.js';
 import { FrameCompressor, type CompressionSettings } from '../codec/compress.js';
-import { sha256Hex } from '../codec/hash.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
 import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type Repository, type TreeNode } from '../repo/index.js';
 import type { WalkMeta, WalkNode, WalkResult } from '../source/fs/fs-walker.js';
@@ -140,11 +139,12 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   const jobs = batches.map((b) =>
     b.map(({ node: n, path, size }): FileJob => ({ path, size, stamp: { size, mtime: n.mtime, ctime: n.ctime, inode: n.inode } })),
   );
-  const local = new FileProcessor(new Chunker(gearTable(repo.config.chunker.seed), chunkerParams(repo)), mainWriter, index, opts.onRead);
+  const local = new FileProcessor(new Chunker(gearTable(repo.chunkerSeed), chunkerParams(repo)), mainWriter, index, opts.onRead);
   const threads = bytesToRead < INLINE_BYTES || opts.onRead ? 1 : opts.concurrency;
   const init = () => ({
     repoRoot: opts.repoRoot,
-    chunkerSeed: repo.config.chunker.seed,
+    chunkerSeed: repo.chunkerSeed,
+    secrets: repo.crypt.secrets,
     chunker: chunkerParams(repo),
     compression: opts.compression,
     known: index.exportIdSet(),
@@ -257,7 +257,7 @@ async function writeTrees(dir: PlannedDir, writer: PackWriter, repo: Repository,
     }
   }
   const data = encodeTree(nodes);
-  const id = sha256Hex(data);
+  const id = repo.crypt.blobIdHex(data);
   if (!repo.index.hasHex(id)) writer.add(BLOB_TYPE.tree, id, data);
   await writer.maybeFlush();
   return id;

@@ -1,5 +1,3 @@
-import { decompress } from '../codec/compress.js';
-import { sha256 } from '../codec/hash.js';
 import { isPrismError } from '../errors/index.js';
 import type { IndexedBlob, Manifest, PackDamage, Repository } from '../repo/index.js';
 import { checkPack, rootTrees } from '../repo/index.js';
@@ -189,17 +187,20 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
       const first = inFrame[0]!;
       let plain: Buffer;
       try {
-        plain = decompress(first.codec, buf.subarray(offset, offset + first.frameLength), first.frameRawLength);
+        plain = repo.crypt.decodeFrame(first.codec, buf.subarray(offset, offset + first.frameLength), first.frameRawLength);
       } catch (e) {
         for (const b of inFrame)
-          verdicts.set(b.id, { ok: false, reason: `frame at ${offset} of pack ${pack.slice(0, 12)} does not decompress: ${(e as Error).message}` });
+          verdicts.set(b.id, {
+            ok: false,
+            reason: `frame at ${offset} of pack ${pack.slice(0, 12)} does not ${repo.crypt.encrypted ? 'open or ' : ''}decompress: ${(e as Error).message}`,
+          });
         continue;
       }
       for (const b of inFrame) {
         chunksRead++;
         const data = plain.subarray(b.blobOffset, b.blobOffset + b.blobLength);
-        if (data.length !== b.blobLength || !sha256(data).equals(Buffer.from(b.id, 'hex'))) {
-          verdicts.set(b.id, { ok: false, reason: `chunk ${b.id.slice(0, 12)} in pack ${pack.slice(0, 12)} does not match its SHA-256` });
+        if (data.length !== b.blobLength || !repo.crypt.isBlob(data, b.id)) {
+          verdicts.set(b.id, { ok: false, reason: `chunk ${b.id.slice(0, 12)} in pack ${pack.slice(0, 12)} does not match its id` });
         }
       }
     }
@@ -328,7 +329,7 @@ function judgeWhole(
   damaged: PackDamage[],
   foundBad: (id: string) => boolean = () => false,
 ): void {
-  const damage = checkPack(pack, buf, indexed, (id, frameOffset) => {
+  const damage = checkPack(pack, buf, repo.crypt, indexed, (id, frameOffset) => {
     const loc = repo.index.get(id);
     return loc !== undefined && loc.pack === pack && loc.frameOffset === frameOffset && !foundBad(id) && !repo.isDamagedCopy(id, pack);
   });

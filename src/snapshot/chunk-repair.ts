@@ -38,7 +38,7 @@ export async function storeChunksFromSources(
   const result: ChunkRepairResult = { blobs: [], found: new Map(), packsWritten: 0, unreadable: [] };
   // the processor stores what it does not "know": exactly the wanted chunks not found yet
   const known = { has: (id: Uint8Array) => !wanted.has(Buffer.from(id).toString('hex')) || result.found.has(Buffer.from(id).toString('hex')) };
-  const processor = new FileProcessor(new Chunker(gearTable(repo.config.chunker.seed), chunkerParams(repo)), writer, known);
+  const processor = new FileProcessor(new Chunker(gearTable(repo.chunkerSeed), chunkerParams(repo)), writer, known);
   try {
     for (const s of sources) {
       let size: number;

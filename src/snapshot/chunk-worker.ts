@@ -1,14 +1,14 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Chunker, gearTable } from '../codec/chunker.js';
 import { FrameCompressor } from '../codec/compress.js';
-import { IdSetView, PackWriter, openBackend } from '../repo/index.js';
+import { Crypt, IdSetView, PackWriter, openBackend } from '../repo/index.js';
 import { FileProcessor } from './file-processor.js';
 import { ObjectChunker } from './object-chunker.js';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 /** Worker thread: runs FileProcessor over the file jobs and ObjectChunker over the streamed objects the archivers send. */
 const init = workerData as WorkerInit;
-const writer = new PackWriter(openBackend(init.repoRoot), new FrameCompressor(init.compression));
+const writer = new PackWriter(openBackend(init.repoRoot), new FrameCompressor(init.compression), undefined, Crypt.from(init.secrets));
 const chunker = new Chunker(gearTable(init.chunkerSeed), init.chunker);
 const known = new IdSetView(init.known);
 const processor = new FileProcessor(chunker, writer, known);

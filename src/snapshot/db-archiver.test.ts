@@ -156,7 +156,8 @@ describe('ObjectWorker', () => {
     const w = new ObjectWorker(
       {
         repoRoot: dir,
-        chunkerSeed: repo.config.chunker.seed,
+        chunkerSeed: repo.chunkerSeed,
+        secrets: repo.crypt.secrets,
         chunker: chunkerParams(repo),
         compression: { enabled: true, algorithm: 'zstd', level: 3 },
         known: index.exportIdSet(),

@@ -1,6 +1,6 @@
 import { Chunker, gearTable } from '../codec/chunker.js';
 import { FrameCompressor, type CompressionSettings } from '../codec/compress.js';
-import { idListDigest, sha256Hex } from '../codec/hash.js';
+import { idListDigest } from '../codec/hash.js';
 import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type Repository, type TreeNode } from '../repo/index.js';
 import { SinkError, type DumpResult, type DumpSink } from '../source/db/db-dump.js';
 import { chunkerParams } from './archiver.js';
@@ -68,7 +68,7 @@ export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiv
   const { repo } = opts;
   const index = await repo.loadIndex();
   const writer = repo.packWriter(new FrameCompressor(opts.compression));
-  const chunker = new Chunker(gearTable(repo.config.chunker.seed), chunkerParams(repo));
+  const chunker = new Chunker(gearTable(repo.chunkerSeed), chunkerParams(repo));
   const sink = (blobs: IndexedBlob[]): void => {
     for (const b of blobs) index.add(b);
     opts.onBlobs(blobs);
@@ -77,7 +77,8 @@ export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiv
     ? new ObjectWorker(
         {
           repoRoot: opts.repoRoot,
-          chunkerSeed: repo.config.chunker.seed,
+          chunkerSeed: repo.chunkerSeed,
+          secrets: repo.crypt.secrets,
           chunker: chunkerParams(repo),
           compression: opts.compression,
           known: index.exportIdSet(),
@@ -120,7 +121,7 @@ export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiv
           };
           const result = await job.dump(dumpSink).catch((e: unknown) => Promise.reject(e instanceof SinkError ? e.reason : e));
           const data = encodeTree(nodes);
-          const id = sha256Hex(data);
+          const id = repo.crypt.blobIdHex(data);
           if (!repo.index.hasHex(id)) writer.add(BLOB_TYPE.tree, id, data);
           dirs.push({ ...objectNode(job.name, [], 0), type: 'dir', mode: 0o40700, subtree: id });
           out.newBlobs += acc.newBlobs;
@@ -129,7 +130,7 @@ export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiv
           contents.push(acc.contents);
         }
         const data = encodeTree(dirs);
-        out.tree = sha256Hex(data);
+        out.tree = repo.crypt.blobIdHex(data);
         if (!repo.index.hasHex(out.tree)) writer.add(BLOB_TYPE.tree, out.tree, data);
         // the worker's last pack and this thread's (the trees) are committed at the same time
         const [remoteDone, blobs] = await Promise.all([remote?.finish(), writer.finish()]);

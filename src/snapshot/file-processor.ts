@@ -1,7 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync, type BigIntStats } from 'node:fs';
 import type { Chunker } from '../codec/chunker.js';
 import { fsPath } from '../core/byte-names.js';
-import { sha256 } from '../codec/hash.js';
 import { BLOB_TYPE, type IndexedBlob } from '../repo/blob-entry.js';
 import type { PackWriter } from '../repo/pack-writer.js';
 import { metaOf, type WalkMeta } from '../source/fs/fs-walker.js';
@@ -183,7 +182,7 @@ export function storeChunks(chunker: Chunker, writer: PackWriter, known: KnownId
   while (pos < end && (final || end - pos >= max)) {
     const len = chunker.cut(data, pos, end);
     const chunk = data.subarray(pos, pos + len);
-    const id = sha256(chunk);
+    const id = writer.crypt.blobId(chunk);
     const hex = id.toString('hex');
     acc.content.push(hex);
     if (!known.has(id) && writer.add(BLOB_TYPE.data, hex, chunk)) {

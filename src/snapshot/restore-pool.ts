@@ -1,10 +1,13 @@
 import { Worker } from 'node:worker_threads';
+import type { Unlocked } from '../repo/index.js';
 import type { FilesOutcome } from './restore-types.js';
 import { YOUNG_GENERATION_MB } from './worker-pool.js';
 import type { TreeEntry } from './tree-walk.js';
 
 export interface RestoreWorkerInit {
   repoRoot: string;
+  /** The keys of an encrypted repository (in memory only). */
+  unlocked: Unlocked | undefined;
   dest: string;
   verify: boolean;
   resume: boolean;

@@ -10,7 +10,7 @@ const port = parentPort!;
 const send = (m: FromRestoreWorker): void => port.postMessage(m);
 
 try {
-  const repo = await Repository.open(openBackend(init.repoRoot), systemClock);
+  const repo = await Repository.open(openBackend(init.repoRoot), systemClock, init.unlocked ? { unlocked: init.unlocked } : {});
   await repo.loadIndex();
   port.on('message', (m: ToRestoreWorker) => {
     if (m.type === 'end') {

@@ -177,7 +177,7 @@ async function restoreFilesInParallel(opts: RestoreTreeOptions, files: TreeEntry
   const outcomes = await restoreSlices(
     slices.filter((s) => s.length > 0),
     threads - 1,
-    { repoRoot: opts.repoRoot ?? '', dest: opts.dest, verify: opts.verify, resume },
+    { repoRoot: opts.repoRoot ?? '', unlocked: opts.repo.unlocked, dest: opts.dest, verify: opts.verify, resume },
     (slice) => restoreFiles(opts.repo, opts.dest, slice, opts.verify, resume, onFile, opts.signal),
     onFile,
   );

@@ -1,7 +1,6 @@
 import { closeSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { fsPath } from '../core/byte-names.js';
-import { sha256 } from '../codec/hash.js';
 import type { Repository, TreeNode } from '../repo/index.js';
 import { readTarget } from '../source/fs/fs-names.js';
 import { walkTree } from './tree-walk.js';
@@ -69,7 +68,7 @@ function checkContent(repo: Repository, full: string, chunks: readonly string[],
       const loc = repo.index.get(id);
       if (!loc) return `chunk ${i} (${id.slice(0, 12)}) is not in the repository index: cannot be compared`;
       const n = readFully(fd, buf, loc.blobLength);
-      if (n !== loc.blobLength || !sha256(buf.subarray(0, n)).equals(Buffer.from(id, 'hex'))) return `content differs from the backup in chunk ${i}`;
+      if (n !== loc.blobLength || !repo.crypt.isBlob(buf.subarray(0, n), id)) return `content differs from the backup in chunk ${i}`;
     }
     return readSync(fd, buf, 0, 1, null) === 0 ? undefined : 'longer than the backup';
   } finally {

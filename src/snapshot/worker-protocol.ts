@@ -1,12 +1,14 @@
 import type { CompressionSettings } from '../codec/compress.js';
 import type { ChunkerParams } from '../codec/chunker.js';
-import type { IndexedBlob, SharedIdSet } from '../repo/index.js';
+import type { CryptSecrets, IndexedBlob, SharedIdSet } from '../repo/index.js';
 import type { FileJob, FileResult } from './file-processor.js';
 
 /** Messages between the archiver and its chunk workers. */
 export interface WorkerInit {
   repoRoot: string;
   chunkerSeed: string;
+  /** Blob ids and sealing of an encrypted repository (in memory only). */
+  secrets: CryptSecrets | undefined;
   chunker: ChunkerParams;
   compression: CompressionSettings;
   known: SharedIdSet;

@@ -25,7 +25,7 @@ const BLOCK = 8 * 1024 * 1024;
 export async function storeStream(repo: Repository, input: AsyncIterable<Buffer>, compression: CompressionSettings): Promise<StoredStream> {
   const index = await repo.loadIndex();
   const c = repo.config.chunker;
-  const chunker = new Chunker(gearTable(c.seed), { minSize: c.min, avgSize: c.avg, maxSize: c.max });
+  const chunker = new Chunker(gearTable(repo.chunkerSeed), { minSize: c.min, avgSize: c.avg, maxSize: c.max });
   const writer = repo.packWriter(new FrameCompressor(compression));
   const buf = Buffer.allocUnsafeSlow(BLOCK + c.max);
   const whole = createHash('sha256');

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { sha256Hex } from '../../codec/hash.js';
 import { FixedClock, systemClock } from '../../core/clock.js';
 import type { PrismError } from '../../errors/index.js';
-import { BLOB_TYPE, type Manifest, type TreeNode } from '../../repo/index.js';
+import { BLOB_TYPE, Crypt, type Manifest, type TreeNode } from '../../repo/index.js';
 import { decodeTrailer } from '../../repo/pack-format.js';
 import { dirOf, emptyFile, treeStore, withExtraTopLevel } from '../../testing/crafted-trees.js';
 import { appContext, prngBytes, sandbox, writeDataset, type Sandbox } from '../../testing/fixtures.js';
@@ -39,7 +39,7 @@ describe('restoreBackup: damaged data, crafted trees, interrupted swaps', () => 
       .filter((n) => n.length > 10)
       .some((name) => {
         const bytes = readFileSync(join(packDir, name));
-        const frame = decodeTrailer(bytes).frames.find((f) => f.b.every(([type]) => type === BLOB_TYPE.data));
+        const frame = decodeTrailer(bytes, Crypt.NONE).frames.find((f) => f.b.every(([type]) => type === BLOB_TYPE.data));
         if (!frame) return false;
         bytes[frame.o + Math.floor(frame.l / 2)] ^= 0xff;
         writeFileSync(join(packDir, name), bytes);

@@ -1,0 +1,85 @@
+import type { AtomicWrite, Backend, UnfinishedScope } from '../backend/backend.js';
+import { PrismError } from '../errors/index.js';
+import type { Crypt } from './crypt.js';
+import { KEYRING_DIR, KEYS_DIR, REPO_CONFIG } from './layout.js';
+
+/**
+ * The backend of an encrypted repository as the rest of repo/ sees it: every object is sealed on
+ * the way in and opened on the way out, with its name as the authenticated context (an object
+ * copied under another name does not open). Left as they are: packs (`data/`: their frames and
+ * trailer are sealed one by one by PackWriter, so that a frame can be read alone), the config
+ * (it says that the repository is encrypted), key files (sealed under their passwords) and
+ * keyrings (sealed with the key of their generation).
+ */
+export class SealedBackend implements Backend {
+  constructor(
+    private readonly inner: Backend,
+    private readonly crypt: Crypt,
+  ) {}
+
+  get location(): string {
+    return this.inner.location;
+  }
+
+  put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+    if (passThrough(name)) return this.inner.put(name, data);
+    const plain = data instanceof Uint8Array ? data : Buffer.concat(data);
+    return this.inner.put(name, this.crypt.seal(plain, name));
+  }
+
+  putIfAbsent(name: string, data: Uint8Array): Promise<boolean> {
+    return this.inner.putIfAbsent(name, passThrough(name) ? data : this.crypt.seal(data, name));
+  }
+
+  async get(name: string): Promise<Buffer> {
+    const stored = await this.inner.get(name);
+    return passThrough(name) ? stored : this.open(name, stored);
+  }
+
+  getRange(name: string, offset: number, length: number): Promise<Buffer> {
+    if (!passThrough(name)) throw new Error(`${name} is sealed whole: it cannot be read in part`);
+    return this.inner.getRange(name, offset, length);
+  }
+
+  exists(name: string): Promise<boolean> {
+    return this.inner.exists(name);
+  }
+
+  size(name: string): Promise<number> {
+    return this.inner.size(name);
+  }
+
+  list(prefix: string): Promise<string[]> {
+    return this.inner.list(prefix);
+  }
+
+  delete(name: string): Promise<void> {
+    return this.inner.delete(name);
+  }
+
+  openAtomic(prefixHint: string): AtomicWrite {
+    return this.inner.openAtomic(prefixHint);
+  }
+
+  removeUnfinished(prefix: string, scope?: UnfinishedScope): Promise<number> {
+    return this.inner.removeUnfinished(prefix, scope);
+  }
+
+  space(): Promise<{ free: number; total: number } | undefined> {
+    return this.inner.space();
+  }
+
+  private open(name: string, stored: Buffer): Buffer {
+    try {
+      return this.crypt.open(stored, name);
+    } catch (e) {
+      const why = `${name} cannot be decrypted: ${(e as Error).message}`;
+      if (name.startsWith('index/')) throw new PrismError('INDEX_DAMAGED', `Index file ${why}.`, { object: name });
+      throw new PrismError('REPO_CORRUPT', `${this.inner.location}/${why}.`, { object: name });
+    }
+  }
+}
+
+function passThrough(name: string): boolean {
+  return name.startsWith('data/') || name === REPO_CONFIG || name.startsWith(`${KEYS_DIR}/`) || name.startsWith(`${KEYRING_DIR}/`);
+}
