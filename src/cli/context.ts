@@ -12,7 +12,10 @@ import { namePath } from './named-paths.js';
  * not by `--help`.
  */
 export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFile?: boolean } = {}): Promise<AppContext> {
-  const [{ exposedSecrets, loadConfig, configFilePath }, { fileLogger }] = await Promise.all([import('../config/index.js'), import('./logger.js')]);
+  const [{ exposedSecrets, loadConfig, configFilePath, passwordSourceFromEnv }, { fileLogger }] = await Promise.all([
+    import('../config/index.js'),
+    import('./logger.js'),
+  ]);
   const home = await cliHome();
   namePath({ role: 'data directory', path: home, setting: process.env.PRISM_HOME ? 'PRISM_HOME' : 'default (set PRISM_HOME to change it)' });
   namePath({ role: 'configuration file', path: configFilePath(home), setting: 'PRISM_HOME (it is config/backup.json in the data directory)' });
@@ -24,10 +27,16 @@ export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFil
   });
   const logger = fileLogger(config.home, logFile, config.verbose);
   warnExposed(exposedSecrets(config), logger);
+  // Only read when a repository turns out to be encrypted; the prompt's module loads when it asks.
+  const password = passwordSourceFromEnv(process.env, {
+    prompt: async (question) => (await import('./password-prompt.js')).promptPassword(question),
+    isTTY: process.stdin.isTTY === true && process.stderr.isTTY === true,
+  });
   return {
     config,
     clock: systemClock,
     logger,
+    password,
     onLockWait: (h) => process.stderr.write(`Waiting for the repository lock held by \`${h.command}\` (pid ${h.pid} on ${h.host}, since ${h.created})…\n`),
   };
 }

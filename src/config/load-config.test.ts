@@ -97,6 +97,7 @@ describe('loadConfig: defaults', () => {
       'backup.schedule.incremental_backup',
       'backup.schedule.cleanup',
       'backup.compression.enabled',
+      'backup.encryption.enabled',
       'backup.checksum.algorithm',
       'backup.checksum.verify_on_restore',
       'backup.verbose',
@@ -283,5 +284,50 @@ describe('loadConfig: service, alerts and database sections', () => {
       () => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1/a', { pitr: 'yes' })] } }) }),
       'backup.databases.0.pitr',
     );
+  });
+});
+
+describe('loadConfig: backup.encryption', () => {
+  it('is off by default and read from the file', () => {
+    const none = loadConfig({ PRISM_HOME: home() });
+    assert.deepEqual(none.encryption, { enabled: false });
+    assert.equal(none.backup.encryption.enabled, false);
+    const on = loadConfig({ PRISM_HOME: home({ backup: { encryption: { enabled: true } } }) });
+    assert.deepEqual(on.encryption, { enabled: true });
+    assert.equal(on.origins['backup.encryption.enabled'], 'file');
+  });
+
+  it('refuses a password, passphrase or password file in backup.json, naming the environment variables and not the value', () => {
+    const cases: [object, string][] = [
+      [{ enabled: true, password: 'hunter2-S3CRET' }, 'backup.encryption.password'],
+      [{ Passphrase: 'hunter2-S3CRET' }, 'backup.encryption.Passphrase'],
+      [{ password_file: '/etc/prism/S3CRET' }, 'backup.encryption.password_file'],
+      [{ keys: [{ password: 'hunter2-S3CRET' }] }, 'backup.encryption.keys.0.password'],
+    ];
+    for (const [encryption, key] of cases) {
+      const e = expectConfigInvalid(
+        () => loadConfig({ PRISM_HOME: home({ backup: { encryption } }) }),
+        key,
+        'passwords never go into backup.json',
+        'PRISM_PASSWORD_FILE',
+        'PRISM_PASSWORD_COMMAND',
+      );
+      assert.equal(e.details.key, key);
+      assert.doesNotMatch(e.message, /S3CRET/);
+      assert.doesNotMatch(JSON.stringify(e.toJSON()), /S3CRET/);
+    }
+    const placed = expectConfigInvalid(() =>
+      loadConfig({ PRISM_HOME: home('{\n  "backup": {\n    "encryption": {\n      "enabled": true,\n      "password": "x"\n    }\n  }\n}\n') }),
+    );
+    assert.deepEqual([placed.details.line, placed.details.column], [5, 7]);
+  });
+
+  it('does not quote a wrong value under backup.encryption (it may be a password in the wrong place)', () => {
+    for (const backup of [{ encryption: 'hunter2-S3CRET' }, { encryption: { enabled: 'hunter2-S3CRET' } }, { encryption: { key: 'hunter2-S3CRET' } }]) {
+      const e = expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup }) }), 'backup.encryption', '(value not shown)');
+      assert.doesNotMatch(JSON.stringify(e.toJSON()), /S3CRET/);
+    }
+    // elsewhere values are still quoted
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { compression: { enabled: 'yes' } } }) }), '"yes"');
   });
 });

@@ -15,6 +15,7 @@ export function loadConfig(env: Env = process.env, opts: { ignoreFile?: boolean 
   const configFileExists = existsSync(configFile);
   const text = configFileExists && !opts.ignoreFile ? readConfigText(configFile) : undefined;
   const raw = text === undefined ? {} : parseJson(configFile, text);
+  refusePasswordKeys(configFile, text ?? '', raw);
   const parsed = v.safeParse(configFileSchema, raw);
   if (!parsed.success) throw configError(configFile, text ?? '', raw, parsed.issues[0]);
   const backup = parsed.output.backup;
@@ -46,6 +47,7 @@ export function loadConfig(env: Env = process.env, opts: { ignoreFile?: boolean 
     storagePath: resolve(home, expandHome(storagePath)),
     concurrency,
     verbose,
+    encryption: { enabled: backup.encryption.enabled },
     backup,
     origins,
   };
@@ -82,6 +84,32 @@ function parseJson(file: string, text: string): unknown {
   }
 }
 
+/**
+ * A password (or passphrase, password_file …) under backup.encryption: refused, without quoting it.
+ * backup.json is backed up with the data it configures and is often readable by others; the
+ * repository's password comes from the environment (config/password-sources.ts).
+ */
+function refusePasswordKeys(file: string, text: string, raw: unknown): void {
+  const key = passwordKey(valueAt(raw, ['backup', 'encryption']), ['backup', 'encryption']);
+  if (!key) return;
+  const { line, column } = placeOfKey(jsonKeyPlaces(text), key);
+  throw new PrismError(
+    'CONFIG_INVALID',
+    `${file}, line ${line}, column ${column}: ${key.join('.')}: passwords never go into backup.json (it is backed up and may be read by others). Remove the key, and give the repository's password through PRISM_PASSWORD_FILE (a file only you can read) or PRISM_PASSWORD_COMMAND (a command that prints it).`,
+    { file, line, column, key: key.join('.') },
+  );
+}
+
+function passwordKey(value: unknown, path: string[]): string[] | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [k, child] of Object.entries(value)) {
+    if (/pass(word|phrase)/i.test(k)) return [...path, k];
+    const found = passwordKey(child, [...path, k]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 function valueAt(root: unknown, path: readonly string[]): unknown {
   let cur: unknown = root;
   for (const k of path) {
@@ -103,14 +131,16 @@ function configError(file: string, text: string, raw: unknown, issue: v.BaseIssu
   }
   const key = path.join('.') || '(root)';
   const value = valueAt(raw, path);
-  const shown = value === undefined ? '(missing)' : JSON.stringify(value);
+  // what is under backup.encryption may be a secret typed in the wrong place: not quoted
+  const secret = path[0] === 'backup' && path[1] === 'encryption';
+  const shown = value === undefined ? '(missing)' : secret ? '(value not shown)' : JSON.stringify(value);
   const { line, column } = placeOfKey(jsonKeyPlaces(text), path);
   return new PrismError('CONFIG_INVALID', `${file}, line ${line}, column ${column}: ${key} = ${shown}: ${expected}`, {
     file,
     line,
     column,
     key,
-    value,
+    ...(secret ? {} : { value }),
     expected,
   });
 }

@@ -12,6 +12,8 @@ export interface ResolvedConfig {
   readonly storagePath: string;
   readonly concurrency: number;
   readonly verbose: boolean;
+  /** backup.encryption: the repository is to be encrypted (its password comes from AppContext.password, never from here). */
+  readonly encryption: { readonly enabled: boolean };
   readonly backup: BackupSection;
   /** Where each leaf key came from, e.g. `backup.retention_policy.full_backups_count` → 'file'. */
   readonly origins: Readonly<Record<string, ValueOrigin>>;

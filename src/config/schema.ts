@@ -136,6 +136,15 @@ export function defaultCompressionLevel(algorithm: 'zstd' | 'gzip'): number {
   return algorithm === 'zstd' ? 3 : 6;
 }
 
+/**
+ * Encryption of a new repository. The password is never here: it comes from PRISM_PASSWORD_FILE,
+ * PRISM_PASSWORD_COMMAND, PRISM_PASSWORD, a systemd credential or the terminal (config/password-sources.ts);
+ * load-config refuses a password key under backup.encryption before this schema sees it.
+ */
+export const encryptionSchema = section({
+  enabled: v.optional(v.boolean(), false),
+});
+
 export const checksumSchema = section({
   algorithm: v.optional(v.literal('sha256'), 'sha256'),
   verify_on_restore: v.optional(v.boolean(), true),
@@ -160,6 +169,7 @@ export const backupSectionSchema = section({
   schedule: v.optional(scheduleSchema, {}),
   compression: v.optional(compressionSchema, {}),
   checksum: v.optional(checksumSchema, {}),
+  encryption: v.optional(encryptionSchema, {}),
   sources: v.optional(sourcesSchema, {}),
   /** Worker threads for hashing and compression; PRISM_BACKUP_CONCURRENCY overrides. */
   concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),

@@ -5,6 +5,10 @@
 export interface PasswordSource {
   /** The source, for messages (never the password): "PRISM_PASSWORD_FILE (/etc/prism/password)". */
   readonly origin: string;
-  /** The password's bytes (a file's or command's output without its final newline). */
-  read(): Promise<Buffer>;
+  /**
+   * The password's bytes (a file's or command's output without its final newline). `question` is
+   * what a terminal prompt asks (e.g. "Password for the repository at /srv/backups: "); the other
+   * sources ignore it. Each call returns a fresh copy, which the caller may zero.
+   */
+  read(question?: string): Promise<Buffer>;
 }
