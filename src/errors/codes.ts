@@ -287,7 +287,7 @@ export const ERROR_CODES = {
     id: 'ERR_PRISM_PASSWORD_SOURCE',
     exitCode: 47,
     title: 'Password cannot be read',
-    fix: 'Fix the password source the message names: the file of PRISM_PASSWORD_FILE must exist and be readable, the command of PRISM_PASSWORD_COMMAND must exit 0 and print the password, and neither may be empty.',
+    fix: 'Fix the password source the message names: the file of PRISM_PASSWORD_FILE must exist and be readable, the command of PRISM_PASSWORD_COMMAND must exit 0 and print the password, and neither may be empty; set only one of PRISM_PASSWORD_FILE, PRISM_PASSWORD_COMMAND and PRISM_PASSWORD.',
   },
   WRONG_PASSWORD: {
     id: 'ERR_PRISM_WRONG_PASSWORD',
