@@ -154,7 +154,16 @@ describe('password sources: PRISM_PASSWORD_COMMAND', () => {
     const s = source({ PRISM_PASSWORD_COMMAND: 'echo S3CRET; sleep 5' }, { commandTimeoutMs: 200 });
     const e = await rejected(s.read(), ['PRISM_PASSWORD_COMMAND', 'did not finish'], ['S3CRET']);
     assert.equal(e.details.timeoutMs, 200);
-    await rejected(s.read(), ['did not finish'], [], 'PASSWORD_SOURCE'); // the failure is remembered, not run again
+  });
+
+  it('a failed read is tried again at the next read (the next job of the service); a good one is kept', async () => {
+    const d = dir();
+    const marker = join(d, 'runs');
+    const s = source({ PRISM_PASSWORD_COMMAND: `echo run >> '${marker}'; [ "$(wc -l < '${marker}')" -ge 2 ] || exit 1; echo second` });
+    await rejected(s.read(), ['status 1']);
+    assert.equal((await s.read()).toString(), 'second');
+    assert.equal((await s.read()).toString(), 'second');
+    assert.equal(readFileSync(marker, 'utf8'), 'run\nrun\n', 'run once for the failure and once for the password');
   });
 });
 

@@ -55,12 +55,24 @@ export function passwordSourceFromEnv(
   return undefined;
 }
 
-/** Reads (or runs, or asks) once; every read() gets its own copy, so that a caller may zero it. */
+/**
+ * Reads (or runs, or asks) once: concurrent and later reads share the result, each getting its own
+ * copy, which the caller may zero. A failure is not kept: the next read tries again (the service's
+ * next job, after a secret manager was briefly unavailable).
+ */
 function memoised(origin: string, get: (question?: string) => Promise<Buffer>): PasswordSource {
   let got: Promise<Buffer> | undefined;
   return {
     origin,
-    read: async (question) => Buffer.from(await (got ??= get(question))),
+    read: async (question) => {
+      const attempt = (got ??= get(question));
+      try {
+        return Buffer.from(await attempt);
+      } catch (e) {
+        if (got === attempt) got = undefined;
+        throw e;
+      }
+    },
   };
 }
 
