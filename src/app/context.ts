@@ -33,6 +33,7 @@ export function lockRepository(ctx: AppContext, repo: Repository, kind: LockKind
 
 /**
  * Opens the repository at backup.storage_path. A missing one is REPO_NOT_FOUND naming the path;
+ * one created is encrypted when `encrypt` (default: backup.encryption.enabled) says so;
  * with `create` one is created there (and logged), in an existing directory or as a new one whose
  * parent exists: a missing parent is more likely a mistyped path (or an unmounted disk) than a
  * wish, so it is refused rather than created.
@@ -50,7 +51,9 @@ export async function openRepository(ctx: AppContext, opts: { create?: boolean; 
     const repo = await Repository.open(openBackend(path), ctx.clock, {
       create: opts.create ?? false,
       ...(ctx.password ? { password: ctx.password } : {}),
-      ...(opts.create && opts.encrypt ? { encrypt: { password: ctx.password ?? noPassword(path), ...(ctx.kdf ? { params: ctx.kdf } : {}) } } : {}),
+      ...(opts.create && (opts.encrypt ?? ctx.config.encryption.enabled)
+        ? { encrypt: { password: ctx.password ?? noPassword(path), ...(ctx.kdf ? { params: ctx.kdf } : {}) } }
+        : {}),
     });
     if (repo.created) ctx.logger.info({ event: 'repository.created', path }, `created a new repository at ${path}`);
     return repo;

@@ -123,7 +123,7 @@ export class Repository {
           { path: backend.location },
         );
       }
-      u = await unlockWithPassword(backend, config, await opts.password.read(), opts.password.origin);
+      u = await unlockWithPassword(backend, config, await opts.password.read(`Password for the repository at ${backend.location}: `), opts.password.origin);
     }
     const crypt = Crypt.from(cryptSecrets(u));
     return new Repository(new SealedBackend(backend, crypt), config, clock, crypt, u);
@@ -423,7 +423,7 @@ export interface OpenOptions {
 
 /** The password and key-derivation parameters of a new encrypted repository, read before anything is written. */
 async function encryptionInputs(e: NonNullable<OpenOptions['encrypt']>, location: string): Promise<{ password: Buffer; params: ScryptParams }> {
-  const password = await e.password.read();
+  const password = await e.password.read(`Password for the new repository at ${location}: `);
   if (password.length === 0)
     throw new PrismError('PASSWORD_SOURCE', `The password for the new repository at ${location} (from ${e.password.origin}) is empty.`);
   return { password, params: e.params ?? (await calibrateScrypt()) };
