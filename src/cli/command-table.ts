@@ -37,6 +37,8 @@ const DB: readonly CommandFile[] = [
   { names: ['restore'], load: async () => (await import('./commands/db-restore.js')).registerDbRestore },
 ];
 
+const KEY: readonly CommandFile[] = [{ names: ['rotate'], load: async () => (await import('./commands/key-rotate.js')).registerKeyRotate }];
+
 /** prism's commands, in the order `prism --help` lists them. */
 const COMMANDS: readonly Entry[] = [
   { names: ['init'], load: async () => (await import('./commands/init.js')).registerInit },
@@ -53,6 +55,7 @@ const COMMANDS: readonly Entry[] = [
   { names: ['pg'], load: async () => (await import('./commands/pg-commands.js')).registerPg },
   { names: ['mysql'], load: async () => (await import('./commands/mysql-commands.js')).registerMysql },
   { names: ['drill'], load: async () => (await import('./commands/drill.js')).registerDrill },
+  { group: 'key', description: 'keys of an encrypted repository: rotate', commands: KEY },
 ];
 
 /**

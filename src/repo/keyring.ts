@@ -48,6 +48,8 @@ export interface Unlocked {
   older: Record<string, string>;
   idKey: string;
   chunkerSeed: string;
+  /** Work a `key rotate` left to do: reseal the metadata (and then the data), or rewrite the data packs. */
+  pending?: 'metadata' | 'metadata+data' | 'data' | undefined;
 }
 
 const hex = (bytes: number) => v.pipe(v.string(), v.regex(new RegExp(`^[0-9a-f]{${bytes * 2}}$`)));
@@ -60,6 +62,7 @@ const keyringSchema = v.object({
   id_key: hex(32),
   chunker_seed: hex(32),
   older: v.record(v.pipe(v.string(), v.regex(/^[1-9][0-9]{0,9}$/)), hex(MASTER_KEY_BYTES)),
+  pending: v.optional(v.picklist(['metadata', 'metadata+data', 'data'])),
 });
 type KeyringBody = v.InferOutput<typeof keyringSchema>;
 
@@ -99,7 +102,15 @@ export async function createKeys(backend: Backend, config: RepoConfig, password:
  * every object of an older generation, to forget that generation's key).
  */
 export async function writeKeyring(backend: Backend, config: RepoConfig, u: Unlocked, mode: 'create' | 'replace'): Promise<boolean> {
-  const body: KeyringBody = { version: 1, repository: config.id, generation: u.generation, id_key: u.idKey, chunker_seed: u.chunkerSeed, older: u.older };
+  const body: KeyringBody = {
+    version: 1,
+    repository: config.id,
+    generation: u.generation,
+    id_key: u.idKey,
+    chunker_seed: u.chunkerSeed,
+    older: u.older,
+    ...(u.pending ? { pending: u.pending } : {}),
+  };
   const name = keyringName(u.generation);
   const sealed = seal(objectKey(u.master), Buffer.from(JSON.stringify(body)), name, u.generation);
   if (mode === 'create') return backend.putIfAbsent(name, sealed);
@@ -180,7 +191,7 @@ export async function unlockWithMaster(backend: Backend, config: RepoConfig, mas
   }
   if (body.repository !== config.id || body.generation !== gen)
     throw new PrismError('REPO_CORRUPT', `${backend.location}/${name} belongs to another repository or generation.`, { object: name });
-  return { generation: gen, master, keyId, older: body.older, idKey: body.id_key, chunkerSeed: body.chunker_seed };
+  return { generation: gen, master, keyId, older: body.older, idKey: body.id_key, chunkerSeed: body.chunker_seed, pending: body.pending };
 }
 
 /**
@@ -219,7 +230,15 @@ export async function unlockWithPassword(backend: Backend, config: RepoConfig, p
     for (const [j, master] of opened.entries()) {
       if (!master) continue;
       const f = batch[j]!;
-      if (f.record!.generation === current) return unlockWithMaster(backend, config, master, current, f.id);
+      if (f.record!.generation === current) {
+        try {
+          return await unlockWithMaster(backend, config, master, current, f.id);
+        } catch (e) {
+          // a key file left by a rotation that died before its keyring, whose generation a later rotation reused
+          if (e instanceof PrismError && e.code === 'KEY_REFUSED') continue;
+          throw e;
+        }
+      }
       retired ??= f;
     }
   }

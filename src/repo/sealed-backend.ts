@@ -17,6 +17,11 @@ export class SealedBackend implements Backend {
     private readonly crypt: Crypt,
   ) {}
 
+  /** The backend below (for objects that pass through unsealed, and for reopening with other keys). */
+  get innerBackend(): Backend {
+    return this.inner;
+  }
+
   get location(): string {
     return this.inner.location;
   }
@@ -67,6 +72,18 @@ export class SealedBackend implements Backend {
 
   space(): Promise<{ free: number; total: number } | undefined> {
     return this.inner.space();
+  }
+
+  /**
+   * Seals the object `name` again with the current key if an older one sealed it (atomically
+   * replaced: killed half-way, the object is whole under one key or the other). True if it was.
+   */
+  async reseal(name: string): Promise<boolean> {
+    if (passThrough(name)) return false;
+    const stored = await this.inner.get(name);
+    if (this.crypt.generationOf(stored) === this.crypt.generation) return false;
+    await this.inner.put(name, this.crypt.seal(this.open(name, stored), name));
+    return true;
   }
 
   private open(name: string, stored: Buffer): Buffer {
