@@ -21,6 +21,8 @@ export interface AppContext {
   readonly password?: PasswordSource;
   /** Key-derivation parameters of new key files (default: calibrated to this machine). */
   readonly kdf?: ScryptParams;
+  /** The key file to try first when opening an encrypted repository (PRISM_KEY_HINT: an id or its prefix). */
+  readonly keyHint?: string;
 }
 
 /** Takes a repository lock, waiting up to `waitMs` and saying so through ctx.onLockWait. */
@@ -51,6 +53,7 @@ export async function openRepository(ctx: AppContext, opts: { create?: boolean; 
     const repo = await Repository.open(openBackend(path), ctx.clock, {
       create: opts.create ?? false,
       ...(ctx.password ? { password: ctx.password } : {}),
+      ...(ctx.keyHint ? { keyHint: ctx.keyHint } : {}),
       ...(opts.create && (opts.encrypt ?? ctx.config.encryption.enabled)
         ? { encrypt: { password: ctx.password ?? noPassword(path), ...(ctx.kdf ? { params: ctx.kdf } : {}) } }
         : {}),

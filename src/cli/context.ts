@@ -37,6 +37,7 @@ export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFil
     clock: systemClock,
     logger,
     password,
+    ...(process.env.PRISM_KEY_HINT ? { keyHint: process.env.PRISM_KEY_HINT } : {}),
     onLockWait: (h) => process.stderr.write(`Waiting for the repository lock held by \`${h.command}\` (pid ${h.pid} on ${h.host}, since ${h.created})…\n`),
   };
 }

@@ -195,11 +195,12 @@ export async function unlockWithMaster(backend: Backend, config: RepoConfig, mas
 }
 
 /**
- * Opens the repository with a password: the key files of the current generation are tried (two at
- * a time: scrypt runs on the thread pool), then, to say so, the retired ones. A key file of a
- * generation with no keyring (a rotation that died before it finished) is skipped.
+ * Opens the repository with a password: the key file `hint` names (an id or its prefix) first,
+ * then the key files of the current generation (two at a time: scrypt runs on the thread pool),
+ * then, to say so, the retired ones. A key file of a generation with no keyring (a rotation that
+ * died before it finished) is skipped.
  */
-export async function unlockWithPassword(backend: Backend, config: RepoConfig, password: Uint8Array, origin: string): Promise<Unlocked> {
+export async function unlockWithPassword(backend: Backend, config: RepoConfig, password: Uint8Array, origin: string, hint?: string): Promise<Unlocked> {
   const current = await currentGeneration(backend);
   const files = await readKeyFiles(backend);
   const usable = files.filter((f) => f.record && f.record.generation <= current);
@@ -213,7 +214,8 @@ export async function unlockWithPassword(backend: Backend, config: RepoConfig, p
     const bad = files.filter((f) => f.error).map((f) => `${f.id}: ${f.error}`);
     throw new PrismError('KEY_FILE_INVALID', `No key file of the repository at ${backend.location} can be used: ${bad.join('; ')}.`, { keys: bad });
   }
-  usable.sort((a, b) => b.record!.generation - a.record!.generation);
+  const hinted = (f: KeyFileEntry): number => (hint && f.id.startsWith(hint) ? 1 : 0);
+  usable.sort((a, b) => hinted(b) - hinted(a) || b.record!.generation - a.record!.generation);
   let retired: KeyFileEntry | undefined;
   for (let i = 0; i < usable.length; i += 2) {
     const batch = usable.slice(i, i + 2);

@@ -123,7 +123,13 @@ export class Repository {
           { path: backend.location },
         );
       }
-      u = await unlockWithPassword(backend, config, await opts.password.read(`Password for the repository at ${backend.location}: `), opts.password.origin);
+      u = await unlockWithPassword(
+        backend,
+        config,
+        await opts.password.read(`Password for the repository at ${backend.location}: `),
+        opts.password.origin,
+        opts.keyHint,
+      );
     }
     const crypt = Crypt.from(cryptSecrets(u));
     return new Repository(new SealedBackend(backend, crypt), config, clock, crypt, u);
@@ -417,6 +423,8 @@ export interface OpenOptions {
   encrypt?: { password: PasswordSource; params?: ScryptParams };
   /** The password of an encrypted repository. */
   password?: PasswordSource;
+  /** The id (or a prefix) of the key file to try first (PRISM_KEY_HINT). */
+  keyHint?: string | undefined;
   /** Keys already unlocked (a worker thread's copy, `prism key import`). */
   unlocked?: Unlocked;
 }

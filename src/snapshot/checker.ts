@@ -230,7 +230,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
     }
     const steps: CheckStep[] = [
       { name: 'manifest', ok: m.tree !== null, detail: m.tree ? `status ${m.status}, root tree ${m.tree.slice(0, 12)}` : 'no tree (failed attempt)' },
-      { name: 'trees', ok: problems.length === 0, detail: problems.length === 0 ? 'every tree read and its SHA-256 matched' : problems.join('; ') },
+      { name: 'trees', ok: problems.length === 0, detail: problems.length === 0 ? 'every tree read and its id matched' : problems.join('; ') },
       {
         name: 'chunks',
         ok: damaged.length === 0 && problems.length === 0,
@@ -247,7 +247,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
         detail:
           opts.data.kind === 'none'
             ? 'not read (structure only)'
-            : `${packsRead} pack(s) read, ${chunksRead} chunk(s) decompressed and re-hashed${opts.data.kind === 'all' ? '' : ' (subset)'}`,
+            : `${packsRead} pack(s) read, ${chunksRead} chunk(s) ${repo.crypt.encrypted ? 'decrypted, ' : ''}decompressed and re-hashed${opts.data.kind === 'all' ? '' : ' (subset)'}`,
       },
     ];
     if (m.databases && m.databases.length > 0) {
