@@ -58,7 +58,12 @@ export async function openRepository(ctx: AppContext, opts: { create?: boolean; 
         ? { encrypt: { password: ctx.password ?? noPassword(path), ...(ctx.kdf ? { params: ctx.kdf } : {}) } }
         : {}),
     });
-    if (repo.created) ctx.logger.info({ event: 'repository.created', path }, `created a new repository at ${path}`);
+    if (repo.created) ctx.logger.info({ event: 'repository.created', path, encrypted: repo.crypt.encrypted }, `created a new repository at ${path}`);
+    if (ctx.config.encryption.enabled && !repo.crypt.encrypted)
+      ctx.logger.warn(
+        { event: 'repository.unencrypted', path },
+        `backup.encryption.enabled is set but the repository at ${path} was created unencrypted: it stays so; to encrypt, point backup.storage_path at a new directory (the next backup creates it encrypted)`,
+      );
     return repo;
   } catch (e) {
     if (isPrismError(e) && e.code === 'REPO_NOT_FOUND' && !opts.create) {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { zstdDecompressMaybe } from '../testing/leak-scan.js';
+import { silentLogger } from '../core/logger.js';
 import { isPrismError } from '../errors/index.js';
 import { encryptedContext, initEncrypted } from '../testing/encrypted.js';
 import { appContext, hashTree, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
@@ -53,6 +54,34 @@ describe('encrypted repository', () => {
     for (const f of walk(sb.repo)) {
       const bytes = readFileSync(f);
       for (const candidate of [bytes, ...zstdDecompressMaybe(bytes)]) for (const m of markers) assert.equal(candidate.includes(m), false, `${f} holds ${m}`);
+    }
+  });
+
+  it('backup.encryption.enabled: the first backup creates the repository encrypted; an unencrypted one stays so, with a warning', async () => {
+    writeDataset(sb.home, { files: 5 });
+    mkdirSync(join(sb.home, 'config'), { recursive: true });
+    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { encryption: { enabled: true } } }));
+    const m = await createBackup(encryptedContext(sb), { type: 'full' });
+    assert.equal(m.status, 'completed');
+    assert.equal(JSON.parse(readFileSync(join(sb.repo, 'config.json'), 'utf8')).encryption.cipher, 'aes-256-gcm');
+    await assert.rejects(createBackup(appContext(sb), { type: 'full' }), (e) => isPrismError(e) && e.code === 'PASSWORD_MISSING');
+
+    const plain = sandbox();
+    try {
+      writeDataset(plain.home, { files: 5 });
+      await createBackup(appContext(plain), { type: 'full' });
+      mkdirSync(join(plain.home, 'config'), { recursive: true });
+      writeFileSync(join(plain.home, 'config', 'backup.json'), JSON.stringify({ backup: { encryption: { enabled: true } } }));
+      const warnings: string[] = [];
+      const ctx = { ...encryptedContext(plain), logger: { ...silentLogger, warn: (_: object, msg: string) => void warnings.push(msg) } };
+      assert.equal((await createBackup(ctx, { type: 'full' })).status, 'completed');
+      assert.equal(JSON.parse(readFileSync(join(plain.repo, 'config.json'), 'utf8')).encryption, undefined);
+      assert.ok(
+        warnings.some((w) => w.includes('backup.encryption.enabled is set but the repository')),
+        warnings.join('\n'),
+      );
+    } finally {
+      plain.cleanup();
     }
   });
 });
