@@ -37,7 +37,10 @@ const DB: readonly CommandFile[] = [
   { names: ['restore'], load: async () => (await import('./commands/db-restore.js')).registerDbRestore },
 ];
 
-const KEY: readonly CommandFile[] = [{ names: ['rotate'], load: async () => (await import('./commands/key-rotate.js')).registerKeyRotate }];
+const KEY: readonly CommandFile[] = [
+  { names: ['list', 'add', 'remove', 'passwd', 'export', 'import'], load: async () => (await import('./commands/key.js')).registerKey },
+  { names: ['rotate'], load: async () => (await import('./commands/key-rotate.js')).registerKeyRotate },
+];
 
 /** prism's commands, in the order `prism --help` lists them. */
 const COMMANDS: readonly Entry[] = [
@@ -55,7 +58,7 @@ const COMMANDS: readonly Entry[] = [
   { names: ['pg'], load: async () => (await import('./commands/pg-commands.js')).registerPg },
   { names: ['mysql'], load: async () => (await import('./commands/mysql-commands.js')).registerMysql },
   { names: ['drill'], load: async () => (await import('./commands/drill.js')).registerDrill },
-  { group: 'key', description: 'keys of an encrypted repository: rotate', commands: KEY },
+  { group: 'key', description: 'keys of an encrypted repository: list, add, remove, passwd, export, import, rotate', commands: KEY },
 ];
 
 /**

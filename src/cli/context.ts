@@ -29,7 +29,7 @@ export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFil
   warnExposed(exposedSecrets(config), logger);
   // Only read when a repository turns out to be encrypted; the prompt's module loads when it asks.
   const password = passwordSourceFromEnv(process.env, {
-    prompt: async (question) => (await import('./password-prompt.js')).promptPassword(question),
+    prompt: async (question, o) => (await import('./password-prompt.js')).promptPassword(question, { confirm: o?.confirm === true }),
     isTTY: process.stdin.isTTY === true && process.stderr.isTTY === true,
   });
   return {
@@ -38,6 +38,8 @@ export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFil
     logger,
     password,
     ...(process.env.PRISM_KEY_HINT ? { keyHint: process.env.PRISM_KEY_HINT } : {}),
+    // The smallest key-derivation cost prism accepts, for new key files: tests and slow machines (`prism key list` shows it).
+    ...(/^(1|true|yes|on)$/i.test(process.env.PRISM_KDF_MINIMUM ?? '') ? { kdf: { N: 2 ** 14, r: 8, p: 1 } } : {}),
     onLockWait: (h) => process.stderr.write(`Waiting for the repository lock held by \`${h.command}\` (pid ${h.pid} on ${h.host}, since ${h.created})…\n`),
   };
 }

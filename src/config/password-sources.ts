@@ -6,7 +6,7 @@ import type { PasswordSource } from '../core/password-source.js';
 import { PrismError, describeSystemError } from '../errors/index.js';
 
 /** Asks on the terminal (echo off) and returns what was typed. */
-export type PasswordPrompt = (question: string) => Promise<Buffer>;
+export type PasswordPrompt = (question: string, opts?: { confirm?: boolean }) => Promise<Buffer>;
 
 /** More than this is not a password (a file or command named by mistake, /dev/zero …). */
 export const MAX_PASSWORD_BYTES = 64 * 1024;
@@ -51,7 +51,7 @@ export function passwordSourceFromEnv(
     return memoised(`systemd credential ${SYSTEMD_CREDENTIAL}`, () => passwordFromFile(path, `the systemd credential ${SYSTEMD_CREDENTIAL}`));
   }
   const prompt = opts.prompt;
-  if (prompt && opts.isTTY) return memoised('terminal prompt', (question) => prompt(question ?? DEFAULT_QUESTION));
+  if (prompt && opts.isTTY) return memoised('terminal prompt', (question, confirm) => prompt(question ?? DEFAULT_QUESTION, { confirm }));
   return undefined;
 }
 
@@ -60,12 +60,12 @@ export function passwordSourceFromEnv(
  * copy, which the caller may zero. A failure is not kept: the next read tries again (the service's
  * next job, after a secret manager was briefly unavailable).
  */
-function memoised(origin: string, get: (question?: string) => Promise<Buffer>): PasswordSource {
+function memoised(origin: string, get: (question: string | undefined, confirm: boolean) => Promise<Buffer>): PasswordSource {
   let got: Promise<Buffer> | undefined;
   return {
     origin,
-    read: async (question) => {
-      const attempt = (got ??= get(question));
+    read: async (question, opts) => {
+      const attempt = (got ??= get(question, opts?.confirm === true));
       try {
         return Buffer.from(await attempt);
       } catch (e) {

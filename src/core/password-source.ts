@@ -8,7 +8,8 @@ export interface PasswordSource {
   /**
    * The password's bytes (a file's or command's output without its final newline). `question` is
    * what a terminal prompt asks (e.g. "Password for the repository at /srv/backups: "); the other
-   * sources ignore it. Each call returns a fresh copy, which the caller may zero.
+   * sources ignore it. `confirm`: the password of a new repository or key: a terminal prompt asks
+   * twice and refuses a mismatch. Each call returns a fresh copy, which the caller may zero.
    */
-  read(question?: string): Promise<Buffer>;
+  read(question?: string, opts?: { confirm?: boolean }): Promise<Buffer>;
 }

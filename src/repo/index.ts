@@ -18,6 +18,17 @@ export { dbRecordSchema, emptyStats, manifestSchema, rootTrees, type DbRecord, t
 export { PackWriter } from './pack-writer.js';
 export { Crypt, type CryptSecrets } from './crypt.js';
 export type { Unlocked } from './keyring.js';
+export {
+  addKeyFile,
+  listKeyFiles,
+  openWithMaster,
+  removeKeyFile,
+  repositoryKind,
+  type ExportedKey,
+  type KeyList,
+  type KeyListing,
+  type KeyState,
+} from './key-files.js';
 export type { OpenOptions } from './repository.js';
 export type { RepoConfig } from './repo-config.js';
 export { Repository } from './repository.js';

@@ -112,7 +112,7 @@ export class Repository {
     }
     const config = result.output;
     if (!config.encryption) return new Repository(backend, config, clock);
-    let u = opts.unlocked;
+    let u = opts.unlocked ?? (opts.unlock ? await opts.unlock(backend, config) : undefined);
     if (u)
       u = { ...u, master: Buffer.from(u.master) }; // a worker's copy arrives as a Uint8Array
     else {
@@ -425,13 +425,15 @@ export interface OpenOptions {
   password?: PasswordSource;
   /** The id (or a prefix) of the key file to try first (PRISM_KEY_HINT). */
   keyHint?: string | undefined;
-  /** Keys already unlocked (a worker thread's copy, `prism key import`). */
+  /** Keys already unlocked (a worker thread's copy). */
   unlocked?: Unlocked;
+  /** Unlocks an encrypted repository from its config (`prism key import`: with an exported master key). */
+  unlock?: (backend: Backend, config: RepoConfig) => Promise<Unlocked>;
 }
 
 /** The password and key-derivation parameters of a new encrypted repository, read before anything is written. */
 async function encryptionInputs(e: NonNullable<OpenOptions['encrypt']>, location: string): Promise<{ password: Buffer; params: ScryptParams }> {
-  const password = await e.password.read(`Password for the new repository at ${location}: `);
+  const password = await e.password.read(`Password for the new repository at ${location}: `, { confirm: true });
   if (password.length === 0)
     throw new PrismError('PASSWORD_SOURCE', `The password for the new repository at ${location} (from ${e.password.origin}) is empty.`);
   return { password, params: e.params ?? (await calibrateScrypt()) };
