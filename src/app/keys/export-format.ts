@@ -107,12 +107,12 @@ function parsePaper(text: string, source: string): ExportedKey {
     if (line === '' || line.startsWith('#')) continue;
     const at = (why: string) => invalid(source, `line ${n}: ${why}`, { line: n });
     if (!header) {
-      if (line.toLowerCase() !== PAPER_HEADER) throw at(`"${PAPER_HEADER}" was expected (is this a key export?)`);
+      if (line.toLowerCase().replace(/\s+/g, ' ') !== PAPER_HEADER) throw at(`"${PAPER_HEADER}" was expected (is this a key export?)`);
       header = true;
       continue;
     }
     if (!named) {
-      const m = /^repository\s+([0-9a-fA-F]{32})\s+generation\s+([0-9]{1,10})$/.exec(line);
+      const m = /^repository\s+([0-9a-f]{32})\s+generation\s+([0-9]{1,10})$/i.exec(line);
       if (!m) throw at('"repository <32 hex digits> generation <number>" was expected');
       named = { repository: m[1]!.toLowerCase(), generation: Number(m[2]), line: n };
       continue;
