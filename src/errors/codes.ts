@@ -299,7 +299,7 @@ export const ERROR_CODES = {
     id: 'ERR_PRISM_KEY_FILE',
     exitCode: 49,
     title: 'Key file cannot be used',
-    fix: "The key file the message names is malformed, of an unknown kind or asks for key-derivation parameters outside prism's bounds; it was not used. Remove it (`prism key remove ID`) if it is not yours, or restore it from your key export (`prism key import`).",
+    fix: "The key file the message names is malformed, of an unknown kind or asks for key-derivation parameters outside prism's bounds; it was not used. Remove it (`prism key remove ID`) if it is not yours, or restore it from your key export (`prism key import`). A key export given to `prism key import` that does not read: the message names the line to check (a typo on a paper key).",
   },
   KEY_REFUSED: {
     id: 'ERR_PRISM_KEY',
