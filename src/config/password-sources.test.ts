@@ -204,6 +204,20 @@ describe('password sources: PRISM_PASSWORD, the systemd credential, the prompt',
     assert.equal((await s.read('Password for the repository at /srv/r: ')).toString(), 'typed');
     assert.deepEqual(asked, ['Password for the repository at /srv/r: ']);
   });
+
+  it("the prompt of a new repository's password is asked with confirm", async () => {
+    const asked: unknown[] = [];
+    const prompt: PasswordPrompt = async (q, o) => {
+      asked.push([q, o?.confirm]);
+      return Buffer.from('typed');
+    };
+    await source({}, { prompt, isTTY: true }).read('Password for the new repository at /srv/r: ', { confirm: true });
+    await source({}, { prompt, isTTY: true }).read('Password for the repository at /srv/r: ');
+    assert.deepEqual(asked, [
+      ['Password for the new repository at /srv/r: ', true],
+      ['Password for the repository at /srv/r: ', false],
+    ]);
+  });
 });
 
 describe('password sources: precedence', () => {

@@ -12,6 +12,7 @@ import { addKey } from './add-key.js';
 import { changePassword } from './change-password.js';
 import { exportKey } from './export-key.js';
 import { importKey } from './import-key.js';
+import { initEncryptedRepository } from './init-encrypted.js';
 import { listKeys } from './list-keys.js';
 import { removeKey } from './remove-key.js';
 
@@ -190,6 +191,24 @@ describe('key use cases', () => {
       await assert.rejects(importKey(ctx, { text: sameId, source: 'x', newPassword: passwordOf('x') }), code('KEY_REFUSED'));
     } finally {
       plain.cleanup();
+    }
+  });
+
+  it('init --encrypt: a new repository reads its password with confirm; an existing one is left as it is', async () => {
+    const fresh = sandbox();
+    try {
+      const reads: unknown[] = [];
+      const password = { origin: 'test', read: async (q?: string, o?: { confirm?: boolean }) => (reads.push([q, o?.confirm]), Buffer.from('new one')) };
+      const ctx = { ...encryptedContext(fresh), password };
+      const r = await initEncryptedRepository(ctx);
+      assert.deepEqual({ ...r, key_id: undefined }, { path: fresh.repo, created: true, encrypted: true, key_id: undefined });
+      assert.deepEqual(reads, [[`Password for the new repository at ${fresh.repo}: `, true]]);
+      const before = listing(fresh.repo);
+      assert.deepEqual(await initEncryptedRepository(ctx), { path: fresh.repo, created: false, encrypted: true });
+      assert.deepEqual(listing(fresh.repo), before);
+      assert.equal(reads.length, 1);
+    } finally {
+      fresh.cleanup();
     }
   });
 
