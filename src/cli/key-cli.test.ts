@@ -223,6 +223,37 @@ describe('prism key (CLI)', () => {
       plain.cleanup();
     }
   });
+
+  it('key rotate: the same password opens the new key, another one is retired; --rewrite-data leaves no older key; JSON for scripts', () => {
+    ok(run(['init', '--encrypt'], 0));
+    writeDataset(sb.home, { files: 12 });
+    const backup = json<{ id: string }>(ok(run(['backup', 'create', '--type', 'full', '--json'], 0)));
+    ok(run(['key', 'add', '--new-password-file', pw[1]!], 0));
+    const first = json<{ generation: number; retired_keys: string[]; packs_left: number; older_generations: number[] }>(
+      ok(run(['key', 'rotate', '--json'], 0)),
+    );
+    assert.equal(first.generation, 2);
+    assert.equal(first.retired_keys.length, 1);
+    assert.ok(first.packs_left > 0);
+    assert.deepEqual(first.older_generations, [1]);
+    const refused = run(['backup', 'list'], 1);
+    assert.equal(refused.code, 50, refused.stderr);
+    assert.match(refused.stderr, /ERR_PRISM_KEY.*retired by `prism key rotate`/s);
+    assert.doesNotMatch(refused.stderr, /\n\s+at /, 'no stack trace');
+    assert.deepEqual(
+      keys(0)
+        .map((k) => k.state)
+        .sort(),
+      ['current', 'retired'],
+    );
+    const text = ok(run(['key', 'rotate', '--rewrite-data'], 0)).stdout;
+    assert.match(text, /New master key: generation 3/);
+    assert.match(text, /no older master key is kept/);
+    const target = join(sb.root, 'after-rotate');
+    ok(run(['backup', 'restore', backup.id, '--target', target, '--confirm'], 0));
+    assert.deepEqual(hashTree(target), hashTree(sb.home));
+    assert.equal(ok(run(['backup', 'verify', '--all'], 0)).code, 0);
+  });
 });
 
 function listing(dir: string, prefix = ''): string[] {
