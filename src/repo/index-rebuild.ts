@@ -1,4 +1,5 @@
 import type { FrameCompressor } from '../codec/compress.js';
+import { isPrismError } from '../errors/index.js';
 import type { IndexedBlob } from './blob-entry.js';
 import { BlobIndex } from './blob-index.js';
 import { loadDamagedCopies } from './damaged-blobs.js';
@@ -81,8 +82,12 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
         else if (!present.has(b.pack)) (missing.get(b.pack) ?? missing.set(b.pack, new Set()).get(b.pack)!).add(b.id);
       });
     } catch (e) {
-      if (!(e instanceof IndexDecodeError)) throw e;
-      report.damaged_index_files.push({ name, message: e.message });
+      // damaged, or (encrypted repository) it does not open: SealedBackend says INDEX_DAMAGED
+      if (!(e instanceof IndexDecodeError) && !(isPrismError(e) && e.code === 'INDEX_DAMAGED')) throw e;
+      report.damaged_index_files.push({
+        name,
+        message: e instanceof IndexDecodeError ? e.message : 'it does not decrypt (damaged, or not written under this name)',
+      });
     }
   }
   for (const [pack, ids] of missing) {

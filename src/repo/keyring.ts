@@ -217,6 +217,8 @@ export async function unlockWithPassword(backend: Backend, config: RepoConfig, p
   const hinted = (f: KeyFileEntry): number => (hint && f.id.startsWith(hint) ? 1 : 0);
   usable.sort((a, b) => hinted(b) - hinted(a) || b.record!.generation - a.record!.generation);
   let retired: KeyFileEntry | undefined;
+  /** A key file of the current generation that opened, whose master key the keyring refused. */
+  let keyringRefused: string | undefined;
   for (let i = 0; i < usable.length; i += 2) {
     const batch = usable.slice(i, i + 2);
     const opened = await Promise.all(
@@ -237,12 +239,24 @@ export async function unlockWithPassword(backend: Backend, config: RepoConfig, p
           return await unlockWithMaster(backend, config, master, current, f.id);
         } catch (e) {
           // a key file left by a rotation that died before its keyring, whose generation a later rotation reused
-          if (e instanceof PrismError && e.code === 'KEY_REFUSED') continue;
+          if (e instanceof PrismError && e.code === 'KEY_REFUSED') {
+            keyringRefused ??= f.id;
+            continue;
+          }
           throw e;
         }
       }
       retired ??= f;
     }
+  }
+  if (keyringRefused) {
+    // the key file authenticates the repository and generation: its master key is right, so the keyring is not
+    const name = keyringName(current);
+    throw new PrismError(
+      'REPO_CORRUPT',
+      `${backend.location}/${name} is damaged: key ${keyringRefused} opens with the password and belongs to this repository's master key generation ${current}, but the keyring does not decrypt with it (unless that key file was left by a \`prism key rotate\` that did not finish). Restore ${KEYRING_DIR}/ from a copy of the repository.`,
+      { object: name },
+    );
   }
   if (retired) {
     throw new PrismError(

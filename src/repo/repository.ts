@@ -13,7 +13,7 @@ import { Crypt } from './crypt.js';
 import { loadDamagedCopies, recordDamagedCopies } from './damaged-blobs.js';
 import { IndexDecodeError, decodeIndex, encodeIndex } from './index-file.js';
 import { createKeys, cryptSecrets, unlockWithPassword, type Unlocked } from './keyring.js';
-import { FORMAT_VERSION, REPO_CONFIG, indexName, packIdOf, packName, snapshotName } from './layout.js';
+import { FORMAT_VERSION, KEYRING_DIR, KEYS_DIR, REPO_CONFIG, indexName, packIdOf, packName, snapshotName } from './layout.js';
 import { RepositoryLock, backupLockHeld, type LockKind } from './lock.js';
 import { manifestSchema, type Manifest } from './manifest.js';
 import { PackWriter } from './pack-writer.js';
@@ -111,7 +111,10 @@ export class Repository {
       throw new PrismError('REPO_VERSION', `Repository format ${result.output.version} is newer than this prism supports (${FORMAT_VERSION}).`);
     }
     const config = result.output;
-    if (!config.encryption) return new Repository(backend, config, clock);
+    if (!config.encryption) {
+      await refuseKeysWithoutEncryption(backend);
+      return new Repository(backend, config, clock);
+    }
     let u = opts.unlocked ?? (opts.unlock ? await opts.unlock(backend, config) : undefined);
     if (u)
       u = { ...u, master: Buffer.from(u.master) }; // a worker's copy arrives as a Uint8Array
@@ -437,6 +440,22 @@ async function encryptionInputs(e: NonNullable<OpenOptions['encrypt']>, location
   if (password.length === 0)
     throw new PrismError('PASSWORD_SOURCE', `The password for the new repository at ${location} (from ${e.password.origin}) is empty.`);
   return { password, params: e.params ?? (await calibrateScrypt()) };
+}
+
+/**
+ * An unencrypted config next to a keyring or key files: config.json was edited (or replaced) to
+ * drop the encryption. prism would then read sealed objects as damage and write plaintext beside
+ * them, so the repository is refused until its config.json is restored.
+ */
+async function refuseKeysWithoutEncryption(backend: Backend): Promise<void> {
+  for (const dir of [KEYRING_DIR, KEYS_DIR]) {
+    if ((await backend.list(dir)).length === 0) continue;
+    throw new PrismError(
+      'REPO_CORRUPT',
+      `${backend.location}/${REPO_CONFIG} says the repository is not encrypted, but it holds ${dir}/: an encrypted repository whose ${REPO_CONFIG} was changed. Nothing was read or written; restore ${REPO_CONFIG} from a copy of the repository.`,
+      { object: REPO_CONFIG },
+    );
+  }
 }
 
 /** The repository's backend, for the other modules of repo/ (not exported from repo/index.ts). */

@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { LocalBackend } from '../backend/index.js';
 import { FixedClock } from '../core/clock.js';
 import { BLOB_TYPE, Repository, type IndexedBlob, type Manifest } from '../repo/index.js';
+import { passwordOf } from './encrypted.js';
 import type { Sandbox } from './fixtures.js';
 
-export async function openRepo(sb: Sandbox): Promise<Repository> {
-  const repo = await Repository.open(new LocalBackend(sb.repo), new FixedClock(new Date()));
+/** The sandbox's repository with its index loaded (an encrypted one opened with `password`). */
+export async function openRepo(sb: Sandbox, password?: string): Promise<Repository> {
+  const repo = await Repository.open(new LocalBackend(sb.repo), new FixedClock(new Date()), password === undefined ? {} : { password: passwordOf(password) });
   await repo.loadIndex();
   return repo;
 }
@@ -33,13 +35,13 @@ export const packFile = (sb: Sandbox, pack: string): string => join(sb.repo, 'da
  * Flips one byte in the middle of a compression frame that holds only one chunk of `path`
  * (never a tree, never the trailer). Returns every file of `m` that contains that chunk, sorted.
  */
-export async function flipByteOf(sb: Sandbox, m: Manifest, path: string): Promise<string[]> {
-  return (await flipChunkOf(sb, m, path)).files;
+export async function flipByteOf(sb: Sandbox, m: Manifest, path: string, password?: string): Promise<string[]> {
+  return (await flipChunkOf(sb, m, path, password)).files;
 }
 
 /** flipByteOf, also returning the damaged chunk's index entry. */
-export async function flipChunkOf(sb: Sandbox, m: Manifest, path: string): Promise<{ files: string[]; chunk: IndexedBlob }> {
-  const repo = await openRepo(sb);
+export async function flipChunkOf(sb: Sandbox, m: Manifest, path: string, password?: string): Promise<{ files: string[]; chunk: IndexedBlob }> {
+  const repo = await openRepo(sb, password);
   const files = await chunkMap(repo, m.tree!);
   const entries = [...repo.index.entries()];
   const target = files.get(path)!.find((c) => entries.filter((e) => e.pack === c.pack && e.frameOffset === c.frameOffset).length === 1);
@@ -61,8 +63,8 @@ export async function flipChunkOf(sb: Sandbox, m: Manifest, path: string): Promi
 }
 
 /** Deletes the pack holding the first chunk of `path` (asserting it holds no tree); returns the files that lose data, sorted. */
-export async function deletePackOf(sb: Sandbox, m: Manifest, path: string): Promise<string[]> {
-  const repo = await openRepo(sb);
+export async function deletePackOf(sb: Sandbox, m: Manifest, path: string, password?: string): Promise<string[]> {
+  const repo = await openRepo(sb, password);
   const files = await chunkMap(repo, m.tree!);
   const pack = files.get(path)![0]!.pack;
   assert.ok(
