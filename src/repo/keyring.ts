@@ -249,6 +249,13 @@ export async function unlockWithPassword(backend: Backend, config: RepoConfig, p
       retired ??= f;
     }
   }
+  if (retired) {
+    throw new PrismError(
+      'KEY_REFUSED',
+      `The password opens key ${retired.id}, whose master key (generation ${retired.record!.generation}) was retired by \`prism key rotate\` (current generation ${current}). Use a password added after the rotation, or \`prism key import\` with an export of the current key.`,
+      { key: retired.id },
+    );
+  }
   if (keyringRefused) {
     // the key file authenticates the repository and generation: its master key is right, so the keyring is not
     const name = keyringName(current);
@@ -258,13 +265,7 @@ export async function unlockWithPassword(backend: Backend, config: RepoConfig, p
       { object: name },
     );
   }
-  if (retired) {
-    throw new PrismError(
-      'KEY_REFUSED',
-      `The password opens key ${retired.id}, whose master key (generation ${retired.record!.generation}) was retired by \`prism key rotate\` (current generation ${current}). Use a password added after the rotation, or \`prism key import\` with an export of the current key.`,
-      { key: retired.id },
-    );
-  }
+
   const bad = files.filter((f) => f.error);
   throw new PrismError(
     'WRONG_PASSWORD',
