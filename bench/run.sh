@@ -20,7 +20,8 @@
 #   prism only if you set it), PRISM_CMD (prism command, default "<repo>/bin/prism.js", as installed),
 #   BENCH_BUILD=auto|always|never (auto: build dist/ only when it is missing or
 #   broken), BENCH_NO_INSTALL=1 (never apt-get install), PBENCH_HARNESS (peer harness,
-#   default bench/harness).
+#   default bench/harness), BENCH_ENC=0 (skip the encrypted prism-enc run), BENCH_OPEN=0
+#   (skip the open1/open20 steps of prism-enc and restic).
 #
 # Per dataset ($PBENCH_ROOT/data/ds-<SIZE>-s<SEED>, generated if missing):
 #   1. prism, on a fresh `cp -a` of the dataset used as PRISM_HOME, with the procedure of
@@ -29,8 +30,17 @@
 #      check. restore / check run only when `prism backup restore|verify` exist;
 #      otherwise they are listed in skipped.tsv. Every step: `sync` before, then
 #      /usr/bin/time -v around `bash -eo pipefail -c HOOK`, wall time from $EPOCHREALTIME.
-#   2. the peers, via bench/harness/peers.sh, into the same results.tsv.
-#   3. summary.md: wall time per step with peer/prism ratios, repository size, peak RSS.
+#   2. prism-enc: the same steps on an encrypted repository (config/backup.json of the copied
+#      PRISM_HOME gets backup.encryption.enabled; the password is a 0600 file named by
+#      PRISM_PASSWORD_FILE; real calibrated scrypt parameters, as restic's). Its init step is
+#      `prism init --encrypt` when the CLI has it, else a no-op (the full backup then also
+#      creates the repository and its first key). Then the open steps: `prism backup list`
+#      timed with 1 key file (open1) and, after 19 more keys (bench/add-keys.mjs, untimed),
+#      with 20 (open20), the password matching the key file prism tries last.
+#   3. the peers, via bench/harness/peers.sh, into the same results.tsv (restic also gets
+#      open1/open20: `restic snapshots`, 19 keys from `restic key add`, see peers.sh).
+#   4. summary.md: wall time per step with peer/prism ratios, prism-enc beside prism and the
+#      peers (restic/prism-enc, prism-enc/prism), repository size, peak RSS, open times.
 # Output: OUTROOT/<UTC timestamp>/<dataset>/{results.tsv,skipped.tsv,summary.md,
 #   peers-summary.md,medians.tsv,env.txt,env-prism.txt,logs/} and OUTROOT/<timestamp>/summary.md.
 # Exit status 1 if a prism step failed or a prism restore did not verify.
@@ -145,6 +155,10 @@ has_subcommand() {
 HAS_RESTORE=0 HAS_VERIFY=0
 has_subcommand restore && HAS_RESTORE=1
 has_subcommand verify && HAS_VERIFY=1
+# `prism init --encrypt` creates the encrypted repository before the first backup (as `restic init`)
+HAS_INIT_ENCRYPT=0
+$PRISM_CMD init --help 2>/dev/null | grep -q -- '--encrypt' && HAS_INIT_ENCRYPT=1
+export HAS_INIT_ENCRYPT
 
 # ------------------------------------------------------------------ prism run
 export WORK=$PBENCH_ROOT/work SRC=$PBENCH_ROOT/work/src REPO=$PBENCH_ROOT/work/repo DEST=$PBENCH_ROOT/work/restore
@@ -155,7 +169,10 @@ prism_init()    { :; }   # the first backup creates the repository
 prism_backup()  { $PRISM_CMD backup create --type "$1" --no-progress; }
 prism_restore() { $PRISM_CMD backup restore "$RESTORE_ID" --target "$DEST" --confirm --no-safety-backup; }
 prism_check()   { $PRISM_CMD backup verify --all; }
-export -f prism_init prism_backup prism_restore prism_check
+# prism-enc: the same on an encrypted repository; its password from PRISM_PASSWORD_FILE
+prism_enc_init() { if [ "$HAS_INIT_ENCRYPT" = 1 ]; then $PRISM_CMD init --encrypt; fi; }
+prism_enc_open() { $PRISM_CMD backup list > /dev/null; }   # key derivation + a cheap command
+export -f prism_init prism_backup prism_restore prism_check prism_enc_init prism_enc_open
 
 # same as peers.sh: bytes backed up, and the manifest used to verify restores
 included_bytes() { (cd "$1" && find . \( -path ./logs -o -path ./temp \) -prune -o -type f -printf '%s\n' | awk '{s+=$1} END{printf "%.0f\n", s}'); }
@@ -169,7 +186,7 @@ PRISM_BAD=0
 # run_step STEP HOOK: timed like peers.sh run_step; appends a TSV row unless DEFER=1
 # (then the row is left in ROW_A / ROW_B for the caller to add the verify column)
 run_step() {
-  local step=$1 hook=$2 tf=$WORK/time.txt log=$OUTDIR/logs/prism.$1.rep$REP.log rc=0 t0 t1 s0 s1 wall
+  local step=$1 hook=$2 tf=$WORK/time.txt log=$OUTDIR/logs/$TOOL.$1.rep$REP.log rc=0 t0 t1 s0 s1 wall
   sync
   t0=$EPOCHREALTIME
   TMPDIR=$WORK/tmp /usr/bin/time -v -o "$tf" bash -eo pipefail -c "$hook" > "$log" 2>&1 || rc=$?
@@ -182,39 +199,60 @@ run_step() {
   cache=$(du -sb "$WORK/home" 2>/dev/null | cut -f1 || true)
   wall=$(printf '%.3f' "$(fsub "$t1" "$t0")")
   LAST_RC=$rc
-  ROW_A=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%s' prism "$step" "$wall" "$rss" "$repo" "$user" "$sys" "$(fsub "$s1" "$s0")" "$cache" "$rc")
+  ROW_A=$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.3f\t%s\t%s' "$TOOL" "$step" "$wall" "$rss" "$repo" "$user" "$sys" "$(fsub "$s1" "$s0")" "$cache" "$rc")
   ROW_B=$(printf '%s\t%s\t%s' "$DSNAME" "$DSBYTES" "$REP")
   [ "${DEFER:-0}" = 1 ] || printf '%s\t-\t%s\n' "$ROW_A" "$ROW_B" >> "$TSV"
-  printf '  %-18s %-8s wall=%8ss rss=%7d kB repo=%12s rc=%s\n' prism "$step" "$wall" "$rss" "$repo" "$rc"
+  printf '  %-18s %-8s wall=%8ss rss=%7d kB repo=%12s rc=%s\n' "$TOOL" "$step" "$wall" "$rss" "$repo" "$rc"
   if [ "$rc" != 0 ]; then
     PRISM_BAD=1
-    echo "    !! prism $step failed (rc=$rc), see $log:"; tail -5 "$log" | sed 's/^/    | /'
+    echo "    !! $TOOL $step failed (rc=$rc), see $log:"; tail -5 "$log" | sed 's/^/    | /'
   fi
 }
 skip_step() {  # STEP REASON
-  printf '%s\t%s\t%s\t%s\t%s\n' prism "$1" "$2" "$DSNAME" "$REP" >> "$OUTDIR/skipped.tsv"
-  printf '  %-18s %-8s skipped (%s)\n' prism "$1" "$2"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$TOOL" "$1" "$2" "$DSNAME" "$REP" >> "$OUTDIR/skipped.tsv"
+  printf '  %-18s %-8s skipped (%s)\n' "$TOOL" "$1" "$2"
 }
-discard_work() { trash "$SRC" "$REPO" "$DEST" "$WORK/home" "$WORK/tmp"; rm -f "$WORK"/expected.* "$WORK"/got.* "$WORK/time.txt"; }
+discard_work() { trash "$SRC" "$REPO" "$DEST" "$WORK/home" "$WORK/tmp" "$WORK/secrets"; rm -f "$WORK"/expected.* "$WORK"/got.* "$WORK/time.txt"; }
 
+# encryption on in the copied PRISM_HOME's config/backup.json (other keys kept)
+enable_encryption() {
+  node -e '
+    const fs = require("fs"), f = process.argv[1];
+    const c = fs.existsSync(f) ? JSON.parse(fs.readFileSync(f, "utf8")) : {};
+    ((c.backup ??= {}).encryption ??= {}).enabled = true;
+    fs.writeFileSync(f, JSON.stringify(c, null, 2) + "\n");' "$SRC/config/backup.json"
+}
+
+# run_prism TOOL: prism (unencrypted) or prism-enc (encrypted repository)
 run_prism() {
-  echo "# prism on $DSNAME: $DSBYTES bytes included; reps: $REPS; results: $TSV"
+  TOOL=$1
+  local enc=0; [ "$TOOL" = prism-enc ] && enc=1
+  echo "# $TOOL on $DSNAME: $DSBYTES bytes included; reps: $REPS; results: $TSV"
   mkdir -p "$WORK"
   for REP in $(seq 1 "$REPS"); do
-    echo "== rep $REP / prism"
+    echo "== rep $REP / $TOOL"
     discard_work; maybe_purge
     mkdir -p "$WORK/home" "$WORK/tmp"
     cp -a "$DATASET" "$SRC"
+    if [ $enc = 1 ]; then
+      mkdir -p "$SRC/config" && enable_encryption
+      mkdir -m 700 "$WORK/secrets"
+      (umask 077; printf 'pbench-password\n' > "$WORK/secrets/password")
+      export PRISM_PASSWORD_FILE=$WORK/secrets/password
+    else
+      unset PRISM_PASSWORD_FILE
+    fi
+    unset PRISM_PASSWORD PRISM_PASSWORD_COMMAND PRISM_KDF_MINIMUM
     settle
-    run_step init prism_init
+    if [ $enc = 1 ]; then run_step init prism_enc_init; else run_step init prism_init; fi
     run_step full "prism_backup full"
     run_step noop "prism_backup incremental"
-    node "$HARNESS/mutate-dataset.mjs" --dir "$SRC" --seed "$SEED" --round 1 > "$OUTDIR/logs/mutate.prism.rep$REP.json"
+    node "$HARNESS/mutate-dataset.mjs" --dir "$SRC" --seed "$SEED" --round 1 > "$OUTDIR/logs/mutate.$TOOL.rep$REP.json"
     run_step incr "prism_backup incremental"
-    $PRISM_CMD backup list --json > "$OUTDIR/logs/prism.list.rep$REP.json" 2>&1 || true
+    $PRISM_CMD backup list --json > "$OUTDIR/logs/$TOOL.list.rep$REP.json" 2>&1 || true
     if [ $HAS_RESTORE = 1 ]; then
       # the id of the newest backup is looked up untimed (restic/tar need no id)
-      RESTORE_ID=$(node -e 'const l = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(String(l[0]?.id ?? ""))' < "$OUTDIR/logs/prism.list.rep$REP.json" 2>/dev/null || true)
+      RESTORE_ID=$(node -e 'const l = JSON.parse(require("fs").readFileSync(0, "utf8")); process.stdout.write(String(l[0]?.id ?? ""))' < "$OUTDIR/logs/$TOOL.list.rep$REP.json" 2>/dev/null || true)
       export RESTORE_ID
       manifest "$SRC" "$WORK/expected"
       mkdir -p "$DEST"
@@ -233,9 +271,26 @@ run_prism() {
     fi
     if [ $HAS_VERIFY = 1 ]; then run_step check prism_check
     else skip_step check "no 'prism backup verify' command"; fi
-    $PRISM_CMD backup stats --json > "$OUTDIR/logs/prism.stats.rep$REP.json" 2>&1 || true
+    $PRISM_CMD backup stats --json > "$OUTDIR/logs/$TOOL.stats.rep$REP.json" 2>&1 || true
+    if [ $enc = 1 ]; then
+      KDF_PRISM=$(node -e 'const fs = require("fs"), d = process.argv[1]; const k = JSON.parse(fs.readFileSync(d + "/" + fs.readdirSync(d)[0], "utf8")); process.stdout.write(`scrypt N=2^${Math.log2(k.N)} r=${k.r} p=${k.p}`)' "$REPO/keys" 2>/dev/null || echo '?')
+      [ "${BENCH_OPEN:-1}" = 0 ] || run_open_steps
+    fi
   done
+  unset PRISM_PASSWORD_FILE
   discard_work
+}
+
+# open1 / open20 of prism-enc: `prism backup list` with 1 key file, then with 20, the password
+# matching the key file prism tries last (bench/add-keys.mjs writes 19 keys, untimed)
+run_open_steps() {
+  run_step open1 prism_enc_open
+  if node "$BENCH_DIR/add-keys.mjs" 19 "$WORK/secrets/last-key" > "$OUTDIR/logs/$TOOL.add-keys.rep$REP.json" 2>&1; then
+    PRISM_PASSWORD_FILE=$WORK/secrets/last-key run_step open20 prism_enc_open
+    echo "  open20: $(cat "$OUTDIR/logs/$TOOL.add-keys.rep$REP.json")"
+  else
+    echo "    !! adding 19 key files failed, see $OUTDIR/logs/$TOOL.add-keys.rep$REP.json"; PRISM_BAD=1
+  fi
 }
 
 write_env() {
@@ -283,7 +338,15 @@ for size in "${SIZES[@]}"; do
   DSFILES=$(cd "$DATASET" && find . \( -path ./logs -o -path ./temp \) -prune -o -type f -print | wc -l)
   write_env
 
-  run_prism
+  KDF_PRISM=
+  run_prism prism
+  if [ "${BENCH_ENC:-1}" != 0 ]; then
+    run_prism prism-enc
+    {
+      echo "prism-enc: encrypted repository (backup.encryption.enabled), password from PRISM_PASSWORD_FILE; init: $([ $HAS_INIT_ENCRYPT = 1 ] && echo '`prism init --encrypt`' || echo 'none (no `prism init --encrypt`: the full backup creates the repository and its first key)')"
+      echo "kdf-prism: ${KDF_PRISM:-?}"
+    } >> "$OUTDIR/env-prism.txt"
+  fi
 
   if [ -n "$PEERS" ]; then
     echo "# peers on $DSNAME: $PEERS"
@@ -297,6 +360,8 @@ for size in "${SIZES[@]}"; do
     [ ! -f "$OUTDIR/summary.md" ] || mv "$OUTDIR/summary.md" "$OUTDIR/peers-summary.md"
   fi
 
+  kdf=$(sed -n 's/^kdf: //p' "$OUTDIR"/logs/restic.addkeys.rep1.log 2>/dev/null | head -1)
+  [ -z "$kdf" ] || echo "kdf-restic: $kdf" >> "$OUTDIR/env-prism.txt"
   # other work on the machine skews timings: keep the load average next to them
   echo "load-end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUTDIR/env-prism.txt"
   node "$BENCH_DIR/summarize.mjs" "$OUTDIR" > "$OUTDIR/summary.md"

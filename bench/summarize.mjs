@@ -8,7 +8,9 @@
 // dataset dataset_bytes rep), optional skipped.tsv (tool step reason dataset rep) and
 // env-prism.txt ("key: value" lines). With several reps the median is used.
 // Ratios: time = peer / prism (> 1: prism faster); bytes and RSS = prism / peer
-// (< 1: prism smaller).
+// (< 1: prism smaller). The tool prism-enc (prism on an encrypted repository) is shown beside
+// prism with prism-enc / prism (time, bytes, RSS: > 1 = encryption costs that much) and each
+// peer / prism-enc; the steps open1 / open20 (opening with 1 / 20 key files) get their own table.
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -53,6 +55,8 @@ const mib = (b) => {
 const ratio = (a, b) => (Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : '–');
 const pct = (x) => `${(100 * x).toFixed(1)} %`;
 const STEPS = ['full', 'noop', 'incr', 'restore', 'check'];
+const OPEN_STEPS = ['open1', 'open20'];
+const ENC = 'prism-enc';
 const BACKUP_STEPS = ['full', 'noop', 'incr'];
 
 const out = [];
@@ -70,8 +74,10 @@ for (const dir of dirs) {
   for (const r of rows) (((g[r.dataset] ??= {})[r.tool] ??= {})[r.step] ??= []).push(r);
   for (const [ds, byTool] of Object.entries(g)) {
     const dsBytes = +Object.values(Object.values(byTool)[0])[0][0].dataset_bytes;
-    const tools = Object.keys(byTool).sort((a, b) => (a === 'prism' ? -1 : b === 'prism' ? 1 : 0));
-    const peers = tools.filter((t) => t !== 'prism');
+    const rank = (t) => (t === 'prism' ? 0 : t === ENC ? 1 : 2);
+    const tools = Object.keys(byTool).sort((a, b) => rank(a) - rank(b));
+    const hasEnc = tools.includes(ENC);
+    const peers = tools.filter((t) => t !== 'prism' && t !== ENC);
     const skip = {}; // tool -> step -> reason
     for (const s of skipped) if (s.dataset === ds) (skip[s.tool] ??= {})[s.step] = s.reason;
     // S[tool][step] = { wall, rss, repo, n, failed, verify } (medians over reps)
@@ -103,7 +109,7 @@ for (const dir of dirs) {
       return skip[t]?.[s] ? 'skipped' : '–';
     };
 
-    out.push(`## ${ds}: prism vs. ${peers.length ? peers.join(', ') : '(no peers)'}\n`);
+    out.push(`## ${ds}: prism${hasEnc ? ` and ${ENC}` : ''} vs. ${peers.length ? peers.join(', ') : '(no peers)'}\n`);
     const files = /, (\d+) files\)/.exec(env.dataset ?? '')?.[1];
     out.push(
       `Dataset: ${mib(dsBytes)} MiB backed up (${dsBytes.toLocaleString('en-US')} bytes${files ? `, ${(+files).toLocaleString('en-US')} files` : ''}); logs/ and temp/ excluded. ` +
@@ -116,30 +122,66 @@ for (const dir of dirs) {
         `Load average (1/5/15 min) before the run: ${env['load-start']}${env['load-end'] ? `, after: ${env['load-end']}` : ''}${+env['load-start'].split(' ')[0] > 0.5 ? ' (other work was running: timings are noisier)' : ''}.`,
       );
     if (env.build && env.build.includes('older')) out.push(`Warning: ${env.build}.`);
+    if (hasEnc && env['prism-enc']) out.push(`${env['prism-enc']}; key derivation ${env['kdf-prism'] ?? '?'} (calibrated on this machine).`);
     out.push('');
 
     // --- wall time
-    out.push('Wall time in seconds; ratio = peer time / prism time (> 1: prism is faster):\n');
-    out.push(`| ${['step', 'prism', ...peers.flatMap((p) => [p, `${p}/prism`])].join(' | ')} |`);
-    out.push(`|${['---', '---:', ...peers.flatMap(() => ['---:', '---:'])].join('|')}|`);
-    for (const s of STEPS) {
-      const pm = get('prism', s);
+    const r = (a, b) => (ok(a) && ok(b) ? ratio(a.wall, b.wall) : '–');
+    out.push(
+      `Wall time in seconds; ratio = peer time / prism time (> 1: prism is faster)${hasEnc ? `; ${ENC}/prism = the cost of encryption (< 1.10× is the target); peer/${ENC} = the peer against encrypted prism` : ''}:\n`,
+    );
+    const head = ['step', 'prism', ...(hasEnc ? [ENC, `${ENC}/prism`] : []), ...peers.flatMap((p) => [p, `${p}/prism`, ...(hasEnc ? [`${p}/${ENC}`] : [])])];
+    out.push(`| ${head.join(' | ')} |`);
+    out.push(`|${head.map((_, i) => (i ? '---:' : '---')).join('|')}|`);
+    for (const s of ['init', ...STEPS]) {
+      const pm = get('prism', s),
+        em = get(ENC, s);
       const cells = [cell('prism', s)];
+      if (hasEnc) cells.push(cell(ENC, s), r(em, pm));
       for (const p of peers) {
         const m = get(p, s);
-        cells.push(cell(p, s), ok(pm) && ok(m) ? ratio(m.wall, pm.wall) : '–');
+        cells.push(cell(p, s), r(m, pm));
+        if (hasEnc) cells.push(r(m, em));
       }
       out.push(`| ${s} | ${cells.join(' | ')} |`);
     }
+    if (hasEnc && !/init --encrypt`$/.test(env['prism-enc'] ?? '') && get(ENC, 'full'))
+      out.push(`\n${ENC} full includes creating the repository and its first key (scrypt calibration + one derivation); restic does that in its init.`);
     const pf = get('prism', 'full');
-    if (ok(pf)) out.push(`\nprism full backup: ${(dsBytes / MiB / pf.wall).toFixed(1)} MiB/s.`);
+    if (ok(pf))
+      out.push(
+        `\nprism full backup: ${(dsBytes / MiB / pf.wall).toFixed(1)} MiB/s${ok(get(ENC, 'full')) ? `; ${ENC}: ${(dsBytes / MiB / get(ENC, 'full').wall).toFixed(1)} MiB/s` : ''}.`,
+      );
     const sk = Object.entries(skip.prism ?? {});
     if (sk.length) out.push(`${pf ? '' : '\n'}Skipped for prism: ${sk.map(([s, why]) => `${s} (${why})`).join('; ')}.`);
     const verify = tools.filter((t) => get(t, 'restore')).map((t) => `${t} ${get(t, 'restore').verify}`);
     if (verify.length) out.push(`Restore verified (path, size, mode, mtime, sha256 of every file): ${verify.join(', ')}.`);
-    const failed = tools.flatMap((t) => ['init', ...STEPS].filter((s) => get(t, s)?.failed).map((s) => `${t}/${s}`));
+    const failed = tools.flatMap((t) => ['init', ...STEPS, ...OPEN_STEPS].filter((s) => get(t, s)?.failed).map((s) => `${t}/${s}`));
     if (failed.length) out.push(`**Failed steps: ${failed.join(', ')}** (see logs/).`);
     out.push('');
+
+    // --- opening an encrypted repository
+    const openTools = tools.filter((t) => OPEN_STEPS.some((s) => get(t, s)));
+    if (openTools.length) {
+      const others = openTools.filter((t) => t !== ENC);
+      out.push(
+        'Opening an encrypted repository (key derivation + a cheap command: `prism backup list`, `restic snapshots`), in seconds, with 1 and with 20 key files, the password matching the key tried last; ratio = peer / prism-enc (> 1: prism-enc opens faster):\n',
+      );
+      const h = ['step', ...openTools.flatMap((t) => (t === ENC ? [t] : [t, `${t}/${ENC}`]))];
+      out.push(`| ${h.join(' | ')} |`);
+      out.push(`|${h.map((_, i) => (i ? '---:' : '---')).join('|')}|`);
+      for (const s of OPEN_STEPS) {
+        const cells = [];
+        for (const t of openTools) {
+          cells.push(cell(t, s));
+          if (t !== ENC) cells.push(r(get(t, s), get(ENC, s)));
+        }
+        out.push(`| ${s} | ${cells.join(' | ')} |`);
+      }
+      if (env['kdf-restic'] || others.length)
+        out.push(`\nKey derivation: ${ENC} ${env['kdf-prism'] ?? '?'}${env['kdf-restic'] ? `; restic ${env['kdf-restic']}` : ''}.`);
+      out.push('');
+    }
 
     // --- repository size
     out.push('Repository size on disk (du -sb); ratio = prism / peer (< 1: prism repository is smaller):\n');
@@ -150,7 +192,7 @@ for (const dir of dirs) {
       const a = get(t, 'full'),
         b = get(t, 'noop'),
         c = get(t, 'incr');
-      const isP = t === 'prism';
+      const isP = t === 'prism' || t === ENC;
       out.push(
         `| ${t} | ${a ? mib(a.repo) : '–'} | ${a ? pct(a.repo / dsBytes) : '–'} | ${c ? mib(c.repo) : '–'} | ${c && b ? mib(c.repo - b.repo) : '–'} | ` +
           `${isP ? '' : ok(pf) && ok(a) ? ratio(pf.repo, a.repo) : '–'} | ${isP ? '' : ok(pi) && ok(c) ? ratio(pi.repo, c.repo) : '–'} |`,
@@ -158,6 +200,13 @@ for (const dir of dirs) {
     }
     if (ok(pf))
       out.push(`\nprism compression on the dataset: 1 − ${mib(pf.repo)} MiB repository after full / ${mib(dsBytes)} MiB = ${pct(1 - pf.repo / dsBytes)}.`);
+    const ef = get(ENC, 'full'),
+      ei = get(ENC, 'incr');
+    if (ok(pf) && ok(ef))
+      out.push(
+        `${ENC}/prism repository size: after full ${ratio(ef.repo, pf.repo)} (${ef.repo >= pf.repo ? '+' : '−'}${pct(Math.abs(ef.repo / pf.repo - 1))}, ${(ef.repo - pf.repo).toLocaleString('en-US')} bytes)` +
+          `${ok(pi) && ok(ei) ? `, after incr ${ratio(ei.repo, pi.repo)} (${ei.repo >= pi.repo ? '+' : '−'}${pct(Math.abs(ei.repo / pi.repo - 1))})` : ''}; the target is at most +0.5 %.`,
+      );
     out.push('');
 
     // --- peak RSS
@@ -177,12 +226,15 @@ for (const dir of dirs) {
     for (const t of tools) {
       const b = peak(t, BACKUP_STEPS),
         a = peak(t, STEPS),
-        isP = t === 'prism';
+        isP = t === 'prism' || t === ENC;
       out.push(
         `| ${t} | ${b ? mib(b.rss * 1024) : '–'} | ${a ? `${mib(a.rss * 1024)} (${a.step})` : '–'} | ` +
           `${isP ? '' : pb && b ? ratio(pb.rss, b.rss) : '–'} | ${isP ? '' : pa && a ? ratio(pa.rss, a.rss) : '–'} |`,
       );
     }
+    const eb = peak(ENC, BACKUP_STEPS),
+      ea = peak(ENC, STEPS);
+    if (pb && eb) out.push(`\n${ENC}/prism peak RSS: backups ${ratio(eb.rss, pb.rss)}, all steps ${pa && ea ? ratio(ea.rss, pa.rss) : '–'}.`);
     if (sk.length) out.push(`\nprism's "all steps" peak covers only the steps it ran (${STEPS.filter((s) => get('prism', s)).join(', ')}).`);
     out.push('');
   }
