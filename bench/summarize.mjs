@@ -91,6 +91,7 @@ for (const dir of dirs) {
           rc: failed.map((r) => r.rc).join(','),
           wall: median(rs.map((r) => +r.wall_s)),
           rss: median(rs.map((r) => +r.max_rss_kb)),
+          cpu: median(rs.map((r) => +r.user_s + +r.sys_s)),
           repo: median(rs.map((r) => +r.repo_bytes)),
           verify:
             rs
@@ -117,6 +118,7 @@ for (const dir of dirs) {
     );
     if (env.date || env.machine) out.push(`Run: ${env.date ?? '?'} on ${env.machine ?? '?'}.`);
     if (env.prism) out.push(`prism: ${env.prism}; ${env.concurrency ?? ''}.`);
+    const load = Math.max(+(env['load-start'] ?? '0').split(' ')[0] || 0, +(env['load-end'] ?? '0').split(' ')[0] || 0);
     if (env['load-start'])
       out.push(
         `Load average (1/5/15 min) before the run: ${env['load-start']}${env['load-end'] ? `, after: ${env['load-end']}` : ''}${+env['load-start'].split(' ')[0] > 0.5 ? ' (other work was running: timings are noisier)' : ''}.`,
@@ -159,6 +161,33 @@ for (const dir of dirs) {
     const failed = tools.flatMap((t) => ['init', ...STEPS, ...OPEN_STEPS].filter((s) => get(t, s)?.failed).map((s) => `${t}/${s}`));
     if (failed.length) out.push(`**Failed steps: ${failed.join(', ')}** (see logs/).`);
     out.push('');
+
+    // --- CPU time: less sensitive than wall time to other work on the machine
+    const cpuTools = tools.filter((t) => t === 'prism' || t === ENC || t.startsWith('restic'));
+    if (hasEnc || load > 0.5) {
+      const c = (t, s) => (ok(get(t, s)) ? sec(get(t, s).cpu) : '–');
+      const rc = (a, b) => (ok(a) && ok(b) && b.cpu > 0 ? ratio(a.cpu, b.cpu) : '–');
+      out.push('CPU time (user + sys of all threads and child processes, seconds; less affected by other work on the machine than wall time):\n');
+      const h = [
+        'step',
+        ...cpuTools,
+        ...(hasEnc ? [`${ENC}/prism`] : []),
+        ...cpuTools.filter((t) => t.startsWith('restic')).flatMap((t) => [`${t}/prism`, ...(hasEnc ? [`${t}/${ENC}`] : [])]),
+      ];
+      out.push(`| ${h.join(' | ')} |`);
+      out.push(`|${h.map((_, i) => (i ? '---:' : '---')).join('|')}|`);
+      for (const s of [...STEPS, ...OPEN_STEPS]) {
+        if (!cpuTools.some((t) => get(t, s))) continue;
+        const cells = cpuTools.map((t) => c(t, s));
+        if (hasEnc) cells.push(rc(get(ENC, s), get('prism', s)));
+        for (const t of cpuTools.filter((x) => x.startsWith('restic'))) {
+          cells.push(rc(get(t, s), get('prism', s)));
+          if (hasEnc) cells.push(rc(get(t, s), get(ENC, s)));
+        }
+        out.push(`| ${s} | ${cells.join(' | ')} |`);
+      }
+      out.push('');
+    }
 
     // --- opening an encrypted repository
     const openTools = tools.filter((t) => OPEN_STEPS.some((s) => get(t, s)));
