@@ -360,7 +360,7 @@ for size in "${SIZES[@]}"; do
     [ ! -f "$OUTDIR/summary.md" ] || mv "$OUTDIR/summary.md" "$OUTDIR/peers-summary.md"
   fi
 
-  kdf=$(sed -n 's/^kdf: //p' "$OUTDIR"/logs/restic.addkeys.rep1.log 2>/dev/null | head -1)
+  kdf=$(sed -n 's/^kdf: //p' "$OUTDIR"/logs/restic.addkeys.rep1.log 2>/dev/null | head -1 || true)
   [ -z "$kdf" ] || echo "kdf-restic: $kdf" >> "$OUTDIR/env-prism.txt"
   # other work on the machine skews timings: keep the load average next to them
   echo "load-end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUTDIR/env-prism.txt"
