@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { zstdDecompressMaybe } from '../testing/leak-scan.js';
+import { zstdDecompressMaybe, filesUnder } from '../testing/leak-scan.js';
 import { silentLogger } from '../core/logger.js';
 import { isPrismError } from '../errors/index.js';
 import { encryptedContext, initEncrypted } from '../testing/encrypted.js';
@@ -51,7 +51,7 @@ describe('encrypted repository', () => {
     const markers = ['marker-name-7c1e', 'marker-content-93af', 'marker-comment-5b2d', sb.home, 'level-1-hot', hostname(), userInfo().username].filter(
       (m) => m.length >= 4,
     );
-    for (const f of walk(sb.repo)) {
+    for (const f of filesUnder(sb.repo)) {
       const bytes = readFileSync(f);
       for (const candidate of [bytes, ...zstdDecompressMaybe(bytes)]) for (const m of markers) assert.equal(candidate.includes(m), false, `${f} holds ${m}`);
     }
@@ -86,15 +86,6 @@ describe('encrypted repository', () => {
   });
 });
 
-function walk(dir: string, out: string[] = []): string[] {
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
-
 function listing(dir: string): string[] {
-  return walk(dir).sort();
+  return filesUnder(dir).sort();
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,7 @@ import type { Manifest } from '../repo/index.js';
 import { mysqlScratchDb, pgScratchDb, type ScratchDb } from '../testing/databases.js';
 import { TEST_PASSWORD } from '../testing/encrypted.js';
 import { json, prism, sandbox, writeDataset, type CliResult, type Sandbox } from '../testing/fixtures.js';
-import { zstdDecompressMaybe } from '../testing/leak-scan.js';
+import { zstdDecompressMaybe, filesUnder } from '../testing/leak-scan.js';
 
 /*
  * An encrypted repository created by the first `prism backup create` (backup.encryption.enabled
@@ -96,7 +96,7 @@ describe('encrypted repository created by the CLI: databases restore, nothing le
     assert.equal(onePg.sql(`SELECT count(*) FROM pg_tables WHERE tablename = 'other';`).trim(), '0', 'only the one table');
 
     const markers = [...Object.values(M), sb.home, sb.root, pg.name, my.name, 'mkdbpg', 'mkdbmy', hostname(), userInfo().username].filter((s) => s.length >= 4);
-    const files = walk(sb.repo);
+    const files = filesUnder(sb.repo);
     assert.ok(files.some((f) => f.includes('/data/')));
     for (const f of files) {
       const bytes = readFileSync(f);
@@ -104,12 +104,3 @@ describe('encrypted repository created by the CLI: databases restore, nothing le
     }
   });
 });
-
-function walk(dir: string, out: string[] = []): string[] {
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}

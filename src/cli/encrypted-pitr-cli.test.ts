@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { TEST_PASSWORD } from '../testing/encrypted.js';
 import { json, prism, type CliResult } from '../testing/fixtures.js';
 import { pgUser, pitrSuite, query, startArchivingCluster, switchAndWaitArchived } from '../testing/pg-cluster.js';
+import { filesUnder } from '../testing/leak-scan.js';
 
 /*
  * PostgreSQL WAL archiving and base backups into an encrypted repository: the first
@@ -45,7 +46,7 @@ describe('PostgreSQL archives in an encrypted repository', () => {
     assert.equal(report.ok, true);
     assert.ok(report.pg_archive, 'the archive was verified');
 
-    for (const f of walk(repo)) assert.equal(readFileSync(f).includes('pitr-marker-6a0e'), false, `${f} holds the row`);
+    for (const f of filesUnder(repo)) assert.equal(readFileSync(f).includes('pitr-marker-6a0e'), false, `${f} holds the row`);
 
     const [record] = readdirSync(join(repo, 'pg', 'wal')).filter((n) => n.startsWith(last));
     const file = join(repo, 'pg', 'wal', record!);
@@ -58,12 +59,3 @@ describe('PostgreSQL archives in an encrypted repository', () => {
     assert.doesNotMatch(bad.stdout + bad.stderr, /WRONG_PASSWORD|wrong password/i);
   });
 });
-
-function walk(dir: string, out: string[] = []): string[] {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}

@@ -1,4 +1,6 @@
 /** Finds what a repository file would show once decompressed: every zstd or gzip stream in it, inflated. */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { decompress } from 'zstd-napi';
 
@@ -19,6 +21,16 @@ export function zstdDecompressMaybe(bytes: Buffer): Buffer[] {
         /* not a stream: random bytes that look like a magic */
       }
     }
+  }
+  return out;
+}
+
+/** Every file under `dir`, recursively (paths). */
+export function filesUnder(dir: string, out: string[] = []): string[] {
+  for (const n of readdirSync(dir)) {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) filesUnder(p, out);
+    else out.push(p);
   }
   return out;
 }

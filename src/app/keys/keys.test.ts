@@ -15,6 +15,7 @@ import { importKey } from './import-key.js';
 import { initEncryptedRepository } from './init-encrypted.js';
 import { listKeys } from './list-keys.js';
 import { removeKey } from './remove-key.js';
+import { filesUnder } from '../../testing/leak-scan.js';
 
 const code = (c: string) => (e: unknown) => isPrismError(e) && e.code === c;
 
@@ -225,17 +226,8 @@ describe('key use cases', () => {
   });
 });
 
-function walk(dir: string, out: string[] = []): string[] {
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
-
 function listing(dir: string): string[] {
-  return walk(dir)
+  return filesUnder(dir)
     .filter((p) => !p.includes('/locks/'))
     .map((p) => `${p} ${readFileSync(p).toString('base64').slice(0, 40)}`)
     .sort();

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { FrameCompressor } from '../../codec/compress.js';
@@ -20,17 +20,9 @@ import { openRepository } from '../context.js';
 import { verifyBackups } from '../integrity/verify-backups.js';
 import { restoreBackup } from '../restore/restore-backup.js';
 import { rotateKey } from './rotate-key.js';
+import { filesUnder } from '../../testing/leak-scan.js';
 
 const COMPRESSOR = new FrameCompressor({ enabled: true, algorithm: 'zstd', level: 3 });
-
-function files(dir: string, out: string[] = []): string[] {
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) files(p, out);
-    else out.push(p);
-  }
-  return out;
-}
 
 /** The generation in the seal header of a stored object (a pack's: of its first frame). */
 function generationOf(repoDir: string, file: string): number {
@@ -74,7 +66,7 @@ describe('prism key rotate', () => {
     assert.ok(r.packs_left > 0, 'data packs keep their key until rewritten');
     assert.deepEqual(r.older_generations, [1]);
     assert.equal(r.retired_keys.length, 1);
-    for (const f of files(sb.repo)) {
+    for (const f of filesUnder(sb.repo)) {
       const rel = relative(sb.repo, f);
       if (/^(index|snapshots)\//.test(rel)) assert.equal(generationOf(sb.repo, f), 2, rel);
     }
@@ -88,7 +80,7 @@ describe('prism key rotate', () => {
     assert.equal(done.generation, 3);
     assert.equal(done.packs_left, 0);
     assert.deepEqual(done.older_generations, []);
-    for (const f of files(sb.repo)) {
+    for (const f of filesUnder(sb.repo)) {
       const rel = relative(sb.repo, f);
       if (/^(index|snapshots|data)\//.test(rel)) assert.equal(generationOf(sb.repo, f), 3, rel);
     }
@@ -98,7 +90,7 @@ describe('prism key rotate', () => {
     const k1 = objectKey(oldMaster);
     const now = await openRepository(ctx);
     let frames = 0;
-    for (const f of files(sb.repo)) {
+    for (const f of filesUnder(sb.repo)) {
       const rel = relative(sb.repo, f);
       if (rel.startsWith('keys/') || rel === 'config.json') continue;
       const bytes = readFileSync(f);
