@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { SEAL_OVERHEAD, SealError, open, seal, sealedGeneration } from './seal.js';
+import { SEAL_OVERHEAD, SealError, open, seal, sealParts, sealedGeneration } from './seal.js';
 
 describe('seal / open (AES-256-GCM)', () => {
   const key = randomBytes(32);
@@ -54,5 +54,15 @@ describe('seal / open (AES-256-GCM)', () => {
       () => open(key, relabelled, 'ctx'),
       (e: SealError) => e.reason === 'authentication',
     );
+  });
+
+  it('sealParts gives the same envelope in pieces (for frames written as they are)', () => {
+    const plain = randomBytes(1 << 20);
+    const parts = sealParts(key, plain, 'frame', 3);
+    assert.ok(parts.length >= 3);
+    const whole = Buffer.concat(parts);
+    assert.equal(whole.length, plain.length + SEAL_OVERHEAD);
+    assert.equal(sealedGeneration(whole), 3);
+    assert.deepEqual(open(key, whole, 'frame'), plain);
   });
 });

@@ -35,6 +35,15 @@ export class SealError extends Error {
 }
 
 export function seal(key: Uint8Array, plaintext: Uint8Array, context: string, generation = 0): Buffer {
+  return Buffer.concat(sealParts(key, plaintext, context, generation));
+}
+
+/**
+ * `seal`, as the pieces to write one after another (header, ciphertext, tag): a frame of a pack is
+ * written as it is, without joining it into one buffer first (joining a megabyte costs more than
+ * encrypting it).
+ */
+export function sealParts(key: Uint8Array, plaintext: Uint8Array, context: string, generation = 0): Buffer[] {
   checkKey(key);
   const header = Buffer.allocUnsafe(HEADER_BYTES + NONCE_BYTES);
   header[0] = SEAL_SCHEME;
@@ -44,7 +53,7 @@ export function seal(key: Uint8Array, plaintext: Uint8Array, context: string, ge
   cipher.setAAD(aad(header, context));
   const body = cipher.update(plaintext);
   const last = cipher.final();
-  return Buffer.concat([header, body, last, cipher.getAuthTag()], header.length + body.length + last.length + TAG_BYTES);
+  return last.length === 0 ? [header, body, cipher.getAuthTag()] : [header, body, last, cipher.getAuthTag()];
 }
 
 /** The key generation a sealed object names (checked only when it is opened). */

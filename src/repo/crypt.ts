@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { decompress } from '../codec/compress.js';
 import { sha256 } from '../codec/hash.js';
-import { SealError, open, seal, sealedGeneration } from '../codec/seal.js';
+import { SealError, open, seal, sealParts, sealedGeneration } from '../codec/seal.js';
 
 /**
  * The keys of an unlocked encrypted repository, as plain data: what a worker thread is handed
@@ -96,9 +96,10 @@ export class Crypt {
     return this.s ? sealedGeneration(data) : undefined;
   }
 
-  /** A frame as stored, from its compressed bytes. */
-  sealFrame(compressed: Uint8Array): Uint8Array {
-    return this.seal(compressed, FRAME);
+  /** A frame as stored, from its compressed bytes: the pieces to write one after another. */
+  sealFrame(compressed: Uint8Array): Uint8Array[] {
+    if (!this.s) return [compressed];
+    return sealParts(this.keys!.get(this.s.generation)!, compressed, FRAME, this.s.generation);
   }
 
   /** A stored frame's compressed bytes. */

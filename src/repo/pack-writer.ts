@@ -61,11 +61,7 @@ export class PackWriter {
    */
   addFrame(compressed: Uint8Array, codec: number, rawLength: number, blobs: Array<[BlobType, string, number, number]>): void {
     this.closeFrame();
-    const stored = this.crypt.sealFrame(compressed);
-    const pack = this.openPack();
-    pack.frames.push({ o: pack.out.bytes, l: stored.length, r: rawLength, c: codec, b: blobs });
-    pack.out.write(stored);
-    pack.hash.update(stored);
+    this.writeStored(this.crypt.sealFrame(compressed), codec, rawLength, blobs);
     for (const [, id] of blobs) this.seen.add(id);
   }
 
@@ -104,11 +100,18 @@ export class PackWriter {
 
   private writeFrame(raw: Uint8Array, blobs: Array<[BlobType, string, number, number]>): void {
     const { codec, data: compressed } = this.compressor.compress(raw);
-    const data = this.crypt.sealFrame(compressed);
+    this.writeStored(this.crypt.sealFrame(compressed), codec, raw.length, blobs);
+  }
+
+  /** Appends a frame as stored (its pieces, one after another) and lists it for the trailer. */
+  private writeStored(parts: readonly Uint8Array[], codec: number, rawLength: number, blobs: Array<[BlobType, string, number, number]>): void {
     const pack = this.openPack();
-    pack.frames.push({ o: pack.out.bytes, l: data.length, r: raw.length, c: codec, b: blobs });
-    pack.out.write(data);
-    pack.hash.update(data);
+    const offset = pack.out.bytes;
+    for (const part of parts) {
+      pack.out.write(part);
+      pack.hash.update(part);
+    }
+    pack.frames.push({ o: offset, l: pack.out.bytes - offset, r: rawLength, c: codec, b: blobs });
   }
 
   private openPack(): OpenPack {
