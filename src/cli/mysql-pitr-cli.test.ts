@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +12,8 @@ import { runJob } from '../daemon/job-runner.js';
 import { compileSchedule } from '../daemon/schedule.js';
 import { appContext, json, prism, sandbox, type Sandbox } from '../testing/fixtures.js';
 import { freePort } from '../testing/free-port.js';
+import { startBinlogServer, type BinlogServer } from '../testing/mariadb-server.js';
 
-const MARIADBD = '/usr/sbin/mariadbd';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 type Run = ReturnType<typeof prism>;
 
 interface RestoreReport {
@@ -46,85 +44,34 @@ interface ArchiveReport {
  */
 describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
   let root = '';
-  let port = 0;
-  let server: ChildProcess | undefined;
+  let server: BinlogServer;
   /** The case's own PRISM_HOME and repository (set by its set-up: `history()` or `fresh()`). */
   let sb: Sandbox;
   const sandboxes: Sandbox[] = [];
   const scratch: ScratchDb[] = [];
   /** SQL on the throwaway server; tab-separated rows. */
-  const sql = (text: string, db = ''): string => {
-    const r = spawnSync('mariadb', ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', '--batch', '--skip-column-names', ...(db ? [db] : [])], {
-      input: text,
-      encoding: 'utf8',
-    });
-    if (r.status !== 0) throw new Error(`mariadb: ${r.stderr}`);
-    return r.stdout.trim();
-  };
+  const sql = (text: string, db = ''): string => server.sql(text, db);
   const rows = (db: string) =>
     sql('SELECT id, note FROM t ORDER BY id', db)
       .split('\n')
       .filter(Boolean)
       .map((l) => l.split('\t'));
-  const serverNow = () => Number(sql('SELECT UNIX_TIMESTAMP(NOW(6))')) * 1000;
+  const serverNow = () => server.now();
   /** Waits until the server's clock has reached `ms` (the time the next event it stamps itself will carry). */
-  const serverReaches = async (ms: number) => {
-    while (serverNow() < ms) await sleep(50);
-  };
+  const serverReaches = (ms: number) => server.reaches(ms);
   /** SQL whose binary log events carry the whole second `sec` (seconds since the epoch). */
   const sqlAt = (sec: number, text: string, db = '') => sql(`SET timestamp = ${sec}; ${text}`, db);
   const gtidSeq = () => Number(sql('SELECT @@gtid_binlog_pos').split('-').pop());
   const run = (args: string[]) => prism(args, sb.env);
-  const url = (db: string) => `mysql://root@127.0.0.1:${port}/${db}`;
+  const url = (db: string) => server.url(db);
 
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'prism-binlog-'));
-    port = await freePort();
-    const data = join(root, 'data');
-    const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
-    const small = ['--innodb-log-file-size=4M', '--innodb-buffer-pool-size=32M'];
-    const init = spawnSync(
-      'mariadb-install-db',
-      ['--no-defaults', `--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', ...asRoot, ...small],
-      { encoding: 'utf8' },
-    );
-    assert.equal(init.status, 0, init.stderr + init.stdout);
-    server = spawn(
-      MARIADBD,
-      [
-        '--no-defaults',
-        `--datadir=${data}`,
-        `--port=${port}`,
-        '--bind-address=127.0.0.1',
-        `--socket=${join(root, 'sock')}`,
-        `--pid-file=${join(root, 'pid')}`,
-        `--log-error=${join(root, 'error.log')}`,
-        `--log-bin=${join(data, 'bin')}`,
-        '--server-id=1',
-        '--binlog-format=ROW',
-        '--skip-name-resolve',
-        '--innodb-flush-log-at-trx-commit=2',
-        ...asRoot,
-        ...small,
-      ],
-      { stdio: 'ignore' },
-    );
-    for (let i = 0; ; i++) {
-      if (spawnSync('mariadb-admin', ['-h', '127.0.0.1', '-P', String(port), '-u', 'root', 'ping'], { encoding: 'utf8' }).status === 0) break;
-      if (i > 300 || server.exitCode !== null) throw new Error(`the throwaway MariaDB did not start (see ${join(root, 'error.log')})`);
-      await sleep(100);
-    }
+    server = await startBinlogServer(root, await freePort());
   });
 
   after(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server!.once('exit', r));
-      server.kill('SIGTERM');
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 30_000)))]);
-      clearTimeout(timer);
-      if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
-    }
+    await server?.stop();
     for (const d of scratch) d.drop();
     for (const s of sandboxes) s.cleanup();
     rmSync(root, { recursive: true, force: true });
