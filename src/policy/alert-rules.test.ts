@@ -182,6 +182,18 @@ describe('SOP §5.2 alert rules', () => {
     assert.deepEqual(find({ backups: [...history, bk(2, 'completed', { seconds: 20 }), { ...bk(39 / 3600, 'running'), duration_ms: null }] }, 'slow'), []);
   });
 
+  it('an encrypted repository the password does not open is critical, with the fix of its error code', () => {
+    const access = { code: 'ERR_PRISM_WRONG_PASSWORD', message: 'No key file opens with the password from PRISM_PASSWORD_FILE.' };
+    const [c, ...rest] = alertConditions(records({ repositoryAccess: access }), { ...SOP_ALERT_RULES, fixForCode: (code) => `fix of ${code}` }, clock.now());
+    assert.deepEqual(rest, []);
+    assert.deepEqual(
+      [c!.key, c!.severity, c!.rule, c!.fix, c!.details],
+      ['repository_key', 'critical', 'repository_key', 'fix of ERR_PRISM_WRONG_PASSWORD', { code: access.code }],
+    );
+    assert.match(c!.message, /cannot be opened \[ERR_PRISM_WRONG_PASSWORD\]: No key file opens/);
+    assert.deepEqual(keys({ repositoryAccess: null }), []);
+  });
+
   it('drills: the latest failed is high, over its RTO target medium, within it nothing', () => {
     const drill = (h: number, status: AlertDrill['status'], rto: number): AlertDrill => ({
       time: new Date(NOW.getTime() - h * HOUR).toISOString(),

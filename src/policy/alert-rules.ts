@@ -45,6 +45,8 @@ export interface AlertRecords {
   drills: readonly AlertDrill[];
   /** The repository disk's used percentage; null when unknown. */
   storageUsedPercent: number | null;
+  /** Why the repository could not be opened (an encrypted one with a wrong or missing password), when it could not. */
+  repositoryAccess?: { code: string; message: string } | null | undefined;
 }
 
 export interface AlertRuleConfig {
@@ -99,6 +101,24 @@ export function alertConditions(records: AlertRecords, config: AlertRuleConfig, 
     ...verifyRules(attempts, records, config),
     ...slowRules(attempts, config, now),
     ...drillRules(records.drills),
+    ...accessRule(records.repositoryAccess, config),
+  ];
+}
+
+/** An encrypted repository the password does not open: no backup is made or checked, and no attempt can be recorded in it. */
+function accessRule(access: AlertRecords['repositoryAccess'], config: AlertRuleConfig): AlertCondition[] {
+  if (!access) return [];
+  return [
+    {
+      key: 'repository_key',
+      severity: 'critical',
+      rule: 'repository_key',
+      message: `The repository cannot be opened [${access.code}]: ${access.message} No backup can run or be checked until it can.`,
+      fix:
+        config.fixForCode?.(access.code) ??
+        "Give the repository's password (PRISM_PASSWORD_FILE, PRISM_PASSWORD_COMMAND or the systemd credential prism-password).",
+      details: { code: access.code },
+    },
   ];
 }
 

@@ -7,6 +7,7 @@ import { eventsFile } from './events.js';
 import { fixForErrorId } from '../backups/failures.js';
 import { readJsonLines } from '../json-lines.js';
 import { loadAll } from '../backups/list-backups.js';
+import { isPrismError, type ErrorCode } from '../../errors/index.js';
 
 export interface GatheredRecords {
   records: AlertRecords;
@@ -14,6 +15,9 @@ export interface GatheredRecords {
   manifests: Manifest[];
   disk: { free: number; total: number; used_percent: number } | null;
 }
+
+/** Errors of opening an encrypted repository: no password, a source that gives none, a wrong or retired one. */
+const KEY_ERRORS = new Set<ErrorCode>(['PASSWORD_MISSING', 'PASSWORD_SOURCE', 'WRONG_PASSWORD', 'KEY_REFUSED']);
 
 /** The SOP rules with prism's fixes for error codes. */
 export const ALERT_RULES = { ...SOP_ALERT_RULES, fixForCode: fixForErrorId };
@@ -23,8 +27,14 @@ export const ALERT_RULES = { ...SOP_ALERT_RULES, fixForCode: fixForErrorId };
  * none), the repository disk's use, verify events of logs/events.log and logs/drills.log.
  */
 export async function gatherRecords(ctx: AppContext): Promise<GatheredRecords> {
+  let access: { code: string; message: string } | null = null;
   const repo = await openRepository(ctx).catch((e) => {
     if (e?.code === 'REPO_NOT_FOUND') return undefined;
+    // an encrypted repository the password does not open is an alert of its own (the service's backups fail on it too)
+    if (isPrismError(e) && KEY_ERRORS.has(e.code)) {
+      access = { code: e.id, message: e.message };
+      return undefined;
+    }
     throw e;
   });
   const damaged: string[] = [];
@@ -36,6 +46,13 @@ export async function gatherRecords(ctx: AppContext): Promise<GatheredRecords> {
   return {
     manifests,
     disk,
-    records: { backups: manifests, verifyEvents, damagedManifests: damaged, drills: readDrills(home), storageUsedPercent: disk?.used_percent ?? null },
+    records: {
+      backups: manifests,
+      verifyEvents,
+      damagedManifests: damaged,
+      drills: readDrills(home),
+      storageUsedPercent: disk?.used_percent ?? null,
+      repositoryAccess: access,
+    },
   };
 }
