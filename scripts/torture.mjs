@@ -1,16 +1,21 @@
 #!/usr/bin/env node
 // Crash torture for prism: `prism backup create`, `prism backup prune --max-unused 0` and
-// `prism backup cleanup` are started as child processes of the built CLI (bin/prism.js) and
-// killed with SIGKILL at a random moment. After every kill:
+// `prism backup cleanup` (and, with --encrypted, `prism key rotate --rewrite-data`) are started
+// as child processes of the built CLI (bin/prism.js) and killed with SIGKILL at a random moment.
+// After every kill:
 //   - `prism backup verify --all` exits 0 (every remaining backup verifies),
 //   - the source data is unchanged (hash of every file before vs after),
 //   - the next `prism backup create --type incremental` and `prism backup prune` succeed
-//     without any manual step (no lock removed by hand), and the repository still checks.
+//     without any manual step (no lock removed by hand), and the repository still checks,
+//   - with --encrypted: the password still opens the repository (`prism key list`).
 //
-// usage: npm run torture -- [--runs N] [--seed S] [--keep]
-//   --runs N   number of kills (default 100)
-//   --seed S   seed of the random choices and data (default: time based; printed)
-//   --keep     keep the temporary directory (otherwise it is removed at the end)
+// usage: npm run torture -- [--runs N] [--seed S] [--keep] [--encrypted]
+//   --runs N      number of kills (default 100)
+//   --seed S      seed of the random choices and data (default: time based; printed)
+//   --keep        keep the temporary directory (otherwise it is removed at the end)
+//   --encrypted   the repository is created by `prism init --encrypt` (every child gets
+//                 PRISM_PASSWORD_FILE and PRISM_KDF_MINIMUM=1), and every fourth run kills a
+//                 `prism key rotate --rewrite-data`
 //
 // Needs a build (`npm run build`). The scheduled backups that give `cleanup` something to
 // remove are made in this process through dist/ (the CLI only makes manual backups, which
@@ -30,7 +35,7 @@ const BLOBS = 6;
 const BLOB_BYTES = 2 * 1024 * 1024;
 
 function parseArgs(argv) {
-  const opts = { runs: 100, seed: Date.now() % 1_000_000, keep: false };
+  const opts = { runs: 100, seed: Date.now() % 1_000_000, keep: false, encrypted: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -43,6 +48,7 @@ function parseArgs(argv) {
     else if (a === '--seed') opts.seed = value();
     else if (a.startsWith('--seed=')) opts.seed = Number(a.slice(7));
     else if (a === '--keep') opts.keep = true;
+    else if (a === '--encrypted') opts.encrypted = true;
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
   }
@@ -53,7 +59,7 @@ function parseArgs(argv) {
 
 function usage(error) {
   if (error) console.error(`torture: ${error}`);
-  console.error('usage: node scripts/torture.mjs [--runs N] [--seed S] [--keep]');
+  console.error('usage: node scripts/torture.mjs [--runs N] [--seed S] [--keep] [--encrypted]');
   process.exit(error ? 2 : 0);
 }
 
@@ -114,6 +120,12 @@ async function torture(opts, root) {
   const home = join(root, 'home');
   const repo = join(root, 'repo');
   const env = { ...process.env, PRISM_HOME: home, PRISM_BACKUP_PATH: repo, PRISM_BACKUP_VERBOSE: '' };
+  const PASSWORD = `torture-password-${opts.seed}`;
+  if (opts.encrypted) {
+    const file = join(root, 'password');
+    writeFileSync(file, `${PASSWORD}\n`, { mode: 0o600 });
+    Object.assign(env, { PRISM_PASSWORD_FILE: file, PRISM_KDF_MINIMUM: '1' });
+  }
   const rnd = prng(opts.seed);
   const prism = (args) => {
     const r = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
@@ -139,15 +151,20 @@ async function torture(opts, root) {
     ),
   );
 
+  if (opts.encrypted) {
+    const init = prism(['init', '--encrypt']);
+    if (init.code !== 0) throw new Error(`prism init --encrypt failed: ${init.stderr}`);
+  }
   let t0 = Date.now();
   const first = prism(['backup', 'create', '--type', 'full', '--json']);
   if (first.code !== 0) throw new Error(`the first backup failed: ${first.stderr}`);
   const baseId = JSON.parse(first.stdout).id;
-  const estimate = { create: Date.now() - t0, prune: Date.now() - t0, cleanup: Date.now() - t0 };
+  const took = Date.now() - t0;
+  const estimate = { create: took, prune: took, cleanup: took, rotate: took };
   t0 = Date.now();
   prism(['backup', 'policy']);
   const startup = Date.now() - t0;
-  console.log(`prism torture: ${opts.runs} runs, seed ${opts.seed}, in ${root}`);
+  console.log(`prism torture: ${opts.runs} runs, seed ${opts.seed}${opts.encrypted ? ', encrypted repository' : ''}, in ${root}`);
   console.log(`data: 60 documents + ${BLOBS} x ${BLOB_BYTES / 1048576} MiB; CLI start-up ${startup} ms, full backup ${estimate.create} ms`);
 
   const mutate = (run) => {
@@ -168,7 +185,12 @@ async function torture(opts, root) {
     try {
       for (const [i, type] of ['full', 'incremental'].entries()) {
         const clock = new FixedClock(new Date(Date.now() - 10 * DAY + run * 60_000 + i * 1000));
-        const ctx = { config: loadConfig(env), clock, logger: silentLogger };
+        const ctx = {
+          config: loadConfig(env),
+          clock,
+          logger: silentLogger,
+          ...(opts.encrypted ? { password: { origin: 'torture', read: async () => Buffer.from(PASSWORD) } } : {}),
+        };
         const m = await createBackup(ctx, { type, trigger: 'scheduled' });
         if (m.status !== 'completed') throw new Error(`scheduled backup ${m.id} is ${m.status}`);
       }
@@ -177,8 +199,9 @@ async function torture(opts, root) {
     }
   };
 
-  const killed = { create: 0, prune: 0, cleanup: 0 };
-  const finished = { create: 0, prune: 0, cleanup: 0 };
+  const killed = { create: 0, prune: 0, cleanup: 0, rotate: 0 };
+  const finished = { create: 0, prune: 0, cleanup: 0, rotate: 0 };
+  const kinds = opts.encrypted ? ['create', 'prune', 'cleanup', 'rotate'] : ['create', 'prune', 'cleanup'];
   let verifyClean = true;
   let nextOk = true;
   let creates = 0;
@@ -186,7 +209,7 @@ async function torture(opts, root) {
   let failedRuns = 0;
   const width = String(opts.runs).length;
   for (let run = 0; run < opts.runs; run++) {
-    const kind = ['create', 'prune', 'cleanup'][run % 3];
+    const kind = kinds[run % kinds.length];
     mutate(run);
     let args;
     let prep = '';
@@ -197,9 +220,12 @@ async function torture(opts, root) {
       const dropped = dropManifest();
       prep = dropped ? ' (1 dropped)' : '';
       args = ['backup', 'prune', '--max-unused', '0'];
-    } else {
+    } else if (kind === 'cleanup') {
       await scheduledBackups(run);
       args = ['backup', 'cleanup'];
+    } else {
+      // a new master key, and every pack rewritten under it (or, after a killed one, its work finished)
+      args = ['key', 'rotate', '--rewrite-data'];
     }
     const before = hashTree(home);
     // a random moment, mostly after the CLI has started, while the command works
@@ -230,6 +256,11 @@ async function torture(opts, root) {
       problems.push(`verify --all exited ${verify.code}: ${(verify.stdout + verify.stderr).trim().split('\n').slice(-5).join(' | ')}`);
     }
     if (hashTree(home) !== before) problems.push('the source data changed');
+    if (opts.encrypted) {
+      const keys = prism(['key', 'list', '--json']);
+      if (keys.code !== 0 || !JSON.parse(keys.stdout).keys.some((k) => k.in_use))
+        problems.push(`the password no longer opens the repository: ${keys.stderr.trim()}`);
+    }
     const next = prism(['backup', 'create', '--type', 'incremental', '--no-progress']);
     const prune = prism(['backup', 'prune']);
     const check = prism(['backup', 'verify', '--all', '--no-read-data']);
@@ -248,7 +279,7 @@ async function torture(opts, root) {
     runsDone++;
     const label = `${args.slice(1, 4).join(' ')}${prep}`;
     console.log(
-      `run ${String(run + 1).padStart(width)}/${opts.runs}  ${label.padEnd(28)} ${outcome}; ${problems.length === 0 ? 'verify ok, source unchanged, next backup+prune ok' : `FAILED: ${problems.join('; ')}`}`,
+      `run ${String(run + 1).padStart(width)}/${opts.runs}  ${label.padEnd(28)} ${outcome}; ${problems.length === 0 ? `verify ok, source unchanged, next backup+prune ok${opts.encrypted ? ', password opens' : ''}` : `FAILED: ${problems.join('; ')}`}`,
     );
     if (problems.length > 0) {
       failedRuns++;
@@ -258,7 +289,15 @@ async function torture(opts, root) {
 
   const final = prism(['backup', 'verify', '--all']);
   if (final.code !== 0) verifyClean = false;
-  const litter = ['locks', 'snapshots', 'index', 'data'].flatMap((d) =>
+  let rotated = true;
+  if (opts.encrypted && runsDone === opts.runs) {
+    // one more rotation finishes whatever a killed one left, and leaves no older master key
+    const r = prism(['key', 'rotate', '--rewrite-data', '--json']);
+    const out = r.code === 0 ? JSON.parse(r.stdout) : undefined;
+    rotated = out !== undefined && out.packs_left === 0 && out.older_generations.length === 0 && prism(['backup', 'verify', '--all']).code === 0;
+    if (!rotated) console.log(`the final key rotate: exit ${r.code}: ${r.stdout}${r.stderr}`);
+  }
+  const litter = [...['locks', 'snapshots', 'index', 'data'], ...(opts.encrypted ? ['keys', 'keyring'] : [])].flatMap((d) =>
     readdirSync(join(repo, d), { recursive: true })
       .map(String)
       .filter((n) => n.split('/').pop().startsWith('.tmp-'))
@@ -266,13 +305,13 @@ async function torture(opts, root) {
   );
   const backups = list();
   console.log(
-    `finished before the kill (not counted as kills): ${finished.create} backups, ${finished.prune} prunes, ${finished.cleanup} cleanups; ` +
+    `finished before the kill (not counted as kills): ${finished.create} backups, ${finished.prune} prunes, ${finished.cleanup} cleanups${opts.encrypted ? `, ${finished.rotate} key rotations` : ''}; ` +
       `${backups.length} backups at the end (${backups.filter((m) => m.status === 'completed').length} completed); temporary files left by killed writes: ${litter.length}`,
   );
-  const ok = verifyClean && nextOk && failedRuns === 0 && runsDone === opts.runs;
+  const ok = verifyClean && nextOk && rotated && failedRuns === 0 && runsDone === opts.runs;
   if (runsDone < opts.runs) console.log(`stopped after run ${runsDone} of ${opts.runs} (seed ${opts.seed})`);
   console.log(
-    `${runsDone} runs: ${killed.create} backups, ${killed.prune} prunes, ${killed.cleanup} cleanups killed; verify clean after every kill: ${verifyClean ? 'yes' : 'no'}; next backup+prune ok: ${nextOk ? 'yes' : 'no'}`,
+    `${runsDone} runs: ${killed.create} backups, ${killed.prune} prunes, ${killed.cleanup} cleanups${opts.encrypted ? `, ${killed.rotate} key rotations` : ''} killed; verify clean after every kill: ${verifyClean ? 'yes' : 'no'}; next backup+prune ok: ${nextOk ? 'yes' : 'no'}${opts.encrypted ? `; final key rotate ok: ${rotated ? 'yes' : 'no'}` : ''}`,
   );
   return ok ? 0 : 1;
 }
