@@ -1,26 +1,25 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, promises as fsp, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { ObjectNotFoundError, type AtomicWrite, type Backend, type UnfinishedScope } from './backend.js';
+import { hostTag } from './host-tag.js';
 import { processAlive } from '../core/process-alive.js';
 import { mkdirPrivate, mkdirPrivateAsync, openPrivate, PRIVATE_FILE_MODE } from '../core/private-files.js';
 
 const TEMP_PREFIX = '.tmp-';
-/** This host, in temporary names (a repository on a shared file system sees several hosts' pids). */
-const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
 /** `.tmp-<host tag>-<pid>-<random>`; names without an owner (written by older versions) have only the random part. */
 const OWNED_TEMP = /^\.tmp-([0-9a-f]{8})-(\d+)-[0-9a-f]{16}$/;
 
 /** A temporary name that says which process writes it (worker threads share their process's pid). */
 function tempName(dir: string): string {
-  return join(dir, `${TEMP_PREFIX}${HOST_TAG}-${process.pid}-${randomBytes(8).toString('hex')}`);
+  // the host's tag (a repository on a shared file system sees several hosts' pids): host-tag.ts
+  return join(dir, `${TEMP_PREFIX}${hostTag()}-${process.pid}-${randomBytes(8).toString('hex')}`);
 }
 
 /** Whether a temporary file may be removed while other processes may be writing theirs. */
 function removableAsOwn(name: string): boolean {
   const m = OWNED_TEMP.exec(name);
-  if (!m || m[1] !== HOST_TAG) return false;
+  if (!m || m[1] !== hostTag()) return false;
   const pid = Number(m[2]);
   return pid === process.pid || !processAlive(pid);
 }
