@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -7,7 +7,7 @@ import type { Manifest } from '../repo/index.js';
 import { TEST_PASSWORD } from '../testing/encrypted.js';
 import { json, prism, sandbox, type CliResult, type Sandbox } from '../testing/fixtures.js';
 import { freePort } from '../testing/free-port.js';
-import { zstdDecompressMaybe } from '../testing/leak-scan.js';
+import { filesUnder, zstdDecompressMaybe } from '../testing/leak-scan.js';
 import { startBinlogServer, type BinlogServer } from '../testing/mariadb-server.js';
 
 interface ArchiveReport {
@@ -89,7 +89,7 @@ describe('MariaDB binary log archive in an encrypted repository', () => {
     assert.deepEqual([verified.binlog_archive?.ok, verified.binlog_archive?.checksum, verified.binlog_archive?.files], [true, 'verified', files.length]);
 
     // only the binary log holds the marker: no repository file shows it, compressed streams inflated
-    const stored = walk(sb.repo);
+    const stored = filesUnder(sb.repo);
     assert.ok(stored.some((f) => f.includes('/mysql/binlog/')));
     for (const f of stored) {
       const bytes = readFileSync(f);
@@ -116,12 +116,3 @@ describe('MariaDB binary log archive in an encrypted repository', () => {
     assert.equal(sql('SELECT id, note FROM t ORDER BY id', 'shop'), `0\tbase\n1\t${MARKER}`);
   });
 });
-
-function walk(dir: string, out: string[] = []): string[] {
-  for (const n of readdirSync(dir)) {
-    const p = join(dir, n);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else out.push(p);
-  }
-  return out;
-}
