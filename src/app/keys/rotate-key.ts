@@ -1,9 +1,8 @@
 import { FrameCompressor } from '../../codec/compress.js';
-import { calibrateScrypt } from '../../codec/master-key.js';
-import { PrismError } from '../../errors/index.js';
 import { rotateMasterKey, type RotationProgress, type RotationResult } from '../../repo/key-rotation.js';
 import { compressionSettings } from '../backups/create-backup.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
+import { newKeyParams, notEncrypted } from './key-session.js';
 
 export type { RotationProgress, RotationResult };
 
@@ -16,11 +15,11 @@ export async function rotateKey(
   opts: { rewriteData: boolean; lockWaitMs?: number; onProgress?: (p: RotationProgress) => void; signal?: AbortSignal },
 ): Promise<RotationResult> {
   const repo = await openRepository(ctx);
-  if (!repo.unlocked || !ctx.password) throw new PrismError('KEY_REFUSED', `The repository at ${repo.location} is not encrypted: there is no key to rotate.`);
+  if (!repo.unlocked || !ctx.password) throw notEncrypted(repo.location);
   const lock = await lockRepository(ctx, repo, 'exclusive', 'prism key rotate', opts.lockWaitMs ?? 0);
   try {
     const password = await ctx.password.read();
-    const params = ctx.kdf ?? (await calibrateScrypt());
+    const params = await newKeyParams(ctx);
     const result = await rotateMasterKey(repo, {
       password,
       params,
