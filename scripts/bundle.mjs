@@ -29,7 +29,12 @@ const result = await build({
   absWorkingDir: root,
   // workers are started by URL relative to the module that starts them (new URL('./chunk-worker.js',
   // import.meta.url)): entries and chunks share one directory, so those URLs hold in the bundle too
-  entryPoints: { main: 'dist/cli/main.js', 'chunk-worker': 'dist/snapshot/chunk-worker.js', 'restore-worker': 'dist/snapshot/restore-worker.js' },
+  entryPoints: {
+    main: 'dist/cli/main.js',
+    'chunk-worker': 'dist/snapshot/chunk-worker.js',
+    'restore-worker': 'dist/snapshot/restore-worker.js',
+    'check-worker': 'dist/snapshot/check-worker.js',
+  },
   outdir: out,
   bundle: true,
   splitting: true,

@@ -10,8 +10,14 @@ export interface Backend {
   put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
   /** Creates the object only if it does not exist yet; false if it does. */
   putIfAbsent(name: string, data: Uint8Array): Promise<boolean>;
-  get(name: string): Promise<Buffer>;
-  getRange(name: string, offset: number, length: number): Promise<Buffer>;
+  /**
+   * With `into`, the object may be read into `into.buffer` (replaced by a larger one when too
+   * small) and returned as a view of it, valid until the holder is used again: a thread that reads
+   * pack after pack reuses one buffer instead of allocating 16 MiB for each.
+   */
+  get(name: string, into?: ReadBuffer): Promise<Buffer>;
+  /** `length` bytes from `offset` (with `into`: possibly in that reused buffer, as `get`). */
+  getRange(name: string, offset: number, length: number, into?: ReadBuffer): Promise<Buffer>;
   exists(name: string): Promise<boolean>;
   size(name: string): Promise<number>;
   /** Names directly or recursively under a folder prefix ("index", "data"), sorted. */
@@ -32,6 +38,11 @@ export interface Backend {
   removeUnfinished(prefix: string, scope?: UnfinishedScope): Promise<number>;
   /** Bytes free and in total on the storage, where known. */
   space(): Promise<{ free: number; total: number } | undefined>;
+}
+
+/** A buffer that reads reuse (see Backend.get). */
+export interface ReadBuffer {
+  buffer: Buffer;
 }
 
 export type UnfinishedScope = 'all' | 'own';

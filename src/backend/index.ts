@@ -1,2 +1,2 @@
-export { ObjectNotFoundError, type Backend } from './backend.js';
+export { ObjectNotFoundError, type Backend, type ReadBuffer } from './backend.js';
 export { LocalBackend } from './local-backend.js';

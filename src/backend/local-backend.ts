@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, promises as fsp, writeSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { ObjectNotFoundError, type AtomicWrite, type Backend, type UnfinishedScope } from './backend.js';
+import { ObjectNotFoundError, type AtomicWrite, type Backend, type ReadBuffer, type UnfinishedScope } from './backend.js';
 import { hostTag } from './host-tag.js';
 import { processAlive } from '../core/process-alive.js';
 import { mkdirPrivate, mkdirPrivateAsync, openPrivate, PRIVATE_FILE_MODE } from '../core/private-files.js';
@@ -98,15 +98,14 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async get(name: string): Promise<Buffer> {
-    try {
-      return await fsp.readFile(this.path(name));
-    } catch (e) {
-      throw notFound(e, name, this.path(name));
+  async get(name: string, into?: ReadBuffer): Promise<Buffer> {
+    if (!into) {
+      try {
+        return await fsp.readFile(this.path(name));
+      } catch (e) {
+        throw notFound(e, name, this.path(name));
+      }
     }
-  }
-
-  async getRange(name: string, offset: number, length: number): Promise<Buffer> {
     let fh;
     try {
       fh = await fsp.open(this.path(name), 'r');
@@ -114,7 +113,30 @@ export class LocalBackend implements Backend {
       throw notFound(e, name, this.path(name));
     }
     try {
-      const buf = Buffer.allocUnsafe(length);
+      const size = (await fh.stat()).size;
+      if (into.buffer.length < size) into.buffer = Buffer.allocUnsafeSlow(Math.max(size, Math.floor(into.buffer.length * 1.5)));
+      let done = 0;
+      while (done < size) {
+        const { bytesRead } = await fh.read(into.buffer, done, size - done, done);
+        if (bytesRead === 0) break; // shortened while read
+        done += bytesRead;
+      }
+      return into.buffer.subarray(0, done);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async getRange(name: string, offset: number, length: number, into?: ReadBuffer): Promise<Buffer> {
+    let fh;
+    try {
+      fh = await fsp.open(this.path(name), 'r');
+    } catch (e) {
+      throw notFound(e, name, this.path(name));
+    }
+    try {
+      if (into && into.buffer.length < length) into.buffer = Buffer.allocUnsafeSlow(Math.max(length, Math.floor(into.buffer.length * 1.5)));
+      const buf = into ? into.buffer.subarray(0, length) : Buffer.allocUnsafe(length);
       const { bytesRead } = await fh.read(buf, 0, length, offset);
       if (bytesRead !== length) throw new Error(`short read of ${name}: ${bytesRead} of ${length} bytes at ${offset}`);
       return buf;

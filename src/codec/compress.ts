@@ -60,27 +60,32 @@ export class FrameCompressor {
 
 let dctx: ZstdBinding.DCtx | undefined;
 
-export function decompress(codec: number, data: Uint8Array, rawLength: number): Buffer {
+/**
+ * A frame's plaintext. With `out` (at least `rawLength` bytes, reused by the caller), a zstd frame
+ * is decompressed into it and a view of it is returned: allocating a megabyte for every frame
+ * costs about as much as decompressing it.
+ */
+export function decompress(codec: number, data: Uint8Array, rawLength: number, out?: Buffer): Buffer {
   switch (codec) {
     case CODEC.none:
       if (data.byteLength !== rawLength) throw new Error(`stored frame has ${data.byteLength} bytes, expected ${rawLength}`);
       return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     case CODEC.zstd: {
       dctx ??= new zstd.DCtx();
-      const out = Buffer.allocUnsafe(rawLength);
+      const into = out && out.length >= rawLength ? out.subarray(0, rawLength) : Buffer.allocUnsafe(rawLength);
       let n: number;
       try {
-        n = dctx.decompress(out, data);
+        n = dctx.decompress(into, data);
       } catch (e) {
         throw new Error(`zstd frame does not decode: ${(e as Error).message} (expected ${rawLength} bytes)`);
       }
       if (n !== rawLength) throw new Error(`zstd frame decoded to ${n} bytes, expected ${rawLength}`);
-      return out;
+      return into;
     }
     case CODEC.gzip: {
-      const out = gunzipSync(data);
-      if (out.length !== rawLength) throw new Error(`gzip frame decoded to ${out.length} bytes, expected ${rawLength}`);
-      return out;
+      const plain = gunzipSync(data);
+      if (plain.length !== rawLength) throw new Error(`gzip frame decoded to ${plain.length} bytes, expected ${rawLength}`);
+      return plain;
     }
     default:
       throw new Error(`unknown codec ${codec}`);

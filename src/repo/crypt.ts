@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { decompress } from '../codec/compress.js';
 import { sha256 } from '../codec/hash.js';
-import { SealError, open, seal, sealParts, sealedGeneration } from '../codec/seal.js';
+import { SEAL_OVERHEAD, SealError, open, openInto, seal, sealParts, sealedGeneration } from '../codec/seal.js';
 
 /**
  * The keys of an unlocked encrypted repository, as plain data: what a worker thread is handed
@@ -105,6 +105,20 @@ export class Crypt {
   /** A stored frame's compressed bytes. */
   openFrame(stored: Buffer): Buffer {
     return this.open(stored, FRAME);
+  }
+
+  /**
+   * openFrame into `out` (reused by the caller; grown when too small, so use the buffer returned):
+   * a view of the compressed bytes, `stored` itself when nothing is sealed.
+   */
+  openFrameInto(stored: Buffer, out: { buffer: Buffer }): Buffer {
+    if (!this.s) return stored;
+    const generation = sealedGeneration(stored);
+    const key = this.keys!.get(generation);
+    if (!key) throw new SealError(`it is sealed with master key generation ${generation}, which this repository's keyring does not hold`, 'generation');
+    const need = stored.length - SEAL_OVERHEAD;
+    if (out.buffer.length < need) out.buffer = Buffer.allocUnsafeSlow(Math.max(need, 2 * out.buffer.length));
+    return out.buffer.subarray(0, openInto(key, stored, FRAME, out.buffer));
   }
 
   /** A stored frame's plaintext: opened, then decompressed. */

@@ -17,6 +17,7 @@ export { RepositoryLock, backupLockHeld, isStale, type LockInfo, type LockKind }
 export { dbRecordSchema, emptyStats, manifestSchema, rootTrees, type DbRecord, type Manifest, type ManifestStats } from './manifest.js';
 export { PackWriter } from './pack-writer.js';
 export { Crypt, type CryptSecrets } from './crypt.js';
+export { FrameDecoder, FrameReuse } from './frame-decoder.js';
 export type { Unlocked } from './keyring.js';
 export {
   addKeyFile,
@@ -32,6 +33,7 @@ export {
 export type { OpenOptions } from './repository.js';
 export type { RepoConfig } from './repo-config.js';
 export { Repository } from './repository.js';
+export type { ReadBuffer } from '../backend/backend.js';
 export { encodeTree, type NodeType, type Tree, type TreeNode } from './tree.js';
 export { supersedeBlobs } from './index-rewrite.js';
 export { checkPack, type PackDamage } from './pack-check.js';

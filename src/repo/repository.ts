@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import type { Backend, UnfinishedScope } from '../backend/backend.js';
+import type { Backend, ReadBuffer, UnfinishedScope } from '../backend/backend.js';
 import { ObjectNotFoundError } from '../backend/backend.js';
 import type { FrameCompressor } from '../codec/compress.js';
 import { sha256Hex } from '../codec/hash.js';
@@ -19,6 +19,7 @@ import { manifestSchema, type Manifest } from './manifest.js';
 import { PackWriter } from './pack-writer.js';
 import { parseRecord } from './record.js';
 import { newRepoConfig, repoConfigSchema, type RepoConfig } from './repo-config.js';
+import { FrameDecoder, FrameReuse } from './frame-decoder.js';
 import { SealedBackend } from './sealed-backend.js';
 import { decodeTree, type Tree } from './tree.js';
 
@@ -179,9 +180,9 @@ export class Repository {
     return out;
   }
 
-  /** A pack's stored bytes, whole. */
-  readPack(pack: string): Promise<Buffer> {
-    return this.backend.get(packName(pack));
+  /** A pack's stored bytes, whole (with `into`: possibly in that reused buffer, see Backend.get). */
+  readPack(pack: string, into?: ReadBuffer): Promise<Buffer> {
+    return this.backend.get(packName(pack), into);
   }
 
   /** The JSON record `name` checked against `schema` (damage is REPO_CORRUPT naming it), or undefined when there is none. */
@@ -289,9 +290,11 @@ export class Repository {
 
   /**
    * Reads a blob's plaintext and (unless `verify` is false) checks its SHA-256. A copy found
-   * damaged (or in a pack that is gone) is recorded as such at once (see recordDamaged).
+   * damaged (or in a pack that is gone) is recorded as such at once (see recordDamaged). With
+   * `reuse` (see frameReuse), frames are read into that thread's reused buffers: the blob is then
+   * valid only until the next read with it.
    */
-  async readBlob(id: string, opts: { verify?: boolean } = {}): Promise<Buffer> {
+  async readBlob(id: string, opts: { verify?: boolean; reuse?: FrameReuse } = {}): Promise<Buffer> {
     const loc = this.index.get(id);
     if (!loc) {
       if (this.damaged.has(id)) {
@@ -301,7 +304,7 @@ export class Repository {
       }
       throw new PrismError('REPO_CORRUPT', `Blob ${id.slice(0, 12)} is not in the repository index.`, { blob: id });
     }
-    const frame = await this.readFrame(id, loc);
+    const frame = await this.readFrame(id, loc, opts.reuse);
     const data = frame.subarray(loc.blobOffset, loc.blobOffset + loc.blobLength);
     if (data.length !== loc.blobLength || (opts.verify !== false && !this.crypt.isBlob(data, id))) {
       throw await this.damagedCopy(
@@ -328,9 +331,16 @@ export class Repository {
     }
   }
 
-  private async readFrame(id: string, loc: BlobLocation): Promise<Buffer> {
+  /** Buffers for a thread that reads blob after blob, each used before the next is read (see readBlob). */
+  frameReuse(): FrameReuse {
+    return new FrameReuse(new FrameDecoder(this.crypt));
+  }
+
+  private async readFrame(id: string, loc: BlobLocation, reuse?: FrameReuse): Promise<Buffer> {
     const key = `${loc.pack}:${loc.frameOffset}`;
-    const hit = this.frameCache.get(key);
+    const kept = reuse?.get(key);
+    if (kept) return kept;
+    const hit = reuse ? undefined : this.frameCache.get(key);
     if (hit) {
       this.frameCache.delete(key);
       this.frameCache.set(key, hit);
@@ -338,7 +348,7 @@ export class Repository {
     }
     let stored: Buffer;
     try {
-      stored = await this.backend.getRange(packName(loc.pack), loc.frameOffset, loc.frameLength);
+      stored = await this.backend.getRange(packName(loc.pack), loc.frameOffset, loc.frameLength, reuse?.stored);
     } catch (e) {
       if (e instanceof ObjectNotFoundError) {
         throw await this.damagedCopy(
@@ -351,7 +361,7 @@ export class Repository {
     }
     let frame: Buffer;
     try {
-      frame = this.crypt.decodeFrame(loc.codec, stored, loc.frameRawLength);
+      frame = reuse ? reuse.decode(key, loc.codec, stored, loc.frameRawLength) : this.crypt.decodeFrame(loc.codec, stored, loc.frameRawLength);
     } catch (e) {
       throw await this.damagedCopy(
         id,
@@ -366,6 +376,7 @@ export class Repository {
         ),
       );
     }
+    if (reuse) return frame;
     this.frameCache.set(key, frame);
     this.frameCacheBytes += frame.length;
     while (this.frameCacheBytes > FRAME_CACHE_BYTES && this.frameCache.size > 1) {

@@ -1,4 +1,4 @@
-import type { AtomicWrite, Backend, UnfinishedScope } from '../backend/backend.js';
+import type { AtomicWrite, Backend, ReadBuffer, UnfinishedScope } from '../backend/backend.js';
 import { PrismError } from '../errors/index.js';
 import type { Crypt } from './crypt.js';
 import { KEYRING_DIR, KEYS_DIR, REPO_CONFIG } from './layout.js';
@@ -36,14 +36,14 @@ export class SealedBackend implements Backend {
     return this.inner.putIfAbsent(name, passThrough(name) ? data : this.crypt.seal(data, name));
   }
 
-  async get(name: string): Promise<Buffer> {
-    const stored = await this.inner.get(name);
+  async get(name: string, into?: ReadBuffer): Promise<Buffer> {
+    const stored = await this.inner.get(name, passThrough(name) ? into : undefined);
     return passThrough(name) ? stored : this.open(name, stored);
   }
 
-  getRange(name: string, offset: number, length: number): Promise<Buffer> {
+  getRange(name: string, offset: number, length: number, into?: ReadBuffer): Promise<Buffer> {
     if (!passThrough(name)) throw new Error(`${name} is sealed whole: it cannot be read in part`);
-    return this.inner.getRange(name, offset, length);
+    return this.inner.getRange(name, offset, length, into);
   }
 
   exists(name: string): Promise<boolean> {

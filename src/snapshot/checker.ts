@@ -1,6 +1,8 @@
 import { isPrismError } from '../errors/index.js';
 import type { IndexedBlob, Manifest, PackDamage, Repository } from '../repo/index.js';
-import { checkPack, rootTrees } from '../repo/index.js';
+import { FrameDecoder, checkPack, rootTrees } from '../repo/index.js';
+import { checkPackData } from './check-pack-data.js';
+import { checkPacksInParallel, type PackJob } from './check-pool.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
 
 /** Where the database dumps appear in damage reports. */
@@ -60,7 +62,17 @@ export interface CheckOptions {
   random?: () => number;
   /** Stops the check between backups and between packs. */
   signal?: AbortSignal;
+  /** Directory of the (local) repository, for check workers; without it one thread reads the packs. */
+  repoRoot?: string;
+  /** Threads reading packs (the calling one included). */
+  concurrency?: number;
+  /** Below this many bytes of packs to read, the calling thread reads them alone (default 32 MiB). */
+  parallelBytes?: number;
 }
+
+/** Below this many bytes of packs to read, starting worker threads costs more than it saves. */
+const PARALLEL_BYTES = 32 * 1024 * 1024;
+const MAX_THREADS = 8;
 
 interface ChunkVerdict {
   ok: boolean;
@@ -154,8 +166,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   }
   for (const o of opts.objects ?? []) for (const id of o.content) register(id);
 
-  // Pass 2: data, one pack at a time.
-  let packsRead = 0;
+  // Pass 2: data, a pack at a time on each thread.
   let chunksRead = 0;
   const data = opts.data;
   const random = opts.random ?? Math.random;
@@ -165,47 +176,33 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   const treesOnly = data.kind === 'pick' ? [] : treeOnlyPacks.filter((p) => selected(p, data, random));
   const damagedPacks: PackDamage[] = [];
   const foundBad = (id: string): boolean => verdicts.get(id)?.ok === false;
-  for (const pack of treesOnly) {
-    opts.signal?.throwIfAborted();
-    const buf = await readWhole(repo, pack, damagedPacks);
-    if (buf) judgeWhole(repo, pack, buf, treePacks.get(pack)!, damagedPacks, foundBad);
-  }
   // a percentage always reads something, however small the repository
   if (chosen.length === 0 && data.kind === 'percent' && byPack.size > 0) chosen.push([...byPack.keys()][Math.floor(random() * byPack.size)]!);
-  for (const pack of chosen) {
-    opts.signal?.throwIfAborted();
-    const blobs = byPack.get(pack)!;
-    packsRead++;
-    const buf = await readWhole(repo, pack, damagedPacks);
-    if (!buf) {
+  const jobs: PackJob[] = [...treesOnly.map((pack) => ({ pack, blobs: [] })), ...chosen.map((pack) => ({ pack, blobs: byPack.get(pack)! }))];
+  const reading = { into: { buffer: Buffer.alloc(0) }, decoder: new FrameDecoder(repo.crypt) };
+  const bytes = jobs.reduce((n, j) => n + (packSizes.get(j.pack) ?? 0), 0);
+  const threads = opts.repoRoot && bytes >= (opts.parallelBytes ?? PARALLEL_BYTES) ? Math.max(1, Math.min(opts.concurrency ?? 1, MAX_THREADS)) : 1;
+  const read = await checkPacksInParallel(
+    jobs,
+    threads - 1,
+    { repoRoot: opts.repoRoot ?? '', unlocked: repo.unlocked },
+    (job) => checkPackData(repo, reading, job.pack, job.blobs),
+    { signal: opts.signal },
+  );
+  // the verdicts in pack order, whichever thread read each pack
+  for (const [i, { pack, blobs }] of jobs.entries()) {
+    const r = read[i]!;
+    if (r.unreadable !== undefined) {
+      damagedPacks.push({ pack, part: 'size', message: `pack ${pack.slice(0, 12)} cannot be read: ${r.unreadable}` });
       for (const b of blobs) verdicts.set(b.id, { ok: false, reason: damagedPacks.at(-1)!.message });
       continue;
     }
-    const frames = new Map<number, IndexedBlob[]>();
-    for (const b of blobs) listIn(frames, b.frameOffset).push(b);
-    for (const [offset, inFrame] of frames) {
-      const first = inFrame[0]!;
-      let plain: Buffer;
-      try {
-        plain = repo.crypt.decodeFrame(first.codec, buf.subarray(offset, offset + first.frameLength), first.frameRawLength);
-      } catch (e) {
-        for (const b of inFrame)
-          verdicts.set(b.id, {
-            ok: false,
-            reason: `frame at ${offset} of pack ${pack.slice(0, 12)} does not ${repo.crypt.encrypted ? 'open or ' : ''}decompress: ${(e as Error).message}`,
-          });
-        continue;
-      }
-      for (const b of inFrame) {
-        chunksRead++;
-        const data = plain.subarray(b.blobOffset, b.blobOffset + b.blobLength);
-        if (data.length !== b.blobLength || !repo.crypt.isBlob(data, b.id)) {
-          verdicts.set(b.id, { ok: false, reason: `chunk ${b.id.slice(0, 12)} in pack ${pack.slice(0, 12)} does not match its id` });
-        }
-      }
-    }
-    judgeWhole(repo, pack, buf, [...blobs, ...(treePacks.get(pack) ?? [])], damagedPacks, foundBad);
+    chunksRead += r.chunksRead;
+    for (const [id, reason] of r.failed) verdicts.set(id, { ok: false, reason });
+    if (!r.sound)
+      judgeWhole(repo, pack, r.bytes!, i < treesOnly.length ? treePacks.get(pack)! : [...blobs, ...(treePacks.get(pack) ?? [])], damagedPacks, foundBad);
   }
+  const packsRead = chosen.length;
 
   // Pass 3: per backup, name the files with bad chunks.
   const bad = [...verdicts.values()].some((v) => !v.ok);

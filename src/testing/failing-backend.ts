@@ -1,5 +1,5 @@
 /** A local backend that fails (as a killed process would stop) once a number of changes have been made. */
-import type { AtomicWrite, Backend, UnfinishedScope } from '../backend/backend.js';
+import type { AtomicWrite, Backend, ReadBuffer, UnfinishedScope } from '../backend/backend.js';
 import { LocalBackend } from '../backend/index.js';
 
 export class Killed extends Error {
@@ -62,11 +62,11 @@ export class FailingBackend implements Backend {
     };
   }
 
-  get(name: string): Promise<Buffer> {
-    return this.inner.get(name);
+  get(name: string, into?: ReadBuffer): Promise<Buffer> {
+    return this.inner.get(name, into);
   }
-  getRange(name: string, offset: number, length: number): Promise<Buffer> {
-    return this.inner.getRange(name, offset, length);
+  getRange(name: string, offset: number, length: number, into?: ReadBuffer): Promise<Buffer> {
+    return this.inner.getRange(name, offset, length, into);
   }
   exists(name: string): Promise<boolean> {
     return this.inner.exists(name);

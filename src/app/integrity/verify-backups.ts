@@ -55,7 +55,14 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
       manifests = [m.status === 'corrupted' ? m : await resolveBackup(repo, { id: m.id })];
     }
     const archives = opts.all ? await scanArchives(repo) : undefined;
-    const checked = await checkRepository({ repo, manifests, data: opts.data, objects: archives?.objects ?? [] });
+    const checked = await checkRepository({
+      repo,
+      manifests,
+      data: opts.data,
+      objects: archives?.objects ?? [],
+      repoRoot: ctx.config.storagePath,
+      concurrency: ctx.config.concurrency,
+    });
     const checks = checked.backups;
     // damaged copies leave the index at once: no later backup deduplicates onto them
     await repo.recordDamaged(
