@@ -12,12 +12,13 @@ const send = (m: FromRestoreWorker): void => port.postMessage(m);
 try {
   const repo = await Repository.open(openBackend(init.repoRoot), systemClock, init.unlocked ? { unlocked: init.unlocked } : {});
   await repo.loadIndex();
+  const reuse = repo.frameReuse();
   port.on('message', (m: ToRestoreWorker) => {
     if (m.type === 'end') {
       port.close();
       return;
     }
-    restoreFiles(repo, init.dest, m.files, init.verify, init.resume, (bytes) => send({ type: 'file', bytes })).then(
+    restoreFiles(repo, init.dest, m.files, init.verify, init.resume, (bytes) => send({ type: 'file', bytes }), reuse).then(
       (outcome) => send({ type: 'slice-done', outcome }),
       (e: NodeJS.ErrnoException) => send({ type: 'error', message: e.message, ...(e.code ? { code: e.code } : {}) }),
     );

@@ -20,7 +20,7 @@ import { mkdirPrivate } from '../core/private-files.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
 export type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { PrismError, isPrismError } from '../errors/index.js';
-import type { Repository, TreeNode } from '../repo/index.js';
+import type { FrameReuse, Repository, TreeNode } from '../repo/index.js';
 import { setFileTimes, setPathTimes, sameTime } from '../source/fs/file-times.js';
 import { mkdirBelow } from '../source/fs/path-below.js';
 import { restoreSlices } from './restore-pool.js';
@@ -127,7 +127,8 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
 
 /**
  * Writes file contents into `dest`. Files come in tree order, which is the order they were
- * packed, so each compression frame is read once (the repository caches recent frames).
+ * packed, so each compression frame is read once (`reuse`, the calling thread's, keeps the
+ * recent frames).
  */
 export async function restoreFiles(
   repo: Repository,
@@ -136,6 +137,7 @@ export async function restoreFiles(
   verify: boolean,
   resume: boolean,
   onFile: (bytes: number) => void,
+  reuse: FrameReuse,
   signal?: AbortSignal,
 ): Promise<FilesOutcome> {
   const out: FilesOutcome = { files: 0, bytes: 0, skipped: 0, problems: [] };
@@ -144,7 +146,7 @@ export async function restoreFiles(
     const path = join(dest, f.path);
     try {
       if (resume && alreadyRestored(path, f.node)) out.skipped++;
-      else await writeFile(repo, path, f.node, verify);
+      else await writeFile(repo, path, f.node, verify, reuse);
       out.files++;
       out.bytes += f.node.size ?? 0;
     } catch (e) {
@@ -174,11 +176,12 @@ async function restoreFilesInParallel(opts: RestoreTreeOptions, files: TreeEntry
   }
   const onFile = (bytes: number): void => progress({ kind: 'advance', files: 1, bytes });
   const resume = opts.resume ?? false;
+  const reuse = opts.repo.frameReuse();
   const outcomes = await restoreSlices(
     slices.filter((s) => s.length > 0),
     threads - 1,
     { repoRoot: opts.repoRoot ?? '', unlocked: opts.repo.unlocked, dest: opts.dest, verify: opts.verify, resume },
-    (slice) => restoreFiles(opts.repo, opts.dest, slice, opts.verify, resume, onFile, opts.signal),
+    (slice) => restoreFiles(opts.repo, opts.dest, slice, opts.verify, resume, onFile, reuse, opts.signal),
     onFile,
   );
   const out: FilesOutcome = { files: 0, bytes: 0, skipped: 0, problems: [] };
@@ -211,14 +214,14 @@ function alreadyRestored(path: string, node: TreeNode): boolean {
   }
 }
 
-async function writeFile(repo: Repository, path: string, node: TreeNode, verify: boolean): Promise<void> {
+async function writeFile(repo: Repository, path: string, node: TreeNode, verify: boolean, reuse: FrameReuse): Promise<void> {
   const fd = openSync(fsPath(path), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
   try {
     if (!fstatSync(fd).isFile()) throw new PrismError('INVALID_ARGUMENT', `${path} is not a regular file`);
     let pos = 0;
     let hole = false;
     for (const id of node.content ?? []) {
-      const data = await repo.readBlob(id, { verify });
+      const data = await repo.readBlob(id, { verify, reuse }); // valid until the next read: written at once
       if (data.length <= ZEROS.length && data.equals(ZEROS.subarray(0, data.length))) {
         hole = true; // keep sparse files sparse: seek over zero chunks
       } else {
