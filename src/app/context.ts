@@ -40,7 +40,7 @@ export function lockRepository(ctx: AppContext, repo: Repository, kind: LockKind
  * parent exists: a missing parent is more likely a mistyped path (or an unmounted disk) than a
  * wish, so it is refused rather than created.
  */
-export async function openRepository(ctx: AppContext, opts: { create?: boolean; encrypt?: boolean } = {}): Promise<Repository> {
+export async function openRepository(ctx: AppContext, opts: { create?: boolean; encrypt?: boolean; whileDeriving?: () => void } = {}): Promise<Repository> {
   const path = ctx.config.storagePath;
   if (opts.create && isMissing(path) && isMissing(dirname(path))) {
     throw new PrismError(
@@ -54,6 +54,7 @@ export async function openRepository(ctx: AppContext, opts: { create?: boolean; 
       create: opts.create ?? false,
       ...(ctx.password ? { password: ctx.password } : {}),
       ...(ctx.keyHint ? { keyHint: ctx.keyHint } : {}),
+      ...(opts.whileDeriving ? { whileDeriving: opts.whileDeriving } : {}),
       ...(opts.create && (opts.encrypt ?? ctx.config.encryption.enabled)
         ? { encrypt: { password: ctx.password ?? noPassword(path), ...(ctx.kdf ? { params: ctx.kdf } : {}) } }
         : {}),

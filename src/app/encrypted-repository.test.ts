@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -9,6 +9,7 @@ import { isPrismError } from '../errors/index.js';
 import { encryptedContext, initEncrypted } from '../testing/encrypted.js';
 import { appContext, hashTree, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { createBackup } from './backups/create-backup.js';
+import { listBackups } from './backups/list-backups.js';
 import { verifyBackups } from './integrity/verify-backups.js';
 import { pruneRepository } from './maintenance/prune-command.js';
 import { restoreBackup } from './restore/restore-backup.js';
@@ -55,6 +56,24 @@ describe('encrypted repository', () => {
       const bytes = readFileSync(f);
       for (const candidate of [bytes, ...zstdDecompressMaybe(bytes)]) for (const m of markers) assert.equal(candidate.includes(m), false, `${f} holds ${m}`);
     }
+  });
+
+  it("the walk that runs while the key is derived: its result is the backup, its error the attempt's", async () => {
+    writeDataset(sb.home, { files: 6 });
+    await initEncrypted(sb);
+    const ctx = encryptedContext(sb);
+    const full = await createBackup(ctx, { type: 'full' });
+    const target = join(sb.root, 'early-walk');
+    await restoreBackup(ctx, { id: full.id, target });
+    assert.deepEqual(hashTree(target), hashTree(sb.home));
+    writeFileSync(join(sb.home, 'level-1-hot', 'new.txt'), 'seen by the early walk');
+    const inc = await createBackup(ctx, { type: 'incremental' });
+    assert.equal(inc.stats.files_read, 1);
+    rmSync(join(sb.home, 'level-2-warm'), { recursive: true });
+    await assert.rejects(createBackup(ctx, { type: 'full' }), (e) => isPrismError(e) && e.code === 'SOURCE_NOT_FOUND' && /level-2-warm/.test(e.message));
+    const failed = (await listBackups(ctx)).filter((b) => b.status === 'failed');
+    assert.equal(failed.length, 1, 'the attempt is recorded');
+    assert.equal(failed[0]!.error!.code, 'ERR_BACKUP_003');
   });
 
   it('backup.encryption.enabled: the first backup creates the repository encrypted; an unencrypted one stays so, with a warning', async () => {

@@ -101,4 +101,25 @@ describe('keyring and key files', () => {
     const repo = await create();
     await assert.rejects(createKeys(new LocalBackend(dir), repo.config, Buffer.from('x'), FAST_KDF, clock.now()), code('REPO_CORRUPT'));
   });
+
+  it('whileDeriving runs once, before the key is derived, and only when a password is derived', async () => {
+    const repo = await create('pw');
+    const calls: string[] = [];
+    const opened = Repository.open(new LocalBackend(dir), clock, { password: passwordOf('pw'), whileDeriving: () => void calls.push('walk') }).then((r) => {
+      calls.push('opened');
+      return r;
+    });
+    assert.equal(calls.length, 0, 'nothing runs before the open reaches the derivation');
+    await opened;
+    assert.equal(calls.join(), 'walk,opened');
+    const plain = mkdtempSync(join(tmpdir(), 'prism-keyring-plain-'));
+    try {
+      await Repository.open(new LocalBackend(plain), clock, { create: true });
+      await Repository.open(new LocalBackend(plain), clock, { whileDeriving: () => void calls.push('plain') });
+      await Repository.open(new LocalBackend(dir), clock, { unlocked: repo.unlocked!, whileDeriving: () => void calls.push('unlocked') });
+      assert.equal(calls.join(), 'walk,opened', 'no derivation, no call');
+    } finally {
+      rmSync(plain, { recursive: true, force: true });
+    }
+  });
 });

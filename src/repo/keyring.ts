@@ -200,7 +200,14 @@ export async function unlockWithMaster(backend: Backend, config: RepoConfig, mas
  * then, to say so, the retired ones. A key file of a generation with no keyring (a rotation that
  * died before it finished) is skipped.
  */
-export async function unlockWithPassword(backend: Backend, config: RepoConfig, password: Uint8Array, origin: string, hint?: string): Promise<Unlocked> {
+export async function unlockWithPassword(
+  backend: Backend,
+  config: RepoConfig,
+  password: Uint8Array,
+  origin: string,
+  hint?: string,
+  whileDeriving?: () => void,
+): Promise<Unlocked> {
   const current = await currentGeneration(backend);
   const files = await readKeyFiles(backend);
   const usable = files.filter((f) => f.record && f.record.generation <= current);
@@ -221,16 +228,17 @@ export async function unlockWithPassword(backend: Backend, config: RepoConfig, p
   let keyringRefused: string | undefined;
   for (let i = 0; i < usable.length; i += 2) {
     const batch = usable.slice(i, i + 2);
-    const opened = await Promise.all(
-      batch.map(async (f) => {
-        try {
-          return await unwrapMasterKey(f.record!, password, keyFileContext(config.id, f.record!.generation));
-        } catch (e) {
-          if (e instanceof WrongPasswordError || e instanceof KeyFileError) return undefined;
-          throw e;
-        }
-      }),
-    );
+    const deriving = batch.map(async (f) => {
+      try {
+        return await unwrapMasterKey(f.record!, password, keyFileContext(config.id, f.record!.generation));
+      } catch (e) {
+        if (e instanceof WrongPasswordError || e instanceof KeyFileError) return undefined;
+        throw e;
+      }
+    });
+    // scrypt now runs on the thread pool: the caller's work that needs no key runs meanwhile
+    if (i === 0) whileDeriving?.();
+    const opened = await Promise.all(deriving);
     for (const [j, master] of opened.entries()) {
       if (!master) continue;
       const f = batch[j]!;

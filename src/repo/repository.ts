@@ -133,6 +133,7 @@ export class Repository {
         await opts.password.read(`Password for the repository at ${backend.location}: `),
         opts.password.origin,
         opts.keyHint,
+        opts.whileDeriving,
       );
     }
     const crypt = Crypt.from(cryptSecrets(u));
@@ -437,6 +438,11 @@ export interface OpenOptions {
   encrypt?: { password: PasswordSource; params?: ScryptParams };
   /** The password of an encrypted repository. */
   password?: PasswordSource;
+  /**
+   * Called once while the password's key derivation runs on the thread pool (only for an encrypted
+   * repository opened with a password): work that needs no key, done meanwhile. It must not throw.
+   */
+  whileDeriving?: () => void;
   /** The id (or a prefix) of the key file to try first (PRISM_KEY_HINT). */
   keyHint?: string | undefined;
   /** Keys already unlocked (a worker thread's copy). */

@@ -8,7 +8,7 @@ import { ERROR_CODES, PrismError, fromSystemError, isPrismError } from '../../er
 import { emptyStats, type IndexedBlob, type Manifest, type Repository } from '../../repo/index.js';
 import { archive, type ArchivePlan } from '../../snapshot/archiver.js';
 import { READ_ATTEMPTS, type ReadHook } from '../../snapshot/file-processor.js';
-import { walkSources } from '../../source/fs/fs-walker.js';
+import { walkSources, type WalkResult } from '../../source/fs/fs-walker.js';
 import { uniqueBackupId } from './backup-id.js';
 import { openDatabaseDumps, prepareDatabaseBackup, type DatabaseBackup, type DatabaseBackupResult, type OpeningDumps } from '../databases/db-backup.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
@@ -62,10 +62,26 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
   // while the repository is opened and locked; but no snapshot is held open while waiting for
   // another backup's lock: with --lock-wait, they open once the lock is held
   let dumps = opts.lockWaitMs ? undefined : openDumps();
+  const walkOptions = {
+    home: config.home,
+    include: config.backup.sources.include,
+    exclude: config.backup.sources.exclude,
+    skipMissing: opts.skipMissingSources ?? false,
+  };
+  // An encrypted repository derives its key on the thread pool first: the file system is walked
+  // meanwhile (not when the backup may wait for another's lock: the walk would grow stale).
+  let early: { walk: WalkResult } | { error: unknown } | undefined;
+  const walkEarly = (): void => {
+    try {
+      early = { walk: walkSources(walkOptions) };
+    } catch (e) {
+      early = { error: e };
+    }
+  };
   let repo: Repository;
   let lock: Awaited<ReturnType<typeof lockRepository>>;
   try {
-    repo = await openRepository(ctx, { create: true });
+    repo = await openRepository(ctx, { create: true, ...(opts.lockWaitMs ? {} : { whileDeriving: walkEarly }) });
     if (repo.created) opts.onRepositoryCreated?.(config.storagePath);
     lock = await lockRepository(ctx, repo, 'backup', `prism backup create --type ${opts.type}`, opts.lockWaitMs ?? 0).catch((e) => {
       throw fromSystemError(e, `locking the repository at ${config.storagePath}`);
@@ -129,12 +145,9 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     pendingDbs = undefined;
     const [result, dbResult] = await sideBySide(
       async (signal) => {
-        const walk = walkSources({
-          home: config.home,
-          include: config.backup.sources.include,
-          exclude: config.backup.sources.exclude,
-          skipMissing: opts.skipMissingSources ?? false,
-        });
+        if (early && 'error' in early) throw early.error;
+        const walk = early?.walk ?? walkSources(walkOptions);
+        early = undefined;
         return archive({
           repo,
           repoRoot: config.storagePath,
