@@ -8,6 +8,7 @@ import { newMasterKey } from '../codec/master-key.js';
 import { FixedClock } from '../core/clock.js';
 import { isPrismError, type ErrorCode } from '../errors/index.js';
 import { FAST_KDF, passwordOf } from '../testing/encrypted.js';
+import { FailingBackend, Killed } from '../testing/failing-backend.js';
 import { createKeys, readKeyFiles, writeKeyFile, writeKeyring } from './keyring.js';
 import { keyFileName } from './layout.js';
 import { Repository } from './repository.js';
@@ -121,5 +122,22 @@ describe('keyring and key files', () => {
     } finally {
       rmSync(plain, { recursive: true, force: true });
     }
+  });
+
+  it('a creation killed before its first key says to create it again; lost keys of a used repository, to restore them', async () => {
+    const killed = new FailingBackend(dir, 1); // config.json is written, the keyring is not
+    await assert.rejects(
+      Repository.open(killed, clock, { create: true, encrypt: { password: passwordOf('pw'), params: FAST_KDF } }),
+      (e) => e instanceof Killed,
+    );
+    await assert.rejects(
+      open('pw'),
+      (e) => isPrismError(e) && e.code === 'REPO_CORRUPT' && /no backups: its creation did not finish\. Delete the directory/.test(e.message),
+    );
+    rmSync(dir, { recursive: true, force: true });
+    await create('pw');
+    await new LocalBackend(dir).put('snapshots/backup_x.json', Buffer.from('{}')); // a backup's manifest (only its name counts here)
+    rmSync(join(dir, 'keys'), { recursive: true });
+    await assert.rejects(open('pw'), (e) => isPrismError(e) && e.code === 'REPO_CORRUPT' && /Restore them from a copy/.test(e.message));
   });
 });

@@ -212,9 +212,13 @@ export async function unlockWithPassword(
   const files = await readKeyFiles(backend);
   const usable = files.filter((f) => f.record && f.record.generation <= current);
   if (current === 0 || files.length === 0) {
+    const empty = (await backend.list('snapshots')).length === 0 && (await backend.list('data')).length === 0;
     throw new PrismError(
       'REPO_CORRUPT',
-      `The encrypted repository at ${backend.location} has no ${current === 0 ? 'keyring' : 'key files'}: its creation did not finish, or ${KEYS_DIR}/ was deleted. Restore ${KEYS_DIR}/ from a copy, or use \`prism key import\` with a key export.`,
+      empty
+        ? `The encrypted repository at ${backend.location} has no ${current === 0 ? 'keyring' : 'key files'} and no backups: its creation did not finish. Delete the directory and create it again (\`prism init --encrypt\`).`
+        : `The encrypted repository at ${backend.location} has no ${current === 0 ? 'keyring' : 'key files'}: ${KEYS_DIR}/ or ${KEYRING_DIR}/ was deleted. Restore them from a copy of the repository, or use \`prism key import\` with a key export.`,
+      { path: backend.location },
     );
   }
   if (usable.length === 0) {
