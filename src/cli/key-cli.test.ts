@@ -100,6 +100,8 @@ describe('prism key (CLI)', () => {
       ['key', 'passwd', '--new-password-file', pw[2]!],
       ['key', 'export'],
       ['key', 'export', '--paper', '--output', out],
+      ['key', 'rotate'],
+      ['key', 'rotate', '--rewrite-data', '--json'],
     ]) {
       const r = run(args, 1);
       assert.equal(r.code, 48, `${args.join(' ')}: ${r.stderr}`);
@@ -107,6 +109,16 @@ describe('prism key (CLI)', () => {
       assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /);
     }
     assert.equal(existsSync(out), false);
+    assert.deepEqual(listing(sb.repo), before);
+    // bad input: a usage error (exit 2) before the repository is touched
+    for (const args of [
+      ['key', 'rotate', '--lock-wait', 'banana'],
+      ['key', 'rotat'],
+    ]) {
+      const r = run(args, 0);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /);
+    }
     assert.deepEqual(listing(sb.repo), before);
   });
 
