@@ -5,6 +5,7 @@ import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type 
 import type { WalkMeta, WalkNode, WalkResult } from '../source/fs/fs-walker.js';
 import { FileProcessor, type FileJob, type FileResult, type ReadHook } from './file-processor.js';
 import { runJobs } from './worker-pool.js';
+import type { WorkerInit } from './worker-protocol.js';
 
 export interface ArchiveWarning {
   path: string;
@@ -141,14 +142,7 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   );
   const local = new FileProcessor(new Chunker(gearTable(repo.chunkerSeed), chunkerParams(repo)), mainWriter, index, opts.onRead);
   const threads = bytesToRead < INLINE_BYTES || opts.onRead ? 1 : opts.concurrency;
-  const init = () => ({
-    repoRoot: opts.repoRoot,
-    chunkerSeed: repo.chunkerSeed,
-    secrets: repo.crypt.secrets,
-    chunker: chunkerParams(repo),
-    compression: opts.compression,
-    known: index.exportIdSet(),
-  });
+  const init = () => chunkWorkerInit(repo, opts.repoRoot, opts.compression);
   try {
     const outcome = await runJobs(threads, init, jobs, local, apply, sink);
     result.packs += outcome.packs;
@@ -169,6 +163,18 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   result.packs += mainWriter.packsWritten;
   progress({ kind: 'finish' });
   return result;
+}
+
+/** What a chunk worker thread needs of the repository (keys in memory only); `known` is a snapshot of the index's ids. */
+export function chunkWorkerInit(repo: Repository, repoRoot: string, compression: CompressionSettings): WorkerInit {
+  return {
+    repoRoot,
+    chunkerSeed: repo.chunkerSeed,
+    secrets: repo.crypt.secrets,
+    chunker: chunkerParams(repo),
+    compression,
+    known: repo.index.exportIdSet(),
+  };
 }
 
 /** The chunker parameters of a repository (fixed when it was created). */

@@ -9,7 +9,7 @@ import { FixedClock } from '../core/clock.js';
 import { Repository, type IndexedBlob } from '../repo/index.js';
 import type { DumpResult, DumpSink } from '../source/db/db-dump.js';
 import { prngBytes, sandbox, textData } from '../testing/fixtures.js';
-import { chunkerParams } from './archiver.js';
+import { chunkWorkerInit } from './archiver.js';
 import { archiveDatabases, type DbJob } from './db-archiver.js';
 import { ObjectWorker } from './object-worker.js';
 import { readDbObject, readDbObjectText } from './db-objects.js';
@@ -152,18 +152,8 @@ describe('ObjectWorker', () => {
   it('two aborts at once (the dump failing, then the backup giving up) both end with the one stop of the thread', async () => {
     const dir = join(sb.root, 'repo-abort');
     const repo = await freshRepo(dir);
-    const index = await repo.loadIndex();
-    const w = new ObjectWorker(
-      {
-        repoRoot: dir,
-        chunkerSeed: repo.chunkerSeed,
-        secrets: repo.crypt.secrets,
-        chunker: chunkerParams(repo),
-        compression: { enabled: true, algorithm: 'zstd', level: 3 },
-        known: index.exportIdSet(),
-      },
-      () => {},
-    );
+    await repo.loadIndex();
+    const w = new ObjectWorker(chunkWorkerInit(repo, dir, { enabled: true, algorithm: 'zstd', level: 3 }), () => {});
     const first = w.abort();
     const second = w.abort();
     assert.equal(second, first, 'the second abort waits for the first');

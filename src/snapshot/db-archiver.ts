@@ -3,7 +3,7 @@ import { FrameCompressor, type CompressionSettings } from '../codec/compress.js'
 import { idListDigest } from '../codec/hash.js';
 import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type Repository, type TreeNode } from '../repo/index.js';
 import { SinkError, type DumpResult, type DumpSink } from '../source/db/db-dump.js';
-import { chunkerParams } from './archiver.js';
+import { chunkWorkerInit, chunkerParams } from './archiver.js';
 import type { KnownIds } from './file-processor.js';
 import { ObjectChunker } from './object-chunker.js';
 import { ObjectWorker, type StreamedObject } from './object-worker.js';
@@ -73,19 +73,7 @@ export async function prepareDbArchive(opts: DbArchiveOptions): Promise<DbArchiv
     for (const b of blobs) index.add(b);
     opts.onBlobs(blobs);
   };
-  const remote = opts.chunkWorker
-    ? new ObjectWorker(
-        {
-          repoRoot: opts.repoRoot,
-          chunkerSeed: repo.chunkerSeed,
-          secrets: repo.crypt.secrets,
-          chunker: chunkerParams(repo),
-          compression: opts.compression,
-          known: index.exportIdSet(),
-        },
-        sink,
-      )
-    : undefined;
+  const remote = opts.chunkWorker ? new ObjectWorker(chunkWorkerInit(repo, opts.repoRoot, opts.compression), sink) : undefined;
   const objects = remote ?? new InlineObjects(chunker, writer, index);
   const abort = async (): Promise<void> => {
     await Promise.all([writer.abort(), remote?.abort()]);
