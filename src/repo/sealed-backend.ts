@@ -1,4 +1,5 @@
-import type { AtomicWrite, Backend, ReadBuffer, UnfinishedScope } from '../backend/backend.js';
+import type { Backend, ReadBuffer } from '../backend/backend.js';
+import { ForwardingBackend } from '../backend/forwarding-backend.js';
 import { PrismError } from '../errors/index.js';
 import type { Crypt } from './crypt.js';
 import { KEYRING_DIR, KEYS_DIR, REPO_CONFIG } from './layout.js';
@@ -11,67 +12,32 @@ import { KEYRING_DIR, KEYS_DIR, REPO_CONFIG } from './layout.js';
  * (it says that the repository is encrypted), key files (sealed under their passwords) and
  * keyrings (sealed with the key of their generation).
  */
-export class SealedBackend implements Backend {
+export class SealedBackend extends ForwardingBackend {
   constructor(
-    private readonly inner: Backend,
+    inner: Backend,
     private readonly crypt: Crypt,
-  ) {}
-
-  /** The backend below (for objects that pass through unsealed, and for reopening with other keys). */
-  get innerBackend(): Backend {
-    return this.inner;
+  ) {
+    super(inner);
   }
 
-  get location(): string {
-    return this.inner.location;
-  }
-
-  put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  override put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
     if (passThrough(name)) return this.inner.put(name, data);
     const plain = data instanceof Uint8Array ? data : Buffer.concat(data);
     return this.inner.put(name, this.crypt.seal(plain, name));
   }
 
-  putIfAbsent(name: string, data: Uint8Array): Promise<boolean> {
+  override putIfAbsent(name: string, data: Uint8Array): Promise<boolean> {
     return this.inner.putIfAbsent(name, passThrough(name) ? data : this.crypt.seal(data, name));
   }
 
-  async get(name: string, into?: ReadBuffer): Promise<Buffer> {
+  override async get(name: string, into?: ReadBuffer): Promise<Buffer> {
     const stored = await this.inner.get(name, passThrough(name) ? into : undefined);
     return passThrough(name) ? stored : this.open(name, stored);
   }
 
-  getRange(name: string, offset: number, length: number, into?: ReadBuffer): Promise<Buffer> {
+  override getRange(name: string, offset: number, length: number, into?: ReadBuffer): Promise<Buffer> {
     if (!passThrough(name)) throw new Error(`${name} is sealed whole: it cannot be read in part`);
     return this.inner.getRange(name, offset, length, into);
-  }
-
-  exists(name: string): Promise<boolean> {
-    return this.inner.exists(name);
-  }
-
-  size(name: string): Promise<number> {
-    return this.inner.size(name);
-  }
-
-  list(prefix: string): Promise<string[]> {
-    return this.inner.list(prefix);
-  }
-
-  delete(name: string): Promise<void> {
-    return this.inner.delete(name);
-  }
-
-  openAtomic(prefixHint: string): AtomicWrite {
-    return this.inner.openAtomic(prefixHint);
-  }
-
-  removeUnfinished(prefix: string, scope?: UnfinishedScope): Promise<number> {
-    return this.inner.removeUnfinished(prefix, scope);
-  }
-
-  space(): Promise<{ free: number; total: number } | undefined> {
-    return this.inner.space();
   }
 
   /**
