@@ -1,28 +1,43 @@
 /**
  * The storage contract: a flat namespace of immutable objects addressed by slash-separated
- * names ("data/ab/ab12…", "snapshots/backup_…json"). Writes are atomic: an object is either
- * absent or complete.
+ * names ("data/ab/ab12…", "snapshots/backup_…json"), kept on a local disk, an object store
+ * (S3, Azure Blob) or a remote server (SFTP). Every backend passes the one conformance suite
+ * (conformance.ts).
+ *
+ * - Writes are atomic: an object is either absent or complete, never partial, whatever fails.
+ * - Errors are StoreErrors (store-error.ts) of four kinds: not found, already exists,
+ *   transient (worth retrying: 5xx, 429, resets, timeouts) and permanent. Any other error
+ *   counts as permanent: a local disk's errno errors stay as they are, so the error registry
+ *   can name the path and the fix (ENOSPC, EACCES …).
+ * - Every call takes an AbortSignal: an aborted call rejects with the signal's reason and
+ *   leaves no partial object behind.
+ * - What only some stores have (free space on a local disk) is a separate capability
+ *   (`spaceOf`), not part of the contract.
  */
 export interface Backend {
-  /** Where the objects live, for messages. */
+  /** Where the objects live, for messages (a path or a URL without credentials). */
   readonly location: string;
-  /** Writes atomically (replacing an existing object). */
-  put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void>;
-  /** Creates the object only if it does not exist yet; false if it does. */
-  putIfAbsent(name: string, data: Uint8Array): Promise<boolean>;
+  /** Writes atomically (replacing an existing object). Idempotent: may be retried. */
+  put(name: string, data: Uint8Array | readonly Uint8Array[], opts?: CallOptions): Promise<void>;
   /**
-   * With `into`, the object may be read into `into.buffer` (replaced by a larger one when too
-   * small) and returned as a view of it, valid until the holder is used again: a thread that reads
-   * pack after pack reuses one buffer instead of allocating 16 MiB for each.
+   * Creates the object only if it does not exist yet (conditional create, atomic against other
+   * hosts); false if it exists.
    */
-  get(name: string, into?: ReadBuffer): Promise<Buffer>;
-  /** `length` bytes from `offset` (with `into`: possibly in that reused buffer, as `get`). */
-  getRange(name: string, offset: number, length: number, into?: ReadBuffer): Promise<Buffer>;
-  exists(name: string): Promise<boolean>;
-  size(name: string): Promise<number>;
-  /** Names directly or recursively under a folder prefix ("index", "data"), sorted. */
-  list(prefix: string): Promise<string[]>;
-  delete(name: string): Promise<void>;
+  putIfAbsent(name: string, data: Uint8Array, opts?: CallOptions): Promise<boolean>;
+  /**
+   * The whole object. With `into`, it may be read into `into.buffer` (replaced by a larger one
+   * when too small) and returned as a view of it, valid until the holder is used again: a
+   * thread that reads pack after pack reuses one buffer instead of allocating 16 MiB for each.
+   */
+  get(name: string, opts?: ReadOptions): Promise<Buffer>;
+  /** Exactly `length` bytes from `offset` (a shorter answer is an error, never returned). */
+  getRange(name: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer>;
+  exists(name: string, opts?: CallOptions): Promise<boolean>;
+  size(name: string, opts?: CallOptions): Promise<number>;
+  /** Objects directly or recursively under a folder prefix ("index", "data"), with sizes, sorted by name. */
+  list(prefix: string, opts?: CallOptions): Promise<ObjectInfo[]>;
+  /** Removes an object; removing one that is absent is not an error. */
+  delete(name: string, opts?: CallOptions): Promise<void>;
   /**
    * Starts an object whose name is known only at the end (content-addressed packs): bytes are
    * taken synchronously (the caller may reuse its buffer at once) and the object appears, whole,
@@ -30,14 +45,28 @@ export interface Backend {
    */
   openAtomic(prefixHint: string): AtomicWrite;
   /**
-   * Removes unfinished atomic writes under a folder (left by a crash or an aborted run). `all`
-   * (the default) removes every one: only for a caller that holds the repository exclusively.
-   * `own` removes this process's and those of processes on this host that are gone, and leaves
-   * those another running process (a concurrent `pg archive-wal`) is still writing.
+   * Removes unfinished writes under a folder (left by a crash or an aborted run). `all` (the
+   * default) removes every one: only for a caller that holds the repository exclusively. `own`
+   * removes this process's and those of processes on this host that are gone, and leaves those
+   * another running process (a concurrent `pg archive-wal`) is still writing. Stores whose
+   * writes cannot be left unfinished (a single PUT) have none and return 0.
    */
   removeUnfinished(prefix: string, scope?: UnfinishedScope): Promise<number>;
-  /** Bytes free and in total on the storage, where known. */
-  space(): Promise<{ free: number; total: number } | undefined>;
+  /** Lets go of connections (SFTP sessions, sockets); the backend is not used afterwards. */
+  close?(): Promise<void>;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+export interface ReadOptions extends CallOptions {
+  into?: ReadBuffer;
+}
+
+export interface ObjectInfo {
+  name: string;
+  size: number;
 }
 
 /** A buffer that reads reuse (see Backend.get). */
@@ -50,13 +79,35 @@ export type UnfinishedScope = 'all' | 'own';
 export interface AtomicWrite {
   write(data: Uint8Array): void;
   readonly bytes: number;
-  commit(name: string): Promise<void>;
+  commit(name: string, opts?: CallOptions): Promise<void>;
   abort(): Promise<void>;
 }
 
-export class ObjectNotFoundError extends Error {
-  constructor(readonly objectName: string) {
-    super(`object not found: ${objectName}`);
-    this.name = 'ObjectNotFoundError';
-  }
+/** Free and total bytes of the storage under a repository. */
+export interface Space {
+  free: number;
+  total: number;
 }
+
+/** A capability of local disks only: how much room is left. */
+export interface SpaceReporting {
+  space(): Promise<Space | undefined>;
+}
+
+/** A backend that wraps another (sealing, retries, fault injection). */
+export interface Wrapping {
+  readonly innerBackend: Backend;
+}
+
+/** The free space under a backend where its store can tell (local disks), through any wrappers. */
+export async function spaceOf(backend: Backend): Promise<Space | undefined> {
+  let b: Backend | undefined = backend;
+  while (b) {
+    if (typeof (b as Partial<SpaceReporting>).space === 'function') return (b as unknown as SpaceReporting).space();
+    b = (b as Partial<Wrapping>).innerBackend;
+  }
+  return undefined;
+}
+
+/** The names of a listing. */
+export const namesOf = (infos: readonly ObjectInfo[]): string[] => infos.map((i) => i.name);

@@ -1,7 +1,7 @@
-import type { AtomicWrite, Backend, ReadBuffer, UnfinishedScope } from './backend.js';
+import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadOptions, UnfinishedScope, Wrapping } from './backend.js';
 
-/** A backend that hands every call to another: the base of backends that change a few of them (sealing, fault injection). */
-export class ForwardingBackend implements Backend {
+/** A backend that hands every call to another: the base of backends that change a few of them (sealing, retries, fault injection). */
+export class ForwardingBackend implements Backend, Wrapping {
   constructor(protected readonly inner: Backend) {}
 
   /** The backend below. */
@@ -13,36 +13,36 @@ export class ForwardingBackend implements Backend {
     return this.inner.location;
   }
 
-  put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
-    return this.inner.put(name, data);
+  put(name: string, data: Uint8Array | readonly Uint8Array[], opts?: CallOptions): Promise<void> {
+    return this.inner.put(name, data, opts);
   }
 
-  putIfAbsent(name: string, data: Uint8Array): Promise<boolean> {
-    return this.inner.putIfAbsent(name, data);
+  putIfAbsent(name: string, data: Uint8Array, opts?: CallOptions): Promise<boolean> {
+    return this.inner.putIfAbsent(name, data, opts);
   }
 
-  get(name: string, into?: ReadBuffer): Promise<Buffer> {
-    return this.inner.get(name, into);
+  get(name: string, opts?: ReadOptions): Promise<Buffer> {
+    return this.inner.get(name, opts);
   }
 
-  getRange(name: string, offset: number, length: number, into?: ReadBuffer): Promise<Buffer> {
-    return this.inner.getRange(name, offset, length, into);
+  getRange(name: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer> {
+    return this.inner.getRange(name, offset, length, opts);
   }
 
-  exists(name: string): Promise<boolean> {
-    return this.inner.exists(name);
+  exists(name: string, opts?: CallOptions): Promise<boolean> {
+    return this.inner.exists(name, opts);
   }
 
-  size(name: string): Promise<number> {
-    return this.inner.size(name);
+  size(name: string, opts?: CallOptions): Promise<number> {
+    return this.inner.size(name, opts);
   }
 
-  list(prefix: string): Promise<string[]> {
-    return this.inner.list(prefix);
+  list(prefix: string, opts?: CallOptions): Promise<ObjectInfo[]> {
+    return this.inner.list(prefix, opts);
   }
 
-  delete(name: string): Promise<void> {
-    return this.inner.delete(name);
+  delete(name: string, opts?: CallOptions): Promise<void> {
+    return this.inner.delete(name, opts);
   }
 
   openAtomic(prefixHint: string): AtomicWrite {
@@ -53,7 +53,7 @@ export class ForwardingBackend implements Backend {
     return this.inner.removeUnfinished(prefix, scope);
   }
 
-  space(): Promise<{ free: number; total: number } | undefined> {
-    return this.inner.space();
+  async close(): Promise<void> {
+    await this.inner.close?.();
   }
 }

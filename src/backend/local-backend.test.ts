@@ -4,7 +4,8 @@ import fs from 'node:fs';
 
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { ObjectNotFoundError } from './backend.js';
+import { namesOf } from './backend.js';
+import { ObjectNotFoundError } from './store-error.js';
 import { LocalBackend } from './local-backend.js';
 import { tempRootForFile } from '../testing/fixtures.js';
 
@@ -122,33 +123,33 @@ describe('LocalBackend', () => {
     const { backend } = fresh();
     const names = ['data/ff/ff01', 'data/00/0001', 'data/00/0002', 'data/7a/7abc', 'index/beef', 'snapshots/s1.json'];
     for (const name of names) await backend.put(name, Buffer.from(name));
-    assert.deepEqual(await backend.list('data'), ['data/00/0001', 'data/00/0002', 'data/7a/7abc', 'data/ff/ff01']);
-    assert.deepEqual(await backend.list('index'), ['index/beef']);
-    assert.deepEqual(await backend.list('data/00'), ['data/00/0001', 'data/00/0002']);
-    assert.deepEqual(await backend.list(''), [...names].sort());
+    assert.deepEqual(namesOf(await backend.list('data')), ['data/00/0001', 'data/00/0002', 'data/7a/7abc', 'data/ff/ff01']);
+    assert.deepEqual(namesOf(await backend.list('index')), ['index/beef']);
+    assert.deepEqual(namesOf(await backend.list('data/00')), ['data/00/0001', 'data/00/0002']);
+    assert.deepEqual(namesOf(await backend.list('')), [...names].sort());
   });
 
   it('list of a missing prefix returns []', async () => {
     const { backend } = fresh();
-    assert.deepEqual(await backend.list('locks'), []);
+    assert.deepEqual(namesOf(await backend.list('locks')), []);
     await backend.put('data/00/x', Buffer.from('x'));
-    assert.deepEqual(await backend.list('locks'), []);
-    assert.deepEqual(await backend.list('data/zz'), []);
+    assert.deepEqual(namesOf(await backend.list('locks')), []);
+    assert.deepEqual(namesOf(await backend.list('data/zz')), []);
   });
 
   it('list never shows temp files', async () => {
     const { backend, dir } = fresh();
     await backend.put('data/00/real', Buffer.from('r'));
     fs.writeFileSync(path.join(dir, 'data', '00', '.tmp-0123456789abcdef'), 'partial');
-    assert.deepEqual(await backend.list('data'), ['data/00/real']);
+    assert.deepEqual(namesOf(await backend.list('data')), ['data/00/real']);
     // while a put is running, its temp file is never listed
     const big = Buffer.alloc(2 * 1024 * 1024, 1);
     const writes = Array.from({ length: 4 }, (_, i) => backend.put(`data/01/obj${i}`, big));
     const seen: string[][] = [];
-    for (let i = 0; i < 5; i++) seen.push(await backend.list('data'));
+    for (let i = 0; i < 5; i++) seen.push(namesOf(await backend.list('data')));
     await Promise.all(writes);
     for (const names of seen) for (const name of names) assert.ok(!path.posix.basename(name).startsWith('.tmp-'), name);
-    assert.deepEqual(await backend.list('data/01'), ['data/01/obj0', 'data/01/obj1', 'data/01/obj2', 'data/01/obj3']);
+    assert.deepEqual(namesOf(await backend.list('data/01')), ['data/01/obj0', 'data/01/obj1', 'data/01/obj2', 'data/01/obj3']);
   });
 
   it('putIfAbsent creates once, then returns false and keeps the first content', async () => {
@@ -197,10 +198,10 @@ describe('LocalBackend', () => {
     w.write(new Uint8Array(50_000).fill(3));
     assert.equal(w.bytes, 50_008);
     assert.equal(tempFiles(dir).length, 1);
-    assert.deepEqual(await backend.list('data'), []);
+    assert.deepEqual(namesOf(await backend.list('data')), []);
     await w.commit('data/ab/abcd');
     assert.deepEqual(tempFiles(dir), []);
-    assert.deepEqual(await backend.list('data'), ['data/ab/abcd']);
+    assert.deepEqual(namesOf(await backend.list('data')), ['data/ab/abcd']);
     const got = await backend.get('data/ab/abcd');
     assert.equal(got.length, 50_008);
     assert.equal(got.subarray(0, 8).toString(), 'PRISMPK1');
@@ -212,7 +213,7 @@ describe('LocalBackend', () => {
     w.write(Buffer.from('partial'));
     await w.abort();
     assert.deepEqual(allFiles(dir), []);
-    assert.deepEqual(await backend.list('data'), []);
+    assert.deepEqual(namesOf(await backend.list('data')), []);
   });
 
   it('removeUnfinished deletes temp files only', async () => {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, promises as fsp, writeSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { ObjectNotFoundError, type AtomicWrite, type Backend, type ReadBuffer, type UnfinishedScope } from './backend.js';
+import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadOptions, Space, SpaceReporting, UnfinishedScope } from './backend.js';
+import { ObjectNotFoundError } from './store-error.js';
 import { hostTag } from './host-tag.js';
 import { processAlive } from '../core/process-alive.js';
 import { mkdirPrivate, mkdirPrivateAsync, openPrivate, PRIVATE_FILE_MODE } from '../core/private-files.js';
@@ -25,7 +26,7 @@ function removableAsOwn(name: string): boolean {
 }
 
 /** Objects as files under a root directory; atomic writes by temp file + fsync + rename. */
-export class LocalBackend implements Backend {
+export class LocalBackend implements Backend, SpaceReporting {
   private readonly madeDirs = new Set<string>();
 
   constructor(readonly root: string) {}
@@ -45,7 +46,8 @@ export class LocalBackend implements Backend {
     this.madeDirs.add(dir);
   }
 
-  async put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  async put(name: string, data: Uint8Array | readonly Uint8Array[], opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
     const target = this.path(name);
     const dir = dirname(target);
     await this.ensureDir(dir);
@@ -70,7 +72,8 @@ export class LocalBackend implements Backend {
     await syncDir(dir);
   }
 
-  async putIfAbsent(name: string, data: Uint8Array): Promise<boolean> {
+  async putIfAbsent(name: string, data: Uint8Array, opts?: CallOptions): Promise<boolean> {
+    opts?.signal?.throwIfAborted();
     // Written complete under a temporary name, then hard-linked to the target: link() fails
     // with EEXIST if the target exists, so the object appears whole and only once.
     const target = this.path(name);
@@ -98,10 +101,12 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async get(name: string, into?: ReadBuffer): Promise<Buffer> {
+  async get(name: string, opts?: ReadOptions): Promise<Buffer> {
+    opts?.signal?.throwIfAborted();
+    const into = opts?.into;
     if (!into) {
       try {
-        return await fsp.readFile(this.path(name));
+        return await fsp.readFile(this.path(name), { signal: opts?.signal });
       } catch (e) {
         throw notFound(e, name, this.path(name));
       }
@@ -127,7 +132,9 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async getRange(name: string, offset: number, length: number, into?: ReadBuffer): Promise<Buffer> {
+  async getRange(name: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer> {
+    opts?.signal?.throwIfAborted();
+    const into = opts?.into;
     let fh;
     try {
       fh = await fsp.open(this.path(name), 'r');
@@ -137,15 +144,20 @@ export class LocalBackend implements Backend {
     try {
       if (into && into.buffer.length < length) into.buffer = Buffer.allocUnsafeSlow(Math.max(length, Math.floor(into.buffer.length * 1.5)));
       const buf = into ? into.buffer.subarray(0, length) : Buffer.allocUnsafe(length);
-      const { bytesRead } = await fh.read(buf, 0, length, offset);
-      if (bytesRead !== length) throw new Error(`short read of ${name}: ${bytesRead} of ${length} bytes at ${offset}`);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) throw new Error(`short read of ${name}: ${done} of ${length} bytes at ${offset}`);
+        done += bytesRead;
+      }
       return buf;
     } finally {
       await fh.close();
     }
   }
 
-  async exists(name: string): Promise<boolean> {
+  async exists(name: string, opts?: CallOptions): Promise<boolean> {
+    opts?.signal?.throwIfAborted();
     try {
       await fsp.access(this.path(name));
       return true;
@@ -154,7 +166,8 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async size(name: string): Promise<number> {
+  async size(name: string, opts?: CallOptions): Promise<number> {
+    opts?.signal?.throwIfAborted();
     try {
       return (await fsp.stat(this.path(name))).size;
     } catch (e) {
@@ -162,11 +175,12 @@ export class LocalBackend implements Backend {
     }
   }
 
-  async list(prefix: string): Promise<string[]> {
+  async list(prefix: string, opts?: CallOptions): Promise<ObjectInfo[]> {
+    opts?.signal?.throwIfAborted();
     const base = this.path(prefix);
-    let entries: string[];
+    let names: string[];
     try {
-      entries = (await fsp.readdir(base, { recursive: true, withFileTypes: true }))
+      names = (await fsp.readdir(base, { recursive: true, withFileTypes: true }))
         .filter((d) => d.isFile() && !d.name.startsWith(TEMP_PREFIX))
         .map((d) =>
           relative(this.root, join(d.parentPath ?? (d as unknown as { path: string }).path, d.name))
@@ -177,10 +191,29 @@ export class LocalBackend implements Backend {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw e;
     }
-    return entries.sort();
+    names.sort();
+    const out: ObjectInfo[] = [];
+    // stat in small batches: thousands of packs, without thousands of open requests at once
+    for (let i = 0; i < names.length; i += 64) {
+      opts?.signal?.throwIfAborted();
+      const batch = names.slice(i, i + 64);
+      const sizes = await Promise.all(
+        batch.map((n) =>
+          fsp.stat(this.path(n)).then(
+            (s) => s.size,
+            () => -1,
+          ),
+        ),
+      );
+      batch.forEach((name, j) => {
+        if (sizes[j] >= 0) out.push({ name, size: sizes[j] }); // removed while listed: not there
+      });
+    }
+    return out;
   }
 
-  async delete(name: string): Promise<void> {
+  async delete(name: string, opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
     await fsp.rm(this.path(name), { force: true });
   }
 
@@ -204,8 +237,9 @@ export class LocalBackend implements Backend {
       get bytes() {
         return bytes;
       },
-      commit: async (name: string): Promise<void> => {
+      commit: async (name: string, opts?: CallOptions): Promise<void> => {
         try {
+          opts?.signal?.throwIfAborted();
           fsyncSync(fd);
           close();
           const target = this.path(name);
@@ -243,7 +277,7 @@ export class LocalBackend implements Backend {
     return removed;
   }
 
-  async space(): Promise<{ free: number; total: number } | undefined> {
+  async space(): Promise<Space | undefined> {
     let dir = this.root;
     for (;;) {
       try {

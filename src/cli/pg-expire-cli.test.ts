@@ -169,7 +169,7 @@ async function referenced(path: string, removed: string[]): Promise<{ all: Set<s
   const index = await repo.loadIndex();
   const all = new Set<string>();
   const byRemoved = new Set<string>();
-  for (const n of [...(await backend.list('pg/base')), ...(await backend.list('pg/wal'))]) {
+  for (const { name: n } of [...(await backend.list('pg/base')), ...(await backend.list('pg/wal'))]) {
     const { content } = JSON.parse((await backend.get(n)).toString('utf8')) as { content: string[] };
     for (const id of content) {
       all.add(id);

@@ -307,6 +307,24 @@ export const ERROR_CODES = {
     title: 'Key operation refused',
     fix: 'See the message: a key id that `prism key list` does not show, removing the last key (add another first with `prism key add`), or a key of a master key retired by `prism key rotate` (open with a key added after the rotate).',
   },
+  STORE_UNAVAILABLE: {
+    id: 'ERR_PRISM_STORE_UNAVAILABLE',
+    exitCode: 51,
+    title: 'Repository store unavailable',
+    fix: 'The store (S3, Azure, SFTP server) did not answer or kept answering errors until the retries ran out. Check that it is up and reachable from this host (network, DNS, firewall), then run the command again: nothing partial was kept. PRISM_STORE_RETRY_SECONDS sets how long to keep trying.',
+  },
+  STORE_REFUSED: {
+    id: 'ERR_PRISM_STORE_REFUSED',
+    exitCode: 52,
+    title: 'Repository store refused the request',
+    fix: 'See the message: wrong or missing credentials (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, AZURE_STORAGE_KEY or AZURE_STORAGE_CONNECTION_STRING, the SSH key), a bucket or container that does not exist (create it first), no permission on it, or an SSH host key that does not match known_hosts.',
+  },
+  STORE_LOCATION: {
+    id: 'ERR_PRISM_STORE_LOCATION',
+    exitCode: 53,
+    title: 'Repository location not understood',
+    fix: 'Write the repository location (PRISM_BACKUP_PATH, backup.storage_path or --repo) as a local path or as one of s3:https://host/bucket/prefix, azure:container:/prefix, sftp:user@host:/path (see README, Repositories).',
+  },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',
     exitCode: 130,

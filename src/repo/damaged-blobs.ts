@@ -16,7 +16,7 @@ const NAME = /^damaged\/([0-9a-f]{64})\.([0-9a-f]{64})\.json$/;
 /** blob id → packs holding a damaged copy of it. Every process reads these with the index. */
 export async function loadDamagedCopies(backend: Backend): Promise<Map<string, Set<string>>> {
   const out = new Map<string, Set<string>>();
-  for (const name of await backend.list('damaged')) {
+  for (const { name } of await backend.list('damaged')) {
     const m = NAME.exec(name);
     if (!m) continue;
     let packs = out.get(m[1]!);

@@ -75,7 +75,7 @@ export async function rebuildIndex(repo: Repository, compressor: FrameCompressor
   const fromIndex = new Map<string, IndexedBlob[]>();
   const present = new Set(packs);
   const missing = new Map<string, Set<string>>();
-  for (const name of await backend.list('index')) {
+  for (const { name } of await backend.list('index')) {
     try {
       decodeIndex(await backend.get(name), (b) => {
         if (damaged.has(b.pack)) (fromIndex.get(b.pack) ?? fromIndex.set(b.pack, []).get(b.pack)!).push(b);

@@ -18,7 +18,7 @@ export async function replaceIndex(repo: Repository, blobs: readonly IndexedBlob
   const buf = encodeIndex(unique);
   const name = indexName(sha256Hex(buf));
   await backend.put(name, buf);
-  for (const other of await backend.list('index')) if (other !== name) await backend.delete(other);
+  for (const { name: other } of await backend.list('index')) if (other !== name) await backend.delete(other);
   await backend.removeUnfinished('index');
   await removeSettledDamage(backend, unique);
   return name;

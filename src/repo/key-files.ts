@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import type { Backend } from '../backend/backend.js';
-import { ObjectNotFoundError } from '../backend/backend.js';
+import { ObjectNotFoundError } from '../backend/store-error.js';
 import { MASTER_KEY_BYTES, type ScryptParams } from '../codec/master-key.js';
 import type { Clock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';

@@ -5,7 +5,7 @@ import { PrismError } from '../errors/index.js';
 import type { IndexedBlob } from './blob-entry.js';
 import type { FrameCompressor } from '../codec/compress.js';
 import { supersedeBlobs } from './index-rewrite.js';
-import type { Backend } from '../backend/backend.js';
+import { namesOf, type Backend } from '../backend/backend.js';
 import { currentGeneration, readKeyFiles, writeKeyFile, writeKeyring, type Unlocked } from './keyring.js';
 import { KEYRING_DIR, PACK_MAGIC, keyFileName, keyringName, packName } from './layout.js';
 import { decodeTrailer } from './pack-format.js';
@@ -94,7 +94,7 @@ export async function rotateMasterKey(
   } else {
     u = { ...old, pending: opts.rewriteData && old.pending === 'metadata' ? 'metadata+data' : old.pending };
   }
-  for (const name of await raw.list(KEYRING_DIR)) if (name !== keyringName(u.generation)) await raw.delete(name);
+  for (const { name } of await raw.list(KEYRING_DIR)) if (name !== keyringName(u.generation)) await raw.delete(name);
 
   const result: RotationResult = {
     generation: u.generation,
@@ -130,7 +130,7 @@ export async function rotateMasterKey(
 async function resealMetadata(repo: Repository, opts: { onProgress?: (p: RotationProgress) => void; signal?: AbortSignal }): Promise<number> {
   const sealed = backendOf(repo) as SealedBackend;
   const names: string[] = [];
-  for (const dir of ['index', 'snapshots', 'pg', 'mysql', 'state', 'damaged']) names.push(...(await sealed.list(dir)));
+  for (const dir of ['index', 'snapshots', 'pg', 'mysql', 'state', 'damaged']) names.push(...namesOf(await sealed.list(dir)));
   let resealed = 0;
   for (const [i, name] of names.entries()) {
     opts.signal?.throwIfAborted();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as v from 'valibot';
 import type { Backend } from '../backend/backend.js';
-import { ObjectNotFoundError } from '../backend/backend.js';
+import { ObjectNotFoundError } from '../backend/store-error.js';
 import {
   KeyFileError,
   MASTER_KEY_BYTES,
@@ -138,7 +138,7 @@ export interface KeyFileEntry {
 /** Every key file, parsed and checked (a malformed one carries its error instead). */
 export async function readKeyFiles(backend: Backend): Promise<KeyFileEntry[]> {
   const out: KeyFileEntry[] = [];
-  for (const name of await backend.list(KEYS_DIR)) {
+  for (const { name } of await backend.list(KEYS_DIR)) {
     const m = /^keys\/([0-9a-f]{16})\.json$/.exec(name);
     if (!m) continue;
     const id = m[1]!;
@@ -163,7 +163,7 @@ function parseKeyFileRecord(raw: unknown): KeyFileRecord {
 /** The highest keyring generation (0 when there is none). */
 export async function currentGeneration(backend: Backend): Promise<number> {
   let max = 0;
-  for (const name of await backend.list(KEYRING_DIR)) {
+  for (const { name } of await backend.list(KEYRING_DIR)) {
     const m = /^keyring\/([0-9]{10})$/.exec(name);
     if (m) max = Math.max(max, Number(m[1]));
   }

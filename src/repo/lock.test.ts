@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LocalBackend } from '../backend/local-backend.js';
+import { namesOf } from '../backend/backend.js';
 import { FixedClock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
 import { LOCK_STALE_MS, RepositoryLock, backupLockHeld, isStale, type LockInfo, type LockKind } from './lock.js';
@@ -83,16 +84,16 @@ describe('RepositoryLock', () => {
     const { backend, clock } = fresh();
     const a = await acquire(backend, clock, 'shared', 'prism backup list');
     const b = await acquire(backend, clock, 'shared', 'prism backup info x');
-    const names = await backend.list('locks');
+    const names = namesOf(await backend.list('locks'));
     assert.equal(names.length, 2);
     assert.ok(
       names.every((name) => /^locks\/shared-[0-9a-f]{24}\.json$/.test(name)),
       names.join(', '),
     );
     await a.release();
-    assert.equal((await backend.list('locks')).length, 1);
+    assert.equal(namesOf(await backend.list('locks')).length, 1);
     await b.release();
-    assert.deepEqual(await backend.list('locks'), []);
+    assert.deepEqual(namesOf(await backend.list('locks')), []);
   });
 
   it('writes who holds the lock into the lock file', async () => {
@@ -106,11 +107,11 @@ describe('RepositoryLock', () => {
     assert.equal(info.created, START.toISOString());
     assert.equal(info.refreshed, START.toISOString());
     // a backup lock is the single backup file plus a shared lock
-    const names = await backend.list('locks');
+    const names = namesOf(await backend.list('locks'));
     assert.equal(names.length, 2);
     assert.ok(names.includes('locks/backup.json'));
     await lock.release();
-    assert.deepEqual(await backend.list('locks'), []);
+    assert.deepEqual(namesOf(await backend.list('locks')), []);
   });
 
   it('a second backup lock fails with REPO_LOCKED naming the holder', async () => {
@@ -124,7 +125,7 @@ describe('RepositoryLock', () => {
     assert.equal((e.details.holder as LockInfo).pid, process.pid);
     assert.equal(e.exitCode, 6);
     // the failed attempt left nothing of its own
-    assert.equal((await backend.list('locks')).length, 2);
+    assert.equal(namesOf(await backend.list('locks')).length, 2);
     // shared locks (readers) still coexist with the backup
     const reader = await acquire(backend, clock, 'shared', 'prism backup list');
     await reader.release();
@@ -142,9 +143,9 @@ describe('RepositoryLock', () => {
     await expectLocked(acquire(backend, clock, 'shared', 'prism backup list'), { pid: process.pid, command: 'prism backup cleanup' });
     await expectLocked(acquire(backend, clock, 'backup', 'prism backup create'), { pid: process.pid, command: 'prism backup cleanup' });
     await expectLocked(acquire(backend, clock, 'exclusive', 'prism backup delete x'), { pid: process.pid, command: 'prism backup cleanup' });
-    assert.deepEqual(await backend.list('locks'), ['locks/exclusive.json'], 'failed attempts leave no files');
+    assert.deepEqual(namesOf(await backend.list('locks')), ['locks/exclusive.json'], 'failed attempts leave no files');
     await exclusive.release();
-    assert.deepEqual(await backend.list('locks'), []);
+    assert.deepEqual(namesOf(await backend.list('locks')), []);
   });
 
   it('exclusive conflicts with a running backup', async () => {
@@ -162,7 +163,7 @@ describe('RepositoryLock', () => {
       const lock = await acquire(backend, clock, kind, `round ${kind}`);
       await lock.release();
       await lock.release();
-      assert.deepEqual(await backend.list('locks'), []);
+      assert.deepEqual(namesOf(await backend.list('locks')), []);
     }
   });
 
@@ -183,7 +184,7 @@ describe('RepositoryLock', () => {
     const { backend, clock, dir } = fresh();
     writeLockFile(dir, 'shared-000000000000000000000000.json', lockInfo({ kind: 'shared', command: 'prism backup list' }));
     const ex = await acquire(backend, clock, 'exclusive', 'prism backup cleanup');
-    assert.deepEqual(await backend.list('locks'), ['locks/exclusive.json'], 'the dead shared lock was removed');
+    assert.deepEqual(namesOf(await backend.list('locks')), ['locks/exclusive.json'], 'the dead shared lock was removed');
     await ex.release();
 
     writeLockFile(dir, 'exclusive.json', lockInfo({ kind: 'exclusive', command: 'prism backup cleanup' }));
@@ -196,10 +197,10 @@ describe('RepositoryLock', () => {
     const live = await acquire(backend, clock, 'shared', 'prism backup verify');
     const other = await acquire(backend, clock, 'backup', 'prism backup create');
     assert.equal(await backend.exists('locks/shared-111111111111111111111111.json'), false, 'the dead shared lock was removed');
-    assert.equal((await backend.list('locks')).filter((n) => n.startsWith('locks/shared-')).length, 2, 'both live shared locks stay');
+    assert.equal(namesOf(await backend.list('locks')).filter((n) => n.startsWith('locks/shared-')).length, 2, 'both live shared locks stay');
     await other.release();
     await live.release();
-    assert.deepEqual(await backend.list('locks'), []);
+    assert.deepEqual(namesOf(await backend.list('locks')), []);
   });
 
   it('honours a lock of another host until it is older than LOCK_STALE_MS', async () => {
@@ -244,7 +245,7 @@ describe('RepositoryLock', () => {
     const info = JSON.parse((await backend.get('locks/backup.json')).toString()) as LockInfo;
     assert.equal(info.command, 'prism backup create --type incremental');
     await second.release();
-    assert.deepEqual(await backend.list('locks'), []);
+    assert.deepEqual(namesOf(await backend.list('locks')), []);
   });
 
   it('exclusive waits for shared locks to go away', async () => {
@@ -261,7 +262,7 @@ describe('RepositoryLock', () => {
     });
     assert.equal(waited, 1);
     assert.ok(clock.now() > START, 'the wait passed on the injected clock');
-    assert.deepEqual(await backend.list('locks'), ['locks/exclusive.json']);
+    assert.deepEqual(namesOf(await backend.list('locks')), ['locks/exclusive.json']);
     await ex.release();
   });
 
@@ -274,7 +275,7 @@ describe('RepositoryLock', () => {
       command: 'prism backup cleanup',
     });
     assert.equal(waited, 1);
-    assert.deepEqual(await backend.list('locks'), ['locks/exclusive.json']);
+    assert.deepEqual(namesOf(await backend.list('locks')), ['locks/exclusive.json']);
     await first.release();
   });
 });
@@ -290,7 +291,7 @@ describe('RepositoryLock waits on its clock', () => {
     });
     const waited = clock.now().getTime() - START.getTime();
     assert.ok(waited >= waitMs && waited < waitMs + 500, `waited ${waited} ms on the clock`);
-    assert.deepEqual((await backend.list('locks')).length, 2, 'the holder keeps its lock');
+    assert.deepEqual(namesOf(await backend.list('locks')).length, 2, 'the holder keeps its lock');
     await first.release();
   });
 });

@@ -168,7 +168,7 @@ async function readLive(backend: Backend, name: string, clock: Clock): Promise<L
 /** The first live shared lock (removing stale ones on the way); with `all`, every shared lock is looked at (and the first live one returned). */
 async function firstLiveShared(backend: Backend, except: string | undefined, clock: Clock, opts: { all?: boolean } = {}): Promise<LockInfo | undefined> {
   let first: LockInfo | undefined;
-  for (const name of await backend.list('locks')) {
+  for (const { name } of await backend.list('locks')) {
     if (name === except || !name.startsWith('locks/shared-')) continue;
     const info = await readLive(backend, name, clock);
     first ??= info;

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LocalBackend } from '../backend/local-backend.js';
+import { namesOf } from '../backend/backend.js';
 import { CODEC, FrameCompressor, decompress, type CompressionSettings } from '../codec/compress.js';
 import { BLOB_TYPE, type BlobType, type IndexedBlob } from './blob-entry.js';
 import { FRAME_SOLO_BYTES, FRAME_TARGET_BYTES, PACK_END_MAGIC, PACK_MAGIC, packName } from './layout.js';
@@ -181,7 +182,7 @@ describe('PackWriter with LocalBackend', () => {
 
     // nothing but the pack is left in data/ (no temp files)
     assert.deepEqual(filesUnder(dir), [packName(packId)]);
-    assert.deepEqual(await backend.list('data'), [packName(packId)]);
+    assert.deepEqual(namesOf(await backend.list('data')), [packName(packId)]);
   });
 
   it('copies blob bytes at add(): callers may reuse their buffers at once', async () => {
@@ -229,7 +230,7 @@ describe('PackWriter with LocalBackend', () => {
     assert.equal(writer.packsWritten, 4);
 
     // re-read everything from the packs (entries taken earlier are gone from the writer; rebuild from trailers)
-    const packNames = await backend.list('data');
+    const packNames = namesOf(await backend.list('data'));
     assert.equal(packNames.length, 4);
     assert.deepEqual(filesUnder(dir), packNames, 'no temp files left');
     const all: IndexedBlob[] = [];
@@ -299,7 +300,7 @@ describe('PackWriter with LocalBackend', () => {
       writer.add(BLOB_TYPE.data, sha(data), data);
     }
     assert.ok(filesUnder(dir).length > 0, 'the open pack streams to a temp file');
-    assert.deepEqual(await backend.list('data'), [], 'list never shows the unfinished pack');
+    assert.deepEqual(namesOf(await backend.list('data')), [], 'list never shows the unfinished pack');
     await writer.abort();
     assert.deepEqual(filesUnder(dir), []);
     assert.deepEqual(await writer.finish(), []);

@@ -42,9 +42,8 @@ export async function planPrune(repo: Repository, referenced: ReadonlySet<string
   const sizes = new Map<string, number>();
   const orphans: Array<[string, number]> = [];
   const backend = backendOf(repo);
-  for (const path of await backend.list('data')) {
+  for (const { name: path, size } of await backend.list('data')) {
     const name = packIdOf(path);
-    const size = await backend.size(path);
     // a pack lives at data/<first two hex digits>/<id>; anything else there is not a pack of ours
     if (path === packName(name) && !sizes.has(name)) sizes.set(name, size);
     else orphans.push([path, size]);

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
-import type { Backend, ReadBuffer, UnfinishedScope } from '../backend/backend.js';
-import { ObjectNotFoundError } from '../backend/backend.js';
+import { spaceOf, type Backend, type ReadBuffer, type Space, type UnfinishedScope } from '../backend/backend.js';
+import { ObjectNotFoundError } from '../backend/store-error.js';
 import type { FrameCompressor } from '../codec/compress.js';
 import { sha256Hex } from '../codec/hash.js';
 import { calibrateScrypt, type ScryptParams } from '../codec/master-key.js';
@@ -69,7 +69,7 @@ export class Repository {
       if (!opts.create) {
         throw new PrismError('REPO_NOT_FOUND', `No prism repository at ${backend.location}.`, { path: backend.location });
       }
-      const entries = (await backend.list('')).filter((n) => !n.startsWith('locks/'));
+      const entries = (await backend.list('')).filter((o) => !o.name.startsWith('locks/'));
       if (entries.length > 0) {
         // another process may have just created the repository here
         if (await backend.exists(REPO_CONFIG)) return Repository.open(backend, clock, { ...opts, create: false });
@@ -154,9 +154,9 @@ export class Repository {
     return this.backend.location;
   }
 
-  /** Bytes free and in total on the storage, where known. */
-  space(): Promise<{ free: number; total: number } | undefined> {
-    return this.backend.space();
+  /** Bytes free and in total on the storage, where its store can tell (a local disk). */
+  space(): Promise<Space | undefined> {
+    return spaceOf(this.backend);
   }
 
   /** Removes unfinished pack writes (see Backend.removeUnfinished for `scope`). */
@@ -171,19 +171,19 @@ export class Repository {
 
   /** The last part of the name of every object under data/: a pack's id where it is one of ours. */
   async listPacks(): Promise<string[]> {
-    return (await this.backend.list('data')).map(packIdOf);
+    return (await this.backend.list('data')).map((o) => packIdOf(o.name));
   }
 
   /** listPacks with each object's size in bytes. */
   async listPackSizes(): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    for (const name of await this.backend.list('data')) out.set(packIdOf(name), await this.backend.size(name));
+    for (const { name, size } of await this.backend.list('data')) out.set(packIdOf(name), size);
     return out;
   }
 
   /** A pack's stored bytes, whole (with `into`: possibly in that reused buffer, see Backend.get). */
   readPack(pack: string, into?: ReadBuffer): Promise<Buffer> {
-    return this.backend.get(packName(pack), into);
+    return this.backend.get(packName(pack), { into });
   }
 
   /** The JSON record `name` checked against `schema` (damage is REPO_CORRUPT naming it), or undefined when there is none. */
@@ -204,7 +204,7 @@ export class Repository {
    */
   async listRecords<T>(dir: string, schema: v.GenericSchema<unknown, T>, onDamaged?: (name: string, e: PrismError) => void): Promise<T[]> {
     const out: T[] = [];
-    for (const n of await this.backend.list(dir)) {
+    for (const { name: n } of await this.backend.list(dir)) {
       if (!n.endsWith('.json')) continue;
       try {
         out.push(parseRecord(schema, await this.backend.get(n), n));
@@ -234,7 +234,7 @@ export class Repository {
   async loadIndex(): Promise<BlobIndex> {
     if (this.indexLoaded) return this.index;
     this.damaged = await loadDamagedCopies(this.backend);
-    for (const name of await this.backend.list('index')) {
+    for (const { name } of await this.backend.list('index')) {
       const buf = await this.backend.get(name);
       try {
         decodeIndex(buf, (b) => {
@@ -349,7 +349,7 @@ export class Repository {
     }
     let stored: Buffer;
     try {
-      stored = await this.backend.getRange(packName(loc.pack), loc.frameOffset, loc.frameLength, reuse?.stored);
+      stored = await this.backend.getRange(packName(loc.pack), loc.frameOffset, loc.frameLength, { into: reuse?.stored });
     } catch (e) {
       if (e instanceof ObjectNotFoundError) {
         throw await this.damagedCopy(
@@ -419,7 +419,7 @@ export class Repository {
    */
   async listManifests(onDamaged: (name: string, error: PrismError) => void = () => {}): Promise<Manifest[]> {
     const out: Manifest[] = [];
-    for (const name of await this.backend.list('snapshots')) {
+    for (const { name } of await this.backend.list('snapshots')) {
       if (!name.endsWith('.json')) continue;
       try {
         out.push(parseManifest(await this.backend.get(name), name));

@@ -1,4 +1,4 @@
-import type { Backend, ReadBuffer } from '../backend/backend.js';
+import type { Backend, CallOptions, ReadOptions } from '../backend/backend.js';
 import { ForwardingBackend } from '../backend/forwarding-backend.js';
 import { PrismError } from '../errors/index.js';
 import type { Crypt } from './crypt.js';
@@ -20,24 +20,24 @@ export class SealedBackend extends ForwardingBackend {
     super(inner);
   }
 
-  override put(name: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
-    if (passThrough(name)) return this.inner.put(name, data);
+  override put(name: string, data: Uint8Array | readonly Uint8Array[], opts?: CallOptions): Promise<void> {
+    if (passThrough(name)) return this.inner.put(name, data, opts);
     const plain = data instanceof Uint8Array ? data : Buffer.concat(data);
-    return this.inner.put(name, this.crypt.seal(plain, name));
+    return this.inner.put(name, this.crypt.seal(plain, name), opts);
   }
 
-  override putIfAbsent(name: string, data: Uint8Array): Promise<boolean> {
-    return this.inner.putIfAbsent(name, passThrough(name) ? data : this.crypt.seal(data, name));
+  override putIfAbsent(name: string, data: Uint8Array, opts?: CallOptions): Promise<boolean> {
+    return this.inner.putIfAbsent(name, passThrough(name) ? data : this.crypt.seal(data, name), opts);
   }
 
-  override async get(name: string, into?: ReadBuffer): Promise<Buffer> {
-    const stored = await this.inner.get(name, passThrough(name) ? into : undefined);
+  override async get(name: string, opts?: ReadOptions): Promise<Buffer> {
+    const stored = await this.inner.get(name, passThrough(name) ? opts : { signal: opts?.signal });
     return passThrough(name) ? stored : this.open(name, stored);
   }
 
-  override getRange(name: string, offset: number, length: number, into?: ReadBuffer): Promise<Buffer> {
+  override getRange(name: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer> {
     if (!passThrough(name)) throw new Error(`${name} is sealed whole: it cannot be read in part`);
-    return this.inner.getRange(name, offset, length, into);
+    return this.inner.getRange(name, offset, length, opts);
   }
 
   /**
