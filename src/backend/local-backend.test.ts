@@ -8,6 +8,7 @@ import { namesOf } from './backend.js';
 import { ObjectNotFoundError } from './store-error.js';
 import { LocalBackend } from './local-backend.js';
 import { tempRootForFile } from '../testing/fixtures.js';
+import { backendConformance } from '../testing/backend-conformance.js';
 
 const tempRoot = tempRootForFile();
 
@@ -253,4 +254,9 @@ describe('LocalBackend', () => {
     assert.equal(await backend.removeUnfinished('data'), 3);
     await mine.abort();
   });
+});
+
+let conformanceDirs = 0;
+backendConformance('local disk', {
+  make: async () => new LocalBackend(path.join(tempRoot(), `conformance-${conformanceDirs++}`)),
 });

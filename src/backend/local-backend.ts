@@ -3,6 +3,7 @@ import { closeSync, fsyncSync, promises as fsp, writeSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadOptions, Space, SpaceReporting, UnfinishedScope } from './backend.js';
 import { ObjectNotFoundError } from './store-error.js';
+import { checkedName } from './object-name.js';
 import { hostTag } from './host-tag.js';
 import { processAlive } from '../core/process-alive.js';
 import { mkdirPrivate, mkdirPrivateAsync, openPrivate, PRIVATE_FILE_MODE } from '../core/private-files.js';
@@ -36,8 +37,13 @@ export class LocalBackend implements Backend, SpaceReporting {
   }
 
   private path(name: string): string {
-    if (name.includes('..') || name.startsWith('/')) throw new Error(`invalid object name: ${name}`);
-    return join(this.root, ...name.split('/'));
+    return join(this.root, ...checkedName(name).split('/'));
+  }
+
+  /** A folder to list or clean: '' is the root. */
+  private folder(prefix: string): string {
+    const p = prefix.replace(/\/+$/, '');
+    return p === '' ? this.root : this.path(p);
   }
 
   private async ensureDir(dir: string): Promise<void> {
@@ -177,7 +183,7 @@ export class LocalBackend implements Backend, SpaceReporting {
 
   async list(prefix: string, opts?: CallOptions): Promise<ObjectInfo[]> {
     opts?.signal?.throwIfAborted();
-    const base = this.path(prefix);
+    const base = this.folder(prefix);
     let names: string[];
     try {
       names = (await fsp.readdir(base, { recursive: true, withFileTypes: true }))
@@ -218,7 +224,7 @@ export class LocalBackend implements Backend, SpaceReporting {
   }
 
   openAtomic(prefixHint: string): AtomicWrite {
-    const dir = this.path(prefixHint);
+    const dir = this.folder(prefixHint);
     mkdirPrivate(dir);
     const temp = tempName(dir);
     const fd = openPrivate(temp, 'wx');
@@ -263,7 +269,7 @@ export class LocalBackend implements Backend, SpaceReporting {
     let removed = 0;
     let entries;
     try {
-      entries = await fsp.readdir(this.path(prefix), { recursive: true, withFileTypes: true });
+      entries = await fsp.readdir(this.folder(prefix), { recursive: true, withFileTypes: true });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw e;
