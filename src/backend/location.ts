@@ -41,7 +41,8 @@ function parseS3(location: string, rest: string): Location {
     path = rest.slice(2); // s3://bucket/prefix: AWS itself
   } else if (/^https?:\/\//.test(rest)) {
     const u = new URL(rest);
-    if (u.username || u.password) throw bad(location, 'credentials do not belong in the location: use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)');
+    if (u.username || u.password)
+      throw bad(location, 'credentials do not belong in the location: use AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)');
     endpoint = `${u.protocol}//${u.host}`;
     path = decodeURIComponent(u.pathname);
   } else {
@@ -53,7 +54,8 @@ function parseS3(location: string, rest: string): Location {
   const parts = path.split('/').filter((p) => p !== '');
   const bucket = parts.shift();
   if (!bucket) throw bad(location, 'it names no bucket (s3:https://host/bucket/prefix)');
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) throw bad(location, `${bucket} is not a valid bucket name (3–63 lowercase letters, digits, dots and hyphens)`);
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket))
+    throw bad(location, `${bucket} is not a valid bucket name (3–63 lowercase letters, digits, dots and hyphens)`);
   return { kind: 's3', endpoint, bucket, prefix: cleanPrefix(location, parts.join('/')) };
 }
 
@@ -72,7 +74,10 @@ function parseAzure(location: string, rest: string): Location {
     prefix = colon < 0 ? '' : rest.slice(colon + 1);
   }
   if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(container)) {
-    throw bad(location, `${JSON.stringify(container)} is not a valid container name (3–63 lowercase letters, digits and single hyphens): write azure:container:/prefix`);
+    throw bad(
+      location,
+      `${JSON.stringify(container)} is not a valid container name (3–63 lowercase letters, digits and single hyphens): write azure:container:/prefix`,
+    );
   }
   return { kind: 'azure', account, container, prefix: cleanPrefix(location, prefix) };
 }
@@ -88,16 +93,22 @@ function parseSftp(location: string, rest: string): Location {
     if (u.password) throw bad(location, 'passwords do not belong in the location: sftp uses SSH keys (PRISM_SFTP_KEY or ssh-agent)');
     const raw = decodeURIComponent(u.pathname);
     const path = raw.startsWith('/~/') ? raw.slice(3) : raw === '/~' ? '' : raw;
-    return { kind: 'sftp', user: u.username ? decodeURIComponent(u.username) : undefined, host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 22), path: trimPath(path) };
+    return {
+      kind: 'sftp',
+      user: u.username ? decodeURIComponent(u.username) : undefined,
+      host: u.hostname.replace(/^\[|\]$/g, ''),
+      port: Number(u.port || 22),
+      path: trimPath(location, path),
+    };
   }
   const m = /^(?:([^@/:]+)@)?(\[[^\]]+\]|[^:/@]+):(.*)$/.exec(rest);
   if (!m) throw bad(location, 'write it as sftp:user@host:/path');
-  return { kind: 'sftp', user: m[1], host: m[2]!.replace(/^\[|\]$/g, ''), port: 22, path: trimPath(m[3]!) };
+  return { kind: 'sftp', user: m[1], host: m[2]!.replace(/^\[|\]$/g, ''), port: 22, path: trimPath(location, m[3]!) };
 }
 
 /** A path on the server: its trailing slashes go; `..` parts are refused (the path is the repository's root). */
-function trimPath(p: string): string {
-  if (p.split('/').includes('..')) throw new PrismError('STORE_LOCATION', `The SFTP path ${p} may not contain .. parts.`, { path: p });
+function trimPath(location: string, p: string): string {
+  if (p.split('/').includes('..')) throw bad(location, 'the path may not contain .. parts');
   return p.length > 1 ? p.replace(/\/+$/, '') : p;
 }
 
@@ -126,7 +137,7 @@ export function displayLocation(loc: Location): string {
     case 's3':
       return `s3:${loc.endpoint ?? '/'}/${loc.bucket}${loc.prefix ? `/${loc.prefix}` : ''}`;
     case 'azure':
-      return `azure:${loc.account ? `//${loc.account}/` : ''}${loc.container}:/${loc.prefix}`;
+      return loc.account ? `azure://${loc.account}/${loc.container}/${loc.prefix}` : `azure:${loc.container}:/${loc.prefix}`;
     case 'sftp':
       return `sftp://${loc.user ? `${loc.user}@` : ''}${loc.host.includes(':') ? `[${loc.host}]` : loc.host}:${loc.port}${loc.path.startsWith('/') ? '' : '/~/'}${loc.path}`;
   }
