@@ -1,3 +1,4 @@
+import { isRemoteLocation } from '../core/remote-location.js';
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ResolvedConfig } from '../config/index.js';
@@ -27,10 +28,16 @@ export interface AppContext {
 
 /** Takes a repository lock, waiting up to `waitMs` and saying so through ctx.onLockWait. */
 export function lockRepository(ctx: AppContext, repo: Repository, kind: LockKind, command: string, waitMs = 0): Promise<RepositoryLock> {
-  return repo.lock(kind, command, waitMs, (holder) => {
-    ctx.logger.info({ event: 'lock.wait', holder }, 'waiting for a repository lock');
-    ctx.onLockWait?.(holder);
-  });
+  return repo.lock(
+    kind,
+    command,
+    waitMs,
+    (holder) => {
+      ctx.logger.info({ event: 'lock.wait', holder }, 'waiting for a repository lock');
+      ctx.onLockWait?.(holder);
+    },
+    ctx.config.host,
+  );
 }
 
 /**
@@ -42,7 +49,7 @@ export function lockRepository(ctx: AppContext, repo: Repository, kind: LockKind
  */
 export async function openRepository(ctx: AppContext, opts: { create?: boolean; encrypt?: boolean; whileDeriving?: () => void } = {}): Promise<Repository> {
   const path = ctx.config.storagePath;
-  if (opts.create && isMissing(path) && isMissing(dirname(path))) {
+  if (opts.create && !isRemoteLocation(path) && isMissing(path) && isMissing(dirname(path))) {
     throw new PrismError(
       'REPO_NOT_FOUND',
       `No prism repository at ${path}, and prism does not create one there: its parent directory ${dirname(path)} does not exist. Check PRISM_BACKUP_PATH / backup.storage_path for a typo or a disk that is not mounted; if the path is right, create the parent first (mkdir -p ${dirname(path)}).`,
@@ -68,7 +75,11 @@ export async function openRepository(ctx: AppContext, opts: { create?: boolean; 
     return repo;
   } catch (e) {
     if (isPrismError(e) && e.code === 'REPO_NOT_FOUND' && !opts.create) {
-      const why = isMissing(path) ? 'the directory does not exist' : 'the directory holds no prism repository (no config.json)';
+      const why = isRemoteLocation(path)
+        ? 'the store holds no prism repository there (no config.json)'
+        : isMissing(path)
+          ? 'the directory does not exist'
+          : 'the directory holds no prism repository (no config.json)';
       throw new PrismError(
         'REPO_NOT_FOUND',
         `No prism repository at ${path}: ${why}. Check PRISM_BACKUP_PATH / backup.storage_path; the first \`prism backup create\` creates the repository.`,

@@ -35,7 +35,7 @@ export { alertsFile, type Alert, type AlertTarget, type NotificationKind } from 
 export { backupHealth, type BackupHealth } from './monitoring/backup-health.js';
 export type { AlertSeverity } from '../policy/alert-rules.js';
 export type { HealthIndicator } from '../policy/health-indicators.js';
-export { diskUsage, repositorySpace, type RepositorySpace } from './maintenance/repository-space.js';
+export { repositorySpace, type RepositorySpace } from './maintenance/repository-space.js';
 export { importData, type ImportOptions, type ImportReport } from './databases/import-data.js';
 export { archiveWal, listWal, restoreWal, type ArchiveWalResult, type WalListReport } from './pitr/postgres/pg-archive-wal.js';
 export { takeBaseBackup } from './pitr/postgres/pg-basebackup.js';

@@ -1,3 +1,4 @@
+import { REMOTE_SCHEME as REMOTE } from '../core/remote-location.js';
 import { PrismError } from '../errors/index.js';
 
 /**
@@ -18,10 +19,7 @@ export type Location =
   | { kind: 'azure'; account: string | undefined; container: string; prefix: string }
   | { kind: 'sftp'; user: string | undefined; host: string; port: number; path: string };
 
-const REMOTE = /^(s3|azure|sftp|gs|b2|rest|rclone|swift):/;
-
-/** Whether a location names a remote store (and so is not resolved as a local path). */
-export const isRemoteLocation = (location: string): boolean => REMOTE.test(location);
+export { isRemoteLocation } from '../core/remote-location.js';
 
 function bad(location: string, why: string): PrismError {
   return new PrismError('STORE_LOCATION', `The repository location ${location} is not understood: ${why}.`, { location });

@@ -1,3 +1,4 @@
+import { isRemoteLocation } from '../core/remote-location.js';
 import { resolve } from 'node:path';
 import type { AppContext } from '../app/index.js';
 import type { ExposedSecrets } from '../config/index.js';
@@ -83,6 +84,7 @@ const STORAGE_PATH_SETTING = {
 export async function repoContext(opts: { repo?: string | undefined }, logFile: string): Promise<AppContext> {
   const ctx = await cliContext(logFile);
   if (!opts.repo) return ctx;
-  namePath({ role: 'repository', path: resolve(opts.repo), setting: '--repo' });
-  return { ...ctx, config: { ...ctx.config, storagePath: resolve(opts.repo) } };
+  const storagePath = isRemoteLocation(opts.repo) ? opts.repo : resolve(opts.repo);
+  namePath({ role: 'repository', path: storagePath, setting: '--repo' });
+  return { ...ctx, config: { ...ctx.config, storagePath } };
 }

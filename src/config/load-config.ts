@@ -1,5 +1,6 @@
+import { isRemoteLocation } from '../core/remote-location.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import * as v from 'valibot';
 import { PrismError, describeSystemError } from '../errors/index.js';
@@ -44,7 +45,8 @@ export function loadConfig(env: Env = process.env, opts: { ignoreFile?: boolean 
     home,
     configFile,
     configFileExists,
-    storagePath: resolve(home, expandHome(storagePath)),
+    storagePath: isRemoteLocation(storagePath) ? storagePath : resolve(home, expandHome(storagePath)),
+    host: backup.host ?? hostname(),
     concurrency,
     verbose,
     encryption: { enabled: backup.encryption.enabled },

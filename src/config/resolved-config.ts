@@ -10,6 +10,8 @@ export interface ResolvedConfig {
   readonly configFileExists: boolean;
   /** Absolute repository path (storage_path with ~ expanded, or PRISM_BACKUP_PATH). */
   readonly storagePath: string;
+  /** The host backups are made for: backup.host (or `--host`), else the machine's name. */
+  readonly host: string;
   readonly concurrency: number;
   readonly verbose: boolean;
   /** backup.encryption: the repository is to be encrypted (its password comes from AppContext.password, never from here). */

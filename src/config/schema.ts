@@ -165,6 +165,8 @@ function pitrCluster(url: string): string {
 export const backupSectionSchema = section({
   enabled: v.optional(v.boolean(), true),
   storage_path: v.optional(v.pipe(v.string(), v.nonEmpty()), '~/.prism-gateway-backups'),
+  /** The name backups of this machine go under, where the machine's name is not stable (containers); default: the machine's name. */
+  host: v.optional(v.pipe(v.string(), v.nonEmpty(), v.maxLength(253), v.regex(/^[^\s/\\]+$/, 'a host name without spaces or slashes'))),
   retention_policy: v.optional(retentionSchema, {}),
   schedule: v.optional(scheduleSchema, {}),
   compression: v.optional(compressionSchema, {}),

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyRetention, type RetentionBackup, type RetentionPolicy } from './retention.js';
+import { applyRetention, applyRetentionByHost, type RetentionBackup, type RetentionPolicy } from './retention.js';
 
 /** Sunday 2026-02-08, midday: the weekly full ran at 02:00 this morning, cleanup (04:00) is due. */
 const NOW = new Date('2026-02-08T12:00:00Z');
@@ -611,5 +611,22 @@ describe('applyRetention: output', () => {
     assert.deepEqual(run(backups, p, new Date('2026-02-01T02:00:00Z')).removed, ['backup_20260125_020000_full']); // exactly 7 days
     assert.deepEqual(run(backups, p, NOW).removed, ['backup_20260125_020000_full']);
     assert.deepEqual(applyRetention(backups, p, new Date('2026-02-01T02:00:00Z')), applyRetention(backups, p, new Date('2026-02-01T02:00:00Z')));
+  });
+});
+
+describe('applyRetentionByHost', () => {
+  it('keeps each host by the policy on its own: a busy host never expires a quiet one', () => {
+    const p = policy({ full_backups_count: 2 });
+    const busy = ['2026-02-01T02:00:00Z', '2026-02-02T02:00:00Z', '2026-02-03T02:00:00Z', '2026-02-04T02:00:00Z'].map((t) => ({ ...full(t), host: 'gw-busy' }));
+    const quiet = [{ ...full('2026-01-10T02:00:00Z', { suffix: '_q' }), host: 'gw-quiet' }];
+    const decisions = new Map(applyRetentionByHost([...busy, ...quiet], p, NOW).map((d) => [d.id, d.keep]));
+    assert.equal(decisions.get(quiet[0]!.id), true, 'the quiet host keeps its only full backup');
+    assert.deepEqual(
+      busy.map((b) => decisions.get(b.id)),
+      [false, false, true, true],
+    );
+    // the same backups as one host: the quiet one's old full would go
+    const asOne = new Map(applyRetention([...busy, ...quiet], p, NOW).map((d) => [d.id, d.keep]));
+    assert.equal(asOne.get(quiet[0]!.id), false);
   });
 });

@@ -82,3 +82,14 @@ export function applyRetention(backups: readonly RetentionBackup[], policy: Rete
   }
   return newestFirst.map((b) => decisions.get(b.id) ?? { id: b.id, keep: true, reasons: ['no rule applies'] });
 }
+
+/**
+ * Retention for a repository several hosts back up into: each host's backups are kept by the
+ * policy on their own (every host keeps its newest full backup and its own counts), as restic
+ * groups by host; one busy host never expires another's backups.
+ */
+export function applyRetentionByHost(backups: readonly (RetentionBackup & { host: string })[], policy: RetentionPolicy, now: Date): RetentionDecision[] {
+  const byHost = new Map<string, RetentionBackup[]>();
+  for (const b of backups) (byHost.get(b.host) ?? byHost.set(b.host, []).get(b.host)!).push(b);
+  return [...byHost.values()].flatMap((group) => applyRetention(group, policy, now));
+}

@@ -7,7 +7,7 @@ import { LocalBackend } from '../backend/local-backend.js';
 import { namesOf } from '../backend/backend.js';
 import { FixedClock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
-import { LOCK_STALE_MS, RepositoryLock, backupLockHeld, isStale, type LockInfo, type LockKind } from './lock.js';
+import { LOCK_STALE_MS, RepositoryLock, backupLockHeld, backupLockName, isStale, type LockInfo, type LockKind } from './lock.js';
 import { tempRootForFile } from '../testing/fixtures.js';
 
 /** Above the Linux pid limit (2^22), so no such process can exist. */
@@ -41,7 +41,7 @@ function acquire(
   clock: FixedClock,
   kind: LockKind,
   command: string,
-  extra: { waitMs?: number; onWait?: (h: LockInfo) => void } = {},
+  extra: { waitMs?: number; onWait?: (h: LockInfo) => void; backupHost?: string } = {},
 ): Promise<RepositoryLock> {
   return RepositoryLock.acquire(backend, { kind, command, clock, ...extra });
 }
@@ -99,7 +99,7 @@ describe('RepositoryLock', () => {
   it('writes who holds the lock into the lock file', async () => {
     const { backend, clock } = fresh();
     const lock = await acquire(backend, clock, 'backup', 'prism backup create --type full');
-    const info = JSON.parse((await backend.get('locks/backup.json')).toString()) as LockInfo;
+    const info = JSON.parse((await backend.get(backupLockName(os.hostname()))).toString()) as LockInfo;
     assert.equal(info.kind, 'backup');
     assert.equal(info.pid, process.pid);
     assert.equal(info.host, os.hostname());
@@ -109,7 +109,7 @@ describe('RepositoryLock', () => {
     // a backup lock is the single backup file plus a shared lock
     const names = namesOf(await backend.list('locks'));
     assert.equal(names.length, 2);
-    assert.ok(names.includes('locks/backup.json'));
+    assert.ok(names.includes(backupLockName(os.hostname())));
     await lock.release();
     assert.deepEqual(namesOf(await backend.list('locks')), []);
   });
@@ -169,13 +169,13 @@ describe('RepositoryLock', () => {
 
   it('removes a stale backup lock of a dead process on this host', async () => {
     const { backend, clock, dir } = fresh();
-    writeLockFile(dir, 'backup.json', lockInfo({ pid: DEAD_PID }));
-    assert.equal(await backupLockHeld(backend, clock), false);
-    assert.equal(await backend.exists('locks/backup.json'), false, 'backupLockHeld removed the stale file');
+    writeLockFile(dir, backupLockName(os.hostname()).slice('locks/'.length), lockInfo({ pid: DEAD_PID }));
+    assert.equal(await backupLockHeld(backend, clock, os.hostname()), false);
+    assert.equal(await backend.exists(backupLockName(os.hostname())), false, 'backupLockHeld removed the stale file');
 
-    writeLockFile(dir, 'backup.json', lockInfo({ pid: DEAD_PID }));
+    writeLockFile(dir, backupLockName(os.hostname()).slice('locks/'.length), lockInfo({ pid: DEAD_PID }));
     const lock = await acquire(backend, clock, 'backup', 'prism backup create --type full');
-    const info = JSON.parse((await backend.get('locks/backup.json')).toString()) as LockInfo;
+    const info = JSON.parse((await backend.get(backupLockName(os.hostname()))).toString()) as LockInfo;
     assert.equal(info.pid, process.pid, 'the lock file is now ours');
     await lock.release();
   });
@@ -219,11 +219,30 @@ describe('RepositoryLock', () => {
   it('counts staleness from `refreshed`, not `created`', async () => {
     const { backend, clock, dir } = fresh();
     const old = new Date(START.getTime() - 10 * LOCK_STALE_MS).toISOString();
-    writeLockFile(dir, 'backup.json', lockInfo({ host: OTHER_HOST, pid: 7, created: old, refreshed: START.toISOString() }));
+    writeLockFile(
+      dir,
+      backupLockName(os.hostname()).slice('locks/'.length),
+      lockInfo({ host: OTHER_HOST, pid: 7, created: old, refreshed: START.toISOString() }),
+    );
     await expectLocked(acquire(backend, clock, 'backup', 'prism backup create'), { pid: 7, command: 'prism backup create --type full' });
-    assert.equal(await backupLockHeld(backend, clock), true);
+    assert.equal(await backupLockHeld(backend, clock, os.hostname()), true);
     clock.advance(LOCK_STALE_MS + 1);
-    assert.equal(await backupLockHeld(backend, clock), false);
+    assert.equal(await backupLockHeld(backend, clock, os.hostname()), false);
+  });
+
+  it('backups of two hosts hold their locks at once; a second backup of one host waits', async () => {
+    const { backend, clock } = fresh();
+    const a = await acquire(backend, clock, 'backup', 'prism backup create', { backupHost: 'gw-a' });
+    const b = await acquire(backend, clock, 'backup', 'prism backup create', { backupHost: 'gw-b' });
+    assert.equal(await backupLockHeld(backend, clock, 'gw-a'), true);
+    assert.equal(await backupLockHeld(backend, clock, 'gw-b'), true);
+    assert.equal(await backupLockHeld(backend, clock, 'gw-c'), false);
+    await expectLocked(acquire(backend, clock, 'backup', 'prism backup create', { backupHost: 'gw-a' }), { pid: process.pid, command: 'prism backup create' });
+    // prune waits for both
+    await expectLocked(acquire(backend, clock, 'exclusive', 'prism backup cleanup'), { pid: process.pid, command: 'prism backup create' });
+    await a.release();
+    await b.release();
+    assert.deepEqual(namesOf(await backend.list('locks')), []);
   });
 
   it('waits for a conflicting lock when waitMs > 0 and calls onWait once', async () => {
@@ -242,7 +261,7 @@ describe('RepositoryLock', () => {
     assert.ok(clock.now() > START, 'the wait passed on the injected clock');
     assert.equal(seen[0]!.pid, process.pid);
     assert.equal(seen[0]!.command, 'prism backup create --type full');
-    const info = JSON.parse((await backend.get('locks/backup.json')).toString()) as LockInfo;
+    const info = JSON.parse((await backend.get(backupLockName(os.hostname()))).toString()) as LockInfo;
     assert.equal(info.command, 'prism backup create --type incremental');
     await second.release();
     assert.deepEqual(namesOf(await backend.list('locks')), []);

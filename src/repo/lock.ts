@@ -9,7 +9,8 @@ import { processAlive } from '../core/process-alive.js';
 /**
  * Repository locks.
  * - `shared` (readers, backups against prune): a file of its own, `locks/shared-<id>.json`.
- * - `backup`: a shared lock plus the single `locks/backup.json`, so two backups never overlap.
+ * - `backup`: a shared lock plus the single `locks/backup-<host>.json` of the host backed up, so
+ *   two backups of one host never overlap while backups of several hosts proceed at once.
  * - `exclusive` (prune, delete): the single `locks/exclusive.json`, then waits until no shared lock is left.
  * The single files are created with create-if-absent, so exactly one process wins them. Every
  * holder writes its file and only then looks for conflicts, so no interleaving lets two
@@ -29,7 +30,8 @@ export interface LockInfo {
 
 export const LOCK_STALE_MS = 30 * 60 * 1000;
 const REFRESH_MS = 5 * 60 * 1000;
-const BACKUP = lockName('backup');
+/** The backup lock of one host (backup.host / --host, else the machine's name). */
+export const backupLockName = (host: string): string => lockName(`backup-${encodeURIComponent(host)}`);
 const EXCLUSIVE = lockName('exclusive');
 
 export interface LockOptions {
@@ -39,6 +41,8 @@ export interface LockOptions {
   /** How long to wait for a conflicting lock to go away (ms); 0 fails at once. */
   waitMs?: number;
   onWait?: (holder: LockInfo) => void;
+  /** The host a `backup` lock is for (default: the machine's name). */
+  backupHost?: string;
 }
 
 export class RepositoryLock {
@@ -72,7 +76,7 @@ export class RepositoryLock {
       await clock.sleep(200 + Math.random() * 300);
     };
 
-    const single = opts.kind === 'backup' ? BACKUP : opts.kind === 'exclusive' ? EXCLUSIVE : undefined;
+    const single = opts.kind === 'backup' ? backupLockName(opts.backupHost ?? hostname()) : opts.kind === 'exclusive' ? EXCLUSIVE : undefined;
     if (single) {
       let unreadable = 0;
       while (!(await backend.putIfAbsent(single, body))) {
@@ -185,7 +189,7 @@ export function isStale(lock: LockInfo, clock: Clock): boolean {
   return lock.host === hostname() && !processAlive(lock.pid);
 }
 
-/** True while a live process holds the backup lock (so a `running` manifest is really running). */
-export async function backupLockHeld(backend: Backend, clock: Clock): Promise<boolean> {
-  return (await readLive(backend, BACKUP, clock)) !== undefined;
+/** True while a live process holds the backup lock of `host` (so a `running` manifest of that host is really running). */
+export async function backupLockHeld(backend: Backend, clock: Clock, host: string): Promise<boolean> {
+  return (await readLive(backend, backupLockName(host), clock)) !== undefined;
 }

@@ -140,13 +140,26 @@ export class Repository {
     return new Repository(new SealedBackend(backend, crypt), config, clock, crypt, u);
   }
 
-  lock(kind: LockKind, command: string, waitMs = 0, onWait?: Parameters<typeof RepositoryLock.acquire>[1]['onWait']): Promise<RepositoryLock> {
-    return RepositoryLock.acquire(this.backend, { kind, command, clock: this.clock, waitMs, ...(onWait ? { onWait } : {}) });
+  lock(
+    kind: LockKind,
+    command: string,
+    waitMs = 0,
+    onWait?: Parameters<typeof RepositoryLock.acquire>[1]['onWait'],
+    backupHost?: string,
+  ): Promise<RepositoryLock> {
+    return RepositoryLock.acquire(this.backend, {
+      kind,
+      command,
+      clock: this.clock,
+      waitMs,
+      ...(onWait ? { onWait } : {}),
+      ...(backupHost ? { backupHost } : {}),
+    });
   }
 
-  /** True while a live process holds the backup lock (so a `running` manifest is really running). */
-  backupLockHeld(): Promise<boolean> {
-    return backupLockHeld(this.backend, this.clock);
+  /** True while a live process holds the backup lock of `host` (so a `running` manifest of that host is really running). */
+  backupLockHeld(host: string): Promise<boolean> {
+    return backupLockHeld(this.backend, this.clock, host);
   }
 
   /** Where the repository lives, for messages. */
@@ -390,6 +403,11 @@ export class Repository {
 
   saveManifest(m: Manifest): Promise<void> {
     return this.saveRecord(snapshotName(m.id), m, 2);
+  }
+
+  /** Writes a new manifest unless one with its id exists (then false). */
+  createManifest(m: Manifest): Promise<boolean> {
+    return this.createRecord(snapshotName(m.id), m, 2);
   }
 
   deleteManifest(id: string): Promise<void> {

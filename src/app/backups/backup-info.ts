@@ -17,5 +17,5 @@ export async function backupInfo(ctx: AppContext, id: string): Promise<Manifest>
   checkBackupId(id);
   const repo = await openRepository(ctx);
   const m = await repo.loadManifest(id);
-  return m.status === 'running' && !(await repo.backupLockHeld()) ? interrupted(m) : m;
+  return m.status === 'running' && !(await repo.backupLockHeld(m.host)) ? interrupted(m) : m;
 }

@@ -1,9 +1,8 @@
 import type { Manifest } from '../../repo/index.js';
-import { BLOB_TYPE } from '../../repo/index.js';
+import { BLOB_TYPE, repositoryBytes } from '../../repo/index.js';
 import { openRepository, type AppContext } from '../context.js';
 import { failuresIn } from './failures.js';
 import { loadAll } from './list-backups.js';
-import { diskUsage } from '../maintenance/repository-space.js';
 
 export interface BackupStats {
   repository: string;
@@ -48,7 +47,7 @@ export async function backupStats(ctx: AppContext): Promise<BackupStats> {
     packed_bytes: Math.round(packed),
     dedup_ratio: unique > 0 ? logical / unique : 0,
     compression_ratio: unique > 0 ? 1 - packed / unique : 0,
-    repository_bytes: await diskUsage(ctx.config.storagePath),
+    repository_bytes: await repositoryBytes(ctx.config.storagePath),
     disk: space ? { ...space, used_percent: usedPercent(space) } : null,
     latest: latest ? { id: latest.id, type: latest.type, status: latest.status, started_at: latest.started_at } : null,
     failure_rate_30d: failuresIn(all, 30, ctx.clock.now()).failure_rate,

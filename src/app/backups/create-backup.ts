@@ -1,5 +1,6 @@
+import { isRemoteLocation } from '../../core/remote-location.js';
 import { existsSync } from 'node:fs';
-import { hostname, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { CompressionError, type CompressionSettings } from '../../codec/compress.js';
 import { defaultCompressionLevel } from '../../config/index.js';
 import type { ProgressListener } from '../../core/progress.js';
@@ -53,7 +54,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
   const { config, clock, logger } = ctx;
   if (!config.backup.enabled) throw new PrismError('BACKUP_DISABLED', 'Backups are disabled in config/backup.json (backup.enabled is false).');
   checkComment(opts.comment);
-  if (!existsSync(config.home) && !existsSync(config.storagePath)) {
+  if (!existsSync(config.home) && (isRemoteLocation(config.storagePath) || !existsSync(config.storagePath))) {
     // nothing to back up and no repository to record the attempt in: create nothing
     throw new PrismError('SOURCE_NOT_FOUND', `Source directory not found: ${config.home} does not exist (PRISM_HOME).`, { path: config.home });
   }
@@ -100,16 +101,15 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     dumps ??= openDumps();
     // their chunk worker boots while the attempt is recorded
     if (dumps) pendingDbs = { backup: await prepareDatabaseBackup(ctx, dumps, repo, compression, (b) => written.push(...b)) };
-    const id = await uniqueBackupId(started, opts.type, (i) => repo.manifestExists(i));
     manifest = {
       format: 1,
-      id,
+      id: '',
       type: opts.type,
       status: 'running',
       trigger: opts.trigger ?? 'manual',
       parent: null,
       comment: opts.comment ?? null,
-      host: hostname(),
+      host: config.host,
       user: safeUser(),
       home: config.home,
       sources: [...config.backup.sources.include],
@@ -124,7 +124,10 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       error: null,
       warnings: [],
     };
-    await repo.saveManifest(manifest);
+    // claimed with a conditional create: two hosts starting in the same second get distinct ids
+    const claimed = manifest;
+    const id = await uniqueBackupId(started, opts.type, async (i) => !(await repo.createManifest({ ...claimed, id: i })));
+    manifest.id = id;
     logger.info({ event: 'backup.start', id, type: opts.type, trigger: manifest.trigger, repository: config.storagePath }, `backup ${id} started`);
     if (pendingDbs) {
       // the dumps stream from now on (a process killed from here on leaves a recorded attempt)
@@ -132,7 +135,8 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
       pendingDbs.done.catch(() => {}); // awaited by sideBySide, or below after a failure before it
     }
 
-    const history = await repo.listManifests();
+    // an incremental builds on this host's own backups: another host's tree says nothing of these files
+    const history = (await repo.listManifests()).filter((m) => m.host === config.host);
     const parent = latestCompleted(history);
     if (opts.type === 'incremental' && !hasCompletedFull(history)) {
       throw new PrismError(

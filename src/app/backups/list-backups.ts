@@ -60,10 +60,9 @@ export async function loadAll(repo: Repository, ctx: AppContext, onDamaged: (nam
     ctx.logger.warn({ event: 'manifest.damaged', object: name, error: err.message }, 'damaged manifest skipped');
     onDamaged(name, err.message);
   });
-  if (all.some((m) => m.status === 'running') && !(await repo.backupLockHeld())) {
-    return all.map((m) => (m.status === 'running' ? interrupted(m) : m));
-  }
-  return all;
+  const held = new Map<string, boolean>();
+  for (const m of all) if (m.status === 'running' && !held.has(m.host)) held.set(m.host, await repo.backupLockHeld(m.host));
+  return all.map((m) => (m.status === 'running' && !held.get(m.host) ? interrupted(m) : m));
 }
 
 export function interrupted(m: Manifest): Manifest {

@@ -1,6 +1,4 @@
-import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
-import { storageSpace } from '../../repo/index.js';
+import { repositoryBytes, storageSpace } from '../../repo/index.js';
 import type { AppContext } from '../context.js';
 
 export interface RepositorySpace {
@@ -14,16 +12,7 @@ export interface RepositorySpace {
 export async function repositorySpace(ctx: AppContext): Promise<RepositorySpace> {
   const space = (await storageSpace(ctx.config.storagePath).catch(() => undefined)) ?? null;
   return {
-    repository_bytes: await diskUsage(ctx.config.storagePath).catch(() => 0),
+    repository_bytes: await repositoryBytes(ctx.config.storagePath).catch(() => 0),
     disk: space ? { ...space, used_percent: space.total > 0 ? ((space.total - space.free) / space.total) * 100 : 0 } : null,
   };
-}
-
-/** Bytes of the files under `dir`. */
-export async function diskUsage(dir: string): Promise<number> {
-  let total = 0;
-  for (const e of await fsp.readdir(dir, { recursive: true, withFileTypes: true })) {
-    if (e.isFile()) total += (await fsp.stat(join(e.parentPath ?? (e as unknown as { path: string }).path, e.name))).size;
-  }
-  return total;
 }

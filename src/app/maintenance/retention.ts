@@ -1,6 +1,6 @@
 import type { ValueOrigin } from '../../config/index.js';
 import { PrismError } from '../../errors/index.js';
-import { applyRetention, type RetentionDecision, type RetentionPolicy } from '../../policy/retention.js';
+import { applyRetentionByHost, type RetentionDecision, type RetentionPolicy } from '../../policy/retention.js';
 import type { PrunePlan } from '../../repo/pruner.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
 import { loadAll } from '../backups/list-backups.js';
@@ -72,7 +72,7 @@ export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; 
     // under the exclusive lock nothing runs: a `running` manifest is a killed attempt (loadAll says so)
     const all = await loadAll(repo, ctx);
     await refuseDamaged(repo, 'cleanup');
-    const decisions = applyRetention(all, retentionPolicy(ctx), ctx.clock.now());
+    const decisions = applyRetentionByHost(all, retentionPolicy(ctx), ctx.clock.now());
     const removed = decisions.filter((d) => !d.keep).map((d) => d.id);
     // planned before anything changes: a damaged pg/ or mysql/ record stops the cleanup here
     const pg = await planPgExpiry(ctx, repo, opts.dryRun ?? false);

@@ -15,6 +15,7 @@ interface Opts {
   json?: boolean;
   progress: boolean;
   lockWait?: string;
+  host?: string;
 }
 
 export function registerBackupCreate(backup: Command): void {
@@ -24,6 +25,7 @@ export function registerBackupCreate(backup: Command): void {
     .option('--type <type>', 'full or incremental', 'full')
     .option('--comment <text>', 'note stored with the backup')
     .option('--lock-wait <duration>', 'wait this long for another backup to finish (e.g. 30s, 5m)')
+    .option('--host <name>', 'the host name to record the backup under (default: backup.host, else the machine name)')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the result as JSON')
     .action(
@@ -31,7 +33,11 @@ export function registerBackupCreate(backup: Command): void {
         if (!isBackupType(opts.type)) {
           throw new PrismError('INVALID_ARGUMENT', `--type "${opts.type}" is not a backup type; use --type full or --type incremental.`);
         }
-        const [ctx, { createBackup }] = await Promise.all([cliContext(), import('../../app/backups/create-backup.js')]);
+        if (opts.host !== undefined && !/^[^\s/\\]{1,253}$/.test(opts.host)) {
+          throw new PrismError('INVALID_ARGUMENT', `--host "${opts.host}" is not a host name: 1–253 characters without spaces or slashes.`);
+        }
+        const [base, { createBackup }] = await Promise.all([cliContext(), import('../../app/backups/create-backup.js')]);
+        const ctx = opts.host ? { ...base, config: { ...base.config, host: opts.host } } : base;
         const onProgress = await progressBar(opts.progress && !opts.json);
         let created = false;
         const m = await withInterruptSignal((signal) =>
