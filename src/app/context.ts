@@ -57,7 +57,7 @@ export async function openRepository(ctx: AppContext, opts: { create?: boolean; 
     );
   }
   try {
-    const repo = await Repository.open(openBackend(path), ctx.clock, {
+    const repo = await Repository.open(await openBackend(path), ctx.clock, {
       create: opts.create ?? false,
       ...(ctx.password ? { password: ctx.password } : {}),
       ...(ctx.keyHint ? { keyHint: ctx.keyHint } : {}),

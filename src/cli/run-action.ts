@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { closeConnections } from '../core/open-connections.js';
 import { reportError } from './output.js';
 
 /**
@@ -14,6 +15,8 @@ export function runAction<A extends unknown[]>(fn: (...args: A) => Promise<numbe
     } catch (e) {
       const verbose = /^(1|true|yes|on)$/i.test(process.env.PRISM_BACKUP_VERBOSE ?? '');
       process.exitCode = reportError(e, Boolean(opts.json), verbose, `running \`${commandLine(cmd)}\``);
+    } finally {
+      await closeConnections();
     }
   };
 }

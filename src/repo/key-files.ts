@@ -147,7 +147,7 @@ export interface ExportedKey {
  */
 export async function openWithMaster(location: string, clock: Clock, key: ExportedKey): Promise<Repository> {
   if (key.master.length !== MASTER_KEY_BYTES) throw new RangeError(`a master key has ${MASTER_KEY_BYTES} bytes`);
-  return Repository.open(openBackend(location), clock, {
+  return Repository.open(await openBackend(location), clock, {
     unlock: async (backend, config) => {
       if (key.repository !== config.id) {
         throw new PrismError(
@@ -173,7 +173,7 @@ export async function openWithMaster(location: string, clock: Clock, key: Export
 
 /** Whether there is a repository at `location`, and if so whether it is encrypted (read without a password). */
 export async function repositoryKind(location: string): Promise<'none' | 'unencrypted' | 'encrypted'> {
-  const backend: Backend = openBackend(location);
+  const backend: Backend = await openBackend(location);
   let raw: Buffer;
   try {
     raw = await backend.get(REPO_CONFIG);

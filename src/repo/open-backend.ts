@@ -1,22 +1,65 @@
 import { spaceOf, type Backend, type Space } from '../backend/backend.js';
 import { LocalBackend } from '../backend/local-backend.js';
+import { parseLocation, type Location } from '../backend/location.js';
+import { DEFAULT_RETRY, RetryingBackend, type RetryEvent, type RetryPolicy } from '../backend/retrying-backend.js';
+import { systemClock } from '../core/clock.js';
+import { registerConnection } from '../core/open-connections.js';
+import { PrismError } from '../errors/index.js';
 
-/** The storage at a repository location: the one place that picks the backend (a local directory). */
-export function openBackend(location: string): Backend {
-  return new LocalBackend(location);
+type RemoteLocation = Exclude<Location, { kind: 'local' }>;
+
+/** The remote stores, each loaded only when a repository lives there (their SDKs take a while to load). */
+const REMOTE: Record<RemoteLocation['kind'], ((loc: RemoteLocation, env: NodeJS.ProcessEnv) => Promise<Backend>) | undefined> = {
+  s3: undefined,
+  azure: undefined,
+  sftp: undefined,
+};
+
+let retryListener: ((e: RetryEvent) => void) | undefined;
+
+/** Told of every retried call to a remote store (the CLI logs them). */
+export function onStoreRetry(listener: ((e: RetryEvent) => void) | undefined): void {
+  retryListener = listener;
+}
+
+/** PRISM_STORE_RETRY_SECONDS: how long one call to a remote store is retried before the command fails. */
+export function retryPolicyFrom(env: NodeJS.ProcessEnv): RetryPolicy {
+  const raw = env.PRISM_STORE_RETRY_SECONDS;
+  if (raw === undefined || raw === '') return DEFAULT_RETRY;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new PrismError('CONFIG_INVALID', `PRISM_STORE_RETRY_SECONDS="${raw}" is not a number of seconds (e.g. 300).`, {
+      variable: 'PRISM_STORE_RETRY_SECONDS',
+    });
+  }
+  return { ...DEFAULT_RETRY, maxElapsedMs: seconds * 1000, baseDelayMs: Math.min(DEFAULT_RETRY.baseDelayMs, seconds * 250) };
+}
+
+/**
+ * The storage at a repository location: the one place that picks the backend (a local directory,
+ * or S3, Azure Blob or SFTP, wrapped in retries). Worker threads open theirs here too.
+ */
+export async function openBackend(location: string, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
+  const loc = parseLocation(location);
+  if (loc.kind === 'local') return new LocalBackend(loc.path);
+  const open = REMOTE[loc.kind];
+  if (!open) throw new PrismError('STORE_LOCATION', `This build of prism has no ${loc.kind} backend (${location}).`, { location });
+  const store = await open(loc, env);
+  if (store.close) registerConnection(() => store.close!());
+  return new RetryingBackend(store, systemClock, retryPolicyFrom(env), (e) => retryListener?.(e));
+}
+
+/** Bytes free and in total on the storage at `location`, where its store can tell (the repository need not exist yet). */
+export async function storageSpace(location: string): Promise<Space | undefined> {
+  return spaceOf(await openBackend(location));
 }
 
 /** Bytes of every object stored at `location` (0 while there is none). */
 export async function repositoryBytes(location: string): Promise<number> {
-  const backend = openBackend(location);
+  const backend = await openBackend(location);
   try {
     return (await backend.list('')).reduce((sum, o) => sum + o.size, 0);
   } finally {
     await backend.close?.();
   }
-}
-
-/** Bytes free and in total on the storage at `location`, where its store can tell (the repository need not exist yet). */
-export function storageSpace(location: string): Promise<Space | undefined> {
-  return spaceOf(openBackend(location));
 }

@@ -20,7 +20,7 @@ describe('records and packs through the repository', () => {
   let repo: Repository;
   beforeEach(async () => {
     sb = sandbox({ init: false });
-    repo = await Repository.open(openBackend(sb.repo), new FixedClock(new Date()), { create: true });
+    repo = await Repository.open(await openBackend(sb.repo), new FixedClock(new Date()), { create: true });
   });
   afterEach(() => sb.cleanup());
 

@@ -10,7 +10,7 @@ const port = parentPort!;
 const send = (m: FromRestoreWorker): void => port.postMessage(m);
 
 try {
-  const repo = await Repository.open(openBackend(init.repoRoot), systemClock, init.unlocked ? { unlocked: init.unlocked } : {});
+  const repo = await Repository.open(await openBackend(init.repoRoot), systemClock, init.unlocked ? { unlocked: init.unlocked } : {});
   await repo.loadIndex();
   const reuse = repo.frameReuse();
   port.on('message', (m: ToRestoreWorker) => {
