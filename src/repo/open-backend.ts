@@ -15,6 +15,7 @@ const REMOTE: Record<RemoteLocation['kind'], ((loc: RemoteLocation, env: NodeJS.
   sftp: undefined,
 };
 
+const stores = new Map<string, Promise<Backend>>();
 let retryListener: ((e: RetryEvent) => void) | undefined;
 
 /** Told of every retried call to a remote store (the CLI logs them). */
@@ -37,16 +38,31 @@ export function retryPolicyFrom(env: NodeJS.ProcessEnv): RetryPolicy {
 
 /**
  * The storage at a repository location: the one place that picks the backend (a local directory,
- * or S3, Azure Blob or SFTP, wrapped in retries). Worker threads open theirs here too.
+ * or S3, Azure Blob or SFTP, wrapped in retries). Worker threads open theirs here too. A remote
+ * store's connection is shared by every backend opened on it in this process and closed by
+ * closeConnections (core/open-connections.ts), not by the backend's users.
  */
 export async function openBackend(location: string, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
   const loc = parseLocation(location);
   if (loc.kind === 'local') return new LocalBackend(loc.path);
   const open = REMOTE[loc.kind];
   if (!open) throw new PrismError('STORE_LOCATION', `This build of prism has no ${loc.kind} backend (${location}).`, { location });
-  const store = await open(loc, env);
-  if (store.close) registerConnection(() => store.close!());
-  return new RetryingBackend(store, systemClock, retryPolicyFrom(env), (e) => retryListener?.(e));
+  // one client per store and process (one SSH session, one socket pool), reused by every command of the service
+  let store = stores.get(location);
+  if (!store) {
+    const opening = open(loc, env);
+    store = opening;
+    stores.set(location, opening);
+    opening.then(
+      (s) =>
+        registerConnection(async () => {
+          stores.delete(location);
+          await s.close?.();
+        }),
+      () => stores.delete(location),
+    );
+  }
+  return new RetryingBackend(await store, systemClock, retryPolicyFrom(env), (e) => retryListener?.(e));
 }
 
 /** Bytes free and in total on the storage at `location`, where its store can tell (the repository need not exist yet). */
@@ -57,9 +73,5 @@ export async function storageSpace(location: string): Promise<Space | undefined>
 /** Bytes of every object stored at `location` (0 while there is none). */
 export async function repositoryBytes(location: string): Promise<number> {
   const backend = await openBackend(location);
-  try {
-    return (await backend.list('')).reduce((sum, o) => sum + o.size, 0);
-  } finally {
-    await backend.close?.();
-  }
+  return (await backend.list('')).reduce((sum, o) => sum + o.size, 0);
 }
