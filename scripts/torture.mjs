@@ -9,13 +9,15 @@
 //     without any manual step (no lock removed by hand), and the repository still checks,
 //   - with --encrypted: the password still opens the repository (`prism key list`).
 //
-// usage: npm run torture -- [--runs N] [--seed S] [--keep] [--encrypted]
+// usage: npm run torture -- [--runs N] [--seed S] [--keep] [--encrypted] [--backend KIND]
 //   --runs N      number of kills (default 100)
 //   --seed S      seed of the random choices and data (default: time based; printed)
 //   --keep        keep the temporary directory (otherwise it is removed at the end)
 //   --encrypted   the repository is created by `prism init --encrypt` (every child gets
 //                 PRISM_PASSWORD_FILE and PRISM_KDF_MINIMUM=1), and every fourth run kills a
 //                 `prism key rotate --rewrite-data`
+//   --backend KIND  the repository lives on a test server: s3 (Ceph RGW), azure (Azurite) or
+//                 sftp (sshd), started by `node scripts/servers.mjs start` (default: local)
 //
 // Needs a build (`npm run build`). The scheduled backups that give `cleanup` something to
 // remove are made in this process through dist/ (the CLI only makes manual backups, which
@@ -35,7 +37,7 @@ const BLOBS = 6;
 const BLOB_BYTES = 2 * 1024 * 1024;
 
 function parseArgs(argv) {
-  const opts = { runs: 100, seed: Date.now() % 1_000_000, keep: false, encrypted: false };
+  const opts = { runs: 100, seed: Date.now() % 1_000_000, keep: false, encrypted: false, backend: 'local' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -49,17 +51,20 @@ function parseArgs(argv) {
     else if (a.startsWith('--seed=')) opts.seed = Number(a.slice(7));
     else if (a === '--keep') opts.keep = true;
     else if (a === '--encrypted') opts.encrypted = true;
+    else if (a === '--backend') opts.backend = argv[++i];
+    else if (a.startsWith('--backend=')) opts.backend = a.slice(10);
     else if (a === '--help' || a === '-h') usage();
     else usage(`unknown argument ${a}`);
   }
   if (!Number.isInteger(opts.runs) || opts.runs < 1) usage('--runs must be at least 1');
   if (!Number.isInteger(opts.seed)) usage('--seed must be a whole number');
+  if (!['local', 's3', 'azure', 'sftp'].includes(opts.backend)) usage('--backend is one of local, s3, azure, sftp');
   return opts;
 }
 
 function usage(error) {
   if (error) console.error(`torture: ${error}`);
-  console.error('usage: node scripts/torture.mjs [--runs N] [--seed S] [--keep] [--encrypted]');
+  console.error('usage: node scripts/torture.mjs [--runs N] [--seed S] [--keep] [--encrypted] [--backend local|s3|azure|sftp]');
   process.exit(error ? 2 : 0);
 }
 
@@ -118,8 +123,19 @@ async function torture(opts, root) {
   const { prng, prngBytes: randomBytes, textData } = await import(pathToFileURL(join(DIST, 'testing', 'fixtures.js')).href);
 
   const home = join(root, 'home');
-  const repo = join(root, 'repo');
+  let repo = join(root, 'repo');
   const env = { ...process.env, PRISM_HOME: home, PRISM_BACKUP_PATH: repo, PRISM_BACKUP_VERBOSE: '' };
+  let remote;
+  if (opts.backend !== 'local') {
+    const { remoteRepo } = await import(pathToFileURL(join(DIST, 'testing', 'remote-repos.js')).href);
+    remote = await remoteRepo(opts.backend, `torture-${opts.backend}`);
+    repo = remote.location;
+    Object.assign(env, remote.env, { PRISM_BACKUP_PATH: repo });
+    Object.assign(process.env, remote.env); // the scheduled backups made in this process reach the store too
+  }
+  const { openBackend } = await import(pathToFileURL(join(DIST, 'repo', 'index.js')).href);
+  const store = await openBackend(repo, env);
+  const names = async (dir) => (await store.list(dir)).map((o) => o.name);
   const PASSWORD = `torture-password-${opts.seed}`;
   if (opts.encrypted) {
     const file = join(root, 'password');
@@ -164,7 +180,9 @@ async function torture(opts, root) {
   t0 = Date.now();
   prism(['backup', 'policy']);
   const startup = Date.now() - t0;
-  console.log(`prism torture: ${opts.runs} runs, seed ${opts.seed}${opts.encrypted ? ', encrypted repository' : ''}, in ${root}`);
+  console.log(
+    `prism torture: ${opts.runs} runs, seed ${opts.seed}${opts.encrypted ? ', encrypted repository' : ''}, in ${root}${remote ? `, repository ${repo}` : ''}`,
+  );
   console.log(`data: 60 documents + ${BLOBS} x ${BLOB_BYTES / 1048576} MiB; CLI start-up ${startup} ms, full backup ${estimate.create} ms`);
 
   const mutate = (run) => {
@@ -172,11 +190,11 @@ async function torture(opts, root) {
     for (const k of [run % 60, (run * 7 + 3) % 60]) writeFileSync(docPath(k), textData(2500 + (run % 50) * 10, opts.seed + 1000 + run + k));
     writeFileSync(join(home, 'level-2-warm', `run-${run % 20}.json`), textData(1500, opts.seed + run));
   };
-  const dropManifest = () => {
+  const dropManifest = async () => {
     const done = list().filter((m) => m.status === 'completed' && m.id !== baseId);
     const candidates = done.slice(1); // never the newest
     const victim = candidates[Math.floor(rnd() * candidates.length)];
-    if (victim) rmSync(join(repo, 'snapshots', `${victim.id}.json`));
+    if (victim) await store.delete(`snapshots/${victim.id}.json`);
     return victim?.id;
   };
   const scheduledBackups = async (run) => {
@@ -217,7 +235,7 @@ async function torture(opts, root) {
     else if (kind === 'prune') {
       const inc = prism(['backup', 'create', '--type', 'incremental']);
       if (inc.code !== 0) throw new Error(`run ${run}: preparing a backup failed: ${inc.stderr}`);
-      const dropped = dropManifest();
+      const dropped = await dropManifest();
       prep = dropped ? ' (1 dropped)' : '';
       args = ['backup', 'prune', '--max-unused', '0'];
     } else if (kind === 'cleanup') {
@@ -264,7 +282,7 @@ async function torture(opts, root) {
     const next = prism(['backup', 'create', '--type', 'incremental', '--no-progress']);
     const prune = prism(['backup', 'prune']);
     const check = prism(['backup', 'verify', '--all', '--no-read-data']);
-    const leftLocks = readdirSync(join(repo, 'locks')).filter((n) => !n.startsWith('.tmp-'));
+    const leftLocks = (await names('locks')).filter((n) => !n.split('/').pop().startsWith('.tmp-'));
     if (next.code !== 0 || prune.code !== 0 || check.code !== 0 || leftLocks.length > 0) {
       nextOk = false;
       if (next.code !== 0) problems.push(`next backup exited ${next.code}: ${next.stderr.trim()}`);
@@ -297,12 +315,15 @@ async function torture(opts, root) {
     rotated = out !== undefined && out.packs_left === 0 && out.older_generations.length === 0 && prism(['backup', 'verify', '--all']).code === 0;
     if (!rotated) console.log(`the final key rotate: exit ${r.code}: ${r.stdout}${r.stderr}`);
   }
-  const litter = [...['locks', 'snapshots', 'index', 'data'], ...(opts.encrypted ? ['keys', 'keyring'] : [])].flatMap((d) =>
-    readdirSync(join(repo, d), { recursive: true })
-      .map(String)
-      .filter((n) => n.split('/').pop().startsWith('.tmp-'))
-      .map((n) => `${d}/${n}`),
-  );
+  // temporary files of killed writes (a local disk; an object store has none: an object is one PUT)
+  const litter = remote
+    ? []
+    : [...['locks', 'snapshots', 'index', 'data'], ...(opts.encrypted ? ['keys', 'keyring'] : [])].flatMap((d) =>
+        readdirSync(join(repo, d), { recursive: true })
+          .map(String)
+          .filter((n) => n.split('/').pop().startsWith('.tmp-'))
+          .map((n) => `${d}/${n}`),
+      );
   const backups = list();
   console.log(
     `finished before the kill (not counted as kills): ${finished.create} backups, ${finished.prune} prunes, ${finished.cleanup} cleanups${opts.encrypted ? `, ${finished.rotate} key rotations` : ''}; ` +
@@ -313,6 +334,9 @@ async function torture(opts, root) {
   console.log(
     `${runsDone} runs: ${killed.create} backups, ${killed.prune} prunes, ${killed.cleanup} cleanups${opts.encrypted ? `, ${killed.rotate} key rotations` : ''} killed; verify clean after every kill: ${verifyClean ? 'yes' : 'no'}; next backup+prune ok: ${nextOk ? 'yes' : 'no'}${opts.encrypted ? `; final key rotate ok: ${rotated ? 'yes' : 'no'}` : ''}`,
   );
+  if (remote && ok && !opts.keep) await remote.cleanup();
+  const { closeConnections } = await import(pathToFileURL(join(DIST, 'core', 'open-connections.js')).href);
+  await closeConnections();
   return ok ? 0 : 1;
 }
 
