@@ -41,7 +41,7 @@ fresh_start() {
   # setsid: its own session, so it outlives the shell (and a CI step) that started it; it may
   # fork, so the pid recorded is the listener's.
   setsid "$BIN" --blobHost 127.0.0.1 --blobPort "$PORT" --location "$STATE/data" --silent \
-    --skipApiVersionCheck --disableTelemetry </dev/null >>"$STATE/azurite.log" 2>&1 &
+    --skipApiVersionCheck --disableTelemetry </dev/null >>"$STATE/azurite.log" 2>&1 9>&- &
   wait_for 30 "Azurite to listen on 127.0.0.1:$PORT" listening
   port_pid "$PORT" >"$STATE/azurite.pid"
   wait_for 30 "Azurite to answer on $ENDPOINT" healthy
@@ -55,6 +55,7 @@ stop_all() {
 case "${1:-}" in
   start)
     require_packages "${PACKAGES[@]}"
+    lock_server "$NAME"
     if [ ! -x "$BIN" ]; then
       echo "$NAME: $BIN is missing: run npm ci (azurite is a devDependency)" >&2
       exit 3
@@ -65,12 +66,14 @@ case "${1:-}" in
     fi
     stop_all
     if ! fresh_start; then
+      show_logs "$STATE/azurite.log"
       echo "$NAME: failed to start; log in $STATE/azurite.log" >&2
       exit 1
     fi
     echo "$NAME: started at $ENDPOINT in $(elapsed) s (log in $STATE/azurite.log)"
     ;;
   stop)
+    lock_server "$NAME"
     stop_all
     echo "$NAME: stopped ($(elapsed) s)"
     ;;

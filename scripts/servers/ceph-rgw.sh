@@ -71,7 +71,7 @@ pid file = $STATE/run/\$name.pid
 admin socket = $STATE/run/\$cluster-\$name.asok
 log file = $STATE/log/\$cluster-\$name.log
 log to stderr = false
-err to stderr = true
+err to stderr = false
 mon data = $STATE/mon/\$cluster-\$id
 osd data = $STATE/osd/\$cluster-\$id
 # objects in memory: fast, and nothing to clean on disk
@@ -106,7 +106,7 @@ fresh_start() {
   write_conf "$fsid"
   monmaptool --create --fsid "$fsid" --addv a "[v1:127.0.0.1:$MON_PORT]" "$STATE/monmap" >/dev/null
   ceph-mon -c "$CONF" --mkfs -i a --monmap "$STATE/monmap"
-  ceph-mon -c "$CONF" -i a
+  ceph-mon -c "$CONF" -i a 9>&-
   uuid=$(cat /proc/sys/kernel/random/uuid)
   id=$(ceph_cli osd new "$uuid")
   [ "$id" = 0 ] || {
@@ -114,9 +114,9 @@ fresh_start() {
     return 1
   }
   ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$uuid" >/dev/null
-  ceph-osd -c "$CONF" -i 0
+  ceph-osd -c "$CONF" -i 0 9>&-
   wait_for 60 "the OSD to come up" osd_up
-  radosgw -c "$CONF" -n client.rgw.a
+  radosgw -c "$CONF" -n client.rgw.a 9>&-
   wait_for 60 "the gateway on $ENDPOINT" http_answers
   timeout 60 radosgw-admin -c "$CONF" user create --uid="$ACCESS_KEY" --display-name="prism tests" \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null
@@ -125,34 +125,38 @@ fresh_start() {
 
 stop_all() {
   local d
-  # gateway first: it talks to the OSD and monitor until it is gone
+  # Gateway first: it talks to the OSD and monitor until it is gone. Short grace: the objects die
+  # with the memstore OSD anyway, and a gateway whose OSD is gone takes ~30 s to give up.
   for d in client.rgw.a osd.0 mon.a; do
-    stop_pid "$(read_pid "$STATE/run/$d.pid" 2>/dev/null)" 20
+    stop_pid "$(read_pid "$STATE/run/$d.pid")" 3
   done
   free_port_of_ours "$RGW_PORT" "$STATE"
   free_port_of_ours "$MON_PORT" "$STATE"
   # an OSD never listens on a fixed port; one of ours that lost its pid file still names $CONF
   local pid
   for pid in $(pgrep -x ceph-osd || true); do
-    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$CONF"; then stop_pid "$pid" 20; fi
+    if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$CONF"; then stop_pid "$pid" 3; fi
   done
 }
 
 case "${1:-}" in
   start)
     require_packages "${PACKAGES[@]}"
+    lock_server "$NAME"
     if healthy; then
       echo "$NAME: already running at $ENDPOINT ($(elapsed) s)"
       exit 0
     fi
     stop_all
     if ! fresh_start; then
+      show_logs "$STATE"/log/*.log
       echo "$NAME: failed to start; logs in $STATE/log" >&2
       exit 1
     fi
     echo "$NAME: started at $ENDPOINT in $(elapsed) s (logs in $STATE/log)"
     ;;
   stop)
+    lock_server "$NAME"
     stop_all
     echo "$NAME: stopped ($(elapsed) s)"
     ;;

@@ -74,6 +74,28 @@ require_packages() {
   fi
 }
 
+# Serialises start/stop of one server: two test runs on one machine may start it at once. The
+# lock file sits beside the state folder, which a fresh start deletes. Daemons are started with
+# fd 9 closed, or they would hold the lock for as long as they run.
+lock_server() {
+  mkdir -p "$PRISM_SERVERS_DIR"
+  exec 9>"$PRISM_SERVERS_DIR/.$1.lock"
+  if ! flock -w 300 9; then
+    echo "$1: another start or stop has held $PRISM_SERVERS_DIR/.$1.lock for 5 minutes" >&2
+    exit 1
+  fi
+}
+
+# The last lines of each log, for a failed start (CI shows nothing else).
+show_logs() {
+  local f
+  for f in "$@"; do
+    [ -s "$f" ] || continue
+    echo "--- last lines of $f" >&2
+    tail -n 20 "$f" >&2
+  done
+}
+
 # Polls a command (quietly) until it succeeds or SECONDS pass.
 wait_for() {
   local seconds=$1 what=$2 deadline

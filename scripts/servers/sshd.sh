@@ -77,7 +77,7 @@ fresh_start() {
   write_conf
   mkdir -p /run/sshd # the privilege-separation folder, normally made by systemd
   /usr/sbin/sshd -t -f "$CONF"
-  /usr/sbin/sshd -f "$CONF" -E "$STATE/sshd.log"
+  /usr/sbin/sshd -f "$CONF" -E "$STATE/sshd.log" 9>&-
   wait_for 20 "an SFTP login on 127.0.0.1:$PORT" sftp_answers
 }
 
@@ -89,18 +89,21 @@ stop_all() {
 case "${1:-}" in
   start)
     require_packages "${PACKAGES[@]}"
+    lock_server "$NAME"
     if healthy; then
       echo "$NAME: already running on 127.0.0.1:$PORT ($(elapsed) s)"
       exit 0
     fi
     stop_all
     if ! fresh_start; then
+      show_logs "$STATE/sshd.log"
       echo "$NAME: failed to start; log in $STATE/sshd.log" >&2
       exit 1
     fi
     echo "$NAME: started on 127.0.0.1:$PORT in $(elapsed) s (log in $STATE/sshd.log)"
     ;;
   stop)
+    lock_server "$NAME"
     stop_all
     echo "$NAME: stopped ($(elapsed) s)"
     ;;
