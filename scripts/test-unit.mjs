@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run test:unit`: the tests that need no database server, no root, no second user, no
+// `npm run test:unit`: the tests that need no database or storage server, no root, no second user, no
 // mounted file system and no child process (no CLI run, no service), for a run in seconds while
 // editing. `npm test` runs everything, these included.
 //
@@ -12,7 +12,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
-const OUTSIDE = /testing\/(databases|pg-cluster)\.js|\bprism(Async)?\(|PRISM_BIN|child_process|setpriv|\bmount\b|mariadb|postgres:\/\//;
+const OUTSIDE = /testing\/(databases|pg-cluster|test-servers)\.js|\bprism(Async)?\(|PRISM_BIN|child_process|setpriv|\bmount\b|mariadb|postgres:\/\//;
 
 function testFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
