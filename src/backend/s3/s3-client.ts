@@ -45,6 +45,7 @@ export function createS3Client(opts: S3Options, env: NodeJS.ProcessEnv, counter:
       socketTimeout: opts.stallMs,
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
+      logger: silent, // its warning of queued requests: prism queues them on purpose (MAX_SOCKETS)
     }),
   });
   client.middlewareStack.add(countRequests(counter) as never, COUNT_REQUESTS);
