@@ -203,6 +203,7 @@ describe('s3 backend on Ceph RGW', () => {
     const b = open(bucket, '', s3Env(server, { AWS_SECRET_ACCESS_KEY: 'not-the-secret' }));
     await assert.rejects(b.get('config.json'), storeError('permanent', 'SignatureDoesNotMatch', 'AWS_SECRET_ACCESS_KEY'));
     await assert.rejects(b.put('config.json', text('{}')), storeError('permanent', 'AWS_SECRET_ACCESS_KEY'));
+    await assert.rejects(b.exists('config.json'), storeError('permanent', 'HTTP 403', 'AWS_SECRET_ACCESS_KEY')); // a HEAD answer carries no code
     const unknownKey = open(bucket, '', s3Env(server, { AWS_ACCESS_KEY_ID: 'nobody' }));
     await assert.rejects(unknownKey.list(''), storeError('permanent', 'InvalidAccessKeyId', 'AWS_ACCESS_KEY_ID'));
     const wrapped = new RetryingBackend(b, new FixedClock(new Date('2026-12-07T12:00:00Z')));
