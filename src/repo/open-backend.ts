@@ -10,7 +10,7 @@ type RemoteLocation = Exclude<Location, { kind: 'local' }>;
 
 /** The remote stores, each loaded only when a repository lives there (their SDKs take a while to load). */
 const REMOTE: Record<RemoteLocation['kind'], ((loc: RemoteLocation, env: NodeJS.ProcessEnv) => Promise<Backend>) | undefined> = {
-  s3: undefined,
+  s3: async (loc, env) => (await import('../backend/s3/index.js')).openS3Backend(loc as Extract<Location, { kind: 's3' }>, env),
   azure: undefined,
   sftp: undefined,
 };

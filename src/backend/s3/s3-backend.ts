@@ -40,6 +40,9 @@ export class S3Backend implements Backend {
   ) {}
 
   private connect(): Promise<Connection> {
+    // The SDK warns on every start under Node 20 that its releases after January 2027 need Node 22:
+    // a note for prism's maintainers (package.json pins what works), not for each command's output.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     this.connection ??= import('./s3-client.js').then((m) => ({ m, client: m.createS3Client(this.opts, this.env, this.counter) }));
     return this.connection;
   }
