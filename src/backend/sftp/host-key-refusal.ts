@@ -29,11 +29,12 @@ export function hostKeyRefusal(
       );
     case 'mismatch': {
       const expected = verdict.expected.map((e) => `${e.keyType} ${fingerprint(e.key)} (${e.source})`).join(', ');
+      const file = verdict.expected[0]!.source.replace(/:\d+$/, '');
       return new StoreError(
         'permanent',
         store,
         `the host key of ${where} does not match known_hosts — possible man-in-the-middle: the server offered ${offeredFp}, known_hosts expects ${expected}; ` +
-          `if the server's key was changed on purpose, remove the old entry (ssh-keygen -R '${hostField(host, port)}' -f FILE) and add the new one once checked`,
+          `if the server's key was changed on purpose, remove the old entry (ssh-keygen -R '${hostField(host, port)}' -f ${file}) and add the new one once checked`,
       );
     }
     case 'revoked':

@@ -25,6 +25,8 @@ const DIR_MODE = 0o700;
 const LIST_DEPTH = 8;
 /** openAtomic keeps the bytes written in blocks of this size (a power of two, so they split evenly into SFTP writes). */
 const BLOCK = 1 << 20;
+/** putIfAbsent compares an existing object with its bytes up to this size (locks and markers are small). */
+const SAME_BYTES_CHECK = 1 << 20;
 
 export interface SftpBackendSettings extends Omit<SessionSettings, 'store'> {
   /** The repository's folder on the server: absolute, or relative to the login's home ('' is the home). */
@@ -74,7 +76,7 @@ export class SftpBackend implements Backend {
   private async op<T>(what: string, objectName: string | undefined, signal: AbortSignal | undefined, run: (s: SftpSession) => Promise<T>): Promise<T> {
     signal?.throwIfAborted();
     try {
-      return await run(await this.connection());
+      return await run(await abortable(this.connection(), signal));
     } catch (e) {
       if (e instanceof ShortReadError) {
         throw new StoreError('permanent', this.location, `${what}: ${objectName ?? 'the object'} is shorter than asked for (it ends at byte ${e.fileEnd})`, {
@@ -112,8 +114,11 @@ export class SftpBackend implements Backend {
         return true;
       } catch (e) {
         // OpenSSH answers EEXIST as FAILURE: the name being there now tells it from other failures
-        if (isFailure(e) && (await this.statOrUndefined(s, target))) return false;
-        throw e;
+        const there = isFailure(e) ? await this.statOrUndefined(s, target) : undefined;
+        if (!there) throw e;
+        // exactly our bytes: our own earlier attempt, whose answer a lost connection swallowed
+        // (the retrying wrapper then calls again); the object is as this call would have made it
+        return there.size === data.length && data.length <= SAME_BYTES_CHECK && (await this.holds(s, target, data));
       } finally {
         await this.removeQuietly(s, temp);
       }
@@ -334,6 +339,13 @@ export class SftpBackend implements Backend {
     }
   }
 
+  /** Whether the file at `path` holds exactly `data` (its size already checked). */
+  private async holds(s: SftpSession, path: string, data: Uint8Array): Promise<boolean> {
+    const buf = Buffer.allocUnsafe(data.length);
+    await this.withReadHandle(s, path, (handle) => readExactly(s, handle, buf, data.length, 0));
+    return buf.equals(data);
+  }
+
   private async statOrUndefined(s: SftpSession, path: string): Promise<ssh2.Stats | undefined> {
     try {
       return await s.request<ssh2.Stats>((sftp, done) => sftp.stat(path, done));
@@ -401,6 +413,16 @@ export class SftpBackend implements Backend {
     };
     await readFolder(dir, rel);
   }
+}
+
+/** Rejects with the signal's reason when it is aborted first (the promise itself runs on). */
+function abortable<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** Stops a call that was aborted (between its steps). */
