@@ -23,8 +23,9 @@ const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
 /** Readdirs in flight while listing a tree (data/ has 256 folders). */
 const LIST_DEPTH = 8;
-/** openAtomic keeps the bytes written in blocks of this size (a power of two, so they split evenly into SFTP writes). */
+/** openAtomic keeps the bytes written in blocks of powers of two up to this size (they split evenly into SFTP writes). */
 const BLOCK = 1 << 20;
+const FIRST_BLOCK = 64 * 1024;
 /** putIfAbsent compares an existing object with its bytes up to this size (locks and markers are small). */
 const SAME_BYTES_CHECK = 1 << 20;
 
@@ -191,12 +192,15 @@ export class SftpBackend implements Backend {
       write(data: Uint8Array): void {
         let off = 0;
         while (off < data.length) {
-          if (blocks.length === 0 || filled === BLOCK) {
-            blocks.push(Buffer.allocUnsafe(BLOCK));
+          let last = blocks[blocks.length - 1];
+          if (!last || filled === last.length) {
+            // 64 KiB, doubling up to 1 MiB: a small object takes little, a pack few blocks
+            last = Buffer.allocUnsafe(Math.min(BLOCK, Math.max(FIRST_BLOCK, bytes + off)));
+            blocks.push(last);
             filled = 0;
           }
-          const n = Math.min(BLOCK - filled, data.length - off);
-          blocks[blocks.length - 1]!.set(data.subarray(off, off + n), filled);
+          const n = Math.min(last.length - filled, data.length - off);
+          last.set(data.subarray(off, off + n), filled);
           filled += n;
           off += n;
         }

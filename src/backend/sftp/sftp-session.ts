@@ -10,7 +10,8 @@ import type { SftpAuth } from './sftp-options.js';
  * are pipelined (many in flight on the one channel). ssh2 has no per-request timeout, so a
  * watchdog ends the connection when requests are outstanding and none has been answered for the
  * stall timeout; every outstanding request then fails as transient, and the backend opens a new
- * connection on its next call.
+ * connection on its next call. (Elapsed time on the monotonic clock: network time, not the
+ * injected Clock of policies and locks.)
  */
 
 export interface SessionSettings {
@@ -34,7 +35,7 @@ export class SftpSession {
   /** Why the session ended; set once, after which every request fails with it. */
   dead: StoreError | undefined;
   private readonly pending = new Set<Pending>();
-  private lastProgress = Date.now();
+  private lastProgress = performance.now();
   private readonly watchdog: NodeJS.Timeout;
   private readonly deathListeners: (() => void)[] = [];
 
@@ -46,7 +47,7 @@ export class SftpSession {
     const stallMs = settings.stallSeconds * 1000;
     this.watchdog = setInterval(
       () => {
-        if (this.pending.size > 0 && Date.now() - this.lastProgress > stallMs) {
+        if (this.pending.size > 0 && performance.now() - this.lastProgress > stallMs) {
           this.kill(
             new StoreError(
               'transient',
@@ -91,12 +92,12 @@ export class SftpSession {
           reject(e);
         },
       };
-      if (this.pending.size === 0) this.lastProgress = Date.now(); // idle time is no stall
+      if (this.pending.size === 0) this.lastProgress = performance.now(); // idle time is no stall
       this.pending.add(entry);
       try {
         issue(this.sftp, (err, value) => {
           this.pending.delete(entry);
-          this.lastProgress = Date.now();
+          this.lastProgress = performance.now();
           if (settled) return;
           settled = true;
           if (err) reject(err);
