@@ -189,7 +189,7 @@ describe('sftp backend on the loopback sshd', () => {
     const locked = join(scratch, 'locked-key');
     copyFileSync(ep.keyFile, locked);
     chmodSync(locked, 0o600);
-    execFileSync('ssh-keygen', ['-q', '-p', '-f', locked, '-P', '', '-N', 'correct horse']);
+    execFileSync('ssh-keygen', ['-q', '-p', '-a', '4', '-f', locked, '-P', '', '-N', 'correct horse']); // few KDF rounds: a fast test
     await rejectsWith(sftp({ env: { PRISM_SFTP_KEY: locked } }).list(''), 'permanent', /PRISM_SFTP_KEY_PASSPHRASE/);
     await rejectsWith(sftp({ env: { PRISM_SFTP_KEY: locked, PRISM_SFTP_KEY_PASSPHRASE: 'wrong' } }).list(''), 'permanent', /check the passphrase/);
     assert.deepEqual(await sftp({ env: { PRISM_SFTP_KEY: locked, PRISM_SFTP_KEY_PASSPHRASE: 'correct horse' } }).list(''), []);

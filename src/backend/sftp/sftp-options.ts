@@ -14,8 +14,8 @@ import { parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
  * id_rsa (the first that exists).
  */
 
-/** A key file's bytes (checked to parse) and passphrase, or the agent's socket. */
-export type SftpAuth = { kind: 'key'; file: string; data: Buffer; passphrase: string | undefined; from: string } | { kind: 'agent'; socket: string };
+/** A key read from its file (decrypted once here: ssh2 would parse it again), or the agent's socket. */
+export type SftpAuth = { kind: 'key'; file: string; key: ParsedKey; from: string } | { kind: 'agent'; socket: string };
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
@@ -52,7 +52,7 @@ export function sftpAuth(env: NodeJS.ProcessEnv, store: string): SftpAuth {
   );
 }
 
-function readKey(file: string, env: NodeJS.ProcessEnv, store: string): { file: string; data: Buffer; passphrase: string | undefined } {
+function readKey(file: string, env: NodeJS.ProcessEnv, store: string): { file: string; key: ParsedKey } {
   let data: Buffer;
   try {
     data = readFileSync(file);
@@ -73,7 +73,7 @@ function readKey(file: string, env: NodeJS.ProcessEnv, store: string): { file: s
   const key: ParsedKey | undefined = Array.isArray(parsed) ? parsed[0] : parsed;
   if (!key || !key.isPrivateKey())
     throw new StoreError('permanent', store, `the SSH key ${file} is not a private key: give the private key file, not its .pub`);
-  return { file, data, passphrase };
+  return { file, key };
 }
 
 /** The known_hosts files consulted: PRISM_SFTP_KNOWN_HOSTS alone, else the user's and the system's (as ssh). */

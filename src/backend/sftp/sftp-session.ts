@@ -1,4 +1,4 @@
-import ssh2, { type ConnectConfig, type ServerHostKeyAlgorithm, type SFTPWrapper } from 'ssh2';
+import ssh2, { type ConnectConfig, type PublicKeyAuthMethod, type ServerHostKeyAlgorithm, type SFTPWrapper } from 'ssh2';
 import { StoreError } from '../store-error.js';
 import { entriesFor, hostKeyAlgorithms, type KnownHostEntry } from './known-hosts.js';
 import { hostKeyRefusal } from './host-key-refusal.js';
@@ -210,10 +210,7 @@ export class SftpSession {
         },
       };
       if (auth.kind === 'agent') config.agent = auth.socket;
-      else {
-        config.privateKey = auth.data;
-        if (auth.passphrase !== undefined) config.passphrase = auth.passphrase;
-      }
+      else config.authHandler = [{ type: 'publickey', username: user, key: auth.key } as PublicKeyAuthMethod];
       try {
         client.connect(config);
       } catch (e) {
