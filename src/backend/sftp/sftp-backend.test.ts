@@ -12,18 +12,18 @@ import { hostTag } from '../host-tag.js';
 import { isStoreError, ObjectNotFoundError, StoreError } from '../store-error.js';
 import { backendConformance } from '../../testing/backend-conformance.js';
 import { freePort } from '../../testing/free-port.js';
+import { testServers, uniqueName } from '../../testing/test-servers.js';
 import { fingerprint, hashedHostField, parseKnownHosts, entriesFor } from './known-hosts.js';
 import { openSftpBackend } from './index.js';
-import { sftpEndpoint } from './test-endpoint.js';
 import { TcpProxy } from './test-proxy.js';
 
-const ep = sftpEndpoint();
+const ep = testServers().sftp;
 const scratch = mkdtempSync(join(tmpdir(), 'prism-sftp-test-'));
 /** A HOME without keys or known_hosts: every test says what it uses. */
 const emptyHome = join(scratch, 'home');
 mkdirSync(emptyHome);
 /** The folder under the login's home holding every test's repository. */
-const base = `prism-sftp-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+const base = uniqueName('prism-sftp-backend');
 let serial = 0;
 const freshPath = (): string => `${base}/t${++serial}`;
 const onServer = (...parts: string[]): string => join(ep.home, ...parts);
