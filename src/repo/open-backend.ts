@@ -12,7 +12,7 @@ type RemoteLocation = Exclude<Location, { kind: 'local' }>;
 const REMOTE: Record<RemoteLocation['kind'], ((loc: RemoteLocation, env: NodeJS.ProcessEnv) => Promise<Backend>) | undefined> = {
   s3: async (loc, env) => (await import('../backend/s3/index.js')).openS3Backend(loc as Extract<Location, { kind: 's3' }>, env),
   azure: undefined,
-  sftp: undefined,
+  sftp: async (loc, env) => (await import('../backend/sftp/index.js')).openSftpBackend(loc, env),
 };
 
 const stores = new Map<string, Promise<Backend>>();

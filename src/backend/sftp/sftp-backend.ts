@@ -26,8 +26,6 @@ const LIST_DEPTH = 8;
 /** openAtomic keeps the bytes written in blocks of powers of two up to this size (they split evenly into SFTP writes). */
 const BLOCK = 1 << 20;
 const FIRST_BLOCK = 64 * 1024;
-/** putIfAbsent compares an existing object with its bytes up to this size (locks and markers are small). */
-const SAME_BYTES_CHECK = 1 << 20;
 
 export interface SftpBackendSettings extends Omit<SessionSettings, 'store'> {
   /** The repository's folder on the server: absolute, or relative to the login's home ('' is the home). */
@@ -117,9 +115,9 @@ export class SftpBackend implements Backend {
         // OpenSSH answers EEXIST as FAILURE: the name being there now tells it from other failures
         const there = isFailure(e) ? await this.statOrUndefined(s, target) : undefined;
         if (!there) throw e;
-        // exactly our bytes: our own earlier attempt, whose answer a lost connection swallowed
-        // (the retrying wrapper then calls again); the object is as this call would have made it
-        return there.size === data.length && data.length <= SAME_BYTES_CHECK && (await this.holds(s, target, data));
+        // (an earlier attempt of ours whose answer a lost connection swallowed is recognised by
+        // RetryingBackend, which reads the object back: the same rule for every store)
+        return false;
       } finally {
         await this.removeQuietly(s, temp);
       }
@@ -341,13 +339,6 @@ export class SftpBackend implements Backend {
       if (st?.isDirectory()) return;
       throw e;
     }
-  }
-
-  /** Whether the file at `path` holds exactly `data` (its size already checked). */
-  private async holds(s: SftpSession, path: string, data: Uint8Array): Promise<boolean> {
-    const buf = Buffer.allocUnsafe(data.length);
-    await this.withReadHandle(s, path, (handle) => readExactly(s, handle, buf, data.length, 0));
-    return buf.equals(data);
   }
 
   private async statOrUndefined(s: SftpSession, path: string): Promise<ssh2.Stats | undefined> {
