@@ -25,7 +25,7 @@ import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadBuffer, ReadOpt
 import type { Location } from '../location.js';
 import { checkedName } from '../object-name.js';
 import { StoreError } from '../store-error.js';
-import type { AzureAccess } from './azure-env.js';
+import { credentialHint, type AzureAccess } from './azure-env.js';
 import { azureErrorCode, azureStoreError, type AzureErrorContext } from './azure-errors.js';
 import { md5Of, partsStream, sliceParts, SlabWriter, totalLength } from './body-parts.js';
 import { RequestWatch, type AzureOperation, type Call, type RequestPolicy } from './request-watch.js';
@@ -63,7 +63,7 @@ export class AzureBackend implements Backend {
   ) {
     this.watch = new RequestWatch(stallMs);
     this.base = loc.prefix ? `${loc.prefix}/` : '';
-    this.context = { store: location, account: access.account, container: loc.container, credentials: access.from };
+    this.context = { store: location, account: access.account, container: loc.container, credentialHint: credentialHint(access) };
     this.singlePutLimit = tuning.singlePutLimit ?? 256 * MiB;
     this.blockSize = tuning.blockSize ?? 64 * MiB;
     this.pageSize = tuning.pageSize ?? 5000;

@@ -77,17 +77,20 @@ describe('Azure credentials from the environment', () => {
     assert.equal(azureAccess(loc('azure://acct/backups/repo'), { AZURE_STORAGE_KEY: KEY }, 'x').account, 'acct');
   });
 
-  it('missing credentials: a permanent error naming the variables to set', () => {
+  it('missing credentials: every call fails with a permanent error naming the variables to set (opening does not throw)', async () => {
     for (const env of [{}, { AZURE_STORAGE_ACCOUNT: 'acct' }, { AZURE_STORAGE_KEY: KEY }]) {
-      assert.throws(
-        () => openAzureBackend(loc('azure:backups:/repo'), env),
-        (e: unknown) => {
+      const b = openAzureBackend(loc('azure:backups:/repo'), env);
+      assert.equal(b.location, 'azure:backups:/repo');
+      const w = b.openAtomic('data');
+      w.write(Buffer.from('x'));
+      for (const call of [() => b.list(''), () => b.put('config.json', Buffer.from('{}')), () => w.commit('data/00/0001')]) {
+        await assert.rejects(call(), (e: unknown) => {
           assert.ok(isStoreError(e, 'permanent'), String(e));
           assert.match(e.message, /AZURE_STORAGE_CONNECTION_STRING, or AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN/);
           assert.equal(e.store, 'azure:backups:/repo');
           return true;
-        },
-      );
+        });
+      }
     }
     assert.throws(
       () => azureAccess(loc('azure:backups:/'), { AZURE_STORAGE_CONNECTION_STRING: 'AccountName=acct' }, 'x'),
@@ -95,9 +98,9 @@ describe('Azure credentials from the environment', () => {
     );
   });
 
-  it('an account in the location that the credentials are not for: a permanent error', () => {
-    assert.throws(
-      () => openAzureBackend(loc('azure://other/backups/repo'), { AZURE_STORAGE_ACCOUNT: 'acct', AZURE_STORAGE_KEY: KEY }),
+  it('an account in the location that the credentials are not for: a permanent error', async () => {
+    await assert.rejects(
+      openAzureBackend(loc('azure://other/backups/repo'), { AZURE_STORAGE_ACCOUNT: 'acct', AZURE_STORAGE_KEY: KEY }).get('config.json'),
       (e: unknown) => {
         assert.ok(isStoreError(e, 'permanent'), String(e));
         assert.match(e.message, /names the storage account other, but the credentials \(AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY\) are for acct/);

@@ -117,6 +117,16 @@ function accountOfEndpoint(endpoint: string): string | undefined {
   }
 }
 
+/** What to check when Azure refuses the credentials, for the kind of credential in use. */
+export function credentialHint(access: AzureAccess): string {
+  const keyHint = `it must be one of the account's access keys (az storage account keys list --account-name ${access.account})`;
+  const sasHint = 'it must not have expired and must allow read, add, create, write, delete and list (sp=racwdl) on the container';
+  const what = access.credential.kind === 'key' ? `the AccountKey in it: ${keyHint}` : `the SharedAccessSignature in it: ${sasHint}`;
+  if (access.from === 'AZURE_STORAGE_CONNECTION_STRING') return `check AZURE_STORAGE_CONNECTION_STRING, ${what}; and the host's clock`;
+  const variable = access.credential.kind === 'key' ? 'AZURE_STORAGE_KEY' : 'AZURE_STORAGE_SAS_TOKEN';
+  return `check AZURE_STORAGE_ACCOUNT (${access.account}) and ${variable}: ${access.credential.kind === 'key' ? keyHint : sasHint}; and the host's clock`;
+}
+
 /** PRISM_STORE_STALL_SECONDS (default 60): how long a request may make no progress before it is aborted as transient. */
 export function stallMilliseconds(env: NodeJS.ProcessEnv, store: string): number {
   const raw = env.PRISM_STORE_STALL_SECONDS?.trim();

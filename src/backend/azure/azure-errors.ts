@@ -11,8 +11,8 @@ export interface AzureErrorContext {
   store: string;
   account: string;
   container: string;
-  /** The variables the credentials came from. */
-  credentials: string;
+  /** What to check when the credentials are refused (azure-env.ts credentialHint). */
+  credentialHint: string;
   /** The object the call was about (for ObjectNotFoundError). */
   objectName?: string;
   /** The call, for messages ("put data/ab/ab12…"). */
@@ -74,10 +74,7 @@ export function azureStoreError(e: unknown, ctx: AzureErrorContext): Error {
   }
   if (code === 'ContainerBeingDeleted') return transient(`the container ${ctx.container} is being deleted (${detail})`);
   if (status === 403 || (code !== undefined && CREDENTIAL_CODES.has(code))) {
-    return permanent(
-      `Azure refused the credentials for the storage account ${ctx.account} (${detail}): check ${ctx.credentials} ` +
-        `(the key, the SAS token's expiry and permissions (read, add, create, write, delete, list), or the host's clock)`,
-    );
+    return permanent(`Azure refused the credentials for the storage account ${ctx.account} (${detail}): ${ctx.credentialHint}`);
   }
   // A body that arrived different from what was sent (Azure: Md5Mismatch; Azurite: InvalidOperation):
   // damaged on the way, so sending it again may succeed.
