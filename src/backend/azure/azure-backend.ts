@@ -220,7 +220,7 @@ export class AzureBackend implements Backend {
         await client.getProperties({ abortSignal: call.signal });
         return true;
       } catch (e) {
-        if (azureErrorCode(e) === 'BlobNotFound') return false;
+        if (isBlobMissing(e)) return false;
         throw e;
       }
     });
@@ -255,7 +255,7 @@ export class AzureBackend implements Backend {
       try {
         await client.delete({ abortSignal: call.signal, deleteSnapshots: 'include' });
       } catch (e) {
-        if (azureErrorCode(e) !== 'BlobNotFound') throw e;
+        if (!isBlobMissing(e)) throw e;
       }
     });
   }
@@ -300,6 +300,12 @@ export class AzureBackend implements Backend {
 function grown(into: ReadBuffer, size: number): Buffer {
   if (into.buffer.length < size) into.buffer = Buffer.allocUnsafeSlow(Math.max(size, Math.floor(into.buffer.length * 1.5)));
   return into.buffer;
+}
+
+/** A 404 for the blob (not for its container: that one says ContainerNotFound). */
+function isBlobMissing(e: unknown): boolean {
+  const code = azureErrorCode(e);
+  return code === 'BlobNotFound' || ((e as { statusCode?: number }).statusCode === 404 && code === undefined);
 }
 
 function isObjectName(name: string): boolean {
