@@ -4,12 +4,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential, type BlobServiceClient } from '@azure/storage-blob';
 import { backendConformance } from '../../testing/backend-conformance.js';
+import { testServers } from '../../testing/test-servers.js';
 import { azurite, azuriteService, freshContainer, type Azurite } from '../../testing/azurite.js';
 import { parseLocation } from '../location.js';
 import { isStoreError, ObjectNotFoundError, storeRefused } from '../store-error.js';
 import { openAzureBackend, type AzureTuning } from './index.js';
 
-const server: Azurite = azurite();
+const server: Azurite = azurite(testServers().azure);
 const service: BlobServiceClient = azuriteService(server);
 const containers: string[] = [];
 const MiB = 1024 * 1024;

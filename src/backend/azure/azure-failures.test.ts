@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
+import { testServers } from '../../testing/test-servers.js';
 import { azurite, azuriteService, freshContainer } from '../../testing/azurite.js';
 import { startFaultProxy, type DirectionFaults, type FaultProxy } from '../../testing/fault-proxy.js';
 import { freePort } from '../../testing/free-port.js';
@@ -16,7 +17,7 @@ import { parseLocation } from '../location.js';
 import { isStoreError } from '../store-error.js';
 import { openAzureBackend } from './index.js';
 
-const server = azurite();
+const server = azurite(testServers().azure);
 const service = azuriteService(server);
 const containers: string[] = [];
 const MiB = 1024 * 1024;
