@@ -41,8 +41,9 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // native addons and what pg only tries to load
-  external: ['zstd-napi', 'pg-native'],
+  // native addons and what pg only tries to load; ssh2 (SFTP) loads its optional native crypto
+  // binding and cpu-features by path, so it stays a package of its own
+  external: ['zstd-napi', 'pg-native', 'ssh2'],
   // CommonJS packages (pg, pino, commander …) call require() for Node's own modules
   banner: { js: "import { createRequire as __prismCreateRequire } from 'node:module'; const require = __prismCreateRequire(import.meta.url);" },
   plugins: [pgNodeStreams],

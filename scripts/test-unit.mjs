@@ -12,7 +12,8 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
-const OUTSIDE = /testing\/(databases|pg-cluster|test-servers|s3-server|remote-repos)\.js|\bprism(Async)?\(|PRISM_BIN|child_process|setpriv|\bmount\b|mariadb|postgres:\/\//;
+const OUTSIDE =
+  /testing\/(databases|pg-cluster|test-servers|s3-server|remote-repos|azurite|fault-proxy)\.js|\bprism(Async)?\(|PRISM_BIN|child_process|setpriv|\bmount\b|mariadb|postgres:\/\//;
 
 function testFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

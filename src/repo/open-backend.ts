@@ -11,7 +11,7 @@ type RemoteLocation = Exclude<Location, { kind: 'local' }>;
 /** The remote stores, each loaded only when a repository lives there (their SDKs take a while to load). */
 const REMOTE: Record<RemoteLocation['kind'], ((loc: RemoteLocation, env: NodeJS.ProcessEnv) => Promise<Backend>) | undefined> = {
   s3: async (loc, env) => (await import('../backend/s3/index.js')).openS3Backend(loc as Extract<Location, { kind: 's3' }>, env),
-  azure: undefined,
+  azure: async (loc, env) => (await import('../backend/azure/index.js')).openAzureBackend(loc, env),
   sftp: async (loc, env) => (await import('../backend/sftp/index.js')).openSftpBackend(loc, env),
 };
 

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../core/clock.js';
+import { closeConnections } from '../core/open-connections.js';
 import { FrameDecoder, Repository, openBackend } from '../repo/index.js';
 import { checkPackData } from './check-pack-data.js';
 import type { CheckWorkerInit, FromCheckWorker, ToCheckWorker } from './check-pool.js';
@@ -15,7 +16,7 @@ try {
   let queue = Promise.resolve();
   port.on('message', (m: ToCheckWorker) => {
     if (m.type === 'end') {
-      void queue.then(() => port.close());
+      void queue.then(closeConnections).finally(() => port.close());
       return;
     }
     queue = queue.then(async () => {

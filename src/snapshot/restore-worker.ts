@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { systemClock } from '../core/clock.js';
+import { closeConnections } from '../core/open-connections.js';
 import { Repository, openBackend } from '../repo/index.js';
 import type { FromRestoreWorker, RestoreWorkerInit, ToRestoreWorker } from './restore-pool.js';
 import { restoreFiles } from './restorer.js';
@@ -15,7 +16,8 @@ try {
   const reuse = repo.frameReuse();
   port.on('message', (m: ToRestoreWorker) => {
     if (m.type === 'end') {
-      port.close();
+      // a remote store's connection (an SSH session) would keep this thread alive
+      void closeConnections().finally(() => port.close());
       return;
     }
     restoreFiles(repo, init.dest, m.files, init.verify, init.resume, (bytes) => send({ type: 'file', bytes }), reuse).then(

@@ -69,8 +69,10 @@ export class AzureBackend implements Backend {
     this.pageSize = tuning.pageSize ?? 5000;
     const credential = access.credential.kind === 'key' ? new StorageSharedKeyCredential(access.account, access.credential.key) : new AnonymousCredential();
     const pipeline = newPipeline(credential, {
-      // retries belong to the RetryingBackend above; the server-side timeout= is the stall time
-      retryOptions: { maxTries: 1, tryTimeoutInMs: Math.max(1000, stallMs) },
+      // retries belong to the RetryingBackend above, stalls to request-watch.ts: the SDK's
+      // tryTimeoutInMs is only a server-side timeout= per request, which on a slow link would cap a
+      // whole 16 MiB upload, so it is left to the service's default
+      retryOptions: { maxTries: 1 },
       keepAliveOptions: { enable: true },
       userAgentOptions: { userAgentPrefix: 'prism' },
     });

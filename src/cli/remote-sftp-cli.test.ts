@@ -1,0 +1,3 @@
+import { remoteCommandsSuite } from '../testing/remote-commands-suite.js';
+
+remoteCommandsSuite('sftp');
