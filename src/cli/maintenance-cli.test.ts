@@ -234,7 +234,8 @@ describe('maintenance commands and the repository lock', () => {
     const now = new Date().toISOString();
     const info = (kind: string) => JSON.stringify({ kind, pid, host: hostname(), command: 'prism backup create --type full', created: now, refreshed: now });
     mkdirSync(join(sb.repo, 'locks'), { recursive: true });
-    writeFileSync(join(sb.repo, 'locks', 'backup.json'), info('backup'));
+    const backupLock = `backup-${encodeURIComponent(hostname())}.json`; // this host's backup lock
+    writeFileSync(join(sb.repo, 'locks', backupLock), info('backup'));
     writeFileSync(join(sb.repo, 'locks', 'shared-0123456789abcdef01234567.json'), info('backup'));
     writeFileSync(join(sb.repo, 'locks', 'exclusive.json'), info('exclusive'));
     // leftovers of the dead process's prune: an unindexed pack
@@ -247,11 +248,11 @@ describe('maintenance commands and the repository lock', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(json<{ orphanPacks: string[] }>(r).orphanPacks, [`data/${orphan.slice(0, 2)}/${orphan}`]);
     assert.deepEqual(
-      readdirSync(join(sb.repo, 'locks')).filter((n) => n !== 'backup.json'),
+      readdirSync(join(sb.repo, 'locks')).filter((n) => n !== backupLock),
       [],
       'the stale shared and exclusive locks are gone and prune released its own',
     );
-    // prune never needs locks/backup.json; the next backup removes the dead one and runs
+    // prune never needs a backup lock; this host's next backup removes the dead one and runs
     assert.equal(prism(['backup', 'create', '--type', 'incremental'], sb.env).code, 0);
     assert.deepEqual(readdirSync(join(sb.repo, 'locks')), []);
   });

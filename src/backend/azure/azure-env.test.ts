@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseLocation } from '../location.js';
 import { isStoreError } from '../store-error.js';
-import { azureAccess, stallMilliseconds } from './azure-env.js';
+import { azureAccess } from './azure-env.js';
+import { stallMilliseconds } from '../stall-setting.js';
 import { openAzureBackend } from './index.js';
 
 const loc = (s: string) => {
@@ -130,9 +131,9 @@ describe('Azure credentials from the environment', () => {
   });
 
   it('PRISM_STORE_STALL_SECONDS: 60 s by default, fractions allowed, nonsense refused', () => {
-    assert.equal(stallMilliseconds({}, 'x'), 60_000);
-    assert.equal(stallMilliseconds({ PRISM_STORE_STALL_SECONDS: '0.5' }, 'x'), 500);
-    for (const bad of ['0', '-1', 'soon']) assert.throws(() => stallMilliseconds({ PRISM_STORE_STALL_SECONDS: bad }, 'x'), /positive number of seconds/);
+    assert.equal(stallMilliseconds({}), 60_000);
+    assert.equal(stallMilliseconds({ PRISM_STORE_STALL_SECONDS: '0.5' }), 500);
+    for (const bad of ['0', '-1', 'soon']) assert.throws(() => stallMilliseconds({ PRISM_STORE_STALL_SECONDS: bad }), /greater than 0/);
   });
 
   it('opening does no network I/O: an unreachable endpoint is only met by the first call', () => {

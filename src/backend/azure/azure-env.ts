@@ -126,14 +126,3 @@ export function credentialHint(access: AzureAccess): string {
   const variable = access.credential.kind === 'key' ? 'AZURE_STORAGE_KEY' : 'AZURE_STORAGE_SAS_TOKEN';
   return `check AZURE_STORAGE_ACCOUNT (${access.account}) and ${variable}: ${access.credential.kind === 'key' ? keyHint : sasHint}; and the host's clock`;
 }
-
-/** PRISM_STORE_STALL_SECONDS (default 60): how long a request may make no progress before it is aborted as transient. */
-export function stallMilliseconds(env: NodeJS.ProcessEnv, store: string): number {
-  const raw = env.PRISM_STORE_STALL_SECONDS?.trim();
-  if (!raw) return 60_000;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new StoreError('permanent', store, `PRISM_STORE_STALL_SECONDS is ${JSON.stringify(raw)}: set it to a positive number of seconds (default 60)`);
-  }
-  return Math.round(seconds * 1000);
-}

@@ -2,7 +2,8 @@ import type { Backend } from '../backend.js';
 import { displayLocation, type Location } from '../location.js';
 import { isStoreError } from '../store-error.js';
 import { AzureBackend, type AzureTuning } from './azure-backend.js';
-import { azureAccess, stallMilliseconds } from './azure-env.js';
+import { azureAccess } from './azure-env.js';
+import { stallMilliseconds } from '../stall-setting.js';
 import { RefusedBackend } from './refused-backend.js';
 
 export { AzureBackend, type AzureTuning } from './azure-backend.js';
@@ -12,15 +13,14 @@ export type CountingBackend = Backend & { requestCounts(): Record<string, number
 
 /**
  * The backend of an `azure:` location, with credentials from the environment (azure-env.ts).
- * Synchronous and without network I/O. Missing or mismatched credentials (or a bad
- * PRISM_STORE_STALL_SECONDS) do not throw here: every call of the backend fails with that
+ * Synchronous and without network I/O. Missing or mismatched credentials do not throw here: every call of the backend fails with that
  * permanent StoreError, which names the variables to set.
  */
 export function openAzureBackend(loc: Location, env: NodeJS.ProcessEnv, tuning?: AzureTuning): CountingBackend {
   if (loc.kind !== 'azure') throw new Error(`openAzureBackend: not an azure location (${loc.kind})`);
   const location = displayLocation(loc);
   try {
-    return new AzureBackend(loc, azureAccess(loc, env, location), location, stallMilliseconds(env, location), tuning);
+    return new AzureBackend(loc, azureAccess(loc, env, location), location, stallMilliseconds(env), tuning);
   } catch (e) {
     if (isStoreError(e, 'permanent')) return new RefusedBackend(e);
     throw e;

@@ -1,3 +1,4 @@
+import { stallMilliseconds } from '../stall-setting.js';
 import { PrismError } from '../../errors/index.js';
 import type { Location } from '../location.js';
 
@@ -19,19 +20,8 @@ export interface S3Options {
 /** Classes whose objects cannot be read without a restore request first: packs must be readable at once. */
 const ARCHIVE_CLASSES = new Set(['GLACIER', 'DEEP_ARCHIVE']);
 
-const DEFAULT_STALL_SECONDS = 60;
-
 function invalid(variable: string, value: string, why: string): PrismError {
   return new PrismError('CONFIG_INVALID', `${variable}=${value} is not understood: ${why}.`, { variable, value });
-}
-
-/** PRISM_STORE_STALL_SECONDS: seconds without progress before a store request is given up (default 60). */
-export function stallMsFrom(env: NodeJS.ProcessEnv): number {
-  const raw = env.PRISM_STORE_STALL_SECONDS;
-  if (raw === undefined || raw.trim() === '') return DEFAULT_STALL_SECONDS * 1000;
-  const seconds = Number(raw);
-  if (!Number.isFinite(seconds) || seconds <= 0) throw invalid('PRISM_STORE_STALL_SECONDS', raw, 'give a number of seconds greater than 0 (default 60)');
-  return Math.max(1, Math.round(seconds * 1000));
 }
 
 function pathStyleFrom(env: NodeJS.ProcessEnv, endpoint: string | undefined): boolean {
@@ -68,6 +58,6 @@ export function readS3Options(loc: S3Location, env: NodeJS.ProcessEnv): S3Option
     region: env.AWS_REGION?.trim() || env.AWS_DEFAULT_REGION?.trim() || 'us-east-1',
     forcePathStyle: pathStyleFrom(env, loc.endpoint),
     packStorageClass: storageClassFrom(env),
-    stallMs: stallMsFrom(env),
+    stallMs: stallMilliseconds(env),
   };
 }

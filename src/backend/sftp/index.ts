@@ -1,7 +1,8 @@
+import { stallMilliseconds } from '../stall-setting.js';
 import type { Backend } from '../backend.js';
 import { displayLocation, type Location } from '../location.js';
 import { SftpBackend } from './sftp-backend.js';
-import { knownHostsFiles, readKnownHosts, sftpAuth, sftpUser, stallSeconds } from './sftp-options.js';
+import { knownHostsFiles, readKnownHosts, sftpAuth, sftpUser } from './sftp-options.js';
 
 export { SftpBackend } from './sftp-backend.js';
 
@@ -16,7 +17,7 @@ export function openSftpBackend(loc: Location, env: NodeJS.ProcessEnv): Backend 
     host: loc.host,
     port: loc.port,
     user,
-    stallSeconds: stallSeconds(env),
+    stallSeconds: stallMilliseconds(env) / 1000,
     auth: () => sftpAuth(env, location),
     knownHosts: () => {
       const files = knownHostsFiles(env);

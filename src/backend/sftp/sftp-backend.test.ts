@@ -9,6 +9,9 @@ import { after, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import type { Backend } from '../backend.js';
 import { hostTag } from '../host-tag.js';
+import { RetryingBackend } from '../retrying-backend.js';
+import { FixedClock } from '../../core/clock.js';
+import { FaultyBackend } from '../../testing/faulty-backend.js';
 import { isStoreError, ObjectNotFoundError, StoreError } from '../store-error.js';
 import { backendConformance } from '../../testing/backend-conformance.js';
 import { freePort } from '../../testing/free-port.js';
@@ -122,13 +125,17 @@ describe('sftp backend on the loopback sshd', () => {
     assert.deepEqual(await b2.get('config.json'), Buffer.from('{}'));
   });
 
-  it('putIfAbsent of bytes already there is true (a retry after a lost answer), of other bytes false', async () => {
+  it('putIfAbsent onto an existing object is false; an answer lost after the link is recognised by the retry layer', async () => {
     const b = sftp();
     const body = Buffer.from('{"pid":1}');
     assert.equal(await b.putIfAbsent('locks/backup.json', body), true);
-    assert.equal(await b.putIfAbsent('locks/backup.json', body), true);
+    assert.equal(await b.putIfAbsent('locks/backup.json', body), false, 'link(2) semantics: the name exists');
     assert.equal(await b.putIfAbsent('locks/backup.json', Buffer.from('{"pid":2}')), false);
     assert.deepEqual(await b.get('locks/backup.json'), body);
+    // the link made, the reply lost: the next try finds our own bytes there
+    const lost = new RetryingBackend(new FaultyBackend(b, [{ op: 'putIfAbsent', fault: { kind: 'lost-answer' } }]), new FixedClock(new Date()));
+    assert.equal(await lost.putIfAbsent('locks/exclusive.json', body), true);
+    assert.deepEqual(await b.get('locks/exclusive.json'), body);
   });
 
   it('a folder the login may not write: permanent, naming permission', async () => {

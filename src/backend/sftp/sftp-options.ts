@@ -2,7 +2,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import ssh2, { type ParsedKey } from 'ssh2';
-import { PrismError } from '../../errors/index.js';
 import { StoreError } from '../store-error.js';
 import { parseKnownHosts, type KnownHostEntry } from './known-hosts.js';
 
@@ -24,17 +23,6 @@ const home = (env: NodeJS.ProcessEnv): string => (env.HOME && env.HOME.startsWit
 /** The login name: the location's, else USER, else the account running prism. */
 export function sftpUser(user: string | undefined, env: NodeJS.ProcessEnv): string {
   return user || env.USER || env.LOGNAME || userInfo().username;
-}
-
-/** Seconds without progress before a request is given up as stalled (PRISM_STORE_STALL_SECONDS, default 60). */
-export function stallSeconds(env: NodeJS.ProcessEnv): number {
-  const raw = env.PRISM_STORE_STALL_SECONDS;
-  if (raw === undefined || raw === '') return 60;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new PrismError('CONFIG_INVALID', `PRISM_STORE_STALL_SECONDS=${raw} is not a positive number of seconds.`, { variable: 'PRISM_STORE_STALL_SECONDS' });
-  }
-  return n;
 }
 
 /** Reads the key to log in with (at connect time: the constructor does no I/O). */
