@@ -2,7 +2,7 @@
 # bench/remote.sh — prism against restic with the repository on remote stores: S3 (a Ceph RADOS
 # Gateway) and SFTP (OpenSSH), the test servers of scripts/servers.mjs on loopback.
 #
-#   bash bench/remote.sh [-n REPS] [-s SEED] [-o OUTDIR] [-b "s3 sftp"] [-k] [SIZE]
+#   bash bench/remote.sh [-n REPS] [-s SEED] [-o OUTDIR] [-b "s3 sftp"] [-k] [-q] [SIZE]
 #   npm run bench:remote [-- OPTIONS SIZE]
 #
 #   SIZE        dataset size for gen-dataset.mjs (default: 500M); the dataset is
@@ -14,6 +14,7 @@
 #               bench/run.sh passes its dataset's result directory
 #   -b BACKENDS remote stores to run, space separated (default $BENCH_REMOTE_BACKENDS, else "s3 sftp")
 #   -k          keep the buckets and SFTP directories (default: deleted after each tool, untimed)
+#   -q          do not print the summary at the end (bench/run.sh folds it into its own)
 #   -h          this help
 #
 # Environment: PBENCH_ROOT (default /tmp/pbench), PBENCH_SETTLE / PBENCH_MIN_FREE (lib.sh),
@@ -26,7 +27,8 @@
 #                                 peak RSS (the target is backup to S3 <= local + 64 MiB)
 #   prism-s3, prism-enc-s3, restic-s3        each in a fresh bucket of its own (created untimed)
 #   prism-sftp, prism-enc-sftp, restic-sftp  each in a fresh directory of the SFTP user
-# Steps: init (restic init; prism: none, prism-enc: `prism init --encrypt`), full, noop (a backup
+# Steps: init (restic init; prism-enc: `prism init --encrypt`; none for prism, whose first backup
+# creates the repository), full, noop (a backup
 # with nothing changed), restore (of the newest backup into an empty directory, verified untimed
 # with the manifest of run.sh: path, size, mode, mtime and sha256 of every file). Every step:
 # `sync` before, /usr/bin/time -v around `bash -eo pipefail -c HOOK`, wall time from $EPOCHREALTIME.
@@ -47,13 +49,13 @@ SERVERS_DIR=${PRISM_SERVERS_DIR:-/tmp/prism-servers}
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "remote: $*" >&2; exit 2; }
-SHORT_USAGE='usage: bash bench/remote.sh [-n REPS] [-s SEED] [-o OUTDIR] [-b "s3 sftp"] [-k] [SIZE]   (-h: help)'
+SHORT_USAGE='usage: bash bench/remote.sh [-n REPS] [-s SEED] [-o OUTDIR] [-b "s3 sftp"] [-k] [-q] [SIZE]   (-h: help)'
 
 # ------------------------------------------------------------------ arguments
-REPS=${BENCH_REPS:-1} SEED=${BENCH_SEED:-1} OUTDIR= KEEP=0 BACKENDS=${BENCH_REMOTE_BACKENDS:-s3 sftp}
-while getopts "n:s:o:b:kh" opt; do
+REPS=${BENCH_REPS:-1} SEED=${BENCH_SEED:-1} OUTDIR= KEEP=0 QUIET=0 BACKENDS=${BENCH_REMOTE_BACKENDS:-s3 sftp}
+while getopts "n:s:o:b:kqh" opt; do
   case $opt in
-    n) REPS=$OPTARG ;; s) SEED=$OPTARG ;; o) OUTDIR=$OPTARG ;; b) BACKENDS=$OPTARG ;; k) KEEP=1 ;;
+    n) REPS=$OPTARG ;; s) SEED=$OPTARG ;; o) OUTDIR=$OPTARG ;; b) BACKENDS=$OPTARG ;; k) KEEP=1 ;; q) QUIET=1 ;;
     h) usage; exit 0 ;;
     *) echo "$SHORT_USAGE" >&2; exit 2 ;;
   esac
@@ -207,7 +209,6 @@ DSBYTES=$(included_bytes "$DATASET")
 
 # ------------------------------------------------------------------ hooks
 # run as `bash -eo pipefail -c HOOK`; PRISM_BACKUP_PATH / RESTIC_REPOSITORY name the repository
-prism_none()       { :; }   # the first backup creates the repository
 prism_enc_init()   { if [ "$HAS_INIT_ENCRYPT" = 1 ]; then $PRISM_CMD init --encrypt; fi; }
 prism_backup()     { $PRISM_CMD backup create --type "$1" --no-progress; }
 prism_restore()    { $PRISM_CMD backup restore "$RESTORE_ID" --target "$DEST" --confirm --no-safety-backup; }
@@ -215,7 +216,7 @@ restic_()          { if [ -n "${RESTIC_SFTP:-}" ]; then restic -o sftp.command="
 restic_init()      { restic_ init -q --repository-version 2; }
 restic_backup()    { cd "$SRC"; restic_ backup -q --compression auto $(for d in $EXCLUDES; do echo "--exclude=$SRC/$d"; done) .; }
 restic_restore()   { restic_ restore latest -q --target "$DEST"; }
-export -f prism_none prism_enc_init prism_backup prism_restore restic_ restic_init restic_backup restic_restore
+export -f prism_enc_init prism_backup prism_restore restic_ restic_init restic_backup restic_restore
 
 # ------------------------------------------------------------------ steps
 BAD=0
@@ -298,7 +299,7 @@ run_tool() {
     case $kind in
       prism | prism-enc)
         export PRISM_HOME=$SRC PRISM_BACKUP_PATH=$loc
-        init=prism_none
+        init=   # the first backup creates the repository: no init step
         if [ "$kind" = prism-enc ]; then enable_encryption; export PRISM_PASSWORD_FILE=$WORK/secrets/password; init=prism_enc_init; fi
         backup="prism_backup full" restore=prism_restore ;;
       restic)
@@ -307,7 +308,7 @@ run_tool() {
         init=restic_init backup=restic_backup restore=restic_restore ;;
     esac
     settle
-    run_step init "$init"
+    [ -z "$init" ] || run_step init "$init"
     run_step full "$backup"
     run_step noop "${backup/full/incremental}"
     if [ "$BACKEND" != local ]; then
@@ -360,6 +361,6 @@ for t in "${TOOLS[@]}"; do run_tool "$t"; done
 
 echo "load-end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUTDIR/remote-env.txt"
 node "$BENCH_DIR/summarize-remote.mjs" "$OUTDIR" > "$OUTDIR/remote-summary.md"
-echo; cat "$OUTDIR/remote-summary.md"
+[ "$QUIET" = 1 ] || { echo; cat "$OUTDIR/remote-summary.md"; }
 echo "remote summary: $OUTDIR/remote-summary.md"
 exit $BAD

@@ -21,7 +21,7 @@
 #   BENCH_BUILD=auto|always|never (auto: build dist/ only when it is missing or
 #   broken), BENCH_NO_INSTALL=1 (never apt-get install), PBENCH_HARNESS (peer harness,
 #   default bench/harness), BENCH_ENC=0 (skip the encrypted prism-enc run), BENCH_OPEN=0
-#   (skip the open1/open20 steps of prism-enc and restic).
+#   (skip the open1/open20 steps of prism-enc and restic), BENCH_REMOTE=0 (skip step 5).
 #
 # Per dataset ($PBENCH_ROOT/data/ds-<SIZE>-s<SEED>, generated if missing):
 #   1. prism, on a fresh `cp -a` of the dataset used as PRISM_HOME, with the procedure of
@@ -41,9 +41,15 @@
 #      open1/open20: `restic snapshots`, 19 keys from `restic key add`, see peers.sh).
 #   4. summary.md: wall time per step with peer/prism ratios, prism-enc beside prism and the
 #      peers (restic/prism-enc, prism-enc/prism), repository size, peak RSS, open times.
+#   5. unless BENCH_REMOTE=0: bench/remote.sh on the same dataset (prism, prism-enc and restic
+#      with the repository on the S3 and SFTP test servers: wall time, requests, peak RSS,
+#      repository bytes; BENCH_REMOTE_BACKENDS="s3 sftp" picks the stores), its section
+#      appended to summary.md.
 # Output: OUTROOT/<UTC timestamp>/<dataset>/{results.tsv,skipped.tsv,summary.md,
-#   peers-summary.md,medians.tsv,env.txt,env-prism.txt,logs/} and OUTROOT/<timestamp>/summary.md.
-# Exit status 1 if a prism step failed or a prism restore did not verify.
+#   peers-summary.md,medians.tsv,env.txt,env-prism.txt,remote.tsv,remote-summary.md,
+#   remote-env.txt,logs/} and OUTROOT/<timestamp>/summary.md.
+# Exit status 1 if a prism step failed or a prism restore did not verify (on remote stores
+# too), or if bench/remote.sh could not run (its servers missing: BENCH_REMOTE=0 skips it).
 set -euo pipefail
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -365,6 +371,17 @@ for size in "${SIZES[@]}"; do
   # other work on the machine skews timings: keep the load average next to them
   echo "load-end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUTDIR/env-prism.txt"
   node "$BENCH_DIR/summarize.mjs" "$OUTDIR" > "$OUTDIR/summary.md"
+  if [ "${BENCH_REMOTE:-1}" != 0 ]; then
+    echo "# remote stores on $DSNAME (bench/remote.sh; BENCH_REMOTE=0 skips this)"
+    # the same prism build (PRISM_CMD is exported); -q: its summary goes into summary.md below
+    rrc=0
+    bash "$BENCH_DIR/remote.sh" -q -n "$REPS" -s "$SEED" -o "$OUTDIR" "$size" 2>&1 | tee "$OUTDIR/logs/remote.out" || rrc=${PIPESTATUS[0]}
+    if [ "$rrc" != 0 ]; then
+      PRISM_BAD=1
+      echo "bench: warning: bench/remote.sh failed (rc=$rrc), see $OUTDIR/logs/remote.out$([ "$rrc" = 2 ] && echo '; BENCH_REMOTE=0 skips it')" >&2
+    fi
+    if [ -s "$OUTDIR/remote-summary.md" ]; then { echo; cat "$OUTDIR/remote-summary.md"; } >> "$OUTDIR/summary.md"; fi
+  fi
   echo; cat "$OUTDIR/summary.md"
   echo "summary: $OUTDIR/summary.md"; echo
   SUMMARIES+=("$OUTDIR/summary.md")

@@ -12,14 +12,7 @@
 // AWS_SECRET_ACCESS_KEY / AWS_REGION. Path-style addressing (the gateway has no DNS names for
 // buckets); checksums only when an operation requires them, as the gateway does not know the
 // SDK's default CRC32 trailers.
-import {
-  S3Client,
-  CreateBucketCommand,
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-} from '@aws-sdk/client-s3';
+import { S3Client, CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 
 const [cmd, bucket, arg] = process.argv.slice(2);
 const endpoint = process.env.S3_ENDPOINT;

@@ -65,6 +65,7 @@ for (const t of Object.keys(S))
       failed: failed.length,
       rc: failed.map((r) => r.rc).join(','),
       wall: num('wall_s'),
+      cpu: num('user_s') + num('sys_s'),
       rss: num('max_rss_kb') * 1024,
       repo: num('repo_bytes'),
       requests: num('requests'),
@@ -97,7 +98,7 @@ if (env['load-start']) out.push(`Load average before: ${env['load-start']}${env[
 if (env.s3) out.push(`S3: ${env.s3}. Requests: ${env.requests ?? '?'}.`);
 if (env.sftp) out.push(`SFTP: ${env.sftp}.`);
 out.push(
-  'Steps: init (restic init; prism none; prism-enc `prism init --encrypt`), full, noop (nothing changed), restore (newest backup into an empty directory).',
+  'Steps: init (restic init; prism-enc `prism init --encrypt`; none for prism, whose first backup creates the repository), full, noop (nothing changed), restore (newest backup into an empty directory).',
 );
 out.push('');
 
@@ -120,7 +121,12 @@ for (const store of ['s3', 'sftp']) {
   out.push(`### ${storeName[store]}\n`);
   // restic / prism for time and requests (> 1: prism better); prism / restic for RSS and bytes (< 1: prism better)
   const vs = (key, inverse) =>
-    hasRestic ? prisms.map((p) => ({ head: inverse ? `${p}/restic` : `restic/${p}`, f: (s) => (inverse ? r(key, get(p, s), get(restic, s)) : r(key, get(restic, s), get(p, s))) })) : [];
+    hasRestic
+      ? prisms.map((p) => ({
+          head: inverse ? `${p}/restic` : `restic/${p}`,
+          f: (s) => (inverse ? r(key, get(p, s), get(restic, s)) : r(key, get(restic, s), get(p, s))),
+        }))
+      : [];
   const section = (title, key, fmt, inverse) => {
     const v = vs(key, inverse);
     table(
@@ -130,11 +136,17 @@ for (const store of ['s3', 'sftp']) {
     );
   };
   section('Wall time (s); restic/prism > 1: prism is faster:', 'wall', sec, false);
+  section(
+    'CPU time of the tool (s, user + sys of all its threads and child processes, not the servers; less affected than wall time by other work on the machine):',
+    'cpu',
+    sec,
+    false,
+  );
   if (tools.some((t) => steps.some((s) => Number.isFinite(get(t, s)?.requests)))) {
     section('Requests served by the gateway during the step; restic/prism > 1: prism sends fewer:', 'requests', (x) => String(x), false);
     const kinds = [];
     for (const t of tools) for (const s of steps) if (get(t, s)?.kinds && get(t, s).kinds !== '-') kinds.push([t, s, get(t, s).kinds.replaceAll(',', ', ')]);
-    if (kinds.length) table('Requests by kind (the usage log\'s categories; a HEAD counts as get_obj):', ['tool', 'step', 'requests'], kinds);
+    if (kinds.length) table("Requests by kind (the usage log's categories; a HEAD counts as get_obj):", ['tool', 'step', 'requests'], kinds);
   }
   section('Peak RSS (MiB, largest process, /usr/bin/time -v); prism/restic < 1: prism uses less:', 'rss', mib, true);
   section(

@@ -94,7 +94,11 @@ mon data avail crit = 1
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw data = $STATE/rgw
-rgw enable usage log = false
+# the usage log counts the requests of each user and bucket (bench/remote.sh reads it), flushed
+# every second and after every entry so that a count read right after a command is complete
+rgw enable usage log = true
+rgw usage log tick interval = 1
+rgw usage log flush threshold = 1
 EOF
 }
 
