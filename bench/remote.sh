@@ -36,7 +36,7 @@
 # SFTP directory, `du -sb` of the local one. requests (S3 only): the requests the gateway served
 # during the step, from its usage log (radosgw-admin usage show) for a user of the benchmark's own
 # (prism-bench), read when it has stopped moving before and after the step; checked at the start
-# with 10 PutObject requests, which must count 10. restic: repository v2, --compression auto, the
+# with 10 PutObject and 10 HeadObject requests answered 404, which must count 20. restic: repository v2, --compression auto, the
 # password from a file (RESTIC_PASSWORD_FILE), its default local cache under the work directory.
 # Exit status: 1 if a prism step failed or a prism restore did not verify, 2 on a setup problem.
 set -euo pipefail
@@ -154,15 +154,15 @@ if has_backend s3; then
     done
     echo "remote: warning: the usage log kept moving for 22 s" >&2; echo "$b"
   }
-  # check the counting: 10 PutObject requests must count 10
+  # check the counting: 10 PutObject and 10 HeadObject answered 404 must count 20
   cb=pbench-count-$(date -u +%Y%m%d%H%M%S)-$$
   if $NODE "$BENCH_DIR/s3-bucket.mjs" create "$cb" && u0=$(usage_settled) &&
-     $NODE "$BENCH_DIR/s3-bucket.mjs" put "$cb" 10 && u1=$(usage_settled); then
+     $NODE "$BENCH_DIR/s3-bucket.mjs" probe "$cb" 10 && u1=$(usage_settled); then
     got=$($NODE "$BENCH_DIR/rgw-usage.mjs" diff "$u0" "$u1")
-    if [ "$got" = $'10\tput_obj:10' ]; then
-      COUNT=1 COUNT_NOTE="Ceph RGW usage log of the user $BENCH_UID (radosgw-admin usage show, every bucket including \"-\", where 404 answers go); check: 10 PutObject requests counted $(cut -f1 <<< "$got")"
+    if [ "$got" = $'20\tget_obj:10,put_obj:10' ]; then
+      COUNT=1 COUNT_NOTE="Ceph RGW usage log of the user $BENCH_UID (radosgw-admin usage show, every bucket including \"-\", where 404 answers go); check: 10 PutObject + 10 HeadObject answered 404 counted $(cut -f1 <<< "$got")"
     else
-      COUNT_NOTE="not counted: the usage log counted '${got//$'\t'/ }' for 10 PutObject requests"
+      COUNT_NOTE="not counted: the usage log counted '${got//$'\t'/ }' for 10 PutObject + 10 HeadObject answered 404 (expected 20: get_obj:10,put_obj:10)"
     fi
   else
     COUNT_NOTE="not counted: the counting check could not run"

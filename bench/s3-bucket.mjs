@@ -1,23 +1,33 @@
 #!/usr/bin/env node
 // bench/s3-bucket.mjs — the S3 chores of bench/remote.sh, untimed: create a bucket, sum the
 // sizes of its objects (the repository bytes of a tool that keeps its repository there),
-// delete a bucket with everything in it, and put N small objects (to check request counting).
+// delete a bucket with everything in it, and send a known number of requests (to check that
+// the gateway counts them exactly).
 //
 //   node bench/s3-bucket.mjs create BUCKET
 //   node bench/s3-bucket.mjs size BUCKET [PREFIX]     prints "<bytes>\t<objects>"
 //   node bench/s3-bucket.mjs delete BUCKET
-//   node bench/s3-bucket.mjs put BUCKET N             N PutObject requests, nothing else
+//   node bench/s3-bucket.mjs probe BUCKET N           N PutObject, then N HeadObject of missing
+//                                                     objects (answered 404), nothing else
 //
 // Endpoint from S3_ENDPOINT, credentials and region from AWS_ACCESS_KEY_ID /
 // AWS_SECRET_ACCESS_KEY / AWS_REGION. Path-style addressing (the gateway has no DNS names for
 // buckets); checksums only when an operation requires them, as the gateway does not know the
 // SDK's default CRC32 trailers.
-import { S3Client, CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  S3Client,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 
 const [cmd, bucket, arg] = process.argv.slice(2);
 const endpoint = process.env.S3_ENDPOINT;
 if (!cmd || !bucket || !endpoint) {
-  console.error('usage: S3_ENDPOINT=http://host:port node bench/s3-bucket.mjs create|size|delete|put BUCKET [PREFIX|N]');
+  console.error('usage: S3_ENDPOINT=http://host:port node bench/s3-bucket.mjs create|size|delete|probe BUCKET [PREFIX|N]');
   process.exit(2);
 }
 const s3 = new S3Client({
@@ -65,14 +75,21 @@ switch (cmd) {
     await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
     break;
   }
-  case 'put': {
+  case 'probe': {
     const n = Number(arg);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`put: N must be a positive integer, got '${arg}'`);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`probe: N must be a positive integer, got '${arg}'`);
     for (let i = 0; i < n; i++) await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `count-check/${i}`, Body: `object ${i}\n` }));
+    for (let i = 0; i < n; i++) {
+      const missing = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: `count-check/missing-${i}` })).then(
+        () => false,
+        (e) => e?.$metadata?.httpStatusCode === 404,
+      );
+      if (!missing) throw new Error(`probe: count-check/missing-${i} was not answered 404`);
+    }
     break;
   }
   default:
-    console.error(`s3-bucket.mjs: unknown command '${cmd}' (create, size, delete, put)`);
+    console.error(`s3-bucket.mjs: unknown command '${cmd}' (create, size, delete, probe)`);
     process.exit(2);
 }
 s3.destroy();
