@@ -20,6 +20,7 @@
 # Environment: PBENCH_ROOT (default /tmp/pbench), PBENCH_SETTLE / PBENCH_MIN_FREE (lib.sh),
 #   PRISM_CMD (default "<repo>/bin/prism.js"; built when dist/ is missing, BENCH_BUILD as run.sh),
 #   BENCH_ENC=0 (skip the encrypted prism-enc tools), BENCH_NO_INSTALL=1 (never apt-get install restic),
+#   PBENCH_STEP_TIMEOUT (seconds, default 1800: a step still running then is stopped, rc 124),
 #   PRISM_SERVERS_DIR (default /tmp/prism-servers: endpoints.json of the servers).
 #
 # Tools, each on a fresh copy of the dataset (PRISM_HOME for prism, the backed-up tree for both):
@@ -52,6 +53,8 @@ die() { echo "remote: $*" >&2; exit 2; }
 SHORT_USAGE='usage: bash bench/remote.sh [-n REPS] [-s SEED] [-o OUTDIR] [-b "s3 sftp"] [-k] [-q] [SIZE]   (-h: help)'
 
 # ------------------------------------------------------------------ arguments
+STEP_TIMEOUT=${PBENCH_STEP_TIMEOUT:-1800}
+[[ $STEP_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "PBENCH_STEP_TIMEOUT must be a number of seconds, got '$STEP_TIMEOUT'"
 REPS=${BENCH_REPS:-1} SEED=${BENCH_SEED:-1} OUTDIR= KEEP=0 QUIET=0 BACKENDS=${BENCH_REMOTE_BACKENDS:-s3 sftp}
 while getopts "n:s:o:b:kqh" opt; do
   case $opt in
@@ -233,7 +236,8 @@ run_step() {
   [ "$BACKEND" = s3 ] && [ "$COUNT" = 1 ] && u0=$(usage_settled)
   sync
   t0=$EPOCHREALTIME
-  TMPDIR=$WORK/tmp /usr/bin/time -v -o "$tf" bash -eo pipefail -c "$hook" > "$log" 2>&1 || rc=$?
+  # a step that hangs (e.g. a connection left open at exit) is stopped, and recorded with rc 124
+  TMPDIR=$WORK/tmp /usr/bin/time -v -o "$tf" timeout -k 10 "$STEP_TIMEOUT" bash -eo pipefail -c "$hook" > "$log" 2>&1 || rc=$?
   t1=$EPOCHREALTIME
   if [ -n "$u0" ]; then u1=$(usage_settled); IFS=$'\t' read -r req kinds < <($NODE "$BENCH_DIR/rgw-usage.mjs" diff "$u0" "$u1"); fi
   local rss user sys repo cache wall verify=-
@@ -253,7 +257,8 @@ run_step() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$TOOL" "$step" "$wall" "$rss" "$repo" "$req" "$user" "$sys" "${cache:-0}" "$rc" "$verify" "$DSNAME" "$DSBYTES" "$REP" "$kinds" >> "$TSV"
   printf '  %-16s %-8s wall=%8ss rss=%7d kB repo=%11s requests=%6s rc=%s%s\n' "$TOOL" "$step" "$wall" "$rss" "$repo" "$req" "$rc" "$([ "$step" = restore ] && echo " verify=$verify")"
   [ "$kinds" = - ] || echo "      requests: $kinds"
-  if [ "$rc" != 0 ]; then echo "    !! $TOOL $step failed (rc=$rc), see $log:"; tail -5 "$log" | sed 's/^/    | /'; fi
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then echo "    !! $TOOL $step did not end within $STEP_TIMEOUT s (PBENCH_STEP_TIMEOUT) and was stopped, see $log:"; tail -5 "$log" | sed 's/^/    | /'
+  elif [ "$rc" != 0 ]; then echo "    !! $TOOL $step failed (rc=$rc), see $log:"; tail -5 "$log" | sed 's/^/    | /'; fi
   if [[ $TOOL == prism* ]] && { [ "$rc" != 0 ] || [ "$verify" = FAIL ]; }; then BAD=1; fi
   LAST_RC=$rc
 }
@@ -267,6 +272,19 @@ enable_encryption() {  # encryption on in the copied PRISM_HOME's config/backup.
     fs.writeFileSync(f, JSON.stringify(c, null, 2) + "\n");' "$SRC/config/backup.json"
 }
 discard_work() { trash "$SRC" "$REPO" "$DEST" "$WORK/home" "$WORK/tmp" "$WORK/secrets"; rm -f "$WORK"/expected.* "$WORK"/got.* "$WORK/time.txt"; }
+
+# the bucket or SFTP directory of the tool running (LEFT), removed after it and on any exit
+LEFT=
+remove_left() {
+  case $LEFT in
+    '') ;;
+    /*) trash "$LEFT" ;;   # a rename: freeing inodes now would slow the next steps (lib.sh)
+    *) $NODE "$BENCH_DIR/s3-bucket.mjs" delete "$LEFT" || echo "    (could not delete the bucket $LEFT)" ;;
+  esac
+  LEFT=
+}
+trap '[ "$KEEP" = 1 ] || remove_left' EXIT
+trap 'exit 130' INT TERM
 
 # run_tool TOOL: TOOL = prism[-enc]-{local,s3,sftp} or restic-{s3,sftp}
 run_tool() {
@@ -286,10 +304,12 @@ run_tool() {
       s3)
         BUCKET=pbench-$TOOL-$STAMP-$REP
         $NODE "$BENCH_DIR/s3-bucket.mjs" create "$BUCKET" || { echo "    !! could not create the bucket $BUCKET"; BAD=1; return; }
+        LEFT=$BUCKET
         loc=s3:$S3_ENDPOINT/$BUCKET/repo ;;   # the same spelling for prism and restic
       sftp)
         SFTP_DIR=$SFTP_HOME/pbench-$TOOL-$STAMP-$REP
         echo "mkdir $SFTP_DIR" | sftp_batch || { echo "    !! could not create $SFTP_DIR over SFTP"; BAD=1; return; }
+        LEFT=$SFTP_DIR
         if [ "$kind" = restic ]; then loc=sftp:$SFTP_USER@$SFTP_HOST:$SFTP_DIR
         else loc=sftp://$SFTP_USER@$SFTP_HOST:$SFTP_PORT$SFTP_DIR; fi ;;
     esac
@@ -321,12 +341,8 @@ run_tool() {
       mkdir -p "$DEST"
       run_step restore "$restore"
     fi
-    if [ "$KEEP" = 0 ]; then
-      case $BACKEND in
-        s3) $NODE "$BENCH_DIR/s3-bucket.mjs" delete "$BUCKET" || echo "    (could not delete the bucket $BUCKET)" ;;
-        sftp) trash "$SFTP_DIR" ;;
-      esac
-    fi
+    [ "$KEEP" = 1 ] || remove_left
+
   done
   unset PRISM_PASSWORD_FILE RESTIC_PASSWORD_FILE RESTIC_REPOSITORY PRISM_BACKUP_PATH RESTIC_SFTP
   discard_work

@@ -378,7 +378,8 @@ for size in "${SIZES[@]}"; do
     bash "$BENCH_DIR/remote.sh" -q -n "$REPS" -s "$SEED" -o "$OUTDIR" "$size" 2>&1 | tee "$OUTDIR/logs/remote.out" || rrc=${PIPESTATUS[0]}
     if [ "$rrc" != 0 ]; then
       PRISM_BAD=1
-      echo "bench: warning: bench/remote.sh failed (rc=$rrc), see $OUTDIR/logs/remote.out$([ "$rrc" = 2 ] && echo '; BENCH_REMOTE=0 skips it')" >&2
+      if [ "$rrc" = 1 ]; then echo "bench: a prism step on a remote store failed or its restore did not verify, see $OUTDIR/logs/remote.out" >&2
+      else echo "bench: warning: bench/remote.sh could not run (rc=$rrc), see $OUTDIR/logs/remote.out; BENCH_REMOTE=0 skips it" >&2; fi
     fi
     if [ -s "$OUTDIR/remote-summary.md" ]; then { echo; cat "$OUTDIR/remote-summary.md"; } >> "$OUTDIR/summary.md"; fi
   fi

@@ -76,7 +76,8 @@ for (const t of Object.keys(S))
   }
 const get = (t, s) => S[t]?.[s];
 const ok = (m) => m && !m.failed;
-const show = (m, f) => (!m ? '–' : m.failed ? `FAILED (rc ${m.rc})` : Number.isFinite(f(m)) ? null : '–');
+const failure = (m) => (/^(124|137)(,|$)/.test(m.rc) ? 'TIMED OUT' : `FAILED (rc ${m.rc})`);
+const show = (m, f) => (!m ? '–' : m.failed ? failure(m) : Number.isFinite(f(m)) ? null : '–');
 const cellOf = (fmt, key) => (t, s) => {
   const m = get(t, s);
   return show(m, (x) => x[key]) ?? fmt(m[key]);
@@ -175,7 +176,7 @@ for (const kind of ['prism', 'prism-enc'])
         step,
         store,
         mib(l.rss),
-        ok(m) ? mib(m.rss) : `FAILED (rc ${m.rc})`,
+        ok(m) ? mib(m.rss) : failure(m),
         Number.isFinite(d) ? `${d >= 0 ? '+' : '−'}${mib(Math.abs(d))}` : '–',
         store === 's3' && Number.isFinite(d) ? (d <= LIMIT ? 'met' : '**not met**') : '',
       ]);
