@@ -20,7 +20,7 @@
 # Environment: PBENCH_ROOT (default /tmp/pbench), PBENCH_SETTLE / PBENCH_MIN_FREE (lib.sh),
 #   PRISM_CMD (default "<repo>/bin/prism.js"; built when dist/ is missing, BENCH_BUILD as run.sh),
 #   BENCH_ENC=0 (skip the encrypted prism-enc tools), BENCH_NO_INSTALL=1 (never apt-get install restic),
-#   PBENCH_STEP_TIMEOUT (seconds, default 1800: a step still running then is stopped, rc 124),
+#   PBENCH_STEP_TIMEOUT (seconds, default 600: a step still running then is stopped, rc 124),
 #   PRISM_SERVERS_DIR (default /tmp/prism-servers: endpoints.json of the servers).
 #
 # Tools, each on a fresh copy of the dataset (PRISM_HOME for prism, the backed-up tree for both):
@@ -53,7 +53,7 @@ die() { echo "remote: $*" >&2; exit 2; }
 SHORT_USAGE='usage: bash bench/remote.sh [-n REPS] [-s SEED] [-o OUTDIR] [-b "s3 sftp"] [-k] [-q] [SIZE]   (-h: help)'
 
 # ------------------------------------------------------------------ arguments
-STEP_TIMEOUT=${PBENCH_STEP_TIMEOUT:-1800}
+STEP_TIMEOUT=${PBENCH_STEP_TIMEOUT:-600}
 [[ $STEP_TIMEOUT =~ ^[1-9][0-9]*$ ]] || die "PBENCH_STEP_TIMEOUT must be a number of seconds, got '$STEP_TIMEOUT'"
 REPS=${BENCH_REPS:-1} SEED=${BENCH_SEED:-1} OUTDIR= KEEP=0 QUIET=0 BACKENDS=${BENCH_REMOTE_BACKENDS:-s3 sftp}
 while getopts "n:s:o:b:kqh" opt; do
