@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LocalBackend } from '../backend/local-backend.js';
 import { namesOf } from '../backend/backend.js';
+import { FaultyBackend } from '../testing/faulty-backend.js';
 import { CODEC, FrameCompressor, decompress, type CompressionSettings } from '../codec/compress.js';
 import { BLOB_TYPE, type BlobType, type IndexedBlob } from './blob-entry.js';
 import { FRAME_SOLO_BYTES, FRAME_TARGET_BYTES, PACK_END_MAGIC, PACK_MAGIC, packName } from './layout.js';
@@ -205,9 +206,46 @@ describe('PackWriter with LocalBackend', () => {
     await verifyEntries(backend, entries, originals);
   });
 
+  it('commits a full pack in the background while the next fills; its entries come once it is stored; a failed commit is thrown next', async () => {
+    const { backend } = freshBackend();
+    const slow = new FaultyBackend(backend, [{ op: 'commit', times: Infinity, fault: { kind: 'delay', ms: 150 } }]);
+    const writer = new PackWriter(slow, new FrameCompressor(ZSTD), 256 * 1024);
+    const blob = (i: number): [string, Buffer] => {
+      const data = prngBytes(FRAME_TARGET_BYTES, 3000 + i);
+      return [sha(data), data];
+    };
+    const [id0, d0] = blob(0);
+    writer.add(BLOB_TYPE.data, id0, d0);
+    const t0 = performance.now();
+    await writer.maybeFlush();
+    assert.ok(performance.now() - t0 < 100, 'maybeFlush did not wait for the upload');
+    assert.deepEqual(writer.takeWritten(), [], 'no entries before the pack is stored');
+    const [id1, d1] = blob(1);
+    writer.add(BLOB_TYPE.data, id1, d1);
+    await writer.maybeFlush(); // waits for the first (one in flight), then starts the second
+    assert.deepEqual(
+      writer.takeWritten().map((b) => b.id),
+      [id0],
+    );
+    const rest = await writer.finish();
+    assert.deepEqual(
+      rest.map((b) => b.id),
+      [id1],
+    );
+    assert.equal(writer.packsWritten, 2);
+
+    const failing = new FaultyBackend(backend, [{ op: 'commit', fault: { kind: 'permanent' } }]);
+    const w2 = new PackWriter(failing, new FrameCompressor(ZSTD), 256 * 1024);
+    const [id2, d2] = blob(2);
+    w2.add(BLOB_TYPE.data, id2, d2);
+    await w2.maybeFlush(); // the commit fails in the background
+    await assert.rejects(w2.finish(), /injected permanent fault on commit/);
+    assert.deepEqual(w2.takeWritten(), [], 'nothing of the failed pack is handed out');
+  });
+
   it('a small packTarget makes several packs through maybeFlush', async () => {
     const { backend, dir } = freshBackend();
-    const writer = new PackWriter(backend, new FrameCompressor(ZSTD), 256 * 1024);
+    const writer = new PackWriter(backend, new FrameCompressor(ZSTD), 256 * 1024, undefined, 0); // each commit awaited
     const originals = new Map<string, Original>();
     const taken: IndexedBlob[] = [];
     const blobSize = 64 * 1024;

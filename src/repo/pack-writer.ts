@@ -16,7 +16,13 @@ interface OpenPack {
  * Gathers blobs into compression frames and streams frames into a pack file; a pack that reaches
  * its target size is committed under its SHA-256 and its index entries handed back. Blob bytes
  * are copied or written before `add` returns, so callers may reuse their buffers. Memory use is
- * one frame buffer, whatever the pack size. Not thread-safe: one per thread.
+ * one frame buffer, whatever the pack size (plus, on a remote store, the packs being uploaded).
+ * Not thread-safe: one per thread.
+ *
+ * A full pack is committed while the next one fills: up to `uploadsInFlight` commits run in the
+ * background (an upload to an object store takes as long as chunking the next 16 MiB); a pack's
+ * index entries are handed back only once its commit has succeeded, and a failed commit is thrown
+ * by the next maybeFlush or finish.
  */
 export class PackWriter {
   private readonly frame = Buffer.allocUnsafeSlow(FRAME_TARGET_BYTES + FRAME_SOLO_BYTES);
@@ -28,6 +34,8 @@ export class PackWriter {
   private readonly seen = new Set<string>();
   storedBytes = 0;
   packsWritten = 0;
+  private readonly uploading = new Set<Promise<void>>();
+  private failed: { error: unknown } | undefined;
 
   constructor(
     private readonly backend: Backend,
@@ -35,6 +43,8 @@ export class PackWriter {
     private readonly packTarget = PACK_TARGET_BYTES,
     /** Ids of blobs and sealing of frames and trailers (Crypt.NONE: SHA-256, nothing sealed). */
     readonly crypt: Crypt = Crypt.NONE,
+    /** Commits that may run in the background while the next pack fills. */
+    private readonly uploadsInFlight = 1,
   ) {}
 
   /** True if the blob was taken; false if this writer already holds it. */
@@ -65,15 +75,36 @@ export class PackWriter {
     for (const [, id] of blobs) this.seen.add(id);
   }
 
-  /** Commits the pack if it has reached its target size. */
+  /** Commits the pack if it has reached its target size (in the background, within uploadsInFlight). */
   async maybeFlush(): Promise<void> {
-    if (this.pack && this.pack.out.bytes >= this.packTarget) await this.flushPack();
+    this.throwIfFailed();
+    if (!this.pack || this.pack.out.bytes < this.packTarget) return;
+    while (this.uploading.size >= Math.max(1, this.uploadsInFlight)) await Promise.race(this.uploading);
+    this.throwIfFailed();
+    const commit = this.flushPack().catch((e: unknown) => {
+      this.failed ??= { error: e };
+    });
+    this.uploading.add(commit);
+    void commit.finally(() => this.uploading.delete(commit));
+    if (this.uploadsInFlight === 0) await commit;
+    this.throwIfFailed();
   }
 
   /** Commits everything pending and returns the index entries not yet taken. */
   async finish(): Promise<IndexedBlob[]> {
+    await this.settle();
+    this.throwIfFailed();
     await this.flushPack();
     return this.takeWritten();
+  }
+
+  /** Waits for the commits running in the background. */
+  private async settle(): Promise<void> {
+    while (this.uploading.size > 0) await Promise.allSettled([...this.uploading]);
+  }
+
+  private throwIfFailed(): void {
+    if (this.failed) throw this.failed.error;
   }
 
   /** Entries of the packs committed so far (and forgets them). */
@@ -81,8 +112,9 @@ export class PackWriter {
     return this.written.splice(0, this.written.length);
   }
 
-  /** Drops an unfinished pack (after a failure). */
+  /** Drops an unfinished pack (after a failure); commits already running end first (their packs are then unreferenced, for prune). */
   async abort(): Promise<void> {
+    await this.settle();
     const p = this.pack;
     this.pack = undefined;
     this.frameBytes = 0;
