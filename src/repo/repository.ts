@@ -5,6 +5,7 @@ import type { FrameCompressor } from '../codec/compress.js';
 import { sha256Hex } from '../codec/hash.js';
 import { calibrateScrypt, type ScryptParams } from '../codec/master-key.js';
 import type { Clock } from '../core/clock.js';
+import { fetchInOrder } from '../core/in-order.js';
 import type { PasswordSource } from '../core/password-source.js';
 import { PrismError, fromSystemError } from '../errors/index.js';
 import type { BlobLocation, IndexedBlob } from './blob-entry.js';
@@ -26,6 +27,9 @@ import { decodeTree, type Tree } from './tree.js';
 const FRAME_CACHE_BYTES = 8 * 1024 * 1024;
 
 /** A prism repository on a backend: config, index, blobs, trees, manifests, locks. */
+/** Small metadata objects (index files, manifests) read at once from the store. */
+const METADATA_READS = 16;
+
 export class Repository {
   readonly index = new BlobIndex();
   private indexLoaded = false;
@@ -247,22 +251,29 @@ export class Repository {
   async loadIndex(): Promise<BlobIndex> {
     if (this.indexLoaded) return this.index;
     this.damaged = await loadDamagedCopies(this.backend);
-    for (const { name } of await this.backend.list('index')) {
-      const buf = await this.backend.get(name);
-      try {
-        decodeIndex(buf, (b) => {
-          if (!this.damaged.get(b.id)?.has(b.pack)) this.index.add(b);
-          else this.damagedEntries.set(b.id, [...(this.damagedEntries.get(b.id) ?? []), b]);
-        });
-      } catch (e) {
-        if (e instanceof IndexDecodeError) {
-          throw new PrismError('INDEX_DAMAGED', `Index file ${name} is damaged: ${e.message}.`, { object: name });
-        }
-        throw e;
-      }
+    const names = (await this.backend.list('index')).map((o) => o.name);
+    // fetched a batch at a time (round trips to a remote store overlap; at most a batch of files held), decoded in order
+    for (let start = 0; start < names.length; start += METADATA_READS) {
+      const batch = names.slice(start, start + METADATA_READS);
+      const bufs = await fetchInOrder(batch, METADATA_READS, (name) => this.backend.get(name));
+      for (const [i, name] of batch.entries()) this.addIndexFile(name, bufs[i]!);
     }
     this.indexLoaded = true;
     return this.index;
+  }
+
+  private addIndexFile(name: string, buf: Buffer): void {
+    try {
+      decodeIndex(buf, (b) => {
+        if (!this.damaged.get(b.id)?.has(b.pack)) this.index.add(b);
+        else this.damagedEntries.set(b.id, [...(this.damagedEntries.get(b.id) ?? []), b]);
+      });
+    } catch (e) {
+      if (e instanceof IndexDecodeError) {
+        throw new PrismError('INDEX_DAMAGED', `Index file ${name} is damaged: ${e.message}.`, { object: name });
+      }
+      throw e;
+    }
   }
 
   /** Where the index files put the copies of `id` recorded as damaged (left out of the loaded index). */
@@ -437,10 +448,18 @@ export class Repository {
    */
   async listManifests(onDamaged: (name: string, error: PrismError) => void = () => {}): Promise<Manifest[]> {
     const out: Manifest[] = [];
-    for (const { name } of await this.backend.list('snapshots')) {
-      if (!name.endsWith('.json')) continue;
+    const names = (await this.backend.list('snapshots')).map((o) => o.name).filter((n) => n.endsWith('.json'));
+    const read = await fetchInOrder(names, METADATA_READS, (name) =>
+      this.backend.get(name).then(
+        (raw) => ({ raw }),
+        (error: unknown) => ({ error }),
+      ),
+    );
+    for (const [i, name] of names.entries()) {
+      const r = read[i]!;
       try {
-        out.push(parseManifest(await this.backend.get(name), name));
+        if ('error' in r) throw r.error;
+        out.push(parseManifest(r.raw, name));
       } catch (e) {
         if (e instanceof PrismError) onDamaged(name, e);
         else if (!(e instanceof ObjectNotFoundError)) throw e;
