@@ -1,5 +1,6 @@
 import { spaceOf, type Backend, type Space } from '../backend/backend.js';
 import { LocalBackend } from '../backend/local-backend.js';
+import { MetadataCache, metadataCacheDir } from '../backend/metadata-cache.js';
 import { ReadAheadBackend } from '../backend/read-ahead-backend.js';
 import { parseLocation, type Location } from '../backend/location.js';
 import { DEFAULT_RETRY, RetryingBackend, type RetryEvent, type RetryPolicy } from '../backend/retrying-backend.js';
@@ -63,7 +64,9 @@ export async function openBackend(location: string, env: NodeJS.ProcessEnv = pro
       () => stores.delete(location),
     );
   }
-  return new ReadAheadBackend(new RetryingBackend(await store, systemClock, retryPolicyFrom(env), (e) => retryListener?.(e)));
+  const retrying = new RetryingBackend(await store, systemClock, retryPolicyFrom(env), (e) => retryListener?.(e));
+  const cacheDir = metadataCacheDir(location, env);
+  return new ReadAheadBackend(cacheDir ? new MetadataCache(retrying, cacheDir) : retrying);
 }
 
 /** Bytes free and in total on the storage at `location`, where its store can tell (the repository need not exist yet). */

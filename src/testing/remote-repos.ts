@@ -3,7 +3,9 @@
  * environment a prism process needs to reach it: for the CLI tests of every command on every
  * backend, the crash torture and the benchmark.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { Backend } from '../backend/backend.js';
@@ -93,9 +95,13 @@ export async function remoteRepo(kind: RemoteKind, label: string): Promise<Remot
     env = { PRISM_SFTP_KEY: servers.sftp.keyFile, PRISM_SFTP_KNOWN_HOSTS: servers.sftp.knownHostsFile };
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
   }
+  // the metadata cache of this repository: the test's own, removed with it
+  const cacheDir = mkdtempSync(join(tmpdir(), 'prism-cache-'));
+  env.PRISM_CACHE_DIR = cacheDir;
   const close = async (): Promise<void> => {
     await closeConnections(); // the raw backend's connection (an SSH session) would keep the test process alive
     await cleanup();
+    rmSync(cacheDir, { recursive: true, force: true });
   };
   return { kind, location, env, raw: () => openBackend(location, { ...process.env, ...env }), cleanup: close };
 }

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { backendConformance } from '../testing/backend-conformance.js';
+import { FaultyBackend } from '../testing/faulty-backend.js';
+import { tempRootForFile } from '../testing/fixtures.js';
+import { MemoryBackend } from './memory-backend.js';
+import { MetadataCache, metadataCacheDir } from './metadata-cache.js';
+import { ObjectNotFoundError } from './store-error.js';
+
+const tempRoot = tempRootForFile();
+let n = 0;
+const cacheDir = (): string => join(tempRoot(), `cache-${n++}`);
+
+backendConformance('metadata cache over memory', { make: async () => new MetadataCache(new MemoryBackend(), cacheDir()) });
+
+async function loadIndexFiles(b: MetadataCache): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (const { name } of await b.list('index')) out.push(await b.get(name));
+  return out;
+}
+
+describe('MetadataCache', () => {
+  it('a second load of the index files fetches none of them; the copies are byte for byte', async () => {
+    const mem = new MemoryBackend();
+    const files = [Buffer.from('index one'), Buffer.from('index two, longer')];
+    await mem.put('index/aa', files[0]!);
+    await mem.put('index/bb', files[1]!);
+    const dir = cacheDir();
+    const first = new FaultyBackend(mem);
+    assert.deepEqual(await loadIndexFiles(new MetadataCache(first, dir)), files);
+    assert.deepEqual(first.calls, ['list index', 'get index/aa', 'get index/bb']);
+    const second = new FaultyBackend(mem);
+    const cache = new MetadataCache(second, dir);
+    assert.deepEqual(await loadIndexFiles(cache), files);
+    assert.deepEqual(second.calls, ['list index'], 'only the listing');
+    assert.equal(cache.hits, 2);
+  });
+
+  it('a damaged, truncated or deleted copy is fetched again and replaced; a wrong answer is never given', async () => {
+    const mem = new MemoryBackend();
+    const body = Buffer.from('the index file of record');
+    await mem.put('index/cc', body);
+    const dir = cacheDir();
+    await loadIndexFiles(new MetadataCache(mem, dir));
+    const copy = join(dir, 'index', 'cc');
+    const flipped = readFileSync(copy);
+    flipped[3] ^= 1;
+    writeFileSync(copy, flipped);
+    const counted = new FaultyBackend(mem);
+    assert.deepEqual(await loadIndexFiles(new MetadataCache(counted, dir)), [body]);
+    assert.ok(counted.calls.includes('get index/cc'), 'refetched');
+    assert.deepEqual(await loadIndexFiles(new MetadataCache(mem, dir)), [body]);
+    writeFileSync(copy, readFileSync(copy).subarray(0, 10));
+    assert.deepEqual(await loadIndexFiles(new MetadataCache(mem, dir)), [body]);
+    rmSync(dir, { recursive: true });
+    assert.deepEqual(await loadIndexFiles(new MetadataCache(mem, dir)), [body]);
+  });
+
+  it('a copy of an object the store no longer lists is neither used nor kept', async () => {
+    const mem = new MemoryBackend();
+    await mem.put('index/dd', Buffer.from('gone soon'));
+    const dir = cacheDir();
+    await loadIndexFiles(new MetadataCache(mem, dir));
+    await mem.delete('index/dd'); // behind prism's back (another host's prune)
+    const cache = new MetadataCache(mem, dir);
+    assert.deepEqual(await loadIndexFiles(cache), []);
+    await assert.rejects(cache.get('index/dd'), ObjectNotFoundError);
+    assert.deepEqual(readdirSync(join(dir, 'index')), []);
+  });
+
+  it('a copy is used only at the size the store lists (an object replaced under its name is fetched)', async () => {
+    const mem = new MemoryBackend();
+    await mem.put('index/ee', Buffer.from('first'));
+    const dir = cacheDir();
+    await loadIndexFiles(new MetadataCache(mem, dir));
+    await mem.put('index/ee', Buffer.from('second, longer'));
+    assert.deepEqual(await loadIndexFiles(new MetadataCache(mem, dir)), [Buffer.from('second, longer')]);
+  });
+
+  it('lives under PRISM_CACHE_DIR, XDG_CACHE_HOME or ~/.cache, a folder per location; PRISM_CACHE_DIR=off turns it off', () => {
+    assert.match(metadataCacheDir('s3:http://h/b', { PRISM_CACHE_DIR: '/c' })!, /^\/c\/[0-9a-f]{24}$/);
+    assert.match(metadataCacheDir('s3:http://h/b', { XDG_CACHE_HOME: '/x' })!, /^\/x\/prism\/[0-9a-f]{24}$/);
+    assert.match(metadataCacheDir('s3:http://h/b', { HOME: '/home/u' })!, /^\/home\/u\/\.cache\/prism\/[0-9a-f]{24}$/);
+    assert.notEqual(metadataCacheDir('s3:http://h/b', { HOME: '/h' }), metadataCacheDir('s3:http://h/c', { HOME: '/h' }));
+    assert.equal(metadataCacheDir('s3:http://h/b', { PRISM_CACHE_DIR: 'off' }), undefined);
+  });
+});

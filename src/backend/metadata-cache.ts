@@ -1,0 +1,102 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Backend, CallOptions, ObjectInfo, ReadOptions } from './backend.js';
+import { ForwardingBackend } from './forwarding-backend.js';
+
+const HASH_BYTES = 32;
+
+/** Where the metadata of a remote repository is cached: PRISM_CACHE_DIR, else $XDG_CACHE_HOME/prism, else ~/.cache/prism; a folder per location. */
+export function metadataCacheDir(location: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (env.PRISM_CACHE_DIR === 'off') return undefined;
+  const base = env.PRISM_CACHE_DIR || join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'prism');
+  return join(base, createHash('sha256').update(location).digest('hex').slice(0, 24));
+}
+
+/**
+ * A local copy of a remote repository's index files, so that every command (and every restore
+ * worker) does not fetch them all again. Index files never change once written (their name is
+ * their content's hash), so a copy is good as long as the store still lists the object with the
+ * same size; a copy is used only for a name in the store's latest listing of index/, and checked
+ * against the SHA-256 kept with it. A stale, damaged or deleted cache costs a fetch, never a wrong
+ * answer: a copy that does not check is fetched again and replaced. Copies of objects the store no
+ * longer lists are removed at the next listing.
+ */
+export class MetadataCache extends ForwardingBackend {
+  /** Sizes of index/ objects in the latest listing. */
+  private listed: Map<string, number> | undefined;
+  /** Index files read from the cache (for tests and the benchmark). */
+  hits = 0;
+
+  constructor(
+    inner: Backend,
+    private readonly dir: string,
+  ) {
+    super(inner);
+  }
+
+  private file(name: string): string {
+    return join(this.dir, 'index', name.slice('index/'.length));
+  }
+
+  override async list(prefix: string, opts?: CallOptions): Promise<ObjectInfo[]> {
+    const out = await this.inner.list(prefix, opts);
+    if (prefix === 'index') {
+      this.listed = new Map(out.map((o) => [o.name, o.size]));
+      await this.forgetUnlisted().catch(() => undefined);
+    }
+    return out;
+  }
+
+  override async get(name: string, opts?: ReadOptions): Promise<Buffer> {
+    const size = name.startsWith('index/') && !name.slice(6).includes('/') ? this.listed?.get(name) : undefined;
+    if (size === undefined) return this.inner.get(name, opts);
+    const cached = await this.read(name, size);
+    if (cached) {
+      this.hits++;
+      return cached;
+    }
+    const fetched = await this.inner.get(name, opts);
+    if (fetched.length === size) await this.write(name, fetched).catch(() => undefined); // a cache that cannot be written is no cache
+    return fetched;
+  }
+
+  override async delete(name: string, opts?: CallOptions): Promise<void> {
+    await this.inner.delete(name, opts);
+    this.listed?.delete(name);
+    if (name.startsWith('index/')) await fsp.rm(this.file(name), { force: true }).catch(() => undefined);
+  }
+
+  /** The cached copy if it is there, of the listed size, and checks against its hash. */
+  private async read(name: string, size: number): Promise<Buffer | undefined> {
+    let raw: Buffer;
+    try {
+      raw = await fsp.readFile(this.file(name));
+    } catch {
+      return undefined;
+    }
+    if (raw.length !== size + HASH_BYTES) return undefined;
+    const body = raw.subarray(0, size);
+    if (!createHash('sha256').update(body).digest().equals(raw.subarray(size))) return undefined;
+    return body;
+  }
+
+  private async write(name: string, body: Buffer): Promise<void> {
+    const target = this.file(name);
+    await fsp.mkdir(join(this.dir, 'index'), { recursive: true, mode: 0o700 });
+    const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
+    await fsp.writeFile(temp, Buffer.concat([body, createHash('sha256').update(body).digest()]), { mode: 0o600 });
+    await fsp.rename(temp, target);
+  }
+
+  private async forgetUnlisted(): Promise<void> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(join(this.dir, 'index'));
+    } catch {
+      return;
+    }
+    for (const n of names) if (!this.listed?.has(`index/${n}`)) await fsp.rm(join(this.dir, 'index', n), { force: true });
+  }
+}
