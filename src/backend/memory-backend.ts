@@ -1,6 +1,7 @@
 import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadOptions } from './backend.js';
 import { ObjectNotFoundError } from './store-error.js';
 import { checkedName } from './object-name.js';
+import { bufferedWrite } from './buffered-write.js';
 
 /** Objects in a Map: for fast tests of the layers above the stores (it passes the same conformance suite). */
 export class MemoryBackend implements Backend {
@@ -57,21 +58,7 @@ export class MemoryBackend implements Backend {
   }
 
   openAtomic(): AtomicWrite {
-    const parts: Buffer[] = [];
-    let bytes = 0;
-    return {
-      write: (data) => {
-        parts.push(Buffer.from(data));
-        bytes += data.length;
-      },
-      get bytes() {
-        return bytes;
-      },
-      commit: (name, opts) => this.put(name, parts, opts),
-      abort: async () => {
-        parts.length = 0;
-      },
-    };
+    return bufferedWrite((name, parts, opts) => this.put(name, parts, opts));
   }
 
   async removeUnfinished(): Promise<number> {

@@ -1,4 +1,5 @@
 import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadOptions } from './backend.js';
+import { bufferedWrite } from './buffered-write.js';
 import { ForwardingBackend } from './forwarding-backend.js';
 import { isStoreError, storeRefused, storeUnavailable, type StoreError } from './store-error.js';
 import type { Clock } from '../core/clock.js';
@@ -105,21 +106,7 @@ export class RetryingBackend extends ForwardingBackend {
   }
 
   override openAtomic(_prefixHint: string): AtomicWrite {
-    const parts: Buffer[] = [];
-    let bytes = 0;
-    return {
-      write: (data) => {
-        parts.push(Buffer.from(data)); // the caller reuses its buffer at once
-        bytes += data.length;
-      },
-      get bytes() {
-        return bytes;
-      },
-      commit: (name, opts) => this.put(name, parts, opts),
-      abort: async () => {
-        parts.length = 0;
-      },
-    };
+    return bufferedWrite((name, parts, opts) => this.put(name, parts, opts));
   }
 
   override removeUnfinished(prefix: string, scope?: 'all' | 'own'): Promise<number> {

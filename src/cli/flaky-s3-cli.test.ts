@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Manifest } from '../repo/index.js';
-import { hashTree, json, prism, prismAsync, prngBytes, sandbox, writeDataset, type CliResult, type Sandbox } from '../testing/fixtures.js';
-import { remoteRepo, s3TestClient, type RemoteRepo } from '../testing/remote-repos.js';
+import { hashTree, json, prism, prismRun, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { remoteRepo, type RemoteRepo } from '../testing/remote-repos.js';
+import { rawS3Client, s3Server } from '../testing/s3-server.js';
 import { testServers } from '../testing/test-servers.js';
 
 const MiB = 1024 * 1024;
@@ -47,15 +48,6 @@ async function flakyGateway(target: URL, down: () => boolean, every: number): Pr
   };
 }
 
-function run(args: string[], env: Record<string, string>): Promise<CliResult> {
-  const child = prismAsync(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-}
-
 describe('S3 that answers 503 for a while, then every fifth request (CLI)', () => {
   let remote: RemoteRepo;
   let sb: Sandbox;
@@ -79,7 +71,7 @@ describe('S3 that answers 503 for a while, then every fifth request (CLI)', () =
     const viaProxy = remote.location.replace(testServers().s3.endpoint, proxy.url);
     const env = { ...sb.env, ...remote.env, PRISM_BACKUP_PATH: viaProxy, PRISM_BACKUP_CONCURRENCY: '2' };
     downUntil = Date.now() + 4000; // every request refused for 4 s
-    const r = await run(['backup', 'create', '--type', 'full', '--json'], env);
+    const r = await prismRun(['backup', 'create', '--type', 'full', '--json'], env);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.equal(json<Manifest>(r).status, 'completed');
     assert.ok(proxy.refused() >= 5, `the proxy refused ${proxy.refused()} requests`);
@@ -89,7 +81,7 @@ describe('S3 that answers 503 for a while, then every fifth request (CLI)', () =
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
     const target = join(sb.root, 'restored');
     // (through the proxy only asynchronously: the proxy answers from this process's event loop)
-    const restore = await run(['backup', 'restore', json<Manifest>(r).id, '--target', target], env);
+    const restore = await prismRun(['backup', 'restore', json<Manifest>(r).id, '--target', target], env);
     assert.equal(restore.code, 0, `a restore through the flaky store too: ${restore.stderr}`);
     const restored = hashTree(target);
     for (const [path, sum] of hashTree(sb.home, ['logs', 'temp', 'config'])) assert.equal(restored.get(path), sum, path);
@@ -98,7 +90,7 @@ describe('S3 that answers 503 for a while, then every fifth request (CLI)', () =
   it('a store that stays down: ERR_PRISM_STORE_UNAVAILABLE naming the store and the last error, after PRISM_STORE_RETRY_SECONDS', async () => {
     const viaProxy = remote.location.replace(testServers().s3.endpoint, proxy.url);
     downUntil = Date.now() + 60_000;
-    const r = await run(['backup', 'list'], { ...sb.env, ...remote.env, PRISM_BACKUP_PATH: viaProxy, PRISM_STORE_RETRY_SECONDS: '2' });
+    const r = await prismRun(['backup', 'list'], { ...sb.env, ...remote.env, PRISM_BACKUP_PATH: viaProxy, PRISM_STORE_RETRY_SECONDS: '2' });
     downUntil = 0;
     assert.equal(r.code, 51, r.stdout + r.stderr);
     assert.match(r.stderr, /ERR_PRISM_STORE_UNAVAILABLE.*kept failing: \d+ attempts over \d+ s, the last: .*(SlowDown|503|reduce your request rate)/s);
@@ -106,7 +98,7 @@ describe('S3 that answers 503 for a while, then every fifth request (CLI)', () =
   });
 
   it('a bucket that holds something else is not taken for a repository, nor made one', async () => {
-    const client = s3TestClient();
+    const client = rawS3Client(s3Server());
     const bucket = new URL(remote.location.slice(3)).pathname.split('/')[1]!;
     await client.send(new PutObjectCommand({ Bucket: bucket, Key: 'photos/cat.jpg', Body: Buffer.from('not a repository') }));
     client.destroy();

@@ -3,20 +3,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Manifest } from '../repo/index.js';
-import { hashTree, json, prism, prismAsync, prngBytes, sandbox, writeDataset, type CliResult, type Sandbox } from '../testing/fixtures.js';
+import { hashTree, json, prism, prismRun, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 import { remoteRepo, type RemoteRepo } from '../testing/remote-repos.js';
 
 const MiB = 1024 * 1024;
-
-/** Runs `prism ARGS` as a process without blocking the others: the exit code and output. */
-function run(args: string[], env: Record<string, string>): Promise<CliResult> {
-  const child = prismAsync(args, env);
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d));
-  child.stderr.on('data', (d: Buffer) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
-}
 
 /*
  * Two hosts back up into one repository on S3 at the same time while a third prunes it: the
@@ -60,9 +50,9 @@ describe('many hosts, one repository on S3 (CLI)', () => {
       writeFileSync(join(b.home, 'level-2-warm', `round-${round}.json`), JSON.stringify({ host: 'b', round }));
       const type = round === 1 ? 'full' : 'incremental';
       const [ra, rb, rp] = await Promise.all([
-        run(['backup', 'create', '--type', type, '--host', 'gw-a', '--lock-wait', '2m', '--json'], env(a)),
-        run(['backup', 'create', '--type', type, '--host', 'gw-b', '--lock-wait', '2m', '--json'], env(b)),
-        run(['backup', 'prune', '--max-unused', '0%', '--lock-wait', '2m'], env(a)),
+        prismRun(['backup', 'create', '--type', type, '--host', 'gw-a', '--lock-wait', '2m', '--json'], env(a)),
+        prismRun(['backup', 'create', '--type', type, '--host', 'gw-b', '--lock-wait', '2m', '--json'], env(b)),
+        prismRun(['backup', 'prune', '--max-unused', '0%', '--lock-wait', '2m'], env(a)),
       ]);
       for (const r of [ra, rb, rp]) assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.equal(json<Manifest>(ra).host, 'gw-a');

@@ -144,6 +144,16 @@ export function prismAsync(args: string[], env: Record<string, string>) {
   return spawn(process.execPath, [PRISM_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** Runs `prism ARGS` as a process without blocking this one's event loop (a server of the test keeps answering): its exit code and output. */
+export function prismRun(args: string[], env: Record<string, string>): Promise<CliResult> {
+  const child = prismAsync(args, env);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr })));
+}
+
 export function json<T = unknown>(r: CliResult): T {
   try {
     return JSON.parse(r.stdout) as T;

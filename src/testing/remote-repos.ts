@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { rawS3Client, s3Env, s3Server } from './s3-server.js';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { Backend } from '../backend/backend.js';
 import { closeConnections } from '../core/open-connections.js';
@@ -28,29 +29,6 @@ export interface RemoteRepo {
   cleanup(): Promise<void>;
 }
 
-export function s3Env(): Record<string, string> {
-  const s3 = testServers().s3;
-  return {
-    AWS_ACCESS_KEY_ID: s3.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    AWS_REGION: s3.region,
-    // never ask an instance metadata service for credentials: nothing here is on EC2
-    AWS_EC2_METADATA_DISABLED: 'true',
-  };
-}
-
-export function s3TestClient(): S3Client {
-  const s3 = testServers().s3;
-  return new S3Client({
-    endpoint: s3.endpoint,
-    region: s3.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
-
 /** Empties and removes a bucket of the tests. */
 export async function removeBucket(client: S3Client, bucket: string): Promise<void> {
   for (;;) {
@@ -69,10 +47,10 @@ export async function remoteRepo(kind: RemoteKind, label: string): Promise<Remot
   let cleanup: () => Promise<void>;
   if (kind === 's3') {
     const bucket = uniqueName(label);
-    const client = s3TestClient();
+    const client = rawS3Client(s3Server());
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
     location = `s3:${servers.s3.endpoint}/${bucket}/repo`;
-    env = s3Env();
+    env = s3Env(s3Server()) as Record<string, string>;
     cleanup = async () => {
       await removeBucket(client, bucket).catch(() => undefined);
       client.destroy();

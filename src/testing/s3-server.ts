@@ -3,9 +3,8 @@
  * by the tests), read from the servers' description file, and what the S3 tests do with it:
  * a bucket per test, the SDK's own client to read behind the backend's back, cleanup.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { testServers } from './test-servers.js';
 import { CreateBucketCommand, DeleteBucketCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 // The tests never ask the EC2 instance metadata service, whatever a test's env leaves out, and
@@ -20,23 +19,10 @@ export interface S3Server {
   secretAccessKey: string;
 }
 
-const serversDir = (): string => process.env.PRISM_SERVERS_DIR || '/tmp/prism-servers';
-
 /** The running RGW, or an error that says how to start it (the tests fail, never skip). */
 export function s3Server(): S3Server {
-  const file = join(serversDir(), 'endpoints.json');
-  let all: Record<string, unknown>;
-  try {
-    all = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`no test servers described in ${file} (${(e as Error).message}): start them with scripts/servers/ceph-rgw.sh start (see scripts/servers/)`);
-  }
-  const servers = (all.servers ?? all) as Record<string, Partial<S3Server> | undefined>;
-  const rgw = servers['ceph-rgw'] ?? servers.rgw ?? servers.s3;
-  if (!rgw?.endpoint || !rgw.accessKeyId || !rgw.secretAccessKey) {
-    throw new Error(`${file} describes no Ceph RGW (ceph-rgw with endpoint and keys): start it with scripts/servers/ceph-rgw.sh start`);
-  }
-  return { endpoint: rgw.endpoint, region: rgw.region ?? 'us-east-1', accessKeyId: rgw.accessKeyId, secretAccessKey: rgw.secretAccessKey };
+  const { endpoint, region, accessKeyId, secretAccessKey } = testServers().s3;
+  return { endpoint, region, accessKeyId, secretAccessKey };
 }
 
 /** The environment a backend of the test server is opened with (static keys: the credential chain stops there). */
