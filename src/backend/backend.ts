@@ -62,6 +62,8 @@ export interface CallOptions {
 
 export interface ReadOptions extends CallOptions {
   into?: ReadBuffer;
+  /** Read from the store itself, past any local copy (metadata-cache.ts): a copy that did not open. */
+  fresh?: boolean;
 }
 
 export interface ObjectInfo {

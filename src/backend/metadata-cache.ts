@@ -21,7 +21,9 @@ export function metadataCacheDir(location: string, env: NodeJS.ProcessEnv): stri
  * same size; a copy is used only for a name in the store's latest listing of index/, and checked
  * against the SHA-256 kept with it. A stale, damaged or deleted cache costs a fetch, never a wrong
  * answer: a copy that does not check is fetched again and replaced. Copies of objects the store no
- * longer lists are removed at the next listing.
+ * longer lists are removed at the next listing. A copy that checks but does not open (an encrypted
+ * repository's index file sealed again under a new key keeps its name and size) is asked for
+ * again with `fresh` by the layer that opens it (SealedBackend), and replaced.
  */
 export class MetadataCache extends ForwardingBackend {
   /** Sizes of index/ objects in the latest listing. */
@@ -52,7 +54,7 @@ export class MetadataCache extends ForwardingBackend {
   override async get(name: string, opts?: ReadOptions): Promise<Buffer> {
     const size = name.startsWith('index/') && !name.slice(6).includes('/') ? this.listed?.get(name) : undefined;
     if (size === undefined) return this.inner.get(name, opts);
-    const cached = await this.read(name, size);
+    const cached = opts?.fresh ? undefined : await this.read(name, size);
     if (cached) {
       this.hits++;
       return cached;

@@ -31,8 +31,15 @@ export class SealedBackend extends ForwardingBackend {
   }
 
   override async get(name: string, opts?: ReadOptions): Promise<Buffer> {
-    const stored = await this.inner.get(name, passThrough(name) ? opts : { signal: opts?.signal });
-    return passThrough(name) ? stored : this.open(name, stored);
+    if (passThrough(name)) return this.inner.get(name, opts);
+    const stored = await this.inner.get(name, { signal: opts?.signal, ...(opts?.fresh ? { fresh: true } : {}) });
+    try {
+      return this.open(name, stored);
+    } catch (e) {
+      if (opts?.fresh) throw e;
+      // a local copy of the object (metadata-cache.ts) may predate its sealing under a newer key: ask the store itself
+      return this.open(name, await this.inner.get(name, { signal: opts?.signal, fresh: true }));
+    }
   }
 
   override getRange(name: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer> {
