@@ -40,6 +40,21 @@ describe('ReadAheadBackend', () => {
     assert.deepEqual(counted.calls.slice(-2), ['getRange data/cd/cd01', 'getRange index/i1']);
   });
 
+  it('reads alternating between two packs (files of two chunk workers) fetch each window once', async () => {
+    const mem = new MemoryBackend();
+    const a = randomBytes(1024 * 1024);
+    const b2 = randomBytes(1024 * 1024);
+    await mem.put('data/aa/aa01', a);
+    await mem.put('data/bb/bb01', b2);
+    const counted = new FaultyBackend(mem);
+    const b = new ReadAheadBackend(counted, 2 * 1024 * 1024);
+    for (let off = 0; off + 64 * 1024 <= a.length; off += 64 * 1024) {
+      assert.ok((await b.getRange('data/aa/aa01', off, 64 * 1024)).equals(a.subarray(off, off + 64 * 1024)));
+      assert.ok((await b.getRange('data/bb/bb01', off, 64 * 1024)).equals(b2.subarray(off, off + 64 * 1024)));
+    }
+    assert.deepEqual(counted.calls, ['list data', 'getRange data/aa/aa01', 'getRange data/bb/bb01']);
+  });
+
   it('a missing pack is ObjectNotFoundError, listed for once, not on every read', async () => {
     const counted = new FaultyBackend(new MemoryBackend());
     const b = new ReadAheadBackend(counted, 256 * 1024);
