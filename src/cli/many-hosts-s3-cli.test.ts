@@ -44,6 +44,14 @@ describe('many hosts, one repository on S3 (CLI)', () => {
     b?.cleanup();
   });
 
+  it('--host that is no host name is refused (exit 2) before anything is written', () => {
+    for (const bad of ['', 'has space', 'a/b', 'x'.repeat(254)]) {
+      const r = prism(['backup', 'create', '--host', bad], env(a));
+      assert.equal(r.code, 2, `${JSON.stringify(bad)}: ${r.stderr}`);
+      assert.match(r.stderr, /ERR_PRISM_ARGS.*--host/);
+    }
+  });
+
   it('two hosts back up at once while a third prunes; every backup verifies', async () => {
     for (const round of [1, 2]) {
       writeFileSync(join(a.home, 'level-2-warm', `round-${round}.json`), JSON.stringify({ host: 'a', round }));
