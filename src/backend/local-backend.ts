@@ -1,29 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, promises as fsp, writeSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadOptions, Space, SpaceReporting, UnfinishedScope } from './backend.js';
 import { ObjectNotFoundError } from './store-error.js';
 import { checkedName } from './object-name.js';
-import { hostTag } from './host-tag.js';
-import { processAlive } from '../core/process-alive.js';
+import { TEMP_PREFIX, removableAsOwn, tempBaseName } from './temp-names.js';
 import { mkdirPrivate, mkdirPrivateAsync, openPrivate, PRIVATE_FILE_MODE } from '../core/private-files.js';
 
-const TEMP_PREFIX = '.tmp-';
-/** `.tmp-<host tag>-<pid>-<random>`; names without an owner (written by older versions) have only the random part. */
-const OWNED_TEMP = /^\.tmp-([0-9a-f]{8})-(\d+)-[0-9a-f]{16}$/;
-
-/** A temporary name that says which process writes it (worker threads share their process's pid). */
+/** `.tmp-<host tag>-<pid>-<random>` in the object's folder (temp-names.ts). */
 function tempName(dir: string): string {
-  // the host's tag (a repository on a shared file system sees several hosts' pids): host-tag.ts
-  return join(dir, `${TEMP_PREFIX}${hostTag()}-${process.pid}-${randomBytes(8).toString('hex')}`);
-}
-
-/** Whether a temporary file may be removed while other processes may be writing theirs. */
-function removableAsOwn(name: string): boolean {
-  const m = OWNED_TEMP.exec(name);
-  if (!m || m[1] !== hostTag()) return false;
-  const pid = Number(m[2]);
-  return pid === process.pid || !processAlive(pid);
+  return join(dir, tempBaseName());
 }
 
 /** Objects as files under a root directory; atomic writes by temp file + fsync + rename. */

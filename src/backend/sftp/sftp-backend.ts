@@ -6,7 +6,7 @@ import { StoreError } from '../store-error.js';
 import { isFailure, isNoSuchFile, sftpCallError } from './sftp-errors.js';
 import { SftpSession, type SessionSettings } from './sftp-session.js';
 import { ShortReadError, readExactly, writeParts } from './sftp-transfer.js';
-import { isTempName, removableAsOwn, tempBaseName } from './temp-names.js';
+import { isTempName, removableAsOwn, tempBaseName } from '../temp-names.js';
 
 /*
  * Objects as files under a folder of an SFTP server, over one SSH connection opened on the

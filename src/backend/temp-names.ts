@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { hostTag } from '../host-tag.js';
-import { processAlive } from '../../core/process-alive.js';
+import { hostTag } from './host-tag.js';
+import { processAlive } from '../core/process-alive.js';
 
 /*
- * Temporary names of unfinished writes, the local backend's scheme: `.tmp-<host tag>-<pid>-<16 hex>`
+ * Temporary names of unfinished writes (local disk and SFTP): `.tmp-<host tag>-<pid>-<16 hex>`
  * in the folder of the object, so `removeUnfinished('own')` can tell this host's dead writers'
  * files from those of live processes (a concurrent `pg archive-wal`) and of other hosts.
  */
