@@ -48,7 +48,7 @@ fresh_start() {
 }
 
 stop_all() {
-  if [ -f "$STATE/azurite.pid" ]; then stop_pid "$(read_pid "$STATE/azurite.pid")"; fi
+  stop_pid "$(our_pid "$STATE/azurite.pid" "$STATE")"
   free_port_of_ours "$PORT" "$STATE"
 }
 

@@ -20,6 +20,15 @@ pid_alive() {
 
 read_pid() { if [ -s "$1" ]; then tr -dc 0-9 <"$1"; fi; }
 
+# The pid in FILE when that process is still one of ours (its command line names DIR): a pid file
+# that outlived its process (a reboot, a copied machine) may name someone else's process by now.
+our_pid() {
+  local pid
+  pid=$(read_pid "$1")
+  [ -n "$pid" ] && pid_alive "$pid" || return 0
+  if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"; then echo "$pid"; fi
+}
+
 # The pid listening on 127.0.0.1:PORT, empty when nothing listens.
 port_pid() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2 || true; }
 

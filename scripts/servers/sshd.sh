@@ -82,7 +82,7 @@ fresh_start() {
 }
 
 stop_all() {
-  if [ -f "$STATE/sshd.pid" ]; then stop_pid "$(read_pid "$STATE/sshd.pid")"; fi
+  stop_pid "$(our_pid "$STATE/sshd.pid" "$STATE")"
   free_port_of_ours "$PORT" "$STATE"
 }
 
