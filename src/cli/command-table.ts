@@ -21,6 +21,7 @@ const BACKUP: readonly CommandFile[] = [
   { names: ['info'], load: async () => (await import('./commands/backup-info.js')).registerBackupInfo },
   { names: ['stats'], load: async () => (await import('./commands/backup-stats.js')).registerBackupStats },
   { names: ['restore'], load: async () => (await import('./commands/backup-restore.js')).registerBackupRestore },
+  { names: ['copy'], load: async () => (await import('./commands/backup-copy.js')).registerBackupCopy },
   { names: ['verify'], load: async () => (await import('./commands/backup-verify.js')).registerBackupVerify },
   { names: ['chain', 'dependencies'], load: async () => (await import('./commands/backup-lineage.js')).registerBackupLineage },
   { names: ['ls', 'diff', 'dump'], load: async () => (await import('./commands/backup-browse.js')).registerBackupBrowse },

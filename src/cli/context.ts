@@ -80,11 +80,21 @@ const STORAGE_PATH_SETTING = {
   default: () => 'default (set PRISM_BACKUP_PATH or backup.storage_path to change it)',
 } as const;
 
-/** cliContext with `--repo PATH` (when given) overriding PRISM_BACKUP_PATH / backup.storage_path: the `pg` and `mysql` commands. */
-export async function repoContext(opts: { repo?: string | undefined }, logFile: string): Promise<AppContext> {
+/** The `--repo` option of the commands that read or maintain a repository (see repoContext). */
+export const REPO_OPTION = ['--repo <copy|path>', 'a copy named in backup.copies, or another repository path or location, instead of the primary'] as const;
+
+/**
+ * cliContext with `--repo` (when given) overriding PRISM_BACKUP_PATH / backup.storage_path: the
+ * name of a copy in backup.copies, or a path or location. A copy shares the primary's keys, so
+ * the same password opens it.
+ */
+export async function repoContext(opts: { repo?: string | undefined }, logFile = 'backup.log'): Promise<AppContext> {
   const ctx = await cliContext(logFile);
   if (!opts.repo) return ctx;
-  const storagePath = isRemoteLocation(opts.repo) ? opts.repo : resolve(opts.repo);
-  namePath({ role: 'repository', path: storagePath, setting: '--repo' });
-  return { ...ctx, config: { ...ctx.config, storagePath } };
+  const named = ctx.config.copies.find((c) => c.name === opts.repo);
+  const storagePath = named ? named.location : isRemoteLocation(opts.repo) ? opts.repo : resolve(opts.repo);
+  namePath({ role: 'repository', path: storagePath, setting: named ? `--repo (copy "${named.name}" in backup.copies)` : '--repo' });
+  // a copy is cleaned up by its own retention (`keep`)
+  const backup = named ? { ...ctx.config.backup, retention_policy: named.keep } : ctx.config.backup;
+  return { ...ctx, config: { ...ctx.config, storagePath, backup } };
 }

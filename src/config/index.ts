@@ -2,5 +2,13 @@ export { exposedSecrets, type ExposedSecrets } from './exposed-secrets.js';
 export { loadConfig } from './load-config.js';
 export { passwordFromFile, passwordSourceFromEnv, type PasswordPrompt } from './password-sources.js';
 export { configFilePath, expandHome, logsDir, prismHome, type Env } from './paths.js';
-export type { ResolvedConfig, ValueOrigin } from './resolved-config.js';
-export { configFileSchema, defaultCompressionLevel, type AlertsConfig, type BackupSection, type ConfigFile, type DatabaseConfig } from './schema.js';
+export type { CopyTarget, ResolvedConfig, ValueOrigin } from './resolved-config.js';
+export {
+  configFileSchema,
+  defaultCompressionLevel,
+  type AlertsConfig,
+  type BackupSection,
+  type ConfigFile,
+  type CopyConfig,
+  type DatabaseConfig,
+} from './schema.js';

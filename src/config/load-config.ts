@@ -45,14 +45,26 @@ export function loadConfig(env: Env = process.env, opts: { ignoreFile?: boolean 
     home,
     configFile,
     configFileExists,
-    storagePath: isRemoteLocation(storagePath) ? storagePath : resolve(home, expandHome(storagePath)),
+    storagePath: repositoryLocation(home, storagePath),
     host: backup.host ?? hostname(),
     concurrency,
     verbose,
     encryption: { enabled: backup.encryption.enabled },
     backup,
+    copies: backup.copies.map((c) => ({
+      name: c.name,
+      location: repositoryLocation(home, c.repository),
+      afterBackup: c.after_backup,
+      schedule: c.schedule,
+      keep: c.keep ?? backup.retention_policy,
+    })),
     origins,
   };
+}
+
+/** A repository path as written in the config: ~ expanded, relative to PRISM_HOME; a remote location as it is. */
+function repositoryLocation(home: string, path: string): string {
+  return isRemoteLocation(path) ? path : resolve(home, expandHome(path));
 }
 
 function readConfigText(file: string): string {

@@ -1,5 +1,16 @@
 import type { BackupSection } from './schema.js';
 
+/** A copy of the repository (backup.copies), its location resolved as storage_path's. */
+export interface CopyTarget {
+  readonly name: string;
+  /** Absolute path or remote location. */
+  readonly location: string;
+  readonly afterBackup: boolean;
+  readonly schedule: string | undefined;
+  /** The copy's retention: its own `keep`, else the primary's. */
+  readonly keep: BackupSection['retention_policy'];
+}
+
 export type ValueOrigin = 'default' | 'file' | 'env';
 
 /** The effective configuration every use case receives. */
@@ -17,6 +28,8 @@ export interface ResolvedConfig {
   /** backup.encryption: the repository is to be encrypted (its password comes from AppContext.password, never from here). */
   readonly encryption: { readonly enabled: boolean };
   readonly backup: BackupSection;
+  /** backup.copies, in the order configured. */
+  readonly copies: readonly CopyTarget[];
   /** Where each leaf key came from, e.g. `backup.retention_policy.full_backups_count` → 'file'. */
   readonly origins: Readonly<Record<string, ValueOrigin>>;
 }

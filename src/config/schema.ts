@@ -162,6 +162,24 @@ function pitrCluster(url: string): string {
   return hostPort.includes(':') ? hostPort : `${hostPort}:5432`;
 }
 
+/**
+ * A copy of the repository elsewhere (3-2-1): another disk, S3, Azure or SFTP. The service copies
+ * after every backup (`after_backup`) and/or on `schedule`; `prism backup copy --to NAME` by hand.
+ */
+export const copySchema = section({
+  name: v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, "_", "." or "-" (at most 64)')),
+  /** A path (~ and relative to PRISM_HOME as storage_path) or a location such as s3:https://host/bucket/prefix. */
+  repository: v.pipe(v.string(), v.nonEmpty()),
+  after_backup: v.optional(v.boolean(), false),
+  schedule: v.optional(cron),
+  /** The copy's own retention (cleanup of the copy); default: the primary's retention_policy. */
+  keep: v.optional(retentionSchema),
+});
+export const copiesSchema = v.pipe(
+  v.array(copySchema),
+  v.check((cs) => new Set(cs.map((c) => c.name)).size === cs.length, 'each copy needs a name of its own'),
+);
+
 export const backupSectionSchema = section({
   enabled: v.optional(v.boolean(), true),
   storage_path: v.optional(v.pipe(v.string(), v.nonEmpty()), '~/.prism-gateway-backups'),
@@ -191,6 +209,7 @@ export const backupSectionSchema = section({
     () => [],
   ),
   recovery: v.optional(recoverySchema, {}),
+  copies: v.optional(copiesSchema, () => []),
 });
 
 export const configFileSchema = section({
@@ -200,4 +219,5 @@ export const configFileSchema = section({
 export type ConfigFile = v.InferOutput<typeof configFileSchema>;
 export type BackupSection = v.InferOutput<typeof backupSectionSchema>;
 export type DatabaseConfig = v.InferOutput<typeof databaseSchema>;
+export type CopyConfig = v.InferOutput<typeof copySchema>;
 export type AlertsConfig = v.InferOutput<typeof alertsSchema>;

@@ -325,6 +325,12 @@ export const ERROR_CODES = {
     title: 'Repository location not understood',
     fix: 'Write the repository location (PRISM_BACKUP_PATH, backup.storage_path or --repo) as a local path or as one of s3:https://host/bucket/prefix, azure:container:/prefix, sftp:user@host:/path (see README, Repositories).',
   },
+  COPY_MISMATCH: {
+    id: 'ERR_PRISM_COPY',
+    exitCode: 56,
+    title: 'Copy destination is not a copy of this repository',
+    fix: "A copy (backup.copies, `prism backup copy --to NAME`) goes into an empty location, which it makes a copy of the primary repository, or into an earlier copy of the same repository. Point the copy's `repository` at a new bucket prefix, container path or directory; never at another repository.",
+  },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',
     exitCode: 130,

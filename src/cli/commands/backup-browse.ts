@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatBytes, formatDateTime } from '../../core/format.js';
-import { cliContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { runAction } from '../run-action.js';
 
@@ -18,10 +18,11 @@ export function registerBackupBrowse(backup: Command): void {
     .argument('[path]', 'path inside the backup', '')
     .option('-r, --recursive', 'everything below PATH')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (id: string, path: string, opts: { json?: boolean; recursive?: boolean }) => {
+      runAction(async (id: string, path: string, opts: { json?: boolean; recursive?: boolean; repo?: string }) => {
         const { listBackupPath } = await import('../../app/backups/browse-backup.js');
-        const entries = await listBackupPath(await cliContext(), id, path, opts.recursive ?? false);
+        const entries = await listBackupPath(await repoContext(opts), id, path, opts.recursive ?? false);
         if (opts.json) return printJson(entries);
         out(
           table(
@@ -42,10 +43,11 @@ export function registerBackupBrowse(backup: Command): void {
     .argument('<backup-id-1>')
     .argument('<backup-id-2>')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (a: string, b: string, opts: { json?: boolean }) => {
+      runAction(async (a: string, b: string, opts: { json?: boolean; repo?: string }) => {
         const { diffBackups } = await import('../../app/backups/browse-backup.js');
-        const r = await diffBackups(await cliContext(), a, b);
+        const r = await diffBackups(await repoContext(opts), a, b);
         if (opts.json) return printJson(r);
         for (const x of r.added) out(`+ ${x.path}${x.type === 'file' ? ` (${formatBytes(x.size)})` : x.type === 'dir' ? '/' : ''}`);
         for (const x of r.removed) out(`- ${x.path}${x.type === 'file' ? ` (${formatBytes(x.size)})` : x.type === 'dir' ? '/' : ''}`);
@@ -58,11 +60,12 @@ export function registerBackupBrowse(backup: Command): void {
     .description('write one file of a backup to stdout')
     .argument('<backup-id>')
     .argument('<file>', 'path inside the backup')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (id: string, file: string) => {
+      runAction(async (id: string, file: string, opts: { repo?: string }) => {
         const { dumpFile } = await import('../../app/backups/browse-backup.js');
         await dumpFile(
-          await cliContext(),
+          await repoContext(opts),
           id,
           file,
           (chunk) => new Promise((resolve, reject) => process.stdout.write(chunk, (e) => (e ? reject(e) : resolve()))),

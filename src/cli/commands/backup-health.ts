@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { HealthIndicator } from '../../app/index.js';
-import { cliContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson } from '../output.js';
 import { runAction } from '../run-action.js';
 import { renderAlerts } from './alerts.js';
@@ -16,10 +16,11 @@ export function registerBackupHealth(backup: Command): void {
     .command('health')
     .description('the SOP health indicators (recent success, failure rate, storage) and active alerts; exit 1 when unhealthy')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: { json?: boolean }) => {
+      runAction(async (opts: { json?: boolean; repo?: string }) => {
         const { backupHealth } = await import('../../app/monitoring/backup-health.js');
-        const h = await backupHealth(await cliContext());
+        const h = await backupHealth(await repoContext(opts));
         if (opts.json) printJson(h);
         else {
           out(`Backup health: ${h.healthy ? 'HEALTHY' : 'UNHEALTHY'}`);

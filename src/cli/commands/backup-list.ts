@@ -3,7 +3,7 @@ import { systemClock } from '../../core/clock.js';
 import { formatBytes, formatCount, formatDateTime, formatPercent } from '../../core/format.js';
 import { isBackupType } from '../../core/types.js';
 import { PrismError } from '../../errors/index.js';
-import { cliContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson, reportFailure, table } from '../output.js';
 import { parseCount } from '../parse-count.js';
 import { parseDate } from '../parse-date.js';
@@ -27,8 +27,9 @@ export function registerBackupList(backup: Command): void {
     .option('--to <date>', 'created at or before (e.g. now, "2026-02-07 03:00")')
     .option('--limit <n>', 'at most n backups (the newest)')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: Opts) => {
+      runAction(async (opts: Opts & { repo?: string }) => {
         if (opts.type !== undefined && !isBackupType(opts.type)) {
           throw new PrismError('INVALID_ARGUMENT', `--type "${opts.type}" is not a backup type; use full or incremental.`);
         }
@@ -37,7 +38,7 @@ export function registerBackupList(backup: Command): void {
         const from = opts.from !== undefined ? await parseDate('--from', opts.from, now, 'start') : undefined;
         const to = opts.to !== undefined ? await parseDate('--to', opts.to, now, 'end') : undefined;
         if (from && to && from > to) throw new PrismError('INVALID_ARGUMENT', `--from (${from.toISOString()}) is after --to (${to.toISOString()}).`);
-        const ctx = await cliContext();
+        const ctx = await repoContext(opts);
         const { listBackupsAndDamage } = await import('../../app/backups/list-backups.js');
         const { backups, damaged } = await listBackupsAndDamage(ctx, { type: opts.type as 'full' | 'incremental' | undefined, from, to, limit });
         if (opts.json) printJson([...backups, ...damaged]);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { formatDateTime } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
-import { cliContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { parseCount } from '../parse-count.js';
 import { parseDuration } from '../parse-duration.js';
@@ -24,10 +24,11 @@ export function registerBackupMaintenance(backup: Command): void {
     .command('policy')
     .description('the effective retention policy (and where each value comes from)')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: { json?: boolean }) => {
+      runAction(async (opts: { json?: boolean; repo?: string }) => {
         const { policyReport } = await import('../../app/maintenance/retention.js');
-        const p = policyReport(await cliContext());
+        const p = policyReport(await repoContext(opts));
         if (opts.json) return printJson(p);
         const o = p.origins;
         const r = p.retention_policy;
@@ -57,10 +58,11 @@ export function registerBackupMaintenance(backup: Command): void {
     .option('--dry-run', 'list what would go and why, and what it frees')
     .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: { dryRun?: boolean; json?: boolean; lockWait?: string }) => {
+      runAction(async (opts: { dryRun?: boolean; json?: boolean; lockWait?: string; repo?: string }) => {
         const { cleanupBackups } = await import('../../app/maintenance/retention.js');
-        const r = await cleanupBackups(await cliContext(), { dryRun: opts.dryRun ?? false, ...lockWait(opts.lockWait) });
+        const r = await cleanupBackups(await repoContext(opts), { dryRun: opts.dryRun ?? false, ...lockWait(opts.lockWait) });
         if (opts.json) return printJson(r);
         const removed = r.decisions.filter((d) => !d.keep);
         if (removed.length === 0) out('No backup expires under the retention policy.');
@@ -86,9 +88,10 @@ export function registerBackupMaintenance(backup: Command): void {
     .option('--no-prune', 'remove the backups only; leave their data for a later `prism backup prune`')
     .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (ids: string[], opts: { confirm?: boolean; force?: boolean; prune: boolean; json?: boolean; lockWait?: string }) => {
-        const ctx = await cliContext();
+      runAction(async (ids: string[], opts: { confirm?: boolean; force?: boolean; prune: boolean; json?: boolean; lockWait?: string; repo?: string }) => {
+        const ctx = await repoContext(opts);
         const [{ deleteBackup }, { pruneRepository }] = await Promise.all([
           import('../../app/maintenance/retention.js'),
           import('../../app/maintenance/prune-command.js'),
@@ -116,11 +119,12 @@ export function registerBackupMaintenance(backup: Command): void {
     .option('--max-unused <percent>', 'unused data to tolerate, as a share of the used data (default 5%, as restic)')
     .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: { dryRun?: boolean; maxUnused?: string; json?: boolean; lockWait?: string }) => {
+      runAction(async (opts: { dryRun?: boolean; maxUnused?: string; json?: boolean; lockWait?: string; repo?: string }) => {
         const maxUnused = parseMaxUnused(opts.maxUnused);
         const { pruneRepository } = await import('../../app/maintenance/prune-command.js');
-        const r = await pruneRepository(await cliContext(), {
+        const r = await pruneRepository(await repoContext(opts), {
           dryRun: opts.dryRun ?? false,
           ...(maxUnused !== undefined ? { maxUnused } : {}),
           ...lockWait(opts.lockWait),
@@ -134,11 +138,12 @@ export function registerBackupMaintenance(backup: Command): void {
     .description('failed and partial backup attempts, with the suggested fix')
     .option('--days <n>', 'look back this many days', '7')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: { days: string; json?: boolean }) => {
+      runAction(async (opts: { days: string; json?: boolean; repo?: string }) => {
         const days = parseCount('--days', opts.days);
         const { backupFailures } = await import('../../app/backups/failures.js');
-        const r = await backupFailures(await cliContext(), days);
+        const r = await backupFailures(await repoContext(opts), days);
         if (opts.json) return printJson(r);
         out(`Last ${r.days} days: ${r.failures.length} failed or partial of ${r.attempts} attempts (${(r.failure_rate * 100).toFixed(1)}%)`);
         for (const f of r.failures) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { RepairIndexReport } from '../../app/integrity/repair-index.js';
-import { cliContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson, reportFailure } from '../output.js';
 import { withInterruptSignal } from '../on-signal.js';
 import { parseDuration } from '../parse-duration.js';
@@ -14,10 +14,11 @@ export function registerBackupRepair(backup: Command): void {
     .description('rebuild the index from the packs (after "index checksum mismatch"); intact frames of damaged packs are copied into new packs')
     .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: { lockWait?: string; json?: boolean }) => {
+      runAction(async (opts: { lockWait?: string; json?: boolean; repo?: string }) => {
         const lockWaitMs = opts.lockWait !== undefined ? parseDuration('--lock-wait', opts.lockWait) : undefined;
-        const ctx = await cliContext();
+        const ctx = await repoContext(opts);
         const { repairIndex } = await import('../../app/integrity/repair-index.js');
         const report = await withInterruptSignal((signal) => repairIndex(ctx, { signal, ...(lockWaitMs !== undefined ? { lockWaitMs } : {}) }));
         if (opts.json) printJson(report);

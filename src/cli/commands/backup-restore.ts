@@ -4,7 +4,7 @@ import type { RestoreResult } from '../../app/index.js';
 import { systemClock } from '../../core/clock.js';
 import { formatBytes, formatCount, formatDuration } from '../../core/format.js';
 import { ERROR_CODES, PrismError } from '../../errors/index.js';
-import { cliContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { namePath } from '../named-paths.js';
 import { err, out, printJson } from '../output.js';
 import { parseDate } from '../parse-date.js';
@@ -46,8 +46,9 @@ export function registerBackupRestore(backup: Command): void {
     .option('--no-safety-backup', 'skip the "Pre-restore backup" of the current data')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print the result as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (id: string | undefined, opts: Opts) => {
+      runAction(async (id: string | undefined, opts: Opts & { repo?: string }) => {
         if (id === undefined && opts.at === undefined)
           throw new PrismError('INVALID_ARGUMENT', 'Name the backup to restore (`prism backup list`), or give --at TIME.');
         if (id !== undefined && opts.at !== undefined) throw new PrismError('INVALID_ARGUMENT', 'Give either a backup id or --at, not both.');
@@ -55,7 +56,7 @@ export function registerBackupRestore(backup: Command): void {
         if (opts.autoChain && opts.incremental)
           throw new PrismError('INVALID_ARGUMENT', '--auto-chain restores the whole state; --incremental only the last changes: choose one.');
         const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
-        const ctx = await cliContext('backup-restore.log');
+        const ctx = await repoContext(opts, 'backup-restore.log');
         if (opts.target !== undefined) namePath({ role: 'restore target', path: resolve(opts.target), setting: '--target' });
         const { restoreBackup } = await import('../../app/restore/restore-backup.js');
         const onProgress = await progressBar(opts.progress && !opts.json);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { formatBytes, formatDateTime, formatPercent } from '../../core/format.js';
-import { cliContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson } from '../output.js';
 import { runAction } from '../run-action.js';
 
@@ -9,10 +9,11 @@ export function registerBackupStats(backup: Command): void {
     .command('stats')
     .description('backups by type and status, sizes, dedup and compression, disk use')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: { json?: boolean }) => {
+      runAction(async (opts: { json?: boolean; repo?: string }) => {
         const { backupStats } = await import('../../app/backups/backup-stats.js');
-        const s = await backupStats(await cliContext());
+        const s = await backupStats(await repoContext(opts));
         if (opts.json) return printJson(s);
         const kv = (o: Record<string, number>) =>
           Object.entries(o)

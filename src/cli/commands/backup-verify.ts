@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { DataSubset, VerifyReport } from '../../app/index.js';
 import { PrismError } from '../../errors/index.js';
-import { cliContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson, reportFailure } from '../output.js';
 import { runAction } from '../run-action.js';
 import { withInterruptSignal } from '../on-signal.js';
@@ -17,6 +17,7 @@ interface Opts {
   background?: boolean;
   lockWait?: string;
   json?: boolean;
+  repo?: string;
 }
 
 export function parseSubset(text: string): DataSubset {
@@ -39,6 +40,7 @@ export function registerBackupVerify(backup: Command): void {
     .option('--background', 'the scheduled consistency check: trees and index, plus the next part of the data; repairs what it can')
     .option('--lock-wait <duration>', 'with --background: how long to wait for a prune, or for running backups before a repair (default 30m)')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
       runAction(async (id: string | undefined, opts: Opts) => {
         if (opts.background) return verifyInBackground(id, opts);
@@ -49,7 +51,7 @@ export function registerBackupVerify(backup: Command): void {
           throw new PrismError('INVALID_ARGUMENT', '--no-read-data and --read-data-subset exclude each other.');
         const data: DataSubset = !opts.readData ? { kind: 'none' } : opts.readDataSubset !== undefined ? parseSubset(opts.readDataSubset) : { kind: 'all' };
         const { verifyBackups } = await import('../../app/integrity/verify-backups.js');
-        const report = await verifyBackups(await cliContext(), { id, all: opts.all ?? false, data });
+        const report = await verifyBackups(await repoContext(opts), { id, all: opts.all ?? false, data });
         if (opts.json) printJson(report);
         else out(render(report, opts.verbose ?? false));
         if (!report.ok) {
@@ -75,7 +77,7 @@ async function verifyInBackground(id: string | undefined, opts: Opts): Promise<n
     throw new PrismError('INVALID_ARGUMENT', '--background chooses what to read itself: give it no backup id, --all, --read-data-subset or --no-read-data.');
   }
   const lockWaitMs = opts.lockWait !== undefined ? parseDuration('--lock-wait', opts.lockWait) : undefined;
-  const ctx = await cliContext();
+  const ctx = await repoContext(opts);
   const { backgroundVerify } = await import('../../app/integrity/background-verify.js');
   const report = await withInterruptSignal((signal) =>
     backgroundVerify(ctx, { signal, trigger: 'manual', ...(lockWaitMs !== undefined ? { lockWaitMs } : {}) }),

@@ -3,7 +3,7 @@ import type { DbRestoreReport } from '../../app/databases/db-restore.js';
 import { systemClock } from '../../core/clock.js';
 import { formatCount, formatDuration } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
-import { cliContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson } from '../output.js';
 import { parseTargetTime } from '../parse-date.js';
 import { runAction } from '../run-action.js';
@@ -35,8 +35,9 @@ export function registerDbRestore(db: Command): void {
     .option('--confirm', 'do it (required when tables would be overwritten)')
     .option('--no-safety-copy', 'do not keep a _prism_safety_… copy of overwritten tables')
     .option('--json', 'print the result as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (id: string | undefined, opts: Opts) => {
+      runAction(async (id: string | undefined, opts: Opts & { repo?: string }) => {
         if (id === undefined && opts.at === undefined)
           throw new PrismError('INVALID_ARGUMENT', 'Name the backup to restore from (`prism backup list`), or give --at TIME.');
         if (id !== undefined && opts.at !== undefined && !opts.replay)
@@ -45,7 +46,7 @@ export function registerDbRestore(db: Command): void {
           throw new PrismError('INVALID_ARGUMENT', '--replay needs --at TIME: the point in time to replay the binary log to.');
         const at = opts.at !== undefined ? await parseTargetTime('--at', opts.at, systemClock.now()) : undefined;
         const { restoreDatabase } = await import('../../app/databases/db-restore.js');
-        const r = await restoreDatabase(await cliContext('backup-restore.log'), {
+        const r = await restoreDatabase(await repoContext(opts, 'backup-restore.log'), {
           id,
           at,
           db: opts.db!,

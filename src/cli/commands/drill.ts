@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { DrillRecord } from '../../app/index.js';
 import { formatDateTime } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
-import { cliContext, cliHome } from '../context.js';
+import { REPO_OPTION, repoContext, cliHome } from '../context.js';
 import { out, printJson, reportFailure, table } from '../output.js';
 import { withInterruptSignal } from '../on-signal.js';
 import { runAction } from '../run-action.js';
@@ -20,8 +20,9 @@ export function registerDrill(program: Command): void {
     .option('--backup <id>', 'the backup to drill (default: the latest completed)')
     .option('--history', 'list past drills')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: Opts) => {
+      runAction(async (opts: Opts & { repo?: string }) => {
         if (opts.history) {
           if (opts.backup !== undefined) throw new PrismError('INVALID_ARGUMENT', '--history lists past drills; it takes no --backup.');
           const { readDrills } = await import('../../app/integrity/drill-history.js');
@@ -30,7 +31,7 @@ export function registerDrill(program: Command): void {
           else out(renderHistory(drills));
           return 0;
         }
-        const ctx = await cliContext();
+        const ctx = await repoContext(opts);
         const { runDrill } = await import('../../app/integrity/drill.js');
         const d = await withInterruptSignal((signal) => runDrill(ctx, { backupId: opts.backup, trigger: 'manual', signal }));
         if (opts.json) printJson(d);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { KeyListReport } from '../../app/keys/list-keys.js';
 import { PrismError, fromSystemError } from '../../errors/index.js';
-import { cliContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { newPasswordSource } from '../new-password.js';
 import { err, out, printJson, table } from '../output.js';
 import { runAction } from '../run-action.js';
@@ -15,10 +15,11 @@ export function registerKey(key: Command): void {
     .command('list')
     .description('the key files of the repository: state, key-derivation cost, the one in use')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: { json?: boolean }) => {
+      runAction(async (opts: { json?: boolean; repo?: string }) => {
         const { listKeys } = await import('../../app/keys/list-keys.js');
-        const r = await listKeys(await cliContext());
+        const r = await listKeys(await repoContext(opts));
         if (opts.json) printJson(r);
         else out(renderKeys(r));
       }),
@@ -29,11 +30,12 @@ export function registerKey(key: Command): void {
     .description('add a key file (a new password) for the current master key')
     .option(...NEW_PASSWORD_FILE)
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: { newPasswordFile?: string; json?: boolean }) => {
+      runAction(async (opts: { newPasswordFile?: string; json?: boolean; repo?: string }) => {
         const newPassword = await newPasswordSource(opts.newPasswordFile);
         const { addKey } = await import('../../app/keys/add-key.js');
-        const r = await addKey(await cliContext(), { newPassword });
+        const r = await addKey(await repoContext(opts), { newPassword });
         if (opts.json) printJson(r);
         else out(`Added key ${r.id} (master key generation ${r.generation}) to ${r.repository}.`);
       }),
@@ -44,10 +46,11 @@ export function registerKey(key: Command): void {
     .description('remove a key file (not the one in use, not the last one)')
     .argument('<id>', 'a key id from `prism key list`')
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (id: string, opts: { json?: boolean }) => {
+      runAction(async (id: string, opts: { json?: boolean; repo?: string }) => {
         const { removeKey } = await import('../../app/keys/remove-key.js');
-        const r = await removeKey(await cliContext(), { id });
+        const r = await removeKey(await repoContext(opts), { id });
         if (opts.json) printJson(r);
         else out(`Removed key ${r.removed} from ${r.repository}.`);
       }),
@@ -58,11 +61,12 @@ export function registerKey(key: Command): void {
     .description('change the password of the key in use (a new key file replaces it)')
     .option(...NEW_PASSWORD_FILE)
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: { newPasswordFile?: string; json?: boolean }) => {
+      runAction(async (opts: { newPasswordFile?: string; json?: boolean; repo?: string }) => {
         const newPassword = await newPasswordSource(opts.newPasswordFile);
         const { changePassword } = await import('../../app/keys/change-password.js');
-        const r = await changePassword(await cliContext(), { newPassword });
+        const r = await changePassword(await repoContext(opts), { newPassword });
         if (opts.json) printJson(r);
         else out(`Password changed: key ${r.added} added, key ${r.removed} removed.`);
       }),
@@ -74,10 +78,11 @@ export function registerKey(key: Command): void {
     .option('--paper', 'as text to print and type back, each line with its checksum')
     .option('--output <file>', 'write it to a new file (0600; never replaces one)')
     .option('--json', 'with --output: print the result as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: { paper?: boolean; output?: string; json?: boolean }) => {
+      runAction(async (opts: { paper?: boolean; output?: string; json?: boolean; repo?: string }) => {
         const { exportKey } = await import('../../app/keys/export-key.js');
-        const r = await exportKey(await cliContext(), {
+        const r = await exportKey(await repoContext(opts), {
           ...(opts.paper ? { paper: true } : {}),
           ...(opts.output !== undefined ? { output: opts.output } : {}),
         });
@@ -97,12 +102,13 @@ export function registerKey(key: Command): void {
     .argument('<file>', 'the export (`prism key export`), or - for stdin')
     .option(...NEW_PASSWORD_FILE)
     .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (file: string, opts: { newPasswordFile?: string; json?: boolean }) => {
+      runAction(async (file: string, opts: { newPasswordFile?: string; json?: boolean; repo?: string }) => {
         const newPassword = await newPasswordSource(opts.newPasswordFile);
         const text = readExport(file);
         const { importKey } = await import('../../app/keys/import-key.js');
-        const r = await importKey(await cliContext(), { text, source: file === '-' ? 'from stdin' : file, newPassword });
+        const r = await importKey(await repoContext(opts), { text, source: file === '-' ? 'from stdin' : file, newPassword });
         if (opts.json) printJson(r);
         else out(`Added key ${r.id} (master key generation ${r.generation}) to ${r.repository} from the key export; its password opens the repository.`);
       }),

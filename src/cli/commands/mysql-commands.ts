@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { AppContext } from '../../app/index.js';
 import { formatBytes } from '../../core/format.js';
-import { repoContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson, table } from '../output.js';
 import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.js';
 import { renderBinlogExpire } from '../render/render-binlog-expire.js';
@@ -19,8 +19,7 @@ const mysqlContext = (opts: Flags): Promise<AppContext> => repoContext(opts, 'my
 /** `prism mysql …`: the binary log archive for MySQL/MariaDB point-in-time restores (`prism db restore --at TIME --replay`). */
 export function registerMysql(program: Command): void {
   const mysql = program.command('mysql').description('MySQL/MariaDB binary log archive for point-in-time restores');
-  const common = (c: Command) =>
-    c.option('--repo <path>', 'the repository (default: PRISM_BACKUP_PATH or backup.storage_path)').option('--json', 'print as JSON');
+  const common = (c: Command) => c.option(...REPO_OPTION).option('--json', 'print as JSON');
 
   common(
     mysql

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { AppContext } from '../../app/index.js';
 import { formatBytes } from '../../core/format.js';
-import { repoContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { namePath } from '../named-paths.js';
 import { out, printJson, table } from '../output.js';
 import { parseTargetTime } from '../parse-date.js';
@@ -21,8 +21,7 @@ const pgContext = (opts: RepoFlags): Promise<AppContext> => repoContext(opts, 'p
 /** `prism pg …`: WAL archiving, base backups and point-in-time recovery for PostgreSQL. */
 export function registerPg(program: Command): void {
   const pg = program.command('pg').description('PostgreSQL WAL archive, base backups and point-in-time recovery');
-  const repoOpt = (c: Command) =>
-    c.option('--repo <path>', 'the repository (default: PRISM_BACKUP_PATH or backup.storage_path)').option('--json', 'print as JSON');
+  const repoOpt = (c: Command) => c.option(...REPO_OPTION).option('--json', 'print as JSON');
 
   repoOpt(
     pg

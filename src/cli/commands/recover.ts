@@ -3,7 +3,7 @@ import type { RecoverReport } from '../../app/recovery/recover.js';
 import { systemClock } from '../../core/clock.js';
 import { formatDuration } from '../../core/format.js';
 import { ERROR_CODES, PrismError } from '../../errors/index.js';
-import { cliContext } from '../context.js';
+import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson, reportFailure } from '../output.js';
 import { parseDate } from '../parse-date.js';
 import { runAction } from '../run-action.js';
@@ -29,12 +29,13 @@ export function registerRecover(program: Command): void {
     .option('--set <key=value>', 'adjust the restored configuration, e.g. backup.databases.0.url=… or gateway.json:db.host=… (repeatable)', collect, [])
     .option('--force', 'restore the files even while the prism service is running')
     .option('--json', 'print the report as JSON')
+    .option(...REPO_OPTION)
     .action(
-      runAction(async (opts: Opts) => {
+      runAction(async (opts: Opts & { repo?: string }) => {
         if (opts.from !== undefined && opts.at !== undefined) throw new PrismError('INVALID_ARGUMENT', 'Give either --from ID or --at TIME, not both.');
         const at = opts.at !== undefined ? await parseDate('--at', opts.at, systemClock.now(), 'end') : undefined;
         const { recover } = await import('../../app/recovery/recover.js');
-        const r = await recover(await cliContext('backup-restore.log'), {
+        const r = await recover(await repoContext(opts, 'backup-restore.log'), {
           from: opts.from,
           at,
           dryRun: opts.dryRun ?? false,

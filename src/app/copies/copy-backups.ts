@@ -1,0 +1,219 @@
+import type { CopyTarget } from '../../config/index.js';
+import { fetchInOrder } from '../../core/in-order.js';
+import { noProgress, type ProgressListener } from '../../core/progress.js';
+import { PrismError } from '../../errors/index.js';
+import {
+  BASE_RECORDS,
+  BINLOG_RECORDS,
+  WAL_RECORDS,
+  copyPack,
+  copyRecord,
+  objectNames,
+  openBackend,
+  openCopy,
+  rootTrees,
+  type Manifest,
+  type Repository,
+} from '../../repo/index.js';
+import { lockRepository, openRepository, type AppContext } from '../context.js';
+import { binlogArchiveBlobs } from '../pitr/mysql/mysql-binlog-records.js';
+import { pgArchiveBlobs } from '../pitr/postgres/pg-records.js';
+
+/** Packs moved at once: uploads to a remote store overlap; at most this many packs (16 MiB each) in memory. */
+const PACKS_AT_ONCE = 4;
+
+export interface CopyOptions {
+  /** Backup ids to copy (with the backups they build on); none: every backup. */
+  ids?: readonly string[];
+  onProgress?: ProgressListener;
+  lockWaitMs?: number;
+}
+
+export interface CopyReport {
+  copy: string;
+  repository: string;
+  /** Backups copied by this run, oldest first. */
+  copied: string[];
+  /** Backups asked for that the copy already held. */
+  already_there: number;
+  /** Backups that could not be copied, and why (data missing in the primary). */
+  skipped: Array<{ id: string; reason: string }>;
+  /** PostgreSQL WAL / base backup and binary log records copied. */
+  records_copied: number;
+  packs_copied: number;
+  /** Packs the backups need that the copy already held (an earlier, interrupted run). */
+  packs_present: number;
+  bytes_copied: number;
+  duration_ms: number;
+}
+
+/**
+ * Copies backups (and the point-in-time archives) from the primary repository into the copy
+ * `target`, moving only what the copy lacks: packs as they are, then one index file for them,
+ * then the archive records, then the manifests, oldest first. Killed at any point, the copy
+ * holds only whole backups (a manifest is written once its data is there) and the next run
+ * finishes the work without moving the packs again.
+ */
+export async function copyBackups(ctx: AppContext, target: CopyTarget, opts: CopyOptions = {}): Promise<CopyReport> {
+  const started = ctx.clock.now().getTime();
+  const progress = opts.onProgress ?? noProgress;
+  const source = await openRepository(ctx);
+  const sourceLock = await lockRepository(ctx, source, 'shared', 'backup copy', opts.lockWaitMs ?? 0);
+  try {
+    const dest = await openCopy(await openBackend(target.location), source, ctx.clock);
+    const destLock = await lockRepository(ctx, dest, 'shared', 'backup copy', opts.lockWaitMs ?? 0);
+    try {
+      const report = await copyLocked(ctx, source, dest, opts, progress);
+      const out: CopyReport = { copy: target.name, repository: target.location, ...report, duration_ms: ctx.clock.now().getTime() - started };
+      ctx.logger.info(
+        { event: 'copy.done', copy: target.name, copied: out.copied, packs: out.packs_copied, bytes: out.bytes_copied, skipped: out.skipped },
+        `copied ${out.copied.length} backup(s) to ${target.name}`,
+      );
+      return out;
+    } finally {
+      await destLock.release();
+    }
+  } finally {
+    await sourceLock.release();
+  }
+}
+
+type CopyWork = Omit<CopyReport, 'copy' | 'repository' | 'duration_ms'>;
+
+async function copyLocked(ctx: AppContext, source: Repository, dest: Repository, opts: CopyOptions, progress: ProgressListener): Promise<CopyWork> {
+  const wanted = selectBackups(
+    await source.listManifests((name, e) => ctx.logger.warn({ event: 'manifest.damaged', object: name, error: e.message }, 'damaged manifest not copied')),
+    opts.ids,
+  );
+  const present = new Set((await objectNames(dest, 'snapshots')).map((n) => n.replace(/^snapshots\//, '').replace(/\.json$/, '')));
+  const todo = wanted.filter((m) => !present.has(m.id));
+  const records = await missingRecords(source, dest);
+  const work: CopyWork = {
+    copied: [],
+    already_there: wanted.length - todo.length,
+    skipped: [],
+    records_copied: 0,
+    packs_copied: 0,
+    packs_present: 0,
+    bytes_copied: 0,
+  };
+  if (todo.length === 0 && records.length === 0) return work;
+
+  await Promise.all([source.loadIndex(), dest.loadIndex()]);
+  const need = new Set<string>();
+  const complete = await completeBackups(source, todo, need, work.skipped);
+  if (records.length > 0) {
+    for (const id of await pgArchiveBlobs(source)) need.add(id);
+    for (const id of await binlogArchiveBlobs(source)) need.add(id);
+  }
+  const packs = new Set<string>();
+  for (const id of need) {
+    if (dest.index.hasHex(id)) continue;
+    const loc = source.index.get(id);
+    if (loc) packs.add(loc.pack);
+  }
+  const destPacks = new Set(await dest.listPacks());
+  const upload = [...packs].filter((p) => !destPacks.has(p));
+  work.packs_present = packs.size - upload.length;
+  const sizes = await source.listPackSizes();
+  progress({ kind: 'start', totalFiles: upload.length, totalBytes: upload.reduce((n, p) => n + (sizes.get(p) ?? 0), 0) });
+  await fetchInOrder(upload, PACKS_AT_ONCE, async (pack) => {
+    const bytes = await copyPack(source, dest, pack);
+    work.packs_copied++;
+    work.bytes_copied += bytes;
+    progress({ kind: 'advance', files: 1, bytes });
+  });
+  progress({ kind: 'finish' });
+  // one index file for every blob of the packs the copy gained, written once they are all there
+  const entries = [];
+  for (const e of source.index.entries()) if (packs.has(e.pack) && !dest.index.hasHex(e.id)) entries.push(e);
+  await dest.writeIndex(entries);
+  for (const name of records) {
+    try {
+      if (await copyRecord(source, dest, name)) work.records_copied++;
+    } catch (e) {
+      if (!(e instanceof PrismError)) throw e;
+      work.skipped.push({ id: name, reason: e.message });
+    }
+  }
+  for (const m of complete) if (await dest.createManifest(m)) work.copied.push(m.id);
+  return work;
+}
+
+/**
+ * The backups to copy, oldest first: the ones asked for and every backup they build on (so a
+ * chain stays whole in the copy), or all of them. Only backups with data count: failed and
+ * running attempts are not copied.
+ */
+export function selectBackups(all: readonly Manifest[], ids: readonly string[] | undefined): Manifest[] {
+  const usable = all.filter((m) => m.status === 'completed' || m.status === 'partial');
+  if (!ids || ids.length === 0) return usable;
+  const byId = new Map(usable.map((m) => [m.id, m]));
+  const pick = new Set<string>();
+  for (const id of ids) {
+    let m = byId.get(id);
+    if (!m) {
+      const any = all.find((x) => x.id === id);
+      throw new PrismError(
+        'BACKUP_NOT_FOUND',
+        any ? `Backup ${id} is ${any.status}: only completed and partial backups are copied.` : `Backup ${id} not found in the primary repository.`,
+        { id },
+      );
+    }
+    while (m && !pick.has(m.id)) {
+      pick.add(m.id);
+      m = m.parent ? byId.get(m.parent) : undefined;
+    }
+  }
+  return usable.filter((m) => pick.has(m.id));
+}
+
+/**
+ * Adds to `need` every blob of the backups' trees and returns the backups whose every blob the
+ * primary holds; the others go to `skipped` (their data was lost in the primary).
+ */
+async function completeBackups(source: Repository, backups: readonly Manifest[], need: Set<string>, skipped: CopyReport['skipped']): Promise<Manifest[]> {
+  const treeOk = new Map<string, boolean>();
+  const visit = async (tree: string): Promise<boolean> => {
+    const known = treeOk.get(tree);
+    if (known !== undefined) return known;
+    let ok = source.index.hasHex(tree);
+    need.add(tree);
+    const nodes = ok
+      ? await source.readTree(tree).then(
+          (t) => t.nodes,
+          () => undefined,
+        )
+      : undefined;
+    if (!nodes) ok = false;
+    else {
+      for (const node of nodes) {
+        if (node.subtree && !(await visit(node.subtree))) ok = false;
+        for (const c of node.content ?? []) {
+          need.add(c);
+          if (!source.index.hasHex(c)) ok = false;
+        }
+      }
+    }
+    treeOk.set(tree, ok);
+    return ok;
+  };
+  const out: Manifest[] = [];
+  for (const m of backups) {
+    let ok = true;
+    for (const t of rootTrees(m)) if (!(await visit(t))) ok = false;
+    if (ok) out.push(m);
+    else skipped.push({ id: m.id, reason: 'data of this backup is missing in the primary repository (run `prism backup verify` there)' });
+  }
+  return out;
+}
+
+/** Archive records (PostgreSQL WAL and base backups, binary logs) the primary has and the copy lacks. */
+async function missingRecords(source: Repository, dest: Repository): Promise<string[]> {
+  const out: string[] = [];
+  for (const dir of [WAL_RECORDS, BASE_RECORDS, BINLOG_RECORDS]) {
+    const have = new Set(await objectNames(dest, dir));
+    for (const name of await objectNames(source, dir)) if (name.endsWith('.json') && !have.has(name)) out.push(name);
+  }
+  return out;
+}
