@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { appendFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { CopyReport } from '../app/copies/copy-backups.js';
+import type { Manifest } from '../repo/index.js';
+import { hashTree, json, prism, prismAsync, prngBytes, sandbox, waitFor, writeDataset, type CliResult, type Sandbox } from '../testing/fixtures.js';
+
+const MiB = 1024 * 1024;
+
+/** Files under `dir` (recursively), relative names. */
+function filesUnder(dir: string, prefix = ''): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
+  );
+}
+
+describe('prism backup copy to a second disk (CLI)', () => {
+  let sb: Sandbox;
+  let copyDir: string;
+  let full: Manifest;
+  let inc: Manifest;
+  const cli = (args: string[], extra: Record<string, string> = {}): CliResult => prism(args, { ...sb.env, ...extra });
+  const ok = (args: string[]): CliResult => {
+    const r = cli(args);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return r;
+  };
+
+  before(() => {
+    sb = sandbox();
+    copyDir = join(sb.root, 'second-disk');
+    writeDataset(sb.home, { files: 30 });
+    writeFileSync(join(sb.home, 'level-3-cold', 'big.bin'), prngBytes(20 * MiB, 5));
+    writeFileSync(
+      join(sb.home, 'config', 'backup.json'),
+      JSON.stringify({ backup: { copies: [{ name: 'second-disk', repository: copyDir, keep: { full_backups_count: 2 } }] } }),
+    );
+    full = json<Manifest>(ok(['backup', 'create', '--type', 'full', '--json']));
+    appendFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), ' ');
+    inc = json<Manifest>(ok(['backup', 'create', '--type', 'incremental', '--json']));
+  });
+  after(() => sb?.cleanup());
+
+  it('copies a backup with the backups it builds on, then the rest; a second run moves nothing', () => {
+    const first = json<CopyReport>(ok(['backup', 'copy', inc.id, '--json']));
+    assert.deepEqual(first.copied, [full.id, inc.id]);
+    assert.equal(first.copy, 'second-disk');
+    assert.ok(first.packs_copied >= 2 && first.bytes_copied > 20 * MiB, JSON.stringify(first));
+    const again = json<CopyReport>(ok(['backup', 'copy', '--all', '--to', 'second-disk', '--json']));
+    assert.deepEqual([again.copied, again.already_there, again.packs_copied, again.bytes_copied], [[], 2, 0, 0]);
+    // the packs are the primary's, byte for byte
+    const packs = filesUnder(join(sb.repo, 'data'));
+    assert.deepEqual(filesUnder(join(copyDir, 'data')).sort(), packs.sort());
+    for (const p of packs) assert.ok(readFileSync(join(copyDir, 'data', p)).equals(readFileSync(join(sb.repo, 'data', p))), p);
+  });
+
+  it('after a small change, only the new data moves', () => {
+    const before = filesUnder(join(copyDir, 'data')).reduce((n, p) => n + statSync(join(copyDir, 'data', p)).size, 0);
+    writeFileSync(join(sb.home, 'level-2-warm', 'new.json'), JSON.stringify({ added: true }));
+    const next = json<Manifest>(ok(['backup', 'create', '--type', 'incremental', '--json']));
+    const r = json<CopyReport>(ok(['backup', 'copy', '--all', '--json']));
+    assert.deepEqual(r.copied, [next.id]);
+    assert.ok(r.packs_copied <= 2 && r.bytes_copied < before * 0.02, JSON.stringify(r));
+  });
+
+  it('with the primary gone, the copy lists, verifies and restores byte for byte (--repo NAME)', () => {
+    const saved = join(sb.root, 'primary-saved');
+    cpSync(sb.repo, saved, { recursive: true });
+    rmSync(sb.repo, { recursive: true });
+    try {
+      const listed = json<Manifest[]>(ok(['backup', 'list', '--repo', 'second-disk', '--json'])).map((m) => m.id);
+      assert.ok(listed.includes(full.id) && listed.includes(inc.id), listed.join());
+      const verified = json<{ ok: boolean; backups: unknown[] }>(ok(['backup', 'verify', '--all', '--repo', 'second-disk', '--json']));
+      assert.equal(verified.ok, true);
+      assert.equal(verified.backups.length, listed.length);
+      const target = join(sb.root, 'restored');
+      ok(['backup', 'restore', listed[0]!, '--repo', 'second-disk', '--target', target]);
+      const restored = hashTree(target);
+      for (const [path, sum] of hashTree(sb.home, ['logs', 'temp', 'config'])) assert.equal(restored.get(path), sum, path);
+      assert.equal(json<Manifest>(ok(['backup', 'info', inc.id, '--repo', 'second-disk', '--json'])).id, inc.id);
+      // the copy's own retention: keep.full_backups_count is 2 there
+      const policy = (r: CliResult) => json<{ retention_policy: { full_backups: { count: number } } }>(r).retention_policy.full_backups.count;
+      assert.equal(policy(ok(['backup', 'policy', '--repo', 'second-disk', '--json'])), 2);
+      assert.equal(policy(ok(['backup', 'policy', '--json'])), 7);
+    } finally {
+      cpSync(saved, sb.repo, { recursive: true });
+    }
+  });
+
+  it('refuses a location that holds another repository, or other files, and writes nothing there', () => {
+    const other = sandbox();
+    try {
+      writeDataset(other.home, { files: 3 });
+      prism(['backup', 'create', '--type', 'full'], other.env);
+      const before = filesUnder(other.repo).sort();
+      const r = cli(['backup', 'copy', '--all', '--to', other.repo]);
+      assert.equal(r.code, 56, r.stdout + r.stderr);
+      assert.match(r.stderr, /another repository/);
+      assert.deepEqual(
+        filesUnder(other.repo)
+          .filter((f) => !f.startsWith('locks/'))
+          .sort(),
+        before.filter((f) => !f.startsWith('locks/')),
+      );
+      const stranger = join(sb.root, 'not-empty');
+      cpSync(join(sb.home, 'config'), stranger, { recursive: true });
+      const s = cli(['backup', 'copy', '--all', '--to', stranger]);
+      assert.equal(s.code, 56, s.stdout + s.stderr);
+      assert.ok(!existsSync(join(stranger, 'config.json')));
+      assert.equal(cli(['backup', 'copy', '--all', '--to', 'no-such-copy']).code, 2);
+      assert.equal(cli(['backup', 'copy', '--all', '--to', sb.repo]).code, 2);
+    } finally {
+      other.cleanup();
+    }
+  });
+
+  it('does not carry a damaged pack into a copy', () => {
+    const dest = join(sb.root, 'third-disk');
+    const packs = filesUnder(join(sb.repo, 'data')).map((p) => join(sb.repo, 'data', p));
+    const victim = packs.sort((a, b) => statSync(b).size - statSync(a).size)[0]!;
+    const original = readFileSync(victim);
+    const flipped = Buffer.from(original);
+    flipped[Math.floor(flipped.length / 2)]! ^= 0x20;
+    writeFileSync(victim, flipped);
+    try {
+      const r = cli(['backup', 'copy', '--all', '--to', dest]);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(r.stderr, /damaged/);
+      assert.deepEqual(
+        filesUnder(dest).filter((f) => f.startsWith('snapshots/')),
+        [],
+      );
+      assert.ok(!filesUnder(dest).some((f) => f.endsWith(victim.slice(victim.lastIndexOf('/') + 1))));
+    } finally {
+      writeFileSync(victim, original);
+    }
+    // once repaired, the same copy finishes and verifies
+    const r = json<CopyReport>(ok(['backup', 'copy', '--all', '--to', dest, '--json']));
+    assert.ok(r.copied.length >= 2);
+    assert.equal(json<{ ok: boolean }>(ok(['backup', 'verify', '--all', '--repo', dest, '--json'])).ok, true);
+  });
+});
+
+describe('a copy killed half-way (kill -9)', () => {
+  let sb: Sandbox;
+  before(() => {
+    sb = sandbox();
+    writeDataset(sb.home, { files: 5 });
+    for (let i = 0; i < 8; i++) writeFileSync(join(sb.home, 'level-3-cold', `big-${i}.bin`), prngBytes(20 * MiB, 40 + i));
+    const r = prism(['backup', 'create', '--type', 'full'], sb.env);
+    assert.equal(r.code, 0, r.stderr);
+  });
+  after(() => sb?.cleanup());
+
+  it('leaves a valid copy with no half backup, and the next run finishes without moving the packs again', async () => {
+    const dest = join(sb.root, 'copy');
+    const child = prismAsync(['backup', 'copy', '--all', '--to', dest], sb.env);
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    await waitFor('a first pack in the copy', () => filesUnder(join(dest, 'data')).some((f) => !f.includes('.tmp-')), 30_000);
+    child.kill('SIGKILL');
+    assert.equal(await exited, 'SIGKILL', 'the copy finished before it could be killed');
+    assert.deepEqual(
+      filesUnder(dest).filter((f) => f.startsWith('snapshots/') || f.startsWith('index/')),
+      [],
+    );
+    const listed = json<Manifest[]>(prism(['backup', 'list', '--repo', dest, '--json'], sb.env));
+    assert.deepEqual(listed, []);
+    const r = json<CopyReport>(prism(['backup', 'copy', '--all', '--to', dest, '--json'], sb.env));
+    assert.equal(r.copied.length, 1);
+    assert.ok(r.packs_present >= 1, JSON.stringify(r));
+    const v = prism(['backup', 'verify', '--all', '--repo', dest, '--json'], sb.env);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+  });
+});
