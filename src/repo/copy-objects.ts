@@ -20,8 +20,7 @@ import { backendOf, Repository } from './repository.js';
  */
 export async function openCopy(backend: Backend, source: Repository, clock: Clock): Promise<Repository> {
   const src = backendOf(source);
-  const config = await src.get(REPO_CONFIG);
-  const existing = await readConfig(backend);
+  const [config, existing, sourceKeys] = await Promise.all([src.get(REPO_CONFIG), readConfig(backend), keyObjects(src)]);
   if (existing === undefined) {
     const entries = (await backend.list('')).filter((o) => !o.name.startsWith('locks/'));
     if (entries.length > 0) {
@@ -39,9 +38,9 @@ export async function openCopy(backend: Backend, source: Repository, clock: Cloc
     );
   }
   // keys before the config: a location with config.json is a repository whose keys are all there
-  for (const dir of [KEYS_DIR, KEYRING_DIR]) {
-    const have = new Set((await backend.list(dir)).map((o) => o.name));
-    for (const { name } of await src.list(dir)) if (!have.has(name)) await backend.putIfAbsent(name, await src.get(name));
+  if (sourceKeys.length > 0) {
+    const have = new Set((await keyObjects(backend)).map((o) => o.name));
+    for (const { name } of sourceKeys) if (!have.has(name)) await backend.putIfAbsent(name, await src.get(name));
   }
   if (existing === undefined) {
     try {
@@ -50,7 +49,13 @@ export async function openCopy(backend: Backend, source: Repository, clock: Cloc
       throw fromSystemError(e, `creating the copy at ${backend.location}`);
     }
   }
-  return Repository.open(backend, clock, source.unlocked ? { unlocked: source.unlocked } : {});
+  return Repository.open(backend, clock, { config: existing ?? config, ...(source.unlocked ? { unlocked: source.unlocked } : {}) });
+}
+
+/** Key files and keyrings (none in an unencrypted repository). */
+async function keyObjects(backend: Backend): Promise<Array<{ name: string }>> {
+  const [keys, keyrings] = await Promise.all([backend.list(KEYS_DIR), backend.list(KEYRING_DIR)]);
+  return [...keys, ...keyrings];
 }
 
 /**

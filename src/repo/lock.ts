@@ -54,6 +54,8 @@ export class RepositoryLock {
     private readonly names: string[],
     private readonly info: LockInfo,
     private readonly clock: Clock,
+    /** Removal of other processes' stale shared locks, begun when this one was taken. */
+    private readonly tidying?: Promise<void>,
   ) {}
 
   static async acquire(backend: Backend, opts: LockOptions): Promise<RepositoryLock> {
@@ -94,6 +96,7 @@ export class RepositoryLock {
       }
     }
     const names = single ? [single] : [];
+    let tidy: Promise<void> | undefined;
     try {
       if (opts.kind === 'exclusive') {
         for (;;) {
@@ -111,14 +114,18 @@ export class RepositoryLock {
           await wait(holder);
         }
         names.push(own);
-        // shared locks left by killed processes block nothing, but would stay until the next exclusive locker: tidy them
-        await firstLiveShared(backend, own, opts.clock, { all: true }).catch(() => undefined);
+        // shared locks left by killed processes block nothing, but would stay until the next exclusive locker: tidy them,
+        // while the locker goes on (release waits for it)
+        tidy = firstLiveShared(backend, own, opts.clock, { all: true }).then(
+          () => undefined,
+          () => undefined,
+        );
       }
     } catch (e) {
       for (const n of names) await backend.delete(n);
       throw e;
     }
-    const lock = new RepositoryLock(backend, names, info, opts.clock);
+    const lock = new RepositoryLock(backend, names, info, opts.clock, tidy);
     lock.startRefresh();
     return lock;
   }
@@ -140,6 +147,7 @@ export class RepositoryLock {
     if (this.released) return;
     this.released = true;
     if (this.timer) clearInterval(this.timer);
+    await this.tidying;
     for (const n of this.names) if (await this.stillOurs(n)) await this.backend.delete(n);
   }
 

@@ -63,12 +63,13 @@ export class Repository {
    * unlocked (`unlocked`: a worker thread, or `prism key import`).
    */
   static async open(backend: Backend, clock: Clock, opts: OpenOptions = {}): Promise<Repository> {
-    let raw: Buffer | undefined;
-    try {
-      raw = await backend.get(REPO_CONFIG);
-    } catch (e) {
-      if (!(e instanceof ObjectNotFoundError)) throw fromSystemError(e, `reading the repository at ${backend.location}`);
-    }
+    let raw: Buffer | undefined = opts.config;
+    if (!raw)
+      try {
+        raw = await backend.get(REPO_CONFIG);
+      } catch (e) {
+        if (!(e instanceof ObjectNotFoundError)) throw fromSystemError(e, `reading the repository at ${backend.location}`);
+      }
     if (raw === undefined) {
       if (!opts.create) {
         throw new PrismError('REPO_NOT_FOUND', `No prism repository at ${backend.location}.`, { path: backend.location });
@@ -484,6 +485,8 @@ export interface OpenOptions {
   keyHint?: string | undefined;
   /** Keys already unlocked (a worker thread's copy). */
   unlocked?: Unlocked;
+  /** The repository's config.json as the caller has just read it (it is not read again). */
+  config?: Buffer;
   /** Unlocks an encrypted repository from its config (`prism key import`: with an exported master key). */
   unlock?: (backend: Backend, config: RepoConfig) => Promise<Unlocked>;
 }
@@ -502,8 +505,9 @@ async function encryptionInputs(e: NonNullable<OpenOptions['encrypt']>, location
  * them, so the repository is refused until its config.json is restored.
  */
 async function refuseKeysWithoutEncryption(backend: Backend): Promise<void> {
-  for (const dir of [KEYRING_DIR, KEYS_DIR]) {
-    if ((await backend.list(dir)).length === 0) continue;
+  const found = await Promise.all([KEYRING_DIR, KEYS_DIR].map(async (dir) => ((await backend.list(dir)).length > 0 ? dir : undefined)));
+  for (const dir of found) {
+    if (dir === undefined) continue;
     throw new PrismError(
       'REPO_CORRUPT',
       `${backend.location}/${REPO_CONFIG} says the repository is not encrypted, but it holds ${dir}/: an encrypted repository whose ${REPO_CONFIG} was changed. Nothing was read or written; restore ${REPO_CONFIG} from a copy of the repository.`,

@@ -81,13 +81,15 @@ export async function copyBackups(ctx: AppContext, target: CopyTarget, opts: Cop
 type CopyWork = Omit<CopyReport, 'copy' | 'repository' | 'duration_ms'>;
 
 async function copyLocked(ctx: AppContext, source: Repository, dest: Repository, opts: CopyOptions, progress: ProgressListener): Promise<CopyWork> {
-  const wanted = selectBackups(
-    await source.listManifests((name, e) => ctx.logger.warn({ event: 'manifest.damaged', object: name, error: e.message }, 'damaged manifest not copied')),
-    opts.ids,
-  );
-  const present = new Set((await objectNames(dest, 'snapshots')).map((n) => n.replace(/^snapshots\//, '').replace(/\.json$/, '')));
+  // the copy's listings overlap their round trips with each other and with the primary's reads
+  const [manifests, copied, records] = await Promise.all([
+    source.listManifests((name, e) => ctx.logger.warn({ event: 'manifest.damaged', object: name, error: e.message }, 'damaged manifest not copied')),
+    objectNames(dest, 'snapshots'),
+    missingRecords(source, dest),
+  ]);
+  const wanted = selectBackups(manifests, opts.ids);
+  const present = new Set(copied.map((n) => n.replace(/^snapshots\//, '').replace(/\.json$/, '')));
   const todo = wanted.filter((m) => !present.has(m.id));
-  const records = await missingRecords(source, dest);
   const work: CopyWork = {
     copied: [],
     already_there: wanted.length - todo.length,
@@ -210,10 +212,13 @@ async function completeBackups(source: Repository, backups: readonly Manifest[],
 
 /** Archive records (PostgreSQL WAL and base backups, binary logs) the primary has and the copy lacks. */
 async function missingRecords(source: Repository, dest: Repository): Promise<string[]> {
-  const out: string[] = [];
-  for (const dir of [WAL_RECORDS, BASE_RECORDS, BINLOG_RECORDS]) {
-    const have = new Set(await objectNames(dest, dir));
-    for (const name of await objectNames(source, dir)) if (name.endsWith('.json') && !have.has(name)) out.push(name);
-  }
-  return out;
+  const dirs = await Promise.all(
+    [WAL_RECORDS, BASE_RECORDS, BINLOG_RECORDS].map(async (dir) => {
+      const names = (await objectNames(source, dir)).filter((n) => n.endsWith('.json'));
+      if (names.length === 0) return [];
+      const have = new Set(await objectNames(dest, dir));
+      return names.filter((n) => !have.has(n));
+    }),
+  );
+  return dirs.flat();
 }
