@@ -85,8 +85,8 @@ export const REPO_OPTION = ['--repo <copy|path>', 'a copy named in backup.copies
 
 /**
  * cliContext with `--repo` (when given) overriding PRISM_BACKUP_PATH / backup.storage_path: the
- * name of a copy in backup.copies, or a path or location. A copy shares the primary's keys, so
- * the same password opens it.
+ * name of a copy in backup.copies, or a path or location. A copy that shares the primary's keys
+ * opens with the same password; one with a key of its own with its password_file.
  */
 export async function repoContext(opts: { repo?: string | undefined }, logFile = 'backup.log'): Promise<AppContext> {
   const ctx = await cliContext(logFile);
@@ -96,5 +96,7 @@ export async function repoContext(opts: { repo?: string | undefined }, logFile =
   namePath({ role: 'repository', path: storagePath, setting: named ? `--repo (copy "${named.name}" in backup.copies)` : '--repo' });
   // a copy is cleaned up by its own retention (`keep`)
   const backup = named ? { ...ctx.config.backup, retention_policy: named.keep } : ctx.config.backup;
-  return { ...ctx, config: { ...ctx.config, storagePath, backup } };
+  // a copy with a key of its own opens with its password
+  const password = named?.passwordFile ? (await import('../app/copies/copy-password.js')).copyPassword(named.passwordFile) : ctx.password;
+  return { ...ctx, ...(password ? { password } : {}), config: { ...ctx.config, storagePath, backup } };
 }

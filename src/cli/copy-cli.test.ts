@@ -174,3 +174,70 @@ describe('a copy killed half-way (kill -9)', () => {
     assert.equal(v.code, 0, v.stdout + v.stderr);
   });
 });
+
+describe('a copy with a key of its own (password_file)', () => {
+  let sb: Sandbox;
+  let copyDir: string;
+  let env: Record<string, string>;
+  before(async () => {
+    sb = sandbox();
+    copyDir = join(sb.root, 'own-key');
+    const { TEST_PASSWORD, initEncrypted } = await import('../testing/encrypted.js');
+    await initEncrypted(sb);
+    writeFileSync(join(sb.root, 'password'), TEST_PASSWORD, { mode: 0o600 });
+    writeFileSync(join(sb.root, 'copy-password'), 'another password for the copy', { mode: 0o600 });
+    env = { ...sb.env, PRISM_PASSWORD_FILE: join(sb.root, 'password'), PRISM_KDF_MINIMUM: '1' };
+    writeDataset(sb.home, { files: 20 });
+    writeFileSync(join(sb.home, 'level-3-cold', 'big.bin'), prngBytes(20 * MiB, 9));
+    writeFileSync(
+      join(sb.home, 'config', 'backup.json'),
+      JSON.stringify({ backup: { copies: [{ name: 'vault', repository: copyDir, password_file: join(sb.root, 'copy-password') }] } }),
+    );
+    assert.equal(prism(['backup', 'create', '--type', 'full'], env).code, 0);
+  });
+  after(() => sb?.cleanup());
+
+  it('seals every pack again under its own key; it opens with its password only, and restores byte for byte', () => {
+    const r = prism(['backup', 'copy', '--all', '--json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    const report = json<CopyReport>(r);
+    assert.equal(report.copied.length, 1);
+    // no pack of the copy is a pack of the primary: every one was sealed again
+    const primaryPacks = new Set(filesUnder(join(sb.repo, 'data')).map((p) => p.slice(p.lastIndexOf('/') + 1)));
+    const copyPacks = filesUnder(join(copyDir, 'data')).map((p) => p.slice(p.lastIndexOf('/') + 1));
+    assert.ok(copyPacks.length > 0 && copyPacks.every((p) => !primaryPacks.has(p)), copyPacks.join());
+    assert.notEqual(JSON.parse(readFileSync(join(copyDir, 'config.json'), 'utf8')).id, JSON.parse(readFileSync(join(sb.repo, 'config.json'), 'utf8')).id);
+    // by name: the copy's password; by path with the primary's password: refused
+    const v = prism(['backup', 'verify', '--all', '--repo', 'vault', '--json'], env);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+    assert.notEqual(prism(['backup', 'list', '--repo', copyDir], env).code, 0);
+    const target = join(sb.root, 'restored');
+    const id = report.copied[0]!;
+    assert.equal(prism(['backup', 'restore', id, '--repo', 'vault', '--target', target], env).code, 0);
+    const restored = hashTree(target);
+    for (const [path, sum] of hashTree(sb.home, ['logs', 'temp', 'config'])) assert.equal(restored.get(path), sum, path);
+    // deduplication holds: a second backup with one change moves little
+    appendFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), ' ');
+    assert.equal(prism(['backup', 'create', '--type', 'incremental'], env).code, 0);
+    const next = json<CopyReport>(prism(['backup', 'copy', '--all', '--json'], env));
+    assert.equal(next.copied.length, 1);
+    assert.ok(next.bytes_copied < report.bytes_copied * 0.05, JSON.stringify(next));
+  });
+
+  it('is refused for an unencrypted primary', () => {
+    const plain = sandbox();
+    try {
+      writeDataset(plain.home, { files: 2 });
+      writeFileSync(
+        join(plain.home, 'config', 'backup.json'),
+        JSON.stringify({ backup: { copies: [{ name: 'vault', repository: join(plain.root, 'v'), password_file: join(sb.root, 'copy-password') }] } }),
+      );
+      assert.equal(prism(['backup', 'create', '--type', 'full'], plain.env).code, 0);
+      const r = prism(['backup', 'copy', '--all'], plain.env);
+      assert.equal(r.code, 56, r.stderr);
+      assert.match(r.stderr, /encrypted/);
+    } finally {
+      plain.cleanup();
+    }
+  });
+});

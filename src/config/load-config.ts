@@ -56,6 +56,7 @@ export function loadConfig(env: Env = process.env, opts: { ignoreFile?: boolean 
       location: repositoryLocation(home, c.repository),
       afterBackup: c.after_backup,
       schedule: c.schedule,
+      passwordFile: c.password_file === undefined ? undefined : resolve(home, expandHome(c.password_file)),
       keep: c.keep ?? backup.retention_policy,
     })),
     origins,

@@ -7,6 +7,8 @@ export interface CopyTarget {
   readonly location: string;
   readonly afterBackup: boolean;
   readonly schedule: string | undefined;
+  /** The password file of the copy's own key (absolute); undefined: it shares the primary's keys. */
+  readonly passwordFile: string | undefined;
   /** The copy's retention: its own `keep`, else the primary's. */
   readonly keep: BackupSection['retention_policy'];
 }

@@ -174,6 +174,12 @@ export const copySchema = section({
   schedule: v.optional(cron),
   /** The copy's own retention (cleanup of the copy); default: the primary's retention_policy. */
   keep: v.optional(retentionSchema),
+  /**
+   * A file with the password of the copy's own key (an encrypted primary only): the copy gets a
+   * master key of its own and every pack is sealed again on the way. Without it the copy shares
+   * the primary's keys and packs move as they are.
+   */
+  password_file: v.optional(v.pipe(v.string(), v.nonEmpty())),
 });
 export const copiesSchema = v.pipe(
   v.array(copySchema),

@@ -33,7 +33,7 @@ export {
 export type { OpenOptions } from './repository.js';
 export type { RepoConfig } from './repo-config.js';
 export { Repository } from './repository.js';
-export { copyPack, copyRecord, objectNames, openCopy } from './copy-objects.js';
+export { copyPack, copyRecord, objectNames, openCopy, openOwnKeyCopy, resealPacks } from './copy-objects.js';
 export type { ReadBuffer } from '../backend/backend.js';
 export { encodeTree, type NodeType, type Tree, type TreeNode } from './tree.js';
 export { supersedeBlobs } from './index-rewrite.js';

@@ -78,7 +78,15 @@ export function cryptSecrets(u: Unlocked): CryptSecrets {
 }
 
 /** Writes the first keyring and key file of a new encrypted repository. */
-export async function createKeys(backend: Backend, config: RepoConfig, password: Uint8Array, params: ScryptParams, now: Date): Promise<Unlocked> {
+export async function createKeys(
+  backend: Backend,
+  config: RepoConfig,
+  password: Uint8Array,
+  params: ScryptParams,
+  now: Date,
+  /** The blob-id key and chunker seed of another repository (a copy with its own master key), else derived from the new master key. */
+  shared?: Pick<Unlocked, 'idKey' | 'chunkerSeed'>,
+): Promise<Unlocked> {
   const master = newMasterKey();
   const content = contentKeys(master);
   const u: Unlocked = {
@@ -86,8 +94,8 @@ export async function createKeys(backend: Backend, config: RepoConfig, password:
     master,
     keyId: undefined,
     older: {},
-    idKey: content.idKey.toString('hex'),
-    chunkerSeed: content.chunkerSeed.toString('hex'),
+    idKey: shared?.idKey ?? content.idKey.toString('hex'),
+    chunkerSeed: shared?.chunkerSeed ?? content.chunkerSeed.toString('hex'),
   };
   if (!(await writeKeyring(backend, config, u, 'create'))) {
     throw new PrismError('REPO_CORRUPT', `${backend.location} already holds a keyring: another process is creating a repository there.`);

@@ -13,14 +13,21 @@ import {
   openCopy,
   rootTrees,
   type Manifest,
+  openOwnKeyCopy,
+  resealPacks,
+  type IndexedBlob,
   type Repository,
 } from '../../repo/index.js';
+import { FrameCompressor } from '../../codec/compress.js';
+import { copyPassword } from './copy-password.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
 import { binlogArchiveBlobs } from '../pitr/mysql/mysql-binlog-records.js';
 import { pgArchiveBlobs } from '../pitr/postgres/pg-records.js';
 
 /** Packs moved at once: uploads to a remote store overlap; at most this many packs (16 MiB each) in memory. */
 const PACKS_AT_ONCE = 4;
+/** Packs moved between two index files of the copy (what an interrupted copy keeps, at most this many packs less). */
+const PACKS_PER_INDEX = 32;
 
 export interface CopyOptions {
   /** Backup ids to copy (with the backups they build on); none: every backup. */
@@ -60,10 +67,13 @@ export async function copyBackups(ctx: AppContext, target: CopyTarget, opts: Cop
   const source = await openRepository(ctx);
   const sourceLock = await lockRepository(ctx, source, 'shared', 'backup copy', opts.lockWaitMs ?? 0);
   try {
-    const dest = await openCopy(await openBackend(target.location), source, ctx.clock);
+    const backend = await openBackend(target.location);
+    const dest = target.passwordFile
+      ? await openOwnKeyCopy(backend, source, copyPassword(target.passwordFile), ctx.clock, ctx.kdf)
+      : await openCopy(backend, source, ctx.clock);
     const destLock = await lockRepository(ctx, dest, 'shared', 'backup copy', opts.lockWaitMs ?? 0);
     try {
-      const report = await copyLocked(ctx, source, dest, opts, progress);
+      const report = await copyLocked(ctx, source, dest, target, opts, progress);
       const out: CopyReport = { copy: target.name, repository: target.location, ...report, duration_ms: ctx.clock.now().getTime() - started };
       ctx.logger.info(
         { event: 'copy.done', copy: target.name, copied: out.copied, packs: out.packs_copied, bytes: out.bytes_copied, skipped: out.skipped },
@@ -80,7 +90,14 @@ export async function copyBackups(ctx: AppContext, target: CopyTarget, opts: Cop
 
 type CopyWork = Omit<CopyReport, 'copy' | 'repository' | 'duration_ms'>;
 
-async function copyLocked(ctx: AppContext, source: Repository, dest: Repository, opts: CopyOptions, progress: ProgressListener): Promise<CopyWork> {
+async function copyLocked(
+  ctx: AppContext,
+  source: Repository,
+  dest: Repository,
+  target: CopyTarget,
+  opts: CopyOptions,
+  progress: ProgressListener,
+): Promise<CopyWork> {
   // the copy's listings overlap their round trips with each other and with the primary's reads
   const [manifests, copied, records] = await Promise.all([
     source.listManifests((name, e) => ctx.logger.warn({ event: 'manifest.damaged', object: name, error: e.message }, 'damaged manifest not copied')),
@@ -114,22 +131,32 @@ async function copyLocked(ctx: AppContext, source: Repository, dest: Repository,
     const loc = source.index.get(id);
     if (loc) packs.add(loc.pack);
   }
-  const destPacks = new Set(await dest.listPacks());
+  const reseal = target.passwordFile !== undefined;
+  // packs move as they are (the copy shares the primary's keys) unless the copy has a key of its own
+  const destPacks = reseal ? new Set<string>() : new Set(await dest.listPacks());
   const upload = [...packs].filter((p) => !destPacks.has(p));
   work.packs_present = packs.size - upload.length;
   const sizes = await source.listPackSizes();
   progress({ kind: 'start', totalFiles: upload.length, totalBytes: upload.reduce((n, p) => n + (sizes.get(p) ?? 0), 0) });
-  await fetchInOrder(upload, PACKS_AT_ONCE, async (pack) => {
-    const bytes = await copyPack(source, dest, pack);
+  const moved = (bytes: number): void => {
     work.packs_copied++;
     work.bytes_copied += bytes;
     progress({ kind: 'advance', files: 1, bytes });
-  });
+  };
+  const entriesOf = packEntries(source, packs);
+  const compressor = new FrameCompressor({ ...ctx.config.backup.compression, level: ctx.config.backup.compression.level ?? 3 });
+  // a batch of packs, then the index file naming them: an interrupted copy keeps what it moved
+  for (let i = 0; i < upload.length; i += PACKS_PER_INDEX) {
+    const batch = upload.slice(i, i + PACKS_PER_INDEX);
+    if (reseal) await dest.writeIndex(await resealPacks(source, dest, batch, compressor, moved));
+    else {
+      await fetchInOrder(batch, PACKS_AT_ONCE, async (pack) => moved(await copyPack(source, dest, pack)));
+      await dest.writeIndex(batch.flatMap((p) => entriesOf.get(p) ?? []).filter((e) => !dest.index.hasHex(e.id)));
+    }
+  }
   progress({ kind: 'finish' });
-  // one index file for every blob of the packs the copy gained, written once they are all there
-  const entries = [];
-  for (const e of source.index.entries()) if (packs.has(e.pack) && !dest.index.hasHex(e.id)) entries.push(e);
-  await dest.writeIndex(entries);
+  // packs an interrupted run moved before it could write their index
+  await dest.writeIndex([...entriesOf.values()].flat().filter((e) => !dest.index.hasHex(e.id)));
   for (const name of records) {
     try {
       if (await copyRecord(source, dest, name)) work.records_copied++;
@@ -207,6 +234,13 @@ async function completeBackups(source: Repository, backups: readonly Manifest[],
     if (ok) out.push(m);
     else skipped.push({ id: m.id, reason: 'data of this backup is missing in the primary repository (run `prism backup verify` there)' });
   }
+  return out;
+}
+
+/** The primary's index entries of each of `packs`. */
+function packEntries(source: Repository, packs: ReadonlySet<string>): Map<string, IndexedBlob[]> {
+  const out = new Map<string, IndexedBlob[]>();
+  for (const e of source.index.entries()) if (packs.has(e.pack)) (out.get(e.pack) ?? out.set(e.pack, []).get(e.pack)!).push(e);
   return out;
 }
 
