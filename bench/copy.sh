@@ -4,7 +4,8 @@
 #
 #   bash bench/copy.sh [SIZE]          npm run bench:copy [-- SIZE]      (default SIZE 500M)
 #
-# For each tool (prism, prism-enc: an encrypted primary, restic), on a fresh copy of the dataset:
+# For each tool (prism, prism-enc: an encrypted primary and a copy sharing its keys, prism-own: an
+# encrypted primary and a copy with a key of its own, restic), on a fresh copy of the dataset:
 #   untimed: a full backup into a local repository; the destination bucket (restic: `restic init
 #            --from-repo --copy-chunker-params`, so that the copy deduplicates as the primary)
 #   first    timed: the first copy of everything into the bucket
@@ -61,7 +62,7 @@ step() {
   [ "$rc" = 0 ] || tail -5 "$OUT/$tool.$name.log" | sed 's/^/    | /'
 }
 
-for tool in prism prism-enc restic; do
+for tool in prism prism-enc prism-own restic; do
   echo "== $tool"
   rm -rf "$WORK"
   mkdir -p "$WORK"
@@ -73,8 +74,14 @@ for tool in prism prism-enc restic; do
   export PRISM_HOME=$WORK/src PRISM_BACKUP_PATH=$WORK/repo PRISM_PASSWORD_FILE=$WORK/password PRISM_CACHE_DIR=$WORK/cache
   export RESTIC_PASSWORD_FILE=$WORK/password RESTIC_FROM_PASSWORD_FILE=$WORK/password RESTIC_CACHE_DIR=$WORK/cache
   case $tool in
-    prism | prism-enc)
+    prism | prism-enc | prism-own)
       [ "$tool" = prism ] || $PRISM init --encrypt > /dev/null
+      if [ "$tool" = prism-own ]; then
+        printf 'pbench-copy-password\n' > "$WORK/copy-password"
+        mkdir -p "$WORK/src/config"
+        printf '{"backup":{"copies":[{"name":"own","repository":"%s","password_file":"%s"}]}}\n' "$dest" "$WORK/copy-password" > "$WORK/src/config/backup.json"
+        dest=own
+      fi
       $PRISM backup create --type full --no-progress > /dev/null
       step "$tool" first "$bucket" $PRISM backup copy --all --to "$dest" --json
       $NODE "$HARNESS/mutate-dataset.mjs" --dir "$WORK/src" --seed 1 --round 1 > /dev/null
