@@ -331,3 +331,33 @@ describe('loadConfig: backup.encryption', () => {
     expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { compression: { enabled: 'yes' } } }) }), '"yes"');
   });
 });
+
+describe('loadConfig: backup.copies', () => {
+  it('resolves each copy: paths as storage_path, retention defaulting to the primary one, remote locations as written', () => {
+    const h = home({
+      backup: {
+        retention_policy: { full_backups_count: 4 },
+        copies: [
+          { name: 'disk2', repository: 'copies/disk2', after_backup: true, password_file: 'secrets/copy-pw' },
+          { name: 'cloud', repository: 's3:https://s3.example/bucket/gw', schedule: '0 6 * * *', keep: { full_backups_count: 12 } },
+        ],
+      },
+    });
+    const c = loadConfig({ PRISM_HOME: h });
+    assert.deepEqual(
+      c.copies.map((x) => [x.name, x.location, x.afterBackup, x.schedule, x.passwordFile, x.keep.full_backups_count]),
+      [
+        ['disk2', path.join(h, 'copies/disk2'), true, undefined, path.join(h, 'secrets/copy-pw'), 4],
+        ['cloud', 's3:https://s3.example/bucket/gw', false, '0 6 * * *', undefined, 12],
+      ],
+    );
+    assert.deepEqual(loadConfig({ PRISM_HOME: home({}) }).copies, []);
+  });
+
+  it('refuses two copies of one name, a name with a slash, and unknown keys', () => {
+    const twice = { name: 'a', repository: '/x' };
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { copies: [twice, twice] } }) }), 'each copy needs a name of its own');
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { copies: [{ name: 'a/b', repository: '/x' }] } }) }), 'backup.copies.0.name');
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { copies: [{ name: 'a', repository: '/x', password: 'p' }] } }) }), 'backup.copies.0');
+  });
+});
