@@ -34,14 +34,7 @@ export async function openCopy(backend: Backend, source: Repository, clock: Cloc
   const src = backendOf(source);
   const [config, existing, sourceKeys] = await Promise.all([src.get(REPO_CONFIG), readConfig(backend), keyObjects(src)]);
   if (existing === undefined) {
-    const entries = (await backend.list('')).filter((o) => !o.name.startsWith('locks/'));
-    if (entries.length > 0) {
-      throw new PrismError(
-        'COPY_MISMATCH',
-        `${backend.location} is not empty and holds no prism repository: a copy is made only into an empty location or an earlier copy of this repository.`,
-        { path: backend.location },
-      );
-    }
+    await refuseUnlessEmpty(backend);
   } else if (repositoryId(existing) !== source.config.id) {
     throw new PrismError(
       'COPY_MISMATCH',
@@ -87,14 +80,7 @@ export async function openOwnKeyCopy(backend: Backend, source: Repository, passw
   }
   let raw = await readConfig(backend);
   if (raw === undefined) {
-    const entries = (await backend.list('')).filter((o) => !o.name.startsWith('locks/'));
-    if (entries.length > 0) {
-      throw new PrismError(
-        'COPY_MISMATCH',
-        `${backend.location} is not empty and holds no prism repository: a copy is made only into an empty location or an earlier copy of this repository.`,
-        { path: backend.location },
-      );
-    }
+    await refuseUnlessEmpty(backend);
     const fresh = { ...newRepoConfig(clock.now(), { encrypted: true }), chunker: source.config.chunker };
     const bytes = Buffer.from(JSON.stringify(fresh, null, 2) + '\n');
     raw = (await backend.putIfAbsent(REPO_CONFIG, bytes)) ? bytes : await backend.get(REPO_CONFIG);
@@ -197,6 +183,18 @@ export async function copyRecord(source: Repository, dest: Repository, name: str
     throw new PrismError('REPO_CORRUPT', `${source.location}/${name} is damaged (not JSON): it was not copied.`, { object: name });
   }
   return backendOf(dest).putIfAbsent(name, bytes);
+}
+
+/** A location without config.json that holds anything but locks is not for a copy. */
+async function refuseUnlessEmpty(backend: Backend): Promise<void> {
+  const entries = (await backend.list('')).filter((o) => !o.name.startsWith('locks/'));
+  if (entries.length > 0) {
+    throw new PrismError(
+      'COPY_MISMATCH',
+      `${backend.location} is not empty and holds no prism repository: a copy is made only into an empty location or an earlier copy of this repository.`,
+      { path: backend.location },
+    );
+  }
 }
 
 async function readConfig(backend: Backend): Promise<Buffer | undefined> {
