@@ -224,6 +224,15 @@ describe('a copy with a key of its own (password_file)', () => {
     assert.ok(next.bytes_copied < report.bytes_copied * 0.05, JSON.stringify(next));
   });
 
+  it('a shared-key copy killed after its keys, before its config.json, is finished by the next run', () => {
+    const dest = join(sb.root, 'half-made');
+    for (const dir of ['keys', 'keyring']) cpSync(join(sb.repo, dir), join(dest, dir), { recursive: true });
+    const r = prism(['backup', 'copy', '--all', '--to', dest, '--json'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(json<CopyReport>(r).copied.length >= 1);
+    assert.equal(prism(['backup', 'verify', '--all', '--repo', dest], env).code, 0);
+  });
+
   it('is refused for an unencrypted primary', () => {
     const plain = sandbox();
     try {

@@ -34,7 +34,7 @@ export async function openCopy(backend: Backend, source: Repository, clock: Cloc
   const src = backendOf(source);
   const [config, existing, sourceKeys] = await Promise.all([src.get(REPO_CONFIG), readConfig(backend), keyObjects(src)]);
   if (existing === undefined) {
-    await refuseUnlessEmpty(backend);
+    await refuseUnlessEmpty(backend, new Set(sourceKeys.map((o) => o.name)));
   } else if (repositoryId(existing) !== source.config.id) {
     throw new PrismError(
       'COPY_MISMATCH',
@@ -185,9 +185,9 @@ export async function copyRecord(source: Repository, dest: Repository, name: str
   return backendOf(dest).putIfAbsent(name, bytes);
 }
 
-/** A location without config.json that holds anything but locks is not for a copy. */
-async function refuseUnlessEmpty(backend: Backend): Promise<void> {
-  const entries = (await backend.list('')).filter((o) => !o.name.startsWith('locks/'));
+/** A location without config.json that holds anything but locks (and `allowed`: the keys a killed creation left) is not for a copy. */
+async function refuseUnlessEmpty(backend: Backend, allowed: ReadonlySet<string> = new Set()): Promise<void> {
+  const entries = (await backend.list('')).filter((o) => !o.name.startsWith('locks/') && !allowed.has(o.name));
   if (entries.length > 0) {
     throw new PrismError(
       'COPY_MISMATCH',
