@@ -111,4 +111,22 @@ describe('S3 that answers 503 for a while, then every fifth request (CLI)', () =
     assert.notEqual(create.code, 0, 'refused');
     assert.match(create.stderr, /is not empty and holds no prism repository/);
   });
+
+  it('a copy into the store while it is down, then flaky, completes and verifies; nothing is copied twice', async () => {
+    const local = { ...sb.env, ...remote.env };
+    const made = prism(['backup', 'create', '--type', 'full', '--json'], local);
+    assert.equal(made.code, 0, made.stderr);
+    const copyLocation = `${remote.location}-copy`;
+    const viaProxy = copyLocation.replace(testServers().s3.endpoint, proxy.url);
+    const before = proxy.refused();
+    downUntil = Date.now() + 3000;
+    const r = await prismRun(['backup', 'copy', '--all', '--to', viaProxy, '--json'], local);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(json<{ copied: string[] }>(r).copied, [json<Manifest>(made).id]);
+    assert.ok(proxy.refused() - before >= 3, `the proxy refused ${proxy.refused() - before} requests`);
+    const verify = prism(['backup', 'verify', '--all', '--repo', copyLocation], local);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    const again = await prismRun(['backup', 'copy', '--all', '--to', viaProxy, '--json'], local);
+    assert.equal(json<{ packs_copied: number }>(again).packs_copied, 0);
+  });
 });
