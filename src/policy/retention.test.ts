@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyRetention, applyRetentionByHost, type RetentionBackup, type RetentionPolicy } from './retention.js';
+import { applyRetention, applyRetentionByHost, futureDated, type RetentionBackup, type RetentionPolicy } from './retention.js';
 
 /** Sunday 2026-02-08, midday: the weekly full ran at 02:00 this morning, cleanup (04:00) is due. */
 const NOW = new Date('2026-02-08T12:00:00Z');
@@ -409,7 +409,8 @@ describe('applyRetention: max_total_backups', () => {
       inc('2026-02-06T03:00:00Z'),
       full('2026-02-08T02:00:00Z'),
     ];
-    const r = run(backups, { ...SOP, max_total_backups: 5 });
+    // incrementals younger than 3 days: the newest only (backups of the age window are never the cap's victims)
+    const r = run(backups, { ...SOP, incremental_backups_age_days: 3, max_total_backups: 5 });
     assert.deepEqual(r.kept, [
       'backup_20260208_020000_full',
       'backup_20260206_030000_incremental',
@@ -443,7 +444,7 @@ describe('applyRetention: max_total_backups', () => {
       inc('2026-02-07T03:00:00Z', { status: 'failed', trigger: 'manual' }),
       full('2026-02-08T11:50:00Z', { status: 'running' }),
     ];
-    const r = run(backups, { ...SOP, max_total_backups: 3 });
+    const r = run(backups, { ...SOP, incremental_backups_age_days: 0, max_total_backups: 3 });
     assert.deepEqual(r.kept, [
       'backup_20260208_115000_full',
       'backup_20260207_030000_incremental',
@@ -470,7 +471,7 @@ describe('applyRetention: max_total_backups', () => {
     assert.match(r.byId('backup_20251228_020000_full').reasons[0]!, /max_total_backups \(36\)/);
   });
 
-  it('keeps the protected backups even when they alone exceed the cap', () => {
+  it('keeps the protected backups (manual, newest completed full, younger than their age limit) even when they alone exceed the cap', () => {
     const backups = [
       full('2025-12-01T10:00:00Z', { trigger: 'manual' }),
       inc('2025-12-02T10:00:00Z', { trigger: 'manual' }),
@@ -479,8 +480,127 @@ describe('applyRetention: max_total_backups', () => {
       full('2026-02-08T02:00:00Z'),
     ];
     const r = run(backups, { ...SOP, max_total_backups: 1 });
-    assert.deepEqual(r.kept, ['backup_20260208_020000_full', 'backup_20251202_100000_incremental', 'backup_20251201_100000_full']);
-    assert.deepEqual(r.removed, ['backup_20260206_030000_incremental', 'backup_20260201_020000_full']);
+    assert.deepEqual(r.kept, [
+      'backup_20260208_020000_full',
+      'backup_20260206_030000_incremental',
+      'backup_20251202_100000_incremental',
+      'backup_20251201_100000_full',
+    ]);
+    assert.deepEqual(r.removed, ['backup_20260201_020000_full']);
+    assertReasons(
+      r.byId('backup_20260206_030000_incremental').reasons,
+      [/newest 30 incremental/, /younger than 30 days \(kept whatever the counts and the total cap say\)/],
+      'young',
+    );
+  });
+
+  it('never removes a backup younger than its age limit: the cap takes the oldest of those only a count keeps', () => {
+    // 10 incrementals of the last 10 days (age limit 30), 3 fulls of which only the newest is younger than 7 days
+    const backups = [
+      full('2026-01-18T02:00:00Z'),
+      full('2026-01-25T02:00:00Z'),
+      full('2026-02-08T02:00:00Z'),
+      ...['01-29', '01-30', '01-31', '02-01', '02-02', '02-03', '02-04', '02-05', '02-06', '02-07'].map((d) => inc(`2026-${d}T03:00:00Z`)),
+    ];
+    const r = run(backups, { ...SOP, max_total_backups: 4 });
+    assert.deepEqual(r.removed, ['backup_20260125_020000_full', 'backup_20260118_020000_full']);
+    assert.equal(r.kept.length, 11, 'over the cap: the rest is within its age limit');
+    for (const id of r.removed) assert.match(r.byId(id).reasons[0]!, /max_total_backups \(4\)/);
+  });
+});
+
+describe('applyRetention: manifests added by whoever can write into the repository', () => {
+  const HOUR = 3_600_000;
+  const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+  /** Genuine SOP backups younger than their age limit (7 days for fulls, 30 for incrementals). */
+  const young = (b: RetentionBackup) => NOW.getTime() - Date.parse(b.started_at) < (b.type === 'full' ? 7 : 30) * 86_400_000;
+
+  it('backups dated in the future are neither counted nor removed, and change no decision about the genuine ones', () => {
+    const genuine = sopSchedule();
+    const fakes = [
+      ...Array.from({ length: 10 }, (_, i) => full(iso(NOW.getTime() + (i + 1) * 86_400_000))),
+      ...Array.from({ length: 40 }, (_, i) => inc(iso(NOW.getTime() + 400 * 86_400_000 + i * HOUR))),
+      full('2099-12-31T23:59:59Z', { trigger: 'manual' }),
+      inc('2031-01-01T00:00:00Z', { status: 'failed' }),
+    ];
+    const alone = run(genuine, SOP);
+    const r = run([...fakes, ...genuine], SOP);
+    for (const b of genuine) assert.deepEqual(r.byId(b.id), alone.byId(b.id), b.id);
+    for (const b of fakes) {
+      assert.equal(r.byId(b.id).keep, true, b.id);
+      assertReasons(r.byId(b.id).reasons, [/^dated in the future \(started \d{4}-.*\): not counted, not deleted$/], b.id);
+    }
+    // the newest completed full is still the genuine one of this morning
+    assert.match(r.byId('backup_20260208_020000_full').reasons[0]!, /newest completed full/);
+    assert.deepEqual(
+      futureDated([...genuine, ...fakes], NOW).map((b) => b.id),
+      [...fakes].sort((a, b) => Date.parse(b.started_at) - Date.parse(a.started_at)).map((b) => b.id),
+    );
+  });
+
+  it('up to 1 hour ahead of now is clock skew (counted as usual); later, a finish in the future or a start that is no date is set aside', () => {
+    const skewed = full(iso(NOW.getTime() + HOUR));
+    const ahead = full(iso(NOW.getTime() + HOUR + 1000));
+    const finishesAhead = { ...full('2026-02-08T10:00:00Z'), finished_at: iso(NOW.getTime() + HOUR + 1000) };
+    const noDate = { ...full('2026-02-07T02:00:00Z', { suffix: '_2' }), started_at: 'yesterday' };
+    const genuine = full('2026-02-07T02:00:00Z');
+    const r = run([skewed, ahead, finishesAhead, noDate, genuine], policy({ full_backups_count: 1 }));
+    assert.deepEqual(r.removed, [genuine.id]);
+    assertReasons(r.byId(skewed.id).reasons, [/newest completed full/, /newest 1 full/], '1 hour ahead');
+    for (const b of [ahead, finishesAhead, noDate]) assertReasons(r.byId(b.id).reasons, [/^dated in the future/], b.id);
+    assert.match(r.byId(finishesAhead.id).reasons[0]!, /finished 2026-02-08T13:00:01Z/);
+    assert.deepEqual(
+      futureDated([skewed, ahead, finishesAhead, noDate, genuine], NOW).map((b) => b.id),
+      [ahead.id, finishesAhead.id, noDate.id],
+    );
+  });
+
+  it('a flood of fake recent manifests removes no genuine backup younger than its age limit (older ones have only the counts)', () => {
+    const genuine = sopSchedule();
+    // 100 fulls and 100 incrementals "made" half an hour ago: every count slot and the newest-full protection go to them
+    const flood = Array.from({ length: 100 }, (_, i) => [
+      full('2026-02-08T11:30:00Z', { suffix: `_${i + 2}` }),
+      inc('2026-02-08T11:30:00Z', { suffix: `_${i + 2}` }),
+    ]).flat();
+    const r = run([...genuine, ...flood], SOP);
+    for (const b of genuine.filter(young)) {
+      assert.equal(r.byId(b.id).keep, true, b.id);
+      assert.ok(
+        r.byId(b.id).reasons.some((x) => /^younger than (7|30) days/.test(x)),
+        `${b.id}: ${JSON.stringify(r.byId(b.id).reasons)}`,
+      );
+    }
+    // the limit: genuine backups older than their age limit were kept by the counts alone, and the flood took those
+    assert.deepEqual(
+      r.removed,
+      genuine
+        .filter((b) => !young(b))
+        .map((b) => b.id)
+        .reverse(),
+    );
+    assert.equal(genuine.filter(young).length, 21); // this morning's full and 20 incrementals of the last 30 days
+    for (const d of r.decisions) assert.doesNotMatch(d.reasons[0]!, /max_total_backups/, d.id);
+  });
+
+  it('max_total_backups cannot be made to remove a genuine backup younger than its age limit, nor count future-dated ones', () => {
+    const genuine = sopSchedule();
+    const counts = { ...SOP, full_backups_count: 100, incremental_backups_count: 100 };
+    // 60 fake recent incrementals: the cap (50) takes the genuine backups only a count keeps, never a young one
+    const recent = Array.from({ length: 60 }, (_, i) => inc(iso(NOW.getTime() - (i + 1) * 60_000)));
+    const r = run([...genuine, ...recent], counts);
+    for (const b of genuine.filter(young)) assert.equal(r.byId(b.id).keep, true, b.id);
+    assert.deepEqual(
+      r.removed,
+      genuine
+        .filter((b) => !young(b))
+        .map((b) => b.id)
+        .reverse(),
+    );
+    for (const id of r.removed) assert.match(r.byId(id).reasons[0]!, /max_total_backups \(50\)/, id);
+    // 60 future-dated ones: not counted towards the cap at all, so the 49 genuine backups stay within it
+    const future = Array.from({ length: 60 }, (_, i) => inc(iso(NOW.getTime() + (i + 2) * HOUR)));
+    const f = run([...genuine, ...future], { ...counts, max_total_backups: 49 });
+    assert.deepEqual(f.removed, []);
   });
 });
 
