@@ -194,6 +194,20 @@ describe('SOP §5.2 alert rules', () => {
     assert.deepEqual(keys({ repositoryAccess: null }), []);
   });
 
+  it('backups dated in the future (over 1 hour ahead) raise future_backups (high) and are no recent success nor the newest attempt', () => {
+    const fakes = [bk(-48), bk(-24 * 365, 'failed')];
+    const history = [bk(60), bk(3, 'failed')];
+    assert.deepEqual(keys({ backups: [...history, ...fakes] }), ['critical:no_recent_success', 'high:backup_failed', 'high:future_backups']);
+    const [c] = find({ backups: [...history, ...fakes] }, 'future_backups');
+    assert.deepEqual([c!.severity, c!.rule, c!.details.ids], ['high', 'future_backups', fakes.map((b) => b.id)]);
+    assert.match(c!.message, /^2 backup\(s\) dated in the future: /);
+    assert.match(c!.fix, /prism backup info <id>.*prism backup delete <id> --confirm/);
+    // within the clock skew allowance: an ordinary recent backup
+    assert.deepEqual(keys({ backups: [bk(60), { ...bk(-0.5), finished_at: new Date(NOW.getTime() + 0.9 * HOUR).toISOString() }] }), []);
+    // a finish time over 1 hour ahead is enough
+    assert.deepEqual(keys({ backups: [bk(3), { ...bk(1), finished_at: new Date(NOW.getTime() + 2 * HOUR).toISOString() }] }), ['high:future_backups']);
+  });
+
   it('drills: the latest failed is high, over its RTO target medium, within it nothing', () => {
     const drill = (h: number, status: AlertDrill['status'], rto: number): AlertDrill => ({
       time: new Date(NOW.getTime() - h * HOUR).toISOString(),

@@ -1,3 +1,5 @@
+import { isFutureDated } from './future-dated.js';
+
 /**
  * SOP §5.2 alert rules as a pure function of (records, config, now): which alert conditions
  * hold right now. Raising, repeating and resolving them (and delivery) is app/monitoring/alerts.ts.
@@ -91,17 +93,37 @@ const endTime = (b: AlertBackup) => Date.parse(b.finished_at ?? b.started_at);
 
 export function alertConditions(records: AlertRecords, config: AlertRuleConfig, now: Date): AlertCondition[] {
   const attempts = [...records.backups].sort(byStart);
+  // a backup dated in the future is no recent success (nor the newest attempt): it would silence the rules below
+  const future = attempts.filter((b) => isFutureDated(b, now));
+  const dated = attempts.filter((b) => !future.includes(b));
   return [
     ...failureRules(
-      attempts.filter((b) => b.status !== 'running'),
+      dated.filter((b) => b.status !== 'running'),
       config,
       now,
     ),
     ...storageRule(records.storageUsedPercent, config),
     ...verifyRules(attempts, records, config),
-    ...slowRules(attempts, config, now),
+    ...slowRules(dated, config, now),
+    ...futureRule(future),
     ...drillRules(records.drills),
     ...accessRule(records.repositoryAccess, config),
+  ];
+}
+
+/** Backups dated in the future (policy/future-dated.ts): a wrong clock, or manifests written into the repository by someone else. */
+function futureRule(future: AlertBackup[]): AlertCondition[] {
+  if (future.length === 0) return [];
+  const ids = future.map((b) => b.id);
+  return [
+    {
+      key: 'future_backups',
+      severity: 'high',
+      rule: 'future_backups',
+      message: `${ids.length} backup(s) dated in the future: ${ids.join(', ')}. No genuine backup starts after now: a host's clock is wrong, or someone who can write into the repository added them (cleanup neither counts nor removes them).`,
+      fix: 'Inspect each with `prism backup info <id>`; if it is not genuine, delete it with `prism backup delete <id> --confirm` and find out who could write into the repository; if a clock is wrong, correct it.',
+      details: { ids, started_at: future.map((b) => b.started_at) },
+    },
   ];
 }
 

@@ -1,3 +1,4 @@
+import { isFutureDated } from '../../policy/future-dated.js';
 import { healthIndicators, SOP_HEALTH, type HealthIndicator } from '../../policy/health-indicators.js';
 import type { Alert } from './alert-state.js';
 import { evaluateGathered } from './alerts.js';
@@ -20,7 +21,8 @@ export async function backupHealth(ctx: AppContext): Promise<BackupHealth> {
   const { manifests, disk } = gathered;
   const now = ctx.clock.now();
   const last = manifests
-    .filter((m) => m.status === 'completed')
+    // a backup dated in the future is no recent success (the future_backups alert reports it)
+    .filter((m) => m.status === 'completed' && !isFutureDated(m, now))
     .map((m) => ({ id: m.id, at: m.finished_at ?? m.started_at }))
     .sort((a, b) => Date.parse(a.at) - Date.parse(b.at))
     .at(-1);
