@@ -10,6 +10,7 @@ import { isPrismError, type PrismError } from '../errors/index.js';
 import { sandbox, textData, type Sandbox } from '../testing/fixtures.js';
 import { BLOB_TYPE } from './blob-entry.js';
 import { WAL_RECORDS, walRecordName } from './layout.js';
+import { emptyStats, type Manifest } from './manifest.js';
 import { openBackend } from './open-backend.js';
 import { Repository } from './repository.js';
 
@@ -52,6 +53,47 @@ describe('records and packs through the repository', () => {
     const damaged: string[] = [];
     assert.deepEqual(await repo.listRecords(WAL_RECORDS, schema, (n: string, _e: PrismError) => damaged.push(n)), [{ name: 'good', n: 1 }]);
     assert.deepEqual(damaged, [walRecordName('bad')]);
+  });
+
+  it('a manifest under a name other than its backup id is REPO_CORRUPT, and left out of the listing', async () => {
+    const m: Manifest = {
+      format: 1,
+      id: 'backup_20260201_020000_full',
+      type: 'full',
+      status: 'completed',
+      trigger: 'scheduled',
+      parent: null,
+      comment: null,
+      host: 'gw-1',
+      user: 'gw',
+      home: '/home/gw/.prism-gateway',
+      sources: [],
+      excludes: [],
+      started_at: '2026-02-01T02:00:00.000Z',
+      finished_at: '2026-02-01T02:00:05.000Z',
+      duration_ms: 5000,
+      tree: null,
+      checksum: null,
+      compression: { algorithm: 'zstd', level: 3, enabled: true },
+      stats: emptyStats(),
+      error: null,
+      warnings: [],
+    };
+    await repo.saveManifest(m);
+    // a copy dated years back under another name: cleanup would expire "backup_20260201_020000_full" and delete the genuine one by its id
+    const copy = 'snapshots/backup_20200101_000000_full.json';
+    writeFileSync(join(sb.repo, copy), JSON.stringify({ ...m, started_at: '2020-01-01T00:00:00.000Z' }));
+    const damaged: string[] = [];
+    assert.deepEqual(
+      (await repo.listManifests((n) => damaged.push(n))).map((x) => [x.id, x.started_at]),
+      [[m.id, m.started_at]],
+    );
+    assert.deepEqual(damaged, [copy]);
+    await assert.rejects(
+      repo.loadManifest('backup_20200101_000000_full'),
+      (e) => isPrismError(e) && e.code === 'REPO_CORRUPT' && e.details?.object === copy && /names backup backup_20260201_020000_full/.test(e.message),
+    );
+    assert.equal((await repo.loadManifest(m.id)).started_at, m.started_at);
   });
 
   it('a pack written through the repository is listed with its size and read back whole', async () => {

@@ -526,5 +526,11 @@ function recordBytes(value: unknown, indent?: number): Buffer {
 }
 
 function parseManifest(raw: Buffer, name: string): Manifest {
-  return parseRecord(manifestSchema, raw, name, `Manifest ${name}`);
+  const m = parseRecord(manifestSchema, raw, name, `Manifest ${name}`);
+  // a backup is stored under its id, and cleanup and delete remove it by its id: a manifest under
+  // another name (a copy with other dates, written into the repository) must not pass for that backup
+  if (snapshotName(m.id) !== name) {
+    throw new PrismError('REPO_CORRUPT', `Manifest ${name} names backup ${m.id}: a manifest is stored under its own backup's id.`, { object: name });
+  }
+  return m;
 }
