@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LocalBackend } from '../backend/index.js';
-import { systemClock } from '../core/clock.js';
+import { createBackup } from '../app/backups/create-backup.js';
+import { FixedClock, systemClock } from '../core/clock.js';
 import { RepositoryLock, type Manifest } from '../repo/index.js';
-import { hashTree, json, prism, prismAsync, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { appContext, hashTree, json, prism, prismAsync, prngBytes, sandbox, writeDataset, type Sandbox } from '../testing/fixtures.js';
 
 function run(
   args: string[],
@@ -255,5 +256,102 @@ describe('maintenance commands and the repository lock', () => {
     // prune never needs a backup lock; this host's next backup removes the dead one and runs
     assert.equal(prism(['backup', 'create', '--type', 'incremental'], sb.env).code, 0);
     assert.deepEqual(readdirSync(join(sb.repo, 'locks')), []);
+  });
+});
+
+describe('prism backup cleanup and backups dated in the future (CLI)', () => {
+  const DAY = 86_400_000;
+  let sb: Sandbox;
+  const genuine: Manifest[] = [];
+  const fakes: string[] = [];
+  before(async () => {
+    sb = sandbox();
+    writeDataset(sb.home, { files: 6, seed: 9 });
+    // two full backups kept, by count only (both are older than the 7-day age limit)
+    writeFileSync(
+      join(sb.home, 'config', 'backup.json'),
+      JSON.stringify({ backup: { retention_policy: { full_backups_count: 2, full_backups_age_days: 7 } } }),
+    );
+    // the genuine backups, scheduled as the service makes them, 20 and 10 days ago
+    for (const daysAgo of [20, 10]) {
+      const m = await createBackup(appContext(sb, {}, new FixedClock(new Date(Date.now() - daysAgo * DAY))), { type: 'full', trigger: 'scheduled' });
+      assert.equal(m.status, 'completed');
+      genuine.push(m);
+    }
+    // someone who can write into the (unencrypted) repository adds copies of the newest one, dated 30 and 60 days ahead
+    const copied = JSON.parse(readFileSync(join(sb.repo, 'snapshots', `${genuine[1]!.id}.json`), 'utf8')) as Manifest;
+    for (const daysAhead of [30, 60]) {
+      const at = new Date(Date.now() + daysAhead * DAY);
+      const id = `backup_${at.toISOString().replace(/\D/g, '').slice(0, 8)}_${at.toISOString().replace(/\D/g, '').slice(8, 14)}_full`;
+      const fake = { ...copied, id, started_at: at.toISOString(), finished_at: new Date(at.getTime() + 5000).toISOString() };
+      writeFileSync(join(sb.repo, 'snapshots', `${id}.json`), JSON.stringify(fake, null, 2));
+      fakes.unshift(id);
+    }
+  });
+  after(() => sb.cleanup());
+
+  it('cleanup keeps the genuine backups the fakes would have pushed out of the count, and warns naming each fake', () => {
+    const dry = prism(['backup', 'cleanup', '--dry-run', '--json'], sb.env);
+    assert.equal(dry.code, 0, dry.stderr);
+    const plan = json<{ removed: string[]; future_dated: Array<{ id: string; started_at: string }>; decisions: Array<{ id: string; reasons: string[] }> }>(dry);
+    assert.deepEqual(plan.removed, []);
+    assert.deepEqual(
+      plan.future_dated.map((f) => f.id),
+      fakes,
+    );
+    for (const id of fakes) {
+      assert.match(plan.decisions.find((d) => d.id === id)!.reasons[0]!, /^dated in the future .*: not counted, not deleted$/);
+      assert.match(dry.stderr, new RegExp(`WARNING: backup ${id} \\(host .*\\) is dated in the future`));
+      assert.match(dry.stderr, new RegExp(`prism backup info ${id}\`.*prism backup delete ${id} --confirm`));
+    }
+    const r = prism(['backup', 'cleanup'], sb.env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /No backup expires under the retention policy/);
+    assert.match(r.stdout, /^4 kept, 0 removed$/m);
+    for (const id of fakes) assert.match(r.stderr, new RegExp(`WARNING: backup ${id} .*dated in the future`));
+    for (const m of genuine) assert.equal(existsSync(join(sb.repo, 'snapshots', `${m.id}.json`)), true, `${m.id} kept`);
+    const logged = readFileSync(join(sb.home, 'logs', 'backup.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"retention.future_backup"'))
+      .map((l) => (JSON.parse(l) as { id: string }).id);
+    assert.deepEqual(logged, [...fakes, ...fakes], 'logged by the dry run and the real run');
+  });
+
+  it('a copy of a genuine manifest under another name, dated back, does not get the genuine one removed: cleanup refuses', () => {
+    const target = genuine[1]!;
+    const copy = join(sb.repo, 'snapshots', 'backup_20000101_000000_full.json');
+    writeFileSync(copy, JSON.stringify({ ...target, started_at: '2000-01-01T00:00:00.000Z', finished_at: '2000-01-01T00:00:05.000Z' }, null, 2));
+    try {
+      const r = prism(['backup', 'cleanup'], sb.env);
+      assert.equal(r.code, 8, r.stderr);
+      assert.match(
+        r.stderr,
+        /ERR_PRISM_REPO_CORRUPT\] cleanup stopped before changing anything: manifest\(s\) snapshots\/backup_20000101_000000_full\.json cannot be read/,
+      );
+      assert.equal(existsSync(join(sb.repo, 'snapshots', `${target.id}.json`)), true, 'the genuine backup is kept');
+    } finally {
+      rmSync(copy);
+    }
+  });
+
+  it('the alerts name them; deleted as the warning says, the genuine backups verify and cleanup is quiet again', () => {
+    const alerts = json<{ active: Array<{ key: string; severity: string; message: string }> }>(prism(['alerts', '--json'], sb.env));
+    const future = alerts.active.find((a) => a.key === 'future_backups');
+    assert.ok(future, JSON.stringify(alerts.active));
+    assert.equal(future.severity, 'high');
+    for (const id of fakes) assert.match(future.message, new RegExp(id));
+    for (const id of fakes) {
+      const d = prism(['backup', 'delete', id, '--confirm'], sb.env);
+      assert.equal(d.code, 0, d.stderr);
+    }
+    assert.deepEqual(
+      json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env)).map((m) => m.id),
+      [genuine[1]!.id, genuine[0]!.id],
+    );
+    assert.equal(prism(['backup', 'verify', '--all'], sb.env).code, 0);
+    const again = prism(['backup', 'cleanup'], sb.env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /dated in the future/);
+    assert.match(again.stdout, /^2 kept, 0 removed$/m);
   });
 });

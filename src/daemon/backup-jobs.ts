@@ -95,10 +95,13 @@ export const cleanupJob: Job = {
         : '';
     const binlogs = r.binlog_archive.databases.reduce((n, d) => n + d.expired.length, 0);
     const binlogPart = binlogs > 0 ? `, ${binlogs} binary log file(s) expired` : '';
+    const future = r.future_dated.map((f) => f.id);
+    const futurePart = future.length > 0 ? `; ${future.length} backup(s) dated in the future neither counted nor removed: ${future.join(', ')}` : '';
     return {
-      message: `${r.removed.length} backup(s) removed${pgPart}${binlogPart}, ${r.prune.freedBytes} bytes freed`,
+      message: `${r.removed.length} backup(s) removed${pgPart}${binlogPart}, ${r.prune.freedBytes} bytes freed${futurePart}`,
       details: {
         removed: r.removed,
+        ...(future.length > 0 ? { future_dated: future } : {}),
         pg_base_backups_removed: pg.removed_base_backups,
         pg_wal_expired: pg.wal.expired.length,
         binlog_expired: binlogs,

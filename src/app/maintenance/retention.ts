@@ -1,6 +1,7 @@
 import type { ValueOrigin } from '../../config/index.js';
 import { PrismError } from '../../errors/index.js';
-import { applyRetentionByHost, type RetentionDecision, type RetentionPolicy } from '../../policy/retention.js';
+import { isFutureDated } from '../../policy/future-dated.js';
+import { applyRetentionByHost, futureDated, type RetentionDecision, type RetentionPolicy } from '../../policy/retention.js';
 import type { PrunePlan } from '../../repo/pruner.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
 import { loadAll } from '../backups/list-backups.js';
@@ -53,10 +54,22 @@ export function policyReport(ctx: AppContext): PolicyReport {
   };
 }
 
+/** A backup dated in the future: cleanup neither counts nor removes it (policy/future-dated.ts). */
+export interface FutureDatedBackup {
+  id: string;
+  host: string;
+  type: string;
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+}
+
 export interface CleanupReport {
   dry_run: boolean;
   decisions: RetentionDecision[];
   removed: string[];
+  /** Backups dated in the future: not genuine (or their host's clock is wrong); kept, and to be looked at. */
+  future_dated: FutureDatedBackup[];
   /** The PostgreSQL point-in-time archive: base backups and WAL files expired. */
   pg_archive: PgExpireReport;
   /** The MySQL/MariaDB binary log archive: files before the oldest kept backup's dump position expired. */
@@ -72,8 +85,22 @@ export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; 
     // under the exclusive lock nothing runs: a `running` manifest is a killed attempt (loadAll says so)
     const all = await loadAll(repo, ctx);
     await refuseDamaged(repo, 'cleanup');
-    const decisions = applyRetentionByHost(all, retentionPolicy(ctx), ctx.clock.now());
+    const now = ctx.clock.now();
+    const decisions = applyRetentionByHost(all, retentionPolicy(ctx), now);
     const removed = decisions.filter((d) => !d.keep).map((d) => d.id);
+    const future = futureDated(all, now).map((m) => ({
+      id: m.id,
+      host: m.host,
+      type: m.type,
+      status: m.status,
+      started_at: m.started_at,
+      finished_at: m.finished_at,
+    }));
+    for (const f of future)
+      ctx.logger.warn(
+        { event: 'retention.future_backup', id: f.id, host: f.host, started_at: f.started_at, finished_at: f.finished_at },
+        `backup ${f.id} is dated in the future: cleanup neither counts nor removes it; inspect it with \`prism backup info ${f.id}\``,
+      );
     // planned before anything changes: a damaged pg/ or mysql/ record stops the cleanup here
     const pg = await planPgExpiry(ctx, repo, opts.dryRun ?? false);
     const kept = all.filter((m) => !removed.includes(m.id));
@@ -87,7 +114,7 @@ export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; 
     // the dry run plans the prune as if the manifests and records were gone
     const asIf = opts.dryRun ? { manifests: kept, pgGone: pg.gone, binlogGone: binlog.gone } : {};
     const prune = await pruneLocked(ctx, repo, { dryRun: opts.dryRun ?? false }, asIf);
-    return { dry_run: opts.dryRun ?? false, decisions, removed, pg_archive: pg.report, binlog_archive: binlog.report, prune };
+    return { dry_run: opts.dryRun ?? false, decisions, removed, future_dated: future, pg_archive: pg.report, binlog_archive: binlog.report, prune };
   } finally {
     await lock.release();
   }
@@ -128,10 +155,13 @@ export async function deleteBackup(
       queue.push(...(children.get(d) ?? []));
     }
     let refused: string | null = null;
-    if (m.type === 'full' && m.status === 'completed') {
-      const newestFull = [...all].reverse().find((x) => x.type === 'full' && x.status === 'completed');
+    const now = ctx.clock.now();
+    // a backup dated in the future is no recent full backup to protect (cleanup warns about it and sends the operator here),
+    // nor does it take the newest-full protection from a genuine one
+    if (m.type === 'full' && m.status === 'completed' && !isFutureDated(m, now)) {
+      const newestFull = [...all].reverse().find((x) => x.type === 'full' && x.status === 'completed' && !isFutureDated(x, now));
       if (newestFull?.id === id) refused = 'it is the newest completed full backup';
-      else if (ctx.clock.now().getTime() - Date.parse(m.started_at) < THREE_DAYS) refused = 'it is a full backup younger than 3 days';
+      else if (now.getTime() - Date.parse(m.started_at) < THREE_DAYS) refused = 'it is a full backup younger than 3 days';
     }
     const report: DeleteReport = { id, deleted: false, dependants, refused_reason: refused, prune: null };
     if (!opts.confirm) return report;

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatDateTime } from '../../core/format.js';
 import { PrismError } from '../../errors/index.js';
 import { REPO_OPTION, repoContext } from '../context.js';
-import { out, printJson, table } from '../output.js';
+import { err, out, printJson, table } from '../output.js';
 import { parseCount } from '../parse-count.js';
 import { parseDuration } from '../parse-duration.js';
 import { hasBinlogArchive, renderBinlogExpire } from '../render/render-binlog-expire.js';
@@ -17,6 +17,18 @@ function parseMaxUnused(v: string | undefined): number | undefined {
   const m = /^(\d+(?:\.\d+)?)%?$/.exec(v);
   if (!m || Number(m[1]) > 100) throw new PrismError('INVALID_ARGUMENT', `--max-unused "${v}": use a percentage from 0 to 100, e.g. 5%.`);
   return Number(m[1]) / 100;
+}
+
+/** On stderr with --json too: a backup dated in the future means a wrong clock or someone writing into the repository. */
+function warnFutureDated(future: readonly { id: string; host: string; started_at: string; finished_at: string | null }[], repo: string | undefined): void {
+  if (future.length === 0) return;
+  const where = repo !== undefined ? ` --repo ${repo}` : '';
+  for (const f of future) {
+    err(`WARNING: backup ${f.id} (host ${f.host}) is dated in the future (started ${f.started_at}${f.finished_at ? `, finished ${f.finished_at}` : ''}).`);
+    err(`  Inspect it with \`prism backup info ${f.id}${where}\`; if it is not genuine, delete it with \`prism backup delete ${f.id} --confirm${where}\`.`);
+  }
+  err('  Cleanup neither counts nor removes a backup dated in the future: no genuine backup starts after now, so it was made on a host');
+  err('  whose clock is wrong or written into the repository by someone else (who may be trying to make cleanup delete genuine backups).');
 }
 
 export function registerBackupMaintenance(backup: Command): void {
@@ -46,6 +58,8 @@ export function registerBackupMaintenance(backup: Command): void {
             `    count: ${r.pg_base_backups.count}          # ${o.pg_base_backups_count}`,
             `    age_days: ${r.pg_base_backups.age_days}       # ${o.pg_base_backups_age_days}`,
             `# manual backups are kept until deleted by hand; the newest completed full backup is always kept;`,
+            `# a backup younger than its age_days is kept whatever the counts and max_total_backups say;`,
+            `# a backup dated more than 1 hour in the future is neither counted nor removed (cleanup warns about it);`,
             `# failed attempts are dropped after ${p.failed_attempts_days} days;`,
             `# archived WAL from the start of the oldest kept PostgreSQL base backup on is kept`,
           ].join('\n'),
@@ -63,6 +77,7 @@ export function registerBackupMaintenance(backup: Command): void {
       runAction(async (opts: { dryRun?: boolean; json?: boolean; lockWait?: string; repo?: string }) => {
         const { cleanupBackups } = await import('../../app/maintenance/retention.js');
         const r = await cleanupBackups(await repoContext(opts), { dryRun: opts.dryRun ?? false, ...lockWait(opts.lockWait) });
+        warnFutureDated(r.future_dated, opts.repo);
         if (opts.json) return printJson(r);
         const removed = r.decisions.filter((d) => !d.keep);
         if (removed.length === 0) out('No backup expires under the retention policy.');
