@@ -73,6 +73,17 @@ describe('createBackup', () => {
     await assertBackupMatches(sb, inc.tree!);
   });
 
+  it('an incremental does not build on a manifest dated in the future (one injected into the repository)', async () => {
+    writeDataset(sb.home, { files: 6 });
+    const ctx = appContext(sb);
+    const full = await createBackup(ctx, { type: 'full' });
+    // an attacker's manifest: the genuine one's tree minus nothing, dated next year, claiming to be the newest
+    const repo = await openRepo(sb);
+    await repo.saveManifest({ ...full, id: 'backup_20270101_000000_full', started_at: '2027-01-01T00:00:00.000Z', finished_at: '2027-01-01T00:00:01.000Z' });
+    const inc = await createBackup(ctx, { type: 'incremental' });
+    assert.equal(inc.parent, full.id);
+  });
+
   it('a second full backup reads every file but stores no new data', async () => {
     writeDataset(sb.home, { files: 10 });
     const ctx = appContext(sb);

@@ -137,7 +137,7 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
 
     // an incremental builds on this host's own backups: another host's tree says nothing of these files
     const history = (await repo.listManifests()).filter((m) => m.host === config.host);
-    const parent = latestCompleted(history);
+    const parent = latestCompleted(history, clock.now());
     if (opts.type === 'incremental' && !hasCompletedFull(history)) {
       throw new PrismError(
         'NO_FULL_BACKUP',

@@ -1,9 +1,14 @@
+import { isFutureDated } from '../../policy/future-dated.js';
 import { PrismError } from '../../errors/index.js';
 import type { Manifest, Repository } from '../../repo/index.js';
 
-/** The newest completed backup (any type): the parent of the next incremental. */
-export function latestCompleted(all: readonly Manifest[]): Manifest | undefined {
-  for (let i = all.length - 1; i >= 0; i--) if (all[i]!.status === 'completed') return all[i];
+/**
+ * The newest completed backup of `all` (oldest first; any type): the parent of the next incremental, passing over any dated after `now`: a
+ * manifest injected with a future date must not become the parent of the next incremental (its
+ * tree would stand in for the unchanged files) nor the backup a drill or health check looks at.
+ */
+export function latestCompleted(all: readonly Manifest[], now: Date): Manifest | undefined {
+  for (let i = all.length - 1; i >= 0; i--) if (all[i]!.status === 'completed' && !isFutureDated(all[i]!, now)) return all[i];
   return undefined;
 }
 

@@ -152,7 +152,7 @@ export function splitFindings(
 async function chooseBackup(ctx: AppContext, id: string | undefined): Promise<Manifest> {
   const repo = await openRepository(ctx);
   if (id !== undefined) return resolveBackup(repo, { id });
-  const m = latestCompleted(await repo.listManifests());
+  const m = latestCompleted(await repo.listManifests(), ctx.clock.now());
   if (!m)
     throw new PrismError('BACKUP_NOT_FOUND', `No completed backup to drill in ${ctx.config.storagePath}; create one with \`prism backup create --type full\`.`);
   return m;

@@ -178,7 +178,7 @@ async function changesSinceBackup(ctx: AppContext, live: Map<string, WalkNode>):
   } catch {
     return null;
   }
-  const last = latestCompleted(await repo.listManifests());
+  const last = latestCompleted(await repo.listManifests(), ctx.clock.now());
   if (!last?.tree) return null;
   await repo.loadIndex();
   const added: string[] = [];
