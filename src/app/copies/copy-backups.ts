@@ -56,8 +56,9 @@ export interface CopyReport {
 
 /**
  * Copies backups (and the point-in-time archives) from the primary repository into the copy
- * `target`, moving only what the copy lacks: packs as they are, then one index file for them,
- * then the archive records, then the manifests, oldest first. Killed at any point, the copy
+ * `target`, moving only what the copy lacks: packs (as they are, or sealed again for a copy with
+ * its own key) a batch at a time, each batch followed by an index file naming them, then the
+ * archive records, then the manifests, oldest first. Killed at any point, the copy
  * holds only whole backups (a manifest is written once its data is there) and the next run
  * finishes the work without moving the packs again.
  */
@@ -155,8 +156,8 @@ async function copyLocked(
     }
   }
   progress({ kind: 'finish' });
-  // packs an interrupted run moved before it could write their index
-  await dest.writeIndex([...entriesOf.values()].flat().filter((e) => !dest.index.hasHex(e.id)));
+  // packs an interrupted run moved as they are before it could write their index
+  if (!reseal) await dest.writeIndex([...entriesOf.values()].flat().filter((e) => !dest.index.hasHex(e.id)));
   for (const name of records) {
     try {
       if (await copyRecord(source, dest, name)) work.records_copied++;
