@@ -34,6 +34,14 @@ export interface CopyOptions {
   ids?: readonly string[];
   onProgress?: ProgressListener;
   lockWaitMs?: number;
+  /**
+   * With `ids`: copy the backups they build on too (default), so a chain stays whole in the copy.
+   * False copies only the backups named: the service's copy job names those the copy's retention
+   * keeps, which would otherwise pull back parents that retention has just removed there.
+   */
+  withParents?: boolean;
+  /** Aborted (the service stops): the copy stops before its next pack; what it copied stays valid for the next run. */
+  signal?: AbortSignal;
 }
 
 export interface CopyReport {
@@ -105,7 +113,7 @@ async function copyLocked(
     objectNames(dest, 'snapshots'),
     missingRecords(source, dest),
   ]);
-  const wanted = selectBackups(manifests, opts.ids);
+  const wanted = selectBackups(manifests, opts.ids, opts.withParents ?? true);
   const present = new Set(copied.map((n) => n.replace(/^snapshots\//, '').replace(/\.json$/, '')));
   const todo = wanted.filter((m) => !present.has(m.id));
   const work: CopyWork = {
@@ -148,16 +156,21 @@ async function copyLocked(
   const compressor = new FrameCompressor({ ...ctx.config.backup.compression, level: ctx.config.backup.compression.level ?? 3 });
   // a batch of packs, then the index file naming them: an interrupted copy keeps what it moved
   for (let i = 0; i < upload.length; i += PACKS_PER_INDEX) {
+    stopIfAborted(opts.signal);
     const batch = upload.slice(i, i + PACKS_PER_INDEX);
     if (reseal) await dest.writeIndex(await resealPacks(source, dest, batch, compressor, moved));
     else {
-      await fetchInOrder(batch, PACKS_AT_ONCE, async (pack) => moved(await copyPack(source, dest, pack)));
+      await fetchInOrder(batch, PACKS_AT_ONCE, async (pack) => {
+        stopIfAborted(opts.signal);
+        moved(await copyPack(source, dest, pack));
+      });
       await dest.writeIndex(batch.flatMap((p) => entriesOf.get(p) ?? []).filter((e) => !dest.index.hasHex(e.id)));
     }
   }
   progress({ kind: 'finish' });
   // packs an interrupted run moved as they are before it could write their index
   if (!reseal) await dest.writeIndex([...entriesOf.values()].flat().filter((e) => !dest.index.hasHex(e.id)));
+  stopIfAborted(opts.signal);
   for (const name of records) {
     try {
       if (await copyRecord(source, dest, name)) work.records_copied++;
@@ -171,11 +184,11 @@ async function copyLocked(
 }
 
 /**
- * The backups to copy, oldest first: the ones asked for and every backup they build on (so a
- * chain stays whole in the copy), or all of them. Only backups with data count: failed and
+ * The backups to copy, oldest first: the ones asked for and (`withParents`) every backup they
+ * build on (so a chain stays whole in the copy), or all of them. Only backups with data count: failed and
  * running attempts are not copied.
  */
-export function selectBackups(all: readonly Manifest[], ids: readonly string[] | undefined): Manifest[] {
+export function selectBackups(all: readonly Manifest[], ids: readonly string[] | undefined, withParents = true): Manifest[] {
   const usable = all.filter((m) => m.status === 'completed' || m.status === 'partial');
   if (!ids || ids.length === 0) return usable;
   const byId = new Map(usable.map((m) => [m.id, m]));
@@ -192,7 +205,7 @@ export function selectBackups(all: readonly Manifest[], ids: readonly string[] |
     }
     while (m && !pick.has(m.id)) {
       pick.add(m.id);
-      m = m.parent ? byId.get(m.parent) : undefined;
+      m = m.parent && withParents ? byId.get(m.parent) : undefined;
     }
   }
   return usable.filter((m) => pick.has(m.id));
@@ -243,6 +256,10 @@ function packEntries(source: Repository, packs: ReadonlySet<string>): Map<string
   const out = new Map<string, IndexedBlob[]>();
   for (const e of source.index.entries()) if (packs.has(e.pack)) (out.get(e.pack) ?? out.set(e.pack, []).get(e.pack)!).push(e);
   return out;
+}
+
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new PrismError('INTERRUPTED', 'Copy stopped; what it copied so far stays in the copy and the next run goes on from there.');
 }
 
 /** Archive records (PostgreSQL WAL and base backups, binary logs) the primary has and the copy lacks. */
