@@ -24,6 +24,12 @@ export interface AppContext {
   readonly kdf?: ScryptParams;
   /** The key file to try first when opening an encrypted repository (PRISM_KEY_HINT: an id or its prefix). */
   readonly keyHint?: string;
+  /**
+   * Set when the repository of this context is a copy (`--repo`, the service's copy jobs), not the
+   * primary: the copy's name in backup.copies, or its location. Events and drills found there are
+   * recorded with it, so that the copy's findings do not stand for the primary's.
+   */
+  readonly copy?: string;
 }
 
 /** Takes a repository lock, waiting up to `waitMs` and saying so through ctx.onLockWait. */

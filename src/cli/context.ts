@@ -94,9 +94,9 @@ export async function repoContext(opts: { repo?: string | undefined }, logFile =
   const named = ctx.config.copies.find((c) => c.name === opts.repo);
   const storagePath = named ? named.location : isRemoteLocation(opts.repo) ? opts.repo : resolve(opts.repo);
   namePath({ role: 'repository', path: storagePath, setting: named ? `--repo (copy "${named.name}" in backup.copies)` : '--repo' });
-  // a copy is cleaned up by its own retention (`keep`)
-  const backup = named ? { ...ctx.config.backup, retention_policy: named.keep } : ctx.config.backup;
-  // a copy with a key of its own opens with its password
-  const password = named?.passwordFile ? (await import('../app/copies/copy-password.js')).copyPassword(named.passwordFile) : ctx.password;
-  return { ...ctx, ...(password ? { password } : {}), config: { ...ctx.config, storagePath, backup } };
+  if (storagePath === ctx.config.storagePath) return ctx;
+  const { copyContext } = await import('../app/copies/copy-context.js');
+  // a copy is cleaned up by its own retention (`keep`), and one with a key of its own opens with its password;
+  // another location has the primary's retention and password
+  return copyContext(ctx, named ?? { name: storagePath, location: storagePath, keep: ctx.config.backup.retention_policy, passwordFile: undefined });
 }

@@ -26,6 +26,8 @@ export interface VerifyEvent {
   /** A point-in-time archive checked by `backup verify --all`: `pg` (WAL, base backups) or `mysql` (binary logs). */
   archive?: string;
   message?: string;
+  /** The copy checked (`verify --repo NAME`); absent for the primary. */
+  repository?: string;
 }
 
 /** A restore drill result (logs/drills.log). */

@@ -1,7 +1,7 @@
 import { baseRecordName, binlogRecordName, walRecordName, type Repository } from '../../repo/index.js';
 import type { ObjectCheck, StoredObject } from '../../snapshot/checker.js';
 import type { AppContext } from '../context.js';
-import { recordEvent } from '../monitoring/events.js';
+import { recordRepositoryEvent } from '../monitoring/events.js';
 import { scanBinlogRecords } from '../pitr/mysql/mysql-binlog-records.js';
 import { scanPgRecords } from '../pitr/postgres/pg-records.js';
 
@@ -70,10 +70,10 @@ export function archiveChecks(
     const names = [...scan.damaged[archive].map((d) => d.name), ...damaged.map((d) => d.record)];
     const time = ctx.clock.now().toISOString();
     if (names.length === 0) {
-      if (clean) recordEvent(ctx.config.home, { time, severity: 'info', event: 'verify.ok', archive });
+      if (clean) recordRepositoryEvent(ctx, { time, severity: 'info', event: 'verify.ok', archive });
       return true;
     }
-    recordEvent(ctx.config.home, {
+    recordRepositoryEvent(ctx, {
       time,
       severity: 'high',
       event: 'verify.failed',

@@ -7,7 +7,7 @@ import { checkPacksWhole, checkRepository, type RepositoryCheck } from '../../sn
 import { archiveChecks, scanArchives, type ArchiveScan } from './archive-objects.js';
 import { checkableBackups, recordDamagedManifests, type DamagedManifest } from './checkable-backups.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
-import { recordEvent } from '../monitoring/events.js';
+import { recordRepositoryEvent } from '../monitoring/events.js';
 import { repairDamage, type DamageOutcome } from './repair-damage.js';
 import { recordTask, type TaskTrigger } from '../monitoring/task-log.js';
 import { referencedBlobs } from '../maintenance/prune-repository.js';
@@ -82,7 +82,7 @@ export async function backgroundVerify(ctx: AppContext, opts: BackgroundVerifyOp
         message: err.message,
       });
     if (err.code === 'REPO_CORRUPT' || err.code === 'INDEX_DAMAGED')
-      recordEvent(home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', message: err.message });
+      recordRepositoryEvent(ctx, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', message: err.message });
     throw err;
   }
 }

@@ -1,6 +1,6 @@
 import type { Manifest, Repository } from '../../repo/index.js';
 import type { AppContext } from '../context.js';
-import { recordEvent } from '../monitoring/events.js';
+import { recordRepositoryEvent } from '../monitoring/events.js';
 
 /** A manifest file that cannot be read: its backup can be neither checked nor restored. */
 export interface DamagedManifest {
@@ -18,5 +18,5 @@ export async function checkableBackups(repo: Repository, damaged: DamagedManifes
 /** A high-severity `verify.failed` event for each damaged manifest, for alerting. */
 export function recordDamagedManifests(ctx: AppContext, damaged: readonly DamagedManifest[]): void {
   for (const d of damaged)
-    recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', manifest: d.name, message: d.message });
+    recordRepositoryEvent(ctx, { time: ctx.clock.now().toISOString(), severity: 'high', event: 'verify.failed', manifest: d.name, message: d.message });
 }

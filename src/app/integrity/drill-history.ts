@@ -8,6 +8,8 @@ import { appendJsonLine, readJsonLines } from '../json-lines.js';
 export interface DrillRecord {
   time: string;
   backup_id: string | null;
+  /** The copy drilled (`prism drill --repo NAME`): its name in backup.copies or its location; absent for the primary. */
+  repository?: string;
   trigger: TaskTrigger;
   status: 'passed' | 'failed';
   /** Seconds from the start of the restore to a verified, healthy copy (the RTO measured). */

@@ -233,8 +233,8 @@ describe('restore drills', () => {
     const hist = prism(['drill', '--history'], env);
     assert.equal(hist.code, 0, hist.stderr);
     const rows = hist.stdout.trim().split('\n');
-    assert.match(rows[0]!, /^TIME +BACKUP +TRIGGER +STATUS +RTO +TARGET +FILES +ERROR$/);
-    assert.match(rows[1]!, new RegExp(` ${m.id} +manual +passed +\\d+\\.\\d\\d s +10 s +${m.stats.files} *$`), 'newest first');
+    assert.match(rows[0]!, /^TIME +REPOSITORY +BACKUP +TRIGGER +STATUS +RTO +TARGET +FILES +ERROR$/);
+    assert.match(rows[1]!, new RegExp(` primary +${m.id} +manual +passed +\\d+\\.\\d\\d s +10 s +${m.stats.files} *$`), 'newest first');
     assert.equal(rows.length, 4);
     assert.equal(json<DrillRecord[]>(prism(['drill', '--history', '--json'], env)).length, 3);
     const both = prism(['drill', '--history', '--backup', m.id], env);

@@ -7,7 +7,7 @@ import { verifyRestoredTree } from '../../snapshot/verify-restored.js';
 import { openRepository, type AppContext } from '../context.js';
 import { listFirst } from '../list-first.js';
 import { recordDrill, type DrillRecord } from './drill-history.js';
-import { recordEvent } from '../monitoring/events.js';
+import { recordRepositoryEvent } from '../monitoring/events.js';
 import { checkDataHealth, type HealthIssue } from './health-check.js';
 import { latestCompleted } from '../backups/manifests.js';
 import { resolveBackup } from '../backups/resolve-backup.js';
@@ -173,9 +173,11 @@ function scratchContext(ctx: AppContext, scratch: string, m: Manifest): AppConte
   };
 }
 
-function finish(ctx: AppContext, d: DrillRecord): DrillRecord {
-  const home = ctx.config.home;
-  recordDrill(home, d);
+function finish(ctx: AppContext, drill: DrillRecord): DrillRecord {
+  // a drill of a copy says which: the RTO proven is that copy's
+  const { time, backup_id, ...rest } = drill;
+  const d: DrillRecord = ctx.copy === undefined ? drill : { time, backup_id, repository: ctx.copy, ...rest };
+  recordDrill(ctx.config.home, d);
   const event = {
     time: ctx.clock.now().toISOString(),
     backup: d.backup_id,
@@ -185,17 +187,20 @@ function finish(ctx: AppContext, d: DrillRecord): DrillRecord {
     files_checked: d.files_checked,
   };
   if (d.status === 'failed') {
-    recordEvent(home, { ...event, severity: 'high', event: 'drill.failed', error_code: d.error?.code, message: d.error?.message });
-    ctx.logger.error({ event: 'drill.failed', backup: d.backup_id, code: d.error?.code }, `restore drill failed: ${d.error?.message}`);
+    recordRepositoryEvent(ctx, { ...event, severity: 'high', event: 'drill.failed', error_code: d.error?.code, message: d.error?.message });
+    ctx.logger.error(
+      { event: 'drill.failed', backup: d.backup_id, repository: d.repository, code: d.error?.code },
+      `restore drill failed: ${d.error?.message}`,
+    );
   } else if (!d.within_target) {
-    recordEvent(home, {
+    recordRepositoryEvent(ctx, {
       ...event,
       severity: 'medium',
       event: 'drill.slow',
       message: `restore drill took ${d.rto_seconds.toFixed(1)} s, over the ${d.target_seconds} s target`,
     });
   } else {
-    recordEvent(home, { ...event, severity: 'info', event: 'drill.passed' });
+    recordRepositoryEvent(ctx, { ...event, severity: 'info', event: 'drill.passed' });
   }
   if (d.status === 'passed')
     ctx.logger.info({ event: 'drill.done', backup: d.backup_id, rto_seconds: d.rto_seconds, within_target: d.within_target }, 'restore drill passed');

@@ -2,7 +2,7 @@ import { ERROR_CODES, isPrismError } from '../../errors/index.js';
 import type { Manifest, Repository } from '../../repo/index.js';
 import { checkBackups, type BackupCheck } from '../../snapshot/checker.js';
 import { openRepository, type AppContext } from '../context.js';
-import { recordEvent } from '../monitoring/events.js';
+import { recordRepositoryEvent } from '../monitoring/events.js';
 
 /**
  * Marks a backup that failed verification `corrupted` (shown by list and info, with the failed
@@ -15,7 +15,7 @@ export async function markCorrupted(ctx: AppContext, repo: Repository, m: Manife
     .map((s) => s.detail)
     .join('; ')}`;
   await repo.saveManifest({ ...m, status: 'corrupted', error: { code: ERROR_CODES.CHECKSUM_MISMATCH.id, name: 'CHECKSUM_MISMATCH', message } });
-  recordEvent(ctx.config.home, {
+  recordRepositoryEvent(ctx, {
     time: ctx.clock.now().toISOString(),
     severity: 'high',
     event: 'verify.failed',

@@ -2,7 +2,7 @@ import { PrismError } from '../../errors/index.js';
 import type { Manifest, PackDamage } from '../../repo/index.js';
 import { checkRepository, type BackupCheck, type DataSubset } from '../../snapshot/checker.js';
 import { openRepository, type AppContext } from '../context.js';
-import { recordEvent } from '../monitoring/events.js';
+import { recordRepositoryEvent } from '../monitoring/events.js';
 import { markCorrupted, markSharingBackups } from './mark-corrupted.js';
 import { checkableBackups, recordDamagedManifests, type DamagedManifest } from './checkable-backups.js';
 import { archiveChecks, scanArchives, type BinlogArchiveCheck, type PgArchiveCheck } from './archive-objects.js';
@@ -103,7 +103,7 @@ export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promi
       report.backups.push({ ...check, status: !check.ok ? 'corrupted' : cleared ? 'completed' : m.status, checksum: verified ? 'verified' : 'mismatch' });
       if (!verified) report.ok = false;
       // clears a High alert raised by an earlier verify.failed of this backup
-      else recordEvent(ctx.config.home, { time: ctx.clock.now().toISOString(), severity: 'info', event: 'verify.ok', backup: m.id });
+      else recordRepositoryEvent(ctx, { time: ctx.clock.now().toISOString(), severity: 'info', event: 'verify.ok', backup: m.id });
     }
     if (checked.damagedChunks.size > 0 && !opts.all)
       report.also_corrupted = await markSharingBackups(

@@ -42,7 +42,10 @@ export async function gatherRecords(ctx: AppContext): Promise<GatheredRecords> {
   const space = await storageSpace(ctx.config.storagePath);
   const disk = space ? { ...space, used_percent: usedPercent(space) } : null;
   const home = ctx.config.home;
-  const verifyEvents = readJsonLines<VerifyEvent>(eventsFile(home)).filter((e) => e.event === 'verify.failed' || e.event === 'verify.ok');
+  // the checks of this repository only: a copy's are recorded with its name
+  const verifyEvents = readJsonLines<VerifyEvent>(eventsFile(home)).filter(
+    (e) => (e.event === 'verify.failed' || e.event === 'verify.ok') && e.repository === ctx.copy,
+  );
   return {
     manifests,
     disk,

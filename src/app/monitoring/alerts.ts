@@ -48,14 +48,18 @@ export async function evaluateAlerts(ctx: AppContext, opts: { deliver?: boolean 
   return evaluateGathered(ctx, await gatherRecords(ctx), opts);
 }
 
-/** evaluateAlerts over records already gathered (prism backup health reads them once for both). */
-export async function evaluateGathered(ctx: AppContext, { records }: GatheredRecords, opts: { deliver?: boolean } = {}): Promise<AlertsReport> {
+/**
+ * evaluateAlerts over records already gathered (prism backup health reads them once for both).
+ * With `save: false` the state is neither changed nor written (the health of a copy, `--repo`:
+ * the saved alerts are the primary's).
+ */
+export async function evaluateGathered(ctx: AppContext, { records }: GatheredRecords, opts: { deliver?: boolean; save?: boolean } = {}): Promise<AlertsReport> {
   const deliver = opts.deliver ?? true;
   const now = ctx.clock.now();
   const conditions = alertConditions(records, ALERT_RULES, now);
   const home = ctx.config.home;
   // a PRISM_HOME that does not exist is not created (a mistyped one stays visible)
-  const release = existsSync(home) ? tryLockAlerts(home, ctx.clock) : undefined;
+  const release = existsSync(home) && opts.save !== false ? tryLockAlerts(home, ctx.clock) : undefined;
   const state = readAlertsFile(home, (message) => {
     ctx.logger.warn({ event: 'alerts.state_damaged', message }, 'alert state file damaged; starting afresh (kept as alerts.json.damaged)');
     if (release) setAsideDamaged(home);

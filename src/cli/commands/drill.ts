@@ -16,7 +16,9 @@ interface Opts {
 export function registerDrill(program: Command): void {
   program
     .command('drill')
-    .description('restore drill (SOP 7.4): restore a backup to a scratch directory, verify every file, run the health check, record the RTO')
+    .description(
+      'restore drill (SOP 7.4): restore a backup to a scratch directory, verify every file, run the health check, record the RTO (--repo: from a copy)',
+    )
     .option('--backup <id>', 'the backup to drill (default: the latest completed)')
     .option('--history', 'list past drills')
     .option('--json', 'print as JSON')
@@ -37,14 +39,18 @@ export function registerDrill(program: Command): void {
         if (opts.json) printJson(d);
         else out(renderDrill(d));
         if (d.status === 'passed') return 0;
-        return reportFailure('DRILL_FAILED', `Restore drill of ${d.backup_id} failed: ${d.error?.message ?? 'see above'}`, opts.json);
+        return reportFailure(
+          'DRILL_FAILED',
+          `Restore drill of ${d.backup_id}${d.repository !== undefined ? ` from ${d.repository}` : ''} failed: ${d.error?.message ?? 'see above'}`,
+          opts.json,
+        );
       }),
     );
 }
 
 function renderDrill(d: DrillRecord): string {
   const lines = [
-    `Restore drill of ${d.backup_id}: ${d.status.toUpperCase()}`,
+    `Restore drill of ${d.backup_id}${d.repository !== undefined ? ` from ${d.repository}` : ''}: ${d.status.toUpperCase()}`,
     `  Files checked: ${d.files_checked}`,
     `  RTO: ${d.rto_seconds.toFixed(2)} s (target ${d.target_seconds} s${d.status === 'passed' ? (d.within_target ? ', met' : ', EXCEEDED') : ''})`,
   ];
@@ -56,11 +62,12 @@ function renderDrill(d: DrillRecord): string {
 function renderHistory(drills: DrillRecord[]): string {
   if (drills.length === 0) return 'No drills yet (`prism drill` runs one).';
   return table(
-    ['TIME', 'BACKUP', 'TRIGGER', 'STATUS', 'RTO', 'TARGET', 'FILES', 'ERROR'],
+    ['TIME', 'REPOSITORY', 'BACKUP', 'TRIGGER', 'STATUS', 'RTO', 'TARGET', 'FILES', 'ERROR'],
     [...drills]
       .reverse()
       .map((d) => [
         formatDateTime(new Date(d.time)),
+        d.repository ?? 'primary',
         d.backup_id ?? '-',
         d.trigger,
         d.status,
