@@ -11,7 +11,7 @@ const LOCK_RETRY_MS = 2_000;
  * Runs `fn` (which takes the repository lock without waiting), retrying while another process
  * holds the lock, for up to LOCK_WAIT_MS; a stop of the service ends the wait at once.
  */
-async function whenUnlocked<T>(ctx: AppContext, run: JobRun, fn: () => Promise<T>): Promise<T> {
+export async function whenUnlocked<T>(ctx: AppContext, run: JobRun, fn: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();

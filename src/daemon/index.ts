@@ -1,7 +1,8 @@
 export { alertSource, ALERT_SEVERITIES, type ActiveAlert, type AlertSource } from './alert-source.js';
 export type { AfterJobHook, Job, JobOutcome, JobRun, ScheduleKey } from './job.js';
 export { runJob, type JobResult, type RunJobOptions } from './job-runner.js';
-export { AFTER_JOB_HOOKS, JOBS, jobNames } from './job-table.js';
+export { AFTER_JOB_HOOKS, JOBS, jobNames, jobsFor } from './job-table.js';
+export { copyJobName, copyJobs } from './copy-jobs.js';
 export type { ServiceMetrics } from './metrics.js';
 export { parseAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
 export { compileSchedule, missedRuns, nextRun, previousRun, type MissedRun, type ScheduledJob } from './schedule.js';

@@ -1,12 +1,18 @@
 import type { AppContext } from '../app/index.js';
 import { cleanupJob, fullBackupJob, incrementalBackupJob } from './backup-jobs.js';
 import { binlogArchiveJob } from './binlog-jobs.js';
+import { copyJobs } from './copy-jobs.js';
 import { drillJob, verifyJob } from './check-jobs.js';
 import { pgBaseBackupJob } from './pg-jobs.js';
 import type { AfterJobHook, Job } from './job.js';
 
 /** The service's jobs, each timed by its `backup.schedule` key; jobs due at the same moment run in this order. */
 export const JOBS: readonly Job[] = [fullBackupJob, incrementalBackupJob, cleanupJob, verifyJob, drillJob, binlogArchiveJob, pgBaseBackupJob];
+
+/** The jobs of this configuration: the table, then one job per copy of backup.copies (`copy:NAME`). */
+export function jobsFor(ctx: AppContext): Job[] {
+  return [...JOBS, ...copyJobs(ctx)];
+}
 
 /** Run after every job that was not aborted, in order: the alert rules see its result at once. */
 export const AFTER_JOB_HOOKS: readonly AfterJobHook[] = [(ctx) => evaluate(ctx)];

@@ -22,10 +22,19 @@ export interface JobOutcome {
   followUps?: readonly string[];
 }
 
-/** One entry of the job table: a name, the `backup.schedule` key that times it, and what it does. */
+/** A cron expression set elsewhere than backup.schedule (a copy's `schedule`): its key for messages, and none for a job with no times of its own. */
+export interface OwnSchedule {
+  readonly key: string;
+  readonly expression: string | undefined;
+}
+
+/** One entry of the job table: a name, what times it, and what it does. */
 export interface Job {
   readonly name: string;
-  readonly schedule: ScheduleKey;
+  /** The `backup.schedule` key that times it, or its own schedule. */
+  readonly schedule: ScheduleKey | OwnSchedule;
+  /** Jobs after each `ok` run of which this one runs too (trigger `follow-up`), e.g. a copy after every backup. */
+  readonly after?: readonly string[];
   /** False when the configuration gives the job nothing to do: it is then not scheduled at all (default: always scheduled). */
   applies?(ctx: AppContext): boolean;
   run(ctx: AppContext, run: JobRun): Promise<JobOutcome>;

@@ -3,27 +3,29 @@ import type { AppContext, TaskRecord } from '../app/index.js';
 import { PrismError } from '../errors/index.js';
 import type { Job } from './job.js';
 
-/** A job with its parsed cron expression (croner; 5 fields, or 6 with seconds; local time). */
+/** A job with its parsed cron expression (croner; 5 fields, or 6 with seconds; local time); none for a job that only follows others. */
 export interface ScheduledJob {
   readonly job: Job;
-  readonly expression: string;
-  readonly cron: Cron;
+  readonly expression: string | null;
+  readonly cron: Cron | null;
 }
 
-/** Parses `backup.schedule.*` for each job that applies to the configuration; a bad expression is refused with its key. */
+/** Parses the schedule of each job that applies to the configuration; a bad expression is refused with its key. */
 export function compileSchedule(ctx: AppContext, jobs: readonly Job[]): ScheduledJob[] {
   return jobs
     .filter((job) => job.applies?.(ctx) ?? true)
     .map((job) => {
-      const expression = ctx.config.backup.schedule[job.schedule];
+      const { key, expression } =
+        typeof job.schedule === 'string' ? { key: `backup.schedule.${job.schedule}`, expression: ctx.config.backup.schedule[job.schedule] } : job.schedule;
+      if (expression === undefined) return { job, expression: null, cron: null };
       try {
         return { job, expression, cron: new Cron(expression, { paused: true }) };
       } catch (e) {
         const why = ((e as Error).message ?? String(e)).replace(/^CronPattern: /, '');
         throw new PrismError(
           'CONFIG_INVALID',
-          `backup.schedule.${job.schedule} = "${expression}": not a cron expression (${why}). Use five fields (minute hour day month weekday), e.g. "0 2 * * 0", or six with seconds first.`,
-          { key: `backup.schedule.${job.schedule}` },
+          `${key} = "${expression}": not a cron expression (${why}). Use five fields (minute hour day month weekday), e.g. "0 2 * * 0", or six with seconds first.`,
+          { key },
         );
       }
     });
@@ -31,12 +33,12 @@ export function compileSchedule(ctx: AppContext, jobs: readonly Job[]): Schedule
 
 /** The first cron time strictly after `after`. */
 export function nextRun(s: ScheduledJob, after: Date): Date | null {
-  return s.cron.nextRun(after);
+  return s.cron?.nextRun(after) ?? null;
 }
 
 /** The last cron time strictly before `before`. */
 export function previousRun(s: ScheduledJob, before: Date): Date | null {
-  return s.cron.previousRuns(1, before)[0] ?? null;
+  return s.cron?.previousRuns(1, before)[0] ?? null;
 }
 
 export interface MissedRun {

@@ -35,7 +35,8 @@ export interface IdleTask {
 /**
  * Runs jobs at their cron times, one at a time. A job that comes due while another runs waits
  * and runs once after it (however many of its times passed); runs missed while the service was
- * down run once at start-up (trigger `catch-up`); a job's follow-ups run right after it.
+ * down run once at start-up (trigger `catch-up`); a job's follow-ups, and the jobs that run
+ * `after` it, run right after it.
  */
 export class Scheduler {
   private readonly queue: QueuedRun[] = [];
@@ -74,8 +75,10 @@ export class Scheduler {
       if (item) {
         this.current = { run: item, started: clock.now() };
         try {
-          const { followUps } = await this.opts.execute(item, signal);
-          this.addFollowUps(item.job.name, followUps);
+          const { task, followUps } = await this.opts.execute(item, signal);
+          // the jobs that follow this one's every ok run (a copy after each backup), after its own follow-ups
+          const after = task.status === 'ok' ? this.opts.schedule.filter((s) => s.job.after?.includes(item.job.name)).map((s) => s.job.name) : [];
+          this.addFollowUps(item.job.name, [...followUps, ...after]);
         } catch (e) {
           // the job's own errors are recorded by execute; this is the record itself failing (e.g. a full disk)
           this.opts.log.error(

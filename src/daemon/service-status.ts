@@ -5,13 +5,16 @@ import { pidInFile, runningServicePid } from '../app/monitoring/service-state.js
 import { readTasks } from '../app/monitoring/task-log.js';
 import { alertSource as defaultAlertSource, type AlertSource } from './alert-source.js';
 import type { Job } from './job.js';
-import { JOBS } from './job-table.js';
+import { jobsFor } from './job-table.js';
 import { compileSchedule, nextRun, type ScheduledJob } from './schedule.js';
 import { readServiceState, type ServiceState } from './service-state.js';
 
 export interface JobStatus {
   job: string;
-  schedule: string;
+  /** Its cron expression; null for a job that only runs after others. */
+  schedule: string | null;
+  /** The jobs after whose every ok run it runs (a copy with after_backup). */
+  after?: string[];
   next_run: string | null;
   /** The last run recorded in the task log. */
   last: TaskRecord | null;
@@ -51,7 +54,7 @@ export function serviceStatus(
   const live = pid !== null && state?.pid === pid && state.stopped_at === null ? state : undefined;
   const tasks = readTasks(home);
   const alerts = opts.alerts === undefined ? defaultAlertSource : opts.alerts;
-  const schedule = compiled(config, opts.jobs ?? JOBS);
+  const schedule = compiled(config, opts.jobs);
   return {
     running: pid !== null,
     pid,
@@ -63,6 +66,7 @@ export function serviceStatus(
     jobs: (isPrismError(schedule) ? [] : schedule).map((s) => ({
       job: s.job.name,
       schedule: s.expression,
+      ...(s.job.after?.length ? { after: [...s.job.after] } : {}),
       next_run: nextRun(s, now)?.toISOString() ?? null,
       last: tasks.findLast((t) => t.job === s.job.name) ?? null,
     })),
@@ -71,10 +75,10 @@ export function serviceStatus(
   };
 }
 
-function compiled(config: AppContext | PrismError, jobs: readonly Job[]): ScheduledJob[] | PrismError {
+function compiled(config: AppContext | PrismError, jobs: readonly Job[] | undefined): ScheduledJob[] | PrismError {
   if (isPrismError(config)) return config;
   try {
-    return compileSchedule(config, jobs);
+    return compileSchedule(config, jobs ?? jobsFor(config));
   } catch (e) {
     if (isPrismError(e) && e.code === 'CONFIG_INVALID') return e;
     throw e;

@@ -5,7 +5,7 @@ import { PrismError } from '../errors/index.js';
 import { alertSource as defaultAlertSource, type AlertSource } from './alert-source.js';
 import type { AfterJobHook, Job } from './job.js';
 import { runJob } from './job-runner.js';
-import { AFTER_JOB_HOOKS, idleWork, JOBS } from './job-table.js';
+import { AFTER_JOB_HOOKS, idleWork, jobsFor } from './job-table.js';
 import { parseAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { compileSchedule } from './schedule.js';
 import { Scheduler, type IdleTask } from './scheduler.js';
@@ -28,7 +28,7 @@ export interface ServiceOptions {
 }
 
 /** Checks what the service needs from the configuration (every schedule, the metrics address) before anything starts. */
-export function checkServiceConfig(ctx: AppContext, jobs: readonly Job[] = JOBS): void {
+export function checkServiceConfig(ctx: AppContext, jobs: readonly Job[] = jobsFor(ctx)): void {
   if (!existsSync(ctx.config.home)) {
     throw new PrismError('SOURCE_NOT_FOUND', `PRISM_HOME ${ctx.config.home} does not exist; run \`prism init\` first.`, { path: ctx.config.home });
   }
@@ -41,7 +41,7 @@ export function checkServiceConfig(ctx: AppContext, jobs: readonly Job[] = JOBS)
 export async function runService(opts: ServiceOptions): Promise<void> {
   const { ctx, log } = opts;
   const home = ctx.config.home;
-  const jobs = opts.jobs ?? JOBS;
+  const jobs = opts.jobs ?? jobsFor(ctx);
   checkServiceConfig(ctx, jobs);
   claimPidFile(home);
   let server: MetricsServer | null = null;

@@ -27,7 +27,7 @@ export function registerBackupCopy(backup: Command): void {
         if (ids.length === 0 && !opts.all) throw new PrismError('INVALID_ARGUMENT', 'Name the backups to copy (`prism backup list`), or pass --all.');
         const ctx = await cliContext();
         const { copyTarget } = await import('../../app/copies/copy-target.js');
-        const { copyBackups } = await import('../../app/copies/copy-backups.js');
+        const { copyAndRecord } = await import('../../app/copies/copy-run.js');
         const targets = opts.to !== undefined ? [copyTarget(ctx.config, opts.to)] : ctx.config.copies;
         if (targets.length !== 1) {
           throw new PrismError(
@@ -37,7 +37,7 @@ export function registerBackupCopy(backup: Command): void {
               : `Several copies are configured (${targets.map((t) => t.name).join(', ')}): say which with --to NAME.`,
           );
         }
-        const report = await copyBackups(ctx, targets[0]!, { ...(opts.all ? {} : { ids }), onProgress: await progressBar(!opts.json) });
+        const report = await copyAndRecord(ctx, targets[0]!, { ...(opts.all ? {} : { ids }), onProgress: await progressBar(!opts.json) });
         if (opts.json) printJson(report);
         else out(render(report));
         for (const s of report.skipped) err(`Not copied: ${s.id}: ${s.reason}`);

@@ -51,7 +51,7 @@ export function registerServiceStatus(program: Command): void {
             ['JOB', 'SCHEDULE', 'NEXT RUN', 'LAST RUN', 'RESULT'],
             s.jobs.map((j) => [
               j.job,
-              j.schedule,
+              [j.schedule, j.after ? `after ${j.after.join('/')}` : null].filter((x) => x !== null).join(', '),
               when(j.next_run),
               when(j.last?.started_at),
               j.last ? `${j.last.status}${j.last.error_code ? ` [${j.last.error_code}]` : ''}` : '-',

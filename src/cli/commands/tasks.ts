@@ -12,7 +12,7 @@ export function registerTasks(program: Command): void {
     .command('tasks')
     .description('the task log: every job the service ran (job, trigger, start, end, status, error code), newest first')
     .option('--days <n>', 'look back this many days', '7')
-    .option('--job <name>', 'only this job (full_backup, incremental_backup, cleanup, …)')
+    .option('--job <name>', 'only this job (full_backup, incremental_backup, cleanup, …; copy:NAME, or copy for every copy)')
     .option('--json', 'print as JSON')
     .action(
       runAction(async (opts: { days: string; job?: string; json?: boolean }) => {
@@ -23,10 +23,17 @@ export function registerTasks(program: Command): void {
         const all = readTasks(home);
         if (opts.job !== undefined) {
           const { jobNames } = await import('../../daemon/job-table.js');
-          const known = new Set([...jobNames(), ...all.map((t) => t.job)]);
-          if (!known.has(opts.job)) throw new PrismError('INVALID_ARGUMENT', `--job "${opts.job}" is not a job; jobs: ${[...known].join(', ')}.`);
+          const known = new Set([...jobNames(), 'copy', ...all.map((t) => t.job)]);
+          if (!known.has(opts.job) && !opts.job.startsWith('copy:'))
+            throw new PrismError('INVALID_ARGUMENT', `--job "${opts.job}" is not a job; jobs: ${[...known].join(', ')}.`);
         }
-        const tasks = all.filter((t) => Date.parse(t.started_at) >= since.getTime() && (opts.job === undefined || t.job === opts.job)).reverse();
+        const tasks = all
+          .filter(
+            (t) =>
+              Date.parse(t.started_at) >= since.getTime() &&
+              (opts.job === undefined || t.job === opts.job || (opts.job === 'copy' && t.job.startsWith('copy:'))),
+          )
+          .reverse();
         if (opts.json) return printJson({ days, tasks });
         if (tasks.length === 0) return out(`No tasks in the last ${opts.days} days${opts.job ? ` for ${opts.job}` : ''}.`);
         out(
