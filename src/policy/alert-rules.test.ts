@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FixedClock } from '../core/clock.js';
-import { alertConditions, SOP_ALERT_RULES, type AlertBackup, type AlertDrill, type AlertRecords, type AttemptStatus, type VerifyEvent } from './alert-rules.js';
+import {
+  alertConditions,
+  SOP_ALERT_RULES,
+  type AlertBackup,
+  type AlertCopy,
+  type AlertDrill,
+  type AlertRecords,
+  type AttemptStatus,
+  type VerifyEvent,
+} from './alert-rules.js';
+import { copyLag } from './copy-lag.js';
 
 const NOW = new Date('2026-02-08T12:00:00Z');
 const clock = new FixedClock(NOW);
@@ -230,6 +240,25 @@ describe('SOP §5.2 alert rules', () => {
     assert.deepEqual(keys({ drills: [drill(1, 'failed', 1), drill(5, 'passed', 1)] }), ['high:drill_failed'], 'order of the records does not matter');
   });
 
+  it("drills of a copy stand on their own: a later drill of the primary does not hide a copy's failure", () => {
+    const drill = (h: number, status: AlertDrill['status'], repository?: string): AlertDrill => ({
+      time: new Date(NOW.getTime() - h * HOUR).toISOString(),
+      backup_id: 'backup_20260208_020000_full',
+      status,
+      rto_seconds: 1,
+      target_seconds: 10,
+      ...(repository ? { repository } : {}),
+    });
+    const c = find({ drills: [drill(3, 'failed', 'offsite'), drill(1, 'passed')] }, 'drill');
+    assert.deepEqual(
+      c.map((x) => [x.key, x.severity, x.rule]),
+      [['drill_failed:offsite', 'high', 'drill_failed']],
+    );
+    assert.match(c[0]!.message, /^The restore drill of backup_20260208_020000_full from the copy offsite at .* failed\.$/);
+    assert.match(c[0]!.fix, /prism drill --repo offsite/);
+    assert.deepEqual(keys({ drills: [drill(3, 'failed', 'offsite'), drill(2, 'passed', 'offsite'), drill(1, 'failed')] }), ['high:drill_failed']);
+  });
+
   it('several rules at once, each with a key, rule, message and fix', () => {
     const all = alertConditions(
       records({ backups: [bk(70), bk(3, 'failed'), bk(2, 'failed'), bk(1, 'failed')], storageUsedPercent: 91 }),
@@ -243,5 +272,87 @@ describe('SOP §5.2 alert rules', () => {
       'high:storage_over_90',
     ]);
     for (const c of all) assert.ok(c.key && c.message && c.fix, JSON.stringify(c));
+  });
+});
+
+describe('copies: lag and alerts', () => {
+  const ago = (h: number) => new Date(NOW.getTime() - h * HOUR).toISOString();
+  const b = (id: string, hoursAgo: number) => ({ id, at: ago(hoursAgo) });
+  const DAYS = 24 * HOUR;
+  const copy = (c: Partial<AlertCopy>): AlertCopy => ({ name: 'offsite', intervalMs: DAYS, wanted: [], latest: null, lastRun: null, verifyEvents: [], ...c });
+  const copyKeys = (c: Partial<AlertCopy>) => keys({ copies: [copy(c)] });
+
+  it("lag: the backups newer than the copy's newest, and how much older its newest is than the primary's", () => {
+    const wanted = [b('d3', 24), b('d1', 72), b('d2', 48)];
+    assert.deepEqual(copyLag(wanted, b('d3', 24)), { latest: b('d3', 24), primary_latest: b('d3', 24), backups: 0, seconds: 0, oldest_missing: null });
+    assert.deepEqual(copyLag(wanted, b('d1', 72)), {
+      latest: b('d1', 72),
+      primary_latest: b('d3', 24),
+      backups: 2,
+      seconds: 48 * 3600,
+      oldest_missing: b('d2', 48),
+    });
+    // a copy that holds none lacks them all; a copy newer than everything the primary keeps is not behind
+    assert.deepEqual(copyLag(wanted, null), { latest: null, primary_latest: b('d3', 24), backups: 3, seconds: null, oldest_missing: b('d1', 72) });
+    assert.deepEqual(copyLag([], b('x', 1)), { latest: b('x', 1), primary_latest: null, backups: 0, seconds: 0, oldest_missing: null });
+  });
+
+  it('behind: high once a backup it lacks has waited more than two intervals, not at two exactly', () => {
+    const latest = b('d0', 96);
+    assert.deepEqual(copyKeys({ wanted: [b('d0', 96), b('d1', 48)], latest }), [], 'waited two intervals exactly');
+    const c = find({ copies: [copy({ wanted: [b('d0', 96), b('d1', 48.01), b('d2', 24)], latest })] }, 'copy');
+    assert.deepEqual(
+      c.map((x) => [x.key, x.severity, x.rule]),
+      [['copy_behind:offsite', 'high', 'copy_behind']],
+    );
+    assert.match(
+      c[0]!.message,
+      /^The copy offsite is 2 backup\(s\) behind the primary: d1 has waited 48\.0 h for it, more than 2 × its interval of 24\.0 h; its newest backup: d0 /,
+    );
+    assert.deepEqual(c[0]!.details, { copy: 'offsite', behind_backups: 2, oldest_missing: 'd1', waited_hours: 48.01, interval_hours: 24, latest: 'd0' });
+    // a copy that holds nothing yet is behind too; with no known interval nothing is said
+    assert.deepEqual(copyKeys({ wanted: [b('d0', 60)] }), ['high:copy_behind']);
+    assert.deepEqual(copyKeys({ wanted: [b('d0', 600)], intervalMs: null }), []);
+    // the clock decides: the same records now, and an hour later
+    assert.deepEqual(copyKeys({ wanted: [b('d0', 96), b('d1', 47.5)], latest }), []);
+    const later = alertConditions(
+      records({ copies: [copy({ wanted: [b('d0', 96), b('d1', 47.5)], latest })] }),
+      SOP_ALERT_RULES,
+      new Date(NOW.getTime() + HOUR),
+    );
+    assert.deepEqual(
+      later.map((x) => x.key),
+      ['copy_behind:offsite'],
+    );
+  });
+
+  it('a failed last run is high with its error and the fix of its code; a later ok run clears it', () => {
+    const error = { code: 'ERR_PRISM_STORE', message: 'the SSH connection to 127.0.0.1:1 was refused' };
+    const c = alertConditions(
+      records({ copies: [copy({ lastRun: { at: ago(1), status: 'failed', error } })] }),
+      { ...SOP_ALERT_RULES, fixForCode: (code) => `fix of ${code}` },
+      NOW,
+    );
+    assert.deepEqual(
+      c.map((x) => [x.key, x.severity, x.rule, x.fix]),
+      [['copy_failed:offsite', 'high', 'copy_failed', 'fix of ERR_PRISM_STORE']],
+    );
+    assert.equal(c[0]!.message, `The last copy to offsite at ${ago(1)} failed [ERR_PRISM_STORE]: the SSH connection to 127.0.0.1:1 was refused`);
+    assert.deepEqual(copyKeys({ lastRun: { at: ago(1), status: 'ok', error: null } }), []);
+  });
+
+  it("a failed check of the copy stands until a later clean one, or until the copy no longer holds that backup; the primary's rules ignore it", () => {
+    const ev = (h: number, event: string, backup: string): VerifyEvent => ({ time: ago(h), event, backup, repository: 'offsite', message: 'pack damaged' });
+    const wanted = [b('d1', 30), b('d2', 6)];
+    const c = find({ copies: [copy({ wanted, latest: b('d2', 6), verifyEvents: [ev(3, 'verify.failed', 'd1')] })] }, 'copy');
+    assert.deepEqual(
+      c.map((x) => [x.key, x.severity, x.rule]),
+      [['copy_verify_failed:offsite', 'high', 'copy_verify_failed']],
+    );
+    assert.match(c[0]!.message, /^The copy offsite failed verification at .* \(d1\): pack damaged\.$/);
+    assert.deepEqual(copyKeys({ wanted, latest: b('d2', 6), verifyEvents: [ev(3, 'verify.failed', 'd1'), ev(2, 'verify.ok', 'd1')] }), []);
+    assert.deepEqual(copyKeys({ wanted: [b('d2', 6)], latest: b('d2', 6), verifyEvents: [ev(3, 'verify.failed', 'd1')] }), [], 'removed by its retention');
+    const archive: VerifyEvent = { time: ago(2), event: 'verify.failed', archive: 'pg', repository: 'offsite', message: '1 record(s) damaged' };
+    assert.deepEqual(copyKeys({ wanted, latest: b('d2', 6), verifyEvents: [archive] }), ['high:copy_verify_failed']);
   });
 });

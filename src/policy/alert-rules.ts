@@ -1,3 +1,4 @@
+import { copyLag, type LagBackup } from './copy-lag.js';
 import { isFutureDated } from './future-dated.js';
 
 /**
@@ -38,6 +39,27 @@ export interface AlertDrill {
   rto_seconds: number;
   target_seconds: number;
   error?: { code: string; message: string } | undefined;
+  /** The copy drilled (`prism drill --repo NAME`); absent for the primary. */
+  repository?: string | undefined;
+}
+
+/** A copy of the repository (backup.copies), as far as the local records tell: no store is reached for it. */
+export interface AlertCopy {
+  name: string;
+  /**
+   * How often the copy is due to catch up: its schedule's longest gap between two runs, or with
+   * after_backup the primary's (the longest gap between two backup runs), the shorter if both;
+   * null when neither is known (no lag alert then).
+   */
+  intervalMs: number | null;
+  /** The primary's completed backups the copy is to hold (its own retention applied), with their end times. */
+  wanted: readonly LagBackup[];
+  /** The copy's newest backup as its last successful run left it. */
+  latest: LagBackup | null;
+  /** The last copy run (state/copy-NAME.json). */
+  lastRun: { at: string; status: 'ok' | 'failed'; error: { code: string; message: string } | null } | null;
+  /** `verify.failed` / `verify.ok` events of checks of the copy (`backup verify --repo NAME`). */
+  verifyEvents: readonly VerifyEvent[];
 }
 
 export interface AlertRecords {
@@ -51,6 +73,8 @@ export interface AlertRecords {
   storageUsedPercent: number | null;
   /** Why the repository could not be opened (an encrypted one with a wrong or missing password), when it could not. */
   repositoryAccess?: { code: string; message: string } | null | undefined;
+  /** The copies of backup.copies. */
+  copies?: readonly AlertCopy[] | undefined;
 }
 
 export interface AlertRuleConfig {
@@ -65,6 +89,8 @@ export interface AlertRuleConfig {
   slowMaxSample: number;
   /** The SOP fix for an error code of a failed attempt, where known. */
   fixForCode?: (code: string) => string | undefined;
+  /** A copy is behind when a backup it lacks has waited more than this many of its intervals. */
+  copyBehindIntervals: number;
 }
 
 /** The SOP §5.2 thresholds. */
@@ -75,6 +101,7 @@ export const SOP_ALERT_RULES: AlertRuleConfig = {
   slowFactor: 2,
   slowMinSample: 3,
   slowMaxSample: 20,
+  copyBehindIntervals: 2,
 };
 
 /** A condition that holds now. `key` is stable while it is the same problem. */
@@ -110,6 +137,7 @@ export function alertConditions(records: AlertRecords, config: AlertRuleConfig, 
     ...futureRule(future),
     ...drillRules(records.drills),
     ...accessRule(records.repositoryAccess, config),
+    ...(records.copies ?? []).flatMap((c) => copyRules(c, config, now)),
   ];
 }
 
@@ -284,33 +312,109 @@ function slowRules(attempts: AlertBackup[], config: AlertRuleConfig, now: Date):
   return out;
 }
 
+/** The latest drill of the primary, and of each copy drilled (`drill --repo`), each on its own: a copy's failure is not hidden by a later drill of the primary. */
 function drillRules(drills: readonly AlertDrill[]): AlertCondition[] {
-  const last = [...drills].sort((a, b) => Date.parse(a.time) - Date.parse(b.time))[drills.length - 1];
-  if (!last) return [];
-  const what = last.backup_id ? ` of ${last.backup_id}` : '';
+  const latest = new Map<string, AlertDrill>();
+  for (const d of [...drills].sort((a, b) => Date.parse(a.time) - Date.parse(b.time))) latest.set(d.repository ?? '', d);
+  return [...latest.values()].flatMap(drillRule);
+}
+
+function drillRule(last: AlertDrill): AlertCondition[] {
+  const what = `${last.backup_id ? ` of ${last.backup_id}` : ''}${last.repository !== undefined ? ` from the copy ${last.repository}` : ''}`;
+  const suffix = last.repository !== undefined ? `:${last.repository}` : '';
+  const repo = last.repository !== undefined ? ` --repo ${last.repository}` : '';
+  const where = last.repository !== undefined ? { repository: last.repository } : {};
   if (last.status === 'failed') {
     return [
       {
-        key: 'drill_failed',
+        key: `drill_failed${suffix}`,
         severity: 'high',
         rule: 'drill_failed',
         message: `The restore drill${what} at ${last.time} failed${last.error ? ` [${last.error.code}]: ${last.error.message}` : ''}.`,
-        fix: 'Run `prism backup verify --all`, then `prism drill` again; `prism drill --history` shows past drills.',
-        details: { time: last.time, backup: last.backup_id, code: last.error?.code ?? null },
+        fix: `Run \`prism backup verify --all${repo}\`, then \`prism drill${repo}\` again; \`prism drill --history\` shows past drills.`,
+        details: { time: last.time, backup: last.backup_id, code: last.error?.code ?? null, ...where },
       },
     ];
   }
   if (last.rto_seconds > last.target_seconds) {
     return [
       {
-        key: 'drill_over_rto',
+        key: `drill_over_rto${suffix}`,
         severity: 'medium',
         rule: 'drill_over_rto',
         message: `The restore drill${what} at ${last.time} took ${last.rto_seconds.toFixed(1)} s, over its RTO target of ${last.target_seconds} s.`,
         fix: 'Find what makes the restore slow (data size, disk, concurrency), or set a realistic drill.rto_target_seconds.',
-        details: { time: last.time, backup: last.backup_id, rto_seconds: last.rto_seconds, target_seconds: last.target_seconds },
+        details: { time: last.time, backup: last.backup_id, rto_seconds: last.rto_seconds, target_seconds: last.target_seconds, ...where },
       },
     ];
   }
   return [];
+}
+
+/**
+ * A copy (high): behind the primary — a backup it is to hold, newer than its newest, has waited
+ * more than `copyBehindIntervals` of the copy's intervals since it ended; its last run failed; or
+ * a check of it (`backup verify --repo NAME`) found damage that no later check cleared.
+ */
+function copyRules(copy: AlertCopy, config: AlertRuleConfig, now: Date): AlertCondition[] {
+  const out: AlertCondition[] = [];
+  const name = copy.name;
+  const lag = copyLag(copy.wanted, copy.latest);
+  const waited = lag.oldest_missing ? now.getTime() - Date.parse(lag.oldest_missing.at) : 0;
+  if (copy.intervalMs !== null && copy.intervalMs > 0 && lag.oldest_missing && waited > config.copyBehindIntervals * copy.intervalMs) {
+    const hours = (ms: number) => (ms / HOUR).toFixed(1);
+    out.push({
+      key: `copy_behind:${name}`,
+      severity: 'high',
+      rule: 'copy_behind',
+      message: `The copy ${name} is ${lag.backups} backup(s) behind the primary: ${lag.oldest_missing.id} has waited ${hours(waited)} h for it, more than ${config.copyBehindIntervals} × its interval of ${hours(copy.intervalMs)} h; its newest backup: ${copy.latest ? `${copy.latest.id} (${copy.latest.at})` : 'none'}.`,
+      fix: `See \`prism tasks --job copy:${name}\` and \`prism backup health\` for why it does not catch up; once its store is reachable, \`prism backup copy --all --to ${name}\` (the service copies it at its next run).`,
+      details: {
+        copy: name,
+        behind_backups: lag.backups,
+        oldest_missing: lag.oldest_missing.id,
+        waited_hours: waited / HOUR,
+        interval_hours: copy.intervalMs / HOUR,
+        latest: copy.latest?.id ?? null,
+      },
+    });
+  }
+  const run = copy.lastRun;
+  if (run?.status === 'failed') {
+    const code = run.error?.code ?? 'unknown';
+    out.push({
+      key: `copy_failed:${name}`,
+      severity: 'high',
+      rule: 'copy_failed',
+      message: `The last copy to ${name} at ${run.at} failed [${code}]: ${run.error?.message ?? 'no message recorded'}`,
+      fix:
+        config.fixForCode?.(code) ??
+        `See \`prism tasks --job copy:${name}\`; correct the cause, then \`prism backup copy --all --to ${name}\` (or wait for the next run).`,
+      details: { copy: name, time: run.at, code },
+    });
+  }
+  const damaged = copyVerifyFailures(copy);
+  if (damaged.length > 0) {
+    const first = damaged[0]!;
+    out.push({
+      key: `copy_verify_failed:${name}`,
+      severity: 'high',
+      rule: 'copy_verify_failed',
+      message: `The copy ${name} failed verification at ${first.time}${first.backup ? ` (${first.backup})` : first.archive ? ` (${first.archive} archive)` : ''}: ${first.message ?? 'damaged data'}${damaged.length > 1 ? `; ${damaged.length - 1} more` : ''}.`,
+      fix: `Run \`prism backup verify --all --repo ${name}\`: it names the damaged backups and files (the primary is not affected). A copy whose store damages data belongs elsewhere: point it at a new location and copy again.`,
+      details: { copy: name, damaged: damaged.map((e) => e.backup ?? `archive:${e.archive}`) },
+    });
+  }
+  return out;
+}
+
+/** A `verify.failed` of a backup (or archive) of the copy stands until a later `verify.ok` of it there, or until the copy no longer holds that backup. */
+function copyVerifyFailures(copy: AlertCopy): VerifyEvent[] {
+  const latest = new Map<string, VerifyEvent>();
+  for (const e of [...copy.verifyEvents].sort((a, b) => Date.parse(a.time) - Date.parse(b.time))) {
+    const subject = e.backup ?? (e.archive ? `archive:${e.archive}` : undefined);
+    if (subject) latest.set(subject, e);
+  }
+  const held = new Set(copy.wanted.map((b) => b.id));
+  return [...latest.values()].filter((e) => e.event === 'verify.failed' && (e.backup === undefined || held.has(e.backup)));
 }
