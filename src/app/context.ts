@@ -51,9 +51,13 @@ export function lockRepository(ctx: AppContext, repo: Repository, kind: LockKind
  * one created is encrypted when `encrypt` (default: backup.encryption.enabled) says so;
  * with `create` one is created there (and logged), in an existing directory or as a new one whose
  * parent exists: a missing parent is more likely a mistyped path (or an unmounted disk) than a
- * wish, so it is refused rather than created.
+ * wish, so it is refused rather than created. `env` (default: the process's) gives the store's
+ * settings, e.g. a shorter PRISM_STORE_RETRY_SECONDS.
  */
-export async function openRepository(ctx: AppContext, opts: { create?: boolean; encrypt?: boolean; whileDeriving?: () => void } = {}): Promise<Repository> {
+export async function openRepository(
+  ctx: AppContext,
+  opts: { create?: boolean; encrypt?: boolean; whileDeriving?: () => void; env?: NodeJS.ProcessEnv } = {},
+): Promise<Repository> {
   const path = ctx.config.storagePath;
   if (opts.create && !isRemoteLocation(path) && isMissing(path) && isMissing(dirname(path))) {
     throw new PrismError(
@@ -63,7 +67,7 @@ export async function openRepository(ctx: AppContext, opts: { create?: boolean; 
     );
   }
   try {
-    const repo = await Repository.open(await openBackend(path), ctx.clock, {
+    const repo = await Repository.open(await openBackend(path, opts.env), ctx.clock, {
       create: opts.create ?? false,
       ...(ctx.password ? { password: ctx.password } : {}),
       ...(ctx.keyHint ? { keyHint: ctx.keyHint } : {}),

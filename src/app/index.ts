@@ -45,3 +45,5 @@ export { archiveBinlogs, listBinlogs, type ArchiveBinlogReport, type BinlogListR
 export { restorePointInTime, shellQuote, type PgRestoreOptions, type PgRestoreReport } from './pitr/postgres/pg-restore.js';
 export { backgroundVerify, type BackgroundVerifyOptions, type BackgroundVerifyReport } from './integrity/background-verify.js';
 export { runDrill, type DrillOptions } from './integrity/drill.js';
+export { recordedCopies, copyStatuses, type CopyStatus } from './copies/copy-status.js';
+export { readCopyState, copyStateFile, type CopyRunState } from './copies/copy-state.js';

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { renameSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { createBackup, recordDrill, type Manifest } from '../app/index.js';
+import { createBackup, readCopyState, recordDrill, type Manifest } from '../app/index.js';
+import { copyAndRecord } from '../app/copies/copy-run.js';
+import { copyTarget } from '../app/copies/copy-target.js';
 import { FixedClock } from '../core/clock.js';
 import { silentLogger } from '../core/logger.js';
 import type { PrismError } from '../errors/index.js';
@@ -112,6 +114,66 @@ describe('metrics endpoint', () => {
       assert.equal(parsed.get('prism_repository_size_bytes'), 0, 'no repository yet');
     } finally {
       bare.cleanup();
+    }
+  });
+
+  it('exports each copy: last success and run, lag in backups and seconds, bytes copied (from the recorded runs, no store reached)', async () => {
+    const c = sandbox();
+    try {
+      writeDataset(c.home, { files: 4 });
+      writeFileSync(join(c.root, 'not-a-dir'), 'x');
+      writeFileSync(
+        join(c.home, 'config', 'backup.json'),
+        JSON.stringify({
+          backup: {
+            copies: [
+              { name: 'second-disk', repository: join(c.root, 'second-disk'), after_backup: true },
+              { name: 'offsite', repository: join(c.root, 'not-a-dir', 'copy'), after_backup: true },
+              { name: 'unused', repository: join(c.root, 'unused'), schedule: '0 6 * * *' },
+            ],
+          },
+        }),
+      );
+      const cc = appContext(c, {}, clock);
+      const first = await createBackup(cc, { type: 'full', trigger: 'scheduled' });
+      clock.advance(60_000);
+      const copied = await copyAndRecord(cc, copyTarget(cc.config, 'second-disk'), { ids: [first.id] });
+      await assert.rejects(copyAndRecord(cc, copyTarget(cc.config, 'offsite'), {}));
+      clock.advance(3600_000);
+      const second = await createBackup(cc, { type: 'full', trigger: 'scheduled' });
+      const m = parseMetrics(await new ServiceMetrics({ ctx: cc, alerts: null, nextRuns: () => [] }).render());
+      const of = (name: string, copy: string) => m.get(`${name}{copy="${copy}"}`);
+      const ran = Date.parse(readCopyState(c.home, 'second-disk')!.last_attempt_at) / 1000;
+      assert.deepEqual(
+        [of('prism_copy_last_success_timestamp_seconds', 'second-disk'), of('prism_copy_last_attempt_timestamp_seconds', 'second-disk')],
+        [ran, ran],
+      );
+      assert.equal(of('prism_copy_last_run_ok', 'second-disk'), 1);
+      assert.equal(of('prism_copy_lag_backups', 'second-disk'), 1);
+      assert.equal(of('prism_copy_lag_seconds', 'second-disk'), (Date.parse(second.finished_at!) - Date.parse(first.finished_at!)) / 1000);
+      assert.equal(of('prism_copy_bytes_total', 'second-disk'), copied.bytes_copied);
+      assert.ok(copied.bytes_copied > 0);
+      // a copy whose only run failed, and one never run: nothing succeeded, both backups wait
+      assert.deepEqual(
+        [
+          'prism_copy_last_success_timestamp_seconds',
+          'prism_copy_last_run_ok',
+          'prism_copy_lag_backups',
+          'prism_copy_lag_seconds',
+          'prism_copy_bytes_total',
+        ].map((n) => [of(n, 'offsite'), of(n, 'unused')]),
+        [
+          [0, 0],
+          [0, 0],
+          [2, 2],
+          [-1, -1],
+          [0, 0],
+        ],
+      );
+      assert.ok(of('prism_copy_last_attempt_timestamp_seconds', 'offsite')! > 0);
+      assert.equal(of('prism_copy_last_attempt_timestamp_seconds', 'unused'), 0);
+    } finally {
+      c.cleanup();
     }
   });
 

@@ -1,5 +1,15 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import { FAILURE_WINDOW_DAYS, failuresIn, listBackups, readDrills, readTasks, repositorySpace, type AppContext, type TaskRecord } from '../app/index.js';
+import {
+  FAILURE_WINDOW_DAYS,
+  failuresIn,
+  listBackups,
+  readDrills,
+  readTasks,
+  recordedCopies,
+  repositorySpace,
+  type AppContext,
+  type TaskRecord,
+} from '../app/index.js';
 import { BACKUP_TYPES } from '../core/types.js';
 import { ALERT_SEVERITIES, type AlertSource } from './alert-source.js';
 
@@ -17,6 +27,7 @@ export class ServiceMetrics {
   readonly registry = new Registry();
   private readonly g: Record<string, Gauge> = {};
   private readonly jobRuns: Counter;
+  private readonly copyBytes: Counter;
 
   constructor(private readonly sources: MetricsSources) {
     collectDefaultMetrics({ register: this.registry });
@@ -41,6 +52,17 @@ export class ServiceMetrics {
     gauge('prism_drill_last_passed', 'Whether the last restore drill passed (1) or failed (0).');
     gauge('prism_drill_last_timestamp_seconds', 'Time of the last restore drill (0: none yet).');
     gauge('prism_drill_rto_target_seconds', 'The RTO target (drill.rto_target_seconds).');
+    gauge('prism_copy_last_success_timestamp_seconds', 'End of the last successful run of each copy (0: none yet).', ['copy']);
+    gauge('prism_copy_last_attempt_timestamp_seconds', 'End of the last run of each copy, whatever its outcome (0: none yet).', ['copy']);
+    gauge('prism_copy_last_run_ok', 'Whether the last run of each copy succeeded (1) or failed (0); 0 before its first run.', ['copy']);
+    gauge('prism_copy_lag_backups', "Backups of the primary newer than the copy's newest (after its last successful run).", ['copy']);
+    gauge('prism_copy_lag_seconds', "How much older the copy's newest backup is than the primary's newest (-1: the copy holds none).", ['copy']);
+    this.copyBytes = new Counter({
+      name: 'prism_copy_bytes_total',
+      help: 'Bytes copied into each copy by every recorded run (state/copy-NAME.json).',
+      labelNames: ['copy'],
+      registers: [this.registry],
+    });
     this.jobRuns = new Counter({
       name: 'prism_job_runs_total',
       help: 'Job runs by this service process, by job and status.',
@@ -71,6 +93,15 @@ export class ServiceMetrics {
     const set = (name: string, value: number, labels: Record<string, string> = {}) => this.g[name]!.set(labels, value);
 
     const backups = await listBackups(ctx, {}, { missing: 'empty' }); // newest first
+    this.copyBytes.reset();
+    for (const { name: copy, state, lag } of recordedCopies(ctx, backups)) {
+      set('prism_copy_last_success_timestamp_seconds', seconds(state?.last_success_at), { copy });
+      set('prism_copy_last_attempt_timestamp_seconds', seconds(state?.last_attempt_at), { copy });
+      set('prism_copy_last_run_ok', state?.last_status === 'ok' ? 1 : 0, { copy });
+      set('prism_copy_lag_backups', lag.backups, { copy });
+      set('prism_copy_lag_seconds', lag.seconds ?? -1, { copy });
+      this.copyBytes.inc({ copy }, state?.bytes_total ?? 0);
+    }
     for (const type of BACKUP_TYPES) {
       const last = backups.find((m) => m.type === type && m.status === 'completed');
       set('prism_backup_last_success_timestamp_seconds', seconds(last?.finished_at), { type });

@@ -3,6 +3,7 @@ import { BLOB_TYPE, repositoryBytes } from '../../repo/index.js';
 import { openRepository, type AppContext } from '../context.js';
 import { failuresIn } from './failures.js';
 import { loadAll } from './list-backups.js';
+import { copyStatuses, type CopyStatus } from '../copies/copy-status.js';
 
 export interface BackupStats {
   repository: string;
@@ -22,6 +23,8 @@ export interface BackupStats {
   latest: { id: string; type: string; status: string; started_at: string } | null;
   /** Failed or partial attempts over the last 30 days, 0–1. */
   failure_rate_30d: number;
+  /** Each copy of backup.copies: its newest backup and how far it is behind (a copy that cannot be read has its error). */
+  copies: CopyStatus[];
 }
 
 export async function backupStats(ctx: AppContext): Promise<BackupStats> {
@@ -51,6 +54,7 @@ export async function backupStats(ctx: AppContext): Promise<BackupStats> {
     disk: space ? { ...space, used_percent: usedPercent(space) } : null,
     latest: latest ? { id: latest.id, type: latest.type, status: latest.status, started_at: latest.started_at } : null,
     failure_rate_30d: failuresIn(all, 30, ctx.clock.now()).failure_rate,
+    copies: ctx.config.copies.length > 0 ? await copyStatuses(ctx, all) : [],
   };
 }
 

@@ -1,32 +1,13 @@
 import type { CopyTarget } from '../../config/index.js';
 import { asPrismError } from '../../errors/index.js';
 import { applyRetentionByHost } from '../../policy/retention.js';
-import type { Manifest } from '../../repo/index.js';
 import { loadAll } from '../backups/list-backups.js';
 import { openRepository, type AppContext } from '../context.js';
 import type { CleanupReport } from '../maintenance/retention.js';
 import { copyBackups, selectBackups, type CopyOptions, type CopyReport } from './copy-backups.js';
 import { copyContext } from './copy-context.js';
+import { endOf, wantedInCopy } from './copy-wanted.js';
 import { recordCopyRun } from './copy-state.js';
-
-/** A backup's end (its start while it has none): what "newer" means between a primary and its copies. */
-export const endOf = (m: Pick<Manifest, 'started_at' | 'finished_at'>): string => m.finished_at ?? m.started_at;
-
-/**
- * The primary's backups the copy `target` is to hold: the completed and partial ones its own
- * retention (`keep`) keeps among the primary's, so that a copy kept shorter than the primary does
- * not take back what its cleanup removed. With the primary's retention (the default) that is
- * every backup the primary keeps.
- */
-export function wantedInCopy(primary: readonly Manifest[], target: Pick<CopyTarget, 'keep'>, now: Date): Manifest[] {
-  // failed attempts are never copied: how long they are kept does not matter here
-  const kept = new Set(
-    applyRetentionByHost(primary, { ...target.keep, failed_attempts_days: 0 }, now)
-      .filter((d) => d.keep)
-      .map((d) => d.id),
-  );
-  return primary.filter((m) => kept.has(m.id) && (m.status === 'completed' || m.status === 'partial'));
-}
 
 export interface CopyRunReport extends CopyReport {
   /** The copy's newest backup after the run, as far as this and earlier recorded runs tell (null: none). */

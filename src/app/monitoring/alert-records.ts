@@ -8,6 +8,7 @@ import { fixForErrorId } from '../backups/failures.js';
 import { readJsonLines } from '../json-lines.js';
 import { loadAll } from '../backups/list-backups.js';
 import { isPrismError, type ErrorCode } from '../../errors/index.js';
+import { copyAlertRecords } from '../copies/copy-status.js';
 
 export interface GatheredRecords {
   records: AlertRecords;
@@ -24,7 +25,8 @@ export const ALERT_RULES = { ...SOP_ALERT_RULES, fixForCode: fixForErrorId };
 
 /**
  * What the alert rules and health indicators read: the manifests (a missing repository has
- * none), the repository disk's use, verify events of logs/events.log and logs/drills.log.
+ * none), the repository disk's use, verify events of logs/events.log, logs/drills.log, and of
+ * each copy its state file (no copy's store is reached).
  */
 export async function gatherRecords(ctx: AppContext): Promise<GatheredRecords> {
   let access: { code: string; message: string } | null = null;
@@ -42,10 +44,9 @@ export async function gatherRecords(ctx: AppContext): Promise<GatheredRecords> {
   const space = await storageSpace(ctx.config.storagePath);
   const disk = space ? { ...space, used_percent: usedPercent(space) } : null;
   const home = ctx.config.home;
+  const checks = readJsonLines<VerifyEvent>(eventsFile(home)).filter((e) => e.event === 'verify.failed' || e.event === 'verify.ok');
   // the checks of this repository only: a copy's are recorded with its name
-  const verifyEvents = readJsonLines<VerifyEvent>(eventsFile(home)).filter(
-    (e) => (e.event === 'verify.failed' || e.event === 'verify.ok') && e.repository === ctx.copy,
-  );
+  const verifyEvents = checks.filter((e) => e.repository === ctx.copy);
   return {
     manifests,
     disk,
@@ -56,6 +57,7 @@ export async function gatherRecords(ctx: AppContext): Promise<GatheredRecords> {
       drills: readDrills(home),
       storageUsedPercent: disk?.used_percent ?? null,
       repositoryAccess: access,
+      copies: ctx.config.copies.length > 0 ? copyAlertRecords(ctx, manifests, checks) : [],
     },
   };
 }

@@ -5,6 +5,7 @@ import { evaluateGathered } from './alerts.js';
 import type { AppContext } from '../context.js';
 import { failuresIn } from '../backups/failures.js';
 import { gatherRecords } from './alert-records.js';
+import { copyStatuses, type CopyStatus } from '../copies/copy-status.js';
 
 export interface BackupHealth {
   healthy: boolean;
@@ -13,9 +14,15 @@ export interface BackupHealth {
   disk: { free: number; total: number; used_percent: number } | null;
   /** Active alerts after evaluating the rules (nothing is delivered from here). */
   alerts: Alert[];
+  /** Each copy of backup.copies, read from its store: newest backup, lag, or why it cannot be read; its last recorded run. */
+  copies: CopyStatus[];
 }
 
-/** SOP §5.1: a successful backup in the last 24 h, failure rate < 1 % over 30 days, storage < 80 %; plus the active alerts. */
+/**
+ * SOP §5.1: a successful backup in the last 24 h, failure rate < 1 % over 30 days, storage < 80 %;
+ * plus the active alerts and the copies (a copy's trouble is an alert, not an indicator: the
+ * primary's backups are what the indicators measure).
+ */
 export async function backupHealth(ctx: AppContext): Promise<BackupHealth> {
   const gathered = await gatherRecords(ctx);
   const { manifests, disk } = gathered;
@@ -39,6 +46,8 @@ export async function backupHealth(ctx: AppContext): Promise<BackupHealth> {
     SOP_HEALTH,
     now,
   );
-  const alerts = (await evaluateGathered(ctx, gathered, { deliver: false })).active;
-  return { healthy: indicators.every((i) => i.ok), evaluated_at: now.toISOString(), indicators, disk, alerts };
+  // a copy's health (--repo) is shown, not saved: the alert state is the primary's
+  const alerts = (await evaluateGathered(ctx, gathered, { deliver: false, save: ctx.copy === undefined })).active;
+  const copies = ctx.config.copies.length > 0 ? await copyStatuses(ctx, manifests) : [];
+  return { healthy: indicators.every((i) => i.ok), evaluated_at: now.toISOString(), indicators, disk, alerts, copies };
 }

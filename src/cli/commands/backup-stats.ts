@@ -2,12 +2,13 @@ import type { Command } from 'commander';
 import { formatBytes, formatDateTime, formatPercent } from '../../core/format.js';
 import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson } from '../output.js';
+import { renderCopies } from '../render/render-copies.js';
 import { runAction } from '../run-action.js';
 
 export function registerBackupStats(backup: Command): void {
   backup
     .command('stats')
-    .description('backups by type and status, sizes, dedup and compression, disk use')
+    .description('backups by type and status, sizes, dedup and compression, disk use; each copy: newest backup and lag')
     .option('--json', 'print as JSON')
     .option(...REPO_OPTION)
     .action(
@@ -29,6 +30,7 @@ export function registerBackupStats(backup: Command): void {
         if (s.disk) out(`Disk: ${formatBytes(s.disk.free)} free of ${formatBytes(s.disk.total)} (${s.disk.used_percent.toFixed(1)}% used)`);
         out(`Failure rate (30 days): ${(s.failure_rate_30d * 100).toFixed(1)}%`);
         out(s.latest ? `Latest backup: ${s.latest.id} (${s.latest.status}, ${formatDateTime(new Date(s.latest.started_at))})` : 'Latest backup: none');
+        if (s.copies.length > 0) out(renderCopies(s.copies));
       }),
     );
 }
