@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { CopyReport } from '../app/copies/copy-backups.js';
 import type { Manifest } from '../repo/index.js';
+import { execFileSync } from 'node:child_process';
+import type { CopyStatus } from '../app/copies/copy-status.js';
+import type { Alert, BackupHealth, BackupStats, DrillRecord } from '../app/index.js';
+import { freePort } from '../testing/free-port.js';
 import { hashTree, json, prism, prismAsync, prngBytes, sandbox, waitFor, writeDataset, type CliResult, type Sandbox } from '../testing/fixtures.js';
 
 const MiB = 1024 * 1024;
@@ -78,7 +82,7 @@ describe('prism backup copy to a second disk (CLI)', () => {
       const target = join(sb.root, 'restored');
       ok(['backup', 'restore', listed[0]!, '--repo', 'second-disk', '--target', target]);
       const restored = hashTree(target);
-      for (const [path, sum] of hashTree(sb.home, ['logs', 'temp', 'config'])) assert.equal(restored.get(path), sum, path);
+      for (const [path, sum] of hashTree(sb.home, ['logs', 'temp', 'config', 'state'])) assert.equal(restored.get(path), sum, path);
       assert.equal(json<Manifest>(ok(['backup', 'info', inc.id, '--repo', 'second-disk', '--json'])).id, inc.id);
       // the copy's own retention: keep.full_backups_count is 2 there
       const policy = (r: CliResult) => json<{ retention_policy: { full_backups: { count: number } } }>(r).retention_policy.full_backups.count;
@@ -215,7 +219,7 @@ describe('a copy with a key of its own (password_file)', () => {
     const id = report.copied[0]!;
     assert.equal(prism(['backup', 'restore', id, '--repo', 'vault', '--target', target], env).code, 0);
     const restored = hashTree(target);
-    for (const [path, sum] of hashTree(sb.home, ['logs', 'temp', 'config'])) assert.equal(restored.get(path), sum, path);
+    for (const [path, sum] of hashTree(sb.home, ['logs', 'temp', 'config', 'state'])) assert.equal(restored.get(path), sum, path);
     // deduplication holds: a second backup with one change moves little
     appendFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), ' ');
     assert.equal(prism(['backup', 'create', '--type', 'incremental'], env).code, 0);
@@ -248,5 +252,128 @@ describe('a copy with a key of its own (password_file)', () => {
     } finally {
       plain.cleanup();
     }
+  });
+});
+
+describe('copies in backup stats, health, alerts and drills (CLI)', () => {
+  let sb: Sandbox;
+  let env: Record<string, string>;
+  let full: Manifest;
+  let inc: Manifest;
+  let port: number;
+  const ok = (args: string[]): CliResult => {
+    const r = prism(args, env);
+    assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    return r;
+  };
+  const byName = (copies: CopyStatus[]) => new Map(copies.map((c) => [c.name, c]));
+
+  before(async () => {
+    sb = sandbox();
+    writeDataset(sb.home, { files: 12 });
+    port = await freePort(); // nothing listens there: the SSH connection is refused
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(sb.root, 'key')]);
+    writeFileSync(join(sb.root, 'not-a-dir'), "a file where the copy's parent directory should be");
+    writeFileSync(
+      join(sb.home, 'config', 'backup.json'),
+      JSON.stringify({
+        backup: {
+          copies: [
+            { name: 'second-disk', repository: join(sb.root, 'second-disk'), after_backup: true },
+            { name: 'offsite', repository: `sftp://root@127.0.0.1:${port}/srv/prism-copy`, after_backup: true },
+            { name: 'broken-disk', repository: join(sb.root, 'not-a-dir', 'copy'), schedule: '0 * * * *' },
+          ],
+        },
+      }),
+    );
+    // UTC: the intervals of the default schedule are whole hours, whatever the machine's summer time
+    env = { ...sb.env, PRISM_SFTP_KEY: join(sb.root, 'key'), PRISM_STORE_RETRY_SECONDS: '1', TZ: 'UTC' };
+    full = json<Manifest>(ok(['backup', 'create', '--type', 'full', '--json']));
+    ok(['backup', 'copy', '--all', '--to', 'second-disk']);
+    appendFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), ' ');
+    inc = json<Manifest>(ok(['backup', 'create', '--type', 'incremental', '--json']));
+  });
+  after(() => sb?.cleanup());
+
+  it('stats and health show each copy: its newest backup and lag; an unreachable copy its error, and the command goes on', () => {
+    const stats = json<BackupStats>(ok(['backup', 'stats', '--json']));
+    assert.equal(stats.latest?.id, inc.id);
+    const copies = byName(stats.copies);
+    assert.deepEqual([...copies.keys()], ['second-disk', 'offsite', 'broken-disk']);
+    const disk = copies.get('second-disk')!;
+    assert.deepEqual(
+      [disk.source, disk.error, disk.backups, disk.latest, disk.lag.backups, disk.lag.oldest_missing?.id, disk.last_run?.status, disk.last_run?.copied],
+      ['copy', null, 1, { id: full.id, at: full.finished_at }, 1, inc.id, 'ok', 1],
+    );
+    assert.equal(disk.lag.seconds, (Date.parse(inc.finished_at!) - Date.parse(full.finished_at!)) / 1000);
+    // after_backup: measured in the primary's backup interval (the default schedule: Friday 03:00 to Sunday 02:00 is the longest gap)
+    assert.equal(disk.interval_hours, 47);
+    const offsite = copies.get('offsite')!;
+    assert.equal(offsite.error?.code, 'ERR_PRISM_STORE_UNAVAILABLE');
+    assert.match(offsite.error!.message, /ECONNREFUSED/);
+    assert.deepEqual([offsite.source, offsite.backups, offsite.latest, offsite.lag.backups, offsite.last_run], ['last_run', null, null, 2, null]);
+    const broken = copies.get('broken-disk')!;
+    assert.ok(broken.error?.code.startsWith('ERR_'), JSON.stringify(broken));
+    assert.deepEqual([broken.schedule, broken.interval_hours], ['0 * * * *', 1]);
+
+    const text = ok(['backup', 'stats']).stdout;
+    assert.match(text, new RegExp(`^Copies:\n  second-disk \\(${join(sb.root, 'second-disk')}\\)\n    newest backup: ${full.id} \\(`, 'm'));
+    assert.match(text, /^ {4}1 backup\(s\) behind the primary \(its newest is \d+ s older than the primary's\); waiting since /m);
+    assert.match(text, /^ {2}offsite \(sftp:\/\/root@127\.0\.0\.1:\d+\/srv\/prism-copy\)\n {4}cannot be read \[ERR_PRISM_STORE_UNAVAILABLE\]: .*ECONNREFUSED/m);
+
+    const health = prism(['backup', 'health', '--json'], env);
+    assert.equal(health.code, 0, health.stdout + health.stderr);
+    const h = json<BackupHealth>(health);
+    assert.equal(h.healthy, true);
+    assert.deepEqual(
+      h.copies.map((c) => [c.name, c.latest?.id ?? null, c.lag.backups, c.error?.code ?? null]),
+      stats.copies.map((c) => [c.name, c.latest?.id ?? null, c.lag.backups, c.error?.code ?? null]),
+    );
+    // nothing has failed yet, and no backup has waited two intervals: no copy alert
+    assert.deepEqual(
+      h.alerts.filter((a) => a.rule.startsWith('copy')),
+      [],
+    );
+    assert.match(ok(['backup', 'health']).stdout, /^ {4}cannot be read \[ERR_PRISM_STORE_UNAVAILABLE\]/m);
+  });
+
+  it('a failed copy run is recorded: health says when and why without reaching the store, and the alert is raised (high)', () => {
+    const r = prism(['backup', 'copy', '--all', '--to', 'offsite'], env);
+    assert.equal(r.code, 51, r.stdout + r.stderr);
+    const h = json<BackupHealth>(ok(['backup', 'health', '--json']));
+    const offsite = byName(h.copies).get('offsite')!;
+    assert.equal(offsite.last_run?.status, 'failed');
+    assert.equal(offsite.last_run?.error?.code, 'ERR_PRISM_STORE_UNAVAILABLE');
+    assert.equal(offsite.last_success_at, null);
+    const alert = h.alerts.find((a) => a.key === 'copy_failed:offsite');
+    assert.ok(alert, JSON.stringify(h.alerts));
+    assert.equal(alert.severity, 'high');
+    assert.match(alert.message, new RegExp(`^The last copy to offsite at ${offsite.last_run!.at} failed \\[ERR_PRISM_STORE_UNAVAILABLE\\]: .*ECONNREFUSED`));
+    assert.match(ok(['backup', 'health']).stdout, /^ {4}last copy attempt failed at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[ERR_PRISM_STORE_UNAVAILABLE\]: /m);
+    // the alert state and `prism alerts` have it too; the copy that is fine raises nothing
+    const alerts = json<{ active: Alert[] }>(ok(['alerts', '--json'])).active.map((a) => a.key);
+    assert.ok(alerts.includes('copy_failed:offsite'), alerts.join());
+    assert.ok(!alerts.some((k) => k.endsWith(':second-disk')), alerts.join());
+    // the health of the copy itself (--repo) shows its alerts without changing the primary's
+    ok(['backup', 'health', '--repo', 'second-disk', '--json']);
+    assert.ok(json<{ active: Alert[] }>(ok(['alerts', '--json'])).active.some((a) => a.key === 'copy_failed:offsite'));
+  });
+
+  it('drill --repo restores from the copy and records which copy was drilled', () => {
+    const d = json<DrillRecord>(ok(['drill', '--repo', 'second-disk', '--json']));
+    assert.deepEqual([d.status, d.backup_id, d.repository], ['passed', full.id, 'second-disk']);
+    assert.ok(d.files_checked > 0 && d.rto_seconds > 0, JSON.stringify(d));
+    ok(['drill']);
+    const history = json<DrillRecord[]>(ok(['drill', '--history', '--json']));
+    assert.deepEqual(
+      history.map((x) => [x.repository ?? null, x.backup_id]),
+      [
+        ['second-disk', full.id],
+        [null, inc.id],
+      ],
+    );
+    const rows = ok(['drill', '--history']).stdout.trim().split('\n');
+    assert.match(rows[1]!, new RegExp(` primary +${inc.id} +manual +passed `));
+    assert.match(rows[2]!, new RegExp(` second-disk +${full.id} +manual +passed `));
   });
 });

@@ -22,7 +22,7 @@ export function renderCopies(copies: readonly CopyStatus[]): string {
     const behind =
       c.lag.backups === 0
         ? 'up to date with the primary'
-        : `${c.lag.backups} backup(s) behind the primary${c.lag.seconds !== null ? `, ${span(c.lag.seconds)} older than its newest` : ''}${c.lag.oldest_missing ? `; waiting since ${when(c.lag.oldest_missing.at)}` : ''}`;
+        : `${c.lag.backups} backup(s) behind the primary${c.lag.seconds !== null ? ` (its newest is ${span(c.lag.seconds)} older than the primary's)` : ''}${c.lag.oldest_missing ? `; waiting since ${when(c.lag.oldest_missing.at)}` : ''}`;
     lines.push(`    ${behind}`);
     const r = c.last_run;
     if (!r) lines.push('    last copy: none recorded');
