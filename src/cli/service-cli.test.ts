@@ -126,6 +126,45 @@ describe('prism start / status / tasks / stop: a real service', () => {
     );
   });
 
+  it('copies after every scheduled backup: the copy job is in tasks, status and /metrics, and the copy holds the backups', async () => {
+    const sb = home({
+      schedule: { full_backup: '* * * * * *' },
+      service: { metrics_address: '127.0.0.1:0' },
+      copies: [{ name: 'second-disk', repository: 'second-disk', after_backup: true }],
+    });
+    const s = start(sb);
+    const copied = await waitFor('a copy after a scheduled backup in the task log', () =>
+      readTasks(sb.home).find((t) => t.job === 'copy:second-disk' && t.status === 'ok'),
+    );
+    const backup = readTasks(sb.home).find((t) => t.job === 'full_backup' && t.status === 'ok')!;
+    assert.deepEqual([copied.trigger, copied.details?.requested_by, copied.details?.copy], ['follow-up', 'full_backup', 'second-disk']);
+    assert.ok(Date.parse(copied.started_at) >= Date.parse(backup.finished_at));
+    assert.equal(copied.details?.copied, 1);
+    assert.deepEqual(copied.details?.backups, [backup.details?.backup_id]);
+    assert.ok(Number(copied.details?.bytes) > 0, JSON.stringify(copied));
+
+    const tasks = json<{ tasks: TaskRecord[] }>(prism(['tasks', '--job', 'copy', '--json'], sb.env)).tasks;
+    assert.ok(tasks.length >= 1 && tasks.every((t) => t.job === 'copy:second-disk'), JSON.stringify(tasks));
+    assert.match(
+      prism(['tasks', '--job', 'copy:second-disk'], sb.env).stdout,
+      /^\S+ \S+ +copy:second-disk +follow-up +ok +.* 1 backup\(s\) copied to second-disk \(/m,
+    );
+    const status = json<ServiceStatus>(prism(['status', '--json'], sb.env));
+    const job = status.jobs.find((j) => j.job === 'copy:second-disk')!;
+    assert.deepEqual([job.schedule, job.after, job.next_run], [null, ['full_backup', 'incremental_backup'], null]);
+    assert.ok(job.last, 'its last run');
+    assert.match(prism(['status'], sb.env).stdout, /^copy:second-disk +after full_backup\/incremental_backup +- /m);
+    const m = parseMetrics(await (await fetch(`http://${s.metrics_address}/metrics`)).text());
+    assert.ok(m.get('prism_job_runs_total{job="copy:second-disk",status="ok"}')! >= 1);
+    assert.equal(m.get('prism_copy_last_run_ok{copy="second-disk"}'), 1);
+    assert.ok(m.get('prism_copy_bytes_total{copy="second-disk"}')! > 0);
+    assert.ok(m.get('prism_copy_last_success_timestamp_seconds{copy="second-disk"}')! >= Date.parse(copied.finished_at) / 1000 - 1);
+
+    assert.equal(prism(['stop'], sb.env).code, 0);
+    const inCopy = json<Manifest[]>(prism(['backup', 'list', '--repo', 'second-disk', '--json'], sb.env)).map((b) => b.id);
+    assert.ok(inCopy.includes(String(backup.details?.backup_id)), inCopy.join());
+  });
+
   it('SIGTERM mid-backup: the job is aborted and recorded as such, and no partial backup is visible', async () => {
     const { sb, s } = await serviceMidBackup();
     process.kill(s.pid, 'SIGTERM');
