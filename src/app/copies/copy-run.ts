@@ -1,5 +1,6 @@
 import type { CopyTarget } from '../../config/index.js';
 import { asPrismError } from '../../errors/index.js';
+import { isFutureDated } from '../../policy/future-dated.js';
 import { applyRetentionByHost } from '../../policy/retention.js';
 import { loadAll } from '../backups/list-backups.js';
 import { openRepository, type AppContext } from '../context.js';
@@ -26,10 +27,12 @@ export async function copyAndRecord(ctx: AppContext, target: CopyTarget, opts: C
     const all = await loadAll(await openRepository(ctx), ctx);
     const report = await copyBackups(ctx, target, opts);
     const skipped = new Set(report.skipped.map((s) => s.id));
-    const held = selectBackups(all, opts.ids, opts.withParents ?? true).filter((m) => !skipped.has(m.id));
+    const now = ctx.clock.now();
+    // a backup dated in the future copied along is not the copy's newest: it would hide its lag
+    const held = selectBackups(all, opts.ids, opts.withParents ?? true).filter((m) => !skipped.has(m.id) && !isFutureDated(m, now));
     const newest = held.sort((a, b) => Date.parse(endOf(a)) - Date.parse(endOf(b))).at(-1);
     const latest = newest ? { id: newest.id, at: endOf(newest) } : null;
-    const at = ctx.clock.now().toISOString();
+    const at = now.toISOString();
     const state = record({ ok: true, at, latest, copied: report.copied.length, bytes: report.bytes_copied });
     return { ...report, latest: state?.latest ?? latest };
   } catch (e) {

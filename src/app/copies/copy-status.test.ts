@@ -5,13 +5,14 @@ import { after, describe, it } from 'node:test';
 import { FixedClock } from '../../core/clock.js';
 import { appContext, sandbox, writeDataset, type Sandbox } from '../../testing/fixtures.js';
 import { createBackup } from '../backups/create-backup.js';
-import type { AppContext } from '../context.js';
+import { openRepository, type AppContext } from '../context.js';
+import { listBackups } from '../backups/list-backups.js';
 import { verifyBackups } from '../integrity/verify-backups.js';
 import { evaluateAlerts } from '../monitoring/alerts.js';
 import { eventsFile } from '../monitoring/events.js';
 import { copyContext } from './copy-context.js';
-import { copyJob } from './copy-run.js';
-import { copyIntervalMs } from './copy-status.js';
+import { copyAndRecord, copyJob } from './copy-run.js';
+import { copyIntervalMs, copyStatuses } from './copy-status.js';
 import { copyTarget } from './copy-target.js';
 
 // cron times are local: whole hours between them, whatever the machine's summer time
@@ -79,6 +80,33 @@ describe("a copy's interval and its alerts", () => {
     const r = await copyJob(ctx, target);
     assert.deepEqual(r.copied, [missed.id]);
     assert.deepEqual(await copyAlerts(ctx), []);
+  });
+
+  it("a backup dated in the future in the primary is not copied by the service and does not hide a copy's lag", async () => {
+    const clock = new FixedClock(new Date('2026-02-11T12:00:00Z'));
+    const { sb, ctx } = home(
+      {
+        schedule: { full_backup: '0 2 * * 0', incremental_backup: '0 2 * * 1-6' },
+        copies: [{ name: 'second-disk', repository: 'second-disk', after_backup: true }],
+      },
+      clock,
+    );
+    const target = copyTarget(ctx.config, 'second-disk');
+    const f1 = await createBackup(ctx, { type: 'full', trigger: 'scheduled' });
+    // injected into the primary: the genuine tree, dated next year, claiming to be the newest
+    const injected = 'backup_20270101_000000_full';
+    await (await openRepository(ctx)).saveManifest({ ...f1, id: injected, started_at: '2027-01-01T00:00:00.000Z', finished_at: '2027-01-01T00:00:01.000Z' });
+    assert.deepEqual((await copyJob(ctx, target)).copied, [f1.id]);
+    // by hand, everything moves, and still the copy's newest is the genuine one
+    const all = await copyAndRecord(ctx, target);
+    assert.deepEqual([all.copied, all.latest?.id], [[injected], f1.id]);
+    clock.advance(HOUR);
+    writeFileSync(join(sb.home, 'level-1-hot', 'new.json'), '{"n":2}');
+    const f2 = await createBackup(ctx, { type: 'incremental', trigger: 'scheduled' });
+    clock.set(new Date(Date.parse(f2.finished_at!) + 49 * HOUR));
+    assert.deepEqual(await copyAlerts(ctx), ['copy_behind:second-disk']);
+    const [status] = await copyStatuses(ctx, await listBackups(ctx));
+    assert.deepEqual([status!.latest?.id, status!.lag.backups, status!.lag.oldest_missing?.id], [f1.id, 1, f2.id]);
   });
 
   it("a damaged copy found by `verify --repo` raises copy_verify_failed, not the primary's verify_failed", async () => {

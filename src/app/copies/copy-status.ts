@@ -3,6 +3,7 @@ import type { CopyTarget, ResolvedConfig } from '../../config/index.js';
 import { asPrismError } from '../../errors/index.js';
 import type { AlertCopy, VerifyEvent } from '../../policy/alert-rules.js';
 import { copyLag, type CopyLag, type LagBackup } from '../../policy/copy-lag.js';
+import { isFutureDated } from '../../policy/future-dated.js';
 import type { Manifest } from '../../repo/index.js';
 import { loadAll } from '../backups/list-backups.js';
 import { openRepository, type AppContext } from '../context.js';
@@ -115,7 +116,7 @@ export async function copyStatuses(ctx: AppContext, primary: readonly Manifest[]
       try {
         const cctx = copyContext(ctx, target);
         const held = (await loadAll(await openRepository(cctx, { env: { ...process.env, PRISM_STORE_RETRY_SECONDS: String(retry) } }), cctx)).filter(
-          (m) => m.status === 'completed' || m.status === 'partial',
+          (m) => (m.status === 'completed' || m.status === 'partial') && !isFutureDated(m, now),
         );
         const newest =
           lagged(held)

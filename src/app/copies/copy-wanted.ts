@@ -1,4 +1,5 @@
 import type { CopyTarget } from '../../config/index.js';
+import { isFutureDated } from '../../policy/future-dated.js';
 import { applyRetentionByHost } from '../../policy/retention.js';
 import type { Manifest } from '../../repo/index.js';
 
@@ -18,5 +19,6 @@ export function wantedInCopy(primary: readonly Manifest[], target: Pick<CopyTarg
       .filter((d) => d.keep)
       .map((d) => d.id),
   );
-  return primary.filter((m) => kept.has(m.id) && (m.status === 'completed' || m.status === 'partial'));
+  // one dated in the future is no genuine backup: it must not pass for the newest the copy is to hold
+  return primary.filter((m) => kept.has(m.id) && (m.status === 'completed' || m.status === 'partial') && !isFutureDated(m, now));
 }
