@@ -90,7 +90,7 @@ describe('copies of an encrypted repository on S3 and SFTP (CLI)', () => {
     const target = join(sb.root, 'restored');
     ok(['backup', 'restore', inc.id, '--repo', 'cloud', '--target', target]);
     const restored = hashTree(target);
-    for (const [path, sum] of hashTree(sb.home, ['logs', 'temp', 'config'])) assert.equal(restored.get(path), sum, path);
+    for (const [path, sum] of hashTree(sb.home, ['logs', 'temp', 'config', 'state'])) assert.equal(restored.get(path), sum, path);
     db.sql('DELETE FROM items WHERE id > 10');
     ok(['db', 'restore', inc.id, '--db', 'main', '--repo', 'cloud', '--confirm']);
     assert.equal(db.sql('SELECT count(*) FROM items').trim(), '2000');
