@@ -57,6 +57,7 @@ export interface CopyJobReport extends CopyRunReport {
 export async function copyJob(ctx: AppContext, target: CopyTarget, opts: { signal?: AbortSignal } = {}): Promise<CopyJobReport> {
   const all = await loadAll(await openRepository(ctx), ctx);
   const wanted = wantedInCopy(all, target, ctx.clock.now()).map((m) => m.id);
+  // nothing to hold (no genuine completed full backup yet: retention keeps the newest one): the archives and what there is
   const report = await copyAndRecord(ctx, target, {
     ...(wanted.length > 0 ? { ids: wanted, withParents: false } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
