@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type pg from 'pg';
 import { pipeline } from 'node:stream/promises';
 import { pgCopyStreams } from '../db/db-drivers.js';
 import { PrismError } from '../../errors/index.js';
@@ -7,7 +8,7 @@ import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT } from '../db/db-dump.js';
 import { classifyDbError } from '../db/db-errors.js';
 import { outcome, safetyName, type RestoreInput, type TableOutcome, type TablePlan } from '../db/db-restore.js';
 import { pgColumns, pgConnect, pgCopyOut, pgIdent, pgListTables, pgQualified } from './postgres-dump.js';
-import { parsePgSchema, pgTableDdl } from './postgres-schema.js';
+import { parsePgSchema, pgTableDdl, pgTableNeeds, type PgTableNeed } from './postgres-schema.js';
 
 /** Which tables exist in the target (replace) and which are missing (create), with current row counts. */
 export async function planPostgres(t: DbTarget, tables: ReadonlyArray<{ name: string; rows: number }>): Promise<TablePlan[]> {
@@ -58,6 +59,8 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
     }
     const outcomes: TableOutcome[] = [];
     const postSql: string[] = [];
+    /** Sequences not owned by a table that were created for a table's default: set to their backed-up values too. */
+    const createdSequences = new Set<string>();
     for (const tb of input.tables) {
       const qt = pgQualified(tb.name);
       const exists = existing.has(tb.name);
@@ -77,7 +80,9 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
         const owned = (input.sequences ?? []).filter((s) => s.table === tb.name).map((s) => s.name);
         const ddl = pgTableDdl(pre, post, tb.name, owned);
         if (!ddl.pre.includes('CREATE TABLE')) throw new PrismError('DB_RESTORE_FAILED', `The backup's schema has no CREATE TABLE for ${tb.name}.`);
-        await client.query(pre.preamble + ddl.pre);
+        const needs = await missingNeeds(client, pgTableNeeds(pre, tb.name, owned));
+        for (const n of needs) if (n.kind === 'sequence') createdSequences.add(n.name);
+        await client.query([pre.preamble, ...needs.map((n) => n.sql), ddl.pre].join('\n'));
         postSql.push(ddl.post);
       }
       step = `loading ${tb.name}`;
@@ -93,7 +98,7 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
     step = 'setting sequences';
     const restored = new Set(input.tables.map((tb) => tb.name));
     for (const s of input.sequences ?? []) {
-      if (s.table !== null ? !restored.has(s.table) : !fresh) continue;
+      if (s.table !== null ? !restored.has(s.table) : !fresh && !createdSequences.has(s.name)) continue;
       await client.query(`SELECT pg_catalog.setval($1::regclass, $2::bigint, $3)`, [pgQualified(s.name), s.value, s.is_called]);
     }
     step = 'checking row counts and checksums';
@@ -129,4 +134,17 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** The needs of a table the target lacks (a schema, a type, a sequence of the backup), in their order. */
+async function missingNeeds(client: pg.Client, needs: readonly PgTableNeed[]): Promise<PgTableNeed[]> {
+  const out: PgTableNeed[] = [];
+  for (const n of needs) {
+    const r =
+      n.kind === 'schema'
+        ? await client.query('SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1', [n.name])
+        : await client.query(`SELECT 1 WHERE pg_catalog.${n.kind === 'type' ? 'to_regtype' : 'to_regclass'}($1) IS NOT NULL`, [pgQualified(n.name)]);
+    if (r.rowCount === 0) out.push(n);
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parsePgSchema, pgTableDdl } from './postgres-schema.js';
+import { parsePgSchema, pgTableDdl, pgTableNeeds } from './postgres-schema.js';
 
 const entry = (name: string, type: string, sql: string, schema = 'public') =>
   `--\n-- Name: ${name}; Type: ${type}; Schema: ${schema}; Owner: postgres\n--\n\n${sql}\n\n`;
@@ -42,5 +42,41 @@ describe('pg_dump schema entries', () => {
     const q = pgTableDdl(pre, post, 'public.T2', []);
     assert.match(q.pre, /CREATE TABLE public."T2"/);
     assert.match(q.post, /"T2_idx"/);
+  });
+
+  it('names what a table needs from the schema: its schema, the types its columns use (and theirs), a sequence it draws on but does not own', () => {
+    const app = parsePgSchema(
+      entry('app', 'SCHEMA', 'CREATE SCHEMA app;', '-') +
+        entry('shared', 'SCHEMA', 'CREATE SCHEMA shared;', '-') +
+        entry('mood', 'TYPE', "CREATE TYPE shared.mood AS ENUM ('ok');", 'shared') +
+        entry('moody', 'TYPE', "CREATE TYPE app.moody AS ENUM ('no');", 'app') +
+        entry('Odd', 'TYPE', 'CREATE TYPE app."Odd" AS ENUM (\'x\');', 'app') +
+        entry('calm', 'DOMAIN', 'CREATE DOMAIN app.calm AS shared.mood;', 'app') +
+        entry('pair', 'TYPE', 'CREATE TYPE app.pair AS (m app.calm, n integer);', 'app') +
+        entry('ticket_seq', 'SEQUENCE', 'CREATE SEQUENCE app.ticket_seq;', 'app') +
+        entry('other_seq', 'SEQUENCE', 'CREATE SEQUENCE app.other_seq;', 'app') +
+        entry(
+          'items',
+          'TABLE',
+          'CREATE TABLE app.items (id integer NOT NULL, p app.pair, o app."Odd"[], t bigint DEFAULT nextval(\'app.ticket_seq\'::regclass));',
+          'app',
+        ) +
+        entry('items_id_seq', 'SEQUENCE', 'CREATE SEQUENCE app.items_id_seq;', 'app') +
+        entry('items id', 'DEFAULT', "ALTER TABLE ONLY app.items ALTER COLUMN id SET DEFAULT nextval('app.items_id_seq'::regclass);", 'app'),
+    );
+    assert.deepEqual(
+      pgTableNeeds(app, 'app.items', ['app.items_id_seq']).map((n) => [n.kind, n.name]),
+      [
+        ['schema', 'app'],
+        ['schema', 'shared'],
+        ['type', 'shared.mood'],
+        ['type', 'app.Odd'],
+        ['type', 'app.calm'],
+        ['type', 'app.pair'],
+        ['sequence', 'app.ticket_seq'],
+      ],
+    );
+    // a table of public that needs nothing: public itself, which has no entry of its own
+    assert.deepEqual(pgTableNeeds(pre, 'public.t1', ['public.t1_id_seq']), [{ kind: 'schema', name: 'public', sql: 'CREATE SCHEMA public;\n' }]);
   });
 });

@@ -61,6 +61,58 @@ export function pgTableDdl(pre: PgSchema, post: PgSchema, table: string, ownedSe
   return { pre: preSql.join('\n'), post: postSql.join('\n') };
 }
 
+/** Something a table created on its own needs from the backup's schema, which the target may lack. */
+export interface PgTableNeed {
+  kind: 'schema' | 'type' | 'sequence';
+  /** The schema's name, or `schema.name` (unquoted, as the manifest names sequences). */
+  name: string;
+  /** Its statements from the dump (a schema without an entry there, e.g. public: a plain CREATE SCHEMA). */
+  sql: string;
+}
+
+const TYPE_ENTRIES = new Set(['TYPE', 'DOMAIN']);
+
+/**
+ * What table `schema.table` needs besides its own statements (pgTableDdl): its schema, the types
+ * and domains its columns use (and those they are built on, enums under a domain or a composite),
+ * and the sequences its defaults draw on that it does not own; with the schemas of all these.
+ * Schemas first, then the rest in the dump's (dependency) order. Functions a default, a check or
+ * a domain calls are not followed.
+ */
+export function pgTableNeeds(pre: PgSchema, table: string, ownedSequences: readonly string[]): PgTableNeed[] {
+  const dot = table.indexOf('.');
+  const schema = table.slice(0, dot);
+  const owned = new Set(ownedSequences);
+  const seed = pgTableDdl(pre, { preamble: '', entries: [] }, table, ownedSequences).pre;
+  const refersTo = (e: PgSchemaEntry): RegExp => {
+    const q = escapeRe(`${dumpIdent(e.schema)}.${dumpIdent(e.name)}`);
+    return TYPE_ENTRIES.has(e.type) ? new RegExp(`(?<![\\w$."])${q}(?![\\w$])`) : new RegExp(`'${q}'::regclass`);
+  };
+  const candidates = pre.entries
+    .filter((e) => TYPE_ENTRIES.has(e.type) || (e.type === 'SEQUENCE' && !owned.has(`${e.schema}.${e.name}`) && /^\s*CREATE SEQUENCE /m.test(e.sql)))
+    .map((e) => ({ e, re: refersTo(e) }));
+  const chosen = new Set<PgSchemaEntry>();
+  const texts = [seed];
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const c of candidates) {
+      if (chosen.has(c.e) || !texts.some((t) => c.re.test(t))) continue;
+      chosen.add(c.e);
+      texts.push(c.e.sql);
+      grew = true;
+    }
+  }
+  const objects = pre.entries.filter((e) => chosen.has(e));
+  const schemas = [...new Set([schema, ...objects.map((e) => e.schema)])];
+  return [
+    ...schemas.map((s): PgTableNeed => {
+      const entry = pre.entries.find((e) => e.type === 'SCHEMA' && e.name === s);
+      return { kind: 'schema', name: s, sql: entry?.sql ?? `CREATE SCHEMA ${dumpIdent(s)};\n` };
+    }),
+    ...objects.map((e): PgTableNeed => ({ kind: e.type === 'SEQUENCE' ? 'sequence' : 'type', name: `${e.schema}.${e.name}`, sql: e.sql })),
+  ];
+}
+
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
