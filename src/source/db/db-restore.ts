@@ -18,7 +18,7 @@ export interface RestoreInput {
   /** Schema texts by part: PostgreSQL pre-data / post-data, MySQL schema. */
   schema: Record<string, string>;
   /** PostgreSQL sequence values at the backup. */
-  sequences?: ReadonlyArray<{ name: string; value: string; is_called: boolean; table: string | null }> | undefined;
+  sequences?: ReadonlyArray<SequenceValue & { table: string | null }> | undefined;
   /** Every table of the backed-up database is restored (so a target without any of them gets the whole schema). */
   wholeDatabase: boolean;
   /** Keep a copy of each table before it is overwritten (named _prism_safety_<stamp>_<table>). */
@@ -44,6 +44,14 @@ export interface TableOutcome {
   sha256_expected: string;
   sha256_restored: string;
   ok: boolean;
+  /** PostgreSQL, a replaced table: the values its sequences had before the restore set them, which undoing the restore puts back. */
+  sequences_before?: SequenceValue[];
+}
+
+export interface SequenceValue {
+  name: string;
+  value: string;
+  is_called: boolean;
 }
 
 /** _prism_safety_<stamp>_<table>, cut to the engine's identifier length. */

@@ -7,7 +7,9 @@ import { pgConnect, pgQualified } from '../postgres/postgres-dump.js';
 
 /**
  * Undoes a committed `prism db restore` from its outcomes: every replaced table gets its rows
- * back from its safety copy (which is then dropped), every created table is dropped. PostgreSQL
+ * back from its safety copy (which is then dropped) and, PostgreSQL, its sequences their values
+ * from before the restore (else the next insert would draw a key the rows already hold); every
+ * created table is dropped. PostgreSQL
  * in one transaction; MySQL: the rows in one transaction, then the drops.
  */
 export async function undoDbRestore(t: DbTarget, outcomes: readonly TableOutcome[]): Promise<void> {
@@ -27,6 +29,8 @@ export async function undoDbRestore(t: DbTarget, outcomes: readonly TableOutcome
         await c.query(`DELETE FROM ${pgQualified(o.name)}`);
         await c.query(`INSERT INTO ${pgQualified(o.name)} SELECT * FROM ${pgQualified(o.safety_copy!)}`);
         await c.query(`DROP TABLE ${pgQualified(o.safety_copy!)}`);
+        for (const s of o.sequences_before ?? [])
+          await c.query(`SELECT pg_catalog.setval($1::regclass, $2::bigint, $3)`, [pgQualified(s.name), s.value, s.is_called]);
       }
       for (const o of outcomes.filter((x) => x.action === 'create')) await c.query(`DROP TABLE IF EXISTS ${pgQualified(o.name)} CASCADE`);
       await c.query('COMMIT');

@@ -6,7 +6,7 @@ import { PrismError } from '../../errors/index.js';
 import type { DbTarget } from '../db/db-credentials.js';
 import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT } from '../db/db-dump.js';
 import { classifyDbError } from '../db/db-errors.js';
-import { outcome, safetyName, type RestoreInput, type TableOutcome, type TablePlan } from '../db/db-restore.js';
+import { outcome, safetyName, type RestoreInput, type SequenceValue, type TableOutcome, type TablePlan } from '../db/db-restore.js';
 import { pgColumns, pgConnect, pgCopyOut, pgIdent, pgListTables, pgQualified } from './postgres-dump.js';
 import { parsePgSchema, pgTableDdl, pgTableNeeds, type PgTableNeed } from './postgres-schema.js';
 
@@ -97,8 +97,13 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
     else if (postSql.some((s) => s.trim())) await client.query(post.preamble + postSql.join('\n'));
     step = 'setting sequences';
     const restored = new Set(input.tables.map((tb) => tb.name));
+    const before = new Map<string, SequenceValue[]>();
     for (const s of input.sequences ?? []) {
       if (s.table !== null ? !restored.has(s.table) : !fresh && !createdSequences.has(s.name)) continue;
+      if (s.table !== null && existing.has(s.table)) {
+        const now = await client.query<{ v: string; c: boolean }>(`SELECT last_value::text AS v, is_called AS c FROM ${pgQualified(s.name)}`);
+        before.set(s.table, [...(before.get(s.table) ?? []), { name: s.name, value: now.rows[0]!.v, is_called: now.rows[0]!.c }]);
+      }
       await client.query(`SELECT pg_catalog.setval($1::regclass, $2::bigint, $3)`, [pgQualified(s.name), s.value, s.is_called]);
     }
     step = 'checking row counts and checksums';
@@ -106,7 +111,8 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
       const hash = createHash('sha256');
       const rows = await pgCopyOut(client, tb.name, tb.columns ?? (await pgColumns(client, tb.name)), async (b) => void hash.update(b));
       const o = outcomes[i]!;
-      outcomes[i] = outcome(tb, o.action, o.safety_copy, rows, hash.digest('hex'));
+      const seqs = before.get(tb.name);
+      outcomes[i] = { ...outcome(tb, o.action, o.safety_copy, rows, hash.digest('hex')), ...(seqs ? { sequences_before: seqs } : {}) };
     }
     const bad = outcomes.filter((o) => !o.ok);
     if (bad.length > 0) {
