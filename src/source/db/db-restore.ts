@@ -21,7 +21,7 @@ export interface RestoreInput {
   sequences?: ReadonlyArray<SequenceValue & { table: string | null }> | undefined;
   /** Every table of the backed-up database is restored (so a target without any of them gets the whole schema). */
   wholeDatabase: boolean;
-  /** Keep a copy of each table before it is overwritten (named _prism_safety_<stamp>_<table>). */
+  /** Keep a copy of each table before it is overwritten (named _prism_safety_<stamp>_<table>, or _<stamp>_<n>_<table> when that is taken). */
   safetyCopies: boolean;
   stamp: string;
   log: (event: string, fields: Record<string, unknown>) => void;
@@ -59,6 +59,19 @@ export function safetyName(stamp: string, table: string, maxBytes: number): stri
   let name = `${SAFETY_PREFIX}${stamp}_${table}`;
   while (Buffer.byteLength(name) > maxBytes) name = name.slice(0, -1);
   return name;
+}
+
+/**
+ * The first safety copy name not `taken`: _prism_safety_<stamp>_<table>, then
+ * _prism_safety_<stamp>_2_<table>, _3_ … (restores within one second share the stamp, and two
+ * long table names can be cut to the same name). The number goes before the table, so cutting
+ * the name to the identifier length never removes it.
+ */
+export async function freeSafetyName(stamp: string, table: string, maxBytes: number, taken: (name: string) => Promise<boolean>): Promise<string> {
+  for (let n = 1; ; n++) {
+    const name = safetyName(n === 1 ? stamp : `${stamp}_${n}`, table, maxBytes);
+    if (!(await taken(name))) return name;
+  }
 }
 
 /** Compares what was restored (read back from the database) with the backup (数据校验). */

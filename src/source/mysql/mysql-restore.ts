@@ -5,7 +5,7 @@ import { PrismError } from '../../errors/index.js';
 import { runNative, type DbTarget } from '../db/db-credentials.js';
 import { SCHEMA_OBJECT, type DumpObjectWriter } from '../db/db-dump.js';
 import { classifyDbError } from '../db/db-errors.js';
-import { outcome, safetyName, type RestoreInput, type TableOutcome, type TablePlan } from '../db/db-restore.js';
+import { freeSafetyName, outcome, type RestoreInput, type TableOutcome, type TablePlan } from '../db/db-restore.js';
 import { MYSQL_DUMP_OPTIONS, myConnect, myIdent, myListTables, mysqlTool, splitMysqlDump } from './mysql-dump.js';
 
 const SESSION = "SET NAMES utf8mb4; SET FOREIGN_KEY_CHECKS=0; SET UNIQUE_CHECKS=0; SET time_zone='+00:00'; SET SQL_MODE='NO_AUTO_VALUE_ON_ZERO';\n";
@@ -81,7 +81,14 @@ export async function restoreMysql(t: DbTarget, input: RestoreInput): Promise<Ta
       if (existing.has(tb.name)) {
         if (!input.safetyCopies) continue;
         step = `copying ${tb.name} to its safety copy`;
-        const safety = safetyName(input.stamp, tb.name, 64);
+        const safety = await freeSafetyName(
+          input.stamp,
+          tb.name,
+          64,
+          async (n) =>
+            (await c.query<mysql.RowDataPacket[]>('SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?', [n]))[0]
+              .length > 0,
+        );
         await c.query(`CREATE TABLE ${myIdent(safety)} LIKE ${myIdent(tb.name)}`);
         copies.set(tb.name, safety);
         await c.query(`INSERT INTO ${myIdent(safety)} SELECT * FROM ${myIdent(tb.name)}`);

@@ -6,7 +6,7 @@ import { PrismError } from '../../errors/index.js';
 import type { DbTarget } from '../db/db-credentials.js';
 import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT } from '../db/db-dump.js';
 import { classifyDbError } from '../db/db-errors.js';
-import { outcome, safetyName, type RestoreInput, type SequenceValue, type TableOutcome, type TablePlan } from '../db/db-restore.js';
+import { freeSafetyName, outcome, type RestoreInput, type SequenceValue, type TableOutcome, type TablePlan } from '../db/db-restore.js';
 import { pgColumns, pgConnect, pgCopyOut, pgIdent, pgListTables, pgQualified } from './postgres-dump.js';
 import { parsePgSchema, pgTableDdl, pgTableNeeds, type PgTableNeed } from './postgres-schema.js';
 
@@ -68,8 +68,9 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
       if (exists) {
         if (input.safetyCopies) {
           step = `copying ${tb.name} to its safety copy`;
+          const schema = tb.name.slice(0, tb.name.indexOf('.'));
           const bare = tb.name.slice(tb.name.indexOf('.') + 1);
-          safety = `${tb.name.slice(0, tb.name.indexOf('.'))}.${safetyName(input.stamp, bare, 63)}`;
+          safety = `${schema}.${await freeSafetyName(input.stamp, bare, 63, async (n) => (await client.query('SELECT 1 WHERE pg_catalog.to_regclass($1) IS NOT NULL', [pgQualified(`${schema}.${n}`)])).rowCount !== 0)}`;
           await client.query(`CREATE TABLE ${pgQualified(safety)} AS TABLE ${qt}`);
         }
         step = `emptying ${tb.name}`;
