@@ -31,7 +31,13 @@ interface RestoreReport {
 }
 
 interface ArchiveReport {
-  databases: Array<{ database: string; in_use: string; files: Array<{ name: string; stored: string; last_event_at: string }>; warnings: string[] }>;
+  databases: Array<{
+    database: string;
+    in_use: string;
+    files: Array<{ name: string; stored: string; last_event_at: string }>;
+    warnings: string[];
+    error?: { code: string; message: string };
+  }>;
 }
 
 /**
@@ -442,6 +448,61 @@ describe('MySQL/MariaDB point-in-time restore by binary log replay', () => {
       assert.match(r.task.message ?? '', /Binary logging is off on mysql:\/\/root@127\.0\.0\.1:3306\/test/);
     } finally {
       plain.cleanup();
+    }
+  });
+
+  it("one server's problem does not stop the others: the command and the service job archive the rest and report it", async () => {
+    fresh();
+    sql("CREATE DATABASE shop; CREATE TABLE shop.t (id int PRIMARY KEY, note varchar(20)); INSERT INTO shop.t VALUES (0, 'base');");
+    const made = run(['backup', 'create', '--json']);
+    assert.equal(made.code, 0, made.stderr + made.stdout);
+    // servers listed before the one that works: nothing listens on one; the shared server (when it does not log) has binary logging off
+    const noBinlog = sharedSql('test', 'SELECT @@log_bin').trim() === '0';
+    const databases = [
+      ...(noBinlog ? [{ name: 'plain', type: 'mysql', url: 'mysql://root@127.0.0.1:3306/test' }] : []),
+      { name: 'gone', type: 'mysql', url: `mysql://root@127.0.0.1:${await freePort()}/shop` },
+      { name: 'shop', type: 'mysql', url: url('shop') },
+    ];
+    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases } }));
+    sql("INSERT INTO t VALUES (1, 'one')", 'shop');
+    const r = run(['mysql', 'archive-binlog', '--flush', '--json']);
+    assert.notEqual(r.code, 0, 'a server failed');
+    const rep = json<ArchiveReport>(r);
+    const by = new Map(rep.databases.map((d) => [d.database, d]));
+    assert.ok(
+      by.get('shop')!.files.some((f) => f.stored === 'new'),
+      'the working server is archived',
+    );
+    assert.equal(by.get('shop')!.error, undefined);
+    assert.equal(by.get('gone')!.error?.code, 'ERR_PRISM_DB_UNREACHABLE');
+    if (noBinlog) {
+      assert.equal(by.get('plain')!.error?.code, 'ERR_PRISM_MYSQL_BINLOG');
+      assert.match(by.get('plain')!.error!.message, /Binary logging is off/);
+    }
+    const text = run(['mysql', 'archive-binlog']);
+    assert.equal(text.code, r.code);
+    assert.match(text.stdout, /^shop \(.*\): 0 file\(s\) archived, \d+ already archived/m);
+    assert.match(text.stdout, /^gone \(mysql:\/\/root@127\.0\.0\.1:\d+\/shop\): FAILED \[ERR_PRISM_DB_UNREACHABLE\]/m);
+    assert.match(text.stderr, /ERR_PRISM_.*not archived \(the others were\): .*gone: Database .* is unreachable/);
+
+    // the service job: archives the rest, fails naming the unreachable server
+    sql("INSERT INTO t VALUES (2, 'two')", 'shop');
+    const ctx = appContext(sb, {}, systemClock);
+    const { task } = await runJob(ctx, binlogArchiveJob, { trigger: 'scheduled', signal: new AbortController().signal, log: silentLogger });
+    assert.equal(task.status, 'failed', task.message);
+    assert.equal(task.error_code, 'ERR_PRISM_DB_UNREACHABLE');
+    assert.match(task.message ?? '', /^1 binary log file\(s\) archived \(bin\.\d{6}\); not archived: gone: /);
+    if (noBinlog) {
+      // binary logging off is nothing to archive, not a failure of the job
+      writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: databases.filter((d) => d.name !== 'gone') } }));
+      sql("INSERT INTO t VALUES (3, 'three')", 'shop');
+      const ok = await runJob(appContext(sb, {}, systemClock), binlogArchiveJob, {
+        trigger: 'scheduled',
+        signal: new AbortController().signal,
+        log: silentLogger,
+      });
+      assert.equal(ok.task.status, 'ok', ok.task.message);
+      assert.match(ok.task.message ?? '', /^1 binary log file\(s\) archived \(bin\.\d{6}\); plain: Binary logging is off/);
     }
   });
 

@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import type { AppContext } from '../../app/index.js';
+import type { ArchiveBinlogReport } from '../../app/pitr/mysql/mysql-archive-binlog.js';
 import { formatBytes } from '../../core/format.js';
+import { ERROR_CODES } from '../../errors/index.js';
 import { REPO_OPTION, repoContext } from '../context.js';
-import { out, printJson, table } from '../output.js';
+import { out, printJson, reportFailure, table } from '../output.js';
 import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.js';
 import { renderBinlogExpire } from '../render/render-binlog-expire.js';
 import { renderPrune } from '../render/render-prune.js';
@@ -32,17 +34,21 @@ export function registerMysql(program: Command): void {
     runAction(async (opts: Flags & { flush?: boolean; binlogDir?: string }) => {
       const { archiveBinlogs } = await import('../../app/pitr/mysql/mysql-archive-binlog.js');
       const r = await archiveBinlogs(await mysqlContext(opts), { db: opts.db, flush: opts.flush ?? false, binlogDir: opts.binlogDir });
-      if (opts.json) return printJson(r);
-      for (const d of r.databases) {
-        const fresh = d.files.filter((f) => f.stored === 'new');
-        out(
-          `${d.database} (${d.url}, server id ${d.server_id}, binlog_format ${d.binlog_format}): ${fresh.length} file(s) archived, ${d.files.length - fresh.length} already archived${d.not_needed.length > 0 ? `, ${d.not_needed.length} before the oldest backup's position (not needed)` : ''}; in use: ${d.in_use ?? '-'}`,
-        );
-        for (const f of fresh) out(`  + ${f.name}  ${formatBytes(f.size)} (${formatBytes(f.new_bytes)} new), last event ${f.last_event_at}`);
-        for (const w of d.warnings) out(`  Warning: ${w}`);
-      }
+      const failed = r.databases.filter((d) => d.error);
+      if (opts.json) printJson(r);
+      else renderArchive(r);
+      if (failed.length === 0) return;
+      // the others were archived; the run still fails, so cron and timers see it
+      const codes = [...new Set(failed.map((d) => d.error!.name))];
+      return reportFailure(
+        codes[0]!,
+        `Binary logs of ${failed.length} database(s) not archived (the others were): ${failed.map((d) => `${d.database}: ${d.error!.message}`).join(' ')}`,
+        opts.json,
+        codes.map((c) => ERROR_CODES[c].fix).join(' '),
+      );
     }),
   );
+
   common(
     expireOptions(mysql.command('expire')).description(
       "removes the archived binary log files no backup in the repository can replay (those before the oldest backup's dump position), then prunes",
@@ -73,4 +79,19 @@ export function registerMysql(program: Command): void {
         );
     }),
   );
+}
+
+/** The text report of `mysql archive-binlog`: per database what was archived, its warnings, and why a server failed. */
+function renderArchive(r: ArchiveBinlogReport): void {
+  for (const d of r.databases) {
+    const fresh = d.files.filter((f) => f.stored === 'new');
+    if (d.server_id === null) out(`${d.database} (${d.url}): FAILED [${d.error?.code}] ${d.error?.message}`);
+    else
+      out(
+        `${d.database} (${d.url}, server id ${d.server_id}, binlog_format ${d.binlog_format}): ${fresh.length} file(s) archived, ${d.files.length - fresh.length} already archived${d.not_needed.length > 0 ? `, ${d.not_needed.length} before the oldest backup's position (not needed)` : ''}; in use: ${d.in_use ?? '-'}`,
+      );
+    for (const f of fresh) out(`  + ${f.name}  ${formatBytes(f.size)} (${formatBytes(f.new_bytes)} new), last event ${f.last_event_at}`);
+    for (const w of d.warnings) out(`  Warning: ${w}`);
+    if (d.server_id !== null && d.error) out(`  FAILED [${d.error.code}] ${d.error.message}`);
+  }
 }

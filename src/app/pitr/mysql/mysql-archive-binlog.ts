@@ -2,9 +2,10 @@ import { createReadStream, mkdtempSync, promises as fsp, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DatabaseConfig } from '../../../config/index.js';
-import { PrismError, isPrismError } from '../../../errors/index.js';
+import { PrismError, isPrismError, type ErrorCode } from '../../../errors/index.js';
 import type { Repository } from '../../../repo/index.js';
 import type { DbTarget } from '../../../source/db/db-credentials.js';
+import { redactDbUrl } from '../../../source/db/db-url.js';
 import { BinlogScanner, binlogSequence, checkBinlogName, fetchBinaryLog, serverBinaryLogs } from '../../../source/mysql/mysql-binlog.js';
 import { beforeFirstNeeded, firstNeeded } from '../../../policy/binlog-retention.js';
 import { lockRepository, openRepository, type AppContext } from '../../context.js';
@@ -39,21 +40,42 @@ export interface ArchiveBinlogReport {
   databases: Array<{
     database: string;
     url: string;
-    server_id: number;
-    binlog_format: string;
+    /** null when the server could not be read (see error). */
+    server_id: number | null;
+    binlog_format: string | null;
     in_use: string | null;
     files: ArchivedBinlog[];
     /** Closed files the server still has that come before the oldest backup's dump position: no replay reads them, so they are not archived (`mysql expire` removed them, or they predate the backups). */
     not_needed: string[];
     warnings: string[];
+    /** Why this database's binary logs were not (all) archived; the files before it that were are listed. */
+    error?: ArchiveBinlogError;
   }>;
 }
+
+export interface ArchiveBinlogError {
+  /** ERR_PRISM_… */
+  code: string;
+  /** The registry's name of it (MYSQL_BINLOG_FAILED …). */
+  name: ErrorCode;
+  message: string;
+  /** Binary logging is off on the server: there is nothing to archive (not a failure of the service's job). */
+  log_bin_off?: true;
+}
+
+/** Failures that belong to one server or its configuration: the other servers are archived all the same. */
+const SERVER_ERRORS = new Set<ErrorCode>(['MYSQL_BINLOG_FAILED', 'DB_UNREACHABLE', 'DB_AUTH_FAILED', 'DB_TOOL_FAILED', 'PASSWORD_MISSING', 'PASSWORD_SOURCE']);
 
 /**
  * `prism mysql archive-binlog`: copies every closed binary log file the server still has into the
  * repository (content-addressed chunks, one record per file, written last). Files archived before
  * are not read again, so running it often costs one SHOW BINARY LOGS; a file whose size differs
  * from the archived one is refused. Holds a shared lock, as a backup does.
+ *
+ * Each server is archived on its own: one that cannot be read (binary logging off, unreachable,
+ * a refused login, a file that does not check out) gets an `error` in its databases' entries and
+ * the others are archived all the same; `--db NAME` fails with that database's error. A failure
+ * of the repository stops the run.
  */
 export async function archiveBinlogs(ctx: AppContext, o: ArchiveBinlogOptions): Promise<ArchiveBinlogReport> {
   const dbs = mysqlDatabases(ctx, o.db);
@@ -61,50 +83,51 @@ export async function archiveBinlogs(ctx: AppContext, o: ArchiveBinlogOptions): 
   const lock = await lockRepository(ctx, repo, 'shared', 'prism mysql archive-binlog', LOCK_WAIT_MS);
   const temp = mkdtempSync(join(tmpdir(), 'prism-binlog-'));
   const report: ArchiveBinlogReport = { repository: ctx.config.storagePath, databases: [] };
-  // databases on one server share its binary log: it is listed, flushed and read once
-  const servers = new Map<string, Array<{ db: DatabaseConfig; target: DbTarget }>>();
-  for (const db of dbs) {
-    const target = configuredTarget(db);
-    const key = `${target.host}:${target.port}`;
-    servers.set(key, [...(servers.get(key) ?? []), { db, target }]);
-  }
+  const failed = (entry: ArchiveBinlogReport['databases'][number], e: unknown): void => {
+    const pe = isPrismError(e) ? e : new PrismError('MYSQL_BINLOG_FAILED', `Archiving binary logs failed: ${(e as Error)?.message ?? String(e)}`);
+    if (!SERVER_ERRORS.has(pe.code) || o.db !== undefined) throw pe;
+    entry.error = { code: pe.id, name: pe.code, message: pe.message, ...(pe.details['log_bin'] === 'OFF' ? { log_bin_off: true as const } : {}) };
+    ctx.logger.error(
+      { event: 'mysql.binlog.failed', database: entry.database, url: entry.url, code: pe.id, error: pe.message },
+      `${entry.database}: ${pe.message}`,
+    );
+  };
+  const entryOf = (db: DatabaseConfig, url: string): ArchiveBinlogReport['databases'][number] => ({
+    database: db.name,
+    url,
+    server_id: null,
+    binlog_format: null,
+    in_use: null,
+    files: [],
+    not_needed: [],
+    warnings: [],
+  });
   try {
+    // databases on one server share its binary log: it is listed, flushed and read once
+    const servers = new Map<string, Array<{ db: DatabaseConfig; target: DbTarget }>>();
+    for (const db of dbs) {
+      let target: DbTarget;
+      try {
+        target = configuredTarget(db);
+      } catch (e) {
+        const entry = entryOf(db, redactDbUrl(db.url));
+        report.databases.push(entry);
+        failed(entry, e);
+        continue;
+      }
+      const key = `${target.host}:${target.port}`;
+      servers.set(key, [...(servers.get(key) ?? []), { db, target }]);
+    }
     // files before the oldest backup's position are read by no replay (and `mysql expire` may have removed them)
     const starts = keptStarts(await repo.listManifests());
     const needed = new Map(dbs.map((d) => [d.name, firstNeeded(starts, d.name)]));
     for (const group of servers.values()) {
-      const server = await serverBinaryLogs(group[0]!.target, o.flush ?? false);
-      const entries = group.map(({ db, target }) => ({
-        database: db.name,
-        url: target.shown,
-        server_id: server.serverId,
-        binlog_format: server.format,
-        in_use: server.logs.at(-1)?.name ?? null,
-        files: [] as ArchivedBinlog[],
-        not_needed: [] as string[],
-        warnings: [] as string[],
-      }));
+      const entries = group.map(({ db, target }) => entryOf(db, target.shown));
       report.databases.push(...entries);
-      for (const [i, { db }] of group.entries()) {
-        const purged = purgedBeforeArchived(
-          await listBinlogRecords(repo, db.name),
-          server.logs.map((l) => l.name),
-        );
-        if (purged) entries[i]!.warnings.push(purged);
-      }
-      for (const log of server.logs.slice(0, -1)) {
-        checkBinlogName(log.name);
-        let fetched: Promise<string> | undefined;
-        const source = (): Promise<string> =>
-          (fetched ??= o.binlogDir !== undefined ? Promise.resolve(join(resolve(o.binlogDir), log.name)) : fetchBinaryLog(group[0]!.target, log.name, temp));
-        try {
-          for (const [i, { db }] of group.entries()) {
-            if (beforeFirstNeeded(needed.get(db.name)!, log.name)) entries[i]!.not_needed.push(log.name);
-            else entries[i]!.files.push(await archiveOne(ctx, repo, db.name, log, server.serverId, source, o.binlogDir));
-          }
-        } finally {
-          if (fetched && o.binlogDir === undefined) await fsp.rm(join(temp, log.name), { force: true }).catch(() => {});
-        }
+      try {
+        await archiveServer(ctx, repo, o, group, entries, needed, temp);
+      } catch (e) {
+        for (const entry of entries) failed(entry, e);
       }
     }
     return report;
@@ -114,6 +137,45 @@ export async function archiveBinlogs(ctx: AppContext, o: ArchiveBinlogOptions): 
   } finally {
     rmSync(temp, { recursive: true, force: true });
     await lock.release().catch(() => {});
+  }
+}
+
+/** One server's closed files into the repository, for each of its databases (their entries filled in as it goes). */
+async function archiveServer(
+  ctx: AppContext,
+  repo: Repository,
+  o: ArchiveBinlogOptions,
+  group: ReadonlyArray<{ db: DatabaseConfig; target: DbTarget }>,
+  entries: ArchiveBinlogReport['databases'],
+  needed: ReadonlyMap<string, ReturnType<typeof firstNeeded>>,
+  temp: string,
+): Promise<void> {
+  const server = await serverBinaryLogs(group[0]!.target, o.flush ?? false);
+  for (const entry of entries) {
+    entry.server_id = server.serverId;
+    entry.binlog_format = server.format;
+    entry.in_use = server.logs.at(-1)?.name ?? null;
+  }
+  for (const [i, { db }] of group.entries()) {
+    const purged = purgedBeforeArchived(
+      await listBinlogRecords(repo, db.name),
+      server.logs.map((l) => l.name),
+    );
+    if (purged) entries[i]!.warnings.push(purged);
+  }
+  for (const log of server.logs.slice(0, -1)) {
+    checkBinlogName(log.name);
+    let fetched: Promise<string> | undefined;
+    const source = (): Promise<string> =>
+      (fetched ??= o.binlogDir !== undefined ? Promise.resolve(join(resolve(o.binlogDir), log.name)) : fetchBinaryLog(group[0]!.target, log.name, temp));
+    try {
+      for (const [i, { db }] of group.entries()) {
+        if (beforeFirstNeeded(needed.get(db.name)!, log.name)) entries[i]!.not_needed.push(log.name);
+        else entries[i]!.files.push(await archiveOne(ctx, repo, db.name, log, server.serverId, source, o.binlogDir));
+      }
+    } finally {
+      if (fetched && o.binlogDir === undefined) await fsp.rm(join(temp, log.name), { force: true }).catch(() => {});
+    }
   }
 }
 
