@@ -140,7 +140,7 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     assert.match(readLog(log), /recovery stopping before commit of transaction/);
   });
 
-  it('archive-wal and restore-wal: idempotent, refuse damage and partial segments, exit non-zero when absent', () => {
+  it('archive-wal and restore-wal: idempotent, refuse damage and partial segments, exit non-zero when absent (quietly for a history file)', () => {
     const dir = join(s.root, 'wal-cases');
     mkdirSync(dir, { recursive: true });
     chownSync(dir, pgUser.uid, pgUser.gid);
@@ -170,7 +170,12 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     assert.deepEqual(readFileSync(fetched), Buffer.alloc(1 << 20, 7));
     const absent = run(['pg', 'restore-wal', '0000000900000000000000FF', join(dir, 'RECOVERYXLOG2')]);
     assert.equal(absent.code, 37);
+    assert.match(absent.stderr, /ERR_PRISM_PG_ARCHIVE.*0000000900000000000000FF is not in the WAL archive/);
     assert.equal(existsSync(join(dir, 'RECOVERYXLOG2')), false);
+    // PostgreSQL asks for the history file of each next timeline to learn there is none: not an error to print
+    const probe = run(['pg', 'restore-wal', '0000000A.history', join(dir, 'RECOVERYHISTORY')]);
+    assert.equal(probe.code, 37);
+    assert.equal(probe.stderr + probe.stdout, '');
     assert.equal(prism(['pg', 'wal', 'list', '--repo', join(s.root, 'no-repo')], s.env).code, 7);
     assert.equal(prism(['pg', 'restore', '--data-dir', join(s.root, 'x')], s.env).code, 2);
     const down = prism(['pg', 'basebackup', '--url', 'postgres://postgres@127.0.0.1:9/postgres', '--repo', join(s.root, 'repo')], s.env);

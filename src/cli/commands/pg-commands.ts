@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { AppContext } from '../../app/index.js';
 import { formatBytes } from '../../core/format.js';
+import { isPrismError } from '../../errors/index.js';
 import { REPO_OPTION, repoContext } from '../context.js';
 import { namePath } from '../named-paths.js';
 import { out, printJson, table } from '../output.js';
@@ -44,8 +45,15 @@ export function registerPg(program: Command): void {
   ).action(
     runAction(async (name: string, path: string, opts: RepoFlags) => {
       const { restoreWal } = await import('../../app/pitr/postgres/pg-archive-wal.js');
-      const r = await restoreWal(await pgContext(opts), name, path);
-      if (opts.json) printJson(r);
+      try {
+        const r = await restoreWal(await pgContext(opts), name, path);
+        if (opts.json) printJson(r);
+      } catch (e) {
+        // PostgreSQL asks for the history file of the next timelines to learn that there is none: a
+        // missing one is an answer, not an error (restore_command only needs the non-zero exit)
+        if (isPrismError(e) && e.code === 'PG_ARCHIVE_FAILED' && e.details['absent'] === true && name.endsWith('.history') && !opts.json) return e.exitCode;
+        throw e;
+      }
     }),
   );
   repoOpt(
