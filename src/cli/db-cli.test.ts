@@ -97,6 +97,8 @@ describe('databases in backups and prism db restore (PostgreSQL, MariaDB)', () =
     const info = prism(['backup', 'info', first.id], sb.env);
     assert.match(info.stdout, /Databases:\n {2}main \(postgres, postgres:\/\/postgres@127\.0\.0\.1:5432\/prism_t_/);
     assert.match(info.stdout, /public\.kinds\s+2,003 rows/);
+    assert.match(info.stdout, /^ {4}sequence public\.kinds_id_seq = 2003, owned by public\.kinds$/m);
+    assert.match(prism(['db', 'list', first.id], sb.env).stdout, /^ {4}sequence public\.kinds_id_seq = 2003, owned by public\.kinds$/m);
     const list = json<{ databases: DbRecord[] }>(prism(['db', 'list', first.id, '--json'], sb.env));
     assert.equal(list.databases.length, 2);
     const verify = prism(['backup', 'verify', first.id, '--json'], sb.env);

@@ -54,7 +54,7 @@ export function renderCreated(m: Manifest): string {
   return lines.join('\n');
 }
 
-/** `Databases:` lines of `backup info` and `db list`: each database, then its tables with rows. */
+/** `Databases:` lines of `backup info` and `db list`: each database, then its tables with rows and its sequences' values. */
 export function renderDatabases(m: Manifest): string[] {
   const lines: string[] = [];
   if (!m.databases || m.databases.length === 0) return lines;
@@ -67,6 +67,9 @@ export function renderDatabases(m: Manifest): string[] {
     const width = Math.max(5, ...d.tables.map((t) => t.name.length));
     for (const t of d.tables)
       lines.push(`    ${t.name.padEnd(width)}  ${formatCount(t.rows).padStart(12)} rows  ${formatBytes(t.bytes).padStart(10)}  ${tableChecksum(t)}`);
+    // the value a restore sets; is_called false: nextval() gives the value itself (a sequence not used yet)
+    for (const s of d.sequences ?? [])
+      lines.push(`    sequence ${s.name} = ${s.value}${s.is_called ? '' : ' (next value)'}${s.table ? `, owned by ${s.table}` : ''}`);
   }
   return lines;
 }
