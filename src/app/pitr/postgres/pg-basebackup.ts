@@ -41,7 +41,7 @@ export async function takeBaseBackup(ctx: AppContext, target: DbTarget | undefin
   if (facts.archiveMode === 'off') {
     throw new PrismError(
       'PG_ARCHIVE_FAILED',
-      "The server has archive_mode = off: without archived WAL a base backup cannot be recovered. Set archive_mode = on and archive_command = 'prism pg archive-wal %p', restart, and run this again.",
+      `The server has archive_mode = off: without archived WAL a base backup cannot be recovered. Set archive_mode = on and archive_command = '/full/path/of/prism pg archive-wal %p --repo ${ctx.config.storagePath}' (the path \`command -v prism\` prints: the server's PATH may lack it), restart, and run this again.`,
     );
   }
   const repo = await openRepository(ctx, { create: true });
