@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import type { Backend } from '../backend/backend.js';
+import type { Backend, ReadBuffer } from '../backend/backend.js';
 import { ObjectNotFoundError } from '../backend/store-error.js';
 import type { FrameCompressor } from '../codec/compress.js';
 import { sha256Hex } from '../codec/hash.js';
@@ -146,16 +146,17 @@ export async function resealPacks(
 /**
  * Copies the pack `id` from `source` into `dest` as it is, after checking that its bytes are
  * the pack (their SHA-256 is its id): damage is never carried into a copy. Returns its size.
+ * With `into`, the pack is read into that buffer (reused from one pack to the next).
  */
-export async function copyPack(source: Repository, dest: Repository, id: string): Promise<number> {
-  const bytes = await verifiedPack(source, id);
+export async function copyPack(source: Repository, dest: Repository, id: string, into?: ReadBuffer): Promise<number> {
+  const bytes = await verifiedPack(source, id, into);
   await backendOf(dest).put(packName(id), bytes);
   return bytes.length;
 }
 
 /** The pack's bytes, checked against its id: damage is never carried into a copy. */
-async function verifiedPack(source: Repository, id: string): Promise<Buffer> {
-  const bytes = await source.readPack(id);
+async function verifiedPack(source: Repository, id: string, into?: ReadBuffer): Promise<Buffer> {
+  const bytes = await source.readPack(id, into);
   if (sha256Hex(bytes) !== id) {
     throw new PrismError(
       'REPO_CORRUPT',
