@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway Ceph cluster with the RADOS Gateway (a real S3 server) on loopback, for the tests:
-# one monitor, one OSD that keeps objects in memory (memstore), one gateway, one S3 user.
+# one monitor, one OSD that keeps objects in memory (memstore), one gateway, two S3 users: the
+# main one, and one that tests give append-only rights through a bucket policy.
 # Usage: ceph-rgw.sh start|stop|status|describe|needs
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -14,6 +15,10 @@ REGION=us-east-1
 # Fixed credentials of a test-only user on a loopback-only server.
 ACCESS_KEY=prism-test
 SECRET_KEY=prism-test-secret-0123456789abcdef
+# A second user with no bucket of its own: a test's bucket policy grants it what it may do
+# (read, list and add, but not delete: the credentials of a host that ransomware may own).
+APPEND_ONLY_KEY=prism-appendonly
+APPEND_ONLY_SECRET=prism-appendonly-secret-0123456789abcdef
 PACKAGES=(ceph-mon ceph-mon ceph-osd ceph-osd radosgw radosgw radosgw-admin radosgw monmaptool ceph-base ceph ceph-common curl curl)
 
 # The signed request only succeeds once the gateway serves S3 with our user's key. curl 7.88
@@ -43,6 +48,14 @@ daemons_alive() {
 healthy() { [ -f "$CONF" ] && daemons_alive && s3_answers; }
 
 ceph_cli() { timeout 30 ceph -c "$CONF" --connect-timeout 10 "$@"; }
+
+# The append-only user, created unless it exists (a cluster started before it was added gets it
+# without a restart).
+ensure_append_only_user() {
+  timeout 60 radosgw-admin -c "$CONF" user info --uid="$APPEND_ONLY_KEY" >/dev/null 2>&1 && return 0
+  timeout 60 radosgw-admin -c "$CONF" user create --uid="$APPEND_ONLY_KEY" --display-name="prism tests, append-only" \
+    --access-key="$APPEND_ONLY_KEY" --secret-key="$APPEND_ONLY_SECRET" >/dev/null
+}
 
 osd_up() { ceph_cli osd dump 2>/dev/null | grep -q '^osd\.0 up'; }
 
@@ -125,6 +138,7 @@ fresh_start() {
   wait_for 60 "the gateway on $ENDPOINT" http_answers || return 1
   timeout 60 radosgw-admin -c "$CONF" user create --uid="$ACCESS_KEY" --display-name="prism tests" \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null || return 1
+  ensure_append_only_user || return 1
   wait_for 60 "an S3 request signed with the test user's key" s3_answers || return 1
 }
 
@@ -149,6 +163,7 @@ case "${1:-}" in
     require_packages "${PACKAGES[@]}"
     lock_server "$NAME"
     if healthy; then
+      ensure_append_only_user
       echo "$NAME: already running at $ENDPOINT ($(elapsed) s)"
       exit 0
     fi
@@ -181,8 +196,9 @@ case "${1:-}" in
     fi
     ;;
   describe)
-    printf '{"endpoint":%s,"region":%s,"accessKeyId":%s,"secretAccessKey":%s,"adminCommand":%s,"logDir":%s}\n' \
+    printf '{"endpoint":%s,"region":%s,"accessKeyId":%s,"secretAccessKey":%s,"appendOnly":{"user":%s,"accessKeyId":%s,"secretAccessKey":%s},"adminCommand":%s,"logDir":%s}\n' \
       "$(json_string "$ENDPOINT")" "$(json_string "$REGION")" "$(json_string "$ACCESS_KEY")" "$(json_string "$SECRET_KEY")" \
+      "$(json_string "$APPEND_ONLY_KEY")" "$(json_string "$APPEND_ONLY_KEY")" "$(json_string "$APPEND_ONLY_SECRET")" \
       "$(json_string "radosgw-admin -c $CONF")" "$(json_string "$STATE/log")"
     ;;
   needs) missing_packages "${PACKAGES[@]}" ;;

@@ -14,6 +14,8 @@ export interface S3TestServer {
   secretAccessKey: string;
   /** radosgw-admin with the cluster's config, for a test that inspects or changes the gateway. */
   adminCommand: string;
+  /** A second user, with no rights of its own: a test's bucket policy grants it what it may do (append-only credentials). */
+  appendOnly?: { user: string; accessKeyId: string; secretAccessKey: string };
 }
 
 export interface AzureTestServer {
