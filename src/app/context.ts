@@ -7,7 +7,7 @@ import type { Logger } from '../core/logger.js';
 import type { PasswordSource } from '../core/password-source.js';
 import type { ScryptParams } from '../codec/master-key.js';
 import { PrismError, isPrismError } from '../errors/index.js';
-import { Repository, openBackend, type LockInfo, type LockKind, type RepositoryLock } from '../repo/index.js';
+import { Repository, openBackend, type LockInfo, type LockKind, type RepositoryLock, type StoreOptions } from '../repo/index.js';
 
 /** What every use case receives: configuration, time and a log. */
 export interface AppContext {
@@ -30,6 +30,11 @@ export interface AppContext {
    * recorded with it, so that the copy's findings do not stand for the primary's.
    */
   readonly copy?: string;
+}
+
+/** How the configured repository's store is opened: backup.object_lock. */
+export function storeOptions(ctx: AppContext): StoreOptions {
+  return ctx.config.objectLock ? { objectLock: ctx.config.objectLock } : {};
 }
 
 /** Takes a repository lock, waiting up to `waitMs` and saying so through ctx.onLockWait. */
@@ -67,7 +72,7 @@ export async function openRepository(
     );
   }
   try {
-    const repo = await Repository.open(await openBackend(path, opts.env), ctx.clock, {
+    const repo = await Repository.open(await openBackend(path, opts.env ?? process.env, storeOptions(ctx)), ctx.clock, {
       create: opts.create ?? false,
       ...(ctx.password ? { password: ctx.password } : {}),
       ...(ctx.keyHint ? { keyHint: ctx.keyHint } : {}),

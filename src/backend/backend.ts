@@ -5,14 +5,15 @@
  * (conformance.ts).
  *
  * - Writes are atomic: an object is either absent or complete, never partial, whatever fails.
- * - Errors are StoreErrors (store-error.ts) of four kinds: not found, already exists,
- *   transient (worth retrying: 5xx, 429, resets, timeouts) and permanent. Any other error
+ * - Errors are StoreErrors (store-error.ts) of five kinds: not found, already exists,
+ *   transient (worth retrying: 5xx, 429, resets, timeouts), protected (a delete or overwrite the
+ *   store refuses because the object is under retention) and permanent. Any other error
  *   counts as permanent: a local disk's errno errors stay as they are, so the error registry
  *   can name the path and the fix (ENOSPC, EACCES …).
  * - Every call takes an AbortSignal: an aborted call rejects with the signal's reason and
  *   leaves no partial object behind.
- * - What only some stores have (free space on a local disk) is a separate capability
- *   (`spaceOf`), not part of the contract.
+ * - What only some stores have (free space on a local disk, retention on S3 with Object Lock) is
+ *   a separate capability (`spaceOf`, `retainingOf` in retaining.ts), not part of the contract.
  */
 export interface Backend {
   /** Where the objects live, for messages (a path or a URL without credentials). */
@@ -94,6 +95,47 @@ export interface Space {
 /** A capability of local disks only: how much room is left. */
 export interface SpaceReporting {
   space(): Promise<Space | undefined>;
+}
+
+/**
+ * Object lock as prism sets it (S3 Object Lock): every object it writes, but the locks, is kept
+ * for `days` from its write, and maintenance extends that while a kept backup needs the object.
+ * `compliance`: nobody can shorten or lift it, not even the account's root; `governance`:
+ * credentials with s3:BypassGovernanceRetention can.
+ */
+export interface ObjectLock {
+  mode: 'compliance' | 'governance';
+  /** May be fractional (a test keeps objects for seconds). */
+  days: number;
+}
+
+/** One version of an object, or a delete marker, in a store that keeps versions (an S3 bucket with Object Lock). */
+export interface ObjectVersion {
+  name: string;
+  versionId: string;
+  /** The version a plain read gets (for a delete marker: the object looks deleted). */
+  latest: boolean;
+  deleteMarker: boolean;
+  size: number;
+  modified: Date;
+}
+
+/**
+ * A capability of stores that keep objects under retention (S3 with Object Lock), not part of the
+ * contract. On such a store every write (but under `locks/`) carries the retention of
+ * `objectLock`; `delete` removes every version of an object, and a version still under retention
+ * is refused with a StoreError of kind `protected`, which says until when.
+ */
+export interface Retaining {
+  readonly objectLock: ObjectLock;
+  /** Moves the retain-until date of the object's current version to `until`; one that is already later stays. */
+  extendRetention(name: string, until: Date, opts?: CallOptions): Promise<void>;
+  /** The retain-until date of the object's current version; undefined when it has none. */
+  retentionOf(name: string, opts?: CallOptions): Promise<Date | undefined>;
+  /** Every version and delete marker under a folder prefix ('' for all), newest first per object. */
+  listVersions(prefix: string, opts?: CallOptions): Promise<ObjectVersion[]>;
+  /** Removes one version or delete marker (`protected` while the version is retained). */
+  deleteVersion(name: string, versionId: string, opts?: CallOptions): Promise<void>;
 }
 
 /** A backend that wraps another (sealing, retries, fault injection). */

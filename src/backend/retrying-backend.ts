@@ -1,7 +1,7 @@
 import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadOptions } from './backend.js';
 import { bufferedWrite } from './buffered-write.js';
 import { ForwardingBackend } from './forwarding-backend.js';
-import { isStoreError, storeRefused, storeUnavailable, type StoreError } from './store-error.js';
+import { isStoreError, objectRetained, storeRefused, storeUnavailable, type StoreError } from './store-error.js';
 import type { Clock } from '../core/clock.js';
 
 export interface RetryPolicy {
@@ -27,7 +27,8 @@ export interface RetryEvent {
  * Retries what a remote store may fail for a moment: calls that end in a transient StoreError
  * (5xx, 429/503 SlowDown, a reset or timed-out connection) are tried again after an exponential,
  * fully jittered wait, until `maxElapsedMs` has passed; then the operator gets STORE_UNAVAILABLE
- * naming the store and the last error. A permanent StoreError becomes STORE_REFUSED at once.
+ * naming the store and the last error. A permanent StoreError becomes STORE_REFUSED at once, a
+ * `protected` one (an object under retention) OBJECT_RETAINED.
  *
  * Every retried call is idempotent: put replaces the whole object; a conditional create whose
  * answer was lost (the object was made, the reply never came) is recognised on the next try by
@@ -44,6 +45,11 @@ export class RetryingBackend extends ForwardingBackend {
     super(inner);
   }
 
+  /** A call of a capability below (retaining.ts), retried as the contract's calls are. */
+  retried<T>(operation: string, object: string, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+    return this.retry(operation, object, signal, call);
+  }
+
   private async retry<T>(operation: string, object: string, signal: AbortSignal | undefined, call: (attempt: number) => Promise<T>): Promise<T> {
     const start = this.clock.now().getTime();
     for (let attempt = 1; ; attempt++) {
@@ -52,6 +58,7 @@ export class RetryingBackend extends ForwardingBackend {
       } catch (e) {
         if (!isStoreError(e) || e.kind === 'not-found' || e.kind === 'exists') throw e;
         if (e.kind === 'permanent') throw storeRefused(e);
+        if (e.kind === 'protected') throw objectRetained(e);
         signal?.throwIfAborted();
         const elapsed = this.clock.now().getTime() - start;
         const ceiling = Math.min(this.policy.maxDelayMs, this.policy.baseDelayMs * 2 ** Math.min(attempt - 1, 30));

@@ -6,9 +6,11 @@ export type { CopyTarget, ResolvedConfig, ValueOrigin } from './resolved-config.
 export {
   configFileSchema,
   defaultCompressionLevel,
+  objectLockSchema,
   type AlertsConfig,
   type BackupSection,
   type ConfigFile,
   type CopyConfig,
   type DatabaseConfig,
+  type ObjectLockConfig,
 } from './schema.js';

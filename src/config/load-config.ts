@@ -50,6 +50,7 @@ export function loadConfig(env: Env = process.env, opts: { ignoreFile?: boolean 
     concurrency,
     verbose,
     encryption: { enabled: backup.encryption.enabled },
+    objectLock: backup.object_lock,
     backup,
     copies: backup.copies.map((c) => ({
       name: c.name,

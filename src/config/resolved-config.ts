@@ -1,4 +1,4 @@
-import type { BackupSection } from './schema.js';
+import type { BackupSection, ObjectLockConfig } from './schema.js';
 
 /** A copy of the repository (backup.copies), its location resolved as storage_path's. */
 export interface CopyTarget {
@@ -29,6 +29,8 @@ export interface ResolvedConfig {
   readonly verbose: boolean;
   /** backup.encryption: the repository is to be encrypted (its password comes from AppContext.password, never from here). */
   readonly encryption: { readonly enabled: boolean };
+  /** backup.object_lock: the retention every object written to the (S3) repository gets; undefined: none. */
+  readonly objectLock: ObjectLockConfig | undefined;
   readonly backup: BackupSection;
   /** backup.copies, in the order configured. */
   readonly copies: readonly CopyTarget[];

@@ -145,6 +145,21 @@ export const encryptionSchema = section({
   enabled: v.optional(v.boolean(), false),
 });
 
+/**
+ * S3 Object Lock (kept apart so that every repository setting, a copy's destination too, takes
+ * the same key): every object prism writes but the locks is kept for `days` from its write, and
+ * maintenance extends that while a kept backup needs the object. The bucket must have Object
+ * Lock. `days` may be fractional.
+ */
+export const objectLockSchema = section({
+  mode: v.picklist(['compliance', 'governance'], 'compliance (nobody can shorten or lift it) or governance (credentials allowed to bypass can)'),
+  days: v.pipe(
+    v.number(),
+    v.check((d) => d > 0, 'a number of days above 0'),
+    v.maxValue(36500, 'at most 36500 days'),
+  ),
+});
+
 export const checksumSchema = section({
   algorithm: v.optional(v.literal('sha256'), 'sha256'),
   verify_on_restore: v.optional(v.boolean(), true),
@@ -196,6 +211,7 @@ export const backupSectionSchema = section({
   compression: v.optional(compressionSchema, {}),
   checksum: v.optional(checksumSchema, {}),
   encryption: v.optional(encryptionSchema, {}),
+  object_lock: v.optional(objectLockSchema),
   sources: v.optional(sourcesSchema, {}),
   /** Worker threads for hashing and compression; PRISM_BACKUP_CONCURRENCY overrides. */
   concurrency: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
@@ -227,3 +243,4 @@ export type BackupSection = v.InferOutput<typeof backupSectionSchema>;
 export type DatabaseConfig = v.InferOutput<typeof databaseSchema>;
 export type CopyConfig = v.InferOutput<typeof copySchema>;
 export type AlertsConfig = v.InferOutput<typeof alertsSchema>;
+export type ObjectLockConfig = v.InferOutput<typeof objectLockSchema>;

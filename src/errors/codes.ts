@@ -325,11 +325,29 @@ export const ERROR_CODES = {
     title: 'Repository location not understood',
     fix: 'Write the repository location (PRISM_BACKUP_PATH, backup.storage_path or --repo) as a local path or as one of s3:https://host/bucket/prefix, azure:container:/prefix, sftp:user@host:/path (see README, Repositories).',
   },
+  OBJECT_RETAINED: {
+    id: 'ERR_PRISM_OBJECT_RETAINED',
+    exitCode: 54,
+    title: 'Object under retention',
+    fix: 'The store refused to delete or replace an object because it is under retention (S3 Object Lock, backup.object_lock): this is the protection at work, not damage, and nothing was lost. The object can be removed after the date in the message; `prism backup prune` removes what is no longer needed once its retention has passed.',
+  },
+  OBJECT_LOCK_UNAVAILABLE: {
+    id: 'ERR_PRISM_OBJECT_LOCK',
+    exitCode: 55,
+    title: 'Object lock not available',
+    fix: 'backup.object_lock is set, but the repository cannot be kept under retention: it is not on S3 (object lock is an S3 feature), or its bucket was created without Object Lock. Create a bucket with Object Lock (`aws s3api create-bucket --bucket NAME --object-lock-enabled-for-bucket`; on AWS an existing versioned bucket can also get it with `aws s3api put-object-lock-configuration`) and point the repository there, or remove backup.object_lock. See docs/repositories.md, Object lock.',
+  },
   COPY_MISMATCH: {
     id: 'ERR_PRISM_COPY',
     exitCode: 56,
     title: 'Copy destination is not a copy of this repository',
     fix: "A copy (backup.copies, `prism backup copy --to NAME`) goes into an empty location, which it makes a copy of the primary repository, or into an earlier copy of the same repository. Point the copy's `repository` at a new bucket prefix, container path or directory; never at another repository.",
+  },
+  OBJECTS_HIDDEN: {
+    id: 'ERR_PRISM_OBJECTS_HIDDEN',
+    exitCode: 57,
+    title: 'Repository objects hidden by delete markers',
+    fix: 'Objects of the repository were deleted without their versions (delete markers that prism does not write on an object-lock bucket): someone with the repository credentials tried to delete backups. Their data is still kept by the bucket. Prune and cleanup stop so that they remove nothing on the strength of a hidden backup. Run `prism backup repair undelete` (it removes the delete markers), then `prism backup verify --all`; rotate the credentials of the host that did it.',
   },
   INTERRUPTED: {
     id: 'ERR_PRISM_INTERRUPTED',

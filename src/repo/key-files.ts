@@ -6,7 +6,7 @@ import type { Clock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
 import { currentGeneration, readKeyFiles, unlockWithMaster, writeKeyFile, type KeyFileEntry } from './keyring.js';
 import { REPO_CONFIG, keyFileName } from './layout.js';
-import { openBackend } from './open-backend.js';
+import { openBackend, type StoreOptions } from './open-backend.js';
 import { repoConfigSchema } from './repo-config.js';
 import { Repository, backendOf } from './repository.js';
 
@@ -145,9 +145,9 @@ export interface ExportedKey {
  * Opens the repository at `location` with an exported master key. Refused (KEY_REFUSED): a key of
  * another repository, or of a master key `prism key rotate` has retired since the export.
  */
-export async function openWithMaster(location: string, clock: Clock, key: ExportedKey): Promise<Repository> {
+export async function openWithMaster(location: string, clock: Clock, key: ExportedKey, store: StoreOptions = {}): Promise<Repository> {
   if (key.master.length !== MASTER_KEY_BYTES) throw new RangeError(`a master key has ${MASTER_KEY_BYTES} bytes`);
-  return Repository.open(await openBackend(location), clock, {
+  return Repository.open(await openBackend(location, process.env, store), clock, {
     unlock: async (backend, config) => {
       if (key.repository !== config.id) {
         throw new PrismError(

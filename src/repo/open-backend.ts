@@ -1,4 +1,4 @@
-import { spaceOf, type Backend, type Space } from '../backend/backend.js';
+import { spaceOf, type Backend, type ObjectLock, type Space } from '../backend/backend.js';
 import { LocalBackend } from '../backend/local-backend.js';
 import { MetadataCache, metadataCacheDir } from '../backend/metadata-cache.js';
 import { ReadAheadBackend } from '../backend/read-ahead-backend.js';
@@ -10,9 +10,20 @@ import { PrismError } from '../errors/index.js';
 
 type RemoteLocation = Exclude<Location, { kind: 'local' }>;
 
+/** How a repository's store is opened, beyond its location and the environment. */
+export interface StoreOptions {
+  /** backup.object_lock: every object written (but the locks) is kept under this retention; S3 only. */
+  objectLock?: ObjectLock;
+}
+
 /** The remote stores, each loaded only when a repository lives there (their SDKs take a while to load). */
-const REMOTE: Record<RemoteLocation['kind'], ((loc: RemoteLocation, env: NodeJS.ProcessEnv) => Promise<Backend>) | undefined> = {
-  s3: async (loc, env) => (await import('../backend/s3/index.js')).openS3Backend(loc as Extract<Location, { kind: 's3' }>, env),
+const REMOTE: Record<RemoteLocation['kind'], ((loc: RemoteLocation, env: NodeJS.ProcessEnv, opts: StoreOptions) => Promise<Backend>) | undefined> = {
+  s3: async (loc, env, opts) =>
+    (await import('../backend/s3/index.js')).openS3Backend(
+      loc as Extract<Location, { kind: 's3' }>,
+      env,
+      opts.objectLock ? { objectLock: opts.objectLock } : {},
+    ),
   azure: async (loc, env) => (await import('../backend/azure/index.js')).openAzureBackend(loc, env),
   sftp: async (loc, env) => (await import('../backend/sftp/index.js')).openSftpBackend(loc, env),
 };
@@ -38,30 +49,44 @@ export function retryPolicyFrom(env: NodeJS.ProcessEnv): RetryPolicy {
   return { ...DEFAULT_RETRY, maxElapsedMs: seconds * 1000, baseDelayMs: Math.min(DEFAULT_RETRY.baseDelayMs, seconds * 250) };
 }
 
+/** The key of a store's shared client: its location and what its writes carry (a copy may open the same bucket with another retention). */
+function storeKey(location: string, opts: StoreOptions): string {
+  const lock = opts.objectLock;
+  return lock ? `${location}\n${lock.mode}:${lock.days}` : location;
+}
+
 /**
  * The storage at a repository location: the one place that picks the backend (a local directory,
  * or S3, Azure Blob or SFTP, wrapped in retries). Worker threads open theirs here too. A remote
- * store's connection is shared by every backend opened on it in this process and closed by
- * closeConnections (core/open-connections.ts), not by the backend's users.
+ * store's connection is shared by every backend opened on it in this process with the same
+ * options and closed by closeConnections (core/open-connections.ts), not by the backend's users.
  */
-export async function openBackend(location: string, env: NodeJS.ProcessEnv = process.env): Promise<Backend> {
+export async function openBackend(location: string, env: NodeJS.ProcessEnv = process.env, opts: StoreOptions = {}): Promise<Backend> {
   const loc = parseLocation(location);
+  if (opts.objectLock && loc.kind !== 's3') {
+    throw new PrismError(
+      'OBJECT_LOCK_UNAVAILABLE',
+      `backup.object_lock is set, but the repository at ${location} is not on S3: prism can keep objects under retention on S3 (Object Lock) only. Put the repository in an S3 bucket with Object Lock, or remove backup.object_lock.`,
+      { location },
+    );
+  }
   if (loc.kind === 'local') return new LocalBackend(loc.path);
   const open = REMOTE[loc.kind];
   if (!open) throw new PrismError('STORE_LOCATION', `This build of prism has no ${loc.kind} backend (${location}).`, { location });
   // one client per store and process (one SSH session, one socket pool), reused by every command of the service
-  let store = stores.get(location);
+  const key = storeKey(location, opts);
+  let store = stores.get(key);
   if (!store) {
-    const opening = open(loc, env);
+    const opening = open(loc, env, opts);
     store = opening;
-    stores.set(location, opening);
+    stores.set(key, opening);
     opening.then(
       (s) =>
         registerConnection(async () => {
-          stores.delete(location);
+          stores.delete(key);
           await s.close?.();
         }),
-      () => stores.delete(location),
+      () => stores.delete(key),
     );
   }
   const retrying = new RetryingBackend(await store, systemClock, retryPolicyFrom(env), (e) => retryListener?.(e));

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { spaceOf, type Backend, type ReadBuffer, type Space, type UnfinishedScope } from '../backend/backend.js';
+import { retainingOf } from '../backend/retaining.js';
 import { ObjectNotFoundError } from '../backend/store-error.js';
 import type { FrameCompressor } from '../codec/compress.js';
 import { sha256Hex } from '../codec/hash.js';
@@ -21,6 +22,7 @@ import { PackWriter } from './pack-writer.js';
 import { parseRecord } from './record.js';
 import { newRepoConfig, repoConfigSchema, type RepoConfig } from './repo-config.js';
 import { FrameDecoder, FrameReuse } from './frame-decoder.js';
+import type { StoreOptions } from './open-backend.js';
 import { SealedBackend } from './sealed-backend.js';
 import { decodeTree, type Tree } from './tree.js';
 
@@ -170,6 +172,12 @@ export class Repository {
   /** Where the repository lives, for messages. */
   get location(): string {
     return this.backend.location;
+  }
+
+  /** How the store was opened (backup.object_lock), for a worker thread that opens its own. */
+  get storeOptions(): StoreOptions {
+    const objectLock = retainingOf(this.backend)?.objectLock;
+    return objectLock ? { objectLock } : {};
   }
 
   /** Bytes free and in total on the storage, where its store can tell (a local disk). */

@@ -169,6 +169,7 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
 export function chunkWorkerInit(repo: Repository, repoRoot: string, compression: CompressionSettings): WorkerInit {
   return {
     repoRoot,
+    store: repo.storeOptions,
     chunkerSeed: repo.chunkerSeed,
     secrets: repo.crypt.secrets,
     chunker: chunkerParams(repo),

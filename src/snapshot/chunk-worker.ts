@@ -8,7 +8,12 @@ import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
 
 /** Worker thread: runs FileProcessor over the file jobs and ObjectChunker over the streamed objects the archivers send. */
 const init = workerData as WorkerInit;
-const writer = new PackWriter(await openBackend(init.repoRoot), new FrameCompressor(init.compression), undefined, Crypt.from(init.secrets));
+const writer = new PackWriter(
+  await openBackend(init.repoRoot, process.env, init.store),
+  new FrameCompressor(init.compression),
+  undefined,
+  Crypt.from(init.secrets),
+);
 const chunker = new Chunker(gearTable(init.chunkerSeed), init.chunker);
 const known = new IdSetView(init.known);
 const processor = new FileProcessor(chunker, writer, known);

@@ -1,11 +1,13 @@
 import type { CompressionSettings } from '../codec/compress.js';
 import type { ChunkerParams } from '../codec/chunker.js';
-import type { CryptSecrets, IndexedBlob, SharedIdSet } from '../repo/index.js';
+import type { CryptSecrets, IndexedBlob, SharedIdSet, StoreOptions } from '../repo/index.js';
 import type { FileJob, FileResult } from './file-processor.js';
 
 /** Messages between the archiver and its chunk workers. */
 export interface WorkerInit {
   repoRoot: string;
+  /** How the repository's store is opened (the packs a worker writes get the retention of backup.object_lock). */
+  store: StoreOptions;
   chunkerSeed: string;
   /** Blob ids and sealing of an encrypted repository (in memory only). */
   secrets: CryptSecrets | undefined;

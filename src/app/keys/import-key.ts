@@ -1,6 +1,6 @@
 import type { PasswordSource } from '../../core/password-source.js';
 import { openWithMaster } from '../../repo/index.js';
-import type { AppContext } from '../context.js';
+import { storeOptions, type AppContext } from '../context.js';
 import { addKeyTo, type AddKeyResult } from './add-key.js';
 import { parseExport } from './export-format.js';
 import { underKeyLock } from './key-session.js';
@@ -14,7 +14,7 @@ import { underKeyLock } from './key-session.js';
 export async function importKey(ctx: AppContext, opts: { text: string; source: string; newPassword: PasswordSource }): Promise<AddKeyResult> {
   const key = parseExport(opts.text, opts.source);
   try {
-    const repo = await openWithMaster(ctx.config.storagePath, ctx.clock, key);
+    const repo = await openWithMaster(ctx.config.storagePath, ctx.clock, key, storeOptions(ctx));
     return await underKeyLock(ctx, repo, 'prism key import', async () => {
       const r = await addKeyTo(ctx, repo, opts.newPassword);
       ctx.logger.info({ event: 'key.imported', key: r.id, generation: r.generation }, `key ${r.id} added from a key export`);

@@ -1,11 +1,14 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadOptions } from '../backend.js';
+import { systemClock, type Clock } from '../../core/clock.js';
+import { PrismError } from '../../errors/index.js';
+import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ObjectLock, ObjectVersion, ReadOptions, Retaining } from '../backend.js';
 import { checkedName } from '../object-name.js';
-import { ObjectNotFoundError, StoreError } from '../store-error.js';
+import { isStoreError, ObjectNotFoundError, StoreError } from '../store-error.js';
 import { RequestCounter } from './request-counter.js';
 import { readBody, Slabs, uploadBody, type UploadBody } from './s3-body.js';
 import { s3Error, type S3ErrorContext } from './s3-errors.js';
 import type { S3Options } from './s3-options.js';
+import { byNameNewestFirst, createdFirst, heldBy, versionsOf, type VersionPage } from './s3-versions.js';
 
 type ClientModule = typeof import('./s3-client.js');
 interface Connection {
@@ -23,21 +26,50 @@ interface SdkAnswer {
 const statusOf = (e: unknown): number | undefined => (e as SdkAnswer | undefined)?.$metadata?.httpStatusCode;
 const codeOf = (e: unknown): string | undefined => (e as SdkAnswer | undefined)?.name;
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+/** Objects that must stay deletable whatever the retention: a lock left behind would block every later run. */
+const UNRETAINED = 'locks/';
+/** The answers that say an object has no retention (RGW and AWS spell it differently). */
+const NO_RETENTION = new Set(['ObjectLockConfigurationNotFoundError', 'NoSuchObjectLockConfiguration']);
+
+/** A retention to write an object with: S3's mode name and the date. */
+interface Retention {
+  mode: 'COMPLIANCE' | 'GOVERNANCE';
+  until: Date;
+}
+
 /**
  * Objects in an S3 bucket (AWS or any S3-compatible store: Ceph RGW, MinIO …) under a prefix.
  * Every write is one PutObject, which S3 makes visible whole or not at all, so nothing is ever
  * left unfinished; a conditional create is a PutObject with If-None-Match: *.
  * The SDK is loaded and the client made on the first call (the constructor does no I/O).
+ *
+ * With `objectLock` (backup.object_lock) the bucket must have Object Lock: every object but the
+ * locks is written with that retention, deletes remove versions by id, and the backend is
+ * Retaining (backend.ts): see s3-versions.ts for what a bucket with versions changes.
  */
-export class S3Backend implements Backend {
+export class S3Backend implements Backend, Retaining {
   private readonly counter = new RequestCounter();
   private connection: Promise<Connection> | undefined;
+  /** Set once the bucket turned out to lack Object Lock: every later write fails with it at once. */
+  private lockMissing: PrismError | undefined;
 
   constructor(
     private readonly opts: S3Options,
     private readonly env: NodeJS.ProcessEnv,
     readonly location: string,
+    private readonly clock: Clock = systemClock,
   ) {}
+
+  /** The retention objects are written with; undefined without backup.object_lock (then the backend is not Retaining). */
+  get objectLock(): ObjectLock {
+    return this.opts.objectLock!;
+  }
+
+  /** Whether objects are written under retention (retainingOf asks this before using the backend as Retaining). */
+  get retaining(): boolean {
+    return this.opts.objectLock !== undefined;
+  }
 
   private connect(): Promise<Connection> {
     // The SDK warns on every start under Node 20 that its releases after January 2027 need Node 22:
@@ -71,9 +103,53 @@ export class S3Backend implements Backend {
     return s3Error(e, { store: this.location, bucket: this.opts.bucket, endpoint: this.opts.endpoint, signal, ...more });
   }
 
-  /** One PutObject; SDK errors are thrown as they are, for the caller to read (412) or classify. */
-  private async putObject(key: string, body: UploadBody, extra: { storageClass?: string; ifNoneMatch?: boolean }, signal?: AbortSignal): Promise<void> {
+  /** The retention a write of `name` gets now (none without backup.object_lock, and none for locks). */
+  private retentionFor(name: string): Retention | undefined {
+    const lock = this.opts.objectLock;
+    if (!lock || name.startsWith(UNRETAINED)) return undefined;
+    return { mode: lock.mode === 'compliance' ? 'COMPLIANCE' : 'GOVERNANCE', until: new Date(this.clock.now().getTime() + lock.days * DAY_MS) };
+  }
+
+  /** A write's version id: on a bucket that keeps versions (a bucket without answers none; one with versioning suspended, "null"). */
+  private versionOf(versionId: string | undefined): string | undefined {
+    return versionId === undefined || versionId === 'null' ? undefined : versionId;
+  }
+
+  /**
+   * A write with a retention failed: if it is because the bucket has no Object Lock, that is the
+   * operator's error, said once (OBJECT_LOCK_UNAVAILABLE); otherwise the write's own error stands.
+   */
+  private async lockMissingError(e: unknown, signal?: AbortSignal): Promise<PrismError | undefined> {
+    if (this.lockMissing) return this.lockMissing;
+    if (e !== undefined && (statusOf(e) !== 400 || signal?.aborted)) return undefined;
     const { m, client } = await this.connect();
+    let enabled: boolean;
+    try {
+      const out = await client.send(new m.GetObjectLockConfigurationCommand({ Bucket: this.opts.bucket }), { abortSignal: signal });
+      enabled = out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+    } catch (err) {
+      if (!NO_RETENTION.has(codeOf(err) ?? '') && statusOf(err) !== 404) return undefined; // cannot tell: the write's own error says more
+      enabled = false;
+    }
+    if (enabled) return undefined;
+    this.lockMissing = new PrismError(
+      'OBJECT_LOCK_UNAVAILABLE',
+      `backup.object_lock is set, but the bucket ${this.opts.bucket} (${this.location}) has no Object Lock: the store cannot keep prism's objects under retention, so nothing was written. Create a bucket with Object Lock (aws s3api create-bucket --bucket NAME --object-lock-enabled-for-bucket) and point the repository there, or remove backup.object_lock.`,
+      { store: this.location, bucket: this.opts.bucket },
+      { cause: e },
+    );
+    return this.lockMissing;
+  }
+
+  /** One PutObject (its version id, on a bucket that keeps versions); SDK errors are thrown as they are, for the caller to read (412) or classify. */
+  private async putObject(
+    key: string,
+    body: UploadBody,
+    extra: { storageClass?: string; ifNoneMatch?: boolean; retention?: Retention },
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const { m, client } = await this.connect();
+    const r = extra.retention;
     const cmd = new m.PutObjectCommand({
       Bucket: this.opts.bucket,
       Key: key,
@@ -81,6 +157,8 @@ export class S3Backend implements Backend {
       ContentLength: body.length,
       ...(extra.storageClass ? { StorageClass: extra.storageClass as never } : {}),
       ...(extra.ifNoneMatch ? { IfNoneMatch: '*' } : {}),
+      // AWS wants Content-MD5 or a checksum header with Object Lock parameters: the SHA-256 is at hand
+      ...(r ? { ObjectLockMode: r.mode, ObjectLockRetainUntilDate: r.until, ChecksumSHA256: Buffer.from(body.sha256, 'hex').toString('base64') } : {}),
     });
     // the payload's SHA-256, computed over the parts: the signer signs it instead of sending
     // UNSIGNED-PAYLOAD for a stream, and the store refuses a body that does not match it
@@ -91,16 +169,22 @@ export class S3Backend implements Backend {
       },
       { step: 'build', name: 'prismPayloadSha256' },
     );
-    await client.send(cmd, { abortSignal: signal });
+    return this.versionOf((await client.send(cmd, { abortSignal: signal })).VersionId);
   }
 
   async put(name: string, data: Uint8Array | readonly Uint8Array[], opts?: CallOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
     const key = this.key(name);
     const storageClass = this.storageClassFor(name);
+    const retention = this.retentionFor(name);
+    if (retention && this.lockMissing) throw this.lockMissing;
     try {
-      await this.putObject(key, uploadBody(data), { storageClass }, opts?.signal);
+      await this.putObject(key, uploadBody(data), { storageClass, retention }, opts?.signal);
     } catch (e) {
+      if (retention) {
+        const missing = await this.lockMissingError(e, opts?.signal).catch(() => undefined);
+        if (missing) throw missing;
+      }
       throw this.error(e, opts?.signal, { storageClass });
     }
   }
@@ -108,9 +192,13 @@ export class S3Backend implements Backend {
   async putIfAbsent(name: string, data: Uint8Array, opts?: CallOptions): Promise<boolean> {
     opts?.signal?.throwIfAborted();
     const key = this.key(name);
+    const retention = this.retentionFor(name);
+    if (retention && this.lockMissing) throw this.lockMissing;
+    let versionId: string | undefined;
     try {
-      await this.putObject(key, uploadBody(data), { ifNoneMatch: true }, opts?.signal);
-      return true;
+      // under Object Lock the retention comes once this write is known to have won: a losing
+      // version must be removable again
+      versionId = await this.putObject(key, uploadBody(data), { ifNoneMatch: true }, opts?.signal);
     } catch (e) {
       if (opts?.signal?.aborted) throw opts.signal.reason;
       if (statusOf(e) === 412) return false;
@@ -123,6 +211,48 @@ export class S3Backend implements Backend {
         });
       }
       throw this.error(e, opts?.signal);
+    }
+    if (versionId === undefined) {
+      if (!retention) return true;
+      // a bucket without versions has no Object Lock either
+      throw (
+        (await this.lockMissingError(undefined, opts?.signal)) ??
+        new StoreError('permanent', this.location, `the bucket ${this.opts.bucket} keeps no versions, which Object Lock needs`)
+      );
+    }
+    let versions: ObjectVersion[];
+    try {
+      versions = await this.versionsOfKey(name, opts);
+    } catch (e) {
+      // credentials that may not list versions: the store's own answer to If-None-Match stands (AWS keeps it)
+      if (!retention && isStoreError(e, 'permanent')) return true;
+      throw e;
+    }
+    if (!createdFirst(versions, versionId)) {
+      await this.deleteVersion(name, versionId, opts);
+      return false;
+    }
+    if (retention) await this.retain(name, versionId, retention, opts);
+    return true;
+  }
+
+  /** Puts one version under retention (PutObjectRetention); without a version id, the current one. */
+  private async retain(name: string, versionId: string | undefined, r: Retention, opts: CallOptions | undefined): Promise<void> {
+    const { m, client } = await this.connect();
+    try {
+      await client.send(
+        new m.PutObjectRetentionCommand({
+          Bucket: this.opts.bucket,
+          Key: this.key(name),
+          ...(versionId ? { VersionId: versionId } : {}),
+          Retention: { Mode: r.mode, RetainUntilDate: r.until },
+        }),
+        { abortSignal: opts?.signal },
+      );
+    } catch (e) {
+      const missing = await this.lockMissingError(e, opts?.signal).catch(() => undefined);
+      if (missing) throw missing;
+      throw this.error(e, opts?.signal, { objectName: name });
     }
   }
 
@@ -224,15 +354,151 @@ export class S3Backend implements Backend {
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
+  /**
+   * Removes the object. Under Object Lock: every version of it, by id, oldest first (a plain
+   * DeleteObject would only add a delete marker); a version under retention stops it with a
+   * `protected` StoreError, leaving that version and the newer ones, so the object reads as before.
+   */
   async delete(name: string, opts?: CallOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
+    if (this.opts.objectLock) {
+      for (const v of (await this.versionsOfKey(name, opts)).reverse()) await this.deleteVersion(name, v.versionId, opts);
+      return;
+    }
     const key = this.key(name);
     const { m, client } = await this.connect();
     try {
       await client.send(new m.DeleteObjectCommand({ Bucket: this.opts.bucket, Key: key }), { abortSignal: opts?.signal });
     } catch (e) {
       if (statusOf(e) === 404 && codeOf(e) !== 'NoSuchBucket') return;
+      throw this.error(e, opts?.signal, { deleting: true, objectName: name });
+    }
+  }
+
+  async deleteVersion(name: string, versionId: string, opts?: CallOptions): Promise<void> {
+    opts?.signal?.throwIfAborted();
+    const key = this.key(name);
+    const { m, client } = await this.connect();
+    try {
+      await client.send(new m.DeleteObjectCommand({ Bucket: this.opts.bucket, Key: key, VersionId: versionId }), { abortSignal: opts?.signal });
+    } catch (e) {
+      if (statusOf(e) === 404 && codeOf(e) !== 'NoSuchBucket') return;
+      if (statusOf(e) === 403 && !opts?.signal?.aborted) {
+        const held = await this.heldVersion(key, versionId, e, opts);
+        if (held) {
+          throw new StoreError(
+            'protected',
+            this.location,
+            `${name} is under retention${held.until ? ` until ${held.until.toISOString()}` : ' (a legal hold)'}`,
+            {
+              cause: e,
+              objectName: name,
+              ...(held.until ? { retainUntil: held.until } : {}),
+            },
+          );
+        }
+      }
+      throw this.error(e, opts?.signal, { deleting: true, objectName: name });
+    }
+  }
+
+  /** Whether a refused delete of a version was its retention's doing (and until when), not the credentials'. */
+  private async heldVersion(key: string, versionId: string, refusal: unknown, opts: CallOptions | undefined): Promise<{ until: Date | undefined } | undefined> {
+    const { m, client } = await this.connect();
+    try {
+      const head = await client.send(new m.HeadObjectCommand({ Bucket: this.opts.bucket, Key: key, VersionId: versionId }), { abortSignal: opts?.signal });
+      const h = heldBy(head, this.clock.now());
+      return h.held ? { until: h.until } : undefined;
+    } catch {
+      // a reader that may not look at the version: RGW and AWS name the lock in their refusal
+      return /object lock/i.test((refusal as Error).message ?? '') ? { until: undefined } : undefined;
+    }
+  }
+
+  /** The versions and delete markers of exactly this object, newest first. */
+  private async versionsOfKey(name: string, opts: CallOptions | undefined): Promise<ObjectVersion[]> {
+    const key = this.key(name);
+    const root = this.opts.prefix ? `${this.opts.prefix}/` : '';
+    return (await this.versionPages(key, opts)).filter((v) => root + v.name === key);
+  }
+
+  /** Every version and delete marker whose key starts with `keyPrefix`, by name and newest first. */
+  private async versionPages(keyPrefix: string, opts: CallOptions | undefined): Promise<ObjectVersion[]> {
+    opts?.signal?.throwIfAborted();
+    const root = this.opts.prefix ? `${this.opts.prefix}/` : '';
+    const { m, client } = await this.connect();
+    const out: ObjectVersion[] = [];
+    let marker: { key: string; version: string | undefined } | undefined;
+    try {
+      do {
+        const page: VersionPage = await client.send(
+          new m.ListObjectVersionsCommand({
+            Bucket: this.opts.bucket,
+            Prefix: keyPrefix,
+            MaxKeys: PAGE_KEYS,
+            ...(marker ? { KeyMarker: marker.key, ...(marker.version ? { VersionIdMarker: marker.version } : {}) } : {}),
+          }),
+          { abortSignal: opts?.signal },
+        );
+        out.push(...versionsOf(page, root));
+        marker = page.IsTruncated && page.NextKeyMarker !== undefined ? { key: page.NextKeyMarker, version: page.NextVersionIdMarker } : undefined;
+      } while (marker);
+    } catch (e) {
       throw this.error(e, opts?.signal);
+    }
+    return out.sort(byNameNewestFirst);
+  }
+
+  async listVersions(prefix: string, opts?: CallOptions): Promise<ObjectVersion[]> {
+    const folder = prefix.replace(/\/+$/, '');
+    const root = this.opts.prefix ? `${this.opts.prefix}/` : '';
+    return this.versionPages(folder === '' ? root : `${this.key(folder)}/`, opts);
+  }
+
+  async retentionOf(name: string, opts?: CallOptions): Promise<Date | undefined> {
+    opts?.signal?.throwIfAborted();
+    const { m, client } = await this.connect();
+    try {
+      const out = await client.send(new m.GetObjectRetentionCommand({ Bucket: this.opts.bucket, Key: this.key(name) }), { abortSignal: opts?.signal });
+      return out.Retention?.RetainUntilDate;
+    } catch (e) {
+      if (NO_RETENTION.has(codeOf(e) ?? '') && !opts?.signal?.aborted) return undefined;
+      throw this.error(e, opts?.signal, { objectName: name });
+    }
+  }
+
+  /**
+   * PutObjectRetention on the current version. A store refuses to shorten a retention and to
+   * change its mode without a governance bypass: when it refuses, the retention the object has
+   * decides — already as long is done; of the other mode (backup.object_lock.mode was changed) is
+   * extended in that mode.
+   */
+  async extendRetention(name: string, until: Date, opts?: CallOptions): Promise<void> {
+    const mode = this.opts.objectLock?.mode === 'governance' ? 'GOVERNANCE' : 'COMPLIANCE';
+    const { m, client } = await this.connect();
+    const put = (Mode: 'COMPLIANCE' | 'GOVERNANCE') =>
+      client.send(new m.PutObjectRetentionCommand({ Bucket: this.opts.bucket, Key: this.key(name), Retention: { Mode, RetainUntilDate: until } }), {
+        abortSignal: opts?.signal,
+      });
+    try {
+      await put(mode);
+    } catch (e) {
+      if (statusOf(e) !== 403 || opts?.signal?.aborted) throw this.error(e, opts?.signal, { objectName: name });
+      let current: { Mode?: string; RetainUntilDate?: Date } | undefined;
+      try {
+        current = (await client.send(new m.GetObjectRetentionCommand({ Bucket: this.opts.bucket, Key: this.key(name) }), { abortSignal: opts?.signal }))
+          .Retention;
+      } catch {
+        throw this.error(e, opts?.signal, { objectName: name });
+      }
+      if (current?.RetainUntilDate && current.RetainUntilDate.getTime() >= until.getTime()) return;
+      const other = current?.Mode === 'GOVERNANCE' ? 'GOVERNANCE' : current?.Mode === 'COMPLIANCE' ? 'COMPLIANCE' : undefined;
+      if (!other || other === mode) throw this.error(e, opts?.signal, { objectName: name });
+      try {
+        await put(other);
+      } catch (e2) {
+        throw this.error(e2, opts?.signal, { objectName: name });
+      }
     }
   }
 

@@ -11,7 +11,18 @@ import { credentialProvider } from './s3-credentials.js';
 import type { S3Options } from './s3-options.js';
 import { COUNT_REQUESTS, countRequests, type RequestCounter } from './request-counter.js';
 
-export { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, DeleteObjectCommand, S3Client } from '@aws-sdk/client-s3';
+export {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  DeleteObjectCommand,
+  S3Client,
+  ListObjectVersionsCommand,
+  PutObjectRetentionCommand,
+  GetObjectRetentionCommand,
+  GetObjectLockConfigurationCommand,
+} from '@aws-sdk/client-s3';
 
 /** Sockets per store: enough for prism's upload and read threads, few enough not to hit a store's per-client limits. */
 const MAX_SOCKETS = 16;

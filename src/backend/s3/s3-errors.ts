@@ -11,6 +11,8 @@ export interface S3ErrorContext {
   objectName?: string;
   /** The storage class the request asked for. */
   storageClass?: string;
+  /** The call was a delete: a denial then means credentials that may add but not delete. */
+  deleting?: boolean;
   signal?: AbortSignal;
 }
 
@@ -89,6 +91,15 @@ export function s3Error(e: unknown, ctx: S3ErrorContext): unknown {
   if (WRONG_REGION.has(code) || status === 301) {
     const region = err.$response?.headers?.['x-amz-bucket-region'];
     return permanent(`${what}: the bucket ${ctx.bucket} is in ${region ? `region ${region}` : 'another region'}: set AWS_REGION${region ? `=${region}` : ''}`);
+  }
+  if ((code === 'AccessDenied' || status === 403) && ctx.deleting) {
+    return new StoreError(
+      'permanent',
+      ctx.store,
+      `${what}: the credentials may not delete objects in the bucket ${ctx.bucket}${ctx.objectName ? ` (${ctx.objectName})` : ''}: ` +
+        'they can add and read (append-only credentials serve backups and verify); prune, cleanup and backup delete need credentials with s3:DeleteObject (and s3:DeleteObjectVersion on a bucket with Object Lock)',
+      { cause: e, objectName: ctx.objectName, denied: true },
+    );
   }
   if (code === 'AccessDenied' || status === 403) {
     return permanent(

@@ -1,5 +1,6 @@
 import { stallMilliseconds } from '../stall-setting.js';
 import { PrismError } from '../../errors/index.js';
+import type { ObjectLock } from '../backend.js';
 import type { Location } from '../location.js';
 
 export type S3Location = Extract<Location, { kind: 's3' }>;
@@ -15,6 +16,8 @@ export interface S3Options {
   packStorageClass: string | undefined;
   /** A request that makes no progress for this long is aborted (and reported as transient). */
   stallMs: number;
+  /** The retention every object but the locks is written with (backup.object_lock); undefined: none. */
+  objectLock: ObjectLock | undefined;
 }
 
 /** Classes whose objects cannot be read without a restore request first: packs must be readable at once. */
@@ -50,8 +53,9 @@ function storageClassFrom(env: NodeJS.ProcessEnv): string | undefined {
   return v;
 }
 
-export function readS3Options(loc: S3Location, env: NodeJS.ProcessEnv): S3Options {
+export function readS3Options(loc: S3Location, env: NodeJS.ProcessEnv, objectLock?: ObjectLock): S3Options {
   return {
+    objectLock,
     endpoint: loc.endpoint,
     bucket: loc.bucket,
     prefix: loc.prefix,
