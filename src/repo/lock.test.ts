@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { ForwardingBackend } from '../backend/forwarding-backend.js';
 import { LocalBackend } from '../backend/local-backend.js';
+import { StoreError } from '../backend/store-error.js';
 import { namesOf } from '../backend/backend.js';
 import { FixedClock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
@@ -296,6 +298,63 @@ describe('RepositoryLock', () => {
     assert.equal(waited, 1);
     assert.deepEqual(namesOf(await backend.list('locks')), ['locks/exclusive.json']);
     await first.release();
+  });
+});
+
+/** A store whose credentials may add but not delete (an Azure SAS without d): deletes are refused as the stores refuse them. */
+class NoDelete extends ForwardingBackend {
+  override async delete(name: string): Promise<void> {
+    throw new StoreError('permanent', this.location, `the credentials may not delete ${name}`, { objectName: name, denied: true });
+  }
+}
+
+describe('RepositoryLock with credentials that may not delete', () => {
+  it('releases by emptying the files; the next run takes them over; a live holder still excludes', async () => {
+    const { backend: local, clock, dir } = fresh();
+    const backend = new NoDelete(local);
+    const first = await acquire(backend as unknown as LocalBackend, clock, 'backup', 'prism backup create --type full', { backupHost: 'h1' });
+    await first.release();
+    const files = fs.readdirSync(path.join(dir, 'locks')).sort();
+    assert.deepEqual(
+      files.map((f) => [f.replace(/^shared-.*/, 'shared-*'), fs.statSync(path.join(dir, 'locks', f)).size]),
+      [
+        ['backup-h1.json', 0],
+        ['shared-*', 0],
+      ],
+    );
+    assert.equal(await backupLockHeld(backend, clock, 'h1'), false, 'an emptied lock holds nothing');
+
+    const second = await acquire(backend as unknown as LocalBackend, clock, 'backup', 'prism backup create --type incremental', { backupHost: 'h1' });
+    assert.equal(await backupLockHeld(backend, clock, 'h1'), true);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'locks', 'backup-h1.json'), 'utf8')).command, 'prism backup create --type incremental');
+    await expectLocked(acquire(backend as unknown as LocalBackend, clock, 'backup', 'prism backup create', { backupHost: 'h1' }), {
+      pid: process.pid,
+      command: 'prism backup create --type incremental',
+    });
+    await expectLocked(acquire(backend as unknown as LocalBackend, clock, 'exclusive', 'prism backup prune'), {
+      pid: process.pid,
+      command: 'prism backup create --type incremental',
+    });
+    await second.release();
+    // released shared locks left behind hold nothing: an exclusive locker goes ahead
+    const prune = await acquire(backend as unknown as LocalBackend, clock, 'exclusive', 'prism backup prune');
+    await prune.release();
+    assert.equal(fs.statSync(path.join(dir, 'locks', 'exclusive.json')).size, 0);
+    // whoever may delete tidies them
+    const tidy = await acquire(local, clock, 'exclusive', 'prism backup prune');
+    await tidy.release();
+    assert.deepEqual(
+      fs.readdirSync(path.join(dir, 'locks')).filter((f) => f.startsWith('shared-') || f === 'exclusive.json'),
+      [],
+    );
+  });
+
+  it('a stale lock of a dead process that cannot be removed is taken over', async () => {
+    const { backend: local, clock, dir } = fresh();
+    writeLockFile(dir, 'backup-h2.json', lockInfo({ pid: DEAD_PID }));
+    const lock = await acquire(new NoDelete(local) as unknown as LocalBackend, clock, 'backup', 'prism backup create', { backupHost: 'h2' });
+    assert.equal(JSON.parse(fs.readFileSync(path.join(dir, 'locks', 'backup-h2.json'), 'utf8')).pid, process.pid);
+    await lock.release();
   });
 });
 

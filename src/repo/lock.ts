@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Backend } from '../backend/backend.js';
 import type { Clock } from '../core/clock.js';
+import { isDenied } from '../backend/store-error.js';
 import { PrismError } from '../errors/index.js';
 import { lockName } from './layout.js';
 import { processAlive } from '../core/process-alive.js';
@@ -16,6 +17,13 @@ import { processAlive } from '../core/process-alive.js';
  * holder writes its file and only then looks for conflicts, so no interleaving lets two
  * conflicting holders both pass. Locks of dead processes on this host, and locks of other hosts
  * not refreshed for LOCK_STALE_MS, are removed by whoever meets them.
+ *
+ * Credentials that may not delete (append-only: an Azure SAS without d) cannot remove a lock file:
+ * a lock is then released by emptying its file, which holds nothing; a file that holds nothing (empty,
+ * stale, of a dead process) is taken over by writing one's own lock into it and reading it back a
+ * moment later (not atomic as a conditional create is: two takers in the same second could both
+ * pass; a host's backup lock is contended by that host's own runs only). Whoever may delete (the
+ * operator's prune) removes such files.
  */
 export type LockKind = 'shared' | 'backup' | 'exclusive';
 
@@ -30,6 +38,10 @@ export interface LockInfo {
 
 export const LOCK_STALE_MS = 30 * 60 * 1000;
 const REFRESH_MS = 5 * 60 * 1000;
+/** How long a taker of a lock file that holds nothing waits before reading it back. */
+const TAKEOVER_SETTLE_MS = 1000;
+/** What a lock file holds once released by credentials that may not delete it. */
+const RELEASED = Buffer.alloc(0);
 /** The backup lock of one host (backup.host / --host, else the machine's name). */
 export const backupLockName = (host: string): string => lockName(`backup-${encodeURIComponent(host)}`);
 const EXCLUSIVE = lockName('exclusive');
@@ -83,12 +95,15 @@ export class RepositoryLock {
       let unreadable = 0;
       while (!(await backend.putIfAbsent(single, body))) {
         const holder = await readLive(backend, single, opts.clock);
-        if (holder) {
+        if (holder === 'left') {
+          // it holds nothing, and these credentials cannot remove it: write ours into it
+          if (await takeOver(backend, single, body, clock)) break;
+        } else if (holder) {
           unreadable = 0;
           await wait(holder);
         } else if (++unreadable > 50) {
           // created but never written: its creator died between the two steps
-          await backend.delete(single);
+          if ((await removeLock(backend, single)) === 'left' && (await takeOver(backend, single, body, clock))) break;
           unreadable = 0;
         } else {
           await clock.sleep(100);
@@ -109,8 +124,8 @@ export class RepositoryLock {
         for (;;) {
           await backend.put(own, body);
           const holder = await readLive(backend, EXCLUSIVE, opts.clock);
-          if (!holder) break;
-          await backend.delete(own);
+          if (!holder || holder === 'left') break;
+          await releaseLock(backend, own);
           await wait(holder);
         }
         names.push(own);
@@ -122,7 +137,7 @@ export class RepositoryLock {
         );
       }
     } catch (e) {
-      for (const n of names) await backend.delete(n);
+      for (const n of names) await releaseLock(backend, n);
       throw e;
     }
     const lock = new RepositoryLock(backend, names, info, opts.clock, tidy);
@@ -148,7 +163,7 @@ export class RepositoryLock {
     this.released = true;
     if (this.timer) clearInterval(this.timer);
     await this.tidying;
-    for (const n of this.names) if (await this.stillOurs(n)) await this.backend.delete(n);
+    for (const n of this.names) if (await this.stillOurs(n)) await releaseLock(this.backend, n);
   }
 
   /** False if another process took the file over (it judged this lock stale). */
@@ -162,18 +177,51 @@ export class RepositoryLock {
   }
 }
 
-/** The lock in `name` if it exists and is live; a stale one is removed. */
-async function readLive(backend: Backend, name: string, clock: Clock): Promise<LockInfo | undefined> {
-  let info: LockInfo;
+/** Removes a lock file: 'gone', or 'left' where the credentials may not delete. */
+async function removeLock(backend: Backend, name: string): Promise<'gone' | 'left'> {
   try {
-    info = JSON.parse((await backend.get(name)).toString('utf8')) as LockInfo;
-  } catch {
-    return undefined; // gone, or half-written by its creator this instant: look again next round
-  }
-  if (isStale(info, clock)) {
     await backend.delete(name);
-    return undefined;
+    return 'gone';
+  } catch (e) {
+    if (isDenied(e)) return 'left';
+    throw e;
   }
+}
+
+/** Releases a lock file: removed, or, where the credentials may not delete, emptied (it then holds nothing). */
+async function releaseLock(backend: Backend, name: string): Promise<void> {
+  if ((await removeLock(backend, name)) === 'left') await backend.put(name, RELEASED);
+}
+
+/** Writes `body` into a lock file that holds nothing and cannot be removed; true if it still holds it a moment later. */
+async function takeOver(backend: Backend, name: string, body: Buffer, clock: Clock): Promise<boolean> {
+  await backend.put(name, body);
+  await clock.sleep(TAKEOVER_SETTLE_MS);
+  try {
+    return (await backend.get(name)).equals(body);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The lock in `name` if it exists and is live. One that holds nothing (stale, of a dead process,
+ * released by emptying) is removed, or 'left' where the credentials may not delete it.
+ */
+async function readLive(backend: Backend, name: string, clock: Clock): Promise<LockInfo | 'left' | undefined> {
+  let raw: Buffer;
+  try {
+    raw = await backend.get(name);
+  } catch {
+    return undefined; // gone: look again next round
+  }
+  let info: LockInfo | undefined;
+  try {
+    info = raw.length === 0 ? undefined : (JSON.parse(raw.toString('utf8')) as LockInfo);
+  } catch {
+    return undefined; // half-written by its creator this instant: look again next round
+  }
+  if (!info || isStale(info, clock)) return (await removeLock(backend, name)) === 'left' ? 'left' : undefined;
   return info;
 }
 
@@ -183,7 +231,7 @@ async function firstLiveShared(backend: Backend, except: string | undefined, clo
   for (const { name } of await backend.list('locks')) {
     if (name === except || !name.startsWith('locks/shared-')) continue;
     const info = await readLive(backend, name, clock);
-    first ??= info;
+    if (info !== 'left') first ??= info;
     if (first && !opts.all) return first;
   }
   return first;
@@ -199,5 +247,6 @@ export function isStale(lock: LockInfo, clock: Clock): boolean {
 
 /** True while a live process holds the backup lock of `host` (so a `running` manifest of that host is really running). */
 export async function backupLockHeld(backend: Backend, clock: Clock, host: string): Promise<boolean> {
-  return (await readLive(backend, backupLockName(host), clock)) !== undefined;
+  const holder = await readLive(backend, backupLockName(host), clock);
+  return holder !== undefined && holder !== 'left';
 }

@@ -104,7 +104,7 @@ export class AzureBackend implements Backend {
       if (opts?.signal?.aborted) throw opts.signal.reason;
       const what = `${op}${objectName === undefined ? '' : ` ${objectName}`}`;
       if (call.stalled) throw new StoreError('transient', this.location, `${what}: ${(call.signal.reason as Error).message}`, { cause: e, objectName });
-      throw azureStoreError(e, { ...this.context, objectName, what });
+      throw azureStoreError(e, { ...this.context, objectName, what, deleting: op === 'delete' });
     } finally {
       call.end();
     }

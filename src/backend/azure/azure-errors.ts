@@ -17,6 +17,8 @@ export interface AzureErrorContext {
   objectName?: string;
   /** The call, for messages ("put data/ab/ab12…"). */
   what?: string;
+  /** The call was a delete: a permission refused then means credentials that may add but not delete. */
+  deleting?: boolean;
 }
 
 interface RestErrorLike {
@@ -73,6 +75,15 @@ export function azureStoreError(e: unknown, ctx: AzureErrorContext): Error {
     );
   }
   if (code === 'ContainerBeingDeleted') return transient(`the container ${ctx.container} is being deleted (${detail})`);
+  if (ctx.deleting && (code === 'AuthorizationPermissionMismatch' || code === 'AuthorizationFailure')) {
+    return new StoreError(
+      'permanent',
+      ctx.store,
+      `${of}the credentials may not delete blobs in the container ${ctx.container} (${detail}): they can add and read (a SAS without d serves backups and verify); ` +
+        'prune, cleanup and backup delete need credentials that may delete (the account key, or a SAS with d)',
+      { cause: e, objectName: ctx.objectName, denied: true },
+    );
+  }
   if (status === 403 || (code !== undefined && CREDENTIAL_CODES.has(code))) {
     return permanent(`Azure refused the credentials for the storage account ${ctx.account} (${detail}): ${ctx.credentialHint}`);
   }
