@@ -97,13 +97,6 @@ export function objectRetained(err: StoreError): PrismError {
   );
 }
 
-/** The retain-until date of an OBJECT_RETAINED error (undefined for a legal hold or another error). */
-export function retainedUntil(e: unknown): Date | undefined {
-  if (!(e instanceof PrismError) || e.code !== 'OBJECT_RETAINED') return undefined;
-  const raw = e.details.retain_until;
-  return typeof raw === 'string' ? new Date(raw) : undefined;
-}
-
 /** True for a refusal for want of a permission (STORE_REFUSED of a `denied` StoreError, or that StoreError). */
 export function isDenied(e: unknown): boolean {
   if (e instanceof StoreError) return e.kind === 'permanent' && e.denied;

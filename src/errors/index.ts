@@ -1,3 +1,3 @@
 export { ERROR_CODES, type ErrorCode, type ErrorSpec } from './codes.js';
-export { PrismError, isPrismError } from './prism-error.js';
+export { PrismError, isPrismError, isRetained, retainedUntil } from './prism-error.js';
 export { asPrismError, describeSystemError, fromSystemError, type SystemErrorMeaning } from './system-error.js';

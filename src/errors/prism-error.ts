@@ -32,3 +32,15 @@ export class PrismError extends Error {
 export function isPrismError(e: unknown): e is PrismError {
   return e instanceof PrismError;
 }
+
+/** True for OBJECT_RETAINED: a delete the store refused because the object is under retention (object lock). */
+export function isRetained(e: unknown): e is PrismError {
+  return e instanceof PrismError && e.code === 'OBJECT_RETAINED';
+}
+
+/** The retain-until date of an OBJECT_RETAINED error (undefined for a legal hold, or another error). */
+export function retainedUntil(e: unknown): Date | undefined {
+  if (!isRetained(e)) return undefined;
+  const raw = e.details.retain_until;
+  return typeof raw === 'string' ? new Date(raw) : undefined;
+}

@@ -1,6 +1,7 @@
 import type { Backend } from '../backend/backend.js';
 import type { BlobLocation } from './blob-entry.js';
 import { damagedName } from './layout.js';
+import { isRetained } from '../errors/index.js';
 
 /** A copy of a blob found damaged (a pack location), as recorded under `damaged/`. */
 export interface DamagedCopy {
@@ -49,5 +50,13 @@ export async function removeSettledDamage(backend: Backend, indexed: readonly Pi
   if (records.size === 0) return;
   const kept = new Set<string>();
   for (const b of indexed) if (records.get(b.id)?.has(b.pack)) kept.add(damagedName(b.id, b.pack));
-  for (const [blob, packs] of records) for (const pack of packs) if (!kept.has(damagedName(blob, pack))) await backend.delete(damagedName(blob, pack));
+  for (const [blob, packs] of records) {
+    for (const pack of packs) {
+      if (kept.has(damagedName(blob, pack))) continue;
+      // a record under retention (object lock) stays until a later run: it names a copy no index holds
+      await backend.delete(damagedName(blob, pack)).catch((e: unknown) => {
+        if (!isRetained(e)) throw e;
+      });
+    }
+  }
 }

@@ -39,3 +39,5 @@ export { encodeTree, type NodeType, type Tree, type TreeNode } from './tree.js';
 export { supersedeBlobs } from './index-rewrite.js';
 export { checkPack, type PackDamage } from './pack-check.js';
 export { rebuildIndex, type IndexRebuild } from './index-rebuild.js';
+export { undeleteObjects, type UndeleteReport } from './undelete.js';
+export type { RetentionReport } from './object-retention.js';

@@ -42,3 +42,5 @@ export const binlogRecordDir = (db: string): string => `${BINLOG_RECORDS}/${enco
 export const binlogRecordName = (db: string, file: string): string => `${binlogRecordDir(db)}/${file}.json`;
 /** Where background verification keeps, per pack, when it was first seen and last read in full. */
 export const VERIFY_STATE = 'state/verify.json';
+/** Under object lock: the retain-until dates prism set or learned, and what it wants gone (object-retention.ts). */
+export const RETENTION_STATE = 'state/retention.json';

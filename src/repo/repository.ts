@@ -8,7 +8,7 @@ import { calibrateScrypt, type ScryptParams } from '../codec/master-key.js';
 import type { Clock } from '../core/clock.js';
 import { fetchInOrder } from '../core/in-order.js';
 import type { PasswordSource } from '../core/password-source.js';
-import { PrismError, fromSystemError } from '../errors/index.js';
+import { PrismError, fromSystemError, isRetained, retainedUntil } from '../errors/index.js';
 import type { BlobLocation, IndexedBlob } from './blob-entry.js';
 import { BlobIndex } from './blob-index.js';
 import { Crypt } from './crypt.js';
@@ -43,6 +43,12 @@ export class Repository {
   private frameCacheBytes = 0;
   /** Whether this open created the repository (with `create`, at a location that held none). */
   created = false;
+  /**
+   * Records and manifests whose delete the store refused in this process because they are under
+   * retention (object lock), with the date they can go: maintenance must not extend what prism
+   * wants gone (object-retention.ts).
+   */
+  readonly retainedDeletes = new Map<string, Date | undefined>();
 
   private constructor(
     private readonly backend: Backend,
@@ -252,8 +258,14 @@ export class Repository {
     return this.backend.putIfAbsent(name, recordBytes(value, indent));
   }
 
-  deleteRecord(name: string): Promise<void> {
-    return this.backend.delete(name);
+  /** Deletes a record. Under retention (object lock) the store refuses: OBJECT_RETAINED, and the record is noted in retainedDeletes. */
+  async deleteRecord(name: string): Promise<void> {
+    try {
+      await this.backend.delete(name);
+    } catch (e) {
+      if (isRetained(e)) this.retainedDeletes.set(name, retainedUntil(e));
+      throw e;
+    }
   }
 
   /** Loads every index file into memory (once), leaving out copies recorded as damaged. */
@@ -431,7 +443,7 @@ export class Repository {
   }
 
   deleteManifest(id: string): Promise<void> {
-    return this.backend.delete(snapshotName(id));
+    return this.deleteRecord(snapshotName(id));
   }
 
   manifestExists(id: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { FrameCompressor } from '../../codec/compress.js';
 import { PrismError } from '../../errors/index.js';
 import { rootTrees, type Manifest, type Repository } from '../../repo/index.js';
+import { ObjectRetention, type RetentionReport } from '../../repo/object-retention.js';
 import { executePrune, planPrune, type PrunePlan, type PruneResult } from '../../repo/pruner.js';
 import { walkTree } from '../../snapshot/tree-walk.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
@@ -13,7 +14,12 @@ export interface PruneOptions {
   maxUnused?: number;
 }
 
-export type PruneReport = (PrunePlan | PruneResult) & { dry_run: boolean; referenced_blobs: number };
+export type PruneReport = (PrunePlan | PruneResult) & {
+  dry_run: boolean;
+  referenced_blobs: number;
+  /** Under object lock (backup.object_lock): what is left for its retention, and the retention extended; null without. */
+  retention: RetentionReport | null;
+};
 
 /**
  * Every blob (trees and chunks) the given backups reference, plus everything the PostgreSQL WAL
@@ -98,21 +104,43 @@ export async function pruneLocked(ctx: AppContext, repo: Repository, opts: Prune
     );
   }
   const referenced = await referencedBlobs(repo, manifests, asIf);
-  const plan = await planPrune(repo, referenced, opts.maxUnused ?? 0.05);
+  // under object lock: the retain-until dates, and a stop if someone hid objects behind delete markers
+  const retention = await ObjectRetention.open(repo, ctx.clock.now());
+  const plan = await planPrune(repo, referenced, opts.maxUnused ?? 0.05, retention);
   ctx.logger.info(
     {
       event: 'prune.plan',
       unused_packs: plan.unusedPacks.length,
       repack_packs: plan.repackPacks.length,
       orphan_packs: plan.orphanPacks.length,
+      retained_packs: plan.retainedPacks.length,
       freed_bytes: plan.freedBytes,
       dry_run: Boolean(opts.dryRun),
     },
     'prune plan',
   );
-  if (opts.dryRun) return { ...plan, dry_run: true, referenced_blobs: referenced.size };
+  if (opts.dryRun) {
+    if (retention) for (const path of plan.retainedPacks) retention.leave(path, retention.heldUntil(path)?.getTime());
+    await retention?.extendLive(true);
+    await retention?.removeOldVersions(true);
+    return { ...plan, dry_run: true, referenced_blobs: referenced.size, retention: retention?.report() ?? null };
+  }
   const c = ctx.config.backup.compression;
-  const result = await executePrune(repo, referenced, plan, new FrameCompressor({ enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? 3 }));
+  const result = await executePrune(
+    repo,
+    referenced,
+    plan,
+    new FrameCompressor({ enabled: c.enabled, algorithm: c.algorithm, level: c.level ?? 3 }),
+    retention,
+  );
+  if (retention) {
+    // what is still needed stays locked: its retention is extended before half of it is left
+    await retention.extendLive(false);
+    await retention.removeOldVersions(false);
+    await retention.save();
+    const r = retention.report();
+    ctx.logger.info({ event: 'prune.retention', ...r }, 'object lock: retention kept');
+  }
   ctx.logger.info({ event: 'prune.done', freed_bytes: result.freedBytes, new_packs: result.newPacks }, 'prune done');
-  return { ...result, dry_run: false, referenced_blobs: referenced.size };
+  return { ...result, dry_run: false, referenced_blobs: referenced.size, retention: retention?.report() ?? null };
 }

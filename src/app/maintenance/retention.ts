@@ -1,5 +1,5 @@
 import type { ValueOrigin } from '../../config/index.js';
-import { PrismError } from '../../errors/index.js';
+import { PrismError, isRetained, retainedUntil } from '../../errors/index.js';
 import { isFutureDated } from '../../policy/future-dated.js';
 import { applyRetentionByHost, futureDated, type RetentionDecision, type RetentionPolicy } from '../../policy/retention.js';
 import type { PrunePlan } from '../../repo/pruner.js';
@@ -74,6 +74,8 @@ export interface CleanupReport {
   pg_archive: PgExpireReport;
   /** The MySQL/MariaDB binary log archive: files before the oldest kept backup's dump position expired. */
   binlog_archive: BinlogExpireReport;
+  /** Expired backups the store keeps under retention (object lock) for now: a later cleanup removes them (`until`: null for a legal hold). */
+  retained: { id: string; until: string | null }[];
   prune: PruneReport;
 }
 
@@ -105,19 +107,45 @@ export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; 
     const pg = await planPgExpiry(ctx, repo, opts.dryRun ?? false);
     const kept = all.filter((m) => !removed.includes(m.id));
     const binlog = await planBinlogArchiveExpiry(repo, kept, opts.dryRun ?? false);
+    const retained: CleanupReport['retained'] = [];
     if (!opts.dryRun) {
-      for (const id of removed) await repo.deleteManifest(id);
-      ctx.logger.info({ event: 'cleanup.removed', ids: removed }, `cleanup removed ${removed.length} backups`);
+      for (const id of removed) {
+        await repo.deleteManifest(id).catch((e: unknown) => {
+          if (!isRetained(e)) throw e;
+          retained.push({ id, until: retainedUntil(e)?.toISOString() ?? null });
+        });
+      }
+      if (retained.length > 0) {
+        ctx.logger.warn(
+          { event: 'cleanup.retained', backups: retained },
+          `${retained.length} expired backup(s) are under retention (object lock) and stay until it passes`,
+        );
+      }
+      ctx.logger.info({ event: 'cleanup.removed', ids: gone(removed, retained) }, `cleanup removed ${gone(removed, retained).length} backups`);
       await applyPgExpiry(ctx, repo, pg);
       await applyBinlogExpiry(ctx, repo, binlog);
     }
     // the dry run plans the prune as if the manifests and records were gone
     const asIf = opts.dryRun ? { manifests: kept, pgGone: pg.gone, binlogGone: binlog.gone } : {};
     const prune = await pruneLocked(ctx, repo, { dryRun: opts.dryRun ?? false }, asIf);
-    return { dry_run: opts.dryRun ?? false, decisions, removed, future_dated: future, pg_archive: pg.report, binlog_archive: binlog.report, prune };
+    return {
+      dry_run: opts.dryRun ?? false,
+      decisions,
+      removed: gone(removed, retained),
+      future_dated: future,
+      pg_archive: pg.report,
+      binlog_archive: binlog.report,
+      retained,
+      prune,
+    };
   } finally {
     await lock.release();
   }
+}
+
+/** The removed backups less those the store keeps under retention. */
+function gone(removed: readonly string[], retained: CleanupReport['retained']): string[] {
+  return removed.filter((id) => !retained.some((r) => r.id === id));
 }
 
 export interface DeleteReport {

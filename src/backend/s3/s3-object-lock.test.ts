@@ -3,13 +3,13 @@ import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { systemClock } from '../../core/clock.js';
-import { isPrismError } from '../../errors/index.js';
+import { isPrismError, retainedUntil } from '../../errors/index.js';
 import { backendConformance } from '../../testing/backend-conformance.js';
 import { s3Env, s3Server, TestBuckets } from '../../testing/s3-server.js';
 import type { ObjectLock } from '../backend.js';
 import { retainingOf } from '../retaining.js';
 import { RetryingBackend } from '../retrying-backend.js';
-import { isStoreError, retainedUntil } from '../store-error.js';
+import { isStoreError } from '../store-error.js';
 import { openS3Backend, type S3Backend } from './index.js';
 
 const server = s3Server();

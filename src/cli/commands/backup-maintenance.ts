@@ -12,6 +12,11 @@ import { runAction } from '../run-action.js';
 
 const lockWait = (v?: string) => (v ? { lockWaitMs: parseDuration('--lock-wait', v) } : {});
 
+/** Until when an object lock keeps something ("until 2027-01-05 10:00", or a legal hold). */
+function retainedNote(until: string | null): string {
+  return until ? `until ${formatDateTime(new Date(until))}` : 'by a legal hold';
+}
+
 function parseMaxUnused(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const m = /^(\d+(?:\.\d+)?)%?$/.exec(v);
@@ -80,15 +85,19 @@ export function registerBackupMaintenance(backup: Command): void {
         warnFutureDated(r.future_dated, opts.repo);
         if (opts.json) return printJson(r);
         const removed = r.decisions.filter((d) => !d.keep);
+        const retained = new Map(r.retained.map((x) => [x.id, x.until]));
         if (removed.length === 0) out('No backup expires under the retention policy.');
         else
           out(
             table(
               [opts.dryRun ? 'WOULD REMOVE' : 'REMOVED', 'RULE'],
-              removed.map((d) => [d.id, d.reasons[0]!]),
+              removed.map((d) => [retained.has(d.id) ? `${d.id} (RETAINED ${retainedNote(retained.get(d.id)!)})` : d.id, d.reasons[0]!]),
             ),
           );
-        out(`${r.decisions.length - removed.length} kept, ${removed.length} ${opts.dryRun ? 'would be removed' : 'removed'}`);
+        out(
+          `${r.decisions.length - removed.length} kept, ${removed.length - retained.size} ${opts.dryRun ? 'would be removed' : 'removed'}` +
+            (retained.size > 0 ? `, ${retained.size} expired but under retention (object lock): a later cleanup removes them` : ''),
+        );
         if (hasPgArchive(r.pg_archive)) out(renderPgExpire(r.pg_archive));
         if (hasBinlogArchive(r.binlog_archive)) out(renderBinlogExpire(r.binlog_archive));
         out(renderPrune(r.prune));

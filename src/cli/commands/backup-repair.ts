@@ -8,7 +8,9 @@ import { runAction } from '../run-action.js';
 
 /** `prism backup repair …`: rebuilds what a damaged repository can no longer be read through. */
 export function registerBackupRepair(backup: Command): void {
-  const repair = backup.command('repair').description('repair a damaged repository: `repair index` rebuilds the index from the packs');
+  const repair = backup
+    .command('repair')
+    .description('repair a damaged repository: `repair index` rebuilds the index from the packs; `repair undelete` removes delete markers that hide objects');
   repair
     .command('index')
     .description('rebuild the index from the packs (after "index checksum mismatch"); intact frames of damaged packs are copied into new packs')
@@ -29,6 +31,29 @@ export function registerBackupRepair(backup: Command): void {
           'Checksum mismatch: data that backups need could not be recovered; they are marked corrupted.',
           opts.json,
           'run `prism backup create --type full`: it stores fresh copies of everything the live files still hold.',
+        );
+      }),
+    );
+  repair
+    .command('undelete')
+    .description('bring back objects hidden by delete markers in a repository under object lock (backup.object_lock)')
+    .option('--dry-run', 'list what would be brought back')
+    .option('--lock-wait <duration>', 'wait this long for other prism processes (e.g. 5m)')
+    .option('--json', 'print as JSON')
+    .option(...REPO_OPTION)
+    .action(
+      runAction(async (opts: { dryRun?: boolean; lockWait?: string; json?: boolean; repo?: string }) => {
+        const lockWaitMs = opts.lockWait !== undefined ? parseDuration('--lock-wait', opts.lockWait) : undefined;
+        const { undeleteRepository } = await import('../../app/integrity/undelete.js');
+        const r = await undeleteRepository(await repoContext(opts), { dryRun: opts.dryRun ?? false, ...(lockWaitMs !== undefined ? { lockWaitMs } : {}) });
+        if (opts.json) return printJson(r);
+        if (r.restored.length === 0) return out('No object of the repository is hidden by a delete marker.');
+        for (const name of r.restored.slice(0, 50)) out(`  ${name}`);
+        if (r.restored.length > 50) out(`  … ${r.restored.length - 50} more (--json lists all)`);
+        out(
+          r.dry_run
+            ? `${r.restored.length} hidden object(s) would read again (${r.markers} delete marker(s) to remove).`
+            : `${r.restored.length} object(s) read again (${r.markers} delete marker(s) removed). Run \`prism backup verify --all\`.`,
         );
       }),
     );

@@ -1,5 +1,6 @@
 import { planBinlogExpiry, type BinlogDatabasePlan, type KeptBinlogStart } from '../../../policy/binlog-retention.js';
 import type { Manifest, Repository } from '../../../repo/index.js';
+import { isRetained } from '../../../errors/index.js';
 import type { AppContext } from '../../context.js';
 import { refuseDamaged } from '../../backups/manifests.js';
 import { binlogKey, deleteBinlogRecord, listBinlogRecords } from './mysql-binlog-records.js';
@@ -51,7 +52,17 @@ export async function planBinlogArchiveExpiry(repo: Repository, kept: readonly M
 /** Removes the records of an expiry, oldest first; the caller holds the exclusive lock. The data goes with prune. */
 export async function applyBinlogExpiry(ctx: AppContext, repo: Repository, e: BinlogExpiry): Promise<void> {
   for (const d of e.report.databases) {
-    for (const name of d.expired) await deleteBinlogRecord(repo, d.database, name);
+    for (const name of d.expired) {
+      // oldest first: one kept by its retention (object lock) keeps the newer ones too, so the archive stays whole
+      const kept = await deleteBinlogRecord(repo, d.database, name).then(
+        () => false,
+        (err: unknown) => {
+          if (!isRetained(err)) throw err;
+          return true;
+        },
+      );
+      if (kept) break;
+    }
     if (d.expired.length > 0) {
       ctx.logger.info(
         { event: 'mysql.binlog.expire', database: d.database, files: d.expired.length, first_kept_file: d.first_kept_file },

@@ -1,5 +1,6 @@
 import { planPitrExpiry, type PitrBaseDecision } from '../../../policy/pitr-retention.js';
 import type { Repository } from '../../../repo/index.js';
+import { isRetained } from '../../../errors/index.js';
 import type { AppContext } from '../../context.js';
 import { deleteBaseRecord, deleteWalRecord, listBaseRecords, listWalRecords, type PgRecordNames } from './pg-records.js';
 import { expireAndPrune, type ExpireOptions, type PruneReport } from '../../maintenance/prune-repository.js';
@@ -70,7 +71,21 @@ export async function planPgExpiry(ctx: AppContext, repo: Repository, dryRun: bo
  * (the next run removes it), never a base backup whose WAL is gone. The data goes with prune.
  */
 export async function applyPgExpiry(ctx: AppContext, repo: Repository, e: PgExpiry): Promise<void> {
-  for (const id of e.report.removed_base_backups) await deleteBaseRecord(repo, id);
+  let retained = 0;
+  for (const id of e.report.removed_base_backups) {
+    await deleteBaseRecord(repo, id).catch((err: unknown) => {
+      if (!isRetained(err)) throw err;
+      retained++;
+    });
+  }
+  // a base backup kept by its retention (object lock) keeps all the WAL after it: no WAL goes this time
+  if (retained > 0) {
+    ctx.logger.warn(
+      { event: 'pg.expire.retained', base_backups: retained },
+      `${retained} expired base backup(s) are still under retention: WAL expiry waits for them`,
+    );
+    return;
+  }
   for (const name of e.report.wal.expired) await deleteWalRecord(repo, name);
   if (e.report.removed_base_backups.length + e.report.wal.expired.length > 0) {
     ctx.logger.info(
