@@ -128,10 +128,12 @@ export class ObjectRetention {
    * prune deletes it). True if it is gone.
    */
   async delete(name: string, size = this.current.get(name)?.size ?? 0): Promise<boolean> {
-    const held = this.heldUntil(name);
-    if (held) {
-      this.leave(name, held.getTime(), size);
-      return false;
+    if (this.heldUntil(name)) {
+      const until = await this.dateOf(name);
+      if (until === undefined || until > this.now.getTime()) {
+        this.leave(name, until, size);
+        return false;
+      }
     }
     try {
       await this.backend.delete(name);
@@ -144,6 +146,24 @@ export class ObjectRetention {
     }
     this.deleted.add(name);
     return true;
+  }
+
+  /**
+   * The date an object prune would leave can go. Where the estimate is all prism knows, the
+   * store is asked (GetObjectRetention, once: the date is kept in state/retention.json): an object
+   * written with another retention (a crashed run of another configuration) has another date.
+   */
+  private async dateOf(name: string): Promise<number | undefined> {
+    const estimate = this.estimate(name);
+    if ((this.until.get(name) ?? 0) >= estimate) return estimate;
+    const asked = (await this.store.retentionOf(name))?.getTime() ?? 0;
+    this.until.set(name, asked);
+    return asked;
+  }
+
+  /** Leaves `name`, whose retention holds, for a later prune (a dry run's account of what it would leave). */
+  async keep(name: string, size = this.current.get(name)?.size ?? 0): Promise<void> {
+    this.leave(name, await this.dateOf(name), size);
   }
 
   /** Leaves `name` for a later prune: it is not needed, but kept (by its retention, or because an index file left by its retention names it). */

@@ -162,7 +162,6 @@ export async function executePrune(
   const survivors: IndexedBlob[] = [];
   for (const b of index.entries()) if (referenced.has(b.id) && !unused.has(b.pack)) survivors.push(b);
   const backend = backendOf(repo);
-  for (const path of plan.retainedPacks) retention?.leave(path, retention.heldUntil(path)?.getTime());
   if (retention) return pruneRetained(repo, plan, survivors, compressor, retention, index.size);
   let current = await replaceIndex(repo, survivors);
   for (const p of plan.unusedPacks) await backend.delete(packName(p));
@@ -196,7 +195,12 @@ async function pruneRetained(
   const indexFiles = (await backend.list('index')).map((o) => o.name);
   // nothing to remove: a new index file would only add one more under retention
   const nothing = repack.size === 0 && survivors.length === indexed && plan.unusedPacks.length === 0 && plan.orphanPacks.length === 0;
-  if (nothing && indexFiles.every((f) => retention.heldUntil(f))) return { ...plan, newPacks: 0, indexFiles: indexFiles.length };
+  if (nothing && indexFiles.every((f) => retention.heldUntil(f))) {
+    // only orphans the estimate holds (nothing indexes them): the ones the store lets go, go
+    let freed = 0;
+    for (const path of plan.retainedPacks) if (await retention.delete(path)) freed += retention.sizeOf(path);
+    return { ...plan, freedBytes: freed, newPacks: 0, indexFiles: indexFiles.length };
+  }
   const copies = repack.size > 0 ? await copyUsedBlobs(repo, repack, survivors, compressor) : { blobs: [], packs: 0 };
   await replaceIndex(repo, [...survivors.filter((b) => !repack.has(b.pack)), ...copies.blobs], retention);
   const pinned = await packsNamedBy(repo, retention);
@@ -211,6 +215,8 @@ async function pruneRetained(
   };
   for (const p of plan.unusedPacks) await remove(packName(p));
   for (const path of plan.orphanPacks) await remove(path);
+  // those the estimate holds: the store may know an earlier date
+  for (const path of plan.retainedPacks) await remove(path);
   for (const p of plan.repackPacks) await remove(packName(p));
   for (const dir of ['data', 'snapshots', 'locks']) await backend.removeUnfinished(dir);
   // what was deleted now: the rest waits for its retention (the report's retention part says until when)

@@ -120,7 +120,7 @@ export async function pruneLocked(ctx: AppContext, repo: Repository, opts: Prune
     'prune plan',
   );
   if (opts.dryRun) {
-    if (retention) for (const path of plan.retainedPacks) retention.leave(path, retention.heldUntil(path)?.getTime());
+    if (retention) for (const path of plan.retainedPacks) await retention.keep(path);
     await retention?.extendLive(true);
     await retention?.removeOldVersions(true);
     return { ...plan, dry_run: true, referenced_blobs: referenced.size, retention: retention?.report() ?? null };
