@@ -16,7 +16,7 @@ import { s3Env, s3Server, TestBuckets } from '../testing/s3-server.js';
 
 const MiB = 1024 * 1024;
 /** The retention of the test's objects: short, so that the test can wait it out. */
-const RETAIN_S = 8;
+const RETAIN_S = 20;
 
 interface PruneJson {
   freedBytes: number;
@@ -75,6 +75,14 @@ describe('backup.object_lock on S3 (Ceph RGW, CLI)', () => {
     sb?.cleanup();
   });
 
+  it('a bucket without Object Lock is refused at the first write, and nothing stays in it', async () => {
+    const plain = await buckets.create();
+    const r = prism(['backup', 'create', '--type', 'full'], { ...env, PRISM_BACKUP_PATH: `s3:${server.endpoint}/${plain}/repo` });
+    assert.equal(r.code, 55, r.stdout + r.stderr);
+    assert.match(r.stderr, /ERR_PRISM_OBJECT_LOCK.*has no Object Lock.*--object-lock-enabled-for-bucket/s);
+    assert.deepEqual(await buckets.keys(plain), []);
+  });
+
   it('a backup writes every object but the locks under retention', async () => {
     firstAt = Date.now();
     first = json<Manifest>(ok(['backup', 'create', '--type', 'full', '--json']));
@@ -91,6 +99,15 @@ describe('backup.object_lock on S3 (Ceph RGW, CLI)', () => {
       assert.equal(h.ObjectLockMode, 'GOVERNANCE', key);
       assert.ok(h.ObjectLockRetainUntilDate!.getTime() >= firstAt + RETAIN_S * 1000 - 1000, `${key}: ${h.ObjectLockRetainUntilDate?.toISOString()}`);
     }
+  });
+
+  it('deleting a backup under retention is refused as protection (OBJECT_RETAINED), not as damage', () => {
+    const r = cli(['backup', 'delete', first.id, '--confirm', '--force']);
+    assert.equal(r.code, 54, r.stdout + r.stderr);
+    assert.match(r.stderr, /ERR_PRISM_OBJECT_RETAINED/);
+    assert.match(r.stderr, /retained until 20\d\d-\d\d-\d\dT.*protection, not damage/s);
+    assert.doesNotMatch(r.stderr, /corrupt|damaged|CHECKSUM/i);
+    assert.equal(json<Manifest[]>(ok(['backup', 'list', '--json'])).length, 1);
   });
 
   it('the same credentials cannot delete a version, and an overwrite keeps the original', async () => {
@@ -131,21 +148,12 @@ describe('backup.object_lock on S3 (Ceph RGW, CLI)', () => {
     );
   });
 
-  it('deleting a backup under retention is refused as protection (OBJECT_RETAINED), not as damage', () => {
-    const r = cli(['backup', 'delete', first.id, '--confirm', '--force']);
-    assert.equal(r.code, 54, r.stdout + r.stderr);
-    assert.match(r.stderr, /ERR_PRISM_OBJECT_RETAINED/);
-    assert.match(r.stderr, /retained until 20\d\d-\d\d-\d\dT.*protection, not damage/s);
-    assert.doesNotMatch(r.stderr, /corrupt|damaged|CHECKSUM/i);
-    assert.equal(json<Manifest[]>(ok(['backup', 'list', '--json'])).length, 1);
-  });
-
   it('delete once the first backup’s retention has passed: prune leaves what is retained and says until when; verify is clean', async () => {
     await sleep(Math.max(0, firstAt + RETAIN_S * 1000 + 1500 - Date.now()));
     writeFileSync(join(sb.home, 'level-1-hot', 'big.bin'), prngBytes(10 * MiB, 8));
     const secondAt = Date.now();
     second = json<Manifest>(ok(['backup', 'create', '--type', 'full', '--json']));
-    // a pack a killed backup left (nothing indexes it), written under a retention of a minute
+    // a pack a killed backup left (nothing indexes it), written under a retention of two minutes
     const orphan = `repo/data/ee/${'ee'.repeat(32)}`;
     await buckets.client.send(
       new PutObjectCommand({
@@ -153,7 +161,7 @@ describe('backup.object_lock on S3 (Ceph RGW, CLI)', () => {
         Key: orphan,
         Body: prngBytes(4096, 3),
         ObjectLockMode: 'GOVERNANCE',
-        ObjectLockRetainUntilDate: new Date(Date.now() + 60_000),
+        ObjectLockRetainUntilDate: new Date(Date.now() + 120_000),
       }),
     );
     const r = json<{ deleted: boolean; prune: PruneJson }>(ok(['backup', 'delete', first.id, '--confirm', '--force', '--json']));
@@ -161,13 +169,17 @@ describe('backup.object_lock on S3 (Ceph RGW, CLI)', () => {
     const ret = r.prune.retention!;
     assert.equal(ret.mode, 'governance');
     assert.ok(r.prune.freedBytes > 10 * MiB * 0.9, `the first backup's big file went: ${r.prune.freedBytes}`);
-    // left: the orphan (a minute), and the second backup's index file, which the new index replaces (its retention)
+    // left: the orphan (two minutes), and the second backup's index file, which the new index replaces (its retention)
     assert.ok(r.prune.retainedPacks.includes(orphan.slice('repo/'.length)), JSON.stringify(r.prune));
     assert.ok(ret.retained >= 2, JSON.stringify(ret));
     const firstUntil = Date.parse(ret.retained_until_first!);
     assert.ok(firstUntil >= secondAt + RETAIN_S * 1000 - 2000 && firstUntil <= Date.now() + RETAIN_S * 1000, ret.retained_until_first!);
-    assert.ok(Date.parse(ret.retained_until_last!) >= Date.now() + 30_000, ret.retained_until_last!);
+    assert.ok(Date.parse(ret.retained_until_last!) >= Date.now() + 60_000, ret.retained_until_last!);
     assert.ok(ret.extended >= 1, 'the first backup’s objects the second still needs had passed half their retention');
+    // on the store itself: the config, written with the first backup, is locked again for a period
+    const config = await head('repo/config.json');
+    assert.ok(config.ObjectLockRetainUntilDate!.getTime() >= Date.now() + (RETAIN_S * 1000) / 2, config.ObjectLockRetainUntilDate!.toISOString());
+    assert.equal(config.ObjectLockRetainUntilDate!.toISOString(), ret.extended_until);
     assert.ok(
       (await buckets.keys(bucket)).some((k) => k.key === orphan),
       'the orphan stays',
@@ -189,7 +201,7 @@ describe('backup.object_lock on S3 (Ceph RGW, CLI)', () => {
     const after = await buckets.keys(bucket);
     assert.ok(after.length < before.length, `${before.length} → ${after.length}`);
     assert.deepEqual(p.retention!.retained, 1, JSON.stringify(p.retention));
-    assert.ok(Date.parse(p.retention!.retained_until_first!) > Date.now(), 'the orphan, until its minute is up');
+    assert.ok(Date.parse(p.retention!.retained_until_first!) > Date.now(), 'the orphan, until its two minutes are up');
     ok(['backup', 'verify', '--all']);
     const target = join(sb.root, 'restored');
     ok(['backup', 'restore', second.id, '--target', target]);

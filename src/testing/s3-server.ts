@@ -85,6 +85,14 @@ export function appendOnlyPolicy(bucket: string, operator: string, appendOnlyUse
         Resource: [`arn:aws:s3:::${bucket}/*`],
       },
       {
+        // the retention dates prune keeps (object-retention.ts): a host never writes them
+        Sid: 'HostNotRetentionState',
+        Effect: 'Deny',
+        Principal: { AWS: [user(appendOnlyUser)] },
+        Action: ['s3:PutObject'],
+        Resource: [`arn:aws:s3:::${bucket}/${prefix ? `${prefix}/` : ''}state/retention.json`],
+      },
+      {
         Sid: 'HostLocks',
         Effect: 'Allow',
         Principal: { AWS: [user(appendOnlyUser)] },

@@ -214,7 +214,9 @@ export class S3Backend implements Backend, Retaining {
     }
     if (versionId === undefined) {
       if (!retention) return true;
-      // a bucket without versions has no Object Lock either
+      // a bucket without versions has no Object Lock either: what was just made goes again (it is
+      // ours), so that nothing stays there unprotected
+      await this.delete(name, opts).catch(() => undefined);
       throw (
         (await this.lockMissingError(undefined, opts?.signal)) ??
         new StoreError('permanent', this.location, `the bucket ${this.opts.bucket} keeps no versions, which Object Lock needs`)

@@ -168,5 +168,12 @@ describe('s3 backend with backup.object_lock on Ceph RGW', () => {
     assert.deepEqual(await buckets.keys(bucket), []);
     // the locks need no retention: they are written as ever
     await b.put('locks/shared-1.json', Buffer.from('{}'));
+    // a conditional create first (a new repository's config): made, found unprotected, undone
+    const fresh = open(bucket, seconds('compliance', 60));
+    await assert.rejects(fresh.putIfAbsent('snapshots/x.json', Buffer.from('{}')), unavailable);
+    assert.deepEqual(
+      (await buckets.keys(bucket)).map((k) => k.key),
+      ['repo/locks/shared-1.json'],
+    );
   });
 });
