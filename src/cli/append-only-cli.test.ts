@@ -166,3 +166,55 @@ appendOnlySteps('an Azure SAS without delete (Azurite)', async () => {
     },
   };
 });
+
+describe('append-only credentials on a bucket with Object Lock (Ceph RGW, CLI)', () => {
+  const server = s3Server();
+  const appendOnly = appendOnlyS3Server();
+  const buckets = new TestBuckets(server);
+  let sb: Sandbox;
+  let bucket: string;
+  let host: Record<string, string>;
+  let operator: Record<string, string>;
+
+  before(async () => {
+    sb = sandbox();
+    bucket = await buckets.create({ objectLock: true });
+    await buckets.allowAppendOnly(bucket, appendOnly.user, 'repo');
+    writeDataset(sb.home, { files: 6 });
+    writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { object_lock: { mode: 'governance', days: 600 / 86400 } } }));
+    const common = {
+      ...sb.env,
+      PRISM_BACKUP_PATH: `s3:${server.endpoint}/${bucket}/repo`,
+      PRISM_CACHE_DIR: join(sb.root, 'cache'),
+      PRISM_STORE_RETRY_SECONDS: '20',
+    };
+    host = { ...common, ...(s3Env(appendOnly) as Record<string, string>) };
+    operator = { ...common, ...(s3Env(server) as Record<string, string>) };
+  });
+  after(async () => {
+    await buckets.cleanup();
+    sb?.cleanup();
+  });
+
+  it('the host backs up under retention and verifies; its prune and delete are refused and remove nothing', async () => {
+    const full = json<Manifest>(prism(['backup', 'create', '--type', 'full', '--json'], host));
+    assert.equal(full.status, 'completed');
+    assert.equal(prism(['backup', 'verify', '--all'], host).code, 0);
+    const keys = (await buckets.keys(bucket)).map((k) => k.key).filter((k) => !k.startsWith('repo/locks/'));
+    const prune = prism(['backup', 'prune'], host);
+    assert.equal(prune.code, 52, prune.stderr);
+    assert.match(prune.stderr, /denied writing state\/retention\.json .*run it with the operator’s credentials/s);
+    const del = prism(['backup', 'delete', full.id, '--confirm', '--force'], host);
+    assert.equal(del.code, 54, del.stderr);
+    assert.deepEqual(
+      (await buckets.keys(bucket)).map((k) => k.key).filter((k) => !k.startsWith('repo/locks/')),
+      keys,
+    );
+    assert.deepEqual(
+      (await buckets.keys(bucket)).filter((k) => k.key.startsWith('repo/locks/')),
+      [],
+    );
+    assert.equal(prism(['backup', 'verify', '--all'], operator).code, 0);
+    assert.equal(prism(['backup', 'prune'], operator).code, 0);
+  });
+});

@@ -81,7 +81,7 @@ export function appendOnlyPolicy(bucket: string, operator: string, appendOnlyUse
         Sid: 'HostReadAdd',
         Effect: 'Allow',
         Principal: { AWS: [user(appendOnlyUser)] },
-        Action: ['s3:GetObject', 's3:PutObject'],
+        Action: ['s3:GetObject', 's3:PutObject', 's3:PutObjectRetention'],
         Resource: [`arn:aws:s3:::${bucket}/*`],
       },
       {

@@ -185,7 +185,7 @@ export class S3Backend implements Backend, Retaining {
         const missing = await this.lockMissingError(e, opts?.signal).catch(() => undefined);
         if (missing) throw missing;
       }
-      throw this.error(e, opts?.signal, { storageClass });
+      throw this.error(e, opts?.signal, { storageClass, writing: name });
     }
   }
 

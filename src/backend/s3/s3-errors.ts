@@ -13,6 +13,8 @@ export interface S3ErrorContext {
   storageClass?: string;
   /** The call was a delete: a denial then means credentials that may add but not delete. */
   deleting?: boolean;
+  /** The object a put was writing: a denial names it. */
+  writing?: string;
   signal?: AbortSignal;
 }
 
@@ -99,6 +101,17 @@ export function s3Error(e: unknown, ctx: S3ErrorContext): unknown {
       `${what}: the credentials may not delete objects in the bucket ${ctx.bucket}${ctx.objectName ? ` (${ctx.objectName})` : ''}: ` +
         'they can add and read (append-only credentials serve backups and verify); prune, cleanup and backup delete need credentials with s3:DeleteObject (and s3:DeleteObjectVersion on a bucket with Object Lock)',
       { cause: e, objectName: ctx.objectName, denied: true },
+    );
+  }
+  if ((code === 'AccessDenied' || status === 403) && ctx.writing !== undefined) {
+    return new StoreError(
+      'permanent',
+      ctx.store,
+      `${what}: the store denied writing ${ctx.writing} in the bucket ${ctx.bucket}: the credentials need s3:PutObject on it` +
+        (ctx.writing.startsWith('state/')
+          ? ' (prune keeps its state there: run it with the operator’s credentials, not a host’s append-only ones)'
+          : ` (${CREDENTIALS_HINT})`),
+      { cause: e, objectName: ctx.writing, denied: true },
     );
   }
   if (code === 'AccessDenied' || status === 403) {
