@@ -32,9 +32,9 @@ export interface AppContext {
   readonly copy?: string;
 }
 
-/** How the context's repository's store is opened: backup.object_lock, which is the primary repository's (a copy is opened without it). */
+/** How the context's repository's store is opened: its Object Lock retention (a copy's context carries the copy's own, see copyContext). */
 export function storeOptions(ctx: AppContext): StoreOptions {
-  return ctx.config.objectLock && ctx.copy === undefined ? { objectLock: ctx.config.objectLock } : {};
+  return ctx.config.objectLock ? { objectLock: ctx.config.objectLock } : {};
 }
 
 /** Takes a repository lock, waiting up to `waitMs` and saying so through ctx.onLockWait. */

@@ -58,6 +58,7 @@ export function loadConfig(env: Env = process.env, opts: { ignoreFile?: boolean 
       afterBackup: c.after_backup,
       schedule: c.schedule,
       passwordFile: c.password_file === undefined ? undefined : resolve(home, expandHome(c.password_file)),
+      objectLock: c.object_lock,
       keep: c.keep ?? backup.retention_policy,
     })),
     origins,

@@ -9,6 +9,8 @@ export interface CopyTarget {
   readonly schedule: string | undefined;
   /** The password file of the copy's own key (absolute); undefined: it shares the primary's keys. */
   readonly passwordFile: string | undefined;
+  /** The copy's S3 Object Lock retention (its own `object_lock`; the primary's does not apply). */
+  readonly objectLock: ObjectLockConfig | undefined;
   /** The copy's retention: its own `keep`, else the primary's. */
   readonly keep: BackupSection['retention_policy'];
 }

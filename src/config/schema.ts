@@ -195,6 +195,8 @@ export const copySchema = section({
    * the primary's keys and packs move as they are.
    */
   password_file: v.optional(v.pipe(v.string(), v.nonEmpty())),
+  /** S3 Object Lock retention of every object the copy holds (but its locks), as backup.object_lock is the primary's. */
+  object_lock: v.optional(objectLockSchema),
 });
 export const copiesSchema = v.pipe(
   v.array(copySchema),

@@ -77,7 +77,7 @@ export async function copyBackups(ctx: AppContext, target: CopyTarget, opts: Cop
   const source = await openRepository(ctx);
   const sourceLock = await lockRepository(ctx, source, 'shared', 'backup copy', opts.lockWaitMs ?? 0);
   try {
-    const backend = await openBackend(target.location);
+    const backend = await openBackend(target.location, process.env, target.objectLock ? { objectLock: target.objectLock } : {});
     const dest = target.passwordFile
       ? await openOwnKeyCopy(backend, source, copyPassword(target.passwordFile), ctx.clock, ctx.kdf)
       : await openCopy(backend, source, ctx.clock);

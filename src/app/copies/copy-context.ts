@@ -8,12 +8,18 @@ import { copyPassword } from './copy-password.js';
  * its own (`password_file`) its password; one that shares the primary's keys opens with the
  * primary's. The copy has no copies of its own.
  */
-export function copyContext(ctx: AppContext, target: Pick<CopyTarget, 'name' | 'location' | 'keep' | 'passwordFile'>): AppContext {
+export function copyContext(ctx: AppContext, target: Pick<CopyTarget, 'name' | 'location' | 'keep' | 'passwordFile' | 'objectLock'>): AppContext {
   const password = target.passwordFile !== undefined ? copyPassword(target.passwordFile) : ctx.password;
   return {
     ...ctx,
     ...(password ? { password } : {}),
-    config: { ...ctx.config, storagePath: target.location, backup: { ...ctx.config.backup, retention_policy: target.keep }, copies: [] },
+    config: {
+      ...ctx.config,
+      storagePath: target.location,
+      objectLock: target.objectLock,
+      backup: { ...ctx.config.backup, retention_policy: target.keep },
+      copies: [],
+    },
     copy: target.name,
   };
 }
