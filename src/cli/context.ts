@@ -98,5 +98,8 @@ export async function repoContext(opts: { repo?: string | undefined }, logFile =
   const { copyContext } = await import('../app/copies/copy-context.js');
   // a copy is cleaned up by its own retention (`keep`), and one with a key of its own opens with its password;
   // another location has the primary's retention and password
-  return copyContext(ctx, named ?? { name: storagePath, location: storagePath, keep: ctx.config.backup.retention_policy, passwordFile: undefined, objectLock: undefined });
+  return copyContext(
+    ctx,
+    named ?? { name: storagePath, location: storagePath, keep: ctx.config.backup.retention_policy, passwordFile: undefined, objectLock: undefined },
+  );
 }

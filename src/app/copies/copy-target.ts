@@ -15,7 +15,15 @@ export function copyTarget(config: ResolvedConfig, nameOrLocation: string): Copy
     if (location === config.storagePath) {
       throw new PrismError('INVALID_ARGUMENT', `${location} is the primary repository itself: a copy goes somewhere else.`, { path: location });
     }
-    return { name: location, location, afterBackup: false, schedule: undefined, passwordFile: undefined, objectLock: undefined, keep: config.backup.retention_policy };
+    return {
+      name: location,
+      location,
+      afterBackup: false,
+      schedule: undefined,
+      passwordFile: undefined,
+      objectLock: undefined,
+      keep: config.backup.retention_policy,
+    };
   }
   const names = config.copies.map((c) => c.name);
   throw new PrismError(
