@@ -4,6 +4,7 @@ import { classifyDbError } from './db-errors.js';
 import type { TableOutcome } from './db-restore.js';
 import { myConnect, myIdent } from '../mysql/mysql-dump.js';
 import { pgConnect, pgQualified } from '../postgres/postgres-dump.js';
+import { pgCopyRowsBack } from '../postgres/postgres-restore.js';
 
 /**
  * Undoes a committed `prism db restore` from its outcomes: every replaced table gets its rows
@@ -27,7 +28,7 @@ export async function undoDbRestore(t: DbTarget, outcomes: readonly TableOutcome
       );
       for (const o of replaced) {
         await c.query(`DELETE FROM ${pgQualified(o.name)}`);
-        await c.query(`INSERT INTO ${pgQualified(o.name)} SELECT * FROM ${pgQualified(o.safety_copy!)}`);
+        await pgCopyRowsBack(c, o.safety_copy!, o.name);
         await c.query(`DROP TABLE ${pgQualified(o.safety_copy!)}`);
         for (const s of o.sequences_before ?? [])
           await c.query(`SELECT pg_catalog.setval($1::regclass, $2::bigint, $3)`, [pgQualified(s.name), s.value, s.is_called]);

@@ -155,3 +155,19 @@ async function missingNeeds(client: pg.Client, needs: readonly PgTableNeed[]): P
   }
   return out;
 }
+
+/**
+ * Puts a table's rows back from its safety copy (CREATE TABLE … AS TABLE: a plain table with the
+ * same columns, generated values included), naming the columns that take values: a generated
+ * column is computed again, and an identity column GENERATED ALWAYS takes the copied value
+ * (OVERRIDING SYSTEM VALUE, which a table without one accepts as well). A table without columns
+ * gets its empty rows back all the same.
+ */
+export async function pgCopyRowsBack(client: pg.Client, safety: string, table: string): Promise<void> {
+  const cols = (await pgColumns(client, table)).map(pgIdent).join(', ');
+  await client.query(
+    cols
+      ? `INSERT INTO ${pgQualified(table)} (${cols}) OVERRIDING SYSTEM VALUE SELECT ${cols} FROM ${pgQualified(safety)}`
+      : `INSERT INTO ${pgQualified(table)} SELECT FROM ${pgQualified(safety)}`,
+  );
+}
