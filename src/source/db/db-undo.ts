@@ -4,6 +4,7 @@ import { classifyDbError } from './db-errors.js';
 import type { TableOutcome } from './db-restore.js';
 import { myConnect, myIdent } from '../mysql/mysql-dump.js';
 import { pgConnect, pgQualified } from '../postgres/postgres-dump.js';
+import { myCopyRows } from '../mysql/mysql-restore.js';
 import { pgCopyRowsBack } from '../postgres/postgres-restore.js';
 
 /**
@@ -49,7 +50,7 @@ export async function undoDbRestore(t: DbTarget, outcomes: readonly TableOutcome
     await c.query('START TRANSACTION');
     for (const o of replaced) {
       await c.query(`DELETE FROM ${myIdent(o.name)}`);
-      await c.query(`INSERT INTO ${myIdent(o.name)} SELECT * FROM ${myIdent(o.safety_copy!)}`);
+      await myCopyRows(c, o.safety_copy!, o.name);
     }
     await c.query('COMMIT');
     for (const o of replaced) await c.query(`DROP TABLE ${myIdent(o.safety_copy!)}`);

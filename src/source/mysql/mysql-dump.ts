@@ -47,6 +47,19 @@ export async function myListTables(c: mysql.Connection, db: string): Promise<str
   return rows.map((r) => String(r['n']));
 }
 
+/**
+ * The table's columns that take values, in order: not the generated ones (stored or virtual),
+ * which refuse a value in strict mode, but the invisible ones, which `SELECT *` leaves out.
+ */
+export async function myStoredColumns(c: mysql.Connection, table: string): Promise<string[]> {
+  const [rows] = await c.query<mysql.RowDataPacket[]>(
+    `SELECT COLUMN_NAME AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?
+        AND EXTRA NOT LIKE '%VIRTUAL GENERATED%' AND EXTRA NOT LIKE '%STORED GENERATED%' ORDER BY ORDINAL_POSITION`,
+    [table],
+  );
+  return rows.map((r) => String(r['n']));
+}
+
 /** Options that make the dump consistent (one snapshot), deterministic (same data → same bytes) and splittable by line. */
 export const MYSQL_DUMP_OPTIONS = [
   '--single-transaction',

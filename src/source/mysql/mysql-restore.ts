@@ -6,7 +6,7 @@ import { runNative, type DbTarget } from '../db/db-credentials.js';
 import { SCHEMA_OBJECT, type DumpObjectWriter } from '../db/db-dump.js';
 import { classifyDbError } from '../db/db-errors.js';
 import { freeSafetyName, outcome, type RestoreInput, type TableOutcome, type TablePlan } from '../db/db-restore.js';
-import { MYSQL_DUMP_OPTIONS, myConnect, myIdent, myListTables, mysqlTool, splitMysqlDump } from './mysql-dump.js';
+import { MYSQL_DUMP_OPTIONS, myConnect, myIdent, myListTables, myStoredColumns, mysqlTool, splitMysqlDump } from './mysql-dump.js';
 
 const SESSION = "SET NAMES utf8mb4; SET FOREIGN_KEY_CHECKS=0; SET UNIQUE_CHECKS=0; SET time_zone='+00:00'; SET SQL_MODE='NO_AUTO_VALUE_ON_ZERO';\n";
 
@@ -91,7 +91,7 @@ export async function restoreMysql(t: DbTarget, input: RestoreInput): Promise<Ta
         );
         await c.query(`CREATE TABLE ${myIdent(safety)} LIKE ${myIdent(tb.name)}`);
         copies.set(tb.name, safety);
-        await c.query(`INSERT INTO ${myIdent(safety)} SELECT * FROM ${myIdent(tb.name)}`);
+        await myCopyRows(c, tb.name, safety);
       } else if (!fresh) {
         step = `creating ${tb.name}`;
         const ddl = mysqlCreateTable(input.schema[SCHEMA_OBJECT] ?? '', tb.name);
@@ -165,12 +165,22 @@ async function rollBack(c: mysql.Connection, loaded: boolean, created: string[],
     await c.query('START TRANSACTION');
     for (const [table, safety] of copies) {
       await c.query(`DELETE FROM ${myIdent(table)}`);
-      await c.query(`INSERT INTO ${myIdent(table)} SELECT * FROM ${myIdent(safety)}`);
+      await myCopyRows(c, safety, table);
     }
     await c.query('COMMIT');
   }
   for (const table of created) await c.query(`DROP TABLE IF EXISTS ${myIdent(table)}`);
   for (const safety of copies.values()) await c.query(`DROP TABLE IF EXISTS ${myIdent(safety)}`);
+}
+
+/**
+ * INSERT … SELECT of every row of `from` into `to` (a table and its safety copy, made with
+ * CREATE TABLE … LIKE: the same columns), naming the columns that take values: a generated
+ * column is computed again, an invisible one is copied too.
+ */
+export async function myCopyRows(c: mysql.Connection, from: string, to: string): Promise<void> {
+  const cols = (await myStoredColumns(c, to)).map(myIdent).join(', ');
+  await c.query(`INSERT INTO ${myIdent(to)} (${cols}) SELECT ${cols} FROM ${myIdent(from)}`);
 }
 
 /** Row counts and SHA-256 of the tables' data as the backup would dump them now. */
