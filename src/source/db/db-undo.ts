@@ -5,6 +5,7 @@ import type { TableOutcome } from './db-restore.js';
 import { myConnect, myIdent } from '../mysql/mysql-dump.js';
 import { pgConnect, pgQualified } from '../postgres/postgres-dump.js';
 import { myCopyRows } from '../mysql/mysql-restore.js';
+import { myTriggersOn, putTriggersBack, setTriggersAside, type MyTrigger } from '../mysql/mysql-triggers.js';
 import { pgCopyRowsBack } from '../postgres/postgres-restore.js';
 
 /**
@@ -45,14 +46,23 @@ export async function undoDbRestore(t: DbTarget, outcomes: readonly TableOutcome
     return;
   }
   const c = await myConnect(t);
+  const aside: MyTrigger[] = [];
   try {
     await c.query('SET FOREIGN_KEY_CHECKS = 0');
-    await c.query('START TRANSACTION');
-    for (const o of replaced) {
-      await c.query(`DELETE FROM ${myIdent(o.name)}`);
-      await myCopyRows(c, o.safety_copy!, o.name);
+    const names = replaced.map((o) => o.name);
+    try {
+      // the rows put back would fire the tables' triggers again (MySQL cannot switch them off)
+      await setTriggersAside(c, await myTriggersOn(c, names), aside);
+      await c.query('START TRANSACTION');
+      for (const o of replaced) {
+        await c.query(`DELETE FROM ${myIdent(o.name)}`);
+        await myCopyRows(c, o.safety_copy!, o.name);
+      }
+      await c.query('COMMIT');
+    } finally {
+      await c.query('ROLLBACK'); // nothing half done is committed by CREATE TRIGGER
+      await putTriggersBack(c, aside);
     }
-    await c.query('COMMIT');
     for (const o of replaced) await c.query(`DROP TABLE ${myIdent(o.safety_copy!)}`);
     for (const o of outcomes.filter((x) => x.action === 'create')) await c.query(`DROP TABLE IF EXISTS ${myIdent(o.name)}`);
   } catch (e) {

@@ -7,6 +7,7 @@ import { SCHEMA_OBJECT, type DumpObjectWriter } from '../db/db-dump.js';
 import { classifyDbError } from '../db/db-errors.js';
 import { freeSafetyName, outcome, type RestoreInput, type TableOutcome, type TablePlan } from '../db/db-restore.js';
 import { MYSQL_DUMP_OPTIONS, myConnect, myIdent, myListTables, myStoredColumns, mysqlTool, splitMysqlDump } from './mysql-dump.js';
+import { myTriggersOn, putTriggersBack, setTriggersAside, type MyTrigger } from './mysql-triggers.js';
 
 const SESSION = "SET NAMES utf8mb4; SET FOREIGN_KEY_CHECKS=0; SET UNIQUE_CHECKS=0; SET time_zone='+00:00'; SET SQL_MODE='NO_AUTO_VALUE_ON_ZERO';\n";
 
@@ -54,16 +55,20 @@ export function mysqlCreateTable(text: string, table: string): string | undefine
 
 /**
  * Restores MySQL/MariaDB tables. DDL is not transactional there, so: (1) safety copies of the
- * existing tables (CREATE TABLE … LIKE + INSERT … SELECT) and the missing tables created; (2) ONE
- * transaction, through the native client, that empties and reloads every table (a failure rolls
- * it back: the originals are untouched); (3) the tables are dumped again and compared with the
- * manifest, and a mismatch puts the originals back from their safety copies. Tables created in
- * (1) are dropped again on failure, so the target is as it was.
+ * existing tables (CREATE TABLE … LIKE + INSERT … SELECT) and the missing tables created, and
+ * the existing tables' triggers set aside (MySQL cannot switch them off for a session, and the
+ * rows loaded are not new events); (2) ONE transaction, through the native client, that empties
+ * and reloads every table (a failure rolls it back: the originals are untouched); (3) the tables
+ * are dumped again and compared with the manifest, and a mismatch puts the originals back from
+ * their safety copies; then the triggers are created again. Tables created in (1) are dropped
+ * again on failure, so the target is as it was.
  */
 export async function restoreMysql(t: DbTarget, input: RestoreInput): Promise<TableOutcome[]> {
   const c = await myConnect(t);
   const created: string[] = [];
   const copies = new Map<string, string>();
+  /** Triggers of the tables replaced, dropped while their rows are loaded (and put back). */
+  const aside: MyTrigger[] = [];
   let step = 'listing tables';
   let loaded = false;
   try {
@@ -100,6 +105,11 @@ export async function restoreMysql(t: DbTarget, input: RestoreInput): Promise<Ta
         await c.query(ddl);
       }
     }
+    step = 'setting the triggers aside';
+    const replaced = input.tables.filter((tb) => existing.has(tb.name)).map((tb) => tb.name);
+    const triggers = await myTriggersOn(c, replaced);
+    if (triggers.length > 0) input.log('db.restore.triggers', { set_aside: triggers.map((x) => ({ name: x.name, table: x.table, sql: x.sql })) });
+    await setTriggersAside(c, triggers, aside);
     step = 'loading the tables';
     await runNative(t, mysqlTool('client'), ['--batch', '--default-character-set=utf8mb4', t.database], {
       what: step,
@@ -142,9 +152,13 @@ export async function restoreMysql(t: DbTarget, input: RestoreInput): Promise<Ta
         },
       );
     }
+    step = 'creating the triggers again';
+    await putTriggersBack(c, aside);
     return outcomes;
   } catch (e) {
-    await rollBack(c, loaded, created, copies).catch(() => {});
+    await rollBack(c, loaded, created, copies, aside).catch((u: unknown) =>
+      input.log('db.restore.rollback_failed', { error: String(u), triggers_not_created: aside.map((x) => x.name) }),
+    );
     if (e instanceof PrismError && (e.code === 'DB_VERIFY_FAILED' || e.code === 'CHECKSUM_MISMATCH' || e.code === 'DB_RESTORE_FAILED')) throw e;
     const cl = classifyDbError(t, e, { what: step });
     if (cl.code === 'DB_UNREACHABLE' || cl.code === 'DB_AUTH_FAILED') throw cl;
@@ -158,16 +172,25 @@ export async function restoreMysql(t: DbTarget, input: RestoreInput): Promise<Ta
   }
 }
 
-/** Undo: originals back from their safety copies (only if the load committed), created tables and the copies dropped. */
-async function rollBack(c: mysql.Connection, loaded: boolean, created: string[], copies: Map<string, string>): Promise<void> {
-  await c.query('SET FOREIGN_KEY_CHECKS = 0');
-  if (loaded) {
-    await c.query('START TRANSACTION');
-    for (const [table, safety] of copies) {
-      await c.query(`DELETE FROM ${myIdent(table)}`);
-      await myCopyRows(c, safety, table);
+/**
+ * Undo: originals back from their safety copies (only if the load committed), the triggers set
+ * aside created again (after the rows: they would fire), created tables and the copies dropped.
+ */
+async function rollBack(c: mysql.Connection, loaded: boolean, created: string[], copies: Map<string, string>, aside: MyTrigger[]): Promise<void> {
+  try {
+    await c.query('SET FOREIGN_KEY_CHECKS = 0');
+    if (loaded) {
+      await c.query('START TRANSACTION');
+      for (const [table, safety] of copies) {
+        await c.query(`DELETE FROM ${myIdent(table)}`);
+        await myCopyRows(c, safety, table);
+      }
+      await c.query('COMMIT');
     }
-    await c.query('COMMIT');
+  } finally {
+    // rows half put back are undone before CREATE TRIGGER, which would commit them
+    await c.query('ROLLBACK');
+    await putTriggersBack(c, aside);
   }
   for (const table of created) await c.query(`DROP TABLE IF EXISTS ${myIdent(table)}`);
   for (const safety of copies.values()) await c.query(`DROP TABLE IF EXISTS ${myIdent(safety)}`);
