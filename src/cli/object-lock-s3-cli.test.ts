@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { Manifest } from '../repo/index.js';
+import type { Manifest, RetentionReport } from '../repo/index.js';
 import { json, prism, prngBytes, sandbox, writeDataset, type CliResult, type Sandbox } from '../testing/fixtures.js';
 import { s3Env, s3Server, TestBuckets } from '../testing/s3-server.js';
 
@@ -21,16 +21,7 @@ const RETAIN_S = 20;
 interface PruneJson {
   freedBytes: number;
   retainedPacks: string[];
-  retention: {
-    mode: string;
-    days: number;
-    retained: number;
-    retained_bytes: number;
-    retained_until_first: string | null;
-    retained_until_last: string | null;
-    extended: number;
-    extended_until: string | null;
-  } | null;
+  retention: RetentionReport | null;
 }
 
 describe('backup.object_lock on S3 (Ceph RGW, CLI)', () => {
