@@ -95,11 +95,8 @@ export async function repoContext(opts: { repo?: string | undefined }, logFile =
   const storagePath = named ? named.location : isRemoteLocation(opts.repo) ? opts.repo : resolve(opts.repo);
   namePath({ role: 'repository', path: storagePath, setting: named ? `--repo (copy "${named.name}" in backup.copies)` : '--repo' });
   if (storagePath === ctx.config.storagePath) return ctx;
-  const { copyContext } = await import('../app/copies/copy-context.js');
+  const [{ copyContext }, { locationTarget }] = await Promise.all([import('../app/copies/copy-context.js'), import('../app/copies/copy-target.js')]);
   // a copy is cleaned up by its own retention (`keep`), and one with a key of its own opens with its password;
   // another location has the primary's retention and password
-  return copyContext(
-    ctx,
-    named ?? { name: storagePath, location: storagePath, keep: ctx.config.backup.retention_policy, passwordFile: undefined, objectLock: undefined },
-  );
+  return copyContext(ctx, named ?? locationTarget(ctx.config, storagePath));
 }

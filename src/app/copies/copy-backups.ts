@@ -43,6 +43,8 @@ export interface CopyOptions {
   withParents?: boolean;
   /** Aborted (the service stops): the copy stops before its next pack; what it copied stays valid for the next run. */
   signal?: AbortSignal;
+  /** The primary's manifests (oldest first) as the caller has just read them: not read again. */
+  manifests?: readonly Manifest[];
 }
 
 export interface CopyReport {
@@ -110,7 +112,8 @@ async function copyLocked(
 ): Promise<CopyWork> {
   // the copy's listings overlap their round trips with each other and with the primary's reads
   const [manifests, copied, records] = await Promise.all([
-    source.listManifests((name, e) => ctx.logger.warn({ event: 'manifest.damaged', object: name, error: e.message }, 'damaged manifest not copied')),
+    opts.manifests ??
+      source.listManifests((name, e) => ctx.logger.warn({ event: 'manifest.damaged', object: name, error: e.message }, 'damaged manifest not copied')),
     objectNames(dest, 'snapshots'),
     missingRecords(source, dest),
   ]);

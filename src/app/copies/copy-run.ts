@@ -24,8 +24,8 @@ export async function copyAndRecord(ctx: AppContext, target: CopyTarget, opts: C
   const configured = ctx.config.copies.some((c) => c.name === target.name && c.location === target.location);
   const record = (run: Parameters<typeof recordCopyRun>[2]) => (configured ? recordCopyRun(ctx.config.home, target, run) : undefined);
   try {
-    const all = await loadAll(await openRepository(ctx), ctx);
-    const report = await copyBackups(ctx, target, opts);
+    const all = opts.manifests ?? (await loadAll(await openRepository(ctx), ctx));
+    const report = await copyBackups(ctx, target, { ...opts, manifests: all });
     const skipped = new Set(report.skipped.map((s) => s.id));
     const now = ctx.clock.now();
     // a backup dated in the future copied along is not the copy's newest: it would hide its lag
@@ -59,6 +59,7 @@ export async function copyJob(ctx: AppContext, target: CopyTarget, opts: { signa
   const wanted = wantedInCopy(all, target, ctx.clock.now()).map((m) => m.id);
   // nothing to hold (no genuine completed full backup yet: retention keeps the newest one): the archives and what there is
   const report = await copyAndRecord(ctx, target, {
+    manifests: all,
     ...(wanted.length > 0 ? { ids: wanted, withParents: false } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });

@@ -15,15 +15,7 @@ export function copyTarget(config: ResolvedConfig, nameOrLocation: string): Copy
     if (location === config.storagePath) {
       throw new PrismError('INVALID_ARGUMENT', `${location} is the primary repository itself: a copy goes somewhere else.`, { path: location });
     }
-    return {
-      name: location,
-      location,
-      afterBackup: false,
-      schedule: undefined,
-      passwordFile: undefined,
-      objectLock: undefined,
-      keep: config.backup.retention_policy,
-    };
+    return locationTarget(config, location);
   }
   const names = config.copies.map((c) => c.name);
   throw new PrismError(
@@ -31,4 +23,17 @@ export function copyTarget(config: ResolvedConfig, nameOrLocation: string): Copy
     `No copy named "${nameOrLocation}" in backup.copies (${names.length > 0 ? `configured: ${names.join(', ')}` : 'none configured'}); give a configured name, or a path or location (./dir, /mnt/disk/prism, s3:https://host/bucket/prefix).`,
     { copy: nameOrLocation },
   );
+}
+
+/** A repository at `location` used as a copy without being one of backup.copies: the primary's retention and keys, no lock. */
+export function locationTarget(config: ResolvedConfig, location: string): CopyTarget {
+  return {
+    name: location,
+    location,
+    afterBackup: false,
+    schedule: undefined,
+    passwordFile: undefined,
+    objectLock: undefined,
+    keep: config.backup.retention_policy,
+  };
 }
