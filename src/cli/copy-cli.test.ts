@@ -114,6 +114,15 @@ describe('prism backup copy to a second disk (CLI)', () => {
       assert.equal(s.code, 56, s.stdout + s.stderr);
       assert.ok(!existsSync(join(stranger, 'config.json')));
       assert.equal(cli(['backup', 'copy', '--all', '--to', 'no-such-copy']).code, 2);
+      for (const args of [
+        ['backup', 'copy', full.id, '--all'],
+        ['backup', 'copy'],
+        ['backup', 'copy', 'backup_20990101_000000_full', '--to', 'second-disk'],
+      ]) {
+        const bad = cli([...args, '--json']);
+        assert.notEqual(bad.code, 0, args.join(' '));
+        assert.match(json<{ error: { code: string } }>(bad).error.code, /^ERR_/, args.join(' '));
+      }
       assert.equal(cli(['backup', 'copy', '--all', '--to', sb.repo]).code, 2);
     } finally {
       other.cleanup();
