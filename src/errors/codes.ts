@@ -259,6 +259,12 @@ export const ERROR_CODES = {
     title: 'Binary log archiving failed',
     fix: 'Check the named binary log file and the server: binary logging on (log_bin), the user granted REPLICATION SLAVE and BINLOG MONITOR (MySQL: REPLICATION CLIENT); `prism mysql binlog list` shows what the archive holds. Running `prism mysql archive-binlog` again is safe.',
   },
+  MYSQL_PHYSICAL_FAILED: {
+    id: 'ERR_PRISM_MYSQL_PHYSICAL',
+    exitCode: 58,
+    title: 'MariaDB physical backup or restore failed',
+    fix: "Read the quoted mariabackup message. `prism mysql basebackup` runs on the database host (it reads the server's data directory) as a user that can read it (root or mysql), with mariadb-backup of the server's version installed, and a database user granted RELOAD, PROCESS, LOCK TABLES and BINLOG MONITOR. `prism mysql restore` needs an empty or new --data-dir. Nothing half-done is recorded; run it again.",
+  },
   BINLOG_POSITION_MISSING: {
     id: 'ERR_PRISM_BINLOG_POSITION',
     exitCode: 40,

@@ -4,12 +4,14 @@ export {
   BASE_RECORDS,
   BINLOG_RECORDS,
   FORMAT_VERSION,
+  MYSQL_BASE_RECORDS,
   PACK_TARGET_BYTES,
   VERIFY_STATE,
   WAL_RECORDS,
   baseRecordName,
   binlogRecordDir,
   binlogRecordName,
+  mysqlBaseRecordName,
   walRecordName,
 } from './layout.js';
 export { openBackend, repositoryBytes, storageSpace, type StoreOptions } from './open-backend.js';

@@ -35,6 +35,9 @@ export const FRAME_SOLO_BYTES = 512 * 1024;
 export const WAL_RECORDS = 'pg/wal';
 export const BASE_RECORDS = 'pg/base';
 export const BINLOG_RECORDS = 'mysql/binlog';
+/** MariaDB physical base backups (mariabackup): `mysql/base/<id>.json`. */
+export const MYSQL_BASE_RECORDS = 'mysql/base';
+export const mysqlBaseRecordName = (id: string): string => `${MYSQL_BASE_RECORDS}/${id}.json`;
 export const walRecordName = (file: string): string => `${WAL_RECORDS}/${file}.json`;
 export const baseRecordName = (id: string): string => `${BASE_RECORDS}/${id}.json`;
 /** The binary log records of one database: `mysql/binlog/<database, URI-encoded>`. */

@@ -33,6 +33,16 @@ export async function startBinlogServer(root: string, port: number): Promise<Bin
     { encoding: 'utf8' },
   );
   if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr}${init.stdout}`);
+  return startServerOn(root, data, port);
+}
+
+/**
+ * Starts `mariadbd` on an existing data directory `data` (a restored one), with its socket, pid
+ * file and error log under `root`, binary logging as startBinlogServer's; resolves once it answers.
+ */
+export async function startServerOn(root: string, data: string, port: number): Promise<BinlogServer> {
+  const asRoot = process.getuid?.() === 0 ? ['--user=root'] : [];
+  const small = ['--innodb-log-file-size=4M', '--innodb-buffer-pool-size=32M'];
   const server: ChildProcess = spawn(
     MARIADBD,
     [

@@ -5,6 +5,7 @@ import { PrismError } from '../../errors/index.js';
 import {
   BASE_RECORDS,
   BINLOG_RECORDS,
+  MYSQL_BASE_RECORDS,
   WAL_RECORDS,
   copyPack,
   copyRecord,
@@ -23,6 +24,7 @@ import { FrameCompressor } from '../../codec/compress.js';
 import { copyPassword } from './copy-password.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
 import { binlogArchiveBlobs } from '../pitr/mysql/mysql-binlog-records.js';
+import { physicalBaseBlobs } from '../pitr/mysql/mysql-physical-records.js';
 import { pgArchiveBlobs } from '../pitr/postgres/pg-records.js';
 
 /** Packs moved at once: uploads to a remote store overlap; at most this many packs (16 MiB each) in memory (4 took no less time to Ceph RGW than 2, and 50 MiB more). */
@@ -137,6 +139,7 @@ async function copyLocked(
   if (records.length > 0) {
     for (const id of await pgArchiveBlobs(source)) need.add(id);
     for (const id of await binlogArchiveBlobs(source)) need.add(id);
+    for (const id of await physicalBaseBlobs(source)) need.add(id);
   }
   const packs = new Set<string>();
   for (const id of need) {
@@ -273,10 +276,10 @@ function stopIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new PrismError('INTERRUPTED', 'Copy stopped; what it copied so far stays in the copy and the next run goes on from there.');
 }
 
-/** Archive records (PostgreSQL WAL and base backups, binary logs) the primary has and the copy lacks. */
+/** Archive records (PostgreSQL WAL and base backups, binary logs, MariaDB physical base backups) the primary has and the copy lacks. */
 async function missingRecords(source: Repository, dest: Repository): Promise<string[]> {
   const dirs = await Promise.all(
-    [WAL_RECORDS, BASE_RECORDS, BINLOG_RECORDS].map(async (dir) => {
+    [WAL_RECORDS, BASE_RECORDS, BINLOG_RECORDS, MYSQL_BASE_RECORDS].map(async (dir) => {
       const names = (await objectNames(source, dir)).filter((n) => n.endsWith('.json'));
       if (names.length === 0) return [];
       const have = new Set(await objectNames(dest, dir));

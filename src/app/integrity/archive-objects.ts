@@ -1,8 +1,9 @@
-import { baseRecordName, binlogRecordName, walRecordName, type Repository } from '../../repo/index.js';
+import { baseRecordName, binlogRecordName, mysqlBaseRecordName, walRecordName, type Repository } from '../../repo/index.js';
 import type { ObjectCheck, StoredObject } from '../../snapshot/checker.js';
 import type { AppContext } from '../context.js';
 import { recordRepositoryEvent } from '../monitoring/events.js';
 import { scanBinlogRecords } from '../pitr/mysql/mysql-binlog-records.js';
+import { scanPhysicalRecords } from '../pitr/mysql/mysql-physical-records.js';
 import { scanPgRecords } from '../pitr/postgres/pg-records.js';
 
 /** A record that cannot be read at all. */
@@ -26,7 +27,9 @@ export interface BinlogArchiveCheck {
   ok: boolean;
   checksum: 'verified' | 'mismatch';
   files: number;
-  /** Records whose data is missing or damaged: `mysql/binlog/<database>/<file>.json`. */
+  /** MariaDB physical base backups (`mysql/base/<id>.json`), checked with the binary log archive. */
+  base_backups: number;
+  /** Records whose data is missing or damaged: `mysql/binlog/<database>/<file>.json`, `mysql/base/<id>.json`. */
   damaged: Array<{ record: string; reason: string }>;
   /** Records that cannot be read at all. */
   damaged_records: DamagedRecord[];
@@ -35,7 +38,7 @@ export interface BinlogArchiveCheck {
 /** The point-in-time archives' records (PostgreSQL WAL and base backups, MySQL/MariaDB binary logs) as objects to check. */
 export interface ArchiveScan {
   objects: StoredObject[];
-  counts: { wal: number; base: number; binlog: number };
+  counts: { wal: number; base: number; binlog: number; mysqlBase: number };
   damaged: { pg: DamagedRecord[]; mysql: DamagedRecord[] };
 }
 
@@ -43,13 +46,15 @@ export async function scanArchives(repo: Repository): Promise<ArchiveScan> {
   const damaged: ArchiveScan['damaged'] = { pg: [], mysql: [] };
   const pg = await scanPgRecords(repo, (name, e) => damaged.pg.push({ name, message: e.message }));
   const binlogs = await scanBinlogRecords(repo, (name, e) => damaged.mysql.push({ name, message: e.message }));
+  const physical = await scanPhysicalRecords(repo, (name, e) => damaged.mysql.push({ name, message: e.message }));
   return {
     objects: [
       ...pg.wal.map((w) => ({ name: walRecordName(w.name), content: w.content, size: w.size })),
       ...pg.base.map((b) => ({ name: baseRecordName(b.id), content: b.content, size: b.size })),
       ...binlogs.map((b) => ({ name: binlogRecordName(b.database, b.name), content: b.content, size: b.size })),
+      ...physical.map((b) => ({ name: mysqlBaseRecordName(b.id), content: b.content, size: b.size })),
     ],
-    counts: { wal: pg.wal.length, base: pg.base.length, binlog: binlogs.length },
+    counts: { wal: pg.wal.length, base: pg.base.length, binlog: binlogs.length, mysqlBase: physical.length },
     damaged,
   };
 }
@@ -92,10 +97,10 @@ export function archiveChecks(
     pg = { ok, checksum: ok ? 'verified' : 'mismatch', wal_files: counts.wal, base_backups: counts.base, damaged: d, damaged_records: damaged.pg };
   }
   let mysql: BinlogArchiveCheck | null = null;
-  if (counts.binlog + damaged.mysql.length > 0) {
+  if (counts.binlog + counts.mysqlBase + damaged.mysql.length > 0) {
     const d = damagedIn('mysql/');
     const ok = judge('mysql', 'binary log archive', d);
-    mysql = { ok, checksum: ok ? 'verified' : 'mismatch', files: counts.binlog, damaged: d, damaged_records: damaged.mysql };
+    mysql = { ok, checksum: ok ? 'verified' : 'mismatch', files: counts.binlog, base_backups: counts.mysqlBase, damaged: d, damaged_records: damaged.mysql };
   }
   return { pg, mysql };
 }

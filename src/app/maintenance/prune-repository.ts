@@ -6,6 +6,7 @@ import { executePrune, planPrune, type PrunePlan, type PruneResult } from '../..
 import { walkTree } from '../../snapshot/tree-walk.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
 import { binlogArchiveBlobs } from '../pitr/mysql/mysql-binlog-records.js';
+import { physicalBaseBlobs } from '../pitr/mysql/mysql-physical-records.js';
 import { pgArchiveBlobs, type PgRecordNames } from '../pitr/postgres/pg-records.js';
 
 export interface PruneOptions {
@@ -23,16 +24,17 @@ export type PruneReport = (PrunePlan | PruneResult) & {
 
 /**
  * Every blob (trees and chunks) the given backups reference, plus everything the PostgreSQL WAL
- * archive and base backups and the MySQL/MariaDB binary log archive (but the records in `gone`)
+ * archive and base backups, the MySQL/MariaDB binary log archive and physical base backups (but the records in `gone`)
  * reference: what prune must keep.
  */
 export async function referencedBlobs(
   repo: Repository,
   manifests: readonly Manifest[],
-  gone: Pick<PruneAsIf, 'pgGone' | 'binlogGone'> = {},
+  gone: Pick<PruneAsIf, 'pgGone' | 'binlogGone' | 'mysqlBaseGone'> = {},
 ): Promise<Set<string>> {
   const out = await pgArchiveBlobs(repo, gone.pgGone);
   for (const id of await binlogArchiveBlobs(repo, gone.binlogGone)) out.add(id);
+  for (const id of await physicalBaseBlobs(repo, gone.mysqlBaseGone)) out.add(id);
   // a tree already seen (the same directory in another backup) is not read again: memory and
   // time grow with the distinct data, not with the number of backups
   const visit = async (tree: string): Promise<void> => {
@@ -55,6 +57,8 @@ export interface PruneAsIf {
   pgGone?: PgRecordNames;
   /** Binary log archive records that no longer count (`<database>/<file>`, see binlogKey). */
   binlogGone?: ReadonlySet<string>;
+  /** MariaDB physical base backups (ids) that no longer count. */
+  mysqlBaseGone?: ReadonlySet<string>;
 }
 
 export interface ExpireOptions {

@@ -9,6 +9,8 @@ import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.j
 import { renderBinlogExpire } from '../render/render-binlog-expire.js';
 import { renderPrune } from '../render/render-prune.js';
 import { runAction } from '../run-action.js';
+import { parseCount } from '../parse-count.js';
+import { registerMysqlPhysical } from './mysql-physical-commands.js';
 
 interface Flags {
   db?: string;
@@ -20,7 +22,7 @@ const mysqlContext = (opts: Flags): Promise<AppContext> => repoContext(opts, 'my
 
 /** `prism mysql …`: the binary log archive for MySQL/MariaDB point-in-time restores (`prism db restore --at TIME --replay`). */
 export function registerMysql(program: Command): void {
-  const mysql = program.command('mysql').description('MySQL/MariaDB binary log archive for point-in-time restores');
+  const mysql = program.command('mysql').description('MySQL/MariaDB binary log archive, MariaDB physical base backups (mariabackup), point-in-time restores');
   const common = (c: Command) => c.option(...REPO_OPTION).option('--json', 'print as JSON');
 
   common(
@@ -50,18 +52,27 @@ export function registerMysql(program: Command): void {
   );
 
   common(
-    expireOptions(mysql.command('expire')).description(
-      "removes the archived binary log files no backup in the repository can replay (those before the oldest backup's dump position), then prunes",
-    ),
+    expireOptions(mysql.command('expire'))
+      .description(
+        "removes the archived binary log files no backup or physical base backup in the repository can replay (those before the oldest one's position), then prunes",
+      )
+      .option('--keep-base-backups <n>', 'keep only the newest N physical base backups (`mysql basebackup`); the binary logs only older ones need go too'),
   ).action(
-    runAction(async (opts: Flags & ExpireFlags) => {
-      const { expireBinlogArchive } = await import('../../app/pitr/mysql/mysql-expire.js');
-      const r = await expireBinlogArchive(await mysqlContext(opts), expireArgs(opts));
+    runAction(async (opts: Flags & ExpireFlags & { keepBaseBackups?: string }) => {
+      const { expireMysqlArchive } = await import('../../app/pitr/mysql/mysql-physical-expire.js');
+      const keep = opts.keepBaseBackups !== undefined ? parseCount('--keep-base-backups', opts.keepBaseBackups) : undefined;
+      const r = await expireMysqlArchive(await mysqlContext(opts), { ...expireArgs(opts), keepBaseBackups: keep });
       if (opts.json) return printJson(r);
+      if (r.base_backups.length > 0) {
+        out(`Physical base backups (${r.dry_run ? 'would remove' : 'removed'} ${r.removed_base_backups.length}):`);
+        for (const b of r.base_backups)
+          out(`  ${b.id}  ${formatBytes(b.size)}  ${b.finished_at}  ${b.keep ? 'keep' : r.dry_run ? 'would remove' : 'removed'} (${b.reason})`);
+      }
       out(r.databases.length === 0 && r.warnings.length === 0 ? 'The repository holds no archived binary log files.' : renderBinlogExpire(r));
       if (r.prune) out(renderPrune(r.prune));
     }),
   );
+  registerMysqlPhysical(mysql);
   const binlog = mysql.command('binlog').description('the binary log archive');
   common(binlog.command('list').description('archived binary log files').option('--db <name>', 'only this database')).action(
     runAction(async (opts: Flags) => {

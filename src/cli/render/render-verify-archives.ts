@@ -7,7 +7,10 @@ export function renderPgArchiveCheck(p: PgArchiveCheck): string[] {
 
 /** The binary log archive's lines of `backup verify --all`. */
 export function renderBinlogArchiveCheck(p: BinlogArchiveCheck): string[] {
-  return [`Binary log archive: ${p.files} file(s): checksum: ${p.checksum}`, ...damageLines(p)];
+  return [
+    `Binary log archive: ${p.files} file(s)${p.base_backups > 0 ? `, ${p.base_backups} physical base backup(s)` : ''}: checksum: ${p.checksum}`,
+    ...damageLines(p),
+  ];
 }
 
 function damageLines(p: { damaged: Array<{ record: string; reason: string }>; damaged_records: Array<{ name: string; message: string }> }): string[] {

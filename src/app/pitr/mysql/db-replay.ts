@@ -92,7 +92,12 @@ function noPosition(m: Manifest, rec: DbRecord, more: string): PrismError {
  * A missing file is a gap (BINLOG_GAP naming it); an archive that ends before `at` too, since
  * what happened between its end and `at` is unknown.
  */
-export async function planReplay(repo: Repository, m: Manifest, rec: DbRecord, at: Date): Promise<{ plan: ReplayPlan; records: BinlogRecord[] }> {
+export async function planReplay(
+  repo: Repository,
+  m: Pick<Manifest, 'id'>,
+  rec: Pick<DbRecord, 'name' | 'binlog'>,
+  at: Date,
+): Promise<{ plan: ReplayPlan; records: BinlogRecord[] }> {
   const pos = rec.binlog!;
   const all = await listBinlogRecords(repo, rec.name);
   const start = binlogSequence(pos.file);

@@ -14,6 +14,7 @@ import { configuredTarget } from '../../databases/db-backup.js';
 import { storeStream } from '../blob-store.js';
 import { listBinlogRecords, putBinlogRecord, readBinlogRecord, type BinlogRecord } from './mysql-binlog-records.js';
 import { keptStarts } from './mysql-expire.js';
+import { physicalStarts } from './mysql-physical-records.js';
 
 /** Run by cron or a timer: it waits a while for a prune's exclusive lock, then gives up (the next run catches up). */
 const LOCK_WAIT_MS = 60_000;
@@ -118,8 +119,8 @@ export async function archiveBinlogs(ctx: AppContext, o: ArchiveBinlogOptions): 
       const key = `${target.host}:${target.port}`;
       servers.set(key, [...(servers.get(key) ?? []), { db, target }]);
     }
-    // files before the oldest backup's position are read by no replay (and `mysql expire` may have removed them)
-    const starts = keptStarts(await repo.listManifests());
+    // files before the oldest backup's (or physical base backup's) position are read by no replay (and `mysql expire` may have removed them)
+    const starts = [...keptStarts(await repo.listManifests()), ...(await physicalStarts(repo))];
     const needed = new Map(dbs.map((d) => [d.name, firstNeeded(starts, d.name)]));
     for (const group of servers.values()) {
       const entries = group.map(({ db, target }) => entryOf(db, target.shown));

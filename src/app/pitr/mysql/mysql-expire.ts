@@ -4,6 +4,7 @@ import { isRetained } from '../../../errors/index.js';
 import type { AppContext } from '../../context.js';
 import { refuseDamaged } from '../../backups/manifests.js';
 import { binlogKey, deleteBinlogRecord, listBinlogRecords } from './mysql-binlog-records.js';
+import { physicalStarts } from './mysql-physical-records.js';
 import { expireAndPrune, type ExpireOptions, type PruneReport } from '../../maintenance/prune-repository.js';
 
 export interface BinlogExpireReport {
@@ -32,11 +33,17 @@ export function keptStarts(kept: readonly Manifest[]): KeptBinlogStart[] {
 
 /**
  * Which archived binary log files no kept backup can replay (policy/binlog-retention.ts): the
- * archive reaches back as far as the oldest kept backup's dump of each database. Changes nothing.
+ * archive reaches back as far as the oldest kept backup's dump of each database, or physical base
+ * backup's position (but those in `goneBases`). Changes nothing.
  */
-export async function planBinlogArchiveExpiry(repo: Repository, kept: readonly Manifest[], dryRun: boolean): Promise<BinlogExpiry> {
+export async function planBinlogArchiveExpiry(
+  repo: Repository,
+  kept: readonly Manifest[],
+  dryRun: boolean,
+  goneBases?: ReadonlySet<string>,
+): Promise<BinlogExpiry> {
   const records = await listBinlogRecords(repo);
-  const plan = planBinlogExpiry(records, keptStarts(kept));
+  const plan = planBinlogExpiry(records, [...keptStarts(kept), ...(await physicalStarts(repo, goneBases))]);
   const size = new Map(records.map((r) => [binlogKey(r.database, r.name), r.size]));
   const gone = new Set(plan.databases.flatMap((d) => d.expired.map((n) => binlogKey(d.database, n))));
   return {
