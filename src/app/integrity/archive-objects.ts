@@ -27,8 +27,8 @@ export interface BinlogArchiveCheck {
   ok: boolean;
   checksum: 'verified' | 'mismatch';
   files: number;
-  /** MariaDB physical base backups (`mysql/base/<id>.json`), checked with the binary log archive. */
-  base_backups: number;
+  /** MariaDB physical base backups (`mysql/base/<id>.json`), checked with the binary log archive; absent when there are none. */
+  base_backups?: number;
   /** Records whose data is missing or damaged: `mysql/binlog/<database>/<file>.json`, `mysql/base/<id>.json`. */
   damaged: Array<{ record: string; reason: string }>;
   /** Records that cannot be read at all. */
@@ -100,7 +100,14 @@ export function archiveChecks(
   if (counts.binlog + counts.mysqlBase + damaged.mysql.length > 0) {
     const d = damagedIn('mysql/');
     const ok = judge('mysql', 'binary log archive', d);
-    mysql = { ok, checksum: ok ? 'verified' : 'mismatch', files: counts.binlog, base_backups: counts.mysqlBase, damaged: d, damaged_records: damaged.mysql };
+    mysql = {
+      ok,
+      checksum: ok ? 'verified' : 'mismatch',
+      files: counts.binlog,
+      ...(counts.mysqlBase > 0 ? { base_backups: counts.mysqlBase } : {}),
+      damaged: d,
+      damaged_records: damaged.mysql,
+    };
   }
   return { pg, mysql };
 }

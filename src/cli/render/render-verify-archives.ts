@@ -8,7 +8,7 @@ export function renderPgArchiveCheck(p: PgArchiveCheck): string[] {
 /** The binary log archive's lines of `backup verify --all`. */
 export function renderBinlogArchiveCheck(p: BinlogArchiveCheck): string[] {
   return [
-    `Binary log archive: ${p.files} file(s)${p.base_backups > 0 ? `, ${p.base_backups} physical base backup(s)` : ''}: checksum: ${p.checksum}`,
+    `Binary log archive: ${p.files} file(s)${p.base_backups ? `, ${p.base_backups} physical base backup(s)` : ''}: checksum: ${p.checksum}`,
     ...damageLines(p),
   ];
 }
