@@ -177,7 +177,9 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     assert.equal(probe.code, 37);
     assert.equal(probe.stderr + probe.stdout, '');
     assert.equal(prism(['pg', 'wal', 'list', '--repo', join(s.root, 'no-repo')], s.env).code, 7);
-    assert.equal(prism(['pg', 'restore', '--data-dir', join(s.root, 'x')], s.env).code, 2);
+    const two = prism(['pg', 'restore', '--data-dir', join(s.root, 'x'), '--at', 'now', '--target-lsn', '0/3000000'], s.env);
+    assert.equal(two.code, 2);
+    assert.match(two.stderr, /ERR_PRISM_ARGS.*Give one recovery target, not --at and --target-lsn/);
     const down = prism(['pg', 'basebackup', '--url', 'postgres://postgres@127.0.0.1:9/postgres', '--repo', join(s.root, 'repo')], s.env);
     assert.equal(down.code, 30, down.stderr);
     assert.match(down.stderr, /ERR_PRISM_DB_UNREACHABLE.*postgres:\/\/postgres@127\.0\.0\.1:9\/postgres is unreachable/);

@@ -6,12 +6,14 @@ export {
   FORMAT_VERSION,
   MYSQL_BASE_RECORDS,
   PACK_TARGET_BYTES,
+  RESTORE_POINT_RECORDS,
   VERIFY_STATE,
   WAL_RECORDS,
   baseRecordName,
   binlogRecordDir,
   binlogRecordName,
   mysqlBaseRecordName,
+  restorePointRecordName,
   walRecordName,
 } from './layout.js';
 export { openBackend, repositoryBytes, storageSpace, type StoreOptions } from './open-backend.js';

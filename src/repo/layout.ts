@@ -38,6 +38,9 @@ export const BINLOG_RECORDS = 'mysql/binlog';
 /** MariaDB physical base backups (mariabackup): `mysql/base/<id>.json`. */
 export const MYSQL_BASE_RECORDS = 'mysql/base';
 export const mysqlBaseRecordName = (id: string): string => `${MYSQL_BASE_RECORDS}/${id}.json`;
+/** PostgreSQL restore points (`prism pg restore-point`): `pg/restore-point/<timeline><LSN, 16 hex digits>.json`. */
+export const RESTORE_POINT_RECORDS = 'pg/restore-point';
+export const restorePointRecordName = (key: string): string => `${RESTORE_POINT_RECORDS}/${key}.json`;
 export const walRecordName = (file: string): string => `${WAL_RECORDS}/${file}.json`;
 export const baseRecordName = (id: string): string => `${BASE_RECORDS}/${id}.json`;
 /** The binary log records of one database: `mysql/binlog/<database, URI-encoded>`. */

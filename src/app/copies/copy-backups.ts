@@ -7,6 +7,7 @@ import {
   BINLOG_RECORDS,
   MYSQL_BASE_RECORDS,
   WAL_RECORDS,
+  RESTORE_POINT_RECORDS,
   copyPack,
   copyRecord,
   objectNames,
@@ -279,7 +280,7 @@ function stopIfAborted(signal: AbortSignal | undefined): void {
 /** Archive records (PostgreSQL WAL and base backups, binary logs, MariaDB physical base backups) the primary has and the copy lacks. */
 async function missingRecords(source: Repository, dest: Repository): Promise<string[]> {
   const dirs = await Promise.all(
-    [WAL_RECORDS, BASE_RECORDS, BINLOG_RECORDS, MYSQL_BASE_RECORDS].map(async (dir) => {
+    [WAL_RECORDS, BASE_RECORDS, RESTORE_POINT_RECORDS, BINLOG_RECORDS, MYSQL_BASE_RECORDS].map(async (dir) => {
       const names = (await objectNames(source, dir)).filter((n) => n.endsWith('.json'));
       if (names.length === 0) return [];
       const have = new Set(await objectNames(dest, dir));

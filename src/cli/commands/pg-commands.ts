@@ -6,7 +6,7 @@ import { isPrismError } from '../../errors/index.js';
 import { REPO_OPTION, repoContext } from '../context.js';
 import { namePath } from '../named-paths.js';
 import { out, printJson, table } from '../output.js';
-import { parseTargetTime } from '../parse-date.js';
+import type { PgRestoreFlags } from '../pg-restore-options.js';
 import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.js';
 import { renderPgExpire } from '../render/render-pg-expire.js';
 import { renderPrune } from '../render/render-prune.js';
@@ -16,6 +16,8 @@ interface RepoFlags {
   repo?: string;
   json?: boolean;
 }
+
+const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
 
 const pgContext = (opts: RepoFlags): Promise<AppContext> => repoContext(opts, 'pg.log');
 
@@ -78,22 +80,67 @@ export function registerPg(program: Command): void {
   repoOpt(
     pg
       .command('restore')
-      .description('prepares a data directory that recovers to --at from the latest base backup before it and the WAL archive')
-      .requiredOption('--at <time>', 'recovery target time, e.g. "2026-12-01T18:30:00.250Z" or "2026-12-01 18:30"')
-      .requiredOption('--data-dir <dir>', 'an empty or new directory'),
+      .description(
+        'prepares a data directory that recovers to a target (default: the end of the archive) from the latest base backup before it and the WAL archive',
+      )
+      .requiredOption('--data-dir <dir>', 'an empty or new directory')
+      .option('--at <time>', 'recovery target time, e.g. "2026-12-01T18:30:00.250Z" or "2026-12-01 18:30"')
+      .option('--target-lsn <lsn>', 'recovery target WAL location, e.g. 0/3000148')
+      .option('--target-xid <xid>', "recovery target: a transaction's commit (txid_current() in it)")
+      .option('--target-name <name>', 'recovery target: a restore point of `prism pg restore-point`')
+      .option('--target-immediate', 'stop as soon as the base backup is consistent')
+      .option('--target-exclusive', 'stop just before the target (--at, --target-lsn, --target-xid)')
+      .option('--target-action <action>', 'once there: pause | promote | shutdown (default promote)')
+      .option('--target-timeline <tl>', "N | latest | current (default: the timeline live at --at, the restore point's, else latest)")
+      .option('--base <id>', 'this base backup (pgbase_…) rather than the latest one before the target')
+      .option('--archive-mode <mode>', 'off (default: the restored cluster archives nowhere) | preserve (keeps its archive_command)')
+      .option('--type <type>', 'recovery (default) | standby: a streaming replica of --primary-url')
+      .option('--primary-url <url>', 'the primary a standby follows (postgres://user[:password]@host:port/db)')
+      .option('--url <url>', 'same as --primary-url'),
   ).action(
-    runAction(async (opts: RepoFlags & { at: string; dataDir: string }) => {
-      const at = await parseTargetTime('--at', opts.at, new Date());
+    runAction(async (opts: RepoFlags & PgRestoreFlags) => {
+      const { parsePgRestore } = await import('../pg-restore-options.js');
+      const o = await parsePgRestore(opts, resolve(process.argv[1] ?? 'prism'));
       namePath({ role: 'PostgreSQL data directory', path: resolve(opts.dataDir), setting: '--data-dir' });
-      const { restorePointInTime, shellQuote } = await import('../../app/pitr/postgres/pg-restore.js');
-      const prismCommand = `${shellQuote(process.execPath)} ${shellQuote(resolve(process.argv[1] ?? 'prism'))}`;
-      const r = await restorePointInTime(await pgContext(opts), { at, dataDir: opts.dataDir, prismCommand });
+      const { restorePointInTime } = await import('../../app/pitr/postgres/pg-restore.js');
+      const r = await restorePointInTime(await pgContext(opts), o);
       if (opts.json) return printJson(r);
-      out(`Restored base backup ${r.base_backup} (finished ${r.base_finished_at}) into ${r.data_dir}`);
-      out(`  Recovery target: ${r.target_time}, then promote; ${r.wal_files} WAL file(s) in the archive from the base backup on (last ${r.last_wal ?? '-'})`);
-      out(`  restore_command = '${r.restore_command}'`);
+      const { renderPgRestore } = await import('../render/render-pg-restore.js');
+      out(renderPgRestore(r));
+    }),
+  );
+  repoOpt(
+    pg
+      .command('restore-point')
+      .description('pg_create_restore_point(NAME) on the server, recorded in the repository for `pg restore --target-name`')
+      .argument('<name>', 'a name not used before (1 to 63 bytes)')
+      .option('--url <url>', 'postgres://user:password@host:port/db')
+      .option('--db <name>', 'the server of this database of backup.databases (default: the one marked "pitr", else the libpq environment)'),
+  ).action(
+    runAction(async (name: string, opts: RepoFlags & { url?: string; db?: string }) => {
+      const { baseBackupTarget } = await import('../../app/pitr/postgres/pg-basebackup.js');
+      const { createRestorePoint } = await import('../../app/pitr/postgres/pg-restore-point.js');
+      const ctx = await pgContext(opts);
+      const r = await createRestorePoint(ctx, baseBackupTarget(ctx, opts), name);
+      if (opts.json) return printJson(r);
+      out(`Restore point ${r.name}: LSN ${r.lsn} on timeline ${r.timeline} (in ${r.wal_file}), created ${r.created_at}`);
+      out(`  Recover to it: prism pg restore --target-name ${shellWord(r.name)} --data-dir DIR (once ${r.wal_file} is archived)`);
       for (const w of r.warnings) out(`  Warning: ${w}`);
-      out(`Start it: pg_ctl -D ${r.data_dir} start (as the cluster's OS user; check the port in postgresql.conf)`);
+    }),
+  );
+  repoOpt(pg.command('restore-points').description('the restore points recorded in the repository')).action(
+    runAction(async (opts: RepoFlags) => {
+      const { listRestorePoints } = await import('../../app/pitr/postgres/pg-restore-point.js');
+      const r = await listRestorePoints(await pgContext(opts));
+      if (opts.json) return printJson(r);
+      out(`Restore points: ${r.length}`);
+      if (r.length > 0)
+        out(
+          table(
+            ['name', 'lsn', 'timeline', 'created'],
+            r.map((p) => [p.name, p.lsn, String(p.timeline), p.created_at]),
+          ),
+        );
     }),
   );
   repoOpt(

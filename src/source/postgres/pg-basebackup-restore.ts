@@ -44,21 +44,58 @@ export async function extractBaseBackup(dir: string, data: AsyncIterable<Buffer>
     throw new PrismError('PG_ARCHIVE_FAILED', `Unpacking the base backup into ${dir} failed: ${stderr.trim() || `tar exited with ${code}`}.`, { path: dir });
 }
 
+/** Where recovery stops: a time, a WAL location, a transaction's commit, a restore point, the first consistent moment; none: the end of the archive. */
+export type RecoveryTarget =
+  | { kind: 'time'; time: Date }
+  | { kind: 'lsn'; lsn: string }
+  | { kind: 'xid'; xid: string }
+  | { kind: 'name'; name: string }
+  | { kind: 'immediate' }
+  | { kind: 'end' };
+
 export interface RecoverySettings {
   restoreCommand: string;
-  targetTime: Date;
   comment: string;
+  target: RecoveryTarget;
+  /** recovery_target_timeline: a number, 'latest' or 'current'. */
+  timeline: number | 'latest' | 'current';
+  /** recovery_target_action once the target is reached. */
+  action: 'pause' | 'promote' | 'shutdown';
+  /** recovery_target_inclusive = off: stop just before the target. */
+  exclusive: boolean;
+  /** 'off': archive_mode = off (the recovered cluster archives nowhere); 'preserve': the original's archive settings. */
+  archiveMode: 'off' | 'preserve';
+  /** A standby: standby.signal and primary_conninfo instead of recovery.signal and a target. */
+  primaryConninfo?: string;
 }
 
-/** recovery.signal plus restore_command and the recovery target in postgresql.auto.conf. */
+/** recovery.signal (standby.signal) plus restore_command, the recovery target and the timeline in postgresql.auto.conf. */
 export function writeRecoverySettings(dir: string, s: RecoverySettings): void {
   const q = (v: string) => `'${v.replace(/'/g, "''")}'`;
-  appendFileSync(
-    join(dir, 'postgresql.auto.conf'),
-    `\n# ${s.comment}\nrestore_command = ${q(s.restoreCommand)}\nrecovery_target_time = ${q(pgTimestamp(s.targetTime))}\nrecovery_target_action = 'promote'\n`,
-    { mode: 0o600 },
-  );
-  writeFileSync(join(dir, 'recovery.signal'), '', { mode: 0o600 });
+  const lines = [`# ${s.comment.replace(/\n/g, ' ')}`, `restore_command = ${q(s.restoreCommand)}`];
+  const t = s.target;
+  if (t.kind === 'time') lines.push(`recovery_target_time = ${q(pgTimestamp(t.time))}`);
+  else if (t.kind === 'lsn') lines.push(`recovery_target_lsn = ${q(t.lsn)}`);
+  else if (t.kind === 'xid') lines.push(`recovery_target_xid = ${q(t.xid)}`);
+  else if (t.kind === 'name') lines.push(`recovery_target_name = ${q(t.name)}`);
+  else if (t.kind === 'immediate') lines.push(`recovery_target = 'immediate'`);
+  if (t.kind !== 'end') {
+    if (s.exclusive && t.kind !== 'immediate' && t.kind !== 'name') lines.push(`recovery_target_inclusive = off`);
+    lines.push(`recovery_target_action = ${q(s.action)}`);
+  }
+  lines.push(`recovery_target_timeline = ${q(String(s.timeline))}`);
+  if (s.primaryConninfo !== undefined) lines.push(`primary_conninfo = ${q(s.primaryConninfo)}`);
+  if (s.archiveMode === 'off') lines.push(`archive_mode = off`);
+  appendFileSync(join(dir, 'postgresql.auto.conf'), `\n${lines.join('\n')}\n`, { mode: 0o600 });
+  writeFileSync(join(dir, s.primaryConninfo !== undefined ? 'standby.signal' : 'recovery.signal'), '', { mode: 0o600 });
+}
+
+/** A libpq keyword/value connection string (values quoted), e.g. for primary_conninfo. */
+export function conninfo(fields: Record<string, string | number | undefined>): string {
+  return Object.entries(fields)
+    .filter(([, v]) => v !== undefined && v !== '')
+    .map(([k, v]) => `${k}='${String(v).replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`)
+    .join(' ');
 }
 
 /** "2026-12-01 18:30:00.123+00": a timestamptz PostgreSQL reads the same in any time zone. */
@@ -70,5 +107,6 @@ export function pgTimestamp(d: Date): string {
 export function matchDataDirOwner(dir: string): void {
   if (process.getuid?.() !== 0) return;
   const { uid, gid } = lstatSync(join(dir, 'PG_VERSION'));
-  for (const p of [dir, join(dir, 'postgresql.auto.conf'), join(dir, 'recovery.signal')]) if (existsSync(p)) chownSync(p, uid, gid);
+  for (const p of [dir, join(dir, 'postgresql.auto.conf'), join(dir, 'recovery.signal'), join(dir, 'standby.signal')])
+    if (existsSync(p)) chownSync(p, uid, gid);
 }

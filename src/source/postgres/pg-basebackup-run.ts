@@ -17,8 +17,8 @@ export interface ServerFacts {
   timeline: number;
 }
 
-/** What a base backup needs to know of the server (libpq's environment defaults without a URL). */
-export async function serverFacts(t: DbTarget | undefined): Promise<ServerFacts> {
+/** Runs `fn` on a connection to the server (libpq's environment defaults without a target). */
+async function withServer<T>(t: DbTarget | undefined, fn: (client: InstanceType<Awaited<ReturnType<typeof pgDriver>>['Client']>) => Promise<T>): Promise<T> {
   const pg = await pgDriver();
   const client = new pg.Client(t ? pgClientConfig(t) : { connectionTimeoutMillis: CONNECT_TIMEOUT_S * 1000, application_name: 'prism' });
   client.on('error', () => {});
@@ -39,14 +39,69 @@ export async function serverFacts(t: DbTarget | undefined): Promise<ServerFacts>
     );
   }
   try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+/** What a base backup needs to know of the server (libpq's environment defaults without a URL). */
+export function serverFacts(t: DbTarget | undefined): Promise<ServerFacts> {
+  return withServer(t, async (client) => {
     const r = await client.query(
       "SELECT current_setting('server_version') AS version, (SELECT system_identifier::text FROM pg_control_system()) AS sysid, current_setting('wal_segment_size') AS seg, current_setting('archive_mode') AS archive_mode, (SELECT timeline_id FROM pg_control_checkpoint()) AS tli",
     );
     const row = r.rows[0] as { version: string; sysid: string; seg: string; archive_mode: string; tli: number };
     return { version: row.version, systemIdentifier: row.sysid, segmentSize: parseSize(row.seg), archiveMode: row.archive_mode, timeline: Number(row.tli) };
-  } finally {
-    await client.end().catch(() => {});
-  }
+  });
+}
+
+/** The next transaction id the server will assign (epoch-qualified, as txid_current() prints it). */
+export function nextXid(t: DbTarget | undefined): Promise<string> {
+  return withServer(t, async (client) => {
+    const r = await client.query('SELECT txid_snapshot_xmax(txid_current_snapshot())::text AS x');
+    return (r.rows[0] as { x: string }).x;
+  });
+}
+
+/** The timeline the server writes (after a promotion, the new one), and whether it is a standby. */
+export function serverTimeline(t: DbTarget | undefined): Promise<{ timeline: number; inRecovery: boolean }> {
+  return withServer(t, async (client) => {
+    const r = await client.query(
+      "SELECT pg_is_in_recovery() AS rec, CASE WHEN pg_is_in_recovery() THEN (SELECT received_tli FROM pg_stat_wal_receiver) ELSE ('x' || left(pg_walfile_name(pg_current_wal_lsn()), 8))::bit(32)::int END AS rtli, (SELECT timeline_id FROM pg_control_checkpoint()) AS tli",
+    );
+    const row = r.rows[0] as { rec: boolean; rtli: number | null; tli: number };
+    return { timeline: Number(row.rtli ?? row.tli), inRecovery: row.rec };
+  });
+}
+
+export interface RestorePoint {
+  lsn: string;
+  timeline: number;
+  createdAt: Date;
+  systemIdentifier: string;
+  archiveMode: string;
+}
+
+/** pg_create_restore_point(name) on the server: where it was written, on which timeline, when. */
+export function createRestorePoint(t: DbTarget | undefined, name: string): Promise<RestorePoint> {
+  return withServer(t, async (client) => {
+    const facts = await client.query(
+      "SELECT current_setting('archive_mode') AS archive_mode, (SELECT system_identifier::text FROM pg_control_system()) AS sysid, pg_is_in_recovery() AS rec",
+    );
+    const f = facts.rows[0] as { archive_mode: string; sysid: string; rec: boolean };
+    if (f.rec) throw new PrismError('INVALID_ARGUMENT', 'The server is a standby (in recovery): create restore points on the primary.');
+    try {
+      const r = await client.query(
+        "WITH p AS (SELECT pg_create_restore_point($1) AS lsn) SELECT lsn::text AS lsn, ('x' || left(pg_walfile_name(lsn), 8))::bit(32)::int AS tli, clock_timestamp() AS at FROM p",
+        [name],
+      );
+      const row = r.rows[0] as { lsn: string; tli: number; at: Date };
+      return { lsn: row.lsn, timeline: Number(row.tli), createdAt: row.at, systemIdentifier: f.sysid, archiveMode: f.archive_mode };
+    } catch (e) {
+      throw new PrismError('PG_ARCHIVE_FAILED', `pg_create_restore_point failed: ${(e as Error).message}.`);
+    }
+  });
 }
 
 function parseSize(s: string): number {

@@ -1,6 +1,6 @@
 import { PrismError } from '../../../errors/index.js';
 import { resolveDbTarget, type DbTarget } from '../../../source/db/db-credentials.js';
-import { runBaseBackup, serverFacts } from '../../../source/postgres/pg-basebackup-run.js';
+import { nextXid, runBaseBackup, serverFacts } from '../../../source/postgres/pg-basebackup-run.js';
 import { parseLsn, segmentOf } from '../../../source/postgres/pg-wal-name.js';
 import { backupId } from '../../backups/backup-id.js';
 import { lockRepository, openRepository, type AppContext } from '../../context.js';
@@ -59,6 +59,8 @@ export async function takeBaseBackup(ctx: AppContext, target: DbTarget | undefin
       throw e;
     });
     await run.done;
+    // transactions from this id on commit after the backup: a recovery to one of them can start from it
+    const next = await nextXid(target).catch(() => undefined);
     const label = run.tar.files.get('backup_label')?.toString('utf8') ?? '';
     const manifest = JSON.parse(run.tar.files.get('backup_manifest')?.toString('utf8') ?? '{}') as {
       'WAL-Ranges'?: Array<{ Timeline: number; 'Start-LSN': string; 'End-LSN': string }>;
@@ -84,6 +86,7 @@ export async function takeBaseBackup(ctx: AppContext, target: DbTarget | undefin
       sha256: stored.sha256,
       content: stored.content,
       label,
+      ...(next !== undefined ? { next_xid: next } : {}),
     };
     await putBaseRecord(repo, record);
     ctx.logger.info(

@@ -1,6 +1,14 @@
 import * as v from 'valibot';
 import { PrismError } from '../../../errors/index.js';
-import { BASE_RECORDS, WAL_RECORDS, baseRecordName, walRecordName, type Repository } from '../../../repo/index.js';
+import {
+  BASE_RECORDS,
+  RESTORE_POINT_RECORDS,
+  WAL_RECORDS,
+  baseRecordName,
+  restorePointRecordName,
+  walRecordName,
+  type Repository,
+} from '../../../repo/index.js';
 
 /**
  * PostgreSQL archive records in the repository, next to the backups' manifests:
@@ -35,6 +43,8 @@ export const baseRecordSchema = v.object({
   sha256: v.string(),
   content,
   label: v.string(),
+  /** The server's next transaction id (epoch-qualified) once the backup had finished: transactions from it on commit after the backup. */
+  next_xid: v.optional(v.string()),
 });
 export type BaseRecord = v.InferOutput<typeof baseRecordSchema>;
 
@@ -59,6 +69,30 @@ export async function putBaseRecord(repo: Repository, r: BaseRecord): Promise<bo
 export async function listBaseRecords(repo: Repository): Promise<BaseRecord[]> {
   const out = await repo.listRecords(BASE_RECORDS, baseRecordSchema);
   return out.sort((a, b) => (a.finished_at < b.finished_at ? -1 : 1));
+}
+
+/** A named point in the WAL (`prism pg restore-point NAME`: pg_create_restore_point on the server). */
+export const restorePointRecordSchema = v.object({
+  format: v.literal(1),
+  name: v.string(),
+  lsn: v.string(),
+  timeline: v.number(),
+  created_at: v.string(),
+  system_identifier: v.string(),
+});
+export type RestorePointRecord = v.InferOutput<typeof restorePointRecordSchema>;
+
+/** `<timeline, 8 hex digits><LSN, 16 hex digits>`: one record per point, in WAL order within a timeline. */
+export const restorePointKey = (timeline: number, lsn: bigint): string =>
+  `${timeline.toString(16).toUpperCase().padStart(8, '0')}${lsn.toString(16).toUpperCase().padStart(16, '0')}`;
+
+export function putRestorePointRecord(repo: Repository, r: RestorePointRecord, key: string): Promise<boolean> {
+  return repo.createRecord(restorePointRecordName(key), r, 2);
+}
+
+export async function listRestorePointRecords(repo: Repository): Promise<RestorePointRecord[]> {
+  const out = await repo.listRecords(RESTORE_POINT_RECORDS, restorePointRecordSchema);
+  return out.sort((a, b) => (a.created_at < b.created_at ? -1 : 1));
 }
 
 /** Records about to be deleted (a dry run plans the prune as if they were gone). */
