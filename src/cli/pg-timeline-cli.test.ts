@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { json } from '../testing/fixtures.js';
@@ -7,6 +8,9 @@ import { asPostgres, pitrSuite, query, readLog, startArchivingCluster, switchAnd
 interface RestoreReport {
   base_backup: string;
   timeline: number;
+  recovery_target_timeline: string;
+  archive_mode: string;
+  target: { kind: string; action: string | null };
   warnings: string[];
 }
 
@@ -37,38 +41,147 @@ describe('PostgreSQL restore: timelines, recovery targets, archive mode, standby
   };
   const walNames = () => json<{ wal: Array<{ name: string }> }>(run(['pg', 'wal', 'list', '--json'])).wal.map((w) => w.name);
 
-  it('a time on timeline 1 after a restored cluster forked timeline 2 into the archive recovers timeline 1', async () => {
-    const a = startArchivingCluster(s.root, s.port, s.env);
+  const state = { a: '', b1: '', b2: '' };
+
+  it('a time on timeline 1 after a restored cluster forked timeline 2 into the archive recovers timeline 1; targets by name, xid, LSN; archive mode', async () => {
+    const a = (state.a = startArchivingCluster(s.root, s.port, s.env));
     s.clusters.push(a);
-    const base = run(['pg', 'basebackup', '--url', `postgres://postgres@127.0.0.1:${s.port}/postgres`, '--json']);
+    const url = `postgres://postgres@127.0.0.1:${s.port}/postgres`;
+    const base = run(['pg', 'basebackup', '--url', url, '--json']);
     assert.equal(base.code, 0, base.stderr + base.stdout);
+    const b1 = (state.b1 = json<{ id: string; next_xid: string }>(base).id);
+    assert.match(json<{ next_xid: string }>(base).next_xid, /^\d+$/);
     await sql('CREATE TABLE t (id int PRIMARY KEY)');
     await sql('INSERT INTO t VALUES (1)');
     const fork = await targetAfterLastCommit(s.port);
-    await sql('INSERT INTO t VALUES (2)');
+    const rp = run(['pg', 'restore-point', 'before 2', '--url', url, '--json']);
+    assert.equal(rp.code, 0, rp.stderr + rp.stdout);
+    assert.equal(json<{ timeline: number }>(rp).timeline, 1);
+    const [{ x: x2 }] = await sql<{ x: string }>('INSERT INTO t VALUES (2) RETURNING txid_current()::text AS x');
+    const [{ lsn: lsn2 }] = await sql<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
     const t1 = await targetAfterLastCommit(s.port);
     await sql('INSERT INTO t VALUES (3)');
     await switchAndWaitArchived(s.port);
     stop(a);
 
-    // a recovered copy of the cluster (to `fork`) archives its timeline 2 into the same repository
+    // a recovered copy of the cluster (to `fork`) archives its timeline 2 into the same repository (--archive-mode preserve)
     const b = join(s.root, 'b');
-    restore(['--at', fork.toISOString(), '--data-dir', b, '--archive-mode', 'preserve']);
+    const rb = restore(['--at', fork.toISOString(), '--data-dir', b, '--archive-mode', 'preserve']);
+    assert.equal(rb.timeline, 1);
+    assert.equal(rb.archive_mode, 'preserve');
     start(b, 'b');
     await promoted();
     assert.deepEqual(await ids(), [1]);
     await sql('INSERT INTO t VALUES (10)');
+    const base2 = run(['pg', 'basebackup', '--url', url, '--json']);
+    assert.equal(base2.code, 0, base2.stderr + base2.stdout);
+    const b2 = (state.b2 = json<{ id: string; timeline: number }>(base2).id);
+    assert.equal(json<{ timeline: number }>(base2).timeline, 2);
     await switchAndWaitArchived(s.port);
     await until('timeline 2 archived', async () => (walNames().includes('00000002.history') ? true : undefined));
+    assert.ok(
+      walNames().some((n) => /^00000002[0-9A-F]{16}$/.test(n)),
+      'preserve: the restored cluster archives its WAL here',
+    );
     stop(b);
 
     // t1 is on timeline 1, after the point where timeline 2 left it, and before timeline 2 began
     const c = join(s.root, 'c');
     const rc = restore(['--at', t1.toISOString(), '--data-dir', c]);
+    assert.equal(rc.timeline, 1);
+    assert.equal(rc.base_backup, b1, 'not the base backup of timeline 2');
+    assert.equal(rc.archive_mode, 'off');
+    assert.match(readFileSync(join(c, 'postgresql.auto.conf'), 'utf8'), /recovery_target_timeline = '1'\narchive_mode = off\n/);
     const log = start(c, 'c');
     await promoted();
     assert.deepEqual(await ids(), [1, 2], readLog(log));
-    assert.equal(rc.timeline, 1);
+    // --archive-mode off (the default): the promoted cluster (timeline 3) archives nothing here
+    assert.deepEqual(await sql('SHOW archive_mode'), [{ archive_mode: 'off' }]);
+    const [{ seg }] = await sql<{ seg: string }>('SELECT pg_walfile_name(pg_switch_wal()) AS seg');
+    assert.equal(seg.slice(0, 8), '00000003');
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.deepEqual(
+      walNames().filter((n) => n.startsWith('00000003')),
+      [],
+    );
     stop(c);
+
+    // without a target: the end of the newest timeline, from its own base backup; --at now: timeline 2 as well
+    const dry = (args: string[]) => {
+      const dir = join(s.root, `dry-${Math.random().toString(36).slice(2)}`);
+      const r = restore([...args, '--data-dir', dir]);
+      return { r, conf: readFileSync(join(dir, 'postgresql.auto.conf'), 'utf8') };
+    };
+    const end = dry([]);
+    assert.deepEqual([end.r.timeline, end.r.base_backup, end.r.recovery_target_timeline], [2, b2, 'latest']);
+    assert.match(end.r.warnings.join('\n'), /The archive holds timelines 1, 2: recovery follows 2, the newest/);
+    assert.doesNotMatch(end.conf, /^recovery_target_(time|lsn|xid|name|action) /m);
+    assert.match(
+      end.conf,
+      /^# recovery_target_time = .* \(replaced by prism pg restore below\)$/m,
+      "the settings of the restore that made timeline 2's cluster",
+    );
+    const now = dry(['--at', 'now']);
+    assert.deepEqual([now.r.timeline, now.r.base_backup], [2, b2]);
+    const one = dry(['--at', 'now', '--target-timeline', '1']);
+    assert.deepEqual([one.r.timeline, one.r.base_backup], [1, b1]);
+    assert.match(one.conf, /recovery_target_timeline = '1'/);
+
+    const refused = (args: string[], message: RegExp) => {
+      const r = run(['pg', 'restore', '--data-dir', join(s.root, 'refused'), ...args]);
+      assert.equal(r.code, 2, r.stderr + r.stdout);
+      assert.match(r.stderr, message);
+    };
+    refused(['--target-timeline', '7'], /ERR_PRISM_ARGS.*timeline 7 is not in the archive \(it holds timelines 1, 2\)/);
+    refused(['--target-timeline', 'newest'], /--target-timeline newest: give a timeline number/);
+    refused(['--target-lsn', '3000148'], /--target-lsn 3000148 is not a WAL location.*e\.g\. 0\/3000148/);
+    refused(['--target-xid', 'abc'], /--target-xid abc is not a transaction id/);
+    refused(['--at', 'now', '--target-name', 'before 2'], /Give one recovery target, not --at and --target-name/);
+    refused(['--target-name', 'nope'], /no restore point of that name \(it has: before 2;/);
+    refused(['--target-timeline', '1', '--base', b2], /--base pgbase_\S+ was taken on timeline 2, which timeline 1 does not pass through/);
+    refused(['--target-action', 'stop', '--at', 'now'], /--target-action stop: give one of pause, promote, shutdown/);
+    refused(['--type', 'standby'], /--type standby needs the primary/);
+    const again = run(['pg', 'restore-point', 'before 2', '--url', url]);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /A restore point named before 2 exists/);
+
+    // a restore point, then pause: the cluster stays in recovery, paused, just before row 2
+    const d = join(s.root, 'd');
+    const rd = restore(['--target-name', 'before 2', '--target-action', 'pause', '--data-dir', d]);
+    assert.deepEqual([rd.timeline, rd.base_backup, rd.target.kind, rd.target.action], [1, b1, 'name', 'pause']);
+    const logD = start(d, 'd');
+    await until('recovery paused at the restore point', async () => {
+      const [r] = await sql<{ state: string }>('SELECT pg_get_wal_replay_pause_state() AS state');
+      return r?.state === 'paused' ? true : undefined;
+    });
+    assert.deepEqual(await sql('SELECT pg_is_in_recovery() AS r'), [{ r: true }]);
+    assert.deepEqual(await ids(), [1]);
+    assert.match(readLog(logD), /recovery stopping at restore point "before 2"/);
+    stop(d);
+
+    // a transaction, exclusive: the state just before it committed
+    const e = join(s.root, 'e');
+    // (the transaction committed on timeline 1 after timeline 2 left it: latest, the default for a transaction, would never reach it)
+    const re = restore(['--target-xid', x2, '--target-exclusive', '--target-timeline', 'current', '--data-dir', e]);
+    assert.deepEqual([re.timeline, re.recovery_target_timeline, re.base_backup], [1, 'current', b1], 'the base backup of timeline 1, before the transaction');
+    const logE = start(e, 'e');
+    await promoted().catch((err: Error) => assert.fail(`${err.message}\n${readLog(logE)}`));
+    assert.deepEqual(await ids(), [1], readLog(logE));
+    assert.match(readLog(logE), new RegExp(`recovery stopping before commit of transaction ${x2}`));
+    stop(e);
+
+    // a WAL location on timeline 1, then shut down
+    const f = join(s.root, 'f');
+    const rf = restore(['--target-lsn', lsn2, '--target-timeline', '1', '--target-action', 'shutdown', '--data-dir', f]);
+    assert.deepEqual([rf.timeline, rf.base_backup], [1, b1]);
+    s.clusters.push(f);
+    const logF = join(s.root, 'f.log');
+    asPostgres('pg_ctl', ['-D', f, '-l', logF, '-W', 'start'], s.env);
+    await until(
+      'shutdown at the target',
+      async () => (/recovery stopping after WAL location \(LSN\)/.test(readLog(logF)) && !existsSync(join(f, 'postmaster.pid')) ? true : undefined),
+      90_000,
+    );
+    assert.match(readLog(logF), /database system is shut down/);
   });
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PrismError } from '../../errors/index.js';
 
@@ -86,7 +86,11 @@ export function writeRecoverySettings(dir: string, s: RecoverySettings): void {
   lines.push(`recovery_target_timeline = ${q(String(s.timeline))}`);
   if (s.primaryConninfo !== undefined) lines.push(`primary_conninfo = ${q(s.primaryConninfo)}`);
   if (s.archiveMode === 'off') lines.push(`archive_mode = off`);
-  appendFileSync(join(dir, 'postgresql.auto.conf'), `\n${lines.join('\n')}\n`, { mode: 0o600 });
+  const conf = join(dir, 'postgresql.auto.conf');
+  // a base backup of a restored cluster carries that restore's settings: two recovery targets stop PostgreSQL
+  const before = existsSync(conf) ? readFileSync(conf, 'utf8') : '';
+  const kept = before.replace(/^[ \t]*(restore_command|recovery_target\w*)[ \t]*=.*$/gm, '# $& (replaced by prism pg restore below)');
+  writeFileSync(conf, `${kept}${kept === '' || kept.endsWith('\n') ? '' : '\n'}\n${lines.join('\n')}\n`, { mode: 0o600 });
   writeFileSync(join(dir, s.primaryConninfo !== undefined ? 'standby.signal' : 'recovery.signal'), '', { mode: 0o600 });
 }
 

@@ -193,6 +193,10 @@ export async function restorePointInTime(ctx: AppContext, o: PgRestoreOptions): 
       tli = latestTimeline(tls);
       setting = 'latest';
       reason = 'the newest timeline in the archive (latest)';
+      if (tls.size > 1)
+        warnings.push(
+          `The archive holds timelines ${known()}: recovery follows ${tli}, the newest. A ${target.kind === 'end' ? 'recovery to the end of another' : 'target on another (one the newest left before it)'} needs --target-timeline N (or current: the base backup's).`,
+        );
     }
 
     const line = tli === undefined ? undefined : lineageOf(tls, tli);
