@@ -1,15 +1,26 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { json } from '../testing/fixtures.js';
-import { asPostgres, pitrSuite, query, readLog, startArchivingCluster, switchAndWaitArchived, targetAfterLastCommit, until } from '../testing/pg-cluster.js';
+import {
+  asPostgres,
+  freePort,
+  pitrSuite,
+  query,
+  readLog,
+  startArchivingCluster,
+  switchAndWaitArchived,
+  targetAfterLastCommit,
+  until,
+} from '../testing/pg-cluster.js';
 
 interface RestoreReport {
   base_backup: string;
   timeline: number;
   recovery_target_timeline: string;
   archive_mode: string;
+  type: string;
   target: { kind: string; action: string | null };
   warnings: string[];
 }
@@ -183,5 +194,34 @@ describe('PostgreSQL restore: timelines, recovery targets, archive mode, standby
       90_000,
     );
     assert.match(readLog(logF), /database system is shut down/);
+  });
+  it("--type standby: a streaming replica of the primary from a base backup, held to the primary's timeline", async () => {
+    const a = state.a;
+    const log = join(s.root, 'a2.log');
+    const up = asPostgres('pg_ctl', ['-D', a, '-l', log, '-w', 'start'], s.env);
+    assert.equal(up.code, 0, up.stderr + readLog(log));
+    await sql('INSERT INTO t VALUES (20)');
+    const url = `postgres://postgres@127.0.0.1:${s.port}/postgres`;
+    const dir = join(s.root, 'standby');
+    const r = restore(['--type', 'standby', '--primary-url', url, '--data-dir', dir]);
+    assert.deepEqual([r.type, r.timeline, r.recovery_target_timeline, r.base_backup, r.target.kind], ['standby', 1, '1', state.b1, 'end']);
+    assert.match(r.warnings.join('\n'), /The archive holds timelines newer than the primary's \(1\)/);
+    const conf = readFileSync(join(dir, 'postgresql.auto.conf'), 'utf8');
+    assert.ok(conf.includes(`\nprimary_conninfo = 'host=''127.0.0.1'' port=''${s.port}'' user=''postgres'' dbname=''postgres'''\n`), conf);
+    assert.match(conf, /^restore_command = '.* pg restore-wal %f %p --repo .*'$/m);
+    assert.doesNotMatch(conf, /^recovery_target_(time|lsn|xid|name|action) /m);
+    assert.ok(existsSync(join(dir, 'standby.signal')));
+    assert.ok(!existsSync(join(dir, 'recovery.signal')));
+    const port2 = await freePort();
+    appendFileSync(join(dir, 'postgresql.auto.conf'), `port = ${port2}\n`);
+    const logS = start(dir, 'standby');
+    await sql('INSERT INTO t VALUES (21)');
+    const rows = await until('the standby to replay row 21', async () => {
+      const got = (await query<{ id: number }>(port2, 'SELECT id FROM t ORDER BY id')).map((x) => x.id);
+      return got.includes(21) ? got : undefined;
+    }).catch((err: Error) => assert.fail(`${err.message}\n${readLog(logS)}`));
+    assert.deepEqual(rows, [1, 2, 3, 20, 21]);
+    assert.deepEqual(await query(port2, 'SELECT pg_is_in_recovery() AS r'), [{ r: true }]);
+    assert.deepEqual(await query(port2, 'SELECT status FROM pg_stat_wal_receiver'), [{ status: 'streaming' }]);
   });
 });
