@@ -27,13 +27,19 @@ CREATE TABLE public.audit (id bigserial PRIMARY KEY, order_id int, what text);
 CREATE FUNCTION app.log_order() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO public.audit (order_id, what) VALUES (NEW.id, TG_OP); RETURN NEW; END $$;
 CREATE TRIGGER orders_audit AFTER INSERT OR UPDATE ON app.orders FOR EACH ROW EXECUTE FUNCTION app.log_order();
 CREATE VIEW app.order_totals AS SELECT c.name, count(*) AS orders, sum(o.total) AS total FROM app.orders o JOIN app.customers c ON c.id = o.customer_id GROUP BY c.name;
+CREATE MATERIALIZED VIEW app.order_stats AS SELECT status, count(*) AS orders, sum(qty) AS qty FROM app.orders GROUP BY status;
+CREATE TABLE app.readings (id bigint GENERATED ALWAYS AS IDENTITY, taken date NOT NULL, value numeric, PRIMARY KEY (id, taken)) PARTITION BY RANGE (taken);
+CREATE TABLE app.readings_2025 PARTITION OF app.readings FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE app.readings_2026 PARTITION OF app.readings FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+INSERT INTO app.readings (taken, value) SELECT date '2025-12-28' + g, g * 1.5 FROM generate_series(1, 6) g;
 INSERT INTO app.customers (name) VALUES ('ada'), ('grace'), ('edsger');
 INSERT INTO app.orders (customer_id, status, qty, price) SELECT 1 + g % 3, (ARRAY['new', 'paid', 'shipped']::app.status[])[1 + g % 3], g, g * 2.5 FROM generate_series(1, 8) g;
+REFRESH MATERIALIZED VIEW app.order_stats;
 `;
 
-/** What the database holds: every row of its tables, its sequences' values, the view's rows, its tables and triggers. */
+/** What the database holds: every row of its tables (a partitioned one through its parent), its sequences' values, the views' rows, its tables and triggers. */
 function pgState(db: ScratchDb): { rows: string; sequences: Map<string, string>; view: string; objects: string } {
-  const rows = ['app.customers', 'app.orders', 'public.audit']
+  const rows = ['app.customers', 'app.orders', 'public.audit', 'app.readings', 'app.readings_2026']
     .map((t) => db.sql(`SELECT '${t}: ' || coalesce(string_agg(x::text, ' ' ORDER BY x::text), '') FROM ${t} x;`))
     .join('');
   const sequences = new Map(
@@ -46,7 +52,9 @@ function pgState(db: ScratchDb): { rows: string; sequences: Map<string, string>;
   return {
     rows,
     sequences,
-    view: db.sql(`SELECT string_agg(x::text, ' ' ORDER BY x::text) FROM app.order_totals x;`),
+    view: db.sql(
+      `SELECT string_agg(x::text, ' ' ORDER BY x::text) FROM app.order_totals x; SELECT string_agg(x::text, ' ' ORDER BY x::text) FROM app.order_stats x;`,
+    ),
     objects: db.sql(
       `SELECT string_agg(schemaname || '.' || tablename, ',' ORDER BY schemaname, tablename) FROM pg_tables WHERE schemaname IN ('app', 'public');
        SELECT string_agg(tgname, ',' ORDER BY tgname) FROM pg_trigger WHERE NOT tgisinternal;`,
@@ -61,6 +69,9 @@ CREATE TABLE orders (id int AUTO_INCREMENT PRIMARY KEY, customer_id int NOT NULL
   invoice bigint NOT NULL DEFAULT (NEXTVAL(invoice_no)), qty int CHECK (qty > 0), price decimal(10,2), total decimal(12,2) AS (qty * price) STORED,
   label varchar(40) AS (concat(status, ':', qty)) VIRTUAL, CONSTRAINT orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id));
 CREATE TABLE audit (id bigint AUTO_INCREMENT PRIMARY KEY, order_id int, what varchar(10));
+CREATE TABLE readings (id bigint NOT NULL AUTO_INCREMENT, taken date NOT NULL, value decimal(10,2), PRIMARY KEY (id, taken))
+  PARTITION BY RANGE (YEAR(taken)) (PARTITION p2025 VALUES LESS THAN (2026), PARTITION p2026 VALUES LESS THAN (2027), PARTITION pmax VALUES LESS THAN MAXVALUE);
+INSERT INTO readings (taken, value) VALUES ('2025-12-29', 1.5), ('2025-12-31', 3.0), ('2026-01-02', 4.5), ('2026-01-03', 6.0), ('2030-05-05', 7.5);
 CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW INSERT INTO audit (order_id, what) VALUES (NEW.id, 'INSERT');
 CREATE VIEW order_totals AS SELECT c.name, count(*) AS orders, sum(o.total) AS total FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY c.name;
 INSERT INTO customers (name) VALUES ('ada'), ('grace'), ('edsger');
@@ -70,7 +81,9 @@ INSERT INTO orders (customer_id, status, qty, price) VALUES (2, 'paid', 1, 2.50)
 
 /** What the database holds: every row of its tables, its counters (AUTO_INCREMENT, the sequence), the view's rows, its tables and triggers. */
 function myState(db: ScratchDb): { rows: string; sequences: Map<string, string>; view: string; objects: string } {
-  const rows = ['customers', 'orders', 'audit'].map((t) => `${t}: ${db.sql(`SELECT * FROM ${t} ORDER BY id;`)}`).join('');
+  const rows = ['customers', 'orders', 'audit', 'readings', 'readings PARTITION (p2026)']
+    .map((t) => `${t}: ${db.sql(`SELECT * FROM ${t} ORDER BY id;`)}`)
+    .join('');
   const sequences = new Map(
     db
       .sql(
@@ -85,7 +98,10 @@ function myState(db: ScratchDb): { rows: string; sequences: Map<string, string>;
     rows,
     sequences,
     view: db.sql('SELECT * FROM order_totals ORDER BY name;'),
-    objects: db.sql(`SHOW FULL TABLES; SELECT GROUP_CONCAT(TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE();`),
+    objects: db.sql(
+      `SHOW FULL TABLES; SELECT GROUP_CONCAT(TRIGGER_NAME) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE();
+       SELECT GROUP_CONCAT(PARTITION_NAME ORDER BY PARTITION_ORDINAL_POSITION) FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'readings';`,
+    ),
   };
 }
 
@@ -108,7 +124,8 @@ const ENGINES: Engine[] = [
     setup: PG_SETUP,
     state: pgState,
     change: `INSERT INTO app.customers (name) VALUES ('barbara'); INSERT INTO app.orders (customer_id, qty, price) SELECT max(id), 2, 3.00 FROM app.customers UNION ALL SELECT 2, 9, 1.25;
-      UPDATE app.customers SET name = 'grace hopper' WHERE id = 2; UPDATE app.orders SET status = 'shipped' WHERE id = 1; DELETE FROM app.orders WHERE id = 3;`,
+      UPDATE app.customers SET name = 'grace hopper' WHERE id = 2; UPDATE app.orders SET status = 'shipped' WHERE id = 1; DELETE FROM app.orders WHERE id = 3;
+      INSERT INTO app.readings (taken, value) VALUES ('2026-03-01', 9); UPDATE app.readings SET value = value + 1 WHERE taken = '2025-12-29'; REFRESH MATERIALIZED VIEW app.order_stats;`,
     kept: ['app.invoice_no'],
     dropCopy: (name) => `DROP TABLE ${name};`,
   },
@@ -118,8 +135,9 @@ const ENGINES: Engine[] = [
     setup: MY_SETUP,
     state: myState,
     change: `INSERT INTO customers (name) VALUES ('barbara'); INSERT INTO orders (customer_id, qty, price) SELECT max(id), 2, 3.00 FROM customers UNION ALL SELECT 2, 9, 1.25;
-      UPDATE customers SET name = 'grace hopper' WHERE id = 2; UPDATE orders SET status = 'shipped' WHERE id = 1; DELETE FROM orders WHERE id = 3;`,
-    kept: ['customers', 'orders', 'audit', 'invoice_no'],
+      UPDATE customers SET name = 'grace hopper' WHERE id = 2; UPDATE orders SET status = 'shipped' WHERE id = 1; DELETE FROM orders WHERE id = 3;
+      INSERT INTO readings (taken, value) VALUES ('2026-03-01', 9); UPDATE readings SET value = value + 1 WHERE taken = '2025-12-29';`,
+    kept: ['customers', 'orders', 'audit', 'readings', 'invoice_no'],
     dropCopy: (name) => `DROP TABLE \`${name}\`;`,
   },
 ];

@@ -223,6 +223,12 @@ export const ERROR_CODES = {
     title: 'Restored database does not match the backup',
     fix: 'Row counts or checksums of the restored tables differ from the manifest: see the report, run `prism backup verify <id>`, and restore again or from another backup.',
   },
+  DB_MISSING_DEPENDENCY: {
+    id: 'ERR_PRISM_DB_DEPENDENCY',
+    exitCode: 43,
+    title: 'Restored table would reference a table the target lacks',
+    fix: 'A table created by the restore has a foreign key to a table that is neither in the target nor restored with it (named in the message). Add --with-dependencies to restore the referenced tables along, or --without-foreign-keys to create the table without its foreign keys. Nothing was changed.',
+  },
   DB_ENGINE_MISMATCH: {
     id: 'ERR_PRISM_DB_ENGINE',
     exitCode: 42,

@@ -3,9 +3,13 @@ import type { DbRecord, Manifest, Repository, TreeNode } from '../../repo/index.
 import { idListDigest } from '../../codec/hash.js';
 import { dbObjects, readDbObject, readDbObjectText } from '../../snapshot/db-objects.js';
 import { resolveDbTarget, type DbTarget } from '../../source/db/db-credentials.js';
-import type { RestoreInput, RestoreTableInput, TableOutcome, TablePlan } from '../../source/db/db-restore.js';
-import { planMysql, restoreMysql } from '../../source/mysql/mysql-restore.js';
-import { planPostgres, restorePostgres } from '../../source/postgres/postgres-restore.js';
+import type { CleanItem, CleanOutcome, ForeignKeyRef, RestoreInput, RestoreTableInput, TableOutcome, TablePlan } from '../../source/db/db-restore.js';
+import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT, tableSelected } from '../../source/db/db-dump.js';
+import { myForeignKeys, myNotATable, planMysql, planMysqlClean, restoreMysql } from '../../source/mysql/mysql-restore.js';
+import { planPostgres, planPostgresClean, restorePostgres } from '../../source/postgres/postgres-restore.js';
+import { parsePgSchema, pgForeignKeys, pgNotATable } from '../../source/postgres/postgres-schema.js';
+import { pgQualified } from '../../source/postgres/postgres-dump.js';
+import { myIdent } from '../../source/mysql/mysql-dump.js';
 import { openRepository, type AppContext } from '../context.js';
 import { listFirst } from '../list-first.js';
 import { markingDamage } from '../integrity/mark-corrupted.js';
@@ -26,6 +30,12 @@ export interface DbRestoreOptions {
   safetyCopies?: boolean;
   /** MySQL/MariaDB point in time: after the dump, replay the archived binary log up to `at`. */
   replay?: boolean;
+  /** The whole database as it was: also remove what the target has and the backup lacks (set aside as safety copies unless safetyCopies is false). */
+  clean?: boolean;
+  /** --table: create the tables without their foreign keys. */
+  withoutForeignKeys?: boolean;
+  /** --table: restore along the tables the restored ones reference (transitively) that the target lacks. */
+  withDependencies?: boolean;
 }
 
 export interface DbRestoreReport {
@@ -34,8 +44,24 @@ export interface DbRestoreReport {
   type: DbRecord['type'];
   target: string;
   dry_run: boolean;
+  /** --clean: what the backup lacks is removed. */
+  clean_requested: boolean;
+  /** Safety copies are kept (not --no-safety-copy). */
+  safety_copies: boolean;
   plan: TablePlan[];
+  /**
+   * A whole-database restore: what the target has and the backup lacks (`objects`: --clean removes
+   * them, else they are kept as they are), and the tables --clean keeps all the same because the
+   * database's include_tables/exclude_tables leave them out of its backups (`kept_by_filter`).
+   */
+  not_in_backup?: { objects: CleanItem[]; kept_by_filter: string[] };
+  /** Foreign keys of the tables created that reference a table the target lacks (dry run: what a run would refuse), or left out (--without-foreign-keys). */
+  warnings: string[];
   tables: TableOutcome[];
+  /** --clean, done: what was removed, where it was set aside, how to put it back or remove it for good. */
+  clean?: CleanOutcome;
+  /** The statements that remove the safety copies this restore left (tables overwritten, what --clean set aside), once the restored data is confirmed. */
+  drop_safety_copies: string[];
   /** Every restored table's row count and checksum equal the manifest's. */
   verified: boolean;
   /** --replay: the binary log replayed on top of the dump (events and last_event_at once done). */
@@ -65,7 +91,22 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
         'INVALID_ARGUMENT',
         '--replay keeps safety copies: a failed replay is undone from them, so --no-safety-copy cannot be combined with it.',
       );
+    if (opts.clean)
+      throw new PrismError('INVALID_ARGUMENT', '--clean cannot be combined with --replay: restore with --clean first, or drop what the backup lacks by hand.');
   }
+  const single = (opts.tables ?? []).length > 0;
+  if (opts.clean && single)
+    throw new PrismError(
+      'INVALID_ARGUMENT',
+      '--clean restores the whole database as it was (it removes tables the backup lacks), so it cannot be combined with --table.',
+    );
+  if ((opts.withoutForeignKeys || opts.withDependencies) && !single)
+    throw new PrismError(
+      'INVALID_ARGUMENT',
+      `${opts.withoutForeignKeys ? '--without-foreign-keys' : '--with-dependencies'} applies to --table restores (a whole database brings every table it references).`,
+    );
+  if (opts.withoutForeignKeys && opts.withDependencies)
+    throw new PrismError('INVALID_ARGUMENT', 'Give --without-foreign-keys or --with-dependencies, not both.');
   const started = ctx.clock.now().getTime();
   const log = (event: string, fields: Record<string, unknown>): void => ctx.logger.info({ event, ...fields }, event);
   const repo = await openRepository(ctx);
@@ -79,30 +120,6 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
         `${rec.name} is backed up with include_tables/exclude_tables, but the binary log holds every table's events: those of a table left out fail the replay where the table is missing (and the restore is undone), and are replayed on top of its current rows where it exists.`,
       );
     }
-    const tables = selectTables(rec, opts.tables ?? []);
-    const target = restoreTargetFor(ctx, rec, opts.targetUrl);
-    const plan = rec.type === 'postgres' ? await planPostgres(target, tables) : await planMysql(target, tables);
-    log('db.restore.plan', { backup: m.id, database: rec.name, target: target.shown, tables: plan, ...(replay ? { replay: replay.plan } : {}) });
-    const report: DbRestoreReport = {
-      backup: m.id,
-      database: rec.name,
-      type: rec.type,
-      target: target.shown,
-      dry_run: opts.dryRun,
-      plan,
-      tables: [],
-      verified: false,
-      ...(replay ? { replay: { ...replay.plan } } : {}),
-      duration_ms: 0,
-    };
-    const overwrites = plan.filter((p) => p.action === 'replace');
-    if (opts.dryRun) return { ...report, duration_ms: ctx.clock.now().getTime() - started };
-    if (overwrites.length > 0 && !opts.confirm) {
-      throw new PrismError(
-        'CONFIRMATION_REQUIRED',
-        `Restoring would overwrite ${overwrites.length} table(s) of ${target.shown} (${listFirst(overwrites.map((p) => p.name))}); preview with --dry-run, then run with --confirm.`,
-      );
-    }
     const objects = await dbObjects(repo, m, rec.name);
     const node = (object: string) => {
       const n = objects.get(object);
@@ -111,6 +128,93 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
     };
     const schema: Record<string, string> = {};
     for (const s of rec.schema) schema[s.object] = await markingDamage(ctx, 'db restore', () => readDbObjectText(repo, node(s.object)));
+    let tables = selectTables(rec, opts.tables ?? [], (n) =>
+      rec.type === 'postgres' ? pgNotATable(parsePgSchema(schema[SCHEMA_OBJECT] ?? ''), n) : myNotATable(schema[SCHEMA_OBJECT] ?? '', n),
+    );
+    const target = restoreTargetFor(ctx, rec, opts.targetUrl);
+    const planOf = (t: ReadonlyArray<{ name: string; rows: number }>) => (rec.type === 'postgres' ? planPostgres(target, t) : planMysql(target, t));
+    let plan = await planOf(tables);
+    const warnings: string[] = [];
+    let missing: Map<string, ForeignKeyRef[]> = new Map();
+    if (single) {
+      const fks = rec.type === 'postgres' ? pgForeignKeys(parsePgSchema(schema[POST_SCHEMA_OBJECT] ?? '')) : myForeignKeys(schema[SCHEMA_OBJECT] ?? '');
+      const deps = await foreignKeyNeeds(rec, fks, plan, planOf, opts.withDependencies === true);
+      ({ plan, missing } = deps);
+      tables = plan.map((p) => rec.tables.find((t) => t.name === p.name)!);
+      for (const [table, refs] of missing) {
+        warnings.push(
+          opts.withoutForeignKeys
+            ? `${table} is created without its foreign keys: ${refs.map((r) => `${r.constraint} → ${r.references}`).join(', ')}.`
+            : `${table} has foreign keys to tables ${target.shown} lacks: ${refs.map((r) => `${r.constraint} → ${r.references}`).join(', ')}; add --with-dependencies to restore ${listFirst([...new Set(refs.map((r) => r.references))])} along, or --without-foreign-keys to create ${table} without them.`,
+        );
+      }
+      if (opts.withoutForeignKeys) {
+        // every foreign key of a table it creates is left out, also those to tables the target has
+        for (const p of plan.filter((x) => x.action === 'create' && !missing.has(x.name))) {
+          const own = fks.filter((f) => f.table === p.name);
+          if (own.length > 0)
+            warnings.push(`${p.name} is created without its foreign keys: ${own.map((r) => `${r.constraint} → ${r.references}`).join(', ')}.`);
+        }
+      }
+    }
+    const keep = (name: string): boolean =>
+      filtered !== undefined && !tableSelected(name, { include: filtered.include_tables, exclude: filtered.exclude_tables });
+    const cleanPlan = !single
+      ? await (rec.type === 'postgres' ? planPostgresClean : planMysqlClean)(
+          target,
+          schema,
+          rec.tables.map((t) => t.name),
+          { keep },
+        )
+      : undefined;
+    log('db.restore.plan', {
+      backup: m.id,
+      database: rec.name,
+      target: target.shown,
+      tables: plan,
+      ...(cleanPlan ? { not_in_backup: cleanPlan, clean: opts.clean === true } : {}),
+      ...(warnings.length > 0 ? { warnings } : {}),
+      ...(replay ? { replay: replay.plan } : {}),
+    });
+    const report: DbRestoreReport = {
+      backup: m.id,
+      database: rec.name,
+      type: rec.type,
+      target: target.shown,
+      dry_run: opts.dryRun,
+      clean_requested: opts.clean === true,
+      safety_copies: opts.safetyCopies !== false,
+      plan,
+      ...(cleanPlan ? { not_in_backup: { objects: cleanPlan.drop, kept_by_filter: cleanPlan.kept } } : {}),
+      warnings,
+      tables: [],
+      verified: false,
+      drop_safety_copies: [],
+      ...(replay ? { replay: { ...replay.plan } } : {}),
+      duration_ms: 0,
+    };
+    const overwrites = plan.filter((p) => p.action === 'replace');
+    if (opts.dryRun) return { ...report, duration_ms: ctx.clock.now().getTime() - started };
+    if (missing.size > 0 && !opts.withoutForeignKeys) {
+      const refs = [...missing.values()].flat();
+      throw new PrismError(
+        'DB_MISSING_DEPENDENCY',
+        `${listFirst([...missing.keys()])} would be created with foreign keys to tables ${target.shown} lacks (${listFirst([...new Set(refs.map((r) => r.references))])}); nothing was changed. Add --with-dependencies to restore them along, or --without-foreign-keys to create the table without its foreign keys.`,
+        { tables: [...missing.keys()], references: [...new Set(refs.map((r) => r.references))] },
+      );
+    }
+    const removals = opts.clean ? (cleanPlan?.drop ?? []) : [];
+    if ((overwrites.length > 0 || removals.length > 0) && !opts.confirm) {
+      throw new PrismError(
+        'CONFIRMATION_REQUIRED',
+        `Restoring would ${[
+          overwrites.length > 0 ? `overwrite ${overwrites.length} table(s) (${listFirst(overwrites.map((p) => p.name))})` : '',
+          removals.length > 0 ? `remove ${removals.length} object(s) the backup does not have (${listFirst(removals.map((d) => `${d.kind} ${d.name}`))})` : '',
+        ]
+          .filter(Boolean)
+          .join(' and ')} of ${target.shown}; preview with --dry-run, then run with --confirm.`,
+      );
+    }
     const input: RestoreInput = {
       tables: tables.map((t) => restoreTable(repo, m.id, t, node(t.object))),
       schema,
@@ -119,10 +223,20 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
       safetyCopies: opts.safetyCopies !== false,
       stamp: stamp(ctx.clock.now()),
       log,
+      ...(opts.clean ? { clean: { keep } } : {}),
+      withoutForeignKeys: opts.withoutForeignKeys === true,
     };
     log('db.restore.start', { backup: m.id, database: rec.name, target: target.shown, tables: tables.map((t) => t.name) });
     try {
-      report.tables = await markingDamage(ctx, 'db restore', () => (rec.type === 'postgres' ? restorePostgres(target, input) : restoreMysql(target, input)));
+      const done = await markingDamage(ctx, 'db restore', () => (rec.type === 'postgres' ? restorePostgres(target, input) : restoreMysql(target, input)));
+      report.tables = done.tables;
+      if (done.clean) report.clean = done.clean;
+      report.drop_safety_copies = [
+        ...done.tables
+          .filter((t) => t.safety_copy)
+          .map((t) => `DROP TABLE ${rec.type === 'postgres' ? pgQualified(t.safety_copy!) : myIdent(t.safety_copy!)};`),
+        ...(done.clean?.drop_safety ?? []),
+      ];
       report.verified = report.tables.every((t) => t.ok);
       if (replay) {
         const done = await runReplay(repo, target, rec, opts.at!, replay.records, report.tables, log);
@@ -141,6 +255,7 @@ export async function restoreDatabase(ctx: AppContext, opts: DbRestoreOptions): 
       database: rec.name,
       target: target.shown,
       tables: report.tables,
+      ...(report.clean ? { clean: report.clean } : {}),
       ...(report.replay ? { replay: report.replay } : {}),
       duration_ms: report.duration_ms,
     });
@@ -182,12 +297,55 @@ export async function backupWithDatabase(
   return { m, rec };
 }
 
+/**
+ * The foreign keys of the tables a --table restore creates that reference tables the target
+ * lacks and the restore does not bring. With `along` (--with-dependencies) those tables join the
+ * restore (created, with `referenced_by`), and theirs in turn, until none is missing; a table the
+ * target has ends the chain (the key is made against it). A referenced table that is not in the
+ * backup cannot come along: it stays missing.
+ */
+async function foreignKeyNeeds(
+  rec: DbRecord,
+  fks: readonly ForeignKeyRef[],
+  first: TablePlan[],
+  planOf: (t: ReadonlyArray<{ name: string; rows: number }>) => Promise<TablePlan[]>,
+  along: boolean,
+): Promise<{ plan: TablePlan[]; missing: Map<string, ForeignKeyRef[]> }> {
+  const plan = [...first];
+  /** Tables looked up in the target that the restore does not (yet) bring. */
+  const probed = new Map<string, TablePlan>();
+  const missing = new Map<string, ForeignKeyRef[]>();
+  for (let i = 0; i < plan.length; i++) {
+    const p = plan[i]!;
+    if (p.action !== 'create') continue;
+    for (const fk of fks.filter((f) => f.table === p.name && f.references !== p.name)) {
+      const restored = plan.find((x) => x.name === fk.references);
+      if (restored) {
+        if (restored.referenced_by && !restored.referenced_by.includes(p.name)) restored.referenced_by.push(p.name);
+        continue;
+      }
+      const inBackup = rec.tables.find((t) => t.name === fk.references);
+      let q = probed.get(fk.references);
+      if (!q) {
+        q = (await planOf([inBackup ?? { name: fk.references, rows: 0 }]))[0]!;
+        probed.set(fk.references, q);
+      }
+      if (q.action === 'replace') continue; // the target has it: the key is made against it
+      if (along && inBackup) plan.push({ ...q, referenced_by: [p.name] });
+      else missing.set(p.name, [...(missing.get(p.name) ?? []), fk]);
+    }
+  }
+  return { plan, missing };
+}
+
 /** --table names (full `schema.table` or bare `table`) → the manifest's tables; none: all of them. */
-function selectTables(rec: DbRecord, names: readonly string[]): DbRecord['tables'] {
+function selectTables(rec: DbRecord, names: readonly string[], notATable: (name: string) => string | undefined): DbRecord['tables'] {
   if (names.length === 0) return rec.tables;
   return names.map((n) => {
     const hits = rec.tables.filter((t) => t.name === n || t.name.slice(t.name.indexOf('.') + 1) === n);
     if (hits.length === 1) return hits[0]!;
+    const what = hits.length === 0 ? notATable(n) : undefined;
+    if (what) throw new PrismError('INVALID_ARGUMENT', `"${n}" ${what}`, { table: n });
     const known = rec.tables
       .map((t) => t.name)
       .slice(0, 20)

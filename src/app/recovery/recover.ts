@@ -21,6 +21,8 @@ export interface RecoverOptions {
   sets: readonly string[];
   /** Allow the files restore while the service runs. */
   force?: boolean;
+  /** Each database exactly as backed up: what it has and the backup lacks is set aside (`prism db restore --clean`). */
+  clean?: boolean;
 }
 
 export interface Checkpoint {
@@ -37,6 +39,8 @@ export interface RecoverReport {
   checkpoints: Checkpoint[];
   failed: { checkpoint: number; reason: string } | null;
   rollback: Check[];
+  /** Once recovered: the statements that remove the databases' safety copies (tables overwritten, what --clean set aside). */
+  drop_safety_copies: string[];
   duration_ms: number;
 }
 
@@ -56,7 +60,16 @@ export async function recover(ctx: AppContext, opts: RecoverOptions, env: Env = 
   const log = (event: string, fields: Record<string, unknown>): void => ctx.logger.info({ event: `recover.${event}`, ...fields }, event);
   const repo = await openRepository(ctx);
   const m: Manifest = opts.from !== undefined || opts.at !== undefined ? await resolveBackup(repo, { id: opts.from, at: opts.at }) : await latest(repo);
-  const report: RecoverReport = { backup: m.id, dry_run: opts.dryRun, ok: false, checkpoints: [], failed: null, rollback: [], duration_ms: 0 };
+  const report: RecoverReport = {
+    backup: m.id,
+    dry_run: opts.dryRun,
+    ok: false,
+    checkpoints: [],
+    failed: null,
+    rollback: [],
+    drop_safety_copies: [],
+    duration_ms: 0,
+  };
   log('start', { backup: m.id, dry_run: opts.dryRun, sets: sets.map((s) => `${s.file}:${s.path.join('.')}`) });
   const undo: Array<{ name: string; run: () => Promise<void> }> = [];
   const checkpoint = async (n: Checkpoint['n'], body: (checks: Check[]) => Promise<void>): Promise<boolean> => {
@@ -81,17 +94,46 @@ export async function recover(ctx: AppContext, opts: RecoverOptions, env: Env = 
   };
 
   const ok =
-    (await checkpoint(1, async (checks) => void checks.push(...(await checkEnvironment(ctx, repo, m)).checks))) &&
+    (await checkpoint(1, async (checks) => {
+      checks.push(...(await checkEnvironment(ctx, repo, m)).checks);
+      if (!opts.dryRun || !checks.every((c) => c.ok)) return;
+      for (const rec of m.databases ?? []) {
+        // what checkpoint 2 would do to each database
+        const r = await restoreDatabase(ctx, { id: m.id, db: rec.name, dryRun: true, confirm: false, clean: opts.clean ?? false });
+        const extra = r.not_in_backup?.objects ?? [];
+        const n = (a: 'replace' | 'create') => r.plan.filter((p) => p.action === a).length;
+        checks.push({
+          name: `database ${rec.name} plan`,
+          ok: true,
+          detail: `would overwrite ${n('replace')} table(s) (a safety copy of each kept) and create ${n('create')} in ${r.target}${
+            extra.length === 0
+              ? ''
+              : opts.clean
+                ? `; --clean would remove (set aside as safety copies) ${extra.map((o) => `${o.kind} ${o.name}`).join(', ')}`
+                : `; would keep what the backup lacks: ${extra.map((o) => `${o.kind} ${o.name}`).join(', ')} (--clean removes it)`
+          }`,
+        });
+      }
+    })) &&
     !opts.dryRun &&
     (await checkpoint(2, async (checks) => {
       for (const rec of m.databases ?? []) {
-        const r = await restoreDatabase(ctx, { id: m.id, db: rec.name, dryRun: false, confirm: true });
+        const r = await restoreDatabase(ctx, { id: m.id, db: rec.name, dryRun: false, confirm: true, clean: opts.clean ?? false });
         const outcomes: TableOutcome[] = r.tables;
-        undo.unshift({ name: `database ${rec.name}`, run: () => undoDbRestore(restoreTargetFor(ctx, rec, undefined), outcomes) });
+        undo.unshift({ name: `database ${rec.name}`, run: () => undoDbRestore(restoreTargetFor(ctx, rec, undefined), outcomes, r.clean) });
+        report.drop_safety_copies.push(...r.drop_safety_copies);
+        const removed = r.clean?.removed ?? [];
+        const extra = r.not_in_backup?.objects ?? [];
         checks.push({
           name: `database ${rec.name}`,
           ok: r.verified,
-          detail: `${r.tables.length} table(s) into ${r.target}, ${r.tables.reduce((n, t) => n + t.rows_restored, 0)} rows, row counts and checksums ${r.verified ? 'match' : 'DIFFER'}`,
+          detail: `${r.tables.length} table(s) into ${r.target}, ${r.tables.reduce((n, t) => n + t.rows_restored, 0)} rows, row counts and checksums ${r.verified ? 'match' : 'DIFFER'}${
+            removed.length > 0
+              ? `; removed what the backup lacks (set aside): ${removed.map((o) => `${o.kind} ${o.name}`).join(', ')}`
+              : !opts.clean && extra.length > 0
+                ? `; kept what the backup lacks: ${extra.map((o) => `${o.kind} ${o.name}`).join(', ')} (--clean removes it)`
+                : ''
+          }`,
         });
       }
       if (!m.databases?.length) checks.push({ name: 'databases', ok: true, detail: 'the backup holds no databases' });
@@ -159,6 +201,7 @@ export async function recover(ctx: AppContext, opts: RecoverOptions, env: Env = 
       }
     }
     log('rollback', { failed: report.failed, steps: report.rollback });
+    report.drop_safety_copies = []; // the rollback used them up
   }
   report.duration_ms = ctx.clock.now().getTime() - started;
   log('done', { ok: report.ok, failed: report.failed, duration_ms: report.duration_ms });

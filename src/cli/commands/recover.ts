@@ -14,6 +14,7 @@ interface Opts {
   dryRun?: boolean;
   set: string[];
   force?: boolean;
+  clean?: boolean;
   json?: boolean;
 }
 
@@ -28,6 +29,7 @@ export function registerRecover(program: Command): void {
     .option('--dry-run', 'run checkpoint 1 (environment) only; change nothing')
     .option('--set <key=value>', 'adjust the restored configuration, e.g. backup.databases.0.url=… or gateway.json:db.host=… (repeatable)', collect, [])
     .option('--force', 'restore the files even while the prism service is running')
+    .option('--clean', 'each database exactly as backed up: also set aside what it has and the backup lacks (as `prism db restore --clean`)')
     .option('--json', 'print the report as JSON')
     .option(...REPO_OPTION)
     .action(
@@ -41,6 +43,7 @@ export function registerRecover(program: Command): void {
           dryRun: opts.dryRun ?? false,
           sets: opts.set,
           force: opts.force ?? false,
+          clean: opts.clean ?? false,
         });
         if (opts.json) printJson(r);
         else out(render(r));
@@ -59,6 +62,10 @@ function render(r: RecoverReport): string {
   }
   if (r.failed) lines.push(`Failed at checkpoint ${r.failed.checkpoint}: ${r.failed.reason}`);
   for (const s of r.rollback) lines.push(`  rollback ${s.name}: ${s.ok ? 'done' : `FAILED: ${s.detail}`}`);
+  if (r.ok && r.drop_safety_copies.length > 0)
+    lines.push(
+      `Safety copies are kept in the databases. Drop them when the recovered data is confirmed:\n${r.drop_safety_copies.map((s) => `  ${s}`).join('\n')}`,
+    );
   if (r.ok) lines.push(r.dry_run ? 'Environment ready. Nothing was changed; run without --dry-run to recover.' : 'Recovered. Next: prism start.');
   lines.push(`Duration: ${formatDuration(r.duration_ms)}`);
   return lines.join('\n');

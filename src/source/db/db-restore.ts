@@ -25,6 +25,53 @@ export interface RestoreInput {
   safetyCopies: boolean;
   stamp: string;
   log: (event: string, fields: Record<string, unknown>) => void;
+  /** --clean (whole database only): remove what the target has and the backup lacks; see CleanSpec. */
+  clean?: CleanSpec | undefined;
+  /** --without-foreign-keys: the tables created are created without their foreign keys. */
+  withoutForeignKeys?: boolean | undefined;
+}
+
+/**
+ * What `--clean` removes: the tables (PostgreSQL also views, materialized views, free-standing
+ * sequences, types, domains, functions, procedures and aggregates; MySQL/MariaDB also views and
+ * sequences) of the target that the backup does not have, in the schemas the backup holds
+ * (PostgreSQL). Never prism's own `_prism_safety_…` objects, nor what an extension owns, nor a
+ * table `keep` holds back (one the database's include_tables/exclude_tables leave out of its backups).
+ */
+export interface CleanSpec {
+  keep: (table: string) => boolean;
+}
+
+/** Something the target has and the backup lacks. */
+export interface CleanItem {
+  kind: 'table' | 'view' | 'materialized view' | 'sequence' | 'foreign table' | 'type' | 'domain' | 'function' | 'procedure' | 'aggregate';
+  /** PostgreSQL: schema.name (a routine with its argument types); MySQL: the name. */
+  name: string;
+}
+
+/** What --clean did: each object removed, where it was set aside, and how to put it back. */
+export interface CleanOutcome {
+  /** Each with `safety`: where it now is (PostgreSQL: the schema _prism_safety_<stamp>_<schema>; MySQL: the table or view renamed _prism_safety_<stamp>_<name>), or null when dropped (--no-safety-copy). */
+  removed: Array<CleanItem & { safety: string | null }>;
+  /** Foreign keys between what was set aside and what stays, dropped with it (one would tie the tables kept to a safety copy). */
+  foreign_keys_dropped: string[];
+  /** The statements that put everything back (undoing the restore runs them, in order). */
+  undo: string[];
+  /** The statements that remove the safety copies for good. */
+  drop_safety: string[];
+}
+
+/** Restored tables, and what --clean removed. */
+export interface RestoreResult {
+  tables: TableOutcome[];
+  clean?: CleanOutcome;
+}
+
+/** A foreign key of a table in the backup's schema: the table it references. */
+export interface ForeignKeyRef {
+  table: string;
+  constraint: string;
+  references: string;
 }
 
 export interface TablePlan {
@@ -33,6 +80,8 @@ export interface TablePlan {
   action: 'replace' | 'create';
   current_rows: number | null;
   backup_rows: number;
+  /** --with-dependencies: the tables whose foreign keys brought this one along. */
+  referenced_by?: string[];
 }
 
 export interface TableOutcome {

@@ -6,9 +6,21 @@ import { PrismError } from '../../errors/index.js';
 import type { DbTarget } from '../db/db-credentials.js';
 import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT } from '../db/db-dump.js';
 import { classifyDbError } from '../db/db-errors.js';
-import { freeSafetyName, outcome, type RestoreInput, type SequenceValue, type TableOutcome, type TablePlan } from '../db/db-restore.js';
+import {
+  freeSafetyName,
+  outcome,
+  type CleanItem,
+  type CleanOutcome,
+  type CleanSpec,
+  type RestoreInput,
+  type RestoreResult,
+  type SequenceValue,
+  type TableOutcome,
+  type TablePlan,
+} from '../db/db-restore.js';
+import { pgClean, pgCleanPlan, pgMatviewOrder, pgRefreshMatviews } from './postgres-clean.js';
 import { pgColumns, pgConnect, pgCopyOut, pgIdent, pgListTables, pgQualified } from './postgres-dump.js';
-import { parsePgSchema, pgTableDdl, pgTableNeeds, type PgTableNeed } from './postgres-schema.js';
+import { parsePgSchema, pgTableDdl, pgTableNeeds, type PgSchema, type PgSchemaEntry, type PgTableNeed } from './postgres-schema.js';
 
 /** Which tables exist in the target (replace) and which are missing (create), with current row counts. */
 export async function planPostgres(t: DbTarget, tables: ReadonlyArray<{ name: string; rows: number }>): Promise<TablePlan[]> {
@@ -29,14 +41,34 @@ export async function planPostgres(t: DbTarget, tables: ReadonlyArray<{ name: st
   }
 }
 
+/** What --clean would remove from the target (and the tables it keeps for include_tables/exclude_tables). */
+export async function planPostgresClean(
+  t: DbTarget,
+  schema: Record<string, string>,
+  tables: readonly string[],
+  spec: CleanSpec,
+): Promise<{ drop: CleanItem[]; kept: string[] }> {
+  const client = await pgConnect(t);
+  try {
+    const r = await pgCleanPlan(client, parsePgSchema(schema[SCHEMA_OBJECT] ?? ''), tables, spec);
+    return { drop: r.drop.map((d) => ({ kind: d.kind, name: d.name })), kept: r.kept };
+  } catch (e) {
+    throw classifyDbError(t, e);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /**
  * Restores tables in ONE transaction (PostgreSQL DDL is transactional): a safety copy of each
  * existing table, then it is emptied and loaded with COPY FROM STDIN; a missing table is created
  * from the backup's schema (a target with none of the tables gets the whole schema). Inside the
  * transaction every table is read back and its row count and SHA-256 compared with the manifest;
- * any error or mismatch rolls everything back, so the target is as it was.
+ * any error or mismatch rolls everything back, so the target is as it was. The populated
+ * materialized views that read from the restored tables are refreshed. With --clean, what the
+ * target has and the backup lacks is set aside (pgClean) in the same transaction.
  */
-export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise<TableOutcome[]> {
+export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise<RestoreResult> {
   const client = await pgConnect(t);
   let step = 'starting the transaction';
   try {
@@ -50,7 +82,7 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
     }
     const existing = new Set(await pgListTables(client));
     const pre = parsePgSchema(input.schema[SCHEMA_OBJECT] ?? '');
-    const post = parsePgSchema(input.schema[POST_SCHEMA_OBJECT] ?? '');
+    const post = withoutForeignKeys(parsePgSchema(input.schema[POST_SCHEMA_OBJECT] ?? ''), input.withoutForeignKeys === true);
     const fresh = input.wholeDatabase && input.tables.every((tb) => !existing.has(tb.name));
     if (fresh) {
       step = 'creating the schema';
@@ -58,7 +90,8 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
       await client.query(pre.preamble + pre.entries.map((e) => e.sql).join('\n'));
     }
     const outcomes: TableOutcome[] = [];
-    const postSql: string[] = [];
+    /** The post-data entries of the tables created, run in pg_dump's order once all are loaded (a key before the foreign keys that need it). */
+    const postEntries = new Set<PgSchemaEntry>();
     /** Sequences not owned by a table that were created for a table's default: set to their backed-up values too. */
     const createdSequences = new Set<string>();
     for (const tb of input.tables) {
@@ -84,7 +117,7 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
         const needs = await missingNeeds(client, pgTableNeeds(pre, tb.name, owned));
         for (const n of needs) if (n.kind === 'sequence') createdSequences.add(n.name);
         await client.query([pre.preamble, ...needs.map((n) => n.sql), ddl.pre].join('\n'));
-        postSql.push(ddl.post);
+        for (const e of ddl.postEntries) postEntries.add(e);
       }
       step = `loading ${tb.name}`;
       input.log('db.restore.table', { table: tb.name, action: exists ? 'replace' : 'create', safety_copy: safety, rows: tb.rows });
@@ -95,17 +128,47 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
     }
     step = 'creating indexes and constraints';
     if (fresh) await client.query(post.preamble + post.entries.map((e) => e.sql).join('\n'));
-    else if (postSql.some((s) => s.trim())) await client.query(post.preamble + postSql.join('\n'));
+    else if (postEntries.size > 0)
+      await client.query(
+        post.preamble +
+          post.entries
+            .filter((e) => postEntries.has(e))
+            .map((e) => e.sql)
+            .join('\n'),
+      );
+    let clean: CleanOutcome | undefined;
+    if (input.clean) {
+      step = 'removing what the backup does not have (--clean)';
+      const plan = await pgCleanPlan(
+        client,
+        pre,
+        input.tables.map((tb) => tb.name),
+        input.clean,
+      );
+      clean = await pgClean(client, plan.drop, input.safetyCopies, input.stamp);
+      input.log('db.restore.clean', { removed: clean.removed, foreign_keys_dropped: clean.foreign_keys_dropped, kept: plan.kept });
+    }
     step = 'setting sequences';
     const restored = new Set(input.tables.map((tb) => tb.name));
     const before = new Map<string, SequenceValue[]>();
     for (const s of input.sequences ?? []) {
-      if (s.table !== null ? !restored.has(s.table) : !fresh && !createdSequences.has(s.name)) continue;
-      if (s.table !== null && existing.has(s.table)) {
+      // a sequence of a partitioned table goes with its partitions when all of them are restored
+      const owner = s.table === null ? null : restored.has(s.table) ? s.table : await restoredPartitionOf(client, s.table, restored);
+      if (s.table !== null ? owner === null : !fresh && !createdSequences.has(s.name)) continue;
+      if (owner !== null && existing.has(owner)) {
         const now = await client.query<{ v: string; c: boolean }>(`SELECT last_value::text AS v, is_called AS c FROM ${pgQualified(s.name)}`);
-        before.set(s.table, [...(before.get(s.table) ?? []), { name: s.name, value: now.rows[0]!.v, is_called: now.rows[0]!.c }]);
+        before.set(owner, [...(before.get(owner) ?? []), { name: s.name, value: now.rows[0]!.v, is_called: now.rows[0]!.c }]);
       }
       await client.query(`SELECT pg_catalog.setval($1::regclass, $2::bigint, $3)`, [pgQualified(s.name), s.value, s.is_called]);
+    }
+    if (!fresh) {
+      step = 'refreshing materialized views';
+      const refreshed = await pgRefreshMatviews(
+        client,
+        input.tables.map((tb) => tb.name),
+        pgMatviewOrder(post),
+      );
+      if (refreshed.length > 0) input.log('db.restore.refreshed', { materialized_views: refreshed });
     }
     step = 'checking row counts and checksums';
     for (const [i, tb] of input.tables.entries()) {
@@ -127,7 +190,7 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
     }
     step = 'committing';
     await client.query('COMMIT');
-    return outcomes;
+    return { tables: outcomes, ...(clean ? { clean } : {}) };
   } catch (e) {
     await client.query('ROLLBACK').catch(() => {});
     if (e instanceof PrismError && (e.code === 'DB_VERIFY_FAILED' || e.code === 'CHECKSUM_MISMATCH' || e.code === 'DB_RESTORE_FAILED')) throw e;
@@ -141,6 +204,26 @@ export async function restorePostgres(t: DbTarget, input: RestoreInput): Promise
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/**
+ * A partitioned table whose every partition (leaf) is restored: the first of them, which its
+ * sequences' values before the restore are recorded with; else null (a sequence of the parent
+ * also numbers the rows of partitions not restored, so it keeps its value).
+ */
+async function restoredPartitionOf(client: pg.Client, table: string, restored: ReadonlySet<string>): Promise<string | null> {
+  const r = await client.query<{ name: string }>(
+    `SELECT n.nspname || '.' || c.relname AS name FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass($1)) t
+       JOIN pg_catalog.pg_class c ON c.oid = t.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE t.isleaf ORDER BY 1`,
+    [pgQualified(table)],
+  );
+  const leaves = r.rows.map((x) => x.name);
+  return leaves.length > 0 && leaves.every((l) => restored.has(l)) ? leaves[0]! : null;
+}
+
+/** The post-data schema without its foreign keys (--without-foreign-keys), or as it is. */
+function withoutForeignKeys(post: PgSchema, drop: boolean): PgSchema {
+  return drop ? { ...post, entries: post.entries.filter((e) => e.type !== 'FK CONSTRAINT') } : post;
 }
 
 /** The needs of a table the target lacks (a schema, a type, a sequence of the backup), in their order. */

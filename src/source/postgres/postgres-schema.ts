@@ -1,4 +1,5 @@
 /** Reading pg_dump's plain-text schema: its TOC entries, and the statements that make one table. */
+import type { ForeignKeyRef } from '../db/db-restore.js';
 
 export interface PgSchemaEntry {
   name: string;
@@ -41,7 +42,12 @@ const TABLE_POST = new Set(['CONSTRAINT', 'FK CONSTRAINT', 'TRIGGER', 'RULE', 'P
  * The statements that create table `schema.table` (pre: the table, its owned sequences and
  * defaults; post: its constraints, indexes, triggers), in pg_dump's dependency order, for restoring a table the target lacks.
  */
-export function pgTableDdl(pre: PgSchema, post: PgSchema, table: string, ownedSequences: readonly string[]): { pre: string; post: string } {
+export function pgTableDdl(
+  pre: PgSchema,
+  post: PgSchema,
+  table: string,
+  ownedSequences: readonly string[],
+): { pre: string; post: string; postEntries: PgSchemaEntry[] } {
   const dot = table.indexOf('.');
   const schema = table.slice(0, dot);
   const name = table.slice(dot + 1);
@@ -55,10 +61,8 @@ export function pgTableDdl(pre: PgSchema, post: PgSchema, table: string, ownedSe
     )
     .map((e) => e.sql);
   const onTable = new RegExp(`\\bON (ONLY )?${escapeRe(`${dumpIdent(schema)}.${dumpIdent(name)}`)} `);
-  const postSql = post.entries
-    .filter((e) => (TABLE_POST.has(e.type) && own(e)) || (e.type === 'INDEX' && e.schema === schema && onTable.test(e.sql)))
-    .map((e) => e.sql);
-  return { pre: preSql.join('\n'), post: postSql.join('\n') };
+  const postEntries = post.entries.filter((e) => (TABLE_POST.has(e.type) && own(e)) || (e.type === 'INDEX' && e.schema === schema && onTable.test(e.sql)));
+  return { pre: preSql.join('\n'), post: postEntries.map((e) => e.sql).join('\n'), postEntries };
 }
 
 /** Something a table created on its own needs from the backup's schema, which the target may lack. */
@@ -113,6 +117,52 @@ export function pgTableNeeds(pre: PgSchema, table: string, ownedSequences: reado
   ];
 }
 
+const IDENT = String.raw`(?:"(?:[^"]|"")*"|[^\s."(),;]+)`;
+const FK = new RegExp(
+  String.raw`ALTER TABLE (?:ONLY )?(${IDENT}\.${IDENT})\s+ADD CONSTRAINT (${IDENT}) FOREIGN KEY \(.*?\) REFERENCES (${IDENT}\.${IDENT})\(`,
+  's',
+);
+
+/** `schema.name` of a qualified identifier as pg_dump writes it (quotes taken off). */
+function unquoteQualified(q: string): string {
+  const parts = q.match(new RegExp(IDENT, 'g'))!;
+  return parts.map(unquote).join('.');
+}
+
+function unquote(s: string): string {
+  return s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s;
+}
+
+/** The foreign keys of the backup's post-data schema: each table and the table it references. */
+export function pgForeignKeys(post: PgSchema): ForeignKeyRef[] {
+  const out: ForeignKeyRef[] = [];
+  for (const e of post.entries) {
+    if (e.type !== 'FK CONSTRAINT') continue;
+    const m = FK.exec(e.sql);
+    if (m) out.push({ table: unquoteQualified(m[1]!), constraint: unquote(m[2]!), references: unquoteQualified(m[3]!) });
+  }
+  return out;
+}
+
 function escapeRe(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * What a name given as a table is when the backup holds no table of that name but its schema has
+ * it: a view, a materialized view, or a partitioned table (whose rows are its partitions'); as
+ * the end of a sentence for the error, or undefined.
+ */
+export function pgNotATable(pre: PgSchema, name: string): string | undefined {
+  const e = pre.entries.find(
+    (x) => (x.type === 'VIEW' || x.type === 'MATERIALIZED VIEW' || x.type === 'TABLE') && (`${x.schema}.${x.name}` === name || x.name === name),
+  );
+  if (!e) return undefined;
+  if (e.type === 'VIEW') return 'is a view: the backup holds its definition, not rows; restore the tables it reads with --table.';
+  if (e.type === 'MATERIALIZED VIEW')
+    return 'is a materialized view: the backup holds its definition, not rows; restore the tables it reads (a whole-database restore refreshes it).';
+  const parent = new RegExp(`^ALTER TABLE ONLY ${escapeRe(`${dumpIdent(e.schema)}.${dumpIdent(e.name)}`)} ATTACH PARTITION `, 'm');
+  const parts = pre.entries.filter((x) => x.type === 'TABLE ATTACH' && parent.test(x.sql)).map((x) => `${x.schema}.${x.name}`);
+  if (parts.length > 0) return `is a partitioned table: its rows are in its partitions ${parts.join(', ')}; give those with --table.`;
+  return 'is not backed up (include_tables/exclude_tables leave it out).';
 }
