@@ -96,6 +96,7 @@ describe('prism recover (disaster-recovery runbook)', () => {
     assert.deepEqual(
       rep.rollback.map((s) => [s.name, s.ok]),
       [
+        ['configuration', true],
         ['files', true],
         ['database shop', true],
         ['database main', true],

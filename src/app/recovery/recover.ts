@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, type Env } from '../../config/index.js';
 import { PrismError, isPrismError } from '../../errors/index.js';
@@ -151,7 +152,11 @@ export async function recover(ctx: AppContext, opts: RecoverOptions, env: Env = 
         detail: `${r.files} file(s) restored into ${r.target}${r.safety_backup ? `; pre-restore backup ${r.safety_backup}` : ''}`,
       });
       if (sets.length > 0) {
-        const changed = applyConfigSets(join(ctx.config.home, 'config'), sets);
+        // the edited files as they are now, put back by the rollback (with no pre-restore backup, when the files restore changed nothing, nothing else would)
+        const configDir = join(ctx.config.home, 'config');
+        const saved = new Map([...new Set(sets.map((x) => join(configDir, x.file)))].map((f) => [f, existsSync(f) ? readFileSync(f) : null]));
+        undo.unshift({ name: 'configuration', run: async () => putBack(saved) });
+        const changed = applyConfigSets(configDir, sets);
         checks.push({
           name: 'parameters',
           ok: true,
@@ -206,6 +211,19 @@ export async function recover(ctx: AppContext, opts: RecoverOptions, env: Env = 
   report.duration_ms = ctx.clock.now().getTime() - started;
   log('done', { ok: report.ok, failed: report.failed, duration_ms: report.duration_ms });
   return report;
+}
+
+/** Writes each file back as it was (atomically, its mode kept), or removes it when it did not exist. */
+function putBack(saved: ReadonlyMap<string, Buffer | null>): void {
+  for (const [file, content] of saved) {
+    if (content === null) {
+      rmSync(file, { force: true });
+      continue;
+    }
+    const tmp = `${file}.prism-tmp`;
+    writeFileSync(tmp, content, { mode: existsSync(file) ? statSync(file).mode & 0o777 : 0o600 });
+    renameSync(tmp, file);
+  }
 }
 
 async function latest(repo: Awaited<ReturnType<typeof openRepository>>): Promise<Manifest> {

@@ -193,7 +193,8 @@ async function myClean(c: mysql.Connection, items: readonly CleanItem[], safety:
       await c.query(`RENAME TABLE ${myIdent(it.name)} TO ${myIdent(to)}`);
       out.removed.push({ ...it, safety: to });
       out.undo.push(`RENAME TABLE ${myIdent(to)} TO ${myIdent(it.name)};`);
-      out.drop_safety.push(`DROP ${it.kind === 'view' ? 'VIEW' : it.kind === 'sequence' ? 'SEQUENCE' : 'TABLE'} ${myIdent(to)};`);
+      // newest first: a table referencing another set aside with it goes before that one
+      out.drop_safety.unshift(`DROP ${it.kind === 'view' ? 'VIEW' : it.kind === 'sequence' ? 'SEQUENCE' : 'TABLE'} ${myIdent(to)};`);
     }
   } catch (e) {
     for (const s of [...out.undo, ...redo]) await c.query(s).catch(() => {});
