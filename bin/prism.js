@@ -1,4 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
-import { main } from '../dist/bundle/main.js';
+// archive_command's calls for WAL the background push has stored: answered without the whole CLI
+if (process.argv[3] === 'archive-wal' && (await (await import('../dist/bundle/wal-fast.js')).archiveWalFast(process.argv))) process.exit(0);
+const { main } = await import('../dist/bundle/main.js');
 
 await main(process.argv);

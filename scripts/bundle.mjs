@@ -31,6 +31,7 @@ const result = await build({
   // import.meta.url)): entries and chunks share one directory, so those URLs hold in the bundle too
   entryPoints: {
     main: 'dist/cli/main.js',
+    'wal-fast': 'dist/cli/wal-fast.js',
     'chunk-worker': 'dist/snapshot/chunk-worker.js',
     'restore-worker': 'dist/snapshot/restore-worker.js',
     'check-worker': 'dist/snapshot/check-worker.js',

@@ -203,6 +203,22 @@ export const copiesSchema = v.pipe(
   v.check((cs) => new Set(cs.map((c) => c.name)).size === cs.length, 'each copy needs a name of its own'),
 );
 
+/**
+ * PostgreSQL WAL archiving and restore (`prism pg archive-wal` / `restore-wal`): the call for one
+ * segment also pushes the other ready segments in a background process, and a restore fetches
+ * the next segments ahead, both through a spool directory of marks and prefetched files.
+ */
+export const pitrSchema = section({
+  /** archive-wal: a background process pushes the other segments PostgreSQL has ready (archive_status/*.ready). */
+  archive_async: v.optional(v.boolean(), true),
+  /** Segments the background push stores at once (1–8). */
+  archive_parallel: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(8)), 2),
+  /** restore-wal: segments fetched ahead into the spool directory (0: none). */
+  restore_prefetch: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(64)), 8),
+  /** The spool directory (absolute, or relative to PRISM_HOME). */
+  spool_dir: v.optional(v.pipe(v.string(), v.nonEmpty()), 'spool'),
+});
+
 export const backupSectionSchema = section({
   enabled: v.optional(v.boolean(), true),
   storage_path: v.optional(v.pipe(v.string(), v.nonEmpty()), '~/.prism-gateway-backups'),
@@ -234,6 +250,7 @@ export const backupSectionSchema = section({
   ),
   recovery: v.optional(recoverySchema, {}),
   copies: v.optional(copiesSchema, () => []),
+  pitr: v.optional(pitrSchema, {}),
 });
 
 export const configFileSchema = section({

@@ -104,3 +104,13 @@ export async function repositoryBytes(location: string): Promise<number> {
   const backend = await openBackend(location);
   return (await backend.list('')).reduce((sum, o) => sum + o.size, 0);
 }
+
+/**
+ * Whether the object `name` (a record: layout.ts names it) is stored in the repository at a local
+ * `location`, without opening the repository (no keys: the name is the same sealed or not);
+ * undefined for a remote location, whose caller opens the repository instead.
+ */
+export async function localObjectPresent(location: string, name: string): Promise<boolean | undefined> {
+  const loc = parseLocation(location);
+  return loc.kind === 'local' ? new LocalBackend(loc.path).exists(name) : undefined;
+}

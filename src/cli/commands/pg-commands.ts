@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { AppContext } from '../../app/index.js';
 import { formatBytes } from '../../core/format.js';
 import { isPrismError } from '../../errors/index.js';
@@ -19,6 +20,37 @@ interface RepoFlags {
 
 const shellWord = (w: string): string => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
 
+interface SpoolFlags extends RepoFlags {
+  spoolDir?: string;
+}
+
+const SPOOL_OPTION = ['--spool-dir <dir>', 'the spool of the background push and fetch (backup.pitr.spool_dir, default PRISM_HOME/spool)'] as const;
+
+function parseCount(v: string): number {
+  if (!/^\d{1,2}$/.test(v)) throw new InvalidArgumentError('a whole number from 0 to 99');
+  return Number(v);
+}
+
+/**
+ * Starts `prism ARGS` (with this call's --repo and --spool-dir) as a detached background process:
+ * PostgreSQL waits for archive_command and restore_command, not for what they leave running.
+ */
+function startBackground(args: string[], opts: SpoolFlags): void {
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      process.argv[1] ?? 'prism',
+      ...args,
+      ...(opts.repo ? ['--repo', opts.repo] : []),
+      ...(opts.spoolDir ? ['--spool-dir', resolve(opts.spoolDir)] : []),
+    ],
+    { detached: true, stdio: 'ignore', env: process.env },
+  );
+  child.on('error', () => {}); // the call itself still stores its own file
+  child.unref();
+}
+
 const pgContext = (opts: RepoFlags): Promise<AppContext> => repoContext(opts, 'pg.log');
 
 /** `prism pg …`: WAL archiving, base backups and point-in-time recovery for PostgreSQL. */
@@ -29,26 +61,63 @@ export function registerPg(program: Command): void {
   repoOpt(
     pg
       .command('archive-wal')
-      .description("archive_command = 'prism pg archive-wal %p': stores one WAL file in the repository")
-      .argument('<path>', '%p: the WAL file'),
+      .description("archive_command = 'prism pg archive-wal %p': stores one WAL file in the repository (and, in the background, the others ready)")
+      .argument('<path>', '%p: the WAL file')
+      .option(...SPOOL_OPTION)
+      .option('--no-async', 'store this file only, no background push of the others ready (backup.pitr.archive_async)'),
   ).action(
-    runAction(async (path: string, opts: RepoFlags) => {
-      const { archiveWal } = await import('../../app/pitr/postgres/pg-archive-wal.js');
-      const r = await archiveWal(await pgContext(opts), path);
+    runAction(async (path: string, opts: SpoolFlags & { async: boolean }) => {
+      const [{ archiveWal }, { walSpoolSettings }] = await Promise.all([
+        import('../../app/pitr/postgres/pg-archive-wal.js'),
+        import('../../app/pitr/postgres/wal-spool.js'),
+      ]);
+      const ctx = await pgContext(opts);
+      const r = await archiveWal(ctx, path, {
+        spool: walSpoolSettings(ctx, { spoolDir: opts.spoolDir, ...(opts.async === false ? { async: false } : {}) }),
+        startPush: (walDir, skip) => startBackground(['pg', 'archive-push', walDir, '--skip', skip], opts),
+      });
+      if (opts.json) printJson(r);
+    }),
+  );
+  repoOpt(
+    pg
+      .command('archive-push', { hidden: true })
+      .description('the background push of archive-wal: every WAL file ready in <wal-dir> but --skip')
+      .argument('<wal-dir>')
+      .option('--skip <name>')
+      .option(...SPOOL_OPTION),
+  ).action(
+    runAction(async (walDir: string, opts: SpoolFlags & { skip?: string }) => {
+      const [{ pushReadyWal }, { walSpoolSettings }] = await Promise.all([
+        import('../../app/pitr/postgres/pg-archive-wal.js'),
+        import('../../app/pitr/postgres/wal-spool.js'),
+      ]);
+      const ctx = await pgContext(opts);
+      const r = await pushReadyWal(ctx, walDir, opts.skip, walSpoolSettings(ctx, { spoolDir: opts.spoolDir }));
       if (opts.json) printJson(r);
     }),
   );
   repoOpt(
     pg
       .command('restore-wal')
-      .description("restore_command = 'prism pg restore-wal %f %p': fetches one WAL file from the repository")
+      .description("restore_command = 'prism pg restore-wal %f %p': fetches one WAL file from the repository (and the next ones ahead, in the background)")
       .argument('<name>', '%f')
-      .argument('<path>', '%p'),
+      .argument('<path>', '%p')
+      .option(...SPOOL_OPTION)
+      .option('--prefetch <n>', 'segments fetched ahead (backup.pitr.restore_prefetch; 0: none)', parseCount),
   ).action(
-    runAction(async (name: string, path: string, opts: RepoFlags) => {
-      const { restoreWal } = await import('../../app/pitr/postgres/pg-archive-wal.js');
+    runAction(async (name: string, path: string, opts: SpoolFlags & { prefetch?: number }) => {
+      const [{ restoreWal }, { walSpoolSettings }] = await Promise.all([
+        import('../../app/pitr/postgres/pg-archive-wal.js'),
+        import('../../app/pitr/postgres/wal-spool.js'),
+      ]);
       try {
-        const r = await restoreWal(await pgContext(opts), name, path);
+        const ctx = await pgContext(opts);
+        const spool = walSpoolSettings(ctx, { spoolDir: opts.spoolDir, prefetch: opts.prefetch });
+        const r = await restoreWal(ctx, name, path, {
+          spool,
+          startPrefetch: (walDir, after) => startBackground(['pg', 'restore-prefetch', walDir, after, '--prefetch', String(spool.prefetch)], opts),
+        });
         if (opts.json) printJson(r);
       } catch (e) {
         // PostgreSQL asks for the history file of the next timelines to learn that there is none: a
@@ -56,6 +125,25 @@ export function registerPg(program: Command): void {
         if (isPrismError(e) && e.code === 'PG_ARCHIVE_FAILED' && e.details['absent'] === true && name.endsWith('.history') && !opts.json) return e.exitCode;
         throw e;
       }
+    }),
+  );
+  repoOpt(
+    pg
+      .command('restore-prefetch', { hidden: true })
+      .description('the background fetch of restore-wal: the segments after <after> into the spool')
+      .argument('<wal-dir>')
+      .argument('<after>')
+      .option(...SPOOL_OPTION)
+      .option('--prefetch <n>', 'segments', parseCount),
+  ).action(
+    runAction(async (walDir: string, after: string, opts: SpoolFlags & { prefetch?: number }) => {
+      const [{ prefetchWal }, { walSpoolSettings }] = await Promise.all([
+        import('../../app/pitr/postgres/pg-archive-wal.js'),
+        import('../../app/pitr/postgres/wal-spool.js'),
+      ]);
+      const ctx = await pgContext(opts);
+      const r = await prefetchWal(ctx, walDir, after, walSpoolSettings(ctx, { spoolDir: opts.spoolDir, prefetch: opts.prefetch }));
+      if (opts.json) printJson(r);
     }),
   );
   repoOpt(

@@ -11,6 +11,10 @@ export function isSegmentName(name: string): boolean {
   return SEGMENT.test(name);
 }
 
+export function isArchivable(name: string): boolean {
+  return ARCHIVABLE.test(name);
+}
+
 export function checkWalName(name: string): void {
   if (!ARCHIVABLE.test(name)) {
     throw new PrismError(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { systemClock } from '../../../core/clock.js';
@@ -7,7 +7,8 @@ import { PrismError } from '../../../errors/index.js';
 import { appContext, prngBytes, sandbox, writeDataset, type Sandbox } from '../../../testing/fixtures.js';
 import { openRepository, type AppContext } from '../../context.js';
 import { createBackup } from '../../backups/create-backup.js';
-import { archiveWal, listWal, restoreWal } from './pg-archive-wal.js';
+import { archiveWal, listWal, nextSegment, prefetchWal, pushReadyWal, restoreWal } from './pg-archive-wal.js';
+import { archivedAhead, spoolArea, walSpoolSettings, writeMark, type WalSpoolSettings } from './wal-spool.js';
 import { pruneRepository } from '../../maintenance/prune-command.js';
 
 describe('WAL archive in the repository (locks, dedup, prune)', () => {
@@ -68,5 +69,136 @@ describe('WAL archive in the repository (locks, dedup, prune)', () => {
     );
     writeFileSync(join(sb.repo, 'pg', 'wal', '000000010000000000000003.json'), '{"format":1,');
     await assert.rejects(pruneRepository(ctx, {}), (e: PrismError) => e.code === 'REPO_CORRUPT' && /not valid JSON/.test(e.message));
+  });
+});
+
+describe('WAL spool: the background push and the fetch ahead', () => {
+  let sb: Sandbox;
+  let ctx: AppContext;
+  let spool: WalSpoolSettings;
+  let walDir: string;
+  beforeEach(() => {
+    sb = sandbox();
+    ctx = appContext(sb, {}, systemClock);
+    spool = { ...walSpoolSettings(ctx), parallel: 2 };
+    walDir = join(sb.root, 'pg_wal');
+    mkdirSync(join(walDir, 'archive_status'), { recursive: true });
+  });
+  afterEach(() => sb.cleanup());
+
+  const name = (i: number) => `0000000100000000000000${i.toString(16).toUpperCase().padStart(2, '0')}`;
+  /** Segments of 1 MiB, each ready (archive_status/NAME.ready) as PostgreSQL leaves them. */
+  const ready = (from: number, count: number): string[] =>
+    Array.from({ length: count }, (_, k) => {
+      const n = name(from + k);
+      writeFileSync(join(walDir, n), prngBytes(1 << 20, from + k));
+      writeFileSync(join(walDir, 'archive_status', `${n}.ready`), '');
+      return n;
+    });
+  const area = () => spoolArea(spool, 'archive', ctx.config.storagePath, walDir);
+
+  it('the first call stores its segment and starts the push; the push marks the others; their calls succeed from the marks', async () => {
+    const names = ready(1, 6);
+    const started: Array<[string, string]> = [];
+    const first = await archiveWal(ctx, join(walDir, names[0]!), { spool, startPush: (d, skip) => started.push([d, skip]) });
+    assert.equal(first.stored, 'new');
+    assert.deepEqual(started, [[walDir, names[0]]]);
+    const pushed = await pushReadyWal(ctx, walDir, names[0], spool);
+    assert.deepEqual(pushed, { pushed: 5, failed: 0 });
+    for (const n of names.slice(1)) {
+      assert.equal(await archivedAhead(spool, ctx.config.storagePath, join(walDir, n)), true, n);
+      const r = await archiveWal(ctx, join(walDir, n), { spool });
+      assert.equal(r.pushed_ahead, true, n);
+    }
+    // every record is whole: each segment comes back byte for byte
+    for (const n of names) {
+      await restoreWal(ctx, n, join(sb.root, 'back'));
+      assert.deepEqual(readFileSync(join(sb.root, 'back')), readFileSync(join(walDir, n)), n);
+    }
+    // PostgreSQL takes them as archived: the next push removes their marks
+    for (const n of names) rmSync(join(walDir, 'archive_status', `${n}.ready`));
+    await pushReadyWal(ctx, walDir, undefined, spool);
+    assert.deepEqual(
+      readdirSync(area()).filter((f) => !f.startsWith('.')),
+      [],
+    );
+  });
+
+  it('a mark never stands for other bytes: damaged, of another size, of another content, or without its record', async () => {
+    const [a, b, c, d] = ready(0x10, 4);
+    await pushReadyWal(ctx, walDir, undefined, spool);
+    // damaged mark: ignored (and removed); the call checks the record itself
+    writeFileSync(join(area(), `${a}.ok`), '{"name":');
+    assert.equal(await archivedAhead(spool, ctx.config.storagePath, join(walDir, a!)), false);
+    assert.equal((await archiveWal(ctx, join(walDir, a!), { spool })).pushed_ahead, undefined);
+    assert.equal(existsSync(join(area(), `${a}.ok`)), false);
+    // a mark of another size
+    await writeMark(area(), { name: b!, size: 1 << 19, sha256: '0'.repeat(64) });
+    assert.equal(await archivedAhead(spool, ctx.config.storagePath, join(walDir, b!)), false);
+    assert.equal((await archiveWal(ctx, join(walDir, b!), { spool })).pushed_ahead, undefined);
+    // the file in pg_wal is not the one pushed (same size, other bytes): refused, as without a spool
+    writeFileSync(join(walDir, c!), prngBytes(1 << 20, 999));
+    assert.equal(await archivedAhead(spool, ctx.config.storagePath, join(walDir, c!)), false);
+    await assert.rejects(
+      archiveWal(ctx, join(walDir, c!), { spool }),
+      (e: PrismError) => e.code === 'PG_ARCHIVE_FAILED' && /different content/.test(e.message),
+    );
+    // the record is gone (a new repository at that path): stored again
+    rmSync(join(sb.repo, 'pg', 'wal', `${d}.json`));
+    assert.equal(await archivedAhead(spool, ctx.config.storagePath, join(walDir, d!)), false);
+    assert.equal((await archiveWal(ctx, join(walDir, d!), { spool })).stored, 'new');
+  });
+
+  it('restore-wal serves a segment fetched ahead only when it is whole and the same; an absent history file empties the spool', async () => {
+    const names = ready(0x20, 6);
+    for (const n of names) await archiveWal(ctx, join(walDir, n));
+    const target = join(sb.root, 'recovering', 'pg_wal');
+    mkdirSync(target, { recursive: true });
+    const rspool = { ...spool, prefetch: 4 };
+    const rarea = spoolArea(rspool, 'restore', ctx.config.storagePath, target);
+    const starts: string[] = [];
+    const first = await restoreWal(ctx, names[0]!, join(target, 'RECOVERYXLOG'), { spool: rspool, startPrefetch: (_d, after) => starts.push(after) });
+    assert.equal(first.prefetched, undefined);
+    assert.deepEqual(starts, [names[0]]);
+    assert.deepEqual(await prefetchWal(ctx, target, names[0]!, rspool), { fetched: 4 });
+    assert.deepEqual(
+      readdirSync(rarea)
+        .filter((f) => f !== 'worker.json' && !f.startsWith('.'))
+        .sort(),
+      names.slice(1, 5),
+    );
+    const got = await restoreWal(ctx, names[1]!, join(target, 'RECOVERYXLOG'), { spool: rspool });
+    assert.equal(got.prefetched, true);
+    assert.deepEqual(readFileSync(join(target, 'RECOVERYXLOG')), readFileSync(join(walDir, names[1]!)));
+    // a damaged copy (one byte) and a short one are removed, never served
+    const damaged = readFileSync(join(rarea, names[2]!));
+    damaged[1000] ^= 1;
+    writeFileSync(join(rarea, names[2]!), damaged);
+    truncateSync(join(rarea, names[3]!), 4096);
+    for (const n of [names[2]!, names[3]!]) {
+      const r = await restoreWal(ctx, n, join(target, 'RECOVERYXLOG'), { spool: rspool });
+      assert.equal(r.prefetched, undefined, n);
+      assert.deepEqual(readFileSync(join(target, 'RECOVERYXLOG')), readFileSync(join(walDir, n)), n);
+      assert.equal(existsSync(join(rarea, n)), false);
+    }
+    // a killed fetch's temporary file is not served
+    writeFileSync(join(rarea, `.${names[5]}.999999.tmp`), readFileSync(join(walDir, names[5]!)));
+    assert.equal((await restoreWal(ctx, names[5]!, join(target, 'RECOVERYXLOG'), { spool: rspool })).prefetched, undefined);
+    // PostgreSQL's probe for a next timeline (at the end of recovery): the spool is emptied
+    await assert.rejects(
+      restoreWal(ctx, '00000002.history', join(target, 'RECOVERYHISTORY'), { spool: rspool }),
+      (e: PrismError) => e.details['absent'] === true,
+    );
+    assert.deepEqual(
+      readdirSync(rarea).filter((f) => /^[0-9A-F]{24}$/.test(f)),
+      [],
+    );
+    assert.equal(existsSync(join(rarea, 'stop')), true);
+  });
+
+  it('names the segment after another across a log file boundary', () => {
+    assert.equal(nextSegment('0000000100000000000000FF', 16 << 20), '000000010000000100000000');
+    assert.equal(nextSegment('000000010000000000000007', 16 << 20), '000000010000000000000008');
+    assert.equal(nextSegment('000000020000000300000FFF', 1 << 20), '000000020000000400000000');
   });
 });

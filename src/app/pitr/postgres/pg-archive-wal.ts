@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PrismError, fromSystemError, isPrismError } from '../../../errors/index.js';
 import type { Repository } from '../../../repo/index.js';
-import { checkWalName, isSegmentName, isSegmentSize } from '../../../source/postgres/pg-wal-name.js';
+import { checkWalName, isArchivable, isSegmentName, isSegmentSize } from '../../../source/postgres/pg-wal-name.js';
 import { lockRepository, openRepository, type AppContext } from '../../context.js';
 import { compressionSettings } from '../../backups/create-backup.js';
 import { readStream, storeStream } from '../blob-store.js';
+import { fileDigest, liveWorker, readMark, removeDeadTemps, spoolArea, takeWorker, writeMark, writeSpoolFile, type WalSpoolSettings } from './wal-spool.js';
 import { listBaseRecords, listWalRecords, putWalRecord, readWalRecord, type BaseRecord, type WalRecord } from './pg-records.js';
 
 /** archive-wal and restore-wal run for every segment: they wait only briefly for a prune's exclusive lock. */
@@ -17,17 +17,65 @@ export interface ArchiveWalResult {
   size: number;
   stored: 'new' | 'already archived';
   new_bytes: number;
+  /** Stored before this call by the background push (its spool mark checked against the file and the record). */
+  pushed_ahead?: true;
 }
+
+export interface ArchiveWalOptions {
+  /** The spool (settings of backup.pitr); without it, the segment alone is archived, as before. */
+  spool?: WalSpoolSettings;
+  /** Starts `pushReadyWal(walDir, skip)` in a background process (the CLI's part: it knows how to start prism). */
+  startPush?: (walDir: string, skip: string) => void;
+}
+
+/** How long an archive-wal call waits for the background push to store its segment, at most (then it stores it itself). */
+const PUSH_WAIT_MS = 120_000;
 
 /**
  * `archive_command = 'prism pg archive-wal %p'`: stores one WAL file (read whole from `path`,
  * relative to the server's data directory) in the repository. The record that makes it visible
  * is written last, after its chunks and index, so the archive never holds part of a segment.
  * The same file archived again succeeds; a different file under an archived name is refused.
+ *
+ * With a spool and `async`, the first call also starts a background push of the other segments
+ * PostgreSQL has ready (see pushReadyWal); the calls for those then succeed once their spool mark,
+ * the file (size and SHA-256) and the repository's record agree, without storing anything.
  */
-export async function archiveWal(ctx: AppContext, path: string): Promise<ArchiveWalResult> {
+export async function archiveWal(ctx: AppContext, path: string, o: ArchiveWalOptions = {}): Promise<ArchiveWalResult> {
   const name = basename(path);
   checkWalName(name);
+  const size = await walFileSize(path, name);
+  const walDir = dirname(resolve(path));
+  const area = o.spool ? spoolArea(o.spool, 'archive', ctx.config.storagePath, walDir) : undefined;
+  if (area) {
+    const ahead = await pushedAhead(ctx, area, name, path, size);
+    if (ahead !== 'no mark') return ahead ?? (await archiveWal(ctx, path, {}));
+    if (o.spool!.async && (await isReady(walDir, name))) {
+      // a background push runs: it stores this segment next (or has started to), unless it left it to its caller
+      const deadline = ctx.clock.now().getTime() + PUSH_WAIT_MS;
+      let worker = await liveWorker(area, ctx.clock);
+      while (worker && worker.skip !== name && ctx.clock.now().getTime() < deadline) {
+        if (await exists(join(area, `${name}.error`))) break; // it failed on it: this call stores it and says why
+        await ctx.clock.sleep(20);
+        const done = await pushedAhead(ctx, area, name, path, size);
+        if (done !== 'no mark') return done ?? (await archiveWal(ctx, path, {}));
+        worker = await liveWorker(area, ctx.clock);
+      }
+      if (o.startPush && !worker && (await othersReady(walDir, name))) o.startPush(walDir, name);
+    }
+  }
+  const repo = await openRepository(ctx, { create: true });
+  const lock = await lockRepository(ctx, repo, 'shared', `prism pg archive-wal ${name}`, LOCK_WAIT_MS);
+  try {
+    return (await storeWalFile(ctx, repo, path, name, size)).result;
+  } catch (e) {
+    throw asArchiveError(e, `archiving ${name}`);
+  } finally {
+    await lock.release().catch(() => {});
+  }
+}
+
+async function walFileSize(path: string, name: string): Promise<number> {
   let size: number;
   try {
     size = (await fsp.stat(path)).size;
@@ -37,26 +85,143 @@ export async function archiveWal(ctx: AppContext, path: string): Promise<Archive
   if (isSegmentName(name) && !isSegmentSize(size)) {
     throw new PrismError('PG_ARCHIVE_FAILED', `${path} has ${size} bytes, which is not a whole WAL segment; not archived.`, { path, size });
   }
-  const repo = await openRepository(ctx, { create: true });
-  const lock = await lockRepository(ctx, repo, 'shared', `prism pg archive-wal ${name}`, LOCK_WAIT_MS);
+  return size;
+}
+
+/** Stores one WAL file under a lock the caller holds; returns what archive-wal reports and the file's SHA-256. */
+async function storeWalFile(
+  ctx: AppContext,
+  repo: Repository,
+  path: string,
+  name: string,
+  size: number,
+): Promise<{ result: ArchiveWalResult; sha256: string }> {
+  const existing = await readWalRecord(repo, name);
+  if (existing) {
+    const sha256 = await fileSha(path);
+    same(existing, sha256, name);
+    return { result: { name, size, stored: 'already archived', new_bytes: 0 }, sha256 };
+  }
+  const stored = await storeStream(repo, createReadStream(path, { highWaterMark: 1 << 20 }), compressionSettings(ctx));
+  if (stored.size !== size)
+    throw new PrismError('PG_ARCHIVE_FAILED', `${path} changed size while it was read (${size} → ${stored.size} bytes); not archived.`, { path });
+  const record: WalRecord = { format: 1, name, size, sha256: stored.sha256, content: stored.content, archived_at: ctx.clock.now().toISOString() };
+  if (!(await putWalRecord(repo, record))) same((await readWalRecord(repo, name))!, stored.sha256, name); // archived meanwhile by another run
+  ctx.logger.info({ event: 'pg.wal.archived', name, size, new_bytes: stored.newBytes }, `archived ${name}`);
+  return { result: { name, size, stored: 'new', new_bytes: stored.newBytes }, sha256: stored.sha256 };
+}
+
+/**
+ * The call's answer when the background push stored this very file: mark, file and record agree.
+ * 'no mark': none yet; undefined: a mark that does not fit (the file is then stored as without a spool).
+ */
+async function pushedAhead(ctx: AppContext, area: string, name: string, path: string, size: number): Promise<ArchiveWalResult | 'no mark' | undefined> {
+  const mark = await readMark(area, name);
+  if (!mark) return 'no mark';
+  const file = mark.size === size ? await fileDigest(path) : undefined;
+  const record = file?.size === size && file.sha256 === mark.sha256 ? await readWalRecord(await openRepository(ctx), name) : undefined;
+  if (record?.sha256 === mark.sha256 && record.size === size) return { name, size, stored: 'already archived', new_bytes: 0, pushed_ahead: true };
+  await fsp.rm(join(area, `${name}.ok`), { force: true }); // not this file's, or the record is gone: never trusted again
+  return undefined;
+}
+
+const statusDir = (walDir: string) => join(walDir, 'archive_status');
+
+async function isReady(walDir: string, name: string): Promise<boolean> {
+  return exists(join(statusDir(walDir), `${name}.ready`));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return fsp.access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The files PostgreSQL has ready to archive (archive_status/*.ready), in name order. */
+async function readyFiles(walDir: string): Promise<string[]> {
+  const names = await fsp.readdir(statusDir(walDir)).catch(() => [] as string[]);
+  return names
+    .filter((n) => n.endsWith('.ready'))
+    .map((n) => n.slice(0, -'.ready'.length))
+    .filter((n) => isArchivable(n) && !n.endsWith('.partial'))
+    .sort();
+}
+
+async function othersReady(walDir: string, name: string): Promise<boolean> {
+  return (await readyFiles(walDir)).some((n) => n !== name);
+}
+
+export interface PushReport {
+  pushed: number;
+  failed: number;
+}
+
+/**
+ * The background push (`prism pg archive-push`, started by archive-wal): stores every file
+ * PostgreSQL has ready in `walDir` but `skip` (the one its caller stores), `parallel` at a time,
+ * and marks each in the spool once its record is durable; it reads archive_status again until
+ * nothing is left. One worker per spool area; a second returns at once. Marks of files that are
+ * no longer ready (PostgreSQL has taken them as archived) are removed.
+ */
+export async function pushReadyWal(ctx: AppContext, walDir: string, skip: string | undefined, spool: WalSpoolSettings): Promise<PushReport> {
+  const dir = resolve(walDir);
+  const area = spoolArea(spool, 'archive', ctx.config.storagePath, dir);
+  const worker = await takeWorker(area, ctx.clock, skip);
+  const report: PushReport = { pushed: 0, failed: 0 };
+  if (!worker) return report;
   try {
-    const existing = await readWalRecord(repo, name);
-    if (existing) return { name, size, stored: 'already archived', new_bytes: same(existing, await fileSha(path), name) };
-    const stored = await storeStream(repo, createReadStream(path), compressionSettings(ctx));
-    if (stored.size !== size)
-      throw new PrismError('PG_ARCHIVE_FAILED', `${path} changed size while it was read (${size} → ${stored.size} bytes); not archived.`, { path });
-    const record: WalRecord = { format: 1, name, size, sha256: stored.sha256, content: stored.content, archived_at: ctx.clock.now().toISOString() };
-    if (!(await putWalRecord(repo, record))) same((await readWalRecord(repo, name))!, stored.sha256, name); // archived meanwhile by another run
-    ctx.logger.info({ event: 'pg.wal.archived', name, size, new_bytes: stored.newBytes }, `archived ${name}`);
-    return { name, size, stored: 'new', new_bytes: stored.newBytes };
-  } catch (e) {
-    throw asArchiveError(e, `archiving ${name}`);
+    await removeDeadTemps(area);
+    const tried = new Set(skip ? [skip] : []);
+    const repo = await openRepository(ctx, { create: true });
+    for (;;) {
+      const ready = await readyFiles(dir);
+      await removeStaleMarks(area, new Set(ready));
+      const todo: string[] = [];
+      for (const n of ready) if (!tried.has(n) && !(await exists(join(area, `${n}.ok`)))) todo.push(n);
+      if (todo.length === 0) break;
+      const lock = await lockRepository(ctx, repo, 'shared', 'prism pg archive-push', LOCK_WAIT_MS);
+      try {
+        let next = 0;
+        const lane = async (): Promise<void> => {
+          while (next < todo.length) {
+            const name = todo[next++]!;
+            tried.add(name);
+            const path = join(dir, name);
+            try {
+              const size = await walFileSize(path, name);
+              const { sha256 } = await storeWalFile(ctx, repo, path, name, size);
+              await writeMark(area, { name, size, sha256 });
+              report.pushed++;
+            } catch (e) {
+              report.failed++;
+              const message = asArchiveError(e, `archiving ${name}`).message;
+              ctx.logger.warn({ event: 'pg.wal.push_failed', name, error: message }, `background push of ${name} failed`);
+              await writeSpoolFile(area, `${name}.error`, JSON.stringify({ name, message })).catch(() => {});
+            }
+            await worker.beat();
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(spool.parallel, todo.length) }, lane));
+      } finally {
+        await lock.release().catch(() => {});
+      }
+    }
+    return report;
   } finally {
-    await lock.release().catch(() => {});
+    await worker.release();
   }
 }
 
-function same(existing: WalRecord, sha: string, name: string): number {
+async function removeStaleMarks(area: string, ready: ReadonlySet<string>): Promise<void> {
+  const names = await fsp.readdir(area).catch(() => [] as string[]);
+  for (const n of names) {
+    const m = /^(.+)\.(ok|error)$/.exec(n);
+    if (m && !ready.has(m[1]!)) await fsp.rm(join(area, n), { force: true });
+  }
+}
+
+function same(existing: WalRecord, sha: string, name: string): void {
   if (existing.sha256 !== sha) {
     throw new PrismError(
       'PG_ARCHIVE_FAILED',
@@ -64,35 +229,54 @@ function same(existing: WalRecord, sha: string, name: string): number {
       { name },
     );
   }
-  return 0;
 }
 
 async function fileSha(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
-  return h.digest('hex');
+  return (await fileDigest(path)).sha256;
+}
+
+export interface RestoreWalOptions {
+  /** The spool (settings of backup.pitr); without it, nothing is fetched ahead. */
+  spool?: WalSpoolSettings;
+  /** Starts `prefetchWal(walDir, after)` in a background process. */
+  startPrefetch?: (walDir: string, after: string) => void;
 }
 
 /**
  * `restore_command = 'prism pg restore-wal %f %p'`: writes an archived file to `path` (via a
  * temporary name, so PostgreSQL never sees part of it). Absent: PG_ARCHIVE_FAILED, a non-zero
  * exit, which is how PostgreSQL learns it has reached the end of the archive.
+ *
+ * With a spool and `prefetch` > 0, a segment's call starts a background fetch of the next ones
+ * (see prefetchWal); a call for a segment fetched ahead moves that file into place once its size
+ * and SHA-256 are the record's (anything else in the spool is removed, never served). A history
+ * file that is absent (PostgreSQL's probe for a next timeline, at the start and the end of a
+ * recovery) empties the spool and stops its worker.
  */
-export async function restoreWal(ctx: AppContext, name: string, path: string): Promise<{ name: string; size: number }> {
+export async function restoreWal(
+  ctx: AppContext,
+  name: string,
+  path: string,
+  o: RestoreWalOptions = {},
+): Promise<{ name: string; size: number; prefetched?: true }> {
   checkWalName(name);
+  const walDir = dirname(resolve(path));
+  const area = o.spool ? spoolArea(o.spool, 'restore', ctx.config.storagePath, walDir) : undefined;
   const repo = await openRepository(ctx);
   const lock = await lockRepository(ctx, repo, 'shared', `prism pg restore-wal ${name}`, LOCK_WAIT_MS);
-  const temp = join(dirname(resolve(path)), `.${basename(path)}.prism-${process.pid}`);
+  const temp = join(walDir, `.${basename(path)}.prism-${process.pid}`);
   try {
     const record = await readWalRecord(repo, name);
-    if (!record) throw new PrismError('PG_ARCHIVE_FAILED', `${name} is not in the WAL archive at ${ctx.config.storagePath}.`, { name, absent: true });
-    const fh = await fsp.open(temp, 'w', 0o600);
-    try {
-      for await (const chunk of readStream(repo, record.content, record.sha256)) await fh.write(chunk);
-      await fh.sync();
-    } finally {
-      await fh.close();
+    if (!record) {
+      if (area && name.endsWith('.history')) await emptyRestoreSpool(area);
+      throw new PrismError('PG_ARCHIVE_FAILED', `${name} is not in the WAL archive at ${ctx.config.storagePath}.`, { name, absent: true });
     }
+    if (area && isSegmentName(name)) {
+      await removeBefore(area, name);
+      if (o.spool!.prefetch > 0 && o.startPrefetch && !(await liveWorker(area, ctx.clock))) o.startPrefetch(walDir, name);
+      if (await serveFetched(area, record, temp, path)) return { name, size: record.size, prefetched: true };
+    }
+    await writeRecordTo(repo, record, temp);
     await fsp.rename(temp, path);
     return { name, size: record.size };
   } catch (e) {
@@ -100,6 +284,110 @@ export async function restoreWal(ctx: AppContext, name: string, path: string): P
     throw asArchiveError(e, `restoring ${name}`);
   } finally {
     await lock.release().catch(() => {});
+  }
+}
+
+async function writeRecordTo(repo: Repository, record: WalRecord, file: string): Promise<void> {
+  const fh = await fsp.open(file, 'w', 0o600);
+  try {
+    for await (const chunk of readStream(repo, record.content, record.sha256)) await fh.write(chunk);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Moves the spool's copy of `record` to `path` if it is whole and the same (size and SHA-256); removes one that is not. */
+async function serveFetched(area: string, record: WalRecord, temp: string, path: string): Promise<boolean> {
+  const file = join(area, record.name);
+  let digest: { size: number; sha256: string };
+  try {
+    digest = await fileDigest(file);
+  } catch {
+    return false;
+  }
+  if (digest.size !== record.size || digest.sha256 !== record.sha256) {
+    await fsp.rm(file, { force: true });
+    return false;
+  }
+  try {
+    await fsp.rename(file, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    await fsp.copyFile(file, temp); // another file system: a copy under a temporary name, then renamed
+    const fh = await fsp.open(temp, 'r+');
+    await fh.sync().finally(() => fh.close());
+    await fsp.rename(temp, path);
+    await fsp.rm(file, { force: true });
+  }
+  return true;
+}
+
+/** Segments fetched ahead that PostgreSQL has gone past. */
+async function removeBefore(area: string, name: string): Promise<void> {
+  for (const n of await fsp.readdir(area).catch(() => [] as string[])) if (isSegmentName(n) && n < name) await fsp.rm(join(area, n), { force: true });
+}
+
+async function emptyRestoreSpool(area: string): Promise<void> {
+  const names = await fsp.readdir(area).catch(() => undefined);
+  if (!names) return;
+  await writeSpoolFile(area, 'stop', '');
+  for (const n of names) if (isSegmentName(n)) await fsp.rm(join(area, n), { force: true });
+}
+
+/** The segment after `name` (segments of `size` bytes), on the same timeline. */
+export function nextSegment(name: string, size: number): string {
+  const perId = 0x100000000 / size;
+  const log = parseInt(name.slice(8, 16), 16);
+  const seg = parseInt(name.slice(16, 24), 16) + 1;
+  const hex = (n: number) => n.toString(16).toUpperCase().padStart(8, '0');
+  return seg >= perId ? `${name.slice(0, 8)}${hex(log + 1)}${hex(0)}` : `${name.slice(0, 8)}${hex(log)}${hex(seg)}`;
+}
+
+/**
+ * The background fetch (`prism pg restore-prefetch`, started by restore-wal): the `prefetch`
+ * segments after `after` that the archive holds, each written under a temporary name in the
+ * spool, synced and renamed; it stops at the first one the archive does not hold, or when the
+ * spool's `stop` file appears. One worker per spool area.
+ */
+export async function prefetchWal(ctx: AppContext, walDir: string, after: string, spool: WalSpoolSettings): Promise<{ fetched: number }> {
+  checkWalName(after);
+  const area = spoolArea(spool, 'restore', ctx.config.storagePath, resolve(walDir));
+  const worker = await takeWorker(area, ctx.clock);
+  if (!worker) return { fetched: 0 };
+  let fetched = 0;
+  try {
+    await removeDeadTemps(area);
+    await fsp.rm(join(area, 'stop'), { force: true });
+    const repo = await openRepository(ctx);
+    const lock = await lockRepository(ctx, repo, 'shared', 'prism pg restore-prefetch', LOCK_WAIT_MS);
+    try {
+      const first = await readWalRecord(repo, after);
+      if (!first || !isSegmentName(after) || !isSegmentSize(first.size)) return { fetched };
+      let name = after;
+      for (let i = 0; i < spool.prefetch; i++) {
+        name = nextSegment(name, first.size);
+        if (await exists(join(area, 'stop'))) break;
+        if (await exists(join(area, name))) continue;
+        const record = await readWalRecord(repo, name);
+        if (!record) break;
+        const temp = join(area, `.${name}.${process.pid}.tmp`);
+        try {
+          await writeRecordTo(repo, record, temp);
+          if (await exists(join(area, 'stop'))) break;
+          await fsp.rename(temp, join(area, name));
+        } finally {
+          await fsp.rm(temp, { force: true });
+        }
+        fetched++;
+        await worker.beat();
+      }
+      return { fetched };
+    } finally {
+      await lock.release().catch(() => {});
+    }
+  } finally {
+    await worker.release();
   }
 }
 
