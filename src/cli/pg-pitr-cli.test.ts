@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chownSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chownSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { systemClock } from '../core/clock.js';
@@ -7,7 +8,7 @@ import { silentLogger } from '../core/logger.js';
 import { runJob } from '../daemon/job-runner.js';
 import { pgBaseBackupJob } from '../daemon/pg-jobs.js';
 import { compileSchedule } from '../daemon/schedule.js';
-import { appContext, json, prism, sandbox } from '../testing/fixtures.js';
+import { PRISM_BIN, appContext, json, prism, prngBytes, sandbox } from '../testing/fixtures.js';
 import {
   asPostgres,
   pitrSuite,
@@ -183,5 +184,91 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     const down = prism(['pg', 'basebackup', '--url', 'postgres://postgres@127.0.0.1:9/postgres', '--repo', join(s.root, 'repo')], s.env);
     assert.equal(down.code, 30, down.stderr);
     assert.match(down.stderr, /ERR_PRISM_DB_UNREACHABLE.*postgres:\/\/postgres@127\.0\.0\.1:9\/postgres is unreachable/);
+  });
+});
+
+describe('PostgreSQL WAL archiving ahead and fetching ahead (the spool)', () => {
+  const s = pitrSuite('prism-walspool-');
+  const run = s.run;
+  const log = () => readLog(join(s.root, 'home', 'logs', 'pg.log'));
+  const events = (event: string) => log().split('\n').filter((l) => l.includes(`"event":"${event}"`)).length;
+
+  it('a busy cluster: the other ready segments are pushed ahead, and recovery to a time is served from segments fetched ahead', async () => {
+    // 1 MiB segments: a few MB of rows make dozens of them
+    const data = startArchivingCluster(s.root, s.port, s.env, ['--wal-segsize=1']);
+    s.clusters.push(data);
+    const base = run(['pg', 'basebackup', '--url', `postgres://postgres@127.0.0.1:${s.port}/postgres`, '--json']);
+    assert.equal(base.code, 0, base.stderr + base.stdout);
+    await query(s.port, 'CREATE TABLE t (id int, note text)');
+    await query(s.port, "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 300000) g");
+    const target = await targetAfterLastCommit(s.port);
+    await query(s.port, "INSERT INTO t VALUES (-1, 'after the target')");
+    const last = await switchAndWaitArchived(s.port);
+    const [{ failed }] = await query<{ failed: string }>(s.port, 'SELECT failed_count::text AS failed FROM pg_stat_archiver');
+    assert.equal(failed, '0');
+    assert.ok(events('pg.wal.pushed') > 0, 'segments pushed ahead by the background push');
+    // the archive holds every segment from the base backup's on, none missing
+    const wal = json<{ wal: Array<{ name: string }> }>(run(['pg', 'wal', 'list', '--json'])).wal.map((w) => w.name).filter((n) => /^[0-9A-F]{24}$/.test(n));
+    const first = json<{ start_wal: string }>(base).start_wal;
+    const names = wal.filter((n) => n >= first && n <= last);
+    assert.ok(names.length > 20, `${names.length} segments`);
+    for (let i = 1; i < names.length; i++) assert.equal(parseInt(names[i]!.slice(8), 16), parseInt(names[i - 1]!.slice(8), 16) + 1, `${names[i]} follows ${names[i - 1]}`);
+
+    assert.equal(asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).code, 0);
+    rmSync(data, { recursive: true, force: true });
+    const recovered = join(s.root, 'recovered');
+    const restored = run(['pg', 'restore', '--at', target.toISOString(), '--data-dir', recovered]);
+    assert.equal(restored.code, 0, restored.stderr + restored.stdout);
+    s.clusters.push(recovered);
+    const pgLog = join(s.root, 'recovered.log');
+    const start = asPostgres('pg_ctl', ['-D', recovered, '-l', pgLog, '-w', '-t', '120', 'start'], s.env);
+    assert.equal(start.code, 0, start.stderr + readLog(pgLog));
+    await until('promotion after recovery', async () => {
+      const [{ r }] = await query<{ r: boolean }>(s.port, 'SELECT pg_is_in_recovery() AS r');
+      return r === false ? true : undefined;
+    }, 120_000);
+    const [{ n, after }] = await query<{ n: string; after: string }>(s.port, 'SELECT count(*)::text AS n, count(*) FILTER (WHERE id < 0)::text AS after FROM t');
+    assert.deepEqual([n, after], ['300000', '0'], readLog(pgLog));
+    assert.ok(events('pg.wal.restored') > 0, 'segments served from the spool');
+    // the end of recovery (the probe for the next timeline's history) empties the spool
+    const areas = join(s.root, 'home', 'spool', 'pg-restore');
+    for (const a of readdirSync(areas)) assert.deepEqual(readdirSync(join(areas, a)).filter((f) => /^[0-9A-F]{24}$/.test(f)), [], a);
+  });
+
+  it('a push killed midway leaves nothing half archived, and the next calls succeed', async () => {
+    const sb = sandbox();
+    try {
+      const walDir = join(sb.root, 'pg_wal');
+      mkdirSync(join(walDir, 'archive_status'), { recursive: true });
+      const names = Array.from({ length: 24 }, (_, i) => `0000000300000000000000${(0x40 + i).toString(16).toUpperCase()}`);
+      for (const [i, n] of names.entries()) {
+        writeFileSync(join(walDir, n), prngBytes(4 << 20, 100 + i));
+        writeFileSync(join(walDir, 'archive_status', `${n}.ready`), '');
+      }
+      const push = spawn(process.execPath, [PRISM_BIN, 'pg', 'archive-push', walDir], { env: { ...process.env, ...sb.env }, stdio: 'ignore' });
+      const spoolDir = join(sb.home, 'spool', 'pg-archive');
+      await until('the push to mark a segment', async () => (existsSync(spoolDir) && readdirSync(spoolDir).some((a) => readdirSync(join(spoolDir, a)).some((f) => f.endsWith('.ok'))) ? true : undefined));
+      push.kill('SIGKILL');
+      await new Promise((r) => push.once('exit', r));
+      const listed = json<{ wal: Array<{ name: string }> }>(prism(['pg', 'wal', 'list', '--json'], sb.env)).wal.map((w) => w.name);
+      assert.ok(listed.length > 0 && listed.length < names.length, `${listed.length} archived before the kill`);
+      // every record there is whole
+      for (const n of listed) {
+        const out = join(sb.root, 'back');
+        assert.equal(prism(['pg', 'restore-wal', n, out, '--prefetch', '0'], sb.env).code, 0, n);
+        assert.deepEqual(readFileSync(out), readFileSync(join(walDir, n)), n);
+      }
+      // PostgreSQL calls archive_command for each: all succeed (the dead push's worker file does not stand in the way)
+      for (const n of names) {
+        const r = prism(['pg', 'archive-wal', join(walDir, n)], sb.env);
+        assert.equal(r.code, 0, r.stderr);
+        rmSync(join(walDir, 'archive_status', `${n}.ready`));
+      }
+      assert.equal(json<{ wal: unknown[] }>(prism(['pg', 'wal', 'list', '--json'], sb.env)).wal.length, names.length);
+      const check = prism(['backup', 'verify', '--all'], sb.env);
+      assert.equal(check.code, 0, check.stderr + check.stdout);
+    } finally {
+      sb.cleanup();
+    }
   });
 });

@@ -93,9 +93,9 @@ export function readLog(path: string): string {
  * initdb in `root`/data as postgres and starts it on `port` (socket in `root`, fsync off),
  * archiving its WAL into `root`/repo with `prism pg archive-wal`. Returns the data directory.
  */
-export function startArchivingCluster(root: string, port: number, env: Record<string, string>): string {
+export function startArchivingCluster(root: string, port: number, env: Record<string, string>, initdbArgs: string[] = []): string {
   const data = join(root, 'data');
-  const init = asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-N']);
+  const init = asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-N', ...initdbArgs]);
   assert.equal(init.code, 0, init.stderr);
   const archive = `'${process.execPath}' '${PRISM_BIN}' pg archive-wal %p --repo '${join(root, 'repo')}'`;
   appendFileSync(

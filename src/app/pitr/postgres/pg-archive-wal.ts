@@ -192,6 +192,7 @@ export async function pushReadyWal(ctx: AppContext, walDir: string, skip: string
               const size = await walFileSize(path, name);
               const { sha256 } = await storeWalFile(ctx, repo, path, name, size);
               await writeMark(area, { name, size, sha256 });
+              ctx.logger.info({ event: 'pg.wal.pushed', name }, `pushed ${name} ahead of its archive_command`);
               report.pushed++;
             } catch (e) {
               report.failed++;
@@ -274,7 +275,10 @@ export async function restoreWal(
     if (area && isSegmentName(name)) {
       await removeBefore(area, name);
       if (o.spool!.prefetch > 0 && o.startPrefetch && !(await liveWorker(area, ctx.clock))) o.startPrefetch(walDir, name);
-      if (await serveFetched(area, record, temp, path)) return { name, size: record.size, prefetched: true };
+      if (await serveFetched(area, record, temp, path)) {
+        ctx.logger.info({ event: 'pg.wal.restored', name, prefetched: true }, `restored ${name} (fetched ahead)`);
+        return { name, size: record.size, prefetched: true };
+      }
     }
     await writeRecordTo(repo, record, temp);
     await fsp.rename(temp, path);
