@@ -1,52 +1,178 @@
 #!/usr/bin/env bash
-# Database targets of issue 6: dump + backup of a 1M-row pgbench-like table vs `pg_dump | zstd`,
-# the size a second (unchanged) backup adds, a single-table restore of 100k rows, and the fixed
-# cost of both sides (a database with one empty table).
-# Uses the local PostgreSQL (127.0.0.1:5432, trust). Usage: [RUNS=3] [ROWS=1000000] bash bench/db.sh
+# bench/db.sh — PostgreSQL point-in-time recovery against pgBackRest (Debian package pgbackrest),
+# both on the same throwaway cluster (initdb as postgres on a free port) with a local repository:
+#   (a) WAL archiving: a backlog of WAL_MB of pgbench WAL (archiving held back while it is made),
+#       then archive_command set and timed until nothing is left ready: `prism pg archive-wal`
+#       (background push on) vs `pgbackrest archive-push` with archive-async=y, process-max=2
+#   (b) the recovery itself (server start until it accepts queries and is promoted): restore-wal
+#       with fetch ahead vs `pgbackrest archive-get` (async, its queue)
+#   (c) a base backup of a pgbench -s SCALE database: `prism pg basebackup` vs `pgbackrest backup
+#       --type=full` (zstd level 3 both), time and repository growth; a second prism base backup
+#       of the unchanged database (bytes it adds; target < 5 %)
+#   (d) point-in-time restore to a time: restore + recovery until the cluster accepts queries
+# Peak RSS: the largest single process of the tool seen while a step runs (sampled every 0.1 s).
+#
+#   [SCALE=50] [WAL_MB=1024] bash bench/db.sh        npm run bench:db
 set -euo pipefail
-cd "$(dirname "$0")/.."
-DB=prism_bench_$$
-EMPTY=prism_bench_empty_$$
-W=$(mktemp -d /tmp/prism-dbbench-XXXX)
-PSQL=(psql -h 127.0.0.1 -U postgres -X -q -v ON_ERROR_STOP=1)
-cleanup() { for d in $DB $EMPTY; do "${PSQL[@]}" -d postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true; done; rm -rf "$W"; }
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SCALE=${SCALE:-50}
+WAL_MB=${WAL_MB:-1024}
+die() { echo "db: $*" >&2; exit 2; }
+command -v pgbackrest >/dev/null || die "pgbackrest is missing (apt-get install pgbackrest)"
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+[ -x "$PGBIN/initdb" ] || die "no PostgreSQL server binaries (apt-get install postgresql)"
+[ -f "$ROOT/dist/bundle/main.js" ] || (cd "$ROOT" && npm run --silent build)
+NODE=$(command -v node)
+W=$(mktemp -d /tmp/prism-pitrbench-XXXX)
+chown postgres "$W"
+PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+as_pg() { setpriv --reuid=postgres --regid=postgres --init-groups env PRISM_HOME="$W/home" "$@"; }
+pgctl() { as_pg "$PGBIN/pg_ctl" "$@" >/dev/null; }
+PSQL=(psql -h 127.0.0.1 -p "$PORT" -U postgres -X -q -At -v ON_ERROR_STOP=1 -d postgres)
+cleanup() {
+  for d in "$W"/data*; do [ -f "$d/postmaster.pid" ] && pgctl -D "$d" -m immediate -w stop || true; done
+  # the background processes this run started (prism's push and fetch, pgBackRest's async workers): by pid
+  for p in $(ps -eo pid=,args= | grep -F -- "$W" | grep -v -e grep -e 'bin/postgres' -e 'postgres:' | awk '{print $1}'); do kill "$p" 2>/dev/null || true; done
+  rm -rf "$W"
+}
 trap cleanup EXIT
-"${PSQL[@]}" -d postgres -c "CREATE DATABASE $DB"
-"${PSQL[@]}" -d $DB -c "CREATE TABLE pgbench_accounts (aid int PRIMARY KEY, bid int NOT NULL, abalance int NOT NULL, filler char(84));
-  INSERT INTO pgbench_accounts SELECT g, 1 + g / 100000, 0, '' FROM generate_series(1, ${ROWS:-1000000}) g;
-  CREATE TABLE small_100k (id int PRIMARY KEY, v text); INSERT INTO small_100k SELECT g, md5(g::text) FROM generate_series(1, 100000) g;
-"
-"${PSQL[@]}" -d $DB -c "VACUUM ANALYZE"
-# the fixed cost of either side: a database with one empty table
-"${PSQL[@]}" -d postgres -c "CREATE DATABASE $EMPTY"
-"${PSQL[@]}" -d $EMPTY -c "CREATE TABLE t (id int)"
-mkdir -p "$W/home0/config" "$W/home0/level-1-hot" "$W/home0/level-2-warm" "$W/home0/level-3-cold"
-echo '{"backup":{"databases":[{"name":"empty","type":"postgres","url":"postgres://postgres@127.0.0.1:5432/'$EMPTY'"}]}}' > "$W/home0/config/backup.json"
-mkdir -p "$W/home/config" "$W/home/level-1-hot" "$W/home/level-2-warm" "$W/home/level-3-cold"
-echo '{"backup":{"databases":[{"name":"bench","type":"postgres","url":"postgres://postgres@127.0.0.1:5432/'$DB'"}]}}' > "$W/home/config/backup.json"
-export PRISM_HOME=$W/home PRISM_BACKUP_PATH=$W/repo
-t() { local s; s=$(date +%s.%N); bash -c "$1" >/dev/null; echo "$(date +%s.%N) - $s" | bc; }
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-RUNS=${RUNS:-3}
-PG=(); P1=(); P2=(); RS=(); E0=(); EP=()
-for r in $(seq "$RUNS"); do
-  rm -rf "$W/repo" "$W/repo0"
-  EP+=("$(t "pg_dump -h 127.0.0.1 -U postgres $EMPTY | zstd -3 -q -f -o $W/empty.sql.zst")")
-  E0+=("$(t "PRISM_HOME=$W/home0 PRISM_BACKUP_PATH=$W/repo0 node bin/prism.js backup create --no-progress")")
-  PG+=("$(t "pg_dump -h 127.0.0.1 -U postgres $DB | zstd -3 -q -f -o $W/dump.sql.zst")")
-  P1+=("$(t "node bin/prism.js backup create --no-progress")")
-  SIZE1=$(du -sb "$W/repo" | cut -f1)
-  P2+=("$(t "node bin/prism.js backup create --no-progress")")
-  SIZE2=$(du -sb "$W/repo" | cut -f1)
-  ID=$(ls "$W/repo/snapshots" | tail -1 | sed 's/.json$//')
-  RS+=("$(t "node bin/prism.js db restore $ID --db bench --table small_100k --confirm --no-safety-copy")")
+PRISM="$NODE $ROOT/bin/prism.js"
+BR="pgbackrest --config=$W/pgbackrest.conf --stanza=bench"
+mkdir -p "$W/home" "$W/pgbr-log" "$W/pgbr-lock" "$W/pgbr-spool" "$W/pgbr-repo" && chown postgres "$W/home" "$W/pgbr-log" "$W/pgbr-lock" "$W/pgbr-spool" "$W/pgbr-repo"
+cat > "$W/pgbackrest.conf" <<CONF
+[global]
+repo1-path=$W/pgbr-repo
+log-path=$W/pgbr-log
+lock-path=$W/pgbr-lock
+spool-path=$W/pgbr-spool
+log-level-console=warn
+log-level-file=warn
+archive-async=y
+archive-get-queue-max=128MB
+process-max=2
+compress-type=zst
+compress-level=3
+start-fast=y
+repo1-retention-full=9
+
+[bench]
+pg1-path=$W/data
+pg1-port=$PORT
+pg1-socket-path=$W
+CONF
+chmod 644 "$W/pgbackrest.conf"
+
+# peak RSS (KB) of one process of the step's tool: `rss_start; ...; rss_stop` sets RSS
+rss_start() {
+  (set +e +o pipefail; m=0; while :; do
+     v=$(ps -eo rss=,args= | grep -F -- "$W" | grep -E 'prism.js|pgbackrest' | grep -v -e grep -e 'bin/postgres' -e 'postgres:' | awk 'BEGIN{m=0}{if($1>m)m=$1}END{print m}')
+     [ "${v:-0}" -gt "$m" ] && m=$v && echo "$m" > "$W/rss"
+     sleep 0.1
+   done) & RSS_PID=$!
+  echo 0 > "$W/rss"
+}
+rss_stop() { kill "$RSS_PID" 2>/dev/null || true; wait "$RSS_PID" 2>/dev/null || true; RSS=$(cat "$W/rss"); }
+now() { date +%s.%N; }
+since() { echo "$(now) - $1" | bc; }
+ready_count() { ls "$1/pg_wal/archive_status" 2>/dev/null | grep -c '\.ready$' || true; }
+set_archive() { # DATA COMMAND
+  sed -i '/^archive_command/d' "$1/postgresql.conf"
+  printf "archive_command = '%s'\n" "$2" >> "$1/postgresql.conf"
+}
+start_pg() { pgctl -D "$1" -l "$1.log" -w -t 600 start; }
+wait_archived() { # DATA: until no segment is left ready
+  while [ "$(ready_count "$1")" -gt 0 ]; do sleep 0.1; done
+}
+
+echo "== setup: cluster on port $PORT, pgbench -s $SCALE" >&2
+as_pg "$PGBIN/initdb" -D "$W/data" -U postgres --auth=trust -N >/dev/null
+cat >> "$W/data/postgresql.conf" <<CONF
+port = $PORT
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$W'
+archive_mode = on
+max_wal_size = 8GB
+checkpoint_timeout = 30min
+CONF
+set_archive "$W/data" "$PRISM pg archive-wal %p --repo $W/prism-repo && $BR archive-push %p"
+start_pg "$W/data"
+as_pg $BR stanza-create >/dev/null
+pgbench -h 127.0.0.1 -p "$PORT" -U postgres -i -s "$SCALE" -q postgres >/dev/null 2>&1
+"${PSQL[@]}" -c "CHECKPOINT"
+
+echo "== (c) base backups" >&2
+repo_bytes() { du -sb "$1" 2>/dev/null | cut -f1; }
+rss_start; t=$(now); as_pg $PRISM pg basebackup --url "postgres://postgres@127.0.0.1:$PORT/postgres" --repo "$W/prism-repo" >/dev/null; C_PRISM=$(since "$t"); rss_stop; C_PRISM_RSS=$RSS
+P1=$(repo_bytes "$W/prism-repo")
+rss_start; t=$(now); as_pg $BR backup --type=full >/dev/null; C_BR=$(since "$t"); rss_stop; C_BR_RSS=$RSS
+B1=$(du -sb "$W/pgbr-repo/backup" | cut -f1)
+t=$(now); as_pg $PRISM pg basebackup --url "postgres://postgres@127.0.0.1:$PORT/postgres" --repo "$W/prism-repo" >/dev/null; C_PRISM2=$(since "$t")
+P2=$(repo_bytes "$W/prism-repo")
+PRISM_BASE=$(as_pg $PRISM pg wal list --repo "$W/prism-repo" --json | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const b=JSON.parse(s).base_backups;console.log(b[0].size)})')
+
+echo "== (a) a backlog of $WAL_MB MB of WAL (archiving held back)" >&2
+set_archive "$W/data" ""
+pgctl -D "$W/data" reload
+start_lsn=$("${PSQL[@]}" -c "SELECT pg_current_wal_lsn()")
+while [ "$("${PSQL[@]}" -c "SELECT (pg_current_wal_lsn() - '$start_lsn') / 1048576 >= $WAL_MB")" = f ]; do
+  pgbench -h 127.0.0.1 -p "$PORT" -U postgres -c 4 -j 2 -T 10 -n postgres >/dev/null 2>&1
 done
-PGM=$(median "${PG[@]}"); P1M=$(median "${P1[@]}")
-echo "runs: $RUNS (each: fresh repository), medians, all runs in brackets; load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "pg_dump | zstd -3 to a file:        ${PGM} s [${PG[*]}] ($(stat -c %s "$W/dump.sql.zst") bytes)"
-# each run times pg_dump and prism one after the other: the median of those paired ratios drifts less with the host's speed
-PAIRED=(); for i in "${!PG[@]}"; do PAIRED+=("$(echo "scale=3; ${P1[$i]} / ${PG[$i]}" | bc)"); done
-echo "prism backup create (dump+store):  ${P1M} s [${P1[*]}] (repository $SIZE1 bytes) = $(echo "scale=2; $P1M / $PGM" | bc)x (median of the runs' own ratios $(median "${PAIRED[@]}")x [${PAIRED[*]}])"
-echo "second backup, unchanged:          $(median "${P2[@]}") s [${P2[*]}] (repository +$((SIZE2 - SIZE1)) bytes, $(echo "scale=3; 100 * ($SIZE2 - $SIZE1) / $SIZE1" | bc) %)"
-echo "single-table restore, 100k rows:   $(median "${RS[@]}") s [${RS[*]}] (whole command, incl. verification)"
-echo "fixed cost (one empty table):       pg_dump | zstd $(median "${EP[@]}") s [${EP[*]}], prism backup create $(median "${E0[@]}") s [${E0[*]}]"
+"${PSQL[@]}" -c "CREATE TABLE marker (id int); INSERT INTO marker VALUES (1)"
+sleep 1
+TARGET=$("${PSQL[@]}" -c "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+sleep 1
+"${PSQL[@]}" -c "INSERT INTO marker VALUES (2)"
+"${PSQL[@]}" -c "SELECT pg_switch_wal()" >/dev/null
+pgctl -D "$W/data" -m fast -w stop
+SEGS=$(ready_count "$W/data")
+cp -a "$W/data" "$W/data-br"
+sed -i "s|^pg1-path=.*|pg1-path=$W/data-br|" "$W/pgbackrest.conf"
+
+set_archive "$W/data" "$PRISM pg archive-wal %p --repo $W/prism-repo"
+rss_start; t=$(now); start_pg "$W/data"; wait_archived "$W/data"; A_PRISM=$(since "$t"); rss_stop; A_PRISM_RSS=$RSS
+pgctl -D "$W/data" -m fast -w stop
+set_archive "$W/data-br" "$BR archive-push %p"
+rss_start; t=$(now); start_pg "$W/data-br"; wait_archived "$W/data-br"; A_BR=$(since "$t"); rss_stop; A_BR_RSS=$RSS
+pgctl -D "$W/data-br" -m fast -w stop
+
+echo "== (b, d) point-in-time restore to $TARGET" >&2
+promoted() { # until the server accepts queries and is out of recovery
+  until [ "$("${PSQL[@]}" -c 'SELECT NOT pg_is_in_recovery()' 2>/dev/null)" = t ]; do sleep 0.05; done
+}
+check_rows() { [ "$("${PSQL[@]}" -c 'SELECT string_agg(id::text, \$\$,\$\$) FROM marker')" = 1 ] || die "$1: the recovered cluster does not hold exactly the rows before the target"; }
+rm -rf "$W/data-r"
+rss_start; t=$(now)
+as_pg $PRISM pg restore --at "$TARGET" --data-dir "$W/data-r" --repo "$W/prism-repo" >/dev/null
+echo "archive_mode = off" >> "$W/data-r/postgresql.auto.conf"
+D_PRISM_RESTORE=$(since "$t"); t2=$(now)
+start_pg "$W/data-r"; promoted; B_PRISM=$(since "$t2"); D_PRISM=$(since "$t"); rss_stop; D_PRISM_RSS=$RSS
+check_rows prism
+pgctl -D "$W/data-r" -m fast -w stop; rm -rf "$W/data-r"
+as_pg mkdir -m 700 "$W/data-r"
+rss_start; t=$(now)
+as_pg $BR --pg1-path="$W/data-r" --type=time "--target=$TARGET" --target-action=promote restore >/dev/null
+echo "archive_mode = off" >> "$W/data-r/postgresql.auto.conf"
+D_BR_RESTORE=$(since "$t"); t2=$(now)
+start_pg "$W/data-r"; promoted; B_BR=$(since "$t2"); D_BR=$(since "$t"); rss_stop; D_BR_RSS=$RSS
+check_rows pgbackrest
+pgctl -D "$W/data-r" -m fast -w stop
+
+r() { echo "scale=2; $1 / $2" | bc; }
+mbs() { echo "scale=1; $SEGS * 16 / $1" | bc; }
+BR_REPO=$(du -sb "$W/pgbr-repo" | cut -f1)
+cat <<TABLE
+
+PostgreSQL PITR: prism vs pgBackRest — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPU, load $(cut -d' ' -f1-3 /proc/loadavg)
+prism $(cd "$ROOT" && node bin/prism.js --version), $(pgbackrest version), PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), node $(node --version); pgbench -s $SCALE, WAL backlog $SEGS segments ($((SEGS * 16)) MB)
+
+| step | prism | pgBackRest | prism / pgBackRest | peak RSS prism / pgBackRest (MB) |
+|---|---|---|---|---|
+| (a) archive $SEGS segments (s, MB/s) | $A_PRISM s, $(mbs "$A_PRISM") MB/s | $A_BR s, $(mbs "$A_BR") MB/s | $(r "$A_PRISM" "$A_BR") × time | $((A_PRISM_RSS / 1024)) / $((A_BR_RSS / 1024)) |
+| (b) recovery: start → accepts queries, promoted (s) | $B_PRISM | $B_BR | $(r "$B_PRISM" "$B_BR") | |
+| (c) base backup (s) | $C_PRISM | $C_BR | $(r "$C_PRISM" "$C_BR") | $((C_PRISM_RSS / 1024)) / $((C_BR_RSS / 1024)) |
+| (c) repository after base backup (bytes; prism: with the setup's WAL) | $P1 | $B1 (backup/ only) | $(r "$P1" "$B1") | |
+| (c) second base backup, unchanged database (s, bytes added) | $C_PRISM2 s, +$((P2 - P1)) B ($(echo "scale=2; 100 * ($P2 - $P1) / $PRISM_BASE" | bc) % of its $PRISM_BASE B) | | | |
+| (d) PITR restore to a time, until it accepts queries (s) | $D_PRISM (restore $D_PRISM_RESTORE) | $D_BR (restore $D_BR_RESTORE) | $(r "$D_PRISM" "$D_BR") | $((D_PRISM_RSS / 1024)) / $((D_BR_RSS / 1024)) |
+
+repositories at the end: prism $(repo_bytes "$W/prism-repo") B, pgBackRest $BR_REPO B
+TABLE

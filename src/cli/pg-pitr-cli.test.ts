@@ -191,7 +191,10 @@ describe('PostgreSQL WAL archiving ahead and fetching ahead (the spool)', () => 
   const s = pitrSuite('prism-walspool-');
   const run = s.run;
   const log = () => readLog(join(s.root, 'home', 'logs', 'pg.log'));
-  const events = (event: string) => log().split('\n').filter((l) => l.includes(`"event":"${event}"`)).length;
+  const events = (event: string) =>
+    log()
+      .split('\n')
+      .filter((l) => l.includes(`"event":"${event}"`)).length;
 
   it('a busy cluster: the other ready segments are pushed ahead, and recovery to a time is served from segments fetched ahead', async () => {
     // 1 MiB segments: a few MB of rows make dozens of them
@@ -200,7 +203,7 @@ describe('PostgreSQL WAL archiving ahead and fetching ahead (the spool)', () => 
     const base = run(['pg', 'basebackup', '--url', `postgres://postgres@127.0.0.1:${s.port}/postgres`, '--json']);
     assert.equal(base.code, 0, base.stderr + base.stdout);
     await query(s.port, 'CREATE TABLE t (id int, note text)');
-    await query(s.port, "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 300000) g");
+    await query(s.port, 'INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 300000) g');
     const target = await targetAfterLastCommit(s.port);
     await query(s.port, "INSERT INTO t VALUES (-1, 'after the target')");
     const last = await switchAndWaitArchived(s.port);
@@ -208,11 +211,14 @@ describe('PostgreSQL WAL archiving ahead and fetching ahead (the spool)', () => 
     assert.equal(failed, '0');
     assert.ok(events('pg.wal.pushed') > 0, 'segments pushed ahead by the background push');
     // the archive holds every segment from the base backup's on, none missing
-    const wal = json<{ wal: Array<{ name: string }> }>(run(['pg', 'wal', 'list', '--json'])).wal.map((w) => w.name).filter((n) => /^[0-9A-F]{24}$/.test(n));
+    const wal = json<{ wal: Array<{ name: string }> }>(run(['pg', 'wal', 'list', '--json']))
+      .wal.map((w) => w.name)
+      .filter((n) => /^[0-9A-F]{24}$/.test(n));
     const first = json<{ start_wal: string }>(base).start_wal;
     const names = wal.filter((n) => n >= first && n <= last);
     assert.ok(names.length > 20, `${names.length} segments`);
-    for (let i = 1; i < names.length; i++) assert.equal(parseInt(names[i]!.slice(8), 16), parseInt(names[i - 1]!.slice(8), 16) + 1, `${names[i]} follows ${names[i - 1]}`);
+    for (let i = 1; i < names.length; i++)
+      assert.equal(parseInt(names[i]!.slice(8), 16), parseInt(names[i - 1]!.slice(8), 16) + 1, `${names[i]} follows ${names[i - 1]}`);
 
     assert.equal(asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).code, 0);
     rmSync(data, { recursive: true, force: true });
@@ -223,16 +229,28 @@ describe('PostgreSQL WAL archiving ahead and fetching ahead (the spool)', () => 
     const pgLog = join(s.root, 'recovered.log');
     const start = asPostgres('pg_ctl', ['-D', recovered, '-l', pgLog, '-w', '-t', '120', 'start'], s.env);
     assert.equal(start.code, 0, start.stderr + readLog(pgLog));
-    await until('promotion after recovery', async () => {
-      const [{ r }] = await query<{ r: boolean }>(s.port, 'SELECT pg_is_in_recovery() AS r');
-      return r === false ? true : undefined;
-    }, 120_000);
-    const [{ n, after }] = await query<{ n: string; after: string }>(s.port, 'SELECT count(*)::text AS n, count(*) FILTER (WHERE id < 0)::text AS after FROM t');
+    await until(
+      'promotion after recovery',
+      async () => {
+        const [{ r }] = await query<{ r: boolean }>(s.port, 'SELECT pg_is_in_recovery() AS r');
+        return r === false ? true : undefined;
+      },
+      120_000,
+    );
+    const [{ n, after }] = await query<{ n: string; after: string }>(
+      s.port,
+      'SELECT count(*)::text AS n, count(*) FILTER (WHERE id < 0)::text AS after FROM t',
+    );
     assert.deepEqual([n, after], ['300000', '0'], readLog(pgLog));
     assert.ok(events('pg.wal.restored') > 0, 'segments served from the spool');
     // the end of recovery (the probe for the next timeline's history) empties the spool
     const areas = join(s.root, 'home', 'spool', 'pg-restore');
-    for (const a of readdirSync(areas)) assert.deepEqual(readdirSync(join(areas, a)).filter((f) => /^[0-9A-F]{24}$/.test(f)), [], a);
+    for (const a of readdirSync(areas))
+      assert.deepEqual(
+        readdirSync(join(areas, a)).filter((f) => /^[0-9A-F]{24}$/.test(f)),
+        [],
+        a,
+      );
   });
 
   it('a push killed midway leaves nothing half archived, and the next calls succeed', async () => {
@@ -247,7 +265,9 @@ describe('PostgreSQL WAL archiving ahead and fetching ahead (the spool)', () => 
       }
       const push = spawn(process.execPath, [PRISM_BIN, 'pg', 'archive-push', walDir], { env: { ...process.env, ...sb.env }, stdio: 'ignore' });
       const spoolDir = join(sb.home, 'spool', 'pg-archive');
-      await until('the push to mark a segment', async () => (existsSync(spoolDir) && readdirSync(spoolDir).some((a) => readdirSync(join(spoolDir, a)).some((f) => f.endsWith('.ok'))) ? true : undefined));
+      await until('the push to mark a segment', async () =>
+        existsSync(spoolDir) && readdirSync(spoolDir).some((a) => readdirSync(join(spoolDir, a)).some((f) => f.endsWith('.ok'))) ? true : undefined,
+      );
       push.kill('SIGKILL');
       await new Promise((r) => push.once('exit', r));
       const listed = json<{ wal: Array<{ name: string }> }>(prism(['pg', 'wal', 'list', '--json'], sb.env)).wal.map((w) => w.name);
