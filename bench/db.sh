@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/db.sh — PostgreSQL point-in-time recovery against pgBackRest (Debian package pgbackrest),
 # both on the same throwaway cluster (initdb as postgres on a free port) with a local repository:
-#   (a) WAL archiving: a backlog of WAL_MB of pgbench WAL (archiving held back while it is made),
+#   (a) WAL archiving: a backlog of WAL_MB of WAL (pgbench, and updates of every account, archiving
+#       held back while it is made),
 #       then archive_command set and timed until nothing is left ready: `prism pg archive-wal`
 #       (background push on) vs `pgbackrest archive-push` with archive-async=y, process-max=2
 #   (b) the recovery itself (server start until it accepts queries and is promoted): restore-wal
@@ -115,7 +116,9 @@ set_archive "$W/data" ""
 pgctl -D "$W/data" reload
 start_lsn=$("${PSQL[@]}" -c "SELECT pg_current_wal_lsn()")
 while [ "$("${PSQL[@]}" -c "SELECT (pg_current_wal_lsn() - '$start_lsn') / 1048576 >= $WAL_MB")" = f ]; do
-  pgbench -h 127.0.0.1 -p "$PORT" -U postgres -c 4 -j 2 -T 10 -n postgres >/dev/null 2>&1
+  # pgbench's transactions, and a pass over every account (a WAL-heavy batch job) to make volume quickly
+  pgbench -h 127.0.0.1 -p "$PORT" -U postgres -c 4 -j 2 -T 5 -n postgres >/dev/null 2>&1
+  "${PSQL[@]}" -c "UPDATE pgbench_accounts SET abalance = abalance + 1"
 done
 "${PSQL[@]}" -c "CREATE TABLE marker (id int); INSERT INTO marker VALUES (1)"
 sleep 1
@@ -139,7 +142,7 @@ echo "== (b, d) point-in-time restore to $TARGET" >&2
 promoted() { # until the server accepts queries and is out of recovery
   until [ "$("${PSQL[@]}" -c 'SELECT NOT pg_is_in_recovery()' 2>/dev/null)" = t ]; do sleep 0.05; done
 }
-check_rows() { [ "$("${PSQL[@]}" -c 'SELECT string_agg(id::text, \$\$,\$\$) FROM marker')" = 1 ] || die "$1: the recovered cluster does not hold exactly the rows before the target"; }
+check_rows() { [ "$("${PSQL[@]}" -c 'SELECT string_agg(id::text, $$,$$ ORDER BY id) FROM marker')" = 1 ] || die "$1: the recovered cluster does not hold exactly the rows before the target"; }
 rm -rf "$W/data-r"
 rss_start; t=$(now)
 as_pg $PRISM pg restore --at "$TARGET" --data-dir "$W/data-r" --repo "$W/prism-repo" >/dev/null
@@ -150,7 +153,7 @@ check_rows prism
 pgctl -D "$W/data-r" -m fast -w stop; rm -rf "$W/data-r"
 as_pg mkdir -m 700 "$W/data-r"
 rss_start; t=$(now)
-as_pg $BR --pg1-path="$W/data-r" --type=time "--target=$TARGET" --target-action=promote restore >/dev/null
+as_pg $BR --pg1-path="$W/data-r" --type=time "--target=$(echo "$TARGET" | sed 's/T/ /; s/Z$/+00/')" --target-action=promote restore >/dev/null
 echo "archive_mode = off" >> "$W/data-r/postgresql.auto.conf"
 D_BR_RESTORE=$(since "$t"); t2=$(now)
 start_pg "$W/data-r"; promoted; B_BR=$(since "$t2"); D_BR=$(since "$t"); rss_stop; D_BR_RSS=$RSS
