@@ -41,6 +41,7 @@ export { archiveWal, listWal, restoreWal, type ArchiveWalResult, type WalListRep
 export { takeBaseBackup } from './pitr/postgres/pg-basebackup.js';
 export { expirePgArchive, type PgExpireReport } from './pitr/postgres/pg-expire.js';
 export { expireBinlogArchive, type BinlogExpireReport } from './pitr/mysql/mysql-expire.js';
+export type { MysqlExpireReport } from './pitr/mysql/mysql-physical-expire.js';
 export { archiveBinlogs, listBinlogs, type ArchiveBinlogReport, type BinlogListReport } from './pitr/mysql/mysql-archive-binlog.js';
 export { restorePointInTime, shellQuote, type PgRestoreOptions, type PgRestoreReport } from './pitr/postgres/pg-restore.js';
 export { backgroundVerify, type BackgroundVerifyOptions, type BackgroundVerifyReport } from './integrity/background-verify.js';

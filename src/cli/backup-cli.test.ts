@@ -25,6 +25,8 @@ describe('prism CLI: init, backup create, list, info, stats', () => {
       'incremental_backups_age_days',
       'incremental_backups_count',
       'max_total_backups',
+      'mysql_base_backups_age_days',
+      'mysql_base_backups_count',
       'pg_base_backups_age_days',
       'pg_base_backups_count',
     ]);

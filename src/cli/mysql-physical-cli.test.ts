@@ -3,8 +3,17 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { FixedClock, systemClock } from '../core/clock.js';
+import { silentLogger } from '../core/logger.js';
+import { cleanupJob } from '../daemon/backup-jobs.js';
+import { runJob } from '../daemon/job-runner.js';
+import { ServiceMetrics } from '../daemon/metrics.js';
+import { mysqlBaseBackupJob } from '../daemon/mysql-jobs.js';
+import { compileSchedule } from '../daemon/schedule.js';
+import { serviceStatus } from '../daemon/service-status.js';
 import { TEST_PASSWORD } from '../testing/encrypted.js';
-import { json, prism, sandbox, waitFor, type CliResult, type Sandbox } from '../testing/fixtures.js';
+import { appContext, json, prism, sandbox, waitFor, type CliResult, type Sandbox } from '../testing/fixtures.js';
+import { parseMetrics } from '../testing/prometheus.js';
 import { freePort } from '../testing/free-port.js';
 import { filesUnder, zstdDecompressMaybe } from '../testing/leak-scan.js';
 import { startBinlogServer, startServerOn, type BinlogServer } from '../testing/mariadb-server.js';
@@ -54,14 +63,14 @@ describe('MariaDB physical base backups (mariabackup)', () => {
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     return r;
   };
-  /** A sandbox configured for `shop` on the throwaway server; `extra` goes into backup. */
-  const fresh = (extra: Record<string, unknown> = {}): Sandbox => {
+  /** A sandbox configured for `shop` on the throwaway server; `extra` goes into backup, `shopExtra` into shop's entry, `others` before it. */
+  const fresh = (extra: Record<string, unknown> = {}, shopExtra: Record<string, unknown> = {}, others: unknown[] = []): Sandbox => {
     sb = sandbox();
     sandboxes.push(sb);
     env = sb.env;
     writeFileSync(
       join(sb.home, 'config', 'backup.json'),
-      JSON.stringify({ backup: { ...extra, databases: [{ name: 'shop', type: 'mysql', url: server.url('shop') }] } }),
+      JSON.stringify({ backup: { ...extra, databases: [...others, { name: 'shop', type: 'mysql', url: server.url('shop'), ...shopExtra }] } }),
     );
     sql('DROP DATABASE IF EXISTS shop; RESET MASTER;');
     return sb;
@@ -212,6 +221,80 @@ describe('MariaDB physical base backups (mariabackup)', () => {
     assert.equal(json<{ ok: boolean }>(ok(['backup', 'verify', '--all', '--json'])).ok, true);
     const bad = run(['mysql', 'expire', '--keep-base-backups', '0']);
     assert.equal(bad.code, 2);
+  });
+
+  it('the service job: scheduled for the database marked physical, run by the job runner, in the status and metrics; cleanup keeps mysql_base_backups_* on the clock', async () => {
+    // shop is marked physical; another MySQL entry (unreachable, never contacted) comes first
+    fresh({ retention_policy: { mysql_base_backups_count: 1, mysql_base_backups_age_days: 7 }, service: { metrics_address: '' } }, { physical: true }, [
+      { name: 'elsewhere', type: 'mysql', url: 'mysql://root@127.0.0.1:1/elsewhere' },
+    ]);
+    sql("CREATE DATABASE shop; CREATE TABLE shop.t (id int PRIMARY KEY, note varchar(40)); INSERT INTO shop.t VALUES (1, 'one');");
+    const ctx = appContext(sb, {}, systemClock);
+    assert.deepEqual(
+      compileSchedule(ctx, [mysqlBaseBackupJob]).map((x) => x.expression),
+      ['0 1 * * 0'],
+    );
+    // `mysql basebackup` without --db takes the database marked physical too
+    const first = json<BaseReport>(ok(['mysql', 'basebackup', '--json']));
+    assert.equal(first.database, 'shop');
+
+    const signal = new AbortController().signal;
+    const { task } = await runJob(ctx, mysqlBaseBackupJob, { trigger: 'scheduled', signal, log: silentLogger });
+    assert.equal(task.status, 'ok', task.message);
+    assert.match(task.message ?? '', /^mysqlbase_\d{8}_\d{6}(_\d+)?: \d+ bytes \(\d+ new\), binlog bin\.\d{6}:\d+ \(GTID 0-1-\d+\)$/);
+    const details = task.details as { id: string; database: string; binlog: { file: string } };
+    assert.equal(details.database, 'shop');
+    assert.notEqual(details.id, first.id);
+    const listed = () => json<{ base_backups: Array<{ id: string }> }>(ok(['mysql', 'basebackup', 'list', '--json'])).base_backups.map((b) => b.id);
+    assert.deepEqual(listed(), [first.id, details.id]);
+
+    // `prism service status` and the metrics name it like every job: schedule, next run, last run
+    const status = serviceStatus(sb.home, systemClock, ctx);
+    const job = status.jobs.find((j) => j.job === 'mysql_basebackup');
+    assert.deepEqual([job?.schedule, job?.last?.status, (job?.last?.details as { id?: string } | undefined)?.id], ['0 1 * * 0', 'ok', details.id]);
+    assert.ok(job?.next_run, 'a next run');
+    const metrics = parseMetrics(
+      await new ServiceMetrics({ ctx, alerts: null, nextRuns: () => [{ job: 'mysql_basebackup', at: new Date(job.next_run!) }] }).render(),
+    );
+    assert.equal(metrics.get('prism_job_last_success_timestamp_seconds{job="mysql_basebackup"}'), Date.parse(task.finished_at) / 1000);
+    assert.equal(metrics.get('prism_job_next_run_timestamp_seconds{job="mysql_basebackup"}'), Date.parse(job.next_run!) / 1000);
+    assert.match(ok(['status']).stdout, /mysql_basebackup\s+0 1 \* \* 0\s.*\bok\b/);
+
+    // `mysql expire` follows the configuration: both are younger than 7 days, so both stay
+    const dry = json<{
+      policy: { from: string; base_backups_count: number };
+      removed_base_backups: string[];
+      base_backups: Array<{ id: string; reasons: string[] }>;
+    }>(ok(['mysql', 'expire', '--dry-run', '--json']));
+    assert.deepEqual([dry.policy.from, dry.policy.base_backups_count, dry.removed_base_backups], ['config', 1, []]);
+    assert.deepEqual(dry.base_backups.find((b) => b.id === first.id)!.reasons, ['younger than 7 days']);
+    const cleanedNow = await runJob(ctx, cleanupJob, { trigger: 'scheduled', signal, log: silentLogger });
+    assert.equal(cleanedNow.task.status, 'ok', cleanedNow.task.message);
+    assert.deepEqual((cleanedNow.task.details as { mysql_base_backups_removed: string[] }).mysql_base_backups_removed, []);
+    assert.deepEqual(listed(), [first.id, details.id]);
+
+    // eight days later the service's cleanup removes the older one (beyond the newest 1 and older than 7 days); the newest stays whatever its age
+    const later = appContext(sb, {}, new FixedClock(new Date(Date.now() + 8 * 86_400_000)));
+    const cleaned = await runJob(later, cleanupJob, { trigger: 'scheduled', signal, log: silentLogger });
+    assert.equal(cleaned.task.status, 'ok', cleaned.task.message);
+    assert.deepEqual((cleaned.task.details as { mysql_base_backups_removed: string[] }).mysql_base_backups_removed, [first.id]);
+    assert.match(cleaned.task.message ?? '', /1 MariaDB physical base backup\(s\) and \d+ binary log file\(s\) expired/);
+    assert.deepEqual(listed(), [details.id]);
+    // what the newest needs restores
+    const dir = join(root, 'from-job');
+    assert.equal(json<RestoreReport>(ok(['mysql', 'restore', '--data-dir', dir, '--json'])).base_backup, details.id);
+    const s = await serveRestored(dir);
+    assert.equal(rowsOf(s), '1\tone');
+    await s.stop();
+
+    // not scheduled without a database marked physical; a server that does not answer fails the task, and nothing is recorded
+    assert.deepEqual(compileSchedule(appContext(fresh(), {}, systemClock), [mysqlBaseBackupJob]), []);
+    fresh({}, { physical: true, url: 'mysql://root@127.0.0.1:1/shop' });
+    const down = await runJob(appContext(sb, {}, systemClock), mysqlBaseBackupJob, { trigger: 'scheduled', signal, log: silentLogger });
+    assert.equal(down.task.status, 'failed');
+    assert.match(down.task.error_code ?? '', /^ERR_/);
+    assert.match(down.task.message ?? '', /127\.0\.0\.1:1/);
+    assert.equal(existsSync(join(sb.repo, 'mysql', 'base')) && readdirSync(join(sb.repo, 'mysql', 'base')).length > 0, false);
   });
 
   it('a user without the privileges mariabackup needs: ERR_PRISM_MYSQL_PHYSICAL naming them, and nothing recorded', () => {

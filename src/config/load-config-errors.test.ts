@@ -50,6 +50,29 @@ describe('loadConfig: broken config files', () => {
       '-2',
       '0',
     );
+    expectConfigInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { mysql_base_backups_count: 0 } } }) }),
+      'backup.retention_policy.mysql_base_backups_count',
+      '0',
+      '1',
+    );
+    expectConfigInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { mysql_base_backups_count: 1.5 } } }) }),
+      'backup.retention_policy.mysql_base_backups_count',
+      '1.5',
+    );
+    expectConfigInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { mysql_base_backups_age_days: -1 } } }) }),
+      'backup.retention_policy.mysql_base_backups_age_days',
+      '-1',
+      '0',
+    );
+    expectConfigInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { mysql_base_backups_age_days: '7' } } }) }),
+      'backup.retention_policy.mysql_base_backups_age_days',
+      '"7"',
+      'number',
+    );
     expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { concurrency: 65 } }) }), 'backup.concurrency', '65', '64');
     expectConfigInvalid(
       () => loadConfig({ PRISM_HOME: home({ backup: { retention_policy: { full_backups_count: 2.5 } } }) }),

@@ -55,6 +55,8 @@ describe('loadConfig: defaults', () => {
       max_total_backups: 50,
       pg_base_backups_count: 7,
       pg_base_backups_age_days: 7,
+      mysql_base_backups_count: 7,
+      mysql_base_backups_age_days: 7,
     });
     assert.deepEqual(b.schedule, {
       full_backup: '0 2 * * 0',
@@ -64,6 +66,7 @@ describe('loadConfig: defaults', () => {
       drill: '0 5 1 * *',
       binlog_archive: '*/15 * * * *',
       pg_basebackup: '0 1 * * 0',
+      mysql_basebackup: '0 1 * * 0',
     });
     assert.deepEqual(b.alerts, { repeat_interval_minutes: 240, webhook_retries: 3, webhook_timeout_ms: 5000 });
     assert.deepEqual(b.drill, { rto_target_seconds: 10 });
@@ -93,7 +96,10 @@ describe('loadConfig: defaults', () => {
       'backup.retention_policy.max_total_backups',
       'backup.retention_policy.pg_base_backups_count',
       'backup.retention_policy.pg_base_backups_age_days',
+      'backup.retention_policy.mysql_base_backups_count',
+      'backup.retention_policy.mysql_base_backups_age_days',
       'backup.schedule.full_backup',
+      'backup.schedule.mysql_basebackup',
       'backup.schedule.incremental_backup',
       'backup.schedule.cleanup',
       'backup.compression.enabled',
@@ -284,6 +290,47 @@ describe('loadConfig: service, alerts and database sections', () => {
       () => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('a', 'postgres://u@db1/a', { pitr: 'yes' })] } }) }),
       'backup.databases.0.pitr',
     );
+  });
+
+  it('physical: MySQL/MariaDB only, on one database only, off by default', () => {
+    const db = (name: string, url: string, extra: object = {}) => ({ name, type: url.startsWith('mysql') ? 'mysql' : 'postgres', url, ...extra });
+    const ok = loadConfig({
+      PRISM_HOME: home({
+        backup: {
+          databases: [db('shop', 'mysql://root@db1/shop', { physical: true }), db('crm', 'mysql://root@db1/crm'), db('p', 'postgres://u@db2/p')],
+          retention_policy: { mysql_base_backups_count: 3, mysql_base_backups_age_days: 0 },
+          schedule: { mysql_basebackup: '15 0 * * *' },
+        },
+      }),
+    });
+    assert.deepEqual(
+      ok.backup.databases.map((d) => d.physical),
+      [true, false, false],
+    );
+    assert.deepEqual(
+      [ok.backup.retention_policy.mysql_base_backups_count, ok.backup.retention_policy.mysql_base_backups_age_days, ok.backup.schedule.mysql_basebackup],
+      [3, 0, '15 0 * * *'],
+    );
+    assert.equal(ok.origins['backup.retention_policy.mysql_base_backups_count'], 'file');
+    expectConfigInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('p', 'postgres://u@h/p', { physical: true })] } }) }),
+      'backup.databases.0.physical',
+      'schedule.pg_basebackup',
+    );
+    expectConfigInvalid(
+      () =>
+        loadConfig({
+          PRISM_HOME: home({ backup: { databases: [db('a', 'mysql://root@db1/a', { physical: true }), db('b', 'mysql://root@db2/b', { physical: true })] } }),
+        }),
+      'backup.databases',
+      'one MySQL/MariaDB database only',
+    );
+    expectConfigInvalid(
+      () => loadConfig({ PRISM_HOME: home({ backup: { databases: [db('a', 'mysql://root@db1/a', { physical: 1 })] } }) }),
+      'backup.databases.0.physical',
+      'boolean',
+    );
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { schedule: { mysql_basebackup: '' } } }) }), 'backup.schedule.mysql_basebackup');
   });
 });
 

@@ -38,6 +38,13 @@ export const retentionSchema = section({
    */
   pg_base_backups_count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 7),
   pg_base_backups_age_days: v.optional(count, 7),
+  /**
+   * MariaDB physical base backups (`prism mysql basebackup`), by the same rule, counted per server:
+   * the newest N of each are kept and every one younger than the age; archived binary log files
+   * that neither a kept base backup nor a kept backup replays expire.
+   */
+  mysql_base_backups_count: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1)), 7),
+  mysql_base_backups_age_days: v.optional(count, 7),
 });
 
 export const scheduleSchema = section({
@@ -52,6 +59,8 @@ export const scheduleSchema = section({
   binlog_archive: v.optional(cron, '*/15 * * * *'),
   /** A PostgreSQL base backup (`prism pg basebackup`) of the cluster of the database marked `pitr`. Runs only with such a database. */
   pg_basebackup: v.optional(cron, '0 1 * * 0'),
+  /** A MariaDB physical base backup (`prism mysql basebackup`) of the server of the database marked `physical`. Runs only with such a database. */
+  mysql_basebackup: v.optional(cron, '0 1 * * 0'),
 });
 
 const httpUrl = v.pipe(v.string(), v.url('an http:// or https:// URL'), v.regex(/^https?:\/\//i, 'an http:// or https:// URL'));
@@ -101,6 +110,13 @@ const databaseEntries = section({
    * with these credentials (the user needs REPLICATION).
    */
   pitr: v.optional(v.boolean(), false),
+  /**
+   * MariaDB: the service takes physical base backups of this database's server with mariabackup
+   * (schedule.mysql_basebackup), with these credentials (the user needs RELOAD, PROCESS, LOCK
+   * TABLES and BINLOG MONITOR) on the host the server runs on; its binary log archive is this
+   * entry's.
+   */
+  physical: v.optional(v.boolean(), false),
 });
 export const databaseSchema = v.pipe(
   databaseEntries,
@@ -110,6 +126,13 @@ export const databaseSchema = v.pipe(
       'pitr is for PostgreSQL (point-in-time recovery of MySQL/MariaDB replays the binary log: `prism mysql archive-binlog`)',
     ),
     ['pitr'],
+  ),
+  v.forward(
+    v.check(
+      (d) => !d.physical || d.type === 'mysql',
+      'physical is for MySQL/MariaDB (the service takes PostgreSQL base backups of the database marked pitr: schedule.pg_basebackup)',
+    ),
+    ['physical'],
   ),
 );
 
@@ -244,6 +267,10 @@ export const backupSectionSchema = section({
       v.check(
         (dbs) => new Set(dbs.filter((d) => d.pitr).map((d) => pitrCluster(d.url))).size <= 1,
         'pitr may be set for databases of one PostgreSQL cluster only (a repository holds the WAL archive of one cluster)',
+      ),
+      v.check(
+        (dbs) => dbs.filter((d) => d.physical).length <= 1,
+        "physical may be set on one MySQL/MariaDB database only (a physical base backup copies the whole server, and `prism mysql restore --at` picks among one server's base backups)",
       ),
     ),
     () => [],

@@ -94,7 +94,9 @@ export const cleanupJob: Job = {
         ? `, ${pg.removed_base_backups.length} PostgreSQL base backup(s) and ${pg.wal.expired.length} WAL file(s) expired`
         : '';
     const binlogs = r.binlog_archive.databases.reduce((n, d) => n + d.expired.length, 0);
-    const binlogPart = binlogs > 0 ? `, ${binlogs} binary log file(s) expired` : '';
+    const mysqlBases = r.binlog_archive.removed_base_backups;
+    const binlogPart =
+      mysqlBases.length + binlogs > 0 ? `, ${mysqlBases.length} MariaDB physical base backup(s) and ${binlogs} binary log file(s) expired` : '';
     const future = r.future_dated.map((f) => f.id);
     const futurePart = future.length > 0 ? `; ${future.length} backup(s) dated in the future neither counted nor removed: ${future.join(', ')}` : '';
     return {
@@ -104,6 +106,7 @@ export const cleanupJob: Job = {
         ...(future.length > 0 ? { future_dated: future } : {}),
         pg_base_backups_removed: pg.removed_base_backups,
         pg_wal_expired: pg.wal.expired.length,
+        mysql_base_backups_removed: mysqlBases,
         binlog_expired: binlogs,
         freed_bytes: r.prune.freedBytes,
       },

@@ -3,11 +3,21 @@ import { cleanupJob, fullBackupJob, incrementalBackupJob } from './backup-jobs.j
 import { binlogArchiveJob } from './binlog-jobs.js';
 import { copyJobs } from './copy-jobs.js';
 import { drillJob, verifyJob } from './check-jobs.js';
+import { mysqlBaseBackupJob } from './mysql-jobs.js';
 import { pgBaseBackupJob } from './pg-jobs.js';
 import type { AfterJobHook, Job } from './job.js';
 
 /** The service's jobs, each timed by its `backup.schedule` key; jobs due at the same moment run in this order. */
-export const JOBS: readonly Job[] = [fullBackupJob, incrementalBackupJob, cleanupJob, verifyJob, drillJob, binlogArchiveJob, pgBaseBackupJob];
+export const JOBS: readonly Job[] = [
+  fullBackupJob,
+  incrementalBackupJob,
+  cleanupJob,
+  verifyJob,
+  drillJob,
+  binlogArchiveJob,
+  pgBaseBackupJob,
+  mysqlBaseBackupJob,
+];
 
 /** The jobs of this configuration: the table, then one job per copy of backup.copies (`copy:NAME`). */
 export function jobsFor(ctx: AppContext): Job[] {

@@ -1,3 +1,5 @@
+import { decideBaseBackups, type BaseBackupDecision, type BaseBackupRetentionPolicy } from './base-backup-retention.js';
+
 /**
  * Retention of the PostgreSQL point-in-time archive, as a pure function of (base backups, WAL
  * file names, policy, now): which base backups `prism backup cleanup` and `prism pg expire`
@@ -10,12 +12,7 @@
  * timelines is the rule `pg restore` uses to find a base backup's WAL; it keeps a segment of an
  * older timeline past a fork that recovery would not ask for, but never drops one it would.
  */
-export interface PitrRetentionPolicy {
-  /** The newest this many base backups are kept (at least 1). */
-  base_backups_count: number;
-  /** And every base backup that finished less than this many days ago. */
-  base_backups_age_days: number;
-}
+export type PitrRetentionPolicy = BaseBackupRetentionPolicy;
 
 export interface PitrBaseBackup {
   id: string;
@@ -24,12 +21,7 @@ export interface PitrBaseBackup {
   start_wal: string;
 }
 
-export interface PitrBaseDecision {
-  id: string;
-  keep: boolean;
-  /** Every rule that applies, the deciding one first. */
-  reasons: string[];
-}
+export type PitrBaseDecision = BaseBackupDecision;
 
 export interface PitrPlan {
   /** Newest first. */
@@ -43,25 +35,14 @@ export interface PitrPlan {
   warnings: string[];
 }
 
-const DAY = 86_400_000;
 const SEGMENT = /^[0-9A-F]{24}$/;
 /** Segments, partial segments and backup history files: named after a segment. */
 const SEGMENT_NAMED = /^[0-9A-F]{24}(?:\.partial|\.[0-9A-F]{8}\.backup)?$/;
 
 export function planPitrExpiry(bases: readonly PitrBaseBackup[], walNames: readonly string[], policy: PitrRetentionPolicy, now: Date): PitrPlan {
-  const t = now.getTime();
   const newestFirst = [...bases].sort((a, b) => Date.parse(b.finished_at) - Date.parse(a.finished_at) || (a.id < b.id ? 1 : -1));
-  const count = Math.max(1, policy.base_backups_count);
-  const days = policy.base_backups_age_days;
+  const decisions = decideBaseBackups(newestFirst, policy, now);
   const warnings: string[] = [];
-  const decisions = newestFirst.map((b, i): PitrBaseDecision => {
-    const reasons: string[] = [];
-    if (i < count) reasons.push(`one of the newest ${count} base backups`);
-    if ((t - Date.parse(b.finished_at)) / DAY < days) reasons.push(`younger than ${days} days`);
-    return reasons.length > 0
-      ? { id: b.id, keep: true, reasons }
-      : { id: b.id, keep: false, reasons: [`beyond the newest ${count} base backups and older than ${days} days`] };
-  });
   const keepAllWal = (why: string): PitrPlan => {
     warnings.push(why);
     return { base_backups: decisions, oldest_kept: null, expire_wal: [], keep_wal: walNames.length, warnings };

@@ -118,6 +118,7 @@ describe('cleanupBackups: the retention policy applied to a real repository', ()
       incremental_backups: { count: 2, age_days: 7 },
       max_total_backups: 3,
       pg_base_backups: { count: 7, age_days: 7 },
+      mysql_base_backups: { count: 7, age_days: 7 },
     });
     assert.deepEqual(p.origins, {
       full_backups_count: 'file',
@@ -127,6 +128,8 @@ describe('cleanupBackups: the retention policy applied to a real repository', ()
       max_total_backups: 'file',
       pg_base_backups_count: 'default',
       pg_base_backups_age_days: 'default',
+      mysql_base_backups_count: 'default',
+      mysql_base_backups_age_days: 'default',
     });
     assert.equal(p.failed_attempts_days, 30);
   });

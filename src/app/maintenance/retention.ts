@@ -6,7 +6,7 @@ import type { PrunePlan } from '../../repo/pruner.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
 import { loadAll } from '../backups/list-backups.js';
 import { refuseDamaged } from '../backups/manifests.js';
-import { applyBinlogExpiry, planBinlogArchiveExpiry, type BinlogExpireReport } from '../pitr/mysql/mysql-expire.js';
+import { applyMysqlExpiry, planMysqlExpiry, type MysqlExpireReport } from '../pitr/mysql/mysql-physical-expire.js';
 import { applyPgExpiry, planPgExpiry, type PgExpireReport } from '../pitr/postgres/pg-expire.js';
 import { pruneLocked, type PruneReport } from './prune-repository.js';
 
@@ -19,6 +19,7 @@ export interface PolicyReport {
     incremental_backups: { count: number; age_days: number };
     max_total_backups: number;
     pg_base_backups: { count: number; age_days: number };
+    mysql_base_backups: { count: number; age_days: number };
   };
   failed_attempts_days: number;
   /** Where each value came from. */
@@ -38,6 +39,7 @@ export function policyReport(ctx: AppContext): PolicyReport {
       incremental_backups: { count: r.incremental_backups_count, age_days: r.incremental_backups_age_days },
       max_total_backups: r.max_total_backups,
       pg_base_backups: { count: r.pg_base_backups_count, age_days: r.pg_base_backups_age_days },
+      mysql_base_backups: { count: r.mysql_base_backups_count, age_days: r.mysql_base_backups_age_days },
     },
     failed_attempts_days: FAILURE_WINDOW_DAYS,
     origins: Object.fromEntries(
@@ -49,6 +51,8 @@ export function policyReport(ctx: AppContext): PolicyReport {
         'max_total_backups',
         'pg_base_backups_count',
         'pg_base_backups_age_days',
+        'mysql_base_backups_count',
+        'mysql_base_backups_age_days',
       ].map((k) => [k, o(k)]),
     ),
   };
@@ -72,14 +76,17 @@ export interface CleanupReport {
   future_dated: FutureDatedBackup[];
   /** The PostgreSQL point-in-time archive: base backups and WAL files expired. */
   pg_archive: PgExpireReport;
-  /** The MySQL/MariaDB binary log archive: files before the oldest kept backup's dump position expired. */
-  binlog_archive: BinlogExpireReport;
+  /**
+   * The MySQL/MariaDB archive: physical base backups expired (backup.retention_policy.mysql_base_backups_*),
+   * and the binary log files before the oldest kept backup's dump position or kept base backup's position.
+   */
+  binlog_archive: MysqlExpireReport;
   /** Expired backups the store keeps under retention (object lock) for now: a later cleanup removes them (`until`: null for a legal hold). */
   retained: { id: string; until: string | null }[];
   prune: PruneReport;
 }
 
-/** Applies the retention policy: removes the manifests it rejects and the PITR and binary log records it expires, then prunes. */
+/** Applies the retention policy: removes the manifests it rejects and the PITR, physical base backup and binary log records it expires, then prunes. */
 export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; lockWaitMs?: number } = {}): Promise<CleanupReport> {
   const repo = await openRepository(ctx);
   const lock = await lockRepository(ctx, repo, 'exclusive', 'prism backup cleanup', opts.lockWaitMs ?? 0);
@@ -106,7 +113,7 @@ export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; 
     // planned before anything changes: a damaged pg/ or mysql/ record stops the cleanup here
     const pg = await planPgExpiry(ctx, repo, opts.dryRun ?? false);
     const kept = all.filter((m) => !removed.includes(m.id));
-    const binlog = await planBinlogArchiveExpiry(repo, kept, opts.dryRun ?? false);
+    const mysql = await planMysqlExpiry(ctx, repo, { dryRun: opts.dryRun ?? false, manifests: kept });
     const retained: CleanupReport['retained'] = [];
     if (!opts.dryRun) {
       for (const id of removed) {
@@ -123,10 +130,10 @@ export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; 
       }
       ctx.logger.info({ event: 'cleanup.removed', ids: gone(removed, retained) }, `cleanup removed ${gone(removed, retained).length} backups`);
       await applyPgExpiry(ctx, repo, pg);
-      await applyBinlogExpiry(ctx, repo, binlog);
+      await applyMysqlExpiry(ctx, repo, mysql);
     }
     // the dry run plans the prune as if the manifests and records were gone
-    const asIf = opts.dryRun ? { manifests: kept, pgGone: pg.gone, binlogGone: binlog.gone } : {};
+    const asIf = opts.dryRun ? { manifests: kept, pgGone: pg.gone, binlogGone: mysql.binlog.gone, mysqlBaseGone: mysql.removed } : {};
     const prune = await pruneLocked(ctx, repo, { dryRun: opts.dryRun ?? false }, asIf);
     return {
       dry_run: opts.dryRun ?? false,
@@ -134,7 +141,7 @@ export async function cleanupBackups(ctx: AppContext, opts: { dryRun?: boolean; 
       removed: gone(removed, retained),
       future_dated: future,
       pg_archive: pg.report,
-      binlog_archive: binlog.report,
+      binlog_archive: mysql.report,
       retained,
       prune,
     };

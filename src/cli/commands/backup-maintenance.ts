@@ -5,7 +5,7 @@ import { REPO_OPTION, repoContext } from '../context.js';
 import { err, out, printJson, table } from '../output.js';
 import { parseCount } from '../parse-count.js';
 import { parseDuration } from '../parse-duration.js';
-import { hasBinlogArchive, renderBinlogExpire } from '../render/render-binlog-expire.js';
+import { hasBinlogArchive, renderBinlogExpire, renderMysqlBaseExpire } from '../render/render-binlog-expire.js';
 import { hasPgArchive, renderPgExpire } from '../render/render-pg-expire.js';
 import { renderPrune } from '../render/render-prune.js';
 import { runAction } from '../run-action.js';
@@ -62,11 +62,15 @@ export function registerBackupMaintenance(backup: Command): void {
             '  pg_base_backups:',
             `    count: ${r.pg_base_backups.count}          # ${o.pg_base_backups_count}`,
             `    age_days: ${r.pg_base_backups.age_days}       # ${o.pg_base_backups_age_days}`,
+            '  mysql_base_backups:',
+            `    count: ${r.mysql_base_backups.count}          # ${o.mysql_base_backups_count}`,
+            `    age_days: ${r.mysql_base_backups.age_days}       # ${o.mysql_base_backups_age_days}`,
             `# manual backups are kept until deleted by hand; the newest completed full backup is always kept;`,
             `# a backup younger than its age_days is kept whatever the counts and max_total_backups say;`,
             `# a backup dated more than 1 hour in the future is neither counted nor removed (cleanup warns about it);`,
             `# failed attempts are dropped after ${p.failed_attempts_days} days;`,
-            `# archived WAL from the start of the oldest kept PostgreSQL base backup on is kept`,
+            `# archived WAL from the start of the oldest kept PostgreSQL base backup on is kept;`,
+            `# MariaDB physical base backups are counted per server; archived binary logs a kept backup or base backup replays are kept`,
           ].join('\n'),
         );
       }),
@@ -99,6 +103,7 @@ export function registerBackupMaintenance(backup: Command): void {
             (retained.size > 0 ? `, ${retained.size} expired but under retention (object lock): a later cleanup removes them` : ''),
         );
         if (hasPgArchive(r.pg_archive)) out(renderPgExpire(r.pg_archive));
+        if (r.binlog_archive.base_backups.length > 0) out(renderMysqlBaseExpire(r.binlog_archive));
         if (hasBinlogArchive(r.binlog_archive)) out(renderBinlogExpire(r.binlog_archive));
         out(renderPrune(r.prune));
       }),

@@ -6,7 +6,7 @@ import { ERROR_CODES } from '../../errors/index.js';
 import { REPO_OPTION, repoContext } from '../context.js';
 import { out, printJson, reportFailure, table } from '../output.js';
 import { expireArgs, expireOptions, type ExpireFlags } from '../expire-options.js';
-import { renderBinlogExpire } from '../render/render-binlog-expire.js';
+import { renderBinlogExpire, renderMysqlBaseExpire } from '../render/render-binlog-expire.js';
 import { renderPrune } from '../render/render-prune.js';
 import { runAction } from '../run-action.js';
 import { parseCount } from '../parse-count.js';
@@ -56,18 +56,17 @@ export function registerMysql(program: Command): void {
       .description(
         "removes the archived binary log files no backup or physical base backup in the repository can replay (those before the oldest one's position), then prunes",
       )
-      .option('--keep-base-backups <n>', 'keep only the newest N physical base backups (`mysql basebackup`); the binary logs only older ones need go too'),
+      .option(
+        '--keep-base-backups <n>',
+        'keep only the newest N physical base backups of each server, whatever their age (default: backup.retention_policy.mysql_base_backups_*); the binary logs only older ones need go too',
+      ),
   ).action(
     runAction(async (opts: Flags & ExpireFlags & { keepBaseBackups?: string }) => {
       const { expireMysqlArchive } = await import('../../app/pitr/mysql/mysql-physical-expire.js');
       const keep = opts.keepBaseBackups !== undefined ? parseCount('--keep-base-backups', opts.keepBaseBackups) : undefined;
       const r = await expireMysqlArchive(await mysqlContext(opts), { ...expireArgs(opts), keepBaseBackups: keep });
       if (opts.json) return printJson(r);
-      if (r.base_backups.length > 0) {
-        out(`Physical base backups (${r.dry_run ? 'would remove' : 'removed'} ${r.removed_base_backups.length}):`);
-        for (const b of r.base_backups)
-          out(`  ${b.id}  ${formatBytes(b.size)}  ${b.finished_at}  ${b.keep ? 'keep' : r.dry_run ? 'would remove' : 'removed'} (${b.reason})`);
-      }
+      if (r.base_backups.length > 0) out(renderMysqlBaseExpire(r));
       out(r.databases.length === 0 && r.warnings.length === 0 ? 'The repository holds no archived binary log files.' : renderBinlogExpire(r));
       if (r.prune) out(renderPrune(r.prune));
     }),

@@ -12,7 +12,7 @@ import { lockRepository, openRepository, type AppContext } from '../../context.j
 import { storeStream } from '../blob-store.js';
 import { listPhysicalRecords, putPhysicalRecord, type PhysicalRecord } from './mysql-physical-records.js';
 
-/** The server `mysql basebackup` copies: `--url`, `--db NAME` of backup.databases, else the one MySQL/MariaDB database there. */
+/** The server `mysql basebackup` copies: `--url`, `--db NAME` of backup.databases, else the one marked `physical`, else the one MySQL/MariaDB database there. */
 export function physicalTarget(ctx: AppContext, opts: { url?: string | undefined; db?: string | undefined }): { target: DbTarget; database: string | null } {
   if (opts.url !== undefined && opts.db !== undefined) throw new PrismError('INVALID_ARGUMENT', 'Give --url or --db, not both.');
   if (opts.url !== undefined) return { target: resolveDbTarget({ url: opts.url }, process.env, 'mysql', '--url'), database: null };
@@ -26,13 +26,14 @@ export function physicalTarget(ctx: AppContext, opts: { url?: string | undefined
         `--db ${opts.db}: backup.databases has no MySQL/MariaDB database of that name (it has: ${dbs.map((d) => d.name).join(', ') || 'none'}).`,
         { db: opts.db },
       );
-  } else if (dbs.length === 1) db = dbs[0]!;
+  } else if (dbs.some((d) => d.physical)) db = dbs.find((d) => d.physical)!;
+  else if (dbs.length === 1) db = dbs[0]!;
   else
     throw new PrismError(
       'INVALID_ARGUMENT',
       dbs.length === 0
         ? 'backup.databases names no MySQL/MariaDB database: add one (type "mysql"), or give --url mysql://user@host:port/db.'
-        : `backup.databases names ${dbs.length} MySQL/MariaDB databases: say which server with --db (${dbs.map((d) => d.name).join(', ')}).`,
+        : `backup.databases names ${dbs.length} MySQL/MariaDB databases: say which server with --db (${dbs.map((d) => d.name).join(', ')}), or mark one "physical": true.`,
     );
   return { target: configuredTarget(db), database: db.name };
 }
