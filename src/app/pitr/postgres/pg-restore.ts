@@ -17,7 +17,19 @@ import { lockRepository, openRepository, type AppContext } from '../../context.j
 import { asArchiveError } from './pg-archive-wal.js';
 import { readStream } from '../blob-store.js';
 import { listBaseRecords, listRestorePointRecords, listWalRecords, type BaseRecord, type RestorePointRecord, type WalRecord } from './pg-records.js';
-import { archiveTimelines, baseOnLineage, latestTimeline, lineageOf, segmentOnLineage, segmentsOnLineage, timelineAt, type Lineage } from './pg-timelines.js';
+import {
+  archiveTimelines,
+  baseOnLineage,
+  fullXid,
+  latestTimeline,
+  lineageOf,
+  segmentOnLineage,
+  segmentsOnLineage,
+  timelineAt,
+  timelineOfLsn,
+  timelineOfXid,
+  type Lineage,
+} from './pg-timelines.js';
 
 export type { RecoveryTarget };
 export type TimelineChoiceFlag = number | 'latest' | 'current';
@@ -28,7 +40,7 @@ export interface PgRestoreOptions {
   dataDir: string;
   /** The command PostgreSQL runs to fetch WAL (prism's own path), without the `pg restore-wal %f %p` part. */
   prismCommand: string;
-  /** --target-timeline; undefined: the timeline live at the target time (or the restore point's; else the newest). */
+  /** --target-timeline; undefined: the timeline live at the target time (or the restore point's, the one holding the LSN or transaction; else the newest). */
   timeline?: TimelineChoiceFlag | undefined;
   /** --base ID: this base backup rather than the latest one before the target. */
   base?: string | undefined;
@@ -170,6 +182,18 @@ export async function restorePointInTime(ctx: AppContext, o: PgRestoreOptions): 
     } else if (point) {
       tli = setting = point.timeline;
       reason = `the restore point's timeline`;
+    } else if ((target.kind === 'lsn' || target.kind === 'xid') && tls.size > 1) {
+      const c =
+        target.kind === 'lsn'
+          ? timelineOfLsn(tls, allWal, target.lsn, bases.at(-1)?.server.wal_segment_size ?? 16 * 1024 * 1024)
+          : timelineOfXid(tls, bases, target.xid);
+      tli = setting = c.tli;
+      reason = c.unambiguous
+        ? target.kind === 'lsn'
+          ? `the timeline that holds ${target.lsn.toUpperCase()} (WAL below a switch point is the parent's)`
+          : `the timeline transaction ${target.xid} can have committed on (from the base backups' next transaction ids)`
+        : `one of the timelines that may hold the target (${c.candidates.join(', ')}; see the warning)`;
+      if (c.warning) warnings.push(c.warning);
     } else if (primary) {
       const live = await serverTimeline(primary).catch(() => undefined);
       const latest = latestTimeline(tls);
@@ -195,7 +219,7 @@ export async function restorePointInTime(ctx: AppContext, o: PgRestoreOptions): 
       reason = 'the newest timeline in the archive (latest)';
       if (tls.size > 1)
         warnings.push(
-          `The archive holds timelines ${known()}: recovery follows ${tli}, the newest. A ${target.kind === 'end' ? 'recovery to the end of another' : 'target on another (one the newest left before it)'} needs --target-timeline N (or current: the base backup's).`,
+          `The archive holds timelines ${known()}: recovery follows ${tli}, the newest. A recovery to the end of another needs --target-timeline N (or current: the base backup's).`,
         );
     }
 
@@ -295,12 +319,6 @@ async function readHistories(repo: Repository, wal: WalRecord[]): Promise<Map<nu
 function onLine(line: Lineage, tli: number, lsn: bigint): boolean {
   const e = line.find((l) => l.tli === tli);
   return e !== undefined && lsn <= e.upto;
-}
-
-/** 64 bits: a 32-bit id gets the epoch of `ref` (an epoch-qualified id the server recorded). */
-function fullXid(xid: string, ref: bigint): bigint {
-  const x = BigInt(xid);
-  return x >= 1n << 32n ? x : ((ref >> 32n) << 32n) | x;
 }
 
 /** Whether recovery from `b` can reach the target (null: cannot tell). */

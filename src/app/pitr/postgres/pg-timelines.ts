@@ -135,3 +135,113 @@ export function segmentsOnLineage(wal: WalRecord[], line: Lineage, fromSegment: 
     })
     .sort((x, y) => (x.name.slice(8) < y.name.slice(8) ? -1 : x.name.slice(8) > y.name.slice(8) ? 1 : 0));
 }
+
+/** Where a timeline begins: the LSN where it left its parent (0 for one without a history file). */
+export const timelineStart = (t: Timeline): bigint => t.parents.at(-1)?.switchLsn ?? 0n;
+
+/** The segment number (the file name's last 16 hex digits as one number) of a 24-hex-digit segment name. */
+const segmentNumber = (name: string, segmentSize: number): bigint =>
+  BigInt(`0x${name.slice(8, 16)}`) * (0x100000000n / BigInt(segmentSize)) + BigInt(`0x${name.slice(16, 24)}`);
+
+/** Per timeline, the highest segment number archived on it (whole segments only: a `.partial` file ends at the switch). */
+export function lastSegments(wal: WalRecord[], segmentSize: number): Map<number, bigint> {
+  const out = new Map<number, bigint>();
+  for (const w of wal) {
+    if (!/^[0-9A-F]{24}$/.test(w.name)) continue;
+    const tli = timelineOfFile(w.name);
+    const n = segmentNumber(w.name, segmentSize);
+    if (n > (out.get(tli) ?? -1n)) out.set(tli, n);
+  }
+  return out;
+}
+
+export interface TargetTimelineChoice {
+  tli: number;
+  /** Whether the archive left one timeline only (else: the newest of `candidates`, with a warning). */
+  unambiguous: boolean;
+  candidates: number[];
+  warning?: string;
+}
+
+const pickNewest = (candidates: number[], what: string, why: string): TargetTimelineChoice => {
+  const sorted = [...candidates].sort((a, b) => a - b);
+  const tli = sorted.at(-1)!;
+  if (sorted.length === 1) return { tli, unambiguous: true, candidates: sorted };
+  return {
+    tli,
+    unambiguous: false,
+    candidates: sorted,
+    warning: `${what} may be on timelines ${sorted.join(', ')} (${why}): recovery follows ${tli}, the newest. For another, pass --target-timeline N.`,
+  };
+};
+
+/**
+ * The timeline that holds WAL location `target`. WAL below a timeline's switch point is its
+ * parent's (the part of the fork they share), so only the timelines begun at or before the LSN
+ * can hold it: one such timeline is the answer. Of several, recovery can reach the LSN from the
+ * archive only on those that archived its segment: one of them is the answer, with a warning
+ * when another timeline that has not archived that far was still archiving after it began (the
+ * LSN may be in that one's WAL, not archived yet). Several (a timeline and one that left it
+ * before the LSN both went on past it): the newest of them, with a warning.
+ */
+export function timelineOfLsn(tls: Map<number, Timeline>, wal: WalRecord[], target: string, segmentSize: number): TargetTimelineChoice {
+  const lsn = parseLsn(target);
+  const begun = [...tls.values()].filter((t) => timelineStart(t) <= lsn);
+  if (begun.length <= 1) return { tli: begun[0]?.tli ?? 1, unambiguous: true, candidates: begun.map((t) => t.tli) };
+  const last = lastSegments(wal, segmentSize);
+  const seg = lsn / BigInt(segmentSize);
+  const reached = begun.filter((t) => (last.get(t.tli) ?? -1n) >= seg);
+  const shown = `LSN ${target.toUpperCase()}`;
+  if (reached.length === 0)
+    return pickNewest(
+      begun.map((t) => t.tli),
+      shown,
+      'none of them has archived its segment yet',
+    );
+  if (reached.length > 1)
+    return pickNewest(
+      reached.map((t) => t.tli),
+      shown,
+      'each has archived its segment: one left the other before it, and both went on',
+    );
+  const r = reached[0]!;
+  const since = r.began ?? -Infinity;
+  const alive = begun.filter((t) => t !== r && Math.max(t.lastArchived ?? -Infinity, t.began ?? -Infinity) >= since).map((t) => t.tli);
+  if (alive.length === 0) return { tli: r.tli, unambiguous: true, candidates: [r.tli] };
+  return {
+    tli: r.tli,
+    unambiguous: false,
+    candidates: [r.tli, ...alive].sort((a, b) => a - b),
+    warning: `${shown} is on timeline ${r.tli}, the only one that has archived its segment; timeline${alive.length > 1 ? 's' : ''} ${alive.join(', ')} went on archiving after ${r.tli} began and may hold it in WAL not archived yet. For ${alive.length > 1 ? 'one of those' : 'that one'}, archive it (SELECT pg_switch_wal() there) and pass --target-timeline N.`,
+  };
+}
+
+/** 64 bits: a 32-bit id gets the epoch of `ref` (an epoch-qualified id the server recorded). */
+export function fullXid(xid: string, ref: bigint): bigint {
+  const x = BigInt(xid);
+  return x >= 1n << 32n ? x : ((ref >> 32n) << 32n) | x;
+}
+
+/**
+ * The timeline a transaction's commit can be on. Transaction ids go on from the same counter
+ * on both sides of a fork, so an id is in general ambiguous; but a base backup taken on an
+ * ancestor of timeline T, ending before T left that line, that recorded a next transaction id
+ * above `xid` shows the id was used before T began: its commit is on the parent's side (before
+ * the switch point, which the parent has as well, or after it, on the parent only), never on T
+ * or its descendants. One timeline left: that one; several: the newest, with a warning.
+ */
+export function timelineOfXid(tls: Map<number, Timeline>, bases: BaseRecord[], xid: string): TargetTimelineChoice {
+  const all = [...tls.keys()];
+  if (all.length <= 1) return { tli: all[0] ?? 1, unambiguous: true, candidates: all };
+  const known = bases.filter((b) => b.next_xid !== undefined);
+  const usedBefore = (t: number) => {
+    const line = lineageOf(tls, t);
+    return known.some((b) => b.timeline !== t && baseOnLineage(b, line) && fullXid(xid, BigInt(b.next_xid!)) < BigInt(b.next_xid!));
+  };
+  const left = all.filter((t) => !usedBefore(t));
+  return pickNewest(
+    left.length > 0 ? left : all,
+    `Transaction ${xid}`,
+    'transaction ids go on from the same counter on both sides of a fork, and no base backup shows this one was used before they parted',
+  );
+}
