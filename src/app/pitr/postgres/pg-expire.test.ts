@@ -11,7 +11,17 @@ import { compressionSettings, createBackup } from '../../backups/create-backup.j
 import { archiveWal, listWal, restoreWal } from './pg-archive-wal.js';
 import { storeStream } from '../blob-store.js';
 import { expirePgArchive } from './pg-expire.js';
-import { listBaseRecords, listWalRecords, putBaseRecord, type BaseRecord } from './pg-records.js';
+import {
+  listBaseRecords,
+  listRestorePointRecords,
+  listWalRecords,
+  putBaseRecord,
+  putRestorePointRecord,
+  restorePointKey,
+  type BaseRecord,
+  type RestorePointRecord,
+} from './pg-records.js';
+import { parseLsn } from '../../../source/postgres/pg-wal-name.js';
 import { cleanupBackups } from '../../maintenance/retention.js';
 import { verifyBackups } from '../../integrity/verify-backups.js';
 
@@ -66,6 +76,22 @@ describe('PITR archive retention on a real repository (cleanup, pg expire, prune
     return record;
   };
 
+  /** A restore point record as `pg restore-point` writes it. */
+  const restorePoint = async (name: string, timeline: number, lsn: string, daysAgo: number, system = '7300000000000000001'): Promise<RestorePointRecord> => {
+    const repo = await openRepository(ctx);
+    const r: RestorePointRecord = {
+      format: 1,
+      name,
+      lsn,
+      timeline,
+      created_at: new Date(NOW.getTime() - daysAgo * DAY).toISOString(),
+      system_identifier: system,
+    };
+    assert.ok(await putRestorePointRecord(repo, r, restorePointKey(timeline, parseLsn(lsn))));
+    return r;
+  };
+  const pointNames = async () => (await listRestorePointRecords(await openRepository(ctx))).map((p) => p.name);
+
   it('cleanup expires old base backups and the WAL before the oldest kept one, prune reclaims their data, the rest restores', async () => {
     await createBackup(ctx, { type: 'full' });
     const wal = new Map<string, Buffer>();
@@ -76,6 +102,11 @@ describe('PITR archive retention on a real repository (cleanup, pg expire, prune
     for (let n = 6; n <= 9; n++) wal.set(seg(2, n), await archive(seg(2, n), 100 + n));
     const middle = await baseBackup('pgbase_20261205_020000', 5, 2, 7, 7);
     const newest = await baseBackup('pgbase_20261209_020000', 1, 2, 8, 8);
+    // restore points: before the kept base backup (gone with it), at its stop LSN and after it (kept), of another cluster (no base backup reaches it)
+    await restorePoint('before-old', 1, '0/300010', 9);
+    await restorePoint('other cluster', 2, '0/900020', 1.5, '7300000000000000999');
+    await restorePoint('at the end of newest', 2, newest.stop_lsn, 1);
+    await restorePoint('after newest', 2, '0/900010', 0.5);
 
     // the dry run says what would go and changes nothing
     const before = sizeListing(sb.repo);
@@ -100,10 +131,21 @@ describe('PITR archive retention on a real repository (cleanup, pg expire, prune
     assert.equal(p.wal.kept, 3);
     assert.equal(p.wal.expired_bytes, 8 << 20);
     assert.ok(dry.prune.freedBytes > 10 << 20, `the dry run's prune counts the expired records' data (${dry.prune.freedBytes})`);
+    assert.deepEqual(p.restore_points, {
+      kept: 2,
+      expired: [
+        { name: 'before-old', lsn: '0/300010', timeline: 1, created_at: new Date(NOW.getTime() - 9 * DAY).toISOString() },
+        { name: 'other cluster', lsn: '0/900020', timeline: 2, created_at: new Date(NOW.getTime() - 1.5 * DAY).toISOString() },
+      ],
+    });
+    assert.deepEqual(p.warnings, []);
+    assert.equal((await pointNames()).length, 4, 'a dry run removes no restore point');
 
     const r = await cleanupBackups(ctx, {});
     assert.deepEqual(r.pg_archive.removed_base_backups, [middle.id, old.id]);
     assert.deepEqual(r.pg_archive.wal.expired, p.wal.expired);
+    assert.deepEqual(r.pg_archive.restore_points, p.restore_points);
+    assert.deepEqual(await pointNames(), ['at the end of newest', 'after newest']);
     assert.ok(r.prune.freedBytes > 10 << 20, `prune freed ${r.prune.freedBytes}`);
     const repo = await openRepository(ctx);
     assert.deepEqual(
@@ -133,13 +175,16 @@ describe('PITR archive retention on a real repository (cleanup, pg expire, prune
 
     // a second run has nothing left to do
     const again = await expirePgArchive(ctx, {});
-    assert.deepEqual([again.removed_base_backups, again.wal.expired], [[], []]);
+    assert.deepEqual([again.removed_base_backups, again.wal.expired, again.restore_points], [[], [], { kept: 2, expired: [] }]);
   });
 
   it('pg expire with no base backup expires nothing and warns; --no-prune leaves the data; it waits for no one', async () => {
     for (let n = 1; n <= 3; n++) await archive(seg(1, n), n);
+    await restorePoint('early', 1, '0/100100', 12);
+    await restorePoint('late', 1, '0/300200', 8);
     const r = await expirePgArchive(ctx, {});
     assert.deepEqual(r.wal.expired, []);
+    assert.deepEqual(r.restore_points, { kept: 2, expired: [] }, 'no base backup: nothing is known to be unreachable');
     assert.equal(r.wal.kept, 3);
     assert.match(r.warnings[0]!, /no base backup/);
     assert.equal((await listWal(ctx)).wal.length, 3);
@@ -155,12 +200,43 @@ describe('PITR archive retention on a real repository (cleanup, pg expire, prune
     const packs = [...sizeListing(join(sb.repo, 'data')).keys()];
     const kept = await expirePgArchive(ctx, { prune: false });
     assert.deepEqual(kept.wal.expired, [seg(1, 1), seg(1, 2)]);
+    assert.deepEqual(
+      kept.restore_points.expired.map((p) => p.name),
+      ['early'],
+    );
+    assert.deepEqual(await pointNames(), ['late']);
     assert.equal(kept.prune, null);
     assert.deepEqual([...sizeListing(join(sb.repo, 'data')).keys()], packs, 'no prune: the packs stay');
     assert.deepEqual(
       (await listWal(ctx)).wal.map((w) => w.name),
       [seg(1, 3)],
     );
+  });
+
+  it('a damaged restore point record does not stop the expiry: it is named and left; a point with a bad LSN is kept', async () => {
+    await archive(seg(1, 1), 1);
+    await baseBackup('pgbase_20261201_020000', 9, 1, 2, 2);
+    await restorePoint('gone', 1, '0/100100', 10);
+    const repo = await openRepository(ctx);
+    assert.ok(
+      await putRestorePointRecord(
+        repo,
+        { format: 1, name: 'odd', lsn: 'not-an-lsn', timeline: 1, created_at: NOW.toISOString(), system_identifier: '7300000000000000001' },
+        '00000001FFFFFFFFFFFFFFFF',
+      ),
+    );
+    writeFileSync(join(sb.repo, 'pg', 'restore-point', '0000000100000000000000AA.json'), '{"format":1');
+    const r = await expirePgArchive(ctx, { prune: false });
+    assert.deepEqual(
+      r.restore_points.expired.map((p) => p.name),
+      ['gone'],
+    );
+    assert.equal(r.restore_points.kept, 1);
+    assert.equal(r.warnings.length, 2, r.warnings.join('\n'));
+    assert.match(r.warnings.join('\n'), /Restore point record pg\/restore-point\/0000000100000000000000AA\.json cannot be read .*left as it is/);
+    assert.match(r.warnings.join('\n'), /Restore point odd records "not-an-lsn", which is not a WAL location: it is kept/);
+    assert.ok(readFileSync(join(sb.repo, 'pg', 'restore-point', '0000000100000000000000AA.json')).length > 0, 'the damaged record is left');
+    assert.ok(readFileSync(join(sb.repo, 'pg', 'restore-point', '00000001FFFFFFFFFFFFFFFF.json')).length > 0);
   });
 
   it('a damaged pg/ record stops cleanup before anything changes', async () => {

@@ -2,7 +2,18 @@ import { planPitrExpiry, type PitrBaseDecision } from '../../../policy/pitr-rete
 import type { Repository } from '../../../repo/index.js';
 import { isRetained } from '../../../errors/index.js';
 import type { AppContext } from '../../context.js';
-import { deleteBaseRecord, deleteWalRecord, listBaseRecords, listWalRecords, type PgRecordNames } from './pg-records.js';
+import { parseLsn } from '../../../source/postgres/pg-wal-name.js';
+import {
+  deleteBaseRecord,
+  deleteRestorePointRecord,
+  deleteWalRecord,
+  listBaseRecords,
+  listRestorePointRecords,
+  listWalRecords,
+  type BaseRecord,
+  type PgRecordNames,
+  type RestorePointRecord,
+} from './pg-records.js';
 import { expireAndPrune, type ExpireOptions, type PruneReport } from '../../maintenance/prune-repository.js';
 
 export interface PgExpireReport {
@@ -22,13 +33,45 @@ export interface PgExpireReport {
     /** Their size as archived (before deduplication and compression). */
     expired_bytes: number;
   };
+  restore_points: {
+    /** Restore points a kept base backup ended at or before: recovery can still reach them. */
+    kept: number;
+    /** Restore points no kept base backup (of their cluster) ended at or before, removed (in a dry run: that would be), oldest first. */
+    expired: Array<Omit<RestorePointRecord, 'format' | 'system_identifier'>>;
+  };
   warnings: string[];
 }
 
 export interface PgExpiry {
   report: PgExpireReport;
-  /** The records the expiry removes. */
+  /** The records the expiry removes (restore points have no data: they are not part of a prune's plan). */
   gone: PgRecordNames;
+  restorePoints: RestorePointRecord[];
+}
+
+/**
+ * The restore points recovery can no longer reach once `kept` are the base backups: those no
+ * kept base backup of their cluster ended at or before (LSNs only grow along a line of
+ * timelines, so recovery from a later one cannot go back to them). Nothing expires when no base
+ * backup is kept (the WAL does not expire either); a point whose LSN does not parse is kept.
+ */
+export function expiredRestorePoints(points: RestorePointRecord[], kept: BaseRecord[], warnings: string[]): RestorePointRecord[] {
+  if (kept.length === 0) return [];
+  const lsn = (text: string): bigint | undefined => {
+    try {
+      return parseLsn(text);
+    } catch {
+      return undefined;
+    }
+  };
+  return points.filter((p) => {
+    const at = lsn(p.lsn);
+    if (at === undefined) {
+      warnings.push(`Restore point ${p.name} records "${p.lsn}", which is not a WAL location: it is kept.`);
+      return false;
+    }
+    return !kept.some((b) => b.server.system_identifier === p.system_identifier && (lsn(b.stop_lsn) ?? 0n) <= at);
+  });
 }
 
 /** The PITR retention (backup.retention_policy.pg_base_backups_*) applied to the archive's records; changes nothing. */
@@ -46,6 +89,19 @@ export async function planPgExpiry(ctx: AppContext, repo: Repository, dryRun: bo
   const byId = new Map(bases.map((b) => [b.id, b]));
   const expired = new Set(plan.expire_wal);
   const removed = plan.base_backups.filter((d) => !d.keep).map((d) => d.id);
+  // a damaged restore point record holds no data a prune could lose: it is named and left alone
+  const warnings = [...plan.warnings];
+  const points = await listRestorePointRecords(repo, (name, e) =>
+    warnings.push(`Restore point record ${name} cannot be read (${e.message}): it is left as it is; delete it if it is of no use.`),
+  );
+  const goneRemoved = new Set(removed);
+  const goingPoints = plan.oldest_kept
+    ? expiredRestorePoints(
+        points,
+        bases.filter((b) => !goneRemoved.has(b.id)),
+        warnings,
+      )
+    : [];
   return {
     report: {
       dry_run: dryRun,
@@ -59,9 +115,14 @@ export async function planPgExpiry(ctx: AppContext, repo: Repository, dryRun: bo
         expired: plan.expire_wal,
         expired_bytes: wal.filter((w) => expired.has(w.name)).reduce((n, w) => n + w.size, 0),
       },
-      warnings: plan.warnings,
+      restore_points: {
+        kept: points.length - goingPoints.length,
+        expired: goingPoints.map(({ name, lsn, timeline, created_at }) => ({ name, lsn, timeline, created_at })),
+      },
+      warnings,
     },
-    gone: { wal: expired, base: new Set(removed) },
+    gone: { wal: expired, base: goneRemoved },
+    restorePoints: goingPoints,
   };
 }
 
@@ -87,15 +148,25 @@ export async function applyPgExpiry(ctx: AppContext, repo: Repository, e: PgExpi
     return;
   }
   for (const name of e.report.wal.expired) await deleteWalRecord(repo, name);
-  if (e.report.removed_base_backups.length + e.report.wal.expired.length > 0) {
+  // after the base backups: killed before, a point stays that a later run removes, never the reverse
+  let pointsRetained = 0;
+  for (const p of e.restorePoints) {
+    await deleteRestorePointRecord(repo, p).catch((err: unknown) => {
+      if (!isRetained(err)) throw err;
+      pointsRetained++;
+    });
+  }
+  const points = e.restorePoints.length - pointsRetained;
+  if (e.report.removed_base_backups.length + e.report.wal.expired.length + points > 0) {
     ctx.logger.info(
       {
         event: 'pg.expire',
         base_backups: e.report.removed_base_backups,
         wal_files: e.report.wal.expired.length,
         first_kept_segment: e.report.wal.first_kept_segment,
+        restore_points: e.restorePoints.map((p) => p.name),
       },
-      `expired ${e.report.removed_base_backups.length} base backup(s) and ${e.report.wal.expired.length} WAL file(s)`,
+      `expired ${e.report.removed_base_backups.length} base backup(s), ${e.report.wal.expired.length} WAL file(s) and ${points} restore point(s)`,
     );
   }
   for (const w of e.report.warnings) ctx.logger.warn({ event: 'pg.expire.warning', warning: w }, w);

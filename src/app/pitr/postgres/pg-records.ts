@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { PrismError } from '../../../errors/index.js';
+import { parseLsn } from '../../../source/postgres/pg-wal-name.js';
 import {
   BASE_RECORDS,
   RESTORE_POINT_RECORDS,
@@ -90,9 +91,14 @@ export function putRestorePointRecord(repo: Repository, r: RestorePointRecord, k
   return repo.createRecord(restorePointRecordName(key), r, 2);
 }
 
-export async function listRestorePointRecords(repo: Repository): Promise<RestorePointRecord[]> {
-  const out = await repo.listRecords(RESTORE_POINT_RECORDS, restorePointRecordSchema);
+export async function listRestorePointRecords(repo: Repository, onDamaged?: (name: string, e: PrismError) => void): Promise<RestorePointRecord[]> {
+  const out = await repo.listRecords(RESTORE_POINT_RECORDS, restorePointRecordSchema, onDamaged);
   return out.sort((a, b) => (a.created_at < b.created_at ? -1 : 1));
+}
+
+/** Removes a restore point's record (it has no data of its own). */
+export function deleteRestorePointRecord(repo: Repository, r: RestorePointRecord): Promise<void> {
+  return repo.deleteRecord(restorePointRecordName(restorePointKey(r.timeline, parseLsn(r.lsn))));
 }
 
 /** Records about to be deleted (a dry run plans the prune as if they were gone). */
