@@ -245,7 +245,7 @@ export function registerPg(program: Command): void {
     }),
   );
   const wal = pg.command('wal').description('the WAL archive');
-  repoOpt(wal.command('list').description('base backups and archived WAL files')).action(
+  repoOpt(wal.command('list').description('base backups, timelines, restore points and archived WAL files')).action(
     runAction(async (opts: RepoFlags) => {
       const { listWal } = await import('../../app/pitr/postgres/pg-archive-wal.js');
       const r = await listWal(await pgContext(opts));
@@ -257,6 +257,30 @@ export function registerPg(program: Command): void {
           table(
             ['id', 'finished', 'size', 'start wal', 'stop wal'],
             r.base_backups.map((b) => [b.id, b.finished_at, formatBytes(b.size), b.start_wal, b.stop_wal]),
+          ),
+        );
+      out(`Timelines: ${r.timelines.length}`);
+      if (r.timelines.length > 0)
+        out(
+          table(
+            ['timeline', 'parent', 'switch lsn', 'segments', 'first segment', 'last segment', 'last archived'],
+            r.timelines.map((t) => [
+              String(t.timeline),
+              t.parent === null ? '-' : String(t.parent),
+              t.switch_lsn ?? '-',
+              String(t.segments),
+              t.first_segment ?? '-',
+              t.last_segment ?? '-',
+              t.last_archived_at ?? '-',
+            ]),
+          ),
+        );
+      out(`Restore points: ${r.restore_points.length}`);
+      if (r.restore_points.length > 0)
+        out(
+          table(
+            ['name', 'lsn', 'timeline', 'created'],
+            r.restore_points.map((p) => [p.name, p.lsn, String(p.timeline), p.created_at]),
           ),
         );
       out(`WAL files: ${r.wal.length}`);

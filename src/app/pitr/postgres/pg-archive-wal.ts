@@ -8,6 +8,7 @@ import { compressionSettings } from '../../backups/create-backup.js';
 import { readStream, storeStream } from '../blob-store.js';
 import { fileDigest, liveWorker, readMark, removeDeadTemps, spoolArea, takeWorker, writeMark, writeSpoolFile, type WalSpoolSettings } from './wal-spool.js';
 import { listBaseRecords, listWalRecords, putWalRecord, readWalRecord, type BaseRecord, type WalRecord } from './pg-records.js';
+import { restorePointSummaries, timelineSummaries, type TimelineSummary } from './pg-archive-view.js';
 
 /** archive-wal and restore-wal run for every segment: they wait only briefly for a prune's exclusive lock. */
 const LOCK_WAIT_MS = 10_000;
@@ -399,6 +400,10 @@ export interface WalListReport {
   repository: string;
   base_backups: Array<Omit<BaseRecord, 'content' | 'label'> & { chunks: number }>;
   wal: Array<Omit<WalRecord, 'content'>>;
+  /** Every timeline of the archive: the one it left and where, the segments archived on it. */
+  timelines: TimelineSummary[];
+  /** The restore points recorded (`prism pg restore-point`), oldest first. */
+  restore_points: Awaited<ReturnType<typeof restorePointSummaries>>;
 }
 
 export async function listWal(ctx: AppContext): Promise<WalListReport> {
@@ -411,6 +416,8 @@ export async function listWal(ctx: AppContext): Promise<WalListReport> {
       repository: ctx.config.storagePath,
       base_backups: bases.map(({ content, label: _label, ...rest }) => ({ ...rest, chunks: content.length })),
       wal: wal.map(({ content: _c, ...rest }) => rest),
+      timelines: await timelineSummaries(repo, wal, bases),
+      restore_points: await restorePointSummaries(repo),
     };
   } finally {
     await lock.release().catch(() => {});

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
 import { PrismError } from '../../../errors/index.js';
-import type { Repository } from '../../../repo/index.js';
 import { resolveDbTarget, type DbTarget } from '../../../source/db/db-credentials.js';
 import {
   conninfo,
@@ -16,7 +15,8 @@ import { parseLsn } from '../../../source/postgres/pg-wal-name.js';
 import { lockRepository, openRepository, type AppContext } from '../../context.js';
 import { asArchiveError } from './pg-archive-wal.js';
 import { readStream } from '../blob-store.js';
-import { listBaseRecords, listRestorePointRecords, listWalRecords, type BaseRecord, type RestorePointRecord, type WalRecord } from './pg-records.js';
+import { readHistories } from './pg-archive-view.js';
+import { listBaseRecords, listRestorePointRecords, listWalRecords, type BaseRecord, type RestorePointRecord } from './pg-records.js';
 import {
   archiveTimelines,
   baseOnLineage,
@@ -302,18 +302,6 @@ function targetValue(t: RecoveryTarget): string | null {
   if (t.kind === 'xid') return t.xid;
   if (t.kind === 'name') return t.name;
   return null;
-}
-
-/** The content of every archived timeline history file, by timeline. */
-async function readHistories(repo: Repository, wal: WalRecord[]): Promise<Map<number, string>> {
-  const out = new Map<number, string>();
-  for (const w of wal) {
-    if (!/^[0-9A-F]{8}\.history$/.test(w.name)) continue;
-    const parts: Buffer[] = [];
-    for await (const chunk of readStream(repo, w.content, w.sha256)) parts.push(chunk);
-    out.set(parseInt(w.name.slice(0, 8), 16), Buffer.concat(parts).toString('utf8'));
-  }
-  return out;
 }
 
 function onLine(line: Lineage, tli: number, lsn: bigint): boolean {
