@@ -64,6 +64,7 @@ describe('PostgreSQL restore: timelines, recovery targets, archive mode, standby
     assert.match(json<{ next_xid: string }>(base).next_xid, /^\d+$/);
     await sql('CREATE TABLE t (id int PRIMARY KEY)');
     await sql('INSERT INTO t VALUES (1)');
+    const [{ lsn: lsn1 }] = await sql<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
     const fork = await targetAfterLastCommit(s.port);
     const rp = run(['pg', 'restore-point', 'before 2', '--url', url, '--json']);
     assert.equal(rp.code, 0, rp.stderr + rp.stdout);
@@ -88,6 +89,8 @@ describe('PostgreSQL restore: timelines, recovery targets, archive mode, standby
     assert.equal(base2.code, 0, base2.stderr + base2.stdout);
     const b2 = (state.b2 = json<{ id: string; timeline: number }>(base2).id);
     assert.equal(json<{ timeline: number }>(base2).timeline, 2);
+    await sql('INSERT INTO t VALUES (11)');
+    const [{ lsn: lsnB }] = await sql<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
     await switchAndWaitArchived(s.port);
     await until('timeline 2 archived', async () => (walNames().includes('00000002.history') ? true : undefined));
     assert.ok(
@@ -137,6 +140,15 @@ describe('PostgreSQL restore: timelines, recovery targets, archive mode, standby
     const one = dry(['--at', 'now', '--target-timeline', '1']);
     assert.deepEqual([one.r.timeline, one.r.base_backup], [1, b1]);
     assert.match(one.conf, /recovery_target_timeline = '1'/);
+    // an LSN before timeline 2 left timeline 1 is timeline 1's; one past timeline 1's archive (which ended before timeline 2 began), timeline 2's
+    const early = dry(['--target-lsn', lsn1]);
+    assert.deepEqual([early.r.timeline, early.r.recovery_target_timeline, early.r.base_backup, early.r.warnings], [1, '1', b1, []]);
+    const onTwo = dry(['--target-lsn', lsnB]);
+    assert.deepEqual([onTwo.r.timeline, onTwo.r.recovery_target_timeline, onTwo.r.base_backup, onTwo.r.warnings], [2, '2', b2, []]);
+    // transaction 2 committed on timeline 1 after the fork, and timeline 2 went on from the same ids: ambiguous, the warning says so
+    const xid = dry(['--target-xid', x2]);
+    assert.equal(xid.r.timeline, 2);
+    assert.match(xid.r.warnings.join('\n'), new RegExp(`Transaction ${x2} may be on timelines 1, 2 .*--target-timeline N`));
 
     const refused = (args: string[], message: RegExp) => {
       const r = run(['pg', 'restore', '--data-dir', join(s.root, 'refused'), ...args]);
@@ -172,7 +184,7 @@ describe('PostgreSQL restore: timelines, recovery targets, archive mode, standby
 
     // a transaction, exclusive: the state just before it committed
     const e = join(s.root, 'e');
-    // (the transaction committed on timeline 1 after timeline 2 left it: latest, the default for a transaction, would never reach it)
+    // (the transaction committed on timeline 1 after timeline 2 left it: the default, the newest of the two, would never reach it)
     const re = restore(['--target-xid', x2, '--target-exclusive', '--target-timeline', 'current', '--data-dir', e]);
     assert.deepEqual([re.timeline, re.recovery_target_timeline, re.base_backup], [1, 'current', b1], 'the base backup of timeline 1, before the transaction');
     const logE = start(e, 'e');
