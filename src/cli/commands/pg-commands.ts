@@ -179,7 +179,10 @@ export function registerPg(program: Command): void {
       .option('--target-immediate', 'stop as soon as the base backup is consistent')
       .option('--target-exclusive', 'stop just before the target (--at, --target-lsn, --target-xid)')
       .option('--target-action <action>', 'once there: pause | promote | shutdown (default promote)')
-      .option('--target-timeline <tl>', "N | latest | current (default: the timeline live at --at, the restore point's, else latest)")
+      .option(
+        '--target-timeline <tl>',
+        "N | latest | current (default: the timeline live at --at, the restore point's, the one holding the LSN or transaction, else latest)",
+      )
       .option('--base <id>', 'this base backup (pgbase_…) rather than the latest one before the target')
       .option('--archive-mode <mode>', 'off (default: the restored cluster archives nowhere) | preserve (keeps its archive_command)')
       .option('--type <type>', 'recovery (default) | standby: a streaming replica of --primary-url')
