@@ -1,4 +1,4 @@
-import { mkdtempSync, promises as fsp, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrismError } from '../../../errors/index.js';
@@ -8,8 +8,7 @@ import type { TableOutcome } from '../../../source/db/db-restore.js';
 import { undoDbRestore } from '../../../source/db/db-undo.js';
 import { parseDbUrl } from '../../../source/db/db-url.js';
 import { binlogSequence, dropMysqlTables, mysqlTableNames, replayBinlog, stopDatetime, type ReplayResult } from '../../../source/mysql/mysql-binlog.js';
-import { readStream } from '../blob-store.js';
-import { listBinlogRecords, type BinlogRecord } from './mysql-binlog-records.js';
+import { listBinlogRecords, writeBinlogs, type BinlogRecord } from './mysql-binlog-records.js';
 import { resolveBackup } from '../../backups/resolve-backup.js';
 
 /** What a point-in-time restore replays on top of the dump: from the backup's binlog position to the target time. */
@@ -182,17 +181,7 @@ export async function runReplay(
 ): Promise<ReplayResult> {
   const dir = mkdtempSync(join(tmpdir(), 'prism-replay-'));
   try {
-    const files: string[] = [];
-    for (const r of records) {
-      const path = join(dir, r.name);
-      const fh = await fsp.open(path, 'w', 0o600);
-      try {
-        for await (const chunk of readStream(repo, r.content, r.sha256)) await fh.write(chunk);
-      } finally {
-        await fh.close();
-      }
-      files.push(path);
-    }
+    const files = await writeBinlogs(repo, records, dir);
     const before = new Set(await mysqlTableNames(target));
     log('db.restore.replay', {
       database: rec.name,

@@ -1,7 +1,10 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
 import * as v from 'valibot';
 import { BINLOG_RECORDS, binlogRecordDir, binlogRecordName, type Repository } from '../../../repo/index.js';
 import { binlogSequence } from '../../../source/mysql/mysql-binlog.js';
 import type { PrismError } from '../../../errors/index.js';
+import { readStream } from '../blob-store.js';
 
 /**
  * MySQL/MariaDB binary log archive records, next to the PostgreSQL ones:
@@ -62,4 +65,20 @@ export async function binlogArchiveBlobs(repo: Repository, gone?: ReadonlySet<st
   const out = new Set<string>();
   for (const r of await listBinlogRecords(repo)) if (!gone?.has(binlogKey(r.database, r.name))) for (const id of r.content) out.add(id);
   return out;
+}
+
+/** Writes archived binary log files into `dir` under their names (checked against their sha256 as read); returns their paths. */
+export async function writeBinlogs(repo: Repository, records: readonly BinlogRecord[], dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const r of records) {
+    const path = join(dir, r.name);
+    const fh = await fsp.open(path, 'w', 0o600);
+    try {
+      for await (const chunk of readStream(repo, r.content, r.sha256)) await fh.write(chunk);
+    } finally {
+      await fh.close();
+    }
+    files.push(path);
+  }
+  return files;
 }

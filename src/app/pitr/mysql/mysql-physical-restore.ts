@@ -1,10 +1,9 @@
-import { existsSync, mkdtempSync, promises as fsp, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type mysql from 'mysql2/promise';
 import * as v from 'valibot';
 import { PrismError, isPrismError } from '../../../errors/index.js';
-import type { Repository } from '../../../repo/index.js';
 import { resolveDbTarget, type DbTarget } from '../../../source/db/db-credentials.js';
 import { classifyDbError } from '../../../source/db/db-errors.js';
 import {
@@ -20,7 +19,7 @@ import { stopDatetime } from '../../../source/mysql/mysql-binlog.js';
 import { lockRepository, openRepository, type AppContext } from '../../context.js';
 import { readStream } from '../blob-store.js';
 import { planReplay } from './db-replay.js';
-import type { BinlogRecord } from './mysql-binlog-records.js';
+import { writeBinlogs } from './mysql-binlog-records.js';
 import { listPhysicalRecords, type PhysicalRecord } from './mysql-physical-records.js';
 
 /** The replay a restore with --at leaves in the data directory for `prism mysql replay`. */
@@ -283,19 +282,4 @@ async function checkServerOn(t: DbTarget, dir: string): Promise<void> {
       `The server at ${t.shown} runs on ${datadir}, not on ${dir}: the replay goes into the server started on the restored directory only (the original server has these transactions already). Point --url at that one.`,
       { url: t.shown, datadir },
     );
-}
-
-async function writeBinlogs(repo: Repository, records: readonly BinlogRecord[], dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for (const r of records) {
-    const path = join(dir, r.name);
-    const fh = await fsp.open(path, 'w', 0o600);
-    try {
-      for await (const chunk of readStream(repo, r.content, r.sha256)) await fh.write(chunk);
-    } finally {
-      await fh.close();
-    }
-    files.push(path);
-  }
-  return files;
 }
