@@ -18,6 +18,7 @@ export interface PgRestoreFlags {
   type?: string;
   primaryUrl?: string;
   url?: string;
+  prefetch?: number;
 }
 
 const invalid = (msg: string) => new PrismError('INVALID_ARGUMENT', msg);
@@ -77,5 +78,6 @@ export async function parsePgRestore(o: PgRestoreFlags, prismPath: string): Prom
     exclusive: o.targetExclusive ?? false,
     archiveMode: oneOf('--archive-mode', o.archiveMode, ['off', 'preserve'] as const) ?? 'off',
     standbyOf: type === 'standby' ? primary : undefined,
+    prefetch: o.prefetch,
   };
 }

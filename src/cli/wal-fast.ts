@@ -1,7 +1,33 @@
 import { resolve } from 'node:path';
-import { archivedAhead, walSpoolSettings } from '../app/pitr/postgres/wal-spool.js';
+import { archivedAhead, servePrefetched, walSpoolSettings } from '../app/pitr/postgres/wal-spool.js';
 import { loadConfig } from '../config/load-config.js';
 import { isRemoteLocation } from '../core/remote-location.js';
+
+/** The flags both lean starts take, and their positional arguments; undefined for anything else. */
+function leanArgs(argv: readonly string[], positional: number): { args: string[]; repo?: string; spoolDir?: string; prefetch?: number } | undefined {
+  const out: { args: string[]; repo?: string; spoolDir?: string; prefetch?: number } = { args: [] };
+  const rest = argv.slice(4);
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    if ((a === '--repo' || a === '--spool-dir' || a === '--prefetch') && i + 1 < rest.length) {
+      const v = rest[++i]!;
+      if (a === '--repo') out.repo = v;
+      else if (a === '--spool-dir') out.spoolDir = v;
+      else if (/^\d{1,2}$/.test(v)) out.prefetch = Number(v);
+      else return undefined;
+    } else if (!a.startsWith('-') && out.args.length < positional) out.args.push(a);
+    else return undefined;
+  }
+  return out.args.length === positional ? out : undefined;
+}
+
+/** The configuration, the repository's location and the spool settings of a lean start. */
+function leanContext(f: { repo?: string; spoolDir?: string; prefetch?: number }) {
+  const config = loadConfig(process.env);
+  const copy = f.repo === undefined ? undefined : config.copies.find((c) => c.name === f.repo);
+  const storagePath = f.repo === undefined ? config.storagePath : (copy?.location ?? (isRemoteLocation(f.repo) ? f.repo : resolve(f.repo)));
+  return { storagePath, spool: walSpoolSettings({ config }, { spoolDir: f.spoolDir, prefetch: f.prefetch }) };
+}
 
 /**
  * The lean start of `prism pg archive-wal PATH [--repo R] [--spool-dir D]` (bin/prism.js loads
@@ -12,24 +38,29 @@ import { isRemoteLocation } from '../core/remote-location.js';
  */
 export async function archiveWalFast(argv: readonly string[]): Promise<boolean> {
   if (argv[2] !== 'pg' || argv[3] !== 'archive-wal') return false;
-  let path: string | undefined;
-  let repo: string | undefined;
-  let spoolDir: string | undefined;
-  const args = argv.slice(4);
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if ((a === '--repo' || a === '--spool-dir') && i + 1 < args.length) {
-      if (a === '--repo') repo = args[++i];
-      else spoolDir = args[++i];
-    } else if (!a.startsWith('-') && path === undefined) path = a;
-    else return false;
-  }
-  if (path === undefined) return false;
+  const f = leanArgs(argv, 1);
+  if (!f || f.prefetch !== undefined) return false;
   try {
-    const config = loadConfig(process.env);
-    const copy = repo === undefined ? undefined : config.copies.find((c) => c.name === repo);
-    const storagePath = repo === undefined ? config.storagePath : (copy?.location ?? (isRemoteLocation(repo) ? repo : resolve(repo)));
-    return await archivedAhead(walSpoolSettings({ config }, { spoolDir }), storagePath, path);
+    const { storagePath, spool } = leanContext(f);
+    return await archivedAhead(spool, storagePath, f.args[0]!);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The lean start of `prism pg restore-wal NAME PATH [--repo R] [--spool-dir D] [--prefetch N]`:
+ * a segment the fetch ahead has written and marked is moved into place once its SHA-256 is the
+ * mark's (see servePrefetched), without the commands, the logger or the repository (nor its
+ * keys). Anything else returns false and the whole CLI runs the command.
+ */
+export async function restoreWalFast(argv: readonly string[]): Promise<boolean> {
+  if (argv[2] !== 'pg' || argv[3] !== 'restore-wal') return false;
+  const f = leanArgs(argv, 2);
+  if (!f) return false;
+  try {
+    const { storagePath, spool } = leanContext(f);
+    return await servePrefetched(spool, storagePath, f.args[0]!, f.args[1]!);
   } catch {
     return false;
   }

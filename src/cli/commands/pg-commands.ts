@@ -148,6 +148,23 @@ export function registerPg(program: Command): void {
   );
   repoOpt(
     pg
+      .command('restore-end', { hidden: true })
+      .description('recovery_end_command of `pg restore`: stops the fetch ahead and empties its spool (run in the data directory)')
+      .argument('[wal-dir]', 'the WAL directory recovery read into', 'pg_wal')
+      .option(...SPOOL_OPTION),
+  ).action(
+    runAction(async (walDir: string, opts: SpoolFlags) => {
+      const [{ endRestore }, { walSpoolSettings }] = await Promise.all([
+        import('../../app/pitr/postgres/pg-archive-wal.js'),
+        import('../../app/pitr/postgres/wal-spool.js'),
+      ]);
+      const ctx = await pgContext(opts);
+      const r = await endRestore(ctx, walDir, walSpoolSettings(ctx, { spoolDir: opts.spoolDir }));
+      if (opts.json) printJson(r);
+    }),
+  );
+  repoOpt(
+    pg
       .command('basebackup')
       .description('pg_basebackup streamed into the repository')
       .option('--url <url>', 'postgres://user:password@host:port/db')
@@ -187,7 +204,8 @@ export function registerPg(program: Command): void {
       .option('--archive-mode <mode>', 'off (default: the restored cluster archives nowhere) | preserve (keeps its archive_command)')
       .option('--type <type>', 'recovery (default) | standby: a streaming replica of --primary-url')
       .option('--primary-url <url>', 'the primary a standby follows (postgres://user[:password]@host:port/db)')
-      .option('--url <url>', 'same as --primary-url'),
+      .option('--url <url>', 'same as --primary-url')
+      .option('--prefetch <n>', 'segments restore-wal fetches ahead during recovery (backup.pitr.restore_prefetch; 0: none)', parseCount),
   ).action(
     runAction(async (opts: RepoFlags & PgRestoreFlags) => {
       const { parsePgRestore } = await import('../pg-restore-options.js');

@@ -18,6 +18,7 @@ export function renderPgRestore(r: PgRestoreReport): string {
       : "  archive_mode and archive_command: the original's (preserve): once promoted it archives its new timeline into the repository",
   );
   lines.push(`  restore_command = '${r.restore_command}'`);
+  if (r.recovery_end_command) lines.push(`  recovery_end_command = '${r.recovery_end_command}' (empties the spool of WAL fetched ahead)`);
   for (const w of r.warnings) lines.push(`  Warning: ${w}`);
   lines.push(`Start it: pg_ctl -D ${r.data_dir} start (as the cluster's OS user; check the port in postgresql.conf)`);
   return lines.join('\n');

@@ -55,6 +55,8 @@ export type RecoveryTarget =
 
 export interface RecoverySettings {
   restoreCommand: string;
+  /** recovery_end_command (run once recovery has ended), if any. */
+  recoveryEndCommand?: string;
   comment: string;
   target: RecoveryTarget;
   /** recovery_target_timeline: a number, 'latest' or 'current'. */
@@ -73,6 +75,7 @@ export interface RecoverySettings {
 export function writeRecoverySettings(dir: string, s: RecoverySettings): void {
   const q = (v: string) => `'${v.replace(/'/g, "''")}'`;
   const lines = [`# ${s.comment.replace(/\n/g, ' ')}`, `restore_command = ${q(s.restoreCommand)}`];
+  if (s.recoveryEndCommand !== undefined) lines.push(`recovery_end_command = ${q(s.recoveryEndCommand)}`);
   const t = s.target;
   if (t.kind === 'time') lines.push(`recovery_target_time = ${q(pgTimestamp(t.time))}`);
   else if (t.kind === 'lsn') lines.push(`recovery_target_lsn = ${q(t.lsn)}`);
@@ -89,7 +92,7 @@ export function writeRecoverySettings(dir: string, s: RecoverySettings): void {
   const conf = join(dir, 'postgresql.auto.conf');
   // a base backup of a restored cluster carries that restore's settings: two recovery targets stop PostgreSQL
   const before = existsSync(conf) ? readFileSync(conf, 'utf8') : '';
-  const kept = before.replace(/^[ \t]*(restore_command|recovery_target\w*)[ \t]*=.*$/gm, '# $& (replaced by prism pg restore below)');
+  const kept = before.replace(/^[ \t]*(restore_command|recovery_end_command|recovery_target\w*)[ \t]*=.*$/gm, '# $& (replaced by prism pg restore below)');
   writeFileSync(conf, `${kept}${kept === '' || kept.endsWith('\n') ? '' : '\n'}\n${lines.join('\n')}\n`, { mode: 0o600 });
   writeFileSync(join(dir, s.primaryConninfo !== undefined ? 'standby.signal' : 'recovery.signal'), '', { mode: 0o600 });
 }

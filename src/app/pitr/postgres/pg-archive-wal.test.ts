@@ -7,8 +7,8 @@ import { PrismError } from '../../../errors/index.js';
 import { appContext, prngBytes, sandbox, writeDataset, type Sandbox } from '../../../testing/fixtures.js';
 import { openRepository, type AppContext } from '../../context.js';
 import { createBackup } from '../../backups/create-backup.js';
-import { archiveWal, listWal, nextSegment, prefetchWal, pushReadyWal, restoreWal } from './pg-archive-wal.js';
-import { archivedAhead, spoolArea, walSpoolSettings, writeMark, type WalSpoolSettings } from './wal-spool.js';
+import { archiveWal, endRestore, listWal, nextSegment, prefetchWal, pushReadyWal, restoreWal } from './pg-archive-wal.js';
+import { archivedAhead, servePrefetched, spoolArea, walSpoolSettings, writeMark, type WalSpoolSettings } from './wal-spool.js';
 import { pruneRepository } from '../../maintenance/prune-command.js';
 
 describe('WAL archive in the repository (locks, dedup, prune)', () => {
@@ -160,12 +160,12 @@ describe('WAL spool: the background push and the fetch ahead', () => {
     const first = await restoreWal(ctx, names[0]!, join(target, 'RECOVERYXLOG'), { spool: rspool, startPrefetch: (_d, after) => starts.push(after) });
     assert.equal(first.prefetched, undefined);
     assert.deepEqual(starts, [names[0]]);
-    assert.deepEqual(await prefetchWal(ctx, target, names[0]!, rspool), { fetched: 4 });
+    assert.deepEqual(await prefetchWal(ctx, target, names[0]!, rspool, { idleMs: 0 }), { fetched: 4 });
     assert.deepEqual(
       readdirSync(rarea)
-        .filter((f) => f !== 'worker.json' && !f.startsWith('.'))
+        .filter((f) => f !== 'worker.json' && f !== 'at' && !f.startsWith('.'))
         .sort(),
-      names.slice(1, 5),
+      names.slice(1, 5).flatMap((n) => [n, `${n}.ok`]),
     );
     const got = await restoreWal(ctx, names[1]!, join(target, 'RECOVERYXLOG'), { spool: rspool });
     assert.equal(got.prefetched, true);
@@ -190,10 +190,85 @@ describe('WAL spool: the background push and the fetch ahead', () => {
       (e: PrismError) => e.details['absent'] === true,
     );
     assert.deepEqual(
-      readdirSync(rarea).filter((f) => /^[0-9A-F]{24}$/.test(f)),
+      readdirSync(rarea).filter((f) => /^[0-9A-F]{24}/.test(f)),
       [],
     );
     assert.equal(existsSync(join(rarea, 'stop')), true);
+  });
+
+  /** Six archived segments and a recovering cluster's pg_wal; the restore spool fetching 4 ahead. */
+  const archived = async (from: number) => {
+    const names = ready(from, 6);
+    for (const n of names) await archiveWal(ctx, join(walDir, n));
+    const target = join(sb.root, 'recovering', 'pg_wal');
+    mkdirSync(target, { recursive: true });
+    const rspool = { ...spool, prefetch: 4 };
+    return { names, target, rspool, rarea: spoolArea(rspool, 'restore', ctx.config.storagePath, target), xlog: join(target, 'RECOVERYXLOG') };
+  };
+
+  it('the lean restore-wal serves a marked segment without the repository, after checking its SHA-256; a wrong mark or damaged copy falls back', async () => {
+    const { names, target, rspool, rarea, xlog } = await archived(0x30);
+    assert.deepEqual(await prefetchWal(ctx, target, names[0]!, rspool, { idleMs: 0 }), { fetched: 4 });
+    // no repository at that path at all (nor keys): the mark and the file are enough
+    const elsewhere = join(sb.root, 'moved-repo');
+    const { cpSync } = await import('node:fs');
+    cpSync(ctx.config.storagePath, elsewhere, { recursive: true });
+    rmSync(ctx.config.storagePath, { recursive: true });
+    try {
+      assert.equal(await servePrefetched(rspool, ctx.config.storagePath, names[1]!, xlog), true);
+      assert.deepEqual(readFileSync(xlog), readFileSync(join(walDir, names[1]!)));
+      assert.equal(existsSync(join(rarea, names[1]!)), false);
+      assert.equal(existsSync(join(rarea, `${names[1]}.ok`)), false);
+    } finally {
+      cpSync(elsewhere, ctx.config.storagePath, { recursive: true });
+    }
+    // a mark whose SHA-256 is not the file's: not served by the lean start; the whole call checks the record and serves it
+    await writeMark(rarea, { name: names[2]!, size: 1 << 20, sha256: 'f'.repeat(64) });
+    assert.equal(await servePrefetched(rspool, ctx.config.storagePath, names[2]!, xlog), false);
+    assert.equal(existsSync(join(rarea, names[2]!)), true);
+    assert.equal((await restoreWal(ctx, names[2]!, xlog, { spool: rspool })).prefetched, true);
+    assert.deepEqual(readFileSync(xlog), readFileSync(join(walDir, names[2]!)));
+    // a damaged copy under a right mark: refused by both; the whole call fetches it from the repository
+    const damaged = readFileSync(join(rarea, names[3]!));
+    damaged[77] ^= 0x40;
+    writeFileSync(join(rarea, names[3]!), damaged);
+    assert.equal(await servePrefetched(rspool, ctx.config.storagePath, names[3]!, xlog), false);
+    assert.equal((await restoreWal(ctx, names[3]!, xlog, { spool: rspool })).prefetched, undefined);
+    assert.deepEqual(readFileSync(xlog), readFileSync(join(walDir, names[3]!)));
+    assert.equal(existsSync(join(rarea, names[3]!)), false);
+    // a file without its mark (a worker killed between the rename and the mark), and a temporary file: not served lean
+    rmSync(join(rarea, `${names[4]}.ok`));
+    assert.equal(await servePrefetched(rspool, ctx.config.storagePath, names[4]!, xlog), false);
+    writeFileSync(join(rarea, `.${names[5]}.999999.tmp`), readFileSync(join(walDir, names[5]!)));
+    assert.equal(await servePrefetched(rspool, ctx.config.storagePath, names[5]!, xlog), false);
+    // prefetch 0 and history files never take the lean way
+    assert.equal(await servePrefetched({ ...rspool, prefetch: 0 }, ctx.config.storagePath, names[4]!, xlog), false);
+    assert.equal(await servePrefetched(rspool, ctx.config.storagePath, '00000002.history', xlog), false);
+  });
+
+  it('the fetch ahead keeps its depth as segments are taken, continues after one restore-wal fetched itself; the end of recovery empties the spool', async () => {
+    const { names, target, rspool, rarea, xlog } = await archived(0x40);
+    const depth = { ...rspool, prefetch: 2 };
+    const segs = () => readdirSync(rarea).filter((f) => /^[0-9A-F]{24}$/.test(f));
+    const running = prefetchWal(ctx, target, names[0]!, depth, { idleMs: 30_000 });
+    const until = async (what: string, ok: () => boolean) => {
+      for (let i = 0; i < 500 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(ok(), what);
+    };
+    await until('two ahead', () => existsSync(join(rarea, `${names[2]}.ok`)));
+    assert.deepEqual(segs(), names.slice(1, 3));
+    assert.equal(await servePrefetched(depth, ctx.config.storagePath, names[1]!, xlog), true);
+    await until('the next one', () => existsSync(join(rarea, `${names[3]}.ok`)));
+    assert.deepEqual(segs(), names.slice(2, 4));
+    // PostgreSQL asks for one past what it holds (restore-wal fetches it and says so): it goes on after that one
+    assert.equal((await restoreWal(ctx, names[4]!, xlog, { spool: depth })).prefetched, undefined);
+    await until('after the one fetched', () => existsSync(join(rarea, `${names[5]}.ok`)));
+    assert.deepEqual(segs(), [names[5]]);
+    // the end of recovery (recovery_end_command): the worker stops and the area goes
+    const ended = await endRestore(ctx, target, depth);
+    assert.equal(ended.removed, 1);
+    await running;
+    assert.equal(existsSync(rarea), false);
   });
 
   it('names the segment after another across a log file boundary', () => {

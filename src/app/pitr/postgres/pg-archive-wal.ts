@@ -6,7 +6,20 @@ import { checkWalName, isArchivable, isSegmentName, isSegmentSize } from '../../
 import { lockRepository, openRepository, type AppContext } from '../../context.js';
 import { compressionSettings } from '../../backups/create-backup.js';
 import { readStream, storeStream } from '../blob-store.js';
-import { fileDigest, liveWorker, readMark, removeDeadTemps, spoolArea, takeWorker, writeMark, writeSpoolFile, type WalSpoolSettings } from './wal-spool.js';
+import { mkdirPrivateAsync } from '../../../core/private-files.js';
+import {
+  fileDigest,
+  liveWorker,
+  moveInto,
+  readMark,
+  removeDeadTemps,
+  spoolArea,
+  takeWorker,
+  writeHint,
+  writeMark,
+  writeSpoolFile,
+  type WalSpoolSettings,
+} from './wal-spool.js';
 import { listBaseRecords, listWalRecords, putWalRecord, readWalRecord, type BaseRecord, type WalRecord } from './pg-records.js';
 import { restorePointSummaries, timelineSummaries, type TimelineSummary } from './pg-archive-view.js';
 
@@ -249,11 +262,12 @@ export interface RestoreWalOptions {
  * temporary name, so PostgreSQL never sees part of it). Absent: PG_ARCHIVE_FAILED, a non-zero
  * exit, which is how PostgreSQL learns it has reached the end of the archive.
  *
- * With a spool and `prefetch` > 0, a segment's call starts a background fetch of the next ones
- * (see prefetchWal); a call for a segment fetched ahead moves that file into place once its size
- * and SHA-256 are the record's (anything else in the spool is removed, never served). A history
- * file that is absent (PostgreSQL's probe for a next timeline, at the start and the end of a
- * recovery) empties the spool and stops its worker.
+ * With a spool and `prefetch` > 0, a segment's call starts the background fetch of the next ones
+ * unless it runs (see prefetchWal); a call for a segment fetched ahead moves that file into place
+ * once its size and SHA-256 are the record's (anything else in the spool is removed, never
+ * served). Most such calls never get here: the lean start (servePrefetched) serves them against
+ * the fetch's mark. A history file that is absent (PostgreSQL's probe for a next timeline, at the
+ * start and the end of a recovery) empties the spool and stops its worker.
  */
 export async function restoreWal(
   ctx: AppContext,
@@ -275,10 +289,15 @@ export async function restoreWal(
     }
     if (area && isSegmentName(name)) {
       await removeBefore(area, name);
-      if (o.spool!.prefetch > 0 && o.startPrefetch && !(await liveWorker(area, ctx.clock))) o.startPrefetch(walDir, name);
       if (await serveFetched(area, record, temp, path)) {
         ctx.logger.info({ event: 'pg.wal.restored', name, prefetched: true }, `restored ${name} (fetched ahead)`);
         return { name, size: record.size, prefetched: true };
+      }
+      if (o.spool!.prefetch > 0) {
+        // the fetch ahead is behind (or not started): it continues after this one
+        await mkdirPrivateAsync(area);
+        await writeHint(area, 'at', name);
+        if (o.startPrefetch && !(await liveWorker(area, ctx.clock))) o.startPrefetch(walDir, name);
       }
     }
     await writeRecordTo(repo, record, temp);
@@ -309,35 +328,53 @@ async function serveFetched(area: string, record: WalRecord, temp: string, path:
   try {
     digest = await fileDigest(file);
   } catch {
+    await fsp.rm(join(area, `${record.name}.ok`), { force: true });
     return false;
   }
   if (digest.size !== record.size || digest.sha256 !== record.sha256) {
     await fsp.rm(file, { force: true });
+    await fsp.rm(join(area, `${record.name}.ok`), { force: true });
     return false;
   }
-  try {
-    await fsp.rename(file, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
-    await fsp.copyFile(file, temp); // another file system: a copy under a temporary name, then renamed
-    const fh = await fsp.open(temp, 'r+');
-    await fh.sync().finally(() => fh.close());
-    await fsp.rename(temp, path);
-    await fsp.rm(file, { force: true });
-  }
+  await moveInto(file, path, temp);
+  await fsp.rm(join(area, `${record.name}.ok`), { force: true });
   return true;
 }
 
-/** Segments fetched ahead that PostgreSQL has gone past. */
+/** Segments fetched ahead (and their marks) that PostgreSQL has gone past. */
 async function removeBefore(area: string, name: string): Promise<void> {
-  for (const n of await fsp.readdir(area).catch(() => [] as string[])) if (isSegmentName(n) && n < name) await fsp.rm(join(area, n), { force: true });
+  for (const n of await fsp.readdir(area).catch(() => [] as string[])) {
+    const seg = n.endsWith('.ok') ? n.slice(0, -3) : n;
+    if (isSegmentName(seg) && seg < name) await fsp.rm(join(area, n), { force: true });
+  }
 }
 
+/** Says `stop` to the fetch ahead and removes the segments, their marks and the position it keeps. */
 async function emptyRestoreSpool(area: string): Promise<void> {
   const names = await fsp.readdir(area).catch(() => undefined);
   if (!names) return;
   await writeSpoolFile(area, 'stop', '');
-  for (const n of names) if (isSegmentName(n)) await fsp.rm(join(area, n), { force: true });
+  for (const n of names) if (isSegmentName(n.endsWith('.ok') ? n.slice(0, -3) : n) || n === 'at') await fsp.rm(join(area, n), { force: true });
+}
+
+/**
+ * `recovery_end_command` of `prism pg restore` (`prism pg restore-end`, run by PostgreSQL in the
+ * data directory once recovery has ended): stops the fetch ahead (its `stop` file; it is waited
+ * for up to `waitMs`) and removes what it fetched and nothing else. The area goes once its worker
+ * is gone.
+ */
+export async function endRestore(ctx: AppContext, walDir: string, spool: WalSpoolSettings, waitMs = 10_000): Promise<{ removed: number }> {
+  const area = spoolArea(spool, 'restore', ctx.config.storagePath, resolve(walDir));
+  const before = await fsp.readdir(area).catch(() => undefined);
+  if (!before) return { removed: 0 };
+  await writeSpoolFile(area, 'stop', '');
+  const deadline = ctx.clock.now().getTime() + waitMs;
+  while ((await liveWorker(area, ctx.clock)) && ctx.clock.now().getTime() < deadline) await ctx.clock.sleep(20);
+  const removed = before.filter((n) => isSegmentName(n)).length;
+  if (await liveWorker(area, ctx.clock)) await emptyRestoreSpool(area);
+  else await fsp.rm(area, { recursive: true, force: true });
+  ctx.logger.info({ event: 'pg.wal.restore_end', removed }, `recovery ended: the spool of segments fetched ahead is empty`);
+  return { removed };
 }
 
 /** The segment after `name` (segments of `size` bytes), on the same timeline. */
@@ -349,49 +386,92 @@ export function nextSegment(name: string, size: number): string {
   return seg >= perId ? `${name.slice(0, 8)}${hex(log + 1)}${hex(0)}` : `${name.slice(0, 8)}${hex(log)}${hex(seg)}`;
 }
 
+export interface PrefetchOptions {
+  /** The fetch ends when PostgreSQL has taken nothing from the spool for this long. */
+  idleMs?: number;
+}
+
+const PREFETCH_IDLE_MS = 60_000;
+const PREFETCH_POLL_MS = 20;
+const BEAT_MS = 5_000;
+
 /**
- * The background fetch (`prism pg restore-prefetch`, started by restore-wal): the `prefetch`
- * segments after `after` that the archive holds, each written under a temporary name in the
- * spool, synced and renamed; it stops at the first one the archive does not hold, or when the
- * spool's `stop` file appears. One worker per spool area.
+ * The background fetch (`prism pg restore-prefetch`, started by restore-wal): keeps the
+ * `prefetch` segments after the one PostgreSQL is at in the spool, from `after` on: each written
+ * under a temporary name, synced, renamed, then marked (`<name>.ok`: the record's size and
+ * SHA-256). As PostgreSQL takes them (the spool shrinks) it fetches the next; when restore-wal had
+ * to fetch one itself (`at`), it continues after that one. It ends at the first segment the
+ * archive does not hold, when the spool's `stop` file appears, or when nothing has been taken for
+ * `idleMs`. One worker per spool area; the repository is locked (shared) only while it fetches.
  */
-export async function prefetchWal(ctx: AppContext, walDir: string, after: string, spool: WalSpoolSettings): Promise<{ fetched: number }> {
+export async function prefetchWal(
+  ctx: AppContext,
+  walDir: string,
+  after: string,
+  spool: WalSpoolSettings,
+  o: PrefetchOptions = {},
+): Promise<{ fetched: number }> {
   checkWalName(after);
   const area = spoolArea(spool, 'restore', ctx.config.storagePath, resolve(walDir));
   const worker = await takeWorker(area, ctx.clock);
   if (!worker) return { fetched: 0 };
   let fetched = 0;
+  let lock: Awaited<ReturnType<typeof lockRepository>> | undefined;
+  const unlock = async () => {
+    await lock?.release().catch(() => {});
+    lock = undefined;
+  };
   try {
     await removeDeadTemps(area);
     await fsp.rm(join(area, 'stop'), { force: true });
     const repo = await openRepository(ctx);
-    const lock = await lockRepository(ctx, repo, 'shared', 'prism pg restore-prefetch', LOCK_WAIT_MS);
-    try {
-      const first = await readWalRecord(repo, after);
-      if (!first || !isSegmentName(after) || !isSegmentSize(first.size)) return { fetched };
-      let name = after;
-      for (let i = 0; i < spool.prefetch; i++) {
-        name = nextSegment(name, first.size);
-        if (await exists(join(area, 'stop'))) break;
-        if (await exists(join(area, name))) continue;
-        const record = await readWalRecord(repo, name);
-        if (!record) break;
-        const temp = join(area, `.${name}.${process.pid}.tmp`);
-        try {
-          await writeRecordTo(repo, record, temp);
-          if (await exists(join(area, 'stop'))) break;
-          await fsp.rename(temp, join(area, name));
-        } finally {
-          await fsp.rm(temp, { force: true });
+    lock = await lockRepository(ctx, repo, 'shared', 'prism pg restore-prefetch', LOCK_WAIT_MS);
+    const first = await readWalRecord(repo, after);
+    if (!first || !isSegmentName(after) || !isSegmentSize(first.size) || spool.prefetch <= 0) return { fetched };
+    const now = () => ctx.clock.now().getTime();
+    let last = after;
+    let active = now();
+    let beat = now();
+    let held = -1;
+    for (;;) {
+      if (await exists(join(area, 'stop'))) break;
+      const at = await fsp.readFile(join(area, 'at'), 'utf8').catch(() => '');
+      if (isSegmentName(at) && at > last) last = at;
+      const ahead = (await fsp.readdir(area).catch(() => [] as string[])).filter(isSegmentName);
+      if (ahead.length !== held) active = now(); // PostgreSQL took one (or this fetched one)
+      held = ahead.length;
+      if (ahead.length < spool.prefetch) {
+        const name = nextSegment(last, first.size);
+        if (!(await exists(join(area, `${name}.ok`)))) {
+          lock ??= await lockRepository(ctx, repo, 'shared', 'prism pg restore-prefetch', LOCK_WAIT_MS);
+          const record = await readWalRecord(repo, name);
+          if (!record) break; // the end of the archive (a later restore-wal starts a fetch again)
+          const temp = join(area, `.${name}.${process.pid}.tmp`);
+          try {
+            await writeRecordTo(repo, record, temp);
+            if (await exists(join(area, 'stop'))) break;
+            await fsp.rename(temp, join(area, name));
+          } finally {
+            await fsp.rm(temp, { force: true });
+          }
+          await writeMark(area, { name, size: record.size, sha256: record.sha256 });
+          fetched++;
         }
-        fetched++;
-        await worker.beat();
+        last = name;
+      } else {
+        await unlock();
+        if (now() - active > (o.idleMs ?? PREFETCH_IDLE_MS)) break;
+        await ctx.clock.sleep(PREFETCH_POLL_MS);
       }
-      return { fetched };
-    } finally {
-      await lock.release().catch(() => {});
+      if (now() - beat >= BEAT_MS || ahead.length < spool.prefetch) {
+        await worker.beat();
+        beat = now();
+      }
     }
+    ctx.logger.info({ event: 'pg.wal.prefetch_end', fetched, last }, `fetched ${fetched} WAL segment(s) ahead, up to ${last}`);
+    return { fetched };
   } finally {
+    await unlock();
     await worker.release();
   }
 }

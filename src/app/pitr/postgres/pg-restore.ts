@@ -52,6 +52,8 @@ export interface PgRestoreOptions {
   archiveMode?: 'off' | 'preserve' | undefined;
   /** --type standby: a streaming replica of this primary (URL), catching up from the archive as well. */
   standbyOf?: string | undefined;
+  /** --prefetch N: segments restore-wal fetches ahead (default backup.pitr.restore_prefetch; 0: none). */
+  prefetch?: number | undefined;
 }
 
 export interface PgRestoreReport {
@@ -72,6 +74,8 @@ export interface PgRestoreReport {
   /** The primary a standby follows (without its password). */
   primary: string | null;
   restore_command: string;
+  /** Empties the spool of segments fetched ahead once recovery has ended (null when nothing is fetched ahead). */
+  recovery_end_command: string | null;
   /** WAL files of the timelines recovery follows, from the base backup's start segment on. */
   wal_files: number;
   last_wal: string | null;
@@ -256,10 +260,15 @@ export async function restorePointInTime(ctx: AppContext, o: PgRestoreOptions): 
     prepareDataDir(dir);
     ctx.logger.info({ event: 'pg.restore.start', base: base.id, target: target.kind, timeline: follow, data_dir: dir }, 'point-in-time restore started');
     await extractBaseBackup(dir, readStream(repo, base.content, base.sha256));
-    const restoreCommand = `${o.prismCommand} pg restore-wal %f %p --repo ${shellQuote(ctx.config.storagePath)}`;
+    const repoFlag = `--repo ${shellQuote(ctx.config.storagePath)}`;
+    const prefetch = o.prefetch ?? ctx.config.backup.pitr.restore_prefetch;
+    const restoreCommand = `${o.prismCommand} pg restore-wal %f %p ${repoFlag}${o.prefetch !== undefined ? ` --prefetch ${o.prefetch}` : ''}`;
+    // PostgreSQL runs it in the data directory: the fetch ahead into pg_wal's spool stops, and what it fetched goes
+    const recoveryEndCommand = prefetch > 0 ? `${o.prismCommand} pg restore-end ${repoFlag}` : undefined;
     const value = targetValue(target);
     writeRecoverySettings(dir, {
       restoreCommand,
+      ...(recoveryEndCommand ? { recoveryEndCommand } : {}),
       target,
       timeline: setting,
       action,
@@ -284,6 +293,7 @@ export async function restorePointInTime(ctx: AppContext, o: PgRestoreOptions): 
       archive_mode: archiveMode,
       primary: primary?.shown ?? null,
       restore_command: restoreCommand,
+      recovery_end_command: recoveryEndCommand ?? null,
       wal_files: wal.length,
       last_wal: last?.name ?? null,
       last_archived_at: last?.archived_at ?? null,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { mkdirPrivateAsync, PRIVATE_FILE_MODE } from '../../../core/private-files.js';
@@ -7,7 +7,7 @@ import { processAlive } from '../../../core/process-alive.js';
 import type { Clock } from '../../../core/clock.js';
 import { localObjectPresent } from '../../../repo/open-backend.js';
 import { walRecordName } from '../../../repo/layout.js';
-import { isArchivable } from '../../../source/postgres/pg-wal-name.js';
+import { isArchivable, isSegmentName } from '../../../source/postgres/pg-wal-name.js';
 import type { AppContext } from '../../context.js';
 
 /**
@@ -18,9 +18,12 @@ import type { AppContext } from '../../context.js';
  *   record durably; a later archive_command for it succeeds at once only if the file it is given
  *   has that size and SHA-256 and the repository's record says the same. `<name>.error` says the
  *   push failed (the call then archives it itself and reports why).
- * - restore: `<name>` is a segment fetched ahead; it is served only if its size and SHA-256 are
- *   the repository record's. Files are written under a temporary name, synced and renamed, so a
- *   killed worker leaves no file that looks whole.
+ * - restore: `<name>` is a segment fetched ahead, `<name>.ok` its mark (the record's size and
+ *   SHA-256), written once the segment is synced and in place. The lean restore-wal serves it only
+ *   if the file's size and SHA-256 (recomputed) are the mark's; the full one only if they are the
+ *   record's. Files are written under a temporary name, synced and renamed, so a killed worker
+ *   leaves no file that looks whole. `at`: the segment restore-wal last had to fetch itself (the
+ *   fetch ahead was behind: it continues from there). `stop`: the fetch ahead ends.
  * - `worker.json`: the background process of the area (pid, host), its mtime a heartbeat.
  *
  * A mark is a hint that saves work, never a proof: whatever it says is checked against the file
@@ -111,18 +114,34 @@ export async function writeSpoolFile(area: string, file: string, data: string): 
   await fsp.rename(temp, join(area, file));
 }
 
+/** Writes `<area>/<file>` without syncing (a hint whose loss costs nothing): temporary name, rename. */
+export async function writeHint(area: string, file: string, data: string): Promise<void> {
+  const temp = join(area, `.${file}.${process.pid}.tmp`);
+  await fsp.writeFile(temp, data, { mode: PRIVATE_FILE_MODE });
+  await fsp.rename(temp, join(area, file));
+}
+
 export function writeMark(area: string, m: SpoolMark): Promise<void> {
   return writeSpoolFile(area, `${m.name}.ok`, JSON.stringify(m));
 }
 
+/** Size and SHA-256 of a file, read through one reused buffer (no stream, little garbage). */
 export async function fileDigest(path: string): Promise<{ size: number; sha256: string }> {
   const h = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    h.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
+  const fh = await fsp.open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafeSlow(1 << 20);
+    let size = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      h.update(buf.subarray(0, bytesRead));
+      size += bytesRead;
+    }
+    return { size, sha256: h.digest('hex') };
+  } finally {
+    await fh.close();
   }
-  return { size, sha256: h.digest('hex') };
 }
 
 /** A worker is taken for dead when its heartbeat (worker.json's mtime) is older than this. */
@@ -211,4 +230,44 @@ export async function archivedAhead(spool: WalSpoolSettings, storagePath: string
   const file = await fileDigest(path);
   if (file.size !== mark.size || file.sha256 !== mark.sha256) return false;
   return (await localObjectPresent(storagePath, walRecordName(name))) === true;
+}
+
+/**
+ * restore-wal's quick answer, without the repository open (so without its keys) or the whole CLI
+ * (the lean start of bin/prism.js): when the fetch ahead has marked segment `name` (written,
+ * synced, then marked with its record's size and SHA-256), the spool's copy is moved to `path`
+ * once its size and SHA-256, computed again here, are the mark's. Anything else (no mark, no
+ * file, other bytes, a history file) is false and the call goes the whole way, which checks the
+ * copy against the repository's record.
+ */
+export async function servePrefetched(spool: WalSpoolSettings, storagePath: string, name: string, path: string): Promise<boolean> {
+  if (spool.prefetch <= 0 || !isSegmentName(name)) return false;
+  const walDir = dirname(resolve(path));
+  const area = spoolArea(spool, 'restore', storagePath, walDir);
+  const mark = await readMark(area, name);
+  if (!mark) return false;
+  const file = join(area, name);
+  const digest = await fileDigest(file).catch(() => undefined);
+  if (digest?.size !== mark.size || digest.sha256 !== mark.sha256) return false;
+  await moveInto(file, path, join(walDir, `.${basename(path)}.prism-${process.pid}`));
+  await fsp.rm(join(area, `${name}.ok`), { force: true });
+  return true;
+}
+
+/** Moves `file` to `path` (rename; across file systems a synced copy under `temp`, renamed). */
+export async function moveInto(file: string, path: string, temp: string): Promise<void> {
+  try {
+    await fsp.rename(file, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    try {
+      await fsp.copyFile(file, temp);
+      const fh = await fsp.open(temp, 'r+');
+      await fh.sync().finally(() => fh.close());
+      await fsp.rename(temp, path);
+    } finally {
+      await fsp.rm(temp, { force: true });
+    }
+    await fsp.rm(file, { force: true });
+  }
 }
