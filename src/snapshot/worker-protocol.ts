@@ -22,6 +22,8 @@ export type ToWorker =
   | { type: 'object-open'; objectId: number }
   | { type: 'object-data'; objectId: number; data: Uint8Array }
   | { type: 'object-close'; objectId: number }
+  /** One whole file, its chunks committed in packs of their own (see WholeFilePool). */
+  | { type: 'whole-file'; jobId: number; path: string }
   | { type: 'finish' }
   /** Drop the unfinished pack and stop (the archiver failed). */
   | { type: 'abort' };
@@ -31,6 +33,17 @@ export type FromWorker =
   /** An object-data batch was chunked: its bytes no longer count against the sender's window, and its buffer goes back for the next batch. */
   | { type: 'object-consumed'; bytes: number; buffer: ArrayBuffer }
   | { type: 'object-closed'; objectId: number; content: string[]; size: number; newBlobs: number; newBytes: number; blobs: IndexedBlob[] }
+  | { type: 'whole-file-done'; jobId: number; stored?: WholeFileStored; failure?: { errno: string | undefined; name: string; message: string } }
   | { type: 'finished'; blobs: IndexedBlob[]; storedBytes: number; packs: number }
   | { type: 'aborted' }
   | { type: 'error'; errno: string | undefined; name: string; message: string };
+
+/** A whole file stored by a chunk worker: its chunks, SHA-256, and the index entries of the packs (committed) that hold them. */
+export interface WholeFileStored {
+  content: string[];
+  size: number;
+  sha256: string;
+  newBlobs: number;
+  newBytes: number;
+  blobs: IndexedBlob[];
+}

@@ -6,6 +6,8 @@ import { checkWalName, isArchivable, isSegmentName, isSegmentSize } from '../../
 import { lockRepository, openRepository, type AppContext } from '../../context.js';
 import { compressionSettings } from '../../backups/create-backup.js';
 import { readStream, storeStream } from '../blob-store.js';
+import { WholeFilePool } from '../../../snapshot/whole-file-pool.js';
+import { chunkWorkerInit } from '../../../snapshot/archiver.js';
 import { mkdirPrivateAsync } from '../../../core/private-files.js';
 import {
   fileDigest,
@@ -126,6 +128,31 @@ async function storeWalFile(
 }
 
 /**
+ * storeWalFile's work on a chunk worker of `pool` (the background push): the file is read once,
+ * hashed once as a whole, chunked and compressed on the worker's core; its packs are committed
+ * there, then its index entries and the record are written here, in that order.
+ */
+async function storeWalFileOn(
+  ctx: AppContext,
+  repo: Repository,
+  pool: WholeFilePool,
+  path: string,
+  name: string,
+  size: number,
+): Promise<{ result: ArchiveWalResult; sha256: string }> {
+  const existing = await readWalRecord(repo, name);
+  if (existing) return storeWalFile(ctx, repo, path, name, size);
+  const stored = await pool.store(path);
+  if (stored.size !== size)
+    throw new PrismError('PG_ARCHIVE_FAILED', `${path} changed size while it was read (${size} → ${stored.size} bytes); not archived.`, { path });
+  await repo.writeIndex(stored.blobs);
+  const record: WalRecord = { format: 1, name, size, sha256: stored.sha256, content: stored.content, archived_at: ctx.clock.now().toISOString() };
+  if (!(await putWalRecord(repo, record))) same((await readWalRecord(repo, name))!, stored.sha256, name); // archived meanwhile by another run
+  ctx.logger.info({ event: 'pg.wal.archived', name, size, new_bytes: stored.newBytes }, `archived ${name}`);
+  return { result: { name, size, stored: 'new', new_bytes: stored.newBytes }, sha256: stored.sha256 };
+}
+
+/**
  * The call's answer when the background push stored this very file: mark, file and record agree.
  * 'no mark': none yet; undefined: a mark that does not fit (the file is then stored as without a spool).
  */
@@ -188,39 +215,48 @@ export async function pushReadyWal(ctx: AppContext, walDir: string, skip: string
     await removeDeadTemps(area);
     const tried = new Set(skip ? [skip] : []);
     const repo = await openRepository(ctx, { create: true });
-    for (;;) {
-      const ready = await readyFiles(dir);
-      await removeStaleMarks(area, new Set(ready));
-      const todo: string[] = [];
-      for (const n of ready) if (!tried.has(n) && !(await exists(join(area, `${n}.ok`)))) todo.push(n);
-      if (todo.length === 0) break;
-      const lock = await lockRepository(ctx, repo, 'shared', 'prism pg archive-push', LOCK_WAIT_MS);
-      try {
-        let next = 0;
-        const lane = async (): Promise<void> => {
-          while (next < todo.length) {
-            const name = todo[next++]!;
-            tried.add(name);
-            const path = join(dir, name);
-            try {
-              const size = await walFileSize(path, name);
-              const { sha256 } = await storeWalFile(ctx, repo, path, name, size);
-              await writeMark(area, { name, size, sha256 });
-              ctx.logger.info({ event: 'pg.wal.pushed', name }, `pushed ${name} ahead of its archive_command`);
-              report.pushed++;
-            } catch (e) {
-              report.failed++;
-              const message = asArchiveError(e, `archiving ${name}`).message;
-              ctx.logger.warn({ event: 'pg.wal.push_failed', name, error: message }, `background push of ${name} failed`);
-              await writeSpoolFile(area, `${name}.error`, JSON.stringify({ name, message })).catch(() => {});
+    let pool: WholeFilePool | undefined;
+    try {
+      for (;;) {
+        const ready = await readyFiles(dir);
+        await removeStaleMarks(area, new Set(ready));
+        const todo: string[] = [];
+        for (const n of ready) if (!tried.has(n) && !(await exists(join(area, `${n}.ok`)))) todo.push(n);
+        if (todo.length === 0) break;
+        const lock = await lockRepository(ctx, repo, 'shared', 'prism pg archive-push', LOCK_WAIT_MS);
+        try {
+          // one chunk worker per segment stored at once (the index as of now: what it holds is not stored again)
+          await repo.loadIndex();
+          pool ??= new WholeFilePool(chunkWorkerInit(repo, ctx.config.storagePath, compressionSettings(ctx)), Math.min(spool.parallel, todo.length));
+          const workers = pool;
+          let next = 0;
+          const lane = async (): Promise<void> => {
+            while (next < todo.length) {
+              const name = todo[next++]!;
+              tried.add(name);
+              const path = join(dir, name);
+              try {
+                const size = await walFileSize(path, name);
+                const { sha256 } = await storeWalFileOn(ctx, repo, workers, path, name, size);
+                await writeMark(area, { name, size, sha256 });
+                ctx.logger.info({ event: 'pg.wal.pushed', name }, `pushed ${name} ahead of its archive_command`);
+                report.pushed++;
+              } catch (e) {
+                report.failed++;
+                const message = asArchiveError(e, `archiving ${name}`).message;
+                ctx.logger.warn({ event: 'pg.wal.push_failed', name, error: message }, `background push of ${name} failed`);
+                await writeSpoolFile(area, `${name}.error`, JSON.stringify({ name, message })).catch(() => {});
+              }
+              await worker.beat();
             }
-            await worker.beat();
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(spool.parallel, todo.length) }, lane));
-      } finally {
-        await lock.release().catch(() => {});
+          };
+          await Promise.all(Array.from({ length: Math.min(spool.parallel, todo.length) }, lane));
+        } finally {
+          await lock.release().catch(() => {});
+        }
       }
+    } finally {
+      await pool?.close();
     }
     return report;
   } finally {
