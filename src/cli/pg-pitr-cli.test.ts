@@ -9,6 +9,7 @@ import { runJob } from '../daemon/job-runner.js';
 import { pgBaseBackupJob } from '../daemon/pg-jobs.js';
 import { compileSchedule } from '../daemon/schedule.js';
 import { PRISM_BIN, appContext, json, prism, prngBytes, sandbox } from '../testing/fixtures.js';
+import { TEST_PASSWORD } from '../testing/encrypted.js';
 import {
   asPostgres,
   pitrSuite,
@@ -118,7 +119,7 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     assert.ok(existsSync(join(recovered, 'recovery.signal')));
     assert.match(
       readFileSync(join(recovered, 'postgresql.auto.conf'), 'utf8'),
-      /restore_command = '.* pg restore-wal %f %p --repo .*'\nrecovery_target_time = '.*'\nrecovery_target_action = 'promote'/,
+      /restore_command = '.* pg restore-wal %f %p --repo .*'\nrecovery_end_command = '.* pg restore-end --repo .*'\nrecovery_target_time = '.*'\nrecovery_target_action = 'promote'/,
     );
 
     s.clusters.push(recovered);
@@ -242,15 +243,17 @@ describe('PostgreSQL WAL archiving ahead and fetching ahead (the spool)', () => 
       'SELECT count(*)::text AS n, count(*) FILTER (WHERE id < 0)::text AS after FROM t',
     );
     assert.deepEqual([n, after], ['300000', '0'], readLog(pgLog));
-    assert.ok(events('pg.wal.restored') > 0, 'segments served from the spool');
-    // the end of recovery (the probe for the next timeline's history) empties the spool
+    // the fetch ahead served the recovery (its segments taken by the lean restore-wal, which logs nothing)
+    const fetched = log()
+      .split('\n')
+      .filter((l) => l.includes('"event":"pg.wal.prefetch_end"'))
+      .reduce((a, l) => a + (JSON.parse(l) as { fetched: number }).fetched, 0);
+    assert.ok(fetched > 10, `${fetched} segments fetched ahead`);
+    assert.match(readFileSync(join(recovered, 'postgresql.auto.conf'), 'utf8'), /^recovery_end_command = '.* pg restore-end --repo .*'$/m);
+    // recovery_end_command has stopped the fetch and removed its area
+    assert.ok(events('pg.wal.restore_end') >= 1, readLog(pgLog));
     const areas = join(s.root, 'home', 'spool', 'pg-restore');
-    for (const a of readdirSync(areas))
-      assert.deepEqual(
-        readdirSync(join(areas, a)).filter((f) => /^[0-9A-F]{24}$/.test(f)),
-        [],
-        a,
-      );
+    for (const a of readdirSync(areas)) assert.deepEqual(readdirSync(join(areas, a)), ['stop'], a);
   });
 
   it('a push killed midway leaves nothing half archived, and the next calls succeed', async () => {
@@ -290,5 +293,111 @@ describe('PostgreSQL WAL archiving ahead and fetching ahead (the spool)', () => 
     } finally {
       sb.cleanup();
     }
+  });
+
+  it('a fetch ahead killed midway never has a partial segment served; restore-end stops the one running', async () => {
+    const sb = sandbox();
+    try {
+      const walDir = join(sb.root, 'pg_wal');
+      mkdirSync(join(walDir, 'archive_status'), { recursive: true });
+      const names = Array.from({ length: 16 }, (_, i) => `0000000400000000000000${(0x40 + i).toString(16).toUpperCase()}`);
+      for (const [i, n] of names.entries()) writeFileSync(join(walDir, n), prngBytes(4 << 20, 300 + i));
+      for (const n of names) assert.equal(prism(['pg', 'archive-wal', join(walDir, n), '--no-async'], sb.env).code, 0);
+      const target = join(sb.root, 'recovering', 'pg_wal');
+      mkdirSync(target, { recursive: true });
+      const fetch = spawn(process.execPath, [PRISM_BIN, 'pg', 'restore-prefetch', target, names[0]!, '--prefetch', '12'], {
+        env: { ...process.env, ...sb.env },
+        stdio: 'ignore',
+      });
+      const spoolDir = join(sb.home, 'spool', 'pg-restore');
+      const files = () => (existsSync(spoolDir) ? readdirSync(spoolDir).flatMap((a) => readdirSync(join(spoolDir, a))) : []);
+      await until('the fetch to mark a segment', async () => (files().some((f) => f.endsWith('.ok')) ? true : undefined));
+      fetch.kill('SIGKILL');
+      await new Promise((r) => fetch.once('exit', r));
+      const [area] = readdirSync(spoolDir);
+      const inArea = readdirSync(join(spoolDir, area!));
+      // whatever has a segment's name is whole (a write in progress is under a temporary name)
+      for (const f of inArea.filter((f) => /^[0-9A-F]{24}$/.test(f)))
+        assert.deepEqual(readFileSync(join(spoolDir, area!, f)), readFileSync(join(walDir, f)), f);
+      const marked = inArea.filter((f) => f.endsWith('.ok')).map((f) => f.slice(0, -3));
+      assert.ok(marked.length > 0 && marked.length < 12, `${marked.length} marked before the kill`);
+      // PostgreSQL's calls: each gets its segment whole, the marked ones from the lean start (no log line), the rest the whole way
+      const out = join(target, 'RECOVERYXLOG');
+      for (const n of names.slice(1)) {
+        const r = prism(['pg', 'restore-wal', n, out, '--prefetch', '2'], sb.env);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(readFileSync(out), readFileSync(join(walDir, n)), n);
+      }
+      const restoredEvents = readLog(join(sb.home, 'logs', 'pg.log'))
+        .split('\n')
+        .filter((l) => l.includes('"event":"pg.wal.restored"'));
+      for (const n of marked) assert.equal(restoredEvents.filter((l) => l.includes(n)).length, 0, `${n} served by the lean start`);
+      // the whole calls started a fetch ahead again: restore-end (recovery_end_command) stops it and removes the area
+      const end = prism(['pg', 'restore-end', target], sb.env);
+      assert.equal(end.code, 0, end.stderr);
+      assert.deepEqual(files(), ['stop']);
+    } finally {
+      sb.cleanup();
+    }
+  });
+});
+
+describe('PostgreSQL recovery from an encrypted repository with the fetch ahead', () => {
+  const s = pitrSuite('prism-enc-prefetch-', { backup: { encryption: { enabled: true } } });
+  const as = { uid: pgUser.uid, gid: pgUser.gid };
+
+  it('recovers to a time from segments fetched ahead (the lean restore-wal needs no keys); --prefetch 0 sets no recovery_end_command', async () => {
+    const password = join(s.root, 'password');
+    writeFileSync(password, TEST_PASSWORD, { mode: 0o600 });
+    chownSync(password, pgUser.uid, pgUser.gid);
+    const env = { ...s.env, PRISM_PASSWORD_FILE: password };
+    const run = (args: string[]) => prism([...args, '--repo', join(s.root, 'repo')], env, as);
+    const data = startArchivingCluster(s.root, s.port, env, ['--wal-segsize=1']);
+    s.clusters.push(data);
+    const base = run(['pg', 'basebackup', '--url', `postgres://postgres@127.0.0.1:${s.port}/postgres`, '--json']);
+    assert.equal(base.code, 0, base.stderr + base.stdout);
+    await query(s.port, 'CREATE TABLE t (id int, note text)');
+    await query(s.port, 'INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 150000) g');
+    const target = await targetAfterLastCommit(s.port);
+    await query(s.port, "INSERT INTO t VALUES (-1, 'after the target')");
+    await switchAndWaitArchived(s.port);
+    assert.equal(asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']).code, 0);
+
+    const off = run(['pg', 'restore', '--at', target.toISOString(), '--data-dir', join(s.root, 'no-prefetch'), '--prefetch', '0', '--json']);
+    assert.equal(off.code, 0, off.stderr + off.stdout);
+    assert.equal(json<{ recovery_end_command: string | null }>(off).recovery_end_command, null);
+    const offConf = readFileSync(join(s.root, 'no-prefetch', 'postgresql.auto.conf'), 'utf8');
+    assert.match(offConf, /^restore_command = '.* --prefetch 0'$/m);
+    assert.doesNotMatch(offConf, /^recovery_end_command/m);
+
+    rmSync(data, { recursive: true, force: true });
+    const recovered = join(s.root, 'recovered');
+    const restored = run(['pg', 'restore', '--at', target.toISOString(), '--data-dir', recovered]);
+    assert.equal(restored.code, 0, restored.stderr + restored.stdout);
+    s.clusters.push(recovered);
+    const pgLog = join(s.root, 'recovered.log');
+    const start = asPostgres('pg_ctl', ['-D', recovered, '-l', pgLog, '-w', '-t', '120', 'start'], env);
+    assert.equal(start.code, 0, start.stderr + readLog(pgLog));
+    await until(
+      'promotion after recovery',
+      async () => {
+        const [{ r }] = await query<{ r: boolean }>(s.port, 'SELECT pg_is_in_recovery() AS r');
+        return r === false ? true : undefined;
+      },
+      120_000,
+    );
+    const [{ n, after }] = await query<{ n: string; after: string }>(
+      s.port,
+      'SELECT count(*)::text AS n, count(*) FILTER (WHERE id < 0)::text AS after FROM t',
+    );
+    assert.deepEqual([n, after], ['150000', '0'], readLog(pgLog));
+    const log = readLog(join(s.root, 'home', 'logs', 'pg.log'));
+    const fetched = log
+      .split('\n')
+      .filter((l) => l.includes('"event":"pg.wal.prefetch_end"'))
+      .reduce((a, l) => a + (JSON.parse(l) as { fetched: number }).fetched, 0);
+    assert.ok(fetched > 5, `${fetched} segments fetched ahead`);
+    const areas = join(s.root, 'home', 'spool', 'pg-restore');
+    for (const a of readdirSync(areas)) assert.deepEqual(readdirSync(join(areas, a)), ['stop'], a);
   });
 });

@@ -262,13 +262,16 @@ describe('WAL spool: the background push and the fetch ahead', () => {
     assert.deepEqual(segs(), names.slice(2, 4));
     // PostgreSQL asks for one past what it holds (restore-wal fetches it and says so): it goes on after that one
     assert.equal((await restoreWal(ctx, names[4]!, xlog, { spool: depth })).prefetched, undefined);
-    await until('after the one fetched', () => existsSync(join(rarea, `${names[5]}.ok`)));
-    assert.deepEqual(segs(), [names[5]]);
+    await until('after the one fetched, and nothing before it', () => existsSync(join(rarea, `${names[5]}.ok`)) && segs().join() === names[5]);
     // the end of recovery (recovery_end_command): the worker stops and the area goes
     const ended = await endRestore(ctx, target, depth);
     assert.equal(ended.removed, 1);
     await running;
-    assert.equal(existsSync(rarea), false);
+    assert.deepEqual(readdirSync(rarea), ['stop']);
+    // a fetch started by one of the last calls ends at once; the next recovery's first miss takes `stop` away
+    assert.deepEqual(await prefetchWal(ctx, target, names[0]!, depth, { idleMs: 0 }), { fetched: 0 });
+    assert.equal((await restoreWal(ctx, names[0]!, xlog, { spool: depth })).prefetched, undefined);
+    assert.equal(existsSync(join(rarea, 'stop')), false);
   });
 
   it('names the segment after another across a log file boundary', () => {

@@ -330,8 +330,9 @@ export async function restoreWal(
         return { name, size: record.size, prefetched: true };
       }
       if (o.spool!.prefetch > 0) {
-        // the fetch ahead is behind (or not started): it continues after this one
+        // the fetch ahead is behind (or not started, or stopped by a history probe): it continues after this one
         await mkdirPrivateAsync(area);
+        await fsp.rm(join(area, 'stop'), { force: true });
         await writeHint(area, 'at', name);
         if (o.startPrefetch && !(await liveWorker(area, ctx.clock))) o.startPrefetch(walDir, name);
       }
@@ -385,7 +386,7 @@ async function removeBefore(area: string, name: string): Promise<void> {
   }
 }
 
-/** Says `stop` to the fetch ahead and removes the segments, their marks and the position it keeps. */
+/** Says `stop` to the fetch ahead and removes the segments, their marks and the position it keeps (restore-wal's next miss takes `stop` away). */
 async function emptyRestoreSpool(area: string): Promise<void> {
   const names = await fsp.readdir(area).catch(() => undefined);
   if (!names) return;
@@ -395,20 +396,18 @@ async function emptyRestoreSpool(area: string): Promise<void> {
 
 /**
  * `recovery_end_command` of `prism pg restore` (`prism pg restore-end`, run by PostgreSQL in the
- * data directory once recovery has ended): stops the fetch ahead (its `stop` file; it is waited
- * for up to `waitMs`) and removes what it fetched and nothing else. The area goes once its worker
- * is gone.
+ * data directory once recovery has ended): stops the fetch ahead (its `stop` file, which stays:
+ * a fetch started by one of the last restore-wal calls ends at once too; it is waited for up to
+ * `waitMs`) and removes the segments it fetched, their marks and its position.
  */
 export async function endRestore(ctx: AppContext, walDir: string, spool: WalSpoolSettings, waitMs = 10_000): Promise<{ removed: number }> {
   const area = spoolArea(spool, 'restore', ctx.config.storagePath, resolve(walDir));
-  const before = await fsp.readdir(area).catch(() => undefined);
-  if (!before) return { removed: 0 };
+  if (!(await exists(area))) return { removed: 0 };
   await writeSpoolFile(area, 'stop', '');
   const deadline = ctx.clock.now().getTime() + waitMs;
   while ((await liveWorker(area, ctx.clock)) && ctx.clock.now().getTime() < deadline) await ctx.clock.sleep(20);
-  const removed = before.filter((n) => isSegmentName(n)).length;
-  if (await liveWorker(area, ctx.clock)) await emptyRestoreSpool(area);
-  else await fsp.rm(area, { recursive: true, force: true });
+  const removed = (await fsp.readdir(area).catch(() => [] as string[])).filter((n) => isSegmentName(n)).length;
+  await emptyRestoreSpool(area);
   ctx.logger.info({ event: 'pg.wal.restore_end', removed }, `recovery ended: the spool of segments fetched ahead is empty`);
   return { removed };
 }
@@ -459,7 +458,7 @@ export async function prefetchWal(
   };
   try {
     await removeDeadTemps(area);
-    await fsp.rm(join(area, 'stop'), { force: true });
+    if (await exists(join(area, 'stop'))) return { fetched }; // recovery has ended (or probes the next timeline)
     const repo = await openRepository(ctx);
     lock = await lockRepository(ctx, repo, 'shared', 'prism pg restore-prefetch', LOCK_WAIT_MS);
     const first = await readWalRecord(repo, after);
@@ -472,7 +471,10 @@ export async function prefetchWal(
     for (;;) {
       if (await exists(join(area, 'stop'))) break;
       const at = await fsp.readFile(join(area, 'at'), 'utf8').catch(() => '');
-      if (isSegmentName(at) && at > last) last = at;
+      if (isSegmentName(at)) {
+        if (at > last) last = at;
+        await removeBefore(area, nextSegment(at, first.size)); // restore-wal fetched `at` itself: copies up to it are of no use
+      }
       const ahead = (await fsp.readdir(area).catch(() => [] as string[])).filter(isSegmentName);
       if (ahead.length !== held) active = now(); // PostgreSQL took one (or this fetched one)
       held = ahead.length;
