@@ -218,6 +218,16 @@ export class Repository {
     return this.backend.get(packName(pack), { into });
   }
 
+  /** `length` bytes of a pack's stored bytes from `offset` (with `into`: possibly in that reused buffer, see Backend.get). */
+  readPackRange(pack: string, offset: number, length: number, into?: ReadBuffer): Promise<Buffer> {
+    return this.backend.getRange(packName(pack), offset, length, { into });
+  }
+
+  /** A pack's stored size in bytes. */
+  packSize(pack: string): Promise<number> {
+    return this.backend.size(packName(pack));
+  }
+
   /** The JSON record `name` checked against `schema` (damage is REPO_CORRUPT naming it), or undefined when there is none. */
   async loadRecord<T>(name: string, schema: v.GenericSchema<unknown, T>): Promise<T | undefined> {
     let raw: Buffer;

@@ -93,6 +93,22 @@ describe('checking packs on worker threads', () => {
     assert.deepEqual(together, alone);
   });
 
+  it('a pack is read in windows, not whole: the same verdicts from a buffer smaller than the pack', async () => {
+    const read = localReader();
+    const whole: PackDataResult[] = [];
+    for (const job of jobs) whole.push(await read(job));
+    const reading = { into: { buffer: Buffer.alloc(0) }, decoder: new FrameDecoder(repo.crypt), windowBytes: 64 * 1024 };
+    const windowed: PackDataResult[] = [];
+    for (const job of jobs) windowed.push(await checkPackData(repo, reading, job.pack, job.blobs));
+    assert.deepEqual(windowed, whole);
+    const biggest = Math.max(...(await Promise.all(jobs.map((j) => repo.packSize(j.pack)))));
+    const frames = Math.max(...jobs.flatMap((j) => j.blobs.map((b) => b.frameLength)));
+    assert.ok(biggest > 2 * MiB, `the biggest pack holds ${biggest} bytes`);
+    // (a reused buffer grows by half again when too small)
+    assert.ok(reading.into.buffer.length <= 1.5 * (64 * 1024 + frames), `read buffer of ${reading.into.buffer.length} bytes (largest frame ${frames})`);
+    assert.ok(reading.into.buffer.length < biggest);
+  });
+
   it('checkRepository reports the same with worker threads as without', async () => {
     const manifests = await repo.listManifests();
     const run = (concurrency: number): Promise<RepositoryCheck> =>

@@ -13,6 +13,8 @@ export interface CheckWorkerInit {
 export interface PackJob {
   pack: string;
   blobs: IndexedBlob[];
+  /** The pack's size as listed (asked of the store when not given). */
+  size?: number;
 }
 
 export type ToCheckWorker = { type: 'pack'; n: number; job: PackJob } | { type: 'end' };

@@ -21,7 +21,7 @@ try {
     }
     queue = queue.then(async () => {
       try {
-        send({ type: 'pack-done', n: m.n, result: await checkPackData(repo, reading, m.job.pack, m.job.blobs) });
+        send({ type: 'pack-done', n: m.n, result: await checkPackData(repo, reading, m.job.pack, m.job.blobs, m.job.size) });
       } catch (e) {
         send({ type: 'error', message: (e as Error).message });
       }

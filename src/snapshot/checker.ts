@@ -178,7 +178,10 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   const foundBad = (id: string): boolean => verdicts.get(id)?.ok === false;
   // a percentage always reads something, however small the repository
   if (chosen.length === 0 && data.kind === 'percent' && byPack.size > 0) chosen.push([...byPack.keys()][Math.floor(random() * byPack.size)]!);
-  const jobs: PackJob[] = [...treesOnly.map((pack) => ({ pack, blobs: [] })), ...chosen.map((pack) => ({ pack, blobs: byPack.get(pack)! }))];
+  const jobs: PackJob[] = [
+    ...treesOnly.map((pack) => ({ pack, blobs: [], size: packSizes.get(pack)! })),
+    ...chosen.map((pack) => ({ pack, blobs: byPack.get(pack)!, size: packSizes.get(pack)! })),
+  ];
   const reading = { into: { buffer: Buffer.alloc(0) }, decoder: new FrameDecoder(repo.crypt) };
   const bytes = jobs.reduce((n, j) => n + (packSizes.get(j.pack) ?? 0), 0);
   const threads = opts.repoRoot && bytes >= (opts.parallelBytes ?? PARALLEL_BYTES) ? Math.max(1, Math.min(opts.concurrency ?? 1, MAX_THREADS)) : 1;
@@ -186,7 +189,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
     jobs,
     threads - 1,
     { repoRoot: opts.repoRoot ?? '', unlocked: repo.unlocked },
-    (job) => checkPackData(repo, reading, job.pack, job.blobs),
+    (job) => checkPackData(repo, reading, job.pack, job.blobs, job.size),
     { signal: opts.signal },
   );
   // the verdicts in pack order, whichever thread read each pack
