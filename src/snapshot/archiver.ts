@@ -66,6 +66,19 @@ interface PlannedDir {
   children: Array<TreeNode | PlannedDir>;
 }
 
+/**
+ * Directories whose every file is unchanged since the parent, settled while planning: their tree
+ * is encoded at once and only its id kept (an unchanged directory's tree is the parent's, already
+ * stored), so a no-change backup does not hold the whole file tree until the end.
+ */
+interface SettledTrees {
+  /** Encoded trees not yet stored (a directory whose metadata changed), written before the others. */
+  trees: Array<[id: string, data: Buffer]>;
+  /** Of the files in settled directories (the rest are counted by writeTrees). */
+  originalBytes: number;
+  storedBytes: number;
+}
+
 /** Below this many bytes to read, files are processed on the main thread alone (no worker start-up). */
 const INLINE_BYTES = 8 * 1024 * 1024;
 const BATCH_BYTES = 8 * 1024 * 1024;
@@ -77,7 +90,8 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   const progress = opts.onProgress ?? noProgress;
   const index = await repo.loadIndex();
   const reads: PlannedRead[] = [];
-  const root = await plan(repo, opts.walk.root, opts.parentTree, reads);
+  const settled: SettledTrees = { trees: [], originalBytes: 0, storedBytes: 0 };
+  const root = await plan(repo, opts.walk.root, opts.parentTree, reads, settled);
   const bytesToRead = reads.reduce((s, r) => s + r.size, 0);
   await opts.beforeWrite?.({ filesToRead: reads.length, bytesToRead });
 
@@ -86,8 +100,8 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
     files: opts.walk.files,
     dirs: opts.walk.dirs,
     symlinks: opts.walk.symlinks,
-    originalBytes: 0,
-    storedBytes: 0,
+    originalBytes: settled.originalBytes,
+    storedBytes: settled.storedBytes,
     filesRead: 0,
     bytesRead: 0,
     newBlobs: 0,
@@ -152,6 +166,8 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
   }
 
   const contents: string[][] = [];
+  for (const [id, data] of settled.trees) if (!repo.index.hasHex(id)) mainWriter.add(BLOB_TYPE.tree, id, data);
+  settled.trees.length = 0;
   result.tree = await writeTrees(root, mainWriter, repo, result, contents);
   sink(await mainWriter.finish());
   for (const content of contents) {
@@ -219,16 +235,30 @@ function unchanged(prev: TreeNode | undefined, m: WalkMeta): prev is TreeNode {
   );
 }
 
-/** Builds the tree skeleton; files unchanged since the parent get its chunk list, the rest go to `reads`. */
-async function plan(repo: Repository, dir: WalkNode, parentTree: string | undefined, reads: PlannedRead[]): Promise<PlannedDir> {
+/**
+ * Builds the tree skeleton; files unchanged since the parent get its chunk list, the rest go to
+ * `reads`. A directory with nothing to read is settled at once (see SettledTrees): it comes back
+ * as its finished node.
+ */
+async function plan(
+  repo: Repository,
+  dir: WalkNode,
+  parentTree: string | undefined,
+  reads: PlannedRead[],
+  settled: SettledTrees,
+): Promise<PlannedDir | TreeNode> {
   const prev = new Map<string, TreeNode>();
   if (parentTree) for (const n of (await repo.readTree(parentTree)).nodes) prev.set(n.name, n);
   const planned: PlannedDir = { node: metaNode(dir), children: [] };
+  const readsBefore = reads.length;
+  let open = false;
   for (const child of dir.children ?? []) {
     const node = metaNode(child);
     const before = prev.get(child.name);
     if (child.kind === 'dir') {
-      planned.children.push(await plan(repo, child, before?.type === 'dir' ? before.subtree : undefined, reads));
+      const sub = await plan(repo, child, before?.type === 'dir' ? before.subtree : undefined, reads, settled);
+      if ('children' in sub) open = true;
+      planned.children.push(sub);
       continue;
     }
     if (child.kind === 'symlink') {
@@ -244,10 +274,25 @@ async function plan(repo: Repository, dir: WalkNode, parentTree: string | undefi
     planned.children.push(node);
   }
   delete dir.children; // the walk's copy is no longer needed: keep one tree in memory, not two
-  return planned;
+  if (open || reads.length > readsBefore) return planned;
+  const nodes = planned.children as TreeNode[];
+  for (const c of nodes) {
+    if (c.type !== 'file') continue;
+    settled.originalBytes += c.size ?? 0;
+    for (const id of c.content!) {
+      const loc = repo.index.get(id);
+      if (loc) settled.storedBytes += storedShare(loc);
+    }
+  }
+  const data = encodeTree(nodes);
+  const id = repo.crypt.blobIdHex(data);
+  if (!repo.index.hasHex(id)) settled.trees.push([id, data]);
+  planned.node.subtree = id;
+  return planned.node;
 }
 
-async function writeTrees(dir: PlannedDir, writer: PackWriter, repo: Repository, result: ArchiveResult, contents: string[][]): Promise<string> {
+async function writeTrees(dir: PlannedDir | TreeNode, writer: PackWriter, repo: Repository, result: ArchiveResult, contents: string[][]): Promise<string> {
+  if (!('children' in dir)) return dir.subtree!; // settled while planning
   const nodes: TreeNode[] = [];
   for (const c of dir.children) {
     if ('children' in c) {

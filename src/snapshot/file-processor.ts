@@ -65,11 +65,13 @@ export class FileProcessor {
     private readonly onRead?: ReadHook,
   ) {}
 
-  /** The read buffer, grown to hold the whole file (plus one byte to see its end) up to READ_BLOCK + maxSize. */
-  private bufferFor(size: number): Buffer {
-    const cap = READ_BLOCK + this.chunker.params.maxSize;
-    const want = Math.min(cap, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(size + 1))));
-    if (this.buf.length < want) this.buf = Buffer.allocUnsafeSlow(want);
+  /**
+   * The read buffer: READ_BLOCK plus the chunker's maxSize, allocated once. Pages of it are
+   * resident only once written, so a thread that reads small files keeps little of it; growing it
+   * by doubling instead left every smaller buffer as garbage until V8's next full collection.
+   */
+  private bufferFor(): Buffer {
+    if (this.buf.length === 0) this.buf = Buffer.allocUnsafeSlow(READ_BLOCK + this.chunker.params.maxSize);
     return this.buf;
   }
 
@@ -85,7 +87,7 @@ export class FileProcessor {
     let newBlobs = 0;
     let newBytes = 0;
     for (let attempt = 1; ; attempt++) {
-      const r = await this.readOnce(job.path, job.size, attempt);
+      const r = await this.readOnce(job.path, attempt);
       if (!r.ok) return r;
       // chunks of a discarded read are stored already: they count as written
       newBlobs += r.acc.newBlobs;
@@ -102,11 +104,7 @@ export class FileProcessor {
   }
 
   /** One read of the file to its end, with its stamp right after open and right after the read. */
-  private async readOnce(
-    path: string,
-    size: number,
-    attempt: number,
-  ): Promise<{ ok: true; acc: ChunkAcc; opened: BigIntStats; after: BigIntStats } | ReadFailure> {
+  private async readOnce(path: string, attempt: number): Promise<{ ok: true; acc: ChunkAcc; opened: BigIntStats; after: BigIntStats } | ReadFailure> {
     const acc: ChunkAcc = { content: [], size: 0, newBlobs: 0, newBytes: 0 };
     let fd: number;
     let opened: BigIntStats;
@@ -121,15 +119,9 @@ export class FileProcessor {
       } catch (e) {
         return failure(e);
       }
-      let buf = this.bufferFor(size);
+      const buf = this.bufferFor();
       let filled = 0;
       for (;;) {
-        if (filled === buf.length) {
-          // the file grew past what the walk saw: continue with the full-size buffer
-          const bigger = Buffer.allocUnsafeSlow(READ_BLOCK + this.chunker.params.maxSize);
-          buf.copy(bigger, 0, 0, filled);
-          this.buf = buf = bigger;
-        }
         let read: { n: number; eof: boolean };
         try {
           read = fill(fd, buf, filled);

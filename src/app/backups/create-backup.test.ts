@@ -73,6 +73,35 @@ describe('createBackup', () => {
     await assertBackupMatches(sb, inc.tree!);
   });
 
+  it('an incremental settles unchanged directories while planning: same stats, a directory whose mode alone changed is stored anew', async () => {
+    writeDataset(sb.home, { files: 20 });
+    const ctx = appContext(sb);
+    const full = await createBackup(ctx, { type: 'full' });
+    const noop = await createBackup(ctx, { type: 'incremental' });
+    assert.equal(noop.tree, full.tree);
+    assert.equal(noop.stats.original_bytes, full.stats.original_bytes);
+    assert.equal(noop.stats.stored_bytes, full.stats.stored_bytes);
+    assert.equal(noop.stats.packs_written, 0);
+    // no file changed, but a directory's mode did: its tree (and those above it) are new blobs
+    const shard = join(sb.home, 'level-3-cold', 'shard-1');
+    chmodSync(shard, 0o750);
+    // and a file changed in another directory, which stays open until it is read
+    appendFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), '{"appended":true}\n');
+    const inc = await createBackup(ctx, { type: 'incremental' });
+    assert.notEqual(inc.tree, full.tree);
+    assert.equal(inc.stats.files_read, 1);
+    assert.equal(inc.stats.files, full.stats.files);
+    assert.ok(inc.stats.new_blobs >= 1);
+    await assertBackupMatches(sb, inc.tree!);
+    const back = await readBackTree(await openRepo(sb), inc.tree!);
+    assert.equal(back.get('level-3-cold/shard-1')!.node.mode & 0o777, 0o750);
+    // the next no-change backup finds every tree stored
+    const again = await createBackup(ctx, { type: 'incremental' });
+    assert.equal(again.tree, inc.tree);
+    assert.equal(again.stats.new_blobs, 0);
+    assert.equal(again.stats.stored_bytes, inc.stats.stored_bytes);
+  });
+
   it('an incremental does not build on a manifest dated in the future (one injected into the repository)', async () => {
     writeDataset(sb.home, { files: 6 });
     const ctx = appContext(sb);
