@@ -66,15 +66,67 @@ export const scheduleSchema = section({
 const httpUrl = v.pipe(v.string(), v.url('an http:// or https:// URL'), v.regex(/^https?:\/\//i, 'an http:// or https:// URL'));
 const positive = v.pipe(v.number(), v.integer(), v.minValue(1));
 
-/** SOP §5.2 alerts: where they go and how often an active one is repeated. */
-export const alertsSchema = section({
-  webhook_url: v.optional(httpUrl),
-  /** A shell command run per alert; the alert is passed as JSON on stdin and in PRISM_ALERT_* variables. */
-  command: v.optional(v.pipe(v.string(), v.nonEmpty())),
-  repeat_interval_minutes: v.optional(positive, 240),
-  webhook_retries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10)), 3),
-  webhook_timeout_ms: v.optional(positive, 5000),
+const severities = v.array(v.picklist(['critical', 'high', 'medium']));
+/** What a route or an inhibition rule selects (policy/alert-routing.ts AlertMatch). */
+const alertMatchSchema = section({
+  severity: v.optional(severities),
+  /** A key pattern; `*` stands for any run of characters. */
+  key: v.optional(v.pipe(v.string(), v.nonEmpty())),
 });
+const routeSchema = section({
+  match: v.optional(alertMatchSchema),
+  steps: v.pipe(
+    v.array(section({ receiver: v.pipe(v.string(), v.nonEmpty()), after_minutes: v.optional(count, 0) })),
+    v.minLength(1, 'at least one step { "receiver": NAME, "after_minutes": N }'),
+  ),
+  repeat_minutes: v.optional(positive),
+});
+const inhibitSchema = section({
+  source: alertMatchSchema,
+  target: alertMatchSchema,
+  equal: v.optional(v.array(v.picklist(['key', 'rule', 'severity', 'subject']))),
+});
+
+/**
+ * The receivers a route may name: `webhook` (webhook_url set), `command` (command set), and each
+ * entry of `receivers` by its name.
+ */
+export function alertReceiverNames(cfg: { webhook_url?: string | undefined; command?: string | undefined; receivers?: unknown }): string[] {
+  const named = Array.isArray(cfg.receivers) ? cfg.receivers.map((r) => (r as { name?: unknown }).name).filter((n): n is string => typeof n === 'string') : [];
+  return [...(cfg.webhook_url ? ['webhook'] : []), ...(cfg.command ? ['command'] : []), ...named];
+}
+
+/** SOP §5.2 alerts: where they go, in which order, and how often an active one is repeated. */
+export const alertsSchema = v.pipe(
+  section({
+    webhook_url: v.optional(httpUrl),
+    /** A shell command run per alert; the alert is passed as JSON on stdin and in PRISM_ALERT_* variables. */
+    command: v.optional(v.pipe(v.string(), v.nonEmpty())),
+    repeat_interval_minutes: v.optional(positive, 240),
+    webhook_retries: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10)), 3),
+    webhook_timeout_ms: v.optional(positive, 5000),
+    /** Who is told of which alert, in which order (the first route that matches); without routes every receiver at once. */
+    routes: v.optional(v.array(routeSchema), () => []),
+    /** Alerts that hold back others while active; default: a critical storage alert holds back the lower storage ones. */
+    inhibit: v.optional(v.array(inhibitSchema), () => [
+      { source: { severity: ['critical' as const], key: 'storage*' }, target: { severity: ['high' as const, 'medium' as const], key: 'storage*' } },
+    ]),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const names = alertReceiverNames(dataset.value);
+    dataset.value.routes.forEach((route, i) =>
+      route.steps.forEach((step, j) => {
+        if (names.includes(step.receiver)) return;
+        const path = ['routes', i, 'steps', j, 'receiver'].map((key) => ({ type: 'object', origin: 'value', input: {}, key, value: step.receiver }));
+        addIssue({
+          message: `a receiver defined in backup.alerts (${names.length ? names.map((n) => `"${n}"`).join(', ') : 'none yet: set webhook_url, command or receivers'}), not "${step.receiver}"`,
+          path: path as never,
+        });
+      }),
+    );
+  }),
+);
 
 /** SOP 7.4 restore drills. */
 export const drillSchema = section({
