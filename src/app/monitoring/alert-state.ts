@@ -3,8 +3,10 @@ import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import { mkdirPrivate, openPrivate, replacePrivateFile } from '../../core/private-files.js';
 import type { AlertCondition } from '../../policy/alert-rules.js';
+import type { Acknowledgement } from '../../policy/alert-routing.js';
 
-export type AlertTarget = 'webhook' | 'command';
+/** A receiver by its name: `webhook`, `command`, or a name of backup.alerts.receivers. */
+export type AlertTarget = string;
 /** What a delivery tells: a new (or changed-severity) alert, a reminder, or that it cleared. */
 export type NotificationKind = 'raised' | 'repeat' | 'resolved';
 
@@ -20,6 +22,14 @@ export interface Alert extends AlertCondition {
   notifications: number;
   /** A notification not yet delivered to every target; retried at each evaluation. */
   pending: PendingNotification | null;
+  /** When the current escalation started (raised, or severity changed); absent in older state files: raised_at. */
+  escalation_since?: string;
+  /** Receivers told of the current escalation. */
+  episode_told?: string[];
+  /** Every receiver told since the alert was raised: they hear of its resolution. */
+  told?: string[];
+  /** `prism alerts ack KEY`: no further escalation steps; shown in reminders. */
+  acknowledged?: Acknowledgement | null;
 }
 
 export interface PendingNotification {

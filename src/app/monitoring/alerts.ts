@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { alertConditions, type AlertCondition } from '../../policy/alert-rules.js';
+import { groupByReceiver, routeAlerts, type AlertDecision, type RoutedAlert } from '../../policy/alert-routing.js';
+import { alertReceiverNames } from '../../config/schema.js';
 import { ALERT_RULES, gatherRecords, type GatheredRecords } from './alert-records.js';
 import {
   readAlertsFile,
@@ -13,7 +15,8 @@ import {
 } from './alert-state.js';
 import type { AppContext } from '../context.js';
 import { recordEvent } from './events.js';
-import { alertPayload, alertTargets, deliverTo } from './notify.js';
+import { alertPayload, deliverTo, type AlertPayload } from './notify.js';
+import { readSilences } from './alert-controls.js';
 
 export interface DeliveryReport {
   key: string;
@@ -33,6 +36,8 @@ export interface AlertsReport {
   repeated: string[];
   resolved_now: string[];
   deliveries: DeliveryReport[];
+  /** Per alert: held back by a silence (its id) or by another alert (its key), and when its next escalation step falls due. */
+  routing: Array<Pick<AlertDecision, 'key' | 'silenced_by' | 'inhibited_by' | 'next_step_at'>>;
   /** False when another process was evaluating at the same time (or PRISM_HOME does not exist): this report was not saved or delivered. */
   saved: boolean;
 }
@@ -72,6 +77,7 @@ export async function evaluateGathered(ctx: AppContext, { records }: GatheredRec
     repeated: [],
     resolved_now: [],
     deliveries: [],
+    routing: [],
     saved: release !== undefined,
   };
   try {
@@ -102,10 +108,9 @@ function applyConditions(
   o: { deliver: boolean; log: boolean },
 ): void {
   const t = now.toISOString();
-  const repeatMs = ctx.config.backup.alerts.repeat_interval_minutes * 60_000;
+  const cfg = ctx.config.backup.alerts;
   const byKey = new Map(state.active.map((a) => [a.key, a]));
-  const targets = alertTargets(ctx.config.backup.alerts);
-  const pending = (kind: NotificationKind) => ({ kind, since: t, targets: [...targets], attempts: 0, last_attempt_at: null, last_error: null });
+  const receivers = alertReceiverNames(cfg);
   const active: Alert[] = [];
   for (const c of conditions) {
     const a = byKey.get(c.key);
@@ -119,7 +124,12 @@ function applyConditions(
         resolved_at: null,
         notified_at: null,
         notifications: 0,
-        pending: pending('raised'),
+        // with no receiver the log line is the notification
+        pending: receivers.length === 0 ? { kind: 'raised', since: t, targets: [], attempts: 0, last_attempt_at: null, last_error: null } : null,
+        escalation_since: t,
+        episode_told: [],
+        told: [],
+        acknowledged: null,
       };
       active.push(alert);
       report.raised.push(c.key);
@@ -129,13 +139,11 @@ function applyConditions(
     const escalated = a.severity !== c.severity;
     Object.assign(a, { severity: c.severity, rule: c.rule, message: c.message, fix: c.fix, details: c.details, last_seen_at: t });
     if (escalated) {
-      a.pending = pending('raised');
+      // a new escalation: its route's steps from the start, an acknowledgement of the old severity no longer holds
+      Object.assign(a, { escalation_since: t, episode_told: [], acknowledged: null });
+      if (receivers.length === 0) addPending(a, 'raised', [], t);
       report.raised.push(c.key);
       if (o.log) logTransition(ctx, a, 'raised', now);
-    } else if (o.deliver && !a.pending && a.notified_at && now.getTime() - Date.parse(a.notified_at) >= repeatMs) {
-      a.pending = pending('repeat');
-      report.repeated.push(c.key);
-      logTransition(ctx, a, 'repeat', now);
     }
     active.push(a);
   }
@@ -143,14 +151,83 @@ function applyConditions(
   for (const a of byKey.values()) {
     a.state = 'resolved';
     a.resolved_at = t;
-    // nobody was told of it: nothing to take back
-    a.pending = a.notified_at ? pending('resolved') : null;
+    // everyone told hears of it (nobody told: nothing to take back); what was still waiting is dropped
+    const told = a.told ?? (a.notified_at ? receivers : []);
+    a.pending = a.notified_at || told.length > 0 ? { kind: 'resolved', since: t, targets: [...told], attempts: 0, last_attempt_at: null, last_error: null } : null;
     resolved.push(a);
     report.resolved_now.push(a.key);
     if (o.log) logTransition(ctx, a, 'resolved', now);
   }
   state.active = active;
   state.resolved = [...resolved, ...state.resolved].slice(0, RESOLVED_KEPT);
+  if (receivers.length === 0) {
+    // today's behaviour without receivers: the log line is the reminder
+    const repeatMs = cfg.repeat_interval_minutes * 60_000;
+    for (const a of active) {
+      if (o.deliver && !a.pending && a.notified_at && now.getTime() - Date.parse(a.notified_at) >= repeatMs) {
+        addPending(a, 'repeat', [], t);
+        report.repeated.push(a.key);
+        logTransition(ctx, a, 'repeat', now);
+      }
+    }
+    return;
+  }
+  const decisions = routeAlerts({
+    alerts: active.map(routed),
+    routes: cfg.routes,
+    receivers,
+    repeatMinutes: cfg.repeat_interval_minutes,
+    silences: readSilences(ctx.config.home),
+    inhibit: cfg.inhibit,
+    now,
+  });
+  report.routing = decisions.map(({ key, silenced_by, inhibited_by, next_step_at }) => ({ key, silenced_by, inhibited_by, next_step_at }));
+  for (const [i, d] of decisions.entries()) {
+    const a = active[i]!;
+    const raised = d.due.filter((n) => n.kind === 'raised').map((n) => n.receiver);
+    // reminders only when delivering (`prism alerts` alone does not start one)
+    const repeat = o.deliver ? d.due.filter((n) => n.kind === 'repeat').map((n) => n.receiver) : [];
+    if (raised.length > 0) {
+      addPending(a, 'raised', raised, t);
+      if (o.log && a.episode_told && a.episode_told.length > 0) {
+        ctx.logger.warn({ event: 'alert.escalated', key: a.key, severity: a.severity, receivers: raised }, `alert escalated to ${raised.join(', ')}: ${a.message}`);
+        recordEvent(ctx.config.home, { event: 'alert.escalated', key: a.key, severity: a.severity, receivers: raised, time: t });
+      }
+    }
+    if (repeat.length > 0) {
+      addPending(a, 'repeat', repeat, t);
+      report.repeated.push(a.key);
+      logTransition(ctx, a, 'repeat', now);
+    }
+  }
+}
+
+/** The alert as the routing policy reads it. */
+function routed(a: Alert): RoutedAlert {
+  return {
+    key: a.key,
+    severity: a.severity,
+    rule: a.rule,
+    state: a.state,
+    escalation_since: a.escalation_since ?? a.raised_at,
+    episode_told: a.episode_told ?? [],
+    told: a.told ?? [],
+    notified_at: a.notified_at,
+    acknowledged: a.acknowledged ?? null,
+    waiting: a.pending?.targets ?? [],
+  };
+}
+
+const KIND_RANK: Record<NotificationKind, number> = { repeat: 0, raised: 1, resolved: 2 };
+
+/** Adds receivers to the alert's waiting notification (the weightier kind wins: a reminder joining a new step is sent as raised). */
+function addPending(a: Alert, kind: NotificationKind, targets: string[], t: string): void {
+  if (!a.pending) {
+    a.pending = { kind, since: t, targets: [...targets], attempts: 0, last_attempt_at: null, last_error: null };
+    return;
+  }
+  if (KIND_RANK[kind] > KIND_RANK[a.pending.kind]) a.pending.kind = kind;
+  a.pending.targets = [...new Set([...a.pending.targets, ...targets])];
 }
 
 function logTransition(ctx: AppContext, a: Alert, kind: NotificationKind, now: Date): void {
@@ -171,37 +248,63 @@ function clearLogOnly(state: AlertsFile, now: Date): void {
   for (const a of [...state.active, ...state.resolved]) if (a.pending && a.pending.targets.length === 0) markDelivered(a, now);
 }
 
-/** Delivers every pending notification; a target that fails is not tried again in this evaluation. */
+/** A grouped message: the first (most severe) alert as today's payload, and every alert of the group in `alerts`. */
+export interface GroupedAlertPayload extends AlertPayload {
+  count: number;
+  alerts: Array<AlertPayload['alert'] & { notification: NotificationKind; acknowledged: Alert['acknowledged'] }>;
+}
+
+function groupedPayload(items: Array<{ alert: Alert; kind: NotificationKind }>, home: string, now: Date): GroupedAlertPayload {
+  const first = alertPayload(items[0]!.alert, items[0]!.kind, home, now);
+  const alerts = items.map(({ alert, kind }) => ({ notification: kind, ...alertPayload(alert, kind, home, now).alert, acknowledged: alert.acknowledged ?? null }));
+  return { ...first, alert: alerts[0]!, count: items.length, alerts };
+}
+
+/**
+ * Delivers every pending notification, one message per receiver with every alert waiting for it
+ * (grouping); a receiver that fails is not tried again in this evaluation, and its alerts stay pending.
+ */
 async function deliverPending(ctx: AppContext, state: AlertsFile, now: Date, report: AlertsReport): Promise<void> {
   const cfg = ctx.config.backup.alerts;
-  const failing = new Map<string, string>();
-  const configured = alertTargets(cfg);
-  for (const a of [...state.active, ...state.resolved]) {
-    const p = a.pending;
-    if (!p) continue;
-    // a target removed from the configuration since is not waited for
+  const configured = alertReceiverNames(cfg);
+  const waiting = [...state.active, ...state.resolved].filter((a) => a.pending);
+  const items: Array<{ receiver: string; severity: Alert['severity']; alert: Alert; kind: NotificationKind }> = [];
+  for (const a of waiting) {
+    const p = a.pending!;
+    // a receiver removed from the configuration since is not waited for
     p.targets = p.targets.filter((t) => configured.includes(t));
-    const payload = alertPayload(a, p.kind, ctx.config.home, now);
-    const left = [];
-    const errors = [];
-    for (const target of p.targets) {
-      const outcome = failing.has(target)
-        ? { ok: false as const, error: `not tried: ${failing.get(target)}` }
-        : await deliverTo(target, cfg, payload, ctx.clock);
-      report.deliveries.push({ key: a.key, kind: p.kind, target, ok: outcome.ok, ...(outcome.ok ? {} : { error: outcome.error }) });
+    for (const receiver of p.targets) items.push({ receiver, severity: a.severity, alert: a, kind: p.kind });
+  }
+  const failed = new Map<Alert, string[]>();
+  for (const [receiver, group] of groupByReceiver(items)) {
+    const outcome = await deliverTo(receiver as 'webhook' | 'command', cfg, groupedPayload(group, ctx.config.home, now), ctx.clock);
+    for (const { alert: a, kind } of group) {
+      report.deliveries.push({ key: a.key, kind, target: receiver, ok: outcome.ok, ...(outcome.ok ? {} : { error: outcome.error }) });
       if (outcome.ok) {
-        ctx.logger.info({ event: 'alert.delivered', key: a.key, kind: p.kind, target }, `alert ${p.kind} delivered (${target})`);
-        continue;
-      }
-      if (!failing.has(target)) failing.set(target, outcome.error);
-      left.push(target);
-      errors.push(outcome.error);
+        a.pending!.targets = a.pending!.targets.filter((t) => t !== receiver);
+        if (kind !== 'resolved') {
+          a.told = [...new Set([...(a.told ?? []), receiver])];
+          a.episode_told = [...new Set([...(a.episode_told ?? []), receiver])];
+        }
+      } else failed.set(a, [...(failed.get(a) ?? []), outcome.error]);
+    }
+    const keys = group.map((g) => g.alert.key);
+    if (outcome.ok) {
+      ctx.logger.info({ event: 'alert.delivered', keys, target: receiver }, `alert notification delivered (${receiver}, ${keys.length} alert(s))`);
+    } else {
       ctx.logger.error(
-        { event: 'alert.delivery_failed', key: a.key, kind: p.kind, target, error: outcome.error },
-        `alert delivery failed (${target}); retried at the next evaluation`,
+        { event: 'alert.delivery_failed', keys, target: receiver, error: outcome.error },
+        `alert delivery failed (${receiver}); retried at the next evaluation`,
       );
     }
-    if (left.length === 0) markDelivered(a, now);
-    else Object.assign(p, { targets: left, attempts: p.attempts + 1, last_attempt_at: now.toISOString(), last_error: errors.join('; ') });
+  }
+  for (const a of waiting) {
+    const p = a.pending!;
+    const errors = failed.get(a);
+    if (!errors) {
+      markDelivered(a, now);
+      continue;
+    }
+    Object.assign(p, { attempts: p.attempts + 1, last_attempt_at: now.toISOString(), last_error: errors.join('; ') });
   }
 }
