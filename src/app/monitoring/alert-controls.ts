@@ -82,7 +82,8 @@ export function addSilence(ctx: AppContext, opts: { match: string; duration: str
       value: opts.duration,
     });
   }
-  if (opts.match.trim() === '') throw new PrismError('INVALID_ARGUMENT', '--match needs an alert key or a pattern such as "backup_failed:*".', { flag: '--match' });
+  if (opts.match.trim() === '')
+    throw new PrismError('INVALID_ARGUMENT', '--match needs an alert key or a pattern such as "backup_failed:*".', { flag: '--match' });
   const now = ctx.clock.now();
   const silence: Silence = {
     id: randomBytes(4).toString('hex'),
@@ -125,12 +126,17 @@ export async function acknowledgeAlert(ctx: AppContext, key: string, comment?: s
   const home = ctx.config.home;
   let release: (() => void) | undefined;
   for (let waited = 0; !(release = tryLockAlerts(home, ctx.clock)); waited += 200) {
-    if (waited >= 60_000) throw new PrismError('REPO_LOCKED', 'Alerts are being evaluated by another prism process for over a minute; run the command again.', {});
+    if (waited >= 60_000)
+      throw new PrismError('REPO_LOCKED', 'Alerts are being evaluated by another prism process for over a minute; run the command again.', {});
     await ctx.clock.sleep(200);
   }
   try {
     const state = readAlertsFile(home, (message) => {
-      throw new PrismError('CONFIG_INVALID', `The alert state file is damaged (${message}); run \`prism alerts\` to start it afresh, then acknowledge again.`, {});
+      throw new PrismError(
+        'CONFIG_INVALID',
+        `The alert state file is damaged (${message}); run \`prism alerts\` to start it afresh, then acknowledge again.`,
+        {},
+      );
     });
     const matches = state.active.filter((a) => a.key === key || (key.includes('*') && keyMatches(key, a.key)));
     if (matches.length === 0) {

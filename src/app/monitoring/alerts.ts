@@ -153,7 +153,8 @@ function applyConditions(
     a.resolved_at = t;
     // everyone told hears of it (nobody told: nothing to take back); what was still waiting is dropped
     const told = a.told ?? (a.notified_at ? receivers : []);
-    a.pending = a.notified_at || told.length > 0 ? { kind: 'resolved', since: t, targets: [...told], attempts: 0, last_attempt_at: null, last_error: null } : null;
+    a.pending =
+      a.notified_at || told.length > 0 ? { kind: 'resolved', since: t, targets: [...told], attempts: 0, last_attempt_at: null, last_error: null } : null;
     resolved.push(a);
     report.resolved_now.push(a.key);
     if (o.log) logTransition(ctx, a, 'resolved', now);
@@ -190,7 +191,10 @@ function applyConditions(
     if (raised.length > 0) {
       addPending(a, 'raised', raised, t);
       if (o.log && a.episode_told && a.episode_told.length > 0) {
-        ctx.logger.warn({ event: 'alert.escalated', key: a.key, severity: a.severity, receivers: raised }, `alert escalated to ${raised.join(', ')}: ${a.message}`);
+        ctx.logger.warn(
+          { event: 'alert.escalated', key: a.key, severity: a.severity, receivers: raised },
+          `alert escalated to ${raised.join(', ')}: ${a.message}`,
+        );
         recordEvent(ctx.config.home, { event: 'alert.escalated', key: a.key, severity: a.severity, receivers: raised, time: t });
       }
     }
@@ -256,7 +260,11 @@ export interface GroupedAlertPayload extends AlertPayload {
 
 function groupedPayload(items: Array<{ alert: Alert; kind: NotificationKind }>, home: string, now: Date): GroupedAlertPayload {
   const first = alertPayload(items[0]!.alert, items[0]!.kind, home, now);
-  const alerts = items.map(({ alert, kind }) => ({ notification: kind, ...alertPayload(alert, kind, home, now).alert, acknowledged: alert.acknowledged ?? null }));
+  const alerts = items.map(({ alert, kind }) => ({
+    notification: kind,
+    ...alertPayload(alert, kind, home, now).alert,
+    acknowledged: alert.acknowledged ?? null,
+  }));
   return { ...first, alert: alerts[0]!, count: items.length, alerts };
 }
 
