@@ -36,9 +36,13 @@ async function evaluate(ctx: AppContext): Promise<unknown> {
 /** Between jobs the alert rules are evaluated this often (time-based rules such as "no success for 48 h"). */
 export const ALERT_EVALUATION_MS = 5 * 60_000;
 
-/** What the service does between jobs. */
+/** With routes that escalate (a step after_minutes > 0), this often, so that a step falls due within a minute of its time. */
+export const ESCALATION_EVALUATION_MS = 60_000;
+
+/** What the service does between jobs: evaluating the alerts, every minute when a route escalates. */
 export function idleWork(ctx: AppContext): { everyMs: number; run: () => Promise<unknown> } {
-  return { everyMs: ALERT_EVALUATION_MS, run: () => evaluate(ctx) };
+  const escalates = ctx.config.backup.alerts.routes.some((r) => r.steps.some((s) => s.after_minutes > 0));
+  return { everyMs: escalates ? ESCALATION_EVALUATION_MS : ALERT_EVALUATION_MS, run: () => evaluate(ctx) };
 }
 
 export function jobNames(jobs: readonly Job[] = JOBS): string[] {

@@ -16,7 +16,7 @@ import {
 import type { AppContext } from '../context.js';
 import { recordEvent } from './events.js';
 import { alertPayload, deliverTo, type AlertPayload } from './notify.js';
-import { readSilences } from './alert-controls.js';
+import { listSilences, type SilenceView } from './alert-controls.js';
 
 export interface DeliveryReport {
   key: string;
@@ -38,6 +38,8 @@ export interface AlertsReport {
   deliveries: DeliveryReport[];
   /** Per alert: held back by a silence (its id) or by another alert (its key), and when its next escalation step falls due. */
   routing: Array<Pick<AlertDecision, 'key' | 'silenced_by' | 'inhibited_by' | 'next_step_at'>>;
+  /** The silences (`prism alerts silence`), expired ones of the last 7 days included. */
+  silences: SilenceView[];
   /** False when another process was evaluating at the same time (or PRISM_HOME does not exist): this report was not saved or delivered. */
   saved: boolean;
 }
@@ -78,6 +80,7 @@ export async function evaluateGathered(ctx: AppContext, { records }: GatheredRec
     resolved_now: [],
     deliveries: [],
     routing: [],
+    silences: silencesOrNone(ctx),
     saved: release !== undefined,
   };
   try {
@@ -178,7 +181,7 @@ function applyConditions(
     routes: cfg.routes,
     receivers,
     repeatMinutes: cfg.repeat_interval_minutes,
-    silences: readSilences(ctx.config.home),
+    silences: report.silences,
     inhibit: cfg.inhibit,
     now,
   });
@@ -203,6 +206,16 @@ function applyConditions(
       report.repeated.push(a.key);
       logTransition(ctx, a, 'repeat', now);
     }
+  }
+}
+
+/** A damaged silences file silences nothing (notifications still go out) and is logged. */
+function silencesOrNone(ctx: AppContext): SilenceView[] {
+  try {
+    return listSilences(ctx);
+  } catch (e) {
+    ctx.logger.error({ event: 'alerts.silences_damaged', error: (e as Error).message }, `silences not applied: ${(e as Error).message}`);
+    return [];
   }
 }
 

@@ -5,6 +5,7 @@ import { PrismError } from '../../errors/index.js';
 import { cliContext } from '../context.js';
 import { out, printJson, reportError, table } from '../output.js';
 import { runAction } from '../run-action.js';
+import { registerAlertControls, renderSilences } from './alerts-controls.js';
 
 /** SEVERITY, KEY, SINCE (or RESOLVED), MESSAGE; the fix under each. */
 export function renderAlerts(alerts: Alert[]): string {
@@ -13,14 +14,19 @@ export function renderAlerts(alerts: Alert[]): string {
   lines.push(table(['SEVERITY', 'KEY', alerts[0]?.state === 'resolved' ? 'RESOLVED' : 'SINCE', 'MESSAGE'], rows));
   for (const a of alerts) {
     if (a.state === 'active') lines.push(`  ${a.key}: Fix: ${a.fix}`);
+    if (a.state === 'active' && a.acknowledged) {
+      const k = a.acknowledged;
+      lines.push(`  ${a.key}: acknowledged ${formatDateTime(new Date(k.at))}${k.by ? ` by ${k.by}` : ''}${k.comment ? `: ${k.comment}` : ''}`);
+    }
     if (a.pending?.last_error) lines.push(`  ${a.key}: ${a.pending.kind} notification not delivered yet: ${a.pending.last_error}`);
   }
   return lines.join('\n');
 }
 
 export function registerAlerts(program: Command): void {
-  program
-    .command('alerts')
+  const alerts = program.command('alerts');
+  registerAlertControls(alerts);
+  alerts
     .description('evaluate the SOP alert rules and list active alerts (nothing is sent unless --notify)')
     .option('--all', 'also the recently resolved alerts')
     .option('--notify', 'deliver due notifications (webhook / command) as the service does')
@@ -44,11 +50,20 @@ export function registerAlerts(program: Command): void {
             active: r.active,
             ...(opts.all ? { resolved: r.resolved } : {}),
             deliveries: r.deliveries,
+            routing: r.routing,
+            silences: r.silences,
             ...(error ? { error: error.toJSON() } : {}),
           });
           return error?.exitCode ?? 0;
         }
         out(r.active.length === 0 ? 'No active alerts.' : renderAlerts(r.active));
+        for (const d of r.routing) {
+          if (d.silenced_by) out(`  ${d.key}: silenced (${d.silenced_by})`);
+          else if (d.inhibited_by) out(`  ${d.key}: held back while ${d.inhibited_by} is active`);
+          if (d.next_step_at) out(`  ${d.key}: next escalation step ${formatDateTime(new Date(d.next_step_at))}`);
+        }
+        const running = r.silences.filter((s) => s.state !== 'expired');
+        if (running.length > 0) out(`\nSilences:\n${renderSilences(running)}`);
         if (opts.all) {
           out('');
           out(r.resolved.length === 0 ? 'No recently resolved alerts.' : `Recently resolved:\n${renderAlerts(r.resolved)}`);
