@@ -6,6 +6,8 @@ import { runAction } from '../run-action.js';
 
 /** `prism alerts ack KEY` and `prism alerts silence …` (list, remove), under `prism alerts`. */
 export function registerAlertControls(alerts: Command): void {
+  // `--json` after the subcommand is taken by `prism alerts`, which has it too
+  const asJson = (opts: { json?: boolean }) => opts.json === true || alerts.opts().json === true || silence.opts().json === true;
   alerts
     .command('ack <key>')
     .description('acknowledge an active alert (a key or a pattern with *): no further escalation steps; reminders say who acknowledged it')
@@ -15,7 +17,7 @@ export function registerAlertControls(alerts: Command): void {
       runAction(async (key: string, opts: { comment?: string; json?: boolean }) => {
         const { acknowledgeAlert } = await import('../../app/monitoring/alert-controls.js');
         const a = await acknowledgeAlert(await cliContext(), key, opts.comment);
-        if (opts.json) printJson({ key: a.key, acknowledged: a.acknowledged });
+        if (asJson(opts)) printJson({ key: a.key, acknowledged: a.acknowledged });
         else out(`Acknowledged ${a.key}${opts.comment ? ` (${opts.comment})` : ''}: no further escalation; it resolves when the cause is fixed.`);
         return 0;
       }),
@@ -40,7 +42,7 @@ export function registerAlertControls(alerts: Command): void {
         }
         const { addSilence } = await import('../../app/monitoring/alert-controls.js');
         const s = addSilence(await cliContext(), { match: opts.match, duration: opts.for, comment: opts.comment });
-        if (opts.json) printJson(s);
+        if (asJson(opts)) printJson(s);
         else
           out(
             `Silence ${s.id}: alerts matching ${s.match} are not notified until ${formatDateTime(new Date(s.ends_at))} (\`prism alerts silence remove ${s.id}\` ends it).`,
@@ -56,7 +58,7 @@ export function registerAlertControls(alerts: Command): void {
       runAction(async (opts: { json?: boolean }) => {
         const { listSilences } = await import('../../app/monitoring/alert-controls.js');
         const list = listSilences(await cliContext());
-        if (opts.json) printJson({ silences: list });
+        if (asJson(opts)) printJson({ silences: list });
         else out(list.length === 0 ? 'No silences.' : renderSilences(list));
         return 0;
       }),
