@@ -165,6 +165,21 @@ describe('alert routes: escalation, acknowledgement, silences, grouping (evaluat
     assert.throws(() => removeSilence(c, s2.id), /No silence/);
   });
 
+  it('an alert notified before routes existed (state file without told) is not sent again', async () => {
+    const c = ctx();
+    await failedBackup(c);
+    const r0 = await evaluateAlerts(c);
+    assert.equal(told().length, 1);
+    const file = join(sb.home, 'state', 'alerts.json');
+    const state = JSON.parse(readFileSync(file, 'utf8'));
+    for (const a of state.active) for (const k of ['escalation_since', 'episode_told', 'told', 'acknowledged']) delete a[k];
+    writeFileSync(file, JSON.stringify(state));
+    clock.advance(MIN);
+    const r1 = await evaluateAlerts(c);
+    assert.deepEqual(r1.deliveries, [], `${r0.raised[0]} was told already`);
+    assert.equal(told().length, 1);
+  });
+
   it('alerts raised in one evaluation go to a receiver as one message', async () => {
     const c = ctx();
     await failedBackup(c);

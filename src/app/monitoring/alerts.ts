@@ -177,7 +177,7 @@ function applyConditions(
     return;
   }
   const decisions = routeAlerts({
-    alerts: active.map(routed),
+    alerts: active.map((a) => routed(a, receivers)),
     routes: cfg.routes,
     receivers,
     repeatMinutes: cfg.repeat_interval_minutes,
@@ -220,15 +220,17 @@ function silencesOrNone(ctx: AppContext): SilenceView[] {
 }
 
 /** The alert as the routing policy reads it. */
-function routed(a: Alert): RoutedAlert {
+function routed(a: Alert, receivers: string[]): RoutedAlert {
+  // an alert saved before routes existed was told to every receiver when it was notified
+  const before = a.notified_at ? receivers : [];
   return {
     key: a.key,
     severity: a.severity,
     rule: a.rule,
     state: a.state,
     escalation_since: a.escalation_since ?? a.raised_at,
-    episode_told: a.episode_told ?? [],
-    told: a.told ?? [],
+    episode_told: a.episode_told ?? before,
+    told: a.told ?? before,
     notified_at: a.notified_at,
     acknowledged: a.acknowledged ?? null,
     waiting: a.pending?.targets ?? [],
