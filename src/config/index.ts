@@ -8,6 +8,7 @@ export {
   defaultCompressionLevel,
   objectLockSchema,
   type AlertsConfig,
+  type ReceiverConfig,
   type BackupSection,
   type ConfigFile,
   type CopyConfig,

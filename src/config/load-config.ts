@@ -149,7 +149,8 @@ function configError(file: string, text: string, raw: unknown, issue: v.BaseIssu
   const key = path.join('.') || '(root)';
   const value = valueAt(raw, path);
   // what is under backup.encryption may be a secret typed in the wrong place: not quoted
-  const secret = path[0] === 'backup' && path[1] === 'encryption';
+  // and a receiver's password, token or URL (which may carry a token) neither
+  const secret = (path[0] === 'backup' && path[1] === 'encryption') || (path[1] === 'alerts' && /pass|token|url|secret/i.test(path.slice(2).join('.')));
   const shown = value === undefined ? '(missing)' : secret ? '(value not shown)' : JSON.stringify(value);
   const { line, column } = placeOfKey(jsonKeyPlaces(text), path);
   return new PrismError('CONFIG_INVALID', `${file}, line ${line}, column ${column}: ${key} = ${shown}: ${expected}`, {

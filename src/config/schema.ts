@@ -96,9 +96,99 @@ export function alertReceiverNames(cfg: { webhook_url?: string | undefined; comm
   return [...(cfg.webhook_url ? ['webhook'] : []), ...(cfg.command ? ['command'] : []), ...named];
 }
 
+const envName = v.pipe(v.string(), v.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name'));
+const filePath = v.pipe(v.string(), v.nonEmpty('a file path'));
+/** An address as an SMTP server takes it: local@domain, no spaces or angle brackets. */
+export const EMAIL_ADDRESS = /^[^\s@<>(),;:"]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+const email = v.pipe(v.string(), v.regex(EMAIL_ADDRESS, 'an e-mail address such as ops@example.com'));
+const receiverName = v.pipe(v.string(), v.regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a name of letters, digits, "_", "." or "-"'));
+
+/** A URL that may carry a token: given in backup.json, or read from a file or an environment variable (exactly one). */
+const secretUrl = {
+  url: v.optional(httpUrl),
+  url_file: v.optional(filePath),
+  url_env: v.optional(envName),
+};
+const webhookReceiver = (kind: 'webhook' | 'slack' | 'teams' | 'discord' | 'healthchecks') =>
+  v.strictObject({ name: receiverName, kind: v.literal(kind), ...secretUrl });
+
+/** What one receiver's keys say together; [key, message] of the first contradiction. */
+function receiverContradiction(r: Record<string, unknown>): [string, string] | undefined {
+  const given = (...keys: string[]) => keys.filter((k) => r[k] !== undefined).length;
+  if ('url' in r || 'url_file' in r || 'url_env' in r || (r.kind !== 'email' && r.kind !== 'command')) {
+    if (given('url', 'url_file', 'url_env') !== 1) return ['url', 'exactly one of url, url_file or url_env'];
+  }
+  if (given('password', 'password_file', 'password_env') > 1) return ['password', 'at most one of password, password_file or password_env'];
+  if (given('password', 'password_file', 'password_env') === 1 && r.user === undefined) return ['user', 'a password needs a user'];
+  if (given('token', 'token_file', 'token_env') > 1) return ['token', 'at most one of token, token_file or token_env'];
+  return undefined;
+}
+
+/** An alert receiver: where notifications go (docs/alerts.md). */
+export const receiverSchema = v.variant(
+  'kind',
+  [
+    v.strictObject({
+      name: receiverName,
+      kind: v.literal('email'),
+      host: v.pipe(v.string(), v.nonEmpty('an SMTP server host name')),
+      /** Default 465 with secure (TLS from the start), else 587. */
+      port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
+      /** TLS from the first byte (port 465). */
+      secure: v.optional(v.boolean(), false),
+      /** Without `secure`: refuse a server that does not offer STARTTLS (default true). */
+      starttls: v.optional(v.boolean(), true),
+      /** A PEM file of the CA that signed the server's certificate (a private CA or a self-signed server). */
+      ca_file: v.optional(filePath),
+      user: v.optional(v.pipe(v.string(), v.nonEmpty())),
+      password: v.optional(v.string()),
+      password_file: v.optional(filePath),
+      password_env: v.optional(envName),
+      from: email,
+      to: v.pipe(v.array(email), v.minLength(1, 'at least one address')),
+    }),
+    webhookReceiver('webhook'),
+    webhookReceiver('slack'),
+    webhookReceiver('teams'),
+    webhookReceiver('discord'),
+    webhookReceiver('healthchecks'),
+    v.strictObject({
+      name: receiverName,
+      kind: v.literal('ntfy'),
+      /** The topic URL, e.g. https://ntfy.sh/my-backups. */
+      ...secretUrl,
+      token: v.optional(v.string()),
+      token_file: v.optional(filePath),
+      token_env: v.optional(envName),
+    }),
+    v.strictObject({ name: receiverName, kind: v.literal('command'), command: v.pipe(v.string(), v.nonEmpty()) }),
+  ],
+  'one of the kinds email, slack, teams, discord, ntfy, webhook, command, healthchecks',
+);
+
 /** SOP §5.2 alerts: where they go, in which order, and how often an active one is repeated. */
 export const alertsSchema = v.pipe(
   section({
+    /** Named receivers (docs/alerts.md); webhook_url and command stay as receivers named "webhook" and "command". */
+    receivers: v.optional(
+      v.pipe(
+        v.array(receiverSchema),
+        v.rawCheck(({ dataset, addIssue }) => {
+          if (!dataset.typed) return;
+          dataset.value.forEach((r, i) => {
+            const bad = receiverContradiction(r);
+            if (!bad) return;
+            const path = [
+              { type: 'array', origin: 'value', input: dataset.value, key: i, value: r },
+              { type: 'object', origin: 'value', input: r, key: bad[0], value: (r as Record<string, unknown>)[bad[0]] },
+            ];
+            addIssue({ message: bad[1], path: path as never });
+          });
+        }),
+        v.check((rs) => new Set(rs.map((r) => r.name)).size === rs.length, 'each receiver needs a name of its own'),
+      ),
+      () => [],
+    ),
     webhook_url: v.optional(httpUrl),
     /** A shell command run per alert; the alert is passed as JSON on stdin and in PRISM_ALERT_* variables. */
     command: v.optional(v.pipe(v.string(), v.nonEmpty())),
@@ -126,6 +216,13 @@ export const alertsSchema = v.pipe(
       }),
     );
   }),
+  v.forward(
+    v.check(
+      (a) => !a.receivers.some((r) => (r.name === 'webhook' && a.webhook_url !== undefined) || (r.name === 'command' && a.command !== undefined)),
+      'webhook_url and command are the receivers named "webhook" and "command": give the receiver another name',
+    ),
+    ['receivers'],
+  ),
 );
 
 /** SOP 7.4 restore drills. */
@@ -341,4 +438,5 @@ export type BackupSection = v.InferOutput<typeof backupSectionSchema>;
 export type DatabaseConfig = v.InferOutput<typeof databaseSchema>;
 export type CopyConfig = v.InferOutput<typeof copySchema>;
 export type AlertsConfig = v.InferOutput<typeof alertsSchema>;
+export type ReceiverConfig = v.InferOutput<typeof receiverSchema>;
 export type ObjectLockConfig = v.InferOutput<typeof objectLockSchema>;

@@ -1,0 +1,145 @@
+import type { AlertsConfig, ReceiverConfig } from '../../../config/index.js';
+import type { Clock } from '../../../core/clock.js';
+import { ntfyPayload, discordPayload, slackPayload, teamsPayload } from './chat.js';
+import { runAlertCommand } from './command.js';
+import { sendEmail } from './email.js';
+import { postHttp, redactUrl } from './http.js';
+import { alertPayloads, receiverMessage, type AlertSummary, type DeliveryOutcome, type ReceiverMessage, type ReceiverNotification } from './message.js';
+import { readSecret } from './secrets.js';
+
+export * from './message.js';
+export { postHttp, redactUrl, fetchError } from './http.js';
+export { runAlertCommand } from './command.js';
+export { pingHealthchecks, type HealthchecksSignal } from './healthchecks.js';
+
+export type Receiver = ReceiverConfig;
+
+/** What a delivery needs besides the receiver and the message. */
+export interface DeliveryEnv {
+  home: string;
+  timeoutMs: number;
+  retries: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Every receiver configured: `webhook_url` and `command` as the receivers named "webhook" and
+ * "command" (as before), then `receivers` in their order.
+ */
+export function configuredReceivers(cfg: AlertsConfig): Receiver[] {
+  return [
+    ...(cfg.webhook_url ? [{ name: 'webhook', kind: 'webhook' as const, url: cfg.webhook_url }] : []),
+    ...(cfg.command ? [{ name: 'command', kind: 'command' as const, command: cfg.command }] : []),
+    ...cfg.receivers,
+  ];
+}
+
+/** The receivers alerts go to: all but the healthchecks pings (which tell of jobs, not alerts). */
+export function alertReceivers(cfg: AlertsConfig): Receiver[] {
+  return configuredReceivers(cfg).filter((r) => r.kind !== 'healthchecks');
+}
+
+export function deliveryEnv(cfg: AlertsConfig, home: string): DeliveryEnv {
+  return { home, timeoutMs: cfg.webhook_timeout_ms, retries: cfg.webhook_retries };
+}
+
+/** The receiver's URL with its secret read (url, url_file or url_env). */
+function receiverUrl(r: Extract<Receiver, { url?: string }>, e: DeliveryEnv): string {
+  const url = readSecret(r.name, 'url', { value: r.url, file: r.url_file, env: r.url_env }, e.home, e.env);
+  if (!url || !/^https?:\/\//i.test(url)) throw new Error(`receiver ${r.name}: its url is not an http:// or https:// URL`);
+  return url;
+}
+
+/**
+ * Delivers one message to one receiver; never throws. Errors name the receiver and its host,
+ * never a password, token or a URL's path.
+ */
+export async function deliverToReceiver(r: Receiver, m: ReceiverMessage, clock: Clock, e: DeliveryEnv): Promise<DeliveryOutcome> {
+  try {
+    return await deliver(r, m, clock, e);
+  } catch (err) {
+    return { ok: false, attempts: 0, error: (err as Error).message };
+  }
+}
+
+async function deliver(r: Receiver, m: ReceiverMessage, clock: Clock, e: DeliveryEnv): Promise<DeliveryOutcome> {
+  const json = (url: string, body: unknown, extra: Record<string, string> = {}) =>
+    postHttp(
+      {
+        url,
+        label: `${r.kind} ${r.name} (${redactUrl(url)})`,
+        body: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...extra },
+        timeoutMs: e.timeoutMs,
+        retries: e.retries,
+      },
+      clock,
+    );
+  switch (r.kind) {
+    case 'command': {
+      let attempts = 0;
+      for (const payload of alertPayloads(m)) {
+        const o = await runAlertCommand(r.command, payload);
+        attempts += o.attempts;
+        if (!o.ok) return { ...o, attempts };
+      }
+      return { ok: true, attempts };
+    }
+    case 'webhook': {
+      const url = receiverUrl(r, e);
+      let attempts = 0;
+      for (const payload of alertPayloads(m)) {
+        const o = await json(url, payload);
+        attempts += o.attempts;
+        if (!o.ok) return { ...o, attempts };
+      }
+      return { ok: true, attempts };
+    }
+    case 'slack':
+      return json(receiverUrl(r, e), slackPayload(m));
+    case 'teams':
+      return json(receiverUrl(r, e), teamsPayload(m));
+    case 'discord':
+      return json(receiverUrl(r, e), discordPayload(m));
+    case 'ntfy': {
+      const url = new URL(receiverUrl(r, e));
+      const topic = url.pathname.replace(/\/+$/, '').split('/').pop() ?? '';
+      if (!topic) throw new Error(`receiver ${r.name}: the ntfy url names no topic (https://ntfy.sh/TOPIC)`);
+      const root = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '').slice(0, -topic.length) || '/'}`;
+      const token = readSecret(r.name, 'token', { value: r.token, file: r.token_file, env: r.token_env }, e.home, e.env);
+      return json(root, ntfyPayload(decodeURIComponent(topic), m), token ? { authorization: `Bearer ${token}` } : {});
+    }
+    case 'healthchecks': {
+      // only a test goes to a ping URL as a message: a log entry, which changes no check's state
+      const url = receiverUrl(r, e).replace(/\/+$/, '');
+      return postHttp(
+        {
+          url: `${url}/log`,
+          label: `healthchecks ${r.name} (${redactUrl(url)})`,
+          body: `${m.alerts.map((a) => a.message).join('\n')}`,
+          headers: { 'content-type': 'text/plain' },
+          timeoutMs: e.timeoutMs,
+          retries: e.retries,
+        },
+        clock,
+      );
+    }
+    case 'email': {
+      const password = readSecret(r.name, 'password', { value: r.password, file: r.password_file, env: r.password_env }, e.home, e.env);
+      return sendEmail(r, password, m, e, clock);
+    }
+  }
+}
+
+/** What the routing asks for: one notification of one or more alerts (a group) to the receiver named. */
+export async function notifyReceiver(
+  cfg: AlertsConfig,
+  name: string,
+  alerts: readonly AlertSummary[],
+  notification: ReceiverNotification,
+  o: { home: string; now: Date; clock: Clock },
+): Promise<DeliveryOutcome> {
+  const r = configuredReceivers(cfg).find((x) => x.name === name);
+  if (!r) return { ok: false, attempts: 0, error: `no receiver named ${name} in backup.alerts.receivers` };
+  return deliverToReceiver(r, receiverMessage(alerts, notification, o.home, o.now), o.clock, deliveryEnv(cfg, o.home));
+}
