@@ -48,6 +48,10 @@ export class ServiceMetrics {
     gauge('prism_job_next_run_timestamp_seconds', 'Next cron time of each job.', ['job']);
     gauge('prism_alerts_active', 'Active alerts by severity.', ['severity']);
     gauge('prism_alert_active', 'Each active alert (1) by rule and severity.', ['rule', 'severity']);
+    gauge('prism_alert_deliveries_pending', 'Alert notifications not delivered yet, by receiver (kept across restarts, retried at each evaluation).', [
+      'receiver',
+    ]);
+    gauge('prism_alert_deliveries_failed', 'Pending alert notifications whose delivery was tried and failed, by receiver.', ['receiver']);
     gauge('prism_drill_last_rto_seconds', 'RTO measured by the last restore drill (0: no drill yet).');
     gauge('prism_drill_last_passed', 'Whether the last restore drill passed (1) or failed (0).');
     gauge('prism_drill_last_timestamp_seconds', 'Time of the last restore drill (0: none yet).');
@@ -127,6 +131,11 @@ export class ServiceMetrics {
     const active = alerts?.active(home) ?? [];
     for (const severity of ALERT_SEVERITIES) set('prism_alerts_active', active.filter((a) => a.severity === severity).length, { severity });
     for (const a of active) set('prism_alert_active', 1, { rule: a.rule, severity: a.severity });
+    const owed = alerts?.deliveries?.(home);
+    for (const [receiver, c] of Object.entries(owed?.by_receiver ?? {})) {
+      set('prism_alert_deliveries_pending', c.pending, { receiver });
+      set('prism_alert_deliveries_failed', c.failed, { receiver });
+    }
 
     const drill = readDrills(home).at(-1);
     set('prism_drill_last_rto_seconds', drill?.rto_seconds ?? 0);

@@ -32,6 +32,8 @@ export interface ServiceStatus {
   jobs: JobStatus[];
   /** Active alerts, null where alerting is not available. */
   active_alerts: number | null;
+  /** Alert notifications not delivered yet (pending), and of them those tried in vain (failed). */
+  alert_deliveries: { pending: number; failed: number; by_receiver: Record<string, { pending: number; failed: number }> } | null;
   /** Why the jobs are not listed: config/backup.json (or the environment) cannot be read or validated. */
   config_error: Record<string, unknown> | null;
 }
@@ -71,6 +73,7 @@ export function serviceStatus(
       last: tasks.findLast((t) => t.job === s.job.name) ?? null,
     })),
     active_alerts: alerts ? alerts.active(home).length : null,
+    alert_deliveries: alerts?.deliveries ? alerts.deliveries(home) : null,
     config_error: isPrismError(schedule) ? schedule.toJSON() : null,
   };
 }

@@ -6,7 +6,7 @@ import {
   alertReceivers,
   alertSummary,
   configuredReceivers,
-  deliverToReceiver,
+  deliverAndRecord,
   deliveryEnv,
   postHttp,
   redactUrl,
@@ -30,7 +30,7 @@ export function deliverTo(target: AlertTarget, cfg: AlertsConfig, payload: Alert
   const r = configuredReceivers(cfg).find((x) => x.name === target);
   if (!r) return Promise.resolve({ ok: false, attempts: 0, error: `no receiver named ${target}` });
   const m = { notification: payload.notification, host: payload.host, home: payload.home, time: payload.time, alerts: [payload.alert] };
-  return deliverToReceiver(r, m, clock, deliveryEnv(cfg, payload.home));
+  return deliverAndRecord(r, m, clock, deliveryEnv(cfg, payload.home));
 }
 
 /**

@@ -73,4 +73,48 @@ export function registerAlerts(program: Command): void {
         return error ? reportError(error, false, false) : 0;
       }),
     );
+  registerAlertsTest(alerts);
+}
+
+/** `prism alerts test [--receiver NAME] [--json]`: a test notification through each receiver, delivered or the exact error. */
+function registerAlertsTest(alerts: Command): void {
+  const test = alerts
+    .command('test')
+    .description('send a test notification through each receiver (or one) and report, per receiver, delivered or the error')
+    .option('--receiver <name>', 'only this receiver')
+    .option('--json', 'print as JSON')
+    .action(
+      runAction(async () => {
+        // `--json` after `test` is parsed as the parent's flag (the same name): read both
+        const opts = test.optsWithGlobals<{ receiver?: string; json?: boolean }>();
+        const { testReceivers } = await import('../../app/monitoring/receivers/index.js');
+        const ctx = await cliContext();
+        const results = await testReceivers(ctx.config.backup.alerts, { home: ctx.config.home, clock: ctx.clock, only: opts.receiver });
+        if (results === undefined) {
+          throw new PrismError('INVALID_ARGUMENT', `No receiver is named ${opts.receiver}; \`prism alerts test\` without --receiver tests them all.`, {
+            receiver: opts.receiver,
+          });
+        }
+        const failed = results.filter((r) => !r.ok);
+        const error =
+          failed.length > 0
+            ? new PrismError('ALERT_DELIVERY_FAILED', `${failed.length} of ${results.length} receiver(s) failed: ${failed.map((f) => f.error).join('; ')}`)
+            : undefined;
+        if (opts.json) {
+          printJson({ receivers: results, ...(error ? { error: error.toJSON() } : {}) });
+          return error?.exitCode ?? 0;
+        }
+        if (results.length === 0) {
+          out('No receivers configured (backup.alerts.receivers, webhook_url or command): alerts go to the logs only.');
+          return 0;
+        }
+        out(
+          table(
+            ['RECEIVER', 'KIND', 'RESULT'],
+            results.map((r) => [r.receiver, r.kind, r.ok ? `delivered${r.attempts > 1 ? ` (after ${r.attempts} attempts)` : ''}` : `FAILED: ${r.error}`]),
+          ),
+        );
+        return error ? reportError(error, false, false) : 0;
+      }),
+    );
 }

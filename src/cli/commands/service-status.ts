@@ -39,6 +39,12 @@ export function registerServiceStatus(program: Command): void {
           if (s.stale_pid_file) out('  A stale pid file names a process that is gone (the service was killed); `prism start` removes it.');
         }
         if (s.active_alerts !== null) out(`Active alerts: ${s.active_alerts}`);
+        if (s.alert_deliveries && s.alert_deliveries.pending > 0) {
+          const per = Object.entries(s.alert_deliveries.by_receiver).map(([name, c]) => `${name} ${c.pending}${c.failed ? ` (${c.failed} failed)` : ''}`);
+          out(
+            `Alert deliveries pending: ${s.alert_deliveries.pending}, failed so far: ${s.alert_deliveries.failed} (${per.join(', ')}); retried at each evaluation`,
+          );
+        }
         if (configError) {
           out(
             `Jobs: not shown, the configuration is invalid${s.running ? ' (the running service keeps the one it started with: correct it before the service restarts)' : ''}.`,

@@ -4,8 +4,17 @@ import { ntfyPayload, discordPayload, slackPayload, teamsPayload } from './chat.
 import { runAlertCommand } from './command.js';
 import { sendEmail } from './email.js';
 import { postHttp, redactUrl } from './http.js';
-import { alertPayloads, receiverMessage, type AlertSummary, type DeliveryOutcome, type ReceiverMessage, type ReceiverNotification } from './message.js';
+import {
+  alertPayloads,
+  receiverMessage,
+  testAlert,
+  type AlertSummary,
+  type DeliveryOutcome,
+  type ReceiverMessage,
+  type ReceiverNotification,
+} from './message.js';
 import { readSecret } from './secrets.js';
+import { recordEvent } from '../events.js';
 
 export * from './message.js';
 export { postHttp, redactUrl, fetchError } from './http.js';
@@ -131,6 +140,54 @@ async function deliver(r: Receiver, m: ReceiverMessage, clock: Clock, e: Deliver
   }
 }
 
+/**
+ * deliverToReceiver, then one line in logs/events.log (`alert.delivery`: receiver, kind,
+ * notification, keys, ok, attempts, error). The error names no secret (see deliverToReceiver).
+ */
+export async function deliverAndRecord(r: Receiver, m: ReceiverMessage, clock: Clock, e: DeliveryEnv): Promise<DeliveryOutcome> {
+  const outcome = await deliverToReceiver(r, m, clock, e);
+  recordEvent(e.home, {
+    time: clock.now().toISOString(),
+    severity: outcome.ok ? 'info' : 'high',
+    event: 'alert.delivery',
+    receiver: r.name,
+    receiver_kind: r.kind,
+    notification: m.notification,
+    keys: m.alerts.map((a) => a.key),
+    ok: outcome.ok,
+    attempts: outcome.attempts,
+    ...(outcome.ok ? {} : { error: outcome.error }),
+  });
+  return outcome;
+}
+
+/** The outcome of `prism alerts test` for one receiver. */
+export interface ReceiverTest {
+  receiver: string;
+  kind: Receiver['kind'];
+  ok: boolean;
+  attempts: number;
+  error?: string;
+}
+
+/**
+ * Sends a test notification through each receiver (or the one named), in order; every outcome is
+ * reported, a failing receiver does not stop the others. Undefined when no receiver has that name.
+ */
+export async function testReceivers(cfg: AlertsConfig, o: { home: string; clock: Clock; only?: string | undefined }): Promise<ReceiverTest[] | undefined> {
+  const all = configuredReceivers(cfg);
+  const chosen = o.only === undefined ? all : all.filter((r) => r.name === o.only);
+  if (o.only !== undefined && chosen.length === 0) return undefined;
+  const now = o.clock.now();
+  const m = receiverMessage([testAlert(now)], 'test', o.home, now);
+  const out: ReceiverTest[] = [];
+  for (const r of chosen) {
+    const outcome = await deliverAndRecord(r, m, o.clock, deliveryEnv(cfg, o.home));
+    out.push({ receiver: r.name, kind: r.kind, ok: outcome.ok, attempts: outcome.attempts, ...(outcome.ok ? {} : { error: outcome.error }) });
+  }
+  return out;
+}
+
 /** What the routing asks for: one notification of one or more alerts (a group) to the receiver named. */
 export async function notifyReceiver(
   cfg: AlertsConfig,
@@ -141,5 +198,6 @@ export async function notifyReceiver(
 ): Promise<DeliveryOutcome> {
   const r = configuredReceivers(cfg).find((x) => x.name === name);
   if (!r) return { ok: false, attempts: 0, error: `no receiver named ${name} in backup.alerts.receivers` };
-  return deliverToReceiver(r, receiverMessage(alerts, notification, o.home, o.now), o.clock, deliveryEnv(cfg, o.home));
+  return deliverAndRecord(r, receiverMessage(alerts, notification, o.home, o.now), o.clock, deliveryEnv(cfg, o.home));
 }
+export { deliveryCounts, type DeliveryCounts } from './delivery-status.js';
