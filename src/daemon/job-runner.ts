@@ -1,4 +1,6 @@
 import { recordTask, type AppContext, type TaskRecord, type TaskTrigger } from '../app/index.js';
+import { pingJobReceivers } from '../app/monitoring/receivers/index.js';
+import type { HealthchecksSignal } from '../app/monitoring/receivers/index.js';
 import type { Logger } from '../core/logger.js';
 import { ERROR_CODES, asPrismError, isPrismError } from '../errors/index.js';
 import type { AfterJobHook, Job, JobOutcome } from './job.js';
@@ -26,6 +28,7 @@ export interface JobResult {
 export async function runJob(ctx: AppContext, job: Job, opts: RunJobOptions): Promise<JobResult> {
   const started = opts.started ?? ctx.clock.now();
   opts.log.info({ event: 'job.start', job: job.name, trigger: opts.trigger }, `${job.name} started (${opts.trigger})`);
+  await ping(ctx, opts.log, job.name, 'start', `${job.name} started (${opts.trigger})`);
   let outcome: JobOutcome;
   let status: TaskRecord['status'];
   try {
@@ -55,6 +58,9 @@ export async function runJob(ctx: AppContext, job: Job, opts: RunJobOptions): Pr
   opts.onTask?.(task);
   const level = status === 'failed' ? 'error' : status === 'aborted' ? 'warn' : 'info';
   opts.log[level]({ event: 'job.done', ...task }, `${job.name} ${status}${task.message ? `: ${task.message}` : ''}`);
+  // a job stopped with the service is neither a success nor a failure: the check waits for the next
+  if (status !== 'aborted')
+    await ping(ctx, opts.log, job.name, status === 'failed' ? 'fail' : 'success', `${job.name} ${status}${task.message ? `: ${task.message}` : ''}`);
   // no hooks while the service shuts down
   if (status !== 'aborted') {
     for (const hook of opts.hooks ?? []) {
@@ -66,4 +72,16 @@ export async function runJob(ctx: AppContext, job: Job, opts: RunJobOptions): Pr
     }
   }
   return { task, followUps: status === 'aborted' ? [] : (outcome.followUps ?? []) };
+}
+
+/** Healthchecks pings (backup.alerts.receivers of kind healthchecks): logged when they fail, never failing the job. */
+async function ping(ctx: AppContext, log: Logger, job: string, signal: HealthchecksSignal, body: string): Promise<void> {
+  try {
+    for (const { receiver, outcome } of await pingJobReceivers(ctx.config.backup.alerts, job, signal, body, { home: ctx.config.home, clock: ctx.clock })) {
+      if (!outcome.ok)
+        log.warn({ event: 'healthchecks.ping_failed', job, signal, receiver, error: outcome.error }, `healthchecks ping (${signal}) failed: ${outcome.error}`);
+    }
+  } catch (e) {
+    log.warn({ event: 'healthchecks.ping_failed', job, signal, error: (e as Error)?.message ?? String(e) }, 'healthchecks ping failed');
+  }
 }

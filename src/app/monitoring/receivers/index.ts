@@ -20,6 +20,7 @@ export * from './message.js';
 export { postHttp, redactUrl, fetchError } from './http.js';
 export { runAlertCommand } from './command.js';
 export { pingHealthchecks, type HealthchecksSignal } from './healthchecks.js';
+import { pingHealthchecks, type HealthchecksSignal } from './healthchecks.js';
 
 export type Receiver = ReceiverConfig;
 
@@ -201,3 +202,41 @@ export async function notifyReceiver(
   return deliverAndRecord(r, receiverMessage(alerts, notification, o.home, o.now), o.clock, deliveryEnv(cfg, o.home));
 }
 export { deliveryCounts, type DeliveryCounts } from './delivery-status.js';
+
+/**
+ * Pings every healthchecks receiver for a job: `start` when it begins, `success` or `fail` when it
+ * ends, with the job's name and outcome as the body. Never throws; each ping is one events-log
+ * line, a failed one also names the receiver (never the URL's path, which is the check's key).
+ */
+export async function pingJobReceivers(
+  cfg: AlertsConfig,
+  job: string,
+  signal: HealthchecksSignal,
+  body: string,
+  o: { home: string; clock: Clock; env?: NodeJS.ProcessEnv },
+): Promise<{ receiver: string; outcome: DeliveryOutcome }[]> {
+  const out: { receiver: string; outcome: DeliveryOutcome }[] = [];
+  for (const r of configuredReceivers(cfg)) {
+    if (r.kind !== 'healthchecks') continue;
+    let outcome: DeliveryOutcome;
+    try {
+      const url = receiverUrl(r, { ...deliveryEnv(cfg, o.home), ...(o.env ? { env: o.env } : {}) });
+      outcome = await pingHealthchecks(url, signal, body, { name: r.name, timeoutMs: cfg.webhook_timeout_ms, retries: cfg.webhook_retries }, o.clock);
+    } catch (e) {
+      outcome = { ok: false, attempts: 0, error: (e as Error).message };
+    }
+    recordEvent(o.home, {
+      time: o.clock.now().toISOString(),
+      severity: outcome.ok ? 'info' : 'high',
+      event: 'healthchecks.ping',
+      receiver: r.name,
+      job,
+      signal,
+      ok: outcome.ok,
+      attempts: outcome.attempts,
+      ...(outcome.ok ? {} : { error: outcome.error }),
+    });
+    out.push({ receiver: r.name, outcome });
+  }
+  return out;
+}
