@@ -68,7 +68,14 @@ describe('loadConfig: defaults', () => {
       pg_basebackup: '0 1 * * 0',
       mysql_basebackup: '0 1 * * 0',
     });
-    assert.deepEqual(b.alerts, { receivers: [], repeat_interval_minutes: 240, webhook_retries: 3, webhook_timeout_ms: 5000 });
+    assert.deepEqual(b.alerts, {
+      receivers: [],
+      repeat_interval_minutes: 240,
+      webhook_retries: 3,
+      webhook_timeout_ms: 5000,
+      routes: [],
+      inhibit: [{ source: { severity: ['critical'], key: 'storage*' }, target: { severity: ['high', 'medium'], key: 'storage*' } }],
+    });
     assert.deepEqual(b.drill, { rto_target_seconds: 10 });
     assert.deepEqual(b.verification, { period_days: 7 });
     assert.deepEqual(b.service, { metrics_address: '127.0.0.1:9464' });

@@ -15,7 +15,7 @@ import {
 } from './alert-state.js';
 import type { AppContext } from '../context.js';
 import { recordEvent } from './events.js';
-import { alertPayload, deliverTo, type AlertPayload } from './notify.js';
+import { notifyReceiver, type DeliveryOutcome } from './receivers/index.js';
 import { listSilences, type SilenceView } from './alert-controls.js';
 
 export interface DeliveryReport {
@@ -267,22 +267,6 @@ function clearLogOnly(state: AlertsFile, now: Date): void {
   for (const a of [...state.active, ...state.resolved]) if (a.pending && a.pending.targets.length === 0) markDelivered(a, now);
 }
 
-/** A grouped message: the first (most severe) alert as today's payload, and every alert of the group in `alerts`. */
-export interface GroupedAlertPayload extends AlertPayload {
-  count: number;
-  alerts: Array<AlertPayload['alert'] & { notification: NotificationKind; acknowledged: Alert['acknowledged'] }>;
-}
-
-function groupedPayload(items: Array<{ alert: Alert; kind: NotificationKind }>, home: string, now: Date): GroupedAlertPayload {
-  const first = alertPayload(items[0]!.alert, items[0]!.kind, home, now);
-  const alerts = items.map(({ alert, kind }) => ({
-    notification: kind,
-    ...alertPayload(alert, kind, home, now).alert,
-    acknowledged: alert.acknowledged ?? null,
-  }));
-  return { ...first, alert: alerts[0]!, count: items.length, alerts };
-}
-
 /**
  * Delivers every pending notification, one message per receiver with every alert waiting for it
  * (grouping); a receiver that fails is not tried again in this evaluation, and its alerts stay pending.
@@ -300,7 +284,7 @@ async function deliverPending(ctx: AppContext, state: AlertsFile, now: Date, rep
   }
   const failed = new Map<Alert, string[]>();
   for (const [receiver, group] of groupByReceiver(items)) {
-    const outcome = await deliverTo(receiver as 'webhook' | 'command', cfg, groupedPayload(group, ctx.config.home, now), ctx.clock);
+    const outcome = await deliverGroup(ctx, receiver, group, now);
     for (const { alert: a, kind } of group) {
       report.deliveries.push({ key: a.key, kind, target: receiver, ok: outcome.ok, ...(outcome.ok ? {} : { error: outcome.error }) });
       if (outcome.ok) {
@@ -330,4 +314,22 @@ async function deliverPending(ctx: AppContext, state: AlertsFile, now: Date, rep
     }
     Object.assign(p, { attempts: p.attempts + 1, last_attempt_at: now.toISOString(), last_error: errors.join('; ') });
   }
+}
+
+/** One message per notification kind in the group (raised and resolved alerts of one evaluation go as two); failed if any failed. */
+async function deliverGroup(ctx: AppContext, receiver: string, group: Array<{ alert: Alert; kind: NotificationKind }>, now: Date): Promise<DeliveryOutcome> {
+  const o = { home: ctx.config.home, now, clock: ctx.clock };
+  let attempts = 0;
+  for (const kind of [...new Set(group.map((g) => g.kind))]) {
+    const r = await notifyReceiver(
+      ctx.config.backup.alerts,
+      receiver,
+      group.filter((g) => g.kind === kind).map((g) => g.alert),
+      kind,
+      o,
+    );
+    attempts += r.attempts;
+    if (!r.ok) return { ...r, attempts };
+  }
+  return { ok: true, attempts };
 }

@@ -5,7 +5,7 @@ import { runAlertCommand } from './command.js';
 import { sendEmail } from './email.js';
 import { postHttp, redactUrl } from './http.js';
 import {
-  alertPayloads,
+  messagePayload,
   receiverMessage,
   testAlert,
   type AlertSummary,
@@ -86,25 +86,10 @@ async function deliver(r: Receiver, m: ReceiverMessage, clock: Clock, e: Deliver
       clock,
     );
   switch (r.kind) {
-    case 'command': {
-      let attempts = 0;
-      for (const payload of alertPayloads(m)) {
-        const o = await runAlertCommand(r.command, payload);
-        attempts += o.attempts;
-        if (!o.ok) return { ...o, attempts };
-      }
-      return { ok: true, attempts };
-    }
-    case 'webhook': {
-      const url = receiverUrl(r, e);
-      let attempts = 0;
-      for (const payload of alertPayloads(m)) {
-        const o = await json(url, payload);
-        attempts += o.attempts;
-        if (!o.ok) return { ...o, attempts };
-      }
-      return { ok: true, attempts };
-    }
+    case 'command':
+      return runAlertCommand(r.command, messagePayload(m));
+    case 'webhook':
+      return json(receiverUrl(r, e), messagePayload(m));
     case 'slack':
       return json(receiverUrl(r, e), slackPayload(m));
     case 'teams':

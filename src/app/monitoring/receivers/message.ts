@@ -36,9 +36,18 @@ export function receiverMessage(alerts: readonly AlertSummary[], notification: R
   return { notification, host: hostname(), home, time: now.toISOString(), alerts: alerts.map(alertSummary) };
 }
 
-/** Today's webhook JSON for each alert of a message. */
-export function alertPayloads(m: ReceiverMessage): AlertPayload[] {
-  return m.alerts.map((alert) => ({ source: 'prism', notification: m.notification, host: m.host, home: m.home, time: m.time, alert }));
+/**
+ * The JSON a webhook receives and a command reads on stdin: one per message. `alert` is the first
+ * (the most severe) alert, as before grouping; `count` and `alerts` carry every alert of the group.
+ */
+export interface GroupedAlertPayload extends AlertPayload {
+  count: number;
+  alerts: Array<AlertSummary & { notification: ReceiverNotification }>;
+}
+
+export function messagePayload(m: ReceiverMessage): GroupedAlertPayload {
+  const alerts = m.alerts.map((a) => ({ notification: m.notification, ...a }));
+  return { source: 'prism', notification: m.notification, host: m.host, home: m.home, time: m.time, alert: m.alerts[0]!, count: alerts.length, alerts };
 }
 
 /** The alert a test notification carries (`prism alerts test`). */
