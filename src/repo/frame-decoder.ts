@@ -1,9 +1,17 @@
 import { CODEC, decompress } from '../codec/compress.js';
 import type { ReadBuffer } from '../backend/backend.js';
 import type { Crypt } from './crypt.js';
+import { FRAME_SOLO_BYTES, FRAME_TARGET_BYTES } from './layout.js';
 
 /** Room for a frame of the usual size (1 MiB of plaintext) from the start. */
 const INITIAL_BYTES = 1024 * 1024;
+/**
+ * Room for any frame of gathered blobs: one closes at FRAME_TARGET_BYTES and takes no blob of
+ * FRAME_SOLO_BYTES or more. Frames vary in size around 1 MiB; a buffer of exactly the size
+ * needed would be replaced by the next, larger frame, the old one left to the garbage collector
+ * (tens of MiB of dead buffers over a restore, and fresh pages faulted in for each new one).
+ */
+const GATHERED_FRAME_BYTES = FRAME_TARGET_BYTES + FRAME_SOLO_BYTES;
 
 /**
  * Opens and decompresses frames (as Crypt.decodeFrame does) into two buffers it reuses: what
@@ -27,7 +35,7 @@ export class FrameDecoder {
 
   /** `decode`, with the plaintext in `slot.buffer` (grown when too small): valid as long as the caller keeps that slot. */
   decodeInto(codec: number, stored: Buffer, rawLength: number, slot: ReadBuffer): Buffer {
-    if (slot.buffer.length < rawLength) slot.buffer = Buffer.allocUnsafeSlow(Math.max(rawLength, INITIAL_BYTES));
+    if (slot.buffer.length < rawLength) slot.buffer = Buffer.allocUnsafeSlow(Math.max(rawLength, GATHERED_FRAME_BYTES, 2 * slot.buffer.length));
     const compressed = this.crypt.openFrameInto(stored, this.opened);
     if (codec === CODEC.zstd) return decompress(codec, compressed, rawLength, slot.buffer);
     const plain = decompress(codec, compressed, rawLength);
