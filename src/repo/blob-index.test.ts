@@ -230,3 +230,32 @@ describe('exportIdSet / IdSetView', () => {
     }
   });
 });
+
+describe('exportShared / fromShared', () => {
+  it('gives an index with every blob and all its fields, over shared memory', () => {
+    const shared = INDEX.exportShared();
+    assert.ok(shared.ids instanceof SharedArrayBuffer && shared.fields instanceof SharedArrayBuffer && shared.slots instanceof SharedArrayBuffer);
+    const copy = BlobIndex.fromShared(shared);
+    assert.equal(copy.size, N);
+    assert.equal(copy.packCount, PACKS);
+    for (let n = 0; n < N; n += 97) assert.deepEqual(copy.get(hexOf(n)), blob(n));
+    for (let n = N; n < N + ABSENT; n += 97) assert.equal(copy.get(hexOf(n)), undefined);
+  });
+
+  it('keeps blobs added to one adopted index out of the shared memory and out of the index it came from', () => {
+    const small = new BlobIndex();
+    for (let n = 0; n < 1000; n++) small.add(blob(n));
+    const shared = small.exportShared();
+    const a = BlobIndex.fromShared(shared);
+    for (let n = 1000; n < 3000; n++) a.add(blob(n, packOf(99)));
+    assert.equal(a.size, 3000);
+    assert.deepEqual(a.get(hexOf(2500)), blob(2500, packOf(99)));
+    assert.deepEqual(a.get(hexOf(10)), blob(10));
+    const b = BlobIndex.fromShared(shared);
+    assert.equal(b.size, 1000);
+    assert.equal(b.get(hexOf(2500)), undefined);
+    assert.equal(b.packCount, PACKS);
+    for (let n = 0; n < 1000; n += 7) assert.deepEqual(b.get(hexOf(n)), blob(n));
+    assert.equal(small.get(hexOf(2500)), undefined);
+  });
+});

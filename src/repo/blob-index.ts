@@ -8,12 +8,14 @@ const FIELDS = 8; // pack, codec|type, frameOffset, frameLength, frameRawLength,
  * (~60 bytes per blob, no per-entry objects), keyed by the binary SHA-256.
  */
 export class BlobIndex {
-  private ids = new Uint8Array(1024 * ID);
-  private fields = new Uint32Array(1024 * FIELDS);
-  private slots = new Int32Array(2048);
+  private ids: Uint8Array<ArrayBufferLike> = new Uint8Array(1024 * ID);
+  private fields: Uint32Array<ArrayBufferLike> = new Uint32Array(1024 * FIELDS);
+  private slots: Int32Array<ArrayBufferLike> = new Int32Array(2048);
   private count = 0;
   private readonly packs: string[] = [];
   private readonly packNumbers = new Map<string, number>();
+  /** Whether the arrays are another thread's shared memory (copied before the first add). */
+  private shared = false;
 
   get size(): number {
     return this.count;
@@ -46,6 +48,7 @@ export class BlobIndex {
     const id = Buffer.from(blob.id, 'hex');
     if (id.length !== ID) throw new Error(`bad blob id ${blob.id}`);
     if (this.find(id) >= 0) return;
+    if (this.shared) this.unshare();
     if ((this.count + 1) * 2 > this.slots.length) this.rehash(this.slots.length * 2);
     if (this.count * ID >= this.ids.length) this.growEntries();
     const e = this.count++;
@@ -65,6 +68,37 @@ export class BlobIndex {
     for (let e = 0; e < this.count; e++) {
       yield this.entryAt(e, Buffer.from(this.ids.subarray(e * ID, e * ID + ID)).toString('hex'));
     }
+  }
+
+  /**
+   * A copy of the whole index in shared memory, for worker threads that read blobs (a restore's):
+   * they look locations up in it (BlobIndex.fromShared) instead of loading every index file again.
+   */
+  exportShared(): SharedBlobIndex {
+    const share = (a: Uint8Array | Uint32Array | Int32Array, length: number): SharedArrayBuffer => {
+      const sab = new SharedArrayBuffer(Math.max(length * a.BYTES_PER_ELEMENT, 4));
+      new Uint8Array(sab).set(new Uint8Array(a.buffer, a.byteOffset, length * a.BYTES_PER_ELEMENT));
+      return sab;
+    };
+    return {
+      ids: share(this.ids, this.count * ID),
+      fields: share(this.fields, this.count * FIELDS),
+      slots: share(this.slots, this.slots.length),
+      count: this.count,
+      packs: [...this.packs],
+    };
+  }
+
+  /** An index over a SharedBlobIndex (see exportShared); blobs added to it stay in this thread. */
+  static fromShared(shared: SharedBlobIndex): BlobIndex {
+    const index = new BlobIndex();
+    index.ids = new Uint8Array(shared.ids);
+    index.fields = new Uint32Array(shared.fields);
+    index.slots = new Int32Array(shared.slots);
+    index.count = shared.count;
+    for (const pack of shared.packs) index.packNumber(pack);
+    index.shared = true;
+    return index;
   }
 
   /** A read-only copy of the id set in shared memory, for worker threads. */
@@ -117,6 +151,13 @@ export class BlobIndex {
     for (let e = 0; e < this.count; e++) this.insertSlot(e);
   }
 
+  private unshare(): void {
+    this.ids = this.ids.slice();
+    this.fields = this.fields.slice();
+    this.slots = this.slots.slice();
+    this.shared = false;
+  }
+
   private growEntries(): void {
     const ids = new Uint8Array(this.ids.length * 2);
     ids.set(this.ids);
@@ -125,6 +166,15 @@ export class BlobIndex {
     fields.set(this.fields);
     this.fields = fields;
   }
+}
+
+/** A whole BlobIndex in shared memory (see BlobIndex.exportShared). */
+export interface SharedBlobIndex {
+  readonly ids: SharedArrayBuffer;
+  readonly fields: SharedArrayBuffer;
+  readonly slots: SharedArrayBuffer;
+  readonly count: number;
+  readonly packs: readonly string[];
 }
 
 /** The id set of a BlobIndex in shared memory. */

@@ -68,8 +68,14 @@ export class FrameReuse {
     return hit.plain;
   }
 
-  /** Decodes a frame (as FrameDecoder.decode) into the buffer of the least recently used one once REUSED_FRAMES are kept. */
-  decode(key: string, codec: number, stored: Buffer, rawLength: number): Buffer {
+  /**
+   * Decodes a frame (as FrameDecoder.decode) into the buffer of the least recently used one once
+   * REUSED_FRAMES are kept. A frame that is one blob whole (`whole`: a large chunk, which has a frame
+   * of its own) is not kept: nothing else is read from it, and keeping a few of those (up to the
+   * largest chunk each) would hold several times the memory of the gathered frames.
+   */
+  decode(key: string, codec: number, stored: Buffer, rawLength: number, whole = false): Buffer {
+    if (whole) return this.decoder.decode(codec, stored, rawLength);
     let slot: ReadBuffer = { buffer: Buffer.allocUnsafeSlow(0) };
     if (this.frames.size >= REUSED_FRAMES) {
       const [oldKey, old] = this.frames.entries().next().value as [string, { slot: ReadBuffer }];

@@ -109,4 +109,23 @@ describe('records and packs through the repository', () => {
     assert.deepEqual(whole, readFileSync(join(sb.repo, 'data', pack.slice(0, 2), pack)));
     assert.deepEqual(await repo.readBlob(sha256Hex(data)), data);
   });
+
+  it("a repository that adopts another one's shared index reads its blobs and knows the copies recorded as damaged", async () => {
+    const [a, b] = [Buffer.from(textData(5000, 8)), Buffer.from(textData(6000, 9))];
+    const writer = repo.packWriter(new FrameCompressor({ enabled: true, algorithm: 'zstd', level: 3 }));
+    writer.add(BLOB_TYPE.data, sha256Hex(a), a);
+    writer.add(BLOB_TYPE.data, sha256Hex(b), b);
+    const blobs = await writer.finish();
+    await repo.writeIndex(blobs);
+    await repo.recordDamaged([{ id: sha256Hex(b), loc: blobs.find((x) => x.id === sha256Hex(b))!, reason: 'test' }]);
+    const loaded = await Repository.open(await openBackend(sb.repo), new FixedClock(new Date()));
+    await loaded.loadIndex();
+    const adopting = await Repository.open(await openBackend(sb.repo), new FixedClock(new Date()));
+    adopting.adoptIndex(loaded.shareIndex());
+    assert.equal(adopting.index.size, loaded.index.size);
+    assert.deepEqual(await adopting.readBlob(sha256Hex(a)), a);
+    assert.equal(adopting.hasDamagedCopy(sha256Hex(b)), true);
+    await assert.rejects(adopting.readBlob(sha256Hex(b)), (e: PrismError) => e.id === 'ERR_BACKUP_005' && /found damaged and dropped/.test(e.message));
+    assert.equal(await adopting.loadIndex(), adopting.index, 'the adopted index counts as loaded');
+  });
 });

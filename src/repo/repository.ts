@@ -10,7 +10,7 @@ import { fetchInOrder } from '../core/in-order.js';
 import type { PasswordSource } from '../core/password-source.js';
 import { PrismError, fromSystemError, isRetained, retainedUntil } from '../errors/index.js';
 import type { BlobLocation, IndexedBlob } from './blob-entry.js';
-import { BlobIndex } from './blob-index.js';
+import { BlobIndex, type SharedBlobIndex } from './blob-index.js';
 import { Crypt } from './crypt.js';
 import { loadDamagedCopies, recordDamagedCopies } from './damaged-blobs.js';
 import { IndexDecodeError, decodeIndex, encodeIndex } from './index-file.js';
@@ -28,12 +28,19 @@ import { decodeTree, type Tree } from './tree.js';
 
 const FRAME_CACHE_BYTES = 8 * 1024 * 1024;
 
+/** A repository's loaded index as it is handed to a worker thread (see Repository.shareIndex). */
+export interface SharedIndex {
+  index: SharedBlobIndex;
+  /** Blob ids with the packs whose copy of them is recorded as damaged. */
+  damaged: Array<[string, string[]]>;
+}
+
 /** A prism repository on a backend: config, index, blobs, trees, manifests, locks. */
 /** Small metadata objects (index files, manifests) read at once from the store. */
 const METADATA_READS = 16;
 
 export class Repository {
-  readonly index = new BlobIndex();
+  private blobIndex = new BlobIndex();
   private indexLoaded = false;
   /** blob id → packs holding a copy found damaged (left out of the index). */
   private damaged = new Map<string, Set<string>>();
@@ -59,6 +66,11 @@ export class Repository {
     /** The keys an encrypted repository was opened with (for key commands and worker threads). */
     readonly unlocked?: Unlocked,
   ) {}
+
+  /** Every blob's location (filled by loadIndex or adoptIndex). */
+  get index(): BlobIndex {
+    return this.blobIndex;
+  }
 
   /** The seed of the chunker's gear table (kept in the keyring of an encrypted repository). */
   get chunkerSeed(): string {
@@ -307,6 +319,21 @@ export class Repository {
     }
   }
 
+  /**
+   * The loaded index in shared memory, with the copies recorded as damaged: a worker thread that
+   * reads blobs takes it with adoptIndex instead of loading every index file again.
+   */
+  shareIndex(): SharedIndex {
+    return { index: this.blobIndex.exportShared(), damaged: [...this.damaged].map(([id, packs]) => [id, [...packs]]) };
+  }
+
+  /** Takes the index another thread loaded (see shareIndex) in place of loadIndex. */
+  adoptIndex(shared: SharedIndex): void {
+    this.blobIndex = BlobIndex.fromShared(shared.index);
+    this.damaged = new Map(shared.damaged.map(([id, packs]) => [id, new Set(packs)]));
+    this.indexLoaded = true;
+  }
+
   /** Where the index files put the copies of `id` recorded as damaged (left out of the loaded index). */
   damagedLocations(id: string): readonly IndexedBlob[] {
     return this.damagedEntries.get(id) ?? [];
@@ -417,7 +444,9 @@ export class Repository {
     }
     let frame: Buffer;
     try {
-      frame = reuse ? reuse.decode(key, loc.codec, stored, loc.frameRawLength) : this.crypt.decodeFrame(loc.codec, stored, loc.frameRawLength);
+      frame = reuse
+        ? reuse.decode(key, loc.codec, stored, loc.frameRawLength, loc.blobOffset === 0 && loc.blobLength === loc.frameRawLength)
+        : this.crypt.decodeFrame(loc.codec, stored, loc.frameRawLength);
     } catch (e) {
       throw await this.damagedCopy(
         id,

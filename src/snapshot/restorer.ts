@@ -23,7 +23,7 @@ import { PrismError, isPrismError } from '../errors/index.js';
 import type { FrameReuse, Repository, TreeNode } from '../repo/index.js';
 import { setFileTimes, setPathTimes, sameTime } from '../source/fs/file-times.js';
 import { mkdirBelow } from '../source/fs/path-below.js';
-import { restoreSlices } from './restore-pool.js';
+import { RestorePool } from './restore-pool.js';
 import type { FilesOutcome, RestoreProblem } from './restore-types.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
 
@@ -82,11 +82,18 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
     else if (e.node.type === 'file') files.push(e);
     else links.push(e);
   }
-  mkdirPrivate(fsPath(dest)); // the staging folder (or a new target): prism's own
-  for (const d of dirs) mkdirBelow(dest, d.path, 0o700); // never through a symlink
-  progress({ kind: 'start', totalFiles: files.length, totalBytes: files.reduce((s, f) => s + (f.node.size ?? 0), 0) });
-
-  const totals = await restoreFilesInParallel(opts, files, progress);
+  const totalBytes = files.reduce((s, f) => s + (f.node.size ?? 0), 0);
+  // the workers start now: their start-up overlaps the directories being made
+  const pool = startPool(opts, totalBytes);
+  let totals: FilesOutcome;
+  try {
+    mkdirPrivate(fsPath(dest)); // the staging folder (or a new target): prism's own
+    for (const d of dirs) mkdirBelow(dest, d.path, 0o700); // never through a symlink
+    progress({ kind: 'start', totalFiles: files.length, totalBytes });
+    totals = await restoreFilesInParallel(opts, files, totalBytes, pool, progress);
+  } finally {
+    await pool?.close();
+  }
   result.files += totals.files;
   result.bytes += totals.bytes;
   result.skipped += totals.skipped;
@@ -163,10 +170,30 @@ const PARALLEL_BYTES = 16 * 1024 * 1024;
 /** Slices per thread: small enough to balance the threads, large enough to keep frames together. */
 const SLICES_PER_THREAD = 8;
 
-/** Splits the files into contiguous slices of about equal bytes, handed to this thread and workers on demand. */
-async function restoreFilesInParallel(opts: RestoreTreeOptions, files: TreeEntry[], progress: ProgressListener): Promise<FilesOutcome> {
-  const total = files.reduce((s, f) => s + (f.node.size ?? 0), 0);
-  const threads = total < PARALLEL_BYTES || !opts.repoRoot ? 1 : Math.max(1, Math.min(opts.concurrency ?? 1, 8));
+/** Restore workers for a restore of `totalBytes` (none below PARALLEL_BYTES, or without a local repository). */
+function startPool(opts: RestoreTreeOptions, totalBytes: number): RestorePool | undefined {
+  const threads = totalBytes < PARALLEL_BYTES || !opts.repoRoot ? 1 : Math.max(1, Math.min(opts.concurrency ?? 1, 8));
+  if (threads === 1) return undefined;
+  const { repo } = opts;
+  return new RestorePool(threads - 1, {
+    repoRoot: opts.repoRoot!,
+    unlocked: repo.unlocked,
+    index: repo.shareIndex(),
+    dest: opts.dest,
+    verify: opts.verify,
+    resume: opts.resume ?? false,
+  });
+}
+
+/** Splits the files into contiguous slices of about equal bytes, handed to this thread and the pool's workers on demand. */
+async function restoreFilesInParallel(
+  opts: RestoreTreeOptions,
+  files: TreeEntry[],
+  total: number,
+  pool: RestorePool | undefined,
+  progress: ProgressListener,
+): Promise<FilesOutcome> {
+  const threads = (pool?.size ?? 0) + 1;
   const count = threads === 1 ? 1 : threads * SLICES_PER_THREAD;
   const slices: TreeEntry[][] = Array.from({ length: count }, () => []);
   let acc = 0;
@@ -177,13 +204,9 @@ async function restoreFilesInParallel(opts: RestoreTreeOptions, files: TreeEntry
   const onFile = (bytes: number): void => progress({ kind: 'advance', files: 1, bytes });
   const resume = opts.resume ?? false;
   const reuse = opts.repo.frameReuse();
-  const outcomes = await restoreSlices(
-    slices.filter((s) => s.length > 0),
-    threads - 1,
-    { repoRoot: opts.repoRoot ?? '', unlocked: opts.repo.unlocked, dest: opts.dest, verify: opts.verify, resume },
-    (slice) => restoreFiles(opts.repo, opts.dest, slice, opts.verify, resume, onFile, reuse, opts.signal),
-    onFile,
-  );
+  const local = (slice: TreeEntry[]) => restoreFiles(opts.repo, opts.dest, slice, opts.verify, resume, onFile, reuse, opts.signal);
+  const filled = slices.filter((s) => s.length > 0);
+  const outcomes = pool ? await pool.run(filled, local, (files, bytes) => progress({ kind: 'advance', files, bytes })) : await Promise.all(filled.map(local)); // one slice at most
   const out: FilesOutcome = { files: 0, bytes: 0, skipped: 0, problems: [] };
   for (const o of outcomes) {
     out.files += o.files;

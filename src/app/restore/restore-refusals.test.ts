@@ -95,6 +95,40 @@ describe('restoreBackup: damaged data, crafted trees, interrupted swaps', () => 
     assert.equal((await verifyBackups(ctx, { id: next.id, data: { kind: 'all' } })).ok, true);
   });
 
+  it('restore worker threads: chunks recorded as damaged are reported as such by whichever thread meets them, and progress counts every file once', async () => {
+    writeDataset(sb.home, { files: 30 });
+    const damagedFiles = ['level-1-hot/aaa-big.bin', 'level-2-warm/mmm-big.bin', 'level-3-cold/zzz-big.bin'];
+    for (const [i, f] of damagedFiles.entries()) writeFileSync(join(sb.home, f), prngBytes(6 * 1024 * 1024, 40 + i));
+    for (let i = 0; i < 8; i++) writeFileSync(join(sb.home, 'level-2-warm', `fill-${i}.bin`), prngBytes(3 * 1024 * 1024, 50 + i));
+    const ctx = appContext(sb, { PRISM_BACKUP_CONCURRENCY: '2' });
+    const m = await createBackup(ctx, { type: 'full' });
+    for (const f of damagedFiles) await flipChunkOf(sb, m, f);
+    // the first restore finds the damage and records it; the second finds those chunks gone from the index
+    const first = await restoreBackup(ctx, { id: m.id, target: join(sb.root, 'first') });
+    assert.deepEqual(first.problems.map((p) => p.path).sort(), damagedFiles);
+    let files = 0;
+    let bytes = 0;
+    let total: { files: number; bytes: number } | undefined;
+    const r = await restoreBackup(ctx, {
+      id: m.id,
+      target: join(sb.root, 'second'),
+      onProgress: (e) => {
+        if (e.kind === 'start') total = { files: e.totalFiles, bytes: e.totalBytes };
+        if (e.kind === 'advance') {
+          files += e.files;
+          bytes += e.bytes;
+        }
+      },
+    });
+    assert.deepEqual(r.problems.map((p) => p.path).sort(), damagedFiles);
+    for (const p of r.problems) {
+      assert.equal(p.code, 'ERR_BACKUP_005', p.path);
+      assert.match(p.message, /found damaged and dropped from the index/, p.path);
+    }
+    assert.deepEqual({ files, bytes }, total, 'every file reported once, from every thread');
+    assert.equal(r.files + r.problems.length, total!.files);
+  });
+
   it('refuses crafted trees: "..", "/" in names, and a name listed twice (symlink + directory)', async () => {
     writeDataset(sb.home, { files: 1 });
     const ctx = appContext(sb);
