@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { SEAL_OVERHEAD, SealError, open, seal, sealParts, sealedGeneration } from './seal.js';
+import { SEAL_OVERHEAD, SealError, open, openInto, seal, sealParts, sealedGeneration } from './seal.js';
 
 describe('seal / open (AES-256-GCM)', () => {
   const key = randomBytes(32);
@@ -64,5 +64,27 @@ describe('seal / open (AES-256-GCM)', () => {
     assert.equal(whole.length, plain.length + SEAL_OVERHEAD);
     assert.equal(sealedGeneration(whole), 3);
     assert.deepEqual(open(key, whole, 'frame'), plain);
+  });
+
+  it('openInto writes every byte value exactly, across piece boundaries, and refuses a damaged object', () => {
+    const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    for (const size of [0, 1, 255, 64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 3 * 64 * 1024 + 77, (1 << 20) + 13]) {
+      const plain = Buffer.alloc(size);
+      for (let at = 0; at < size; at += 256) every.copy(plain, at, 0, Math.min(256, size - at));
+      randomBytes(Math.min(size, 4096)).copy(plain, size >> 1);
+      const out = Buffer.alloc(size + 100, 0xaa);
+      assert.equal(openInto(key, seal(key, plain, 'f'), 'f', out), size, `${size} bytes`);
+      assert.deepEqual(out.subarray(0, size), plain, `${size} bytes`);
+      assert.ok(
+        out.subarray(size).every((b) => b === 0xaa),
+        'nothing written past the plaintext',
+      );
+    }
+    const sealed = seal(key, randomBytes(100_000), 'f');
+    sealed[sealed.length >> 1]! ^= 1;
+    assert.throws(
+      () => openInto(key, sealed, 'f', Buffer.alloc(100_000)),
+      (e: SealError) => e.reason === 'authentication',
+    );
   });
 });
