@@ -1,76 +1,39 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chownSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { PrismError } from '../../errors/index.js';
 import { runNative, type DbTarget } from '../db/db-credentials.js';
+import { prepareEmptyDir, runTool } from '../db/run-tool.js';
 import { MARIABACKUP } from './mariabackup-run.js';
 import { parseEventLine, stopDatetime } from './mysql-binlog.js';
 import { mysqlTool } from './mysql-dump.js';
 
 /** The data directory of a server to be restored: new, or an existing empty directory (mode 0750). */
 export function preparePhysicalDir(dir: string): void {
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new PrismError('INVALID_ARGUMENT', `--data-dir ${dir} exists and is not a directory.`, { path: dir });
-    if (readdirSync(dir).length > 0)
-      throw new PrismError(
-        'INVALID_ARGUMENT',
-        `--data-dir ${dir} is not empty; a physical restore writes a whole data directory and needs an empty or new one (never the live server's: stop it and move its directory aside first).`,
-        { path: dir },
-      );
-  } else mkdirSync(dir, { recursive: true, mode: 0o750 });
+  prepareEmptyDir(
+    dir,
+    0o750,
+    "a physical restore writes a whole data directory and needs an empty or new one (never the live server's: stop it and move its directory aside first)",
+  );
 }
 
-/** Runs a tool to its end; rejects with its last lines of stderr. */
-function tool(cmd: string, args: string[], what: string, input?: AsyncIterable<Buffer>): Promise<void> {
-  const child = spawn(cmd, args, { stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-    stderr = (stderr + s).slice(-16 * 1024);
-  });
-  const closed = new Promise<number>((resolve, reject) => {
-    child.on('error', (e: NodeJS.ErrnoException) =>
-      reject(
-        new PrismError(
-          'MYSQL_PHYSICAL_FAILED',
-          e.code === 'ENOENT' ? `${cmd} is not installed: install the mariadb-backup package.` : `Cannot run ${cmd}: ${e.message}.`,
-        ),
-      ),
-    );
-    child.on('close', (c) => resolve(c ?? 1));
-  });
-  const fed = (async () => {
-    if (!input || !child.stdin) return;
-    child.stdin.on('error', () => {}); // EPIPE when the tool stops early: its exit code tells
-    try {
-      for await (const chunk of input) {
-        if (!child.stdin.write(chunk)) await Promise.race([new Promise((r) => child.stdin!.once('drain', r)), closed]);
-        if (child.exitCode !== null) break;
-      }
-    } catch (e) {
-      child.kill('SIGTERM');
-      throw e;
-    } finally {
-      child.stdin.end();
-    }
-  })();
-  return Promise.all([fed, closed]).then(([, code]) => {
-    if (code !== 0) {
-      const lines = stderr.trim().split('\n').slice(-4).join(' ').trim();
-      throw new PrismError('MYSQL_PHYSICAL_FAILED', `${what} failed (${cmd} exited with ${code}): ${lines || 'no message'}`, { tool: cmd });
-    }
-  });
-}
+const MISSING = (cmd: string) => `${cmd} is not installed: install the mariadb-backup package.`;
 
 /** Unpacks an xbstream archive into `dir` with `mbstream -x`. */
 export function extractXbstream(dir: string, data: AsyncIterable<Buffer>): Promise<void> {
-  return tool('mbstream', ['-x', '-C', dir], `Unpacking the base backup into ${dir}`, data);
+  return runTool('mbstream', ['-x', '-C', dir], {
+    code: 'MYSQL_PHYSICAL_FAILED',
+    what: `Unpacking the base backup into ${dir}`,
+    missing: MISSING('mbstream'),
+    input: data,
+  });
 }
 
 /** `mariabackup --prepare`: applies the InnoDB redo copied during the backup, so the directory is consistent at the backup's end. */
 export function preparePhysical(dir: string): Promise<void> {
-  return tool(MARIABACKUP, ['--prepare', `--target-dir=${dir}`], `Preparing ${dir}`);
+  return runTool(MARIABACKUP, ['--prepare', `--target-dir=${dir}`], { code: 'MYSQL_PHYSICAL_FAILED', what: `Preparing ${dir}`, missing: MISSING(MARIABACKUP) });
 }
 
 /** As root: gives the directory and everything in it to the `mysql` user (the server's), when there is one. Returns the owner given, or null. */

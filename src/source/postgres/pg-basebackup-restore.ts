@@ -1,47 +1,20 @@
-import { spawn } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PrismError } from '../../errors/index.js';
+import { prepareEmptyDir, runTool } from '../db/run-tool.js';
 
 /** The data directory of a cluster to be recovered: new, or an existing empty directory (mode 0700). */
 export function prepareDataDir(dir: string): void {
-  if (existsSync(dir)) {
-    if (!statSync(dir).isDirectory()) throw new PrismError('INVALID_ARGUMENT', `--data-dir ${dir} exists and is not a directory.`, { path: dir });
-    if (readdirSync(dir).length > 0)
-      throw new PrismError(
-        'INVALID_ARGUMENT',
-        `--data-dir ${dir} is not empty; a point-in-time restore writes a whole cluster and needs an empty or new directory.`,
-        { path: dir },
-      );
-  } else mkdirSync(dir, { recursive: true, mode: 0o700 });
+  prepareEmptyDir(dir, 0o700, 'a point-in-time restore writes a whole cluster and needs an empty or new directory');
 }
 
 /** Unpacks a base backup tar into `dir` with the system tar (owners kept when run as root). */
-export async function extractBaseBackup(dir: string, data: AsyncIterable<Buffer>): Promise<void> {
-  const child = spawn('tar', ['-x', '-f', '-', '-C', dir], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    if (stderr.length < 8192) stderr += d.toString('utf8');
+export function extractBaseBackup(dir: string, data: AsyncIterable<Buffer>): Promise<void> {
+  return runTool('tar', ['-x', '-f', '-', '-C', dir], {
+    code: 'PG_ARCHIVE_FAILED',
+    what: `Unpacking the base backup into ${dir}`,
+    missing: 'tar is not installed: install the tar package.',
+    input: data,
   });
-  child.stdin.on('error', () => {});
-  const closed = new Promise<number>((resolve, reject) => {
-    child.on('error', (e) => reject(new PrismError('PG_ARCHIVE_FAILED', `Cannot run tar: ${e.message}.`)));
-    child.on('close', (c) => resolve(c ?? 1));
-  });
-  try {
-    for await (const chunk of data) {
-      if (!child.stdin.write(chunk)) await Promise.race([new Promise((r) => child.stdin.once('drain', r)), closed]);
-      if (child.exitCode !== null) break;
-    }
-  } catch (e) {
-    child.kill('SIGTERM');
-    throw e;
-  } finally {
-    child.stdin.end();
-  }
-  const code = await closed;
-  if (code !== 0)
-    throw new PrismError('PG_ARCHIVE_FAILED', `Unpacking the base backup into ${dir} failed: ${stderr.trim() || `tar exited with ${code}`}.`, { path: dir });
 }
 
 /** Where recovery stops: a time, a WAL location, a transaction's commit, a restore point, the first consistent moment; none: the end of the archive. */
