@@ -38,6 +38,19 @@ describe('MetadataCache', () => {
     assert.equal(cache.hits, 2);
   });
 
+  it('an index file written through the cache is not fetched by the next command; other objects are not cached', async () => {
+    const mem = new MemoryBackend();
+    const dir = cacheDir();
+    const writer = new MetadataCache(mem, dir);
+    const body = Buffer.from('a new index file');
+    await writer.put('index/dd', [body.subarray(0, 5), body.subarray(5)]);
+    await writer.put('snapshots/backup_1.json', Buffer.from('{}'));
+    assert.deepEqual(readdirSync(join(dir, 'index')), ['dd']);
+    const next = new FaultyBackend(mem);
+    assert.deepEqual(await loadIndexFiles(new MetadataCache(next, dir)), [body]);
+    assert.deepEqual(next.calls, ['list index'], 'only the listing');
+  });
+
   it('a damaged, truncated or deleted copy is fetched again and replaced; a wrong answer is never given', async () => {
     const mem = new MemoryBackend();
     const body = Buffer.from('the index file of record');

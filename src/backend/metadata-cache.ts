@@ -7,6 +7,8 @@ import { ForwardingBackend } from './forwarding-backend.js';
 
 const HASH_BYTES = 32;
 
+const isIndexName = (name: string): boolean => name.startsWith('index/') && !name.slice(6).includes('/');
+
 /** Where the metadata of a remote repository is cached: PRISM_CACHE_DIR, else $XDG_CACHE_HOME/prism, else ~/.cache/prism; a folder per location. */
 export function metadataCacheDir(location: string, env: NodeJS.ProcessEnv): string | undefined {
   if (env.PRISM_CACHE_DIR === 'off') return undefined;
@@ -52,7 +54,7 @@ export class MetadataCache extends ForwardingBackend {
   }
 
   override async get(name: string, opts?: ReadOptions): Promise<Buffer> {
-    const size = name.startsWith('index/') && !name.slice(6).includes('/') ? this.listed?.get(name) : undefined;
+    const size = isIndexName(name) ? this.listed?.get(name) : undefined;
     if (size === undefined) return this.inner.get(name, opts);
     const cached = opts?.fresh ? undefined : await this.read(name, size);
     if (cached) {
@@ -62,6 +64,18 @@ export class MetadataCache extends ForwardingBackend {
     const fetched = await this.inner.get(name, opts);
     if (fetched.length === size) await this.write(name, fetched).catch(() => undefined); // a cache that cannot be written is no cache
     return fetched;
+  }
+
+  /**
+   * An index file written here is cached as it is stored, so that the next command (the next
+   * backup's, after one that stored new data) finds it without fetching it.
+   */
+  override async put(name: string, data: Uint8Array | readonly Uint8Array[], opts?: CallOptions): Promise<void> {
+    await this.inner.put(name, data, opts);
+    if (!isIndexName(name)) return;
+    const body = data instanceof Uint8Array ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.concat(data);
+    this.listed?.set(name, body.length);
+    await this.write(name, body).catch(() => undefined);
   }
 
   override async delete(name: string, opts?: CallOptions): Promise<void> {

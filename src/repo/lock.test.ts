@@ -10,6 +10,7 @@ import { namesOf } from '../backend/backend.js';
 import { FixedClock } from '../core/clock.js';
 import { PrismError } from '../errors/index.js';
 import { LOCK_STALE_MS, RepositoryLock, backupLockHeld, backupLockName, isStale, type LockInfo, type LockKind } from './lock.js';
+import { FaultyBackend } from '../testing/faulty-backend.js';
 import { tempRootForFile } from '../testing/fixtures.js';
 
 /** Above the Linux pid limit (2^22), so no such process can exist. */
@@ -96,6 +97,28 @@ describe('RepositoryLock', () => {
     assert.equal(namesOf(await backend.list('locks')).length, 1);
     await b.release();
     assert.deepEqual(namesOf(await backend.list('locks')), []);
+  });
+
+  it('a shared lock costs three requests on a quiet repository: write, one listing, delete', async () => {
+    const { backend, clock } = fresh();
+    const counted = new FaultyBackend(backend);
+    const lock = await RepositoryLock.acquire(counted, { kind: 'shared', command: 'prism backup list', clock });
+    await lock.release();
+    assert.deepEqual(
+      counted.calls.map((c) => c.replace(/shared-[0-9a-f]{24}/, 'shared-X')),
+      ['put locks/shared-X.json', 'list locks', 'delete locks/shared-X.json'],
+    );
+  });
+
+  it('a shared lock still sees an exclusive lock that the listing shows, and tidies stale shared locks from it', async () => {
+    const { backend, clock, dir } = fresh();
+    writeLockFile(dir, 'shared-000000000000000000000001.json', lockInfo({ kind: 'shared' }));
+    const ex = await acquire(backend, clock, 'exclusive', 'prism backup prune');
+    await expectLocked(acquire(backend, clock, 'shared', 'prism backup list'), { pid: process.pid, command: 'prism backup prune' });
+    await ex.release();
+    const lock = await acquire(backend, clock, 'shared', 'prism backup list');
+    await lock.release();
+    assert.deepEqual(namesOf(await backend.list('locks')), [], 'the dead process’s shared lock was tidied');
   });
 
   it('writes who holds the lock into the lock file', async () => {

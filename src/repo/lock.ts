@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Backend } from '../backend/backend.js';
+import type { Backend, ObjectInfo } from '../backend/backend.js';
 import type { Clock } from '../core/clock.js';
 import { isDenied } from '../backend/store-error.js';
 import { PrismError } from '../errors/index.js';
@@ -121,9 +121,12 @@ export class RepositoryLock {
         }
       } else {
         const own = lockName(`shared-${randomBytes(12).toString('hex')}`);
+        let listed: ObjectInfo[];
         for (;;) {
           await backend.put(own, body);
-          const holder = await readLive(backend, EXCLUSIVE, opts.clock);
+          // one listing tells whether an exclusive lock is there and which shared locks to tidy
+          listed = await backend.list('locks');
+          const holder = listed.some((o) => o.name === EXCLUSIVE) ? await readLive(backend, EXCLUSIVE, opts.clock) : undefined;
           if (!holder || holder === 'left') break;
           await releaseLock(backend, own);
           await wait(holder);
@@ -131,7 +134,7 @@ export class RepositoryLock {
         names.push(own);
         // shared locks left by killed processes block nothing, but would stay until the next exclusive locker: tidy them,
         // while the locker goes on (release waits for it)
-        tidy = firstLiveShared(backend, own, opts.clock, { all: true }).then(
+        tidy = firstLiveShared(backend, own, opts.clock, { all: true, listed }).then(
           () => undefined,
           () => undefined,
         );
@@ -166,8 +169,13 @@ export class RepositoryLock {
     for (const n of this.names) if (await this.stillOurs(n)) await releaseLock(this.backend, n);
   }
 
-  /** False if another process took the file over (it judged this lock stale). */
+  /**
+   * False if another process took the file over (it judged this lock stale). A shared lock's
+   * name is random and only ever written by its owner (a stale one is removed, never taken
+   * over), so it is ours without reading it back.
+   */
   private async stillOurs(name: string): Promise<boolean> {
+    if (name.startsWith('locks/shared-')) return true;
     try {
       const cur = JSON.parse((await this.backend.get(name)).toString('utf8')) as LockInfo;
       return cur.pid === this.info.pid && cur.host === this.info.host && cur.created === this.info.created;
@@ -225,10 +233,15 @@ async function readLive(backend: Backend, name: string, clock: Clock): Promise<L
   return info;
 }
 
-/** The first live shared lock (removing stale ones on the way); with `all`, every shared lock is looked at (and the first live one returned). */
-async function firstLiveShared(backend: Backend, except: string | undefined, clock: Clock, opts: { all?: boolean } = {}): Promise<LockInfo | undefined> {
+/** The first live shared lock (removing stale ones on the way); with `all`, every shared lock is looked at (and the first live one returned); `listed`: a listing of locks/ already made. */
+async function firstLiveShared(
+  backend: Backend,
+  except: string | undefined,
+  clock: Clock,
+  opts: { all?: boolean; listed?: readonly ObjectInfo[] } = {},
+): Promise<LockInfo | undefined> {
   let first: LockInfo | undefined;
-  for (const { name } of await backend.list('locks')) {
+  for (const { name } of opts.listed ?? (await backend.list('locks'))) {
     if (name === except || !name.startsWith('locks/shared-')) continue;
     const info = await readLive(backend, name, clock);
     if (info !== 'left') first ??= info;
