@@ -65,6 +65,8 @@ export interface ReadOptions extends CallOptions {
   into?: ReadBuffer;
   /** Read from the store itself, past any local copy (metadata-cache.ts): a copy that did not open. */
   fresh?: boolean;
+  /** A range of a pack worth a local copy (a frame of directory trees, read by every backup): metadata-cache.ts keeps it. */
+  keep?: boolean;
 }
 
 export interface ObjectInfo {

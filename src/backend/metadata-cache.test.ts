@@ -51,6 +51,49 @@ describe('MetadataCache', () => {
     assert.deepEqual(next.calls, ['list index'], 'only the listing');
   });
 
+  it('a pack range read with `keep` (a tree frame) is served from the copy the next time; other ranges are not kept', async () => {
+    const mem = new MemoryBackend();
+    const pack = `data/ab/${'ab'.repeat(32)}`;
+    const bytes = Buffer.from('0123456789abcdefghijklmnopqrstuvwxyz');
+    await mem.put(pack, bytes);
+    const dir = cacheDir();
+    assert.deepEqual(await new MetadataCache(mem, dir).getRange(pack, 10, 6, { keep: true }), bytes.subarray(10, 16));
+    const next = new FaultyBackend(mem);
+    const cache = new MetadataCache(next, dir);
+    assert.deepEqual(await cache.getRange(pack, 10, 6, { keep: true }), bytes.subarray(10, 16));
+    assert.deepEqual(next.calls, [], 'served from the copy');
+    assert.equal(cache.hits, 1);
+    await cache.getRange(pack, 0, 4);
+    await cache.getRange(pack, 0, 4);
+    assert.deepEqual(next.calls, [`getRange ${pack}`, `getRange ${pack}`], 'a range without keep goes to the store each time');
+    assert.deepEqual(await cache.getRange(pack, 10, 6, { keep: true, fresh: true }), bytes.subarray(10, 16));
+    assert.equal(next.calls.length, 3, 'fresh reads the store');
+  });
+
+  it('a damaged kept range is fetched again; the ranges of a pack deleted, or not in a listing of data/, are removed', async () => {
+    const mem = new MemoryBackend();
+    const a = `data/aa/${'aa'.repeat(32)}`;
+    const b = `data/bb/${'bb'.repeat(32)}`;
+    await mem.put(a, Buffer.from('pack a holds trees'));
+    await mem.put(b, Buffer.from('pack b holds trees'));
+    const dir = cacheDir();
+    const cache = new MetadataCache(mem, dir);
+    await cache.getRange(a, 0, 6, { keep: true });
+    await cache.getRange(b, 0, 6, { keep: true });
+    const copy = join(dir, 'ranges', `${'aa'.repeat(32)}-0-6`);
+    const flipped = readFileSync(copy);
+    flipped[0] ^= 1;
+    writeFileSync(copy, flipped);
+    const counted = new FaultyBackend(mem);
+    assert.deepEqual(await new MetadataCache(counted, dir).getRange(a, 0, 6, { keep: true }), Buffer.from('pack a'));
+    assert.deepEqual(counted.calls, [`getRange ${a}`], 'refetched');
+    await cache.delete(a);
+    assert.deepEqual(readdirSync(join(dir, 'ranges')), [`${'bb'.repeat(32)}-0-6`]);
+    await mem.delete(b); // removed by another process (a prune elsewhere)
+    await cache.list('data');
+    assert.deepEqual(readdirSync(join(dir, 'ranges')), []);
+  });
+
   it('a damaged, truncated or deleted copy is fetched again and replaced; a wrong answer is never given', async () => {
     const mem = new MemoryBackend();
     const body = Buffer.from('the index file of record');

@@ -49,6 +49,9 @@ export class MetadataCache extends ForwardingBackend {
     if (prefix === 'index') {
       this.listed = new Map(out.map((o) => [o.name, o.size]));
       await this.forgetUnlisted().catch(() => undefined);
+    } else if (prefix === 'data') {
+      const packs = new Set(out.map((o) => o.name.slice(-64)));
+      await this.forgetRanges((pack) => !packs.has(pack)).catch(() => undefined);
     }
     return out;
   }
@@ -78,32 +81,53 @@ export class MetadataCache extends ForwardingBackend {
     await this.write(name, body).catch(() => undefined);
   }
 
+  /**
+   * A range read with `keep` (a frame of directory trees) is kept: a pack never changes under its
+   * name (the name is its content's hash), so a copy that checks against its own SHA-256 is the
+   * range. Copies of packs that a listing of data/ no longer shows are removed.
+   */
+  override async getRange(name: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer> {
+    if (!opts?.keep || !/^data\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(name)) return this.inner.getRange(name, offset, length, opts);
+    const file = this.rangeFile(name, offset, length);
+    const cached = opts.fresh ? undefined : await readChecked(file, length);
+    if (cached) {
+      this.hits++;
+      return cached;
+    }
+    const fetched = await this.inner.getRange(name, offset, length, opts);
+    if (fetched.length === length) await writeChecked(join(this.dir, 'ranges'), file, fetched).catch(() => undefined);
+    return fetched;
+  }
+
   override async delete(name: string, opts?: CallOptions): Promise<void> {
     await this.inner.delete(name, opts);
     this.listed?.delete(name);
     if (name.startsWith('index/')) await fsp.rm(this.file(name), { force: true }).catch(() => undefined);
+    if (name.startsWith('data/')) await this.forgetRanges((pack) => pack === name.slice(-64)).catch(() => undefined);
+  }
+
+  private rangeFile(name: string, offset: number, length: number): string {
+    return join(this.dir, 'ranges', `${name.slice(-64)}-${offset}-${length}`);
+  }
+
+  /** Removes the kept ranges of the packs `gone` says. */
+  private async forgetRanges(gone: (pack: string) => boolean): Promise<void> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(join(this.dir, 'ranges'));
+    } catch {
+      return;
+    }
+    for (const n of names) if (gone(n.slice(0, 64))) await fsp.rm(join(this.dir, 'ranges', n), { force: true });
   }
 
   /** The cached copy if it is there, of the listed size, and checks against its hash. */
-  private async read(name: string, size: number): Promise<Buffer | undefined> {
-    let raw: Buffer;
-    try {
-      raw = await fsp.readFile(this.file(name));
-    } catch {
-      return undefined;
-    }
-    if (raw.length !== size + HASH_BYTES) return undefined;
-    const body = raw.subarray(0, size);
-    if (!createHash('sha256').update(body).digest().equals(raw.subarray(size))) return undefined;
-    return body;
+  private read(name: string, size: number): Promise<Buffer | undefined> {
+    return readChecked(this.file(name), size);
   }
 
-  private async write(name: string, body: Buffer): Promise<void> {
-    const target = this.file(name);
-    await fsp.mkdir(join(this.dir, 'index'), { recursive: true, mode: 0o700 });
-    const temp = `${target}.tmp-${randomBytes(6).toString('hex')}`;
-    await fsp.writeFile(temp, Buffer.concat([body, createHash('sha256').update(body).digest()]), { mode: 0o600 });
-    await fsp.rename(temp, target);
+  private write(name: string, body: Buffer): Promise<void> {
+    return writeChecked(join(this.dir, 'index'), this.file(name), body);
   }
 
   private async forgetUnlisted(): Promise<void> {
@@ -115,4 +139,26 @@ export class MetadataCache extends ForwardingBackend {
     }
     for (const n of names) if (!this.listed?.has(`index/${n}`)) await fsp.rm(join(this.dir, 'index', n), { force: true });
   }
+}
+
+/** A copy written by writeChecked, if it is there, `size` bytes long and checks against the SHA-256 kept after it. */
+async function readChecked(file: string, size: number): Promise<Buffer | undefined> {
+  let raw: Buffer;
+  try {
+    raw = await fsp.readFile(file);
+  } catch {
+    return undefined;
+  }
+  if (raw.length !== size + HASH_BYTES) return undefined;
+  const body = raw.subarray(0, size);
+  if (!createHash('sha256').update(body).digest().equals(raw.subarray(size))) return undefined;
+  return body;
+}
+
+/** Writes `body` and its SHA-256 to `file` in `dir` (created private): temporary name, rename. */
+async function writeChecked(dir: string, file: string, body: Buffer): Promise<void> {
+  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+  const temp = `${file}.tmp-${randomBytes(6).toString('hex')}`;
+  await fsp.writeFile(temp, Buffer.concat([body, createHash('sha256').update(body).digest()]), { mode: 0o600 });
+  await fsp.rename(temp, file);
 }

@@ -91,7 +91,9 @@ export async function openBackend(location: string, env: NodeJS.ProcessEnv = pro
   }
   const retrying = new RetryingBackend(await store, systemClock, retryPolicyFrom(env), (e) => retryListener?.(e));
   const cacheDir = metadataCacheDir(location, env);
-  return new ReadAheadBackend(cacheDir ? new MetadataCache(retrying, cacheDir) : retrying);
+  // the cache above the read-ahead: a tree frame it holds costs no request, one it lacks is read through a window
+  const reading = new ReadAheadBackend(retrying);
+  return cacheDir ? new MetadataCache(reading, cacheDir) : reading;
 }
 
 /** Bytes free and in total on the storage at `location`, where its store can tell (the repository need not exist yet). */

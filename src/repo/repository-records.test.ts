@@ -7,6 +7,7 @@ import { FrameCompressor } from '../codec/compress.js';
 import { sha256Hex } from '../codec/hash.js';
 import { FixedClock } from '../core/clock.js';
 import { isPrismError, type PrismError } from '../errors/index.js';
+import { FaultyBackend } from '../testing/faulty-backend.js';
 import { sandbox, textData, type Sandbox } from '../testing/fixtures.js';
 import { BLOB_TYPE } from './blob-entry.js';
 import { WAL_RECORDS, walRecordName } from './layout.js';
@@ -15,6 +16,34 @@ import { openBackend } from './open-backend.js';
 import { Repository } from './repository.js';
 
 const schema = v.object({ name: v.string(), n: v.number() });
+
+function manifestAt(id: string): Manifest {
+  const day = id.slice(7, 15);
+  const at = `${day.slice(0, 4)}-${day.slice(4, 6)}-${day.slice(6, 8)}T02:00:00.000Z`;
+  return {
+    format: 1,
+    id,
+    type: 'full',
+    status: 'completed',
+    trigger: 'scheduled',
+    parent: null,
+    comment: null,
+    host: 'gw-1',
+    user: 'gw',
+    home: '/home/gw/.prism-gateway',
+    sources: [],
+    excludes: [],
+    started_at: at,
+    finished_at: null,
+    duration_ms: null,
+    tree: null,
+    checksum: null,
+    compression: { algorithm: 'zstd', level: 3, enabled: true },
+    stats: emptyStats(),
+    error: null,
+    warnings: [],
+  };
+}
 
 describe('records and packs through the repository', () => {
   let sb: Sandbox;
@@ -94,6 +123,21 @@ describe('records and packs through the repository', () => {
       (e) => isPrismError(e) && e.code === 'REPO_CORRUPT' && e.details?.object === copy && /names backup backup_20260201_020000_full/.test(e.message),
     );
     assert.equal((await repo.loadManifest(m.id)).started_at, m.started_at);
+  });
+
+  it('listManifests leaves out, unread, the manifest of exceptId (a backup does not read back its own)', async () => {
+    const base = { ...manifestAt('backup_20260201_020000_full'), status: 'completed' as const };
+    await repo.saveManifest(base);
+    await repo.saveManifest({ ...manifestAt('backup_20260202_020000_full'), status: 'running' });
+    const counted = new FaultyBackend(await openBackend(sb.repo));
+    const again = await Repository.open(counted, new FixedClock(new Date()));
+    counted.calls.length = 0;
+    const listed = await again.listManifests(undefined, { exceptId: 'backup_20260202_020000_full' });
+    assert.deepEqual(
+      listed.map((m) => m.id),
+      [base.id],
+    );
+    assert.deepEqual(counted.calls, ['list snapshots', 'get snapshots/backup_20260201_020000_full.json']);
   });
 
   it('a pack written through the repository is listed with its size and read back whole', async () => {

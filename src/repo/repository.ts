@@ -9,7 +9,7 @@ import type { Clock } from '../core/clock.js';
 import { fetchInOrder } from '../core/in-order.js';
 import type { PasswordSource } from '../core/password-source.js';
 import { PrismError, fromSystemError, isRetained, retainedUntil } from '../errors/index.js';
-import type { BlobLocation, IndexedBlob } from './blob-entry.js';
+import { BLOB_TYPE, type BlobLocation, type IndexedBlob } from './blob-entry.js';
 import { BlobIndex, type SharedBlobIndex } from './blob-index.js';
 import { Crypt } from './crypt.js';
 import { loadDamagedCopies, recordDamagedCopies } from './damaged-blobs.js';
@@ -429,37 +429,45 @@ export class Repository {
       this.frameCache.set(key, hit);
       return hit;
     }
-    let stored: Buffer;
-    try {
-      stored = await this.backend.getRange(packName(loc.pack), loc.frameOffset, loc.frameLength, { into: reuse?.stored });
-    } catch (e) {
-      if (e instanceof ObjectNotFoundError) {
+    // a tree's frame may come from the local cache (metadata-cache.ts): one that does not open is read again from the store
+    const keep = loc.type === BLOB_TYPE.tree;
+    let frame: Buffer | undefined;
+    for (let fresh = false; frame === undefined; fresh = true) {
+      let stored: Buffer;
+      try {
+        stored = await this.backend.getRange(packName(loc.pack), loc.frameOffset, loc.frameLength, {
+          into: reuse?.stored,
+          ...(keep ? { keep, fresh } : {}),
+        });
+      } catch (e) {
+        if (e instanceof ObjectNotFoundError) {
+          throw await this.damagedCopy(
+            id,
+            loc,
+            new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} is missing from the repository.`, { pack: loc.pack, blob: id }),
+          );
+        }
+        throw new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} cannot be read: ${(e as Error).message}`, { pack: loc.pack });
+      }
+      try {
+        frame = reuse
+          ? reuse.decode(key, loc.codec, stored, loc.frameRawLength, loc.blobOffset === 0 && loc.blobLength === loc.frameRawLength)
+          : this.crypt.decodeFrame(loc.codec, stored, loc.frameRawLength);
+      } catch (e) {
+        if (keep && !fresh) continue;
         throw await this.damagedCopy(
           id,
           loc,
-          new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} is missing from the repository.`, { pack: loc.pack, blob: id }),
+          new PrismError(
+            'CHECKSUM_MISMATCH',
+            `Frame at ${loc.frameOffset} of pack ${loc.pack.slice(0, 12)} cannot be ${this.crypt.encrypted ? 'opened or ' : ''}decompressed: ${(e as Error).message}`,
+            {
+              pack: loc.pack,
+              blob: id,
+            },
+          ),
         );
       }
-      throw new PrismError('REPO_CORRUPT', `Pack ${loc.pack.slice(0, 12)} cannot be read: ${(e as Error).message}`, { pack: loc.pack });
-    }
-    let frame: Buffer;
-    try {
-      frame = reuse
-        ? reuse.decode(key, loc.codec, stored, loc.frameRawLength, loc.blobOffset === 0 && loc.blobLength === loc.frameRawLength)
-        : this.crypt.decodeFrame(loc.codec, stored, loc.frameRawLength);
-    } catch (e) {
-      throw await this.damagedCopy(
-        id,
-        loc,
-        new PrismError(
-          'CHECKSUM_MISMATCH',
-          `Frame at ${loc.frameOffset} of pack ${loc.pack.slice(0, 12)} cannot be ${this.crypt.encrypted ? 'opened or ' : ''}decompressed: ${(e as Error).message}`,
-          {
-            pack: loc.pack,
-            blob: id,
-          },
-        ),
-      );
     }
     if (reuse) return frame;
     this.frameCache.set(key, frame);
@@ -503,12 +511,13 @@ export class Repository {
   }
 
   /**
-   * All manifests, oldest first. A damaged one is skipped (so one bad file never blocks backups
-   * or listings) and reported through `onDamaged`.
+   * All manifests, oldest first (but the one of `exceptId`). A damaged one is skipped (so one bad
+   * file never blocks backups or listings) and reported through `onDamaged`.
    */
-  async listManifests(onDamaged: (name: string, error: PrismError) => void = () => {}): Promise<Manifest[]> {
+  async listManifests(onDamaged: (name: string, error: PrismError) => void = () => {}, opts: { exceptId?: string } = {}): Promise<Manifest[]> {
     const out: Manifest[] = [];
-    const names = (await this.backend.list('snapshots')).map((o) => o.name).filter((n) => n.endsWith('.json'));
+    const except = opts.exceptId === undefined ? undefined : snapshotName(opts.exceptId);
+    const names = (await this.backend.list('snapshots')).map((o) => o.name).filter((n) => n.endsWith('.json') && n !== except);
     const read = await fetchInOrder(names, METADATA_READS, (name) =>
       this.backend.get(name).then(
         (raw) => ({ raw }),

@@ -136,7 +136,8 @@ export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): 
     }
 
     // an incremental builds on this host's own backups: another host's tree says nothing of these files
-    const history = (await repo.listManifests()).filter((m) => m.host === config.host);
+    // (not read back: this backup's own manifest, just written as running)
+    const history = (await repo.listManifests(undefined, { exceptId: id })).filter((m) => m.host === config.host);
     const parent = latestCompleted(history, clock.now());
     if (opts.type === 'incremental' && !hasCompletedFull(history)) {
       throw new PrismError(
