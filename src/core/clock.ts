@@ -8,6 +8,17 @@ export interface Clock {
   now(): Date;
   /** Resolves after `ms`, or at once when `signal` is aborted (it never rejects). */
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Runs `work` as a strand of its own beside the caller's (the service's alert evaluation beside
+   * a running job). Only a simulated clock needs it: its time moves on only when the caller and
+   * every strand sleep. Absent: `work` just runs.
+   */
+  strand?<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** Runs `work` beside the caller's own work, as a strand of `clock` when it keeps them (see Clock.strand). */
+export function beside<T>(clock: Clock, work: () => Promise<T>): Promise<T> {
+  return clock.strand ? clock.strand(work) : work();
 }
 
 export const systemClock: Clock = {

@@ -145,21 +145,21 @@ describe('scheduler over simulated time', () => {
     );
   });
 
-  it('does its idle work (alert evaluation) every interval between jobs, never while a job runs', async () => {
+  it('does its periodic work (alert evaluation) on its own interval, between jobs and while a job runs, one run at a time', async () => {
     const sb = home({ full_backup: '0 2 * * *' });
     const time = simulatedTime(at(2026, 2, 2, 1, 0), at(2026, 2, 2, 3, 0));
     const ctx = appContext(sb, {}, time.clock);
     let running = false;
-    const idleAt: string[] = [];
+    let evaluating = 0;
+    const periodicAt: string[] = [];
     const scheduler = new Scheduler({
       schedule: compileSchedule(ctx, [
         {
           name: 'full_backup',
           schedule: 'full_backup',
-          run: async () => {
+          run: async (_ctx, { signal }) => {
             running = true;
-            time.clock.advance(25 * 60_000); // 02:00–02:25
-            await new Promise((r) => setImmediate(r));
+            await time.clock.sleep(45 * 60_000, signal); // 02:00–02:45
             running = false;
             return {};
           },
@@ -169,18 +169,26 @@ describe('scheduler over simulated time', () => {
       log: silentLogger,
       tasks: [],
       firstStarted: undefined,
-      idle: {
+      periodic: {
         everyMs: 20 * 60_000,
         run: async () => {
-          assert.equal(running, false, 'idle work while a job runs');
-          idleAt.push(local(time.clock.now().toISOString()).slice(4));
+          assert.equal(evaluating, 0, 'two periodic runs at once');
+          evaluating++;
+          const t = local(time.clock.now().toISOString()).slice(4);
+          periodicAt.push(running ? `${t} during the job` : t);
+          // the 01:40 run takes 30 minutes: the next starts when it ends, not beside it
+          if (t === '01:40') await time.clock.sleep(30 * 60_000);
+          evaluating--;
         },
       },
       execute: (run, signal) => runJob(ctx, run.job, { trigger: run.trigger, signal, log: silentLogger, hooks: [] }),
     });
     await scheduler.run(time.signal);
-    // every 20 minutes from the start; the 02:00 one waits for the job (which ran first, being due)
-    assert.deepEqual(idleAt, ['01:00', '01:20', '01:40', '02:25', '02:45']);
+    assert.deepEqual(periodicAt, ['01:00', '01:20', '01:40', '02:10 during the job', '02:30 during the job', '02:50']);
+    assert.deepEqual(
+      readTasks(sb.home).map((t) => `${local(t.started_at).slice(4)}-${local(t.finished_at).slice(4)} ${t.job}`),
+      ['02:00-02:45 full_backup'],
+    );
   });
 
   it('runs a job whose cron time is the very moment the scheduler starts', async () => {

@@ -1,5 +1,5 @@
 import type { TaskRecord, TaskTrigger } from '../app/index.js';
-import type { Clock } from '../core/clock.js';
+import { beside, type Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Job } from './job.js';
 import type { JobResult } from './job-runner.js';
@@ -23,11 +23,16 @@ export interface SchedulerOptions {
   firstStarted: Date | undefined;
   /** The longest single wait, so that a clock change or a suspend is noticed (default 60 s). */
   maxSleepMs?: number;
-  /** Work done between jobs every `everyMs` (alert evaluation: "no success for 48 h" must be noticed without a job). */
-  idle?: IdleTask;
+  /**
+   * Work done every `everyMs` on a strand of its own, between jobs and while one runs (alert
+   * evaluation: "no success for 48 h" must be noticed without a job, an escalation step must not
+   * wait for a long backup to end). One run at a time: the next starts `everyMs` after the start
+   * of the last, or at once when the last took longer.
+   */
+  periodic?: PeriodicTask;
 }
 
-export interface IdleTask {
+export interface PeriodicTask {
   everyMs: number;
   run(): Promise<unknown>;
 }
@@ -42,7 +47,6 @@ export class Scheduler {
   private readonly queue: QueuedRun[] = [];
   private readonly next = new Map<string, Date | null>();
   private current: { run: QueuedRun; started: Date } | null = null;
-  private lastIdle = -Infinity;
 
   constructor(private readonly opts: SchedulerOptions) {}
 
@@ -56,8 +60,42 @@ export class Scheduler {
     return this.current ? { job: this.current.run.job.name, trigger: this.current.run.trigger, started: this.current.started } : null;
   }
 
-  /** Runs until `signal` is aborted; resolves once the job in progress (if any) has ended. */
+  /** Runs until `signal` is aborted; resolves once the job in progress (if any) and the periodic work have ended. */
   async run(signal: AbortSignal): Promise<void> {
+    // the periodic loop ends with the jobs' loop, also when that one fails
+    const ended = new AbortController();
+    const end = () => ended.abort();
+    signal.addEventListener('abort', end, { once: true });
+    if (signal.aborted) end();
+    const periodic = this.opts.periodic ? beside(this.opts.clock, () => this.runPeriodic(this.opts.periodic!, ended.signal)) : undefined;
+    try {
+      await this.runJobs(signal);
+    } finally {
+      end();
+      signal.removeEventListener('abort', end);
+      await periodic;
+    }
+  }
+
+  /** The periodic work's own loop, beside the jobs; its failures are logged and it goes on. */
+  private async runPeriodic(task: PeriodicTask, signal: AbortSignal): Promise<void> {
+    const { clock } = this.opts;
+    let last = -Infinity;
+    while (!signal.aborted) {
+      const now = clock.now().getTime();
+      // a clock set back (or a suspend) is noticed within maxSleepMs: the interval counts from now then
+      if (now - last >= task.everyMs || now < last) {
+        last = now;
+        await task
+          .run()
+          .catch((e) => this.opts.log.error({ event: 'periodic.failed', error: (e as Error)?.message ?? String(e) }, 'the periodic alert evaluation failed'));
+        continue;
+      }
+      await clock.sleep(Math.min(last + task.everyMs - now, this.opts.maxSleepMs ?? 60_000), signal);
+    }
+  }
+
+  private async runJobs(signal: AbortSignal): Promise<void> {
     const { clock, schedule } = this.opts;
     const start = clock.now();
     for (const m of missedRuns(schedule, this.opts.tasks, this.opts.firstStarted, start)) {
@@ -90,15 +128,7 @@ export class Scheduler {
         }
         continue;
       }
-      const idle = this.opts.idle;
-      if (idle && clock.now().getTime() - this.lastIdle >= idle.everyMs) {
-        this.lastIdle = clock.now().getTime();
-        await idle
-          .run()
-          .catch((e) => this.opts.log.error({ event: 'idle.failed', error: (e as Error)?.message ?? String(e) }, 'the periodic check between jobs failed'));
-        continue;
-      }
-      const wake = Math.min(idle ? this.lastIdle + idle.everyMs : Infinity, ...[...this.next.values()].map((d) => (d ? d.getTime() : Infinity)));
+      const wake = Math.min(...[...this.next.values()].map((d) => (d ? d.getTime() : Infinity)));
       const wait = Math.min(Math.max(wake - clock.now().getTime(), 1), this.opts.maxSleepMs ?? 60_000);
       await clock.sleep(wait, signal);
     }

@@ -5,10 +5,10 @@ import { PrismError } from '../errors/index.js';
 import { alertSource as defaultAlertSource, type AlertSource } from './alert-source.js';
 import type { AfterJobHook, Job } from './job.js';
 import { runJob } from './job-runner.js';
-import { AFTER_JOB_HOOKS, idleWork, jobsFor } from './job-table.js';
+import { alertWork, jobsFor } from './job-table.js';
 import { parseAddress, startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { compileSchedule } from './schedule.js';
-import { Scheduler, type IdleTask } from './scheduler.js';
+import { Scheduler, type PeriodicTask } from './scheduler.js';
 import { recordInterruptedJob } from './interrupted-job.js';
 import { claimPidFile, readServiceState, releasePidFile, writeServiceState, type ServiceState } from './service-state.js';
 
@@ -21,8 +21,8 @@ export interface ServiceOptions {
   jobs?: readonly Job[];
   hooks?: readonly AfterJobHook[];
   alerts?: AlertSource | null;
-  /** Work between jobs (default: alert evaluation every 5 minutes); null for none. */
-  idle?: IdleTask | null;
+  /** Periodic work beside the jobs (default: alert evaluation every 5 minutes, every minute when a route escalates); null for none. */
+  periodic?: PeriodicTask | null;
   /** Told once the pid file, the metrics endpoint and the state file are in place. */
   onReady?: (state: ServiceState) => void;
 }
@@ -50,13 +50,14 @@ export async function runService(opts: ServiceOptions): Promise<void> {
     const previous = readServiceState(home);
     const now = ctx.clock.now().toISOString();
     recordInterruptedJob(ctx, previous, log);
+    const alerts = alertWork(ctx);
     const scheduler: Scheduler = new Scheduler({
       schedule: compileSchedule(ctx, jobs),
       clock: ctx.clock,
       log,
       tasks: readTasks(home),
       firstStarted: previous ? new Date(previous.first_started_at) : undefined,
-      ...(opts.idle === null ? {} : { idle: opts.idle ?? idleWork(ctx) }),
+      ...(opts.periodic === null ? {} : { periodic: opts.periodic ?? alerts.periodic }),
       execute: async (run, signal) => {
         const update = (running_job: ServiceState['running_job']) => state && writeServiceState(home, (state = { ...state, running_job }));
         // on disk before the job runs: a service killed during it finds it at its next start
@@ -68,7 +69,7 @@ export async function runService(opts: ServiceOptions): Promise<void> {
             signal,
             log,
             started,
-            hooks: opts.hooks ?? AFTER_JOB_HOOKS,
+            hooks: opts.hooks ?? alerts.hooks,
             onTask: (t) => metrics.countTask(t),
             ...(run.details ? { details: run.details } : {}),
           });
