@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readTasks } from '../app/index.js';
+import { openRepository, readTasks } from '../app/index.js';
 import { createBackup } from '../app/backups/create-backup.js';
 import { silentLogger } from '../core/logger.js';
 import { appContext, sandbox, writeDataset } from '../testing/fixtures.js';
@@ -75,12 +75,18 @@ describe('alert evaluation beside a running job', () => {
       rmSync(join(sb.home, 'level-2-warm'), { recursive: true });
       await assert.rejects(createBackup(ctx, { type: 'full' }), /ERR_BACKUP_003|Source directory not found/);
       mkdirSync(join(sb.home, 'level-2-warm'));
-      // the 02:00 backup takes 30 simulated minutes
+      // the 02:00 job holds the repository's exclusive lock for 30 simulated minutes: the
+      // evaluation beside it takes no lock (a shared one would be refused), so it is not held up
       const slowBackup: Job = {
         name: 'full_backup',
         schedule: 'full_backup',
-        run: async (_ctx, { signal }) => {
-          await time.clock.sleep(30 * MIN, signal);
+        run: async (c, { signal }) => {
+          const lock = await (await openRepository(c)).lock('exclusive', 'slow job');
+          try {
+            await time.clock.sleep(30 * MIN, signal);
+          } finally {
+            await lock.release();
+          }
           return {};
         },
       };
