@@ -7,6 +7,8 @@ import { FrameCompressor } from '../codec/compress.js';
 import { sha256Hex } from '../codec/hash.js';
 import { FixedClock } from '../core/clock.js';
 import { isPrismError, type PrismError } from '../errors/index.js';
+import { ForwardingBackend } from '../backend/forwarding-backend.js';
+import type { ReadOptions } from '../backend/backend.js';
 import { FaultyBackend } from '../testing/faulty-backend.js';
 import { sandbox, textData, type Sandbox } from '../testing/fixtures.js';
 import { BLOB_TYPE } from './blob-entry.js';
@@ -152,6 +154,33 @@ describe('records and packs through the repository', () => {
     assert.deepEqual(await repo.listPackSizes(), new Map([[pack, whole.length]]));
     assert.deepEqual(whole, readFileSync(join(sb.repo, 'data', pack.slice(0, 2), pack)));
     assert.deepEqual(await repo.readBlob(sha256Hex(data)), data);
+  });
+
+  it('a tree frame that does not open is read once more with `fresh` (past a local copy), and only a tree frame', async () => {
+    const tree = Buffer.from(textData(3000, 11));
+    const data = Buffer.from(textData(3000, 12));
+    const writer = repo.packWriter(new FrameCompressor({ enabled: true, algorithm: 'zstd', level: 3 }));
+    writer.add(BLOB_TYPE.tree, sha256Hex(tree), tree);
+    const treeBlobs = await writer.finish();
+    const writer2 = repo.packWriter(new FrameCompressor({ enabled: true, algorithm: 'zstd', level: 3 }));
+    writer2.add(BLOB_TYPE.data, sha256Hex(data), data);
+    const dataBlobs = await writer2.finish();
+    await repo.writeIndex([...treeBlobs, ...dataBlobs]);
+    // a stale local copy: kept reads answer garbage unless read fresh
+    const seen: string[] = [];
+    class StaleCopies extends ForwardingBackend {
+      override async getRange(name: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer> {
+        seen.push(`${opts?.keep ? 'keep' : '-'}${opts?.fresh ? ' fresh' : ''}`);
+        const real = await this.inner.getRange(name, offset, length, opts);
+        return opts?.keep && !opts.fresh ? Buffer.alloc(real.length, 0x5a) : real;
+      }
+    }
+    const reader = await Repository.open(new StaleCopies(await openBackend(sb.repo)), new FixedClock(new Date()));
+    await reader.loadIndex();
+    assert.deepEqual(await reader.readBlob(sha256Hex(tree)), tree);
+    assert.deepEqual(seen, ['keep', 'keep fresh']);
+    assert.deepEqual(await reader.readBlob(sha256Hex(data)), data);
+    assert.deepEqual(seen.slice(2), ['-'], 'a file chunk’s frame is neither kept nor read twice');
   });
 
   it("a repository that adopts another one's shared index reads its blobs and knows the copies recorded as damaged", async () => {
