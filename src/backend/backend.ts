@@ -72,6 +72,8 @@ export interface ReadOptions extends CallOptions {
 export interface ObjectInfo {
   name: string;
   size: number;
+  /** Changes whenever the object is written again (local store: inode and mtime); absent where the store cannot tell. */
+  version?: string;
 }
 
 /** A buffer that reads reuse (see Backend.get). */

@@ -188,16 +188,18 @@ export class LocalBackend implements Backend, SpaceReporting {
     for (let i = 0; i < names.length; i += 64) {
       opts?.signal?.throwIfAborted();
       const batch = names.slice(i, i + 64);
-      const sizes = await Promise.all(
+      const stats = await Promise.all(
         batch.map((n) =>
           fsp.stat(this.path(n)).then(
-            (s) => s.size,
-            () => -1,
+            (s) => s,
+            () => undefined,
           ),
         ),
       );
       batch.forEach((name, j) => {
-        if (sizes[j] >= 0) out.push({ name, size: sizes[j] }); // removed while listed: not there
+        const s = stats[j];
+        // removed while listed: not there; objects are replaced by rename, so a new inode or mtime is a new version
+        if (s) out.push({ name, size: s.size, version: `${s.ino}:${s.mtimeMs}:${s.size}` });
       });
     }
     return out;

@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { spaceOf, type Backend, type ReadBuffer, type Space, type UnfinishedScope } from '../backend/backend.js';
+import { spaceOf, type Backend, type ObjectInfo, type ReadBuffer, type Space, type UnfinishedScope } from '../backend/backend.js';
 import { retainingOf } from '../backend/retaining.js';
 import { ObjectNotFoundError } from '../backend/store-error.js';
 import type { FrameCompressor } from '../codec/compress.js';
@@ -514,29 +514,58 @@ export class Repository {
    * All manifests, oldest first (but the one of `exceptId`). A damaged one is skipped (so one bad
    * file never blocks backups or listings) and reported through `onDamaged`.
    */
-  async listManifests(onDamaged: (name: string, error: PrismError) => void = () => {}, opts: { exceptId?: string } = {}): Promise<Manifest[]> {
+  async listManifests(
+    onDamaged: (name: string, error: PrismError) => void = () => {},
+    opts: { exceptId?: string; cache?: ManifestCache | undefined } = {},
+  ): Promise<Manifest[]> {
     const out: Manifest[] = [];
     const except = opts.exceptId === undefined ? undefined : snapshotName(opts.exceptId);
-    const names = (await this.backend.list('snapshots')).map((o) => o.name).filter((n) => n.endsWith('.json') && n !== except);
+    const cache = opts.cache;
+    const listed = (await this.backend.list('snapshots')).filter((o) => o.name.endsWith('.json') && o.name !== except);
+    // with a cache: read only the manifests not seen at this version (new or rewritten); parsed ones are reused as they are
+    const cached = (o: ObjectInfo) => {
+      const hit = cache && o.version !== undefined ? cache.get(o.name) : undefined;
+      return hit && hit.version === o.version ? hit.manifest : undefined;
+    };
+    const names = listed.filter((o) => cached(o) === undefined).map((o) => o.name);
     const read = await fetchInOrder(names, METADATA_READS, (name) =>
       this.backend.get(name).then(
         (raw) => ({ raw }),
         (error: unknown) => ({ error }),
       ),
     );
+    const fresh = new Map<string, Manifest>();
     for (const [i, name] of names.entries()) {
       const r = read[i]!;
       try {
         if ('error' in r) throw r.error;
-        out.push(parseManifest(r.raw, name));
+        fresh.set(name, parseManifest(r.raw, name));
       } catch (e) {
         if (e instanceof PrismError) onDamaged(name, e);
         else if (!(e instanceof ObjectNotFoundError)) throw e;
       }
     }
+    if (cache) {
+      const seen = new Set(listed.map((o) => o.name));
+      for (const name of cache.keys()) if (!seen.has(name)) cache.delete(name);
+    }
+    for (const o of listed) {
+      const m = cached(o) ?? fresh.get(o.name);
+      if (m === undefined) continue;
+      out.push(m);
+      if (cache && o.version !== undefined && fresh.has(o.name)) cache.set(o.name, { version: o.version, manifest: m });
+      else if (cache && o.version === undefined) cache.delete(o.name);
+    }
     return out.sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : a.id < b.id ? -1 : 1));
   }
 }
+
+/**
+ * Parsed manifests by object name, each with the store's version of its object (ObjectInfo.version):
+ * listManifests re-reads only what is new or was written again. Hold one per repository; the
+ * manifests in it are shared, read-only.
+ */
+export type ManifestCache = Map<string, { version: string; manifest: Manifest }>;
 
 export interface OpenOptions {
   create?: boolean;

@@ -29,10 +29,47 @@ function entry(path: string, n: TreeNode): LsEntry {
 
 /** The entries of a directory in a backup (or the one file), optionally recursive. */
 export async function listBackupPath(ctx: AppContext, id: string, path = '', recursive = false): Promise<LsEntry[]> {
+  return listAt(ctx, id, normalizeBackupPath('PATH', path), recursive);
+}
+
+/**
+ * A path inside a backup given exactly, each name as `backup ls --json` prints it (a byte that is
+ * not UTF-8 is its lone surrogate, a backslash is a backslash): "/a//b/./c/" → "a/b/c". A name
+ * ".." or one holding NUL is refused: nothing outside the backup's tree can be named.
+ */
+export function exactBackupPath(flag: string, p: string): string {
+  const parts = p.split('/').filter((s) => s.length > 0 && s !== '.');
+  if (parts.some((s) => s === '..' || s.includes('\0')))
+    throw new PrismError('INVALID_ARGUMENT', `${flag} "${p}" must be a path inside the backup, without "..".`, { flag, value: p });
+  return parts.join('/');
+}
+
+/** listBackupPath of an exact path (see exactBackupPath). */
+export async function listBackupDir(ctx: AppContext, id: string, path: string): Promise<LsEntry[]> {
+  return listAt(ctx, id, exactBackupPath('path', path), false);
+}
+
+/** Entries below `path` (exact) whose name contains `query` (case-insensitive), in tree order, at most `cap`. */
+export async function searchBackup(ctx: AppContext, id: string, path: string, query: string, cap: number): Promise<{ entries: LsEntry[]; truncated: boolean }> {
   const { repo, tree } = await open(ctx, id);
-  const rel = normalizeBackupPath('PATH', path);
+  const rel = exactBackupPath('path', path);
   const node = await findNode(repo, tree, rel);
-  if (!node) throw new PrismError('INVALID_ARGUMENT', `"${rel}" is not in backup ${id}.`, { path: rel });
+  if (!node) throw new PrismError('INVALID_ARGUMENT', `"${rel}" is not in backup ${id}.`, { path: rel, missing: true });
+  const needle = query.toLowerCase();
+  const entries: LsEntry[] = [];
+  if (node.type !== 'dir') return { entries: node.name.toLowerCase().includes(needle) ? [entry(rel, node)] : [], truncated: false };
+  for await (const e of walkTree(repo, node.subtree!, rel)) {
+    if (!e.node.name.toLowerCase().includes(needle)) continue;
+    if (entries.length === cap) return { entries, truncated: true };
+    entries.push(entry(e.path, e.node));
+  }
+  return { entries, truncated: false };
+}
+
+async function listAt(ctx: AppContext, id: string, rel: string, recursive: boolean): Promise<LsEntry[]> {
+  const { repo, tree } = await open(ctx, id);
+  const node = await findNode(repo, tree, rel);
+  if (!node) throw new PrismError('INVALID_ARGUMENT', `"${rel}" is not in backup ${id}.`, { path: rel, missing: true });
   if (node.type !== 'dir') return [entry(rel, node)];
   const out: LsEntry[] = [];
   if (recursive) {
@@ -93,19 +130,44 @@ async function addAll(repo: Repository, n: TreeNode, path: string, into: DiffRep
 
 /** Streams a file of a backup to `write` chunk by chunk (verified). */
 export async function dumpFile(ctx: AppContext, id: string, path: string, write: (chunk: Buffer) => Promise<void>): Promise<number> {
-  const { repo, tree } = await open(ctx, id);
-  const rel = normalizeBackupPath('FILE', path);
-  const node = await findNode(repo, tree, rel);
-  if (!node) throw new PrismError('INVALID_ARGUMENT', `"${rel}" is not in backup ${id}.`, { path: rel });
-  if (node.type !== 'file')
-    throw new PrismError('INVALID_ARGUMENT', `"${rel}" in backup ${id} is a ${node.type}, not a file; \`prism backup ls ${id} ${rel}\` lists it.`, {
-      path: rel,
-    });
+  const f = await fileAt(ctx, id, normalizeBackupPath('FILE', path));
   let n = 0;
-  for (const c of node.content ?? []) {
-    const data = await markingDamage(ctx, 'dump', () => repo.readBlob(c));
+  for await (const data of f.chunks()) {
     await write(data);
     n += data.length;
   }
   return n;
+}
+
+/** A file of a backup, by exact path (see exactBackupPath): its name, size and its bytes chunk by chunk (each verified), read from the repository. */
+export async function backupFile(ctx: AppContext, id: string, path: string): Promise<BackupFile> {
+  return fileAt(ctx, id, exactBackupPath('path', path));
+}
+
+export interface BackupFile {
+  /** The path inside the backup. */
+  path: string;
+  /** The last name of the path. */
+  name: string;
+  size: number;
+  chunks(): AsyncGenerator<Buffer>;
+}
+
+async function fileAt(ctx: AppContext, id: string, rel: string): Promise<BackupFile> {
+  const { repo, tree } = await open(ctx, id);
+  const node = await findNode(repo, tree, rel);
+  if (!node) throw new PrismError('INVALID_ARGUMENT', `"${rel}" is not in backup ${id}.`, { path: rel, missing: true });
+  if (node.type !== 'file')
+    throw new PrismError('INVALID_ARGUMENT', `"${rel}" in backup ${id} is a ${node.type}, not a file; \`prism backup ls ${id} ${rel}\` lists it.`, {
+      path: rel,
+    });
+  const content = node.content ?? [];
+  return {
+    path: rel,
+    name: node.name,
+    size: node.size ?? 0,
+    async *chunks() {
+      for (const c of content) yield await markingDamage(ctx, 'dump', () => repo.readBlob(c));
+    },
+  };
 }

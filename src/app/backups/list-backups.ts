@@ -1,6 +1,6 @@
 import type { BackupType } from '../../core/types.js';
 import { ERROR_CODES } from '../../errors/index.js';
-import type { Manifest, Repository } from '../../repo/index.js';
+import type { Manifest, ManifestCache, Repository } from '../../repo/index.js';
 import { openRepository, type AppContext } from '../context.js';
 
 export interface ListFilter {
@@ -8,6 +8,7 @@ export interface ListFilter {
   from?: Date | undefined;
   to?: Date | undefined;
   limit?: number | undefined;
+  status?: Manifest['status'] | undefined;
 }
 
 /** A manifest file that cannot be read: its backup can be neither listed nor restored. */
@@ -25,29 +26,53 @@ export interface BackupListing {
   damaged: DamagedManifest[];
 }
 
+export interface ListOptions {
+  missing?: 'refuse' | 'empty';
+  /**
+   * Keep the parsed manifests of this repository in memory between calls (a long-running process
+   * such as the dashboard): each call lists the snapshots and reads only new or rewritten ones.
+   * The manifests returned are then shared: read them, never change them.
+   */
+  cached?: boolean;
+}
+
+/** Per repository location: the manifests listBackupsAndDamage read last (see ListOptions.cached). */
+const caches = new Map<string, ManifestCache>();
+
+function manifestCache(location: string): ManifestCache {
+  let c = caches.get(location);
+  if (!c) caches.set(location, (c = new Map()));
+  return c;
+}
+
 /** Backups newest first, filtered. A missing repository is REPO_NOT_FOUND, or lists nothing with `missing: 'empty'` (the service before its first backup). */
-export async function listBackups(ctx: AppContext, filter: ListFilter = {}, opts: { missing?: 'refuse' | 'empty' } = {}): Promise<Manifest[]> {
+export async function listBackups(ctx: AppContext, filter: ListFilter = {}, opts: ListOptions = {}): Promise<Manifest[]> {
   return (await listBackupsAndDamage(ctx, filter, opts)).backups;
 }
 
 /** listBackups, plus the manifests that cannot be read. */
-export async function listBackupsAndDamage(ctx: AppContext, filter: ListFilter = {}, opts: { missing?: 'refuse' | 'empty' } = {}): Promise<BackupListing> {
+export async function listBackupsAndDamage(ctx: AppContext, filter: ListFilter = {}, opts: ListOptions = {}): Promise<BackupListing> {
   const repo = await openRepository(ctx).catch((e) => {
     if (e?.code === 'REPO_NOT_FOUND' && opts.missing === 'empty') return undefined;
     throw e;
   });
   if (!repo) return { backups: [], damaged: [] };
   const damaged: DamagedManifest[] = [];
-  const all = await loadAll(repo, ctx, (name, message) =>
-    damaged.push({
-      id: name.replace(/^snapshots\//, '').replace(/\.json$/, ''),
-      status: 'damaged',
-      object: name,
-      error: { code: ERROR_CODES.REPO_CORRUPT.id, name: 'REPO_CORRUPT', message },
-    }),
+  const all = await loadAll(
+    repo,
+    ctx,
+    (name, message) =>
+      damaged.push({
+        id: name.replace(/^snapshots\//, '').replace(/\.json$/, ''),
+        status: 'damaged',
+        object: name,
+        error: { code: ERROR_CODES.REPO_CORRUPT.id, name: 'REPO_CORRUPT', message },
+      }),
+    opts.cached ? manifestCache(ctx.config.storagePath) : undefined,
   );
   const out = all
     .filter((m) => !filter.type || m.type === filter.type)
+    .filter((m) => !filter.status || m.status === filter.status)
     .filter((m) => !filter.from || Date.parse(m.started_at) >= filter.from.getTime())
     .filter((m) => !filter.to || Date.parse(m.started_at) <= filter.to.getTime())
     .reverse();
@@ -55,11 +80,19 @@ export async function listBackupsAndDamage(ctx: AppContext, filter: ListFilter =
 }
 
 /** All manifests oldest first; a `running` one whose process is gone is shown as failed. Damaged manifests are skipped (and told to `onDamaged`). */
-export async function loadAll(repo: Repository, ctx: AppContext, onDamaged: (name: string, message: string) => void = () => {}): Promise<Manifest[]> {
-  const all = await repo.listManifests((name, err) => {
-    ctx.logger.warn({ event: 'manifest.damaged', object: name, error: err.message }, 'damaged manifest skipped');
-    onDamaged(name, err.message);
-  });
+export async function loadAll(
+  repo: Repository,
+  ctx: AppContext,
+  onDamaged: (name: string, message: string) => void = () => {},
+  cache?: ManifestCache,
+): Promise<Manifest[]> {
+  const all = await repo.listManifests(
+    (name, err) => {
+      ctx.logger.warn({ event: 'manifest.damaged', object: name, error: err.message }, 'damaged manifest skipped');
+      onDamaged(name, err.message);
+    },
+    { cache },
+  );
   const held = new Map<string, boolean>();
   for (const m of all) if (m.status === 'running' && !held.has(m.host)) held.set(m.host, await repo.backupLockHeld(m.host));
   return all.map((m) => (m.status === 'running' && !held.get(m.host) ? interrupted(m) : m));
