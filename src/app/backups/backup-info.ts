@@ -19,3 +19,8 @@ export async function backupInfo(ctx: AppContext, id: string): Promise<Manifest>
   const m = await repo.loadManifest(id);
   return m.status === 'running' && !(await repo.backupLockHeld(m.host)) ? interrupted(m) : m;
 }
+
+/** What `prism db list --json` prints for a backup: its databases with their tables (rows, bytes). */
+export function databasesOf(m: Manifest): { backup: string; databases: NonNullable<Manifest['databases']> } {
+  return { backup: m.id, databases: m.databases ?? [] };
+}

@@ -35,25 +35,10 @@ export function registerAlerts(program: Command): void {
       runAction(async (opts: { all?: boolean; notify?: boolean; json?: boolean }) => {
         const { evaluateAlerts } = await import('../../app/monitoring/alerts.js');
         const r = await evaluateAlerts(await cliContext(), { deliver: opts.notify ?? false });
-        const failed = r.deliveries.filter((d) => !d.ok);
-        const error =
-          failed.length > 0
-            ? new PrismError(
-                'ALERT_DELIVERY_FAILED',
-                `${failed.length} alert notification(s) not delivered: ${[...new Set(failed.map((d) => d.error))].join('; ')}`,
-              )
-            : undefined;
+        const { alertsView } = await import('../../app/monitoring/alerts-view.js');
+        const { json, error } = alertsView(r, { all: opts.all ?? false });
         if (opts.json) {
-          printJson({
-            evaluated_at: r.evaluated_at,
-            saved: r.saved,
-            active: r.active,
-            ...(opts.all ? { resolved: r.resolved } : {}),
-            deliveries: r.deliveries,
-            routing: r.routing,
-            silences: r.silences,
-            ...(error ? { error: error.toJSON() } : {}),
-          });
+          printJson(json);
           return error?.exitCode ?? 0;
         }
         out(r.active.length === 0 ? 'No active alerts.' : renderAlerts(r.active));

@@ -12,9 +12,9 @@ export function registerDbList(db: Command): void {
     .option(...REPO_OPTION)
     .action(
       runAction(async (id: string, opts: { json?: boolean; repo?: string }) => {
-        const { backupInfo } = await import('../../app/backups/backup-info.js');
+        const { backupInfo, databasesOf } = await import('../../app/backups/backup-info.js');
         const m = await backupInfo(await repoContext(opts), id);
-        if (opts.json) printJson({ backup: m.id, databases: m.databases ?? [] });
+        if (opts.json) printJson(databasesOf(m));
         else out(m.databases && m.databases.length > 0 ? renderDatabases(m).join('\n') : `Backup ${m.id} holds no databases (configure backup.databases).`);
       }),
     );

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { formatDateTime, formatDuration } from '../../core/format.js';
-import { PrismError } from '../../errors/index.js';
 import { systemClock } from '../../core/clock.js';
 import { cliHome } from '../context.js';
 import { out, printJson, table } from '../output.js';
@@ -17,23 +16,8 @@ export function registerTasks(program: Command): void {
     .action(
       runAction(async (opts: { days: string; job?: string; json?: boolean }) => {
         const days = parseCount('--days', opts.days);
-        const home = await cliHome();
-        const { readTasks } = await import('../../app/monitoring/task-log.js');
-        const since = new Date(systemClock.now().getTime() - days * 86_400_000);
-        const all = readTasks(home);
-        if (opts.job !== undefined) {
-          const { jobNames } = await import('../../daemon/job-table.js');
-          const known = new Set([...jobNames(), 'copy', ...all.map((t) => t.job)]);
-          if (!known.has(opts.job) && !opts.job.startsWith('copy:'))
-            throw new PrismError('INVALID_ARGUMENT', `--job "${opts.job}" is not a job; jobs: ${[...known].join(', ')}.`);
-        }
-        const tasks = all
-          .filter(
-            (t) =>
-              Date.parse(t.started_at) >= since.getTime() &&
-              (opts.job === undefined || t.job === opts.job || (opts.job === 'copy' && t.job.startsWith('copy:'))),
-          )
-          .reverse();
+        const { tasksReport } = await import('../../daemon/tasks-report.js');
+        const { tasks } = tasksReport(await cliHome(), systemClock.now(), { days, job: opts.job });
         if (opts.json) return printJson({ days, tasks });
         if (tasks.length === 0) return out(`No tasks in the last ${opts.days} days${opts.job ? ` for ${opts.job}` : ''}.`);
         out(
