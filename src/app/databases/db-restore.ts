@@ -3,6 +3,7 @@ import type { DbRecord, Manifest, Repository, TreeNode } from '../../repo/index.
 import { idListDigest } from '../../codec/hash.js';
 import { dbObjects, readDbObject, readDbObjectText } from '../../snapshot/db-objects.js';
 import { resolveDbTarget, type DbTarget } from '../../source/db/db-credentials.js';
+import { parseDbUrl } from '../../source/db/db-url.js';
 import type { CleanItem, CleanOutcome, ForeignKeyRef, RestoreInput, RestoreTableInput, TableOutcome, TablePlan } from '../../source/db/db-restore.js';
 import { POST_SCHEMA_OBJECT, SCHEMA_OBJECT, tableSelected } from '../../source/db/db-dump.js';
 import { myForeignKeys, myNotATable, planMysql, planMysqlClean, restoreMysql } from '../../source/mysql/mysql-restore.js';
@@ -420,4 +421,17 @@ function restoreTable(repo: Repository, id: string, t: DbRecord['tables'][number
       return r.stream;
     },
   };
+}
+
+/**
+ * Whether `targetUrl` names the database that backup.databases configures as `db` (same engine,
+ * host, port and database name; localhost and 127.0.0.1 alike): the live database, not another one.
+ */
+export function isConfiguredDatabase(ctx: AppContext, db: string, targetUrl: string): boolean {
+  const configured = ctx.config.backup.databases.find((d) => d.name === db);
+  if (!configured) return false;
+  const a = parseDbUrl(configured.url);
+  const b = parseDbUrl(targetUrl, undefined, 'into');
+  const host = (h: string) => (h === 'localhost' || h === '::1' ? '127.0.0.1' : h.toLowerCase());
+  return a.type === b.type && host(a.host) === host(b.host) && a.port === b.port && a.database === b.database;
 }
