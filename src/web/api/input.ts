@@ -9,7 +9,7 @@ export function parseInput<S extends v.GenericSchema>(schema: S, input: unknown,
   if (what === 'body' && (input === null || typeof input !== 'object' || Array.isArray(input))) {
     throw new ApiError(400, 'INVALID_ARGUMENT', 'The body must be a JSON object.');
   }
-  const r = v.safeParse(schema, input ?? {});
+  const r = v.safeParse(schema, input ?? {}, { abortPipeEarly: true });
   if (r.success) return r.output;
   const issue = r.issues[0];
   const field = issue.path?.map((p) => String(p.key)).join('.') ?? what;
@@ -56,7 +56,9 @@ export function queryDate(edge: 'start' | 'end') {
 }
 
 function realDay(ymd: string): boolean {
-  const [y, m, d] = DATE.exec(ymd)!.slice(1).map(Number) as [number, number, number];
+  const parts = DATE.exec(ymd);
+  if (!parts) return false;
+  const [y, m, d] = parts.slice(1).map(Number) as [number, number, number];
   const t = new Date(Date.UTC(y, m - 1, d));
   return t.getUTCFullYear() === y && t.getUTCMonth() === m - 1 && t.getUTCDate() === d;
 }
