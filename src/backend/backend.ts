@@ -37,6 +37,11 @@ export interface Backend {
   size(name: string, opts?: CallOptions): Promise<number>;
   /** Objects directly or recursively under a folder prefix ("index", "data"), with sizes, sorted by name. */
   list(prefix: string, opts?: CallOptions): Promise<ObjectInfo[]>;
+  /**
+   * A version of the folder `prefix` that changes whenever an object under it (directly) is added,
+   * replaced or removed, and when it last changed; undefined where the store cannot tell (or no such folder).
+   */
+  folderVersion?(prefix: string): Promise<FolderVersion | undefined>;
   /** Removes an object; removing one that is absent is not an error. */
   delete(name: string, opts?: CallOptions): Promise<void>;
   /**
@@ -67,6 +72,12 @@ export interface ReadOptions extends CallOptions {
   fresh?: boolean;
   /** A range of a pack worth a local copy (a frame of directory trees, read by every backup): metadata-cache.ts keeps it. */
   keep?: boolean;
+}
+
+export interface FolderVersion {
+  version: string;
+  /** Milliseconds since the epoch by the store's clock: a change within the clock's granularity of it may not change `version` yet. */
+  changedMs: number;
 }
 
 export interface ObjectInfo {

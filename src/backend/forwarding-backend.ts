@@ -1,4 +1,4 @@
-import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadOptions, UnfinishedScope, Wrapping } from './backend.js';
+import type { AtomicWrite, Backend, CallOptions, FolderVersion, ObjectInfo, ReadOptions, UnfinishedScope, Wrapping } from './backend.js';
 
 /** A backend that hands every call to another: the base of backends that change a few of them (sealing, retries, fault injection). */
 export class ForwardingBackend implements Backend, Wrapping {
@@ -39,6 +39,10 @@ export class ForwardingBackend implements Backend, Wrapping {
 
   list(prefix: string, opts?: CallOptions): Promise<ObjectInfo[]> {
     return this.inner.list(prefix, opts);
+  }
+
+  folderVersion(prefix: string): Promise<FolderVersion | undefined> {
+    return this.inner.folderVersion ? this.inner.folderVersion(prefix) : Promise.resolve(undefined);
   }
 
   delete(name: string, opts?: CallOptions): Promise<void> {

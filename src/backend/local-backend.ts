@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, promises as fsp, writeSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadOptions, Space, SpaceReporting, UnfinishedScope } from './backend.js';
+import type { AtomicWrite, Backend, CallOptions, FolderVersion, ObjectInfo, ReadOptions, Space, SpaceReporting, UnfinishedScope } from './backend.js';
 import { ObjectNotFoundError } from './store-error.js';
 import { checkedName } from './object-name.js';
 import { TEMP_PREFIX, removableAsOwn, tempBaseName } from './temp-names.js';
@@ -203,6 +203,16 @@ export class LocalBackend implements Backend, SpaceReporting {
       });
     }
     return out;
+  }
+
+  /** Objects are written by rename or link and removed by unlink: each changes the directory's mtime and ctime. */
+  async folderVersion(prefix: string): Promise<FolderVersion | undefined> {
+    try {
+      const s = await fsp.stat(this.folder(prefix), { bigint: true });
+      return { version: `${s.ino}:${s.mtimeNs}:${s.ctimeNs}`, changedMs: Number((s.mtimeNs > s.ctimeNs ? s.mtimeNs : s.ctimeNs) / 1_000_000n) };
+    } catch {
+      return undefined;
+    }
   }
 
   async delete(name: string, opts?: CallOptions): Promise<void> {

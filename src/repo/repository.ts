@@ -520,11 +520,19 @@ export class Repository {
   ): Promise<Manifest[]> {
     const out: Manifest[] = [];
     const except = opts.exceptId === undefined ? undefined : snapshotName(opts.exceptId);
-    const cache = opts.cache;
+    // a listing but one is not the whole listing: it neither uses nor keeps a cache
+    const cache = except === undefined ? opts.cache : undefined;
+    // the folder unchanged since the last listing, and not changed so recently that the store's clock could hide a change: the same manifests
+    const folder = cache ? await this.backend.folderVersion?.('snapshots') : undefined;
+    if (cache?.folder && folder && cache.folder.version === folder.version && this.clock.now().getTime() - folder.changedMs > FOLDER_SETTLED_MS) {
+      return [...cache.folder.manifests];
+    }
+    if (cache) delete cache.folder;
+    let damaged = false;
     const listed = (await this.backend.list('snapshots')).filter((o) => o.name.endsWith('.json') && o.name !== except);
     // with a cache: read only the manifests not seen at this version (new or rewritten); parsed ones are reused as they are
     const cached = (o: ObjectInfo) => {
-      const hit = cache && o.version !== undefined ? cache.get(o.name) : undefined;
+      const hit = cache && o.version !== undefined ? cache.objects.get(o.name) : undefined;
       return hit && hit.version === o.version ? hit.manifest : undefined;
     };
     const names = listed.filter((o) => cached(o) === undefined).map((o) => o.name);
@@ -541,22 +549,27 @@ export class Repository {
         if ('error' in r) throw r.error;
         fresh.set(name, parseManifest(r.raw, name));
       } catch (e) {
+        damaged = true;
         if (e instanceof PrismError) onDamaged(name, e);
         else if (!(e instanceof ObjectNotFoundError)) throw e;
       }
     }
-    if (cache) {
+    const objects = cache?.objects;
+    if (objects) {
       const seen = new Set(listed.map((o) => o.name));
-      for (const name of cache.keys()) if (!seen.has(name)) cache.delete(name);
+      for (const name of objects.keys()) if (!seen.has(name)) objects.delete(name);
     }
     for (const o of listed) {
       const m = cached(o) ?? fresh.get(o.name);
       if (m === undefined) continue;
       out.push(m);
-      if (cache && o.version !== undefined && fresh.has(o.name)) cache.set(o.name, { version: o.version, manifest: m });
-      else if (cache && o.version === undefined) cache.delete(o.name);
+      if (objects && o.version !== undefined && fresh.has(o.name)) objects.set(o.name, { version: o.version, manifest: m });
+      else if (objects && o.version === undefined) objects.delete(o.name);
     }
-    return out.sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : a.id < b.id ? -1 : 1));
+    out.sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : a.id < b.id ? -1 : 1));
+    // a damaged manifest is told about at every listing: no shortcut past it
+    if (cache && folder && !damaged) cache.folder = { version: folder.version, manifests: [...out] };
+    return out;
   }
 }
 
@@ -565,7 +578,14 @@ export class Repository {
  * listManifests re-reads only what is new or was written again. Hold one per repository; the
  * manifests in it are shared, read-only.
  */
-export type ManifestCache = Map<string, { version: string; manifest: Manifest }>;
+export interface ManifestCache {
+  objects: Map<string, { version: string; manifest: Manifest }>;
+  /** The last listing, whole, with the version of the snapshots folder it was read at (stores that tell one: Backend.folderVersion). */
+  folder?: { version: string; manifests: Manifest[] };
+}
+
+/** How long after a change of the snapshots folder its version is trusted: longer than any file system's timestamp granularity (FAT's 2 s). */
+const FOLDER_SETTLED_MS = 2_500;
 
 export interface OpenOptions {
   create?: boolean;

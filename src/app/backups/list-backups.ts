@@ -41,7 +41,7 @@ const caches = new Map<string, ManifestCache>();
 
 function manifestCache(location: string): ManifestCache {
   let c = caches.get(location);
-  if (!c) caches.set(location, (c = new Map()));
+  if (!c) caches.set(location, (c = { objects: new Map() }));
   return c;
 }
 
