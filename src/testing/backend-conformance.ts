@@ -7,8 +7,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, describe, it } from 'node:test';
-import { namesOf, type Backend } from '../backend/backend.js';
+import { namesOf, type Backend, type ObjectInfo } from '../backend/backend.js';
 import { isStoreError, ObjectNotFoundError } from '../backend/store-error.js';
+
+/** name and size of each listed object (a store may add its version, which the contract leaves to it). */
+const sized = (xs: readonly ObjectInfo[]) => xs.map(({ name, size }) => ({ name, size }));
 
 export interface ConformanceOptions {
   /** A fresh empty backend for one test. */
@@ -48,7 +51,7 @@ export function backendConformance(label: string, opts: ConformanceOptions): voi
       assert.equal((await b.get('state/empty')).length, 0);
       assert.equal(await b.exists('state/empty'), true);
       assert.equal(await b.size('state/empty'), 0);
-      assert.deepEqual(await b.list('state'), [{ name: 'state/empty', size: 0 }]);
+      assert.deepEqual(sized(await b.list('state')), [{ name: 'state/empty', size: 0 }]);
     });
 
     it('a missing object: get, getRange and size throw ObjectNotFoundError naming it; exists is false; delete is no error', async () => {
@@ -96,7 +99,7 @@ export function backendConformance(label: string, opts: ConformanceOptions): voi
       await b.put('database/x', text('x'));
       await b.put('index/i1', text('i'));
       await b.put('config.json', text('{}'));
-      assert.deepEqual(await b.list('data'), [
+      assert.deepEqual(sized(await b.list('data')), [
         { name: 'data/00/0001', size: 7 },
         { name: 'data/00/0002', size: 3 },
         { name: 'data/01/0001', size: 12 },
@@ -155,7 +158,7 @@ export function backendConformance(label: string, opts: ConformanceOptions): voi
       assert.deepEqual(await b.list('data'), [], 'invisible before commit');
       await w.commit('data/9f/9f00');
       assert.deepEqual(await b.get('data/9f/9f00'), Buffer.concat(expected));
-      assert.deepEqual(await b.list('data'), [{ name: 'data/9f/9f00', size: 20 * chunk.length }]);
+      assert.deepEqual(sized(await b.list('data')), [{ name: 'data/9f/9f00', size: 20 * chunk.length }]);
     });
 
     it('openAtomic abort leaves nothing, and removeUnfinished leaves nothing of a write never finished', async () => {
@@ -236,7 +239,7 @@ export function backendConformance(label: string, opts: ConformanceOptions): voi
       await b.removeUnfinished('data', 'all');
       const listed = await b.list('data');
       // either it finished before the abort reached it (then whole) or nothing is there
-      if (done === 'committed') assert.deepEqual(listed, [{ name: 'data/bb/bb01', size: big.length }]);
+      if (done === 'committed') assert.deepEqual(sized(listed), [{ name: 'data/bb/bb01', size: big.length }]);
       else assert.ok(listed.length === 0 || (listed.length === 1 && listed[0]!.size === big.length), JSON.stringify(listed));
     });
   });
