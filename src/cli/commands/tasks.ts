@@ -17,7 +17,7 @@ export function registerTasks(program: Command): void {
       runAction(async (opts: { days: string; job?: string; json?: boolean }) => {
         const days = parseCount('--days', opts.days);
         const { tasksReport } = await import('../../daemon/tasks-report.js');
-        const { tasks } = tasksReport(await cliHome(), systemClock.now(), { days, job: opts.job });
+        const { tasks } = await tasksReport(await cliHome(), systemClock.now(), { days, job: opts.job });
         if (opts.json) return printJson({ days, tasks });
         if (tasks.length === 0) return out(`No tasks in the last ${opts.days} days${opts.job ? ` for ${opts.job}` : ''}.`);
         out(

@@ -11,7 +11,7 @@ const tasksQuery = strict({ days: queryInt(1, 36_500, 7), job: v.optional(v.pipe
 
 const tasks = route('GET', '/api/tasks', 'the task log of the last days (default 7), newest first; job: one job, as `tasks --json`', async (req) => {
   const q = parseInput(tasksQuery, req.query, 'query');
-  return json(tasksReport(req.ctx.config.home, req.ctx.clock.now(), { days: q.days, job: q.job }));
+  return json(await tasksReport(req.ctx.config.home, req.ctx.clock.now(), { days: q.days, job: q.job }));
 });
 
 const drills = route('GET', '/api/drills', 'past restore drills, oldest first, as `drill --history --json`', async (req) =>
