@@ -2,7 +2,7 @@ import type { Manifest } from '../../repo/index.js';
 import { BLOB_TYPE, repositoryBytes } from '../../repo/index.js';
 import { openRepository, type AppContext } from '../context.js';
 import { failuresIn } from './failures.js';
-import { loadAll } from './list-backups.js';
+import { loadAll, sharedManifestCache } from './list-backups.js';
 import { copyStatuses, type CopyStatus } from '../copies/copy-status.js';
 
 export interface BackupStats {
@@ -27,9 +27,9 @@ export interface BackupStats {
   copies: CopyStatus[];
 }
 
-export async function backupStats(ctx: AppContext): Promise<BackupStats> {
+export async function backupStats(ctx: AppContext, opts: { cached?: boolean } = {}): Promise<BackupStats> {
   const repo = await openRepository(ctx);
-  const all = await loadAll(repo, ctx);
+  const all = await loadAll(repo, ctx, undefined, opts.cached ? sharedManifestCache(ctx) : undefined);
   const index = await repo.loadIndex();
   let unique = 0;
   let packed = 0;

@@ -39,6 +39,11 @@ export interface ListOptions {
 /** Per repository location: the manifests listBackupsAndDamage read last (see ListOptions.cached). */
 const caches = new Map<string, ManifestCache>();
 
+/** The manifest cache of the context's repository (see ListOptions.cached), for the listings that take one. */
+export function sharedManifestCache(ctx: AppContext): ManifestCache {
+  return manifestCache(ctx.config.storagePath);
+}
+
 function manifestCache(location: string): ManifestCache {
   let c = caches.get(location);
   if (!c) caches.set(location, (c = { objects: new Map() }));

@@ -6,7 +6,7 @@ import { readDrills } from '../integrity/drill-history.js';
 import { eventsFile } from './events.js';
 import { fixForErrorId } from '../backups/failures.js';
 import { readJsonLines } from '../json-lines.js';
-import { loadAll } from '../backups/list-backups.js';
+import { loadAll, sharedManifestCache } from '../backups/list-backups.js';
 import { isPrismError, type ErrorCode } from '../../errors/index.js';
 import { copyAlertRecords } from '../copies/copy-status.js';
 
@@ -28,7 +28,7 @@ export const ALERT_RULES = { ...SOP_ALERT_RULES, fixForCode: fixForErrorId };
  * none), the repository disk's use, verify events of logs/events.log, logs/drills.log, and of
  * each copy its state file (no copy's store is reached).
  */
-export async function gatherRecords(ctx: AppContext): Promise<GatheredRecords> {
+export async function gatherRecords(ctx: AppContext, opts: { cached?: boolean } = {}): Promise<GatheredRecords> {
   let access: { code: string; message: string } | null = null;
   const repo = await openRepository(ctx).catch((e) => {
     if (e?.code === 'REPO_NOT_FOUND') return undefined;
@@ -40,7 +40,7 @@ export async function gatherRecords(ctx: AppContext): Promise<GatheredRecords> {
     throw e;
   });
   const damaged: string[] = [];
-  const manifests = repo ? await loadAll(repo, ctx, (name) => damaged.push(name)) : [];
+  const manifests = repo ? await loadAll(repo, ctx, (name) => damaged.push(name), opts.cached ? sharedManifestCache(ctx) : undefined) : [];
   const space = await storageSpace(ctx.config.storagePath);
   const disk = space ? { ...space, used_percent: usedPercent(space) } : null;
   const home = ctx.config.home;

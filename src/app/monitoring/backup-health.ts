@@ -23,8 +23,8 @@ export interface BackupHealth {
  * plus the active alerts and the copies (a copy's trouble is an alert, not an indicator: the
  * primary's backups are what the indicators measure).
  */
-export async function backupHealth(ctx: AppContext): Promise<BackupHealth> {
-  const gathered = await gatherRecords(ctx);
+export async function backupHealth(ctx: AppContext, opts: { cached?: boolean } = {}): Promise<BackupHealth> {
+  const gathered = await gatherRecords(ctx, opts);
   const { manifests, disk } = gathered;
   const now = ctx.clock.now();
   const last = manifests

@@ -33,7 +33,7 @@ export interface History {
 export async function backupHistory(ctx: AppContext, opts: { cached?: boolean } = {}): Promise<History> {
   const newestFirst = await listBackups(ctx, {}, { cached: opts.cached ?? false });
   const all = [...newestFirst].reverse();
-  const stats = await backupStats(ctx);
+  const stats = await backupStats(ctx, opts);
   return {
     backups: all.map((m) => ({
       id: m.id,

@@ -50,6 +50,6 @@ const verify = route(
   },
 );
 
-const stats = route('GET', '/api/stats', 'repository statistics, as `backup stats --json`', async (req) => json(await backupStats(req.ctx)));
+const stats = route('GET', '/api/stats', 'repository statistics, as `backup stats --json`', async (req) => json(await backupStats(req.ctx, { cached: true })));
 
 export const backupRoutes: ApiRoute[] = [list, info, chain, dependencies, verify, stats];

@@ -21,7 +21,7 @@ const overview = route(
   async (req) => {
     const { ctx } = req;
     const status = serviceStatus(ctx.config.home, ctx.clock, ctx);
-    const health = await backupHealth(ctx);
+    const health = await backupHealth(ctx, { cached: true });
     const backups = await listBackups(ctx, {}, { cached: true, missing: 'empty' });
     return json({ status, health, alerts: health.alerts, last: lastOfEachKind(backups) });
   },
