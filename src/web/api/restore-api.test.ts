@@ -48,6 +48,13 @@ describe('dashboard API: restore', () => {
     assert.deepEqual(hashTree(target), hashTree(sb.home));
   });
 
+  it('at: the latest completed backup at or before a time', async () => {
+    const r = await body(
+      call(ctx, 'POST /api/restore', { body: { at: new Date(Date.parse(m.started_at) + 1000).toISOString(), target: join(sb.root, 'at'), dry_run: true } }),
+    );
+    assert.equal(r.backup, m.id);
+  });
+
   it('paths restores only those paths', async () => {
     const target = join(sb.root, 'partial');
     const r = await body(call(ctx, 'POST /api/restore', { body: { backup: m.id, target, paths: ['/config/'], dry_run: false } }));
@@ -103,6 +110,17 @@ describe('dashboard API: restore', () => {
       assert.equal(e.status, 400, JSON.stringify(b));
       assert.match(e.message, message, JSON.stringify(b));
     }
+    for (const b of [
+      { target, dry_run: true },
+      { backup: m.id, at: '2030-01-01T00:00:00Z', target, dry_run: true },
+    ]) {
+      const e = await refusal(call(ctx, 'POST /api/restore', { body: b }));
+      assert.equal(e.status, 400);
+      assert.match(e.message, /^backup: give a backup id, or at/);
+    }
+    assert.match((await refusal(call(ctx, 'POST /api/restore', { body: { at: 'soon', target, dry_run: true } }))).message, /^at: an ISO 8601/);
+    const early = await refusal(call(ctx, 'POST /api/restore', { body: { at: '2020-01-01', target, dry_run: true } }));
+    assert.equal(early.status, 404);
     const unknown = await refusal(call(ctx, 'POST /api/restore', { body: { backup: 'backup_20300101_000000_full', target, dry_run: true } }));
     assert.equal(unknown.status, 404);
     assert.equal(existsSync(target), false);

@@ -6,13 +6,15 @@ import { isRemoteLocation } from '../../core/remote-location.js';
 import { displayName } from '../../core/byte-names.js';
 import { restoreBackup } from '../../app/restore/restore-backup.js';
 import { route } from './errors.js';
-import { parseInput, strict } from './input.js';
+import { parseInput, queryDate, strict } from './input.js';
 import { ApiError, json, type ApiRoute } from './route.js';
 
 const pathText = v.pipe(v.string(), v.minLength(1, 'a path'), v.maxLength(4096, 'at most 4,096 characters'));
 
 const restoreBody = strict({
-  backup: v.pipe(v.string('a backup id'), v.minLength(1, 'a backup id')),
+  backup: v.optional(v.pipe(v.string('a backup id'), v.minLength(1, 'a backup id'))),
+  /** Instead of `backup`: the latest completed backup at or before this time. */
+  at: queryDate('end'),
   paths: v.optional(v.pipe(v.array(pathText, 'a list of paths inside the backup'), v.maxLength(10_000, 'at most 10,000 paths'))),
   target: v.pipe(
     v.string('an absolute directory path'),
@@ -80,13 +82,15 @@ function includeForm(path: string): string {
 const restore = route(
   'POST',
   '/api/restore',
-  'restore a backup (paths: only these) into an absolute target directory that is not the live data; dry_run: the plan only; as `backup restore --json`',
+  'restore a backup (or the latest at or before a time: at; paths: only these) into an absolute target directory that is not the live data; dry_run: the plan only; as `backup restore --json`',
   async (req) => {
     const b = parseInput(restoreBody, req.body, 'body');
+    if ((b.backup === undefined) === (b.at === undefined)) throw new ApiError(400, 'INVALID_ARGUMENT', 'backup: give a backup id, or at (a time), not both.');
     const include = (b.paths ?? []).map(includeForm);
     refuseLiveTarget(req.ctx.config, b.target);
     const r = await restoreBackup(req.ctx, {
       id: b.backup,
+      at: b.at,
       target: resolve(b.target),
       dryRun: b.dry_run,
       // the request without dry_run is the confirmation (the page shows the dry run first)
