@@ -25,6 +25,11 @@ export class LocalBackend implements Backend, SpaceReporting {
     return join(this.root, ...checkedName(name).split('/'));
   }
 
+  /** The file that holds object `name` (it may not exist). */
+  objectPath(name: string): string {
+    return this.path(name);
+  }
+
   /** A folder to list or clean: '' is the root. */
   private folder(prefix: string): string {
     const p = prefix.replace(/\/+$/, '');

@@ -4,6 +4,7 @@ import { MetadataCache, metadataCacheDir } from '../backend/metadata-cache.js';
 import { ReadAheadBackend } from '../backend/read-ahead-backend.js';
 import { parseLocation, type Location } from '../backend/location.js';
 import { DEFAULT_RETRY, RetryingBackend, type RetryEvent, type RetryPolicy } from '../backend/retrying-backend.js';
+import { isAbsolute } from 'node:path';
 import { systemClock } from '../core/clock.js';
 import { registerConnection } from '../core/open-connections.js';
 import { PrismError } from '../errors/index.js';
@@ -112,6 +113,12 @@ export async function repositoryBytes(location: string): Promise<number> {
  * `location`, without opening the repository (no keys: the name is the same sealed or not);
  * undefined for a remote location, whose caller opens the repository instead.
  */
+/** The absolute path of object `name` in a local repository; undefined for a remote one. */
+export function localObjectPath(location: string, name: string): string | undefined {
+  const loc = parseLocation(location);
+  return loc.kind === 'local' && isAbsolute(loc.path) ? new LocalBackend(loc.path).objectPath(name) : undefined;
+}
+
 export async function localObjectPresent(location: string, name: string): Promise<boolean | undefined> {
   const loc = parseLocation(location);
   return loc.kind === 'local' ? new LocalBackend(loc.path).exists(name) : undefined;

@@ -9,6 +9,9 @@ import { readStream, storeStream } from '../blob-store.js';
 import { WholeFilePool } from '../../../snapshot/whole-file-pool.js';
 import { chunkWorkerInit } from '../../../snapshot/archiver.js';
 import { mkdirPrivateAsync } from '../../../core/private-files.js';
+import { fileIdentity } from '../../../core/wal-fast-text.js';
+import { localObjectPath } from '../../../repo/open-backend.js';
+import { walRecordName } from '../../../repo/layout.js';
 import {
   fileDigest,
   liveWorker,
@@ -16,6 +19,7 @@ import {
   readMark,
   removeDeadTemps,
   spoolArea,
+  stableIdentity,
   takeWorker,
   writeHint,
   writeMark,
@@ -236,9 +240,13 @@ export async function pushReadyWal(ctx: AppContext, walDir: string, skip: string
               tried.add(name);
               const path = join(dir, name);
               try {
+                const readStart = ctx.clock.now().getTime();
+                const before = await fileIdentity(path);
                 const size = await walFileSize(path, name);
                 const { sha256 } = await storeWalFileOn(ctx, repo, workers, path, name, size);
-                await writeMark(area, { name, size, sha256 });
+                const file = stableIdentity(before, await fileIdentity(path), readStart);
+                const record = localObjectPath(ctx.config.storagePath, walRecordName(name));
+                await writeMark(area, { name, size, sha256, ...(file ? { file } : {}), ...(record !== undefined ? { record } : {}) });
                 ctx.logger.info({ event: 'pg.wal.pushed', name }, `pushed ${name} ahead of its archive_command`);
                 report.pushed++;
               } catch (e) {
@@ -492,7 +500,9 @@ export async function prefetchWal(
           } finally {
             await fsp.rm(temp, { force: true });
           }
-          await writeMark(area, { name, size: record.size, sha256: record.sha256 });
+          // the copy's identity: written, synced and renamed by this worker, in the area only its owner can write
+          const file = await fileIdentity(join(area, name));
+          await writeMark(area, { name, size: record.size, sha256: record.sha256, ...(file ? { file } : {}) });
           fetched++;
         }
         last = name;

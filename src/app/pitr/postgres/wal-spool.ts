@@ -5,7 +5,8 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { mkdirPrivateAsync, PRIVATE_FILE_MODE } from '../../../core/private-files.js';
 import { processAlive } from '../../../core/process-alive.js';
 import type { Clock } from '../../../core/clock.js';
-import { localObjectPresent } from '../../../repo/open-backend.js';
+import { localObjectPath, localObjectPresent } from '../../../repo/open-backend.js';
+import { decodeField, encodeField, fileIdentity, formatIdentity, parseIdentity, sameIdentity, type FileIdentity } from '../../../core/wal-fast-text.js';
 import { walRecordName } from '../../../repo/layout.js';
 import { isArchivable, isSegmentName } from '../../../source/postgres/pg-wal-name.js';
 import type { AppContext } from '../../context.js';
@@ -72,13 +73,45 @@ export interface SpoolMark {
   name: string;
   size: number;
   sha256: string;
+  /**
+   * The identity of the file the mark stands for when it was read (archive: the segment in the
+   * WAL directory) or written (restore: the spool's copy). Without it the lean paths never
+   * answer from the mark.
+   */
+  file?: FileIdentity;
+  /** archive, local repository: the absolute path of the WAL record object (the lean paths check it exists). */
+  record?: string;
 }
 
-function isMark(x: unknown, name: string): x is SpoolMark {
-  const m = x as SpoolMark;
-  return (
-    typeof m === 'object' && m !== null && m.name === name && Number.isSafeInteger(m.size) && typeof m.sha256 === 'string' && /^[0-9a-f]{64}$/.test(m.sha256)
-  );
+const MARK_HEADER = 'prism-wal-mark 1';
+
+/** The text of a mark: lines the launcher (prism-wal.main.c) reads too. */
+export function formatMark(m: SpoolMark): string {
+  const lines = [MARK_HEADER, `name ${m.name}`, `size ${m.size}`, `sha256 ${m.sha256}`];
+  if (m.file) lines.push(`file ${formatIdentity(m.file)}`);
+  if (m.record !== undefined) lines.push(`record ${encodeField(m.record)}`);
+  lines.push('end', '');
+  return lines.join('\n');
+}
+
+/** A mark's text, or undefined for anything formatMark would not have written for `name`. */
+export function parseMark(text: string, name: string): SpoolMark | undefined {
+  const lines = text.split('\n');
+  if (lines.pop() !== '' || lines.shift() !== MARK_HEADER || lines.pop() !== 'end') return undefined;
+  const [n, size, sha, ...rest] = lines;
+  if (n !== `name ${name}` || !/^size \d{1,15}$/.test(size ?? '') || !/^sha256 [0-9a-f]{64}$/.test(sha ?? '')) return undefined;
+  const m: SpoolMark = { name, size: Number(size!.slice(5)), sha256: sha!.slice(7) };
+  if (rest[0]?.startsWith('file ')) {
+    const id = parseIdentity(rest.shift()!.slice(5));
+    if (!id) return undefined;
+    m.file = id;
+  }
+  if (rest[0]?.startsWith('record ')) {
+    const r = decodeField(rest.shift()!.slice(7));
+    if (r === undefined || !isAbsolute(r)) return undefined;
+    m.record = r;
+  }
+  return rest.length === 0 ? m : undefined;
 }
 
 /** The mark `<name>.ok`, or undefined (none, or one that does not parse: then it is removed). */
@@ -90,13 +123,9 @@ export async function readMark(area: string, name: string): Promise<SpoolMark | 
   } catch {
     return undefined;
   }
-  try {
-    const m = JSON.parse(text) as unknown;
-    if (isMark(m, name)) return m;
-  } catch {
-    // damaged: as if absent
-  }
-  await fsp.rm(file, { force: true });
+  const m = parseMark(text, name);
+  if (m) return m;
+  await fsp.rm(file, { force: true }); // damaged: as if absent
   return undefined;
 }
 
@@ -122,8 +151,22 @@ export async function writeHint(area: string, file: string, data: string): Promi
 }
 
 export function writeMark(area: string, m: SpoolMark): Promise<void> {
-  return writeSpoolFile(area, `${m.name}.ok`, JSON.stringify(m));
+  return writeSpoolFile(area, `${m.name}.ok`, formatMark(m));
 }
+
+/**
+ * The file's identity for an archive mark, when it can stand for the bytes just stored: the same
+ * before and after the read, and last changed at least RACY_MS before the read began. A change
+ * made while it was read, in the same tick of the kernel's coarse clock as the first look, would
+ * not move its ctime (git's "racily clean" entries); the margin rules that out.
+ */
+export function stableIdentity(before: FileIdentity | undefined, after: FileIdentity | undefined, readStartMs: number): FileIdentity | undefined {
+  if (!before || !sameIdentity(before, after)) return undefined;
+  return before.ctimeNs < BigInt(Math.floor(readStartMs - RACY_MS)) * 1_000_000n ? before : undefined;
+}
+
+/** More than a tick of the kernel's coarse clock (1–10 ms) and the lag of that clock behind the real one. */
+export const RACY_MS = 50;
 
 /** Size and SHA-256 of a file, read through one reused buffer (no stream, little garbage). */
 export async function fileDigest(path: string): Promise<{ size: number; sha256: string }> {
@@ -210,45 +253,42 @@ export async function removeDeadTemps(area: string): Promise<void> {
 }
 
 /**
- * archive-wal's quick answer, without the repository open (the lean start of bin/prism.js): true
- * when the background push marked this very file (its size and SHA-256) as stored and the record
- * is in the (local) repository. The mark is written only once the record is durable, and a record
- * is never replaced; anything else (no mark, another file, a remote repository) is false, and the
- * call goes the whole way.
+ * archive-wal's quick answer, without the repository open (the lean start of bin/prism.js, and
+ * the same checks in the launcher prism-wal): true when the background push marked this very
+ * file as stored — its identity now (device, inode, size, mtime and ctime to the nanosecond) is
+ * the one the push recorded when it read it — and the record the mark names is in the (local)
+ * repository, where this repository keeps it. The mark is written only once the record is
+ * durable, and a record is never replaced; anything else (no mark, a mark without an identity,
+ * another file, a remote repository) is false, and the call goes the whole way.
  */
 export async function archivedAhead(spool: WalSpoolSettings, storagePath: string, path: string): Promise<boolean> {
   const name = basename(path);
   if (!spool.async || !isArchivable(name)) return false;
+  const record = localObjectPath(storagePath, walRecordName(name));
+  if (record === undefined) return false;
   const area = spoolArea(spool, 'archive', storagePath, dirname(resolve(path)));
   const mark = await readMark(area, name);
-  if (!mark) return false;
-  const size = await fsp.stat(path).then(
-    (s) => s.size,
-    () => -1,
-  );
-  if (size !== mark.size) return false;
-  const file = await fileDigest(path);
-  if (file.size !== mark.size || file.sha256 !== mark.sha256) return false;
+  if (!mark?.file || mark.record !== record || mark.file.size !== BigInt(mark.size)) return false;
+  if (!sameIdentity(mark.file, await fileIdentity(path))) return false;
   return (await localObjectPresent(storagePath, walRecordName(name))) === true;
 }
 
 /**
  * restore-wal's quick answer, without the repository open (so without its keys) or the whole CLI
- * (the lean start of bin/prism.js): when the fetch ahead has marked segment `name` (written,
- * synced, then marked with its record's size and SHA-256), the spool's copy is moved to `path`
- * once its size and SHA-256, computed again here, are the mark's. Anything else (no mark, no
- * file, other bytes, a history file) is false and the call goes the whole way, which checks the
- * copy against the repository's record.
+ * (the lean start of bin/prism.js; the launcher prism-wal does the same): when the fetch ahead
+ * has marked segment `name` (written, synced, renamed, then marked with the copy's identity),
+ * the spool's copy is moved to `path` if it is still that file (device, inode, size, mtime,
+ * ctime). Anything else (no mark, no file, another file, a history file) is false and the call
+ * goes the whole way, which checks the copy's SHA-256 against the repository's record.
  */
 export async function servePrefetched(spool: WalSpoolSettings, storagePath: string, name: string, path: string): Promise<boolean> {
   if (spool.prefetch <= 0 || !isSegmentName(name)) return false;
   const walDir = dirname(resolve(path));
   const area = spoolArea(spool, 'restore', storagePath, walDir);
   const mark = await readMark(area, name);
-  if (!mark) return false;
+  if (!mark?.file || mark.file.size !== BigInt(mark.size)) return false;
   const file = join(area, name);
-  const digest = await fileDigest(file).catch(() => undefined);
-  if (digest?.size !== mark.size || digest.sha256 !== mark.sha256) return false;
+  if (!sameIdentity(mark.file, await fileIdentity(file))) return false;
   await moveInto(file, path, join(walDir, `.${basename(path)}.prism-${process.pid}`));
   await fsp.rm(join(area, `${name}.ok`), { force: true });
   return true;
