@@ -1,7 +1,6 @@
-import { resolve } from 'node:path';
 import { archivedAhead, servePrefetched, walSpoolSettings } from '../app/pitr/postgres/wal-spool.js';
 import { loadConfig } from '../config/load-config.js';
-import { isRemoteLocation } from '../core/remote-location.js';
+import { callStoragePath, recordWalPointer } from './wal-pointer.js';
 
 /** The flags both lean starts take, and their positional arguments; undefined for anything else. */
 function leanArgs(argv: readonly string[], positional: number): { args: string[]; repo?: string; spoolDir?: string; prefetch?: number } | undefined {
@@ -24,15 +23,14 @@ function leanArgs(argv: readonly string[], positional: number): { args: string[]
 /** The configuration, the repository's location and the spool settings of a lean start. */
 function leanContext(f: { repo?: string; spoolDir?: string; prefetch?: number }) {
   const config = loadConfig(process.env);
-  const copy = f.repo === undefined ? undefined : config.copies.find((c) => c.name === f.repo);
-  const storagePath = f.repo === undefined ? config.storagePath : (copy?.location ?? (isRemoteLocation(f.repo) ? f.repo : resolve(f.repo)));
+  const storagePath = callStoragePath(config, f.repo);
   return { storagePath, spool: walSpoolSettings({ config }, { spoolDir: f.spoolDir, prefetch: f.prefetch }) };
 }
 
 /**
  * The lean start of `prism pg archive-wal PATH [--repo R] [--spool-dir D]` (bin/prism.js loads
- * this before the whole CLI): when the background push has already stored PATH (see
- * archivedAhead), the call is done without loading the commands, the logger or the repository —
+ * this before the whole CLI, and the launcher prism-wal starts it when it cannot answer): when
+ * the background push has already stored PATH (see archivedAhead), the call is done without loading the commands, the logger or the repository —
  * most calls under load. Anything else (another flag, a config error, no mark) returns false and
  * the whole CLI runs the command as usual.
  */
@@ -42,7 +40,9 @@ export async function archiveWalFast(argv: readonly string[]): Promise<boolean> 
   if (!f || f.prefetch !== undefined) return false;
   try {
     const { storagePath, spool } = leanContext(f);
-    return await archivedAhead(spool, storagePath, f.args[0]!);
+    if (!(await archivedAhead(spool, storagePath, f.args[0]!))) return false;
+    await recordWalPointer(process.env, { kind: 'archive', path: f.args[0]!, repo: f.repo, spoolDir: f.spoolDir });
+    return true;
   } catch {
     return false;
   }
@@ -50,8 +50,8 @@ export async function archiveWalFast(argv: readonly string[]): Promise<boolean> 
 
 /**
  * The lean start of `prism pg restore-wal NAME PATH [--repo R] [--spool-dir D] [--prefetch N]`:
- * a segment the fetch ahead has written and marked is moved into place once its SHA-256 is the
- * mark's (see servePrefetched), without the commands, the logger or the repository (nor its
+ * a segment the fetch ahead has written and marked is moved into place while it is the file the
+ * mark names (see servePrefetched), without the commands, the logger or the repository (nor its
  * keys). Anything else returns false and the whole CLI runs the command.
  */
 export async function restoreWalFast(argv: readonly string[]): Promise<boolean> {
@@ -60,7 +60,9 @@ export async function restoreWalFast(argv: readonly string[]): Promise<boolean> 
   if (!f) return false;
   try {
     const { storagePath, spool } = leanContext(f);
-    return await servePrefetched(spool, storagePath, f.args[0]!, f.args[1]!);
+    if (!(await servePrefetched(spool, storagePath, f.args[0]!, f.args[1]!))) return false;
+    await recordWalPointer(process.env, { kind: 'restore', path: f.args[1]!, repo: f.repo, spoolDir: f.spoolDir, prefetch: f.prefetch });
+    return true;
   } catch {
     return false;
   }

@@ -76,6 +76,8 @@ export function registerPg(program: Command): void {
         spool: walSpoolSettings(ctx, { spoolDir: opts.spoolDir, ...(opts.async === false ? { async: false } : {}) }),
         startPush: (walDir, skip) => startBackground(['pg', 'archive-push', walDir, '--skip', skip], opts),
       });
+      if (opts.async !== false)
+        await (await import('../wal-pointer.js')).recordWalPointer(process.env, { kind: 'archive', path, repo: opts.repo, spoolDir: opts.spoolDir });
       if (opts.json) printJson(r);
     }),
   );
@@ -118,6 +120,9 @@ export function registerPg(program: Command): void {
           spool,
           startPrefetch: (walDir, after) => startBackground(['pg', 'restore-prefetch', walDir, after, '--prefetch', String(spool.prefetch)], opts),
         });
+        await (
+          await import('../wal-pointer.js')
+        ).recordWalPointer(process.env, { kind: 'restore', path, repo: opts.repo, spoolDir: opts.spoolDir, prefetch: opts.prefetch });
         if (opts.json) printJson(r);
       } catch (e) {
         // PostgreSQL asks for the history file of the next timelines to learn that there is none: a
