@@ -8,7 +8,18 @@ import { appContext, prngBytes, sandbox, writeDataset, type Sandbox } from '../.
 import { openRepository, type AppContext } from '../../context.js';
 import { createBackup } from '../../backups/create-backup.js';
 import { archiveWal, endRestore, listWal, nextSegment, prefetchWal, pushReadyWal, restoreWal } from './pg-archive-wal.js';
-import { archivedAhead, servePrefetched, spoolArea, walSpoolSettings, writeMark, type WalSpoolSettings } from './wal-spool.js';
+import {
+  archivedAhead,
+  formatMark,
+  parseMark,
+  RACY_MS,
+  servePrefetched,
+  spoolArea,
+  stableIdentity,
+  walSpoolSettings,
+  writeMark,
+  type WalSpoolSettings,
+} from './wal-spool.js';
 import { pruneRepository } from '../../maintenance/prune-command.js';
 
 describe('WAL archive in the repository (locks, dedup, prune)', () => {
@@ -87,14 +98,18 @@ describe('WAL spool: the background push and the fetch ahead', () => {
   afterEach(() => sb.cleanup());
 
   const name = (i: number) => `0000000100000000000000${i.toString(16).toUpperCase().padStart(2, '0')}`;
-  /** Segments of 1 MiB, each ready (archive_status/NAME.ready) as PostgreSQL leaves them. */
-  const ready = (from: number, count: number): string[] =>
-    Array.from({ length: count }, (_, k) => {
+  /** Segments of 1 MiB, each ready (archive_status/NAME.ready) as PostgreSQL leaves them, last written a moment ago (more than RACY_MS). */
+  const ready = (from: number, count: number): string[] => {
+    const names = Array.from({ length: count }, (_, k) => {
       const n = name(from + k);
       writeFileSync(join(walDir, n), prngBytes(1 << 20, from + k));
       writeFileSync(join(walDir, 'archive_status', `${n}.ready`), '');
       return n;
     });
+    const until = Date.now() + RACY_MS + 20;
+    while (Date.now() < until); // (ctime is of the kernel's clock; the push compares it with the wall clock)
+    return names;
+  };
   const area = () => spoolArea(spool, 'archive', ctx.config.storagePath, walDir);
 
   it('the first call stores its segment and starts the push; the push marks the others; their calls succeed from the marks', async () => {
@@ -147,6 +162,53 @@ describe('WAL spool: the background push and the fetch ahead', () => {
     rmSync(join(sb.repo, 'pg', 'wal', `${d}.json`));
     assert.equal(await archivedAhead(spool, ctx.config.storagePath, join(walDir, d!)), false);
     assert.equal((await archiveWal(ctx, join(walDir, d!), { spool })).stored, 'new');
+  });
+
+  it('the lean archive-wal trusts a mark by the file identity it recorded: a segment written again (same bytes) or a mark without it is not trusted', async () => {
+    const [a, b, c] = ready(0x18, 3);
+    await pushReadyWal(ctx, walDir, undefined, spool);
+    for (const n of [a, b, c]) assert.equal(await archivedAhead(spool, ctx.config.storagePath, join(walDir, n!)), true, n);
+    const mark = parseMark(readFileSync(join(area(), `${a}.ok`), 'utf8'), a!)!;
+    assert.equal(mark.record, join(sb.repo, 'pg', 'wal', `${a}.json`));
+    assert.equal(mark.file?.size, 1n << 20n);
+    // the same bytes written again: the ctime moved (no hash needed to see it)
+    writeFileSync(join(walDir, a!), readFileSync(join(walDir, a!)));
+    assert.equal(await archivedAhead(spool, ctx.config.storagePath, join(walDir, a!)), false);
+    assert.equal((await archiveWal(ctx, join(walDir, a!), { spool })).stored, 'already archived'); // the whole call compares bytes with the record
+    // a mark with its SHA-256 right but no identity, or naming a record elsewhere
+    const { file: _f, ...noId } = parseMark(readFileSync(join(area(), `${b}.ok`), 'utf8'), b!)!;
+    await writeMark(area(), noId);
+    assert.equal(await archivedAhead(spool, ctx.config.storagePath, join(walDir, b!)), false);
+    const mc = parseMark(readFileSync(join(area(), `${c}.ok`), 'utf8'), c!)!;
+    await writeMark(area(), { ...mc, record: join(sb.root, 'elsewhere.json') });
+    assert.equal(await archivedAhead(spool, ctx.config.storagePath, join(walDir, c!)), false);
+    await writeMark(area(), mc);
+    assert.equal(await archivedAhead(spool, ctx.config.storagePath, join(walDir, c!)), true);
+  });
+
+  it('marks: a damaged or foreign text is no mark; the identity is recorded only when the file was not changed just before or while it was read', () => {
+    const m = { name: name(1), size: 1 << 20, sha256: 'a'.repeat(64), file: { dev: 1n, ino: 2n, size: 3n, mtimeNs: 4n, ctimeNs: 5n }, record: '/r e/\u00e9' };
+    assert.deepEqual(parseMark(formatMark(m), name(1)), m);
+    assert.equal(parseMark(formatMark(m), name(2)), undefined);
+    for (const bad of [
+      formatMark(m).replace('end\n', ''),
+      formatMark(m) + 'x\n',
+      formatMark(m).replace('size 1048576', 'size -1'),
+      formatMark(m).replace('record /r%20e', 'record r%20e'),
+      '{"name":1}',
+    ])
+      assert.equal(parseMark(bad, name(1)), undefined, bad);
+    const id = (ctimeNs: bigint) => ({ dev: 1n, ino: 2n, size: 3n, mtimeNs: 4n, ctimeNs });
+    const start = 1_800_000_000_000;
+    const old = BigInt(start - RACY_MS - 1) * 1_000_000n;
+    assert.deepEqual(stableIdentity(id(old), id(old), start), id(old));
+    assert.equal(stableIdentity(id(old), id(old + 1n), start), undefined, 'changed while read');
+    assert.equal(
+      stableIdentity(id(BigInt(start - RACY_MS + 1) * 1_000_000n), id(BigInt(start - RACY_MS + 1) * 1_000_000n), start),
+      undefined,
+      'changed just before',
+    );
+    assert.equal(stableIdentity(undefined, id(old), start), undefined);
   });
 
   it('restore-wal serves a segment fetched ahead only when it is whole and the same; an absent history file empties the spool', async () => {
@@ -206,7 +268,7 @@ describe('WAL spool: the background push and the fetch ahead', () => {
     return { names, target, rspool, rarea: spoolArea(rspool, 'restore', ctx.config.storagePath, target), xlog: join(target, 'RECOVERYXLOG') };
   };
 
-  it('the lean restore-wal serves a marked segment without the repository, after checking its SHA-256; a wrong mark or damaged copy falls back', async () => {
+  it('the lean restore-wal serves a marked segment without the repository while it is the file the fetch wrote; a wrong mark or damaged copy falls back', async () => {
     const { names, target, rspool, rarea, xlog } = await archived(0x30);
     assert.deepEqual(await prefetchWal(ctx, target, names[0]!, rspool, { idleMs: 0 }), { fetched: 4 });
     // no repository at that path at all (nor keys): the mark and the file are enough
@@ -222,7 +284,7 @@ describe('WAL spool: the background push and the fetch ahead', () => {
     } finally {
       cpSync(elsewhere, ctx.config.storagePath, { recursive: true });
     }
-    // a mark whose SHA-256 is not the file's: not served by the lean start; the whole call checks the record and serves it
+    // a mark without the copy's identity: not served by the lean start; the whole call checks the record and serves it
     await writeMark(rarea, { name: names[2]!, size: 1 << 20, sha256: 'f'.repeat(64) });
     assert.equal(await servePrefetched(rspool, ctx.config.storagePath, names[2]!, xlog), false);
     assert.equal(existsSync(join(rarea, names[2]!)), true);
