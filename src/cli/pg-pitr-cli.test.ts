@@ -119,7 +119,7 @@ describe('PostgreSQL point-in-time recovery through the repository', () => {
     assert.ok(existsSync(join(recovered, 'recovery.signal')));
     assert.match(
       readFileSync(join(recovered, 'postgresql.auto.conf'), 'utf8'),
-      /restore_command = '.* pg restore-wal %f %p --repo .*'\nrecovery_end_command = '.* pg restore-end --repo .*'\nrecovery_target_time = '.*'\nrecovery_target_action = 'promote'/,
+      /restore_command = '.*(?: pg|\/prism-wal) restore-wal %f %p --repo .*'\nrecovery_end_command = '.* pg restore-end --repo .*'\nrecovery_target_time = '.*'\nrecovery_target_action = 'promote'/,
     );
 
     s.clusters.push(recovered);

@@ -1,6 +1,7 @@
 import { PrismError } from '../errors/index.js';
 import type { PgRestoreOptions, RecoveryTarget } from '../app/pitr/postgres/pg-restore.js';
 import { parseTargetTime } from './parse-date.js';
+import { walLauncherPath } from './wal-launcher-path.js';
 
 /** The flags of `prism pg restore`. */
 export interface PgRestoreFlags {
@@ -68,10 +69,12 @@ export async function parsePgRestore(o: PgRestoreFlags, prismPath: string): Prom
     throw invalid('--type standby needs the primary to follow: --primary-url postgres://user[:password]@host:port/db (a user with the REPLICATION attribute).');
   if (type !== 'standby' && primary !== undefined) throw invalid('--primary-url is for --type standby.');
   const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  const launcher = walLauncherPath(prismPath);
   return {
     target,
     dataDir: o.dataDir,
     prismCommand: `${q(process.execPath)} ${q(prismPath)}`,
+    ...(launcher ? { walCommand: q(launcher) } : {}),
     timeline,
     base: o.base,
     action: oneOf('--target-action', o.targetAction, ['pause', 'promote', 'shutdown'] as const),

@@ -220,7 +220,7 @@ describe('PostgreSQL restore: timelines, recovery targets, archive mode, standby
     assert.match(r.warnings.join('\n'), /The archive holds timelines newer than the primary's \(1\)/);
     const conf = readFileSync(join(dir, 'postgresql.auto.conf'), 'utf8');
     assert.ok(conf.includes(`\nprimary_conninfo = 'host=''127.0.0.1'' port=''${s.port}'' user=''postgres'' dbname=''postgres'''\n`), conf);
-    assert.match(conf, /^restore_command = '.* pg restore-wal %f %p --repo .*'$/m);
+    assert.match(conf, /^restore_command = '.*(?: pg|\/prism-wal) restore-wal %f %p --repo .*'$/m);
     assert.doesNotMatch(conf, /^recovery_target_(time|lsn|xid|name|action) /m);
     assert.ok(existsSync(join(dir, 'standby.signal')));
     assert.ok(!existsSync(join(dir, 'recovery.signal')));

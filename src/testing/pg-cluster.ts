@@ -91,13 +91,19 @@ export function readLog(path: string): string {
 
 /**
  * initdb in `root`/data as postgres and starts it on `port` (socket in `root`, fsync off),
- * archiving its WAL into `root`/repo with `prism pg archive-wal`. Returns the data directory.
+ * archiving its WAL into `root`/repo with `prism pg archive-wal` (or `archive`: '' holds the WAL
+ * back until an archive_command is set). Returns the data directory.
  */
-export function startArchivingCluster(root: string, port: number, env: Record<string, string>, initdbArgs: string[] = []): string {
+export function startArchivingCluster(
+  root: string,
+  port: number,
+  env: Record<string, string>,
+  initdbArgs: string[] = [],
+  archive = `'${process.execPath}' '${PRISM_BIN}' pg archive-wal %p --repo '${join(root, 'repo')}'`,
+): string {
   const data = join(root, 'data');
   const init = asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-N', ...initdbArgs]);
   assert.equal(init.code, 0, init.stderr);
-  const archive = `'${process.execPath}' '${PRISM_BIN}' pg archive-wal %p --repo '${join(root, 'repo')}'`;
   appendFileSync(
     join(data, 'postgresql.conf'),
     `\nport = ${port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${root}'\nfsync = off\narchive_mode = on\narchive_command = '${archive.replace(/'/g, "''")}'\n`,

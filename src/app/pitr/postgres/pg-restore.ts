@@ -40,6 +40,8 @@ export interface PgRestoreOptions {
   dataDir: string;
   /** The command PostgreSQL runs to fetch WAL (prism's own path), without the `pg restore-wal %f %p` part. */
   prismCommand: string;
+  /** The WAL launcher (prism-wal), when built: restore_command runs it instead of node (`restore-wal %f %p …`). */
+  walCommand?: string | undefined;
   /** --target-timeline; undefined: the timeline live at the target time (or the restore point's, the one holding the LSN or transaction; else the newest). */
   timeline?: TimelineChoiceFlag | undefined;
   /** --base ID: this base backup rather than the latest one before the target. */
@@ -262,7 +264,7 @@ export async function restorePointInTime(ctx: AppContext, o: PgRestoreOptions): 
     await extractBaseBackup(dir, readStream(repo, base.content, base.sha256));
     const repoFlag = `--repo ${shellQuote(ctx.config.storagePath)}`;
     const prefetch = o.prefetch ?? ctx.config.backup.pitr.restore_prefetch;
-    const restoreCommand = `${o.prismCommand} pg restore-wal %f %p ${repoFlag}${o.prefetch !== undefined ? ` --prefetch ${o.prefetch}` : ''}`;
+    const restoreCommand = `${o.walCommand ?? `${o.prismCommand} pg`} restore-wal %f %p ${repoFlag}${o.prefetch !== undefined ? ` --prefetch ${o.prefetch}` : ''}`;
     // PostgreSQL runs it in the data directory: the fetch ahead into pg_wal's spool stops, and what it fetched goes
     const recoveryEndCommand = prefetch > 0 ? `${o.prismCommand} pg restore-end ${repoFlag}` : undefined;
     const value = targetValue(target);
