@@ -81,6 +81,22 @@ export function registerPg(program: Command): void {
       if (opts.json) printJson(r);
     }),
   );
+  pg.command('archive-command')
+    .description('prints archive_command and restore_command for postgresql.conf: the WAL launcher prism-wal by its full path when it is built, else prism')
+    .option(...REPO_OPTION)
+    .action(
+      runAction(async (opts: RepoFlags) => {
+        const { walLauncherPath } = await import('../wal-launcher-path.js');
+        const prismPath = resolve(process.argv[1] ?? 'prism');
+        const launcher = walLauncherPath(prismPath);
+        const cmd = launcher ? shellWord(launcher) : `${shellWord(process.execPath)} ${shellWord(prismPath)} pg`;
+        const repo = opts.repo ? ` --repo ${shellWord(resolve(opts.repo))}` : '';
+        const q = (s: string) => `'${s.replace(/'/g, "''")}'`;
+        out(`archive_command = ${q(`${cmd} archive-wal %p${repo}`)}`);
+        out(`restore_command = ${q(`${cmd} restore-wal %f %p${repo}`)}`);
+        if (!launcher) out('# the WAL launcher prism-wal is not built here (no C compiler at install): each call starts node');
+      }),
+    );
   repoOpt(
     pg
       .command('archive-push', { hidden: true })
