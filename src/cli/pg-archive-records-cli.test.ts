@@ -201,7 +201,11 @@ describe('PostgreSQL restore points and timelines in wal list, pg expire and a c
     assert.equal(one.r.timeline_reason, "the restore point's timeline");
     assert.deepEqual(one.r.warnings, []);
     assert.match(one.conf, /^recovery_target_name = 'before upgrade'$/m);
-    assert.match(one.conf, new RegExp(`^restore_command = '.*(?: pg|/prism-wal) restore-wal %f %p --repo ${copyDir.replace(/[/.]/g, '\\$&')}'$`, 'm'), 'WAL from the copy');
+    assert.match(
+      one.conf,
+      new RegExp(`^restore_command = '.*(?: pg|/prism-wal) restore-wal %f %p --repo ${copyDir.replace(/[/.]/g, '\\$&')}'$`, 'm'),
+      'WAL from the copy',
+    );
     // on timeline 2 after base backup c: c
     const two = restore('after-fork', 'two');
     assert.deepEqual([two.r.base_backup, two.which, two.r.timeline, two.r.recovery_target_timeline], [c.id, c.id, 2, '2']);
