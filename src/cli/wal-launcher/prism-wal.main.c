@@ -29,11 +29,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -51,6 +53,9 @@ extern char **environ;
 #define MAX_ARG 4096
 #define MAX_POINTER (256 * 1024)
 #define MAX_MARK 8192
+/* As pg-archive-wal.ts: a call waits this long at most for the push to mark its segment; a push whose heartbeat is older is dead. */
+#define PUSH_WAIT_S 120
+#define HEARTBEAT_STALE_S 60
 
 static int g_argc;
 static char **g_argv;
@@ -558,9 +563,88 @@ static void check_identity(const char *path, const struct mark *m) {
   if (strcmp(id.p, m->file) != 0) fall_back();
 }
 
+/*
+ * The area's background push runs and will store `name`: worker.json (as wal-spool.ts takeWorker
+ * writes it: {"pid":N,"host":"H"} or with ,"skip":"NAME") names this host and a live process, its
+ * heartbeat (mtime) is fresh, and it did not leave `name` to its caller.
+ */
+static int push_running(const char *area, const char *name) {
+  struct str path = {0};
+  s_cat(&path, area);
+  s_cat(&path, "/worker.json");
+  size_t len = 0;
+  char *w = read_private(path.p, 4096, &len);
+  struct stat st;
+  struct timespec now;
+  char host[256];
+  int alive = 0;
+  if (!w || stat(path.p, &st) != 0 || clock_gettime(CLOCK_REALTIME, &now) != 0 || now.tv_sec - st.st_mtim.tv_sec > HEARTBEAT_STALE_S) goto out;
+  if (gethostname(host, sizeof host) != 0) goto out;
+  host[sizeof host - 1] = '\0';
+  for (const char *h = host; *h; h++)
+    if (!isalnum((unsigned char)*h) && *h != '.' && *h != '-' && *h != '_') goto out;
+  const char *p = w;
+  if (strncmp(p, "{\"pid\":", 7) != 0) goto out;
+  p += 7;
+  long pid = 0;
+  int digits = 0;
+  for (; *p >= '0' && *p <= '9' && digits < 10; p++, digits++) pid = pid * 10 + (*p - '0');
+  if (digits == 0 || pid <= 1 || strncmp(p, ",\"host\":\"", 9) != 0) goto out;
+  p += 9;
+  size_t hl = strlen(host);
+  if (strncmp(p, host, hl) != 0 || p[hl] != '"') goto out;
+  p += hl + 1;
+  if (strcmp(p, "}") != 0) {
+    /* ,"skip":"NAME"}: the segment its caller stores itself */
+    if (strncmp(p, ",\"skip\":\"", 9) != 0) goto out;
+    p += 9;
+    const char *q = strchr(p, '"');
+    if (!q || strcmp(q, "\"}") != 0 || ((size_t)(q - p) == strlen(name) && strncmp(p, name, (size_t)(q - p)) == 0)) goto out;
+  }
+  alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
+out:
+  free(w);
+  free(path.p);
+  return alive;
+}
+
+/*
+ * A call that comes before the push has marked its segment waits for the mark while the push
+ * runs (as the node side does), instead of starting node, which would wait the same way. No
+ * push, a push that ends or fails on it (`<name>.error`), a segment PostgreSQL no longer has
+ * ready: node.
+ */
+static void wait_for_mark(const struct call *c, const char *area) {
+  struct str mark = {0}, error = {0}, ready = {0};
+  s_cat(&mark, area);
+  s_cat(&mark, "/");
+  s_cat(&mark, c->name);
+  s_cat(&error, mark.p);
+  s_cat(&mark, ".ok");
+  s_cat(&error, ".error");
+  if (access(mark.p, F_OK) == 0) return;
+  if (errno != ENOENT) fall_back();
+  size_t dl = strlen(c->path) - strlen(c->name);
+  s_put(&ready, c->path, dl);
+  s_cat(&ready, "archive_status/");
+  s_cat(&ready, c->name);
+  s_cat(&ready, ".ready");
+  if (access(ready.p, F_OK) != 0) fall_back();
+  struct timespec start, now, tick = {0, 10 * 1000 * 1000};
+  if (clock_gettime(CLOCK_MONOTONIC, &start) != 0) fall_back();
+  for (unsigned i = 0;; i++) {
+    if (i % 50 == 0 && !push_running(area, c->name)) fall_back();
+    if (access(error.p, F_OK) == 0) fall_back();
+    nanosleep(&tick, NULL);
+    if (access(mark.p, F_OK) == 0) return;
+    if (clock_gettime(CLOCK_MONOTONIC, &now) != 0 || now.tv_sec - start.tv_sec > PUSH_WAIT_S) fall_back();
+  }
+}
+
 static int archive(const struct call *c) {
   char *repo = NULL;
   char *area = pointed_area(c, &repo);
+  wait_for_mark(c, area);
   struct mark m;
   read_mark(area, c->name, &m);
   check_identity(c->path, &m);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,6 +119,38 @@ describe('prism-wal: archive_command and restore_command without a node start', 
     assert.equal(launch(['archive-wal', `pg_wal/../pg_wal/${names[4]}`]).nodeStarts, 1);
     // and the pointer still holds: the call is answered again
     assert.equal(launch(['archive-wal', `pg_wal/${names[4]}`]).nodeStarts, 0);
+  });
+
+  it('a call before the push has marked its segment waits for the mark while the push runs; without a live push, or one that left it to its caller, node', async () => {
+    const names = await ready(0x70, 3);
+    const area = await firstCall(names);
+    const markFile = join(area, `${names[2]}.ok`);
+    const aside = join(sb.root, 'mark-aside');
+    renameSync(markFile, aside);
+    const worker = (w: object) => writeFileSync(join(area, 'worker.json'), JSON.stringify(w), { mode: 0o600 });
+    // a live push (this process stands for it) that marks the segment a moment later
+    worker({ pid: process.pid, host: hostname() });
+    const before = starts();
+    const child = spawn(LAUNCHER, ['archive-wal', `pg_wal/${names[2]}`], { cwd: data, env, stdio: 'ignore' });
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    await wait(300);
+    renameSync(aside, markFile);
+    assert.equal(await exited, 0);
+    assert.equal(starts() - before, 0, 'answered without node once the mark came');
+    // the push left this segment to its caller, or there is no push: node at once
+    renameSync(markFile, aside);
+    worker({ pid: process.pid, host: hostname(), skip: names[2] });
+    const left = launch(['archive-wal', `pg_wal/${names[2]}`]);
+    assert.deepEqual([left.code, left.nodeStarts], [0, 1], left.stderr);
+    // (node, for the calls below, finds no other segment ready: it starts no push)
+    for (const n of names.slice(0, 2)) rmSync(join(walDir, 'archive_status', `${n}.ready`));
+    worker({ pid: process.pid, host: `${hostname()}x` });
+    assert.equal(launch(['archive-wal', `pg_wal/${names[2]}`]).nodeStarts, 1, 'a push of another host');
+    worker({ pid: 2 ** 22 + 12345, host: hostname() });
+    assert.equal(launch(['archive-wal', `pg_wal/${names[2]}`]).nodeStarts, 1, 'a push that is gone');
+    rmSync(join(area, 'worker.json'));
+    const none = launch(['archive-wal', `pg_wal/${names[2]}`]);
+    assert.deepEqual([none.code, none.nodeStarts], [0, 1], none.stderr);
   });
 
   it('falls back when the segment was written again (same bytes, same size) or its record is gone', async () => {
