@@ -242,6 +242,35 @@ export const serviceSchema = section({
   metrics_address: v.optional(v.string(), '127.0.0.1:9464'),
 });
 
+/** The dashboard (served by `prism start` and `prism ui`): address, authentication, TLS. */
+export const dashboardSchema = v.pipe(
+  section({
+    /** host:port; loopback by default. An empty string turns it off. A non-loopback address needs TLS or `insecure`. */
+    listen: v.optional(v.string(), '127.0.0.1:9470'),
+    /** A password for the login page besides the token: an scrypt hash made by `prism ui --hash-password`. */
+    password_hash: v.optional(
+      v.pipe(v.string(), v.regex(/^scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9_-]+\$[A-Za-z0-9_-]+$/, 'a hash printed by `prism ui --hash-password`')),
+    ),
+    /** PEM certificate and key files: the dashboard is served over HTTPS. */
+    tls_cert: v.optional(v.pipe(v.string(), v.nonEmpty())),
+    tls_key: v.optional(v.pipe(v.string(), v.nonEmpty())),
+    /** Serve a non-loopback address over plain HTTP (passwords and tokens travel in clear). */
+    insecure: v.optional(v.boolean(), false),
+    /** How long a login lasts. */
+    session_hours: v.optional(
+      v.pipe(
+        v.number(),
+        v.check((h) => h > 0 && h <= 24 * 30, 'hours above 0, at most 720'),
+      ),
+      12,
+    ),
+  }),
+  v.forward(
+    v.check((d) => (d.tls_cert === undefined) === (d.tls_key === undefined), 'tls_cert and tls_key go together: set both or neither'),
+    ['tls_key'],
+  ),
+);
+
 const tableName = v.pipe(v.string(), v.nonEmpty());
 /** A database backed up with every backup (native dump tools). */
 const databaseEntries = section({
@@ -410,6 +439,7 @@ export const backupSectionSchema = section({
   drill: v.optional(drillSchema, {}),
   verification: v.optional(verificationSchema, {}),
   service: v.optional(serviceSchema, {}),
+  dashboard: v.optional(dashboardSchema, {}),
   databases: v.optional(
     v.pipe(
       v.array(databaseSchema),

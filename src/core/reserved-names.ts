@@ -9,4 +9,4 @@ export function isRestoreWorkName(name: string): boolean {
 }
 
 /** Top-level entries of the data directory that belong to prism at run time: a restore into it leaves them as they are. */
-export const PRISM_RUNTIME_NAMES: readonly string[] = ['logs', 'state', 'prism.pid', 'prism-service.json'];
+export const PRISM_RUNTIME_NAMES: readonly string[] = ['logs', 'state', 'run', 'prism.pid', 'prism-service.json'];

@@ -10,21 +10,25 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** "127.0.0.1:9464", "localhost:0", "[::1]:9464" → host and port; anything else is a config error. */
-export function parseAddress(text: string): { host: string; port: number } {
+/** "127.0.0.1:9464", "localhost:0", "[::1]:9464" → host and port; anything else is a config error naming `key`. */
+export function parseAddress(
+  text: string,
+  key = 'backup.service.metrics_address',
+  example = { port: 9464, off: 'no metrics' },
+): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]+)):(\d{1,5})$/.exec(text.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) {
     throw new PrismError(
       'CONFIG_INVALID',
-      `backup.service.metrics_address = "${text}": expected host:port, e.g. 127.0.0.1:9464 ([::1]:9464 for IPv6), or "" for no metrics.`,
-      { key: 'backup.service.metrics_address' },
+      `${key} = "${text}": expected host:port, e.g. 127.0.0.1:${example.port} ([::1]:${example.port} for IPv6), or "" for ${example.off}.`,
+      { key },
     );
   }
   return { host: m[1] ?? m[2]!, port };
 }
 
-function formatAddress(a: AddressInfo): string {
+export function formatAddress(a: AddressInfo): string {
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 

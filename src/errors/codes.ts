@@ -193,6 +193,12 @@ export const ERROR_CODES = {
     title: 'The metrics address cannot be used',
     fix: 'Set backup.service.metrics_address in config/backup.json to a free host:port (e.g. 127.0.0.1:9465), or to "" to turn metrics off.',
   },
+  DASHBOARD_UNSAFE: {
+    id: 'ERR_PRISM_DASHBOARD',
+    exitCode: 59,
+    title: 'The dashboard cannot be served as configured',
+    fix: 'Keep backup.dashboard.listen on a loopback address (127.0.0.1:9470), or give backup.dashboard.tls_cert and tls_key (PEM files), or accept plain HTTP on the network with `prism ui --insecure` / backup.dashboard.insecure: true; set listen to "" to turn the dashboard off. A busy address: pick another port.',
+  },
   DB_UNREACHABLE: {
     id: 'ERR_PRISM_DB_UNREACHABLE',
     exitCode: 30,

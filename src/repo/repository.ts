@@ -493,6 +493,11 @@ export class Repository {
     return this.deleteRecord(snapshotName(id));
   }
 
+  /** The manifests' names and sizes, none read: a cheap way to notice that the list of backups changed. */
+  async manifestNames(): Promise<Array<{ name: string; size: number }>> {
+    return (await this.backend.list('snapshots')).filter((o) => o.name.endsWith('.json')).map((o) => ({ name: o.name, size: o.size }));
+  }
+
   manifestExists(id: string): Promise<boolean> {
     return this.backend.exists(snapshotName(id));
   }

@@ -14,6 +14,7 @@ import { uniqueBackupId } from './backup-id.js';
 import { openDatabaseDumps, prepareDatabaseBackup, type DatabaseBackup, type DatabaseBackupResult, type OpeningDumps } from '../databases/db-backup.js';
 import { lockRepository, openRepository, type AppContext } from '../context.js';
 import { listFirst } from '../list-first.js';
+import { withProgressFile } from '../monitoring/progress-file.js';
 import { hasCompletedFull, latestCompleted } from './manifests.js';
 
 export interface CreateBackupOptions {
@@ -49,8 +50,12 @@ function checkComment(comment: string | undefined): void {
   }
 }
 
-/** Backs up the data directory: one completed (or partial, or failed) manifest per call. */
-export async function createBackup(ctx: AppContext, opts: CreateBackupOptions): Promise<Manifest> {
+/** Backs up the data directory: one completed (or partial, or failed) manifest per call. Its progress goes to a progress file too. */
+export function createBackup(ctx: AppContext, opts: CreateBackupOptions): Promise<Manifest> {
+  return withProgressFile(ctx, 'backup', `backup ${opts.type}`, opts.onProgress, (onProgress) => createBackupReporting(ctx, { ...opts, onProgress }));
+}
+
+async function createBackupReporting(ctx: AppContext, opts: CreateBackupOptions): Promise<Manifest> {
   const { config, clock, logger } = ctx;
   if (!config.backup.enabled) throw new PrismError('BACKUP_DISABLED', 'Backups are disabled in config/backup.json (backup.enabled is false).');
   checkComment(opts.comment);

@@ -2,6 +2,7 @@ import type { CopyTarget } from '../../config/index.js';
 import { fetchInOrder } from '../../core/in-order.js';
 import { noProgress, type ProgressListener } from '../../core/progress.js';
 import { PrismError } from '../../errors/index.js';
+import { withProgressFile } from '../monitoring/progress-file.js';
 import {
   BASE_RECORDS,
   BINLOG_RECORDS,
@@ -76,7 +77,11 @@ export interface CopyReport {
  * holds only whole backups (a manifest is written once its data is there) and the next run
  * finishes the work without moving the packs again.
  */
-export async function copyBackups(ctx: AppContext, target: CopyTarget, opts: CopyOptions = {}): Promise<CopyReport> {
+export function copyBackups(ctx: AppContext, target: CopyTarget, opts: CopyOptions = {}): Promise<CopyReport> {
+  return withProgressFile(ctx, 'copy', `copy ${target.name}`, opts.onProgress, (onProgress) => copyBackupsReporting(ctx, target, { ...opts, onProgress }));
+}
+
+async function copyBackupsReporting(ctx: AppContext, target: CopyTarget, opts: CopyOptions): Promise<CopyReport> {
   const started = ctx.clock.now().getTime();
   const progress = opts.onProgress ?? noProgress;
   const source = await openRepository(ctx);

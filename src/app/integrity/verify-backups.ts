@@ -1,4 +1,5 @@
 import { PrismError } from '../../errors/index.js';
+import { withProgressFile } from '../monitoring/progress-file.js';
 import type { Manifest, PackDamage } from '../../repo/index.js';
 import { checkRepository, type BackupCheck, type DataSubset } from '../../snapshot/checker.js';
 import { openRepository, type AppContext } from '../context.js';
@@ -39,7 +40,11 @@ export interface VerifyReport {
  * logs/events.log for alerting; a damaged archive gets one too (`archive: pg|mysql`), and a
  * clean check of it a `verify.ok` that resolves the alert.
  */
-export async function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promise<VerifyReport> {
+export function verifyBackups(ctx: AppContext, opts: VerifyOptions): Promise<VerifyReport> {
+  return withProgressFile(ctx, 'verify', opts.all ? 'verify all' : `verify ${opts.id ?? ''}`.trim(), undefined, () => verifyBackupsReporting(ctx, opts));
+}
+
+async function verifyBackupsReporting(ctx: AppContext, opts: VerifyOptions): Promise<VerifyReport> {
   const repo = await openRepository(ctx);
   const lock = await repo.lock('shared', 'prism backup verify');
   try {

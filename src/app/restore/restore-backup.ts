@@ -15,6 +15,7 @@ import { createBackup } from '../backups/create-backup.js';
 import { markSharingBackups } from '../integrity/mark-corrupted.js';
 import { resolveBackup } from '../backups/resolve-backup.js';
 import { runningServicePid } from '../monitoring/service-state.js';
+import { withProgressFile } from '../monitoring/progress-file.js';
 import { restoreUnits } from './restore-units.js';
 import { mkdirPrivate } from '../../core/private-files.js';
 
@@ -61,8 +62,12 @@ export interface RestoreResult {
   duration_ms: number;
 }
 
-/** Restores a backup into the live data directory or another target, transactionally. */
-export async function restoreBackup(ctx: AppContext, opts: RestoreOptions): Promise<RestoreResult> {
+/** Restores a backup into the live data directory or another target, transactionally. Its progress goes to a progress file too. */
+export function restoreBackup(ctx: AppContext, opts: RestoreOptions): Promise<RestoreResult> {
+  return withProgressFile(ctx, 'restore', 'restore', opts.onProgress, (onProgress) => restoreBackupReporting(ctx, { ...opts, onProgress }));
+}
+
+async function restoreBackupReporting(ctx: AppContext, opts: RestoreOptions): Promise<RestoreResult> {
   const { config, clock, logger } = ctx;
   const started = clock.now().getTime();
   const target = resolve(opts.target ?? config.home);
