@@ -52,6 +52,7 @@ const COMMANDS: readonly Entry[] = [
   { names: ['start'], load: async () => (await import('./commands/service-start.js')).registerServiceStart },
   { names: ['stop'], load: async () => (await import('./commands/service-stop.js')).registerServiceStop },
   { names: ['status'], load: async () => (await import('./commands/service-status.js')).registerServiceStatus },
+  { names: ['ui'], load: async () => (await import('./commands/ui.js')).registerUi },
   { names: ['tasks'], load: async () => (await import('./commands/tasks.js')).registerTasks },
   { group: 'db', description: 'databases in backups: list, restore', commands: DB },
   { names: ['recover'], load: async () => (await import('./commands/recover.js')).registerRecover },

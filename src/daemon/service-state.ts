@@ -13,6 +13,9 @@ export interface ServiceState {
   first_started_at: string;
   /** The bound metrics host:port, null when metrics are off. */
   metrics_address: string | null;
+  /** The bound dashboard host:port and its URL (without the token), null when the dashboard is off. */
+  dashboard_address?: string | null;
+  dashboard_url?: string | null;
   /** The job in progress. */
   running_job: { job: string; trigger: TaskTrigger; started_at: string } | null;
   /** Set when the process stopped cleanly. */

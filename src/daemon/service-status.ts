@@ -26,6 +26,9 @@ export interface ServiceStatus {
   started_at: string | null;
   uptime_seconds: number | null;
   metrics_address: string | null;
+  /** The dashboard's bound host:port and URL (without the token: `prism ui --print-url` gives that), null when it is off or the service is not running. */
+  dashboard_address: string | null;
+  dashboard_url: string | null;
   running_job: ServiceState['running_job'];
   /** A pid file names a process that is gone (the service was killed); `prism start` removes it. */
   stale_pid_file: boolean;
@@ -63,6 +66,8 @@ export function serviceStatus(
     started_at: live?.started_at ?? null,
     uptime_seconds: live ? Math.max(0, Math.round((now.getTime() - Date.parse(live.started_at)) / 1000)) : null,
     metrics_address: live?.metrics_address ?? null,
+    dashboard_address: live?.dashboard_address ?? null,
+    dashboard_url: live?.dashboard_url ?? null,
     running_job: live?.running_job ?? null,
     stale_pid_file: pid === null && pidInFile(home) !== undefined,
     jobs: (isPrismError(schedule) ? [] : schedule).map((s) => ({

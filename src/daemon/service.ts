@@ -23,9 +23,16 @@ export interface ServiceOptions {
   alerts?: AlertSource | null;
   /** Periodic work beside the jobs (default: alert evaluation every 5 minutes, every minute when a route escalates); null for none. */
   periodic?: PeriodicTask | null;
+  /**
+   * Starts the dashboard (web/ provides it: the daemon does not import web) once the metrics are
+   * up; null when backup.dashboard.listen is "". Closed when the service stops.
+   */
+  dashboard?: DashboardStarter;
   /** Told once the pid file, the metrics endpoint and the state file are in place. */
   onReady?: (state: ServiceState) => void;
 }
+
+export type DashboardStarter = (ctx: AppContext, log: Logger) => Promise<{ address: string; url: string; close(): Promise<void> } | null>;
 
 /** Checks what the service needs from the configuration (every schedule, the metrics address) before anything starts. */
 export function checkServiceConfig(ctx: AppContext, jobs: readonly Job[] = jobsFor(ctx)): void {
@@ -35,9 +42,11 @@ export function checkServiceConfig(ctx: AppContext, jobs: readonly Job[] = jobsF
   compileSchedule(ctx, jobs);
   const address = ctx.config.backup.service.metrics_address;
   if (address !== '') parseAddress(address);
+  const listen = ctx.config.backup.dashboard.listen;
+  if (listen !== '') parseAddress(listen, 'backup.dashboard.listen', { port: 9470, off: 'no dashboard' });
 }
 
-/** The service process: pid file, metrics endpoint, then the schedule until `signal` is aborted. */
+/** The service process: pid file, metrics endpoint, dashboard, then the schedule until `signal` is aborted. */
 export async function runService(opts: ServiceOptions): Promise<void> {
   const { ctx, log } = opts;
   const home = ctx.config.home;
@@ -45,6 +54,7 @@ export async function runService(opts: ServiceOptions): Promise<void> {
   checkServiceConfig(ctx, jobs);
   claimPidFile(home);
   let server: MetricsServer | null = null;
+  let dashboard: Awaited<ReturnType<DashboardStarter>> = null;
   let state: ServiceState | undefined;
   try {
     const previous = readServiceState(home);
@@ -83,19 +93,26 @@ export async function runService(opts: ServiceOptions): Promise<void> {
     const metrics = new ServiceMetrics({ ctx, alerts: opts.alerts === undefined ? defaultAlertSource : opts.alerts, nextRuns: () => scheduler.nextRuns() });
     const address = ctx.config.backup.service.metrics_address;
     if (address !== '') server = await startMetricsServer(address, metrics, log);
+    if (opts.dashboard) dashboard = await opts.dashboard(ctx, log);
     state = {
       pid: process.pid,
       started_at: now,
       first_started_at: previous?.first_started_at ?? now,
       metrics_address: server?.address ?? null,
+      dashboard_address: dashboard?.address ?? null,
+      dashboard_url: dashboard?.url ?? null,
       running_job: null,
       stopped_at: null,
     };
     writeServiceState(home, state);
-    log.info({ event: 'service.start', metrics: state.metrics_address, next: scheduler.nextRuns() }, `service started (pid ${process.pid})`);
+    log.info(
+      { event: 'service.start', metrics: state.metrics_address, dashboard: state.dashboard_address, next: scheduler.nextRuns() },
+      `service started (pid ${process.pid})`,
+    );
     opts.onReady?.(state);
     await scheduler.run(opts.signal);
   } finally {
+    await dashboard?.close();
     await server?.close();
     if (state) writeServiceState(home, { ...state, running_job: null, stopped_at: ctx.clock.now().toISOString() });
     releasePidFile(home);

@@ -14,7 +14,7 @@ interface Opts {
 export function registerServiceStart(program: Command): void {
   program
     .command('start')
-    .description('start the prism service (scheduled backups, cleanup, checks, metrics) in the background')
+    .description('start the prism service (scheduled backups, cleanup, checks, metrics, dashboard) in the background')
     .option('--foreground', 'run in this process (for systemd); SIGTERM or Ctrl-C stops it gracefully')
     .option('--timeout <duration>', 'how long to wait for the background service to report ready', '20s')
     .option('--json', 'print as JSON')
@@ -25,21 +25,33 @@ export function registerServiceStart(program: Command): void {
         if (opts.foreground) (await import('../../daemon/json-output.js')).writeOutputAsJson();
         const ctx = await cliContext();
         if (opts.foreground) {
-          const [{ runService }, { fileLogger }] = await Promise.all([import('../../daemon/service.js'), import('../logger.js')]);
+          const [{ runService }, { fileLogger }, { startServiceDashboard }] = await Promise.all([
+            import('../../daemon/service.js'),
+            import('../logger.js'),
+            import('../../web/server/service-dashboard.js'),
+          ]);
           const log = fileLogger(ctx.config.home, 'service.log', ctx.config.verbose);
           await withInterruptSignal((signal) =>
             runService({
               ctx,
               log,
               signal,
+              dashboard: startServiceDashboard,
               onReady: (s) =>
                 opts.json
                   ? out(JSON.stringify(s))
-                  : out(`prism service running (pid ${s.pid})${s.metrics_address ? `; metrics on http://${s.metrics_address}/metrics` : ''}`),
+                  : out(
+                      `prism service running (pid ${s.pid})${s.metrics_address ? `; metrics on http://${s.metrics_address}/metrics` : ''}${s.dashboard_url ? `; dashboard on ${s.dashboard_url}` : ''}`,
+                    ),
             }),
           );
           if (!opts.json) out('prism service stopped');
           return;
+        }
+        if (ctx.config.backup.dashboard.listen !== '') {
+          // refused here, before a process is started, rather than found in the service's log
+          const { checkListen, listenSettings } = await import('../../web/server/start-dashboard.js');
+          checkListen(listenSettings(ctx));
         }
         const command = [process.execPath, ...process.execArgv, process.argv[1]!, 'start', '--foreground'];
         const { startDetached } = await import('../../daemon/start-detached.js');
@@ -49,6 +61,7 @@ export function registerServiceStart(program: Command): void {
           out(r.stale_pid > 0 ? `Removed a stale pid file (pid ${r.stale_pid} is no longer running).` : 'Removed a pid file that named no process.');
         out(`prism service started (pid ${r.pid})`);
         if (r.metrics_address) out(`  Metrics: http://${r.metrics_address}/metrics`);
+        if (r.dashboard_url) out(`  Dashboard: ${r.dashboard_url} (\`prism ui --print-url\` prints the address with the login token)`);
         out(`  Log: ${r.log_file}`);
         out('  `prism status` shows the next runs; `prism stop` stops it.');
       }),

@@ -33,6 +33,7 @@ export function registerServiceStatus(program: Command): void {
         if (s.running) {
           out(`Service: running (pid ${s.pid}${s.uptime_seconds !== null ? `, up ${uptime(s.uptime_seconds)} since ${when(s.started_at)}` : ''})`);
           out(`Metrics: ${s.metrics_address ? `http://${s.metrics_address}/metrics` : 'off'}`);
+          out(`Dashboard: ${s.dashboard_url ? `${s.dashboard_url} (\`prism ui --print-url\` prints the address with the login token)` : 'off'}`);
           if (s.running_job) out(`Running: ${s.running_job.job} (${s.running_job.trigger}, since ${when(s.running_job.started_at)})`);
         } else {
           out('Service: not running (`prism start` starts it)');

@@ -7,7 +7,7 @@ import type { Logger } from '../../core/logger.js';
 import { PrismError } from '../../errors/index.js';
 import type { ApiRoute } from '../api/route.js';
 import { dashboardToken } from './credentials.js';
-import { buildDashboard, type Dashboard, type DashboardOptions } from './dashboard-app.js';
+import type { Dashboard, DashboardOptions } from './dashboard-app.js';
 
 export const LISTEN_KEY = 'backup.dashboard.listen';
 
@@ -91,6 +91,8 @@ export interface StartDashboardOptions {
 export async function startDashboard(opts: StartDashboardOptions): Promise<RunningDashboard> {
   const { ctx, settings } = opts;
   const { host, port, tls } = checkListen(settings);
+  // Fastify loads here, in the processes that serve, not in `prism start`'s checks
+  const { buildDashboard } = await import('./dashboard-app.js');
   const dashboard = await buildDashboard({
     context: opts.context ?? (() => Promise.resolve(ctx)),
     home: ctx.config.home,
