@@ -79,6 +79,7 @@ describe('loadConfig: defaults', () => {
     assert.deepEqual(b.drill, { rto_target_seconds: 10 });
     assert.deepEqual(b.verification, { period_days: 7 });
     assert.deepEqual(b.service, { metrics_address: '127.0.0.1:9464' });
+    assert.deepEqual(b.dashboard, { listen: '127.0.0.1:9470', insecure: false, session_hours: 12 });
     assert.deepEqual(b.databases, []);
     assert.deepEqual(b.recovery, { rebuild_hooks: [] });
     assert.equal(b.compression.enabled, true);
@@ -258,6 +259,18 @@ describe('loadConfig: service, alerts and database sections', () => {
     assert.equal(c.backup.databases[0]!.type, 'postgres');
     assert.deepEqual(c.backup.databases[0]!.exclude_tables, ['sessions']);
     assert.equal(c.backup.service.metrics_address, '127.0.0.1:9999');
+  });
+
+  it('takes the dashboard settings, naming the key of a bad one', () => {
+    const hash = 'scrypt$15$8$1$c2FsdHNhbHRzYWx0$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U';
+    const h = home({ backup: { dashboard: { listen: '', password_hash: hash, tls_cert: '/c.pem', tls_key: '/k.pem', session_hours: 1.5 } } });
+    const d = loadConfig({ PRISM_HOME: h }).backup.dashboard;
+    assert.deepEqual(d, { listen: '', password_hash: hash, tls_cert: '/c.pem', tls_key: '/k.pem', insecure: false, session_hours: 1.5 });
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { dashboard: { password_hash: 'hunter2' } } }) }), 'backup.dashboard.password_hash');
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { dashboard: { tls_cert: '/c.pem' } } }) }), 'backup.dashboard.tls_key');
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { dashboard: { session_hours: 0 } } }) }), 'backup.dashboard.session_hours');
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { dashboard: { listen: 9470 } } }) }), 'backup.dashboard.listen');
+    expectConfigInvalid(() => loadConfig({ PRISM_HOME: home({ backup: { dashboard: { port: 9470 } } }) }), 'backup.dashboard');
   });
 
   it('refuses a database of an unknown type and a webhook that is not http', () => {

@@ -503,6 +503,10 @@ function sse(
   };
 }
 
+async function waitUntil(cond: () => boolean): Promise<void> {
+  while (!cond()) await new Promise((r) => setTimeout(r, 10));
+}
+
 const PROGRESS_WRITER = `
 import { ProgressFile } from ${JSON.stringify(new URL('../../app/monitoring/progress-file.js', import.meta.url).href)};
 import { systemClock } from ${JSON.stringify(new URL('../../core/clock.js', import.meta.url).href)};
@@ -586,7 +590,9 @@ describe('dashboard server: live progress (server-sent events)', () => {
     const byCookie = sse(port, { cookie });
     assert.equal(await byCookie.status, 200);
     await byCookie.next((e) => e.event === 'progress');
+    assert.equal(server.dashboard.events.size, 2);
     byCookie.close();
+    await waitUntil(() => server.dashboard.events.size === 1);
 
     await server.close();
     await stream.ended;
