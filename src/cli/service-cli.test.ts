@@ -218,7 +218,7 @@ describe('prism start / status / tasks / stop: a real service', () => {
     const config = (address: string) =>
       writeFileSync(
         join(sb.home, 'config', 'backup.json'),
-        JSON.stringify({ backup: { schedule: { full_backup: '* * * * * *' }, service: { metrics_address: address } } }),
+        JSON.stringify({ backup: { schedule: { full_backup: '* * * * * *' }, service: { metrics_address: address }, dashboard: { listen: '' } } }),
       );
     config(`127.0.0.1:${port}`);
     try {
