@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { processAlive } from '../app/index.js';
 import type { ServiceStatus, StartResult } from '../daemon/index.js';
 import { checkPassword, dashboardTokenFile } from '../web/server/credentials.js';
-import { json, prism, prismAsync, PRISM_BIN, prngBytes, sandbox, waitFor, writeDataset, type Sandbox } from '../testing/fixtures.js';
+import { json, prism, prismAsync, PRISM_BIN, sandbox, waitFor, writeDataset, type Sandbox } from '../testing/fixtures.js';
 
 const boxes: Sandbox[] = [];
 const started: number[] = [];
@@ -62,6 +62,15 @@ function events(address: string, auth: string) {
     },
   };
 }
+
+const PROGRESS_WRITER = `
+import { ProgressFile } from ${JSON.stringify(new URL('../app/monitoring/progress-file.js', import.meta.url).href)};
+import { systemClock } from ${JSON.stringify(new URL('../core/clock.js', import.meta.url).href)};
+const p = new ProgressFile(process.argv[1], systemClock, 'backup', 'backup full');
+p.update({ kind: 'start', totalFiles: 4, totalBytes: 4096 });
+process.on('SIGTERM', () => { p.close(); process.exit(0); });
+setInterval(() => {}, 1000);
+`;
 
 describe('prism ui', () => {
   it('--print-url prints the address with the token (created 0600 once, then kept) and serves nothing', () => {
@@ -133,6 +142,17 @@ describe('prism ui', () => {
     });
     assert.equal(loggedIn.status, 200);
     assert.match(loggedIn.headers.get('set-cookie') ?? '', /prism_session=.*HttpOnly.*SameSite=Strict/);
+    // over the socket too: a cookie POST without its CSRF token, a malformed and an oversized body
+    const cookie = (loggedIn.headers.get('set-cookie') ?? '').split(';')[0]!;
+    const { csrf_token } = (await loggedIn.json()) as { csrf_token: string };
+    const logout = (headers: Record<string, string>) =>
+      fetch(`${info.url}api/logout`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: '{}' });
+    assert.equal((await logout({})).status, 403);
+    const login = (body: string) => fetch(`${info.url}api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    assert.equal((await login('{"token": ')).status, 400);
+    assert.equal((await login(JSON.stringify({ token: 'x'.repeat(1024 * 1024) }))).status, 413);
+    assert.equal((await logout({ 'x-csrf-token': csrf_token })).status, 200);
+    assert.equal((await fetch(`${info.url}api/session`, { headers: { cookie } })).status, 401, 'logged out');
     const page = await fetch(info.url);
     assert.ok(page.status === 200 || page.status === 503, `the page: ${page.status}`);
     assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
@@ -143,10 +163,8 @@ describe('prism ui', () => {
 });
 
 describe('prism start serves the dashboard', () => {
-  it('on the configured address: status names it, --print-url gives the bound one, a CLI backup shows live progress and then a changed list', async () => {
+  it('on the configured address: status names it, --print-url gives the bound one, live progress of another process, a changed list after a CLI backup', async () => {
     const sb = home({ dashboard: { listen: '127.0.0.1:0' }, service: { metrics_address: '' } });
-    // enough data that the backup runs for a while (one worker thread)
-    for (let i = 0; i < 8; i++) writeFileSync(join(sb.home, 'level-3-cold', `blob-${i}.bin`), prngBytes(8 * 1024 * 1024, i + 3));
     const r = prism(['start', '--json'], sb.env);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const s = json<StartResult>(r);
@@ -166,16 +184,15 @@ describe('prism start serves the dashboard', () => {
     assert.equal(unauth.status, 401);
     const stream = events(s.dashboard_address!, token(sb));
     await stream.next((e) => e.event === 'progress');
-    const backup = prismAsync(['backup', 'create', '--type', 'full', '--json'], { ...sb.env, PRISM_BACKUP_CONCURRENCY: '1' });
-    const backupDone = new Promise<number | null>((resolve) => backup.on('exit', (code) => resolve(code)));
-    const live = await stream.next(
-      (e) =>
-        e.event === 'progress' &&
-        (e.data as { running: Array<{ pid: number; kind: string }> }).running.some((j) => j.pid === backup.pid && j.kind === 'backup'),
-    );
-    const job = (live.data as { running: Array<Record<string, unknown>> }).running.find((j) => j.pid === backup.pid)!;
-    assert.equal(job.job, 'backup full');
-    assert.equal(await backupDone, 0);
+    // a job of another process in this PRISM_HOME (a CLI backup writes the same file: app/backups/create-backup-progress.test.ts)
+    const writer = spawn(process.execPath, ['--input-type=module', '-e', PROGRESS_WRITER, sb.home], { stdio: 'ignore' });
+    started.push(writer.pid!);
+    await stream.next((e) => e.event === 'progress' && (e.data as { running: Array<{ pid: number }> }).running.some((j) => j.pid === writer.pid));
+    writer.kill('SIGTERM');
+    await stream.next((e) => e.event === 'progress' && (e.data as { running: unknown[] }).running.length === 0 && stream.seen.length > 2);
+    // a backup from the CLI: the list of backups changed
+    const backup = prism(['backup', 'create', '--type', 'full', '--json'], sb.env);
+    assert.equal(backup.code, 0, backup.stderr);
     await stream.next((e) => e.event === 'changed');
     const last = stream.seen.filter((e) => e.event === 'progress').at(-1)!;
     assert.deepEqual(last.data, { running: [] }, 'the finished backup left the list');

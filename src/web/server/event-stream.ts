@@ -25,7 +25,7 @@ export class EventStreams {
   private timer: NodeJS.Timeout | undefined;
   private lastProgress = '';
   private lastBackups: string | undefined;
-  private lastBackupsCheck = 0;
+  private lastBackupsCheck = -Infinity;
   private lastHeartbeat = 0;
   private busy = false;
   private closed = false;
@@ -49,7 +49,7 @@ export class EventStreams {
     if (!this.timer) {
       this.lastProgress = running;
       this.lastBackups = undefined;
-      this.lastBackupsCheck = 0;
+      this.lastBackupsCheck = -Infinity; // the first look at once: the baseline a change is told against
       this.lastHeartbeat = performance.now();
       const interval = this.sources.intervalMs ?? 500;
       this.timer = setInterval(() => void this.tick(), interval);
