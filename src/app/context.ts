@@ -7,7 +7,7 @@ import type { Logger } from '../core/logger.js';
 import type { PasswordSource } from '../core/password-source.js';
 import type { ScryptParams } from '../codec/master-key.js';
 import { PrismError, isPrismError } from '../errors/index.js';
-import { Repository, openBackend, type LockInfo, type LockKind, type RepositoryLock, type StoreOptions } from '../repo/index.js';
+import { Repository, openBackend, type KeyCache, type LockInfo, type LockKind, type RepositoryLock, type StoreOptions } from '../repo/index.js';
 
 /** What every use case receives: configuration, time and a log. */
 export interface AppContext {
@@ -30,6 +30,11 @@ export interface AppContext {
    * recorded with it, so that the copy's findings do not stand for the primary's.
    */
   readonly copy?: string;
+  /**
+   * Master keys unlocked earlier in this process (shared by the contexts of one service or
+   * dashboard): opening an encrypted repository again costs no key derivation (repo/repository.ts).
+   */
+  readonly keyCache?: KeyCache;
 }
 
 /** How the context's repository's store is opened: its Object Lock retention (a copy's context carries the copy's own, see copyContext). */
@@ -76,6 +81,7 @@ export async function openRepository(
       create: opts.create ?? false,
       ...(ctx.password ? { password: ctx.password } : {}),
       ...(ctx.keyHint ? { keyHint: ctx.keyHint } : {}),
+      ...(ctx.keyCache ? { keyCache: ctx.keyCache } : {}),
       ...(opts.whileDeriving ? { whileDeriving: opts.whileDeriving } : {}),
       ...(opts.create && (opts.encrypt ?? ctx.config.encryption.enabled)
         ? { encrypt: { password: ctx.password ?? noPassword(path), ...(ctx.kdf ? { params: ctx.kdf } : {}) } }

@@ -38,6 +38,7 @@ export async function cliContext(logFile = 'backup.log', opts: { ignoreConfigFil
     clock: systemClock,
     logger,
     password,
+    keyCache: new Map(),
     ...(process.env.PRISM_KEY_HINT ? { keyHint: process.env.PRISM_KEY_HINT } : {}),
     // The smallest key-derivation cost prism accepts, for new key files: tests and slow machines (`prism key list` shows it).
     ...(/^(1|true|yes|on)$/i.test(process.env.PRISM_KDF_MINIMUM ?? '') ? { kdf: { N: 2 ** 14, r: 8, p: 1 } } : {}),

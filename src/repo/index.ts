@@ -34,7 +34,7 @@ export {
   type KeyListing,
   type KeyState,
 } from './key-files.js';
-export type { ManifestCache, OpenOptions, SharedIndex } from './repository.js';
+export type { KeyCache, ManifestCache, OpenOptions, SharedIndex } from './repository.js';
 export type { RepoConfig } from './repo-config.js';
 export { Repository } from './repository.js';
 export { copyPack, copyRecord, objectNames, openCopy, openOwnKeyCopy, resealPacks } from './copy-objects.js';

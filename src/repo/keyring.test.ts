@@ -11,7 +11,7 @@ import { FAST_KDF, passwordOf } from '../testing/encrypted.js';
 import { FailingBackend, Killed } from '../testing/failing-backend.js';
 import { createKeys, readKeyFiles, writeKeyFile, writeKeyring } from './keyring.js';
 import { keyFileName } from './layout.js';
-import { Repository } from './repository.js';
+import { Repository, type KeyCache } from './repository.js';
 
 const clock = new FixedClock(new Date('2026-12-07T10:00:00Z'));
 const code = (c: ErrorCode) => (e: unknown) => isPrismError(e) && e.code === c;
@@ -44,6 +44,28 @@ describe('keyring and key files', () => {
     }
     await assert.rejects(open('third'), code('WRONG_PASSWORD'));
     await assert.rejects(Repository.open(new LocalBackend(dir), clock), code('PASSWORD_MISSING'));
+  });
+
+  it('opened again with a key cache, no password is read; a kept key of another generation, or one that does not open the keyring, is not used', async () => {
+    const repo = await create();
+    const cache: KeyCache = new Map();
+    const reads: string[] = [];
+    const counted = (pw: string) => ({ origin: 'the test', read: async () => (reads.push(pw), Buffer.from(pw)) });
+    await Repository.open(new LocalBackend(dir), clock, { password: counted('first'), keyCache: cache });
+    assert.equal(cache.size, 1);
+    const again = await Repository.open(new LocalBackend(dir), clock, { password: counted('wrong'), keyCache: cache });
+    assert.deepEqual(reads, ['first'], 'the second open read no password');
+    assert.deepEqual(again.unlocked!.master, repo.unlocked!.master);
+    const [key, kept] = [...cache][0]!;
+    cache.set(key, { ...kept, generation: kept.generation + 1 });
+    await assert.rejects(Repository.open(new LocalBackend(dir), clock, { password: counted('wrong'), keyCache: cache }), code('WRONG_PASSWORD'));
+    const damaged = Buffer.from(kept.master);
+    damaged[0]! ^= 1;
+    cache.set(key, { ...kept, master: damaged });
+    await assert.rejects(Repository.open(new LocalBackend(dir), clock, { password: counted('wrong'), keyCache: cache }), code('WRONG_PASSWORD'));
+    assert.equal(cache.size, 0, 'a kept key that does not open the keyring is forgotten');
+    await Repository.open(new LocalBackend(dir), clock, { password: counted('first'), keyCache: cache });
+    assert.deepEqual(cache.get(key)!.master, repo.unlocked!.master);
   });
 
   it('a key file copied from another repository does not open this one', async () => {

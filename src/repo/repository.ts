@@ -14,7 +14,7 @@ import { BlobIndex, type SharedBlobIndex } from './blob-index.js';
 import { Crypt } from './crypt.js';
 import { loadDamagedCopies, recordDamagedCopies } from './damaged-blobs.js';
 import { IndexDecodeError, decodeIndex, encodeIndex } from './index-file.js';
-import { createKeys, cryptSecrets, unlockWithPassword, type Unlocked } from './keyring.js';
+import { createKeys, cryptSecrets, currentGeneration, unlockWithMaster, unlockWithPassword, type Unlocked } from './keyring.js';
 import { FORMAT_VERSION, KEYRING_DIR, KEYS_DIR, REPO_CONFIG, indexName, packIdOf, packName, snapshotName } from './layout.js';
 import { RepositoryLock, backupLockHeld, type LockKind } from './lock.js';
 import { manifestSchema, type Manifest } from './manifest.js';
@@ -141,7 +141,7 @@ export class Repository {
       await refuseKeysWithoutEncryption(backend);
       return new Repository(backend, config, clock);
     }
-    let u = opts.unlocked ?? (opts.unlock ? await opts.unlock(backend, config) : undefined);
+    let u = opts.unlocked ?? (opts.unlock ? await opts.unlock(backend, config) : await unlockFromCache(opts.keyCache, backend, config));
     if (u)
       u = { ...u, master: Buffer.from(u.master) }; // a worker's copy arrives as a Uint8Array
     else {
@@ -161,6 +161,7 @@ export class Repository {
         opts.whileDeriving,
       );
     }
+    opts.keyCache?.set(cacheKey(backend, config), { master: Buffer.from(u.master), generation: u.generation, keyId: u.keyId });
     const crypt = Crypt.from(cryptSecrets(u));
     return new Repository(new SealedBackend(backend, crypt), config, clock, crypt, u);
   }
@@ -611,6 +612,30 @@ export interface OpenOptions {
   config?: Buffer;
   /** Unlocks an encrypted repository from its config (`prism key import`: with an exported master key). */
   unlock?: (backend: Backend, config: RepoConfig) => Promise<Unlocked>;
+  /**
+   * Master keys this process has unlocked before (a long-lived process: the service, the dashboard):
+   * a repository opened again is unlocked from its keyring with the kept key instead of deriving
+   * the password's key again (scrypt), as long as the keyring's generation is the one kept.
+   */
+  keyCache?: KeyCache;
+}
+
+/** Master keys unlocked earlier in this process, by repository (location and id). */
+export type KeyCache = Map<string, { master: Buffer; generation: number; keyId: string | undefined }>;
+
+const cacheKey = (backend: Backend, config: RepoConfig): string => `${backend.location}\0${config.id}`;
+
+/** The keys of a repository from a master key kept in `cache`, when its keyring is still of that generation; else undefined. */
+async function unlockFromCache(cache: KeyCache | undefined, backend: Backend, config: RepoConfig): Promise<Unlocked | undefined> {
+  const kept = cache?.get(cacheKey(backend, config));
+  if (!kept) return undefined;
+  try {
+    if ((await currentGeneration(backend)) !== kept.generation) return undefined;
+    return await unlockWithMaster(backend, config, kept.master, kept.generation, kept.keyId);
+  } catch {
+    cache!.delete(cacheKey(backend, config)); // a key that no longer opens the keyring: the password decides
+    return undefined;
+  }
 }
 
 /** The password and key-derivation parameters of a new encrypted repository, read before anything is written. */
