@@ -1,0 +1,40 @@
+// The dashboard's front end (ui/): one esbuild bundle, minified, into dist/ui/ (index.html, app.js, app.css),
+// served by the service from the package. Everything is bundled here: no CDN, no external font, no inline script.
+import { build } from 'esbuild';
+import { copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist', 'ui');
+
+await rm(out, { recursive: true, force: true });
+await mkdir(out, { recursive: true });
+await build({
+  absWorkingDir: root,
+  entryPoints: { app: 'ui/src/main.tsx' },
+  outdir: out,
+  bundle: true,
+  splitting: true,
+  chunkNames: '[name]-[hash]',
+  minify: true,
+  format: 'esm',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  legalComments: 'none',
+  sourcemap: false,
+  logLevel: 'warning',
+  define: { 'process.env.NODE_ENV': '"production"' },
+});
+await copyFile(join(root, 'ui', 'index.html'), join(out, 'index.html'));
+if (process.argv.includes('--sizes')) {
+  const { gzipSync } = await import('node:zlib');
+  const { readFile } = await import('node:fs/promises');
+  for (const f of (await readdir(out)).sort()) {
+    const p = join(out, f);
+    const raw = (await stat(p)).size;
+    const gz = gzipSync(await readFile(p), { level: 9 }).length;
+    console.log(`${f}: ${(raw / 1024).toFixed(1)} KB, ${(gz / 1024).toFixed(1)} KB gzipped`);
+  }
+}

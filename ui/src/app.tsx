@@ -1,0 +1,147 @@
+/** The application: session (token link, password, 401 → sign in again), live events, and the page for the route. */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiFailure, currentSession, login, logout, onUnauthorized } from './api.js';
+import { Shell } from './components/layout.js';
+import { ErrorBox, Loading } from './components/feedback.js';
+import { LiveContext, useEventStream } from './live.js';
+import { useRoute, type Route } from './router.js';
+import type { Session } from './types.js';
+import { LoginPage } from './pages/login.js';
+import { OverviewPage } from './pages/overview.js';
+import { BackupsPage } from './pages/backups.js';
+import { BackupDetailPage } from './pages/backup-detail.js';
+import { RestorePage } from './pages/restore.js';
+import { DatabasesPage } from './pages/databases.js';
+import { CopiesPage } from './pages/copies.js';
+import { ActivityPage } from './pages/activity.js';
+import { ConfigPage } from './pages/config.js';
+import { lazyPage } from './lazy-page.js';
+
+const HistoryPage = lazyPage(() => import('./pages/history.js').then((m) => m.HistoryPage));
+
+const TITLES: Record<string, string> = {
+  overview: 'Overview',
+  backups: 'Backups',
+  history: 'History',
+  restore: 'Restore',
+  databases: 'Databases',
+  copies: 'Copies',
+  activity: 'Tasks, drills and alerts',
+  config: 'Configuration',
+};
+
+/** The token of a `#token=…` link, removed from the address bar at once (it must not stay in the history). */
+function takeToken(): string | null {
+  const m = /^#token=([^&]+)/.exec(location.hash);
+  if (!m) return null;
+  history.replaceState(null, '', `${location.pathname}${location.search}#/overview`);
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return m[1]!;
+  }
+}
+
+function Page({ route }: { route: Route }) {
+  const [name = 'overview', id] = route.parts;
+  switch (name) {
+    case 'backups':
+      return id ? <BackupDetailPage id={id} route={route} key={id} /> : <BackupsPage route={route} />;
+    case 'history':
+      return <HistoryPage />;
+    case 'restore':
+      return <RestorePage route={route} />;
+    case 'databases':
+      return <DatabasesPage route={route} />;
+    case 'copies':
+      return <CopiesPage />;
+    case 'activity':
+      return <ActivityPage />;
+    case 'config':
+      return <ConfigPage />;
+    case 'overview':
+      return <OverviewPage />;
+    default:
+      return (
+        <div class="empty">
+          <strong>There is no page “{name}”.</strong>
+          <p>
+            <a href="#/overview">Go to the overview</a>
+          </p>
+        </div>
+      );
+  }
+}
+
+function SignedIn({ session, onLogout }: { session: Session; onLogout: () => void }) {
+  const route = useRoute();
+  const live = useEventStream(true);
+  const first = useRef(true);
+  const name = route.parts[0] ?? 'overview';
+  useEffect(() => {
+    document.title = `${TITLES[name] ?? 'prism'} · prism`;
+    if (first.current) first.current = false;
+    else document.getElementById('main')?.focus({ preventScroll: false });
+  }, [route]);
+  return (
+    <LiveContext.Provider value={live}>
+      <Shell current={name} onLogout={onLogout} {...(session.version ? { version: session.version } : {})}>
+        <Page route={route} />
+      </Shell>
+    </LiveContext.Provider>
+  );
+}
+
+export function App() {
+  const [session, setSession] = useState<Session | null | false>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [fatal, setFatal] = useState<ApiFailure | null>(null);
+  useEffect(() => {
+    const token = takeToken();
+    const start = token
+      ? login({ token }).catch((e: unknown) => {
+          if (e instanceof ApiFailure && e.status === 401) {
+            setNotice('The sign-in link was refused: it is not the current token. Run `prism ui --print-url` on the server and open the new link.');
+            return false as const;
+          }
+          throw e;
+        })
+      : currentSession().then((s) => s ?? (false as const));
+    start.then(
+      (s) => setSession(s),
+      (e: unknown) => setFatal(e instanceof ApiFailure ? e : new ApiFailure(0, 'CLIENT', String(e))),
+    );
+    return onUnauthorized(() => {
+      setSession(false);
+      setNotice('Your session has ended. Sign in again.');
+    });
+  }, []);
+  if (fatal)
+    return (
+      <main class="login" id="main">
+        <ErrorBox error={fatal} title="The dashboard could not start" retry={() => location.reload()} />
+      </main>
+    );
+  if (session === null) return <Loading what="Opening the dashboard" />;
+  if (session === false)
+    return (
+      <LoginPage
+        notice={notice}
+        onLogin={(s) => {
+          setNotice(null);
+          setSession(s);
+        }}
+      />
+    );
+  return (
+    <SignedIn
+      session={session}
+      onLogout={() => {
+        void logout().finally(() => {
+          setNotice('You have signed out.');
+          setSession(false);
+        });
+      }}
+    />
+  );
+}
