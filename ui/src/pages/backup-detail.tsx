@@ -60,6 +60,7 @@ function Lineage({ id }: { id: string }) {
   const deps = useApi<Dependencies>(`/api/backups/${enc(id)}/dependencies`);
   return (
     <Card title="Chain and dependencies">
+      {(chain.loading || deps.loading) && !chain.data && <Loading what="Following the chain" />}
       {chain.error && <ErrorBox error={chain.error} retry={chain.reload} />}
       {chain.data && (
         <ol class="chain" aria-label="Chain from the full backup to this one">
@@ -121,6 +122,20 @@ function Lineage({ id }: { id: string }) {
           </>
         ))}
     </Card>
+  );
+}
+
+const ICON_PATHS: Record<string, string> = {
+  dir: 'M2 4.5h4l1.5 1.5H14v7H2z',
+  file: 'M4 2h5l3 3v9H4z M9 2v3h3',
+  symlink: 'M3 12c0-4 3-6 7-6h2 M10 3.5 12.5 6 10 8.5',
+};
+
+function Icon({ kind }: { kind: string }) {
+  return (
+    <svg class="icon" viewBox="0 0 16 16" aria-hidden="true">
+      <path d={ICON_PATHS[kind] ?? ICON_PATHS.file} />
+    </svg>
   );
 }
 
@@ -196,7 +211,7 @@ function FileBrowser({ id, path, query }: { id: string; path: string; query: str
                   {path !== '/' && !query && (
                     <tr>
                       <td colSpan={4}>
-                        <a href={at(parentOf(path))}>⬑ Parent folder</a>
+                        <a href={at(parentOf(path))}>↑ Parent folder</a>
                       </td>
                     </tr>
                   )}
@@ -207,12 +222,12 @@ function FileBrowser({ id, path, query }: { id: string; path: string; query: str
                         <td>
                           {f.type === 'dir' ? (
                             <a href={at(p)} class="entry entry-dir">
-                              <span aria-hidden="true">📁 </span>
+                              <Icon kind="dir" />
                               {query ? f.path : baseName(f.path)}/
                             </a>
                           ) : (
                             <span class={`entry entry-${f.type}`}>
-                              <span aria-hidden="true">{f.type === 'symlink' ? '↪ ' : '📄 '}</span>
+                              <Icon kind={f.type === 'symlink' ? 'symlink' : 'file'} />
                               {query ? f.path : baseName(f.path)}
                               {f.target && <span class="muted"> → {f.target}</span>}
                             </span>
