@@ -1,0 +1,146 @@
+/**
+ * The dashboard on a repository with 5,000 backups, in Chromium: the overview, the list with its
+ * paging (the last page, a page past the end) and the history chart stay right. One backup is
+ * made by the CLI; the other 4,999 are manifests of the same tree written through the repository
+ * (each a complete, valid backup as `backup list` and `verify` see it), which takes seconds
+ * instead of minutes. The render times and the bytes of the first load are reported as test
+ * diagnostics and in <screenshots>/scale-figures.json, not asserted: timings never go into tests.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { openRepository } from '../../app/index.js';
+import type { Manifest } from '../../repo/index.js';
+import { appContext, json, prism, prismRun, sandbox, type Sandbox } from '../../testing/fixtures.js';
+import { launchChromium, newPage, screenshotDir, type TestBrowser } from '../../testing/chromium.js';
+import { startUi, type RunningUi } from '../../testing/dashboard-ui.js';
+
+declare const performance: { now(): number };
+
+const COUNT = 5_000;
+
+const pad = (n: number) => String(n).padStart(2, '0');
+const idAt = (d: Date, type: string) =>
+  `backup_${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}_${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}_${type}`;
+
+describe('the dashboard with 5,000 backups', { timeout: 600_000 }, () => {
+  let sb: Sandbox;
+  let ui: RunningUi;
+  let tb: TestBrowser;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+  let newest: Manifest;
+  let oldest: Manifest;
+  const figures: Record<string, number> = {};
+
+  before(async () => {
+    sb = sandbox();
+    writeFileSync(join(sb.home, 'level-1-hot', 'one.json'), JSON.stringify({ hello: 'world' }));
+    const first = json<Manifest>(prism(['backup', 'create', '--type', 'full', '--no-progress', '--json'], sb.env));
+    const repo = await openRepository(appContext(sb));
+    const base = Date.parse(first.started_at);
+    let parent = first.id;
+    // hourly backups going back from the real one, a full one each day
+    for (let i = 1; i < COUNT; i++) {
+      const at = new Date(base - i * 3_600_000);
+      const type = i % 24 === 0 ? 'full' : 'incremental';
+      const m: Manifest = {
+        ...first,
+        id: idAt(at, type),
+        type,
+        trigger: 'scheduled',
+        parent: type === 'full' ? null : parent,
+        comment: null,
+        started_at: at.toISOString(),
+        finished_at: new Date(at.getTime() + 1_000 + (i % 7) * 150).toISOString(),
+        duration_ms: 1_000 + (i % 7) * 150,
+        stats: { ...first.stats, new_bytes: type === 'full' ? first.stats.original_bytes : (i % 5) * 10 },
+      };
+      await repo.saveManifest(m);
+      parent = m.id;
+      if (i === COUNT - 1) oldest = m;
+    }
+    newest = first;
+    ui = await startUi(sb.env);
+    tb = await launchChromium();
+    browser = tb.browser;
+    ({ page, errors } = await newPage(browser));
+  });
+
+  after(async () => {
+    await tb?.close();
+    await ui?.stop();
+    sb?.cleanup();
+  });
+
+  /** Loads `hash` in a fresh document and waits for `ready`; the time from navigation start to it, in ms. */
+  async function timedLoad(p: Page, hash: string, ready: string): Promise<number> {
+    await p.goto('about:blank');
+    await p.goto(`${ui.url}${hash}`);
+    await p.locator(ready).first().waitFor({ timeout: 60_000 });
+    return p.evaluate(() => performance.now());
+  }
+
+  it('signs in and measures the first load: every byte the browser fetched', async () => {
+    const { context, page: p } = await newPage(browser);
+    let bytes = 0;
+    const files: string[] = [];
+    p.on('requestfinished', (r) => {
+      void r.sizes().then((s) => {
+        bytes += s.responseBodySize + s.responseHeadersSize;
+      });
+      files.push(new URL(r.url()).pathname);
+    });
+    await p.goto(ui.loginUrl);
+    await p.getByTestId('last-full').waitFor({ timeout: 60_000 });
+    await p.waitForLoadState('networkidle').catch(() => undefined);
+    figures.first_load_kb = Math.round(bytes / 102.4) / 10;
+    assert.ok(files.includes('/app.js') && files.includes('/app.css'), files.join(' '));
+    assert.ok(!files.some((f) => f.startsWith('/history')), `the charts' code is not part of the first load: ${files.join(' ')}`);
+    await context.close();
+  });
+
+  it('the overview names the newest backup', async () => {
+    await page.goto(ui.loginUrl);
+    await page.getByTestId('last-incremental').waitFor({ timeout: 60_000 });
+    figures.overview_ms = Math.round(await timedLoad(page, '#/overview', '[data-testid=last-full]'));
+    assert.ok((await page.getByTestId('last-full').innerText()).includes(newest.id));
+  });
+
+  it('the list: 5,000 backups in pages of 50, the last page ends with the oldest, a page past the end says so', async () => {
+    figures.backups_ms = Math.round(await timedLoad(page, '#/backups', '[data-testid=backup-total]'));
+    assert.match(await page.getByTestId('backup-total').innerText(), /^5,000 backups · page 1 of 100/);
+    const rows = page.getByRole('region', { name: 'Backups' }).locator('tbody tr');
+    assert.equal(await rows.count(), 50);
+    assert.ok((await rows.first().innerText()).includes(newest.id));
+    const t0 = Date.now();
+    await page.getByRole('link', { name: 'Older →' }).click();
+    await page.getByText('page 2 of 100').first().waitFor();
+    figures.next_page_ms = Date.now() - t0;
+    figures.last_page_ms = Math.round(await timedLoad(page, '#/backups?page=100', '[data-testid=backup-total]'));
+    assert.ok((await rows.last().innerText()).includes(oldest.id));
+    await page.goto(`${ui.url}#/backups?page=100000`);
+    await page.getByText('Page 100000 is past the end.').waitFor();
+    const filtered = await timedLoad(page, '#/backups?type=full', '[data-testid=backup-total]');
+    figures.filter_full_ms = Math.round(filtered);
+    assert.match(await page.getByTestId('backup-total').innerText(), new RegExp(`^${Math.floor((COUNT - 1) / 24) + 1} backups`));
+  });
+
+  it('the history chart holds a point for each backup', async () => {
+    figures.history_ms = Math.round(await timedLoad(page, '#/history', '.chart-box canvas'));
+    const box = page.getByRole('img', { name: 'Size (original bytes) per backup over time' }).locator('.chart-box');
+    assert.equal(await box.getAttribute('data-points'), String(COUNT));
+    await page.screenshot({ path: join(screenshotDir(), 'history-5000.png') });
+    assert.deepEqual(errors, []);
+  });
+
+  it('reports the figures', async (t) => {
+    const list = json<unknown[]>(await prismRun(['backup', 'list', '--json'], sb.env));
+    assert.equal(list.length, COUNT);
+    writeFileSync(join(screenshotDir(), 'scale-figures.json'), JSON.stringify(figures, null, 2));
+    t.diagnostic(`5,000 backups: ${JSON.stringify(figures)}`);
+  });
+});
