@@ -1,6 +1,7 @@
 /** Loading, error and empty states that say what to do next. */
 import type { ComponentChildren } from 'preact';
 import type { ApiFailure } from '../api.js';
+import { RichText } from './rich-text.js';
 
 export function Loading({ what = 'Loading' }: { what?: string }) {
   return (
@@ -23,9 +24,19 @@ export function ErrorBox({ error, retry, title = 'Could not load this' }: { erro
   return (
     <div class="callout callout-bad" role="alert">
       <strong>{title}</strong>
-      <p>{error.message}</p>
-      {hint && <p>{hint}</p>}
-      {!hint && status >= 500 && <p>The server log (`logs/` under PRISM_HOME) has the details; the same command from the CLI shows the error too.</p>}
+      <p>
+        <RichText text={error.message} />
+      </p>
+      {hint && (
+        <p>
+          <RichText text={hint} />
+        </p>
+      )}
+      {!hint && status >= 500 && (
+        <p>
+          The service log (<code>logs/</code> under PRISM_HOME) has the details; the same command from the CLI shows the error too.
+        </p>
+      )}
       {code && <p class="muted small">Error code: {code}</p>}
       {retry && (
         <button type="button" class="btn" onClick={retry}>

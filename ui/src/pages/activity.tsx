@@ -138,7 +138,11 @@ function Alerts() {
     <Card title="Alerts">
       {error && <ErrorBox error={error} retry={reload} />}
       {loading && data === null && <Loading />}
-      {data !== null && rows.length === 0 && <Empty title="No alerts, active or past">Alert rules are checked after each job and by `prism alerts`.</Empty>}
+      {data !== null && rows.length === 0 && (
+        <Empty title="No alerts, active or past">
+          Alert rules are checked after each job and by <code>prism alerts</code>.
+        </Empty>
+      )}
       {rows.length > 0 && (
         <TableWrap label="Alerts">
           <table>

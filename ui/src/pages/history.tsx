@@ -147,7 +147,7 @@ export function HistoryPage() {
     <>
       <PageHeader
         title="History"
-        lead={`${formatCount(data.backups.length)} backups (${formatCount(full)} full, ${formatCount(data.backups.length - full)} incremental), ${formatCount(data.failures.length)} failed attempts.`}
+        lead={`${formatCount(data.backups.length)} backups (${formatCount(full)} full, ${formatCount(data.backups.length - full)} incremental), ${formatCount(data.failures.length)} failed attempt${data.failures.length === 1 ? '' : 's'}.`}
       />
       {data.backups.length === 0 ? (
         <Empty title="No backups to chart yet">

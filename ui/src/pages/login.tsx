@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { ApiFailure, login } from '../api.js';
 import type { Session } from '../types.js';
+import { RichText } from '../components/rich-text.js';
 
 export function LoginPage({ onLogin, notice }: { onLogin: (s: Session) => void; notice?: string | null }) {
   const [password, setPassword] = useState('');
@@ -34,7 +35,7 @@ export function LoginPage({ onLogin, notice }: { onLogin: (s: Session) => void; 
         <h1>Sign in to the dashboard</h1>
         {notice && (
           <div class="callout callout-warn" role="alert">
-            {notice}
+            <RichText text={notice} />
           </div>
         )}
         <p class="muted">
@@ -46,7 +47,7 @@ export function LoginPage({ onLogin, notice }: { onLogin: (s: Session) => void; 
           <input id="password" type="password" autocomplete="current-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
           {error && (
             <p class="field-error" role="alert">
-              {error}
+              <RichText text={error} />
             </p>
           )}
           <button class="btn btn-primary" type="submit" disabled={busy}>

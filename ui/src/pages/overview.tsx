@@ -161,7 +161,13 @@ export function OverviewPage() {
         {live.running.length === 0 ? (
           <p class="muted" data-testid="no-running">
             No backup, restore, copy or verification is running.{' '}
-            {st.running ? 'The service waits for the next scheduled run.' : 'The service is not running: start it with `prism start`.'}
+            {st.running ? (
+              'The service waits for the next scheduled run.'
+            ) : (
+              <>
+                The service is not running: start it with <code>prism start</code>.
+              </>
+            )}
           </p>
         ) : (
           live.running.map((p) => <LiveJob p={p} key={p.pid} />)
