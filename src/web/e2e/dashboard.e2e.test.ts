@@ -238,7 +238,7 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
     assert.match(tables, /customers\s+1,500/);
     await shot(page, 'databases');
     await page.getByLabel('Table').selectOption({ label: 'public.customers' });
-    await page.getByLabel('Into database (name on the same server, or a URL)').fill(into.url);
+    await page.getByLabel('Into database (URL of another database)').fill(into.url);
     await page.getByRole('button', { name: 'Preview (dry run)' }).click();
     await page.getByTestId('db-preview').waitFor({ timeout: 60_000 });
     assert.match(await page.getByTestId('db-preview').innerText(), /created\s+public\.customers: 1,500 rows/);

@@ -69,7 +69,9 @@ function Tasks() {
 
 function Drills() {
   const { data, error, loading, reload } = useApi<unknown>('/api/drills', true);
-  const drills = asList<Drill>(data, 'drills', 'history');
+  const drills = asList<Drill>(data, 'drills', 'history')
+    .slice()
+    .sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   return (
     <Card title="Restore drills">
       {error && <ErrorBox error={error} retry={reload} />}

@@ -140,26 +140,25 @@ function Icon({ kind }: { kind: string }) {
 }
 
 const baseName = (p: string) => p.split('/').filter(Boolean).pop() ?? p;
-const parentOf = (p: string) => {
-  const parts = p.split('/').filter(Boolean);
-  parts.pop();
-  return `/${parts.join('/')}`;
-};
+const parentOf = (p: string) => p.split('/').filter(Boolean).slice(0, -1).join('/');
+
+/** A path inside the backup as the API reads it: the name as `backup ls --json` prints it, between its quotes (JSON escapes). */
+const pathParam = (p: string) => JSON.stringify(p).slice(1, -1);
 
 function FileBrowser({ id, path, query }: { id: string; path: string; query: string }) {
   const [draft, setDraft] = useState(query);
-  const files = useApi<FilesReply>(apiPath(`/api/backups/${enc(id)}/files`, { path, q: query }));
-  const at = (p: string, q?: string) => href('backups', id, { path: p === '/' ? undefined : p, q });
+  const files = useApi<FilesReply>(apiPath(`/api/backups/${enc(id)}/files`, { path: pathParam(path), q: query }));
+  const at = (p: string, q?: string) => href('backups', id, { path: p === '' ? undefined : p, q });
   const crumbs = path.split('/').filter(Boolean);
   return (
     <Card title="Files">
       <div class="browser-bar">
         <nav aria-label="Folder" class="crumbs">
-          <a href={at('/')}>root</a>
+          <a href={at('')}>root</a>
           {crumbs.map((c, i) => (
             <span key={i}>
               {' / '}
-              <a href={at(`/${crumbs.slice(0, i + 1).join('/')}`)}>{c}</a>
+              <a href={at(crumbs.slice(0, i + 1).join('/'))}>{c}</a>
             </span>
           ))}
         </nav>
@@ -208,7 +207,7 @@ function FileBrowser({ id, path, query }: { id: string; path: string; query: str
                   </tr>
                 </thead>
                 <tbody>
-                  {path !== '/' && !query && (
+                  {path !== '' && !query && (
                     <tr>
                       <td colSpan={4}>
                         <a href={at(parentOf(path))}>↑ Parent folder</a>
@@ -216,7 +215,7 @@ function FileBrowser({ id, path, query }: { id: string; path: string; query: str
                     </tr>
                   )}
                   {files.data.entries.map((f) => {
-                    const p = `/${f.path.replace(/^\/+/, '')}`;
+                    const p = f.path.replace(/^\/+/, '');
                     return (
                       <tr key={f.path}>
                         <td>
@@ -237,7 +236,11 @@ function FileBrowser({ id, path, query }: { id: string; path: string; query: str
                         <td>{formatTime(f.mtime)}</td>
                         <td>
                           {f.type === 'file' && (
-                            <a href={apiPath(`/api/backups/${enc(id)}/download`, { path: p })} download={baseName(f.path)} aria-label={`Download ${f.path}`}>
+                            <a
+                              href={apiPath(`/api/backups/${enc(id)}/download`, { path: pathParam(p) })}
+                              download={baseName(f.path)}
+                              aria-label={`Download ${f.path}`}
+                            >
                               Download
                             </a>
                           )}
@@ -360,7 +363,7 @@ function VerifyButton({ id, onDone }: { id: string; onDone: () => void }) {
 
 export function BackupDetailPage({ id, route }: { id: string; route: Route }) {
   const info = useApi<Backup>(`/api/backups/${enc(id)}`, true);
-  const path = route.query.get('path') || '/';
+  const path = (route.query.get('path') ?? '').replace(/^\/+/, '');
   const q = route.query.get('q') ?? '';
   return (
     <>

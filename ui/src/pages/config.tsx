@@ -41,6 +41,25 @@ export function flattenConfig(raw: unknown): Row[] {
 const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
 const tone = (o: string | null) => (o === 'env' ? 'warn' : o === 'file' ? 'info' : 'muted');
 
+function Source({ raw }: { raw: unknown }) {
+  const o = raw as { home?: string; config_file?: string; config_file_exists?: boolean } | null;
+  if (!o?.config_file) return null;
+  return (
+    <p class="small">
+      Data directory <code>{o.home}</code> ·{' '}
+      {o.config_file_exists ? (
+        <>
+          configuration file <code>{o.config_file}</code>
+        </>
+      ) : (
+        <>
+          no configuration file (<code>{o.config_file}</code>): defaults and the environment
+        </>
+      )}
+    </p>
+  );
+}
+
 export function ConfigPage() {
   const { data, error, loading, reload } = useApi<unknown>('/api/config');
   const [filter, setFilter] = useState('');
@@ -60,6 +79,7 @@ export function ConfigPage() {
       {loading && data === null && <Loading what="Loading the configuration" />}
       {data !== null && (
         <Card>
+          <Source raw={data} />
           <div class="inline-form">
             <label for="cfg-filter">Filter keys</label>
             <input

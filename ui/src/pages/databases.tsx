@@ -17,7 +17,8 @@ interface BackupDbs {
 
 /** `/api/databases` as a list of backups with their databases, newest first, whatever envelope it comes in. */
 function normalize(raw: unknown): BackupDbs[] {
-  const list = Array.isArray(raw) ? raw : Array.isArray((raw as { backups?: unknown })?.backups) ? (raw as { backups: unknown[] }).backups : raw ? [raw] : [];
+  const o = raw as { backups?: unknown; items?: unknown } | null;
+  const list = Array.isArray(raw) ? raw : Array.isArray(o?.items) ? o.items : Array.isArray(o?.backups) ? o.backups : raw ? [raw] : [];
   return (list as Partial<BackupDbs & { id: string }>[])
     .map((b) => ({ backup: b.backup ?? b.id ?? '', ...(b.started_at ? { started_at: b.started_at } : {}), databases: b.databases ?? [] }))
     .filter((b) => b.backup && b.databases.length > 0);
@@ -95,12 +96,12 @@ function TableRestore({ entry }: { entry: BackupDbs }) {
           </select>
         </div>
         <div class="field field-wide">
-          <label for="t-into">Into database (name on the same server, or a URL)</label>
+          <label for="t-into">Into database (URL of another database)</label>
           <input
             id="t-into"
             class="mono"
             value={into}
-            placeholder="postgres://127.0.0.1:5432/scratch"
+            placeholder="postgres://user@127.0.0.1:5432/scratch"
             onInput={(e) => setInto(e.currentTarget.value)}
             required
           />
@@ -164,7 +165,7 @@ function TableRestore({ entry }: { entry: BackupDbs }) {
 }
 
 export function DatabasesPage({ route }: { route: Route }) {
-  const { data, error, loading, reload } = useApi<unknown>('/api/databases', true);
+  const { data, error, loading, reload } = useApi<unknown>('/api/databases?per_page=100', true);
   const list = normalize(data);
   const chosen = route.query.get('backup') ?? list[0]?.backup ?? '';
   const entry = list.find((b) => b.backup === chosen) ?? list[0];
