@@ -1,5 +1,5 @@
 /** Debian's Chromium driven by playwright-core, for the dashboard's end-to-end tests (src/web/e2e/). */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
@@ -25,15 +25,9 @@ export interface TestBrowser {
 export async function launchChromium(): Promise<TestBrowser> {
   if (!existsSync(CHROMIUM))
     throw new Error(`${CHROMIUM} is missing: the dashboard's end-to-end tests need Debian's chromium (apt-get install -y chromium; .ci/run installs it).`);
-  const profile = mkdtempSync(join(tmpdir(), 'prism-chromium-'));
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: [...FLAGS, `--user-data-dir=${profile}`] });
-  return {
-    browser,
-    close: async () => {
-      await browser.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+  // launch() gives each browser a fresh temporary profile (--user-data-dir), removed on close
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+  return { browser, close: () => browser.close() };
 }
 
 /** A new page (1280×800 unless told) that fails the test on any page error or failed request it did not expect. */
