@@ -30,6 +30,8 @@ const TITLES: Record<string, string> = {
   config: 'Configuration',
 };
 
+const REFUSED = 'The sign-in link was refused: it is not the current token. Run `prism ui --print-url` on the server and open the new link.';
+
 /** The token of a `#token=…` link, removed from the address bar at once (it must not stay in the history). */
 function takeToken(): string | null {
   const m = /^#token=([^&]+)/.exec(location.hash);
@@ -101,7 +103,7 @@ export function App() {
     const start = token
       ? login({ token }).catch((e: unknown) => {
           if (e instanceof ApiFailure && e.status === 401) {
-            setNotice('The sign-in link was refused: it is not the current token. Run `prism ui --print-url` on the server and open the new link.');
+            setNotice(REFUSED);
             return false as const;
           }
           throw e;
@@ -111,10 +113,21 @@ export function App() {
       (s) => setSession(s),
       (e: unknown) => setFatal(e instanceof ApiFailure ? e : new ApiFailure(0, 'CLIENT', String(e))),
     );
-    return onUnauthorized(() => {
+    // a sign-in link opened in a tab that already shows the dashboard
+    const onHash = () => {
+      const again = takeToken();
+      if (again)
+        login({ token: again }).then(
+          (s) => (setNotice(null), setSession(s)),
+          () => (setSession(false), setNotice(REFUSED)),
+        );
+    };
+    addEventListener('hashchange', onHash);
+    const off = onUnauthorized(() => {
       setSession(false);
       setNotice('Your session has ended. Sign in again.');
     });
+    return () => (off(), removeEventListener('hashchange', onHash));
   }, []);
   if (fatal)
     return (

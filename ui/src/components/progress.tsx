@@ -24,9 +24,7 @@ export function LiveJob({ p }: { p: Progress }) {
   return (
     <div class="live-job" data-testid="live-job">
       <div class="live-job-head">
-        <strong>
-          {humanize(p.kind)}: {p.job}
-        </strong>
+        <strong>{p.job.toLowerCase().startsWith(p.kind) ? humanize(p.job) : `${humanize(p.kind)}: ${p.job}`}</strong>
         <span class="muted small">
           started {formatRelative(p.started_at)} · pid {p.pid}
         </span>
