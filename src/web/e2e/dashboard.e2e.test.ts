@@ -286,7 +286,7 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
     for (const name of ['copies', 'activity', 'config']) {
       await page.goto(`${ui.url}#/${name}`);
       await page.locator('main h1').waitFor();
-      await page.locator('.loading').waitFor({ state: 'detached', timeout: 30_000 });
+      await page.waitForFunction(() => document.querySelector('.loading') === null, null, { timeout: 30_000 });
       assert.equal(await page.locator('.callout-bad').count(), 0, `${name}: ${await page.locator('main').innerText()}`);
       await shot(page, name, true);
     }
