@@ -22,12 +22,17 @@ function css(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
 }
 
-export function Chart({ label, summary, data, series, axes, scales, marks = [], lines = [], height = 240 }: ChartProps) {
+/** The plot is built again only when `data` changes (callers memoise it with the rest of the options), not on every render. */
+export function Chart(props: ChartProps) {
+  const { label, summary, data, height = 240 } = props;
   const box = useRef<HTMLDivElement>(null);
+  const latest = useRef(props);
+  latest.current = props;
   const id = useRef(`chart-${Math.random().toString(36).slice(2)}`);
   useEffect(() => {
     const el = box.current;
     if (!el) return;
+    const { series, axes, scales, marks = [], lines = [] } = latest.current;
     const text = css('--text-muted', '#667');
     const grid = css('--border', '#ddd');
     const bad = css('--bad', '#c0392b');
@@ -82,7 +87,7 @@ export function Chart({ label, summary, data, series, axes, scales, marks = [], 
       ro.disconnect();
       plot.destroy();
     };
-  }, [data, series, axes, scales, marks, lines, height]);
+  }, [data, height]);
   return (
     <figure class="chart" role="img" aria-label={label} aria-describedby={id.current}>
       <div ref={box} class="chart-box" data-points={data[0]?.length ?? 0} />

@@ -102,9 +102,14 @@ function DiskMeter({ used, thresholds }: { used: number | null; thresholds: numb
 }
 
 function DrillChart({ h }: { h: History }) {
-  const { data, series } = useMemo(() => {
+  const { data, series, range, target } = useMemo(() => {
     const rows = [...h.drills].sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
+    const xs = rows.map((d) => Date.parse(d.time) / 1000);
+    const span = xs.length ? xs[xs.length - 1]! - xs[0]! : 0;
     return {
+      // one drill (or all at once): a day either side, not uPlot's default of years
+      range: span < 3600 ? ([(xs[0] ?? 0) - 43_200, (xs[0] ?? 0) + 43_200] as [number, number]) : null,
+      target: rows.length ? rows[rows.length - 1]!.target_seconds : null,
       data: [
         rows.map((d) => Date.parse(d.time) / 1000),
         rows.map((d) => (d.passed ? d.rto_seconds : null)),
@@ -114,7 +119,7 @@ function DrillChart({ h }: { h: History }) {
       series: [
         { label: 'RTO (passed)', stroke: INCR, width: 0, points: { show: true, size: 8, fill: INCR }, value: fmtSecs },
         { label: 'RTO (failed)', stroke: BAD, width: 0, points: { show: true, size: 8, fill: BAD }, value: fmtSecs },
-        { label: 'Target', stroke: TARGET, width: 2, dash: [6, 4], points: { show: false }, value: fmtSecs, spanGaps: true },
+        { label: 'Target', stroke: TARGET, width: 2, dash: [6, 4], points: { show: true, size: 4, fill: TARGET }, value: fmtSecs, spanGaps: true },
       ] as uPlot.Series[],
     };
   }, [h]);
@@ -132,7 +137,8 @@ function DrillChart({ h }: { h: History }) {
       data={data}
       series={series}
       axes={[{}, { size: 60, values: (_u: uPlot, s: number[]) => s.map((v) => formatSeconds(v)) }]}
-      scales={{ y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] } }}
+      scales={{ y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.15)] }, ...(range ? { x: { time: true, range } } : {}) }}
+      lines={target !== null ? [{ value: target, label: `target ${formatSeconds(target)}`, color: TARGET }] : []}
       height={220}
     />
   );
