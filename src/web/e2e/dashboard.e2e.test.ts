@@ -19,6 +19,7 @@ import { launchChromium, newPage, screenshotDir, type TestBrowser } from '../../
 import { startUi, type RunningUi } from '../../testing/dashboard-ui.js';
 
 /** The page's globals the functions run in the browser use (this project compiles without the DOM library). */
+declare function scrollTo(x: number, y: number): void;
 declare const document: {
   querySelector(selector: string): { textContent: string | null } | null;
   documentElement: { scrollWidth: number; clientWidth: number };
@@ -178,7 +179,9 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
     await page.getByRole('button', { name: 'Verify now' }).click();
     await page.getByTestId('verify-result').waitFor({ timeout: 60_000 });
     assert.match(await page.getByTestId('verify-result').innerText(), /Checksum verified/);
-    await shot(page, 'backup-detail', true);
+    await shot(page, 'backup-detail-full', true);
+    await page.evaluate(() => scrollTo(0, 0));
+    await shot(page, 'backup-detail');
   });
 
   it('shows the live progress of a backup started from the CLI, then the new backup', async () => {
@@ -225,7 +228,9 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
     const cli = json<{ plan: { create: { count: number } } }>(prism(['backup', 'restore', incr.id, '--dry-run', '--target', target, '--json'], sb.env));
     assert.match(await page.getByTestId('preview-created').innerText(), new RegExp(`Created\\s+${cli.plan.create.count.toLocaleString('en-US')}\\s`));
     assert.match(await page.getByTestId('preview-deleted').innerText(), /Deleted\s+0\s/);
-    await shot(page, 'restore-preview', true);
+    await shot(page, 'restore-full', true);
+    await page.getByTestId('restore-preview').scrollIntoViewIfNeeded();
+    await shot(page, 'restore');
     const restore = page.getByRole('button', { name: 'Restore now' });
     assert.equal(await restore.isDisabled(), true, 'disabled until the preview is acknowledged');
     await page.getByRole('checkbox').check();
@@ -268,7 +273,8 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
     });
     assert.ok(painted > 500, `the chart painted ${painted} pixels`);
     await page.getByRole('img', { name: 'Restore drill RTO against its target' }).locator('canvas').waitFor();
-    await shot(page, 'history', true);
+    await shot(page, 'history-full', true);
+    await shot(page, 'history');
   });
 
   it('refuses a POST without the CSRF token', async () => {
