@@ -229,7 +229,7 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
     assert.match(await page.getByTestId('preview-created').innerText(), new RegExp(`Created\\s+${cli.plan.create.count.toLocaleString('en-US')}\\s`));
     assert.match(await page.getByTestId('preview-deleted').innerText(), /Deleted\s+0\s/);
     await shot(page, 'restore-full', true);
-    await page.getByTestId('restore-preview').scrollIntoViewIfNeeded();
+    await page.evaluate(() => scrollTo(0, 100_000));
     await shot(page, 'restore');
     const restore = page.getByRole('button', { name: 'Restore now' });
     assert.equal(await restore.isDisabled(), true, 'disabled until the preview is acknowledged');

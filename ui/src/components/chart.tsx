@@ -73,7 +73,7 @@ export function Chart(props: ChartProps) {
               ctx.moveTo(u.bbox.left, y);
               ctx.lineTo(u.bbox.left + u.bbox.width, y);
               ctx.stroke();
-              ctx.fillText(l.label, u.bbox.left + 4 * devicePixelRatio, y - 4 * devicePixelRatio);
+              ctx.fillText(l.label, u.bbox.left + u.bbox.width - ctx.measureText(l.label).width - 4 * devicePixelRatio, y - 4 * devicePixelRatio);
             }
             ctx.restore();
           },
