@@ -22,6 +22,7 @@ import { startUi, type RunningUi } from '../../testing/dashboard-ui.js';
 declare function scrollTo(x: number, y: number): void;
 declare const document: {
   querySelector(selector: string): { textContent: string | null } | null;
+  activeElement: { textContent: string | null; id: string } | null;
   documentElement: { scrollWidth: number; clientWidth: number };
 };
 interface Canvas {
@@ -297,6 +298,15 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
       await shot(page, name, true);
     }
     assert.match(await page.locator('main').innerText(), /backup\.databases/);
+    // the keyboard: the first Tab reaches the skip link, which moves the focus to the page
+    await page.goto(`${ui.url}#/backups`);
+    await page.getByTestId('backup-total').waitFor();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'main');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'f-type', 'then the first control of the page');
     const { context: phone, page: p } = await newPage(browser, { width: 390, height: 844, colorScheme: 'dark' });
     await p.goto(ui.loginUrl);
     await p.getByTestId('indicator-storage').waitFor();
