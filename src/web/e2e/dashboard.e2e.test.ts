@@ -298,7 +298,8 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
       await shot(page, name, true);
     }
     assert.match(await page.locator('main').innerText(), /backup\.databases/);
-    // the keyboard: the first Tab reaches the skip link, which moves the focus to the page
+    // the keyboard, on a fresh load: the first Tab reaches the skip link, which moves the focus to the page
+    await page.goto('about:blank');
     await page.goto(`${ui.url}#/backups`);
     await page.getByTestId('backup-total').waitFor();
     await page.keyboard.press('Tab');
