@@ -30,7 +30,8 @@ const fmtBytes = (_u: uPlot, v: number | null) => (v === null || v === undefined
 const fmtSecs = (_u: uPlot, v: number | null) => (v === null || v === undefined ? '—' : formatSeconds(v));
 
 function pointSeries(label: string, color: string, bytes: boolean): uPlot.Series {
-  return { label, stroke: color, width: 1.5, spanGaps: true, points: { show: true, size: 5, fill: color }, value: bytes ? fmtBytes : fmtSecs };
+  // points drawn while there is room for them (uPlot's default), so thousands of backups stay a line
+  return { label, stroke: color, width: 1.25, spanGaps: true, points: { size: 5, fill: color }, value: bytes ? fmtBytes : fmtSecs };
 }
 
 function MetricChart({ h, metric }: { h: History; metric: (typeof METRICS)[number] }) {
@@ -44,8 +45,9 @@ function MetricChart({ h, metric }: { h: History; metric: (typeof METRICS)[numbe
     const max = vals.length ? Math.max(...vals) : 0;
     const last = vals.length ? vals[vals.length - 1]! : 0;
     return {
-      data: [xs, full, incr] as uPlot.AlignedData,
-      series: [pointSeries('Full', FULL, metric.bytes), pointSeries('Incremental', INCR, metric.bytes)],
+      // full backups drawn last, over the (many more) incremental ones
+      data: [xs, incr, full] as uPlot.AlignedData,
+      series: [pointSeries('Incremental', INCR, metric.bytes), pointSeries('Full', FULL, metric.bytes)],
       axes: [
         {},
         {
