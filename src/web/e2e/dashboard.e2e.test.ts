@@ -8,7 +8,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -190,10 +190,12 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
   });
 
   it('shows the live progress of a backup started from the CLI, then the new backup', async () => {
-    // enough data that one thread takes a few seconds over it
+    // enough data that one thread takes seconds over it, without filling a disk: sparse files
+    // (read, chunked and hashed in full; stored once, their chunks are all alike), and some real ones
     const big = join(sb.home, 'level-3-cold', 'bulk');
     mkdirSync(big, { recursive: true });
-    for (let i = 0; i < 1200; i++) writeFileSync(join(big, `part-${i}.bin`), randomBytes(200_000));
+    for (let i = 0; i < 3; i++) truncateSync(join(big, `sparse-${i}.img`), 400 * 1024 * 1024);
+    for (let i = 0; i < 200; i++) writeFileSync(join(big, `part-${i}.bin`), randomBytes(100_000));
     await page.goto(`${ui.url}#/overview`);
     await page.getByTestId('no-running').waitFor();
     // every state of the job the page shows, as it shows them
@@ -201,7 +203,9 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
       const seen: string[] = [];
       (globalThis as unknown as { seen: string[] }).seen = seen;
       new MutationObserver(() => {
-        const t = document.querySelector('[data-testid=live-files]')?.textContent;
+        const files = document.querySelector('[data-testid=live-files]')?.textContent;
+        const bytes = document.querySelector('[data-testid=live-bytes]')?.textContent;
+        const t = files && bytes ? `${bytes}; ${files} files` : undefined;
         if (t && seen[seen.length - 1] !== t) seen.push(t);
       }).observe(document.querySelector('main')!, { subtree: true, childList: true, characterData: true });
     });
@@ -217,12 +221,12 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
     assert.match(text, /data\s+[\d.]+ (B|KB|MB)( of [\d.]+ MB \(\d+%\))?/i);
     assert.match(text, /rate\s+[\d.]+ (B|KB|MB|GB)\/s/i);
     // a screenshot mid-way, once files are being done (a fast machine may finish first)
-    await page.waitForFunction(() => /^[1-9]/.test(document.querySelector('[data-testid=live-files]')?.textContent ?? '1'), null, { timeout: 30_000 });
+    await page.waitForFunction(() => /^[1-9]/.test(document.querySelector('[data-testid=live-bytes]')?.textContent ?? '1'), null, { timeout: 60_000 });
     if (await live.isVisible()) await shot(page, 'overview-live');
     assert.equal(await done, 0, out);
     // the page followed the job: it showed files being done, not only the start
     const seen = await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen);
-    assert.ok(seen.length >= 2 && seen.some((s) => /^[1-9][\d,]* of [\d,]+$/.test(s)), `the files shown: ${seen.join(' | ')}`);
+    assert.ok(seen.length >= 2 && seen.some((s) => /^[1-9][\d.]* (B|KB|MB|GB) of /.test(s)), `the progress shown: ${seen.join(' | ')}`);
     const made = JSON.parse(out) as ListItem;
     await page.getByTestId('no-running').waitFor({ timeout: 30_000 });
     // the `changed` event reloads the page's data: the new backup is the last incremental
