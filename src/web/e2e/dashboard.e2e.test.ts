@@ -194,7 +194,10 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
     // (read, chunked and hashed in full; stored once, their chunks are all alike), and some real ones
     const big = join(sb.home, 'level-3-cold', 'bulk');
     mkdirSync(big, { recursive: true });
-    for (let i = 0; i < 3; i++) truncateSync(join(big, `sparse-${i}.img`), 400 * 1024 * 1024);
+    for (let i = 0; i < 3; i++) {
+      writeFileSync(join(big, `sparse-${i}.img`), '');
+      truncateSync(join(big, `sparse-${i}.img`), 400 * 1024 * 1024);
+    }
     for (let i = 0; i < 200; i++) writeFileSync(join(big, `part-${i}.bin`), randomBytes(100_000));
     await page.goto(`${ui.url}#/overview`);
     await page.getByTestId('no-running').waitFor();
