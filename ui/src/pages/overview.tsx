@@ -12,7 +12,7 @@ import { useApi } from '../use-api.js';
 const INDICATOR: Record<string, { title: string; value: (v: number) => string; limit: (t: number) => string }> = {
   recent_success: {
     title: 'Last successful backup',
-    value: (v) => (v < 1 / 60 ? 'under a minute ago' : `${v < 1 ? `${Math.round(v * 60)} min` : `${v.toFixed(1)} h`} ago`),
+    value: (v) => (v < 1 / 60 ? '< 1 min ago' : `${v < 1 ? `${Math.round(v * 60)} min` : `${v.toFixed(1)} h`} ago`),
     limit: (t) => `within ${t} h`,
   },
   failure_rate: { title: 'Failure rate (30 days)', value: (v) => `${v.toFixed(1)}%`, limit: (t) => `under ${t}%` },
