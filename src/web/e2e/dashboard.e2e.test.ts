@@ -70,6 +70,10 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
     into = pgScratchDb('prism_ui_into');
     writeFileSync(join(sb.home, 'config', 'backup.json'), JSON.stringify({ backup: { databases: [{ name: 'app', type: 'postgres', url: db.url }] } }));
     full = json<ListItem>(prism(['backup', 'create', '--type', 'full', '--comment', 'First full backup', '--no-progress', '--json'], sb.env));
+    for (let i = 1; i <= 2; i++) {
+      writeFileSync(join(sb.home, 'level-1-hot', `hourly-${i}.json`), JSON.stringify({ hour: i, events: randomBytes(20_000 * i).toString('base64') }));
+      assert.equal(prism(['backup', 'create', '--type', 'incremental', '--comment', `Hourly incremental ${i}`, '--no-progress'], sb.env).code, 0);
+    }
     writeFileSync(join(sb.home, 'level-1-hot', 'shard-0', 'doc-0.json'), JSON.stringify({ doc: 0, changed: true }));
     writeFileSync(join(sb.home, 'level-2-warm', 'added.txt'), 'added after the full backup\n');
     incr = json<ListItem>(prism(['backup', 'create', '--type', 'incremental', '--comment', 'Daily incremental', '--no-progress', '--json'], sb.env));
@@ -176,6 +180,7 @@ describe('the dashboard in Chromium', { timeout: 600_000 }, () => {
     assert.deepEqual(got, readFileSync(join(sb.home, 'level-1-hot', 'shard-3', 'doc-3.json')));
 
     await page.goto(`${ui.url}#/backups/${incr.id}`);
+    await page.getByLabel('Older backup').fill(full.id);
     await page.getByRole('button', { name: 'Show differences' }).click();
     await page.getByTestId('diff').waitFor();
     const diff = json<{ added: unknown[]; removed: unknown[]; modified: unknown[] }>(prism(['backup', 'diff', full.id, incr.id, '--json'], sb.env));

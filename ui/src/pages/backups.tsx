@@ -4,7 +4,7 @@ import { apiPath } from '../api.js';
 import { PageHeader, TableWrap } from '../components/layout.js';
 import { StatusBadge, TypeBadge } from '../components/status.js';
 import { Empty, ErrorBox, Loading } from '../components/feedback.js';
-import { formatBytes, formatCount, formatMs, formatTime, fromLocalInput } from '../format.js';
+import { formatBytes, formatCount, formatMs, formatShortTime, formatTime, fromLocalInput } from '../format.js';
 import { href, navigate, type Route } from '../router.js';
 import type { BackupPage } from '../types.js';
 import { useApi } from '../use-api.js';
@@ -95,7 +95,6 @@ export function BackupsPage({ route }: { route: Route }) {
               <thead>
                 <tr>
                   <th scope="col">Backup</th>
-                  <th scope="col">Type</th>
                   <th scope="col">Status</th>
                   <th scope="col">Created</th>
                   <th scope="col" class="num">
@@ -122,16 +121,18 @@ export function BackupsPage({ route }: { route: Route }) {
                       <a href={href('backups', b.id)} class="mono">
                         {b.id}
                       </a>
-                      {b.comment && <div class="muted small clip">{b.comment}</div>}
-                    </td>
-                    <td>
-                      <TypeBadge type={b.type} />
+                      <div class="small clip">
+                        <TypeBadge type={b.type} />
+                        {b.comment && <span class="muted"> · {b.comment}</span>}
+                      </div>
                     </td>
                     <td>
                       <StatusBadge status={b.status} />
                     </td>
                     <td>
-                      <time dateTime={b.started_at}>{formatTime(b.started_at)}</time>
+                      <time dateTime={b.started_at} title={formatTime(b.started_at)}>
+                        {formatShortTime(b.started_at)}
+                      </time>
                     </td>
                     <td class="num">{formatBytes(b.stats.original_bytes)}</td>
                     <td class="num">{formatBytes(b.stats.stored_bytes)}</td>
@@ -143,29 +144,31 @@ export function BackupsPage({ route }: { route: Route }) {
               </tbody>
             </table>
           </TableWrap>
-          <nav class="pager" aria-label="Pages">
-            {page > 1 ? (
-              <a class="btn" href={go(page - 1)} rel="prev">
-                ← Newer
-              </a>
-            ) : (
-              <span class="btn" aria-disabled="true">
-                ← Newer
+          {pages > 1 && (
+            <nav class="pager" aria-label="Pages">
+              {page > 1 ? (
+                <a class="btn" href={go(page - 1)} rel="prev">
+                  ← Newer
+                </a>
+              ) : (
+                <span class="btn" aria-disabled="true">
+                  ← Newer
+                </span>
+              )}
+              <span class="muted small">
+                Page {page} of {formatCount(pages)}
               </span>
-            )}
-            <span class="muted small">
-              Page {page} of {formatCount(pages)}
-            </span>
-            {page < pages ? (
-              <a class="btn" href={go(page + 1)} rel="next">
-                Older →
-              </a>
-            ) : (
-              <span class="btn" aria-disabled="true">
-                Older →
-              </span>
-            )}
-          </nav>
+              {page < pages ? (
+                <a class="btn" href={go(page + 1)} rel="next">
+                  Older →
+                </a>
+              ) : (
+                <span class="btn" aria-disabled="true">
+                  Older →
+                </span>
+              )}
+            </nav>
+          )}
         </>
       )}
     </>
