@@ -30,9 +30,10 @@ export function statusTone(status: string): Tone {
     case 'skipped':
     case 'aborted':
     case 'interrupted':
-    case 'medium':
     case 'high':
       return 'warn';
+    case 'medium':
+      return 'info';
     case 'failed':
     case 'corrupted':
     case 'damaged':
