@@ -182,7 +182,7 @@ export async function readBackTree(repo: Repository, treeId: string, prefix = ''
 }
 
 /** relative path → sha256 of every regular file under `dir`, skipping top-level names in `skip`. */
-export function hashTree(dir: string, skip: string[] = ['logs', 'temp'], prefix = ''): Map<string, string> {
+export function hashTree(dir: string, skip: string[] = ['logs', 'temp', 'run'], prefix = ''): Map<string, string> {
   const out = new Map<string, string>();
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     if (!prefix && skip.includes(e.name)) continue;

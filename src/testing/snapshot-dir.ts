@@ -2,11 +2,11 @@ import { lstatSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '../codec/hash.js';
 
-/** path → "type:mode:mtimeMs:sha" for everything under dir (excluding logs/, temp/, prism.pid and .prism-restore* at the top). */
+/** path → "type:mode:mtimeMs:sha" for everything under dir (excluding logs/, temp/, run/, prism.pid and .prism-restore* at the top). */
 export function snapshotDir(dir: string, prefix = ''): Map<string, string> {
   const out = new Map<string, string>();
   for (const name of readdirSync(dir).sort()) {
-    if (!prefix && (name === 'logs' || name === 'temp' || name === 'prism.pid' || name.startsWith('.prism-restore'))) continue;
+    if (!prefix && (name === 'logs' || name === 'temp' || name === 'run' || name === 'prism.pid' || name.startsWith('.prism-restore'))) continue;
     const rel = prefix ? `${prefix}/${name}` : name;
     const full = join(dir, name);
     const st = lstatSync(full);
