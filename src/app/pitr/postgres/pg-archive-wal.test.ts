@@ -7,7 +7,7 @@ import { PrismError } from '../../../errors/index.js';
 import { appContext, prngBytes, sandbox, writeDataset, type Sandbox } from '../../../testing/fixtures.js';
 import { openRepository, type AppContext } from '../../context.js';
 import { createBackup } from '../../backups/create-backup.js';
-import { archiveWal, endRestore, listWal, nextSegment, prefetchWal, pushReadyWal, restoreWal } from './pg-archive-wal.js';
+import { archiveWal, endRestore, listWal, nextSegment, prefetchWal, pushLanes, pushReadyWal, restoreWal } from './pg-archive-wal.js';
 import {
   archivedAhead,
   formatMark,
@@ -137,6 +137,20 @@ describe('WAL spool: the background push and the fetch ahead', () => {
       readdirSync(area()).filter((f) => !f.startsWith('.')),
       [],
     );
+  });
+
+  it('the push hands each chunk worker two segments (the next is stored while the last one is recorded); every mark still stands for a whole record', async () => {
+    assert.equal(pushLanes(1), 2);
+    assert.equal(pushLanes(2), 4);
+    assert.equal(pushLanes(0), 2);
+    const one = { ...spool, parallel: 1 };
+    const names = ready(1, 5);
+    assert.deepEqual(await pushReadyWal(ctx, walDir, undefined, one), { pushed: 5, failed: 0 });
+    for (const n of names) {
+      assert.equal(await archivedAhead(one, ctx.config.storagePath, join(walDir, n)), true, n);
+      await restoreWal(ctx, n, join(sb.root, 'back'));
+      assert.deepEqual(readFileSync(join(sb.root, 'back')), readFileSync(join(walDir, n)), n);
+    }
   });
 
   it('a mark never stands for other bytes: damaged, of another size, of another content, or without its record', async () => {

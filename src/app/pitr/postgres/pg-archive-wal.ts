@@ -258,7 +258,7 @@ export async function pushReadyWal(ctx: AppContext, walDir: string, skip: string
               await worker.beat();
             }
           };
-          await Promise.all(Array.from({ length: Math.min(spool.parallel, todo.length) }, lane));
+          await Promise.all(Array.from({ length: Math.min(pushLanes(spool.parallel), todo.length) }, lane));
         } finally {
           await lock.release().catch(() => {});
         }
@@ -270,6 +270,15 @@ export async function pushReadyWal(ctx: AppContext, walDir: string, skip: string
   } finally {
     await worker.release();
   }
+}
+
+/**
+ * Segments the push has in hand at once: two per chunk worker, so that a worker takes its next
+ * segment while the one it has just stored gets its index entries, record and mark written (and
+ * synced) here; with one per worker it would wait idle through those writes.
+ */
+export function pushLanes(parallel: number): number {
+  return 2 * Math.max(1, parallel);
 }
 
 async function removeStaleMarks(area: string, ready: ReadonlySet<string>): Promise<void> {
