@@ -3,7 +3,8 @@
 # both on the same throwaway cluster (initdb as postgres on a free port) with a local repository:
 #   (a) WAL archiving: a backlog of WAL_MB of WAL (pgbench, and updates of every account, archiving
 #       held back while it is made),
-#       then archive_command set and timed until nothing is left ready: `prism pg archive-wal`
+#       then archive_command set and timed until nothing is left ready: `prism-wal archive-wal` (the
+#       launcher; `prism pg archive-wal` when it is not built)
 #       (background push on) vs `pgbackrest archive-push` with archive-async=y, process-max=2
 #   (b) the recovery itself (server start until it accepts queries and is promoted): restore-wal
 #       with fetch ahead vs `pgbackrest archive-get` (async, its queue)
@@ -38,6 +39,9 @@ cleanup() {
 }
 trap cleanup EXIT
 PRISM="$NODE $ROOT/bin/prism.js"
+# archive_command through the WAL launcher when it is built (as `prism pg archive-command` advises), else the node command
+WAL_CMD="$PRISM pg"
+[ -x "$ROOT/dist/cli/wal-launcher/prism-wal" ] && WAL_CMD="$ROOT/dist/cli/wal-launcher/prism-wal"
 BR="pgbackrest --config=$W/pgbackrest.conf --stanza=bench"
 mkdir -p "$W/home" "$W/pgbr-log" "$W/pgbr-lock" "$W/pgbr-spool" "$W/pgbr-repo" && chown postgres "$W/home" "$W/pgbr-log" "$W/pgbr-lock" "$W/pgbr-spool" "$W/pgbr-repo"
 cat > "$W/pgbackrest.conf" <<CONF
@@ -131,7 +135,7 @@ SEGS=$(ready_count "$W/data")
 cp -a "$W/data" "$W/data-br"
 sed -i "s|^pg1-path=.*|pg1-path=$W/data-br|" "$W/pgbackrest.conf"
 
-set_archive "$W/data" "$PRISM pg archive-wal %p --repo $W/prism-repo"
+set_archive "$W/data" "$WAL_CMD archive-wal %p --repo $W/prism-repo"
 rss_start; t=$(now); start_pg "$W/data"; wait_archived "$W/data"; A_PRISM=$(since "$t"); rss_stop; A_PRISM_RSS=$RSS
 pgctl -D "$W/data" -m fast -w stop
 set_archive "$W/data-br" "$BR archive-push %p"
