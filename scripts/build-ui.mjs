@@ -28,10 +28,18 @@ await build({
   define: { 'process.env.NODE_ENV': '"production"' },
 });
 await copyFile(join(root, 'ui', 'index.html'), join(out, 'index.html'));
+// a gzip copy beside each text file, which the server sends to browsers that accept it (a third of the bytes)
+{
+  const { gzipSync } = await import('node:zlib');
+  const { readFile, writeFile } = await import('node:fs/promises');
+  for (const f of await readdir(out)) {
+    if (/\.(js|css|html|svg)$/.test(f)) await writeFile(join(out, `${f}.gz`), gzipSync(await readFile(join(out, f)), { level: 9 }));
+  }
+}
 if (process.argv.includes('--sizes')) {
   const { gzipSync } = await import('node:zlib');
   const { readFile } = await import('node:fs/promises');
-  for (const f of (await readdir(out)).sort()) {
+  for (const f of (await readdir(out)).filter((n) => !n.endsWith('.gz')).sort()) {
     const p = join(out, f);
     const raw = (await stat(p)).size;
     const gz = gzipSync(await readFile(p), { level: 9 }).length;

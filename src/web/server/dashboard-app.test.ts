@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync 
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { AppContext } from '../../app/index.js';
@@ -350,6 +351,26 @@ describe('dashboard server: static files of the UI', () => {
       assert.notEqual(r.status, 200, `${path} → ${r.status}`);
       assert.doesNotMatch(r.body, /OUTSIDE-SECRET|root:/, path);
     }
+  });
+
+  it('sends the gzip copy to a browser that takes gzip, the file itself otherwise; a copy pointing outside is not used', async () => {
+    const ui = uiDir();
+    writeFileSync(join(ui.dir, 'app.js.gz'), gzipSync('console.log("app")'));
+    symlinkSync(ui.outside, join(ui.dir, 'index.html.gz'));
+    const { d } = await dashboard({ uiDir: ui.dir });
+    const packed = await d.app.inject({ method: 'GET', url: '/app.js', headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    assert.equal(packed.headers['content-encoding'], 'gzip');
+    assert.equal(packed.headers['vary'], 'accept-encoding');
+    assert.equal(packed.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal(gunzipSync(packed.rawPayload).toString(), 'console.log("app")');
+    for (const accept of [undefined, 'identity', 'gzip;q=0, deflate']) {
+      const plain = await d.app.inject({ method: 'GET', url: '/app.js', headers: accept === undefined ? {} : { 'accept-encoding': accept } });
+      assert.equal(plain.headers['content-encoding'], undefined, String(accept));
+      assert.equal(plain.body, 'console.log("app")');
+    }
+    const index = await d.app.inject({ method: 'GET', url: '/', headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(index.headers['content-encoding'], undefined, 'the copy is a link out of dist/ui: the file itself is sent');
+    assert.match(index.body, /<title>prism<\/title>/);
   });
 
   it('says the UI was not built when dist/ui is missing; /api still answers', async () => {

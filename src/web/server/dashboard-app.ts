@@ -12,7 +12,7 @@ import { apiError, errorReply, type ErrorReply } from './error-reply.js';
 import { EventStreams, type EventSources } from './event-stream.js';
 import { registerSessionRoutes, SESSION_COOKIE } from './session-routes.js';
 import { LoginThrottle, Sessions, type Session } from './sessions.js';
-import { defaultUiDir, NOT_BUILT_PAGE, packageRoot, staticFile } from './static-files.js';
+import { acceptsGzip, defaultUiDir, NOT_BUILT_PAGE, packageRoot, staticFile } from './static-files.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -200,7 +200,7 @@ export async function buildDashboard(opts: DashboardOptions): Promise<Dashboard>
   app.get('/*', (req, reply) => {
     const path = pathOf(req.url);
     if (isApi(path)) return sendError(reply, apiError(404, 'NOT_FOUND', `No API endpoint GET ${path}; GET /api lists them.`));
-    const r = staticFile(uiDir, path);
+    const r = staticFile(uiDir, path, acceptsGzip(req.headers['accept-encoding']));
     switch (r.kind) {
       case 'not-built':
         return reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT_PAGE);
@@ -209,7 +209,8 @@ export async function buildDashboard(opts: DashboardOptions): Promise<Dashboard>
       case 'missing':
         return reply.code(404).type('text/plain; charset=utf-8').send('not found\n');
       case 'file':
-        return reply.type(r.type).header('content-length', r.size).header('cache-control', 'no-cache').send(r.stream);
+        if (r.gzip) reply.header('content-encoding', 'gzip');
+        return reply.type(r.type).header('content-length', r.size).header('cache-control', 'no-cache').header('vary', 'accept-encoding').send(r.stream);
     }
   });
 

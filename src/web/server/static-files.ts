@@ -28,7 +28,19 @@ export function defaultUiDir(): string {
   return join(packageRoot(), 'dist', 'ui');
 }
 
-export type StaticResult = { kind: 'file'; type: string; size: number; stream: ReadStream } | { kind: 'missing' } | { kind: 'bad' } | { kind: 'not-built' };
+export type StaticResult =
+  { kind: 'file'; type: string; size: number; stream: ReadStream; gzip: boolean } | { kind: 'missing' } | { kind: 'bad' } | { kind: 'not-built' };
+
+/** Whether an Accept-Encoding header accepts gzip (not with q=0). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+  return text.split(',').some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    if (coding !== 'gzip' && coding !== '*') return false;
+    const q = params.map((x) => x.trim()).find((x) => x.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
 
 /**
  * The file of `uiDir` that the request path `rawPath` (still percent-encoded, without the query)
@@ -36,7 +48,7 @@ export type StaticResult = { kind: 'file'; type: string; size: number; stream: R
  * a slash, a backslash or a NUL, or starts with a dot; the resolved file (symbolic links
  * followed) must lie inside uiDir and be a regular file. Nothing outside uiDir is ever opened.
  */
-export function staticFile(uiDir: string, rawPath: string): StaticResult {
+export function staticFile(uiDir: string, rawPath: string, gzip = false): StaticResult {
   if (!existsSync(join(uiDir, 'index.html'))) return { kind: 'not-built' };
   if (!rawPath.startsWith('/') || rawPath.length > 1024) return { kind: 'bad' };
   const segments: string[] = [];
@@ -63,7 +75,21 @@ export function staticFile(uiDir: string, rawPath: string): StaticResult {
   if (!file.startsWith(root + sep)) return { kind: 'bad' };
   const st = statSync(file);
   if (!st.isFile()) return { kind: 'missing' };
-  return { kind: 'file', type: TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', size: st.size, stream: createReadStream(file) };
+  const type = TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream';
+  // the build's gzip copy beside the file (inside uiDir as well), when the browser takes gzip
+  const packed = gzip ? gzipCopy(root, `${file}.gz`) : undefined;
+  if (packed) return { kind: 'file', type, size: packed.size, stream: createReadStream(packed.file), gzip: true };
+  return { kind: 'file', type, size: st.size, stream: createReadStream(file), gzip: false };
+}
+
+function gzipCopy(root: string, path: string): { file: string; size: number } | undefined {
+  try {
+    const file = realpathSync(path);
+    const st = statSync(file);
+    return file.startsWith(root + sep) && st.isFile() ? { file, size: st.size } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export const NOT_BUILT_PAGE = `<!doctype html>
