@@ -34,7 +34,8 @@ export function sandbox(opts: { init?: boolean } = {}): Sandbox {
     home,
     repo,
     env: { PRISM_HOME: home, PRISM_BACKUP_PATH: repo },
-    cleanup: () => rmSync(root, { recursive: true, force: true }),
+    // retried: a background process of a test (a WAL push or fetch ahead) may still be writing its last file
+    cleanup: () => rmSync(root, { recursive: true, force: true, maxRetries: 20, retryDelay: 100 }),
   };
 }
 
