@@ -1,27 +1,13 @@
-import {
-  chownSync,
-  closeSync,
-  constants,
-  fchmodSync,
-  fchownSync,
-  fstatSync,
-  ftruncateSync,
-  lchownSync,
-  lstatSync,
-  openSync,
-  chmodSync,
-  symlinkSync,
-  writeSync,
-  unlinkSync,
-} from 'node:fs';
+import { chownSync, ftruncateSync, lchownSync, lstatSync, chmodSync, symlinkSync, writeSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsPath } from '../core/byte-names.js';
 import { mkdirPrivate } from '../core/private-files.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
 export type { FilesOutcome, RestoreProblem } from './restore-types.js';
-import { PrismError, isPrismError } from '../errors/index.js';
+import { isPrismError } from '../errors/index.js';
 import type { FrameReuse, Repository, TreeNode } from '../repo/index.js';
-import { setFileTimes, setPathTimes, sameTime } from '../source/fs/file-times.js';
+import { setPathTimes, sameTime } from '../source/fs/file-times.js';
+import { closeFile, createFile, finishFile, writeWholeFile } from '../source/fs/file-write.js';
 import { mkdirBelow } from '../source/fs/path-below.js';
 import { RestorePool } from './restore-pool.js';
 import type { FilesOutcome, RestoreProblem } from './restore-types.js';
@@ -58,7 +44,6 @@ export interface RestoreTreeResult {
   problems: RestoreProblem[];
 }
 
-const ZEROS = Buffer.alloc(4 * 1024 * 1024);
 const isRoot = process.getuid?.() === 0;
 
 /**
@@ -238,14 +223,21 @@ function alreadyRestored(path: string, node: TreeNode): boolean {
 }
 
 async function writeFile(repo: Repository, path: string, node: TreeNode, verify: boolean, reuse: FrameReuse): Promise<void> {
-  const fd = openSync(fsPath(path), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+  const content = node.content ?? [];
+  const owner = isRoot && (node.uid !== 0 || node.gid !== 0) ? { uid: node.uid, gid: node.gid } : undefined; // new files are root's already
+  if (content.length <= 1) {
+    // most files are one chunk: created, written and finished in one call
+    const data = content.length === 1 ? await repo.readBlob(content[0]!, { verify, reuse }) : null; // valid until the next read
+    writeWholeFile(path, data && isZeros(data) ? null : data, data?.length ?? 0, node.mode, node.mtime, owner);
+    return;
+  }
+  const fd = createFile(path);
   try {
-    if (!fstatSync(fd).isFile()) throw new PrismError('INVALID_ARGUMENT', `${path} is not a regular file`);
     let pos = 0;
     let hole = false;
-    for (const id of node.content ?? []) {
+    for (const id of content) {
       const data = await repo.readBlob(id, { verify, reuse }); // valid until the next read: written at once
-      if (data.length <= ZEROS.length && data.equals(ZEROS.subarray(0, data.length))) {
+      if (isZeros(data)) {
         hole = true; // keep sparse files sparse: seek over zero chunks
       } else {
         let off = 0;
@@ -253,13 +245,24 @@ async function writeFile(repo: Repository, path: string, node: TreeNode, verify:
       }
       pos += data.length;
     }
-    if (hole || pos !== (node.size ?? pos)) ftruncateSync(fd, pos);
-    if (isRoot && (node.uid !== 0 || node.gid !== 0)) fchownSync(fd, node.uid, node.gid); // new files are root's already
-    fchmodSync(fd, node.mode);
-    setFileTimes(fd, node.mtime);
-  } finally {
-    closeSync(fd);
+    if (hole) ftruncateSync(fd, pos);
+  } catch (e) {
+    closeFile(fd, path);
+    throw e;
   }
+  finishFile(fd, path, node.mode, node.mtime, owner);
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+
+/** Whether every byte of `data` is zero (compared a piece at a time: no buffer as big as a chunk). */
+function isZeros(data: Buffer): boolean {
+  if (data.length > 0 && data[0] !== 0) return false;
+  for (let off = 0; off < data.length; off += ZEROS.length) {
+    const piece = data.subarray(off, off + ZEROS.length);
+    if (!piece.equals(piece.length === ZEROS.length ? ZEROS : ZEROS.subarray(0, piece.length))) return false;
+  }
+  return true;
 }
 
 function problem(path: string, e: unknown): RestoreProblem {

@@ -1,7 +1,7 @@
 import { futimesSync, lutimesSync } from 'node:fs';
-import { constants } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { fsPath } from '../../core/byte-names.js';
+import { errnoError } from './errno-error.js';
+import { loadAddon } from './native-addon.js';
 
 /**
  * Setting a file's times to the nanosecond, as trees store them. Node's utimes family takes
@@ -14,17 +14,7 @@ interface FileTimesAddon {
   lutimens(path: string | Buffer, ns: bigint): number;
 }
 
-function loadAddon(): FileTimesAddon | undefined {
-  try {
-    const mod = { exports: {} as FileTimesAddon };
-    process.dlopen(mod, fileURLToPath(new URL('./file-times.node', import.meta.url)));
-    return mod.exports;
-  } catch {
-    return undefined;
-  }
-}
-
-const addon = loadAddon();
+const addon = loadAddon<FileTimesAddon>('file-times');
 
 /** How exactly restored times match the backup: 'ns' with the addon, 'us' with Node alone. */
 export const TIME_PRECISION: 'ns' | 'us' = addon ? 'ns' : 'us';
@@ -64,15 +54,6 @@ function floorDiv(a: bigint, b: bigint): bigint {
   return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
 
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-
 function check(errno: number, syscall: string, path?: string): void {
-  if (errno === 0) return;
-  const code = ERRNO_NAMES.get(errno) ?? `E${errno}`;
-  throw Object.assign(new Error(`${code}: ${syscall} failed${path === undefined ? '' : `, '${path}'`}`), {
-    code,
-    errno: -errno,
-    syscall,
-    ...(path === undefined ? {} : { path }),
-  });
+  if (errno !== 0) throw errnoError(errno, syscall, path);
 }
