@@ -5,7 +5,7 @@
 #   bash bench/remote.sh [-n REPS] [-s SEED] [-o OUTDIR] [-b "s3 sftp"] [-k] [-q] [SIZE]
 #   npm run bench:remote [-- OPTIONS SIZE]
 #
-#   SIZE        dataset size for gen-dataset.mjs (default: 500M); the dataset is
+#   SIZE        dataset size for gen-dataset.mjs (default: 500M; files20k etc.: see run.sh); the dataset is
 #               $PBENCH_ROOT/data/ds-<SIZE>-s<SEED>, generated if missing
 #   -n REPS     repetitions per tool (default $BENCH_REPS, else 1; medians reported)
 #   -s SEED     dataset seed (default $BENCH_SEED, else 1)
@@ -66,7 +66,7 @@ done
 shift $((OPTIND - 1))
 [ $# -le 1 ] || { echo "$SHORT_USAGE" >&2; die "one dataset size at a time"; }
 SIZE=${1:-500M}
-[[ $SIZE =~ ^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$ ]] || { echo "$SHORT_USAGE" >&2; die "bad size '$SIZE' (expected e.g. 50M, 500M)"; }
+[[ $SIZE =~ ^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$ || $SIZE =~ ^files[0-9]+(\.[0-9]+)?[kKmM]?$ ]] || { echo "$SHORT_USAGE" >&2; die "bad size '$SIZE' (expected e.g. 50M, 500M, or files20k)"; }
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "-n REPS must be a positive integer, got '$REPS'"
 [[ $SEED =~ ^[0-9]+$ ]] || die "-s SEED must be a non-negative integer, got '$SEED'"
 for b in $BACKENDS; do [[ $b == s3 || $b == sftp ]] || die "unknown backend '$b' in -b (s3, sftp)"; done

@@ -6,7 +6,10 @@
 #   npm run bench [-- OPTIONS SIZE ...]
 #
 #   SIZE        dataset size(s) for gen-dataset.mjs, e.g. 50M 500M 2G
-#               (default: $BENCH_SIZES, else "50M 500M")
+#               (default: $BENCH_SIZES, else "50M 500M"), or files<COUNT> for the "many
+#               small files" data set: COUNT hot JSON docs of 1-4 KiB (+ config/), <= 1,000
+#               per directory, e.g. files20k, files1M (k = 1,000, M = 1,000,000; files1M is
+#               ~2.1 GiB in 1,000,000 files and takes minutes per step and to generate)
 #   -n REPS     repetitions per tool (default $BENCH_REPS, else 1; medians reported)
 #   -p PEERS    peers to run, space separated (default $BENCH_PEERS, else
 #               "restic borg-zstd3 tar-zstd3"; those whose binaries are missing are
@@ -23,7 +26,7 @@
 #   default bench/harness), BENCH_ENC=0 (skip the encrypted prism-enc run), BENCH_OPEN=0
 #   (skip the open1/open20 steps of prism-enc and restic), BENCH_REMOTE=0 (skip step 5).
 #
-# Per dataset ($PBENCH_ROOT/data/ds-<SIZE>-s<SEED>, generated if missing):
+# Per dataset ($PBENCH_ROOT/data/ds-<SIZE>-s<SEED>, e.g. ds-files1M-s1, generated if missing):
 #   1. prism, on a fresh `cp -a` of the dataset used as PRISM_HOME, with the procedure of
 #      peers.sh: init (no-op: the first backup creates the repository), full, noop,
 #      mutate-dataset.mjs (untimed), incr, restore (+ untimed manifest verification),
@@ -59,7 +62,7 @@ export PBENCH_ROOT=${PBENCH_ROOT:-/tmp/pbench}
 
 usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; }
 die() { echo "bench: $*" >&2; exit 2; }
-SHORT_USAGE='usage: bash bench/run.sh [-n REPS] [-p "PEER ..."] [-s SEED] [-o OUTROOT] [SIZE ...]   (-h: help)'
+SHORT_USAGE='usage: bash bench/run.sh [-n REPS] [-p "PEER ..."] [-s SEED] [-o OUTROOT] [SIZE|filesCOUNT ...]   (-h: help)'
 
 # ------------------------------------------------------------------ arguments
 REPS=${BENCH_REPS:-1} SEED=${BENCH_SEED:-1} OUTROOT=$PBENCH_ROOT/prism-results
@@ -76,7 +79,7 @@ shift $((OPTIND - 1))
 if [ $# -gt 0 ]; then SIZES=("$@"); else read -r -a SIZES <<< "${BENCH_SIZES:-50M 500M}"; fi
 [ ${#SIZES[@]} -gt 0 ] || die "no dataset size given (try: bash bench/run.sh 50M)"
 for s in "${SIZES[@]}"; do
-  [[ $s =~ ^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$ ]] || { echo "$SHORT_USAGE" >&2; die "bad size '$s' (expected e.g. 50M, 500M, 2G)"; }
+  [[ $s =~ ^[0-9]+(\.[0-9]+)?[kKmMgGtT]?$ || $s =~ ^files[0-9]+(\.[0-9]+)?[kKmM]?$ ]] || { echo "$SHORT_USAGE" >&2; die "bad size '$s' (expected e.g. 50M, 500M, 2G, or files20k, files1M)"; }
 done
 [[ $REPS =~ ^[1-9][0-9]*$ ]] || die "-n REPS must be a positive integer, got '$REPS'"
 [[ $SEED =~ ^[0-9]+$ ]] || die "-s SEED must be a non-negative integer, got '$SEED'"

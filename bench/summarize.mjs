@@ -150,10 +150,10 @@ for (const dir of dirs) {
     if (hasEnc && !/init --encrypt`$/.test(env['prism-enc'] ?? '') && get(ENC, 'full'))
       out.push(`\n${ENC} full includes creating the repository and its first key (scrypt calibration + one derivation); restic does that in its init.`);
     const pf = get('prism', 'full');
-    if (ok(pf))
-      out.push(
-        `\nprism full backup: ${(dsBytes / MiB / pf.wall).toFixed(1)} MiB/s${ok(get(ENC, 'full')) ? `; ${ENC}: ${(dsBytes / MiB / get(ENC, 'full').wall).toFixed(1)} MiB/s` : ''}.`,
-      );
+    // the "many small files" data sets (ds-files<COUNT>-s<SEED>): files per second beside MiB/s
+    const perSec = (m) =>
+      `${(dsBytes / MiB / m.wall).toFixed(1)} MiB/s${files && /^ds-files/.test(ds) ? `, ${Math.round(+files / m.wall).toLocaleString('en-US')} files/s` : ''}`;
+    if (ok(pf)) out.push(`\nprism full backup: ${perSec(pf)}${ok(get(ENC, 'full')) ? `; ${ENC}: ${perSec(get(ENC, 'full'))}` : ''}.`);
     const sk = Object.entries(skip.prism ?? {});
     if (sk.length) out.push(`${pf ? '' : '\n'}Skipped for prism: ${sk.map(([s, why]) => `${s} (${why})`).join('; ')}.`);
     const verify = tools.filter((t) => get(t, 'restore')).map((t) => `${t} ${get(t, 'restore').verify}`);
