@@ -1,10 +1,13 @@
 /**
- * The dashboard on a repository with 5,000 backups, in Chromium: the overview, the list with its
+ * The dashboard on a repository with many backups, in Chromium: the overview, the list with its
  * paging (the last page, a page past the end) and the history chart stay right. One backup is
- * made by the CLI; the other 4,999 are manifests of the same tree written through the repository
+ * made by the CLI; the others are manifests of the same tree written through the repository
  * (each a complete, valid backup as `backup list` and `verify` see it), which takes seconds
  * instead of minutes. The render times and the bytes of the first load are reported as test
  * diagnostics and in <screenshots>/scale-figures.json, not asserted: timings never go into tests.
+ *
+ * How many: PRISM_DASHBOARD_SCALE_BACKUPS (default 300, several pages of 50, for `npm test`);
+ * `npm run test:dashboard-scale` runs this file alone with 5,000.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,19 +16,32 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { openRepository } from '../../app/index.js';
 import type { Manifest } from '../../repo/index.js';
+import { formatCount } from '../../core/format.js';
 import { appContext, json, prism, prismRun, sandbox, type Sandbox } from '../../testing/fixtures.js';
 import { launchChromium, newPage, screenshotDir, type TestBrowser } from '../../testing/chromium.js';
 import { startUi, type RunningUi } from '../../testing/dashboard-ui.js';
 
 declare const performance: { now(): number };
 
-const COUNT = 5_000;
+const PER_PAGE = 50;
+/** The number of backups in the repository: more than 2 pages of 50. */
+const COUNT = backupCount(process.env.PRISM_DASHBOARD_SCALE_BACKUPS);
+const PAGES = Math.ceil(COUNT / PER_PAGE);
+
+function backupCount(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 300;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 2 * PER_PAGE + 1) {
+    throw new Error(`PRISM_DASHBOARD_SCALE_BACKUPS: a whole number of at least ${2 * PER_PAGE + 1}, not ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
 
 const pad = (n: number) => String(n).padStart(2, '0');
 const idAt = (d: Date, type: string) =>
   `backup_${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}_${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}_${type}`;
 
-describe('the dashboard with 5,000 backups', { timeout: 600_000 }, () => {
+describe(`the dashboard with ${formatCount(COUNT)} backups`, { timeout: 600_000 }, () => {
   let sb: Sandbox;
   let ui: RunningUi;
   let tb: TestBrowser;
@@ -111,30 +127,36 @@ describe('the dashboard with 5,000 backups', { timeout: 600_000 }, () => {
     assert.ok((await page.getByTestId('last-full').innerText()).includes(newest.id));
   });
 
-  it('the list: 5,000 backups in pages of 50, the last page ends with the oldest, a page past the end says so', async () => {
+  it(`the list: ${formatCount(COUNT)} backups in pages of ${PER_PAGE}, the last page ends with the oldest, a page past the end says so`, async () => {
     figures.backups_ms = Math.round(await timedLoad(page, '#/backups', '[data-testid=backup-total]'));
-    assert.match(await page.getByTestId('backup-total').innerText(), /^5,000 backups · page 1 of 100/);
+    assert.equal(await page.getByTestId('backup-total').innerText(), `${formatCount(COUNT)} backups · page 1 of ${formatCount(PAGES)}`);
     const rows = page.getByRole('region', { name: 'Backups' }).locator('tbody tr');
-    assert.equal(await rows.count(), 50);
+    assert.equal(await rows.count(), PER_PAGE);
     assert.ok((await rows.first().innerText()).includes(newest.id));
     const t0 = Date.now();
     await page.getByRole('link', { name: 'Older →' }).click();
-    await page.getByText('page 2 of 100').first().waitFor();
+    await page
+      .getByText(`page 2 of ${formatCount(PAGES)}`)
+      .first()
+      .waitFor();
     figures.next_page_ms = Date.now() - t0;
-    figures.last_page_ms = Math.round(await timedLoad(page, '#/backups?page=100', '[data-testid=backup-total]'));
+    assert.equal(await rows.count(), PER_PAGE);
+    figures.last_page_ms = Math.round(await timedLoad(page, `#/backups?page=${PAGES}`, '[data-testid=backup-total]'));
+    assert.equal(await page.getByTestId('backup-total').innerText(), `${formatCount(COUNT)} backups · page ${PAGES} of ${formatCount(PAGES)}`);
+    assert.equal(await rows.count(), COUNT - (PAGES - 1) * PER_PAGE);
     assert.ok((await rows.last().innerText()).includes(oldest.id));
-    await page.goto(`${ui.url}#/backups?page=100000`);
-    await page.getByText('Page 100000 is past the end.').waitFor();
+    await page.goto(`${ui.url}#/backups?page=${PAGES * 1000}`);
+    await page.getByText(`Page ${PAGES * 1000} is past the end.`).waitFor();
     const filtered = await timedLoad(page, '#/backups?type=full', '[data-testid=backup-total]');
     figures.filter_full_ms = Math.round(filtered);
-    assert.match(await page.getByTestId('backup-total').innerText(), new RegExp(`^${Math.floor((COUNT - 1) / 24) + 1} backups`));
+    assert.match(await page.getByTestId('backup-total').innerText(), new RegExp(`^${formatCount(Math.floor((COUNT - 1) / 24) + 1)} backups · page 1 of `));
   });
 
   it('the history chart holds a point for each backup', async () => {
     figures.history_ms = Math.round(await timedLoad(page, '#/history', '.chart-box canvas'));
     const box = page.getByRole('img', { name: 'Size (original bytes) per backup over time' }).locator('.chart-box');
     assert.equal(await box.getAttribute('data-points'), String(COUNT));
-    await page.screenshot({ path: join(screenshotDir(), 'history-5000.png') });
+    await page.screenshot({ path: join(screenshotDir(), `history-${COUNT}.png`) });
     assert.deepEqual(errors, []);
   });
 
@@ -142,6 +164,6 @@ describe('the dashboard with 5,000 backups', { timeout: 600_000 }, () => {
     const list = json<unknown[]>(await prismRun(['backup', 'list', '--json'], sb.env));
     assert.equal(list.length, COUNT);
     writeFileSync(join(screenshotDir(), 'scale-figures.json'), JSON.stringify(figures, null, 2));
-    t.diagnostic(`5,000 backups: ${JSON.stringify(figures)}`);
+    t.diagnostic(`${formatCount(COUNT)} backups: ${JSON.stringify(figures)}`);
   });
 });
