@@ -1,5 +1,6 @@
 /** Tasks the service ran, restore drills, and alerts (active and resolved). */
-import { Card, PageHeader, TableWrap } from '../components/layout.js';
+import { Card, PageHeader } from '../components/layout.js';
+import { DataTable } from '../components/data-table.js';
 import { Badge, StatusBadge, statusTone } from '../components/status.js';
 import { Empty, ErrorBox, Loading } from '../components/feedback.js';
 import { formatMs, formatSeconds, formatTime } from '../format.js';
@@ -29,39 +30,28 @@ function Tasks() {
         </Empty>
       )}
       {tasks.length > 0 && (
-        <TableWrap label="Tasks">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Started</th>
-                <th scope="col">Job</th>
-                <th scope="col">Trigger</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="num">
-                  Duration
-                </th>
-                <th scope="col">Result</th>
-              </tr>
-            </thead>
-            <tbody>
-              {tasks.map((t, i) => (
-                <tr key={i}>
-                  <td>{formatTime(t.started_at)}</td>
-                  <td>{t.job}</td>
-                  <td>{t.trigger}</td>
-                  <td>
-                    <StatusBadge status={t.status} />
-                  </td>
-                  <td class="num">{formatMs(Date.parse(t.finished_at) - Date.parse(t.started_at))}</td>
-                  <td class="small">
-                    {t.error_code && <span class="mono">{t.error_code} </span>}
-                    {t.message}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable
+          label="Tasks"
+          rows={tasks}
+          rowKey={(_, i) => i}
+          columns={[
+            { header: 'Started', cell: (t) => formatTime(t.started_at) },
+            { header: 'Job', cell: (t) => t.job },
+            { header: 'Trigger', cell: (t) => t.trigger },
+            { header: 'Status', cell: (t) => <StatusBadge status={t.status} /> },
+            { header: 'Duration', class: 'num', cell: (t) => formatMs(Date.parse(t.finished_at) - Date.parse(t.started_at)) },
+            {
+              header: 'Result',
+              cellClass: 'small',
+              cell: (t) => (
+                <>
+                  {t.error_code && <span class="mono">{t.error_code} </span>}
+                  {t.message}
+                </>
+              ),
+            },
+          ]}
+        />
       )}
     </Card>
   );
@@ -82,50 +72,42 @@ function Drills() {
         </Empty>
       )}
       {drills.length > 0 && (
-        <TableWrap label="Restore drills">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Backup</th>
-                <th scope="col">Status</th>
-                <th scope="col" class="num">
-                  RTO
-                </th>
-                <th scope="col" class="num">
-                  Target
-                </th>
-                <th scope="col">Note</th>
-              </tr>
-            </thead>
-            <tbody>
-              {drills.map((d, i) => (
-                <tr key={i}>
-                  <td>{formatTime(d.time)}</td>
-                  <td>
-                    {d.backup_id ? (
-                      <a class="mono" href={href('backups', d.backup_id)}>
-                        {d.backup_id}
-                      </a>
-                    ) : (
-                      '—'
-                    )}
-                    {d.repository && d.repository !== 'primary' && <div class="small muted">copy {d.repository}</div>}
-                  </td>
-                  <td>
-                    <StatusBadge status={d.status} />
-                  </td>
-                  <td class="num">
-                    {formatSeconds(d.rto_seconds)}
-                    {d.within_target === false && <Badge tone="warn">over target</Badge>}
-                  </td>
-                  <td class="num">{formatSeconds(d.target_seconds)}</td>
-                  <td class="small">{typeof d.error === 'string' ? d.error : (d.error?.message ?? '')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable
+          label="Restore drills"
+          rows={drills}
+          rowKey={(_, i) => i}
+          columns={[
+            { header: 'Time', cell: (d) => formatTime(d.time) },
+            {
+              header: 'Backup',
+              cell: (d) => (
+                <>
+                  {d.backup_id ? (
+                    <a class="mono" href={href('backups', d.backup_id)}>
+                      {d.backup_id}
+                    </a>
+                  ) : (
+                    '—'
+                  )}
+                  {d.repository && d.repository !== 'primary' && <div class="small muted">copy {d.repository}</div>}
+                </>
+              ),
+            },
+            { header: 'Status', cell: (d) => <StatusBadge status={d.status} /> },
+            {
+              header: 'RTO',
+              class: 'num',
+              cell: (d) => (
+                <>
+                  {formatSeconds(d.rto_seconds)}
+                  {d.within_target === false && <Badge tone="warn">over target</Badge>}
+                </>
+              ),
+            },
+            { header: 'Target', class: 'num', cell: (d) => formatSeconds(d.target_seconds) },
+            { header: 'Note', cellClass: 'small', cell: (d) => (typeof d.error === 'string' ? d.error : (d.error?.message ?? '')) },
+          ]}
+        />
       )}
     </Card>
   );
@@ -146,39 +128,35 @@ function Alerts() {
         </Empty>
       )}
       {rows.length > 0 && (
-        <TableWrap label="Alerts">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">State</th>
-                <th scope="col">Severity</th>
-                <th scope="col">Alert</th>
-                <th scope="col">Raised</th>
-                <th scope="col">Resolved</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((a, i) => (
-                <tr key={`${a.key}-${i}`}>
-                  <td>
-                    <Badge tone={a.state === 'active' ? 'bad' : 'muted'}>{a.state}</Badge>
-                    {a.acknowledged && <div class="small muted">acknowledged</div>}
-                  </td>
-                  <td>
-                    <Badge tone={statusTone(a.severity)}>{a.severity}</Badge>
-                  </td>
-                  <td>
-                    {a.message}
-                    {a.fix && a.state === 'active' && <div class="small muted">What to do: {a.fix}</div>}
-                    <div class="small muted mono">{a.key}</div>
-                  </td>
-                  <td>{formatTime(a.raised_at)}</td>
-                  <td>{a.state === 'resolved' ? formatTime(a.resolved_at) : '—'}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableWrap>
+        <DataTable
+          label="Alerts"
+          rows={rows}
+          rowKey={(a, i) => `${a.key}-${i}`}
+          columns={[
+            {
+              header: 'State',
+              cell: (a) => (
+                <>
+                  <Badge tone={a.state === 'active' ? 'bad' : 'muted'}>{a.state}</Badge>
+                  {a.acknowledged && <div class="small muted">acknowledged</div>}
+                </>
+              ),
+            },
+            { header: 'Severity', cell: (a) => <Badge tone={statusTone(a.severity)}>{a.severity}</Badge> },
+            {
+              header: 'Alert',
+              cell: (a) => (
+                <>
+                  {a.message}
+                  {a.fix && a.state === 'active' && <div class="small muted">What to do: {a.fix}</div>}
+                  <div class="small muted mono">{a.key}</div>
+                </>
+              ),
+            },
+            { header: 'Raised', cell: (a) => formatTime(a.raised_at) },
+            { header: 'Resolved', cell: (a) => (a.state === 'resolved' ? formatTime(a.resolved_at) : '—') },
+          ]}
+        />
       )}
     </Card>
   );

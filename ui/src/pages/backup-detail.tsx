@@ -2,7 +2,8 @@
 import type { ComponentChild } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiFailure, apiPath, postJson } from '../api.js';
-import { Card, PageHeader, TableWrap } from '../components/layout.js';
+import { Card, PageHeader } from '../components/layout.js';
+import { DataTable } from '../components/data-table.js';
 import { Badge, OkBadge, StatusBadge, TypeBadge } from '../components/status.js';
 import { Callout, Empty, ErrorBox, Loading } from '../components/feedback.js';
 import { formatBytes, formatCount, formatMs, formatPercent, formatTime } from '../format.js';
@@ -88,36 +89,31 @@ function Lineage({ id }: { id: string }) {
         ) : (
           <>
             <h3>Backups that build on this one</h3>
-            <TableWrap label="Dependent backups">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Backup</th>
-                    <th scope="col">Status</th>
-                    <th scope="col" class="num">
-                      Shared data
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {deps.data.dependants.map((d) => (
-                    <tr key={d.id}>
-                      <td>
-                        <a href={href('backups', d.id)} class="mono">
-                          {d.id}
-                        </a>
-                      </td>
-                      <td>
-                        <StatusBadge status={d.status} />
-                      </td>
-                      <td class="num">
-                        {formatBytes(d.shared_bytes)} ({d.shared_percent.toFixed(0)}%)
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable
+              label="Dependent backups"
+              rows={deps.data.dependants}
+              rowKey={(d) => d.id}
+              columns={[
+                {
+                  header: 'Backup',
+                  cell: (d) => (
+                    <a href={href('backups', d.id)} class="mono">
+                      {d.id}
+                    </a>
+                  ),
+                },
+                { header: 'Status', cell: (d) => <StatusBadge status={d.status} /> },
+                {
+                  header: 'Shared data',
+                  class: 'num',
+                  cell: (d) => (
+                    <>
+                      {formatBytes(d.shared_bytes)} ({d.shared_percent.toFixed(0)}%)
+                    </>
+                  ),
+                },
+              ]}
+            />
             {deps.data.warning && <p class="small muted">{deps.data.warning}</p>}
           </>
         ))}
@@ -149,6 +145,8 @@ function FileBrowser({ id, path, query }: { id: string; path: string; query: str
   const [draft, setDraft] = useState(query);
   const files = useApi<FilesReply>(apiPath(`/api/backups/${enc(id)}/files`, { path: pathParam(path), q: query }));
   const at = (p: string, q?: string) => href('backups', id, { path: p === '' ? undefined : p, q });
+  /** An entry's path as the links take it: without its leading slash. */
+  const rel = (p: string) => p.replace(/^\/+/, '');
   const crumbs = path.split('/').filter(Boolean);
   return (
     <Card title="Files">
@@ -192,65 +190,46 @@ function FileBrowser({ id, path, query }: { id: string; path: string; query: str
           {files.data.entries.length === 0 ? (
             <Empty title={query ? 'Nothing matches' : 'This folder is empty'} />
           ) : (
-            <TableWrap label="Files of the backup">
-              <table class="files">
-                <thead>
-                  <tr>
-                    <th scope="col">Name</th>
-                    <th scope="col" class="num">
-                      Size
-                    </th>
-                    <th scope="col">Modified</th>
-                    <th scope="col">
-                      <span class="sr-only">Download</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {path !== '' && !query && (
-                    <tr>
-                      <td colSpan={4}>
-                        <a href={at(parentOf(path))}>↑ Parent folder</a>
-                      </td>
-                    </tr>
-                  )}
-                  {files.data.entries.map((f) => {
-                    const p = f.path.replace(/^\/+/, '');
-                    return (
-                      <tr key={f.path}>
-                        <td>
-                          {f.type === 'dir' ? (
-                            <a href={at(p)} class="entry entry-dir">
-                              <Icon kind="dir" />
-                              {query ? f.path : baseName(f.path)}/
-                            </a>
-                          ) : (
-                            <span class={`entry entry-${f.type}`}>
-                              <Icon kind={f.type === 'symlink' ? 'symlink' : 'file'} />
-                              {query ? f.path : baseName(f.path)}
-                              {f.target && <span class="muted"> → {f.target}</span>}
-                            </span>
-                          )}
-                        </td>
-                        <td class="num">{f.type === 'dir' ? '' : formatBytes(f.size)}</td>
-                        <td>{formatTime(f.mtime)}</td>
-                        <td>
-                          {f.type === 'file' && (
-                            <a
-                              href={apiPath(`/api/backups/${enc(id)}/download`, { path: pathParam(p) })}
-                              download={baseName(f.path)}
-                              aria-label={`Download ${f.path}`}
-                            >
-                              Download
-                            </a>
-                          )}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable
+              label="Files of the backup"
+              class="files"
+              lead={path !== '' && !query ? <a href={at(parentOf(path))}>↑ Parent folder</a> : undefined}
+              rows={files.data.entries}
+              rowKey={(f) => f.path}
+              columns={[
+                {
+                  header: 'Name',
+                  cell: (f) =>
+                    f.type === 'dir' ? (
+                      <a href={at(rel(f.path))} class="entry entry-dir">
+                        <Icon kind="dir" />
+                        {query ? f.path : baseName(f.path)}/
+                      </a>
+                    ) : (
+                      <span class={`entry entry-${f.type}`}>
+                        <Icon kind={f.type === 'symlink' ? 'symlink' : 'file'} />
+                        {query ? f.path : baseName(f.path)}
+                        {f.target && <span class="muted"> → {f.target}</span>}
+                      </span>
+                    ),
+                },
+                { header: 'Size', class: 'num', cell: (f) => (f.type === 'dir' ? '' : formatBytes(f.size)) },
+                { header: 'Modified', cell: (f) => formatTime(f.mtime) },
+                {
+                  header: <span class="sr-only">Download</span>,
+                  cell: (f) =>
+                    f.type === 'file' && (
+                      <a
+                        href={apiPath(`/api/backups/${enc(id)}/download`, { path: pathParam(rel(f.path)) })}
+                        download={baseName(f.path)}
+                        aria-label={`Download ${f.path}`}
+                      >
+                        Download
+                      </a>
+                    ),
+                },
+              ]}
+            />
           )}
         </>
       )}

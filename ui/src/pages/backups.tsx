@@ -1,7 +1,8 @@
 /** Backups: the list with the CLI's filters (type, from/to, status) and paging; each row links to its detail. */
 import { useState } from 'preact/hooks';
 import { apiPath } from '../api.js';
-import { PageHeader, TableWrap } from '../components/layout.js';
+import { PageHeader } from '../components/layout.js';
+import { DataTable } from '../components/data-table.js';
 import { StatusBadge, TypeBadge } from '../components/status.js';
 import { Empty, ErrorBox, Loading } from '../components/feedback.js';
 import { formatBytes, formatCount, formatMs, formatShortTime, formatTime, fromLocalInput } from '../format.js';
@@ -90,60 +91,42 @@ export function BackupsPage({ route }: { route: Route }) {
           <p class="muted small" aria-live="polite" data-testid="backup-total">
             {formatCount(data.total)} backup{data.total === 1 ? '' : 's'} · page {data.page} of {formatCount(pages)}
           </p>
-          <TableWrap label="Backups">
-            <table class={loading ? 'stale' : ''}>
-              <thead>
-                <tr>
-                  <th scope="col">Backup</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Created</th>
-                  <th scope="col" class="num">
-                    Original
-                  </th>
-                  <th scope="col" class="num">
-                    Stored
-                  </th>
-                  <th scope="col" class="num">
-                    New data
-                  </th>
-                  <th scope="col" class="num">
-                    Files
-                  </th>
-                  <th scope="col" class="num">
-                    Duration
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {data.items.map((b) => (
-                  <tr key={b.id}>
-                    <td>
-                      <a href={href('backups', b.id)} class="mono">
-                        {b.id}
-                      </a>
-                      <div class="small clip">
-                        <TypeBadge type={b.type} />
-                        {b.comment && <span class="muted"> · {b.comment}</span>}
-                      </div>
-                    </td>
-                    <td>
-                      <StatusBadge status={b.status} />
-                    </td>
-                    <td>
-                      <time dateTime={b.started_at} title={formatTime(b.started_at)}>
-                        {formatShortTime(b.started_at)}
-                      </time>
-                    </td>
-                    <td class="num">{formatBytes(b.stats.original_bytes)}</td>
-                    <td class="num">{formatBytes(b.stats.stored_bytes)}</td>
-                    <td class="num">{formatBytes(b.stats.new_bytes)}</td>
-                    <td class="num">{formatCount(b.stats.files)}</td>
-                    <td class="num">{formatMs(b.duration_ms)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
+          <DataTable
+            label="Backups"
+            class={loading ? 'stale' : ''}
+            rows={data.items}
+            rowKey={(b) => b.id}
+            columns={[
+              {
+                header: 'Backup',
+                cell: (b) => (
+                  <>
+                    <a href={href('backups', b.id)} class="mono">
+                      {b.id}
+                    </a>
+                    <div class="small clip">
+                      <TypeBadge type={b.type} />
+                      {b.comment && <span class="muted"> · {b.comment}</span>}
+                    </div>
+                  </>
+                ),
+              },
+              { header: 'Status', cell: (b) => <StatusBadge status={b.status} /> },
+              {
+                header: 'Created',
+                cell: (b) => (
+                  <time dateTime={b.started_at} title={formatTime(b.started_at)}>
+                    {formatShortTime(b.started_at)}
+                  </time>
+                ),
+              },
+              { header: 'Original', class: 'num', cell: (b) => formatBytes(b.stats.original_bytes) },
+              { header: 'Stored', class: 'num', cell: (b) => formatBytes(b.stats.stored_bytes) },
+              { header: 'New data', class: 'num', cell: (b) => formatBytes(b.stats.new_bytes) },
+              { header: 'Files', class: 'num', cell: (b) => formatCount(b.stats.files) },
+              { header: 'Duration', class: 'num', cell: (b) => formatMs(b.duration_ms) },
+            ]}
+          />
           {pages > 1 && (
             <nav class="pager" aria-label="Pages">
               {page > 1 ? (

@@ -1,6 +1,7 @@
 /** The effective configuration (read-only), each value with where it comes from (default, file, environment). */
 import { useState } from 'preact/hooks';
-import { Card, PageHeader, TableWrap } from '../components/layout.js';
+import { Card, PageHeader } from '../components/layout.js';
+import { DataTable } from '../components/data-table.js';
 import { Badge } from '../components/status.js';
 import { Empty, ErrorBox, Loading } from '../components/feedback.js';
 import { useApi } from '../use-api.js';
@@ -108,36 +109,27 @@ export function ConfigPage() {
           {shown.length === 0 ? (
             <Empty title="No key matches" />
           ) : (
-            <TableWrap label="Configuration values">
-              <table class="config">
-                <thead>
-                  <tr>
-                    <th scope="col">Key</th>
-                    <th scope="col">Value</th>
-                    <th scope="col">Origin</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {shown.map((r) => (
-                    <tr key={r.key}>
-                      <th scope="row" class="mono">
-                        {r.key}
-                      </th>
-                      <td class="mono break">{show(r.value)}</td>
-                      <td>
-                        {r.origin ? (
-                          <Badge tone={tone(r.origin)} symbol={false}>
-                            {r.origin}
-                          </Badge>
-                        ) : (
-                          <span class="muted">—</span>
-                        )}
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable
+              label="Configuration values"
+              class="config"
+              rows={shown}
+              rowKey={(r) => r.key}
+              columns={[
+                { header: 'Key', rowHeader: true, cellClass: 'mono', cell: (r) => r.key },
+                { header: 'Value', cellClass: 'mono break', cell: (r) => show(r.value) },
+                {
+                  header: 'Origin',
+                  cell: (r) =>
+                    r.origin ? (
+                      <Badge tone={tone(r.origin)} symbol={false}>
+                        {r.origin}
+                      </Badge>
+                    ) : (
+                      <span class="muted">—</span>
+                    ),
+                },
+              ]}
+            />
           )}
         </Card>
       )}

@@ -1,5 +1,6 @@
 /** Copies of the repository (backup.copies): each copy's newest backup, lag and last run. */
-import { Card, PageHeader, TableWrap } from '../components/layout.js';
+import { Card, PageHeader } from '../components/layout.js';
+import { DataTable } from '../components/data-table.js';
 import { Badge, StatusBadge } from '../components/status.js';
 import { Empty, ErrorBox, Loading } from '../components/feedback.js';
 import { formatBytes, formatCount, formatRelative, formatSeconds, formatTime } from '../format.js';
@@ -29,72 +30,77 @@ export function CopiesPage() {
       )}
       {copies.length > 0 && (
         <Card>
-          <TableWrap label="Copies">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Copy</th>
-                  <th scope="col">State</th>
-                  <th scope="col" class="num">
-                    Backups
-                  </th>
-                  <th scope="col">Newest backup</th>
-                  <th scope="col">Lag</th>
-                  <th scope="col">Last run</th>
-                </tr>
-              </thead>
-              <tbody>
-                {copies.map((c) => (
-                  <tr key={c.name}>
-                    <th scope="row">
-                      {c.name}
-                      <div class="muted small mono break">{c.repository}</div>
-                      <div class="muted small">{c.after_backup ? 'after each backup' : c.schedule ? `schedule ${c.schedule}` : 'by hand'}</div>
-                    </th>
-                    <td>
-                      {c.error ? (
-                        <Badge tone="bad" title={c.error.message}>
-                          unreadable
-                        </Badge>
-                      ) : c.lag.backups === 0 ? (
-                        <Badge tone="ok">up to date</Badge>
-                      ) : (
-                        <Badge tone="warn">behind</Badge>
-                      )}
-                      {c.error && <div class="small">{c.error.message}</div>}
-                    </td>
-                    <td class="num">{c.backups === null ? '—' : formatCount(c.backups)}</td>
-                    <td>
-                      {c.latest ? (
-                        <a href={href('backups', c.latest.id)} class="mono">
-                          {c.latest.id}
-                        </a>
-                      ) : (
-                        <span class="muted">none yet</span>
-                      )}
-                    </td>
-                    <td>
-                      {formatCount(c.lag.backups)} backup{c.lag.backups === 1 ? '' : 's'}
-                      {c.lag.seconds !== null && c.lag.seconds > 0 && <div class="small muted">{formatSeconds(c.lag.seconds)} behind</div>}
-                    </td>
-                    <td>
-                      {c.last_run ? (
-                        <>
-                          <StatusBadge status={c.last_run.status} /> <span title={formatTime(c.last_run.at)}>{formatRelative(c.last_run.at)}</span>
-                          <div class="small muted">
-                            {formatCount(c.last_run.copied)} copied, {formatBytes(c.last_run.bytes)}
-                          </div>
-                          {c.last_run.error && <div class="small">{c.last_run.error.message}</div>}
-                        </>
-                      ) : (
-                        <span class="muted">never ran</span>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableWrap>
+          <DataTable
+            label="Copies"
+            rows={copies}
+            rowKey={(c) => c.name}
+            columns={[
+              {
+                header: 'Copy',
+                rowHeader: true,
+                cell: (c) => (
+                  <>
+                    {c.name}
+                    <div class="muted small mono break">{c.repository}</div>
+                    <div class="muted small">{c.after_backup ? 'after each backup' : c.schedule ? `schedule ${c.schedule}` : 'by hand'}</div>
+                  </>
+                ),
+              },
+              {
+                header: 'State',
+                cell: (c) => (
+                  <>
+                    {c.error ? (
+                      <Badge tone="bad" title={c.error.message}>
+                        unreadable
+                      </Badge>
+                    ) : c.lag.backups === 0 ? (
+                      <Badge tone="ok">up to date</Badge>
+                    ) : (
+                      <Badge tone="warn">behind</Badge>
+                    )}
+                    {c.error && <div class="small">{c.error.message}</div>}
+                  </>
+                ),
+              },
+              { header: 'Backups', class: 'num', cell: (c) => (c.backups === null ? '—' : formatCount(c.backups)) },
+              {
+                header: 'Newest backup',
+                cell: (c) =>
+                  c.latest ? (
+                    <a href={href('backups', c.latest.id)} class="mono">
+                      {c.latest.id}
+                    </a>
+                  ) : (
+                    <span class="muted">none yet</span>
+                  ),
+              },
+              {
+                header: 'Lag',
+                cell: (c) => (
+                  <>
+                    {formatCount(c.lag.backups)} backup{c.lag.backups === 1 ? '' : 's'}
+                    {c.lag.seconds !== null && c.lag.seconds > 0 && <div class="small muted">{formatSeconds(c.lag.seconds)} behind</div>}
+                  </>
+                ),
+              },
+              {
+                header: 'Last run',
+                cell: (c) =>
+                  c.last_run ? (
+                    <>
+                      <StatusBadge status={c.last_run.status} /> <span title={formatTime(c.last_run.at)}>{formatRelative(c.last_run.at)}</span>
+                      <div class="small muted">
+                        {formatCount(c.last_run.copied)} copied, {formatBytes(c.last_run.bytes)}
+                      </div>
+                      {c.last_run.error && <div class="small">{c.last_run.error.message}</div>}
+                    </>
+                  ) : (
+                    <span class="muted">never ran</span>
+                  ),
+              },
+            ]}
+          />
         </Card>
       )}
     </>

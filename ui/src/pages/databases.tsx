@@ -1,7 +1,8 @@
 /** Databases: each database's tables with rows and sizes per backup; a single-table restore into another database, dry run first. */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiFailure, postJson } from '../api.js';
-import { Card, PageHeader, TableWrap } from '../components/layout.js';
+import { Card, PageHeader } from '../components/layout.js';
+import { DataTable } from '../components/data-table.js';
 import { Badge, OkBadge } from '../components/status.js';
 import { Callout, Empty, ErrorBox, Loading } from '../components/feedback.js';
 import { formatBytes, formatCount, formatMs, formatTime } from '../format.js';
@@ -202,30 +203,17 @@ export function DatabasesPage({ route }: { route: Route }) {
                 {d.server_version && ` · server ${d.server_version}`}
                 {d.dumped_at && ` · dumped ${formatTime(d.dumped_at)}`}
               </p>
-              <TableWrap label={`Tables of ${d.name}`}>
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Table</th>
-                      <th scope="col" class="num">
-                        Rows
-                      </th>
-                      <th scope="col" class="num">
-                        Size
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {d.tables.map((t) => (
-                      <tr key={t.name}>
-                        <td class="mono">{t.name}</td>
-                        <td class="num">{formatCount(t.rows)}</td>
-                        <td class="num">{formatBytes(t.bytes)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </TableWrap>
+              <DataTable
+                label={`Tables of ${d.name}`}
+                rows={d.tables}
+                rowKey={(t) => t.name}
+                empty="The dump holds no tables."
+                columns={[
+                  { header: 'Table', cellClass: 'mono', cell: (t) => t.name },
+                  { header: 'Rows', class: 'num', cell: (t) => formatCount(t.rows) },
+                  { header: 'Size', class: 'num', cell: (t) => formatBytes(t.bytes) },
+                ]}
+              />
             </Card>
           ))}
           <TableRestore entry={entry} key={entry.backup} />

@@ -1,5 +1,6 @@
 /** Overview: the three health indicators, active alerts by severity, the last backup of each kind, the next runs, the job running now. */
-import { Card, PageHeader, TableWrap } from '../components/layout.js';
+import { Card, PageHeader } from '../components/layout.js';
+import { DataTable } from '../components/data-table.js';
 import { Badge, OkBadge, StatusBadge, statusTone } from '../components/status.js';
 import { Empty, ErrorBox, Loading } from '../components/feedback.js';
 import { LiveJob } from '../components/progress.js';
@@ -81,53 +82,41 @@ function LastBackups({ last }: { last: Record<string, Backup | null> }) {
           Run <code>prism backup create --type full</code>, or start the service (<code>prism start</code>) to follow the schedule.
         </Empty>
       ) : (
-        <TableWrap label="Last backup of each kind">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Kind</th>
-                <th scope="col">Backup</th>
-                <th scope="col">Status</th>
-                <th scope="col">When</th>
-                <th scope="col" class="num">
-                  Size
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {kinds.map((k) => {
+        <DataTable
+          label="Last backup of each kind"
+          rows={kinds}
+          rowKey={(k) => k}
+          rowTestId={(k) => `last-${k}`}
+          columns={[
+            { header: 'Kind', rowHeader: true, cell: (k) => humanize(k) },
+            {
+              header: 'Backup',
+              // a kind without a backup says so across the row
+              span: (k) => (last[k] ? 1 : 4),
+              cellClass: (k) => (last[k] ? undefined : 'muted'),
+              cell: (k) => {
                 const b = last[k];
-                return (
-                  <tr key={k} data-testid={`last-${k}`}>
-                    <th scope="row">{humanize(k)}</th>
-                    {b ? (
-                      <>
-                        <td>
-                          <a href={href('backups', b.id)} class="mono">
-                            {b.id}
-                          </a>
-                        </td>
-                        <td>
-                          <StatusBadge status={b.status} />
-                        </td>
-                        <td>
-                          <time dateTime={b.started_at} title={formatTime(b.started_at)}>
-                            {formatRelative(b.started_at)}
-                          </time>
-                        </td>
-                        <td class="num">{formatBytes(b.stats.original_bytes)}</td>
-                      </>
-                    ) : (
-                      <td colSpan={4} class="muted">
-                        none yet
-                      </td>
-                    )}
-                  </tr>
+                return b ? (
+                  <a href={href('backups', b.id)} class="mono">
+                    {b.id}
+                  </a>
+                ) : (
+                  'none yet'
                 );
-              })}
-            </tbody>
-          </table>
-        </TableWrap>
+              },
+            },
+            { header: 'Status', cell: (k) => <StatusBadge status={last[k]!.status} /> },
+            {
+              header: 'When',
+              cell: (k) => (
+                <time dateTime={last[k]!.started_at} title={formatTime(last[k]!.started_at)}>
+                  {formatRelative(last[k]!.started_at)}
+                </time>
+              ),
+            },
+            { header: 'Size', class: 'num', cell: (k) => formatBytes(last[k]!.stats.original_bytes) },
+          ]}
+        />
       )}
     </Card>
   );
@@ -187,32 +176,33 @@ export function OverviewPage() {
           {jobs.length === 0 ? (
             <Empty title="Nothing scheduled">The configuration has no schedule (backup.schedule).</Empty>
           ) : (
-            <TableWrap label="Next scheduled runs">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">Job</th>
-                    <th scope="col">Next run</th>
-                    <th scope="col">Last result</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {jobs.map((j) => (
-                    <tr key={j.job}>
-                      <th scope="row">
-                        {humanize(j.job)}
-                        <div class="muted small mono">{j.schedule}</div>
-                      </th>
-                      <td>
-                        <time dateTime={j.next_run!}>{formatTime(j.next_run)}</time>
-                        <div class="muted small">{formatRelative(j.next_run)}</div>
-                      </td>
-                      <td>{j.last?.status ? <StatusBadge status={j.last.status} /> : <span class="muted">not run yet</span>}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </TableWrap>
+            <DataTable
+              label="Next scheduled runs"
+              rows={jobs}
+              rowKey={(j) => j.job}
+              columns={[
+                {
+                  header: 'Job',
+                  rowHeader: true,
+                  cell: (j) => (
+                    <>
+                      {humanize(j.job)}
+                      <div class="muted small mono">{j.schedule}</div>
+                    </>
+                  ),
+                },
+                {
+                  header: 'Next run',
+                  cell: (j) => (
+                    <>
+                      <time dateTime={j.next_run!}>{formatTime(j.next_run)}</time>
+                      <div class="muted small">{formatRelative(j.next_run)}</div>
+                    </>
+                  ),
+                },
+                { header: 'Last result', cell: (j) => (j.last?.status ? <StatusBadge status={j.last.status} /> : <span class="muted">not run yet</span>) },
+              ]}
+            />
           )}
         </Card>
       </div>
