@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { processAlive } from '../app/index.js';
 import type { ServiceStatus, StartResult } from '../daemon/index.js';
 import { checkPassword, dashboardTokenFile } from '../web/server/credentials.js';
+import { dashboardRequest, eventStream, postLogin, progressWriterArgs, signIn } from '../testing/dashboard-http.js';
 import { json, prism, prismAsync, PRISM_BIN, sandbox, waitFor, writeDataset, type Sandbox } from '../testing/fixtures.js';
 
 const boxes: Sandbox[] = [];
@@ -25,52 +25,6 @@ function home(backup: Record<string, unknown> = {}): Sandbox {
 }
 
 const token = (sb: Sandbox): string => readFileSync(dashboardTokenFile(sb.home), 'utf8').trim();
-
-type Event = { event: string; data: unknown };
-
-/** The events of GET /api/events, as they come. */
-function events(address: string, auth: string) {
-  const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-  const seen: Event[] = [];
-  const waiters: Array<{ until: (e: Event) => boolean; resolve: (e: Event) => void }> = [];
-  let buffer = '';
-  const req = request({ host, port, path: '/api/events', headers: { authorization: `Bearer ${auth}` } }, (res) => {
-    res.setEncoding('utf8');
-    res.on('data', (c: string) => {
-      buffer += c;
-      let i: number;
-      while ((i = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, i);
-        buffer = buffer.slice(i + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (!event || data === undefined) continue;
-        const e = { event, data: JSON.parse(data) as unknown };
-        seen.push(e);
-        for (const w of [...waiters]) if (w.until(e)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(e));
-      }
-    });
-  });
-  req.on('error', () => undefined);
-  req.end();
-  return {
-    seen,
-    close: () => req.destroy(),
-    next: (until: (e: Event) => boolean): Promise<Event> => {
-      const found = seen.find(until);
-      return found ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ until, resolve }));
-    },
-  };
-}
-
-const PROGRESS_WRITER = `
-import { ProgressFile } from ${JSON.stringify(new URL('../app/monitoring/progress-file.js', import.meta.url).href)};
-import { systemClock } from ${JSON.stringify(new URL('../core/clock.js', import.meta.url).href)};
-const p = new ProgressFile(process.argv[1], systemClock, 'backup', 'backup full');
-p.update({ kind: 'start', totalFiles: 4, totalBytes: 4096 });
-process.on('SIGTERM', () => { p.close(); process.exit(0); });
-setInterval(() => {}, 1000);
-`;
 
 describe('prism ui', () => {
   it('--print-url prints the address with the token (created 0600 once, then kept) and serves nothing', () => {
@@ -133,29 +87,21 @@ describe('prism ui', () => {
     assert.match(info.address, /^127\.0\.0\.1:\d+$/);
     assert.notEqual(info.address, '127.0.0.1:0');
     assert.equal(info.login_url, `${info.url}#token=${token(sb)}`);
-    const refused = await fetch(`${info.url}api/session`);
+    const refused = await dashboardRequest(info.url, { path: '/api/session' });
     assert.equal(refused.status, 401);
-    const loggedIn = await fetch(`${info.url}api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ token: token(sb) }),
-    });
-    assert.equal(loggedIn.status, 200);
-    assert.match(loggedIn.headers.get('set-cookie') ?? '', /prism_session=.*HttpOnly.*SameSite=Strict/);
+    const { cookie, csrf, setCookie } = await signIn(info.url, { token: token(sb) });
+    assert.match(setCookie, /prism_session=.*HttpOnly.*SameSite=Strict/);
     // over the socket too: a cookie POST without its CSRF token, a malformed and an oversized body
-    const cookie = (loggedIn.headers.get('set-cookie') ?? '').split(';')[0]!;
-    const { csrf_token } = (await loggedIn.json()) as { csrf_token: string };
     const logout = (headers: Record<string, string>) =>
-      fetch(`${info.url}api/logout`, { method: 'POST', headers: { cookie, 'content-type': 'application/json', ...headers }, body: '{}' });
+      dashboardRequest(info.url, { method: 'POST', path: '/api/logout', headers: { cookie, 'content-type': 'application/json', ...headers }, body: '{}' });
     assert.equal((await logout({})).status, 403);
-    const login = (body: string) => fetch(`${info.url}api/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    assert.equal((await login('{"token": ')).status, 400);
-    assert.equal((await login(JSON.stringify({ token: 'x'.repeat(1024 * 1024) }))).status, 413);
-    assert.equal((await logout({ 'x-csrf-token': csrf_token })).status, 200);
-    assert.equal((await fetch(`${info.url}api/session`, { headers: { cookie } })).status, 401, 'logged out');
-    const page = await fetch(info.url);
+    assert.equal((await postLogin(info.url, '{"token": ')).status, 400);
+    assert.equal((await postLogin(info.url, JSON.stringify({ token: 'x'.repeat(1024 * 1024) }))).status, 413);
+    assert.equal((await logout({ 'x-csrf-token': csrf })).status, 200);
+    assert.equal((await dashboardRequest(info.url, { path: '/api/session', headers: { cookie } })).status, 401, 'logged out');
+    const page = await dashboardRequest(info.url, { path: '/' });
     assert.ok(page.status === 200 || page.status === 503, `the page: ${page.status}`);
-    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGINT');
     assert.equal(await exited, 0);
@@ -180,21 +126,22 @@ describe('prism start serves the dashboard', () => {
     const url = prism(['ui', '--print-url'], sb.env).stdout.trim();
     assert.equal(url, `http://${s.dashboard_address}/#token=${token(sb)}`);
 
-    const unauth = await fetch(`http://${s.dashboard_address}/api/events`);
-    assert.equal(unauth.status, 401);
-    const stream = events(s.dashboard_address!, token(sb));
+    const unauth = eventStream(s.dashboard_address!, {});
+    assert.equal(await unauth.status, 401);
+    await unauth.ended;
+    const stream = eventStream(s.dashboard_address!, { authorization: `Bearer ${token(sb)}` });
     await stream.next((e) => e.event === 'progress');
     // a job of another process in this PRISM_HOME (a CLI backup writes the same file: app/backups/create-backup-progress.test.ts)
-    const writer = spawn(process.execPath, ['--input-type=module', '-e', PROGRESS_WRITER, sb.home], { stdio: 'ignore' });
+    const writer = spawn(process.execPath, progressWriterArgs(sb.home), { stdio: 'ignore' });
     started.push(writer.pid!);
     await stream.next((e) => e.event === 'progress' && (e.data as { running: Array<{ pid: number }> }).running.some((j) => j.pid === writer.pid));
     writer.kill('SIGTERM');
-    await stream.next((e) => e.event === 'progress' && (e.data as { running: unknown[] }).running.length === 0 && stream.seen.length > 2);
+    await stream.next((e) => e.event === 'progress' && (e.data as { running: unknown[] }).running.length === 0 && stream.events.length > 2);
     // a backup from the CLI: the list of backups changed
     const backup = prism(['backup', 'create', '--type', 'full', '--json'], sb.env);
     assert.equal(backup.code, 0, backup.stderr);
     await stream.next((e) => e.event === 'changed');
-    const last = stream.seen.filter((e) => e.event === 'progress').at(-1)!;
+    const last = stream.events.filter((e) => e.event === 'progress').at(-1)!;
     assert.deepEqual(last.data, { running: [] }, 'the finished backup left the list');
     stream.close();
 

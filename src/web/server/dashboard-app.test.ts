@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { join } from 'node:path';
@@ -12,6 +10,7 @@ import { progressDir } from '../../app/monitoring/progress-file.js';
 import { FixedClock, systemClock } from '../../core/clock.js';
 import { silentLogger } from '../../core/logger.js';
 import { PrismError } from '../../errors/index.js';
+import { dashboardRequest, eventStream, progressWriterArgs, sessionOf, signIn, type HttpReply, type Session } from '../../testing/dashboard-http.js';
 import { ApiError, json, type ApiRoute } from '../api/route.js';
 import { checkPassword, dashboardToken, dashboardTokenFile, hashPassword } from './credentials.js';
 import { BODY_LIMIT, buildDashboard, type Dashboard, type DashboardOptions } from './dashboard-app.js';
@@ -98,16 +97,11 @@ async function dashboard(over: Partial<DashboardOptions> = {}): Promise<{ d: Das
   return { d, clock, home };
 }
 
-function cookieOf(setCookie: string | string[] | undefined): string {
-  const line = Array.isArray(setCookie) ? setCookie[0]! : setCookie!;
-  return line.split(';')[0]!;
-}
-
-async function login(d: Dashboard, body: unknown = { token: TOKEN }): Promise<{ cookie: string; csrf: string; setCookie: string }> {
+/** Signs in without a socket (Fastify's inject). */
+async function login(d: Dashboard, body: unknown = { token: TOKEN }): Promise<Session> {
   const r = await d.app.inject({ method: 'POST', url: '/api/login', payload: body as object });
   assert.equal(r.statusCode, 200, r.body);
-  const setCookie = r.headers['set-cookie'] as string;
-  return { cookie: cookieOf(setCookie), csrf: (r.json() as { csrf_token: string }).csrf_token, setCookie: String(setCookie) };
+  return sessionOf(r.headers['set-cookie'], r.body);
 }
 
 function assertNoData(body: string): void {
@@ -295,19 +289,8 @@ describe('dashboard server: requests and errors', () => {
   });
 });
 
-/** A raw HTTP request (the path exactly as given: no client normalises `..`). */
-function raw(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: IncomingMessage['headers'] }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method: 'GET', headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+/** A GET over a socket, the path exactly as given (no client normalises `..`). */
+const raw = (port: number, path: string): Promise<HttpReply> => dashboardRequest(`http://127.0.0.1:${port}/`, { path });
 
 describe('dashboard server: static files of the UI', () => {
   it('serves index.html and the assets, and nothing outside dist/ui whatever the encoding', async () => {
@@ -437,22 +420,9 @@ describe('dashboard server: listening', () => {
     closers.push(() => server.close());
     assert.match(server.url, /^https:\/\/0\.0\.0\.0:\d+\/$/);
     const port = Number(server.address.split(':').pop());
-    const token = dashboardToken(home);
-    const reply = await new Promise<{ status: number; cookie: string; body: string }>((resolve, reject) => {
-      const req = httpsRequest(
-        { host: '127.0.0.1', port, path: '/api/login', method: 'POST', rejectUnauthorized: false, headers: { 'content-type': 'application/json' } },
-        (res) => {
-          let body = '';
-          res.on('data', (c: Buffer) => (body += c));
-          res.on('end', () => resolve({ status: res.statusCode!, cookie: String(res.headers['set-cookie']), body }));
-        },
-      );
-      req.on('error', reject);
-      req.end(JSON.stringify({ token }));
-    });
-    assert.equal(reply.status, 200, reply.body);
-    assert.match(reply.cookie, /; Secure/);
-    assert.match(reply.cookie, /; HttpOnly/);
+    const { setCookie } = await signIn(`https://127.0.0.1:${port}/`, { token: dashboardToken(home) });
+    assert.match(setCookie, /; Secure/);
+    assert.match(setCookie, /; HttpOnly/);
     const plain = await raw(port, '/api/session').catch((e: Error) => ({ status: 0, body: e.message }));
     assert.notEqual(plain.status, 200, 'plain HTTP is not answered on the TLS port');
     t.diagnostic(`served on ${server.url}`);
@@ -472,72 +442,9 @@ describe('dashboard server: listening', () => {
   });
 });
 
-/** Reads server-sent events from a live response until `until` accepts one. */
-function sse(
-  port: number,
-  headers: Record<string, string>,
-): {
-  events: Array<{ event: string; data: unknown }>;
-  next: (until: (e: { event: string; data: unknown }) => boolean) => Promise<{ event: string; data: unknown }>;
-  ended: Promise<void>;
-  close: () => void;
-  status: Promise<number>;
-} {
-  const events: Array<{ event: string; data: unknown }> = [];
-  const waiters: Array<{ until: (e: { event: string; data: unknown }) => boolean; resolve: (e: { event: string; data: unknown }) => void }> = [];
-  let buffer = '';
-  let resolveStatus!: (n: number) => void;
-  let resolveEnded!: () => void;
-  const status = new Promise<number>((r) => (resolveStatus = r));
-  const ended = new Promise<void>((r) => (resolveEnded = r));
-  const req = httpRequest({ host: '127.0.0.1', port, path: '/api/events', headers }, (res) => {
-    resolveStatus(res.statusCode!);
-    res.setEncoding('utf8');
-    res.on('data', (c: string) => {
-      buffer += c;
-      let i: number;
-      while ((i = buffer.indexOf('\n\n')) >= 0) {
-        const block = buffer.slice(0, i);
-        buffer = buffer.slice(i + 2);
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (!event || data === undefined) continue;
-        const e = { event, data: JSON.parse(data) as unknown };
-        events.push(e);
-        for (const w of [...waiters]) if (w.until(e)) (waiters.splice(waiters.indexOf(w), 1), w.resolve(e));
-      }
-    });
-    res.on('end', () => resolveEnded());
-    res.on('close', () => resolveEnded());
-  });
-  req.on('error', () => resolveEnded());
-  req.end();
-  return {
-    events,
-    status,
-    ended,
-    close: () => req.destroy(),
-    next: (until) => {
-      const seen = events.find(until);
-      return seen ? Promise.resolve(seen) : new Promise((resolve) => waiters.push({ until, resolve }));
-    },
-  };
-}
-
 async function waitUntil(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 10));
 }
-
-const PROGRESS_WRITER = `
-import { ProgressFile } from ${JSON.stringify(new URL('../../app/monitoring/progress-file.js', import.meta.url).href)};
-import { systemClock } from ${JSON.stringify(new URL('../../core/clock.js', import.meta.url).href)};
-const p = new ProgressFile(process.argv[1], systemClock, 'backup', 'backup full');
-p.update({ kind: 'start', totalFiles: 4, totalBytes: 4096 });
-p.update({ kind: 'advance', files: 1, bytes: 1024 });
-process.stdout.write('written\\n');
-process.on('SIGTERM', () => { p.close(); process.exit(0); });
-setInterval(() => {}, 1000);
-`;
 
 describe('dashboard server: live progress (server-sent events)', () => {
   it('sends the progress another process writes, drops dead processes, tells of a changed backup list, and ends the stream on close', async () => {
@@ -552,10 +459,9 @@ describe('dashboard server: live progress (server-sent events)', () => {
       events: { intervalMs: 50, backupsIntervalMs: 50, backups: async () => backups },
     });
     closers.push(() => server.close());
-    const port = Number(server.address.split(':').pop());
     const token = dashboardToken(home);
 
-    const refused = sse(port, {});
+    const refused = eventStream(server.address, {});
     assert.equal(await refused.status, 401);
     await refused.ended;
     assert.deepEqual(refused.events, []);
@@ -580,13 +486,13 @@ describe('dashboard server: live progress (server-sent events)', () => {
         updated_at: '2026-03-01T10:00:01.000Z',
       }),
     );
-    const stream = sse(port, { authorization: `Bearer ${token}` });
+    const stream = eventStream(server.address, { authorization: `Bearer ${token}` });
     assert.equal(await stream.status, 200);
     const first = await stream.next((e) => e.event === 'progress');
     assert.deepEqual(first.data, { running: [] });
     assert.equal(existsSync(deadFile), false);
 
-    const writer = spawn(process.execPath, ['--input-type=module', '-e', PROGRESS_WRITER, home], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const writer = spawn(process.execPath, progressWriterArgs(home), { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(writer);
     const seen = await stream.next((e) => e.event === 'progress' && (e.data as { running: Array<{ pid: number }> }).running.some((r) => r.pid === writer.pid));
     const job = (seen.data as { running: Array<Record<string, unknown>> }).running.find((r) => r.pid === writer.pid)!;
@@ -604,11 +510,8 @@ describe('dashboard server: live progress (server-sent events)', () => {
     const changed = await stream.next((e) => e.event === 'changed');
     assert.deepEqual(changed.data, { what: 'backups' });
 
-    const { cookie } = await (async () => {
-      const d = server.dashboard;
-      return login(d, { token });
-    })();
-    const byCookie = sse(port, { cookie });
+    const { cookie } = await login(server.dashboard, { token });
+    const byCookie = eventStream(server.address, { cookie });
     assert.equal(await byCookie.status, 200);
     await byCookie.next((e) => e.event === 'progress');
     assert.equal(server.dashboard.events.size, 2);
