@@ -10,12 +10,16 @@ export interface RestoreWorkerInit {
   unlocked: Unlocked | undefined;
   /** The calling thread's loaded index, shared (workers do not load the index files again). */
   index: SharedIndex;
-  dest: string;
   verify: boolean;
+}
+
+/** Where a restore writes: known only once it is planned, after the workers were started. */
+export interface RestoreJobTarget {
+  dest: string;
   resume: boolean;
 }
 
-export type ToRestoreWorker = { type: 'slice'; files: TreeEntry[] } | { type: 'end' };
+export type ToRestoreWorker = { type: 'slice'; files: TreeEntry[]; job: RestoreJobTarget } | { type: 'end' };
 export type FromRestoreWorker =
   | { type: 'ready' }
   | { type: 'files'; files: number; bytes: number }
@@ -61,6 +65,7 @@ export class RestorePool {
 
   /** Writes the slices on the calling thread and the workers; `onFiles` hears of files the workers wrote. */
   async run(
+    job: RestoreJobTarget,
     slices: TreeEntry[][],
     local: (files: TreeEntry[]) => Promise<FilesOutcome>,
     onFiles: (files: number, bytes: number) => void,
@@ -74,7 +79,7 @@ export class RestorePool {
           if (w.failure !== undefined) return reject(w.failure);
           const feed = (): void => {
             const files = take();
-            w.worker.postMessage(files ? ({ type: 'slice', files } satisfies ToRestoreWorker) : ({ type: 'end' } satisfies ToRestoreWorker));
+            w.worker.postMessage(files ? ({ type: 'slice', files, job } satisfies ToRestoreWorker) : ({ type: 'end' } satisfies ToRestoreWorker));
             if (!files) resolve();
           };
           w.on = {
@@ -100,9 +105,10 @@ export class RestorePool {
     return outcomes;
   }
 
-  /** Stops the workers (after `run` they have ended by themselves). */
+  /** Stops the workers (after `run` they have ended by themselves); a second call does nothing. */
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.worker.terminate()));
+    const workers = this.workers.splice(0);
+    await Promise.all(workers.map((w) => w.worker.terminate()));
   }
 }
 

@@ -4,6 +4,7 @@ import { fsPath } from '../core/byte-names.js';
 import { mkdirPrivate } from '../core/private-files.js';
 import { noProgress, type ProgressListener } from '../core/progress.js';
 export type { FilesOutcome, RestoreProblem } from './restore-types.js';
+export type { RestorePool } from './restore-pool.js';
 import { isPrismError } from '../errors/index.js';
 import type { FrameReuse, Repository, TreeNode } from '../repo/index.js';
 import { setPathTimes, sameTime } from '../source/fs/file-times.js';
@@ -32,6 +33,8 @@ export interface RestoreTreeOptions {
   concurrency?: number;
   /** `dest` holds files of an interrupted run of the same restore: keep those already complete. */
   resume?: boolean;
+  /** Workers started ahead (startRestoreWorkers) for this restore; the caller closes them. Otherwise restoreTree starts its own. */
+  workers?: RestorePool;
 }
 
 export interface RestoreTreeResult {
@@ -68,8 +71,8 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
     else links.push(e);
   }
   const totalBytes = files.reduce((s, f) => s + (f.node.size ?? 0), 0);
-  // the workers start now: their start-up overlaps the directories being made
-  const pool = startPool(opts, totalBytes);
+  // workers not started ahead start now: their start-up overlaps the directories being made
+  const pool = opts.workers ?? startRestoreWorkers({ ...opts, expectedBytes: totalBytes });
   let totals: FilesOutcome;
   try {
     mkdirPrivate(fsPath(dest)); // the staging folder (or a new target): prism's own
@@ -77,7 +80,7 @@ export async function restoreTree(opts: RestoreTreeOptions): Promise<RestoreTree
     progress({ kind: 'start', totalFiles: files.length, totalBytes });
     totals = await restoreFilesInParallel(opts, files, totalBytes, pool, progress);
   } finally {
-    await pool?.close();
+    if (pool !== opts.workers) await pool?.close();
   }
   result.files += totals.files;
   result.bytes += totals.bytes;
@@ -155,19 +158,21 @@ const PARALLEL_BYTES = 16 * 1024 * 1024;
 /** Slices per thread: small enough to balance the threads, large enough to keep frames together. */
 const SLICES_PER_THREAD = 8;
 
-/** Restore workers for a restore of `totalBytes` (none below PARALLEL_BYTES, or without a local repository). */
-function startPool(opts: RestoreTreeOptions, totalBytes: number): RestorePool | undefined {
-  const threads = totalBytes < PARALLEL_BYTES || !opts.repoRoot ? 1 : Math.max(1, Math.min(opts.concurrency ?? 1, 8));
+/**
+ * Worker threads for a restore of about `expectedBytes` (none below PARALLEL_BYTES, or without a
+ * local repository). Started before the restore is planned, their start-up (a few hundred ms of
+ * CPU each) overlaps the planning instead of following it.
+ */
+export function startRestoreWorkers(opts: {
+  repo: Repository;
+  repoRoot?: string | undefined;
+  concurrency?: number | undefined;
+  verify: boolean;
+  expectedBytes: number;
+}): RestorePool | undefined {
+  const threads = opts.expectedBytes < PARALLEL_BYTES || !opts.repoRoot ? 1 : Math.max(1, Math.min(opts.concurrency ?? 1, 8));
   if (threads === 1) return undefined;
-  const { repo } = opts;
-  return new RestorePool(threads - 1, {
-    repoRoot: opts.repoRoot!,
-    unlocked: repo.unlocked,
-    index: repo.shareIndex(),
-    dest: opts.dest,
-    verify: opts.verify,
-    resume: opts.resume ?? false,
-  });
+  return new RestorePool(threads - 1, { repoRoot: opts.repoRoot!, unlocked: opts.repo.unlocked, index: opts.repo.shareIndex(), verify: opts.verify });
 }
 
 /** Splits the files into contiguous slices of about equal bytes, handed to this thread and the pool's workers on demand. */
@@ -191,7 +196,9 @@ async function restoreFilesInParallel(
   const reuse = opts.repo.frameReuse();
   const local = (slice: TreeEntry[]) => restoreFiles(opts.repo, opts.dest, slice, opts.verify, resume, onFile, reuse, opts.signal);
   const filled = slices.filter((s) => s.length > 0);
-  const outcomes = pool ? await pool.run(filled, local, (files, bytes) => progress({ kind: 'advance', files, bytes })) : await Promise.all(filled.map(local)); // one slice at most
+  const outcomes = pool
+    ? await pool.run({ dest: opts.dest, resume }, filled, local, (files, bytes) => progress({ kind: 'advance', files, bytes }))
+    : await Promise.all(filled.map(local)); // one slice at most
   const out: FilesOutcome = { files: 0, bytes: 0, skipped: 0, problems: [] };
   for (const o of outcomes) {
     out.files += o.files;

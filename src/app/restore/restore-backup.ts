@@ -5,7 +5,7 @@ import type { ProgressListener } from '../../core/progress.js';
 import { ERROR_CODES, PrismError, fromSystemError, isPrismError } from '../../errors/index.js';
 import type { Manifest, Repository } from '../../repo/index.js';
 import { compareWithTarget, type TargetPlan } from '../../snapshot/compare-target.js';
-import { restoreTree, type RestoreProblem } from '../../snapshot/restorer.js';
+import { restoreTree, startRestoreWorkers, type RestorePool, type RestoreProblem } from '../../snapshot/restorer.js';
 import { normalizeBackupPath } from '../../snapshot/tree-walk.js';
 import { lstatBelow, mkdirBelow } from '../../source/fs/path-below.js';
 import { finishSwap, journalPath, readJournal, recoverSwap, rollbackSwap, runSwap, writeJournal, type SwapJournal } from '../../source/fs/swap-journal.js';
@@ -81,9 +81,20 @@ async function restoreBackupReporting(ctx: AppContext, opts: RestoreOptions): Pr
     if (recovered === 'completed') log('recovered', { note: 'an interrupted swap was completed before this restore' });
   }
   const lock = await repo.lock('shared', 'prism backup restore');
+  let workers: RestorePool | undefined;
   try {
     await repo.loadIndex();
     const m = await resolveBackup(repo, { id: opts.id, at: opts.at });
+    // the threads that will write the files start while the restore is planned
+    workers = opts.dryRun
+      ? undefined
+      : startRestoreWorkers({
+          repo,
+          repoRoot: config.storagePath,
+          concurrency: config.concurrency,
+          verify: config.backup.checksum.verify_on_restore,
+          expectedBytes: m.stats.original_bytes,
+        });
     const include = (opts.include ?? []).map((p) => normalizeBackupPath('--include', p)).filter((p) => p.length > 0);
     const exclude = (opts.exclude ?? []).map((p) => normalizeBackupPath('--exclude', p)).filter((p) => p.length > 0);
     const select = (p: string) => !exclude.some((e) => p === e || p.startsWith(`${e}/`));
@@ -133,7 +144,7 @@ async function restoreBackupReporting(ctx: AppContext, opts: RestoreOptions): Pr
     }
     if (opts.incremental) await checkIncrementalBase(repo, m, target, units, select);
 
-    const job: RestoreJob = { m, target, units, exclude, select, plan, base, opts, started, log };
+    const job: RestoreJob = { m, target, units, exclude, select, plan, base, opts, started, log, workers };
     // staging reads (and checks) every chunk first: damage found there is dropped from the index
     // before the safety backup runs, so that backup stores fresh copies instead of reusing it
     const staged = await stage(ctx, repo, job);
@@ -155,6 +166,7 @@ async function restoreBackupReporting(ctx: AppContext, opts: RestoreOptions): Pr
       await relock.release();
     }
   } finally {
+    await workers?.close(); // a refusal or failure before staging ended
     await lock.release();
   }
 }
@@ -171,6 +183,8 @@ interface RestoreJob {
   opts: RestoreOptions;
   started: number;
   log: (event: string, data?: Record<string, unknown>) => void;
+  /** Threads started ahead to write the files (closed once staging ends). */
+  workers: RestorePool | undefined;
 }
 
 /** A restore staged whole: its journal and what was written. */
@@ -210,6 +224,7 @@ async function stage(ctx: AppContext, repo: Repository, job: RestoreJob): Promis
       repoRoot: ctx.config.storagePath,
       concurrency: ctx.config.concurrency,
       resume,
+      ...(job.workers ? { workers: job.workers } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -220,6 +235,7 @@ async function stage(ctx: AppContext, repo: Repository, job: RestoreJob): Promis
     log('failed', { phase: 'staging', code: failure.id, error: failure.message });
     throw failure;
   }
+  await job.workers?.close(); // their memory is free before a safety backup runs
   log('staged', { files: restored.files, bytes: restored.bytes, skipped: restored.skipped, problems: restored.problems.length });
   if (restored.problems.some((p) => p.code === ERROR_CODES.CHECKSUM_MISMATCH.id || p.code === ERROR_CODES.REPO_CORRUPT.id)) {
     // the damaged copies were recorded as they were read: mark every backup that needs them
