@@ -14,6 +14,9 @@ export interface PackDataResult {
   chunksRead: number;
 }
 
+/** How the reason of every chunk whose frame was not opened begins (such a chunk is not counted as read). */
+export const FRAME_FAILURE = 'frame at ';
+
 /** What one thread reuses from pack to pack: the buffer a pack's windows are read into, and the frame decoder. */
 export interface PackReading {
   into: ReadBuffer;
@@ -59,7 +62,7 @@ export async function checkPackData(
     try {
       plain = decoder.decode(first.codec, window.subarray(offset - at, offset - at + first.frameLength), first.frameRawLength);
     } catch (e) {
-      const reason = `frame at ${offset} of pack ${pack.slice(0, 12)} does not ${crypt.encrypted ? 'open or ' : ''}decompress: ${(e as Error).message}`;
+      const reason = `${FRAME_FAILURE}${offset} of pack ${pack.slice(0, 12)} does not ${crypt.encrypted ? 'open or ' : ''}decompress: ${(e as Error).message}`;
       for (const b of inFrame) failed.push([b.id, reason]);
       return;
     }
@@ -88,7 +91,7 @@ export async function checkPackData(
         // frames the index places at or past the pack's end (it is shorter than they say)
         for (; next < frames.length; next++) {
           const [offset, inFrame] = frames[next]!;
-          for (const b of inFrame) failed.push([b.id, `frame at ${offset} of pack ${pack.slice(0, 12)} lies past the pack's end (${total} bytes)`]);
+          for (const b of inFrame) failed.push([b.id, `${FRAME_FAILURE}${offset} of pack ${pack.slice(0, 12)} lies past the pack's end (${total} bytes)`]);
         }
         break;
       }

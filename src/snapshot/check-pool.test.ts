@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FixedClock } from '../core/clock.js';
@@ -24,12 +24,13 @@ describe('checking packs on worker threads', () => {
   let repo: Repository;
   let jobs: PackJob[];
   let damagedPack: string;
+  let ctx: () => ReturnType<typeof appContext>;
   const clock = new FixedClock(new Date('2026-02-07T02:00:15Z'));
 
   before(async () => {
     sb = sandbox();
     await initEncrypted(sb);
-    const ctx = () => ({ ...appContext(sb, { PRISM_BACKUP_CONCURRENCY: '1' }, clock), password: passwordOf(TEST_PASSWORD), kdf: FAST_KDF });
+    ctx = () => ({ ...appContext(sb, { PRISM_BACKUP_CONCURRENCY: '1' }, clock), password: passwordOf(TEST_PASSWORD), kdf: FAST_KDF });
     writeDataset(sb.home, { files: 12 });
     writeFileSync(join(sb.home, 'level-1-hot', 'big-1.bin'), prngBytes(2 * MiB, 3));
     const full = await createBackup(ctx(), { type: 'full' });
@@ -120,5 +121,22 @@ describe('checking packs on worker threads', () => {
       [[damagedPack, 'trailer']],
     );
     assert.deepEqual(await run(3), alone);
+  });
+
+  it('workers that read every pack while the trees are walked judge only what the checked backups reference', async () => {
+    // a backup without the damaged file: the damaged chunk is then not referenced by it
+    rmSync(join(sb.home, 'level-1-hot', 'big-1.bin'));
+    clock.advance(3600_000);
+    await createBackup(ctx(), { type: 'incremental' });
+    repo = await openRepo(sb, TEST_PASSWORD);
+    const manifests = await repo.listManifests();
+    const run = (subset: typeof manifests, concurrency: number): Promise<RepositoryCheck> =>
+      checkRepository({ repo, manifests: subset, data: { kind: 'all' }, repoRoot: sb.repo, concurrency, parallelBytes: 0 });
+    const latest = manifests.slice(-1);
+    const alone = await run(latest, 1);
+    assert.deepEqual(alone.damagedFiles, [], 'the damaged chunk is not in the latest backup');
+    assert.ok(alone.backups.every((b) => b.ok));
+    assert.deepEqual(await run(latest, 3), alone);
+    assert.deepEqual(await run(manifests.slice(0, 1), 3), await run(manifests.slice(0, 1), 1));
   });
 });

@@ -24,13 +24,52 @@ export type FromCheckWorker = { type: 'ready' } | { type: 'pack-done'; n: number
 const IN_FLIGHT = 2;
 
 /**
- * Checks the packs of `jobs` on the calling thread (`local`) and `workers` worker threads, each
+ * Check worker threads, started before the packs to read are known (a verification first loads
+ * the index and walks every tree: the workers' start-up overlaps that instead of following it).
+ */
+export class CheckWorkers {
+  readonly threads: Array<{
+    worker: Worker;
+    ready: boolean;
+    failure?: unknown;
+    on?: (m: FromCheckWorker | { type: 'exit'; code: number } | { type: 'fail'; error: unknown }) => void;
+  }> = [];
+
+  constructor(count: number, init: CheckWorkerInit) {
+    for (let i = 0; i < count; i++) {
+      const worker = new Worker(new URL('./check-worker.js', import.meta.url), {
+        workerData: init,
+        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+      });
+      const t: (typeof this.threads)[number] = { worker, ready: false };
+      // until a run listens, what a worker says is kept
+      worker.on('message', (m: FromCheckWorker) => {
+        if (t.on) t.on(m);
+        else if (m.type === 'ready') t.ready = true;
+        else if (m.type === 'error') t.failure ??= new Error(m.message);
+      });
+      worker.on('error', (error) => (t.on ? t.on({ type: 'fail', error }) : (t.failure ??= error)));
+      worker.on('exit', (code) => (t.on ? t.on({ type: 'exit', code }) : (t.failure ??= new Error(`check worker exited early with code ${code}`))));
+      this.threads.push(t);
+    }
+  }
+
+  /** Stops the workers (after a run they have ended by themselves); a second call does nothing. */
+  async close(): Promise<void> {
+    const threads = this.threads.splice(0);
+    await Promise.all(threads.map((t) => t.worker.terminate()));
+  }
+}
+
+/**
+ * Checks the packs of `jobs` on the calling thread (`local`) and worker threads (`workers`: a
+ * number to start and stop here, or CheckWorkers started ahead, which end with the run), each
  * taking the next pack when it has room; returns the results in the order of `jobs`. `onPackDone`
  * hears of each pack (its place in `jobs`) as it is done.
  */
 export async function checkPacksInParallel(
   jobs: readonly PackJob[],
-  workers: number,
+  workers: number | CheckWorkers,
   init: CheckWorkerInit,
   local: (job: PackJob) => Promise<PackDataResult>,
   opts: { signal?: AbortSignal | undefined; onPackDone?: (n: number) => void } = {},
@@ -44,14 +83,11 @@ export async function checkPacksInParallel(
     signal?.throwIfAborted();
     return next++;
   };
-  const threads: Worker[] = [];
-  const remote = Array.from({ length: Math.min(workers, Math.max(0, jobs.length - 1)) }, () =>
+  const pool = typeof workers === 'number' ? new CheckWorkers(Math.min(workers, Math.max(0, jobs.length - 1)), init) : workers;
+  const remote = pool.threads.map((t) =>
     new Promise<void>((resolve, reject) => {
-      const w = new Worker(new URL('./check-worker.js', import.meta.url), {
-        workerData: init,
-        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-      });
-      threads.push(w);
+      const w = t.worker;
+      if (t.failure !== undefined) return reject(t.failure);
       let inFlight = 0;
       let ended = false;
       const feed = (): void => {
@@ -65,7 +101,7 @@ export async function checkPacksInParallel(
           resolve();
         }
       };
-      w.on('message', (m: FromCheckWorker) => {
+      t.on = (m) => {
         try {
           if (m.type === 'ready') feed();
           else if (m.type === 'pack-done') {
@@ -75,13 +111,15 @@ export async function checkPacksInParallel(
             results[m.n] = r.bytes ? { ...r, bytes: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) } : r;
             opts.onPackDone?.(m.n);
             feed();
-          } else reject(new Error(m.message));
+          } else if (m.type === 'error') reject(new Error(m.message));
+          else if (m.type === 'fail') reject(m.error);
+          else if (ended) resolve();
+          else reject(new Error(`check worker exited early with code ${m.code}`));
         } catch (e) {
           reject(e);
         }
-      });
-      w.on('error', reject);
-      w.on('exit', (code) => (ended ? resolve() : reject(new Error(`check worker exited early with code ${code}`))));
+      };
+      if (t.ready) feed();
     }).catch((e: unknown) => {
       failed = true;
       throw e;
@@ -103,7 +141,7 @@ export async function checkPacksInParallel(
     const settled = await Promise.allSettled([localRun, ...remote]);
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
   } finally {
-    await Promise.all(threads.map((w) => w.terminate()));
+    if (typeof workers === 'number') await pool.close();
   }
   return results;
 }

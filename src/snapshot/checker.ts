@@ -1,8 +1,8 @@
 import { isPrismError } from '../errors/index.js';
 import type { IndexedBlob, Manifest, PackDamage, Repository } from '../repo/index.js';
 import { FrameDecoder, checkPack, rootTrees } from '../repo/index.js';
-import { checkPackData } from './check-pack-data.js';
-import { checkPacksInParallel, type PackJob } from './check-pool.js';
+import { FRAME_FAILURE, checkPackData, type PackDataResult } from './check-pack-data.js';
+import { CheckWorkers, checkPacksInParallel, type PackJob } from './check-pool.js';
 import { walkTree, type TreeEntry } from './tree-walk.js';
 
 /** Where the database dumps appear in damage reports. */
@@ -116,9 +116,22 @@ export async function checkBackups(opts: CheckOptions): Promise<BackupCheck[]> {
 
 /** checkBackups, plus which packs were read and which chunks and files failed (for repair). */
 export async function checkRepository(opts: CheckOptions): Promise<RepositoryCheck> {
+  const packSizes = await opts.repo.listPackSizes();
+  // reading all data: the worker threads start now, their start-up overlapping the tree walk
+  let total = 0;
+  if (opts.data.kind === 'all') for (const size of packSizes.values()) total += size;
+  const threads = threadsFor(opts, total);
+  const workers = threads > 1 ? new CheckWorkers(threads - 1, { repoRoot: opts.repoRoot!, unlocked: opts.repo.unlocked }) : undefined;
+  try {
+    return await checkWith(opts, packSizes, workers);
+  } finally {
+    await workers?.close();
+  }
+}
+
+async function checkWith(opts: CheckOptions, packSizes: Map<string, number>, workers: CheckWorkers | undefined): Promise<RepositoryCheck> {
   const { repo } = opts;
   await repo.loadIndex();
-  const packSizes = await repo.listPackSizes();
 
   const verdicts = new Map<string, ChunkVerdict>();
   const byPack = new Map<string, IndexedBlob[]>();
@@ -148,20 +161,33 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
     }
   };
 
+  // Reading all data with worker threads: they start on every pack the index names while this thread
+  // walks the trees (the verdicts below use only what the walk finds referenced); this thread joins them after.
+  let walked = (): void => {};
+  const walkDone = new Promise<void>((resolve) => (walked = resolve));
+  const early = workers && opts.data.kind === 'all' ? readEveryPack(opts, packSizes, workers, walkDone) : undefined;
+
   // Pass 1: structure (trees, index, packs); gather the chunks to read.
-  for (const m of opts.manifests) {
-    opts.signal?.throwIfAborted();
-    const problems: string[] = [];
-    treeProblems.set(m.id, problems);
-    if (!m.tree) continue;
-    try {
-      for (const t of rootTrees(m)) registerTree(t);
-      for await (const { node } of backupEntries(repo, m)) {
-        for (const id of node.content ?? []) register(id);
-        if (node.subtree) registerTree(node.subtree);
+  try {
+    await walkTrees();
+  } finally {
+    walked();
+  }
+  async function walkTrees(): Promise<void> {
+    for (const m of opts.manifests) {
+      opts.signal?.throwIfAborted();
+      const problems: string[] = [];
+      treeProblems.set(m.id, problems);
+      if (!m.tree) continue;
+      try {
+        for (const t of rootTrees(m)) registerTree(t);
+        for await (const { node } of backupEntries(repo, m)) {
+          for (const id of node.content ?? []) register(id);
+          if (node.subtree) registerTree(node.subtree);
+        }
+      } catch (e) {
+        problems.push(isPrismError(e) ? e.message : String(e));
       }
-    } catch (e) {
-      problems.push(isPrismError(e) ? e.message : String(e));
     }
   }
   for (const o of opts.objects ?? []) for (const id of o.content) register(id);
@@ -182,16 +208,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
     ...treesOnly.map((pack) => ({ pack, blobs: [], size: packSizes.get(pack)! })),
     ...chosen.map((pack) => ({ pack, blobs: byPack.get(pack)!, size: packSizes.get(pack)! })),
   ];
-  const reading = { into: { buffer: Buffer.alloc(0) }, decoder: new FrameDecoder(repo.crypt) };
-  const bytes = jobs.reduce((n, j) => n + (packSizes.get(j.pack) ?? 0), 0);
-  const threads = opts.repoRoot && bytes >= (opts.parallelBytes ?? PARALLEL_BYTES) ? Math.max(1, Math.min(opts.concurrency ?? 1, MAX_THREADS)) : 1;
-  const read = await checkPacksInParallel(
-    jobs,
-    threads - 1,
-    { repoRoot: opts.repoRoot ?? '', unlocked: repo.unlocked },
-    (job) => checkPackData(repo, reading, job.pack, job.blobs, job.size),
-    { signal: opts.signal },
-  );
+  const read = early ? await early.resultsFor(jobs) : await readPacks(opts, jobs, packSizes, workers);
   // the verdicts in pack order, whichever thread read each pack
   for (const [i, { pack, blobs }] of jobs.entries()) {
     const r = read[i]!;
@@ -201,7 +218,8 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
       continue;
     }
     chunksRead += r.chunksRead;
-    for (const [id, reason] of r.failed) verdicts.set(id, { ok: false, reason });
+    // (every chunk of the pack was checked when read early: what the trees do not reference is not judged here)
+    for (const [id, reason] of r.failed) if (verdicts.get(id)?.ok === true) verdicts.set(id, { ok: false, reason });
     if (!r.sound)
       judgeWhole(repo, pack, r.bytes!, i < treesOnly.length ? treePacks.get(pack)! : [...blobs, ...(treePacks.get(pack) ?? [])], damagedPacks, foundBad);
   }
@@ -272,6 +290,67 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   for (const [id, v] of verdicts) if (!v.ok) damagedChunks.set(id, v.reason!);
   const missingPacks = repo.index.packNames().filter((p) => !packSizes.has(p));
   return { backups: results, dataPacks: [...byPack.keys()].sort(), packsRead: chosen, damagedChunks, damagedFiles, missingPacks, damagedPacks, objects };
+}
+
+/** Reads the packs of `jobs`: on this thread alone, or with `workers` (or threads started here when there is much to read). */
+async function readPacks(opts: CheckOptions, jobs: PackJob[], packSizes: Map<string, number>, workers: CheckWorkers | undefined): Promise<PackDataResult[]> {
+  const { repo } = opts;
+  const reading = { into: { buffer: Buffer.alloc(0) }, decoder: new FrameDecoder(repo.crypt) };
+  const bytes = jobs.reduce((n, j) => n + (packSizes.get(j.pack) ?? 0), 0);
+  return checkPacksInParallel(
+    jobs,
+    workers ?? threadsFor(opts, bytes) - 1,
+    { repoRoot: opts.repoRoot ?? '', unlocked: repo.unlocked },
+    (job) => checkPackData(repo, reading, job.pack, job.blobs, job.size),
+    { signal: opts.signal },
+  );
+}
+
+/**
+ * Reads every listed pack the index names, every chunk of it checked, on the workers at once and
+ * on this thread once `walkDone`. `resultsFor` gives what a read of `jobs` (packs and the chunks
+ * the trees reference in them) would have found: the same verdicts, chunks counted the same way.
+ */
+function readEveryPack(
+  opts: CheckOptions,
+  packSizes: Map<string, number>,
+  workers: CheckWorkers,
+  walkDone: Promise<void>,
+): { resultsFor: (jobs: PackJob[]) => Promise<PackDataResult[]> } {
+  const { repo } = opts;
+  const entries = new Map<string, IndexedBlob[]>();
+  for (const b of repo.index.entries()) if (packSizes.has(b.pack)) listIn(entries, b.pack).push(b);
+  const all: PackJob[] = [...entries].map(([pack, blobs]) => ({ pack, blobs, size: packSizes.get(pack)! }));
+  const reading = { into: { buffer: Buffer.alloc(0) }, decoder: new FrameDecoder(repo.crypt) };
+  const read = checkPacksInParallel(
+    all,
+    workers,
+    { repoRoot: opts.repoRoot ?? '', unlocked: repo.unlocked },
+    async (job) => {
+      await walkDone;
+      return checkPackData(repo, reading, job.pack, job.blobs, job.size);
+    },
+    { signal: opts.signal },
+  );
+  read.catch(() => {}); // awaited by resultsFor; a walk that fails first leaves it to the workers' close
+  return {
+    resultsFor: async (jobs) => {
+      const results = await read;
+      const byPack = new Map(all.map((j, i) => [j.pack, results[i]!]));
+      return jobs.map(({ pack, blobs }) => {
+        const r = byPack.get(pack)!;
+        if (r.unreadable !== undefined) return r;
+        // chunks counted as a read of `blobs` alone counts them: those whose frame opened
+        const frameFailed = new Set(r.failed.filter(([, reason]) => reason.startsWith(FRAME_FAILURE)).map(([id]) => id));
+        return { ...r, chunksRead: blobs.filter((b) => !frameFailed.has(b.id)).length };
+      });
+    },
+  };
+}
+
+/** Threads to read `bytes` of packs with (the calling one included): one below the parallel threshold or without a local repository. */
+function threadsFor(opts: CheckOptions, bytes: number): number {
+  return opts.repoRoot && bytes >= (opts.parallelBytes ?? PARALLEL_BYTES) ? Math.max(1, Math.min(opts.concurrency ?? 1, MAX_THREADS)) : 1;
 }
 
 /** The packs a `pick` subset names, restricted to those that hold data of the backups. */
