@@ -1,7 +1,7 @@
 // The dashboard's front end (ui/): one esbuild bundle, minified, into dist/ui/ (index.html, app.js, app.css),
 // served by the service from the package. Everything is bundled here: no CDN, no external font, no inline script.
 import { build } from 'esbuild';
-import { copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,8 +10,9 @@ const out = join(root, 'dist', 'ui');
 
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
-await build({
+const built = await build({
   absWorkingDir: root,
+  metafile: true,
   entryPoints: { app: 'ui/src/main.tsx' },
   outdir: out,
   bundle: true,
@@ -27,7 +28,17 @@ await build({
   logLevel: 'warning',
   define: { 'process.env.NODE_ENV': '"production"' },
 });
-await copyFile(join(root, 'ui', 'index.html'), join(out, 'index.html'));
+// the chunks app.js imports, announced in index.html: the browser fetches them beside app.js instead of after it
+{
+  const { readFile, writeFile } = await import('node:fs/promises');
+  const entry = Object.entries(built.metafile.outputs).find(([, o]) => o.entryPoint === 'ui/src/main.tsx');
+  const chunks = (entry?.[1].imports ?? []).filter((i) => i.kind === 'import-statement').map((i) => i.path.split('/').pop());
+  const html = await readFile(join(root, 'ui', 'index.html'), 'utf8');
+  const links = chunks.map((c) => `<link rel="modulepreload" href="${c}" />`).join('\n    ');
+  const tag = '<script type="module" src="app.js"></script>';
+  if (!html.includes(tag)) throw new Error(`ui/index.html: no ${tag}`);
+  await writeFile(join(out, 'index.html'), links ? html.replace(tag, `${tag}\n    ${links}`) : html);
+}
 // a gzip copy beside each text file, which the server sends to browsers that accept it (a third of the bytes)
 {
   const { gzipSync } = await import('node:zlib');

@@ -499,6 +499,16 @@ export class Repository {
     return (await this.backend.list('snapshots')).filter((o) => o.name.endsWith('.json')).map((o) => ({ name: o.name, size: o.size }));
   }
 
+  /**
+   * A text that stays the same while the snapshots folder does (Backend.folderVersion), once its
+   * last change is older than any file system's timestamp granularity; undefined when the store
+   * tells no version or the folder changed just now. Equal texts: the same manifests (names and sizes).
+   */
+  async manifestListVersion(): Promise<string | undefined> {
+    const folder = await this.backend.folderVersion?.('snapshots');
+    return folder && this.clock.now().getTime() - folder.changedMs > FOLDER_SETTLED_MS ? folder.version : undefined;
+  }
+
   manifestExists(id: string): Promise<boolean> {
     return this.backend.exists(snapshotName(id));
   }

@@ -1,5 +1,5 @@
 /** The application: session (token link, password, 401 → sign in again), live events, and the page for the route. */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { ApiFailure, currentSession, login, logout, onUnauthorized } from './api.js';
 import { Shell } from './components/layout.js';
 import { ErrorBox, Loading } from './components/feedback.js';
@@ -16,8 +16,13 @@ import { CopiesPage } from './pages/copies.js';
 import { ActivityPage } from './pages/activity.js';
 import { ConfigPage } from './pages/config.js';
 import { lazyPage } from './lazy-page.js';
+import { prefetch } from './use-api.js';
 
-const HistoryPage = lazyPage(() => import('./pages/history.js').then((m) => m.HistoryPage));
+// the history's data is asked for while its code (uPlot) loads
+const HistoryPage = lazyPage(
+  () => import('./pages/history.js').then((m) => m.HistoryPage),
+  () => prefetch('/api/history'),
+);
 
 const TITLES: Record<string, string> = {
   overview: 'Overview',
@@ -119,14 +124,16 @@ const rememberSession = (yes: boolean): void => {
 const PROVISIONAL: Session = { csrf_token: '' };
 
 export function App() {
-  const [session, setSessionState] = useState<Session | null | false>(null);
+  // a browser that had a session draws the page at once (its data requests leave with the first render)
+  const [session, setSessionState] = useState<Session | null | false>(() => (!/^#token=/.test(location.hash) && hadSession() ? PROVISIONAL : null));
   const setSession = (s: Session | false) => {
     if (s !== PROVISIONAL) rememberSession(s !== false);
     setSessionState(s);
   };
   const [notice, setNotice] = useState<string | null>(null);
   const [fatal, setFatal] = useState<ApiFailure | null>(null);
-  useEffect(() => {
+  // a layout effect: the session check leaves with the first render, not after the first paint
+  useLayoutEffect(() => {
     const token = takeToken();
     const start = token
       ? login({ token }).catch((e: unknown) => {
@@ -137,7 +144,6 @@ export function App() {
           throw e;
         })
       : currentSession().then((s) => s ?? (false as const));
-    if (!token && hadSession()) setSession(PROVISIONAL);
     start.then(
       (s) => setSession(s),
       (e: unknown) => setFatal(e instanceof ApiFailure ? e : new ApiFailure(0, 'CLIENT', String(e))),

@@ -1,21 +1,34 @@
 /** A page loaded on first visit (the charts and uPlot stay out of the first load). */
 import type { ComponentType } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import { ApiFailure } from './api.js';
 import { ErrorBox, Loading } from './components/feedback.js';
 
-export function lazyPage<P extends object>(load: () => Promise<ComponentType<P>>): ComponentType<P> {
+/**
+ * `warm`: called when the page is about to show, while its code loads: it starts the page's data
+ * requests (`prefetch`), so the code and the data travel at the same time instead of one after the other.
+ */
+export function lazyPage<P extends object>(load: () => Promise<ComponentType<P>>, warm?: () => void): ComponentType<P> {
   let loaded: ComponentType<P> | null = null;
+  let loading: Promise<ComponentType<P>> | null = null;
+  const start = (): Promise<ComponentType<P>> => {
+    loading ??= load().then(
+      (c) => (loaded = c),
+      (e: unknown) => {
+        loading = null; // the next visit tries again
+        throw e;
+      },
+    );
+    return loading;
+  };
   return function LazyPage(props: P) {
     const [Comp, setComp] = useState<ComponentType<P> | null>(() => loaded);
     const [error, setError] = useState<Error | null>(null);
-    useEffect(() => {
+    useLayoutEffect(() => {
       if (Comp) return;
-      load().then(
-        (c) => {
-          loaded = c;
-          setComp(() => c);
-        },
+      warm?.();
+      start().then(
+        (c) => setComp(() => c),
         (e: unknown) => setError(e as Error),
       );
     }, []);

@@ -1,5 +1,5 @@
 /** Loads an API path into a component: data, error, loading, and a reload that follows live changes. */
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useLayoutEffect, useState } from 'preact/hooks';
 import { ApiFailure, getJson } from './api.js';
 import { useLive } from './live.js';
 
@@ -10,6 +10,29 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
+/** Requests started ahead of the component that shows them (see `prefetch`), by path, with when they left. */
+const ahead = new Map<string, { answer: Promise<unknown>; at: number }>();
+/** An answer fetched ahead is taken within this time, else asked again (its page was left before it showed). */
+const AHEAD_MS = 10_000;
+
+/**
+ * Starts loading `path` now, before the component that shows it exists (a page whose code is still
+ * loading): its first useApi(path) takes this answer instead of asking again. Once only.
+ */
+export function prefetch(path: string): void {
+  const held = ahead.get(path);
+  if (held && performance.now() - held.at < AHEAD_MS) return;
+  const answer = getJson<unknown>(path);
+  answer.catch(() => undefined); // told to the component that takes it
+  ahead.set(path, { answer, at: performance.now() });
+}
+
+function take<T>(path: string): Promise<T> | undefined {
+  const held = ahead.get(path);
+  ahead.delete(path);
+  return held && performance.now() - held.at < AHEAD_MS ? (held.answer as Promise<T>) : undefined;
+}
+
 /** `path` null: nothing to load yet. With `follow`, the data is reloaded when the list of backups changes. */
 export function useApi<T>(path: string | null, follow = false): Loaded<T> {
   const [data, setData] = useState<T | null>(null);
@@ -18,7 +41,8 @@ export function useApi<T>(path: string | null, follow = false): Loaded<T> {
   const [nonce, setNonce] = useState(0);
   const { changes } = useLive();
   const generation = follow ? changes : 0;
-  useEffect(() => {
+  // a layout effect: the request leaves with the render that needs it, not a frame later (after the first paint)
+  useLayoutEffect(() => {
     if (path === null) {
       setData(null);
       setLoading(false);
@@ -26,14 +50,15 @@ export function useApi<T>(path: string | null, follow = false): Loaded<T> {
     }
     const ctl = new AbortController();
     setLoading(true);
-    getJson<T>(path, ctl.signal).then(
+    (take<T>(path) ?? getJson<T>(path, ctl.signal)).then(
       (d) => {
+        if (ctl.signal.aborted) return;
         setData(d);
         setError(null);
         setLoading(false);
       },
       (e: unknown) => {
-        if ((e as Error).name === 'AbortError') return;
+        if (ctl.signal.aborted || (e as Error).name === 'AbortError') return;
         setError(e instanceof ApiFailure ? e : new ApiFailure(0, 'CLIENT', String((e as Error).message ?? e)));
         setLoading(false);
       },

@@ -1,4 +1,4 @@
-import type { Manifest } from '../../repo/index.js';
+import type { Manifest, Repository } from '../../repo/index.js';
 import { BLOB_TYPE, repositoryBytes } from '../../repo/index.js';
 import { openRepository, type AppContext } from '../context.js';
 import { failuresIn } from './failures.js';
@@ -30,6 +30,24 @@ export interface BackupStats {
 export async function backupStats(ctx: AppContext, opts: { cached?: boolean } = {}): Promise<BackupStats> {
   const repo = await openRepository(ctx);
   const all = await loadAll(repo, ctx, undefined, opts.cached ? sharedManifestCache(ctx) : undefined);
+  const data = await dataRatios(repo, all);
+  const latest: Manifest | undefined = all[all.length - 1];
+  return {
+    repository: ctx.config.storagePath,
+    backups: { total: all.length, by_type: countBy(all, (m) => m.type), by_status: countBy(all, (m) => m.status) },
+    ...data,
+    repository_bytes: await repositoryBytes(ctx.config.storagePath),
+    disk: await diskUse(repo),
+    latest: latest ? { id: latest.id, type: latest.type, status: latest.status, started_at: latest.started_at } : null,
+    failure_rate_30d: failuresIn(all, 30, ctx.clock.now()).failure_rate,
+    copies: ctx.config.copies.length > 0 ? await copyStatuses(ctx, all) : [],
+  };
+}
+
+type DataRatios = Pick<BackupStats, 'logical_bytes' | 'unique_bytes' | 'packed_bytes' | 'dedup_ratio' | 'compression_ratio'>;
+
+/** What deduplication and compression make of the backups `all` (oldest first, as loadAll gives them), from the repository's index. */
+export async function dataRatios(repo: Repository, all: readonly Manifest[]): Promise<DataRatios> {
   const index = await repo.loadIndex();
   let unique = 0;
   let packed = 0;
@@ -38,24 +56,21 @@ export async function backupStats(ctx: AppContext, opts: { cached?: boolean } = 
     unique += b.blobLength;
     packed += b.frameRawLength === 0 ? 0 : (b.frameLength * b.blobLength) / b.frameRawLength;
   }
-  const usable = all.filter((m) => m.status === 'completed' || m.status === 'partial');
-  const logical = usable.reduce((s, m) => s + m.stats.original_bytes, 0);
-  const space = await repo.space();
-  const latest: Manifest | undefined = all[all.length - 1];
+  let logical = 0;
+  for (const m of all) if (m.status === 'completed' || m.status === 'partial') logical += m.stats.original_bytes;
   return {
-    repository: ctx.config.storagePath,
-    backups: { total: all.length, by_type: countBy(all, (m) => m.type), by_status: countBy(all, (m) => m.status) },
     logical_bytes: logical,
     unique_bytes: unique,
     packed_bytes: Math.round(packed),
     dedup_ratio: unique > 0 ? logical / unique : 0,
     compression_ratio: unique > 0 ? 1 - packed / unique : 0,
-    repository_bytes: await repositoryBytes(ctx.config.storagePath),
-    disk: space ? { ...space, used_percent: usedPercent(space) } : null,
-    latest: latest ? { id: latest.id, type: latest.type, status: latest.status, started_at: latest.started_at } : null,
-    failure_rate_30d: failuresIn(all, 30, ctx.clock.now()).failure_rate,
-    copies: ctx.config.copies.length > 0 ? await copyStatuses(ctx, all) : [],
   };
+}
+
+/** The repository disk's free and total bytes and its used percentage; null where there is no disk to measure (a remote store). */
+export async function diskUse(repo: Repository): Promise<BackupStats['disk']> {
+  const space = await repo.space();
+  return space ? { ...space, used_percent: usedPercent(space) } : null;
 }
 
 /** The used percentage of a disk as `prism backup stats` shows it (free = space available to prism). */

@@ -1,7 +1,7 @@
 import type { Manifest } from '../../repo/index.js';
-import { backupStats } from '../backups/backup-stats.js';
-import { listBackups } from '../backups/list-backups.js';
-import type { AppContext } from '../context.js';
+import { dataRatios, diskUse } from '../backups/backup-stats.js';
+import { loadAll, sharedManifestCache } from '../backups/list-backups.js';
+import { openRepository, type AppContext } from '../context.js';
 import { readDrills } from '../integrity/drill-history.js';
 
 /** The disk-use levels the history chart draws (the storage alert's warning, error and critical levels). */
@@ -30,10 +30,14 @@ export interface History {
   drills: Array<{ time: string; rto_seconds: number; target_seconds: number; passed: boolean }>;
 }
 
+/**
+ * The ratios and the disk use are `prism backup stats`'s (dataRatios, diskUse), without the rest of
+ * the statistics: the size of the repository on disk alone would read every file of it.
+ */
 export async function backupHistory(ctx: AppContext, opts: { cached?: boolean } = {}): Promise<History> {
-  const newestFirst = await listBackups(ctx, {}, { cached: opts.cached ?? false });
-  const all = [...newestFirst].reverse();
-  const stats = await backupStats(ctx, opts);
+  const repo = await openRepository(ctx);
+  const all = await loadAll(repo, ctx, undefined, opts.cached ? sharedManifestCache(ctx) : undefined);
+  const [ratios, disk] = await Promise.all([dataRatios(repo, all), diskUse(repo)]);
   return {
     backups: all.map((m) => ({
       id: m.id,
@@ -48,8 +52,8 @@ export async function backupHistory(ctx: AppContext, opts: { cached?: boolean } 
     failures: all
       .filter((m) => m.status === 'failed' || m.status === 'partial')
       .map((m) => ({ time: m.started_at, type: m.type, error_code: m.error?.code ?? null })),
-    disk: { used_percent: stats.disk?.used_percent ?? null, thresholds: [...DISK_THRESHOLDS] },
-    ratios: { dedup: stats.dedup_ratio, compression: stats.compression_ratio },
+    disk: { used_percent: disk?.used_percent ?? null, thresholds: [...DISK_THRESHOLDS] },
+    ratios: { dedup: ratios.dedup_ratio, compression: ratios.compression_ratio },
     drills: readDrills(ctx.config.home)
       .filter((d) => d.repository === undefined)
       .map((d) => ({ time: d.time, rto_seconds: d.rto_seconds, target_seconds: d.target_seconds, passed: d.status === 'passed' && d.within_target })),
