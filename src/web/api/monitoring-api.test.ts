@@ -102,6 +102,30 @@ describe('dashboard API: overview, tasks, drills, alerts, copies, config', () =>
     assert.deepEqual(h.drills, [{ time: d[0].time, rto_seconds: 1.5, target_seconds: 3600, passed: true }]);
   });
 
+  it('history: a point per backup, oldest first, and the ratios and disk use of `backup stats --json`', async () => {
+    const h = await body(call(ctx, 'GET /api/history'));
+    const stats = json<{ dedup_ratio: number; compression_ratio: number; disk: { used_percent: number } | null }>(prism(['backup', 'stats', '--json'], sb.env));
+    const list = json<Manifest[]>(prism(['backup', 'list', '--json'], sb.env));
+    assert.deepEqual(
+      h.backups,
+      [...list].reverse().map((m) => ({
+        id: m.id,
+        time: m.started_at,
+        type: m.type,
+        status: m.status,
+        size: m.stats.original_bytes,
+        stored_size: m.stats.stored_bytes,
+        new_data: m.stats.new_bytes,
+        duration_seconds: m.duration_ms === null ? null : m.duration_ms / 1000,
+      })),
+    );
+    assert.deepEqual(h.ratios, { dedup: stats.dedup_ratio, compression: stats.compression_ratio });
+    assert.ok(stats.disk && h.disk.used_percent !== null, 'a local repository has a disk');
+    // the disk is shared with whatever else runs: the same measure, a moment apart
+    assert.ok(Math.abs(h.disk.used_percent - stats.disk.used_percent) < 1, `${h.disk.used_percent} vs ${stats.disk.used_percent}`);
+    assert.deepEqual(h.disk.thresholds, [80, 90, 95]);
+  });
+
   it('alerts: as `alerts --all --json`, nothing delivered', async () => {
     const api = await body(call(ctx, 'GET /api/alerts'));
     const cli = json<Record<string, unknown>>(prism(['alerts', '--all', '--json'], sb.env));
