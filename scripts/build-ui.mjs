@@ -28,6 +28,18 @@ const built = await build({
   logLevel: 'warning',
   define: { 'process.env.NODE_ENV': '"production"' },
 });
+// boot.js: the first script of the page, alone (no chunk), which asks for the page's data while app.js loads
+await build({
+  absWorkingDir: root,
+  entryPoints: { boot: 'ui/src/boot.ts' },
+  outdir: out,
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  target: ['chrome110', 'firefox110', 'safari16'],
+  legalComments: 'none',
+  logLevel: 'warning',
+});
 // the chunks app.js imports, announced in index.html: the browser fetches them beside app.js instead of after it
 {
   const { readFile, writeFile } = await import('node:fs/promises');

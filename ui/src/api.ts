@@ -45,15 +45,23 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown, 
     headers['content-type'] = 'application/json';
     if (csrf) headers['x-csrf-token'] = csrf;
   }
-  let res: Response;
-  try {
-    res = await fetch(path, {
+  return answer<T>(
+    path,
+    fetch(path, {
       method,
       headers,
       credentials: 'same-origin',
       body: method === 'POST' ? JSON.stringify(body ?? {}) : null,
       signal: signal ?? null,
-    });
+    }),
+  );
+}
+
+/** The body of a response to `path`, or the ApiFailure it is (a 401 sends the app to sign in). */
+async function answer<T>(path: string, sent: Promise<Response>): Promise<T> {
+  let res: Response;
+  try {
+    res = await sent;
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiFailure(0, 'NETWORK', 'The dashboard server did not answer. Is the service running? Check `prism status`, then reload this page.');
@@ -65,16 +73,21 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown, 
   return (await res.json()) as T;
 }
 
+/** How long an answer boot.js asked for is taken: after that the page was left meanwhile, and asks again. */
+const AHEAD_MS = 10_000;
+
+/** The answer boot.js asked for `path` before this code loaded (once), read as getJson reads it; else undefined. */
+export function takeAhead<T>(path: string): Promise<T> | undefined {
+  const held = window.prismAhead?.[path];
+  if (!held) return undefined;
+  delete window.prismAhead![path];
+  return performance.now() - held.at < AHEAD_MS ? answer<T>(path, held.answer) : undefined;
+}
+
 export const getJson = <T>(path: string, signal?: AbortSignal): Promise<T> => request<T>('GET', path, undefined, signal);
 export const postJson = <T>(path: string, body: unknown): Promise<T> => request<T>('POST', path, body);
 
-/** Builds `/api/x?a=1&b=2`, leaving out empty values. */
-export function apiPath(path: string, query: Record<string, string | number | undefined | null>): string {
-  const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
-  const s = q.toString();
-  return s ? `${path}?${s}` : path;
-}
+export { apiPath } from './data-paths.js';
 
 export async function login(credentials: { token: string } | { password: string }): Promise<Session> {
   const s = await request<Session>('POST', '/api/login', credentials);

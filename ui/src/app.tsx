@@ -17,6 +17,7 @@ import { ActivityPage } from './pages/activity.js';
 import { ConfigPage } from './pages/config.js';
 import { lazyPage } from './lazy-page.js';
 import { prefetch } from './use-api.js';
+import { HAD_SESSION } from './data-paths.js';
 
 // the history's data is asked for while its code (uPlot) loads
 const HistoryPage = lazyPage(
@@ -103,7 +104,6 @@ function SignedIn({ session, onLogout }: { session: Session; onLogout: () => voi
  * Whether this browser had a session: then the pages start loading at once, in parallel with the
  * check of the session (a round trip less before the data), and a 401 sends them to sign in.
  */
-const HAD_SESSION = 'prism.had-session';
 const hadSession = (): boolean => {
   try {
     return localStorage.getItem(HAD_SESSION) === '1';

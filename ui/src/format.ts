@@ -3,6 +3,7 @@
  * times through Intl in the browser's time zone.
  */
 export { formatBytes, formatCount, formatPercent } from '../../src/core/format.js';
+export { fromLocalInput } from './data-paths.js';
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const shortDateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'short' });
@@ -56,14 +57,6 @@ export function formatMs(ms: number | null | undefined): string {
 export function toLocalInput(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
-}
-
-/** A `datetime-local` or date value (local time) → ISO UTC, or '' when empty or invalid. */
-export function fromLocalInput(value: string, endOfDay = false): string {
-  if (!value) return '';
-  const v = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T${endOfDay ? '23:59:59.999' : '00:00:00'}` : value;
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? '' : d.toISOString();
 }
 
 export const humanize = (s: string): string => s.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());

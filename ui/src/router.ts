@@ -1,27 +1,8 @@
 /** Hash routing (`#/backups/ID`): real links, the back button, and nothing sent to the server. */
 import { useEffect, useState } from 'preact/hooks';
+import { parseHash, type Route } from './data-paths.js';
 
-export interface Route {
-  /** Path segments after `#/`, decoded. */
-  parts: string[];
-  query: URLSearchParams;
-}
-
-export function parseHash(hash: string): Route {
-  const raw = hash.replace(/^#\/?/, '');
-  const [path = '', search = ''] = raw.split('?', 2);
-  const parts = path
-    .split('/')
-    .filter((p) => p !== '')
-    .map((p) => {
-      try {
-        return decodeURIComponent(p);
-      } catch {
-        return p;
-      }
-    });
-  return { parts, query: new URLSearchParams(search) };
-}
+export { parseHash, type Route };
 
 export function useRoute(): Route {
   const [route, setRoute] = useState(() => parseHash(location.hash));

@@ -1,6 +1,6 @@
 /** Loads an API path into a component: data, error, loading, and a reload that follows live changes. */
 import { useCallback, useLayoutEffect, useState } from 'preact/hooks';
-import { ApiFailure, getJson } from './api.js';
+import { ApiFailure, getJson, takeAhead } from './api.js';
 import { useLive } from './live.js';
 
 export interface Loaded<T> {
@@ -21,7 +21,7 @@ const AHEAD_MS = 10_000;
  */
 export function prefetch(path: string): void {
   const held = ahead.get(path);
-  if (held && performance.now() - held.at < AHEAD_MS) return;
+  if ((held && performance.now() - held.at < AHEAD_MS) || window.prismAhead?.[path]) return; // asked already (here or by boot.js)
   const answer = getJson<unknown>(path);
   answer.catch(() => undefined); // told to the component that takes it
   ahead.set(path, { answer, at: performance.now() });
@@ -50,7 +50,7 @@ export function useApi<T>(path: string | null, follow = false): Loaded<T> {
     }
     const ctl = new AbortController();
     setLoading(true);
-    (take<T>(path) ?? getJson<T>(path, ctl.signal)).then(
+    (take<T>(path) ?? takeAhead<T>(path) ?? getJson<T>(path, ctl.signal)).then(
       (d) => {
         if (ctl.signal.aborted) return;
         setData(d);

@@ -1,5 +1,5 @@
 /** A uPlot time-series chart, sized to its container, with a text summary for screen readers. */
-import { useEffect, useRef } from 'preact/hooks';
+import { useLayoutEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import { formatShortTime } from '../format.js';
 
@@ -29,7 +29,8 @@ export function Chart(props: ChartProps) {
   const latest = useRef(props);
   latest.current = props;
   const id = useRef(`chart-${Math.random().toString(36).slice(2)}`);
-  useEffect(() => {
+  // a layout effect: the chart is drawn in the frame that shows the page, not in an empty box a frame later
+  useLayoutEffect(() => {
     const el = box.current;
     if (!el) return;
     const { series, axes, scales, marks = [], lines = [] } = latest.current;

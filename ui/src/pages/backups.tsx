@@ -1,29 +1,20 @@
 /** Backups: the list with the CLI's filters (type, from/to, status) and paging; each row links to its detail. */
 import { useState } from 'preact/hooks';
-import { apiPath } from '../api.js';
+import { backupsListPath } from '../data-paths.js';
 import { PageHeader } from '../components/layout.js';
 import { DataTable } from '../components/data-table.js';
 import { StatusBadge, TypeBadge } from '../components/status.js';
 import { Empty, ErrorBox, Loading } from '../components/feedback.js';
-import { formatBytes, formatCount, formatMs, formatShortTime, formatTime, fromLocalInput } from '../format.js';
+import { formatBytes, formatCount, formatMs, formatShortTime, formatTime } from '../format.js';
 import { href, navigate, type Route } from '../router.js';
 import type { BackupPage } from '../types.js';
 import { useApi } from '../use-api.js';
-
-const PER_PAGE = 50;
 
 export function BackupsPage({ route }: { route: Route }) {
   const q = route.query;
   const filters = { type: q.get('type') ?? '', status: q.get('status') ?? '', from: q.get('from') ?? '', to: q.get('to') ?? '' };
   const page = Math.max(1, Number.parseInt(q.get('page') ?? '1', 10) || 1);
-  const path = apiPath('/api/backups', {
-    type: filters.type,
-    status: filters.status,
-    from: fromLocalInput(filters.from),
-    to: fromLocalInput(filters.to, true),
-    page,
-    per_page: PER_PAGE,
-  });
+  const path = backupsListPath(q);
   const { data, error, loading, reload } = useApi<BackupPage>(path, true);
   const [draft, setDraft] = useState(filters);
   const apply = (e: Event) => {
