@@ -72,6 +72,8 @@ export interface ReadOptions extends CallOptions {
   fresh?: boolean;
   /** A range of a pack worth a local copy (a frame of directory trees, read by every backup): metadata-cache.ts keeps it. */
   keep?: boolean;
+  /** A range its reader planned (a restore fetching what it needs pack by pack): read as asked, no read-ahead window around it. */
+  planned?: boolean;
 }
 
 export interface FolderVersion {

@@ -31,7 +31,7 @@ export class ReadAheadBackend extends ForwardingBackend {
   }
 
   override async getRange(name: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer> {
-    if (!name.startsWith('data/') || length >= this.windowBytes) return this.inner.getRange(name, offset, length, opts);
+    if (!name.startsWith('data/') || length >= this.windowBytes || opts?.planned) return this.inner.getRange(name, offset, length, opts);
     let at = this.windows.findIndex((w) => w.name === name && offset >= w.offset && offset + length <= w.offset + w.bytes.length);
     if (at < 0) {
       const size = await this.sizeOf(name, opts);

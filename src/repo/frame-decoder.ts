@@ -1,6 +1,7 @@
 import { CODEC, decompress } from '../codec/compress.js';
 import type { ReadBuffer } from '../backend/backend.js';
 import type { Crypt } from './crypt.js';
+import type { PlannedReads } from './planned-reads.js';
 import { FRAME_SOLO_BYTES, FRAME_TARGET_BYTES } from './layout.js';
 
 /** Room for a frame of the usual size (1 MiB of plaintext) from the start. */
@@ -54,6 +55,8 @@ const REUSED_FRAMES = 8;
  */
 export class FrameReuse {
   readonly stored: ReadBuffer = { buffer: Buffer.allocUnsafeSlow(0) };
+  /** The frames this thread will read, fetched ahead (a restore from a remote store: Repository.planReads). */
+  plan: PlannedReads | undefined;
   /** pack:offset → plaintext, least recently used first. */
   private readonly frames = new Map<string, { slot: ReadBuffer; plain: Buffer }>();
 

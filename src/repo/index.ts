@@ -22,6 +22,7 @@ export { dbRecordSchema, emptyStats, manifestSchema, rootTrees, type DbRecord, t
 export { PackWriter } from './pack-writer.js';
 export { Crypt, type CryptSecrets } from './crypt.js';
 export { FrameDecoder, FrameReuse } from './frame-decoder.js';
+export { PLAN_BUDGET_BYTES, PlannedReads, type PlanOptions } from './planned-reads.js';
 export type { Unlocked } from './keyring.js';
 export {
   addKeyFile,

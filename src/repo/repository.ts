@@ -22,6 +22,8 @@ import { PackWriter } from './pack-writer.js';
 import { parseRecord } from './record.js';
 import { newRepoConfig, repoConfigSchema, type RepoConfig } from './repo-config.js';
 import { FrameDecoder, FrameReuse } from './frame-decoder.js';
+import { PlannedReads, type PlanOptions } from './planned-reads.js';
+import { parseLocation } from '../backend/location.js';
 import type { StoreOptions } from './open-backend.js';
 import { SealedBackend } from './sealed-backend.js';
 import { decodeTree, type Tree } from './tree.js';
@@ -415,6 +417,32 @@ export class Repository {
     }
   }
 
+  /** Whether the repository is on a remote store (S3, Azure, SFTP): reads are requests, worth planning (planReads). */
+  get remote(): boolean {
+    try {
+      return parseLocation(this.backend.location).kind !== 'local';
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * The frames of `blobs` (content a thread will read in this order with readBlob and `reuse`),
+   * fetched ahead pack by pack (planned-reads.ts); the caller closes the plan when done.
+   */
+  planReads(blobs: Iterable<string>, reuse: FrameReuse, opts: PlanOptions = {}): PlannedReads {
+    const index = this.index;
+    const locations = function* () {
+      for (const id of blobs) {
+        const loc = index.get(id);
+        if (loc) yield loc;
+      }
+    };
+    const plan = new PlannedReads(this.backend, locations(), opts);
+    reuse.plan = plan;
+    return plan;
+  }
+
   /** Buffers for a thread that reads blob after blob, each used before the next is read (see readBlob). */
   frameReuse(): FrameReuse {
     return new FrameReuse(new FrameDecoder(this.crypt));
@@ -436,10 +464,12 @@ export class Repository {
     for (let fresh = false; frame === undefined; fresh = true) {
       let stored: Buffer;
       try {
-        stored = await this.backend.getRange(packName(loc.pack), loc.frameOffset, loc.frameLength, {
-          into: reuse?.stored,
-          ...(keep ? { keep, fresh } : {}),
-        });
+        stored =
+          (await reuse?.plan?.take(loc)) ??
+          (await this.backend.getRange(packName(loc.pack), loc.frameOffset, loc.frameLength, {
+            into: reuse?.stored,
+            ...(keep ? { keep, fresh } : {}),
+          }));
       } catch (e) {
         if (e instanceof ObjectNotFoundError) {
           throw await this.damagedCopy(

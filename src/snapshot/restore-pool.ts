@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { SharedIndex, Unlocked } from '../repo/index.js';
+import type { PlanOptions, SharedIndex, Unlocked } from '../repo/index.js';
 import type { FilesOutcome } from './restore-types.js';
 import { YOUNG_GENERATION_MB } from './worker-pool.js';
 import type { TreeEntry } from './tree-walk.js';
@@ -17,6 +17,8 @@ export interface RestoreWorkerInit {
 export interface RestoreJobTarget {
   dest: string;
   resume: boolean;
+  /** Fetch each slice's frames ahead (a remote store), within this thread's budget. */
+  plan?: PlanOptions;
 }
 
 export type ToRestoreWorker = { type: 'slice'; files: TreeEntry[]; job: RestoreJobTarget } | { type: 'end' };

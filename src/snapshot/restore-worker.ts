@@ -36,7 +36,7 @@ try {
       void closeConnections().finally(() => port.close());
       return;
     }
-    restoreFiles(repo, m.job.dest, m.files, init.verify, m.job.resume, onFile, reuse).then(
+    restoreFiles(repo, m.job.dest, m.files, init.verify, m.job.resume, onFile, reuse, undefined, m.job.plan).then(
       (outcome) => {
         flush();
         send({ type: 'slice-done', outcome });

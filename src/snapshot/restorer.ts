@@ -6,7 +6,7 @@ import { noProgress, type ProgressListener } from '../core/progress.js';
 export type { FilesOutcome, RestoreProblem } from './restore-types.js';
 export type { RestorePool } from './restore-pool.js';
 import { isPrismError } from '../errors/index.js';
-import type { FrameReuse, Repository, TreeNode } from '../repo/index.js';
+import { PLAN_BUDGET_BYTES, type FrameReuse, type PlanOptions, type Repository, type TreeNode } from '../repo/index.js';
 import { setPathTimes, sameTime } from '../source/fs/file-times.js';
 import { closeFile, createFile, finishFile, writeWholeFile } from '../source/fs/file-write.js';
 import { mkdirBelow } from '../source/fs/path-below.js';
@@ -35,6 +35,11 @@ export interface RestoreTreeOptions {
   resume?: boolean;
   /** Workers started ahead (startRestoreWorkers) for this restore; the caller closes them. Otherwise restoreTree starts its own. */
   workers?: RestorePool;
+  /**
+   * Fetch the frames each thread needs ahead, pack by pack, within this budget (planned-reads.ts);
+   * by default for a repository on a remote store, where every read is a request.
+   */
+  plan?: PlanOptions | false;
 }
 
 export interface RestoreTreeResult {
@@ -134,22 +139,38 @@ export async function restoreFiles(
   onFile: (bytes: number) => void,
   reuse: FrameReuse,
   signal?: AbortSignal,
+  plan?: PlanOptions,
 ): Promise<FilesOutcome> {
   const out: FilesOutcome = { files: 0, bytes: 0, skipped: 0, problems: [] };
-  for (const f of files) {
-    signal?.throwIfAborted();
-    const path = join(dest, f.path);
-    try {
-      if (resume && alreadyRestored(path, f.node)) out.skipped++;
-      else await writeFile(repo, path, f.node, verify, reuse);
-      out.files++;
-      out.bytes += f.node.size ?? 0;
-    } catch (e) {
-      out.problems.push(problem(f.path, e));
+  // files an interrupted run completed are neither planned nor written
+  const done = resume ? new Set(files.filter((f) => alreadyRestored(join(dest, f.path), f.node))) : undefined;
+  const planned = plan ? repo.planReads(contentOf(files, done), reuse, plan) : undefined;
+  try {
+    for (const f of files) {
+      signal?.throwIfAborted();
+      const path = join(dest, f.path);
+      try {
+        if (done?.has(f)) out.skipped++;
+        else await writeFile(repo, path, f.node, verify, reuse);
+        out.files++;
+        out.bytes += f.node.size ?? 0;
+      } catch (e) {
+        out.problems.push(problem(f.path, e));
+      }
+      onFile(f.node.size ?? 0);
     }
-    onFile(f.node.size ?? 0);
+  } finally {
+    if (planned) {
+      planned.close();
+      reuse.plan = undefined;
+    }
   }
   return out;
+}
+
+/** The chunks of `files` in the order they are written (but those of the files in `skip`). */
+function* contentOf(files: readonly TreeEntry[], skip: ReadonlySet<TreeEntry> | undefined): Generator<string> {
+  for (const f of files) if (!skip?.has(f)) yield* f.node.content ?? [];
 }
 
 /** Below this many bytes the calling thread restores everything itself. */
@@ -157,6 +178,21 @@ const PARALLEL_BYTES = 16 * 1024 * 1024;
 
 /** Slices per thread: small enough to balance the threads, large enough to keep frames together. */
 const SLICES_PER_THREAD = 8;
+/**
+ * With planned reads each slice is planned on its own (a pack split between two slices costs a
+ * request more): fewer, larger slices, of PLANNED_SLICE_BYTES or more, but more than one per
+ * thread, so that the calling thread goes on with the next while a worker is still starting (it
+ * opens the store itself).
+ */
+const PLANNED_SLICES_PER_THREAD = 4;
+const PLANNED_SLICE_BYTES = 16 * 1024 * 1024;
+
+/** How the threads of a restore fetch ahead, each with its share of the budget; undefined for reads as they come. */
+function planOf(opts: RestoreTreeOptions, threads: number): PlanOptions | undefined {
+  if (opts.plan === false || (opts.plan === undefined && !opts.repo.remote)) return undefined;
+  const p = opts.plan ?? {};
+  return { ...p, budgetBytes: Math.floor((p.budgetBytes ?? PLAN_BUDGET_BYTES) / threads) };
+}
 
 /**
  * Worker threads for a restore of about `expectedBytes` (none below PARALLEL_BYTES, or without a
@@ -184,7 +220,13 @@ async function restoreFilesInParallel(
   progress: ProgressListener,
 ): Promise<FilesOutcome> {
   const threads = (pool?.size ?? 0) + 1;
-  const count = threads === 1 ? 1 : threads * SLICES_PER_THREAD;
+  const plan = planOf(opts, threads);
+  const count =
+    threads === 1
+      ? 1
+      : plan
+        ? Math.min(threads * PLANNED_SLICES_PER_THREAD, Math.max(threads + 1, Math.floor(total / PLANNED_SLICE_BYTES)))
+        : threads * SLICES_PER_THREAD;
   const slices: TreeEntry[][] = Array.from({ length: count }, () => []);
   let acc = 0;
   for (const f of files) {
@@ -194,10 +236,10 @@ async function restoreFilesInParallel(
   const onFile = (bytes: number): void => progress({ kind: 'advance', files: 1, bytes });
   const resume = opts.resume ?? false;
   const reuse = opts.repo.frameReuse();
-  const local = (slice: TreeEntry[]) => restoreFiles(opts.repo, opts.dest, slice, opts.verify, resume, onFile, reuse, opts.signal);
+  const local = (slice: TreeEntry[]) => restoreFiles(opts.repo, opts.dest, slice, opts.verify, resume, onFile, reuse, opts.signal, plan);
   const filled = slices.filter((s) => s.length > 0);
   const outcomes = pool
-    ? await pool.run({ dest: opts.dest, resume }, filled, local, (files, bytes) => progress({ kind: 'advance', files, bytes }))
+    ? await pool.run({ dest: opts.dest, resume, ...(plan ? { plan } : {}) }, filled, local, (files, bytes) => progress({ kind: 'advance', files, bytes }))
     : await Promise.all(filled.map(local)); // one slice at most
   const out: FilesOutcome = { files: 0, bytes: 0, skipped: 0, problems: [] };
   for (const o of outcomes) {
