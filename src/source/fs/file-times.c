@@ -10,20 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-// ns since the epoch (a BigInt) -> timespec; 0 when it is not a BigInt that fits 64 bits
-static int to_timespec(napi_env env, napi_value v, struct timespec *ts) {
-  int64_t ns;
-  bool lossless;
-  if (napi_get_value_bigint_int64(env, v, &ns, &lossless) != napi_ok || !lossless) return 0;
-  int64_t sec = ns / 1000000000, nsec = ns % 1000000000;
-  if (nsec < 0) {
-    nsec += 1000000000;
-    sec -= 1;
-  }
-  ts->tv_sec = (time_t)sec;
-  ts->tv_nsec = (long)nsec;
-  return 1;
-}
+#include "napi-args.h"
 
 static napi_value result(napi_env env, int err) {
   napi_value out;
@@ -38,8 +25,7 @@ static napi_value futimens_js(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   int32_t fd;
   struct timespec ts[2];
-  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || !to_timespec(env, argv[1], &ts[0])) return result(env, EINVAL);
-  ts[1] = ts[0];
+  if (argc < 2 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || !to_timespecs(env, argv[1], ts)) return result(env, EINVAL);
   return result(env, futimens(fd, ts) == 0 ? 0 : errno);
 }
 
@@ -49,27 +35,12 @@ static napi_value lutimens_js(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
   struct timespec ts[2];
-  if (argc < 2 || !to_timespec(env, argv[1], &ts[0])) return result(env, EINVAL);
-  ts[1] = ts[0];
-  bool is_buffer = false;
-  napi_is_buffer(env, argv[0], &is_buffer);
-  char *path;
-  size_t len;
-  if (is_buffer) {
-    void *data;
-    if (napi_get_buffer_info(env, argv[0], &data, &len) != napi_ok) return result(env, EINVAL);
-    path = malloc(len + 1);
-    if (!path) return result(env, ENOMEM);
-    memcpy(path, data, len);
-  } else {
-    if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &len) != napi_ok) return result(env, EINVAL);
-    path = malloc(len + 1);
-    if (!path) return result(env, ENOMEM);
-    napi_get_value_string_utf8(env, argv[0], path, len + 1, &len);
-  }
-  path[len] = '\0';
-  int err = memchr(path, '\0', len) != NULL ? EINVAL : utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
-  free(path);
+  if (argc < 2 || !to_timespecs(env, argv[1], ts)) return result(env, EINVAL);
+  char stack_path[1024];
+  char *path = read_path(env, argv[0], stack_path, sizeof stack_path);
+  if (!path) return result(env, EINVAL);
+  int err = utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+  if (path != stack_path) free(path);
   return result(env, err);
 }
 

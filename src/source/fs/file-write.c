@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "napi-args.h"
+
 enum { STEP_OPEN, STEP_FSTAT, STEP_WRITE, STEP_TRUNCATE, STEP_CHOWN, STEP_CHMOD, STEP_TIMES, STEP_CLOSE };
 
 static napi_value int_value(napi_env env, int32_t v) {
@@ -27,22 +29,6 @@ static napi_value int_value(napi_env env, int32_t v) {
 }
 
 static int32_t failed(int step) { return ((int32_t)errno << 3) | step; }
-
-// ns since the epoch (a BigInt) -> both timespecs; 0 when it is not a BigInt that fits 64 bits
-static int to_times(napi_env env, napi_value v, struct timespec ts[2]) {
-  int64_t ns;
-  bool lossless;
-  if (napi_get_value_bigint_int64(env, v, &ns, &lossless) != napi_ok || !lossless) return 0;
-  int64_t sec = ns / 1000000000, nsec = ns % 1000000000;
-  if (nsec < 0) {
-    nsec += 1000000000;
-    sec -= 1;
-  }
-  ts[0].tv_sec = (time_t)sec;
-  ts[0].tv_nsec = (long)nsec;
-  ts[1] = ts[0];
-  return 1;
-}
 
 // owner (uid, gid: -1 leaves it), mode, times, then close; the descriptor is closed whatever fails
 static int32_t finish_fd(int fd, int32_t uid, int32_t gid, uint32_t mode, const struct timespec ts[2]) {
@@ -70,30 +56,6 @@ static int create_file(const char *path, int32_t *r) {
   return -1;
 }
 
-// `v` (a Buffer of the path's bytes, or a string) as a C string in `stack` or, when longer, in
-// malloc'd memory; NULL when it is neither or holds a NUL
-static char *read_path(napi_env env, napi_value v, char *stack, size_t stack_size) {
-  bool is_buffer = false;
-  napi_is_buffer(env, v, &is_buffer);
-  void *bytes = NULL;
-  size_t len;
-  if (is_buffer) {
-    if (napi_get_buffer_info(env, v, &bytes, &len) != napi_ok) return NULL;
-  } else if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
-    return NULL;
-  }
-  char *path = len < stack_size ? stack : malloc(len + 1);
-  if (!path) return NULL;
-  if (is_buffer) memcpy(path, bytes, len);
-  else napi_get_value_string_utf8(env, v, path, len + 1, &len);
-  path[len] = '\0';
-  if (memchr(path, '\0', len) != NULL) {
-    if (path != stack) free(path);
-    return NULL;
-  }
-  return path;
-}
-
 // writeFile(path: Buffer | string, data: Buffer | null, size: number, mode: number, ns: bigint, uid: number, gid: number): result
 // Creates or truncates `path` (O_NOFOLLOW | O_NONBLOCK: a symlink or FIFO there fails), writes
 // `data` (null: none, the file is a hole of `size` bytes), sets the size when it differs, then owner
@@ -113,7 +75,7 @@ static napi_value write_file_js(napi_env env, napi_callback_info info) {
   int32_t uid, gid;
   struct timespec ts[2];
   if (napi_get_value_double(env, argv[2], &size) != napi_ok || size < 0 || napi_get_value_uint32(env, argv[3], &mode) != napi_ok ||
-      !to_times(env, argv[4], ts) || napi_get_value_int32(env, argv[5], &uid) != napi_ok || napi_get_value_int32(env, argv[6], &gid) != napi_ok)
+      !to_timespecs(env, argv[4], ts) || napi_get_value_int32(env, argv[5], &uid) != napi_ok || napi_get_value_int32(env, argv[6], &gid) != napi_ok)
     return int_value(env, (EINVAL << 3) | STEP_OPEN);
   char stack_path[1024];
   char *path = read_path(env, argv[0], stack_path, sizeof stack_path);
@@ -173,7 +135,7 @@ static napi_value finish_file_js(napi_env env, napi_callback_info info) {
   uint32_t mode;
   struct timespec ts[2];
   if (argc < 5 || napi_get_value_int32(env, argv[0], &fd) != napi_ok) return int_value(env, (EINVAL << 3) | STEP_CLOSE);
-  if (napi_get_value_uint32(env, argv[1], &mode) != napi_ok || !to_times(env, argv[2], ts) || napi_get_value_int32(env, argv[3], &uid) != napi_ok ||
+  if (napi_get_value_uint32(env, argv[1], &mode) != napi_ok || !to_timespecs(env, argv[2], ts) || napi_get_value_int32(env, argv[3], &uid) != napi_ok ||
       napi_get_value_int32(env, argv[4], &gid) != napi_ok) {
     close(fd);
     return int_value(env, (EINVAL << 3) | STEP_CHMOD);
