@@ -1,7 +1,6 @@
-import { Worker } from 'node:worker_threads';
 import type { IndexedBlob, Unlocked } from '../repo/index.js';
 import type { PackDataResult } from './check-pack-data.js';
-import { YOUNG_GENERATION_MB } from './worker-pool.js';
+import { EarlyWorker } from './early-worker.js';
 
 export interface CheckWorkerInit {
   repoRoot: string;
@@ -28,29 +27,11 @@ const IN_FLIGHT = 2;
  * the index and walks every tree: the workers' start-up overlaps that instead of following it).
  */
 export class CheckWorkers {
-  readonly threads: Array<{
-    worker: Worker;
-    ready: boolean;
-    failure?: unknown;
-    on?: (m: FromCheckWorker | { type: 'exit'; code: number } | { type: 'fail'; error: unknown }) => void;
-  }> = [];
+  readonly threads: Array<EarlyWorker<FromCheckWorker>> = [];
 
   constructor(count: number, init: CheckWorkerInit) {
     for (let i = 0; i < count; i++) {
-      const worker = new Worker(new URL('./check-worker.js', import.meta.url), {
-        workerData: init,
-        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-      });
-      const t: (typeof this.threads)[number] = { worker, ready: false };
-      // until a run listens, what a worker says is kept
-      worker.on('message', (m: FromCheckWorker) => {
-        if (t.on) t.on(m);
-        else if (m.type === 'ready') t.ready = true;
-        else if (m.type === 'error') t.failure ??= new Error(m.message);
-      });
-      worker.on('error', (error) => (t.on ? t.on({ type: 'fail', error }) : (t.failure ??= error)));
-      worker.on('exit', (code) => (t.on ? t.on({ type: 'exit', code }) : (t.failure ??= new Error(`check worker exited early with code ${code}`))));
-      this.threads.push(t);
+      this.threads.push(new EarlyWorker(new URL('./check-worker.js', import.meta.url), init, (m) => (m.type === 'error' ? new Error(m.message) : undefined)));
     }
   }
 
@@ -101,8 +82,11 @@ export async function checkPacksInParallel(
           resolve();
         }
       };
-      t.on = (m) => {
+      t.listen((e) => {
         try {
+          if (e.type === 'fail') return reject(e.error);
+          if (e.type === 'exit') return ended ? resolve() : reject(new Error(`check worker exited early with code ${e.code}`));
+          const m = e.message;
           if (m.type === 'ready') feed();
           else if (m.type === 'pack-done') {
             inFlight--;
@@ -111,14 +95,11 @@ export async function checkPacksInParallel(
             results[m.n] = r.bytes ? { ...r, bytes: Buffer.from(r.bytes.buffer, r.bytes.byteOffset, r.bytes.byteLength) } : r;
             opts.onPackDone?.(m.n);
             feed();
-          } else if (m.type === 'error') reject(new Error(m.message));
-          else if (m.type === 'fail') reject(m.error);
-          else if (ended) resolve();
-          else reject(new Error(`check worker exited early with code ${m.code}`));
-        } catch (e) {
-          reject(e);
+          } else reject(new Error(m.message));
+        } catch (err) {
+          reject(err);
         }
-      };
+      });
       if (t.ready) feed();
     }).catch((e: unknown) => {
       failed = true;

@@ -1,7 +1,6 @@
-import { Worker } from 'node:worker_threads';
 import type { PlanOptions, SharedIndex, Unlocked } from '../repo/index.js';
 import type { FilesOutcome } from './restore-types.js';
-import { YOUNG_GENERATION_MB } from './worker-pool.js';
+import { EarlyWorker } from './early-worker.js';
 import type { TreeEntry } from './tree-walk.js';
 
 export interface RestoreWorkerInit {
@@ -36,29 +35,10 @@ export type FromRestoreWorker =
  * the others up.
  */
 export class RestorePool {
-  private readonly workers: Array<{ worker: Worker; ready: boolean; failure?: unknown; on?: WorkerEvents }> = [];
+  private readonly workers: Array<EarlyWorker<FromRestoreWorker>> = [];
 
   constructor(count: number, init: RestoreWorkerInit) {
-    for (let i = 0; i < count; i++) {
-      const worker = new Worker(new URL('./restore-worker.js', import.meta.url), {
-        workerData: init,
-        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-      });
-      const w: (typeof this.workers)[number] = { worker, ready: false };
-      // until `run` listens, what a worker says is kept
-      worker.on('message', (m: FromRestoreWorker) => {
-        if (w.on) w.on.message(m);
-        else if (m.type === 'ready') w.ready = true;
-        else if (m.type === 'error') w.failure ??= Object.assign(new Error(m.message), { code: m.code });
-      });
-      worker.on('error', (e) => (w.on ? w.on.fail(e) : (w.failure ??= e)));
-      worker.on('exit', (code) => {
-        const e = code === 0 ? undefined : new Error(`restore worker exited with code ${code}`);
-        if (w.on) w.on.exit(e);
-        else w.failure ??= e ?? new Error('restore worker ended before it was given work');
-      });
-      this.workers.push(w);
-    }
+    for (let i = 0; i < count; i++) this.workers.push(new EarlyWorker(new URL('./restore-worker.js', import.meta.url), init, errorOf));
   }
 
   get size(): number {
@@ -84,18 +64,17 @@ export class RestorePool {
             w.worker.postMessage(files ? ({ type: 'slice', files, job } satisfies ToRestoreWorker) : ({ type: 'end' } satisfies ToRestoreWorker));
             if (!files) resolve();
           };
-          w.on = {
-            message: (m) => {
-              if (m.type === 'ready') feed();
-              else if (m.type === 'files') onFiles(m.files, m.bytes);
-              else if (m.type === 'slice-done') {
-                outcomes.push(m.outcome);
-                feed();
-              } else if (m.type === 'error') reject(Object.assign(new Error(m.message), { code: m.code }));
-            },
-            fail: reject,
-            exit: (e) => (e ? reject(e) : resolve()),
-          };
+          w.listen((e) => {
+            if (e.type === 'fail') return reject(e.error);
+            if (e.type === 'exit') return e.code === 0 ? resolve() : reject(new Error(`restore worker exited with code ${e.code}`));
+            const m = e.message;
+            if (m.type === 'ready') feed();
+            else if (m.type === 'files') onFiles(m.files, m.bytes);
+            else if (m.type === 'slice-done') {
+              outcomes.push(m.outcome);
+              feed();
+            } else reject(errorOf(m));
+          });
           if (w.ready) feed();
         }),
     );
@@ -114,8 +93,6 @@ export class RestorePool {
   }
 }
 
-interface WorkerEvents {
-  message: (m: FromRestoreWorker) => void;
-  fail: (e: unknown) => void;
-  exit: (e: Error | undefined) => void;
+function errorOf(m: FromRestoreWorker): Error | undefined {
+  return m.type === 'error' ? Object.assign(new Error(m.message), { code: m.code }) : undefined;
 }
