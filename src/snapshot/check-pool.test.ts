@@ -24,6 +24,7 @@ describe('checking packs on worker threads', () => {
   let repo: Repository;
   let jobs: PackJob[];
   let damagedPack: string;
+  let damagedChunk: string;
   let ctx: () => ReturnType<typeof appContext>;
   const clock = new FixedClock(new Date('2026-02-07T02:00:15Z'));
 
@@ -41,6 +42,7 @@ describe('checking packs on worker threads', () => {
       await createBackup(ctx(), { type: 'incremental' });
     }
     const { chunk } = await flipChunkOf(sb, full, 'level-1-hot/big-1.bin', TEST_PASSWORD);
+    damagedChunk = chunk.id;
     repo = await openRepo(sb, TEST_PASSWORD);
     const byPack = new Map<string, IndexedBlob[]>();
     for (const b of repo.index.entries()) byPack.set(b.pack, [...(byPack.get(b.pack) ?? []), b]);
@@ -124,8 +126,10 @@ describe('checking packs on worker threads', () => {
   });
 
   it('workers that read every pack while the trees are walked judge only what the checked backups reference', async () => {
-    // a backup without the damaged file: the damaged chunk is then not referenced by it
+    // a backup without the damaged file (nor big-3.bin: the same random bytes as big-1's first MiB,
+    // so it may share the damaged chunk): the damaged chunk is then not referenced by it
     rmSync(join(sb.home, 'level-1-hot', 'big-1.bin'));
+    rmSync(join(sb.home, 'level-2-warm', 'big-3.bin'));
     clock.advance(3600_000);
     await createBackup(ctx(), { type: 'incremental' });
     repo = await openRepo(sb, TEST_PASSWORD);
@@ -134,8 +138,9 @@ describe('checking packs on worker threads', () => {
       checkRepository({ repo, manifests: subset, data: { kind: 'all' }, repoRoot: sb.repo, concurrency, parallelBytes: 0 });
     const latest = manifests.slice(-1);
     const alone = await run(latest, 1);
-    assert.deepEqual(alone.damagedFiles, [], 'the damaged chunk is not in the latest backup');
-    assert.ok(alone.backups.every((b) => b.ok));
+    // (the damaged trailer may lie in a frame of a file the latest backup still holds: that one is reported)
+    assert.ok(!alone.damagedChunks.has(damagedChunk), 'the damaged chunk is not in the latest backup: not judged');
+    assert.ok(!alone.damagedFiles.some((f) => f.path === 'level-1-hot/big-1.bin'));
     assert.deepEqual(await run(latest, 3), alone);
     assert.deepEqual(await run(manifests.slice(0, 1), 3), await run(manifests.slice(0, 1), 1));
   });
