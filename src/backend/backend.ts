@@ -74,6 +74,8 @@ export interface ReadOptions extends CallOptions {
   keep?: boolean;
   /** A range its reader planned (a restore fetching what it needs pack by pack): read as asked, no read-ahead window around it. */
   planned?: boolean;
+  /** The object as a listing just gave it: a local copy with the listed MD5 may answer (metadata-cache.ts). */
+  listed?: ObjectInfo;
 }
 
 export interface FolderVersion {
@@ -87,6 +89,12 @@ export interface ObjectInfo {
   size: number;
   /** Changes whenever the object is written again (local store: inode and mtime); absent where the store cannot tell. */
   version?: string;
+  /**
+   * The MD5 of the object's bytes (hex) as the store's listing tells it (S3's ETag of a single-part
+   * upload, Azure's Content-MD5); absent where it does not. Only a hint: a store's ETag may be
+   * something else that looks the same, so it serves to recognise a copy held locally, never to check a read.
+   */
+  md5?: string;
 }
 
 /** A buffer that reads reuse (see Backend.get). */

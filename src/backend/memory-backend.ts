@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { AtomicWrite, Backend, CallOptions, ObjectInfo, ReadOptions } from './backend.js';
 import { ObjectNotFoundError } from './store-error.js';
 import { checkedName } from './object-name.js';
@@ -7,7 +8,11 @@ import { bufferedWrite } from './buffered-write.js';
 export class MemoryBackend implements Backend {
   private readonly objects = new Map<string, Buffer>();
 
-  constructor(readonly location = 'memory:') {}
+  constructor(
+    readonly location = 'memory:',
+    /** List each object's MD5, as S3 and Azure do (ObjectInfo.md5). */
+    private readonly listsMd5 = false,
+  ) {}
 
   async put(name: string, data: Uint8Array | readonly Uint8Array[], opts?: CallOptions): Promise<void> {
     opts?.signal?.throwIfAborted();
@@ -48,7 +53,7 @@ export class MemoryBackend implements Backend {
     const under = prefix === '' ? '' : `${prefix.replace(/\/+$/, '')}/`;
     return [...this.objects]
       .filter(([n]) => n.startsWith(under))
-      .map(([name, b]) => ({ name, size: b.length }))
+      .map(([name, b]) => ({ name, size: b.length, ...(this.listsMd5 ? { md5: createHash('md5').update(b).digest('hex') } : {}) }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 

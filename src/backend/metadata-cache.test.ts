@@ -135,6 +135,62 @@ describe('MetadataCache', () => {
     assert.deepEqual(await loadIndexFiles(new MetadataCache(mem, dir)), [Buffer.from('second, longer')]);
   });
 
+  it('a record (manifest, key file) read with its listing entry comes from the copy when it has the listed MD5', async () => {
+    const mem = new MemoryBackend('memory:', true);
+    const dir = cacheDir();
+    const manifest = Buffer.from('{"id":"backup_1"}');
+    await new MetadataCache(mem, dir).put('snapshots/backup_1.json', manifest);
+    await mem.put('keys/0123456789abcdef.json', Buffer.from('{"key":1}'));
+    const readAll = async (b: MetadataCache): Promise<Buffer[]> => {
+      const out: Buffer[] = [];
+      for (const folder of ['snapshots', 'keys']) for (const o of await b.list(folder)) out.push(await b.get(o.name, { listed: o }));
+      return out;
+    };
+    const first = new FaultyBackend(mem);
+    assert.deepEqual(await readAll(new MetadataCache(first, dir)), [manifest, Buffer.from('{"key":1}')]);
+    assert.deepEqual(first.calls, ['list snapshots', 'list keys', 'get keys/0123456789abcdef.json'], 'the manifest written through the cache is not fetched');
+    const second = new FaultyBackend(mem);
+    const cache = new MetadataCache(second, dir);
+    assert.deepEqual(await readAll(cache), [manifest, Buffer.from('{"key":1}')]);
+    assert.deepEqual(second.calls, ['list snapshots', 'list keys'], 'only the listings');
+    assert.equal(cache.hits, 2);
+    // without the listing's entry, or from a store that lists no MD5, the store answers
+    const plain = new FaultyBackend(mem);
+    await new MetadataCache(plain, dir).get('snapshots/backup_1.json');
+    assert.deepEqual(plain.calls, ['get snapshots/backup_1.json']);
+    const noMd5 = new FaultyBackend(new MemoryBackend());
+    await noMd5.put('snapshots/backup_1.json', manifest);
+    const c = new MetadataCache(noMd5, cacheDir());
+    await c.put('snapshots/backup_1.json', manifest);
+    for (const o of await c.list('snapshots')) await c.get(o.name, { listed: o });
+    assert.equal(noMd5.calls.filter((x) => x.startsWith('get ')).length, 1);
+  });
+
+  it('a record rewritten behind the cache, a damaged copy or one of a record deleted is never used', async () => {
+    const mem = new MemoryBackend('memory:', true);
+    const dir = cacheDir();
+    const name = 'snapshots/backup_2.json';
+    await new MetadataCache(mem, dir).put(name, Buffer.from('{"status":"running"}'));
+    const read = async (): Promise<{ body: Buffer; calls: string[] }> => {
+      const counted = new FaultyBackend(mem);
+      const cache = new MetadataCache(counted, dir);
+      const [o] = await cache.list('snapshots');
+      return { body: await cache.get(name, { listed: o! }), calls: counted.calls };
+    };
+    // another process finishes the backup: same name, new bytes (of the same length)
+    await mem.put(name, Buffer.from('{"status":"complete"}'.slice(0, 20)));
+    assert.deepEqual(await read(), { body: Buffer.from('{"status":"complete"}'.slice(0, 20)), calls: ['list snapshots', `get ${name}`] });
+    assert.deepEqual((await read()).calls, ['list snapshots'], 'the fetched record is kept');
+    const copy = join(dir, 'records', name);
+    const flipped = readFileSync(copy);
+    flipped[2] ^= 1;
+    writeFileSync(copy, flipped);
+    assert.deepEqual(await read(), { body: Buffer.from('{"status":"complete"}'.slice(0, 20)), calls: ['list snapshots', `get ${name}`] });
+    await mem.delete(name);
+    await new MetadataCache(mem, dir).list('snapshots');
+    assert.deepEqual(readdirSync(join(dir, 'records', 'snapshots')), [], 'the copy of a record no longer listed is removed');
+  });
+
   it('lives under PRISM_CACHE_DIR, XDG_CACHE_HOME or ~/.cache, a folder per location; PRISM_CACHE_DIR=off turns it off', () => {
     assert.match(metadataCacheDir('s3:http://h/b', { PRISM_CACHE_DIR: '/c' })!, /^\/c\/[0-9a-f]{24}$/);
     assert.match(metadataCacheDir('s3:http://h/b', { XDG_CACHE_HOME: '/x' })!, /^\/x\/prism\/[0-9a-f]{24}$/);

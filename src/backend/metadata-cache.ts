@@ -9,6 +9,19 @@ const HASH_BYTES = 32;
 
 const isIndexName = (name: string): boolean => name.startsWith('index/') && !name.slice(6).includes('/');
 
+/**
+ * Folders of small records that commands read whole right after listing them (manifests, key
+ * files, keyrings): a copy is used when its MD5 is the one the listing gave (S3, Azure), which the
+ * reader passes along (ReadOptions.listed).
+ */
+const RECORD_FOLDERS = new Set(['snapshots', 'keys', 'keyring']);
+const recordFolder = (name: string): string | undefined => {
+  const slash = name.indexOf('/');
+  const folder = name.slice(0, slash);
+  return slash > 0 && RECORD_FOLDERS.has(folder) && !name.slice(slash + 1).includes('/') ? folder : undefined;
+};
+const md5 = (body: Uint8Array): string => createHash('md5').update(body).digest('hex');
+
 /** Where the metadata of a remote repository is cached: PRISM_CACHE_DIR, else $XDG_CACHE_HOME/prism, else ~/.cache/prism; a folder per location. */
 export function metadataCacheDir(location: string, env: NodeJS.ProcessEnv): string | undefined {
   if (env.PRISM_CACHE_DIR === 'off') return undefined;
@@ -18,7 +31,10 @@ export function metadataCacheDir(location: string, env: NodeJS.ProcessEnv): stri
 
 /**
  * A local copy of a remote repository's index files, so that every command (and every restore
- * worker) does not fetch them all again. Index files never change once written (their name is
+ * worker) does not fetch them all again; and of its manifests, key files and keyrings where the
+ * store lists each object's MD5 (ObjectInfo.md5): a copy whose MD5 is the listed one is the object,
+ * whatever wrote it, so a backup reads none of the earlier backups' manifests from the store (the
+ * reader passes the listing's entry along: a copy never stands in for a record rewritten since). Index files never change once written (their name is
  * their content's hash), so a copy is good as long as the store still lists the object with the
  * same size; a copy is used only for a name in the store's latest listing of index/, and checked
  * against the SHA-256 kept with it. A stale, damaged or deleted cache costs a fetch, never a wrong
@@ -52,11 +68,15 @@ export class MetadataCache extends ForwardingBackend {
     } else if (prefix === 'data') {
       const packs = new Set(out.map((o) => o.name.slice(-64)));
       await this.forgetRanges((pack) => !packs.has(pack)).catch(() => undefined);
+    } else if (RECORD_FOLDERS.has(prefix)) {
+      await this.forgetUnlistedRecords(prefix, new Set(out.map((o) => o.name))).catch(() => undefined);
     }
     return out;
   }
 
   override async get(name: string, opts?: ReadOptions): Promise<Buffer> {
+    const folder = recordFolder(name);
+    if (folder) return this.getRecord(name, folder, opts);
     const size = isIndexName(name) ? this.listed?.get(name) : undefined;
     if (size === undefined) return this.inner.get(name, opts);
     const cached = opts?.fresh ? undefined : await this.read(name, size);
@@ -75,10 +95,60 @@ export class MetadataCache extends ForwardingBackend {
    */
   override async put(name: string, data: Uint8Array | readonly Uint8Array[], opts?: CallOptions): Promise<void> {
     await this.inner.put(name, data, opts);
-    if (!isIndexName(name)) return;
+    const folder = recordFolder(name);
+    if (!isIndexName(name) && !folder) return;
     const body = data instanceof Uint8Array ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.concat(data);
+    if (folder) {
+      // the next command that lists it with this MD5 reads this copy
+      await writeChecked(join(this.dir, 'records', folder), this.recordFile(name), body).catch(() => undefined);
+      return;
+    }
     this.listed?.set(name, body.length);
     await this.write(name, body).catch(() => undefined);
+  }
+
+  override async putIfAbsent(name: string, data: Uint8Array, opts?: CallOptions): Promise<boolean> {
+    const made = await this.inner.putIfAbsent(name, data, opts);
+    const folder = recordFolder(name);
+    if (made && folder) {
+      await writeChecked(join(this.dir, 'records', folder), this.recordFile(name), Buffer.from(data)).catch(() => undefined);
+    }
+    return made;
+  }
+
+  /**
+   * A record of a record folder read as a listing gave it (`opts.listed`, with an MD5): the local
+   * copy when it has that MD5, else fetched (and kept when it has it). Without a listing, fetched.
+   */
+  private async getRecord(name: string, folder: string, opts: ReadOptions | undefined): Promise<Buffer> {
+    const listed = opts?.listed;
+    if (listed?.md5 === undefined || listed.name !== name) return this.inner.get(name, opts);
+    const file = this.recordFile(name);
+    const cached = opts?.fresh ? undefined : await readChecked(file, listed.size);
+    if (cached && md5(cached) === listed.md5) {
+      this.hits++;
+      if (!opts?.into) return cached;
+      if (opts.into.buffer.length < cached.length) opts.into.buffer = Buffer.allocUnsafe(cached.length);
+      cached.copy(opts.into.buffer);
+      return opts.into.buffer.subarray(0, cached.length);
+    }
+    const fetched = await this.inner.get(name, opts);
+    if (md5(fetched) === listed.md5) await writeChecked(join(this.dir, 'records', folder), file, Buffer.from(fetched)).catch(() => undefined);
+    return fetched;
+  }
+
+  private recordFile(name: string): string {
+    return join(this.dir, 'records', name);
+  }
+
+  private async forgetUnlistedRecords(folder: string, names: Set<string>): Promise<void> {
+    let files: string[];
+    try {
+      files = await fsp.readdir(join(this.dir, 'records', folder));
+    } catch {
+      return;
+    }
+    for (const f of files) if (!names.has(`${folder}/${f}`)) await fsp.rm(join(this.dir, 'records', folder, f), { force: true });
   }
 
   /**
@@ -102,6 +172,10 @@ export class MetadataCache extends ForwardingBackend {
   override async delete(name: string, opts?: CallOptions): Promise<void> {
     await this.inner.delete(name, opts);
     this.listed?.delete(name);
+    const folder = recordFolder(name);
+    if (folder) {
+      await fsp.rm(this.recordFile(name), { force: true }).catch(() => undefined);
+    }
     if (name.startsWith('index/')) await fsp.rm(this.file(name), { force: true }).catch(() => undefined);
     if (name.startsWith('data/')) await this.forgetRanges((pack) => pack === name.slice(-64)).catch(() => undefined);
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as v from 'valibot';
 import type { Backend } from '../backend/backend.js';
 import { ObjectNotFoundError } from '../backend/store-error.js';
+import { fetchInOrder } from '../core/in-order.js';
 import {
   KeyFileError,
   MASTER_KEY_BYTES,
@@ -145,13 +146,21 @@ export interface KeyFileEntry {
 
 /** Every key file, parsed and checked (a malformed one carries its error instead). */
 export async function readKeyFiles(backend: Backend): Promise<KeyFileEntry[]> {
+  const listed = (await backend.list(KEYS_DIR)).filter((o) => KEY_FILE.test(o.name));
+  // a few at a time (a repository may hold dozens), each with its listing entry (a local copy may answer: metadata-cache.ts)
+  const read = await fetchInOrder(listed, KEY_FILE_READS, (o) =>
+    backend.get(o.name, { listed: o }).then(
+      (raw) => ({ raw }),
+      (error: unknown) => ({ error }),
+    ),
+  );
   const out: KeyFileEntry[] = [];
-  for (const { name } of await backend.list(KEYS_DIR)) {
-    const m = /^keys\/([0-9a-f]{16})\.json$/.exec(name);
-    if (!m) continue;
-    const id = m[1]!;
+  for (const [i, { name }] of listed.entries()) {
+    const id = KEY_FILE.exec(name)![1]!;
+    const r = read[i]!;
     try {
-      out.push({ id, record: parseKeyFileRecord(JSON.parse((await backend.get(name)).toString('utf8'))) });
+      if ('error' in r) throw r.error;
+      out.push({ id, record: parseKeyFileRecord(JSON.parse(r.raw.toString('utf8'))) });
     } catch (e) {
       if (e instanceof ObjectNotFoundError) continue;
       out.push({ id, error: e instanceof SyntaxError ? `not valid JSON: ${e.message}` : (e as Error).message });
@@ -159,6 +168,9 @@ export async function readKeyFiles(backend: Backend): Promise<KeyFileEntry[]> {
   }
   return out;
 }
+
+const KEY_FILE = /^keys\/([0-9a-f]{16})\.json$/;
+const KEY_FILE_READS = 8;
 
 function parseKeyFileRecord(raw: unknown): KeyFileRecord {
   const body = parseKeyFile(raw);

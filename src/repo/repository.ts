@@ -581,9 +581,11 @@ export class Repository {
       const hit = cache && o.version !== undefined ? cache.objects.get(o.name) : undefined;
       return hit && hit.version === o.version ? hit.manifest : undefined;
     };
-    const names = listed.filter((o) => cached(o) === undefined).map((o) => o.name);
-    const read = await fetchInOrder(names, METADATA_READS, (name) =>
-      this.backend.get(name).then(
+    const unread = listed.filter((o) => cached(o) === undefined);
+    const names = unread.map((o) => o.name);
+    const read = await fetchInOrder(unread, METADATA_READS, (o) =>
+      // the listing's entry lets a local copy answer (metadata-cache.ts)
+      this.backend.get(o.name, { listed: o }).then(
         (raw) => ({ raw }),
         (error: unknown) => ({ error }),
       ),

@@ -32,7 +32,11 @@ export class SealedBackend extends ForwardingBackend {
 
   override async get(name: string, opts?: ReadOptions): Promise<Buffer> {
     if (passThrough(name)) return this.inner.get(name, opts);
-    const stored = await this.inner.get(name, { signal: opts?.signal, ...(opts?.fresh ? { fresh: true } : {}) });
+    const stored = await this.inner.get(name, {
+      signal: opts?.signal,
+      ...(opts?.fresh ? { fresh: true } : {}),
+      ...(opts?.listed ? { listed: opts.listed } : {}),
+    });
     try {
       return this.open(name, stored);
     } catch (e) {

@@ -244,7 +244,14 @@ export class AzureBackend implements Backend {
         for (const item of page.segment.blobItems) {
           const name = item.name.slice(this.base.length);
           // names prism cannot address (a folder marker "x/" written by another tool) are not its objects
-          if (isObjectName(name)) out.push({ name, size: item.properties.contentLength ?? 0 });
+          if (!isObjectName(name)) continue;
+          const { etag, contentMD5 } = item.properties;
+          out.push({
+            name,
+            size: item.properties.contentLength ?? 0,
+            ...(etag ? { version: etag } : {}),
+            ...(contentMD5 && contentMD5.length === 16 ? { md5: Buffer.from(contentMD5).toString('hex') } : {}),
+          });
         }
       }
       return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -10,6 +10,7 @@ import { isPrismError } from '../../errors/index.js';
 import { backendConformance } from '../../testing/backend-conformance.js';
 import { s3Env, s3Server, TestBuckets } from '../../testing/s3-server.js';
 import { namesOf } from '../backend.js';
+import { MetadataCache } from '../metadata-cache.js';
 import { RetryingBackend } from '../retrying-backend.js';
 import { isStoreError, ObjectNotFoundError, type StoreError } from '../store-error.js';
 import { openS3Backend, type S3Backend } from './index.js';
@@ -82,6 +83,28 @@ describe('s3 backend on Ceph RGW', () => {
     assert.deepEqual(b.requestCounts(), { GetObject: 1, ListObjectsV2: 1, PutObject: 1 });
   });
 
+  it('a manifest written through the metadata cache is read by the next command from its copy: a listing, no GetObject', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'prism-s3-cache-'));
+    try {
+      const body = text('{"id":"backup_1","status":"completed"}');
+      await new MetadataCache(open(bucket, 'cached'), dir).put('snapshots/backup_1.json', body);
+      const next = open(bucket, 'cached');
+      const cache = new MetadataCache(next, dir);
+      const [o] = await cache.list('snapshots');
+      assert.deepEqual(await cache.get(o!.name, { listed: o! }), Buffer.from(body));
+      assert.deepEqual(next.requestCounts(), { ListObjectsV2: 1 });
+      // written again by another host: the listing's MD5 changes, the store answers
+      await open(bucket, 'cached').put('snapshots/backup_1.json', text('{"id":"backup_1","status":"failed"}'));
+      const after = open(bucket, 'cached');
+      const again = new MetadataCache(after, dir);
+      const [o2] = await again.list('snapshots');
+      assert.equal((await again.get(o2!.name, { listed: o2! })).toString(), '{"id":"backup_1","status":"failed"}');
+      assert.deepEqual(after.requestCounts(), { GetObject: 1, ListObjectsV2: 1 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('lists only under its prefix, with names relative to it; the bucket root works as a repository too', async () => {
     const own = await buckets.create();
     await buckets.client.send(new PutObjectCommand({ Bucket: own, Key: 'other/config.json', Body: 'x' }));
@@ -90,9 +113,11 @@ describe('s3 backend on Ceph RGW', () => {
     const b = open(own, 'repo');
     await b.put('config.json', text('{"v":1}'));
     await b.put('data/00/0001', text('pack'));
+    // with each object's MD5 (the ETag of a single-part upload) and a version that changes when it is written again
+    const md5 = (s: string): string => createHash('md5').update(s).digest('hex');
     assert.deepEqual(await b.list(''), [
-      { name: 'config.json', size: 7 },
-      { name: 'data/00/0001', size: 4 },
+      { name: 'config.json', size: 7, md5: md5('{"v":1}'), version: `"${md5('{"v":1}')}"` },
+      { name: 'data/00/0001', size: 4, md5: md5('pack'), version: `"${md5('pack')}"` },
     ]);
     assert.deepEqual(namesOf(await open(own).list('')), ['other/config.json', 'repo/config.json', 'repo/data/00/0001', 'repository/config.json']);
   });

@@ -346,7 +346,7 @@ export class S3Backend implements Backend, Retaining {
         for (const o of page.Contents ?? []) {
           // "folder" markers that consoles create (a key ending in /) are no objects of prism's
           if (o.Key === undefined || o.Key.endsWith('/')) continue;
-          out.push({ name: o.Key.slice(root.length), size: o.Size ?? 0 });
+          out.push({ name: o.Key.slice(root.length), size: o.Size ?? 0, ...etagFields(o.ETag) });
         }
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token);
@@ -529,4 +529,11 @@ export class S3Backend implements Backend, Retaining {
     this.connection = undefined;
     if (conn) (await conn.catch(() => undefined))?.client.destroy();
   }
+}
+
+/** What a listed ETag tells: a version of the object, and its bytes' MD5 when it has the form of one (a single-part upload's). */
+function etagFields(etag: string | undefined): { version?: string; md5?: string } {
+  if (!etag) return {};
+  const bare = etag.replace(/^"|"$/g, '').toLowerCase();
+  return /^[0-9a-f]{32}$/.test(bare) ? { version: etag, md5: bare } : { version: etag };
 }
