@@ -58,6 +58,12 @@ export interface Backend {
    * writes cannot be left unfinished (a single PUT) have none and return 0.
    */
   removeUnfinished(prefix: string, scope?: UnfinishedScope): Promise<number>;
+  /**
+   * A range of an object just written through this backend that readers will ask for with `keep`
+   * (a frame of directory trees): a local cache (metadata-cache.ts) keeps a copy, so the next
+   * backup finds the trees without fetching them. Stores without a cache have no such method.
+   */
+  keepRange?(name: string, offset: number, bytes: Uint8Array): Promise<void>;
   /** Lets go of connections (SFTP sessions, sockets); the backend is not used afterwards. */
   close?(): Promise<void>;
 }

@@ -20,6 +20,7 @@ const recordFolder = (name: string): string | undefined => {
   const folder = name.slice(0, slash);
   return slash > 0 && RECORD_FOLDERS.has(folder) && !name.slice(slash + 1).includes('/') ? folder : undefined;
 };
+const PACK_NAME = /^data\/[0-9a-f]{2}\/[0-9a-f]{64}$/;
 const md5 = (body: Uint8Array): string => createHash('md5').update(body).digest('hex');
 
 /** Where the metadata of a remote repository is cached: PRISM_CACHE_DIR, else $XDG_CACHE_HOME/prism, else ~/.cache/prism; a folder per location. */
@@ -157,7 +158,7 @@ export class MetadataCache extends ForwardingBackend {
    * range. Copies of packs that a listing of data/ no longer shows are removed.
    */
   override async getRange(name: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer> {
-    if (!opts?.keep || !/^data\/[0-9a-f]{2}\/[0-9a-f]{64}$/.test(name)) return this.inner.getRange(name, offset, length, opts);
+    if (!opts?.keep || !PACK_NAME.test(name)) return this.inner.getRange(name, offset, length, opts);
     const file = this.rangeFile(name, offset, length);
     const cached = opts.fresh ? undefined : await readChecked(file, length);
     if (cached) {
@@ -167,6 +168,16 @@ export class MetadataCache extends ForwardingBackend {
     const fetched = await this.inner.getRange(name, offset, length, opts);
     if (fetched.length === length) await writeChecked(join(this.dir, 'ranges'), file, fetched).catch(() => undefined);
     return fetched;
+  }
+
+  /** A range of a pack just written that readers will ask for with `keep`: kept as if it had been read. */
+  override async keepRange(name: string, offset: number, bytes: Uint8Array): Promise<void> {
+    if (!PACK_NAME.test(name)) return;
+    await writeChecked(
+      join(this.dir, 'ranges'),
+      this.rangeFile(name, offset, bytes.length),
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    ).catch(() => undefined);
   }
 
   override async delete(name: string, opts?: CallOptions): Promise<void> {

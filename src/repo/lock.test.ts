@@ -110,6 +110,29 @@ describe('RepositoryLock', () => {
     );
   });
 
+  it('a backup lock released soon after it was written is not read back: five requests on a quiet repository', async () => {
+    const { backend, clock } = fresh();
+    const counted = new FaultyBackend(backend);
+    const lock = await RepositoryLock.acquire(counted, { kind: 'backup', command: 'prism backup create', clock, backupHost: 'h1' });
+    clock.advance(LOCK_STALE_MS / 3 - 1000);
+    await lock.release();
+    assert.deepEqual(
+      counted.calls.map((c) => c.replace(/shared-[0-9a-f]{24}/, 'shared-X')),
+      ['putIfAbsent locks/backup-h1.json', 'put locks/shared-X.json', 'list locks', 'delete locks/backup-h1.json', 'delete locks/shared-X.json'],
+    );
+  });
+
+  it('a backup lock not written for a third of LOCK_STALE_MS is read back before its release: one another process took over stays', async () => {
+    const { backend, clock, dir } = fresh();
+    const lock = await acquire(backend, clock, 'backup', 'prism backup create', { backupHost: 'h2' });
+    clock.advance(LOCK_STALE_MS / 3 + 1000);
+    // a host whose clock runs ahead judged it stale and took it
+    const taker = lockInfo({ host: OTHER_HOST, pid: 4242, command: 'prism backup create (other)' });
+    writeLockFile(dir, 'backup-h2.json', taker);
+    await lock.release();
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'locks', 'backup-h2.json'), 'utf8')), taker);
+  });
+
   it('a shared lock still sees an exclusive lock that the listing shows, and tidies stale shared locks from it', async () => {
     const { backend, clock, dir } = fresh();
     writeLockFile(dir, 'shared-000000000000000000000001.json', lockInfo({ kind: 'shared' }));

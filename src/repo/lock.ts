@@ -38,6 +38,13 @@ export interface LockInfo {
 
 export const LOCK_STALE_MS = 30 * 60 * 1000;
 const REFRESH_MS = 5 * 60 * 1000;
+/**
+ * Another process takes a live holder's single lock file over only once it looks stale: not
+ * refreshed for LOCK_STALE_MS by the taker's clock. Within this time of its last write, a holder
+ * knows the file is still its own without reading it back (clocks may differ by up to
+ * LOCK_STALE_MS − this before that fails).
+ */
+const SURELY_OURS_MS = LOCK_STALE_MS / 3;
 /** How long a taker of a lock file that holds nothing waits before reading it back. */
 const TAKEOVER_SETTLE_MS = 1000;
 /** What a lock file holds once released by credentials that may not delete it. */
@@ -60,6 +67,10 @@ export interface LockOptions {
 export class RepositoryLock {
   private timer: NodeJS.Timeout | undefined;
   private released = false;
+  /** When the lock files were last written, on `clock` (taken, or refreshed). */
+  private writtenMs: number;
+  /** Lock files another process took over (found at a refresh): never written or removed again. */
+  private readonly lost = new Set<string>();
 
   private constructor(
     private readonly backend: Backend,
@@ -68,7 +79,9 @@ export class RepositoryLock {
     private readonly clock: Clock,
     /** Removal of other processes' stale shared locks, begun when this one was taken. */
     private readonly tidying?: Promise<void>,
-  ) {}
+  ) {
+    this.writtenMs = clock.now().getTime();
+  }
 
   static async acquire(backend: Backend, opts: LockOptions): Promise<RepositoryLock> {
     const now = opts.clock.now().toISOString();
@@ -150,13 +163,17 @@ export class RepositoryLock {
 
   private startRefresh(): void {
     this.timer = setInterval(() => {
-      this.info.refreshed = this.clock.now().toISOString();
+      const now = this.clock.now();
+      this.info.refreshed = now.toISOString();
       const body = Buffer.from(JSON.stringify(this.info));
-      for (const n of this.names) {
-        this.stillOurs(n)
-          .then((ours) => (ours ? this.backend.put(n, body) : undefined))
-          .catch(() => {});
-      }
+      const refreshed = this.names.map(async (n) => {
+        if (await this.stillOurs(n, true)) await this.backend.put(n, body);
+        else this.lost.add(n);
+      });
+      void Promise.all(refreshed).then(
+        () => (this.writtenMs = now.getTime()),
+        () => {},
+      );
     }, REFRESH_MS);
     this.timer.unref();
   }
@@ -172,10 +189,13 @@ export class RepositoryLock {
   /**
    * False if another process took the file over (it judged this lock stale). A shared lock's
    * name is random and only ever written by its owner (a stale one is removed, never taken
-   * over), so it is ours without reading it back.
+   * over), so it is ours without reading it back; so is a single one written recently enough
+   * that nobody can have judged it stale (SURELY_OURS_MS), unless `readBack`.
    */
-  private async stillOurs(name: string): Promise<boolean> {
+  private async stillOurs(name: string, readBack = false): Promise<boolean> {
     if (name.startsWith('locks/shared-')) return true;
+    if (this.lost.has(name)) return false;
+    if (!readBack && this.clock.now().getTime() - this.writtenMs < SURELY_OURS_MS) return true;
     try {
       const cur = JSON.parse((await this.backend.get(name)).toString('utf8')) as LockInfo;
       return cur.pid === this.info.pid && cur.host === this.info.host && cur.created === this.info.created;

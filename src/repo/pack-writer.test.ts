@@ -5,6 +5,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { LocalBackend } from '../backend/local-backend.js';
+import { MemoryBackend } from '../backend/memory-backend.js';
+import { MetadataCache } from '../backend/metadata-cache.js';
 import { namesOf } from '../backend/backend.js';
 import { FaultyBackend } from '../testing/faulty-backend.js';
 import { CODEC, FrameCompressor, decompress, type CompressionSettings } from '../codec/compress.js';
@@ -184,6 +186,27 @@ describe('PackWriter with LocalBackend', () => {
     // nothing but the pack is left in data/ (no temp files)
     assert.deepEqual(filesUnder(dir), [packName(packId)]);
     assert.deepEqual(namesOf(await backend.list('data')), [packName(packId)]);
+  });
+
+  it('over a metadata cache, frames holding trees are kept as written: the next reader of a tree fetches nothing; data frames are not kept', async () => {
+    const mem = new MemoryBackend();
+    const cacheDir = path.join(tempRoot(), `cache-${n++}`);
+    const writer = new PackWriter(new MetadataCache(mem, cacheDir), new FrameCompressor(ZSTD), undefined, Crypt.NONE);
+    const tree = textBytes(3000, 'tree');
+    const data = textBytes(FRAME_TARGET_BYTES + 10, 'data');
+    writer.add(BLOB_TYPE.data, sha(data), data);
+    await writer.maybeFlush();
+    writer.add(BLOB_TYPE.tree, sha(tree), tree);
+    const entries = await writer.finish();
+    const treeAt = entries.find((e) => e.type === BLOB_TYPE.tree)!;
+    const dataAt = entries.find((e) => e.type === BLOB_TYPE.data)!;
+    const counted = new FaultyBackend(mem);
+    const reader = new MetadataCache(counted, cacheDir);
+    const frame = await reader.getRange(packName(treeAt.pack), treeAt.frameOffset, treeAt.frameLength, { keep: true });
+    assert.deepEqual(counted.calls, [], 'the tree frame came from the copy');
+    assert.deepEqual(frame, (await mem.get(packName(treeAt.pack))).subarray(treeAt.frameOffset, treeAt.frameOffset + treeAt.frameLength));
+    await reader.getRange(packName(dataAt.pack), dataAt.frameOffset, dataAt.frameLength, { keep: true });
+    assert.equal(counted.calls.length, 1, 'a data frame is fetched');
   });
 
   it('copies blob bytes at add(): callers may reuse their buffers at once', async () => {

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { AtomicWrite, Backend } from '../backend/backend.js';
 import type { FrameCompressor } from '../codec/compress.js';
-import type { BlobType, IndexedBlob } from './blob-entry.js';
+import { BLOB_TYPE, type BlobType, type IndexedBlob } from './blob-entry.js';
 import { Crypt } from './crypt.js';
 import { FRAME_SOLO_BYTES, FRAME_TARGET_BYTES, PACK_MAGIC, PACK_TARGET_BYTES, packName } from './layout.js';
 import { encodeTrailer, trailerEntries, type PackTrailerFrame } from './pack-format.js';
@@ -10,6 +10,8 @@ interface OpenPack {
   out: AtomicWrite;
   hash: Hash;
   frames: PackTrailerFrame[];
+  /** Frames holding trees, as stored (offset, bytes), for the backend's local cache once the pack is committed. */
+  treeFrames: Array<[number, Buffer]>;
 }
 
 /**
@@ -144,6 +146,8 @@ export class PackWriter {
       pack.hash.update(part);
     }
     pack.frames.push({ o: offset, l: pack.out.bytes - offset, r: rawLength, c: codec, b: blobs });
+    // the next backup reads these trees with `keep`: a cache below (a remote store's) gets them now
+    if (this.backend.keepRange && blobs.some(([type]) => type === BLOB_TYPE.tree)) pack.treeFrames.push([offset, Buffer.concat(parts)]);
   }
 
   private openPack(): OpenPack {
@@ -152,7 +156,7 @@ export class PackWriter {
       const hash = createHash('sha256');
       out.write(PACK_MAGIC);
       hash.update(PACK_MAGIC);
-      this.pack = { out, hash, frames: [] };
+      this.pack = { out, hash, frames: [], treeFrames: [] };
     }
     return this.pack;
   }
@@ -169,6 +173,7 @@ export class PackWriter {
     const packId = pack.hash.digest('hex');
     const size = pack.out.bytes;
     await pack.out.commit(packName(packId));
+    for (const [offset, bytes] of pack.treeFrames) await this.backend.keepRange?.(packName(packId), offset, bytes);
     for (const b of trailerEntries(packId, pack.frames)) this.written.push(b);
     this.storedBytes += size;
     this.packsWritten++;
