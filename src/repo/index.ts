@@ -16,7 +16,8 @@ export {
   restorePointRecordName,
   walRecordName,
 } from './layout.js';
-export { localObjectPresent, openBackend, repositoryBytes, storageSpace, type StoreOptions } from './open-backend.js';
+export { isRemoteLocation, localObjectPresent, openBackend, repositoryBytes, storageSpace, type StoreOptions } from './open-backend.js';
+export { PackUploadBackend } from './pack-upload-port.js';
 export { RepositoryLock, backupLockHeld, isStale, type LockInfo, type LockKind } from './lock.js';
 export { dbRecordSchema, emptyStats, manifestSchema, rootTrees, type DbRecord, type Manifest, type ManifestStats } from './manifest.js';
 export { PackWriter } from './pack-writer.js';

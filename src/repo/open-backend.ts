@@ -108,17 +108,22 @@ export async function repositoryBytes(location: string): Promise<number> {
   return (await backend.list('')).reduce((sum, o) => sum + o.size, 0);
 }
 
-/**
- * Whether the object `name` (a record: layout.ts names it) is stored in the repository at a local
- * `location`, without opening the repository (no keys: the name is the same sealed or not);
- * undefined for a remote location, whose caller opens the repository instead.
- */
 /** The absolute path of object `name` in a local repository; undefined for a remote one. */
 export function localObjectPath(location: string, name: string): string | undefined {
   const loc = parseLocation(location);
   return loc.kind === 'local' && isAbsolute(loc.path) ? new LocalBackend(loc.path).objectPath(name) : undefined;
 }
 
+/** True for a repository on a remote store (S3, Azure, SFTP), false for a directory. */
+export function isRemoteLocation(location: string): boolean {
+  return parseLocation(location).kind !== 'local';
+}
+
+/**
+ * Whether the object `name` (a record: layout.ts names it) is stored in the repository at a local
+ * `location`, without opening the repository (no keys: the name is the same sealed or not);
+ * undefined for a remote location, whose caller opens the repository instead.
+ */
 export async function localObjectPresent(location: string, name: string): Promise<boolean | undefined> {
   const loc = parseLocation(location);
   return loc.kind === 'local' ? new LocalBackend(loc.path).exists(name) : undefined;

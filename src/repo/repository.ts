@@ -7,6 +7,8 @@ import { sha256Hex } from '../codec/hash.js';
 import { calibrateScrypt, type ScryptParams } from '../codec/master-key.js';
 import type { Clock } from '../core/clock.js';
 import { fetchInOrder } from '../core/in-order.js';
+import type { MessagePort } from 'node:worker_threads';
+import { servePackUploads } from './pack-upload-port.js';
 import type { PasswordSource } from '../core/password-source.js';
 import { PrismError, fromSystemError, isRetained, retainedUntil } from '../errors/index.js';
 import { BLOB_TYPE, type BlobLocation, type IndexedBlob } from './blob-entry.js';
@@ -193,6 +195,11 @@ export class Repository {
   /** Where the repository lives, for messages. */
   get location(): string {
     return this.backend.location;
+  }
+
+  /** Uploads the packs of the worker thread at the other end of `port` (pack-upload-port.ts). */
+  servePackUploads(port: MessagePort): void {
+    servePackUploads(this.backend, port);
   }
 
   /** How the store was opened (backup.object_lock), for a worker thread that opens its own. */

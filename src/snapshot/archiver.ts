@@ -5,6 +5,7 @@ import { BLOB_TYPE, PackWriter, encodeTree, storedShare, type IndexedBlob, type 
 import type { WalkMeta, WalkNode, WalkResult } from '../source/fs/fs-walker.js';
 import { FileProcessor, type FileJob, type FileResult, type ReadHook } from './file-processor.js';
 import { runJobs } from './worker-pool.js';
+import type { ChunkWorkerSetup } from './chunk-worker-start.js';
 import type { WorkerInit } from './worker-protocol.js';
 
 export interface ArchiveWarning {
@@ -182,7 +183,11 @@ export async function archive(opts: ArchiveOptions): Promise<ArchiveResult> {
 }
 
 /** What a chunk worker thread needs of the repository (keys in memory only); `known` is a snapshot of the index's ids. */
-export function chunkWorkerInit(repo: Repository, repoRoot: string, compression: CompressionSettings): WorkerInit {
+export function chunkWorkerInit(repo: Repository, repoRoot: string, compression: CompressionSettings): ChunkWorkerSetup {
+  return { repo, data: chunkWorkerData(repo, repoRoot, compression) };
+}
+
+function chunkWorkerData(repo: Repository, repoRoot: string, compression: CompressionSettings): WorkerInit {
   return {
     repoRoot,
     store: repo.storeOptions,

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Chunker, gearTable } from '../codec/chunker.js';
 import { FrameCompressor } from '../codec/compress.js';
-import { Crypt, IdSetView, PackWriter, openBackend } from '../repo/index.js';
+import { Crypt, IdSetView, PackUploadBackend, PackWriter, openBackend } from '../repo/index.js';
 import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { FileProcessor, storeChunks, type ChunkAcc } from './file-processor.js';
@@ -11,7 +11,7 @@ import type { FromWorker, ToWorker, WholeFileStored, WorkerInit } from './worker
 /** Worker thread: runs FileProcessor over the file jobs and ObjectChunker over the streamed objects the archivers send. */
 const init = workerData as WorkerInit;
 const writer = new PackWriter(
-  await openBackend(init.repoRoot, process.env, init.store),
+  init.uploads ? new PackUploadBackend(init.uploads, init.repoRoot) : await openBackend(init.repoRoot, process.env, init.store),
   new FrameCompressor(init.compression),
   undefined,
   Crypt.from(init.secrets),

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { YOUNG_GENERATION_MB } from './worker-pool.js';
+import { YOUNG_GENERATION_MB } from './chunk-worker-start.js';
 
 /** What a worker said or did, for the run that listens to it. */
 export type WorkerEvent<M> = { type: 'message'; message: M } | { type: 'fail'; error: unknown } | { type: 'exit'; code: number };

@@ -1,8 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { IndexedBlob } from '../repo/index.js';
 import type { ChunkAcc } from './file-processor.js';
-import { WorkerFailure, YOUNG_GENERATION_MB } from './worker-pool.js';
-import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
+import { startChunkWorker, type ChunkWorkerSetup } from './chunk-worker-start.js';
+import { WorkerFailure } from './worker-pool.js';
+import type { FromWorker, ToWorker } from './worker-protocol.js';
 
 /** Bytes gathered before a batch goes to the worker (fewer, larger messages). */
 const BATCH_BYTES = 1024 * 1024;
@@ -37,13 +38,10 @@ export class ObjectWorker {
   private failure: unknown;
 
   constructor(
-    init: WorkerInit,
+    init: ChunkWorkerSetup,
     private readonly onBlobs: (blobs: IndexedBlob[]) => void,
   ) {
-    this.worker = new Worker(new URL('./chunk-worker.js', import.meta.url), {
-      workerData: init,
-      resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-    });
+    this.worker = startChunkWorker(init);
     this.worker.on('message', (m: FromWorker) => this.receive(m));
     this.worker.on('error', (e) => this.fail(e));
     this.worker.on('exit', (code) => this.fail(new WorkerFailure(`chunk worker exited early with code ${code}`, undefined)));

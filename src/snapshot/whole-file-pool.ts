@@ -1,6 +1,7 @@
-import { Worker } from 'node:worker_threads';
-import { WorkerFailure, YOUNG_GENERATION_MB } from './worker-pool.js';
-import type { FromWorker, ToWorker, WholeFileStored, WorkerInit } from './worker-protocol.js';
+import type { Worker } from 'node:worker_threads';
+import { startChunkWorker, type ChunkWorkerSetup } from './chunk-worker-start.js';
+import { WorkerFailure } from './worker-pool.js';
+import type { FromWorker, ToWorker, WholeFileStored } from './worker-protocol.js';
 
 /**
  * Stores whole files (WAL segments) on `threads` chunk workers, one file per worker at a time:
@@ -17,12 +18,9 @@ export class WholeFilePool {
   private nextId = 0;
   private failure: unknown;
 
-  constructor(init: WorkerInit, threads: number) {
+  constructor(init: ChunkWorkerSetup, threads: number) {
     this.workers = Array.from({ length: Math.max(1, threads) }, () => {
-      const w = new Worker(new URL('./chunk-worker.js', import.meta.url), {
-        workerData: init,
-        resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
-      });
+      const w = startChunkWorker(init);
       w.on('message', (m: FromWorker) => {
         if (m.type === 'whole-file-done') {
           const p = this.pending.get(m.jobId);

@@ -1,7 +1,7 @@
-import { Worker } from 'node:worker_threads';
 import type { IndexedBlob } from '../repo/index.js';
 import type { FileJob, FileProcessor, FileResult } from './file-processor.js';
-import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.js';
+import { startChunkWorker, type ChunkWorkerSetup } from './chunk-worker-start.js';
+import type { FromWorker, ToWorker } from './worker-protocol.js';
 
 export interface PoolOutcome {
   storedBytes: number;
@@ -21,8 +21,6 @@ export class WorkerFailure extends Error {
 }
 
 const IN_FLIGHT = 2;
-/** A worker allocates little that lives long: a small young generation keeps its memory flat. */
-export const YOUNG_GENERATION_MB = 12;
 
 /**
  * Runs batches of file jobs on the calling thread's `local` processor plus `threads − 1` chunk
@@ -31,18 +29,15 @@ export const YOUNG_GENERATION_MB = 12;
  */
 export async function runJobs(
   threads: number,
-  init: () => WorkerInit,
+  init: () => ChunkWorkerSetup,
   batches: readonly FileJob[][],
   local: FileProcessor,
   onResult: (batch: number, results: FileResult[]) => void,
   onBlobs: (blobs: IndexedBlob[]) => void,
 ): Promise<PoolOutcome> {
   const count = Math.max(0, Math.min(threads - 1, batches.length - 1));
-  const workerData = count > 0 ? init() : undefined;
-  const workers = Array.from(
-    { length: count },
-    () => new Worker(new URL('./chunk-worker.js', import.meta.url), { workerData, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } }),
-  );
+  const setup = count > 0 ? init() : undefined;
+  const workers = Array.from({ length: count }, () => startChunkWorker(setup!));
   let next = 0;
   let storedBytes = 0;
   let packs = 0;

@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { CompressionSettings } from '../codec/compress.js';
 import type { ChunkerParams } from '../codec/chunker.js';
 import type { CryptSecrets, IndexedBlob, SharedIdSet, StoreOptions } from '../repo/index.js';
@@ -14,6 +15,8 @@ export interface WorkerInit {
   chunker: ChunkerParams;
   compression: CompressionSettings;
   known: SharedIdSet;
+  /** Where the worker sends its packs to be uploaded (a remote repository: startChunkWorker); absent, it writes them itself. */
+  uploads?: MessagePort;
 }
 
 export type ToWorker =
