@@ -13,10 +13,20 @@ import { execFileSync } from 'node:child_process';
 const [cmd, a, b] = process.argv.slice(2);
 
 function read(conf, uid) {
-  const out = execFileSync('radosgw-admin', ['-c', conf, 'usage', 'show', '--uid', uid, '--show-log-entries=false'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  let out;
+  try {
+    out = execFileSync('radosgw-admin', ['-c', conf, 'usage', 'show', '--uid', uid, '--show-log-entries=false'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // a gateway whose OSD is full (memstore, 4 GiB: buckets left from other runs) answers never
+      timeout: 120_000,
+    });
+  } catch (e) {
+    throw new Error(
+      `radosgw-admin usage show failed or hung (${e.code ?? e.signal ?? e.message}): is the test gateway's OSD full? ` +
+        `ceph -c ${conf} -s tells; delete leftover buckets or restart it (node scripts/servers.mjs stop s3; node scripts/servers.mjs start s3)`,
+    );
+  }
   const categories = {};
   let ops = 0;
   for (const s of JSON.parse(out).summary ?? []) {

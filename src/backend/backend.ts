@@ -184,5 +184,15 @@ export async function spaceOf(backend: Backend): Promise<Space | undefined> {
   return undefined;
 }
 
+/** The backend of `backend`'s chain (itself or one it wraps) that keeps ranges of packs written (a remote store's metadata cache). */
+export function rangeKeeper(backend: Backend): Pick<Required<Backend>, 'keepRange'> | undefined {
+  let b: Backend | undefined = backend;
+  while (b) {
+    if (typeof b.keepRange === 'function') return b as Pick<Required<Backend>, 'keepRange'>;
+    b = (b as Partial<Wrapping>).innerBackend;
+  }
+  return undefined;
+}
+
 /** The names of a listing. */
 export const namesOf = (infos: readonly ObjectInfo[]): string[] => infos.map((i) => i.name);

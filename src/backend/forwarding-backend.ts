@@ -45,10 +45,6 @@ export class ForwardingBackend implements Backend, Wrapping {
     return this.inner.folderVersion ? this.inner.folderVersion(prefix) : Promise.resolve(undefined);
   }
 
-  keepRange(name: string, offset: number, bytes: Uint8Array): Promise<void> {
-    return this.inner.keepRange ? this.inner.keepRange(name, offset, bytes) : Promise.resolve();
-  }
-
   delete(name: string, opts?: CallOptions): Promise<void> {
     return this.inner.delete(name, opts);
   }

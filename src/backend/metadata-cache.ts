@@ -171,7 +171,7 @@ export class MetadataCache extends ForwardingBackend {
   }
 
   /** A range of a pack just written that readers will ask for with `keep`: kept as if it had been read. */
-  override async keepRange(name: string, offset: number, bytes: Uint8Array): Promise<void> {
+  async keepRange(name: string, offset: number, bytes: Uint8Array): Promise<void> {
     if (!PACK_NAME.test(name)) return;
     await writeChecked(
       join(this.dir, 'ranges'),

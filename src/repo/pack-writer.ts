@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import type { AtomicWrite, Backend } from '../backend/backend.js';
+import { rangeKeeper, type AtomicWrite, type Backend } from '../backend/backend.js';
 import type { FrameCompressor } from '../codec/compress.js';
 import { BLOB_TYPE, type BlobType, type IndexedBlob } from './blob-entry.js';
 import { Crypt } from './crypt.js';
@@ -37,6 +37,8 @@ export class PackWriter {
   storedBytes = 0;
   packsWritten = 0;
   private readonly uploading = new Set<Promise<void>>();
+  /** Where frames holding trees are kept as they are written (a remote store's local cache), if anywhere. */
+  private readonly keeper: Pick<Required<Backend>, 'keepRange'> | undefined;
   private failed: { error: unknown } | undefined;
 
   constructor(
@@ -47,7 +49,9 @@ export class PackWriter {
     readonly crypt: Crypt = Crypt.NONE,
     /** Commits that may run in the background while the next pack fills. */
     private readonly uploadsInFlight = 1,
-  ) {}
+  ) {
+    this.keeper = rangeKeeper(backend);
+  }
 
   /** True if the blob was taken; false if this writer already holds it. */
   add(type: BlobType, id: string, data: Uint8Array): boolean {
@@ -147,7 +151,7 @@ export class PackWriter {
     }
     pack.frames.push({ o: offset, l: pack.out.bytes - offset, r: rawLength, c: codec, b: blobs });
     // the next backup reads these trees with `keep`: a cache below (a remote store's) gets them now
-    if (this.backend.keepRange && blobs.some(([type]) => type === BLOB_TYPE.tree)) pack.treeFrames.push([offset, Buffer.concat(parts)]);
+    if (this.keeper && blobs.some(([type]) => type === BLOB_TYPE.tree)) pack.treeFrames.push([offset, Buffer.concat(parts)]);
   }
 
   private openPack(): OpenPack {
@@ -173,7 +177,7 @@ export class PackWriter {
     const packId = pack.hash.digest('hex');
     const size = pack.out.bytes;
     await pack.out.commit(packName(packId));
-    for (const [offset, bytes] of pack.treeFrames) await this.backend.keepRange?.(packName(packId), offset, bytes);
+    for (const [offset, bytes] of pack.treeFrames) await this.keeper?.keepRange(packName(packId), offset, bytes);
     for (const b of trailerEntries(packId, pack.frames)) this.written.push(b);
     this.storedBytes += size;
     this.packsWritten++;
