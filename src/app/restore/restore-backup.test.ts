@@ -12,6 +12,7 @@ import {
   symlinkSync,
   truncateSync,
   utimesSync,
+  watch,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -134,6 +135,24 @@ describe('restoreBackup', () => {
     const r = await restoreBackup(ctx, { id: m.id, target: join(sb.root, 'restore-test') });
     assert.equal(r.plan.overwrite.count + r.plan.remove.count, 0);
     assert.deepEqual(hashTree(join(sb.root, 'restore-test')), hashTree(sb.home));
+  });
+
+  it('holds one shared lock from plan to swap when no safety backup runs in between (one lock file: fewer requests on a remote store)', async () => {
+    writeDataset(sb.home, { files: 3 });
+    const ctx = appContext(sb);
+    const m = await createBackup(ctx, { type: 'full' });
+    const seen = new Set<string>();
+    const watcher = watch(join(ctx.config.storagePath, 'locks'), (_event, name) => {
+      if (name?.startsWith('shared-') && name.endsWith('.json')) seen.add(name);
+    });
+    try {
+      await restoreBackup(ctx, { id: m.id, confirm: true, safetyBackup: false });
+      await new Promise((r) => setTimeout(r, 50)); // the last events
+    } finally {
+      watcher.close();
+    }
+    assert.equal(seen.size, 1, [...seen].join(', '));
+    assert.deepEqual(readdirSync(join(ctx.config.storagePath, 'locks')), [], 'released');
   });
 
   it('--include restores one folder only; --exclude keeps the live content of a path', async () => {

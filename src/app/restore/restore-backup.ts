@@ -148,8 +148,10 @@ async function restoreBackupReporting(ctx: AppContext, opts: RestoreOptions): Pr
     // staging reads (and checks) every chunk first: damage found there is dropped from the index
     // before the safety backup runs, so that backup stores fresh copies instead of reusing it
     const staged = await stage(ctx, repo, job);
-    await lock.release();
+    let held = lock;
     if (live && destructive && opts.safetyBackup !== false && existsSync(config.home)) {
+      // the safety backup takes its own locks (and may apply retention under an exclusive one)
+      await lock.release();
       const safety = await createBackup(ctx, {
         type: 'full',
         comment: `Pre-restore backup (before restoring ${m.id})`,
@@ -158,12 +160,12 @@ async function restoreBackupReporting(ctx: AppContext, opts: RestoreOptions): Pr
       });
       base.safety_backup = safety.id;
       log('safety_backup', { id: safety.id, status: safety.status });
+      held = await repo.lock('shared', 'prism backup restore');
     }
-    const relock = await repo.lock('shared', 'prism backup restore');
     try {
       return swap(ctx, job, staged);
     } finally {
-      await relock.release();
+      await held.release();
     }
   } finally {
     await workers?.close(); // a refusal or failure before staging ended
