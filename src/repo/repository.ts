@@ -87,6 +87,7 @@ export class Repository {
    * unlocked (`unlocked`: a worker thread, or `prism key import`).
    */
   static async open(backend: Backend, clock: Clock, opts: OpenOptions = {}): Promise<Repository> {
+    if (opts.opened) return Repository.asOpened(backend, clock, opts.opened, opts.unlocked);
     let raw: Buffer | undefined = opts.config;
     if (!raw)
       try {
@@ -166,6 +167,15 @@ export class Repository {
       );
     }
     opts.keyCache?.set(cacheKey(backend, config), { master: Buffer.from(u.master), generation: u.generation, keyId: u.keyId });
+    const crypt = Crypt.from(cryptSecrets(u));
+    return new Repository(new SealedBackend(backend, crypt), config, clock, crypt, u);
+  }
+
+  /** A repository another thread opened and checked, from its config and keys: nothing is read from the store. */
+  private static asOpened(backend: Backend, clock: Clock, config: RepoConfig, unlocked: Unlocked | undefined): Repository {
+    if (!config.encryption) return new Repository(backend, config, clock);
+    if (!unlocked) throw new Error(`the encrypted repository at ${backend.location} was handed over without its keys`);
+    const u = { ...unlocked, master: Buffer.from(unlocked.master) }; // a worker's copy arrives as a Uint8Array
     const crypt = Crypt.from(cryptSecrets(u));
     return new Repository(new SealedBackend(backend, crypt), config, clock, crypt, u);
   }
@@ -659,6 +669,11 @@ export interface OpenOptions {
   unlocked?: Unlocked;
   /** The repository's config.json as the caller has just read it (it is not read again). */
   config?: Buffer;
+  /**
+   * The config of the repository as the thread that started this worker opened (and checked) it:
+   * nothing is read from the store (with `unlocked` for an encrypted one).
+   */
+  opened?: RepoConfig;
   /** Unlocks an encrypted repository from its config (`prism key import`: with an exported master key). */
   unlock?: (backend: Backend, config: RepoConfig) => Promise<Unlocked>;
   /**

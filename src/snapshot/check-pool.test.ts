@@ -61,7 +61,7 @@ describe('checking packs on worker threads', () => {
   };
 
   it('workers check packs and return what the calling thread would find', async () => {
-    const alone = await checkPacksInParallel(jobs, 0, { repoRoot: sb.repo, unlocked: undefined }, localReader());
+    const alone = await checkPacksInParallel(jobs, 0, { repoRoot: sb.repo, unlocked: undefined, config: repo.config }, localReader());
     const bad = alone.filter((r) => r.failed.length > 0 || !r.sound);
     assert.equal(bad.length, 2, 'the damaged chunk and the damaged trailer are found');
     assert.ok(alone.some((r) => r.failed.some(([, why]) => /does not open or decompress/.test(why))));
@@ -77,7 +77,7 @@ describe('checking packs on worker threads', () => {
     const together = await checkPacksInParallel(
       jobs,
       2,
-      { repoRoot: sb.repo, unlocked: repo.unlocked },
+      { repoRoot: sb.repo, unlocked: repo.unlocked, config: repo.config },
       async (job) => {
         const n = jobs.indexOf(job);
         byLocal.add(n);

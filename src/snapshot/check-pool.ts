@@ -1,4 +1,4 @@
-import type { IndexedBlob, Unlocked } from '../repo/index.js';
+import type { IndexedBlob, RepoConfig, Unlocked } from '../repo/index.js';
 import type { PackDataResult } from './check-pack-data.js';
 import { EarlyWorker } from './early-worker.js';
 
@@ -6,6 +6,8 @@ export interface CheckWorkerInit {
   repoRoot: string;
   /** The keys of an encrypted repository (in memory only). */
   unlocked: Unlocked | undefined;
+  /** The repository's config as the calling thread opened it (the worker reads none of it again). */
+  config: RepoConfig;
 }
 
 /** A pack to read and the chunks of it to check. */

@@ -11,7 +11,10 @@ const port = parentPort!;
 const send = (m: FromCheckWorker): void => port.postMessage(m);
 
 try {
-  const repo = await Repository.open(await openBackend(init.repoRoot), systemClock, init.unlocked ? { unlocked: init.unlocked } : {});
+  const repo = await Repository.open(await openBackend(init.repoRoot), systemClock, {
+    opened: init.config,
+    ...(init.unlocked ? { unlocked: init.unlocked } : {}),
+  });
   const reading = { into: { buffer: Buffer.alloc(0) }, decoder: new FrameDecoder(repo.crypt) };
   let queue = Promise.resolve();
   port.on('message', (m: ToCheckWorker) => {

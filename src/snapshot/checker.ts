@@ -121,7 +121,7 @@ export async function checkRepository(opts: CheckOptions): Promise<RepositoryChe
   let total = 0;
   if (opts.data.kind === 'all') for (const size of packSizes.values()) total += size;
   const threads = threadsFor(opts, total);
-  const workers = threads > 1 ? new CheckWorkers(threads - 1, { repoRoot: opts.repoRoot!, unlocked: opts.repo.unlocked }) : undefined;
+  const workers = threads > 1 ? new CheckWorkers(threads - 1, { repoRoot: opts.repoRoot!, unlocked: opts.repo.unlocked, config: opts.repo.config }) : undefined;
   try {
     return await checkWith(opts, packSizes, workers);
   } finally {
@@ -300,7 +300,7 @@ async function readPacks(opts: CheckOptions, jobs: PackJob[], packSizes: Map<str
   return checkPacksInParallel(
     jobs,
     workers ?? threadsFor(opts, bytes) - 1,
-    { repoRoot: opts.repoRoot ?? '', unlocked: repo.unlocked },
+    { repoRoot: opts.repoRoot ?? '', unlocked: repo.unlocked, config: repo.config },
     (job) => checkPackData(repo, reading, job.pack, job.blobs, job.size),
     { signal: opts.signal },
   );
@@ -325,7 +325,7 @@ function readEveryPack(
   const read = checkPacksInParallel(
     all,
     workers,
-    { repoRoot: opts.repoRoot ?? '', unlocked: repo.unlocked },
+    { repoRoot: opts.repoRoot ?? '', unlocked: repo.unlocked, config: repo.config },
     async (job) => {
       await walkDone;
       return checkPackData(repo, reading, job.pack, job.blobs, job.size);

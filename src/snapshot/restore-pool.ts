@@ -1,4 +1,4 @@
-import type { PlanOptions, SharedIndex, Unlocked } from '../repo/index.js';
+import type { PlanOptions, RepoConfig, SharedIndex, Unlocked } from '../repo/index.js';
 import type { FilesOutcome } from './restore-types.js';
 import { EarlyWorker } from './early-worker.js';
 import type { TreeEntry } from './tree-walk.js';
@@ -7,6 +7,8 @@ export interface RestoreWorkerInit {
   repoRoot: string;
   /** The keys of an encrypted repository (in memory only). */
   unlocked: Unlocked | undefined;
+  /** The repository's config as the calling thread opened it (the worker reads none of it again). */
+  config: RepoConfig;
   /** The calling thread's loaded index, shared (workers do not load the index files again). */
   index: SharedIndex;
   verify: boolean;

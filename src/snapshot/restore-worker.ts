@@ -14,7 +14,10 @@ const PROGRESS_FILES = 64;
 const PROGRESS_BYTES = 8 * 1024 * 1024;
 
 try {
-  const repo = await Repository.open(await openBackend(init.repoRoot), systemClock, init.unlocked ? { unlocked: init.unlocked } : {});
+  const repo = await Repository.open(await openBackend(init.repoRoot), systemClock, {
+    opened: init.config,
+    ...(init.unlocked ? { unlocked: init.unlocked } : {}),
+  });
   repo.adoptIndex(init.index);
   const reuse = repo.frameReuse();
   // progress goes to the calling thread in batches: a message per file costs more than a small file's write

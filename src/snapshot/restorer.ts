@@ -208,7 +208,13 @@ export function startRestoreWorkers(opts: {
 }): RestorePool | undefined {
   const threads = opts.expectedBytes < PARALLEL_BYTES || !opts.repoRoot ? 1 : Math.max(1, Math.min(opts.concurrency ?? 1, 8));
   if (threads === 1) return undefined;
-  return new RestorePool(threads - 1, { repoRoot: opts.repoRoot!, unlocked: opts.repo.unlocked, index: opts.repo.shareIndex(), verify: opts.verify });
+  return new RestorePool(threads - 1, {
+    repoRoot: opts.repoRoot!,
+    unlocked: opts.repo.unlocked,
+    config: opts.repo.config,
+    index: opts.repo.shareIndex(),
+    verify: opts.verify,
+  });
 }
 
 /** Splits the files into contiguous slices of about equal bytes, handed to this thread and the pool's workers on demand. */
