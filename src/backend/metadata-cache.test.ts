@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { backendConformance } from '../testing/backend-conformance.js';
@@ -189,6 +190,22 @@ describe('MetadataCache', () => {
     await mem.delete(name);
     await new MetadataCache(mem, dir).list('snapshots');
     assert.deepEqual(readdirSync(join(dir, 'records', 'snapshots')), [], 'the copy of a record no longer listed is removed');
+  });
+
+  it('a crafted listing naming a record ".." or ".x" is fetched, never written into the cache', async () => {
+    const body = Buffer.from('{"crafted":true}');
+    class Crafted extends MemoryBackend {
+      override async get(): Promise<Buffer> {
+        return Buffer.from(body);
+      }
+    }
+    const dir = cacheDir();
+    const cache = new MetadataCache(new Crafted(), dir);
+    for (const name of ['snapshots/..', 'snapshots/.x', 'keys/..']) {
+      const listed = { name, size: body.length, md5: createHash('md5').update(body).digest('hex') };
+      assert.deepEqual(await cache.get(name, { listed }), body);
+    }
+    assert.equal(existsSync(dir), false, 'nothing written');
   });
 
   it('lives under PRISM_CACHE_DIR, XDG_CACHE_HOME or ~/.cache, a folder per location; PRISM_CACHE_DIR=off turns it off', () => {
