@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Backend, ObjectInfo } from '../backend/backend.js';
 import type { Clock } from '../core/clock.js';
-import { isDenied } from '../backend/store-error.js';
+import { ObjectNotFoundError, isDenied } from '../backend/store-error.js';
 import { PrismError } from '../errors/index.js';
 import { lockName } from './layout.js';
 import { processAlive } from '../core/process-alive.js';
@@ -167,8 +167,10 @@ export class RepositoryLock {
       this.info.refreshed = now.toISOString();
       const body = Buffer.from(JSON.stringify(this.info));
       const refreshed = this.names.map(async (n) => {
-        if (await this.stillOurs(n, true)) await this.backend.put(n, body);
-        else this.lost.add(n);
+        const ours = n.startsWith('locks/shared-') ? true : this.lost.has(n) ? false : await this.readBack(n);
+        if (ours) await this.backend.put(n, body);
+        else if (ours === false) this.lost.add(n);
+        else throw new Error(`${n} could not be read`); // not refreshed this time: the next release reads it back
       });
       void Promise.all(refreshed).then(
         () => (this.writtenMs = now.getTime()),
@@ -190,14 +192,25 @@ export class RepositoryLock {
    * False if another process took the file over (it judged this lock stale). A shared lock's
    * name is random and only ever written by its owner (a stale one is removed, never taken
    * over), so it is ours without reading it back; so is a single one written recently enough
-   * that nobody can have judged it stale (SURELY_OURS_MS), unless `readBack`.
+   * that nobody can have judged it stale (SURELY_OURS_MS).
    */
-  private async stillOurs(name: string, readBack = false): Promise<boolean> {
+  private async stillOurs(name: string): Promise<boolean> {
     if (name.startsWith('locks/shared-')) return true;
     if (this.lost.has(name)) return false;
-    if (!readBack && this.clock.now().getTime() - this.writtenMs < SURELY_OURS_MS) return true;
+    if (this.clock.now().getTime() - this.writtenMs < SURELY_OURS_MS) return true;
+    return (await this.readBack(name)) === true;
+  }
+
+  /** Whether the file still holds this lock: undefined when it cannot be read (a store away for a moment). */
+  private async readBack(name: string): Promise<boolean | undefined> {
+    let raw: Buffer;
     try {
-      const cur = JSON.parse((await this.backend.get(name)).toString('utf8')) as LockInfo;
+      raw = await this.backend.get(name);
+    } catch (e) {
+      return e instanceof ObjectNotFoundError ? false : undefined;
+    }
+    try {
+      const cur = JSON.parse(raw.toString('utf8')) as LockInfo;
       return cur.pid === this.info.pid && cur.host === this.info.host && cur.created === this.info.created;
     } catch {
       return false;
