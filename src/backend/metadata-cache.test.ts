@@ -142,19 +142,24 @@ describe('MetadataCache', () => {
     const manifest = Buffer.from('{"id":"backup_1"}');
     await new MetadataCache(mem, dir).put('snapshots/backup_1.json', manifest);
     await mem.put('keys/0123456789abcdef.json', Buffer.from('{"key":1}'));
+    await new MetadataCache(mem, dir).put('keyring/0000000001', Buffer.from('sealed keyring'));
     const readAll = async (b: MetadataCache): Promise<Buffer[]> => {
       const out: Buffer[] = [];
-      for (const folder of ['snapshots', 'keys']) for (const o of await b.list(folder)) out.push(await b.get(o.name, { listed: o }));
+      for (const folder of ['snapshots', 'keys', 'keyring']) for (const o of await b.list(folder)) out.push(await b.get(o.name, { listed: o }));
       return out;
     };
     const first = new FaultyBackend(mem);
-    assert.deepEqual(await readAll(new MetadataCache(first, dir)), [manifest, Buffer.from('{"key":1}')]);
-    assert.deepEqual(first.calls, ['list snapshots', 'list keys', 'get keys/0123456789abcdef.json'], 'the manifest written through the cache is not fetched');
+    assert.deepEqual(await readAll(new MetadataCache(first, dir)), [manifest, Buffer.from('{"key":1}'), Buffer.from('sealed keyring')]);
+    assert.deepEqual(
+      first.calls,
+      ['list snapshots', 'list keys', 'get keys/0123456789abcdef.json', 'list keyring'],
+      'the manifest and keyring written through the cache are not fetched',
+    );
     const second = new FaultyBackend(mem);
     const cache = new MetadataCache(second, dir);
-    assert.deepEqual(await readAll(cache), [manifest, Buffer.from('{"key":1}')]);
-    assert.deepEqual(second.calls, ['list snapshots', 'list keys'], 'only the listings');
-    assert.equal(cache.hits, 2);
+    assert.deepEqual(await readAll(cache), [manifest, Buffer.from('{"key":1}'), Buffer.from('sealed keyring')]);
+    assert.deepEqual(second.calls, ['list snapshots', 'list keys', 'list keyring'], 'only the listings');
+    assert.equal(cache.hits, 3);
     // without the listing's entry, or from a store that lists no MD5, the store answers
     const plain = new FaultyBackend(mem);
     await new MetadataCache(plain, dir).get('snapshots/backup_1.json');

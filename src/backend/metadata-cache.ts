@@ -11,10 +11,10 @@ const isIndexName = (name: string): boolean => name.startsWith('index/') && !nam
 
 /**
  * Folders of small records that commands read whole right after listing them (manifests, key
- * files): a copy is used when its MD5 is the one the listing gave (S3, Azure), which the reader
- * passes along (ReadOptions.listed).
+ * files, keyrings): a copy is used when its MD5 is the one the listing gave (S3, Azure), which the
+ * reader passes along (ReadOptions.listed).
  */
-const RECORD_FOLDERS = new Set(['snapshots', 'keys']);
+const RECORD_FOLDERS = new Set(['snapshots', 'keys', 'keyring']);
 /** A record's own name: what prism writes there, and never a path a crafted listing could steer (no '..'). */
 const RECORD_FILE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 const recordFolder = (name: string): string | undefined => {
@@ -34,7 +34,7 @@ export function metadataCacheDir(location: string, env: NodeJS.ProcessEnv): stri
 
 /**
  * A local copy of a remote repository's index files, so that every command (and every restore
- * worker) does not fetch them all again; and of its manifests and key files where the
+ * worker) does not fetch them all again; and of its manifests, key files and keyrings where the
  * store lists each object's MD5 (ObjectInfo.md5): a copy whose MD5 is the listed one is the object,
  * whatever wrote it, so a backup reads none of the earlier backups' manifests from the store (the
  * reader passes the listing's entry along: a copy never stands in for a record rewritten since). Index files never change once written (their name is

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as v from 'valibot';
-import type { Backend } from '../backend/backend.js';
+import type { Backend, ObjectInfo } from '../backend/backend.js';
 import { ObjectNotFoundError } from '../backend/store-error.js';
 import { fetchInOrder } from '../core/in-order.js';
 import {
@@ -182,20 +182,33 @@ function parseKeyFileRecord(raw: unknown): KeyFileRecord {
 
 /** The highest keyring generation (0 when there is none). */
 export async function currentGeneration(backend: Backend): Promise<number> {
-  let max = 0;
-  for (const { name } of await backend.list(KEYRING_DIR)) {
-    const m = /^keyring\/([0-9]{10})$/.exec(name);
-    if (m) max = Math.max(max, Number(m[1]));
+  return (await currentKeyring(backend)).generation;
+}
+
+/** The highest keyring generation (0 when there is none) and its keyring's listing entry (for a local copy to answer its read). */
+export async function currentKeyring(backend: Backend): Promise<{ generation: number; listed?: ObjectInfo }> {
+  let current: { generation: number; listed?: ObjectInfo } = { generation: 0 };
+  for (const o of await backend.list(KEYRING_DIR)) {
+    const m = /^keyring\/([0-9]{10})$/.exec(o.name);
+    if (m && Number(m[1]) > current.generation) current = { generation: Number(m[1]), listed: o };
   }
-  return max;
+  return current;
 }
 
 /** Opens the keyring of `gen` with that generation's master key. */
-export async function unlockWithMaster(backend: Backend, config: RepoConfig, master: Buffer, gen: number, keyId?: string): Promise<Unlocked> {
+export async function unlockWithMaster(
+  backend: Backend,
+  config: RepoConfig,
+  master: Buffer,
+  gen: number,
+  keyId?: string,
+  /** The keyring's entry in a listing just made (a local copy may answer: metadata-cache.ts). */
+  listed?: ObjectInfo,
+): Promise<Unlocked> {
   const name = keyringName(gen);
   let sealed: Buffer;
   try {
-    sealed = await backend.get(name);
+    sealed = await backend.get(name, listed?.name === name ? { listed } : undefined);
   } catch (e) {
     if (e instanceof ObjectNotFoundError)
       throw new PrismError('REPO_CORRUPT', `${backend.location}/${name} is missing: the repository's keys cannot be read.`, { object: name });
@@ -228,7 +241,7 @@ export async function unlockWithPassword(
   hint?: string,
   whileDeriving?: () => void,
 ): Promise<Unlocked> {
-  const current = await currentGeneration(backend);
+  const { generation: current, listed: keyring } = await currentKeyring(backend);
   const files = await readKeyFiles(backend);
   const usable = files.filter((f) => f.record && f.record.generation <= current);
   if (current === 0 || files.length === 0) {
@@ -268,7 +281,7 @@ export async function unlockWithPassword(
       const f = batch[j]!;
       if (f.record!.generation === current) {
         try {
-          return await unlockWithMaster(backend, config, master, current, f.id);
+          return await unlockWithMaster(backend, config, master, current, f.id, keyring);
         } catch (e) {
           // a key file left by a rotation that died before its keyring, whose generation a later rotation reused
           if (e instanceof PrismError && e.code === 'KEY_REFUSED') {
