@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Backend, CallOptions, ObjectInfo, ReadOptions } from './backend.js';
 import { ForwardingBackend } from './forwarding-backend.js';
 
@@ -17,10 +17,9 @@ const isIndexName = (name: string): boolean => name.startsWith('index/') && !nam
 const RECORD_FOLDERS = new Set(['snapshots', 'keys', 'keyring']);
 /** A record's own name: what prism writes there, and never a path a crafted listing could steer (no '..'). */
 const RECORD_FILE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
-const recordFolder = (name: string): string | undefined => {
+const isRecordName = (name: string): boolean => {
   const slash = name.indexOf('/');
-  const folder = name.slice(0, slash);
-  return slash > 0 && RECORD_FOLDERS.has(folder) && RECORD_FILE.test(name.slice(slash + 1)) ? folder : undefined;
+  return slash > 0 && RECORD_FOLDERS.has(name.slice(0, slash)) && RECORD_FILE.test(name.slice(slash + 1));
 };
 const PACK_NAME = /^data\/[0-9a-f]{2}\/[0-9a-f]{64}$/;
 const md5 = (body: Uint8Array): string => createHash('md5').update(body).digest('hex');
@@ -37,7 +36,8 @@ export function metadataCacheDir(location: string, env: NodeJS.ProcessEnv): stri
  * worker) does not fetch them all again; and of its manifests, key files and keyrings where the
  * store lists each object's MD5 (ObjectInfo.md5): a copy whose MD5 is the listed one is the object,
  * whatever wrote it, so a backup reads none of the earlier backups' manifests from the store (the
- * reader passes the listing's entry along: a copy never stands in for a record rewritten since). Index files never change once written (their name is
+ * reader passes the listing's entry along: a copy never stands in for a record rewritten since).
+ * Index files never change once written (their name is
  * their content's hash), so a copy is good as long as the store still lists the object with the
  * same size; a copy is used only for a name in the store's latest listing of index/, and checked
  * against the SHA-256 kept with it. A stale, damaged or deleted cache costs a fetch, never a wrong
@@ -78,8 +78,7 @@ export class MetadataCache extends ForwardingBackend {
   }
 
   override async get(name: string, opts?: ReadOptions): Promise<Buffer> {
-    const folder = recordFolder(name);
-    if (folder) return this.getRecord(name, folder, opts);
+    if (isRecordName(name)) return this.getRecord(name, opts);
     const size = isIndexName(name) ? this.listed?.get(name) : undefined;
     if (size === undefined) return this.inner.get(name, opts);
     const cached = opts?.fresh ? undefined : await this.read(name, size);
@@ -98,24 +97,17 @@ export class MetadataCache extends ForwardingBackend {
    */
   override async put(name: string, data: Uint8Array | readonly Uint8Array[], opts?: CallOptions): Promise<void> {
     await this.inner.put(name, data, opts);
-    const folder = recordFolder(name);
-    if (!isIndexName(name) && !folder) return;
+    const record = isRecordName(name);
+    if (!isIndexName(name) && !record) return;
     const body = data instanceof Uint8Array ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.concat(data);
-    if (folder) {
-      // the next command that lists it with this MD5 reads this copy
-      await writeChecked(join(this.dir, 'records', folder), this.recordFile(name), body).catch(() => undefined);
-      return;
-    }
+    if (record) return this.keepRecord(name, body); // the next command that lists it with this MD5 reads this copy
     this.listed?.set(name, body.length);
     await this.write(name, body).catch(() => undefined);
   }
 
   override async putIfAbsent(name: string, data: Uint8Array, opts?: CallOptions): Promise<boolean> {
     const made = await this.inner.putIfAbsent(name, data, opts);
-    const folder = recordFolder(name);
-    if (made && folder) {
-      await writeChecked(join(this.dir, 'records', folder), this.recordFile(name), Buffer.from(data)).catch(() => undefined);
-    }
+    if (made && isRecordName(name)) await this.keepRecord(name, Buffer.from(data));
     return made;
   }
 
@@ -123,25 +115,27 @@ export class MetadataCache extends ForwardingBackend {
    * A record of a record folder read as a listing gave it (`opts.listed`, with an MD5): the local
    * copy when it has that MD5, else fetched (and kept when it has it). Without a listing, fetched.
    */
-  private async getRecord(name: string, folder: string, opts: ReadOptions | undefined): Promise<Buffer> {
+  private async getRecord(name: string, opts: ReadOptions | undefined): Promise<Buffer> {
     const listed = opts?.listed;
     if (listed?.md5 === undefined || listed.name !== name) return this.inner.get(name, opts);
-    const file = this.recordFile(name);
-    const cached = opts?.fresh ? undefined : await readChecked(file, listed.size);
+    const cached = opts?.fresh ? undefined : await readChecked(this.recordFile(name), listed.size);
     if (cached && md5(cached) === listed.md5) {
       this.hits++;
-      if (!opts?.into) return cached;
-      if (opts.into.buffer.length < cached.length) opts.into.buffer = Buffer.allocUnsafe(cached.length);
-      cached.copy(opts.into.buffer);
-      return opts.into.buffer.subarray(0, cached.length);
+      return cached;
     }
     const fetched = await this.inner.get(name, opts);
-    if (md5(fetched) === listed.md5) await writeChecked(join(this.dir, 'records', folder), file, Buffer.from(fetched)).catch(() => undefined);
+    if (md5(fetched) === listed.md5) await this.keepRecord(name, Buffer.from(fetched));
     return fetched;
   }
 
   private recordFile(name: string): string {
     return join(this.dir, 'records', name);
+  }
+
+  /** Writes the local copy of a record (a cache that cannot be written is no cache). */
+  private async keepRecord(name: string, body: Buffer): Promise<void> {
+    const file = this.recordFile(name);
+    await writeChecked(dirname(file), file, body).catch(() => undefined);
   }
 
   private async forgetUnlistedRecords(folder: string, names: Set<string>): Promise<void> {
@@ -185,10 +179,7 @@ export class MetadataCache extends ForwardingBackend {
   override async delete(name: string, opts?: CallOptions): Promise<void> {
     await this.inner.delete(name, opts);
     this.listed?.delete(name);
-    const folder = recordFolder(name);
-    if (folder) {
-      await fsp.rm(this.recordFile(name), { force: true }).catch(() => undefined);
-    }
+    if (isRecordName(name)) await fsp.rm(this.recordFile(name), { force: true }).catch(() => undefined);
     if (name.startsWith('index/')) await fsp.rm(this.file(name), { force: true }).catch(() => undefined);
     if (name.startsWith('data/')) await this.forgetRanges((pack) => pack === name.slice(-64)).catch(() => undefined);
   }

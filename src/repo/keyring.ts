@@ -148,25 +148,16 @@ export interface KeyFileEntry {
 export async function readKeyFiles(backend: Backend): Promise<KeyFileEntry[]> {
   const listed = (await backend.list(KEYS_DIR)).filter((o) => KEY_FILE.test(o.name));
   // a few at a time (a repository may hold dozens), each with its listing entry (a local copy may answer: metadata-cache.ts)
-  const read = await fetchInOrder(listed, KEY_FILE_READS, (o) =>
-    backend.get(o.name, { listed: o }).then(
-      (raw) => ({ raw }),
-      (error: unknown) => ({ error }),
-    ),
-  );
-  const out: KeyFileEntry[] = [];
-  for (const [i, { name }] of listed.entries()) {
-    const id = KEY_FILE.exec(name)![1]!;
-    const r = read[i]!;
+  const read = await fetchInOrder(listed, KEY_FILE_READS, async (o): Promise<KeyFileEntry | undefined> => {
+    const id = KEY_FILE.exec(o.name)![1]!;
     try {
-      if ('error' in r) throw r.error;
-      out.push({ id, record: parseKeyFileRecord(JSON.parse(r.raw.toString('utf8'))) });
+      return { id, record: parseKeyFileRecord(JSON.parse((await backend.get(o.name, { listed: o })).toString('utf8'))) };
     } catch (e) {
-      if (e instanceof ObjectNotFoundError) continue;
-      out.push({ id, error: e instanceof SyntaxError ? `not valid JSON: ${e.message}` : (e as Error).message });
+      if (e instanceof ObjectNotFoundError) return undefined;
+      return { id, error: e instanceof SyntaxError ? `not valid JSON: ${e.message}` : (e as Error).message };
     }
-  }
-  return out;
+  });
+  return read.filter((f) => f !== undefined);
 }
 
 const KEY_FILE = /^keys\/([0-9a-f]{16})\.json$/;

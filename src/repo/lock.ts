@@ -167,7 +167,7 @@ export class RepositoryLock {
       this.info.refreshed = now.toISOString();
       const body = Buffer.from(JSON.stringify(this.info));
       const refreshed = this.names.map(async (n) => {
-        const ours = n.startsWith('locks/shared-') ? true : this.lost.has(n) ? false : await this.readBack(n);
+        const ours = await this.holds(n, true);
         if (ours) await this.backend.put(n, body);
         else if (ours === false) this.lost.add(n);
         else throw new Error(`${n} could not be read`); // not refreshed this time: the next release reads it back
@@ -195,10 +195,15 @@ export class RepositoryLock {
    * that nobody can have judged it stale (SURELY_OURS_MS).
    */
   private async stillOurs(name: string): Promise<boolean> {
+    return (await this.holds(name, false)) === true;
+  }
+
+  /** Whether `name` still holds this lock (read back when `read`, or when not written recently); undefined when it cannot be read. */
+  private async holds(name: string, read: boolean): Promise<boolean | undefined> {
     if (name.startsWith('locks/shared-')) return true;
     if (this.lost.has(name)) return false;
-    if (this.clock.now().getTime() - this.writtenMs < SURELY_OURS_MS) return true;
-    return (await this.readBack(name)) === true;
+    if (!read && this.clock.now().getTime() - this.writtenMs < SURELY_OURS_MS) return true;
+    return this.readBack(name);
   }
 
   /** Whether the file still holds this lock: undefined when it cannot be read (a store away for a moment). */

@@ -122,8 +122,7 @@ export class Repository {
       let repo: Repository;
       if (encrypt) {
         const u = await createKeys(backend, config, encrypt.password, encrypt.params, clock.now());
-        const crypt = Crypt.from(cryptSecrets(u));
-        repo = new Repository(new SealedBackend(backend, crypt), config, clock, crypt, u);
+        repo = Repository.sealed(backend, config, clock, u);
       } else repo = new Repository(backend, config, clock);
       repo.created = true;
       return repo;
@@ -167,15 +166,18 @@ export class Repository {
       );
     }
     opts.keyCache?.set(cacheKey(backend, config), { master: Buffer.from(u.master), generation: u.generation, keyId: u.keyId });
-    const crypt = Crypt.from(cryptSecrets(u));
-    return new Repository(new SealedBackend(backend, crypt), config, clock, crypt, u);
+    return Repository.sealed(backend, config, clock, u);
   }
 
   /** A repository another thread opened and checked, from its config and keys: nothing is read from the store. */
   private static asOpened(backend: Backend, clock: Clock, config: RepoConfig, unlocked: Unlocked | undefined): Repository {
     if (!config.encryption) return new Repository(backend, config, clock);
     if (!unlocked) throw new Error(`the encrypted repository at ${backend.location} was handed over without its keys`);
-    const u = { ...unlocked, master: Buffer.from(unlocked.master) }; // a worker's copy arrives as a Uint8Array
+    return Repository.sealed(backend, config, clock, { ...unlocked, master: Buffer.from(unlocked.master) }); // a worker's copy arrives as a Uint8Array
+  }
+
+  /** An encrypted repository opened with its keys: everything read and written through a SealedBackend. */
+  private static sealed(backend: Backend, config: RepoConfig, clock: Clock, u: Unlocked): Repository {
     const crypt = Crypt.from(cryptSecrets(u));
     return new Repository(new SealedBackend(backend, crypt), config, clock, crypt, u);
   }
