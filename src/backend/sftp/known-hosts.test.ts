@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import ssh2 from 'ssh2';
+import { sshKeyPair } from '../../testing/ssh-key-pair.js';
 import { checkHostKey, fingerprint, globMatch, hashedHostField, hostKeyAlgorithms, hostsMatch, parseKnownHosts } from './known-hosts.js';
 
 /** A public key line's parts (type, base64 blob) and its wire-format blob. */
 function newKey(type: 'ed25519' | 'ecdsa' | 'rsa'): { line: string; blob: Buffer } {
-  const pair =
-    type === 'rsa'
-      ? ssh2.utils.generateKeyPairSync('rsa', { bits: 2048 })
-      : type === 'ecdsa'
-        ? ssh2.utils.generateKeyPairSync('ecdsa', { bits: 256 })
-        : ssh2.utils.generateKeyPairSync('ed25519');
-  const [kind, b64] = pair.public.split(' ');
+  const [kind, b64] = sshKeyPair(type).public.split(' ');
   return { line: `${kind} ${b64}`, blob: Buffer.from(b64!, 'base64') };
 }
 

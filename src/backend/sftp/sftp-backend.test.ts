@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
+import { sshKeyPair } from '../../testing/ssh-key-pair.js';
 import type { Backend } from '../backend.js';
 import { hostTag } from '../host-tag.js';
 import { RetryingBackend } from '../retrying-backend.js';
@@ -165,7 +166,7 @@ describe('sftp backend on the loopback sshd', () => {
   });
 
   it('a mismatched host key is refused as a possible man-in-the-middle, with both fingerprints', async () => {
-    const other = ssh2.utils.generateKeyPairSync('ed25519').public.split(' ');
+    const other = sshKeyPair('ed25519').public.split(' ');
     const kh = file('kh-mismatch', `[${ep.host}]:${ep.port} ${other[0]} ${other[1]}\n`);
     const e = await rejectsWith(sftp({ env: { PRISM_SFTP_KNOWN_HOSTS: kh } }).list(''), 'permanent', /possible man-in-the-middle/, /ssh-keygen -R/);
     assert.ok(e.message.includes(fingerprint(Buffer.from(other[1]!, 'base64'))), `expected fingerprint missing: ${e.message}`);
@@ -186,7 +187,7 @@ describe('sftp backend on the loopback sshd', () => {
   });
 
   it('a key the server does not accept: permanent, naming PRISM_SFTP_KEY and the ssh-agent', async () => {
-    const stranger = file('stranger-key', ssh2.utils.generateKeyPairSync('ed25519').private);
+    const stranger = file('stranger-key', sshKeyPair('ed25519').private);
     await rejectsWith(sftp({ env: { PRISM_SFTP_KEY: stranger } }).list(''), 'permanent', /did not accept the key/, /PRISM_SFTP_KEY/, /ssh-agent/);
     await rejectsWith(sftp({ env: { PRISM_SFTP_KEY: join(scratch, 'no-such-key') } }).list(''), 'permanent', /cannot read the SSH key/);
     await rejectsWith(sftp({ user: 'prism-no-such-user' }).list(''), 'permanent', /did not accept/);
